@@ -1,0 +1,26 @@
+import { labDown, labPaths, labStatus, labUp } from '../lab/index.js';
+import { EXIT } from './exit-codes.js';
+import { err, out } from './output.js';
+
+export async function labUpCommand(flags: { hosts: number; dir: string; prefix: string }): Promise<number> {
+  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix }, (line) => err(line));
+  const paths = labPaths(flags.dir);
+  out(`lab up: ${state.hosts.length} hosts (${state.hosts.map((h) => `${h.name} ${h.address}`).join(', ')})`);
+  out(`inventory: ${paths.inventory}`);
+  out(`try: kvmnet run playbooks/bridged.yaml -i ${paths.inventory} --check --diff`);
+  return EXIT.ok;
+}
+
+export async function labDownCommand(flags: { dir: string }): Promise<number> {
+  await labDown({ dir: flags.dir }, (line) => err(line));
+  out('lab down: everything the lab made is gone');
+  return EXIT.ok;
+}
+
+export async function labStatusCommand(flags: { dir: string }): Promise<number> {
+  const hosts = await labStatus({ dir: flags.dir });
+  const yes = (b: boolean) => (b ? 'up' : 'DOWN');
+  out(['host'.padEnd(6), 'address'.padEnd(16), 'netns'.padEnd(14), 'sshd'.padEnd(5), 'libvirtd'].join(' '));
+  for (const h of hosts) out([h.name.padEnd(6), h.address.padEnd(16), h.netns.padEnd(14), yes(h.sshd).padEnd(5), yes(h.libvirtd)].join(' '));
+  return hosts.every((h) => h.sshd && h.libvirtd) ? EXIT.ok : 1;
+}

@@ -1,0 +1,33 @@
+// Picks how to talk to the user: live view on a terminal, plain lines elsewhere, or JSON Lines.
+import { createInterface } from 'node:readline';
+import { JsonReporter } from '../report/json.js';
+import { LiveReporter } from '../report/live.js';
+import { PlainReporter } from '../report/plain.js';
+import { ansiColors, noColors } from '../report/format.js';
+import type { Reporter } from '../run/reporter.js';
+
+export const interactive = (): boolean => Boolean(process.stdout.isTTY) && !process.env.CI;
+export const colors = () => (process.stdout.isTTY && !process.env.NO_COLOR ? ansiColors : noColors);
+export const out = (line: string) => process.stdout.write(line + '\n');
+export const err = (line: string) => process.stderr.write(line + '\n');
+
+export function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number }): Reporter {
+  if (o.output === 'json') return new JsonReporter(out);
+  if (interactive()) return new LiveReporter({ diff: o.diff, colors: colors(), write: out });
+  return new PlainReporter({ diff: o.diff, verbose: o.verbose, colors: colors(), write: out });
+}
+
+/** Asks for an SSH key passphrase on the terminal, without echo. Undefined when there is no TTY. */
+export async function promptPassphrase(keyPath: string): Promise<string | undefined> {
+  if (!process.stdin.isTTY) return undefined;
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const rlOut = rl as unknown as { _writeToOutput: (s: string) => void };
+  process.stderr.write(`passphrase for ${keyPath}: `);
+  rlOut._writeToOutput = () => undefined;
+  try {
+    return await new Promise<string>((resolve) => rl.question('', resolve));
+  } finally {
+    rl.close();
+    process.stderr.write('\n');
+  }
+}

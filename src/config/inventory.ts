@@ -1,0 +1,79 @@
+// Loads Ansible-style inventories (YAML, INI, directories, host lists) and answers "which vars does this host get?".
+import type { Diagnostic, Location } from '../errors.js';
+import { InventoryBuilder } from './inventory-builder.js';
+import { groupDepths, groupsContaining } from './inventory-graph.js';
+import { loadSource } from './inventory-sources.js';
+import type { Inventory } from './inventory-types.js';
+import { setOwn } from './inventory-util.js';
+
+export type { Inventory, InventoryGroup, InventoryHost } from './inventory-types.js';
+
+/**
+ * Reads every `-i` source in order; later sources add hosts and groups and override vars of earlier ones.
+ * Never throws on bad input: every problem is a diagnostic, and the inventory holds whatever was valid.
+ */
+export function loadInventory(sources: string[], cwd: string = process.cwd()): { inventory: Inventory; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const b = new InventoryBuilder(diagnostics);
+  try {
+    if (sources.length === 0) diagnostics.push({ severity: 'warning', file: '<command line>', message: 'no inventory given (-i): there are no hosts' });
+    const loadedVarsDirs = new Set<string>();
+    for (const source of sources) loadSource(source, cwd, b, loadedVarsDirs);
+    return { inventory: b.build(), diagnostics };
+  } catch (err) {
+    // A bug here must not take the CLI down with a stack trace; report it like any other problem.
+    diagnostics.push({ severity: 'error', file: sources.join(', ') || '<inventory>', message: `internal error while loading the inventory: ${(err as Error)?.message ?? String(err)}` });
+    return { inventory: emptyInventory(), diagnostics };
+  }
+}
+
+export function emptyInventory(): Inventory {
+  return new InventoryBuilder([]).build();
+}
+
+/**
+ * All vars for a host with Ansible's precedence: all < parent group < child group < host vars.
+ * Groups are ordered by depth (deeper wins), then `ansible_group_priority` (higher wins, default 1), then name
+ * (alphabetically later wins) — Ansible's sort_groups. Merging is shallow, like Ansible's default `hash_behaviour=replace`.
+ */
+export function hostVars(inv: Inventory, host: string): Record<string, unknown> {
+  return resolveHostVars(inv, host).vars;
+}
+
+/** Where the value hostVars() gives for `variable` was set, when the inventory knows. */
+export function varOrigin(inv: Inventory, host: string, variable: string): Location | undefined {
+  return resolveHostVars(inv, host).origins.get(variable);
+}
+
+/** Every group the host is in, directly or through child groups, including 'all'; sorted. */
+export function groupsOf(inv: Inventory, host: string): string[] {
+  return [...groupsContaining(inv, host)].sort();
+}
+
+function resolveHostVars(inv: Inventory, host: string): { vars: Record<string, unknown>; origins: Map<string, Location> } {
+  const vars: Record<string, unknown> = {};
+  const origins = new Map<string, Location>();
+  const h = inv.hosts.get(host);
+  if (!h) return { vars, origins };
+  const depth = groupDepths(inv);
+  const groups = [...groupsContaining(inv, host)].sort(
+    (a, b) => depth.get(a)! - depth.get(b)! || priority(inv, a) - priority(inv, b) || (a < b ? -1 : a > b ? 1 : 0),
+  );
+  const layer = (values: Record<string, unknown>, where: Map<string, Location> | undefined): void => {
+    for (const [k, v] of Object.entries(values)) {
+      setOwn(vars, k, v);
+      const o = where?.get(k);
+      if (o) origins.set(k, o);
+      else origins.delete(k);
+    }
+  };
+  for (const g of groups) layer(inv.groups.get(g)!.vars, inv.varOrigins?.groups.get(g));
+  layer(h.vars, inv.varOrigins?.hosts.get(host));
+  return { vars, origins };
+}
+
+function priority(inv: Inventory, group: string): number {
+  const p = inv.groups.get(group)?.vars['ansible_group_priority'];
+  const n = typeof p === 'string' ? Number(p) : p;
+  return typeof n === 'number' && Number.isFinite(n) ? n : 1;
+}

@@ -1,0 +1,95 @@
+// YAML parsing that keeps positions, so every later problem can point at file:line:col.
+import { readFileSync, statSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Diagnostic } from '../errors.js';
+
+/** Inputs larger than this are refused before parsing: nobody writes a 10 MB playbook by hand. */
+export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
+/** Alias expansions allowed per document (a "billion laughs" document needs millions). */
+export const MAX_ALIAS_COUNT = 1000;
+
+export type PathSegment = string | number;
+
+export interface YamlSource {
+  file: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+  /** The plain JS value; undefined when the document could not be parsed. */
+  value: unknown;
+}
+
+export function readInputFile(file: string): { text?: string; diagnostics: Diagnostic[] } {
+  try {
+    const size = statSync(file).size;
+    if (size > MAX_INPUT_BYTES) {
+      return { diagnostics: [{ severity: 'error', file, message: `file is ${size} bytes; the limit is ${MAX_INPUT_BYTES} bytes` }] };
+    }
+    return { text: readFileSync(file, 'utf8'), diagnostics: [] };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : String((err as Error).message);
+    return { diagnostics: [{ severity: 'error', file, message: `cannot read: ${why}` }] };
+  }
+}
+
+export function parseYaml(file: string, text: string): { source?: YamlSource; diagnostics: Diagnostic[] } {
+  if (Buffer.byteLength(text) > MAX_INPUT_BYTES) {
+    return { diagnostics: [{ severity: 'error', file, message: `input is larger than the ${MAX_INPUT_BYTES}-byte limit` }] };
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  const diagnostics: Diagnostic[] = [];
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const { line, col } = lines.linePos(e.pos[0]);
+    const message = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${duplicateKeyName(text, e.pos)}` : `YAML syntax error: ${firstLine(e.message)}`;
+    diagnostics.push({ severity: doc.errors.includes(e as never) ? 'error' : 'warning', file, line, col, message });
+  }
+  if (doc.errors.length > 0) return { diagnostics };
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const msg = (err as Error).message;
+    const message = /alias/i.test(msg) && /count|resource|exhaust/i.test(msg)
+      ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}): refusing a document that expands exponentially`
+      : `YAML error: ${firstLine(msg)}`;
+    return { diagnostics: [...diagnostics, { severity: 'error', file, line: 1, col: 1, message }] };
+  }
+  return { source: { file, doc, lines, value }, diagnostics };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+function duplicateKeyName(text: string, pos: [number, number]): string {
+  const raw = text.slice(pos[0], pos[1]).trim();
+  return raw ? `'${raw}'` : 'a key appears twice in the same mapping';
+}
+
+/** Finds the node at a path; falls back to the deepest existing ancestor. */
+function nodeAt(doc: Document.Parsed, path: readonly PathSegment[], wantKey: boolean): Node | undefined {
+  let node: unknown = doc.contents;
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i]!;
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) return node as Node;
+      if (last && wantKey) return pair.key as Node;
+      node = pair.value ?? pair.key;
+    } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+      node = node.items[seg];
+    } else {
+      return node as Node;
+    }
+  }
+  return node as Node;
+}
+
+/** line/col (1-based) of the value at `path`, or of its key when `key` is set (for unknown keys). */
+export function locate(source: YamlSource, path: readonly PathSegment[], key = false): { line: number; col: number } {
+  const node = nodeAt(source.doc, path, key);
+  const offset = node?.range?.[0] ?? 0;
+  return source.lines.linePos(offset);
+}

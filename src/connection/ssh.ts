@@ -1,0 +1,262 @@
+// The SSH transport: one authenticated ssh2 connection per host, one exec channel per command.
+import pLimit from 'p-limit';
+import type { Client, ClientChannel } from 'ssh2';
+import { CommandTimeoutError, UnreachableError } from '../errors.js';
+import { CommandSession, commandSummary } from './command-session.js';
+import { parseJump, type JumpHost } from './jump.js';
+import { CONNECT_RETRY_DELAYS_MS, withRetry } from './retry.js';
+import { KeyLoadError, loadAuthSteps, type AuthHooks, type AuthStep } from './ssh-auth.js';
+import { handshake, isTransient, markTransient } from './ssh-handshake.js';
+import type { HostKeyPolicy } from './ssh-host-key.js';
+import type { Connection, ConnectionSettings, ConnectionStats, ExecOptions, ExecResult } from './types.js';
+
+export interface SshHooks extends AuthHooks {
+  onWarning?(message: string): void;
+}
+
+// sshd allows 10 sessions per connection by default (MaxSessions), and a closed one holds its slot a moment longer.
+const MAX_CHANNELS = 5;
+const CHANNEL_OPEN_RETRIES = 3;
+
+export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks = {}): Promise<Connection> {
+  const label = `${settings.name} (${settings.host}:${settings.port})`;
+  const stats: ConnectionStats = { connections: 0, execs: 0 };
+  let auth: { steps: AuthStep[]; skipped: string[] };
+  let jump: JumpHost | undefined;
+  try {
+    auth = await loadAuthSteps(settings, hooks);
+    jump = settings.jump === undefined ? undefined : parseJump(settings.jump, settings.user);
+  } catch (error) {
+    if (error instanceof KeyLoadError || !(error instanceof UnreachableError)) {
+      throw new UnreachableError(`${label}: ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
+  }
+
+  const warned = new Set<string>();
+  const hostKey = (host: string, port: number, name: string): HostKeyPolicy => ({
+    label: `${name} (${port === 22 ? host : `${host}:${port}`})`,
+    host,
+    port,
+    knownHosts: settings.knownHosts,
+    mode: settings.hostKeyChecking,
+    warn: (message) => {
+      if (warned.has(message)) return;
+      warned.add(message);
+      hooks.onWarning?.(message);
+    },
+  });
+  const common = { auth, readyTimeoutMs: settings.connectTimeoutMs, keepaliveIntervalMs: settings.keepaliveIntervalMs };
+  const counted = async (client: Promise<Client>) => {
+    const ready = await client;
+    stats.connections += 1;
+    return ready;
+  };
+
+  const attempt = async (): Promise<{ client: Client; bastion?: Client }> => {
+    const target = { host: settings.host, port: settings.port, user: settings.user };
+    if (!jump) {
+      return { client: await counted(handshake({ ...common, ...target, label, hostKey: hostKey(target.host, target.port, settings.name) })) };
+    }
+    const via = `${jump.user}@${jump.host}:${jump.port}`;
+    const bastion = await counted(
+      handshake({ ...common, ...jump, label: `${label}: jump host ${via}`, hostKey: hostKey(jump.host, jump.port, `jump host ${via}`) }),
+    );
+    try {
+      const sock = await forwardOut(bastion, target.host, target.port, `${label}: jump host ${via}`);
+      const client = await counted(
+        handshake({ ...common, ...target, sock, label: `${label} via ${via}`, hostKey: hostKey(target.host, target.port, settings.name) }),
+      );
+      return { client, bastion };
+    } catch (error) {
+      bastion.end();
+      throw error;
+    }
+  };
+
+  const { client, bastion } = await withRetry(attempt, { delaysMs: CONNECT_RETRY_DELAYS_MS, shouldRetry: isTransient });
+  return new SshConnection(client, bastion, settings, label, stats);
+}
+
+function forwardOut(bastion: Client, host: string, port: number, label: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    bastion.forwardOut('127.0.0.1', 0, host, port, (error, stream) => {
+      if (!error) return resolve(stream);
+      const failure = new UnreachableError(`${label} could not connect to ${host}:${port}: ${error.message}`, { cause: error });
+      // "Connect failed" / "Connection refused" from the bastion is the target's port being closed, maybe for now.
+      reject(/connect|refused/i.test(error.message) ? markTransient(failure) : failure);
+    });
+  });
+}
+
+class SshConnection implements Connection {
+  readonly description: string;
+  private lost: string | undefined;
+  private closed = false;
+  private readonly limit = pLimit(MAX_CHANNELS);
+
+  constructor(
+    private readonly client: Client,
+    private readonly bastion: Client | undefined,
+    private readonly settings: ConnectionSettings,
+    private readonly label: string,
+    readonly stats: ConnectionStats,
+  ) {
+    this.description = `${settings.user}@${settings.host}:${settings.port}`;
+    // After the handshake, a failure only marks the connection lost; the running and later execs report it.
+    client.on('error', (error: Error) => {
+      this.lost ??= error.message;
+    });
+    client.on('close', () => {
+      this.lost ??= 'the connection was closed';
+      bastion?.end();
+    });
+  }
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return this.limit(() => this.run(command, options));
+  }
+
+  private async run(command: string, options: ExecOptions): Promise<ExecResult> {
+    if (this.closed) throw new Error(`${this.label}: exec after close()`);
+    if (this.lost !== undefined) throw this.lostError(command);
+    const session = new CommandSession(command, {
+      become: this.settings.become,
+      ...(this.settings.becomePassword !== undefined && { becomePassword: this.settings.becomePassword }),
+      isRoot: this.settings.user === 'root',
+      ...(options.stdin !== undefined && { stdin: options.stdin }),
+      announcePid: true,
+    });
+    const timeoutMs = options.timeoutMs ?? this.settings.commandTimeoutMs;
+    let channel: ClientChannel | undefined;
+    let timedOut = false;
+    const work = (async () => {
+      channel = await this.openChannel(session.command, command);
+      // The timeout may have fired while the channel was opening.
+      if (timedOut) stopChannel(channel);
+      return this.collect(channel, session, command);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        if (channel) stopChannel(channel);
+        if (session.pid !== undefined) this.killRemote(session.pid);
+        reject(new CommandTimeoutError(`${this.label}: command timed out after ${timeoutMs} ms: ${commandSummary(command)}`));
+      }, timeoutMs);
+    });
+    // Whatever the channel does after a timeout is of no interest any more.
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async openChannel(wrapped: string, command: string): Promise<ClientChannel> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const channel = await new Promise<ClientChannel>((resolve, reject) =>
+          this.client.exec(wrapped, (error, opened) => (error ? reject(error) : resolve(opened))),
+        );
+        this.stats.execs += 1;
+        return channel;
+      } catch (error) {
+        if (this.lost !== undefined) throw this.lostError(command);
+        // sshd frees a session slot a little after its channel closed, so a burst of execs can briefly hit MaxSessions.
+        if (attempt <= CHANNEL_OPEN_RETRIES && /open failed/i.test((error as Error).message)) {
+          await new Promise((done) => setTimeout(done, 50 * attempt));
+          continue;
+        }
+        throw new UnreachableError(`${this.label}: cannot start ${commandSummary(command)}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+  }
+
+  /** Feeds the channel and waits until it and its stderr are closed (that is, all output has been read). */
+  private collect(channel: ClientChannel, session: CommandSession, command: string): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      let exit: { code: number | null; signal?: string } | undefined;
+      let streamsOpen = 2;
+      const onClosed = () => {
+        streamsOpen -= 1;
+        if (streamsOpen > 0) return;
+        // No exit status and the connection gone: the command's fate is unknown, which is a transport failure.
+        if (!exit && this.lost !== undefined) return reject(this.lostError(command));
+        resolve({ ...session.result(), exitCode: exit?.code ?? null, ...(exit?.signal && { signal: exit.signal }) });
+      };
+      channel.setEncoding('utf8');
+      channel.stderr.setEncoding('utf8');
+      channel.on('data', (text: string) => session.onStdout(text));
+      channel.stderr.on('data', (text: string) => session.onStderr(text));
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exit = { code: code ?? null, ...(signal && { signal }) };
+      });
+      channel.once('close', onClosed);
+      channel.stderr.once('close', onClosed);
+      session.start({ write: (data) => channel.write(data), end: () => channel.end() });
+    });
+  }
+
+  /** Best effort, not awaited: TERM the timed-out command's process group from a channel of its own. */
+  private killRemote(pid: number): void {
+    if (this.lost !== undefined || this.closed) return;
+    this.client.exec(`kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`, (error, channel) => {
+      if (error) return;
+      this.stats.execs += 1;
+      channel.resume();
+      channel.stderr.resume();
+      channel.end();
+    });
+  }
+
+  private lostError(command: string): UnreachableError {
+    return new UnreachableError(`${this.label}: connection lost (${this.lost}) while running ${commandSummary(command)}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const done = new Promise<void>((resolve) => {
+      if (this.lost !== undefined) return resolve();
+      this.client.once('close', () => resolve());
+      // A server that never answers the disconnect must not keep close() waiting.
+      setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2000).unref();
+    });
+    this.client.end();
+    this.bastion?.end();
+    await done;
+  }
+}
+
+// The parts of ssh2's channel that stopChannel needs and the typings do not show.
+interface ChannelInternals {
+  type?: string;
+  outgoing?: { id: number; state: string };
+  _client?: { _protocol?: { signal(id: number, name: string): void } };
+}
+
+/**
+ * Asks sshd to SIGTERM the command's process group (sudo passes it on), then closes the channel. Closing alone
+ * leaves `sleep 100` running on the host. ssh2's `channel.signal()` sends nothing once stdin has been ended (it
+ * checks `writable`), and ours always is, so the request goes through the protocol object directly.
+ */
+function stopChannel(channel: ClientChannel): void {
+  const internals = channel as unknown as ChannelInternals;
+  try {
+    const state = internals.outgoing?.state;
+    // After our EOF the state is `eof`: still able to send requests.
+    if (internals.type === 'session' && internals.outgoing && (state === 'open' || state === 'eof')) {
+      internals._client?._protocol?.signal(internals.outgoing.id, 'TERM');
+    }
+  } catch {
+    // The channel may already be closing: closing it is what matters.
+  }
+  channel.close();
+}

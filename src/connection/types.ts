@@ -1,0 +1,51 @@
+// The narrow interface every transport implements (pyinfra connectors/base.py is the model).
+
+export interface ExecOptions {
+  /** Written to the command's stdin, then stdin is closed. Never put secrets in the command itself. */
+  stdin?: string;
+  /** Overrides the connection's per-command timeout. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  /** null when the process was killed by a signal. */
+  exitCode: number | null;
+  /** The signal that killed the process (`SIGTERM`), when exitCode is null. */
+  signal?: string;
+}
+
+export interface ConnectionStats {
+  connections: number;
+  execs: number;
+}
+
+export interface Connection {
+  /** Runs a POSIX shell command line on the host (through sudo when `become`). Rejects only on transport errors and timeouts. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  close(): Promise<void>;
+  readonly stats: ConnectionStats;
+  /** The address the controller connected to, as the host sees its own side (for "which interface carries SSH"). */
+  readonly description: string;
+}
+
+export interface ConnectionSettings {
+  /** Inventory name, used in messages. */
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  sshKey?: string;
+  sshPassword?: string;
+  become: boolean;
+  becomePassword?: string;
+  /** `user@host:port` of a bastion. */
+  jump?: string;
+  knownHosts: string;
+  hostKeyChecking: 'strict' | 'accept-new' | 'off';
+  connection: 'ssh' | 'local';
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+  keepaliveIntervalMs: number;
+}

@@ -1,0 +1,62 @@
+// Pure parsers for virsh output: `net-list --all`, `net-info`, `net-dumpxml`, `domiflist`.
+import { XMLParser } from 'fast-xml-parser';
+import type { GuestInterface, NetworkFact } from '../model/facts.js';
+
+/** ` default   active   yes   yes` → name, active, autostart, persistent. Names may contain spaces: parse from the right. */
+export function parseNetList(text: string): Array<{ name: string; active: boolean; autostart: boolean; persistent: boolean }> {
+  const rows = [];
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 4 || cols[0] === 'Name' || /^-+$/.test(cols[0]!)) continue;
+    const [state, autostart, persistent] = cols.slice(-3);
+    rows.push({ name: cols.slice(0, -3).join(' '), active: state === 'active', autostart: autostart === 'yes', persistent: persistent === 'yes' });
+  }
+  return rows;
+}
+
+/** `Name:  default` lines → a key/value map. */
+export function parseNetInfo(text: string): Record<string, string> {
+  const info: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z ]+):\s*(.*)$/.exec(line.trim());
+    if (m) info[m[1]!.trim()] = m[2]!.trim();
+  }
+  return info;
+}
+
+const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
+
+/** Forward mode and bridge name from a network's XML (no <forward> means isolated). */
+export function networkXmlSummary(text: string): { forwardMode: string; bridge?: string } {
+  const doc = xml.parse(text) as { network?: { forward?: { mode?: string } | string; bridge?: { name?: string } } };
+  const net = doc.network ?? {};
+  const forward = net.forward;
+  const mode = forward === undefined ? 'isolated' : typeof forward === 'object' ? forward.mode ?? 'nat' : 'nat';
+  return { forwardMode: mode, bridge: typeof net.bridge === 'object' ? net.bridge.name : undefined };
+}
+
+export function networkFromSections(name: string, info: string, xmlText: string): NetworkFact {
+  const i = parseNetInfo(info);
+  const summary = xmlText.trim() ? networkXmlSummary(xmlText) : undefined;
+  return {
+    name,
+    active: i.Active === 'yes',
+    persistent: i.Persistent === 'yes',
+    autostart: i.Autostart === 'yes',
+    bridge: i.Bridge || summary?.bridge,
+    forwardMode: summary?.forwardMode,
+    xml: xmlText.trim() ? xmlText.trim() : undefined,
+  };
+}
+
+/** ` vnet0   network   default   virtio   52:54:00:…` rows (with -q, no header). */
+export function parseDomIfList(guest: string, text: string): GuestInterface[] {
+  const out: GuestInterface[] = [];
+  for (const line of text.split('\n')) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 5 || cols[0] === 'Interface' || /^-+$/.test(cols[0]!)) continue;
+    const [iface, type, source, model, mac] = cols as [string, string, string, string, string];
+    out.push({ guest, interface: iface, type, source, model, mac });
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+// The ONE remote command that gathers a host's facts. Sections are delimited by @@kvmnet:…@@
+// markers (virsh's `echo` prints no newline, so markers are matched anywhere, not per line).
+//
+// libvirt: every virsh process opens its own connection to libvirtd, so all virsh commands run
+// in ONE invocation. The names of networks and running guests that it asks about come from
+// libvirt's own config and state directories; a network that `net-list` shows but those
+// directories missed is picked up by a second invocation (only on unusual setups).
+
+const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
+
+export const FACTS_SCRIPT = `export LC_ALL=C
+echo '@@kvmnet:hostname@@'; uname -n
+echo '@@kvmnet:link@@'; ip -j -d link show
+echo '@@kvmnet:addr@@'; ip -j addr show
+echo '@@kvmnet:route@@'; ip -j route show
+echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
+echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
+echo '@@kvmnet:virsh@@'
+if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
+cmds='net-list --all'; seen=' '
+for f in /etc/libvirt/qemu/networks/*.xml /run/libvirt/network/*.xml; do
+  [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
+  case "$seen" in *" $n "*) continue;; esac; seen="$seen$n "
+  cmds="$cmds; echo @@kvmnet:net:$n@@; net-info $n; echo @@kvmnet:xml@@; net-dumpxml --inactive $n"
+done
+for f in /run/libvirt/qemu/*.xml; do
+  [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
+  cmds="$cmds; echo @@kvmnet:guest:$n@@; domiflist $n"
+done
+virsh -q "$cmds; echo @@kvmnet:end@@"
+echo "@@kvmnet:virsh-exit:$?@@"
+`;

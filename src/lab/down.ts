@@ -1,0 +1,52 @@
+import { readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { acquireLock } from './lock.js';
+import { netnsInode, pidsInNetns, terminate } from './processes.js';
+import { deleteLinksAndNetns, prefixLeftovers } from './root-net.js';
+import { hasLabState, labPaths, readLabState } from './state.js';
+
+/**
+ * Removes what the lab made and nothing else: processes inside its namespaces (daemons, dnsmasq,
+ * SSH sessions; their private mounts die with them), the links and namespaces recorded in
+ * lab.json or named with its prefix, and the files it wrote. A dir without a lab is a no-op.
+ */
+export async function labDown(opts: { dir: string }, log: (line: string) => void = () => {}): Promise<void> {
+  const started = Date.now();
+  const paths = labPaths(opts.dir);
+  if (!hasLabState(paths.dir)) {
+    log(`no lab in ${paths.dir}; nothing to do`);
+    return;
+  }
+  const state = readLabState(paths.dir);
+  const unlock = acquireLock(paths.lock);
+  let removeDir = false;
+  try {
+    const left = await prefixLeftovers(state.prefix);
+    const netns = [...new Set([...state.hosts.map((h) => h.netns), ...left.netns])];
+    const links = [...new Set([...state.hosts.flatMap((h) => h.links), ...left.links, state.bridge])];
+
+    const pids = netns.flatMap((ns) => {
+      const inode = netnsInode(ns);
+      return inode === null ? [] : pidsInNetns(inode);
+    });
+    await terminate(pids);
+    log(`stopped ${pids.length} process(es) in ${netns.length} host namespace(s)`);
+    await deleteLinksAndNetns(links, netns);
+    log(`deleted ${netns.length} netns and the links of prefix ${state.prefix}`);
+
+    rmSync(paths.hostsDir, { recursive: true, force: true });
+    for (const file of [paths.inventory, paths.knownHosts, paths.key, `${paths.key}.pub`, `${paths.state}.tmp`, paths.state]) {
+      rmSync(file, { force: true });
+    }
+    removeDir = state.createdDir;
+  } finally {
+    unlock();
+  }
+  if (removeDir) {
+    try {
+      if (readdirSync(paths.dir).length === 0) rmdirSync(paths.dir);
+    } catch {
+      // something else lives there now: keep it
+    }
+  }
+  log(`lab ${state.prefix} down in ${Date.now() - started} ms`);
+}

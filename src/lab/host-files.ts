@@ -1,0 +1,117 @@
+// The private files of one lab host, kept under DIR/hosts/hvN and bind-mounted over the real paths inside the host.
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { run } from './exec.js';
+import { libvirtDriverDir } from './preflight.js';
+
+/** Subdirectory of the host dir → the path it replaces inside the host, in mount order. */
+export const HOST_BIND_MOUNTS: ReadonlyArray<readonly [string, string]> = [
+  ['etc-libvirt', '/etc/libvirt'],
+  ['etc-systemd-network', '/etc/systemd/network'],
+  ['etc-network-interfaces.d', '/etc/network/interfaces.d'],
+  ['var-lib-libvirt', '/var/lib/libvirt'],
+  ['var-cache-libvirt', '/var/cache/libvirt'],
+  // sshd writes wtmp/lastlog and libvirt its logs here: keep them out of the controller's /var/log.
+  ['var-log', '/var/log'],
+  // Parallel runs that upload to fixed /tmp names must not race across hosts.
+  ['tmp', '/tmp'],
+  // No dotfiles of the controller's root (a slow .bashrc costs every SSH session).
+  ['root', '/root'],
+];
+
+// libvirtd loads every driver it finds; nodedev (a udev scan) and the Xen/LXC/VirtualBox ones
+// cost ~150 ms of CPU per start and kvmnet uses none of them: 20 hosts start 4x faster without.
+// LIBVIRT_DRIVER_DIR points libvirtd at links to just these.
+export const LAB_LIBVIRT_DRIVERS = ['network', 'qemu', 'nwfilter', 'secret', 'storage', 'interface'];
+export const LIBVIRT_DRIVER_DIR_IN_HOST = '/run/kvmnet-lab/libvirt-drivers';
+
+/**
+ * Mounted by ONE `mount -a -T fstab` in the holder (each exec costs several ms on small VMs).
+ * Sources are relative to the host dir; targets under /etc exist in the host's /etc overlay.
+ */
+function hostFstab(): string {
+  const lines = ['# kvmnet lab: mounted with `mount -c -a -T fstab` from this directory, inside the host'];
+  for (const [sub, target] of HOST_BIND_MOUNTS) {
+    if (target === '/tmp') lines.push('kvmnet-lab-run /run tmpfs mode=0755,nosuid,nodev 0 0');
+    if (target.startsWith('/etc/') || existsSync(target)) lines.push(`${sub} ${target} none bind 0 0`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// Copied from the controller's /etc/libvirt: daemon settings and the packaged nwfilters, but no
+// domains, networks, storage pools, secrets or hooks: a lab host starts like a fresh install.
+// (Their directories are kept, empty.)
+const EMPTY_ETC_LIBVIRT_DIRS = new Set(['qemu', 'storage', 'secrets', 'hooks', 'lxc', 'libxl', 'bhyve', 'ch']);
+
+function copyEtcLibvirtEntry(src: string): boolean {
+  const rel = relative('/etc/libvirt', src);
+  const [top] = rel.split('/');
+  return !rel.includes('/') || !EMPTY_ETC_LIBVIRT_DIRS.has(top ?? '');
+}
+
+function sshdConfig(address: string): string {
+  return `# kvmnet lab: one sshd per lab host
+ListenAddress ${address}:22
+HostKey /run/kvmnet-lab/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+# A benchmark drives 20+ hosts with many channels at once: never throttle new connections.
+MaxSessions 100
+MaxStartups 1000
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+`;
+}
+
+export async function prepareHostDir(hostDir: string, name: string, address: string, labPublicKey: string): Promise<void> {
+  rmSync(hostDir, { recursive: true, force: true });
+  for (const [sub] of HOST_BIND_MOUNTS) mkdirSync(join(hostDir, sub), { recursive: true, mode: 0o755 });
+  mkdirSync(join(hostDir, 'etc-rw'), { mode: 0o700 });
+  mkdirSync(join(hostDir, 'ssh'), { mode: 0o700 });
+  chmodSync(join(hostDir, 'tmp'), 0o1777);
+
+  // /root: only the lab key; sshd's StrictModes wants 0700 directories.
+  chmodSync(join(hostDir, 'root'), 0o700);
+  mkdirSync(join(hostDir, 'root', '.ssh'), { mode: 0o700 });
+  writeFileSync(join(hostDir, 'root', '.ssh', 'authorized_keys'), labPublicKey, { mode: 0o600 });
+
+  const etcLibvirt = join(hostDir, 'etc-libvirt');
+  cpSync('/etc/libvirt', etcLibvirt, {
+    recursive: true,
+    preserveTimestamps: true,
+    filter: copyEtcLibvirtEntry,
+  });
+  mkdirSync(join(etcLibvirt, 'qemu', 'networks', 'autostart'), { recursive: true });
+  mkdirSync(join(etcLibvirt, 'hooks'), { recursive: true });
+  // What Debian's libvirt-daemon-config-network postinst installs: `default` defined, not autostarted.
+  copyFileSync('/usr/share/libvirt/networks/default.xml', join(etcLibvirt, 'qemu', 'networks', 'default.xml'));
+  chmodSync(join(etcLibvirt, 'qemu', 'networks', 'default.xml'), 0o600);
+
+  mkdirSync(join(hostDir, 'var-log', 'libvirt', 'qemu'), { recursive: true });
+  mkdirSync(join(hostDir, 'var-cache-libvirt', 'qemu'), { recursive: true });
+
+  writeFileSync(join(hostDir, 'fstab'), hostFstab());
+  const driverDir = libvirtDriverDir();
+  mkdirSync(join(hostDir, 'libvirt-drivers'));
+  for (const d of LAB_LIBVIRT_DRIVERS) {
+    const so = driverDir && join(driverDir, `libvirt_driver_${d}.so`);
+    if (so && existsSync(so)) symlinkSync(so, join(hostDir, 'libvirt-drivers', `libvirt_driver_${d}.so`));
+  }
+
+  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `root@${name}`, '-f', join(hostDir, 'ssh', 'ssh_host_ed25519_key')]);
+  writeFileSync(join(hostDir, 'ssh', 'sshd_config'), sshdConfig(address), { mode: 0o644 });
+}
+
+/** `ssh-ed25519 AAAA…` of the host's real host key. */
+export function hostPublicKey(hostDir: string): string {
+  const [type, key] = readFileSync(join(hostDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+  return `${type} ${key}`;
+}

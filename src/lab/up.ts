@@ -1,0 +1,171 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import { LabError } from '../errors.js';
+import { ensureLabKey, writeLabFiles } from './lab-files.js';
+import { acquireLock } from './lock.js';
+import {
+  DEFAULT_HOSTS,
+  DEFAULT_PREFIX,
+  bridgeName,
+  hostAddress,
+  hostName,
+  netnsName,
+  rootLinkNames,
+  subnetForPrefix,
+  validateCount,
+  validatePrefix,
+} from './names.js';
+import { hostHealth, startHolder, startLibvirtd, startSshd, waitForSsh } from './host.js';
+import { prepareHostDir } from './host-files.js';
+import { preflight } from './preflight.js';
+import { netnsInode, pidsInNetns, terminate } from './processes.js';
+import { assertSubnetFree, configureHostNet, createHostLinks, deleteLinksAndNetns, ensureBridge, prefixLeftovers } from './root-net.js';
+import { hasLabState, labPaths, readLabState, writeLabState, type LabHostState, type LabState } from './state.js';
+
+export interface LabOptions {
+  dir: string;
+  /** Number of hosts (default 3). A larger number grows the lab; existing hosts are never removed by `up`. */
+  n?: number;
+  /** Prefix of every name the lab creates in the root namespace (default `kvl`). */
+  prefix?: string;
+}
+
+// Each host costs a few short-lived processes plus a libvirtd start (~0.1 s CPU): more
+// parallelism than this only makes them fight over the CPUs.
+const HOST_CONCURRENCY = 8;
+
+type Plan = { host: LabHostState; action: 'keep' | 'create' | 'restart' };
+
+export async function labUp(opts: LabOptions, log: (line: string) => void = () => {}): Promise<LabState> {
+  const started = Date.now();
+  await preflight();
+  const paths = labPaths(opts.dir);
+  const existing = hasLabState(paths.dir) ? readLabState(paths.dir) : null;
+  if (existing && opts.prefix !== undefined && opts.prefix !== existing.prefix) {
+    throw new LabError(`${paths.dir} already holds a lab with prefix ${existing.prefix}; run \`kvmnet lab down\` first or use another dir`);
+  }
+  const prefix = validatePrefix(opts.prefix ?? existing?.prefix ?? DEFAULT_PREFIX);
+  const wanted = validateCount(opts.n ?? DEFAULT_HOSTS);
+  const bridge = bridgeName(prefix);
+
+  const createdDir = existing ? existing.createdDir : !existsSync(paths.dir);
+  mkdirSync(paths.dir, { recursive: true });
+  const unlock = acquireLock(paths.lock);
+  try {
+    if (!existing) {
+      const left = await prefixLeftovers(prefix);
+      if (left.links.length + left.netns.length > 0) {
+        throw new LabError(
+          `the lab prefix ${prefix} is already in use (${[...left.netns, ...left.links].slice(0, 6).join(', ')}): ` +
+            'another lab dir owns it; run `kvmnet lab down` there or choose another prefix',
+        );
+      }
+    }
+    const subnet = existing?.subnet ?? subnetForPrefix(prefix);
+    await assertSubnetFree(subnet, bridge);
+    await ensureLabKey(paths);
+    const labPublicKey = readFileSync(`${paths.key}.pub`, 'utf8');
+
+    const state: LabState = existing ?? { version: 1, dir: paths.dir, prefix, subnet, bridge, createdDir, hosts: [] };
+    const count = Math.max(wanted, ...state.hosts.map((h) => h.index));
+    const plans: Plan[] = [];
+    for (let i = 1; i <= count; i++) {
+      let host = state.hosts.find((h) => h.index === i);
+      if (!host) {
+        host = {
+          name: hostName(i),
+          index: i,
+          netns: netnsName(prefix, i),
+          address: hostAddress(subnet, i),
+          holderPid: null,
+          sshdPid: null,
+          libvirtdPid: null,
+          links: Object.values(rootLinkNames(prefix, i)),
+          dir: join(paths.hostsDir, hostName(i)),
+        };
+        state.hosts.push(host);
+        plans.push({ host, action: 'create' });
+        continue;
+      }
+      const health = hostHealth(host);
+      if (health.holder && health.sshd && health.libvirtd) plans.push({ host, action: 'keep' });
+      else if (health.holder) plans.push({ host, action: 'restart' });
+      else plans.push({ host, action: 'create' });
+    }
+    // Recorded before anything is created, so `down` can clean up after a failed `up`.
+    writeLabState(state);
+
+    await ensureBridge(bridge, subnet);
+    const toCreate = plans.filter((p) => p.action === 'create').map((p) => p.host);
+    await removeHosts(toCreate);
+    await createHostLinks(prefix, bridge, subnet, toCreate);
+
+    const limit = pLimit(HOST_CONCURRENCY);
+    const results = await Promise.allSettled(
+      plans.map((plan) =>
+        limit(async () => {
+          const t0 = Date.now();
+          if (plan.action === 'keep') return log(`${plan.host.name}: ok (${plan.host.address})`);
+          if (plan.action === 'create') await createHost(plan.host, subnet, labPublicKey);
+          else await restartDaemons(plan.host);
+          log(`${plan.host.name}: ${plan.action === 'create' ? 'created' : 'restarted daemons'} (${plan.host.address}, ${Date.now() - t0} ms)`);
+        }),
+      ),
+    );
+    writeLabState(state);
+    const failed = results.flatMap((r, i) => {
+      if (r.status === 'fulfilled') return [];
+      const name = plans[i]!.host.name;
+      const text = errorText(r.reason);
+      return [text.startsWith(`${name}:`) ? text : `${name}: ${text}`];
+    });
+    if (failed.length > 0) throw new LabError(`lab up failed for ${failed.length} host(s):\n${failed.join('\n')}`);
+
+    writeLabFiles(state, paths);
+    log(`lab ${prefix} up: ${state.hosts.length} host(s) on ${subnet.cidr} in ${Date.now() - started} ms; inventory ${paths.inventory}`);
+    return state;
+  } finally {
+    unlock();
+    // A first `up` that failed before recording anything leaves no trace.
+    if (!existing && !hasLabState(paths.dir)) {
+      for (const f of [paths.key, `${paths.key}.pub`]) rmSync(f, { force: true });
+      if (createdDir) rmSync(paths.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Clears whatever a host left behind (a dead holder's netns, links, stray processes) before it is made again. */
+async function removeHosts(hosts: LabHostState[]): Promise<void> {
+  const pids = hosts.flatMap((h) => {
+    const inode = netnsInode(h.netns);
+    return inode === null ? [] : pidsInNetns(inode);
+  });
+  await terminate(pids);
+  await deleteLinksAndNetns(
+    hosts.flatMap((h) => h.links),
+    hosts.map((h) => h.netns),
+  );
+}
+
+async function createHost(host: LabHostState, subnet: LabState['subnet'], labPublicKey: string): Promise<void> {
+  host.holderPid = host.sshdPid = host.libvirtdPid = null;
+  await Promise.all([configureHostNet(host.netns, subnet, host.index), prepareHostDir(host.dir, host.name, host.address, labPublicKey)]);
+  host.holderPid = await startHolder(host.netns, host.dir, host.name);
+  await restartDaemons(host);
+}
+
+async function restartDaemons(host: LabHostState): Promise<void> {
+  const holder = host.holderPid;
+  if (holder === null) throw new LabError(`${host.name}: no namespace holder`);
+  const health = hostHealth(host);
+  await Promise.all([
+    health.sshd ? undefined : startSshd(host, holder).then((pid) => (host.sshdPid = pid)),
+    health.libvirtd ? undefined : startLibvirtd(host, holder).then((pid) => (host.libvirtdPid = pid)),
+  ]);
+  await waitForSsh(host);
+}

@@ -1,0 +1,82 @@
+// What kvmnet knows about a host: parsed once per play from one remote exec, then updated
+// in memory after each change so later tasks plan against the state earlier ones produce.
+
+export interface BridgeInfo {
+  stp: boolean;
+  /** Effective forward delay in seconds, as the kernel reports it (centiseconds / 100). */
+  forwardDelay: number;
+}
+
+export interface LinkFact {
+  name: string;
+  /** `bridge`, `veth`, `dummy`, …; undefined for plain physical NICs. */
+  kind?: string;
+  /** The bridge this link is a port of. */
+  master?: string;
+  /** Administratively up (the UP flag). */
+  up: boolean;
+  operstate: string;
+  mtu: number;
+  mac?: string;
+  bridge?: BridgeInfo;
+}
+
+export interface AddrFact {
+  dev: string;
+  family: 4 | 6;
+  address: string;
+  prefix: number;
+  scope: string;
+}
+
+export interface RouteFact {
+  family: 4 | 6;
+  dst: string;
+  dev?: string;
+  gateway?: string;
+  metric?: number;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+}
+
+export interface NetworkFact {
+  name: string;
+  active: boolean;
+  persistent: boolean;
+  autostart: boolean;
+  bridge?: string;
+  forwardMode?: string;
+  /** `virsh net-dumpxml --inactive` output. */
+  xml?: string;
+}
+
+export interface GuestInterface {
+  guest: string;
+  interface: string;
+  type: string;
+  source: string;
+  model: string;
+  mac: string;
+}
+
+export type LibvirtFacts =
+  | { available: true; networks: Record<string, NetworkFact>; guests: GuestInterface[] }
+  | { available: false; reason: string };
+
+export interface SessionFact {
+  clientAddress: string;
+  serverAddress: string;
+  serverPort: number;
+  /** The link that holds serverAddress: the interface that carries this SSH session. */
+  dev?: string;
+}
+
+export interface Facts {
+  hostname: string;
+  links: Record<string, LinkFact>;
+  addrs: AddrFact[];
+  routes: RouteFact[];
+  libvirt: LibvirtFacts;
+  session?: SessionFact;
+}

@@ -1,0 +1,100 @@
+// Text shared by the reporters: the recap table and one-line task outcomes.
+import type { HostRecap, RunSummary, TaskEvent } from '../model/result.js';
+import { lineDiff } from '../run/diff.js';
+
+export interface Colors {
+  green(s: string): string;
+  yellow(s: string): string;
+  red(s: string): string;
+  dim(s: string): string;
+  bold(s: string): string;
+}
+
+const id = (s: string) => s;
+export const noColors: Colors = { green: id, yellow: id, red: id, dim: id, bold: id };
+const wrap = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`;
+export const ansiColors: Colors = { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+
+export function outcomeLabel(e: Pick<TaskEvent, 'outcome' | 'check'>, c: Colors): string {
+  switch (e.outcome) {
+    case 'ok':
+      return c.green('ok');
+    case 'changed':
+      return c.yellow(e.check ? 'would change' : 'changed');
+    case 'skipped':
+      return c.dim('skipped');
+    default:
+      return c.red(e.outcome);
+  }
+}
+
+export function eventLine(e: TaskEvent, c: Colors): string {
+  return `${e.host} | ${e.task} | ${outcomeLabel(e, c)} | ${e.message}`;
+}
+
+export function diffLines(e: TaskEvent, c: Colors): string[] {
+  if (!e.diff) return [];
+  const lines = lineDiff(e.diff.before, e.diff.after).map((l) => (l.startsWith('+') ? c.green(l) : l.startsWith('-') ? c.red(l) : c.dim(l)));
+  const notes = (e.diff.notes ?? []).map((n) => c.yellow(`! ${n}`));
+  return [`--- ${e.host}: ${e.task} (before)`, `+++ ${e.host}: ${e.task} (after)`, ...lines, ...notes].map((l) => `    ${l}`);
+}
+
+export function recapLine(r: HostRecap, width: number, c: Colors): string {
+  const color = r.unreachable || r.failed ? c.red : r.changed ? c.yellow : c.green;
+  // Pad the plain text first: escape codes have no width on screen.
+  const cell = (k: string, v: number, col: (s: string) => string) => {
+    const text = `${k}=${v}`.padEnd(k.length + 5);
+    return v ? col(text) : text;
+  };
+  return [
+    color(r.host.padEnd(width)),
+    ':',
+    cell('ok', r.ok, c.green),
+    cell('changed', r.changed, c.yellow),
+    cell('failed', r.failed, c.red),
+    cell('skipped', r.skipped, c.dim),
+    cell('unreachable', r.unreachable, c.red),
+  ].join(' ').trimEnd();
+}
+
+export function recapText(s: RunSummary, c: Colors): string {
+  const width = Math.max(8, ...s.hosts.map((h) => h.host.length));
+  const byBatch = new Map<number, HostRecap[]>();
+  for (const h of s.hosts) byBatch.set(h.batch ?? 0, [...(byBatch.get(h.batch ?? 0) ?? []), h]);
+  const lines = [c.bold(`RECAP${s.check ? ' (check mode: nothing was changed)' : ''}`)];
+  for (const [batch, hosts] of [...byBatch.entries()].sort((a, b) => a[0] - b[0])) {
+    if (byBatch.size > 1 || batch > 0) lines.push(c.dim(`batch ${batch}`));
+    for (const h of hosts) {
+      lines.push(recapLine(h, width, c));
+      if (h.error) lines.push(`${' '.repeat(width)}   ${c.red(h.error)}`);
+    }
+  }
+  if (s.notTouched.length) lines.push(c.yellow(`never touched (rollout stopped): ${s.notTouched.join(', ')}`));
+  const t = totals(s.hosts);
+  lines.push(
+    `${s.hosts.length} hosts · ok ${t.ok} · ${s.check ? 'would change' : 'changed'} ${t.changed} · failed ${t.failed} · skipped ${t.skipped} · unreachable ${t.unreachable} · ${(s.elapsedMs / 1000).toFixed(1)} s`,
+  );
+  return lines.join('\n');
+}
+
+export function totals(hosts: HostRecap[]): { ok: number; changed: number; failed: number; skipped: number; unreachable: number } {
+  const t = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+  for (const h of hosts) {
+    t.ok += h.ok;
+    t.changed += h.changed;
+    t.failed += h.failed;
+    t.skipped += h.skipped;
+    t.unreachable += h.unreachable;
+  }
+  return t;
+}
+
+/** The fleet summary line of the live view. */
+export function progressLine(done: number, total: number, hosts: HostRecap[]): string {
+  const count = (pred: (h: HostRecap) => boolean) => hosts.filter(pred).length;
+  const failed = count((h) => h.failed > 0 && h.unreachable === 0);
+  const unreachable = count((h) => h.unreachable > 0);
+  const changed = count((h) => !h.failed && !h.unreachable && h.changed > 0);
+  const ok = hosts.length - failed - unreachable - changed;
+  return `done ${done}/${total} · ok ${ok} · changed ${changed} · failed ${failed} · unreachable ${unreachable}`;
+}

@@ -1,0 +1,37 @@
+// Before/after text for link and address changes, and a small line diff for display.
+import type { Facts } from '../model/facts.js';
+import type { TaskDiff } from '../model/plan.js';
+import { describeAddrs, describeLink } from '../tasks/describe.js';
+
+export function describeDevices(facts: Facts, devices: string[]): string {
+  return devices.flatMap((d) => [describeLink(facts.links[d], d), ...(facts.links[d] ? [describeAddrs(facts, d)] : [])]).join('\n');
+}
+
+export function deviceDiff(before: Facts, after: Facts, devices: string[]): TaskDiff {
+  return { before: describeDevices(before, devices), after: describeDevices(after, devices) };
+}
+
+/** Line diff (longest common subsequence): ' ' kept, '-' removed, '+' added. */
+export function lineDiff(before: string, after: string): string[] {
+  const a = before.split('\n');
+  const b = after.split('\n');
+  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push(`  ${a[i]}`);
+      i++;
+      j++;
+    } else if (j < b.length && (i >= a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+      out.push(`+ ${b[j]}`);
+      j++;
+    } else {
+      out.push(`- ${a[i]}`);
+      i++;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,174 @@
+// One host's run of one play: connect, gather facts, then plan and apply each task in order.
+// A failed task stops this host only; the other hosts' pipelines never wait on it.
+import type { TaskSpec } from '../config/playbook.js';
+import type { Connection } from '../connection/types.js';
+import { CommandTimeoutError, KvmnetError, UnreachableError } from '../errors.js';
+import { gatherFacts } from '../facts/gather.js';
+import type { Facts } from '../model/facts.js';
+import type { Change, Plan } from '../model/plan.js';
+import { emptyRecap, type HostRecap, type TaskEvent, type TaskOutcome } from '../model/result.js';
+import { renderValue } from '../render/template.js';
+import { plan } from '../tasks/index.js';
+import { evaluateCondition } from './condition.js';
+import { deviceDiff } from './diff.js';
+import { prepareTask } from './prepare.js';
+import type { Reporter } from './reporter.js';
+
+export interface HostJob {
+  host: string;
+  play: string;
+  tasks: TaskSpec[];
+  handlers: TaskSpec[];
+  forceHandlers: boolean;
+  /** Inventory, play and extra vars, already merged in precedence order (task vars come on top). */
+  vars: Record<string, unknown>;
+  extraVars: Record<string, unknown>;
+  playbookDir: string;
+  check: boolean;
+  getConnection: () => Promise<Connection>;
+  reporter: Reporter;
+  /** Set when the run is being interrupted: no new change starts. */
+  stopping: () => boolean;
+}
+
+export interface HostOutcome {
+  recap: HostRecap;
+  /** Handlers notified by a task that changed something. */
+  notified: Set<string>;
+  facts?: Facts;
+}
+
+class HostStopped extends Error {}
+
+export async function runHost(job: HostJob): Promise<HostOutcome> {
+  const recap = emptyRecap(job.host);
+  const notified = new Set<string>();
+  const registered: Record<string, unknown> = {};
+  const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
+    recap[outcome] += 1;
+    job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs: Date.now() - started, ...extra });
+  };
+
+  let conn: Connection;
+  let facts: Facts;
+  const factsStart = Date.now();
+  job.reporter.taskStart(job.host, 'gathering facts');
+  try {
+    conn = await job.getConnection();
+    facts = await gatherFacts(conn, job.host);
+  } catch (err) {
+    const unreachable = err instanceof UnreachableError;
+    recap.error = `gathering facts: ${(err as Error).message}`;
+    emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
+    return { recap, notified };
+  }
+
+  try {
+    for (const task of job.tasks) {
+      if (job.stopping()) break;
+      const items = loopItems(task, { ...job.vars, ...registered }, job.host);
+      for (const item of items) {
+        const vars = { ...job.vars, ...registered, ...task.vars, ...job.extraVars, inventory_hostname: job.host, ansible_facts: facts, facts, ...(item === NO_LOOP ? {} : { [task.loopVar]: item }) };
+        const label = item === NO_LOOP ? task.name : `${task.name} (${task.loopVar}=${JSON.stringify(item)})`;
+        const result = await runTask(job, conn, facts, { ...task, name: label }, vars, emit);
+        if (task.register) registered[task.register] = result.registered;
+        if (result.changed) task.notify.forEach((n) => notified.add(n));
+        if (result.stop) throw new HostStopped();
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof HostStopped)) throw err;
+    if (!job.forceHandlers) return { recap, notified, facts };
+  }
+  // Handlers run once each, at the end of the play, in the order they are defined.
+  for (const handler of job.handlers) {
+    if (!notified.has(handler.name) || job.stopping()) continue;
+    const vars = { ...job.vars, ...registered, ...handler.vars, ...job.extraVars, inventory_hostname: job.host, facts };
+    const result = await runTask(job, conn, facts, handler, vars, emit);
+    if (result.stop) break;
+  }
+  return { recap, notified, facts };
+}
+
+const NO_LOOP = Symbol('no loop');
+
+function loopItems(task: TaskSpec, vars: Record<string, unknown>, host: string): unknown[] {
+  if (task.loop === undefined) return [NO_LOOP];
+  const items = renderValue(task.loop, vars, `loop of task '${task.name}' on ${host}`);
+  if (!Array.isArray(items)) throw new KvmnetError(`loop of task '${task.name}' on ${host} is not a list`);
+  return items;
+}
+
+interface TaskResult {
+  changed: boolean;
+  stop: boolean;
+  registered: Record<string, unknown>;
+}
+
+type Emit = (task: TaskSpec, outcome: TaskOutcome, message: string, started: number, extra?: Partial<TaskEvent>) => void;
+
+async function runTask(job: HostJob, conn: Connection, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit): Promise<TaskResult> {
+  const started = Date.now();
+  job.reporter.taskStart(job.host, task.name);
+  const fail = (message: string, outcome: TaskOutcome = 'failed'): TaskResult => {
+    emit(task, outcome, message, started);
+    const stop = outcome === 'unreachable' || !task.ignoreErrors;
+    return { changed: false, stop, registered: { changed: false, failed: true, skipped: false, msg: message } };
+  };
+
+  let taskPlan: Plan;
+  try {
+    if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
+      emit(task, 'skipped', `condition is false: ${task.when}`, started);
+      return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'condition is false' } };
+    }
+    const prepared = prepareTask(task, vars, job.host, job.playbookDir);
+    taskPlan = plan(prepared.type, prepared.args as never, facts, job.host);
+  } catch (err) {
+    if (!(err instanceof KvmnetError) && !(err instanceof Error)) throw err;
+    return fail((err as Error).message);
+  }
+
+  const data = taskPlan.data ?? {};
+  if (taskPlan.changes.length === 0) {
+    emit(task, 'ok', taskPlan.noop ?? 'nothing to change', started);
+    return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: false, msg: taskPlan.noop, ...data } };
+  }
+
+  const before = taskPlan.devices ? structuredClone(facts) : undefined;
+  const summaries = taskPlan.changes.map((c) => c.summary);
+  if (!job.check) {
+    try {
+      await applyChanges(conn, taskPlan.changes);
+    } catch (err) {
+      const unreachable = err instanceof UnreachableError;
+      const timeout = err instanceof CommandTimeoutError;
+      const what = unreachable ? `connection lost while applying (the change may or may not have been applied): ${(err as Error).message}` : (err as Error).message;
+      emit(task, unreachable ? 'unreachable' : 'failed', timeout ? `timed out: ${what}` : what, started, { changes: summaries });
+      return { changed: false, stop: unreachable || !task.ignoreErrors, registered: { changed: false, failed: true, skipped: false, msg: what } };
+    }
+  }
+  for (const c of taskPlan.changes) c.effect(facts);
+  const diff = taskPlan.diff ?? (before && taskPlan.devices ? deviceDiff(before, facts, taskPlan.devices) : undefined);
+  emit(task, 'changed', summaries.join('; '), started, { changes: summaries, diff });
+  return { changed: true, stop: false, registered: { changed: true, failed: false, skipped: false, msg: summaries.join('; '), changes: summaries, ...data } };
+}
+
+/** A task's changes run as ONE `set -e` script; a second stdin payload needs its own exec. */
+async function applyChanges(conn: Connection, changes: Change[]): Promise<void> {
+  const groups: Change[][] = [];
+  for (const c of changes) {
+    const last = groups[groups.length - 1];
+    if (last && !(c.stdin !== undefined && last.some((x) => x.stdin !== undefined))) last.push(c);
+    else groups.push([c]);
+  }
+  for (const group of groups) {
+    const script = ['set -e', ...group.flatMap((c) => c.commands)].join('\n');
+    const stdin = group.find((c) => c.stdin !== undefined)?.stdin;
+    const res = await conn.exec(script, stdin === undefined ? {} : { stdin });
+    if (res.exitCode !== 0) {
+      const err = res.stderr.trim() || res.stdout.trim() || `exit code ${res.exitCode}`;
+      throw new KvmnetError(`${group.map((c) => c.summary).join('; ')}: ${err}`);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+// Runs a loaded playbook against an inventory: plays in order, hosts in batches (`serial`),
+// each host as its own pipeline under p-limit(forks). One SSH connection per host for the run.
+import { dirname, resolve } from 'node:path';
+import pLimit from 'p-limit';
+import type { Playbook, PlaySpec } from '../config/playbook.js';
+import { hostVars, type Inventory } from '../config/inventory.js';
+import { selectHosts } from '../config/patterns.js';
+import { resolveConnectionVars } from '../config/connection-vars.js';
+import { readVarsFiles } from './vars-files.js';
+import { connect, type SshHooks } from '../connection/index.js';
+import type { Connection, ConnectionSettings } from '../connection/types.js';
+import { UnreachableError, formatDiagnostic } from '../errors.js';
+import { emptyRecap, type HostRecap, type RunSummary } from '../model/result.js';
+import { exceedsFailThreshold, splitBatches } from './batches.js';
+import { runHost } from './host-pipeline.js';
+import type { Reporter } from './reporter.js';
+
+export interface RunOptions {
+  check: boolean;
+  forks: number;
+  /** Hosts allowed by --limit (already resolved); undefined = no limit. */
+  limit?: Set<string>;
+  extraVars: Record<string, unknown>;
+  forceHandlers?: boolean;
+  /** Connection settings overrides from the command line (timeouts). */
+  connectionOverrides?: Partial<ConnectionSettings>;
+  sshHooks?: SshHooks;
+  /** Set by the CLI on SIGINT/SIGTERM: no new task starts. */
+  stopping?: () => boolean;
+}
+
+export async function runPlaybook(playbook: Playbook, inventory: Inventory, options: RunOptions, reporter: Reporter): Promise<RunSummary> {
+  const started = Date.now();
+  const recaps = new Map<string, HostRecap>();
+  const connections = new Map<string, Promise<Connection>>();
+  const dead = new Set<string>();
+  const notTouched: string[] = [];
+  const stopping = options.stopping ?? (() => false);
+  const playbookDir = dirname(resolve(playbook.file));
+  // Read every play's vars files before contacting any host: a broken file is an input error.
+  const playVarsList = playbook.plays.map((p) => ({ ...p.vars, ...readVarsFiles(p.varsFiles) }));
+
+  const connectionFor = (host: string, settings: ConnectionSettings): (() => Promise<Connection>) => () => {
+    let c = connections.get(host);
+    if (!c) {
+      c = connect({ ...settings, ...options.connectionOverrides }, options.sshHooks);
+      // A failed connect is remembered: the host is unreachable for the rest of the run.
+      connections.set(host, c);
+    }
+    return c;
+  };
+
+  try {
+    for (const [p, play] of playbook.plays.entries()) {
+      if (stopping()) break;
+      const hosts = playHosts(play, inventory, options, reporter).filter((h) => !dead.has(h));
+      reporter.playStart(play, hosts, options.check);
+      const playVars = playVarsList[p]!;
+      const batches = splitBatches(hosts, play.serial);
+      for (const [b, batch] of batches.entries()) {
+        if (stopping()) {
+          notTouched.push(...batch);
+          continue;
+        }
+        if (batches.length > 1) reporter.batchStart?.(b + 1, batches.length, batch);
+        const limit = pLimit(Math.max(1, options.forks));
+        const results = await Promise.all(
+          batch.map((host) =>
+            limit(async () => {
+              const recap = await runOneHost(host, play, playVars, inventory, options, reporter, playbookDir, connectionFor, stopping);
+              if (batches.length > 1) recap.batch = b + 1;
+              merge(recaps, recap);
+              reporter.hostDone(recap);
+              if (recap.failed > 0 || recap.unreachable > 0) dead.add(host);
+              return recap;
+            }),
+          ),
+        );
+        const failed = results.filter((r) => r.failed > 0 || r.unreachable > 0).length;
+        const fatal = play.anyErrorsFatal && failed > 0;
+        if (fatal || exceedsFailThreshold(failed, batch.length, play.maxFailPercentage)) {
+          const rest = batches.slice(b + 1).flat();
+          notTouched.push(...rest);
+          reporter.warn(
+            fatal
+              ? `any_errors_fatal: stopping the rollout after a failure in batch ${b + 1}`
+              : `${failed} of ${batch.length} hosts failed in batch ${b + 1}, more than max_fail_percentage ${play.maxFailPercentage}%: stopping the rollout`,
+          );
+          if (rest.length) reporter.warn(`never touched: ${rest.join(', ')}`);
+          break;
+        }
+      }
+      if (notTouched.length) break;
+    }
+  } finally {
+    await Promise.all([...connections.values()].map((c) => c.then((x) => x.close()).catch(() => undefined)));
+  }
+  const stats = { connections: 0, execs: 0 };
+  for (const c of connections.values()) {
+    const conn = await c.catch(() => undefined);
+    if (conn) {
+      stats.connections += conn.stats.connections;
+      stats.execs += conn.stats.execs;
+    }
+  }
+  const summary: RunSummary = { hosts: [...recaps.values()], elapsedMs: Date.now() - started, check: options.check, notTouched, stats };
+  await reporter.finish(summary);
+  return summary;
+}
+
+function playHosts(play: PlaySpec, inventory: Inventory, options: RunOptions, reporter: Reporter): string[] {
+  const { hosts, diagnostics } = selectHosts(inventory, play.hosts, play.loc);
+  diagnostics.forEach((d) => reporter.warn(formatDiagnostic(d)));
+  return options.limit ? hosts.filter((h) => options.limit!.has(h)) : hosts;
+}
+
+async function runOneHost(
+  host: string,
+  play: PlaySpec,
+  playVars: Record<string, unknown>,
+  inventory: Inventory,
+  options: RunOptions,
+  reporter: Reporter,
+  playbookDir: string,
+  connectionFor: (host: string, s: ConnectionSettings) => () => Promise<Connection>,
+  stopping: () => boolean,
+): Promise<HostRecap> {
+  const vars = { ...hostVars(inventory, host), ...playVars };
+  if (play.become !== undefined) vars.become = play.become;
+  const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
+  const resolved = resolveConnectionVars(host, { ...vars, ...options.extraVars }, origin);
+  if (!resolved.settings) {
+    const recap = emptyRecap(host);
+    recap.unreachable = 1;
+    recap.error = resolved.diagnostics.map((d: { message: string }) => d.message).join('; ');
+    reporter.taskDone({ host, play: play.name, task: 'connect', type: 'connect', outcome: 'unreachable', message: recap.error ?? 'invalid connection variables', changes: [], check: options.check, durationMs: 0 });
+    return recap;
+  }
+  reporter.taskStart(host, 'connecting');
+  const outcome = await runHost({
+    host,
+    play: play.name,
+    tasks: play.tasks,
+    handlers: play.handlers,
+    forceHandlers: options.forceHandlers ?? false,
+    vars,
+    extraVars: options.extraVars,
+    playbookDir,
+    check: options.check,
+    getConnection: connectionFor(host, resolved.settings),
+    reporter,
+    stopping,
+  }).catch((err: unknown) => {
+    // A bug or an unexpected error on one host must not take the others down.
+    const recap = emptyRecap(host);
+    if (err instanceof UnreachableError) recap.unreachable = 1;
+    else recap.failed = 1;
+    recap.error = (err as Error).message;
+    return { recap, notified: new Set<string>() };
+  });
+  return outcome.recap;
+}
+
+function merge(all: Map<string, HostRecap>, r: HostRecap): void {
+  const prev = all.get(r.host);
+  if (!prev) {
+    all.set(r.host, { ...r });
+    return;
+  }
+  prev.ok += r.ok;
+  prev.changed += r.changed;
+  prev.failed += r.failed;
+  prev.skipped += r.skipped;
+  prev.unreachable += r.unreachable;
+  prev.error = r.error ?? prev.error;
+  prev.batch = r.batch ?? prev.batch;
+}

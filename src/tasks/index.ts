@@ -1,0 +1,26 @@
+// The registry of planners: a mapped type, so adding a task type without its planner fails to compile.
+import type { TaskArgs, TaskType } from '../config/task-schemas.js';
+import type { Facts } from '../model/facts.js';
+import type { Plan } from '../model/plan.js';
+import { planEnsureBridge } from './ensure-bridge.js';
+import { planEnsureIp } from './ensure-ip.js';
+import { planEnsureLibvirtNet, type LibvirtNetInput } from './ensure-libvirt-net.js';
+import { planEnsurePort } from './ensure-port.js';
+
+export type PlannerInput = Omit<TaskArgs, 'ensure_libvirt_net'> & { ensure_libvirt_net: LibvirtNetInput };
+
+export type Planner<K extends TaskType> = (args: PlannerInput[K], facts: Facts, host: string) => Plan;
+
+export const planners: { [K in TaskType]: Planner<K> } = {
+  ensure_bridge: planEnsureBridge,
+  ensure_port: planEnsurePort,
+  ensure_ip: planEnsureIp,
+  ensure_libvirt_net: planEnsureLibvirtNet,
+};
+
+/** Tasks that need libvirt on the host. */
+export const needsLibvirt = (type: TaskType): boolean => type === 'ensure_libvirt_net';
+
+export function plan<K extends TaskType>(type: K, args: PlannerInput[K], facts: Facts, host: string): Plan {
+  return (planners[type] as Planner<K>)(args, facts, host);
+}

@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CommandSession, commandSummary } from '../../../src/connection/command-session.js';
+
+function fakeProcess() {
+  const events: string[] = [];
+  return { events, input: { write: (d: string) => events.push(`write ${JSON.stringify(d)}`), end: () => events.push('end') } };
+}
+
+const PASSWORD = 's3cr3t pa$$';
+
+describe('CommandSession without become', () => {
+  it('runs the command as is, writes stdin and closes it', () => {
+    const session = new CommandSession('ip -j link', { become: false, isRoot: false, stdin: 'data' });
+    const { events, input } = fakeProcess();
+    session.start(input);
+    expect(session.command).toBe('ip -j link');
+    expect(events).toEqual(['write "data"', 'end']);
+  });
+
+  it('does not wrap when already root', () => {
+    expect(new CommandSession('id -u', { become: true, becomePassword: PASSWORD, isRoot: true }).command).toBe('id -u');
+  });
+});
+
+describe('CommandSession with become', () => {
+  it('uses sudo -n when there is no password', () => {
+    const session = new CommandSession("echo 'a b'", { become: true, isRoot: false });
+    expect(session.command).toBe(`sudo -n -- sh -c 'echo '\\''a b'\\'''`);
+  });
+
+  it('never puts the password in the command line', () => {
+    const session = new CommandSession('id -u', { become: true, becomePassword: PASSWORD, isRoot: false });
+    expect(session.command).toMatch(/^sudo -S -p '\[kvmnet-sudo-[0-9a-f]{16}\]' -- sh -c /);
+    expect(session.command).not.toContain(PASSWORD);
+  });
+
+  it('writes the password at the prompt, then stdin once the command runs; hides both markers', () => {
+    const session = new CommandSession('cat', { become: true, becomePassword: PASSWORD, isRoot: false, stdin: 'xml' });
+    const { prompt, marker } = markersOf(session.command);
+    const { events, input } = fakeProcess();
+    session.start(input);
+    expect(events).toEqual([]);
+    // The prompt arrives split over two chunks, after sudo's lecture.
+    session.onStderr(`We trust you have received the usual lecture.\n${prompt.slice(0, 5)}`);
+    expect(events).toEqual([]);
+    session.onStderr(prompt.slice(5));
+    expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`]);
+    session.onStderr(`${marker}\nwarning from cat\n`);
+    expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`, 'write "xml"', 'end']);
+    session.onStdout('xml');
+    expect(session.result()).toEqual({
+      stdout: 'xml',
+      stderr: 'We trust you have received the usual lecture.\nwarning from cat\n',
+    });
+  });
+
+  it('does not send the password when sudo does not ask for it (NOPASSWD, cached)', () => {
+    const session = new CommandSession('cat', { become: true, becomePassword: PASSWORD, isRoot: false, stdin: 'xml' });
+    const { marker } = markersOf(session.command);
+    const { events, input } = fakeProcess();
+    session.start(input);
+    session.onStderr(`${marker}\n`);
+    expect(events).toEqual(['write "xml"', 'end']);
+    expect(events.join()).not.toContain(PASSWORD);
+  });
+
+  it('gives up (closes stdin) when sudo asks again after a wrong password', () => {
+    const session = new CommandSession('true', { become: true, becomePassword: PASSWORD, isRoot: false });
+    const { prompt } = markersOf(session.command);
+    const { events, input } = fakeProcess();
+    session.start(input);
+    session.onStderr(prompt);
+    session.onStderr(`Sorry, try again.\n${prompt}`);
+    expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`, 'end']);
+    expect(session.result().stderr).toBe('Sorry, try again.\n');
+  });
+
+  it('runs the command after printing the marker, in a real sh', () => {
+    const session = new CommandSession("printf '%s' \"it's\"", { become: true, becomePassword: PASSWORD, isRoot: false });
+    // Strip the sudo part and run the inner `sh -c SCRIPT` as sudo would.
+    const inner = session.command.replace(/^sudo -S -p '[^']*' -- /, '');
+    const { marker } = markersOf(session.command);
+    const out = execFileSync('/bin/sh', ['-c', `${inner} 2>&1`], { encoding: 'utf8' });
+    expect(out).toBe(`${marker}\nit's`);
+  });
+});
+
+describe('commandSummary', () => {
+  it('keeps the first line, shortened', () => {
+    expect(commandSummary('  ip link add br0 type bridge\nip link set br0 up')).toBe('ip link add br0 type bridge');
+    expect(commandSummary('x'.repeat(200))).toHaveLength(120);
+  });
+});
+
+function markersOf(command: string): { prompt: string; marker: string } {
+  const nonce = /kvmnet-sudo-([0-9a-f]{16})/.exec(command)?.[1];
+  if (!nonce) throw new Error(`no nonce in ${command}`);
+  return { prompt: `[kvmnet-sudo-${nonce}]`, marker: `kvmnet-become-ok-${nonce}` };
+}
