@@ -4,7 +4,7 @@ import type { Diagnostic } from '../errors.js';
 import { displayPath } from './inventory-sources.js';
 import { describe, isRecord, setOwn } from './inventory-util.js';
 import { splitWords } from './ini.js';
-import { parseYaml, readInputFile } from './yaml-source.js';
+import { locate, parseYaml, readInputFile } from './yaml-source.js';
 
 /** Later `-e` arguments override earlier ones, key by key (shallow, like Ansible's default). */
 export function parseExtraVars(args: string[], cwd: string): { vars: Record<string, unknown>; diagnostics: Diagnostic[] } {
@@ -69,7 +69,7 @@ function fromFile(path: string, cwd: string, diagnostics: Diagnostic[]): Record<
     return {};
   }
   if (!isRecord(source.value)) {
-    diagnostics.push({ severity: 'error', file: shown, line: 1, col: 1, message: `extra vars file must be a map of variable names to values; found ${describe(source.value)}` });
+    diagnostics.push({ severity: 'error', file: shown, ...locate(source, []), message: `extra vars file must be a map of variable names to values; found ${describe(source.value)}` });
     return undefined;
   }
   return source.value;

@@ -153,7 +153,8 @@ export class InventoryBuilder {
           this.diagnostics.push({
             severity: 'error',
             ...origin,
-            message: `group '${child}' is its own ancestor: ${path.join(' → ')}`,
+            // A generated chain can be thousands of groups long: show its ends.
+            message: `group '${child}' is its own ancestor: ${(path.length > 9 ? [...path.slice(0, 4), '…', ...path.slice(-4)] : path).join(' → ')}`,
           });
           group.children.splice(frame.next, 1);
           group.childSet.delete(child);

@@ -86,7 +86,8 @@ export function libvirtNetSourceProblems(args: Record<string, unknown>): Array<{
   const structured = ['forward', 'bridge', 'ip', 'nat_ports'].filter((k) => args[k] !== undefined);
   const sources = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', structured.length > 0 && 'structured fields'].filter(Boolean);
   const problems: Array<{ field: string; message: string }> = [];
-  if (sources.length > 1) problems.push({ field: 'template', message: `give exactly one definition source (template, xml, or structured fields), found ${sources.join(' and ')}` });
+  const second = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', ...structured].filter((x): x is string => Boolean(x))[1];
+  if (sources.length > 1) problems.push({ field: second ?? 'name', message: `give exactly one definition source (template, xml, or structured fields), found ${sources.join(' and ')}` });
   if (args.vars !== undefined && args.template === undefined) problems.push({ field: 'vars', message: 'vars are only used with template' });
   const ip = args.ip as { netmask?: unknown; prefix?: unknown } | undefined;
   if (ip && ip.netmask !== undefined && ip.prefix !== undefined) problems.push({ field: 'ip', message: 'give netmask or prefix, not both' });

@@ -63,8 +63,9 @@ function firstLine(s: string): string {
 }
 
 function duplicateKeyName(text: string, pos: [number, number]): string {
-  const raw = text.slice(pos[0], pos[1]).trim();
-  return raw ? `'${raw}'` : 'a key appears twice in the same mapping';
+  // The error points at the start of the repeated key; read the key from there.
+  const raw = /^("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(pos[0]))?.[1]?.replace(/^["']|["']$/g, '');
+  return raw ? `'${raw}' appears twice in the same mapping` : 'a key appears twice in the same mapping';
 }
 
 /** Finds the node at a path; falls back to the deepest existing ancestor. */

@@ -2,7 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { utils, type AnyAuthMethod, type AuthHandlerMiddleware, type ParsedKey } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader only sees its default export.
+import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type ParsedKey } from 'ssh2';
+
+const { utils } = ssh2;
 
 export interface AuthHooks {
   /** Asks the user for a key's passphrase (the CLI wires this to a TTY prompt). */

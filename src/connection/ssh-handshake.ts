@@ -1,6 +1,7 @@
 // One SSH handshake (TCP or over a forwarded stream) up to an authenticated ssh2 Client, with failures in words.
 import type { Readable } from 'node:stream';
-import { Client, type ServerHostKeyAlgorithm } from 'ssh2';
+// ssh2 is CommonJS: Node's ESM loader only sees its default export.
+import ssh2, { type Client, type ServerHostKeyAlgorithm } from 'ssh2';
 import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthStep } from './ssh-auth.js';
 import { prepareHostKeyCheck, type HostKeyPolicy } from './ssh-host-key.js';
@@ -34,7 +35,7 @@ export function markTransient<E extends object>(error: E): E {
 export async function handshake(options: HandshakeOptions): Promise<Client> {
   const check = await prepareHostKeyCheck(options.hostKey);
   const tried: string[] = [];
-  const client = new Client();
+  const client = new ssh2.Client();
   return new Promise<Client>((resolve, reject) => {
     let settled = false;
     const fail = (error: UnreachableError) => {

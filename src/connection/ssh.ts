@@ -1,13 +1,13 @@
 // The SSH transport: one authenticated ssh2 connection per host, one exec channel per command.
+import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { Client, ClientChannel } from 'ssh2';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
 import { CommandSession, commandSummary } from './command-session.js';
 import { parseJump, type JumpHost } from './jump.js';
 import { CONNECT_RETRY_DELAYS_MS, withRetry } from './retry.js';
-import { KeyLoadError, loadAuthSteps, type AuthHooks, type AuthStep } from './ssh-auth.js';
+import { loadAuthSteps, type AuthHooks, type AuthStep } from './ssh-auth.js';
 import { handshake, isTransient, markTransient } from './ssh-handshake.js';
-import type { HostKeyPolicy } from './ssh-host-key.js';
 import type { Connection, ConnectionSettings, ConnectionStats, ExecOptions, ExecResult } from './types.js';
 
 export interface SshHooks extends AuthHooks {
@@ -27,47 +27,41 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
     auth = await loadAuthSteps(settings, hooks);
     jump = settings.jump === undefined ? undefined : parseJump(settings.jump, settings.user);
   } catch (error) {
-    if (error instanceof KeyLoadError || !(error instanceof UnreachableError)) {
-      throw new UnreachableError(`${label}: ${(error as Error).message}`, { cause: error });
-    }
-    throw error;
+    throw new UnreachableError(`${label}: ${(error as Error).message}`, { cause: error });
   }
 
   const warned = new Set<string>();
-  const hostKey = (host: string, port: number, name: string): HostKeyPolicy => ({
-    label: `${name} (${port === 22 ? host : `${host}:${port}`})`,
-    host,
-    port,
-    knownHosts: settings.knownHosts,
-    mode: settings.hostKeyChecking,
-    warn: (message) => {
-      if (warned.has(message)) return;
-      warned.add(message);
-      hooks.onWarning?.(message);
-    },
-  });
-  const common = { auth, readyTimeoutMs: settings.connectTimeoutMs, keepaliveIntervalMs: settings.keepaliveIntervalMs };
-  const counted = async (client: Promise<Client>) => {
-    const ready = await client;
+  // One handshake to `host:port` (named `name` in host key messages), counted in stats when it succeeds.
+  const dial = async (to: { host: string; port: number; user: string; name: string; label: string; sock?: Readable }) => {
+    const client = await handshake({
+      ...to,
+      auth,
+      readyTimeoutMs: settings.connectTimeoutMs,
+      keepaliveIntervalMs: settings.keepaliveIntervalMs,
+      hostKey: {
+        label: `${to.name} (${to.port === 22 ? to.host : `${to.host}:${to.port}`})`,
+        host: to.host,
+        port: to.port,
+        knownHosts: settings.knownHosts,
+        mode: settings.hostKeyChecking,
+        warn: (message) => {
+          if (!warned.has(message)) hooks.onWarning?.(message);
+          warned.add(message);
+        },
+      },
+    });
     stats.connections += 1;
-    return ready;
+    return client;
   };
 
+  const target = { host: settings.host, port: settings.port, user: settings.user, name: settings.name };
   const attempt = async (): Promise<{ client: Client; bastion?: Client }> => {
-    const target = { host: settings.host, port: settings.port, user: settings.user };
-    if (!jump) {
-      return { client: await counted(handshake({ ...common, ...target, label, hostKey: hostKey(target.host, target.port, settings.name) })) };
-    }
+    if (!jump) return { client: await dial({ ...target, label }) };
     const via = `${jump.user}@${jump.host}:${jump.port}`;
-    const bastion = await counted(
-      handshake({ ...common, ...jump, label: `${label}: jump host ${via}`, hostKey: hostKey(jump.host, jump.port, `jump host ${via}`) }),
-    );
+    const bastion = await dial({ ...jump, name: `jump host ${via}`, label: `${label}: jump host ${via}` });
     try {
       const sock = await forwardOut(bastion, target.host, target.port, `${label}: jump host ${via}`);
-      const client = await counted(
-        handshake({ ...common, ...target, sock, label: `${label} via ${via}`, hostKey: hostKey(target.host, target.port, settings.name) }),
-      );
-      return { client, bastion };
+      return { client: await dial({ ...target, sock, label: `${label} via ${via}` }), bastion };
     } catch (error) {
       bastion.end();
       throw error;
@@ -82,7 +76,9 @@ function forwardOut(bastion: Client, host: string, port: number, label: string):
   return new Promise((resolve, reject) => {
     bastion.forwardOut('127.0.0.1', 0, host, port, (error, stream) => {
       if (!error) return resolve(stream);
-      const failure = new UnreachableError(`${label} could not connect to ${host}:${port}: ${error.message}`, { cause: error });
+      const failure = new UnreachableError(`${label} could not connect to ${host}:${port}: ${error.message}`, {
+        cause: error,
+      });
       // "Connect failed" / "Connection refused" from the bastion is the target's port being closed, maybe for now.
       reject(/connect|refused/i.test(error.message) ? markTransient(failure) : failure);
     });

@@ -1,4 +1,5 @@
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { acquireLock } from './lock.js';
 import { netnsInode, pidsInNetns, terminate } from './processes.js';
 import { deleteLinksAndNetns, prefixLeftovers } from './root-net.js';
@@ -33,6 +34,8 @@ export async function labDown(opts: { dir: string }, log: (line: string) => void
     await deleteLinksAndNetns(links, netns);
     log(`deleted ${netns.length} netns and the links of prefix ${state.prefix}`);
 
+    // In parallel: on a disk mounted with `discard` every unlink waits for the device.
+    await Promise.all(state.hosts.map((h) => rm(h.dir, { recursive: true, force: true })));
     rmSync(paths.hostsDir, { recursive: true, force: true });
     for (const file of [paths.inventory, paths.knownHosts, paths.key, `${paths.key}.pub`, `${paths.state}.tmp`, paths.state]) {
       rmSync(file, { force: true });

@@ -115,18 +115,33 @@ export async function configureHostNet(netns: string, subnet: LabSubnet, index: 
   await run(['ip', '-n', netns, '-batch', '-'], { input: `${cmds.join('\n')}\n` });
 }
 
-/** Deletes links and netns, ignoring the ones already gone (`-force` keeps the batch going). */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Deletes netns and links, ignoring the ones already gone (`-force` keeps a batch going).
+ * Namespaces go first: the kernel then destroys their veths in one batch (~0.1 s for 20 hosts)
+ * instead of one RCU grace period per `link del` (~1.5 s), and the root ends vanish with them.
+ */
 export async function deleteLinksAndNetns(links: string[], netns: string[]): Promise<void> {
-  const existing = new Set(await listLinks());
   const existingNs = new Set(await listNetns());
-  const cmds = [
-    ...links.filter((l) => existing.has(l)).map((l) => `link del ${l}`),
-    ...netns.filter((n) => existingNs.has(n)).map((n) => `netns del ${n}`),
-  ];
-  if (cmds.length === 0) return;
-  await run(['ip', '-force', '-batch', '-'], { input: `${cmds.join('\n')}\n`, check: false });
+  const nsCmds = netns.filter((n) => existingNs.has(n)).map((n) => `netns del ${n}`);
+  if (nsCmds.length > 0) await run(['ip', '-force', '-batch', '-'], { input: `${nsCmds.join('\n')}\n`, check: false });
+
+  const wanted = new Set(links);
+  let present = (await listLinks()).filter((l) => wanted.has(l));
+  // Veth ends whose peer's netns is being destroyed disappear asynchronously; wait a little.
+  const deadline = Date.now() + 3000;
+  while (nsCmds.length > 0 && present.some((l) => !isBridgeName(l)) && Date.now() < deadline) {
+    await sleep(20);
+    present = (await listLinks()).filter((l) => wanted.has(l));
+  }
+  if (present.length > 0) {
+    await run(['ip', '-force', '-batch', '-'], { input: `${present.map((l) => `link del ${l}`).join('\n')}\n`, check: false });
+  }
   const leftLinks = new Set(await listLinks());
   const leftNs = new Set(await listNetns());
   const left = [...links.filter((l) => leftLinks.has(l)), ...netns.filter((n) => leftNs.has(n))];
   if (left.length > 0) throw new LabError(`could not delete ${left.join(', ')}`);
 }
+
+const isBridgeName = (name: string) => name.endsWith('-br');

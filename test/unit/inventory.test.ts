@@ -242,6 +242,20 @@ describe('smaller conventions', () => {
     for (const [g, hosts] of Object.entries(groups)) expect(inventory.groups.get(g)!.hosts).toEqual(hosts);
   });
 
+  it.each([
+    ['children declared before the child section', '[p:children]\nc\n\n[c]\nh1\n', { p: [], c: ['h1'] }],
+    ['vars before the group section', '[c:vars]\nx=1\n\n[c]\nh1\n', { c: ['h1'] }],
+    ['an empty child section is enough', '[p:children]\nc\n\n[c]\n', { c: [] }],
+    ['hosts before any section are ungrouped', 'h0\n[g]\nh1\n', { ungrouped: ['h0'], g: ['h1'] }],
+    ['a host listed ungrouped, then in a group, leaves ungrouped', 'h1\n[g]\nh1\n', { ungrouped: [], g: ['h1'] }],
+    ['CRLF line endings and a BOM', '\uFEFF[g]\r\nh1 x=1\r\n', { g: ['h1'] }],
+  ])('INI: %s', (_title, text, groups) => {
+    const { dir, file } = inline('inv.ini', text);
+    const { inventory, diagnostics } = loadInventory([join(dir, file)]);
+    expect(diagnostics).toEqual([]);
+    for (const [g, hosts] of Object.entries(groups)) expect(inventory.groups.get(g)!.hosts).toEqual(hosts);
+  });
+
   it('an empty inventory file is a warning, not an error', () => {
     const { dir, file } = inline('empty.yaml', '# nothing yet\n');
     const { inventory, diagnostics } = loadInventory([join(dir, file)], dir);

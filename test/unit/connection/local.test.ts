@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommandTimeoutError } from '../../../src/errors.js';
 import { connectLocal } from '../../../src/connection/local.js';
@@ -43,5 +46,13 @@ describe('connectLocal', () => {
     await expect(timedOut).rejects.toThrow('controller (local): command timed out after 300 ms: sleep 5; echo late');
     expect(Date.now() - started).toBeLessThan(2000);
     expect((await conn.exec('echo still here')).stdout).toBe('still here\n');
+  });
+
+  it('stops the children of a timed-out command too', async () => {
+    const conn = connectLocal(settings);
+    const marker = join(mkdtempSync(join(tmpdir(), 'kvmnet-local-')), 'late');
+    await expect(conn.exec(`(sleep 0.5; touch ${marker}) & wait`, { timeoutMs: 200 })).rejects.toThrow(/timed out/);
+    await new Promise((done) => setTimeout(done, 800));
+    expect(existsSync(marker)).toBe(false);
   });
 });

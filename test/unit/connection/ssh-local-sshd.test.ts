@@ -1,6 +1,7 @@
 // The SSH transport against a real OpenSSH sshd on 127.0.0.1 (openssh-server must be installed: nothing is skipped).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -226,7 +227,48 @@ describe('authentication', () => {
   });
 });
 
+describe('default keys', () => {
+  const savedHome = process.env.HOME;
+  afterEach(() => {
+    process.env.HOME = savedHome;
+  });
+
+  it('uses ~/.ssh/id_ed25519 when no key, password or agent is configured', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'kvmnet-home-'));
+    mkdirSync(join(home, '.ssh'));
+    copyFileSync(sshd.clientKey, join(home, '.ssh', 'id_ed25519'));
+    process.env.HOME = home;
+    const { sshKey: _none, ...withoutKey } = settings();
+    const conn = await connected(withoutKey);
+    expect((await conn.exec('echo default')).stdout).toBe('default\n');
+  });
+
+  it('says there was nothing to try', async () => {
+    process.env.HOME = mkdtempSync(join(tmpdir(), 'kvmnet-home-'));
+    const { sshKey: _none, ...withoutKey } = settings();
+    await expect(connectSsh(withoutKey)).rejects.toThrow(
+      `authentication failed for ${sshd.user} (nothing to try: no ssh key, password or agent, and no default key in ~/.ssh)`,
+    );
+  });
+});
+
 describe('unreachable hosts', () => {
+  it('retries a server that never speaks SSH until the handshake timeout, then reports it', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      const failure = connectSsh(settings({ port, connectTimeoutMs: 200 }));
+      await expect(failure).rejects.toThrow(`hv1 (127.0.0.1:${port}): no SSH handshake and login within 200 ms`);
+      // Three attempts of 200 ms, 250 ms and 1 s apart.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1800);
+    } finally {
+      silent.close();
+    }
+  });
+
+
   it('retries a refused connection with backoff, then reports it', async () => {
     const closedPort = await freePort();
     const started = Date.now();
