@@ -37,11 +37,15 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
     return { diagnostics: [{ severity: 'error', file, message: `input is larger than the ${MAX_INPUT_BYTES}-byte limit` }] };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  // merge: Ansible's YAML 1.1 allows `<<: *defaults`.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, merge: true });
   const diagnostics: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
-    const { line, col } = lines.linePos(e.pos[0]);
-    const message = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${duplicateKeyName(text, e.pos)}` : `YAML syntax error: ${firstLine(e.message)}`;
+    // A duplicate key with no value can be reported at the end of the previous line: skip to the key.
+    let at = e.pos[0];
+    if (e.code === 'DUPLICATE_KEY') while (at < text.length && /\s/.test(text[at]!)) at++;
+    const { line, col } = lines.linePos(at);
+    const message = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${duplicateKeyName(text, at)}` : `YAML syntax error: ${firstLine(e.message)}`;
     diagnostics.push({ severity: doc.errors.includes(e as never) ? 'error' : 'warning', file, line, col, message });
   }
   if (doc.errors.length > 0) return { diagnostics };
@@ -62,9 +66,9 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-function duplicateKeyName(text: string, pos: [number, number]): string {
+function duplicateKeyName(text: string, at: number): string {
   // The error points at the start of the repeated key; read the key from there.
-  const raw = /^("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(pos[0]))?.[1]?.replace(/^["']|["']$/g, '');
+  const raw = /^("[^"]*"|'[^']*'|[^:#\n]+?)\s*:/.exec(text.slice(at))?.[1]?.replace(/^["']|["']$/g, '');
   return raw ? `'${raw}' appears twice in the same mapping` : 'a key appears twice in the same mapping';
 }
 

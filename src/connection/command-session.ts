@@ -56,7 +56,8 @@ export class CommandSession {
     if (options.become && !options.isRoot && options.becomePassword === undefined) {
       wrapped = `sudo -n -- sh -c ${shellQuote(command)}`;
     } else if (options.become && !options.isRoot) {
-      this.gate = { prompt: `[kvmnet-sudo-${nonce}]`, marker: `kvmnet-become-ok-${nonce}`, promptsSeen: 0, open: false };
+      const [prompt, marker] = [`[kvmnet-sudo-${nonce}]`, `kvmnet-become-ok-${nonce}`];
+      this.gate = { prompt, marker, promptsSeen: 0, open: false };
       const script = `printf '%s\\n' ${this.gate.marker} >&2\n${command}`;
       wrapped = `sudo -S -p ${shellQuote(this.gate.prompt)} -- sh -c ${shellQuote(script)}`;
     }

@@ -1,4 +1,4 @@
-// OpenSSH known_hosts parsing and matching: pure, so every rule is a unit test (see sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT").
+// OpenSSH known_hosts parsing and matching (sshd(8), "SSH_KNOWN_HOSTS FILE FORMAT"): pure, so every rule is a unit test.
 import { createHash, createHmac } from 'node:crypto';
 
 export interface KnownHostEntry {

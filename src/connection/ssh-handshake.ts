@@ -102,7 +102,7 @@ function describeFailure(
       new UnreachableError(`${label}: no SSH handshake and login within ${options.readyTimeoutMs} ms`, { cause: error }),
     );
   }
-  // A DISCONNECT (numeric code) after authentication started is the server giving up on us ("Too many authentication failures").
+  // A DISCONNECT (numeric code) once authentication started is the server giving up ("Too many authentication failures").
   if (error.level === 'client-authentication' || (typeof error.code === 'number' && tried.length > 0)) {
     const server = error.level === 'client-authentication' ? '' : `; the server said: ${error.message}`;
     return new UnreachableError(`${label}: ${authFailure(options, tried)}${server}`, { cause: error });

@@ -93,7 +93,12 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
   };
 }
 
-function changedKeyError(policy: HostKeyPolicy, name: string, known: KnownHostEntry[], presented: string): HostKeyError {
+function changedKeyError(
+  policy: HostKeyPolicy,
+  name: string,
+  known: KnownHostEntry[],
+  presented: string,
+): HostKeyError {
   const old = known.map((e) => `${fingerprint(e.key)} (${policy.knownHosts}:${e.line})`).join(', ');
   return new HostKeyError(
     `REMOTE HOST KEY CHANGED for ${policy.label}: known_hosts has ${known[0]?.keyType} key ${old}, ` +

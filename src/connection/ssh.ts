@@ -6,9 +6,15 @@ import { CommandTimeoutError, UnreachableError } from '../errors.js';
 import { CommandSession, commandSummary } from './command-session.js';
 import { parseJump, type JumpHost } from './jump.js';
 import { CONNECT_RETRY_DELAYS_MS, withRetry } from './retry.js';
-import { loadAuthSteps, type AuthHooks, type AuthStep } from './ssh-auth.js';
+import { expandHome, loadAuthSteps, type AuthHooks, type AuthStep } from './ssh-auth.js';
 import { handshake, isTransient, markTransient } from './ssh-handshake.js';
 import type { Connection, ConnectionSettings, ConnectionStats, ExecOptions, ExecResult } from './types.js';
+
+interface Endpoint {
+  host: string;
+  port: number;
+  user: string;
+}
 
 export interface SshHooks extends AuthHooks {
   onWarning?(message: string): void;
@@ -32,7 +38,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
 
   const warned = new Set<string>();
   // One handshake to `host:port` (named `name` in host key messages), counted in stats when it succeeds.
-  const dial = async (to: { host: string; port: number; user: string; name: string; label: string; sock?: Readable }) => {
+  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable }) => {
     const client = await handshake({
       ...to,
       auth,
@@ -42,7 +48,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
         label: `${to.name} (${to.port === 22 ? to.host : `${to.host}:${to.port}`})`,
         host: to.host,
         port: to.port,
-        knownHosts: settings.knownHosts,
+        knownHosts: expandHome(settings.knownHosts),
         mode: settings.hostKeyChecking,
         warn: (message) => {
           if (!warned.has(message)) hooks.onWarning?.(message);

@@ -27,6 +27,7 @@ export class LiveReporter implements Reporter {
   private recaps: HostRecap[] = [];
   private total = 0;
   private batch = '';
+  private playTitle = '';
   private summary?: Wrapper;
   private finishSummary?: () => void;
   private running: Promise<unknown> = Promise.resolve();
@@ -39,6 +40,7 @@ export class LiveReporter implements Reporter {
     this.recaps = [];
     this.total = hosts.length;
     this.batch = '';
+    this.playTitle = `${play.name}${check ? ' (check mode)' : ''}`;
     const list = new Listr(
       [
         {
@@ -114,7 +116,7 @@ export class LiveReporter implements Reporter {
   }
 
   private updateSummary(): void {
-    if (this.summary) this.summary.title = `${this.batch}${progressLine(this.recaps.length, this.total, this.recaps)}`;
+    if (this.summary) this.summary.title = `${this.playTitle}: ${this.batch}${progressLine(this.recaps.length, this.total, this.recaps)}`;
   }
 
   async finish(summary: RunSummary): Promise<void> {

@@ -103,7 +103,10 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
       stats.execs += conn.stats.execs;
     }
   }
-  const summary: RunSummary = { hosts: [...recaps.values()], elapsedMs: Date.now() - started, check: options.check, notTouched, stats };
+  // Recap in inventory order, not in the order hosts happened to finish.
+  const order = [...inventory.hosts.keys()];
+  const hosts = [...recaps.values()].sort((a, b) => order.indexOf(a.host) - order.indexOf(b.host));
+  const summary: RunSummary = { hosts, elapsedMs: Date.now() - started, check: options.check, notTouched, stats };
   await reporter.finish(summary);
   return summary;
 }

@@ -59,7 +59,8 @@ const iniish = fc
 
 const text = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 300 }), yamlish, iniish);
 
-describe('never throws', () => {
+// fast-check runs hundreds of cases per test: allow for a loaded CI machine.
+describe('never throws', { timeout: 30_000 }, () => {
   it('YAML and INI parsers on arbitrary text', () => {
     fc.assert(
       fc.property(text, (t) => {
