@@ -29,6 +29,8 @@ export interface TaskSpec {
   notify: string[];
   tags: string[];
   ignoreErrors: boolean;
+  /** `check_mode: false` runs a command task even in --check. */
+  checkMode?: boolean;
   vars: Record<string, unknown>;
   loc: SpecLocation;
   /** Absolute path of the `template` file of an ensure_libvirt_net task. */
@@ -58,7 +60,7 @@ export interface Playbook {
 }
 
 const PLAY_KEYS = ['name', 'hosts', 'vars', 'vars_files', 'become', 'serial', 'max_fail_percentage', 'any_errors_fatal', 'strategy', 'tasks', 'handlers'] as const;
-const TASK_KEYWORDS = ['name', 'when', 'register', 'loop', 'loop_control', 'notify', 'tags', 'ignore_errors', 'vars', 'listen'] as const;
+const TASK_KEYWORDS = ['name', 'when', 'register', 'loop', 'loop_control', 'notify', 'tags', 'ignore_errors', 'vars', 'check_mode'] as const;
 
 /** Where shipped templates live: `templates/` at the package root. */
 export const PACKAGE_TEMPLATES = resolve(dirname(fileURLToPath(import.meta.url)), '../../templates');
@@ -283,6 +285,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
     c.error([...p, 'loop'], `${human} › loop`, `expected a list or a '{{ variable }}' holding one, found ${describe(raw.loop)}`);
   }
   const ignoreErrors = optionalBool(c, raw.ignore_errors, [...p, 'ignore_errors'], `${human} › ignore_errors`) ?? false;
+  const checkMode = optionalBool(c, raw.check_mode, [...p, 'check_mode'], `${human} › check_mode`);
   return {
     type,
     args,
@@ -294,6 +297,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
     notify: stringList(c, raw.notify, [...p, 'notify'], `${human} › notify`),
     tags: stringList(c, raw.tags, [...p, 'tags'], `${human} › tags`),
     ignoreErrors,
+    checkMode,
     vars: mapOrEmpty(c, raw.vars, [...p, 'vars'], `${human} › vars`),
     loc: c.at(p, name === defaultTaskName(type, args) ? humanTyped : `${human} (${name})`),
     templateFile,
@@ -302,6 +306,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
 }
 
 function defaultTaskName(type: TaskType, args: Record<string, unknown>): string {
+  if (type === 'command') return `command ${Array.isArray(args.cmd) ? args.cmd.join(' ') : String(args.cmd)}`.slice(0, 80);
   const subject = type === 'ensure_port' ? `${String(args.interface)} → ${String(args.bridge)}` : type === 'ensure_ip' ? `${String(args.address)} on ${String(args.dev)}` : String(args.name);
   return `${type} ${subject}`;
 }

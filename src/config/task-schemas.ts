@@ -64,11 +64,23 @@ export const ensureLibvirtNetArgs = z
     nat_ports: z.strictObject({ start: z.number().int().min(1).max(65535), end: z.number().int().min(1).max(65535) }).optional(),
   });
 
+const expression = z.union([z.string().min(1), z.boolean()]);
+
+/** The escape hatch: a command run as is. Not planned (its effect is unknown), only executed. */
+export const commandArgs = z.strictObject({
+  cmd: z.union([z.string().min(1), z.array(z.string()).min(1)]).meta({ description: 'a shell command line, or an argv list (each item quoted)' }),
+  creates: z.string().min(1).optional().meta({ description: 'skip when this path exists on the host' }),
+  removes: z.string().min(1).optional().meta({ description: 'skip unless this path exists on the host' }),
+  changed_when: expression.optional().meta({ description: 'expression over rc, stdout, stderr; default: always changed' }),
+  failed_when: expression.optional().meta({ description: 'expression over rc, stdout, stderr; default: rc != 0' }),
+});
+
 export const taskArgSchemas = {
   ensure_bridge: ensureBridgeArgs,
   ensure_port: ensurePortArgs,
   ensure_ip: ensureIpArgs,
   ensure_libvirt_net: ensureLibvirtNetArgs,
+  command: commandArgs,
 } as const;
 
 export type TaskType = keyof typeof taskArgSchemas;
@@ -77,6 +89,9 @@ export const taskTypes = Object.keys(taskArgSchemas) as TaskType[];
 export type EnsureBridgeArgs = z.output<typeof ensureBridgeArgs>;
 export type EnsurePortArgs = z.output<typeof ensurePortArgs>;
 export type EnsureIpArgs = z.output<typeof ensureIpArgs>;
+export type CommandArgs = z.output<typeof commandArgs>;
+/** Task types with a pure planner (all but `command`). */
+export type PlannedTaskType = Exclude<TaskType, 'command'>;
 export type EnsureLibvirtNetArgs = z.output<typeof ensureLibvirtNetArgs>;
 
 export type TaskArgs = { [K in TaskType]: z.output<(typeof taskArgSchemas)[K]> };

@@ -37,6 +37,7 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
   const { entries, text } =
     policy.mode === 'off' ? { entries: [], text: '' } : await readKnownHosts(policy.knownHosts);
   let refusal: HostKeyError | undefined;
+  let accepted: Buffer | undefined;
   const refuse = (error: HostKeyError, done: (accept: boolean) => void) => {
     refusal = error;
     done(false);
@@ -47,15 +48,21 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
       return refusal;
     },
     verify(key, done) {
+      // ssh2 asks again on every re-key: the key accepted once stays accepted (and is not appended twice).
+      if (accepted?.equals(key)) return done(true);
+      const accept = () => {
+        accepted = key;
+        done(true);
+      };
       const presented = fingerprint(key);
       if (policy.mode === 'off') {
         policy.warn(`host key checking is off: accepted ${policy.label} with key ${presented} without verifying it`);
-        return done(true);
+        return accept();
       }
       const status = checkHostKey(entries, name, key);
       switch (status.status) {
         case 'known':
-          return done(true);
+          return accept();
         case 'revoked':
           return refuse(
             new HostKeyError(
@@ -78,7 +85,7 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
           appendKnownHost(policy.knownHosts, text, formatKnownHostsLine(name, key)).then(
             () => {
               policy.warn(`added host key ${presented} for ${policy.label} to ${policy.knownHosts}`);
-              done(true);
+              accept();
             },
             (error: unknown) =>
               refuse(

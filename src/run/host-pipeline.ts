@@ -12,6 +12,8 @@ import { plan } from '../tasks/index.js';
 import { evaluateCondition } from './condition.js';
 import { deviceDiff } from './diff.js';
 import { prepareTask } from './prepare.js';
+import { runCommandTask } from './command-task.js';
+import type { CommandArgs } from '../config/task-schemas.js';
 import type { Reporter } from './reporter.js';
 
 export interface HostJob {
@@ -29,6 +31,10 @@ export interface HostJob {
   reporter: Reporter;
   /** Set when the run is being interrupted: no new change starts. */
   stopping: () => boolean;
+  /** strategy linear: wait until every host of the batch reached task `index`. */
+  beforeTask?: (index: number) => Promise<void>;
+  /** Bounds how many hosts work at once when host pipelines are not limited themselves (linear). */
+  withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export interface HostOutcome {
@@ -54,8 +60,8 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const factsStart = Date.now();
   job.reporter.taskStart(job.host, 'gathering facts');
   try {
-    conn = await job.getConnection();
-    facts = await gatherFacts(conn, job.host);
+    conn = await job.withSlot(() => job.getConnection());
+    facts = await job.withSlot(() => gatherFacts(conn, job.host));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     recap.error = `gathering facts: ${(err as Error).message}`;
@@ -64,13 +70,14 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   }
 
   try {
-    for (const task of job.tasks) {
+    for (const [index, task] of job.tasks.entries()) {
+      await job.beforeTask?.(index);
       if (job.stopping()) break;
       const items = loopItems(task, { ...job.vars, ...registered }, job.host);
       for (const item of items) {
         const vars = { ...job.vars, ...registered, ...task.vars, ...job.extraVars, inventory_hostname: job.host, ansible_facts: facts, facts, ...(item === NO_LOOP ? {} : { [task.loopVar]: item }) };
         const label = item === NO_LOOP ? task.name : `${task.name} (${task.loopVar}=${JSON.stringify(item)})`;
-        const result = await runTask(job, conn, facts, { ...task, name: label }, vars, emit);
+        const result = await job.withSlot(() => runTask(job, conn, facts, { ...task, name: label }, vars, emit));
         if (task.register) registered[task.register] = result.registered;
         if (result.changed) task.notify.forEach((n) => notified.add(n));
         if (result.stop) throw new HostStopped();
@@ -84,7 +91,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   for (const handler of job.handlers) {
     if (!notified.has(handler.name) || job.stopping()) continue;
     const vars = { ...job.vars, ...registered, ...handler.vars, ...job.extraVars, inventory_hostname: job.host, facts };
-    const result = await runTask(job, conn, facts, handler, vars, emit);
+    const result = await job.withSlot(() => runTask(job, conn, facts, handler, vars, emit));
     if (result.stop) break;
   }
   return { recap, notified, facts };
@@ -123,10 +130,12 @@ async function runTask(job: HostJob, conn: Connection, facts: Facts, task: TaskS
       return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'condition is false' } };
     }
     const prepared = prepareTask(task, vars, job.host, job.playbookDir);
+    if (prepared.type === 'command') return await commandTask(job, conn, task, prepared.args, vars, emit, started);
     taskPlan = plan(prepared.type, prepared.args as never, facts, job.host);
   } catch (err) {
-    if (!(err instanceof KvmnetError) && !(err instanceof Error)) throw err;
-    return fail((err as Error).message);
+    if (err instanceof UnreachableError) return fail(err.message, 'unreachable');
+    if (!(err instanceof Error)) throw err;
+    return fail(err.message);
   }
 
   const data = taskPlan.data ?? {};
@@ -152,6 +161,27 @@ async function runTask(job: HostJob, conn: Connection, facts: Facts, task: TaskS
   const diff = taskPlan.diff ?? (before && taskPlan.devices ? deviceDiff(before, facts, taskPlan.devices) : undefined);
   emit(task, 'changed', summaries.join('; '), started, { changes: summaries, diff });
   return { changed: true, stop: false, registered: { changed: true, failed: false, skipped: false, msg: summaries.join('; '), changes: summaries, ...data } };
+}
+
+async function commandTask(job: HostJob, conn: Connection, task: TaskSpec, args: CommandArgs, vars: Record<string, unknown>, emit: Emit, started: number): Promise<TaskResult> {
+  if (job.check && task.checkMode !== false) {
+    emit(task, 'skipped', 'command tasks do not run in check mode (set check_mode: false to run it anyway)', started);
+    return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'check mode' } };
+  }
+  const r = await runCommandTask(conn, args, vars);
+  const registered = { changed: r.changed, failed: r.failed, skipped: r.skipped !== undefined, rc: r.rc, stdout: r.stdout, stderr: r.stderr, stdout_lines: r.stdout ? r.stdout.split('\n') : [] };
+  if (r.skipped !== undefined) {
+    emit(task, 'skipped', r.skipped, started);
+    return { changed: false, stop: false, registered: { ...registered, msg: r.skipped } };
+  }
+  if (r.failed) {
+    const msg = `command failed (rc=${r.rc}): ${(r.stderr || r.stdout).split('\n')[0] ?? ''}`;
+    emit(task, 'failed', msg, started);
+    return { changed: false, stop: !task.ignoreErrors, registered: { ...registered, msg } };
+  }
+  const msg = `rc=${r.rc}${r.stdout ? `: ${r.stdout.split('\n')[0]}` : ''}`;
+  emit(task, r.changed ? 'changed' : 'ok', msg, started, { changes: r.changed ? [msg] : [] });
+  return { changed: r.changed, stop: false, registered: { ...registered, msg } };
 }
 
 /** A task's changes run as ONE `set -e` script; a second stdin payload needs its own exec. */

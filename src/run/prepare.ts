@@ -2,17 +2,16 @@
 // Handlebars strings with that host's variables, validate again, render the network XML.
 import { readFileSync } from 'node:fs';
 import { validateTaskArgs, PACKAGE_TEMPLATES, type TaskSpec } from '../config/playbook.js';
-import { taskArgSchemas, type TaskType } from '../config/task-schemas.js';
+import { taskArgSchemas, type CommandArgs } from '../config/task-schemas.js';
 import { RenderError } from '../errors.js';
 import { renderValue, renderXml } from '../render/template.js';
 import type { PlannerInput } from '../tasks/index.js';
 import { resolve } from 'node:path';
 import { findTemplate } from '../config/playbook.js';
 
-export interface PreparedTask<K extends TaskType = TaskType> {
-  type: K;
-  args: PlannerInput[K];
-}
+export type PreparedTask =
+  | { [K in keyof PlannerInput]: { type: K; args: PlannerInput[K] } }[keyof PlannerInput]
+  | { type: 'command'; args: CommandArgs };
 
 const templateCache = new Map<string, string>();
 function readTemplate(file: string): string {
@@ -33,12 +32,12 @@ export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host:
     const list = issues.map((i) => `${task.type}.${i.path.join('.')}: ${i.message}`).join('; ');
     throw new RenderError(`invalid arguments after rendering, in ${where}: ${list}`);
   }
-  const args = taskArgSchemas[task.type].parse(rendered) as PlannerInput[TaskType];
+  const args = taskArgSchemas[task.type].parse(rendered);
   if (task.type === 'ensure_libvirt_net') {
     const net = args as PlannerInput['ensure_libvirt_net'];
     net.desiredXml = networkXml(net, task, vars, where, playbookDir);
   }
-  return { type: task.type, args };
+  return { type: task.type, args } as PreparedTask;
 }
 
 function networkXml(net: PlannerInput['ensure_libvirt_net'], task: TaskSpec, vars: Record<string, unknown>, where: string, playbookDir: string): string | undefined {

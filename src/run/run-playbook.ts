@@ -13,6 +13,7 @@ import { UnreachableError, formatDiagnostic } from '../errors.js';
 import { emptyRecap, type HostRecap, type RunSummary } from '../model/result.js';
 import { exceedsFailThreshold, splitBatches } from './batches.js';
 import { runHost } from './host-pipeline.js';
+import { LinearBarrier } from './barrier.js';
 import type { Reporter } from './reporter.js';
 
 export interface RunOptions {
@@ -63,11 +64,27 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           continue;
         }
         if (batches.length > 1) reporter.batchStart?.(b + 1, batches.length, batch);
-        const limit = pLimit(Math.max(1, options.forks));
+        // free: each host runs its whole list under a fork slot. linear: all hosts of the batch
+        // run together, synchronised per task, and the fork slots bound each task's work instead.
+        const forks = pLimit(Math.max(1, options.forks));
+        const linear = play.strategy === 'linear' ? new LinearBarrier(batch.length) : undefined;
+        const hostLimit = <T>(fn: () => Promise<T>): Promise<T> => (linear ? fn() : forks(fn));
+        const ctx: PlayContext = {
+          play,
+          playVars,
+          inventory,
+          options,
+          reporter,
+          playbookDir,
+          connectionFor,
+          stopping,
+          beforeTask: linear ? (i) => linear.arrive(i) : undefined,
+          withSlot: <T>(fn: () => Promise<T>): Promise<T> => (linear ? forks(fn) : fn()),
+        };
         const results = await Promise.all(
           batch.map((host) =>
-            limit(async () => {
-              const recap = await runOneHost(host, play, playVars, inventory, options, reporter, playbookDir, connectionFor, stopping);
+            hostLimit(async () => {
+              const recap = await runOneHost(host, ctx).finally(() => linear?.leave());
               if (batches.length > 1) recap.batch = b + 1;
               merge(recaps, recap);
               reporter.hostDone(recap);
@@ -117,17 +134,21 @@ function playHosts(play: PlaySpec, inventory: Inventory, options: RunOptions, re
   return options.limit ? hosts.filter((h) => options.limit!.has(h)) : hosts;
 }
 
-async function runOneHost(
-  host: string,
-  play: PlaySpec,
-  playVars: Record<string, unknown>,
-  inventory: Inventory,
-  options: RunOptions,
-  reporter: Reporter,
-  playbookDir: string,
-  connectionFor: (host: string, s: ConnectionSettings) => () => Promise<Connection>,
-  stopping: () => boolean,
-): Promise<HostRecap> {
+interface PlayContext {
+  play: PlaySpec;
+  playVars: Record<string, unknown>;
+  inventory: Inventory;
+  options: RunOptions;
+  reporter: Reporter;
+  playbookDir: string;
+  connectionFor: (host: string, s: ConnectionSettings) => () => Promise<Connection>;
+  stopping: () => boolean;
+  beforeTask?: (index: number) => Promise<void>;
+  withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
+  const { play, playVars, inventory, options, reporter, playbookDir, connectionFor, stopping } = ctx;
   const vars = { ...hostVars(inventory, host), ...playVars };
   if (play.become !== undefined) vars.become = play.become;
   const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
@@ -153,6 +174,8 @@ async function runOneHost(
     getConnection: connectionFor(host, resolved.settings),
     reporter,
     stopping,
+    beforeTask: ctx.beforeTask,
+    withSlot: ctx.withSlot,
   }).catch((err: unknown) => {
     // A bug or an unexpected error on one host must not take the others down.
     const recap = emptyRecap(host);
