@@ -170,7 +170,7 @@ export function evaluateCondition(expression: string, vars: Record<string, unkno
 function lookup(obj: Value, key: Value): Value {
   if (obj === UNDEFINED || obj === null || typeof obj !== 'object') return UNDEFINED;
   const k = typeof key === 'number' ? key : String(key);
-  if (Array.isArray(obj) && typeof k === 'number') return k >= 0 && k < obj.length ? obj[k] : UNDEFINED;
+  if (Array.isArray(obj)) return typeof k === 'number' && Number.isInteger(k) && k >= 0 && k < obj.length ? obj[k] : UNDEFINED;
   if (!Object.prototype.hasOwnProperty.call(obj, k)) return UNDEFINED;
   const v = (obj as Record<string, unknown>)[k];
   return typeof v === 'function' ? UNDEFINED : v;
