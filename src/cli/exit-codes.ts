@@ -15,7 +15,7 @@ export const EXIT = {
 /** 2 (a task failed) and 4 (a host unreachable) add up; 8 is added by --check --detailed-exitcode. */
 export function exitCodeFor(summary: RunSummary, detailed: boolean): number {
   let code = 0;
-  if (summary.hosts.some((h) => h.failed > 0)) code += EXIT.taskFailed;
+  if (summary.hosts.some((h) => h.failed > 0 || h.rolled_back > 0)) code += EXIT.taskFailed;
   if (summary.hosts.some((h) => h.unreachable > 0)) code += EXIT.unreachable;
   if (detailed && summary.check && summary.hosts.some((h) => h.changed > 0)) code += EXIT.changesPending;
   return code;

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { selectHosts } from '../config/patterns.js';
 import type { Playbook } from '../config/playbook.js';
 import { runPlaybook } from '../run/run-playbook.js';
+import { hostFailed } from '../model/result.js';
 import { parseTagList, taskSelected } from '../run/tags.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { loadInputs, printWarnings } from './load.js';
@@ -59,7 +60,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
-  const bad = summary.hosts.filter((h) => h.failed > 0 || h.unreachable > 0).map((h) => h.host);
+  const bad = summary.hosts.filter(hostFailed).map((h) => h.host);
   if (bad.length && !flags.check) {
     const retry = playbookFile.replace(/\.ya?ml$/, '') + '.retry';
     try {

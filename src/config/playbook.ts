@@ -5,7 +5,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../errors.js';
 import { suggest } from './suggest.js';
-import { libvirtNetSourceProblems, taskArgSchemas, taskTypes, type TaskType } from './task-schemas.js';
+import { libvirtNetSourceProblems, persist, taskArgSchemas, taskTypes, type TaskType } from './task-schemas.js';
 import { locate, parseYaml, readInputFile, type PathSegment, type YamlSource } from './yaml-source.js';
 import { hasTemplate } from '../render/template.js';
 
@@ -35,6 +35,8 @@ export interface TaskSpec {
   loc: SpecLocation;
   /** Absolute path of the `template` file of an ensure_libvirt_net task. */
   templateFile?: string;
+  /** The play's `persist` (a format, or a {{ template }} of one): prepareTask applies it when the task sets none. */
+  persistDefault?: string;
 }
 
 export type Serial = Array<number | string>;
@@ -49,6 +51,12 @@ export interface PlaySpec {
   maxFailPercentage?: number;
   anyErrorsFatal: boolean;
   strategy: 'free' | 'linear';
+  /** Guard every change with commit-confirmed rollback (changes to the SSH path always are). */
+  confirm: boolean;
+  /** Seconds before an unconfirmed change is rolled back. */
+  confirmTimeout: number;
+  /** Default `persist` of the play's ensure_bridge, ensure_port and ensure_ip tasks. */
+  persist?: string;
   tasks: TaskSpec[];
   handlers: TaskSpec[];
   loc: SpecLocation;
@@ -59,7 +67,7 @@ export interface Playbook {
   plays: PlaySpec[];
 }
 
-const PLAY_KEYS = ['name', 'hosts', 'vars', 'vars_files', 'become', 'serial', 'max_fail_percentage', 'any_errors_fatal', 'strategy', 'tasks', 'handlers'] as const;
+const PLAY_KEYS = ['name', 'hosts', 'vars', 'vars_files', 'become', 'serial', 'max_fail_percentage', 'any_errors_fatal', 'strategy', 'confirm', 'confirm_timeout', 'persist', 'tasks', 'handlers'] as const;
 const TASK_KEYWORDS = ['name', 'when', 'register', 'loop', 'loop_control', 'notify', 'tags', 'ignore_errors', 'vars', 'check_mode'] as const;
 
 /** Where shipped templates live: `templates/` at the package root. */
@@ -163,8 +171,16 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
     if (raw.strategy === 'free' || raw.strategy === 'linear') strategy = raw.strategy;
     else c.error([...p, 'strategy'], `${human} › strategy`, `expected 'free' or 'linear', found ${describe(raw.strategy)}`);
   }
+  const confirm = optionalBool(c, raw.confirm, [...p, 'confirm'], `${human} › confirm`) ?? false;
+  let confirmTimeout = 60;
+  if (raw.confirm_timeout !== undefined) {
+    if (typeof raw.confirm_timeout === 'number' && raw.confirm_timeout >= 5 && raw.confirm_timeout <= 3600) confirmTimeout = raw.confirm_timeout;
+    else c.error([...p, 'confirm_timeout'], `${human} › confirm_timeout`, `expected seconds from 5 to 3600, found ${describe(raw.confirm_timeout)}`);
+  }
   const tasks = loadTaskList(c, raw.tasks, [...p, 'tasks'], human, 'task', dir);
   const handlers = loadTaskList(c, raw.handlers, [...p, 'handlers'], human, 'handler', dir);
+  const persist = loadPersist(c, raw.persist, [...p, 'persist'], `${human} › persist`);
+  if (persist !== undefined) for (const t of [...tasks, ...handlers]) if (PERSIST_TASKS.has(t.type)) t.persistDefault = persist;
   if (raw.tasks === undefined && raw.handlers === undefined) c.error(p, human, "a play needs 'tasks'");
   const handlerNames = new Set(handlers.map((h) => h.name));
   tasks.forEach((t) => {
@@ -175,7 +191,16 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
       }
     }
   });
-  return { name, hosts, vars, varsFiles, become, serial, maxFailPercentage, anyErrorsFatal, strategy, tasks, handlers, loc: c.at(p, human) };
+  return { name, hosts, vars, varsFiles, become, serial, maxFailPercentage, anyErrorsFatal, strategy, confirm, confirmTimeout, persist, tasks, handlers, loc: c.at(p, human) };
+}
+
+const PERSIST_TASKS = new Set<TaskType>(['ensure_bridge', 'ensure_port', 'ensure_ip']);
+
+function loadPersist(c: Collector, v: unknown, p: PathSegment[], human: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string' && (hasTemplate(v) || (persist.options as readonly string[]).includes(v))) return v;
+  c.error(p, human, `expected one of ${persist.options.map((o) => `'${o}'`).join(', ')}, found ${describe(v)}`);
+  return undefined;
 }
 
 function loadSerial(c: Collector, v: unknown, p: PathSegment[], human: string): Serial | undefined {

@@ -16,6 +16,12 @@ const ip = check(ipProblem);
 const mac = check(macProblem);
 const vars = z.record(z.string(), z.unknown());
 
+// Also written as a play keyword (the default of the play's ensure_bridge/port/ip tasks).
+export const persist = z
+  .enum(['networkd', 'ifupdown', 'none'])
+  .optional()
+  .meta({ description: "also write the change to systemd-networkd files or ifupdown stanzas, so it survives a reboot (default: the play's persist, else none)" });
+
 export const ensureBridgeArgs = z.strictObject({
   name: interfaceName,
   state: z.enum(['present', 'absent']).default('present'),
@@ -23,12 +29,16 @@ export const ensureBridgeArgs = z.strictObject({
   forward_delay: z.number().min(0).max(30).optional().meta({ description: 'seconds (0–30); with STP on the kernel enforces 2–30' }),
   mtu: z.number().int().min(68).max(65535).optional(),
   up: z.boolean().default(true),
+  persist,
 });
 
 export const ensurePortArgs = z.strictObject({
   bridge: interfaceName,
   interface: interfaceName,
   state: z.enum(['present', 'absent']).default('present'),
+  migrate: z.boolean().default(false).meta({ description: "move the interface's addresses and routes to the bridge in the same step (safe for the interface that carries SSH)" }),
+  force: z.boolean().default(false).meta({ description: 'add the interface even if it carries the SSH session, without migrating (guarded by an automatic rollback)' }),
+  persist,
 });
 
 export const ensureIpArgs = z.strictObject({
@@ -36,6 +46,7 @@ export const ensureIpArgs = z.strictObject({
   address: cidr,
   state: z.enum(['present', 'absent']).default('present'),
   exclusive: z.boolean().default(false).meta({ description: 'remove the other global addresses of this family from dev' }),
+  persist,
 });
 
 const dhcpRange = z.strictObject({ start: ip, end: ip });

@@ -23,14 +23,54 @@ export interface ParsedFacts {
 }
 
 export function parseFacts(stdout: string, stderr: string): ParsedFacts {
-  const sections = splitSections(stdout);
+  const { rest, persisted, persistDirs } = cutPersisted(stdout);
+  const sections = splitSections(rest);
   const body = (key: string) => sections.find((s) => s.key === key)?.body ?? '';
   const links = parseLinks(body('link'));
   const addrs = parseAddrs(body('addr'));
   const routes = [...parseRoutes(body('route'), 4), ...parseRoutes(body('route6'), 6)];
   const { libvirt, missing } = parseLibvirt(sections, stderr);
   const session = parseSession(body('ssh'), addrs);
-  return { facts: { hostname: body('hostname').trim(), links, addrs, routes, libvirt, session }, missingNetworks: missing };
+  const facts: Facts = { hostname: body('hostname').trim(), links, addrs, routes, libvirt, session };
+  if (persisted) Object.assign(facts, { persisted, persistDirs });
+  return { facts, missingNetworks: missing };
+}
+
+/**
+ * Takes the persisted-files section out of the output (file contents may hold anything, even
+ * text that looks like a marker) and reads it line by line: `@@kvmnet:dir:D@@`,
+ * `@@kvmnet:file:PATH@@`, then `|`-prefixed content lines, then an empty line if the file ended
+ * in a newline.
+ */
+export function cutPersisted(stdout: string): { rest: string; persisted?: Record<string, string>; persistDirs?: string[] } {
+  const startMark = '@@kvmnet:persist@@\n';
+  const start = stdout.indexOf(startMark);
+  if (start < 0) return { rest: stdout };
+  // Content lines start with '|', so the first end marker at the start of a line is the real one.
+  const endMark = '\n@@kvmnet:persist-end@@';
+  const end = stdout.indexOf(endMark, start + startMark.length - 1);
+  if (end < 0) return { rest: stdout.slice(0, start) };
+  const persisted: Record<string, string> = {};
+  const persistDirs: string[] = [];
+  let current: { path: string; lines: string[]; newline: boolean } | undefined;
+  const flush = () => {
+    if (current) persisted[current.path] = current.lines.join('\n') + (current.newline && current.lines.length ? '\n' : '');
+    current = undefined;
+  };
+  for (const line of stdout.slice(start + startMark.length, Math.max(start + startMark.length, end)).split('\n')) {
+    const header = /^@@kvmnet:(dir|file):(.*)@@$/.exec(line);
+    if (header) {
+      flush();
+      if (header[1] === 'dir') persistDirs.push(header[2]!);
+      else current = { path: header[2]!, lines: [], newline: false };
+    } else if (line.startsWith('|')) {
+      current?.lines.push(line.slice(1));
+    } else if (line === '' && current) {
+      current.newline = true;
+    }
+  }
+  flush();
+  return { rest: stdout.slice(0, start) + stdout.slice(end + endMark.length), persisted, persistDirs };
 }
 
 function parseSession(text: string, addrs: Facts['addrs']): SessionFact | undefined {

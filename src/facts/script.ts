@@ -6,7 +6,23 @@
 // libvirt's own config and state directories; a network that `net-list` shows but those
 // directories missed is picked up by a second invocation (only on unusual setups).
 
+import { PERSIST_DIRS } from '../persist/paths.js';
+
 const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
+
+// The files kvmnet persisted. Every content line is printed with a leading '|', so no line of a
+// file can look like a marker; the empty line an `echo` leaves after a file that ends in a newline
+// tells the parser so. The section is cut out before the markers of the rest are split.
+const PERSISTED_FILES = `echo '@@kvmnet:persist@@'
+for d in ${PERSIST_DIRS.networkd} ${PERSIST_DIRS.ifupdown}; do if [ -d "$d" ]; then echo "@@kvmnet:dir:$d@@"; fi; done
+for f in ${PERSIST_DIRS.networkd}/10-kvmnet-* ${PERSIST_DIRS.networkd}/10-kvmnet-*.network.d/*.conf ${PERSIST_DIRS.ifupdown}/kvmnet-*; do
+  [ -f "$f" ] || continue
+  case "$f" in *'
+'*) continue;; esac
+  printf '@@kvmnet:file:%s@@\\n' "$f"; sed 's/^/|/' "$f"; echo
+done
+echo '@@kvmnet:persist-end@@'
+`;
 
 export const FACTS_SCRIPT = `export LC_ALL=C
 echo '@@kvmnet:hostname@@'; uname -n
@@ -15,7 +31,7 @@ echo '@@kvmnet:addr@@'; ip -j addr show
 echo '@@kvmnet:route@@'; ip -j route show
 echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
 echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
-echo '@@kvmnet:virsh@@'
+${PERSISTED_FILES}echo '@@kvmnet:virsh@@'
 if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
 cmds='net-list --all'; seen=' '
 for f in /etc/libvirt/qemu/networks/*.xml /run/libvirt/network/*.xml; do

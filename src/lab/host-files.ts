@@ -1,8 +1,8 @@
-// The private files of one lab host, kept under DIR/hosts/hvN and bind-mounted over the real paths inside the host.
+// The private files of one lab host, kept under DIR/hosts/hvN and mounted over the real paths inside the host.
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { run } from './exec.js';
 import { libvirtDriverDir } from './preflight.js';
+import { generateEd25519 } from './ssh-keys.js';
 
 /** Subdirectory of the host dir → the path it replaces inside the host, in mount order. */
 export const HOST_BIND_MOUNTS: ReadonlyArray<readonly [string, string]> = [
@@ -19,24 +19,16 @@ export const HOST_BIND_MOUNTS: ReadonlyArray<readonly [string, string]> = [
   ['root', '/root'],
 ];
 
+/** Copied onto the host's fresh /run tmpfs: sshd needs /run/sshd, libvirtd /run/libvirt. */
+export const HOST_RUN_SKELETON = 'run';
+/** Inside the host: sshd's config and host key, and the libvirt driver links. */
+export const LAB_RUN_DIR = '/run/kvmnet-lab';
+
 // libvirtd loads every driver it finds; nodedev (a udev scan) and the Xen/LXC/VirtualBox ones
 // cost ~150 ms of CPU per start and kvmnet uses none of them: 20 hosts start 4x faster without.
 // LIBVIRT_DRIVER_DIR points libvirtd at links to just these.
 export const LAB_LIBVIRT_DRIVERS = ['network', 'qemu', 'nwfilter', 'secret', 'storage', 'interface'];
-export const LIBVIRT_DRIVER_DIR_IN_HOST = '/run/kvmnet-lab/libvirt-drivers';
-
-/**
- * Mounted by ONE `mount -a -T fstab` in the holder (each exec costs several ms on small VMs).
- * Sources are relative to the host dir; targets under /etc exist in the host's /etc overlay.
- */
-function hostFstab(): string {
-  const lines = ['# kvmnet lab: mounted with `mount -c -a -T fstab` from this directory, inside the host'];
-  for (const [sub, target] of HOST_BIND_MOUNTS) {
-    if (target === '/tmp') lines.push('kvmnet-lab-run /run tmpfs mode=0755,nosuid,nodev 0 0');
-    if (target.startsWith('/etc/') || existsSync(target)) lines.push(`${sub} ${target} none bind 0 0`);
-  }
-  return `${lines.join('\n')}\n`;
-}
+export const LIBVIRT_DRIVER_DIR_IN_HOST = `${LAB_RUN_DIR}/libvirt-drivers`;
 
 // Copied from the controller's /etc/libvirt: daemon settings and the packaged nwfilters, but no
 // domains, networks, storage pools, secrets or hooks: a lab host starts like a fresh install.
@@ -49,10 +41,23 @@ function copyEtcLibvirtEntry(src: string): boolean {
   return !rel.includes('/') || !EMPTY_ETC_LIBVIRT_DIRS.has(top ?? '');
 }
 
+/**
+ * Mounted by ONE `mount -c -a -T fstab` in the holder (each exec costs several ms on a small VM).
+ * Sources are relative to the host dir; targets under /etc exist in the host's /etc overlay.
+ */
+function hostFstab(): string {
+  const lines = ['# kvmnet lab: mounted with `mount -c -a -T fstab` from this directory, inside the host'];
+  for (const [sub, target] of HOST_BIND_MOUNTS) {
+    if (target === '/tmp') lines.push('kvmnet-lab-run /run tmpfs mode=0755,nosuid,nodev 0 0');
+    if (target.startsWith('/etc/') || existsSync(target)) lines.push(`${sub} ${target} none bind 0 0`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 function sshdConfig(address: string): string {
   return `# kvmnet lab: one sshd per lab host
 ListenAddress ${address}:22
-HostKey /run/kvmnet-lab/ssh_host_ed25519_key
+HostKey ${LAB_RUN_DIR}/ssh_host_ed25519_key
 PidFile /run/sshd.pid
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
@@ -71,12 +76,12 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 `;
 }
 
-export async function prepareHostDir(hostDir: string, name: string, address: string, labPublicKey: string): Promise<void> {
+export function prepareHostDir(hostDir: string, name: string, address: string, labPublicKey: string): void {
   rmSync(hostDir, { recursive: true, force: true });
   for (const [sub] of HOST_BIND_MOUNTS) mkdirSync(join(hostDir, sub), { recursive: true, mode: 0o755 });
   mkdirSync(join(hostDir, 'etc-rw'), { mode: 0o700 });
-  mkdirSync(join(hostDir, 'ssh'), { mode: 0o700 });
   chmodSync(join(hostDir, 'tmp'), 0o1777);
+  writeFileSync(join(hostDir, 'fstab'), hostFstab());
 
   // /root: only the lab key; sshd's StrictModes wants 0700 directories.
   chmodSync(join(hostDir, 'root'), 0o700);
@@ -84,34 +89,36 @@ export async function prepareHostDir(hostDir: string, name: string, address: str
   writeFileSync(join(hostDir, 'root', '.ssh', 'authorized_keys'), labPublicKey, { mode: 0o600 });
 
   const etcLibvirt = join(hostDir, 'etc-libvirt');
-  cpSync('/etc/libvirt', etcLibvirt, {
-    recursive: true,
-    preserveTimestamps: true,
-    filter: copyEtcLibvirtEntry,
-  });
+  cpSync('/etc/libvirt', etcLibvirt, { recursive: true, preserveTimestamps: true, filter: copyEtcLibvirtEntry });
   mkdirSync(join(etcLibvirt, 'qemu', 'networks', 'autostart'), { recursive: true });
   mkdirSync(join(etcLibvirt, 'hooks'), { recursive: true });
   // What Debian's libvirt-daemon-config-network postinst installs: `default` defined, not autostarted.
   copyFileSync('/usr/share/libvirt/networks/default.xml', join(etcLibvirt, 'qemu', 'networks', 'default.xml'));
   chmodSync(join(etcLibvirt, 'qemu', 'networks', 'default.xml'), 0o600);
-
   mkdirSync(join(hostDir, 'var-log', 'libvirt', 'qemu'), { recursive: true });
   mkdirSync(join(hostDir, 'var-cache-libvirt', 'qemu'), { recursive: true });
 
-  writeFileSync(join(hostDir, 'fstab'), hostFstab());
+  const run = join(hostDir, HOST_RUN_SKELETON);
+  for (const d of ['sshd', 'libvirt', 'lock', 'kvmnet-lab/libvirt-drivers']) mkdirSync(join(run, d), { recursive: true, mode: 0o755 });
+  const key = generateEd25519(`root@${name}`);
+  writeFileSync(join(run, 'kvmnet-lab', 'ssh_host_ed25519_key'), key.privateKey, { mode: 0o600 });
+  writeFileSync(join(run, 'kvmnet-lab', 'ssh_host_ed25519_key.pub'), key.publicKey, { mode: 0o644 });
+  writeFileSync(join(run, 'kvmnet-lab', 'sshd_config'), sshdConfig(address), { mode: 0o644 });
   const driverDir = libvirtDriverDir();
-  mkdirSync(join(hostDir, 'libvirt-drivers'));
   for (const d of LAB_LIBVIRT_DRIVERS) {
     const so = driverDir && join(driverDir, `libvirt_driver_${d}.so`);
-    if (so && existsSync(so)) symlinkSync(so, join(hostDir, 'libvirt-drivers', `libvirt_driver_${d}.so`));
+    if (so && existsSync(so)) symlinkSync(so, join(run, 'kvmnet-lab', 'libvirt-drivers', `libvirt_driver_${d}.so`));
   }
+}
 
-  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `root@${name}`, '-f', join(hostDir, 'ssh', 'ssh_host_ed25519_key')]);
-  writeFileSync(join(hostDir, 'ssh', 'sshd_config'), sshdConfig(address), { mode: 0o644 });
+/** Without the driver links (unknown module dir) libvirtd must load all its drivers, just slower. */
+export function hasDriverLinks(hostDir: string): boolean {
+  return existsSync(join(hostDir, HOST_RUN_SKELETON, 'kvmnet-lab', 'libvirt-drivers', 'libvirt_driver_qemu.so'));
 }
 
 /** `ssh-ed25519 AAAA…` of the host's real host key. */
 export function hostPublicKey(hostDir: string): string {
-  const [type, key] = readFileSync(join(hostDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+  const text = readFileSync(join(hostDir, HOST_RUN_SKELETON, 'kvmnet-lab', 'ssh_host_ed25519_key.pub'), 'utf8');
+  const [type, key] = text.trim().split(/\s+/);
   return `${type} ${key}`;
 }

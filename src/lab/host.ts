@@ -1,11 +1,9 @@
 // One lab host's processes: the namespace holder and its sshd and libvirtd.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { LabError } from '../errors.js';
 import { LAB_ENV, run } from './exec.js';
-import { LIBVIRT_DRIVER_DIR_IN_HOST } from './host-files.js';
+import { HOST_RUN_SKELETON, LAB_RUN_DIR, LIBVIRT_DRIVER_DIR_IN_HOST, hasDriverLinks } from './host-files.js';
 import { netnsInode, nsInode, pidAlive, pidInNetns, readPidFile } from './processes.js';
 import type { LabHostState } from './state.js';
 
@@ -14,43 +12,46 @@ export function enterHost(holderPid: number): string[] {
   return ['nsenter', '-t', String(holderPid), '-m', '-u', '-n', '--'];
 }
 
-// Runs as `sh -c SCRIPT holder HOSTDIR NAME` inside `ip netns exec NS unshare -m -u --propagation
-// private`, so every mount below is private to this host. Sources are relative to the host dir
-// (cwd) and mount -c does not canonicalize them: they stay reachable after /tmp or /root, where
-// the lab dir may live, are covered. Few execs: each costs several ms on a small VM.
+// Runs as `sh -c SCRIPT holder HOSTDIR NAME DRIVERDIR` inside `ip netns exec NS unshare -m -u
+// --propagation private`, so every mount below is private to this host. Sources are relative to
+// the host dir (cwd) and mount -c does not canonicalize them: they stay reachable after /tmp or
+// /root, where the lab dir may live, are covered. Few execs: each costs several ms on a small VM.
 const HOLDER_SCRIPT = [
   'set -eu',
   'cd "$1"',
   // The writable layer of /etc is a tmpfs only this mount namespace sees: /etc/network can exist
   // here even when the controller has none, and nothing a lab host writes lands in the real /etc.
-  'mount -c -t tmpfs -o mode=0700 kvmnet-lab-etc etc-rw',
-  'mkdir etc-rw/upper etc-rw/work',
+  'mount -c -t tmpfs -o mode=0755 kvmnet-lab-etc etc-rw',
+  'mkdir -p etc-rw/work etc-rw/upper/network/interfaces.d etc-rw/upper/systemd/network',
+  'printf "%s\\n" "$2" > etc-rw/upper/hostname',
   'mount -c -t overlay kvmnet-lab-etc -o lowerdir=/etc,upperdir=etc-rw/upper,workdir=etc-rw/work /etc',
-  'mkdir -p /etc/network/interfaces.d /etc/systemd/network',
-  'printf "%s\\n" "$2" > /etc/hostname',
   // This namespace started as a copy of the root one, including the nsfs mounts of every lab
   // netns under /run/netns: drop them, or they would keep other hosts' deleted netns alive.
   'umount -R -l /run/netns 2>/dev/null || :',
-  // The bind mounts of host-files.ts, a tmpfs on /run (sshd needs /run/sshd, libvirtd /run/libvirt).
+  // The bind mounts of host-files.ts and a tmpfs on /run, filled from the run/ skeleton.
   'mount -c -a -T fstab',
-  'mkdir -m 0755 /run/sshd /run/libvirt /run/lock /run/kvmnet-lab',
-  'cp -pPR ssh/sshd_config ssh/ssh_host_ed25519_key ssh/ssh_host_ed25519_key.pub libvirt-drivers /run/kvmnet-lab/',
-  'hostname "$2"',
+  `cp -pPR ${HOST_RUN_SKELETON}/. /run/`,
+  'printf "%s" "$2" > /proc/sys/kernel/hostname',
   'cd /',
+  `/usr/sbin/sshd -f ${LAB_RUN_DIR}/sshd_config`,
+  // `libvirtd -d` returns once the daemon is initialised and listening.
+  'if [ -n "$3" ]; then LIBVIRT_DRIVER_DIR="$3" /usr/sbin/libvirtd -d; else /usr/sbin/libvirtd -d; fi',
   'echo ready',
   'exec sleep infinity </dev/null >/dev/null 2>&1',
 ].join('\n');
 
 /**
- * Starts the process that keeps the host's mount and UTS namespaces alive after `lab up` exits.
- * Detached (own session), so it outlives the caller; `ip netns exec`, `unshare` and `sh` all
- * exec without forking, so the spawned PID is the holder's.
+ * Starts the host: its mounts, hostname, sshd and libvirtd, and the process that keeps the
+ * host's mount and UTS namespaces alive after `lab up` exits. Detached (own session), so it
+ * outlives the caller; `ip netns exec`, `unshare` and `sh` all exec without forking, so the
+ * spawned PID is the holder's.
  */
-export function startHolder(netns: string, hostDir: string, name: string, timeoutMs = 15_000): Promise<number> {
+export function startHolder(netns: string, hostDir: string, name: string, timeoutMs = 60_000): Promise<number> {
   return new Promise((resolve, reject) => {
+    const driverDir = hasDriverLinks(hostDir) ? LIBVIRT_DRIVER_DIR_IN_HOST : '';
     const child = spawn(
       'ip',
-      ['netns', 'exec', netns, 'unshare', '-m', '-u', '--propagation', 'private', '/bin/sh', '-c', HOLDER_SCRIPT, 'kvmnet-lab-holder', hostDir, name],
+      ['netns', 'exec', netns, 'unshare', '-m', '-u', '--propagation', 'private', '/bin/sh', '-c', HOLDER_SCRIPT, 'kvmnet-lab-holder', hostDir, name, driverDir],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: LAB_ENV },
     );
     let stdout = '';
@@ -69,15 +70,15 @@ export function startHolder(netns: string, hostDir: string, name: string, timeou
     };
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish(new LabError(`${name}: setting up the host's mounts timed out: ${stderr.trim()}`));
+      finish(new LabError(`${name}: starting the host timed out: ${stderr.trim()}`));
     }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
       if (stdout.includes('ready\n')) finish(null);
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => finish(new LabError(`${name}: cannot start the namespace holder: ${err.message}`, { cause: err })));
-    child.on('exit', (code) => finish(new LabError(`${name}: setting up the host's mounts failed (exit ${code}): ${stderr.trim()}`)));
+    child.on('error', (err) => finish(new LabError(`${name}: cannot start the host: ${err.message}`, { cause: err })));
+    child.on('exit', (code) => finish(new LabError(`${name}: starting the host failed (exit ${code}): ${stderr.trim()}`)));
   });
 }
 
@@ -92,18 +93,29 @@ async function waitForPidFile(path: string, timeoutMs: number): Promise<number |
   }
 }
 
+/** Daemon pids from the pid files in the host's private /run (seen through the holder's root). */
+export async function readDaemonPids(host: LabHostState, holderPid: number): Promise<void> {
+  const [sshd, libvirtd] = await Promise.all([
+    waitForPidFile(`/proc/${holderPid}/root/run/sshd.pid`, 5000),
+    waitForPidFile(`/proc/${holderPid}/root/run/libvirtd.pid`, 5000),
+  ]);
+  if (!pidAlive(sshd)) throw new LabError(`${host.name}: sshd did not start (no live pid in /run/sshd.pid)`);
+  if (!pidAlive(libvirtd)) throw new LabError(`${host.name}: libvirtd did not start (no live pid in /run/libvirtd.pid)`);
+  host.sshdPid = sshd;
+  host.libvirtdPid = libvirtd;
+}
+
+/** Restarts a daemon of a host whose holder is alive. */
 export async function startSshd(host: LabHostState, holderPid: number): Promise<number> {
-  await run([...enterHost(holderPid), '/usr/sbin/sshd', '-f', '/run/kvmnet-lab/sshd_config'], { timeoutMs: 15_000 });
+  await run([...enterHost(holderPid), '/usr/sbin/sshd', '-f', `${LAB_RUN_DIR}/sshd_config`], { timeoutMs: 15_000 });
   // /proc/PID/root is the holder's view of the filesystem: its private /run.
   const pid = await waitForPidFile(`/proc/${holderPid}/root/run/sshd.pid`, 5000);
   if (!pidAlive(pid)) throw new LabError(`${host.name}: sshd did not start (no live pid in /run/sshd.pid)`);
   return pid;
 }
 
-/** `libvirtd -d` returns once the daemon is initialised and listening, so no polling of the socket. */
 export async function startLibvirtd(host: LabHostState, holderPid: number): Promise<number> {
-  // Without the driver links (unknown module dir) libvirtd loads all its drivers, just slower.
-  const env = existsSync(join(host.dir, 'libvirt-drivers', 'libvirt_driver_qemu.so')) ? { LIBVIRT_DRIVER_DIR: LIBVIRT_DRIVER_DIR_IN_HOST } : {};
+  const env = hasDriverLinks(host.dir) ? { LIBVIRT_DRIVER_DIR: LIBVIRT_DRIVER_DIR_IN_HOST } : {};
   await run([...enterHost(holderPid), '/usr/sbin/libvirtd', '-d'], { timeoutMs: 60_000, env });
   const pid = await waitForPidFile(`/proc/${holderPid}/root/run/libvirtd.pid`, 5000);
   if (!pidAlive(pid)) throw new LabError(`${host.name}: libvirtd did not start (no live pid in /run/libvirtd.pid)`);

@@ -1,12 +1,15 @@
 // Files a kvmnet run needs to reach the lab: the key, known_hosts and the inventory.
-import { existsSync, writeFileSync } from 'node:fs';
-import { run } from './exec.js';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { generateEd25519 } from './ssh-keys.js';
 import { hostPublicKey } from './host-files.js';
 import type { LabPaths, LabState } from './state.js';
 
-export async function ensureLabKey(paths: LabPaths): Promise<void> {
+export function ensureLabKey(paths: LabPaths): void {
   if (existsSync(paths.key) && existsSync(`${paths.key}.pub`)) return;
-  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'kvmnet-lab', '-f', paths.key], { input: 'y\n' });
+  const key = generateEd25519('kvmnet-lab');
+  for (const f of [paths.key, `${paths.key}.pub`]) rmSync(f, { force: true });
+  writeFileSync(paths.key, key.privateKey, { mode: 0o600 });
+  writeFileSync(`${paths.key}.pub`, key.publicKey, { mode: 0o644 });
 }
 
 /** Plain YAML scalar when safe, else a double-quoted one (JSON strings are valid YAML). */

@@ -16,7 +16,7 @@ import {
   validateCount,
   validatePrefix,
 } from './names.js';
-import { hostHealth, startHolder, startLibvirtd, startSshd, waitForSsh } from './host.js';
+import { hostHealth, readDaemonPids, startHolder, startLibvirtd, startSshd, waitForSsh } from './host.js';
 import { prepareHostDir } from './host-files.js';
 import { preflight } from './preflight.js';
 import { netnsInode, pidsInNetns, terminate } from './processes.js';
@@ -64,7 +64,7 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
     }
     const subnet = existing?.subnet ?? subnetForPrefix(prefix);
     await assertSubnetFree(subnet, bridge);
-    await ensureLabKey(paths);
+    ensureLabKey(paths);
     const labPublicKey = readFileSync(`${paths.key}.pub`, 'utf8');
 
     const state: LabState = existing ?? { version: 1, dir: paths.dir, prefix, subnet, bridge, createdDir, hosts: [] };
@@ -154,9 +154,11 @@ async function removeHosts(hosts: LabHostState[]): Promise<void> {
 
 async function createHost(host: LabHostState, subnet: LabState['subnet'], labPublicKey: string): Promise<void> {
   host.holderPid = host.sshdPid = host.libvirtdPid = null;
-  await Promise.all([configureHostNet(host.netns, subnet, host.index), prepareHostDir(host.dir, host.name, host.address, labPublicKey)]);
+  prepareHostDir(host.dir, host.name, host.address, labPublicKey);
+  await configureHostNet(host.netns, subnet, host.index);
   host.holderPid = await startHolder(host.netns, host.dir, host.name);
-  await restartDaemons(host);
+  await readDaemonPids(host, host.holderPid);
+  await waitForSsh(host);
 }
 
 async function restartDaemons(host: LabHostState): Promise<void> {

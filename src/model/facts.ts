@@ -79,4 +79,11 @@ export interface Facts {
   routes: RouteFact[];
   libvirt: LibvirtFacts;
   session?: SessionFact;
+  /**
+   * The files kvmnet persisted (`persist: networkd | ifupdown`), path → content; undefined when
+   * the facts do not say (then nothing is known, not "none").
+   */
+  persisted?: Record<string, string>;
+  /** Which of the persistence directories (/etc/systemd/network, /etc/network/interfaces.d) exist. */
+  persistDirs?: string[];
 }

@@ -27,6 +27,11 @@ export interface Plan {
   diff?: TaskDiff;
   /** Links whose state this task is about, for the link/address diff. */
   devices?: string[];
+  /**
+   * Set when the changes touch the path this SSH session uses: they are applied detached,
+   * under a rollback timer, and confirmed over a NEW connection (commit-confirmed).
+   */
+  managementPath?: string;
   /** The task's own data for `register` (rendered XML, ports, …). */
   data?: Record<string, unknown>;
 }

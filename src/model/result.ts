@@ -1,7 +1,8 @@
 // What happened on each host: the events the reporters show and the exit code is derived from.
 import type { TaskDiff } from './plan.js';
 
-export type TaskOutcome = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable';
+/** rolled_back: a guarded change cut the host off and its rollback timer restored it (a failure). */
+export type TaskOutcome = 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable' | 'rolled_back';
 
 export interface TaskEvent {
   host: string;
@@ -25,6 +26,7 @@ export interface HostRecap {
   failed: number;
   skipped: number;
   unreachable: number;
+  rolled_back: number;
   /** The error that stopped the host, with the task it was on. */
   error?: string;
   /** Batch number (1-based) when the play is rolled out in batches. */
@@ -41,5 +43,8 @@ export interface RunSummary {
 }
 
 export function emptyRecap(host: string): HostRecap {
-  return { host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+  return { host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rolled_back: 0 };
 }
+
+/** Failed, unreachable or rolled back: what counts against max_fail_percentage and the exit code. */
+export const hostFailed = (r: HostRecap): boolean => r.failed > 0 || r.unreachable > 0 || r.rolled_back > 0;

@@ -40,7 +40,7 @@ export function diffLines(e: TaskEvent, c: Colors): string[] {
 }
 
 export function recapLine(r: HostRecap, width: number, c: Colors): string {
-  const color = r.unreachable || r.failed ? c.red : r.changed ? c.yellow : c.green;
+  const color = r.unreachable || r.failed || r.rolled_back ? c.red : r.changed ? c.yellow : c.green;
   // Pad the plain text first: escape codes have no width on screen.
   const cell = (k: string, v: number, col: (s: string) => string) => {
     const text = `${k}=${v}`.padEnd(k.length + 5);
@@ -54,6 +54,7 @@ export function recapLine(r: HostRecap, width: number, c: Colors): string {
     cell('failed', r.failed, c.red),
     cell('skipped', r.skipped, c.dim),
     cell('unreachable', r.unreachable, c.red),
+    ...(r.rolled_back ? [cell('rolled_back', r.rolled_back, c.red)] : []),
   ].join(' ').trimEnd();
 }
 
@@ -72,19 +73,20 @@ export function recapText(s: RunSummary, c: Colors): string {
   if (s.notTouched.length) lines.push(c.yellow(`never touched (rollout stopped): ${s.notTouched.join(', ')}`));
   const t = totals(s.hosts);
   lines.push(
-    `${s.hosts.length} hosts · ok ${t.ok} · ${s.check ? 'would change' : 'changed'} ${t.changed} · failed ${t.failed} · skipped ${t.skipped} · unreachable ${t.unreachable} · ${(s.elapsedMs / 1000).toFixed(1)} s`,
+    `${s.hosts.length} hosts · ok ${t.ok} · ${s.check ? 'would change' : 'changed'} ${t.changed} · failed ${t.failed} · skipped ${t.skipped} · unreachable ${t.unreachable}${t.rolled_back ? ` · rolled back ${t.rolled_back}` : ''} · ${(s.elapsedMs / 1000).toFixed(1)} s`,
   );
   return lines.join('\n');
 }
 
-export function totals(hosts: HostRecap[]): { ok: number; changed: number; failed: number; skipped: number; unreachable: number } {
-  const t = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0 };
+export function totals(hosts: HostRecap[]): { ok: number; changed: number; failed: number; skipped: number; unreachable: number; rolled_back: number } {
+  const t = { ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rolled_back: 0 };
   for (const h of hosts) {
     t.ok += h.ok;
     t.changed += h.changed;
     t.failed += h.failed;
     t.skipped += h.skipped;
     t.unreachable += h.unreachable;
+    t.rolled_back += h.rolled_back;
   }
   return t;
 }
@@ -92,9 +94,9 @@ export function totals(hosts: HostRecap[]): { ok: number; changed: number; faile
 /** The fleet summary line of the live view. */
 export function progressLine(done: number, total: number, hosts: HostRecap[]): string {
   const count = (pred: (h: HostRecap) => boolean) => hosts.filter(pred).length;
-  const failed = count((h) => h.failed > 0 && h.unreachable === 0);
+  const failed = count((h) => (h.failed > 0 || h.rolled_back > 0) && h.unreachable === 0);
   const unreachable = count((h) => h.unreachable > 0);
-  const changed = count((h) => !h.failed && !h.unreachable && h.changed > 0);
+  const changed = count((h) => !h.failed && !h.unreachable && !h.rolled_back && h.changed > 0);
   const ok = hosts.length - failed - unreachable - changed;
   return `done ${done}/${total} · ok ${ok} · changed ${changed} · failed ${failed} · unreachable ${unreachable}`;
 }

@@ -3,7 +3,7 @@
 // unreachable hosts kept on screen with their error. The recap follows at the end.
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { PlaySpec } from '../config/playbook.js';
-import type { HostRecap, RunSummary, TaskEvent } from '../model/result.js';
+import { hostFailed, type HostRecap, type RunSummary, type TaskEvent } from '../model/result.js';
 import type { Reporter } from '../run/reporter.js';
 import { diffLines, eventLine, outcomeLabel, progressLine, recapText, type Colors } from './format.js';
 
@@ -100,8 +100,7 @@ export class LiveReporter implements Reporter {
     this.recaps.push(recap);
     const row = this.rows.get(recap.host);
     if (row) {
-      const bad = recap.failed > 0 || recap.unreachable > 0;
-      if (bad) row.finish?.(new Error(`${recap.host}: ${recap.unreachable ? 'unreachable' : 'failed'}: ${recap.error ?? ''}`));
+      if (hostFailed(recap)) row.finish?.(new Error(`${recap.host}: ${recap.unreachable ? 'unreachable' : recap.rolled_back ? 'rolled back' : 'failed'}: ${recap.error ?? ''}`));
       else {
         setVisible(row.wrapper, false);
         row.finish?.();

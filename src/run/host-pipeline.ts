@@ -12,6 +12,7 @@ import { plan } from '../tasks/index.js';
 import { evaluateCondition } from './condition.js';
 import { deviceDiff } from './diff.js';
 import { prepareTask } from './prepare.js';
+import { applyConfirmed } from './confirm.js';
 import { runCommandTask } from './command-task.js';
 import type { CommandArgs } from '../config/task-schemas.js';
 import type { Reporter } from './reporter.js';
@@ -28,6 +29,11 @@ export interface HostJob {
   playbookDir: string;
   check: boolean;
   getConnection: () => Promise<Connection>;
+  /** A brand-new connection, for confirming a guarded change. */
+  reconnect: () => Promise<Connection>;
+  /** play `confirm: true`: guard every change, not only those on the SSH path. */
+  confirm: boolean;
+  confirmTimeoutS: number;
   reporter: Reporter;
   /** Set when the run is being interrupted: no new change starts. */
   stopping: () => boolean;
@@ -55,13 +61,13 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs: Date.now() - started, ...extra });
   };
 
-  let conn: Connection;
+  const link: ConnectionRef = { conn: undefined as unknown as Connection };
   let facts: Facts;
   const factsStart = Date.now();
   job.reporter.taskStart(job.host, 'gathering facts');
   try {
-    conn = await job.withSlot(() => job.getConnection());
-    facts = await job.withSlot(() => gatherFacts(conn, job.host));
+    link.conn = await job.withSlot(() => job.getConnection());
+    facts = await job.withSlot(() => gatherFacts(link.conn, job.host));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     recap.error = `gathering facts: ${(err as Error).message}`;
@@ -77,7 +83,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
       for (const item of items) {
         const vars = { ...job.vars, ...registered, ...task.vars, ...job.extraVars, inventory_hostname: job.host, ansible_facts: facts, facts, ...(item === NO_LOOP ? {} : { [task.loopVar]: item }) };
         const label = item === NO_LOOP ? task.name : `${task.name} (${task.loopVar}=${JSON.stringify(item)})`;
-        const result = await job.withSlot(() => runTask(job, conn, facts, { ...task, name: label }, vars, emit));
+        const result = await job.withSlot(() => runTask(job, link, facts, { ...task, name: label }, vars, emit));
         if (task.register) registered[task.register] = result.registered;
         if (result.changed) task.notify.forEach((n) => notified.add(n));
         if (result.stop) throw new HostStopped();
@@ -91,7 +97,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   for (const handler of job.handlers) {
     if (!notified.has(handler.name) || job.stopping()) continue;
     const vars = { ...job.vars, ...registered, ...handler.vars, ...job.extraVars, inventory_hostname: job.host, facts };
-    const result = await job.withSlot(() => runTask(job, conn, facts, handler, vars, emit));
+    const result = await job.withSlot(() => runTask(job, link, facts, handler, vars, emit));
     if (result.stop) break;
   }
   return { recap, notified, facts };
@@ -114,7 +120,12 @@ interface TaskResult {
 
 type Emit = (task: TaskSpec, outcome: TaskOutcome, message: string, started: number, extra?: Partial<TaskEvent>) => void;
 
-async function runTask(job: HostJob, conn: Connection, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit): Promise<TaskResult> {
+/** The host's current connection: a guarded change ends with a new one. */
+interface ConnectionRef {
+  conn: Connection;
+}
+
+async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit): Promise<TaskResult> {
   const started = Date.now();
   job.reporter.taskStart(job.host, task.name);
   const fail = (message: string, outcome: TaskOutcome = 'failed'): TaskResult => {
@@ -130,7 +141,7 @@ async function runTask(job: HostJob, conn: Connection, facts: Facts, task: TaskS
       return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'condition is false' } };
     }
     const prepared = prepareTask(task, vars, job.host, job.playbookDir);
-    if (prepared.type === 'command') return await commandTask(job, conn, task, prepared.args, vars, emit, started);
+    if (prepared.type === 'command') return await commandTask(job, link.conn, task, prepared.args, vars, emit, started);
     taskPlan = plan(prepared.type, prepared.args as never, facts, job.host);
   } catch (err) {
     if (err instanceof UnreachableError) return fail(err.message, 'unreachable');
@@ -146,9 +157,22 @@ async function runTask(job: HostJob, conn: Connection, facts: Facts, task: TaskS
 
   const before = taskPlan.devices ? structuredClone(facts) : undefined;
   const summaries = taskPlan.changes.map((c) => c.summary);
-  if (!job.check) {
+  const guarded = taskPlan.managementPath ?? (job.confirm ? 'the play sets confirm: true' : undefined);
+  if (!job.check && guarded) {
+    const networks = task.type === 'ensure_libvirt_net' ? [String((taskPlan.data ?? {}).name)] : [];
+    const r = await applyConfirmed({ host: job.host, conn: link.conn, reconnect: job.reconnect, changes: taskPlan.changes, before: structuredClone(facts), devices: guardDevices(taskPlan, facts), networks, timeoutS: job.confirmTimeoutS });
+    if (r.outcome === 'unreachable') {
+      emit(task, 'unreachable', r.message, started, { changes: summaries });
+      return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg: r.message } };
+    }
+    if (r.conn) link.conn = r.conn;
+    if (r.outcome !== 'changed') {
+      emit(task, r.outcome, `${r.message} (guarded: ${guarded})`, started, { changes: summaries });
+      return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg: r.message } };
+    }
+  } else if (!job.check) {
     try {
-      await applyChanges(conn, taskPlan.changes);
+      await applyChanges(link.conn, taskPlan.changes);
     } catch (err) {
       const unreachable = err instanceof UnreachableError;
       const timeout = err instanceof CommandTimeoutError;
@@ -182,6 +206,13 @@ async function commandTask(job: HostJob, conn: Connection, task: TaskSpec, args:
   const msg = `rc=${r.rc}${r.stdout ? `: ${r.stdout.split('\n')[0]}` : ''}`;
   emit(task, r.changed ? 'changed' : 'ok', msg, started, { changes: r.changed ? [msg] : [] });
   return { changed: r.changed, stop: false, registered: { ...registered, msg } };
+}
+
+/** The links a guarded change may touch: the task's devices plus the bridges they are ports of. */
+function guardDevices(p: Plan, facts: Facts): string[] {
+  const devices = new Set(p.devices ?? []);
+  for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d]!.master!);
+  return [...devices];
 }
 
 /** A task's changes run as ONE `set -e` script; a second stdin payload needs its own exec. */

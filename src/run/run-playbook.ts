@@ -10,7 +10,7 @@ import { readVarsFiles } from './vars-files.js';
 import { connect, type SshHooks } from '../connection/index.js';
 import type { Connection, ConnectionSettings } from '../connection/types.js';
 import { UnreachableError, formatDiagnostic } from '../errors.js';
-import { emptyRecap, type HostRecap, type RunSummary } from '../model/result.js';
+import { emptyRecap, hostFailed, type HostRecap, type RunSummary } from '../model/result.js';
 import { exceedsFailThreshold, splitBatches } from './batches.js';
 import { runHost } from './host-pipeline.js';
 import { LinearBarrier } from './barrier.js';
@@ -51,6 +51,14 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
     return c;
   };
 
+  // Fresh connections for commit-confirmed checks; the host's pipeline keeps the one it gets.
+  const extra: Connection[] = [];
+  const reconnect = async (host: string, settings: ConnectionSettings) => {
+    const c = await connect({ ...settings, ...options.connectionOverrides, connectTimeoutMs: Math.min(settings.connectTimeoutMs, 5000) }, options.sshHooks);
+    extra.push(c);
+    return c;
+  };
+
   try {
     for (const [p, play] of playbook.plays.entries()) {
       if (stopping()) break;
@@ -77,6 +85,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           reporter,
           playbookDir,
           connectionFor,
+          reconnect,
           stopping,
           beforeTask: linear ? (i) => linear.arrive(i) : undefined,
           withSlot: <T>(fn: () => Promise<T>): Promise<T> => (linear ? forks(fn) : fn()),
@@ -88,12 +97,12 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
               if (batches.length > 1) recap.batch = b + 1;
               merge(recaps, recap);
               reporter.hostDone(recap);
-              if (recap.failed > 0 || recap.unreachable > 0) dead.add(host);
+              if (hostFailed(recap)) dead.add(host);
               return recap;
             }),
           ),
         );
-        const failed = results.filter((r) => r.failed > 0 || r.unreachable > 0).length;
+        const failed = results.filter(hostFailed).length;
         const fatal = play.anyErrorsFatal && failed > 0;
         if (fatal || exceedsFailThreshold(failed, batch.length, play.maxFailPercentage)) {
           const rest = batches.slice(b + 1).flat();
@@ -111,10 +120,10 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
     }
   } finally {
     await Promise.all([...connections.values()].map((c) => c.then((x) => x.close()).catch(() => undefined)));
+    await Promise.all(extra.map((c) => c.close().catch(() => undefined)));
   }
   const stats = { connections: 0, execs: 0 };
-  for (const c of connections.values()) {
-    const conn = await c.catch(() => undefined);
+  for (const conn of [...(await Promise.all([...connections.values()].map((c) => c.catch(() => undefined)))), ...extra]) {
     if (conn) {
       stats.connections += conn.stats.connections;
       stats.execs += conn.stats.execs;
@@ -144,6 +153,7 @@ interface PlayContext {
   connectionFor: (host: string, s: ConnectionSettings) => () => Promise<Connection>;
   stopping: () => boolean;
   beforeTask?: (index: number) => Promise<void>;
+  reconnect: (host: string, s: ConnectionSettings) => Promise<Connection>;
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -172,6 +182,9 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     playbookDir,
     check: options.check,
     getConnection: connectionFor(host, resolved.settings),
+    reconnect: () => ctx.reconnect(host, resolved.settings!),
+    confirm: play.confirm,
+    confirmTimeoutS: play.confirmTimeout,
     reporter,
     stopping,
     beforeTask: ctx.beforeTask,
@@ -198,6 +211,7 @@ function merge(all: Map<string, HostRecap>, r: HostRecap): void {
   prev.failed += r.failed;
   prev.skipped += r.skipped;
   prev.unreachable += r.unreachable;
+  prev.rolled_back += r.rolled_back;
   prev.error = r.error ?? prev.error;
   prev.batch = r.batch ?? prev.batch;
 }

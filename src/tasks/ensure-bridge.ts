@@ -74,7 +74,8 @@ export function planEnsureBridge(args: EnsureBridgeArgs, facts: Facts, host: str
   }
   const data = { name, exists: true };
   if (changes.length === 0) return noop(`bridge ${name} exists as wanted (${describeLink(link, name).slice(name.length + 2)})`, data);
-  return { changes, data, devices: [name] };
+  const managementPath = facts.session?.dev === name ? `${name} carries this SSH session (${facts.session.serverAddress})` : undefined;
+  return { changes, data, devices: [name], managementPath };
 }
 
 function planAbsent(name: string, link: LinkFact | undefined, facts: Facts, host: string): Plan {

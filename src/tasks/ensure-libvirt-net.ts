@@ -3,7 +3,7 @@ import type { EnsureLibvirtNetArgs } from '../config/task-schemas.js';
 import { RefusedError } from '../errors.js';
 import type { Facts, NetworkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
-import { parseXml, prettyXml, project, isSubset } from '../render/netxml.js';
+import { parseXml, prettyXml, project, isSubset, type XmlElement } from '../render/netxml.js';
 import { networkXmlSummary } from '../facts/parse-virsh.js';
 
 export type LibvirtNetInput = EnsureLibvirtNetArgs & {
@@ -52,14 +52,15 @@ export function planEnsureLibvirtNet(args: LibvirtNetInput, facts: Facts, host: 
           ? [`${name} is active: the new definition takes effect by destroying and restarting it${guests.length ? `; guests attached lose connectivity until then: ${guests.join(', ')}` : ' (no running guests attached)'}`]
           : undefined,
       };
+      const defineXml = withCurrentUuid(desired, actual, args.desiredXml);
       changes.push({
         summary: net ? `redefine network ${name}` : `define network ${name}`,
         commands: ['virsh -q net-define /dev/stdin >/dev/null'],
-        stdin: args.desiredXml,
+        stdin: defineXml,
         effect: (f) => {
           const libvirt = f.libvirt as Extract<Facts['libvirt'], { available: true }>;
           const prev = libvirt.networks[name];
-          libvirt.networks[name] = { name, active: prev?.active ?? false, autostart: prev?.autostart ?? false, persistent: true, bridge: summary.bridge, forwardMode: summary.forwardMode, xml: args.desiredXml };
+          libvirt.networks[name] = { name, active: prev?.active ?? false, autostart: prev?.autostart ?? false, persistent: true, bridge: summary.bridge, forwardMode: summary.forwardMode, xml: defineXml };
         },
       });
       if (restart) changes.push(stopNetwork(name, guests, 'to apply the new definition'));
@@ -88,6 +89,20 @@ export function planEnsureLibvirtNet(args: LibvirtNetInput, facts: Facts, host: 
     return noop(`network ${name} is defined as wanted (${state})`, data);
   }
   return { changes, data, diff };
+}
+
+/**
+ * libvirt refuses to redefine an existing network under another UUID ("network 'x' already exists
+ * with uuid …"), and it gives a definition without <uuid> a random one: a redefinition must carry
+ * the current UUID over, unless the user wrote one (then libvirt's error is the right answer).
+ */
+export function withCurrentUuid(desired: XmlElement, actual: XmlElement | undefined, desiredXml: string): string {
+  if (!actual || desired.children.some((c) => c.tag === 'uuid')) return desiredXml;
+  const uuid = actual.children.find((c) => c.tag === 'uuid')?.text;
+  if (!uuid) return desiredXml;
+  const children = [...desired.children];
+  children.splice(children.findIndex((c) => c.tag === 'name') + 1, 0, { tag: 'uuid', attrs: {}, text: uuid, children: [] });
+  return `${prettyXml({ ...desired, children })}\n`;
 }
 
 function stopNetwork(name: string, guests: string[], why = '', transient = false): Change {

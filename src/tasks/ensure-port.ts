@@ -4,6 +4,7 @@ import { RefusedError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { portsOf } from './describe.js';
+import { planMigration } from './migrate.js';
 
 /** Forward modes whose bridge libvirt creates and owns (a NIC must never be plugged into those). */
 const LIBVIRT_OWNED_MODES = new Set(['nat', 'route', 'isolated', 'open']);
@@ -30,6 +31,17 @@ export function planEnsurePort(args: EnsurePortArgs, facts: Facts, host: string)
   }
 
   refuseUnsafePort(args, facts, host);
+  const ports = [...new Set([...portsOf(facts, bridge), iface])].sort();
+  const carriesSession = facts.session?.dev === iface;
+  const holdsAddresses = facts.addrs.some((a) => a.dev === iface && a.scope === 'global');
+  if (args.migrate && link!.master !== bridge && (holdsAddresses || carriesSession)) {
+    return {
+      changes: [planMigration(iface, bridge, facts)],
+      devices: [iface, bridge],
+      data: { bridge, ports },
+      managementPath: carriesSession ? `${iface} carries this SSH session (${facts.session!.serverAddress})` : undefined,
+    };
+  }
   const changes: Change[] = [];
   if (!link!.up) {
     changes.push({
@@ -49,9 +61,10 @@ export function planEnsurePort(args: EnsurePortArgs, facts: Facts, host: string)
       },
     });
   }
-  const ports = [...new Set([...portsOf(facts, bridge), iface])].sort();
   if (changes.length === 0) return noop(`${iface} is already a port of ${bridge} and up`, { bridge, ports });
-  return { changes, devices: [iface], data: { bridge, ports } };
+  // force: the user asked to cut the session path; the rollback timer is what brings the host back.
+  const managementPath = carriesSession ? `${iface} carries this SSH session (${facts.session!.serverAddress}) and force is set` : undefined;
+  return { changes, devices: [iface], data: { bridge, ports }, managementPath };
 }
 
 function refuseUnsafePort(args: EnsurePortArgs, facts: Facts, host: string): void {
@@ -73,9 +86,9 @@ function refuseUnsafePort(args: EnsurePortArgs, facts: Facts, host: string): voi
       );
     }
   }
-  if (facts.session?.dev === iface && link.master !== bridge) {
+  if (facts.session?.dev === iface && link.master !== bridge && !args.migrate && !args.force) {
     throw new RefusedError(
-      `${iface} carries this SSH session on ${host} (${facts.session.serverAddress}); adding it to ${bridge} would cut the host off, because its address stays on ${iface}. Move the address to the bridge first (migrate: true, see the README)`,
+      `${iface} carries this SSH session on ${host} (${facts.session.serverAddress}); adding it to ${bridge} would cut the host off, because its address stays on ${iface}. Set migrate: true to move its addresses and routes to ${bridge} in the same step`,
     );
   }
 }

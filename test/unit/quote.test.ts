@@ -54,7 +54,8 @@ describe('shellQuote', () => {
       ),
       { numRuns: 200 },
     );
-  });
+    // 200 real shells: seconds on a busy machine.
+  }, 60_000);
 });
 
 describe('shellJoin', () => {

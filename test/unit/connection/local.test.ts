@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,9 +50,11 @@ describe('connectLocal', () => {
 
   it('stops the children of a timed-out command too', async () => {
     const conn = connectLocal(settings);
-    const marker = join(mkdtempSync(join(tmpdir(), 'kvmnet-local-')), 'late');
+    const dir = mkdtempSync(join(tmpdir(), 'kvmnet-local-'));
+    const marker = join(dir, 'late');
     await expect(conn.exec(`(sleep 0.5; touch ${marker}) & wait`, { timeoutMs: 200 })).rejects.toThrow(/timed out/);
     await new Promise((done) => setTimeout(done, 800));
     expect(existsSync(marker)).toBe(false);
+    rmSync(dir, { recursive: true });
   });
 });

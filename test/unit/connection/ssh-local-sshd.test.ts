@@ -1,6 +1,6 @@
 // The SSH transport against a real OpenSSH sshd on 127.0.0.1 (openssh-server must be installed: nothing is skipped).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(open.map((c) => c.close()));
   await sshd?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
   if (savedAgent !== undefined) process.env.SSH_AUTH_SOCK = savedAgent;
 });
 
@@ -234,7 +235,7 @@ describe('default keys', () => {
   });
 
   it('uses ~/.ssh/id_ed25519 when no key, password or agent is configured', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'kvmnet-home-'));
+    const home = mkdtempSync(join(scratch, 'home-'));
     mkdirSync(join(home, '.ssh'));
     copyFileSync(sshd.clientKey, join(home, '.ssh', 'id_ed25519'));
     process.env.HOME = home;
@@ -244,7 +245,7 @@ describe('default keys', () => {
   });
 
   it('says there was nothing to try', async () => {
-    process.env.HOME = mkdtempSync(join(tmpdir(), 'kvmnet-home-'));
+    process.env.HOME = mkdtempSync(join(scratch, 'home-'));
     const { sshKey: _none, ...withoutKey } = settings();
     await expect(connectSsh(withoutKey)).rejects.toThrow(
       `authentication failed for ${sshd.user} (nothing to try: no ssh key, password or agent, and no default key in ~/.ssh)`,

@@ -1,0 +1,567 @@
+#!/usr/bin/env node
+// `npm run bench`: kvmnet against a hand-written shell baseline, a read-only floor and (with
+// --with-ansible) ansible-playbook, on a real lab of disposable hypervisors; and, with --sim N,
+// kvmnet --check against a simulated SSH fleet of up to N hosts. See bench/README.md.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join, relative } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse as parseYaml } from 'yaml';
+import {
+  BOTH,
+  KVMNET,
+  ansibleVersion,
+  installAnsible,
+  runAnsible,
+  runBaseline,
+  runFloor,
+  runKvmnet,
+} from './lib/contenders.js';
+import { BENCH_DIR, REPO_DIR, installVirshCounter, labApi, readVirshCounter, removeVirshCounter, resetHosts } from './lib/lab.js';
+import { commandExists, fmtRatio, fmtS, median, procCpuMs, procRssKb, runTimed } from './lib/proc.js';
+import { table, verdict } from './lib/report.js';
+import { ensureFleetKeys, sha256, writeFleetFiles } from './sim/fleet.js';
+
+const USAGE = `usage: npm run bench -- [options]
+
+real lab (default):
+  -n, --hosts N        lab hosts (default 20)
+  --rounds R           rounds per scenario, median reported (default 3)
+  --prefix P           lab prefix (default kb)
+  --dir DIR            lab dir (default bench/.lab/lab)
+  --keep-lab           leave the lab up at the end (a lab that existed before is always kept)
+  --with-ansible       add ansible-playbook as a contender (installs it with apt-get if missing)
+  --scenarios LIST     subset of cold,warm,check (default all three)
+  --no-counters        skip the untimed pass that counts virsh processes on the hosts
+  --profile            also record one no-op --check with node --cpu-prof and print its hot spots
+  --capture            re-capture bench/sim/fixtures/*.json from the lab (host hv1)
+
+simulated fleet:
+  --sim N              run kvmnet --check on 100, 250, 500 … N simulated hosts (skips the lab
+                       unless --lab is given too)
+  --lab                with --sim: run the real-lab benchmark as well
+  --forks F            kvmnet --forks in the simulator runs (default 200)
+  --sim-rounds R       rounds per size (default 3)
+  --sim-latency-ms MS  delay every simulated answer (default 0: pure controller cost)
+  --sim-profile        record the largest size once with node --cpu-prof and print its hot spots
+
+results: bench/results/latest.json (lab), bench/results/sim-latest.json (simulator)`;
+
+const opts = parseArgs(process.argv.slice(2));
+const RESULTS = join(BENCH_DIR, 'results');
+const WORK = join(BENCH_DIR, '.lab');
+const log = (line) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    log(`FAILED: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);
+
+async function main() {
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  preflight();
+  mkdirSync(RESULTS, { recursive: true });
+  mkdirSync(WORK, { recursive: true });
+  let code = 0;
+  if (!opts.sim || opts.lab) code |= await labBench();
+  if (opts.sim) code |= await simBench();
+  return code;
+}
+
+// ---------------------------------------------------------------------------------------------
+function parseArgs(argv) {
+  const o = { hosts: 20, rounds: 3, prefix: 'kb', dir: join(BENCH_DIR, '.lab', 'lab'), scenarios: ['cold', 'warm', 'check'], forks: 200, simRounds: 3, simLatencyMs: 0, counters: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    const int = () => {
+      const v = Number(val());
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} needs a positive integer`);
+      return v;
+    };
+    if (a === '-n' || a === '--hosts') o.hosts = int();
+    else if (a === '--rounds') o.rounds = int();
+    else if (a === '--prefix') o.prefix = val();
+    else if (a === '--dir') o.dir = val();
+    else if (a === '--keep-lab') o.keepLab = true;
+    else if (a === '--with-ansible') o.ansible = true;
+    else if (a === '--scenarios') o.scenarios = val().split(',');
+    else if (a === '--no-counters') o.counters = false;
+    else if (a === '--profile') o.profile = true;
+    else if (a === '--capture') o.capture = true;
+    else if (a === '--sim') o.sim = int();
+    else if (a === '--lab') o.lab = true;
+    else if (a === '--forks') o.forks = int();
+    else if (a === '--sim-rounds') o.simRounds = int();
+    else if (a === '--sim-latency-ms') o.simLatencyMs = Number(val());
+    else if (a === '--sim-profile') o.simProfile = true;
+    else if (a === '-h' || a === '--help') o.help = true;
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
+  }
+  for (const s of o.scenarios) if (!['cold', 'warm', 'check'].includes(s)) throw new Error(`unknown scenario ${s}`);
+  return o;
+}
+
+function preflight() {
+  if (!commandExists('/usr/bin/time')) {
+    log('installing `time` (apt-get install -y time): /usr/bin/time measures the CPU and RSS of each run');
+    const r = spawnSync('apt-get', ['install', '-y', 'time'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    if (r.status !== 0) throw new Error('cannot install time(1)');
+  }
+  for (const c of ['ssh', 'ssh-keygen']) if (!commandExists(c)) throw new Error(`${c} is missing (openssh-client)`);
+  try {
+    readFileSync(join(REPO_DIR, 'dist', 'cli', 'main.js'));
+  } catch {
+    throw new Error('kvmnet is not built: run `npx tsc -p tsconfig.json` first');
+  }
+  // bench/both.yaml must stay the two shipped playbooks, verbatim.
+  const plays = (f) => parseYaml(readFileSync(f, 'utf8'));
+  const want = [...plays(join(REPO_DIR, 'playbooks', 'bridged.yaml')), ...plays(join(REPO_DIR, 'playbooks', 'nat-network.yaml'))];
+  if (JSON.stringify(plays(BOTH)) !== JSON.stringify(want)) {
+    throw new Error('bench/both.yaml no longer matches playbooks/bridged.yaml + playbooks/nat-network.yaml: update it');
+  }
+}
+
+function environment() {
+  const git = (...a) => spawnSync('git', a, { cwd: REPO_DIR, encoding: 'utf8' }).stdout.trim();
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    kernel: release(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadavgAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+    git: { head: git('rev-parse', 'HEAD'), dirtyFiles: git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length },
+  };
+}
+
+function writeResult(name, data) {
+  const file = join(RESULTS, name);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(data, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+  log(`wrote ${relative(REPO_DIR, file)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real lab
+// ---------------------------------------------------------------------------------------------
+async function labBench() {
+  const env = environment();
+  const lab = await labApi();
+  const n = opts.hosts;
+  const contenders = ['kvmnet', 'baseline', 'floor'];
+  let ansible = { requested: Boolean(opts.ansible), run: false };
+  if (opts.ansible) {
+    const problem = installAnsible(log);
+    if (problem) {
+      ansible = { requested: true, run: false, reason: problem };
+      log(`ansible will NOT run: ${problem}`);
+    } else {
+      ansible = { requested: true, run: true, version: ansibleVersion() };
+      contenders.push('ansible');
+    }
+  }
+
+  const existed = (() => {
+    try {
+      lab.readLabState(opts.dir);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  let state;
+  let interrupted = false;
+  const teardown = async () => {
+    if (existed || opts.keepLab) return log(`lab kept: ${opts.dir} (tear down: node bin/kvmnet.js lab down --dir ${opts.dir})`);
+    log('tearing the lab down…');
+    await lab.labDown({ dir: opts.dir }).catch((e) => log(`lab down failed: ${e.message}`));
+  };
+  const onSignal = async (s) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`${s}: stopping, tearing down`);
+    await teardown();
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const result = { kind: 'kvmnet real-lab benchmark', env, params: { hosts: n, rounds: opts.rounds, scenarios: opts.scenarios, prefix: opts.prefix, order: contenders }, ansible, samples: {}, errors: [] };
+  try {
+    // --help first: it needs no lab.
+    result.help = await helpTimes();
+    log(`kvmnet --help: median ${result.help.medianMs.toFixed(0)} ms of 10`);
+
+    log(`lab up: ${n} hosts, prefix ${opts.prefix}, dir ${opts.dir}${existed ? ' (existing lab)' : ''}`);
+    const t0 = Date.now();
+    state = await lab.labUp({ dir: opts.dir, n, prefix: opts.prefix }, (l) => log(`  ${l}`));
+    if (state.hosts.length !== n) throw new Error(`the lab in ${opts.dir} has ${state.hosts.length} hosts, not ${n}; use another --dir`);
+    log(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const paths = lab.labPaths(opts.dir);
+    const ctx = { state, labPaths: paths, inventory: paths.inventory, hosts: n, workDir: WORK };
+
+    // Sanity: a reset host must look fresh to kvmnet (every host has changes pending).
+    await resetHosts(lab, state);
+    const fresh = await runKvmnet({ ...ctx, scenario: 'check' });
+    const pending = fresh.perHost.filter((h) => h.changed > 0 && !h.failed && !h.unreachable).length;
+    if (pending !== n) throw new Error(`after bench/reset.sh, kvmnet --check sees changes pending on ${pending}/${n} hosts (expected all): ${fresh.error ?? ''}`);
+    log(`reset verified: ${n}/${n} hosts look fresh to kvmnet --check`);
+
+    const sample = (contender, scenario, r) => {
+      const key = `${contender}/${scenario}`;
+      (result.samples[key] ??= []).push({ wallMs: round(r.wallMs), cpuMs: round(r.cpuMs), maxRssKb: r.maxRssKb, ok: r.ok, ...(r.error && { error: r.error }), ...(r.stats && { stats: r.stats }) });
+      if (!r.ok) result.errors.push(`${key} round ${result.samples[key].length}: ${r.error}`);
+      log(`  ${key.padEnd(16)} ${fmtS(r.wallMs).padStart(7)} s  cpu ${fmtS(r.cpuMs)} s${r.stats ? `  conn ${r.stats.connections} exec ${r.stats.execs}` : ''}${r.ok ? '' : `  NOT OK: ${r.error}`}`);
+    };
+    const runOne = (contender, scenario) => {
+      if (contender === 'kvmnet') return runKvmnet({ ...ctx, scenario });
+      if (contender === 'baseline') return runBaseline({ ...ctx, scenario });
+      if (contender === 'floor') return runFloor({ ...ctx, scenario });
+      return runAnsible({ ...ctx, scenario });
+    };
+    // After a cold run, the hosts must be converged the way kvmnet means it (untimed).
+    const verifyConverged = async (who) => {
+      const v = await runKvmnet({ ...ctx, scenario: 'check' });
+      if (!v.ok) {
+        result.errors.push(`after ${who} cold: kvmnet --check does not see converged hosts: ${v.error}`);
+        log(`  verify after ${who}: NOT converged: ${v.error}`);
+        return false;
+      }
+      return true;
+    };
+
+    for (let round = 1; round <= opts.rounds; round++) {
+      log(`round ${round}/${opts.rounds} (load ${loadavg()[0].toFixed(1)})`);
+      if (opts.scenarios.includes('cold')) {
+        for (const c of contenders.filter((x) => x !== 'floor')) {
+          await resetHosts(lab, state);
+          const r = await runOne(c, 'cold');
+          if (r.ok && !(await verifyConverged(c))) {
+            r.ok = false;
+            r.error = 'hosts not converged afterwards (kvmnet --check)';
+          }
+          sample(c, 'cold', r);
+        }
+      }
+      if (opts.scenarios.includes('warm') || opts.scenarios.includes('check')) {
+        // Warm and check need converged hosts, whatever ran last.
+        if (!opts.scenarios.includes('cold') && round === 1) await ensureConverged(ctx);
+      }
+      for (const scenario of ['warm', 'check']) {
+        if (!opts.scenarios.includes(scenario)) continue;
+        for (const c of contenders) sample(c, scenario, await runOne(c, scenario));
+      }
+    }
+
+    if (opts.counters) result.counters = await counters(lab, ctx);
+    if (opts.profile) result.profile = await profileCheck(ctx);
+    if (opts.capture) {
+      const { captureFixtures } = await import('./sim/capture.js');
+      await captureFixtures({ dir: opts.dir, host: 'hv1', log });
+    }
+
+    summarizeLab(result, contenders);
+    result.env.loadavgAtEnd = loadavg().map((x) => Number(x.toFixed(2)));
+    writeResult('latest.json', result);
+    return result.errors.length ? 2 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await teardown();
+  }
+}
+
+const round = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
+
+async function ensureConverged(ctx) {
+  const r = await runKvmnet({ ...ctx, scenario: 'cold-or-warm' });
+  if (r.perHost.some((h) => h.failed || h.unreachable)) throw new Error(`cannot converge the lab: ${r.error}`);
+}
+
+async function helpTimes() {
+  const times = [];
+  await runTimed(['node', KVMNET, '--help']); // warm the page cache, not counted
+  for (let i = 0; i < 10; i++) {
+    const r = await runTimed(['node', KVMNET, '--help']);
+    if (r.code !== 0) throw new Error(`kvmnet --help exited ${r.code}: ${r.stderr}`);
+    times.push(r.wallMs);
+  }
+  const bare = [];
+  for (let i = 0; i < 5; i++) bare.push((await runTimed(['node', '-e', '0'])).wallMs);
+  return { medianMs: round(median(times)), samplesMs: times.map(round), nodeBareStartMs: round(median(bare)) };
+}
+
+/** Untimed: virsh processes per host (wrapper in each host's private mount namespace), execs and connections. */
+async function counters(lab, ctx) {
+  const { state } = ctx;
+  log('counting round trips (untimed): virsh wrapper on every lab host');
+  await installVirshCounter(lab, state);
+  const out = {};
+  const perHost = (lists) => ({ min: Math.min(...lists.map((l) => l.length)), max: Math.max(...lists.map((l) => l.length)), median: median(lists.map((l) => l.length)) });
+  try {
+    const measure = async (name, fn, scenarioNote) => {
+      await readVirshCounter(lab, state); // drop anything before
+      const r = await fn();
+      const lists = await readVirshCounter(lab, state);
+      out[name] = {
+        ok: r.ok,
+        ...(r.error && { error: r.error }),
+        ...(r.stats && { connectionsPerHost: r.stats.connections / ctx.hosts, execsPerHost: r.stats.execs / ctx.hosts }),
+        virshPerHost: perHost(lists),
+        virshCommandsHost1: lists[0],
+        ...(scenarioNote && { note: scenarioNote }),
+      };
+      log(`  ${name.padEnd(34)} virsh/host ${out[name].virshPerHost.median}${r.stats ? `  connections/host ${out[name].connectionsPerHost}  execs/host ${out[name].execsPerHost}` : ''}${r.ok ? '' : `  NOT OK: ${r.error}`}`);
+    };
+    await measure('kvmnet check (both.yaml, 2 plays)', () => runKvmnet({ ...ctx, scenario: 'check' }));
+    await measure('kvmnet warm (both.yaml, 2 plays)', () => runKvmnet({ ...ctx, scenario: 'warm' }));
+    await measure('kvmnet check (bridged.yaml, 1 play)', () => runKvmnet({ ...ctx, scenario: 'check', playbook: join(REPO_DIR, 'playbooks', 'bridged.yaml') }));
+    await measure('baseline warm', () => runBaseline({ ...ctx, scenario: 'warm' }), 'one ssh exec per host by construction');
+    await measure('floor', () => runFloor(ctx), 'one ssh exec per host by construction');
+    await resetHosts(lab, state);
+    await readVirshCounter(lab, state); // the reset's own virsh calls
+    await measure('kvmnet cold (both.yaml)', () => runKvmnet({ ...ctx, scenario: 'cold' }));
+    await resetHosts(lab, state);
+    await readVirshCounter(lab, state);
+    await measure('baseline cold', () => runBaseline({ ...ctx, scenario: 'cold' }));
+  } finally {
+    await removeVirshCounter(lab, state);
+  }
+  return out;
+}
+
+/** One no-op --check under node --cpu-prof: where the controller's CPU goes. */
+async function profileCheck(ctx, extra = {}) {
+  const dir = join(WORK, 'prof', String(Date.now()));
+  mkdirSync(dir, { recursive: true });
+  const r = await runKvmnet({ ...ctx, scenario: 'check', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir], ...extra });
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) return { error: 'no profile written' };
+  const hot = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+  log(`cpu profile (${relative(REPO_DIR, join(dir, file))}), self time:`);
+  for (const h of hot.byFunction.slice(0, 15)) log(`  ${String(h.ms).padStart(7)} ms  ${h.name}`);
+  for (const h of hot.byPackage.slice(0, 8)) log(`  ${String(h.ms).padStart(7)} ms  [${h.name}]`);
+  return { file: relative(REPO_DIR, join(dir, file)), wallMs: round(r.wallMs), cpuMs: round(r.cpuMs), ...hot };
+}
+
+function summarizeProfile(profile) {
+  const { nodes, samples, timeDeltas } = profile;
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (timeDeltas[i] ?? 0)));
+  const fn = new Map();
+  const pkg = new Map();
+  for (const [id, us] of self) {
+    const cf = byId.get(id).callFrame;
+    const where = cf.url ? cf.url.replace(/^file:\/\//, '').replace(`${REPO_DIR}/`, '') : '';
+    const name = `${cf.functionName || '(anonymous)'} ${where}:${cf.lineNumber + 1}`;
+    fn.set(name, (fn.get(name) ?? 0) + us);
+    const p = !where ? cf.functionName || '(native)' : where.startsWith('node:') ? 'node internals' : /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? where.split('/').slice(0, 2).join('/');
+    pkg.set(p, (pkg.get(p) ?? 0) + us);
+  }
+  const top = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10 }));
+  return { totalMs: Math.round([...self.values()].reduce((a, b) => a + b, 0) / 1000), byFunction: top(fn).slice(0, 30), byPackage: top(pkg).slice(0, 15) };
+}
+
+function summarizeLab(result, contenders) {
+  const n = result.params.hosts;
+  const med = {};
+  for (const [key, list] of Object.entries(result.samples)) {
+    const good = list.filter((s) => s.ok);
+    med[key] = { wallMs: round(median(good.map((s) => s.wallMs))), cpuMs: round(median(good.map((s) => s.cpuMs))), okRounds: good.length, rounds: list.length };
+  }
+  result.medians = med;
+  const ratios = {};
+  for (const s of result.params.scenarios) {
+    const base = med[`kvmnet/${s}`]?.wallMs;
+    for (const c of contenders) {
+      const m = med[`${c}/${s}`];
+      if (m) ratios[`${c}/${s}`] = round2(m.wallMs / base);
+    }
+  }
+  result.ratiosToKvmnet = ratios;
+
+  const kv = (s) => med[`kvmnet/${s}`]?.wallMs;
+  const over = (s, c) => kv(s) / med[`${c}/${s}`]?.wallMs;
+  const checkStats = result.samples['kvmnet/check']?.find((x) => x.ok)?.stats;
+  const noop = result.counters?.['kvmnet check (both.yaml, 2 plays)'];
+  const targets = [];
+  const t = (name, value, limit, cmp = '<=', unit = '') => targets.push({ name, value: Number.isFinite(value) ? round2(value) : null, limit, unit, met: Number.isFinite(value) ? (cmp === '<=' ? value <= limit : value === limit) : null });
+  for (const s of ['warm', 'check']) {
+    if (!result.params.scenarios.includes(s)) continue;
+    t(`${s}: kvmnet / baseline`, over(s, 'baseline'), 0.5, '<=', '×');
+    t(`${s}: kvmnet / floor`, over(s, 'floor'), 1.25, '<=', '×');
+  }
+  if (result.params.scenarios.includes('cold')) t('cold: kvmnet / baseline', over('cold', 'baseline'), 1.0, '<=', '×');
+  if (noop) {
+    t('no-op host: SSH connections per host', noop.connectionsPerHost, 1, '==');
+    t('no-op host: remote execs per host', noop.execsPerHost, 1, '==');
+    t('no-op host: virsh processes per host', noop.virshPerHost.median, 1, '==');
+  } else if (checkStats) {
+    t('no-op host: SSH connections per host', checkStats.connections / n, 1, '==');
+    t('no-op host: remote execs per host', checkStats.execs / n, 1, '==');
+  }
+  if (med['kvmnet/check']) t('no-op --check: controller CPU per host', med['kvmnet/check'].cpuMs / n, 20, '<=', 'ms');
+  t('kvmnet --help start', result.help?.medianMs, 150, '<=', 'ms');
+  result.targets = targets;
+
+  // ---- print ----
+  const scen = result.params.scenarios;
+  const rows = contenders.map((c) => [
+    c,
+    ...scen.map((s) => {
+      const m = med[`${c}/${s}`];
+      if (!m) return '—';
+      if (!Number.isFinite(m.wallMs)) return `failed (0/${m.rounds})`;
+      return `${fmtS(m.wallMs)} s  ${c === 'kvmnet' ? '1.00×' : fmtRatio(ratios[`${c}/${s}`])}${m.okRounds < m.rounds ? ` (${m.okRounds}/${m.rounds} ok)` : ''}`;
+    }),
+  ]);
+  const out = [];
+  out.push('', `kvmnet benchmark: ${n} lab hosts, median of ${result.params.rounds} rounds, contenders alternated ${contenders.join(' → ')} (load at start ${result.env.loadavgAtStart.join(' ')})`);
+  out.push(`wall seconds, and the contender's time as a multiple of kvmnet's (>1× = slower than kvmnet)`, '');
+  out.push(table(['contender', ...scen], rows));
+  if (result.ansible.requested && !result.ansible.run) out.push(`ansible: NOT RUN: ${result.ansible.reason}`);
+  out.push('');
+  const cpuRows = contenders.map((c) => [c, ...scen.map((s) => (med[`${c}/${s}`] ? `${(med[`${c}/${s}`].cpuMs / n).toFixed(1)} ms` : '—'))]);
+  out.push('controller CPU per host (user+sys of the tool and its children; ssh clients for baseline/floor)', table(['contender', ...scen], cpuRows), '');
+  if (result.counters) {
+    out.push('round trips per host (untimed pass; virsh counted by a wrapper mounted in each host\'s private mount namespace)');
+    out.push(table(['run', 'connections', 'execs', 'virsh'], Object.entries(result.counters).map(([k, v]) => [k, v.connectionsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.execsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.virshPerHost.median])), '');
+  }
+  out.push(`kvmnet --help: ${result.help.medianMs} ms median of 10 (bare \`node -e 0\`: ${result.help.nodeBareStartMs} ms)`, '');
+  out.push('targets', table(['target', 'measured', 'limit', ''], targets.map((x) => [x.name, x.value === null ? 'n/a' : `${x.value}${x.unit}`, `${x.limit}${x.unit}`, verdict(x.met)])));
+  if (result.errors.length) out.push('', `problems (${result.errors.length}):`, ...result.errors.map((e) => `  - ${e.slice(0, 500)}`));
+  console.log(out.join('\n'));
+}
+
+const round2 = (x) => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
+
+// ---------------------------------------------------------------------------------------------
+// The simulated fleet
+// ---------------------------------------------------------------------------------------------
+async function simBench() {
+  const env = environment();
+  const max = opts.sim;
+  const sizes = [...new Set([100, 250, 500, max].filter((s) => s <= max))].sort((a, b) => a - b);
+  const dir = join(WORK, 'sim');
+  ensureFleetKeys(dir);
+  const { FACTS_SCRIPT } = await import(join(REPO_DIR, 'dist', 'facts', 'script.js'));
+  const fixtureWarnings = ['fresh', 'converged']
+    .map((n) => [n, JSON.parse(readFileSync(join(BENCH_DIR, 'sim', 'fixtures', `${n}.json`), 'utf8'))])
+    .filter(([, f]) => f.factsScriptSha256 !== sha256(FACTS_SCRIPT))
+    .map(([n]) => `bench/sim/fixtures/${n}.json was captured with another FACTS_SCRIPT: re-capture (npm run bench -- --capture)`);
+  fixtureWarnings.forEach((w) => log(`WARNING: ${w}`));
+
+  log(`simulator: ${max} hosts on 127.0.0.1${opts.simLatencyMs ? `, ${opts.simLatencyMs} ms per answer` : ''}`);
+  const server = spawn('node', [join(BENCH_DIR, 'sim', 'server.js'), '--dir', dir, '--hosts', String(max), '--state', 'converged', '--latency-ms', String(opts.simLatencyMs)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: server.stdout })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse((await lines.next()).value);
+  const control = async (cmd) => {
+    server.stdin.write(`${cmd}\n`);
+    return next();
+  };
+  const result = { kind: 'kvmnet simulated-fleet benchmark', env, params: { sizes, forks: opts.forks, rounds: opts.simRounds, latencyMs: opts.simLatencyMs, playbook: 'bench/both.yaml', mode: '--check on converged hosts' }, fixtureWarnings, runs: [], errors: [] };
+  try {
+    const hello = await next();
+    if (!hello.ready) throw new Error('simulator did not start');
+    log(`simulator ready (pid ${server.pid}, rss ${(procRssKb(server.pid).current / 1024).toFixed(0)} MB)`);
+    for (const size of sizes) {
+      const inventory = writeFleetFiles(dir, hello.ports, hello.names, size);
+      for (let r = 1; r <= opts.simRounds; r++) {
+        await control('state converged');
+        await control('reset-stats');
+        const simCpu0 = procCpuMs(server.pid);
+        // ulimit: kvmnet keeps one socket per host open for the whole run.
+        const argv = ['sh', '-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', 'node', KVMNET, 'run', BOTH, '-i', inventory, '--check', '--output', 'json', '--forks', String(opts.forks)];
+        const t = await runTimed(argv, { cwd: REPO_DIR });
+        const simCpuMs = procCpuMs(server.pid) - simCpu0;
+        const { stats: sim } = await control('stats');
+        const { parseKvmnetSummary } = await import('./lib/contenders.js');
+        const summary = parseKvmnetSummary(t.stdout);
+        const bad = summary ? summary.hosts.filter((h) => h.failed || h.unreachable || h.changed !== 0) : [];
+        let error = !summary ? `no summary (exit ${t.code}): ${t.stderr.slice(0, 300)}` : bad.length ? `${bad.length} hosts not ok: ${JSON.stringify(bad.slice(0, 2))}` : summary.hosts.length !== size ? `${summary.hosts.length} hosts in summary` : null;
+        if (!error && sim.unknown) error = `simulator got ${sim.unknown} unknown commands: ${sim.unknownSamples.join(' | ')}`;
+        const run = {
+          hosts: size,
+          round: r,
+          ok: !error,
+          ...(error && { error }),
+          wallMs: round(t.wallMs),
+          kvmnetCpuMs: round(t.cpuMs),
+          kvmnetPeakRssMb: round(t.maxRssKb / 1024),
+          simCpuMs: round(simCpuMs),
+          kvmnetStats: summary?.stats,
+          simStats: { connections: sim.connections, execs: sim.execs, facts: sim.facts, peakOpenConnections: sim.peakOpenConnections },
+        };
+        result.runs.push(run);
+        if (error) result.errors.push(`${size} hosts round ${r}: ${error}`);
+        log(`  ${String(size).padStart(5)} hosts  ${fmtS(t.wallMs).padStart(6)} s  kvmnet cpu ${fmtS(t.cpuMs)} s  rss ${run.kvmnetPeakRssMb} MB  sim cpu ${fmtS(simCpuMs)} s${error ? `  NOT OK: ${error}` : ''}`);
+      }
+    }
+    if (opts.simProfile) {
+      const inventory = writeFleetFiles(dir, hello.ports, hello.names, max);
+      result.profile = await profileCheck({ inventory, hosts: max }, { forks: opts.forks });
+    }
+    summarizeSim(result);
+    writeResult('sim-latest.json', result);
+    return result.errors.length ? 2 : 0;
+  } finally {
+    server.stdin.end();
+    server.kill();
+  }
+}
+
+function summarizeSim(result) {
+  const per = result.params.sizes.map((size) => {
+    const good = result.runs.filter((r) => r.hosts === size && r.ok);
+    const m = (k) => median(good.map((r) => r[k]));
+    return { hosts: size, okRounds: good.length, wallMs: round(m('wallMs')), kvmnetCpuMs: round(m('kvmnetCpuMs')), kvmnetPeakRssMb: round(m('kvmnetPeakRssMb')), simCpuMs: round(m('simCpuMs')), cpuMsPerHost: round2(m('kvmnetCpuMs') / size), wallMsPerHost: round2(m('wallMs') / size) };
+  });
+  result.medians = per;
+  const first = per[0];
+  const last = per[per.length - 1];
+  const growth = {
+    // Per-host cost at the largest size over that at the smallest: 1.0 = linear, > 1 = worse than linear.
+    wallPerHost: round2(last.wallMsPerHost / first.wallMsPerHost),
+    cpuPerHost: round2(last.cpuMsPerHost / first.cpuMsPerHost),
+    rssPerHostAboveBase: round2((last.kvmnetPeakRssMb - first.kvmnetPeakRssMb) / (last.hosts - first.hosts)),
+  };
+  result.growth = growth;
+  const targets = [];
+  if (last.hosts >= 1000) {
+    const at = per.find((p) => p.hosts === 1000);
+    targets.push({ name: '1000 hosts --check wall', value: round2(at.wallMs / 1000), limit: 30, unit: 's', met: at.wallMs / 1000 <= 30 });
+    targets.push({ name: '1000 hosts peak RSS', value: at.kvmnetPeakRssMb, limit: 400, unit: 'MB', met: at.kvmnetPeakRssMb <= 400 });
+  }
+  // A 20% allowance for noise on a shared machine.
+  targets.push({ name: `growth ${first.hosts}→${last.hosts} hosts: wall per host ratio`, value: growth.wallPerHost, limit: 1.2, unit: '×', met: growth.wallPerHost <= 1.2 });
+  targets.push({ name: `growth ${first.hosts}→${last.hosts} hosts: CPU per host ratio`, value: growth.cpuPerHost, limit: 1.2, unit: '×', met: growth.cpuPerHost <= 1.2 });
+  result.targets = targets;
+
+  const out = ['', `kvmnet --check on a simulated fleet (bench/both.yaml, converged hosts, --forks ${result.params.forks}, median of ${result.params.rounds}; simulator latency ${result.params.latencyMs} ms)`, ''];
+  out.push(
+    table(
+      ['hosts', 'wall s', 'kvmnet CPU s', 'CPU ms/host', 'peak RSS MB', 'simulator CPU s', 'ok rounds'],
+      per.map((p) => [p.hosts, fmtS(p.wallMs), fmtS(p.kvmnetCpuMs), p.cpuMsPerHost, p.kvmnetPeakRssMb, fmtS(p.simCpuMs), `${p.okRounds}/${result.params.rounds}`]),
+    ),
+  );
+  out.push('', 'targets', table(['target', 'measured', 'limit', ''], targets.map((x) => [x.name, `${x.value}${x.unit}`, `${x.limit}${x.unit}`, verdict(x.met)])));
+  if (result.fixtureWarnings.length) out.push('', ...result.fixtureWarnings.map((w) => `WARNING: ${w}`));
+  if (result.errors.length) out.push('', `problems (${result.errors.length}):`, ...result.errors.map((e) => `  - ${e.slice(0, 500)}`));
+  console.log(out.join('\n'));
+}
+

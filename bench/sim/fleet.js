@@ -1,0 +1,38 @@
+// Files for the simulated fleet: one host key for every simulated host, one client key, and per
+// fleet size a known_hosts (`[127.0.0.1]:PORT` entries) and an inventory YAML.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function ensureFleetKeys(dir) {
+  mkdirSync(dir, { recursive: true });
+  for (const name of ['host_key', 'client_key']) {
+    const file = join(dir, name);
+    if (existsSync(file)) continue;
+    const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `kvmnet-sim-${name}`, '-f', file], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ssh-keygen failed: ${r.stderr}`);
+  }
+}
+
+/** Writes known_hosts and inventory for the first `count` simulated hosts; returns the inventory path. */
+export function writeFleetFiles(dir, ports, names, count) {
+  const [type, key] = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(/\s+/);
+  const knownHosts = join(dir, `known_hosts.${count}`);
+  writeFileSync(knownHosts, ports.slice(0, count).map((p) => `[127.0.0.1]:${p} ${type} ${key}\n`).join(''));
+  const inventory = join(dir, `inventory.${count}.yaml`);
+  const lines = [
+    '# bench/sim: generated; simulated hypervisors on 127.0.0.1, one port each',
+    'all:',
+    '  vars:',
+    '    user: root',
+    `    ssh_key: ${join(dir, 'client_key')}`,
+    `    known_hosts: ${knownHosts}`,
+    '  hosts:',
+  ];
+  for (let i = 0; i < count; i++) lines.push(`    ${names[i]}:`, '      host: 127.0.0.1', `      port: ${ports[i]}`);
+  writeFileSync(inventory, `${lines.join('\n')}\n`);
+  return inventory;
+}
+
+export const sha256 = (text) => createHash('sha256').update(text).digest('hex');

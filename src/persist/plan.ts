@@ -1,0 +1,100 @@
+// Turns the files a task wants into Changes, and adds them to the task's runtime plan. Pure.
+import { dirname } from 'node:path';
+import { shellJoin, shellQuote } from '../connection/quote.js';
+import type { Facts } from '../model/facts.js';
+import type { Change, Plan, TaskDiff } from '../model/plan.js';
+import { describeAddrs, describeLink } from '../tasks/describe.js';
+import type { FileWant } from './desired.js';
+import { NETWORKD_DIR } from './paths.js';
+
+const isDropIn = (path: string) => dirname(path) !== NETWORKD_DIR && dirname(path).endsWith('.network.d');
+
+/** The changes that make the host's files match `wants`; empty when they already do. */
+export function fileChanges(wants: readonly FileWant[], facts: Facts): Change[] {
+  const changes: Change[] = [];
+  for (const { path, content } of wants) {
+    const current = facts.persisted?.[path];
+    if (content === null) {
+      if (current === undefined) continue;
+      const commands = [shellJoin(['rm', '-f', path])];
+      // The drop-in directory goes with its last file; rmdir leaves it if anything else is in it.
+      if (isDropIn(path)) commands.push(`${shellJoin(['rmdir', dirname(path)])} 2>/dev/null || :`);
+      changes.push({
+        summary: `remove ${path}`,
+        commands,
+        effect: (f) => {
+          if (f.persisted) delete f.persisted[path];
+        },
+      });
+      continue;
+    }
+    if (current === content) continue;
+    const commands = isDropIn(path) ? [shellJoin(['mkdir', '-p', dirname(path)])] : [];
+    // printf, not echo: the content goes through unchanged, with no stdin needed.
+    commands.push(`printf %s ${shellQuote(content)} > ${shellQuote(path)}`);
+    changes.push({
+      summary: `${current === undefined ? 'write' : 'update'} ${path}`,
+      commands,
+      effect: (f) => {
+        (f.persisted ??= {})[path] = content;
+      },
+    });
+  }
+  return changes;
+}
+
+/** `file PATH` then its content indented, or `(absent)`: a line diff then shows just what changes. */
+function fileDiff(facts: Facts, wants: readonly FileWant[]): TaskDiff {
+  const after: Facts = { ...facts, persisted: { ...facts.persisted } };
+  for (const w of wants) {
+    if (w.content === null) delete after.persisted![w.path];
+    else after.persisted![w.path] = w.content;
+  }
+  // The same paths on both sides, unchanged ones left out.
+  const changed = wants.filter((w) => (facts.persisted?.[w.path] ?? null) !== w.content);
+  const text = (f: Facts) =>
+    changed
+      .map((w) => {
+        const content = f.persisted?.[w.path];
+        const body = content === undefined ? ['    (absent)'] : content.replace(/\n$/, '').split('\n').map((l) => `    ${l}`.trimEnd());
+        return [`file ${w.path}`, ...body].join('\n');
+      })
+      .join('\n');
+  return { before: text(facts), after: text(after) };
+}
+
+function describeDevices(facts: Facts, devices: readonly string[]): string {
+  return devices.flatMap((d) => [describeLink(facts.links[d], d), ...(facts.links[d] ? [describeAddrs(facts, d)] : [])]).join('\n');
+}
+
+const join = (a: string, b: string) => (a && b ? `${a}\n${b}` : a || b);
+
+/** A short "in place" note for a no-op: `10-kvmnet-br0.netdev, 10-kvmnet-br0.network in place`. */
+function inPlace(kind: string, wants: readonly FileWant[]): string {
+  const base = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+  const kept = wants.filter((w) => w.content !== null).map((w) => base(w.path));
+  const gone = wants.filter((w) => w.content === null).map((w) => base(w.path));
+  const parts = [kept.length && `${kept.join(', ')} in place`, gone.length && `no ${gone.join(', ')}`].filter(Boolean);
+  return `persisted (${kind}): ${parts.join('; ')}`;
+}
+
+/**
+ * The task's plan with its file changes after the runtime ones (all run in the task's one exec).
+ * Runtime already right but a file missing or different: still a change (the file).
+ */
+export function withPersistence(plan: Plan, kind: string, wants: readonly FileWant[], facts: Facts): Plan {
+  if (wants.length === 0) return plan;
+  const changes = fileChanges(wants, facts);
+  if (changes.length === 0) return plan.changes.length === 0 ? { ...plan, noop: `${plan.noop ?? 'nothing to change'}; ${inPlace(kind, wants)}` } : plan;
+  const files = fileDiff(facts, wants);
+  if (plan.changes.length === 0) return { ...plan, noop: undefined, changes, diff: files, devices: undefined };
+  let runtime = plan.diff;
+  if (!runtime && plan.devices) {
+    // The runner describes `devices` only when a plan has no diff of its own: do it here, the same way.
+    const after = structuredClone(facts);
+    for (const c of plan.changes) c.effect(after);
+    runtime = { before: describeDevices(facts, plan.devices), after: describeDevices(after, plan.devices) };
+  }
+  const diff: TaskDiff = runtime ? { ...runtime, before: join(runtime.before, files.before), after: join(runtime.after, files.after) } : files;
+  return { ...plan, changes: [...plan.changes, ...changes], diff };
+}

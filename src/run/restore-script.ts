@@ -1,0 +1,64 @@
+// The rollback of a guarded change, written from the facts as they were BEFORE it: release
+// ports, put addresses and routes back, remove links the change created, restore networks.
+// Pure, so it can be tested on captured facts.
+import { shellJoin, shellQuote } from '../connection/quote.js';
+import type { Facts } from '../model/facts.js';
+import { routeArgs } from '../tasks/migrate.js';
+
+const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
+
+export function restoreScript(before: Facts, devices: string[], networks: string[]): string {
+  const lines = ['# kvmnet rollback: restore the state before a guarded change'];
+  const existed = devices.filter((d) => before.links[d]);
+  for (const d of existed) {
+    const link = before.links[d]!;
+    lines.push(orTrue(shellJoin(link.master ? ['ip', 'link', 'set', d, 'master', link.master] : ['ip', 'link', 'set', d, 'nomaster'])));
+  }
+  for (const d of existed) {
+    const link = before.links[d]!;
+    if (link.mac && link.kind === 'bridge') lines.push(orTrue(shellJoin(['ip', 'link', 'set', d, 'address', link.mac])));
+    lines.push(orTrue(shellJoin(['ip', 'link', 'set', d, link.up ? 'up' : 'down'])));
+    lines.push(orTrue(shellJoin(['ip', '-4', 'address', 'flush', 'dev', d, 'scope', 'global'])));
+    lines.push(orTrue(shellJoin(['ip', '-6', 'address', 'flush', 'dev', d, 'scope', 'global'])));
+    for (const a of before.addrs.filter((x) => x.dev === d && x.scope === 'global')) lines.push(orTrue(shellJoin(['ip', 'address', 'replace', `${a.address}/${a.prefix}`, 'dev', d])));
+  }
+  // Routes last: their gateways need the addresses back first.
+  for (const r of before.routes.filter((x) => x.dev && existed.includes(x.dev) && x.protocol !== 'kernel')) {
+    lines.push(orTrue(shellJoin(routeArgs(r, r.dev!))));
+  }
+  for (const d of devices.filter((x) => !before.links[x])) lines.push(orTrue(shellJoin(['ip', 'link', 'del', d])));
+  if (before.libvirt.available) {
+    for (const name of networks) {
+      const net = before.libvirt.networks[name];
+      if (!net) {
+        lines.push(orTrue(shellJoin(['virsh', '-q', 'net-destroy', name])), orTrue(shellJoin(['virsh', '-q', 'net-undefine', name])));
+        continue;
+      }
+      if (net.xml) lines.push(`printf '%s' ${shellQuote(net.xml)} | virsh -q net-define /dev/stdin >/dev/null 2>&1 || true`);
+      lines.push(orTrue(shellJoin(['virsh', '-q', net.active ? 'net-start' : 'net-destroy', name])));
+      lines.push(orTrue(shellJoin(net.autostart ? ['virsh', '-q', 'net-autostart', name] : ['virsh', '-q', 'net-autostart', '--disable', name])));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** What the rollback must have brought back: each device's master, up state and addresses. */
+export function restoredDifferences(before: Facts, after: Facts, devices: string[]): string[] {
+  const problems: string[] = [];
+  const addrs = (f: Facts, d: string) => f.addrs.filter((a) => a.dev === d && a.scope === 'global').map((a) => `${a.address}/${a.prefix}`).sort().join(',');
+  for (const d of devices) {
+    const b = before.links[d];
+    const a = after.links[d];
+    if (!b) {
+      if (a) problems.push(`${d} still exists`);
+      continue;
+    }
+    if (!a) {
+      problems.push(`${d} is gone`);
+      continue;
+    }
+    if ((b.master ?? '') !== (a.master ?? '')) problems.push(`${d} master is ${a.master ?? 'none'}, was ${b.master ?? 'none'}`);
+    if (addrs(before, d) !== addrs(after, d)) problems.push(`${d} addresses are ${addrs(after, d) || 'none'}, were ${addrs(before, d) || 'none'}`);
+  }
+  return problems;
+}
