@@ -206,7 +206,14 @@ async function labBench() {
 
     log(`lab up: ${n} hosts, prefix ${opts.prefix}, dir ${opts.dir}${existed ? ' (existing lab)' : ''}`);
     const t0 = Date.now();
-    state = await lab.labUp({ dir: opts.dir, n, prefix: opts.prefix }, (l) => log(`  ${l}`));
+    if (existed) {
+      // Reuse as is (e.g. after --keep-lab): only check that every host answers.
+      state = lab.readLabState(opts.dir);
+      const down = (await lab.labStatus({ dir: opts.dir })).filter((h) => !h.sshd || !h.libvirtd);
+      if (down.length) throw new Error(`lab ${opts.dir}: ${down.map((h) => h.name).join(', ')} not answering; run \`node bin/kvmnet.js lab up --dir ${opts.dir}\``);
+    } else {
+      state = await lab.labUp({ dir: opts.dir, n, prefix: opts.prefix }, (l) => log(`  ${l}`));
+    }
     if (state.hosts.length !== n) throw new Error(`the lab in ${opts.dir} has ${state.hosts.length} hosts, not ${n}; use another --dir`);
     log(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const paths = lab.labPaths(opts.dir);
@@ -221,7 +228,7 @@ async function labBench() {
 
     const sample = (contender, scenario, r) => {
       const key = `${contender}/${scenario}`;
-      (result.samples[key] ??= []).push({ wallMs: round(r.wallMs), cpuMs: round(r.cpuMs), maxRssKb: r.maxRssKb, ok: r.ok, ...(r.error && { error: r.error }), ...(r.stats && { stats: r.stats }) });
+      (result.samples[key] ??= []).push({ load1: Number(loadavg()[0].toFixed(1)), wallMs: round(r.wallMs), cpuMs: round(r.cpuMs), maxRssKb: r.maxRssKb, ok: r.ok, ...(r.error && { error: r.error }), ...(r.stats && { stats: r.stats }) });
       if (!r.ok) result.errors.push(`${key} round ${result.samples[key].length}: ${r.error}`);
       log(`  ${key.padEnd(16)} ${fmtS(r.wallMs).padStart(7)} s  cpu ${fmtS(r.cpuMs)} s${r.stats ? `  conn ${r.stats.connections} exec ${r.stats.execs}` : ''}${r.ok ? '' : `  NOT OK: ${r.error}`}`);
     };
@@ -242,9 +249,15 @@ async function labBench() {
       return true;
     };
 
-    for (let round = 1; round <= opts.rounds; round++) {
-      log(`round ${round}/${opts.rounds} (load ${loadavg()[0].toFixed(1)})`);
-      if (opts.scenarios.includes('cold')) {
+    const okCount = (key) => (result.samples[key] ?? []).filter((x) => x.ok).length;
+    const lacking = (scenario) => contenders.filter((c) => !(scenario === 'cold' && c === 'floor')).some((c) => okCount(`${c}/${scenario}`) < opts.rounds);
+    // R rounds; then, while a scenario lacks R good samples of some contender (a failed run is
+    // recorded and reported, not averaged in), up to R extra rounds of that scenario.
+    for (let round = 1; round <= 2 * opts.rounds; round++) {
+      const scenarios = opts.scenarios.filter((s) => round <= opts.rounds || lacking(s));
+      if (!scenarios.length) break;
+      log(`round ${round}${round > opts.rounds ? ' (extra, to replace failed runs)' : `/${opts.rounds}`}: ${scenarios.join(', ')} (load ${loadavg()[0].toFixed(1)})`);
+      if (scenarios.includes('cold')) {
         for (const c of contenders.filter((x) => x !== 'floor')) {
           await resetHosts(lab, state);
           const r = await runOne(c, 'cold');
@@ -255,12 +268,10 @@ async function labBench() {
           sample(c, 'cold', r);
         }
       }
-      if (opts.scenarios.includes('warm') || opts.scenarios.includes('check')) {
-        // Warm and check need converged hosts, whatever ran last.
-        if (!opts.scenarios.includes('cold') && round === 1) await ensureConverged(ctx);
-      }
-      for (const scenario of ['warm', 'check']) {
-        if (!opts.scenarios.includes(scenario)) continue;
+      const warmOrCheck = scenarios.filter((s) => s !== 'cold');
+      // Warm and check need converged hosts, whatever ran last (and whether it worked).
+      if (warmOrCheck.length) await ensureConverged(ctx);
+      for (const scenario of warmOrCheck) {
         for (const c of contenders) sample(c, scenario, await runOne(c, scenario));
       }
     }
@@ -285,9 +296,14 @@ async function labBench() {
 
 const round = (x) => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
 
+/** Untimed: converge whatever is not (kvmnet itself, retried: see the exit-status race in README). */
 async function ensureConverged(ctx) {
-  const r = await runKvmnet({ ...ctx, scenario: 'cold-or-warm' });
-  if (r.perHost.some((h) => h.failed || h.unreachable)) throw new Error(`cannot converge the lab: ${r.error}`);
+  let r;
+  for (let i = 0; i < 3; i++) {
+    r = await runKvmnet({ ...ctx, scenario: 'cold-or-warm' });
+    if (!r.perHost.some((h) => h.failed || h.unreachable) && r.perHost.length === ctx.hosts) return;
+  }
+  throw new Error(`cannot converge the lab: ${r.error}`);
 }
 
 async function helpTimes() {

@@ -32,6 +32,7 @@ export interface RunFlags {
   connectTimeout?: number;
   commandTimeout?: number;
   forceHandlers?: boolean;
+  waitLock?: number;
   listTasks?: boolean;
   listHosts?: boolean;
 }
@@ -79,6 +80,11 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
     .option('--connect-timeout <seconds>', 'SSH connection timeout', seconds('--connect-timeout'))
     .option('--command-timeout <seconds>', 'timeout of each remote command', seconds('--command-timeout'))
     .option('--force-handlers', 'run notified handlers even on hosts that failed later')
+    .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", (v: string) => {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new Error(`--wait-lock must be a number of seconds, got '${v}'`);
+      return n;
+    })
     .option('--list-tasks', 'print the tasks that would run, without contacting hosts')
     .option('--list-hosts', 'print the hosts each play would run on, without contacting hosts')
     .action(async (playbook: string, flags: RunFlags & { dryRun?: boolean }) => {

@@ -48,6 +48,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
       limit: loaded.limit,
       extraVars: loaded.extraVars,
       forceHandlers: flags.forceHandlers,
+      waitLockSeconds: flags.waitLock,
       connectionOverrides: {
         ...(flags.connectTimeout ? { connectTimeoutMs: flags.connectTimeout * 1000 } : {}),
         ...(flags.commandTimeout ? { commandTimeoutMs: flags.commandTimeout * 1000 } : {}),

@@ -5,9 +5,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../errors.js';
 import { suggest } from './suggest.js';
-import { libvirtNetSourceProblems, persist, taskArgSchemas, taskTypes, type TaskType } from './task-schemas.js';
+import { libvirtNetSourceProblems, taskArgSchemas, taskTypes, type TaskType } from './task-schemas.js';
 import { locate, parseYaml, readInputFile, type PathSegment, type YamlSource } from './yaml-source.js';
 import { hasTemplate } from '../render/template.js';
+import { PERSIST_KINDS } from '../persist/paths.js';
 
 export interface SpecLocation {
   file: string;
@@ -198,8 +199,8 @@ const PERSIST_TASKS = new Set<TaskType>(['ensure_bridge', 'ensure_port', 'ensure
 
 function loadPersist(c: Collector, v: unknown, p: PathSegment[], human: string): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'string' && (hasTemplate(v) || (persist.options as readonly string[]).includes(v))) return v;
-  c.error(p, human, `expected one of ${persist.options.map((o) => `'${o}'`).join(', ')}, found ${describe(v)}`);
+  if (typeof v === 'string' && (hasTemplate(v) || (PERSIST_KINDS as readonly string[]).includes(v))) return v;
+  c.error(p, human, `expected one of ${PERSIST_KINDS.map((o) => `'${o}'`).join(', ')}, found ${describe(v)}`);
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 // The argument schemas of every task type. Types are derived from them (principle 6), and
 // `kvmnet schema` turns them into the JSON Schema that editors use.
 import { z } from 'zod';
+import { PERSIST_KINDS } from '../persist/paths.js';
 import { cidrProblem, interfaceNameProblem, ipProblem, macProblem, networkNameProblem } from './validators.js';
 
 const check = (problem: (v: string) => string | undefined) =>
@@ -18,7 +19,7 @@ const vars = z.record(z.string(), z.unknown());
 
 // Also written as a play keyword (the default of the play's ensure_bridge/port/ip tasks).
 export const persist = z
-  .enum(['networkd', 'ifupdown', 'none'])
+  .enum(PERSIST_KINDS)
   .optional()
   .meta({ description: "also write the change to systemd-networkd files or ifupdown stanzas, so it survives a reboot (default: the play's persist, else none)" });
 

@@ -1,15 +1,26 @@
 // Runs FACTS_SCRIPT on a host (one exec) and parses it.
 import type { Connection } from '../connection/types.js';
 import { shellQuote } from '../connection/quote.js';
-import { RemoteCommandError } from '../errors.js';
+import { KvmnetError, RemoteCommandError } from '../errors.js';
+import { lockPreamble, parseLock, type LockRequest } from './lock-script.js';
 import type { Facts } from '../model/facts.js';
 import { parseFacts, parseLibvirtDetails, splitSections } from './parse.js';
 import { FACTS_SCRIPT } from './script.js';
 
 const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
 
-export async function gatherFacts(conn: Connection, host: string): Promise<Facts> {
-  const res = await conn.exec(FACTS_SCRIPT);
+export class HostLockedError extends KvmnetError {
+  override readonly code = 'LOCKED';
+}
+
+/** With `lock`, the same exec first takes the host's run lock (see lock-script.ts). */
+export async function gatherFacts(conn: Connection, host: string, lock?: LockRequest): Promise<Facts> {
+  const res = await conn.exec(lock ? lockPreamble(lock) + FACTS_SCRIPT : FACTS_SCRIPT);
+  if (lock) {
+    const state = parseLock(res.stdout);
+    if (state && !state.ok) throw new HostLockedError(`${host} is locked by another run: ${state.holder} (use --wait-lock SECONDS to wait for it)`);
+    if (!state) throw new RemoteCommandError(`could not take the run lock on ${host}: ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
+  }
   if (res.exitCode !== 0) {
     throw new RemoteCommandError(`gathering facts on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
   }

@@ -4,6 +4,7 @@ import type { TaskSpec } from '../config/playbook.js';
 import type { Connection } from '../connection/types.js';
 import { CommandTimeoutError, KvmnetError, UnreachableError } from '../errors.js';
 import { gatherFacts } from '../facts/gather.js';
+import type { LockRequest } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
 import type { Change, Plan } from '../model/plan.js';
 import { emptyRecap, type HostRecap, type TaskEvent, type TaskOutcome } from '../model/result.js';
@@ -34,6 +35,8 @@ export interface HostJob {
   /** play `confirm: true`: guard every change, not only those on the SSH path. */
   confirm: boolean;
   confirmTimeoutS: number;
+  /** Take the host's run lock with the facts (the first play of a run on this host). */
+  lock?: LockRequest;
   reporter: Reporter;
   /** Set when the run is being interrupted: no new change starts. */
   stopping: () => boolean;
@@ -67,7 +70,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   job.reporter.taskStart(job.host, 'gathering facts');
   try {
     link.conn = await job.withSlot(() => job.getConnection());
-    facts = await job.withSlot(() => gatherFacts(link.conn, job.host));
+    facts = await job.withSlot(() => gatherFacts(link.conn, job.host, job.lock));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     recap.error = `gathering facts: ${(err as Error).message}`;

@@ -26,7 +26,9 @@ function readTemplate(file: string): string {
 /** Throws RenderError naming the host, the task and what is wrong. */
 export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host: string, playbookDir: string): PreparedTask {
   const where = `task '${task.name}' (${task.loc.file}:${task.loc.line}:${task.loc.col}) on ${host}`;
-  const rendered = renderValue(task.args, vars, `${task.type} arguments of ${where}`) as Record<string, unknown>;
+  // The play's `persist` is the default of the tasks that persist; rendered like their own args.
+  const raw = task.persistDefault !== undefined && task.args.persist === undefined ? { ...task.args, persist: task.persistDefault } : task.args;
+  const rendered = renderValue(raw, vars, `${task.type} arguments of ${where}`) as Record<string, unknown>;
   const issues = validateTaskArgs(task.type, rendered, false);
   if (issues.length) {
     const list = issues.map((i) => `${task.type}.${i.path.join('.')}: ${i.message}`).join('; ');

@@ -1,6 +1,7 @@
 // Runs a loaded playbook against an inventory: plays in order, hosts in batches (`serial`),
 // each host as its own pipeline under p-limit(forks). One SSH connection per host for the run.
 import { dirname, resolve } from 'node:path';
+import { hostname, userInfo } from 'node:os';
 import pLimit from 'p-limit';
 import type { Playbook, PlaySpec } from '../config/playbook.js';
 import { hostVars, type Inventory } from '../config/inventory.js';
@@ -26,6 +27,8 @@ export interface RunOptions {
   /** Connection settings overrides from the command line (timeouts). */
   connectionOverrides?: Partial<ConnectionSettings>;
   sshHooks?: SshHooks;
+  /** Seconds to wait for another run's lock on a host (default 2: a run that just ended releases within 0.2 s). */
+  waitLockSeconds?: number;
   /** Set by the CLI on SIGINT/SIGTERM: no new task starts. */
   stopping?: () => boolean;
 }
@@ -59,6 +62,9 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
     return c;
   };
 
+  const locked = new Set<string>();
+  const owner = `kvmnet pid ${process.pid} on ${hostname()} (${userInfo().username}) since ${new Date().toISOString()}`;
+
   try {
     for (const [p, play] of playbook.plays.entries()) {
       if (stopping()) break;
@@ -86,6 +92,8 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           playbookDir,
           connectionFor,
           reconnect,
+          locked,
+          owner,
           stopping,
           beforeTask: linear ? (i) => linear.arrive(i) : undefined,
           withSlot: <T>(fn: () => Promise<T>): Promise<T> => (linear ? forks(fn) : fn()),
@@ -154,6 +162,8 @@ interface PlayContext {
   stopping: () => boolean;
   beforeTask?: (index: number) => Promise<void>;
   reconnect: (host: string, s: ConnectionSettings) => Promise<Connection>;
+  locked: Set<string>;
+  owner: string;
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -184,6 +194,8 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     getConnection: connectionFor(host, resolved.settings),
     reconnect: () => ctx.reconnect(host, resolved.settings!),
     confirm: play.confirm,
+    // The lock lives as long as the host's connection: take it with the first facts of the run.
+    lock: ctx.locked.has(host) ? undefined : (ctx.locked.add(host), { owner: ctx.owner, waitSeconds: options.waitLockSeconds ?? 2 }),
     confirmTimeoutS: play.confirmTimeout,
     reporter,
     stopping,

@@ -4,6 +4,8 @@ import { RefusedError } from '../errors.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { describeLink, networksUsingBridge } from './describe.js';
+import { persistedFiles } from '../persist/desired.js';
+import { withPersistence } from '../persist/plan.js';
 
 const KERNEL_DEFAULT_FORWARD_DELAY = 15;
 
@@ -15,6 +17,12 @@ export function effectiveForwardDelay(seconds: number, stp: boolean): number {
 const centiseconds = (s: number) => String(Math.round(s * 100));
 
 export function planEnsureBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
+  // The persisted files last: planned against the same facts (runtime effects never touch them).
+  const runtime = planBridgeRuntime(args, facts, host);
+  return withPersistence(runtime, args.persist ?? 'none', persistedFiles(args.persist, { type: 'ensure_bridge', args }, facts, host), facts);
+}
+
+function planBridgeRuntime(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
   const { name } = args;
   const link = facts.links[name];
   if (args.state === 'absent') return planAbsent(name, link, facts, host);

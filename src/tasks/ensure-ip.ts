@@ -4,10 +4,18 @@ import { parseCidr } from '../config/validators.js';
 import { RefusedError } from '../errors.js';
 import type { AddrFact, Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
+import { persistedFiles } from '../persist/desired.js';
+import { withPersistence } from '../persist/plan.js';
 
 const addrText = (a: { address: string; prefix: number }) => `${a.address}/${a.prefix}`;
 
 export function planEnsureIp(args: EnsureIpArgs, facts: Facts, host: string): Plan {
+  // The persisted files last: planned against the same facts (runtime effects never touch them).
+  const runtime = planIpRuntime(args, facts, host);
+  return withPersistence(runtime, args.persist ?? 'none', persistedFiles(args.persist, { type: 'ensure_ip', args }, facts, host), facts);
+}
+
+function planIpRuntime(args: EnsureIpArgs, facts: Facts, host: string): Plan {
   const want = parseCidr(args.address)!;
   const { dev } = args;
   const onDev = facts.addrs.filter((a) => a.dev === dev && a.family === want.family);

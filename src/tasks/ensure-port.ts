@@ -4,12 +4,20 @@ import { RefusedError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { portsOf } from './describe.js';
+import { persistedFiles } from '../persist/desired.js';
+import { withPersistence } from '../persist/plan.js';
 import { planMigration } from './migrate.js';
 
 /** Forward modes whose bridge libvirt creates and owns (a NIC must never be plugged into those). */
 const LIBVIRT_OWNED_MODES = new Set(['nat', 'route', 'isolated', 'open']);
 
 export function planEnsurePort(args: EnsurePortArgs, facts: Facts, host: string): Plan {
+  // The persisted files last: planned against the same facts (runtime effects never touch them).
+  const runtime = planPortRuntime(args, facts, host);
+  return withPersistence(runtime, args.persist ?? 'none', persistedFiles(args.persist, { type: 'ensure_port', args }, facts, host), facts);
+}
+
+function planPortRuntime(args: EnsurePortArgs, facts: Facts, host: string): Plan {
   const { bridge, interface: iface } = args;
   const link = facts.links[iface];
   if (args.state === 'absent') {
