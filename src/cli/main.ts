@@ -137,8 +137,8 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
     .description('create (or grow) a lab of N hypervisors and write DIR/inventory.yaml')
     .option('-n, --hosts <n>', 'number of hosts', positiveInt('-n'), 3)
     .option('--dir <dir>', 'where the lab keeps its keys, inventory and state', '.lab')
-    .option('--prefix <prefix>', 'prefix of every name the lab creates (namespaces, links)', 'kvl')
-    .action(async (flags: { hosts: number; dir: string; prefix: string }) => {
+    .option('--prefix <prefix>', 'prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab\'s)')
+    .action(async (flags: { hosts: number; dir: string; prefix?: string }) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);
     });

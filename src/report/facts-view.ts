@@ -1,6 +1,7 @@
 // `kvmnet facts`: the checks a tutorial does by hand (ip link show master br0, virsh net-list
 // --all, virsh domiflist) in one view per host.
 import type { Facts } from '../model/facts.js';
+import { persistenceDrift } from '../persist/drift.js';
 import { portsOf } from '../tasks/describe.js';
 import type { Colors } from './format.js';
 
@@ -20,6 +21,9 @@ export function factsSummary(f: Facts) {
     libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
     networks,
     guest_interfaces: f.libvirt.available ? f.libvirt.guests : [],
+    // null: these facts do not say (not gathered); [] : nothing persisted.
+    persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
+    persistence_drift: persistenceDrift(f),
   };
 }
 
@@ -43,6 +47,11 @@ export function factsText(host: string, f: Facts, c: Colors): string[] {
   if (s.guest_interfaces.length) {
     lines.push('  guest interfaces:');
     lines.push(...table([['guest', 'interface', 'type', 'source', 'model', 'mac'], ...s.guest_interfaces.map((g) => [g.guest, g.interface, g.type, g.source, g.model, g.mac])], '    '));
+  }
+  if (s.persisted_files?.length || s.persistence_drift.length) {
+    lines.push(`  persisted (${s.persisted_files?.length ?? 0} kvmnet files):`);
+    if (s.persistence_drift.length) lines.push(...s.persistence_drift.map((d) => c.yellow(`    ${d}`)));
+    else lines.push('    runtime and persisted state agree');
   }
   return lines;
 }
