@@ -117,7 +117,7 @@ export function parseLibvirtDetails(sections: Array<{ key: string; body: string 
   return { networks, guests };
 }
 
-function firstErrorLine(stderr: string): string | undefined {
+export function firstErrorLine(stderr: string): string | undefined {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   return lines.find((l) => /^error:/.test(l) && !/^error: failed to connect to the hypervisor$/.test(l))?.replace(/^error:\s*/, '') ?? lines[0];
 }
