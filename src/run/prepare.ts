@@ -28,7 +28,11 @@ export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host:
   const where = `task '${task.name}' (${task.loc.file}:${task.loc.line}:${task.loc.col}) on ${host}`;
   // The play's `persist` is the default of the tasks that persist; rendered like their own args.
   const raw = task.persistDefault !== undefined && task.args.persist === undefined ? { ...task.args, persist: task.persistDefault } : task.args;
-  const rendered = renderValue(raw, vars, `${task.type} arguments of ${where}`) as Record<string, unknown>;
+  // Inline XML is XML: its variables are escaped, so a value like `</network>` stays text.
+  const { xml, ...rest } = raw;
+  const rendered = renderValue(rest, vars, `${task.type} arguments of ${where}`) as Record<string, unknown>;
+  if (typeof xml === 'string') rendered.xml = renderXml(xml, vars, `xml of ${where}`);
+  else if (xml !== undefined) rendered.xml = xml;
   const issues = validateTaskArgs(task.type, rendered, false);
   if (issues.length) {
     const list = issues.map((i) => `${task.type}.${i.path.join('.')}: ${i.message}`).join('; ');
