@@ -12,7 +12,7 @@ import { renderValue } from '../render/template.js';
 import { plan } from '../tasks/index.js';
 import { evaluateCondition } from './condition.js';
 import { deviceDiff } from './diff.js';
-import { prepareTask } from './prepare.js';
+import { prepareTask, type PreparedTask } from './prepare.js';
 import { applyConfirmed } from './confirm.js';
 import { runCommandTask } from './command-task.js';
 import type { CommandArgs } from '../config/task-schemas.js';
@@ -138,12 +138,13 @@ async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: Ta
   };
 
   let taskPlan: Plan;
+  let prepared: PreparedTask;
   try {
     if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
       emit(task, 'skipped', `condition is false: ${task.when}`, started);
       return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'condition is false' } };
     }
-    const prepared = prepareTask(task, vars, job.host, job.playbookDir);
+    prepared = prepareTask(task, vars, job.host, job.playbookDir);
     if (prepared.type === 'command') return await commandTask(job, link.conn, task, prepared.args, vars, emit, started);
     taskPlan = plan(prepared.type, prepared.args as never, facts, job.host);
   } catch (err) {
@@ -179,7 +180,7 @@ async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: Ta
     } catch (err) {
       const unreachable = err instanceof UnreachableError;
       const timeout = err instanceof CommandTimeoutError;
-      const what = unreachable ? `connection lost while applying (the change may or may not have been applied): ${(err as Error).message}` : (err as Error).message;
+      const what = unreachable ? `connection lost while applying: ${(err as Error).message}; ${await inFlightFate(job, task, prepared)}` : (err as Error).message;
       emit(task, unreachable ? 'unreachable' : 'failed', timeout ? `timed out: ${what}` : what, started, { changes: summaries });
       return { changed: false, stop: unreachable || !task.ignoreErrors, registered: { changed: false, failed: true, skipped: false, msg: what } };
     }
@@ -209,6 +210,22 @@ async function commandTask(job: HostJob, conn: Connection, task: TaskSpec, args:
   const msg = `rc=${r.rc}${r.stdout ? `: ${r.stdout.split('\n')[0]}` : ''}`;
   emit(task, r.changed ? 'changed' : 'ok', msg, started, { changes: r.changed ? [msg] : [] });
   return { changed: r.changed, stop: false, registered: { ...registered, msg } };
+}
+
+/**
+ * After a connection died mid-change: was the change applied? Reconnect once, re-read the facts
+ * and plan again: no changes left means it was. Says "unknown" when the host stays unreachable.
+ */
+async function inFlightFate(job: HostJob, task: TaskSpec, prepared: PreparedTask): Promise<string> {
+  if (prepared.type === 'command') return 'whether the command ran is unknown';
+  try {
+    const conn = await job.reconnect();
+    const fresh = await gatherFacts(conn, job.host);
+    const again = plan(prepared.type, prepared.args as never, fresh, job.host);
+    return again.changes.length === 0 ? 'on reconnect, the change turned out to be applied' : `on reconnect, the change turned out NOT to be applied (still to do: ${again.changes.map((c) => c.summary).join('; ')})`;
+  } catch {
+    return `the host could not be reached again, so whether '${task.name}' was applied is unknown`;
+  }
 }
 
 /** The links a guarded change may touch: the task's devices plus the bridges they are ports of. */
