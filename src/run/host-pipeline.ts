@@ -61,6 +61,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const registered: Record<string, unknown> = {};
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
     recap[outcome] += 1;
+    if (outcome === 'failed' || outcome === 'unreachable' || outcome === 'rolled_back') recap.error = `${task.name}: ${message}`;
     job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs: Date.now() - started, ...extra });
   };
 
@@ -73,7 +74,6 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     facts = await job.withSlot(() => gatherFacts(link.conn, job.host, job.lock));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
-    recap.error = `gathering facts: ${(err as Error).message}`;
     emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
     return { recap, notified };
   }
