@@ -83,11 +83,12 @@ function parseSession(text: string, addrs: Facts['addrs']): SessionFact | undefi
 
 function parseLibvirt(sections: Array<{ key: string; body: string }>, stderr: string): { libvirt: LibvirtFacts; missing: string[] } {
   if (sections.some((s) => s.key === 'no-virsh')) return { libvirt: { available: false, reason: 'virsh is not installed (install libvirt-clients)' }, missing: [] };
-  const listSection = sections.find((s) => s.key === 'virsh');
+  const uri = sections.find((s) => s.key === 'virsh')?.body.trim();
+  const listSection = sections.find((s) => s.key === 'net-list');
   const exit = sections.find((s) => s.key.startsWith('virsh-exit:'));
   const exitCode = exit ? Number(exit.key.split(':')[1]) : undefined;
   const ended = sections.some((s) => s.key === 'end');
-  if (!ended || exitCode !== 0) {
+  if (!ended || !uri || !listSection) {
     const reason = firstErrorLine(stderr) ?? `virsh exited with code ${exitCode ?? 'unknown'}`;
     return { libvirt: { available: false, reason }, missing: [] };
   }

@@ -5,6 +5,8 @@
 // in ONE invocation. The names of networks and running guests that it asks about come from
 // libvirt's own config and state directories; a network that `net-list` shows but those
 // directories missed is picked up by a second invocation (only on unusual setups).
+// virsh exits with the status of its LAST command, so whether it reached libvirtd at all is
+// told by `uri`: it prints the connection URI only when connected.
 
 import { PERSIST_DIRS } from '../persist/paths.js';
 
@@ -33,7 +35,7 @@ echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
 echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
 ${PERSISTED_FILES}echo '@@kvmnet:virsh@@'
 if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
-cmds='net-list --all'; seen=' '
+cmds='uri; echo @@kvmnet:net-list@@; net-list --all'; seen=' '
 for f in /etc/libvirt/qemu/networks/*.xml /run/libvirt/network/*.xml; do
   [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
   case "$seen" in *" $n "*) continue;; esac; seen="$seen$n "
