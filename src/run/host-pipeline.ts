@@ -40,6 +40,8 @@ export interface HostJob {
   reporter: Reporter;
   /** Set when the run is being interrupted: no new change starts. */
   stopping: () => boolean;
+  /** Told when a failure stops this host (any_errors_fatal stops the others). */
+  onFailure?: () => void;
   /** strategy linear: wait until every host of the batch reached task `index`. */
   beforeTask?: (index: number) => Promise<void>;
   /** Bounds how many hosts work at once when host pipelines are not limited themselves (linear). */
@@ -75,6 +77,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
+    job.onFailure?.();
     return { recap, notified };
   }
 
@@ -89,7 +92,10 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
         const result = await job.withSlot(() => runTask(job, link, facts, { ...task, name: label }, vars, emit));
         if (task.register) registered[task.register] = result.registered;
         if (result.changed) task.notify.forEach((n) => notified.add(n));
-        if (result.stop) throw new HostStopped();
+        if (result.stop) {
+          job.onFailure?.();
+          throw new HostStopped();
+        }
       }
     }
   } catch (err) {
@@ -196,14 +202,23 @@ async function commandTask(job: HostJob, conn: Connection, task: TaskSpec, args:
     emit(task, 'skipped', 'command tasks do not run in check mode (set check_mode: false to run it anyway)', started);
     return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'check mode' } };
   }
-  const r = await runCommandTask(conn, args, vars);
+  let r: Awaited<ReturnType<typeof runCommandTask>>;
+  try {
+    r = await runCommandTask(conn, args, vars);
+  } catch (err) {
+    // Cut off mid-command: say so, as for a change in flight (a command's effect cannot be re-read).
+    if (!(err instanceof UnreachableError)) throw err;
+    const msg = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
+    emit(task, 'unreachable', msg, started);
+    return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg } };
+  }
   const registered = { changed: r.changed, failed: r.failed, skipped: r.skipped !== undefined, rc: r.rc, stdout: r.stdout, stderr: r.stderr, stdout_lines: r.stdout ? r.stdout.split('\n') : [] };
   if (r.skipped !== undefined) {
     emit(task, 'skipped', r.skipped, started);
     return { changed: false, stop: false, registered: { ...registered, msg: r.skipped } };
   }
   if (r.failed) {
-    const msg = `command failed (rc=${r.rc}): ${(r.stderr || r.stdout).split('\n')[0] ?? ''}`;
+    const msg = `command failed (rc=${r.rc})${r.stderr || r.stdout ? `: ${(r.stderr || r.stdout).split('\n')[0]}` : ', no output'}`;
     emit(task, 'failed', msg, started);
     return { changed: false, stop: !task.ignoreErrors, registered: { ...registered, msg } };
   }

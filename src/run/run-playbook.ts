@@ -83,6 +83,8 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
         const forks = pLimit(Math.max(1, options.forks));
         const linear = play.strategy === 'linear' ? new LinearBarrier(batch.length) : undefined;
         const hostLimit = <T>(fn: () => Promise<T>): Promise<T> => (linear ? fn() : forks(fn));
+        // any_errors_fatal: the first failure stops every host of the batch after its current task.
+        let fatalFailure = false;
         const ctx: PlayContext = {
           play,
           playVars,
@@ -94,7 +96,10 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           reconnect,
           locked,
           owner,
-          stopping,
+          stopping: () => stopping() || fatalFailure,
+          onHostFailure: () => {
+            if (play.anyErrorsFatal) fatalFailure = true;
+          },
           beforeTask: linear ? (i) => linear.arrive(i) : undefined,
           withSlot: <T>(fn: () => Promise<T>): Promise<T> => (linear ? forks(fn) : fn()),
         };
@@ -160,6 +165,7 @@ interface PlayContext {
   playbookDir: string;
   connectionFor: (host: string, s: ConnectionSettings) => () => Promise<Connection>;
   stopping: () => boolean;
+  onHostFailure: () => void;
   beforeTask?: (index: number) => Promise<void>;
   reconnect: (host: string, s: ConnectionSettings) => Promise<Connection>;
   locked: Set<string>;
@@ -199,6 +205,7 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     confirmTimeoutS: play.confirmTimeout,
     reporter,
     stopping,
+    onFailure: ctx.onHostFailure,
     beforeTask: ctx.beforeTask,
     withSlot: ctx.withSlot,
   }).catch((err: unknown) => {
