@@ -25,6 +25,7 @@ export function playbookJsonSchema(): Record<string, unknown> {
     notify: stringList,
     tags: stringList,
     ignore_errors: { type: 'boolean' },
+    check_mode: { type: 'boolean' },
     vars: { type: 'object' },
   };
   const task = {
@@ -49,6 +50,9 @@ export function playbookJsonSchema(): Record<string, unknown> {
       max_fail_percentage: { type: 'number', minimum: 0, maximum: 100 },
       any_errors_fatal: { type: 'boolean' },
       strategy: { enum: ['free', 'linear'] },
+      confirm: { type: 'boolean' },
+      confirm_timeout: { type: 'number', minimum: 5, maximum: 3600 },
+      persist: { anyOf: [{ enum: ['networkd', 'ifupdown', 'none'] }, templated] },
       tasks: { type: 'array', items: { $ref: '#/$defs/task' } },
       handlers: { type: 'array', items: { $ref: '#/$defs/task' } },
     },

@@ -121,7 +121,7 @@ function addressFiles(kind: PersistFormat, args: EnsureIpArgs, facts: Facts, hos
   const cidr = `${address}/${want.prefix}`;
   const { dev } = args;
   const path = kind === 'networkd' ? networkdPaths.address(dev, address) : ifupdownPaths.address(dev, address);
-  if (args.state === 'absent') return files(facts)[path] === undefined ? [] : [{ path, content: null }];
+  if (args.state === 'absent') return [{ path, content: null }];
 
   const main = kind === 'networkd' ? networkdPaths.network(dev) : ifupdownPaths.main(dev);
   if (files(facts)[main] === undefined) {

@@ -9,6 +9,8 @@
 //   kvmnet-BR        auto BR / iface BR inet manual / bridge_ports … / bridge_stp / bridge_fd / mtu
 //   kvmnet-DEV__A    iface DEV inet[6] static / address A/P (several stanzas per interface are allowed)
 
+import { encodeIfupdownName } from './paths.js';
+
 export interface BridgeSettings {
   name: string;
   stp?: boolean;
@@ -55,7 +57,7 @@ export function networkdBridgeNetwork(b: BridgeSettings): string {
 }
 
 export function networkdPortNetwork(iface: string, bridge: string): string {
-  return lines(`# ${HEADER}`, `# ensure_port ${iface} → ${bridge}`, '[Match]', `Name=${iface}`, '', '[Network]', `Bridge=${bridge}`);
+  return lines(`# ${HEADER}`, `# ensure_port ${iface} -> ${bridge}`, '[Match]', `Name=${iface}`, '', '[Network]', `Bridge=${bridge}`);
 }
 
 export function networkdAddress(dev: string, cidr: string): string {
@@ -65,7 +67,7 @@ export function networkdAddress(dev: string, cidr: string): string {
 export function ifupdownBridge(b: BridgeSettings, ports: readonly string[]): string {
   return lines(
     `# ${HEADER}`,
-    `# ensure_bridge ${b.name}, with the ports of ensure_port; addresses (ensure_ip) are in kvmnet-…__ADDRESS files`,
+    `# ensure_bridge ${b.name}, with the ports of ensure_port; addresses (ensure_ip) are in kvmnet-${encodeIfupdownName(b.name)}__ADDRESS files`,
     `auto ${b.name}`,
     `iface ${b.name} inet manual`,
     // bridge-utils' hook does nothing without bridge_ports: `none` is how to say "a bridge, no ports yet".
