@@ -118,7 +118,9 @@ export function hasDriverLinks(hostDir: string): boolean {
 
 /** `ssh-ed25519 AAAA…` of the host's real host key. */
 export function hostPublicKey(hostDir: string): string {
-  const text = readFileSync(join(hostDir, HOST_RUN_SKELETON, 'kvmnet-lab', 'ssh_host_ed25519_key.pub'), 'utf8');
+  const path = join(hostDir, HOST_RUN_SKELETON, 'kvmnet-lab', 'ssh_host_ed25519_key.pub');
+  // Hosts made by an earlier version of the lab kept their key in ssh/.
+  const text = readFileSync(existsSync(path) ? path : join(hostDir, 'ssh', 'ssh_host_ed25519_key.pub'), 'utf8');
   const [type, key] = text.trim().split(/\s+/);
   return `${type} ${key}`;
 }

@@ -1,7 +1,13 @@
-// `kvmnet lab`: disposable KVM hypervisors (own sshd + libvirtd) in network namespaces on this machine.
+// `kvmnet lab`: disposable KVM hypervisors on this machine. Each host is a network namespace
+// (mgmt0 on the lab bridge, spare eth1/eth2) with private mount and UTS namespaces held open by
+// a `sleep` process, its own sshd and its own libvirtd. State lives in DIR/lab.json.
+//
+// Tests can look at a host without going through SSH:
+//   ip -n <host.netns> -j link show                      (network only)
+//   [...hostCommand(state, 'hv1'), 'virsh', '-q', 'net-list', '--all']   (the host's own libvirtd)
 export { labUp, type LabOptions } from './up.js';
 export { labDown } from './down.js';
 export { labStatus, hostCommand, sshCommand, type LabHostStatus } from './status.js';
 export { readLabState, labPaths, type LabState, type LabHostState, type LabPaths } from './state.js';
-export { DEFAULT_PREFIX, DEFAULT_HOSTS, MAX_HOSTS, subnetForPrefix, validatePrefix } from './names.js';
+export { DEFAULT_PREFIX, DEFAULT_HOSTS, MAX_HOSTS, subnetForPrefix, validatePrefix, type LabSubnet } from './names.js';
 export { LAB_PACKAGES } from './preflight.js';

@@ -79,6 +79,13 @@ export async function ensureBridge(bridge: string, subnet: LabSubnet): Promise<v
   await run(['ip', '-batch', '-'], { input: `${cmds.join('\n')}\n` });
 }
 
+/** (Re)attaches kept hosts' management links, in case the bridge was deleted and made again. */
+export async function attachToBridge(bridge: string, links: string[]): Promise<void> {
+  const existing = new Set(await listLinks());
+  const cmds = links.filter((l) => existing.has(l)).map((l) => `link set ${l} master ${bridge} up`);
+  if (cmds.length > 0) await run(['ip', '-batch', '-'], { input: `${cmds.join('\n')}\n` });
+}
+
 /** Creates the netns and the three veth pairs of each host, in ONE `ip` process for the whole lab. */
 export async function createHostLinks(
   prefix: string,

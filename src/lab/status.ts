@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import { LabError } from '../errors.js';
 import { enterHost, libvirtdAnswers, sshBanner } from './host.js';
 import { labPaths, readLabState, type LabState } from './state.js';
@@ -8,7 +9,7 @@ export interface LabHostStatus {
   netns: string;
   /** sshd accepted a TCP connection and sent an SSH banner. */
   sshd: boolean;
-  /** The host's own libvirtd answered `virsh net-list` within 5 s. */
+  /** The host's own libvirtd answered `virsh net-list` within 8 s. */
   libvirtd: boolean;
 }
 
@@ -17,7 +18,9 @@ export async function labStatus(opts: { dir: string }): Promise<LabHostStatus[]>
   // Banners first, on their own: spawning 20 virsh processes (synchronous in Node) at the same
   // time would stall the event loop past the banner timeouts of the first hosts.
   const banners = await Promise.all(state.hosts.map((h) => sshBanner(h.address, 3000)));
-  const libvirtd = await Promise.all(state.hosts.map((h) => libvirtdAnswers(h, 5000)));
+  // A few virsh at a time: on a loaded 2-CPU machine 20 at once time out for no fault of libvirtd.
+  const limit = pLimit(4);
+  const libvirtd = await Promise.all(state.hosts.map((h) => limit(() => libvirtdAnswers(h, 8000))));
   return state.hosts.map((h, i) => ({ name: h.name, address: h.address, netns: h.netns, sshd: banners[i] !== null, libvirtd: libvirtd[i] ?? false }));
 }
 
@@ -37,7 +40,8 @@ export function sshCommand(state: LabState, name: string): string[] {
   return [
     'ssh',
     '-i', paths.key,
-    '-o', `UserKnownHostsFile=${paths.knownHosts}`,
+    // ssh splits this option's value on whitespace unless it is double-quoted.
+    '-o', `UserKnownHostsFile="${paths.knownHosts}"`,
     '-o', 'StrictHostKeyChecking=yes',
     '-o', 'BatchMode=yes',
     '-o', 'IdentitiesOnly=yes',

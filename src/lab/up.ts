@@ -20,7 +20,7 @@ import { hostHealth, readDaemonPids, startHolder, startLibvirtd, startSshd, wait
 import { prepareHostDir } from './host-files.js';
 import { preflight } from './preflight.js';
 import { netnsInode, pidsInNetns, terminate } from './processes.js';
-import { assertSubnetFree, configureHostNet, createHostLinks, deleteLinksAndNetns, ensureBridge, prefixLeftovers } from './root-net.js';
+import { assertSubnetFree, attachToBridge, configureHostNet, createHostLinks, deleteLinksAndNetns, ensureBridge, prefixLeftovers } from './root-net.js';
 import { hasLabState, labPaths, readLabState, writeLabState, type LabHostState, type LabState } from './state.js';
 
 export interface LabOptions {
@@ -31,7 +31,7 @@ export interface LabOptions {
   prefix?: string;
 }
 
-// Each host costs a few short-lived processes plus a libvirtd start (~0.1 s CPU): more
+// A host costs ~0.4 s of CPU (about 20 short-lived processes, libvirtd's start): more
 // parallelism than this only makes them fight over the CPUs.
 const HOST_CONCURRENCY = 8;
 
@@ -97,6 +97,8 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
     writeLabState(state);
 
     await ensureBridge(bridge, subnet);
+    const kept = plans.filter((p) => p.action !== 'create').map((p) => rootLinkNames(prefix, p.host.index).mgmt0);
+    await attachToBridge(bridge, kept);
     const toCreate = plans.filter((p) => p.action === 'create').map((p) => p.host);
     await removeHosts(toCreate);
     await createHostLinks(prefix, bridge, subnet, toCreate);
