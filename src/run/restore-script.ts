@@ -4,6 +4,7 @@
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { routeArgs } from '../tasks/migrate.js';
+import { IFUPDOWN_DIR, NETWORKD_DIR } from '../persist/paths.js';
 
 const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
 
@@ -27,6 +28,7 @@ export function restoreScript(before: Facts, devices: string[], networks: string
     lines.push(orTrue(shellJoin(routeArgs(r, r.dev!))));
   }
   for (const d of devices.filter((x) => !before.links[x])) lines.push(orTrue(shellJoin(['ip', 'link', 'del', d])));
+  lines.push(...restorePersistedFiles(before));
   if (before.libvirt.available) {
     for (const name of networks) {
       const net = before.libvirt.networks[name];
@@ -61,4 +63,21 @@ export function restoredDifferences(before: Facts, after: Facts, devices: string
     if (addrs(before, d) !== addrs(after, d)) problems.push(`${d} addresses are ${addrs(after, d) || 'none'}, were ${addrs(before, d) || 'none'}`);
   }
   return problems;
+}
+
+/**
+ * kvmnet's persistence files as they were: rewrite each one, and remove those the change added,
+ * so a rolled-back host does not come back from its next reboot in the state that cut it off.
+ */
+function restorePersistedFiles(before: Facts): string[] {
+  if (!before.persisted) return [];
+  const lines: string[] = [];
+  const known = Object.keys(before.persisted);
+  lines.push(
+    `for f in ${NETWORKD_DIR}/10-kvmnet-* ${NETWORKD_DIR}/10-kvmnet-*.network.d/* ${IFUPDOWN_DIR}/kvmnet-*; do [ -f "$f" ] || continue; case ${shellQuote(` ${known.join(' ')} `)} in *" $f "*) ;; *) rm -f "$f";; esac; done`,
+  );
+  for (const [path, content] of Object.entries(before.persisted)) {
+    lines.push(`mkdir -p ${shellQuote(path.replace(/\/[^/]*$/, ''))} && printf %s ${shellQuote(content)} > ${shellQuote(path)} || true`);
+  }
+  return lines;
 }

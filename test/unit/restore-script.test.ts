@@ -1,0 +1,66 @@
+// The rollback of a guarded change, checked for real: the script is run by /bin/sh against a
+// fake `ip`/`virsh` that record their arguments.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ensurePortArgs } from '../../src/config/task-schemas.js';
+import { planEnsurePort } from '../../src/tasks/ensure-port.js';
+import { restoredDifferences, restoreScript } from '../../src/run/restore-script.js';
+import { armScript, changeScript, disarmScript } from '../../src/run/confirm.js';
+import { hostFixture } from './support/host-fixture.js';
+
+function runWithFakeTools(script: string): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'kvmnet-restore-'));
+  const log = join(dir, 'log');
+  for (const tool of ['ip', 'virsh']) {
+    writeFileSync(join(dir, tool), `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> ${log}\n`);
+    chmodSync(join(dir, tool), 0o755);
+  }
+  execFileSync('/bin/sh', ['-c', script], { env: { PATH: `${dir}:/usr/bin:/bin` } });
+  return existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+}
+
+describe('rollback script', () => {
+  it('undoes a migration of the management interface: release, addresses back, routes back', () => {
+    const before = hostFixture('bridged');
+    const mgmt = before.addrs.find((a) => a.dev === 'mgmt0' && a.family === 4)!;
+    const gw = before.routes.find((r) => r.dst === 'default')!.gateway!;
+    const calls = runWithFakeTools(restoreScript(before, ['mgmt0', 'br0'], []));
+    expect(calls).toContain('ip link set mgmt0 nomaster');
+    expect(calls).toContain(`ip address replace ${mgmt.address}/${mgmt.prefix} dev mgmt0`);
+    expect(calls).toContain('ip address replace 192.168.0.90/24 dev br0');
+    expect(calls).toContain(`ip route replace default via ${gw} dev mgmt0`);
+    expect(calls.indexOf('ip link set mgmt0 nomaster')).toBeLessThan(calls.indexOf(`ip route replace default via ${gw} dev mgmt0`));
+  });
+  it('deletes links the change created and restores networks', () => {
+    const calls = runWithFakeTools(restoreScript(hostFixture('fresh'), ['brm'], ['default', 'net9']));
+    expect(calls).toContain('ip link del brm');
+    expect(calls).toContain('virsh -q net-define /dev/stdin');
+    expect(calls).toContain('virsh -q net-destroy default');
+    expect(calls).toContain('virsh -q net-autostart --disable default');
+    expect(calls).toContain('virsh -q net-undefine net9');
+  });
+  it('restoredDifferences tells whether the old state is back', () => {
+    const before = hostFixture('bridged');
+    const after = structuredClone(before);
+    expect(restoredDifferences(before, after, ['mgmt0', 'br0'])).toEqual([]);
+    planEnsurePort(ensurePortArgs.parse({ bridge: 'br0', interface: 'mgmt0', migrate: true }), after, 'hv2').changes.forEach((c) => c.effect(after));
+    expect(restoredDifferences(before, after, ['mgmt0', 'br0']).join('; ')).toMatch(/mgmt0 master is br0, was none; mgmt0 addresses are none, were 198\./);
+  });
+  it('arm, change and disarm scripts are valid sh and keep payloads out of the command line', () => {
+    const change = changeScript([{ summary: 'x', commands: ['virsh -q net-define /dev/stdin'], stdin: "<network><name>it's</name></network>", effect: () => undefined }], '/run/kvmnet/confirm-x');
+    expect(change.files).toEqual([{ path: '/run/kvmnet/confirm-x/stdin-0', content: "<network><name>it's</name></network>" }]);
+    const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', change, 60);
+    expect(arm).not.toContain("it's");
+    for (const s of [arm, change.script, disarmScript('abc', '/run/kvmnet/confirm-x')]) execFileSync('/bin/sh', ['-n', '-c', s]);
+  });
+  it('persistence files are put back as they were, and new kvmnet files removed', () => {
+    const before = { ...hostFixture('fresh'), persisted: { '/etc/systemd/network/10-kvmnet-br0.netdev': "[NetDev]\nName=br0\nKind=bridge\n" } };
+    const script = restoreScript(before, [], []);
+    expect(script).toContain("printf %s '[NetDev]\nName=br0\nKind=bridge\n' > /etc/systemd/network/10-kvmnet-br0.netdev");
+    expect(script).toContain('rm -f "$f"');
+    execFileSync('/bin/sh', ['-n', '-c', script]);
+  });
+});
