@@ -1,7 +1,7 @@
 // A second run changes nothing; --check changes nothing and lists every change;
 // --check --detailed-exitcode tells pending changes (8) from none (0).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BRIDGED, expectFresh, inventory, kvmnet, LAB_HOSTS, link, NAT, netInfo, resetHost, resetHosts, show, snapshot, summaryOf, taskEvents, type LabHost } from './helpers.js';
+import { BRIDGED, convergeBoth, expectFresh, inventory, kvmnet, LAB_HOSTS, link, NAT, netInfo, resetHost, resetHosts, show, snapshot, summaryOf, taskEvents, type LabHost } from './helpers.js';
 
 const CONVERGED: LabHost[] = ['hv1', 'hv2'];
 const FRESH: LabHost = 'hv3';
@@ -9,10 +9,7 @@ const FRESH: LabHost = 'hv3';
 describe('idempotence and check mode', () => {
   beforeAll(async () => {
     await resetHosts(LAB_HOSTS);
-    for (const pb of [BRIDGED, NAT]) {
-      const r = await kvmnet(['run', pb, '-i', inventory(), '--limit', CONVERGED.join(',')]);
-      expect(r.code, show(r)).toBe(0);
-    }
+    await convergeBoth(CONVERGED);
   });
 
   it('a second run of bridged.yaml and nat-network.yaml changes nothing on any host, and the state stays the same', async () => {

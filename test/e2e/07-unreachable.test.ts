@@ -63,8 +63,7 @@ describe('an unreachable host', () => {
   });
 
   afterAll(async () => {
-    // Whatever happened above, leave the lab whole for the next file (prefix given explicitly:
-    // see the PRODUCT BUG note below).
+    // Whatever happened above, leave the lab whole for the next file.
     const r = await kvmnet(['lab', 'up', '--dir', labDir(), '--prefix', labPrefix()]);
     if (r.code !== 0) throw new Error(`could not restore the lab: ${show(r)}`);
   });
@@ -95,11 +94,8 @@ describe('an unreachable host', () => {
     expect(r.stdout).toMatch(new RegExp(`^${DOWN}\\s+\\S+\\s+\\S+\\s+DOWN\\s+up\\s*$`, 'm'));
   });
 
-  // PRODUCT BUG (src/cli/main.ts, not ours to fix): `lab up` declares `--prefix` with a commander
-  // default of 'kvl', so `kvmnet lab up --dir DIR` on a lab made with another prefix always passes
-  // prefix 'kvl' and labUp refuses: "DIR already holds a lab with prefix ktXXX". This test pins the
-  // documented behaviour (`lab up --dir DIR` is idempotent and restarts dead daemons) and fails
-  // until the CLI stops defaulting --prefix when the dir already holds a lab.
+  // Regression: `lab up` used to give --prefix a commander default of 'kvl', so this command on a lab
+  // made with another prefix failed with "DIR already holds a lab with prefix ktXXX" (fixed in eb1e704).
   it('`kvmnet lab up --dir DIR` restarts the dead sshd and keeps everything else', async () => {
     const before = labHost('hv1');
     const r = await kvmnet(['lab', 'up', '--dir', labDir()]);

@@ -29,16 +29,20 @@ describe('a changed host key', () => {
     const gen = await spawnCollect(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'not-hv1', '-f', fakeKey]);
     expect(gen.code, show(gen)).toBe(0);
     fakeFp = await fingerprint(`${fakeKey}.pub`);
-    realFp = await fingerprint(join(labHost(HOST).dir, 'ssh', 'ssh_host_ed25519_key.pub'));
-    expect(fakeFp).not.toBe(realFp);
 
-    // The lab's known_hosts with HOST's key replaced by the generated one.
+    // The lab's known_hosts holds the host's real key: that is what the host will present.
     const address = labHost(HOST).address;
-    const fakePub = readFileSync(`${fakeKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
     const original = readFileSync(join(labDir(), 'known_hosts'), 'utf8');
     const lines = original.split('\n');
     const i = lines.findIndex((l) => l.startsWith(`${address} `));
     expect(i).toBeGreaterThanOrEqual(0);
+    const realPub = join(dir, 'real.pub');
+    writeFileSync(realPub, `${lines[i]!.split(/\s+/).slice(1, 3).join(' ')}\n`);
+    realFp = await fingerprint(realPub);
+    expect(fakeFp).not.toBe(realFp);
+
+    // The same file with HOST's key replaced by the generated one.
+    const fakePub = readFileSync(`${fakeKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
     lines[i] = `${address} ${fakePub}`;
     knownHosts = join(dir, 'known_hosts');
     writeFileSync(knownHosts, lines.join('\n'));

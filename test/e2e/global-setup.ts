@@ -10,7 +10,7 @@ import type { TestProject } from 'vitest/node';
 import { readLabState, subnetForPrefix } from '../../src/lab/index.js';
 import './context.js';
 import { LAB_HOSTS } from './context.js';
-import { kvmnet, REPO, show } from './exec.js';
+import { kvmnet, KVMNET_BIN, REPO, show } from './exec.js';
 
 const TMP_PREFIX = 'kvmnet-e2e-';
 const OWNER_FILE = 'e2e-owner.json';
@@ -51,15 +51,42 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('labPrefix', prefix);
   project.provide('e2eTmp', tmp);
 
+  // vitest does not run the teardown when it is interrupted (Ctrl-C exits at once): remove the
+  // lab synchronously on the way out then, so an interrupted run leaves nothing behind either.
+  let tornDown = false;
+  const emergencyDown = () => {
+    if (tornDown) return;
+    tornDown = true;
+    try {
+      execFileSync(process.execPath, [KVMNET_BIN, 'lab', 'down', '--dir', labDir], { stdio: 'ignore', timeout: 60_000 });
+      rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // the next run's removeStaleRuns() finds it (its owner pid is dead)
+    }
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    emergencyDown();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.on('exit', emergencyDown);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
   return async () => {
+    tornDown = true;
+    process.off('exit', emergencyDown);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     const t0 = Date.now();
+    // Every process of the lab (sshd, libvirtd, dnsmasq, holders) must be gone after `down`.
+    const pids = labPids(prefix);
     const down = await kvmnet(['lab', 'down', '--dir', labDir], { timeoutMs: 120_000 });
-    const left = leftovers(prefix);
+    const left = [...leftovers(prefix), ...pids.filter(alive).map((p) => `process ${p} (${comm(p)})`)];
     rmSync(tmp, { recursive: true, force: true });
     if (down.code !== 0 || left.length > 0) {
       throw new Error(`e2e: lab ${prefix} was not removed cleanly: ${left.join(', ') || 'no leftovers'}\n${show(down)}`);
     }
-    console.log(`[e2e] lab ${prefix} down in ${Date.now() - t0} ms`);
+    console.log(`[e2e] lab ${prefix} down in ${Date.now() - t0} ms (${pids.length} processes in its namespaces, none left)`);
   };
 }
 
@@ -95,6 +122,32 @@ function leftovers(prefix: string): string[] {
   return [...netns.map((n) => `netns ${n}`), ...links.map((l) => `link ${l}`)];
 }
 
+/** PIDs of every process inside the lab's network namespaces. */
+function labPids(prefix: string): number[] {
+  const inodes = new Set<number>();
+  for (const ns of readdirSync('/run/netns')) {
+    if (ns.startsWith(`${prefix}-`)) inodes.add(statSync(join('/run/netns', ns)).ino);
+  }
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      if (inodes.has(statSync(`/proc/${entry}/ns/net`).ino)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
 /** A previous run killed before its teardown left its lab behind: remove it (only ours, owner dead). */
 async function removeStaleRuns(): Promise<void> {
   for (const entry of readdirSync(tmpdir())) {
@@ -116,10 +169,12 @@ async function removeStaleRuns(): Promise<void> {
   }
 }
 
+/** Alive and not a zombie (PID 1 here may reap late). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
   } catch {
     return false;
   }

@@ -1,7 +1,7 @@
 // Helpers of the e2e tests: run kvmnet, run commands inside a lab host, read the host's REAL
 // state (ip -j, virsh) and put a host back to fresh by hand. Assertions read the kernel and
 // libvirt through these, never only kvmnet's own report.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { expect, inject } from 'vitest';
@@ -37,6 +37,20 @@ export function scratchDir(label: string): string {
   return mkdtempSync(join(inject('e2eTmp'), `${label}-`));
 }
 
+/**
+ * bridged.yaml and nat-network.yaml as ONE playbook of two plays (one kvmnet process and one SSH
+ * connection per host instead of two): for setting hosts up, not for the tests of either playbook.
+ */
+export function bothPlaybooks(): string {
+  return writePlaybook('both', `${readFileSync(BRIDGED, 'utf8')}\n${readFileSync(NAT, 'utf8')}`);
+}
+
+/** Converges HOSTS with bridged.yaml and nat-network.yaml, checking the run succeeded. */
+export async function convergeBoth(hosts: readonly LabHost[]): Promise<void> {
+  const r = await kvmnet(['run', bothPlaybooks(), '-i', inventory(), '--limit', hosts.join(',')]);
+  expect(r.code, show(r)).toBe(0);
+}
+
 /** Writes a playbook into a scratch dir (a failed run writes its .retry beside it, not in the repo). */
 export function writePlaybook(label: string, yaml: string): string {
   const file = join(scratchDir(label), `${label}.yaml`);
@@ -48,7 +62,7 @@ export function writePlaybook(label: string, yaml: string): string {
 
 /** Runs ARGV inside host NAME's namespaces (hostCommand: nsenter into its holder). Throws on a non-zero exit unless check is false. */
 export async function inHost(name: LabHost, argv: readonly string[], opts: SpawnOptions & { check?: boolean } = {}): Promise<Result> {
-  const r = await spawnCollect([...hostCommand(labState(), name), ...argv], { timeoutMs: 60_000, ...opts, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' } });
+  const r = await spawnCollect([...hostCommand(labState(), name), ...argv], { timeoutMs: 60_000, ...opts, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root', ...opts.env } });
   if (opts.check !== false && r.code !== 0) throw new Error(`${name}: ${argv.join(' ')} failed: ${show(r)}`);
   return r;
 }
@@ -131,7 +145,10 @@ export interface NetListEntry {
 
 /** `virsh net-list --all`, parsed. */
 export async function netList(name: LabHost): Promise<NetListEntry[]> {
-  const out = await virsh(name, ['-q', 'net-list', '--all']);
+  return parseNetList(await virsh(name, ['-q', 'net-list', '--all']));
+}
+
+function parseNetList(out: string): NetListEntry[] {
   return out
     .split('\n')
     .map((l) => l.trim())
@@ -185,6 +202,30 @@ export function taskEvents(r: Result, host?: string): Array<{ host: string; task
 
 const FRESH_LINKS = ['lo', 'mgmt0', 'eth1', 'eth2'];
 
+// By hand, in ONE process tree per host (every nsenter/virsh costs, and the machine is shared):
+// $1 is the host's lab address (mgmt0 keeps only that one).
+const RESET_SCRIPT = String.raw`
+export LC_ALL=C
+for n in $(virsh -q net-list --name); do virsh -q net-destroy "$n" >/dev/null || exit 1; done
+for n in $(virsh -q net-list --all --name); do
+  [ "$n" = default ] || virsh -q net-undefine "$n" >/dev/null || exit 1
+done
+# A fresh host has default defined (Debian's postinst), inactive and not autostarted.
+virsh -q net-info default >/dev/null 2>&1 || virsh -q net-define /usr/share/libvirt/networks/default.xml >/dev/null || exit 1
+virsh -q net-autostart --disable default >/dev/null || exit 1
+for l in $(ip -o link show | sed -n 's/^[0-9]*: \([^:@]*\)[:@].*/\1/p'); do
+  case "$l" in lo|mgmt0|eth1|eth2) ;; *) ip link del "$l" || exit 1 ;; esac
+done
+for nic in eth1 eth2; do
+  ip link set "$nic" nomaster && ip link set "$nic" down && ip address flush dev "$nic" || exit 1
+done
+for a in $(ip -o address show dev mgmt0 scope global | awk '{print $4}'); do
+  [ "$a" = "$1/24" ] || ip address del "$a" dev mgmt0 || exit 1
+done
+# Files a task with persist: networkd|ifupdown wrote (the lab starts with these dirs empty).
+rm -rf /etc/systemd/network/10-kvmnet-* /etc/network/interfaces.d/kvmnet-*
+`;
+
 /**
  * Puts a host back to how `lab up` made it, BY HAND (ip, virsh through hostCommand; not through
  * kvmnet): networks other than `default` destroyed and undefined, `default` defined but stopped
@@ -192,23 +233,7 @@ const FRESH_LINKS = ['lo', 'mgmt0', 'eth1', 'eth2'];
  * addresses, mgmt0 with only its lab address. Then checks the result.
  */
 export async function resetHost(name: LabHost): Promise<void> {
-  const nets = await netList(name);
-  for (const n of nets) {
-    if (n.state === 'active') await virsh(name, ['-q', 'net-destroy', n.name]);
-    if (n.name !== 'default' && n.persistent) await virsh(name, ['-q', 'net-undefine', n.name]);
-  }
-  const def = nets.find((n) => n.name === 'default');
-  if (!def || !def.persistent) await virsh(name, ['-q', 'net-define', '/usr/share/libvirt/networks/default.xml']);
-  if (def?.autostart) await virsh(name, ['-q', 'net-autostart', '--disable', 'default']);
-
-  const mgmtAddress = `${labHost(name).address}/24`;
-  const cmds: string[] = [];
-  for (const l of await links(name)) {
-    if (!FRESH_LINKS.includes(l.ifname)) cmds.push(`link del ${l.ifname}`);
-  }
-  for (const nic of ['eth1', 'eth2']) cmds.push(`link set ${nic} nomaster`, `link set ${nic} down`, `address flush dev ${nic}`);
-  for (const a of await addresses(name, 'mgmt0')) if (a !== mgmtAddress) cmds.push(`address del ${a} dev mgmt0`);
-  await inHost(name, ['ip', '-force', '-batch', '-'], { input: `${cmds.join('\n')}\n`, check: false });
+  await inHost(name, ['sh', '-c', RESET_SCRIPT, 'reset', labHost(name).address]);
   await expectFresh(name);
 }
 
@@ -216,18 +241,29 @@ export async function resetHosts(names: readonly LabHost[] = LAB_HOSTS): Promise
   await Promise.all(names.map((n) => resetHost(n)));
 }
 
+/** Links, addresses and libvirt networks of a host, read in one exec. */
+export async function hostState(name: LabHost): Promise<{ links: IpLink[]; addrs: IpAddrLink[]; nets: NetListEntry[] }> {
+  const sep = '@@e2e@@';
+  const r = await inHost(name, ['sh', '-c', `ip -j -d link show; echo ${sep}; ip -j address show; echo ${sep}; virsh -q net-list --all`]);
+  const [l = '', a = '', n = ''] = r.stdout.split(`${sep}\n`);
+  return { links: JSON.parse(l.trim() || '[]') as IpLink[], addrs: JSON.parse(a.trim() || '[]') as IpAddrLink[], nets: parseNetList(n) };
+}
+
+const globalAddrs = (addrs: IpAddrLink[], dev: string) =>
+  (addrs.find((x) => x.ifname === dev)?.addr_info ?? []).filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+
 /** The host is as `lab up` made it (what resetHost promises; also "nothing changed" after a check run). */
 export async function expectFresh(name: LabHost): Promise<void> {
-  const ls = await links(name);
-  expect(ls.map((l) => l.ifname).sort(), `${name}: links`).toEqual([...FRESH_LINKS].sort());
+  const st = await hostState(name);
+  expect(st.links.map((l) => l.ifname).sort(), `${name}: links`).toEqual([...FRESH_LINKS].sort());
   for (const nic of ['eth1', 'eth2']) {
-    const l = ls.find((x) => x.ifname === nic);
+    const l = st.links.find((x) => x.ifname === nic);
     expect(l?.master, `${name}: ${nic} master`).toBeUndefined();
     expect(isUp(l), `${name}: ${nic} up`).toBe(false);
-    expect(await addresses(name, nic), `${name}: ${nic} addresses`).toEqual([]);
+    expect(globalAddrs(st.addrs, nic), `${name}: ${nic} addresses`).toEqual([]);
   }
-  expect(await addresses(name, 'mgmt0'), `${name}: mgmt0 addresses`).toEqual([`${labHost(name).address}/24`]);
-  expect(await netList(name), `${name}: libvirt networks`).toEqual([{ name: 'default', state: 'inactive', autostart: false, persistent: true }]);
+  expect(globalAddrs(st.addrs, 'mgmt0'), `${name}: mgmt0 addresses`).toEqual([`${labHost(name).address}/24`]);
+  expect(st.nets, `${name}: libvirt networks`).toEqual([{ name: 'default', state: 'inactive', autostart: false, persistent: true }]);
 }
 
 /**
@@ -236,7 +272,8 @@ export async function expectFresh(name: LabHost): Promise<void> {
  * with their uuid, state and live XML; the pid of each network's dnsmasq (a restart changes it).
  */
 export async function snapshot(name: LabHost): Promise<unknown> {
-  const ls = (await links(name)).map((l) => ({
+  const st = await hostState(name);
+  const ls = st.links.map((l) => ({
     ifindex: l.ifindex,
     ifname: l.ifname,
     master: l.master ?? null,
@@ -244,13 +281,8 @@ export async function snapshot(name: LabHost): Promise<unknown> {
     stp_state: l.linkinfo?.info_kind === 'bridge' ? l.linkinfo.info_data?.stp_state : undefined,
     forward_delay: l.linkinfo?.info_kind === 'bridge' ? l.linkinfo.info_data?.forward_delay : undefined,
   }));
-  const addrs = (await ipJson<IpAddrLink[]>(name, ['addr', 'show'])).map((l) => ({
-    ifname: l.ifname,
-    addrs: l.addr_info.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
-  }));
-  const nets = await netList(name);
-  const xmls: Record<string, string> = {};
-  for (const n of nets) xmls[n.name] = await virsh(name, ['net-dumpxml', n.name]);
-  const dnsmasq = (await inHost(name, ['sh', '-c', 'cat /run/libvirt/network/*.pid 2>/dev/null || :'])).stdout.trim();
-  return { links: ls, addrs, nets, xmls, dnsmasq };
+  const addrs = st.addrs.map((l) => ({ ifname: l.ifname, addrs: globalAddrs(st.addrs, l.ifname) }));
+  const names = st.nets.map((n) => n.name);
+  const xmls = (await inHost(name, ['sh', '-c', `for n in ${names.join(' ')}; do virsh net-dumpxml "$n"; done; cat /run/libvirt/network/*.pid`])).stdout;
+  return { links: ls, addrs, nets: st.nets, xmlsAndPids: xmls };
 }
