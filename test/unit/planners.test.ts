@@ -176,3 +176,17 @@ describe('ensure_libvirt_net', () => {
     expect(() => net({ name: 'other' }, hostFixture('fresh'), BRIDGED_XML)).toThrow(RefusedError);
   });
 });
+
+describe('redefining an existing network keeps its uuid', () => {
+  it('the XML sent to net-define carries the current uuid (libvirt refuses a second network of that name otherwise)', () => {
+    const f = hostFixture('nat');
+    const uuid = /<uuid>([^<]+)<\/uuid>/.exec(f.libvirt.available ? f.libvirt.networks.net10!.xml! : '')![1]!;
+    const p = net({ name: 'net10' }, f, NET10_XML.replace('192.168.30.200', '192.168.30.150'));
+    expect(p.changes[0]!.stdin).toContain(`<uuid>${uuid}</uuid>`);
+    expect(p.changes[0]!.stdin).toContain('end="192.168.30.150"');
+  });
+  it('a uuid the user wrote is kept as written', () => {
+    const own = NET10_XML.replace('<name>net10</name>', '<name>net10</name><uuid>11111111-2222-3333-4444-555555555555</uuid>').replace('192.168.30.200', '192.168.30.150');
+    expect(net({ name: 'net10' }, hostFixture('nat'), own).changes[0]!.stdin).toContain('11111111-2222-3333-4444-555555555555');
+  });
+});
