@@ -96,6 +96,8 @@ class SshConnection implements Connection {
   private lost: string | undefined;
   private closed = false;
   private readonly limit = pLimit(MAX_CHANNELS);
+  /** Kills of timed-out commands still on their way to the host. */
+  private readonly kills = new Set<Promise<void>>();
 
   constructor(
     private readonly client: Client,
@@ -206,13 +208,18 @@ class SshConnection implements Connection {
   /** Best effort, not awaited: TERM the timed-out command's process group from a channel of its own. */
   private killRemote(pid: number): void {
     if (this.lost !== undefined || this.closed) return;
-    this.client.exec(`kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`, (error, channel) => {
-      if (error) return;
-      this.stats.execs += 1;
-      channel.resume();
-      channel.stderr.resume();
-      channel.end();
+    const sent = new Promise<void>((resolve) => {
+      this.client.exec(`kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`, (error, channel) => {
+        if (error) return resolve();
+        this.stats.execs += 1;
+        channel.once('close', () => resolve());
+        channel.resume();
+        channel.stderr.resume();
+        channel.end();
+      });
     });
+    this.kills.add(sent);
+    void sent.then(() => this.kills.delete(sent));
   }
 
   private lostError(command: string): UnreachableError {
@@ -222,6 +229,10 @@ class SshConnection implements Connection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A timed-out command's kill must reach the host before the connection goes, or the command runs on there.
+    if (this.kills.size > 0 && this.lost === undefined) {
+      await Promise.race([Promise.all(this.kills), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    }
     const done = new Promise<void>((resolve) => {
       if (this.lost !== undefined) return resolve();
       this.client.once('close', () => resolve());
