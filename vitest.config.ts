@@ -1,4 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+// End-to-end files share one lab and some of them grow or restart it: run them in path order,
+// the same on every machine, instead of vitest's duration-based order.
+class PathOrder extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return [...files].sort((a, b) => a.moduleId.localeCompare(b.moduleId));
+  }
+}
 
 export default defineConfig({
   test: {
@@ -13,6 +22,7 @@ export default defineConfig({
           hookTimeout: 300_000,
           // Lab hosts are shared by all e2e files: run them one file at a time.
           fileParallelism: false,
+          sequence: { sequencer: PathOrder },
         },
       },
     ],

@@ -85,12 +85,33 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     for (const [index, task] of job.tasks.entries()) {
       await job.beforeTask?.(index);
       if (job.stopping()) break;
-      const items = loopItems(task, { ...job.vars, ...registered }, job.host);
+      // The loop sees what the task sees (extra vars, task vars, facts), not only host and play vars.
+      const taskVars = { ...job.vars, ...registered, ...task.vars, ...job.extraVars, inventory_hostname: job.host, ansible_facts: facts, facts };
+      let items: unknown[];
+      try {
+        items = loopItems(task, taskVars, job.host);
+      } catch (err) {
+        if (!(err instanceof Error)) throw err;
+        // Reported as this task's failure, like any other error of the task: the host's recap keeps what it did before.
+        emit(task, 'failed', err.message, Date.now());
+        if (task.register) registered[task.register] = { changed: false, failed: true, skipped: false, msg: err.message };
+        if (task.ignoreErrors) continue;
+        job.onFailure?.();
+        throw new HostStopped();
+      }
+      if (items.length === 0) {
+        // An empty loop: the task is skipped, as in Ansible, and `register` still holds a result.
+        emit(task, 'skipped', 'the loop has no items', Date.now());
+        if (task.register) registered[task.register] = { ...loopResult([]), skipped: true, msg: 'the loop has no items' };
+        continue;
+      }
+      const results: Array<Record<string, unknown>> = [];
       for (const item of items) {
-        const vars = { ...job.vars, ...registered, ...task.vars, ...job.extraVars, inventory_hostname: job.host, ansible_facts: facts, facts, ...(item === NO_LOOP ? {} : { [task.loopVar]: item }) };
+        const vars = { ...taskVars, ...(item === NO_LOOP ? {} : { [task.loopVar]: item }) };
         const label = item === NO_LOOP ? task.name : `${task.name} (${task.loopVar}=${JSON.stringify(item)})`;
         const result = await job.withSlot(() => runTask(job, link, facts, { ...task, name: label }, vars, emit));
-        if (task.register) registered[task.register] = result.registered;
+        results.push(item === NO_LOOP ? result.registered : { ...result.registered, [task.loopVar]: item, item });
+        if (task.register) registered[task.register] = item === NO_LOOP ? result.registered : loopResult(results);
         if (result.changed) task.notify.forEach((n) => notified.add(n));
         if (result.stop) {
           job.onFailure?.();
@@ -113,6 +134,17 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
 }
 
 const NO_LOOP = Symbol('no loop');
+
+/** What `register` holds for a loop, as in Ansible: changed/failed if any item was, skipped if all were, and every item's result. */
+function loopResult(results: Array<Record<string, unknown>>): Record<string, unknown> {
+  return {
+    changed: results.some((r) => r.changed === true),
+    failed: results.some((r) => r.failed === true),
+    skipped: results.length > 0 && results.every((r) => r.skipped === true),
+    msg: 'all items completed',
+    results,
+  };
+}
 
 function loopItems(task: TaskSpec, vars: Record<string, unknown>, host: string): unknown[] {
   if (task.loop === undefined) return [NO_LOOP];

@@ -120,7 +120,16 @@ export async function killSshd(name: LabHost, opts: { listener: boolean }): Prom
 
 /** `kvmnet lab up --dir DIR`: restarts what a test killed (sshd, libvirtd), leaves the rest alone. */
 export async function restoreLab(): Promise<void> {
-  const r = await kvmnet(['lab', 'up', '--dir', labDir()], { timeoutMs: 180_000 });
+  // `lab up` rewrites the shared inventory with every host of the lab; other files may have grown
+  // it (test/e2e/rollout), and the files that run on all inventory hosts expect the original.
+  const shared = join(labDir(), 'inventory.yaml');
+  const before = readFileSync(shared, 'utf8');
+  let r;
+  try {
+    r = await kvmnet(['lab', 'up', '--dir', labDir()], { timeoutMs: 180_000 });
+  } finally {
+    writeFileSync(shared, before);
+  }
   if (r.code !== 0) throw new Error(`could not restore the lab: ${show(r)}`);
 }
 
