@@ -16,6 +16,8 @@ export interface TaskEvent {
   changes: string[];
   diff?: TaskDiff;
   check: boolean;
+  /** A failure of a task with ignore_errors. */
+  ignored?: boolean;
   durationMs: number;
 }
 
@@ -27,6 +29,8 @@ export interface HostRecap {
   skipped: number;
   unreachable: number;
   rolled_back: number;
+  /** Failures of tasks with ignore_errors: reported, but the host goes on and is not failed. */
+  ignored: number;
   /** The error that stopped the host, with the task it was on. */
   error?: string;
   /** Batch number (1-based) when the play is rolled out in batches. */
@@ -43,7 +47,7 @@ export interface RunSummary {
 }
 
 export function emptyRecap(host: string): HostRecap {
-  return { host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rolled_back: 0 };
+  return { host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rolled_back: 0, ignored: 0 };
 }
 
 /** Failed, unreachable or rolled back: what counts against max_fail_percentage and the exit code. */

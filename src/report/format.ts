@@ -15,7 +15,7 @@ export const noColors: Colors = { green: id, yellow: id, red: id, dim: id, bold:
 const wrap = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`;
 export const ansiColors: Colors = { green: wrap(32, 39), yellow: wrap(33, 39), red: wrap(31, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
 
-export function outcomeLabel(e: Pick<TaskEvent, 'outcome' | 'check'>, c: Colors): string {
+export function outcomeLabel(e: Pick<TaskEvent, 'outcome' | 'check' | 'ignored'>, c: Colors): string {
   switch (e.outcome) {
     case 'ok':
       return c.green('ok');
@@ -24,7 +24,7 @@ export function outcomeLabel(e: Pick<TaskEvent, 'outcome' | 'check'>, c: Colors)
     case 'skipped':
       return c.dim('skipped');
     default:
-      return c.red(e.outcome);
+      return e.ignored ? c.yellow(`${e.outcome} (ignored)`) : c.red(e.outcome);
   }
 }
 
@@ -55,6 +55,7 @@ export function recapLine(r: HostRecap, width: number, c: Colors): string {
     cell('skipped', r.skipped, c.dim),
     cell('unreachable', r.unreachable, c.red),
     ...(r.rolled_back ? [cell('rolled_back', r.rolled_back, c.red)] : []),
+    ...(r.ignored ? [cell('ignored', r.ignored, c.yellow)] : []),
   ].join(' ').trimEnd();
 }
 

@@ -62,9 +62,12 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const notified = new Set<string>();
   const registered: Record<string, unknown> = {};
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
-    recap[outcome] += 1;
-    if (outcome === 'failed' || outcome === 'unreachable' || outcome === 'rolled_back') recap.error = `${task.name}: ${message}`;
-    job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs: Date.now() - started, ...extra });
+    // ignore_errors: the failure is reported, but the host is not failed (Ansible's `ignored`).
+    const ignored = outcome === 'failed' && 'ignoreErrors' in task && task.ignoreErrors;
+    if (ignored) recap.ignored += 1;
+    else recap[outcome] += 1;
+    if (!ignored && (outcome === 'failed' || outcome === 'unreachable' || outcome === 'rolled_back')) recap.error = `${task.name}: ${message}`;
+    job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs: Date.now() - started, ...(ignored ? { ignored: true } : {}), ...extra });
   };
 
   const link: ConnectionRef = { conn: undefined as unknown as Connection };

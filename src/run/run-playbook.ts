@@ -231,6 +231,7 @@ function merge(all: Map<string, HostRecap>, r: HostRecap): void {
   prev.skipped += r.skipped;
   prev.unreachable += r.unreachable;
   prev.rolled_back += r.rolled_back;
+  prev.ignored += r.ignored;
   prev.error = r.error ?? prev.error;
   prev.batch = r.batch ?? prev.batch;
 }

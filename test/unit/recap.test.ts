@@ -56,3 +56,12 @@ describe('recap', () => {
     expect(lineDiff('a\nb\nc', 'a\nx\nc')).toEqual(['  a', '- b', '+ x', '  c']);
   });
 });
+
+describe('ignore_errors', () => {
+  it('an ignored failure shows as ignored, not as a failed host', () => {
+    const s: RunSummary = { hosts: [recap('hv1', { ok: 2, ignored: 1 })], elapsedMs: 100, check: false, notTouched: [], stats: { connections: 1, execs: 2 } };
+    expect(recapText(s, noColors).split('\n')[1]).toBe('hv1      : ok=2    changed=0    failed=0    skipped=0    unreachable=0    ignored=1');
+    const e = { host: 'hv1', play: 'p', task: 't', type: 'command', outcome: 'failed' as const, ignored: true, message: 'rc=1', changes: [], check: false, durationMs: 1 };
+    expect(eventLine(e, noColors)).toBe('hv1 | t | failed (ignored) | rc=1');
+  });
+});
