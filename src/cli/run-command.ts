@@ -21,7 +21,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   if (flags.listHosts || flags.listTasks) {
     for (const play of playbook.plays) {
       const hosts = selectHosts(loaded.inventory, play.hosts, play.loc).hosts.filter((h) => !loaded.limit || loaded.limit.has(h));
-      out(`play: ${play.name} (${hosts.length} hosts)`);
+      out(`play: ${play.name} (${hosts.length} host${hosts.length === 1 ? '' : 's'})`);
       if (flags.listHosts) hosts.forEach((h) => out(`  ${h}`));
       if (flags.listTasks) play.tasks.forEach((t) => out(`  ${t.name}${t.tags.length ? `  tags=[${t.tags.join(',')}]` : ''}`));
     }
