@@ -91,6 +91,9 @@ function forwardOut(bastion: Client, host: string, port: number, label: string):
   });
 }
 
+/** Exit status per channel, recorded from the moment the channel opens. */
+const exitStatus = new WeakMap<ClientChannel, { code: number | null; signal?: string }>();
+
 class SshConnection implements Connection {
   readonly description: string;
   private lost: string | undefined;
@@ -162,7 +165,13 @@ class SshConnection implements Connection {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const channel = await new Promise<ClientChannel>((resolve, reject) =>
-          this.client.exec(wrapped, (error, opened) => (error ? reject(error) : resolve(opened))),
+          this.client.exec(wrapped, (error, opened) => {
+            if (error) return reject(error);
+            // Listen for the exit status at once: a fast command's status can arrive in the same read
+            // as the channel confirmation, and ssh2 emits it before collect() would be listening.
+            opened.on('exit', (code: number | null, signal?: string) => exitStatus.set(opened, { code: code ?? null, ...(signal && { signal }) }));
+            resolve(opened);
+          }),
         );
         this.stats.execs += 1;
         return channel;
@@ -183,11 +192,11 @@ class SshConnection implements Connection {
   /** Feeds the channel and waits until it and its stderr are closed (that is, all output has been read). */
   private collect(channel: ClientChannel, session: CommandSession, command: string): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-      let exit: { code: number | null; signal?: string } | undefined;
       let streamsOpen = 2;
       const onClosed = () => {
         streamsOpen -= 1;
         if (streamsOpen > 0) return;
+        const exit = exitStatus.get(channel);
         // No exit status and the connection gone: the command's fate is unknown, which is a transport failure.
         if (!exit && this.lost !== undefined) return reject(this.lostError(command));
         resolve({ ...session.result(), exitCode: exit?.code ?? null, ...(exit?.signal && { signal: exit.signal }) });
@@ -196,9 +205,6 @@ class SshConnection implements Connection {
       channel.stderr.setEncoding('utf8');
       channel.on('data', (text: string) => session.onStdout(text));
       channel.stderr.on('data', (text: string) => session.onStderr(text));
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exit = { code: code ?? null, ...(signal && { signal }) };
-      });
       channel.once('close', onClosed);
       channel.stderr.once('close', onClosed);
       session.start({ write: (data) => channel.write(data), end: () => channel.end() });
