@@ -35,6 +35,8 @@ export interface HostJob {
   /** play `confirm: true`: guard every change, not only those on the SSH path. */
   confirm: boolean;
   confirmTimeoutS: number;
+  /** Facts a previous play of this run left for this host (skips gathering). */
+  cachedFacts?: Facts;
   /** Take the host's run lock with the facts (the first play of a run on this host). */
   lock?: LockRequest;
   reporter: Reporter;
@@ -52,6 +54,7 @@ export interface HostOutcome {
   recap: HostRecap;
   /** Handlers notified by a task that changed something. */
   notified: Set<string>;
+  /** The facts as the play left them (kept up to date by every change), unless a command task may have changed the host behind them. */
   facts?: Facts;
 }
 
@@ -76,7 +79,8 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   job.reporter.taskStart(job.host, 'gathering facts');
   try {
     link.conn = await job.withSlot(() => job.getConnection());
-    facts = await job.withSlot(() => gatherFacts(link.conn, job.host, job.lock));
+    // A later play of the same run reuses the facts the previous one kept up to date.
+    facts = job.cachedFacts ?? (await job.withSlot(() => gatherFacts(link.conn, job.host, job.lock)));
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
@@ -124,7 +128,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     }
   } catch (err) {
     if (!(err instanceof HostStopped)) throw err;
-    if (!job.forceHandlers) return { recap, notified, facts };
+    if (!job.forceHandlers) return { recap, notified };
   }
   // Handlers run once each, at the end of the play, in the order they are defined.
   for (const handler of job.handlers) {
@@ -133,7 +137,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     const result = await job.withSlot(() => runTask(job, link, facts, handler, vars, emit));
     if (result.stop) break;
   }
-  return { recap, notified, facts };
+  return { recap, notified, facts: link.factsStale ? undefined : facts };
 }
 
 const NO_LOOP = Symbol('no loop');
@@ -166,6 +170,8 @@ type Emit = (task: TaskSpec, outcome: TaskOutcome, message: string, started: num
 
 /** The host's current connection: a guarded change ends with a new one. */
 interface ConnectionRef {
+  /** A command task ran: the in-memory facts no longer describe the host for sure. */
+  factsStale?: boolean;
   conn: Connection;
 }
 
@@ -186,7 +192,10 @@ async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: Ta
       return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'condition is false' } };
     }
     prepared = prepareTask(task, vars, job.host, job.playbookDir);
-    if (prepared.type === 'command') return await commandTask(job, link.conn, task, prepared.args, vars, emit, started);
+    if (prepared.type === 'command') {
+      if (!job.check || task.checkMode === false) link.factsStale = true;
+      return await commandTask(job, link.conn, task, prepared.args, vars, emit, started);
+    }
     taskPlan = plan(prepared.type, prepared.args as never, facts, job.host);
   } catch (err) {
     if (err instanceof UnreachableError) return fail(err.message, 'unreachable');

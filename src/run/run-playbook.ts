@@ -12,8 +12,9 @@ import { connect, type SshHooks } from '../connection/index.js';
 import type { Connection, ConnectionSettings } from '../connection/types.js';
 import { UnreachableError, formatDiagnostic } from '../errors.js';
 import { emptyRecap, hostFailed, type HostRecap, type RunSummary } from '../model/result.js';
+import type { Facts } from '../model/facts.js';
 import { exceedsFailThreshold, splitBatches } from './batches.js';
-import { runHost } from './host-pipeline.js';
+import { runHost, type HostOutcome } from './host-pipeline.js';
 import { LinearBarrier } from './barrier.js';
 import type { Reporter } from './reporter.js';
 
@@ -63,6 +64,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   };
 
   const locked = new Set<string>();
+  const factsCache = new Map<string, Facts>();
   const owner = `kvmnet pid ${process.pid} on ${hostname()} (${userInfo().username}) since ${new Date().toISOString()}`;
 
   try {
@@ -96,6 +98,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           reconnect,
           locked,
           owner,
+          factsCache,
           stopping: () => stopping() || fatalFailure,
           onHostFailure: () => {
             if (play.anyErrorsFatal) fatalFailure = true;
@@ -170,6 +173,7 @@ interface PlayContext {
   reconnect: (host: string, s: ConnectionSettings) => Promise<Connection>;
   locked: Set<string>;
   owner: string;
+  factsCache: Map<string, Facts>;
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -200,6 +204,7 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     getConnection: connectionFor(host, resolved.settings),
     reconnect: () => ctx.reconnect(host, resolved.settings!),
     confirm: play.confirm,
+    cachedFacts: ctx.factsCache.get(host),
     // The lock lives as long as the host's connection: take it with the first facts of the run.
     lock: ctx.locked.has(host) ? undefined : (ctx.locked.add(host), { owner: ctx.owner, waitSeconds: options.waitLockSeconds ?? 2 }),
     confirmTimeoutS: play.confirmTimeout,
@@ -208,7 +213,7 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     onFailure: ctx.onHostFailure,
     beforeTask: ctx.beforeTask,
     withSlot: ctx.withSlot,
-  }).catch((err: unknown) => {
+  }).catch((err: unknown): HostOutcome => {
     // A bug or an unexpected error on one host must not take the others down.
     const recap = emptyRecap(host);
     if (err instanceof UnreachableError) recap.unreachable = 1;
@@ -216,6 +221,8 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     recap.error = (err as Error).message;
     return { recap, notified: new Set<string>() };
   });
+  if (outcome.facts) ctx.factsCache.set(host, outcome.facts);
+  else ctx.factsCache.delete(host);
   return outcome.recap;
 }
 
