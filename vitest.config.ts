@@ -12,7 +12,8 @@ class PathOrder extends BaseSequencer {
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Property tests run hundreds of cases: give them room on a loaded machine.
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
       {
         test: {
           name: 'e2e',
