@@ -30,9 +30,15 @@ export function parseKvmnetSummary(stdout) {
   return null;
 }
 
+// Node options for every kvmnet run (the --shim-exit-race diagnostic preload).
+const kvmnetNodeArgs = [];
+export function useExitRaceShim() {
+  kvmnetNodeArgs.push('--import', new URL('./exit-race-shim.js', import.meta.url).href);
+}
+
 /** `kvmnet run bench/both.yaml` (one invocation, both plays). */
 export async function runKvmnet({ inventory, hosts, scenario, playbook = BOTH, extraArgs = [], nodeArgs = [], forks }) {
-  const argv = ['node', ...nodeArgs, KVMNET, 'run', playbook, '-i', inventory, '--output', 'json', '--forks', String(forks ?? Math.max(50, hosts)), ...extraArgs];
+  const argv = ['node', ...kvmnetNodeArgs, ...nodeArgs, KVMNET, 'run', playbook, '-i', inventory, '--output', 'json', '--forks', String(forks ?? Math.max(50, hosts)), ...extraArgs];
   if (scenario === 'check') argv.push('--check');
   const r = await runTimed(argv, { cwd: REPO_DIR });
   const summary = parseKvmnetSummary(r.stdout);
@@ -44,7 +50,29 @@ export async function runKvmnet({ inventory, hosts, scenario, playbook = BOTH, e
     const failures = r.stdout.split('\n').filter((l) => /"outcome":"(failed|unreachable)"/.test(l)).slice(0, 3);
     if (failures.length) error += `; first failures: ${failures.join(' | ')}`;
   }
-  return { ...pick(r), ok: !error, ...(error && { error }), perHost, stats: summary.stats, elapsedMs: summary.elapsedMs };
+  return { ...pick(r), ok: !error, ...(error && { error }), perHost, stats: summary.stats, elapsedMs: summary.elapsedMs, taskMs: taskTimes(r.stdout) };
+}
+
+/** Per task (and facts), the median and the max over hosts of its duration, from the JSON events. */
+function taskTimes(stdout) {
+  const by = new Map();
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{"event":"task"')) continue;
+    try {
+      const e = JSON.parse(line);
+      const key = `${e.play} › ${e.task}`;
+      if (!by.has(key)) by.set(key, []);
+      by.get(key).push(e.durationMs);
+    } catch {
+      // not an event
+    }
+  }
+  const out = {};
+  for (const [k, v] of by) {
+    v.sort((a, b) => a - b);
+    out[k] = { medianMs: v[v.length >> 1], maxMs: v[v.length - 1] };
+  }
+  return out;
 }
 
 const pick = (r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, maxRssKb: r.maxRssKb });
@@ -99,7 +127,7 @@ export function ansibleAvailable() {
 
 export function ansibleHostReady() {
   // The managed hosts share the controller's /usr: the modules need python3-libvirt and python3-lxml there.
-  return spawnSync('python3', ['-c', 'import libvirt, lxml'], { stdio: 'ignore' }).status === 0;
+  return spawnSync('/usr/bin/python3', ['-c', 'import libvirt, lxml'], { stdio: 'ignore' }).status === 0;
 }
 
 /** apt-get install of what --with-ansible needs; returns an error text or null. */

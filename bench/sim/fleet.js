@@ -16,11 +16,14 @@ export function ensureFleetKeys(dir) {
 }
 
 /** Writes known_hosts and inventory for the first `count` simulated hosts; returns the inventory path. */
-export function writeFleetFiles(dir, ports, names, count) {
+export function writeFleetFiles(dir, ports, names, count, { wildcard = false } = {}) {
   const [type, key] = readFileSync(join(dir, 'host_key.pub'), 'utf8').trim().split(/\s+/);
-  const knownHosts = join(dir, `known_hosts.${count}`);
-  writeFileSync(knownHosts, ports.slice(0, count).map((p) => `[127.0.0.1]:${p} ${type} ${key}\n`).join(''));
-  const inventory = join(dir, `inventory.${count}.yaml`);
+  const suffix = wildcard ? `${count}.wildcard` : String(count);
+  const knownHosts = join(dir, `known_hosts.${suffix}`);
+  // wildcard: ONE `[127.0.0.1]:*` line for the whole fleet (a diagnostic: known_hosts cost out of the way).
+  const known = wildcard ? [`[127.0.0.1]:* ${type} ${key}\n`] : ports.slice(0, count).map((p) => `[127.0.0.1]:${p} ${type} ${key}\n`);
+  writeFileSync(knownHosts, known.join(''));
+  const inventory = join(dir, `inventory.${suffix}.yaml`);
   const lines = [
     '# bench/sim: generated; simulated hypervisors on 127.0.0.1, one port each',
     'all:',

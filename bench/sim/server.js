@@ -6,6 +6,8 @@
 //     in bench/sim/fixtures/<state>.json, replayed byte for byte (only `uname -n` is the simulated
 //     host's own name);
 //   - a `set -e` change script: exit 0, and the host's model becomes `converged`;
+//   - kvmnet's run lock (a lock preamble before the facts script): granted to one connection per
+//     simulated host until it closes, `busy` to others;
 //   - kvmnet's PID announcement line (`printf '%s %s\n' kvmnet-pid-… $$ >&2`) is answered like a
 //     shell would, with a fake PID; `kill …` (timeout clean-up) exits 0;
 //   - anything else: exit 127 and counted as `unknown` (a benchmark that sees these is broken).
@@ -47,13 +49,13 @@ const clientKey = utils.parseKey(readFileSync(join(dir, 'client_key.pub')));
 if (clientKey instanceof Error) throw clientKey;
 const clientPub = clientKey.getPublicSSH();
 
-const stats = { connections: 0, authFailures: 0, execs: 0, facts: 0, changes: 0, kills: 0, unknown: 0, openConnections: 0, peakOpenConnections: 0, unknownSamples: [] };
+const stats = { connections: 0, authFailures: 0, execs: 0, facts: 0, locks: 0, changes: 0, kills: 0, unknown: 0, openConnections: 0, peakOpenConnections: 0, unknownSamples: [] };
 const model = Array.from({ length: hosts }, (_, i) => ({ name: `sim${String(i + 1).padStart(4, '0')}`, state: args.state ?? 'converged' }));
 
 const PID_LINE = /^printf '%s %s\\n' (kvmnet-pid-[0-9a-f]+) \$\$ >&2\n/;
 let fakePid = 1000;
 
-function answer(host, command, channel) {
+function answer(host, conn, command, channel) {
   stats.execs += 1;
   let rest = command;
   const pid = PID_LINE.exec(rest);
@@ -70,6 +72,18 @@ function answer(host, command, channel) {
     out = f.stdout.replace(/(@@kvmnet:hostname@@\n)[^\n]*\n/, `$1${host.name}\n`);
     err = f.stderr;
     code = f.exitCode;
+    // kvmnet's run lock (src/facts/lock-script.ts), taken in the first facts exec of a run and held
+    // for the life of the SSH connection: one holder per simulated host.
+    if (rest.includes('@@kvmnet:lock@@')) {
+      stats.locks += 1;
+      if (host.lockedBy && host.lockedBy !== conn) {
+        out = '@@kvmnet:lock@@busy another kvmnet run (simulated)\n';
+        code = 0;
+      } else {
+        host.lockedBy = conn;
+        out = `@@kvmnet:lock@@ok\n${out}`;
+      }
+    }
   } else if (/^set -e\n/.test(rest)) {
     stats.changes += 1;
     host.state = 'converged';
@@ -119,13 +133,14 @@ function onClient(host) {
       stats.peakOpenConnections = Math.max(stats.peakOpenConnections, stats.openConnections);
       client.on('session', (accept) => {
         const session = accept();
-        session.on('exec', (acceptExec, _reject, info) => answer(host, info.command, acceptExec()));
+        session.on('exec', (acceptExec, _reject, info) => answer(host, client, info.command, acceptExec()));
         session.on('pty', (a) => a?.());
         session.on('env', (a) => a?.());
       });
     });
     client.on('error', () => {});
     client.on('close', () => {
+      if (host.lockedBy === client) host.lockedBy = undefined;
       if (counted) stats.openConnections -= 1;
     });
   };
