@@ -11,6 +11,8 @@ class PathOrder extends BaseSequencer {
 
 export default defineConfig({
   test: {
+    // The sequencer is a root option: project-level ones are ignored.
+    sequence: { sequencer: PathOrder },
     projects: [
       // Property tests run hundreds of cases: give them room on a loaded machine.
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
@@ -23,7 +25,6 @@ export default defineConfig({
           hookTimeout: 300_000,
           // Lab hosts are shared by all e2e files: run them one file at a time.
           fileParallelism: false,
-          sequence: { sequencer: PathOrder },
         },
       },
     ],
