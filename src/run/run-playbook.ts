@@ -57,7 +57,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
 
   // Fresh connections for commit-confirmed checks; the host's pipeline keeps the one it gets.
   const extra: Connection[] = [];
-  const reconnect = async (host: string, settings: ConnectionSettings) => {
+  const reconnect = async (settings: ConnectionSettings) => {
     const c = await connect({ ...settings, ...options.connectionOverrides, connectTimeoutMs: Math.min(settings.connectTimeoutMs, 5000) }, options.sshHooks);
     extra.push(c);
     return c;
@@ -170,7 +170,7 @@ interface PlayContext {
   stopping: () => boolean;
   onHostFailure: () => void;
   beforeTask?: (index: number) => Promise<void>;
-  reconnect: (host: string, s: ConnectionSettings) => Promise<Connection>;
+  reconnect: (s: ConnectionSettings) => Promise<Connection>;
   locked: Set<string>;
   owner: string;
   factsCache: Map<string, Facts>;
@@ -202,7 +202,7 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     playbookDir,
     check: options.check,
     getConnection: connectionFor(host, resolved.settings),
-    reconnect: () => ctx.reconnect(host, resolved.settings!),
+    reconnect: () => ctx.reconnect(resolved.settings!),
     confirm: play.confirm,
     cachedFacts: ctx.factsCache.get(host),
     // The lock lives as long as the host's connection: take it with the first facts of the run.
