@@ -2,6 +2,7 @@
 // `kvmnet lab up` on the existing lab restarts the dead daemon and leaves the rest alone.
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pidAlive } from '../../src/lab/processes.js';
 import {
   addresses,
   BRIDGED,
@@ -25,15 +26,6 @@ import {
 const DOWN: LabHost = 'hv2';
 const UP: LabHost[] = ['hv1', 'hv3'];
 
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /** Kills exactly the sshd lab.json records for HOST, after checking it is that host's sshd (never a broad pkill: other labs run here). */
 async function killSshd(host: LabHost): Promise<number> {
@@ -44,8 +36,8 @@ async function killSshd(host: LabHost): Promise<number> {
   expect(statSync(`/proc/${pid}/ns/net`).ino).toBe(statSync(`/run/netns/${h.netns}`).ino);
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 5000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  expect(alive(pid)).toBe(false);
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(pidAlive(pid)).toBe(false);
   return pid;
 }
 

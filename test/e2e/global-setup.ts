@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { readLabState, subnetForPrefix } from '../../src/lab/index.js';
+import { pidAlive } from '../../src/lab/processes.js';
 import './context.js';
 import { LAB_HOSTS } from './context.js';
 import { kvmnet, KVMNET_BIN, REPO, show } from './exec.js';
@@ -81,7 +82,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Every process of the lab (sshd, libvirtd, dnsmasq, holders) must be gone after `down`.
     const pids = labPids(prefix);
     const down = await kvmnet(['lab', 'down', '--dir', labDir], { timeoutMs: 120_000 });
-    const left = [...leftovers(prefix), ...pids.filter(alive).map((p) => `process ${p} (${comm(p)})`)];
+    const left = [...leftovers(prefix), ...pids.filter((p) => pidAlive(p)).map((p) => `process ${p} (${comm(p)})`)];
     rmSync(tmp, { recursive: true, force: true });
     if (down.code !== 0 || left.length > 0) {
       throw new Error(`e2e: lab ${prefix} was not removed cleanly: ${left.join(', ') || 'no leftovers'}\n${show(down)}`);
@@ -159,7 +160,7 @@ async function removeStaleRuns(): Promise<void> {
     } catch {
       continue;
     }
-    if (alive(owner.pid)) continue;
+    if (pidAlive(owner.pid)) continue;
     if (existsSync(join(dir, 'lab', 'lab.json'))) {
       const down = await kvmnet(['lab', 'down', '--dir', join(dir, 'lab')], { timeoutMs: 120_000 });
       console.warn(`[e2e] removed the lab ${owner.prefix} a killed e2e run left in ${dir} (exit ${down.code})`);
@@ -169,16 +170,6 @@ async function removeStaleRuns(): Promise<void> {
   }
 }
 
-/** Alive and not a zombie (PID 1 here may reap late). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
 
 /** dist/ older than src/ means the e2e tests would exercise stale code: say so loudly. */
 function warnIfStale(): void {
