@@ -286,3 +286,16 @@ export async function snapshot(name: LabHost): Promise<unknown> {
   const xmls = (await inHost(name, ['sh', '-c', `for n in ${names.join(' ')}; do virsh net-dumpxml "$n"; done; cat /run/libvirt/network/*.pid`])).stdout;
   return { links: ls, addrs, nets: st.nets, xmlsAndPids: xmls };
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls FN until it returns something truthy; throws naming WHAT after timeoutMs. */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}

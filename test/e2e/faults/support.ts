@@ -10,18 +10,9 @@ import YAML from 'yaml';
 import { KVMNET_BIN, REPO, show, spawnCollect, type Result } from '../exec.js';
 import { inHost, inventory, kvmnet, labDir, labHost, scratchDir, type LabHost } from '../helpers.js';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep, waitFor } from '../helpers.js';
 
-/** Polls FN until it returns something truthy; throws naming WHAT after timeoutMs. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, intervalMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
-}
+export { sleep, waitFor };
 
 /** PATH inside host NAME's private mount namespace, seen from here through its namespace holder. */
 export function hostPath(name: LabHost, path: string): string {

@@ -9,9 +9,9 @@ import { expect } from 'vitest';
 import YAML from 'yaml';
 import { labPaths } from '../../../src/lab/index.js';
 import { KVMNET_BIN, REPO, type Result } from '../exec.js';
-import { inHost, inventory, jsonEvents, kvmnet, labDir, labHost, labState, resetHost, scratchDir, show, type LabHost } from '../helpers.js';
+import { inHost, inventory, jsonEvents, kvmnet, labDir, labHost, labState, resetHost, scratchDir, show, sleep, waitFor as sharedWaitFor, type LabHost } from '../helpers.js';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../helpers.js';
 
 // context.ts types only hv1-hv3 (the shared lab's size); the helpers find any host in lab.json.
 export const FLEET = ['hv1', 'hv2', 'hv3', 'hv4', 'hv5', 'hv6'] as unknown as readonly LabHost[];
@@ -268,13 +268,7 @@ export function kvmnetInBackground(args: readonly string[], timeoutMs = 150_000)
   return { pid: child.pid, done };
 }
 
-/** Polls FN until it returns something truthy; throws naming WHAT after timeoutMs. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000, intervalMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
+/** waitFor with a longer default: rollout tests wait on whole fleets. */
+export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000, intervalMs = 50): Promise<NonNullable<T>> {
+  return sharedWaitFor(what, fn, timeoutMs, intervalMs);
 }
