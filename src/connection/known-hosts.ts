@@ -48,28 +48,75 @@ export function knownHostsName(host: string, port: number): string {
 
 /** Whether the `hosts` field of an entry matches `name` (as made by knownHostsName). */
 export function hostsFieldMatches(hosts: string, name: string): boolean {
-  if (hosts.startsWith('|')) return hashedMatches(hosts, name);
-  let matched = false;
-  for (const pattern of hosts.toLowerCase().split(',')) {
-    const negated = pattern.startsWith('!');
-    if (!globMatches(negated ? pattern.slice(1) : pattern, name.toLowerCase())) continue;
-    if (negated) return false;
-    matched = true;
-  }
-  return matched;
+  return compileHostsField(hosts)(name);
+}
+
+/** The `hosts` field as a matcher: the salt decoded and the globs turned into regexes once, not per host. */
+function compileHostsField(hosts: string): (name: string) => boolean {
+  if (hosts.startsWith('|')) return compileHashed(hosts);
+  const patterns = hosts
+    .toLowerCase()
+    .split(',')
+    .map((pattern) => {
+      const negated = pattern.startsWith('!');
+      return { negated, regex: globRegex(negated ? pattern.slice(1) : pattern) };
+    });
+  return (name) => {
+    const lower = name.toLowerCase();
+    let matched = false;
+    for (const { negated, regex } of patterns) {
+      if (!regex.test(lower)) continue;
+      if (negated) return false;
+      matched = true;
+    }
+    return matched;
+  };
 }
 
 // `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`, as written by `ssh-keygen -H`.
-function hashedMatches(field: string, name: string): boolean {
+function compileHashed(field: string): (name: string) => boolean {
   const [, kind, salt, hash] = field.split('|');
-  if (kind !== '1' || salt === undefined || hash === undefined) return false;
-  const digest = createHmac('sha1', Buffer.from(salt, 'base64')).update(name.toLowerCase()).digest('base64');
-  return digest === hash;
+  if (kind !== '1' || salt === undefined || hash === undefined) return () => false;
+  const key = Buffer.from(salt, 'base64');
+  return (name) => createHmac('sha1', key).update(name.toLowerCase()).digest('base64') === hash;
 }
 
-function globMatches(pattern: string, text: string): boolean {
+function globRegex(pattern: string): RegExp {
   const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
-  return new RegExp(`^${regex}$`).test(text);
+  return new RegExp(`^${regex}$`);
+}
+
+/**
+ * A known_hosts file indexed for many lookups: entries whose names are all literal are found by name, only the
+ * hashed and wildcard ones are tried one by one. A fleet's file has a line per host, so a run over N hosts would
+ * otherwise match N × N patterns.
+ */
+export class KnownHostsIndex {
+  private readonly byName = new Map<string, KnownHostEntry[]>();
+  private readonly scanned: Array<{ entry: KnownHostEntry; matches: (name: string) => boolean }> = [];
+
+  constructor(entries: readonly KnownHostEntry[] = []) {
+    entries.forEach((e) => this.add(e));
+  }
+
+  add(entry: KnownHostEntry): void {
+    const names = entry.hosts.toLowerCase().split(',');
+    if (entry.hosts.startsWith('|') || names.some((n) => /[*?!]/.test(n))) {
+      this.scanned.push({ entry, matches: compileHostsField(entry.hosts) });
+      return;
+    }
+    for (const name of new Set(names)) {
+      const list = this.byName.get(name);
+      if (list) list.push(entry);
+      else this.byName.set(name, [entry]);
+    }
+  }
+
+  /** The entries whose `hosts` field matches `name`, in file order. */
+  forName(name: string): KnownHostEntry[] {
+    const found = [...(this.byName.get(name.toLowerCase()) ?? []), ...this.scanned.filter((s) => s.matches(name)).map((s) => s.entry)];
+    return found.sort((a, b) => a.line - b.line);
+  }
 }
 
 export function checkHostKey(entries: readonly KnownHostEntry[], name: string, key: Buffer): HostKeyStatus {

@@ -1,5 +1,5 @@
 // Host key verification against known_hosts, with the side effects (reading, appending) kept out of known-hosts.ts.
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { HostKeyError } from '../errors.js';
 import {
@@ -9,6 +9,7 @@ import {
   hostKeyAlgorithms,
   knownHostsName,
   knownKeyTypes,
+  KnownHostsIndex,
   parseKnownHosts,
   type KnownHostEntry,
 } from './known-hosts.js';
@@ -34,8 +35,8 @@ export interface HostKeyCheck {
 
 export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKeyCheck> {
   const name = knownHostsName(policy.host, policy.port);
-  const { entries, text } =
-    policy.mode === 'off' ? { entries: [], text: '' } : await readKnownHosts(policy.knownHosts);
+  const file = policy.mode === 'off' ? undefined : await knownHostsFile(policy.knownHosts);
+  const entries = file?.index.forName(name) ?? [];
   let refusal: HostKeyError | undefined;
   let accepted: Buffer | undefined;
   const refuse = (error: HostKeyError, done: (accept: boolean) => void) => {
@@ -82,7 +83,7 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
               done,
             );
           }
-          appendKnownHost(policy.knownHosts, text, formatKnownHostsLine(name, key)).then(
+          appendKnownHost(policy.knownHosts, file!, formatKnownHostsLine(name, key)).then(
             () => {
               policy.warn(`added host key ${presented} for ${policy.label} to ${policy.knownHosts}`);
               accept();
@@ -114,19 +115,63 @@ function changedKeyError(
   );
 }
 
-async function readKnownHosts(path: string): Promise<{ entries: KnownHostEntry[]; text: string }> {
+/** One known_hosts file as read: parsed and indexed once per change of the file, not once per host. */
+interface KnownHostsFile {
+  /** size, mtime and inode when read: a file changed since is read again. */
+  stamp: string;
+  index: KnownHostsIndex;
+  lines: number;
+  endsWithNewline: boolean;
+  /** Appends of this run, one after the other (each gets the next line number). */
+  appending: Promise<void>;
+}
+
+const files = new Map<string, Promise<KnownHostsFile>>();
+
+async function knownHostsFile(path: string): Promise<KnownHostsFile> {
+  const stamp = await fileStamp(path);
+  const cached = files.get(path);
+  if (cached && (await cached).stamp === stamp) return cached;
+  const loading = readKnownHosts(path, stamp);
+  files.set(path, loading);
+  loading.catch(() => files.delete(path));
+  return loading;
+}
+
+async function fileStamp(path: string): Promise<string> {
   try {
-    const text = await readFile(path, 'utf8');
-    return { entries: parseKnownHosts(text), text };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], text: '' };
-    throw new HostKeyError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    const s = await stat(path);
+    return `${s.size}:${s.mtimeMs}:${s.ino}`;
+  } catch {
+    return 'missing';
   }
 }
 
+async function readKnownHosts(path: string, stamp: string): Promise<KnownHostsFile> {
+  let text = '';
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new HostKeyError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const lines = text === '' ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+  return { stamp, index: new KnownHostsIndex(parseKnownHosts(text)), lines, endsWithNewline: text === '' || text.endsWith('\n'), appending: Promise.resolve() };
+}
+
 // Appends, never rewrites: an existing (even changed) entry is the user's to remove.
-async function appendKnownHost(path: string, textBefore: string, line: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const separator = textBefore === '' || textBefore.endsWith('\n') ? '' : '\n';
-  await appendFile(path, `${separator}${line}\n`, { mode: 0o600 });
+function appendKnownHost(path: string, file: KnownHostsFile, line: string): Promise<void> {
+  const append = async () => {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await appendFile(path, `${file.endsWithNewline ? '' : '\n'}${line}\n`, { mode: 0o600 });
+    file.endsWithNewline = true;
+    file.lines += 1;
+    // The cached index learns the new line, so the next host or connection does not read the file again.
+    for (const entry of parseKnownHosts(line)) file.index.add({ ...entry, line: file.lines });
+    file.stamp = await fileStamp(path);
+  };
+  const done = file.appending.then(append);
+  file.appending = done.catch(() => undefined);
+  return done;
 }

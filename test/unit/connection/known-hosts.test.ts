@@ -8,6 +8,7 @@ import {
   keyTypeOfBlob,
   knownHostsName,
   knownKeyTypes,
+  KnownHostsIndex,
   parseKnownHosts,
 } from '../../../src/connection/known-hosts.js';
 
@@ -106,6 +107,40 @@ describe('hostsFieldMatches', () => {
     expect(hostsFieldMatches(port2222!.hosts, '[127.0.0.1]:22')).toBe(false);
     expect(hostsFieldMatches(hv1lab!.hosts, 'hv1.lab')).toBe(true);
     expect(hostsFieldMatches(hv1lab!.hosts, 'hv2.lab')).toBe(false);
+  });
+});
+
+describe('KnownHostsIndex', () => {
+  const file = [
+    `hv1,198.18.0.11 ssh-ed25519 ${ED_A}`,
+    `HV2 ssh-ed25519 ${ED_B}`,
+    `*.lab,!hv2.lab ecdsa-sha2-nistp256 ${ECDSA}`,
+    `[198.18.0.11]:2222 ssh-ed25519 ${ED_B}`,
+    `hv1 ecdsa-sha2-nistp256 ${ECDSA}`,
+    HASHED,
+  ].join('\n');
+  const entries = parseKnownHosts(file);
+  const index = new KnownHostsIndex(entries);
+
+  it.each(['hv1', 'HV1', 'hv2', '198.18.0.11', '[198.18.0.11]:2222', '[127.0.0.1]:2222', 'hv1.lab', 'hv2.lab', 'hv3.lab', 'nothing'])(
+    'finds for %s exactly the entries a scan of every line finds, in file order',
+    (name) => {
+      const scan = entries.filter((e) => hostsFieldMatches(e.hosts, name)).map((e) => e.line);
+      expect(index.forName(name).map((e) => e.line)).toEqual(scan);
+    },
+  );
+
+  it('finds at least one entry for the names above that have one (the comparison is not vacuous)', () => {
+    expect(index.forName('hv1').map((e) => e.line)).toEqual([1, 5]);
+    expect(index.forName('hv1.lab').map((e) => e.line)).toEqual([3, 7]);
+    expect(index.forName('[127.0.0.1]:2222').map((e) => e.line)).toEqual([6]);
+    expect(index.forName('hv2.lab')).toEqual([]);
+  });
+
+  it('learns entries added later', () => {
+    const grown = new KnownHostsIndex(entries);
+    grown.add({ ...parseKnownHosts(`hv9 ssh-ed25519 ${ED_A}`)[0]!, line: 99 });
+    expect(checkHostKey(grown.forName('hv9'), 'hv9', blob(ED_A))).toEqual({ status: 'known' });
   });
 });
 
