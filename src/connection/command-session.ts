@@ -8,6 +8,8 @@ export interface SessionOptions {
   /** Already root: sudo is not needed. */
   isRoot: boolean;
   stdin?: string;
+  /** Sees stdout as it arrives. */
+  onStdout?: (text: string) => void;
   /**
    * Have the remote shell report its PID (= its process group, as sshd makes every session a process group), so
    * that a timed-out command can be killed from another channel: sshd ignores "signal" requests for root logins.
@@ -75,6 +77,7 @@ export class CommandSession {
 
   onStdout(text: string): void {
     this.stdout += text;
+    this.options.onStdout?.(text);
   }
 
   onStderr(text: string): void {

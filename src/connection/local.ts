@@ -21,8 +21,9 @@ export function connectLocal(settings: ConnectionSettings): Connection {
       ...(settings.becomePassword !== undefined && { becomePassword: settings.becomePassword }),
       isRoot: process.getuid?.() === 0,
       ...(options.stdin !== undefined && { stdin: options.stdin }),
+      ...(options.onStdout && { onStdout: options.onStdout }),
     });
-    const timeoutMs = options.timeoutMs ?? settings.commandTimeoutMs;
+    const timeoutMs = options.timeoutMs ?? settings.commandTimeoutMs * (options.timeoutFactor ?? 1);
     return new Promise<ExecResult>((resolve, reject) => {
       // Its own process group, so that a timeout stops the command's children too.
       const child = spawn('sh', ['-c', session.command], { detached: true, stdio: 'pipe' });

@@ -132,9 +132,10 @@ class SshConnection implements Connection {
       ...(this.settings.becomePassword !== undefined && { becomePassword: this.settings.becomePassword }),
       isRoot: this.settings.user === 'root',
       ...(options.stdin !== undefined && { stdin: options.stdin }),
+      ...(options.onStdout && { onStdout: options.onStdout }),
       announcePid: true,
     });
-    const timeoutMs = options.timeoutMs ?? this.settings.commandTimeoutMs;
+    const timeoutMs = options.timeoutMs ?? this.settings.commandTimeoutMs * (options.timeoutFactor ?? 1);
     let channel: ClientChannel | undefined;
     let timedOut = false;
     const work = (async () => {

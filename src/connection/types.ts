@@ -5,6 +5,10 @@ export interface ExecOptions {
   stdin?: string;
   /** Overrides the connection's per-command timeout. */
   timeoutMs?: number;
+  /** The command is this many commands' worth of work: the connection's timeout is multiplied by it. */
+  timeoutFactor?: number;
+  /** Sees the command's stdout as it arrives (progress of a long script). */
+  onStdout?: (text: string) => void;
 }
 
 export interface ExecResult {

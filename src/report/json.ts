@@ -1,25 +1,29 @@
-// --output json: JSON Lines, one event per task per host, then one summary object.
+// --output json: JSON Lines, one event per task per host, then one summary object. Every line
+// carries `time` (ISO 8601, when it was written), so a run's timeline can be read back.
 import type { PlaySpec } from '../config/playbook.js';
 import type { HostRecap, RunSummary, TaskEvent } from '../model/result.js';
 import type { Reporter } from '../run/reporter.js';
 
 export class JsonReporter implements Reporter {
-  constructor(private readonly write: (line: string) => void) {}
+  constructor(private readonly writeLine: (line: string) => void) {}
+  private write(event: Record<string, unknown>): void {
+    this.writeLine(JSON.stringify({ time: new Date().toISOString(), ...event }));
+  }
   playStart(play: PlaySpec, hosts: string[], check: boolean): void {
-    this.write(JSON.stringify({ event: 'play', play: play.name, hosts, check }));
+    this.write({ event: 'play', play: play.name, hosts, check });
   }
   batchStart(index: number, count: number, hosts: string[]): void {
-    this.write(JSON.stringify({ event: 'batch', batch: index, batches: count, hosts }));
+    this.write({ event: 'batch', batch: index, batches: count, hosts });
   }
   taskStart(): void {}
   taskDone(e: TaskEvent): void {
-    this.write(JSON.stringify({ event: 'task', ...e }));
+    this.write({ event: 'task', ...e });
   }
   hostDone(_r: HostRecap): void {}
   warn(message: string): void {
-    this.write(JSON.stringify({ event: 'warning', message }));
+    this.write({ event: 'warning', message });
   }
   finish(s: RunSummary): void {
-    this.write(JSON.stringify({ event: 'summary', ...s }));
+    this.write({ event: 'summary', ...s });
   }
 }

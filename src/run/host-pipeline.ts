@@ -17,6 +17,7 @@ import { applyConfirmed } from './confirm.js';
 import { runCommandTask } from './command-task.js';
 import type { CommandArgs } from '../config/task-schemas.js';
 import type { Reporter } from './reporter.js';
+import { ChangeBatch } from './change-batch.js';
 
 export interface HostJob {
   host: string;
@@ -64,16 +65,22 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const recap = emptyRecap(job.host);
   const notified = new Set<string>();
   const registered: Record<string, unknown> = {};
+  // strategy linear keeps the hosts in step task by task: there every task is applied on its own.
+  const link: HostLink = { conn: undefined as unknown as Connection, batch: job.beforeTask ? undefined : new ChangeBatch() };
+  const later = (event: () => void) => afterQueued(link, event);
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
-    // ignore_errors: the failure is reported, but the host is not failed (Ansible's `ignored`).
-    const ignored = outcome === 'failed' && 'ignoreErrors' in task && task.ignoreErrors;
-    if (ignored) recap.ignored += 1;
-    else recap[outcome] += 1;
-    if (!ignored && (outcome === 'failed' || outcome === 'unreachable' || outcome === 'rolled_back')) recap.error = `${task.name}: ${message}`;
-    job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs: Date.now() - started, ...(ignored ? { ignored: true } : {}), ...extra });
+    const durationMs = Date.now() - started;
+    // After a change still queued in the batch, the event is reported once that change is applied (dropped if it fails).
+    later(() => {
+      // ignore_errors: the failure is reported, but the host is not failed (Ansible's `ignored`).
+      const ignored = outcome === 'failed' && 'ignoreErrors' in task && task.ignoreErrors;
+      if (ignored) recap.ignored += 1;
+      else recap[outcome] += 1;
+      if (!ignored && (outcome === 'failed' || outcome === 'unreachable' || outcome === 'rolled_back')) recap.error = `${task.name}: ${message}`;
+      job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs, ...(ignored ? { ignored: true } : {}), ...extra });
+    });
   };
 
-  const link: ConnectionRef = { conn: undefined as unknown as Connection };
   let facts: Facts;
   const factsStart = Date.now();
   job.reporter.taskStart(job.host, 'gathering facts');
@@ -119,15 +126,22 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
         const result = await job.withSlot(() => runTask(job, link, facts, { ...task, name: label }, vars, emit));
         results.push(item === NO_LOOP ? result.registered : { ...result.registered, [task.loopVar]: item, item });
         if (task.register) registered[task.register] = item === NO_LOOP ? result.registered : loopResult(results);
-        if (result.changed) task.notify.forEach((n) => notified.add(n));
+        if (result.changed) later(() => task.notify.forEach((n) => notified.add(n)));
         if (result.stop) {
           job.onFailure?.();
           throw new HostStopped();
         }
       }
     }
+    // The changes still queued are applied before the handlers: only a change that happened notifies.
+    if (!(await flushChanges(link))) {
+      job.onFailure?.();
+      throw new HostStopped();
+    }
   } catch (err) {
     if (!(err instanceof HostStopped)) throw err;
+    // The tasks before the one that stopped the host still run, as they would have one by one.
+    await flushChanges(link);
     if (!job.forceHandlers) return { recap, notified };
   }
   // Handlers run once each, at the end of the play, in the order they are defined.
@@ -137,6 +151,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     const result = await job.withSlot(() => runTask(job, link, facts, handler, vars, emit));
     if (result.stop) break;
   }
+  await flushChanges(link);
   return { recap, notified, facts: link.factsStale ? undefined : facts };
 }
 
@@ -168,16 +183,34 @@ interface TaskResult {
 
 type Emit = (task: TaskSpec, outcome: TaskOutcome, message: string, started: number, extra?: Partial<TaskEvent>) => void;
 
-/** The host's current connection: a guarded change ends with a new one. */
-interface ConnectionRef {
-  /** A command task ran: the in-memory facts no longer describe the host for sure. */
+/** The host's current connection (a guarded change ends with a new one) and the changes queued for it. */
+interface HostLink {
+  /** A command task ran, or a batch failed: the in-memory facts no longer describe the host for sure. */
   factsStale?: boolean;
   conn: Connection;
+  batch: ChangeBatch | undefined;
 }
 
-async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit): Promise<TaskResult> {
+/** Runs `event` now, or after the changes queued so far have been applied. */
+function afterQueued(link: HostLink, event: () => void): void {
+  if (link.batch) link.batch.defer(event);
+  else event();
+}
+
+/** Applies the queued changes; false when one failed or the connection was lost (the host stops). */
+async function flushChanges(link: HostLink): Promise<boolean> {
+  if (!link.batch || link.batch.size === 0) return true;
+  const ok = await link.batch.flush(link.conn);
+  if (!ok) link.factsStale = true;
+  return ok;
+}
+
+/** What a task that never started returns when the queued changes before it failed. */
+const STOPPED: TaskResult = { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg: 'an earlier task failed' } };
+
+async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit): Promise<TaskResult> {
   const started = Date.now();
-  job.reporter.taskStart(job.host, task.name);
+  afterQueued(link, () => job.reporter.taskStart(job.host, task.name));
   const fail = (message: string, outcome: TaskOutcome = 'failed'): TaskResult => {
     emit(task, outcome, message, started);
     const stop = outcome === 'unreachable' || !task.ignoreErrors;
@@ -193,7 +226,11 @@ async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: Ta
     }
     prepared = prepareTask(task, vars, job.host, job.playbookDir);
     if (prepared.type === 'command') {
-      if (!job.check || task.checkMode === false) link.factsStale = true;
+      if (!job.check || task.checkMode === false) {
+        // The command runs on the host as it is: the changes queued before it go first.
+        if (!(await flushChanges(link))) return STOPPED;
+        link.factsStale = true;
+      }
       return await commandTask(job, link.conn, task, prepared.args, vars, emit, started);
     }
     taskPlan = plan(prepared.type, prepared.args as never, facts, job.host);
@@ -213,6 +250,7 @@ async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: Ta
   const summaries = taskPlan.changes.map((c) => c.summary);
   const guarded = taskPlan.managementPath ?? (job.confirm ? 'the play sets confirm: true' : undefined);
   if (!job.check && guarded) {
+    if (!(await flushChanges(link))) return STOPPED;
     const networks = task.type === 'ensure_libvirt_net' ? [String((taskPlan.data ?? {}).name)] : [];
     const r = await applyConfirmed({ host: job.host, conn: link.conn, reconnect: job.reconnect, changes: taskPlan.changes, before: structuredClone(facts), devices: guardDevices(taskPlan, facts), networks, timeoutS: job.confirmTimeoutS });
     if (r.outcome === 'unreachable') {
@@ -224,7 +262,26 @@ async function runTask(job: HostJob, link: ConnectionRef, facts: Facts, task: Ta
       emit(task, r.outcome, `${r.message} (guarded: ${guarded})`, started, { changes: summaries });
       return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg: r.message } };
     }
+  } else if (!job.check && link.batch && !task.ignoreErrors && link.batch.fits(taskPlan.changes)) {
+    // Queued: applied with the next tasks' changes in one exec. The facts and the result assume
+    // success; a failure stops the host, so nothing planned on that assumption is ever applied.
+    const { changes } = taskPlan;
+    for (const c of changes) c.effect(facts);
+    const diff = taskPlan.diff ?? (before && taskPlan.devices ? deviceDiff(before, facts, taskPlan.devices) : undefined);
+    const message = summaries.join('; ');
+    link.batch.add({
+      changes,
+      applied: (durationMs) => emit(task, 'changed', message, started, { changes: summaries, diff, durationMs }),
+      failed: (error, durationMs) => emit(task, 'failed', `${message}: ${error}`, started, { changes: summaries, durationMs }),
+      lost: async (error, durationMs) => {
+        const what = `connection lost while applying: ${error.message}; ${await inFlightFate(job, task, prepared)}`;
+        emit(task, 'unreachable', what, started, { changes: summaries, durationMs });
+      },
+    });
+    return { changed: true, stop: false, registered: { changed: true, failed: false, skipped: false, msg: message, changes: summaries, ...data } };
   } else if (!job.check) {
+    // ignore_errors needs this task's own result before the next task is planned; a huge task goes alone.
+    if (!(await flushChanges(link))) return STOPPED;
     try {
       await applyChanges(link.conn, taskPlan.changes);
     } catch (err) {

@@ -1,0 +1,194 @@
+// Consecutive tasks' changes go to the host as ONE exec instead of one exec per task: planning is
+// done on the in-memory facts anyway, so nothing needs to be read back between two tasks. Each
+// task's part runs in its own `set -e` subshell and prints a marker with its status, so a failure
+// is still the failure of exactly one task, the tasks before it count as applied and the tasks
+// after it never started. Events that happened (in the code) after a queued change wait for it,
+// so every reporter sees the same order as if each task had run on its own.
+import { randomBytes } from 'node:crypto';
+import { shellQuote } from '../connection/quote.js';
+import type { Connection } from '../connection/types.js';
+import { UnreachableError } from '../errors.js';
+import type { Change } from '../model/plan.js';
+
+/**
+ * Bigger batches are sent in several execs: sshd runs the command as one argument of `sh -c`, which
+ * Linux limits to 128 KiB (MAX_ARG_STRLEN), and become wraps it once more.
+ */
+export const MAX_BATCH_BYTES = 48 * 1024;
+
+export interface BatchedTask {
+  changes: Change[];
+  /** The task's part ran to its end: `durationMs` is the time since the part before it ended. */
+  applied(durationMs: number): void;
+  /** The task's part failed: what the commands said. The host stops. */
+  failed(message: string, durationMs: number): void;
+  /** The connection died during this task's part. The host stops. */
+  lost(error: UnreachableError, durationMs: number): Promise<void>;
+}
+
+type Entry = { task: BatchedTask } | { event: () => void };
+
+export class ChangeBatch {
+  private entries: Entry[] = [];
+  private tasks = 0;
+  private bytes = 0;
+
+  get size(): number {
+    return this.tasks;
+  }
+
+  /** Runs `event` now, or once the tasks queued before it have been applied (dropped if one fails). */
+  defer(event: () => void): void {
+    if (this.tasks === 0) event();
+    else this.entries.push({ event });
+  }
+
+  /** Whether the task's changes can still join this batch; a task too big for any batch runs on its own. */
+  fits(changes: Change[]): boolean {
+    return this.bytes + taskPart(changes, 0, 'x').length <= MAX_BATCH_BYTES;
+  }
+
+  add(task: BatchedTask): void {
+    this.entries.push({ task });
+    this.tasks += 1;
+    this.bytes += taskPart(task.changes, 0, 'x').length;
+  }
+
+  /**
+   * Sends the queued tasks as one exec and settles each in order as its marker arrives.
+   * Returns false when a task failed or the connection was lost (the host stops).
+   */
+  async flush(conn: Connection): Promise<boolean> {
+    if (this.tasks === 0) return true;
+    const entries = this.entries;
+    const count = this.tasks;
+    this.entries = [];
+    this.tasks = 0;
+    this.bytes = 0;
+
+    const nonce = randomBytes(6).toString('hex');
+    const queued = entries.filter((e): e is { task: BatchedTask } => 'task' in e).map((e) => e.task);
+    const script = batchScript(queued.map((t) => t.changes), nonce);
+    let next = 0;
+    let lastEnd = Date.now();
+    // Settles the next queued task (and runs the events queued before it) with its status.
+    const settle = (status: number, stderr: string): boolean => {
+      while (entries.length > 0) {
+        const entry = entries.shift()!;
+        if ('event' in entry) {
+          entry.event();
+          continue;
+        }
+        const now = Date.now();
+        const durationMs = now - lastEnd;
+        lastEnd = now;
+        next += 1;
+        if (status === 0) {
+          entry.task.applied(durationMs);
+          // The events that follow it, up to the next queued task, happened after it.
+          while (entries[0] && 'event' in entries[0]) (entries.shift() as { event: () => void }).event();
+          return true;
+        }
+        entry.task.failed(stderr.trim() || `exit code ${status}`, durationMs);
+        entries.length = 0;
+        return false;
+      }
+      return false;
+    };
+
+    const stderrParts: string[] = [];
+    const markers = new MarkerReader(nonce);
+    try {
+      const result = await conn.exec(script, {
+        timeoutFactor: count,
+        onStdout: (text) => {
+          for (const m of markers.read(text)) if (m.status === 0) settle(0, '');
+        },
+      });
+      stderrParts.push(...splitStderr(result.stderr, nonce));
+      const failed = markers.all.find((m) => m.status !== 0);
+      if (failed) return settle(failed.status, stderrParts[failed.index] ?? '');
+      if (next < count) {
+        // No marker and no failure marker: the shell itself died (killed, or set -e outside a part).
+        const reason = result.stderr.trim() || result.stdout.trim() || `exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}`;
+        return settle(result.exitCode || 1, reason);
+      }
+      // Trailing events (after the last task) run now.
+      settle(0, '');
+      return true;
+    } catch (error) {
+      if (!(error instanceof UnreachableError)) {
+        // A timeout: the part in flight failed with it, the rest never started.
+        return settle(1, `timed out: ${(error as Error).message}`);
+      }
+      while (entries[0] && 'event' in entries[0]) (entries.shift() as { event: () => void }).event();
+      const inFlight = entries.shift();
+      entries.length = 0;
+      if (inFlight && 'task' in inFlight) await inFlight.task.lost(error, Date.now() - lastEnd);
+      return false;
+    }
+  }
+}
+
+/** The shell text of one task's changes, a change with stdin getting it from printf. */
+function taskPart(changes: Change[], index: number, nonce: string): string {
+  const lines = changes.flatMap((c) =>
+    c.stdin === undefined ? c.commands : [`printf '%s' ${shellQuote(c.stdin)} | {\n${c.commands.join('\n')}\n}`],
+  );
+  const mark = `kvmnet-${nonce} ${index}`;
+  return [
+    '(',
+    'set -e',
+    ...lines,
+    ')',
+    // The marker on both streams: stdout for progress, stderr to tell whose stderr is whose.
+    `rc=$?; echo "${mark} $rc"; echo "${mark} $rc" >&2; [ "$rc" -eq 0 ] || exit "$rc"`,
+  ].join('\n');
+}
+
+export function batchScript(tasks: Change[][], nonce: string): string {
+  return tasks.map((changes, i) => taskPart(changes, i, nonce)).join('\n') + '\n';
+}
+
+export interface Marker {
+  index: number;
+  status: number;
+}
+
+/** Reads `kvmnet-NONCE INDEX STATUS` lines from stdout that arrives in arbitrary chunks. */
+export class MarkerReader {
+  readonly all: Marker[] = [];
+  private partial = '';
+  private readonly pattern: RegExp;
+
+  constructor(nonce: string) {
+    this.pattern = new RegExp(`^kvmnet-${nonce} (\\d+) (\\d+)$`);
+  }
+
+  read(text: string): Marker[] {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    const found: Marker[] = [];
+    for (const line of lines) {
+      const m = this.pattern.exec(line);
+      if (m) found.push({ index: Number(m[1]), status: Number(m[2]) });
+    }
+    this.all.push(...found);
+    return found;
+  }
+}
+
+/** Each task's stderr: the text before its marker line on stderr. */
+export function splitStderr(stderr: string, nonce: string): string[] {
+  const parts: string[] = [];
+  let current: string[] = [];
+  const pattern = new RegExp(`^kvmnet-${nonce} \\d+ \\d+$`);
+  for (const line of stderr.split('\n')) {
+    if (pattern.test(line)) {
+      parts.push(current.join('\n'));
+      current = [];
+    } else current.push(line);
+  }
+  parts.push(current.join('\n'));
+  return parts;
+}
