@@ -1,8 +1,5 @@
 // Picks how to talk to the user: live view on a terminal, plain lines elsewhere, or JSON Lines.
 import { createInterface } from 'node:readline';
-import { JsonReporter } from '../report/json.js';
-import { LiveReporter } from '../report/live.js';
-import { PlainReporter } from '../report/plain.js';
 import { ansiColors, noColors } from '../report/format.js';
 import type { Reporter } from '../run/reporter.js';
 
@@ -11,10 +8,11 @@ export const colors = () => (process.stdout.isTTY && !process.env.NO_COLOR ? ans
 export const out = (line: string) => process.stdout.write(line + '\n');
 export const err = (line: string) => process.stderr.write(line + '\n');
 
-export function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number }): Reporter {
-  if (o.output === 'json') return new JsonReporter(out);
-  if (interactive()) return new LiveReporter({ diff: o.diff, colors: colors(), write: out });
-  return new PlainReporter({ diff: o.diff, verbose: o.verbose, colors: colors(), write: out });
+/** Only the chosen reporter is loaded: listr2 costs start-up time that JSON and plain output never need. */
+export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number }): Promise<Reporter> {
+  if (o.output === 'json') return new (await import('../report/json.js')).JsonReporter(out);
+  if (interactive()) return new (await import('../report/live.js')).LiveReporter({ diff: o.diff, colors: colors(), write: out });
+  return new (await import('../report/plain.js')).PlainReporter({ diff: o.diff, verbose: o.verbose, colors: colors(), write: out });
 }
 
 /** Asks for an SSH key passphrase on the terminal, without echo. Undefined when there is no TTY. */

@@ -89,7 +89,7 @@ export class ChangeBatch {
           while (entries[0] && 'event' in entries[0]) (entries.shift() as { event: () => void }).event();
           return true;
         }
-        entry.task.failed(stderr.trim() || `exit code ${status}`, durationMs);
+        entry.task.failed(oneLine(stderr) || `exit code ${status}`, durationMs);
         entries.length = 0;
         return false;
       }
@@ -128,6 +128,15 @@ export class ChangeBatch {
       return false;
     }
   }
+}
+
+/** Command output as one line of a report: `error: Failed to start network x; error: internal error: …`. */
+export function oneLine(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join('; ');
 }
 
 /** The shell text of one task's changes, a change with stdin getting it from printf. */

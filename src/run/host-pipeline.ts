@@ -17,7 +17,7 @@ import { applyConfirmed } from './confirm.js';
 import { runCommandTask } from './command-task.js';
 import type { CommandArgs } from '../config/task-schemas.js';
 import type { Reporter } from './reporter.js';
-import { ChangeBatch } from './change-batch.js';
+import { ChangeBatch, oneLine } from './change-batch.js';
 
 export interface HostJob {
   host: string;
@@ -364,7 +364,7 @@ async function applyChanges(conn: Connection, changes: Change[]): Promise<void> 
     const stdin = group.find((c) => c.stdin !== undefined)?.stdin;
     const res = await conn.exec(script, stdin === undefined ? {} : { stdin });
     if (res.exitCode !== 0) {
-      const err = res.stderr.trim() || res.stdout.trim() || `exit code ${res.exitCode}`;
+      const err = oneLine(res.stderr) || oneLine(res.stdout) || `exit code ${res.exitCode}`;
       throw new KvmnetError(`${group.map((c) => c.summary).join('; ')}: ${err}`);
     }
   }
