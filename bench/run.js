@@ -138,9 +138,9 @@ function preflight() {
   }
   for (const c of ['ssh', 'ssh-keygen']) if (!commandExists(c)) throw new Error(`${c} is missing (openssh-client)`);
   try {
-    readFileSync(join(REPO_DIR, 'dist', 'cli', 'main.js'));
+    readFileSync(join(REPO_DIR, 'dist', 'bundle', 'main.js'));
   } catch {
-    throw new Error('kvmnet is not built: run `npx tsc -p tsconfig.json` first');
+    throw new Error('kvmnet is not built: run `npm run build` first');
   }
   // bench/both.yaml must stay the two shipped playbooks, verbatim.
   const plays = (f) => parseYaml(readFileSync(f, 'utf8'));

@@ -10,7 +10,7 @@ export const REPO_DIR = join(BENCH_DIR, '..');
 
 export async function labApi() {
   const file = join(REPO_DIR, 'dist', 'lab', 'index.js');
-  if (!existsSync(file)) throw new Error('kvmnet is not built (dist/lab/index.js is missing): run `npx tsc -p tsconfig.json`');
+  if (!existsSync(file)) throw new Error('kvmnet is not built (dist/lab/index.js is missing): run `npm run build`');
   return import(file);
 }
 

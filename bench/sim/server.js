@@ -5,7 +5,8 @@
 //   - the facts script (src/facts/script.ts FACTS_SCRIPT): the output captured from a real lab host
 //     in bench/sim/fixtures/<state>.json, replayed byte for byte (only `uname -n` is the simulated
 //     host's own name);
-//   - a `set -e` change script: exit 0, and the host's model becomes `converged`;
+//   - a `set -e` change script, or a batch of them: exit 0 (each part's marker printed), and the
+//     host's model becomes `converged`;
 //   - kvmnet's run lock (a lock preamble before the facts script): granted to one connection per
 //     simulated host until it closes, `busy` to others;
 //   - kvmnet's PID announcement line (`printf '%s %s\n' kvmnet-pid-… $$ >&2`) is answered like a
@@ -87,6 +88,13 @@ function answer(host, conn, command, channel) {
   } else if (/^set -e\n/.test(rest)) {
     stats.changes += 1;
     host.state = 'converged';
+  } else if (/^\(\nset -e\n/.test(rest)) {
+    // Several tasks' changes in one exec (src/run/change-batch.ts): every part succeeds and says so.
+    stats.changes += 1;
+    host.state = 'converged';
+    const marks = [...rest.matchAll(/echo "(kvmnet-[0-9a-f]+ \d+) \$rc" >&2/g)].map((m) => `${m[1]} 0\n`);
+    out = marks.join('');
+    err = marks.join('');
   } else if (/^kill /.test(rest)) {
     stats.kills += 1;
   } else {

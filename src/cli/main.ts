@@ -162,6 +162,11 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `kvmnet run … --list-hosts | head`: the reader has gone, which is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   const program = buildProgram();
   program.exitOverride();
   try {

@@ -20,8 +20,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.getuid?.() !== 0) {
     throw new Error('e2e: the lab needs root (network namespaces, veths, sshd, libvirtd): run `npx vitest run --project e2e` as root');
   }
-  if (!existsSync(join(REPO, 'dist', 'cli', 'main.js'))) {
-    throw new Error('e2e: dist/ is missing: build first (`npx tsc -p tsconfig.json`); the tests run the CLI from dist/ like a user would');
+  if (!existsSync(join(REPO, 'dist', 'bundle', 'main.js'))) {
+    throw new Error('e2e: dist/ is missing: build first (`npm run build`); the tests run the CLI from dist/ like a user would');
   }
   warnIfStale();
   await removeStaleRuns();
@@ -180,12 +180,13 @@ function warnIfStale(): void {
       if (e.isDirectory()) walk(p);
       else if (e.name.endsWith('.ts')) {
         const out = join(REPO, 'dist', relative(join(REPO, 'src'), p)).replace(/\.ts$/, '.js');
-        if (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs) stale.push(relative(REPO, p));
+        const bundle = join(REPO, 'dist', 'bundle', 'main.js');
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs || statSync(bundle).mtimeMs < statSync(p).mtimeMs) stale.push(relative(REPO, p));
       }
     }
   };
   walk(join(REPO, 'src'));
   if (stale.length > 0) {
-    console.warn(`[e2e] WARNING: dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}): run \`npx tsc -p tsconfig.json\` first, or these tests exercise stale code`);
+    console.warn(`[e2e] WARNING: dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}): run \`npm run build\` first, or these tests exercise stale code`);
   }
 }
