@@ -1,5 +1,5 @@
 // Pure parsers for virsh output: `net-list --all`, `net-info`, `net-dumpxml`, `domiflist`.
-import { XMLParser } from 'fast-xml-parser';
+import { parseXml } from '../render/netxml.js';
 import type { GuestInterface, NetworkFact } from '../model/facts.js';
 
 /** ` default   active   yes   yes` → name, active, autostart, persistent. Names may contain spaces: parse from the right. */
@@ -24,20 +24,29 @@ export function parseNetInfo(text: string): Record<string, string> {
   return info;
 }
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' });
-
-/** Forward mode and bridge name from a network's XML (no <forward> means isolated). */
+/**
+ * Forward mode and bridge name from a network's XML (no <forward> means isolated, a <forward>
+ * without mode is NAT). Parsed with the same cached parser the planner uses on the same text.
+ */
 export function networkXmlSummary(text: string): { forwardMode: string; bridge?: string } {
-  const doc = xml.parse(text) as { network?: { forward?: { mode?: string } | string; bridge?: { name?: string } } };
-  const net = doc.network ?? {};
-  const forward = net.forward;
-  const mode = forward === undefined ? 'isolated' : typeof forward === 'object' ? forward.mode ?? 'nat' : 'nat';
-  return { forwardMode: mode, bridge: typeof net.bridge === 'object' ? net.bridge.name : undefined };
+  const net = parseXml(text);
+  const forward = net.children.find((c) => c.tag === 'forward');
+  const bridge = net.children.find((c) => c.tag === 'bridge');
+  return { forwardMode: forward ? forward.attrs.mode ?? 'nat' : 'isolated', bridge: bridge?.attrs.name };
+}
+
+// libvirt's own output; if it ever does not parse, the network is still listed (net-info has the bridge).
+function summaryOrNothing(text: string): ReturnType<typeof networkXmlSummary> | undefined {
+  try {
+    return networkXmlSummary(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export function networkFromSections(name: string, info: string, xmlText: string): NetworkFact {
   const i = parseNetInfo(info);
-  const summary = xmlText.trim() ? networkXmlSummary(xmlText) : undefined;
+  const summary = xmlText.trim() ? summaryOrNothing(xmlText) : undefined;
   return {
     name,
     active: i.Active === 'yes',

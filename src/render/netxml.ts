@@ -16,12 +16,31 @@ const parser = new XMLParser({ preserveOrder: true, ignoreAttributes: false, att
 
 type Ordered = Array<Record<string, unknown>>;
 
+// Every host brings the same documents back (a rendered template; libvirt's output differs only by
+// uuid and mac; the facts and the planner read the same text): each text is parsed once. A small
+// bound is enough, since a host's facts are planned right after they are parsed.
+const parsed = new Map<string, XmlElement>();
+const PARSED_KEPT = 64;
+
+/** The document's root element. Shared between callers, so frozen: nobody may change it. */
 export function parseXml(text: string): XmlElement {
+  const known = parsed.get(text);
+  if (known) return known;
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw new Error(`invalid XML at line ${valid.err.line}: ${valid.err.msg}`);
   const roots = toElements(parser.parse(text) as Ordered).filter((e) => !e.tag.startsWith('?'));
   if (roots.length !== 1) throw new Error(`expected one root element, found ${roots.length}`);
-  return roots[0]!;
+  const root = deepFreeze(roots[0]!);
+  if (parsed.size >= PARSED_KEPT) parsed.delete(parsed.keys().next().value!);
+  parsed.set(text, root);
+  return root;
+}
+
+function deepFreeze(el: XmlElement): XmlElement {
+  Object.freeze(el.attrs);
+  el.children.forEach(deepFreeze);
+  Object.freeze(el.children);
+  return Object.freeze(el);
 }
 
 function toElements(nodes: Ordered): XmlElement[] {
