@@ -92,7 +92,7 @@ function answer(host, conn, command, channel) {
     // Several tasks' changes in one exec (src/run/change-batch.ts): every part succeeds and says so.
     stats.changes += 1;
     host.state = 'converged';
-    const marks = [...rest.matchAll(/echo "(kvmnet-[0-9a-f]+ \d+) \$rc" >&2/g)].map((m) => `${m[1]} 0\n`);
+    const marks = [...rest.matchAll(/'(kvmnet-[0-9a-f]+ \d+)' "\$rc" >&2/g)].map((m) => `${m[1]} 0\n`);
     out = marks.join('');
     err = marks.join('');
   } else if (/^kill /.test(rest)) {

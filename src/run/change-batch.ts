@@ -150,8 +150,9 @@ function taskPart(changes: Change[], index: number, nonce: string): string {
     'set -e',
     ...lines,
     ')',
-    // The marker on both streams: stdout for progress, stderr to tell whose stderr is whose.
-    `rc=$?; echo "${mark} $rc"; echo "${mark} $rc" >&2; [ "$rc" -eq 0 ] || exit "$rc"`,
+    // The marker on both streams: stdout for progress, stderr to tell whose stderr is whose; on a
+    // line of its own even after output that did not end with a newline.
+    `rc=$?; printf '\\n%s %s\\n' '${mark}' "$rc"; printf '\\n%s %s\\n' '${mark}' "$rc" >&2; [ "$rc" -eq 0 ] || exit "$rc"`,
   ].join('\n');
 }
 

@@ -98,6 +98,17 @@ describe('ChangeBatch over a real shell', () => {
     await conn.close();
   });
 
+  it('reads a marker that follows output without a final newline', async () => {
+    const conn = connectLocal(settings);
+    const log: string[] = [];
+    const batch = new ChangeBatch();
+    batch.add(task('a', [change(['printf no-newline; printf err-no-newline >&2'])], log));
+    batch.add(task('b', [change(['printf x >&2; false'])], log));
+    expect(await batch.flush(conn)).toBe(false);
+    expect(log).toEqual(['a applied', 'b failed: x']);
+    await conn.close();
+  });
+
   it('reports a shell that dies without a marker as the failure of the task in flight', async () => {
     const conn = connectLocal(settings);
     const log: string[] = [];
@@ -167,6 +178,6 @@ describe('markers', () => {
 
   it('are printed once per task part on each stream, in order', () => {
     const script = batchScript([[change(['a'])], [change(['b'])]], 'n2');
-    expect(script.match(/echo "kvmnet-n2 \d+ \$rc"( >&2)?/g)).toEqual(['echo "kvmnet-n2 0 $rc"', 'echo "kvmnet-n2 0 $rc" >&2', 'echo "kvmnet-n2 1 $rc"', 'echo "kvmnet-n2 1 $rc" >&2']);
+    expect(script.match(/'kvmnet-n2 \d+' "\$rc"( >&2)?/g)).toEqual([`'kvmnet-n2 0' "$rc"`, `'kvmnet-n2 0' "$rc" >&2`, `'kvmnet-n2 1' "$rc"`, `'kvmnet-n2 1' "$rc" >&2`]);
   });
 });
