@@ -6,24 +6,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectLocal } from '../../src/connection/local.js';
 import { shellQuote } from '../../src/connection/quote.js';
-import type { Connection, ConnectionSettings } from '../../src/connection/types.js';
+import type { Connection } from '../../src/connection/types.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { Change } from '../../src/model/plan.js';
 import { batchScript, ChangeBatch, MarkerReader, MAX_BATCH_BYTES, splitStderr, type BatchedTask } from '../../src/run/change-batch.js';
+import { localSettings } from './support/local-settings.js';
 
-const settings: ConnectionSettings = {
-  name: 'controller',
-  host: 'localhost',
-  port: 22,
-  user: 'root',
-  become: false,
-  knownHosts: '/nonexistent',
-  hostKeyChecking: 'strict',
-  connection: 'local',
-  connectTimeoutMs: 1000,
-  commandTimeoutMs: 5000,
-  keepaliveIntervalMs: 0,
-};
+const settings = localSettings;
 
 let dir: string;
 beforeEach(() => {

@@ -4,21 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CommandTimeoutError } from '../../../src/errors.js';
 import { connectLocal } from '../../../src/connection/local.js';
-import type { ConnectionSettings } from '../../../src/connection/types.js';
+import { localSettings } from '../support/local-settings.js';
 
-const settings: ConnectionSettings = {
-  name: 'controller',
-  host: 'localhost',
-  port: 22,
-  user: 'root',
-  become: false,
-  knownHosts: '/nonexistent',
-  hostKeyChecking: 'strict',
-  connection: 'local',
-  connectTimeoutMs: 1000,
-  commandTimeoutMs: 5000,
-  keepaliveIntervalMs: 0,
-};
+const settings = localSettings;
 
 describe('connectLocal', () => {
   it('runs sh -c with stdin, and collects output and exit code', async () => {
