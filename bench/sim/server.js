@@ -88,7 +88,7 @@ function answer(host, conn, command, channel) {
   } else if (/^set -e\n/.test(rest)) {
     stats.changes += 1;
     host.state = 'converged';
-  } else if (/^\(\nset -e\n/.test(rest)) {
+  } else if (/^# kvmnet: the changes of \d+ task/.test(rest)) {
     // Several tasks' changes in one exec (src/run/change-batch.ts): every part succeeds and says so.
     stats.changes += 1;
     host.state = 'converged';

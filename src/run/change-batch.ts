@@ -96,7 +96,6 @@ export class ChangeBatch {
       return false;
     };
 
-    const stderrParts: string[] = [];
     const markers = new MarkerReader(nonce);
     try {
       const result = await conn.exec(script, {
@@ -105,12 +104,12 @@ export class ChangeBatch {
           for (const m of markers.read(text)) if (m.status === 0) settle(0, '');
         },
       });
-      stderrParts.push(...splitStderr(result.stderr, nonce));
+      const stderrParts = splitStderr(result.stderr, nonce);
       const failed = markers.all.find((m) => m.status !== 0);
       if (failed) return settle(failed.status, stderrParts[failed.index] ?? '');
       if (next < count) {
         // No marker and no failure marker: the shell itself died (killed, or set -e outside a part).
-        const reason = result.stderr.trim() || result.stdout.trim() || `exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}`;
+        const reason = oneLine(stderrParts[next] ?? '') || `exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}`;
         return settle(result.exitCode || 1, reason);
       }
       // Trailing events (after the last task) run now.
@@ -157,7 +156,8 @@ function taskPart(changes: Change[], index: number, nonce: string): string {
 }
 
 export function batchScript(tasks: Change[][], nonce: string): string {
-  return tasks.map((changes, i) => taskPart(changes, i, nonce)).join('\n') + '\n';
+  // The first line is what a timeout or a lost connection quotes of the command.
+  return [`# kvmnet: the changes of ${tasks.length} task(s)`, ...tasks.map((changes, i) => taskPart(changes, i, nonce))].join('\n') + '\n';
 }
 
 export interface Marker {

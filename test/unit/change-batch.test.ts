@@ -87,6 +87,20 @@ describe('ChangeBatch over a real shell', () => {
     await conn.close();
   });
 
+  it('times out after the command timeout times the number of tasks, and says what timed out', async () => {
+    const conn = connectLocal({ ...settings, commandTimeoutMs: 300 });
+    const log: string[] = [];
+    const batch = new ChangeBatch();
+    // Two tasks: 600 ms in all. The first takes 400 ms, more than one task's timeout but within two.
+    batch.add(task('a', [change(['sleep 0.4'])], log));
+    batch.add(task('b', [change(['sleep 5'])], log));
+    expect(await batch.flush(conn)).toBe(false);
+    expect(log[0]).toBe('a applied');
+    expect(log[1]).toMatch(/^b failed: timed out: .*timed out after 600 ms: # kvmnet: the changes of 2 task\(s\)$/);
+    expect(log).toHaveLength(2);
+    await conn.close();
+  });
+
   it('reads a marker that follows output without a final newline', async () => {
     const conn = connectLocal(settings);
     const log: string[] = [];
