@@ -2,12 +2,13 @@
 // namespace, a copy of the lab inventory to edit, kvmnet as a child process to signal, a delaying
 // TCP proxy. Everything here acts on ONE lab host, found by its network namespace (the lab has no
 // PID namespace, so `pkill sshd` would hit every lab on this machine and the machine's own sshd).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { KVMNET_BIN, REPO, show, spawnCollect, type Result } from '../exec.js';
+import { show, spawnCollect, spawnKvmnet, type Result, type RunningKvmnet } from '../exec.js';
+
+export { spawnKvmnet };
 import { inHost, inventory, kvmnet, labDir, labHost, scratchDir, type LabHost } from '../helpers.js';
 
 import { sleep, waitFor } from '../helpers.js';
@@ -183,49 +184,6 @@ export const BRIDGED_TASKS = `    - name: bridge br0 with STP
     - name: libvirt network bridged-network on br0
       ensure_libvirt_net: { name: bridged-network, template: bridged-network.xml.hbs, vars: { bridge: br0 }, state: active, autostart: true }
 `;
-
-// ---- kvmnet as a child process ------------------------------------------------------------------
-
-export interface RunningKvmnet {
-  child: ChildProcess;
-  pid: number;
-  /** Everything written so far. */
-  stdout(): string;
-  stderr(): string;
-  /** Resolves when the process is gone (code null when killed by a signal). */
-  done: Promise<Result & { signal: NodeJS.Signals | null; endedAt: number }>;
-  exited(): boolean;
-}
-
-/** `node bin/kvmnet.js ARGS` (CI=true, plain output) that the test can signal; killed after timeoutMs. */
-export function spawnKvmnet(args: readonly string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): RunningKvmnet {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true', ...opts.env };
-  delete env.FORCE_COLOR;
-  const child = spawn(process.execPath, [KVMNET_BIN, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let exited = false;
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timeoutMs = opts.timeoutMs ?? 120_000;
-  const done = new Promise<Result & { signal: NodeJS.Signals | null; endedAt: number }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stderr += `\n[e2e] killed after ${timeoutMs} ms`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      exited = true;
-      resolve({ code, signal, stdout, stderr, endedAt: Date.now() });
-    });
-  });
-  if (child.pid === undefined) throw new Error('kvmnet did not start');
-  return { child, pid: child.pid, stdout: () => stdout, stderr: () => stderr, done, exited: () => exited };
-}
 
 /** Waits until PRED holds while RUN is still going; if kvmnet ends first, fails at once with its output. */
 export async function waitDuringRun(run: RunningKvmnet, what: string, pred: () => boolean, timeoutMs = 90_000): Promise<void> {

@@ -2,13 +2,12 @@
 // inventory of those 6 with extra host vars, marker files inside the hosts (written by `command`
 // tasks, read through the host's namespace holder), "was this host contacted?", a kvmnet run in
 // the background, and putting the management path of a host back by hand.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import YAML from 'yaml';
 import { labPaths } from '../../../src/lab/index.js';
-import { KVMNET_BIN, REPO, type Result } from '../exec.js';
+import type { Result } from '../exec.js';
 import { inHost, inventory, jsonEvents, kvmnet, labDir, labHost, labState, resetHost, scratchDir, show, sleep, waitFor as sharedWaitFor, type LabHost } from '../helpers.js';
 
 export { sleep } from '../helpers.js';
@@ -234,39 +233,6 @@ export async function runJson(args: readonly string[], opts: { timeoutMs?: numbe
 /** `[host, task, outcome]` of task events, in output order. */
 export const outcomes = (tasks: TaskEventJson[]): Array<[string, string, string]> => tasks.map((t) => [t.host, t.task, t.outcome]);
 
-// ---- kvmnet in the background -------------------------------------------------------------------
-
-export interface Background {
-  pid: number;
-  done: Promise<Result & { endedAt: number }>;
-}
-
-/** `node bin/kvmnet.js ARGS` (CI=true) in the background; its pid is kvmnet's own. Killed after timeoutMs. */
-export function kvmnetInBackground(args: readonly string[], timeoutMs = 150_000): Background {
-  const env: NodeJS.ProcessEnv = { ...process.env, CI: 'true' };
-  delete env.FORCE_COLOR;
-  const child = spawn(process.execPath, [KVMNET_BIN, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error('kvmnet did not start');
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<Result & { endedAt: number }>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stderr += `\n[e2e] killed after ${timeoutMs} ms`;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, endedAt: Date.now() });
-    });
-  });
-  return { pid: child.pid, done };
-}
 
 /** waitFor with a longer default: rollout tests wait on whole fleets. */
 export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000, intervalMs = 50): Promise<NonNullable<T>> {

@@ -5,7 +5,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { link, show, writePlaybook } from '../helpers.js';
-import { fleetInventory, growLab, hostPath, hostProcesses, hv, killHostProcesses, kvmnetInBackground, markerLines, outcomes, removeHostFiles, resetFleet, runJson, sleep, waitFor } from '../rollout/support.js';
+import { fleetInventory, growLab, hostPath, hostProcesses, hv, killHostProcesses, markerLines, outcomes, removeHostFiles, resetFleet, runJson, sleep, waitFor } from '../rollout/support.js';
+import { spawnKvmnet } from '../exec.js';
 
 describe('two runs against one host', () => {
   const H = hv(5);
@@ -41,7 +42,7 @@ describe('two runs against one host', () => {
   let inv: string;
   const startHolder = async () => {
     removeHostFiles([H], [STARTED, RELEASE]);
-    const run = kvmnetInBackground(['run', holder(), '-i', inv, '--limit', H, '--output', 'json']);
+    const run = spawnKvmnet(['run', holder(), '-i', inv, '--limit', H, '--output', 'json'], { timeoutMs: 150_000 });
     await waitFor('the first run to be busy on the host', () => existsSync(hostPath(H, STARTED)), 90_000);
     return run;
   };
@@ -76,7 +77,7 @@ describe('two runs against one host', () => {
   it('with --wait-lock 30 the second waits for the first, then runs', async () => {
     removeHostFiles([H], [ORDER]);
     const first = await startHolder();
-    const waiting = kvmnetInBackground(['run', second(), '-i', inv, '--limit', H, '--wait-lock', '30', '--output', 'json']);
+    const waiting = spawnKvmnet(['run', second(), '-i', inv, '--limit', H, '--wait-lock', '30', '--output', 'json'], { timeoutMs: 150_000 });
     // The second run's facts command is waiting on the host's lock (flock -w 30) while the first is busy.
     await waitFor('the second run to wait for the lock', () => hostProcesses(H).some((p) => /^flock -w 30 /.test(p.cmdline)), 60_000);
     await sleep(1000);
