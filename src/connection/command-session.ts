@@ -124,6 +124,11 @@ export class CommandSession {
   }
 }
 
+/** How long one exec may take on either transport: the options' own timeout, or the connection's × timeoutFactor. */
+export function execTimeoutMs(options: { timeoutMs?: number; timeoutFactor?: number }, commandTimeoutMs: number): number {
+  return options.timeoutMs ?? commandTimeoutMs * (options.timeoutFactor ?? 1);
+}
+
 /** The first line of a command, short enough for an error message. */
 export function commandSummary(command: string): string {
   const first = command.trimStart().split('\n')[0] ?? '';

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { userInfo } from 'node:os';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
-import { CommandSession, commandSummary } from './command-session.js';
+import { CommandSession, commandSummary, execTimeoutMs } from './command-session.js';
 import type { Connection, ConnectionSettings, ConnectionStats, ExecOptions, ExecResult } from './types.js';
 
 // After SIGTERM on timeout, how long the process group gets before SIGKILL.
@@ -23,7 +23,7 @@ export function connectLocal(settings: ConnectionSettings): Connection {
       ...(options.stdin !== undefined && { stdin: options.stdin }),
       ...(options.onStdout && { onStdout: options.onStdout }),
     });
-    const timeoutMs = options.timeoutMs ?? settings.commandTimeoutMs * (options.timeoutFactor ?? 1);
+    const timeoutMs = execTimeoutMs(options, settings.commandTimeoutMs);
     return new Promise<ExecResult>((resolve, reject) => {
       // Its own process group, so that a timeout stops the command's children too.
       const child = spawn('sh', ['-c', session.command], { detached: true, stdio: 'pipe' });

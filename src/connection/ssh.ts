@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { Client, ClientChannel } from 'ssh2';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
-import { CommandSession, commandSummary } from './command-session.js';
+import { CommandSession, commandSummary, execTimeoutMs } from './command-session.js';
 import { parseJump, type JumpHost } from './jump.js';
 import { CONNECT_RETRY_DELAYS_MS, withRetry } from './retry.js';
 import { expandHome, loadAuthSteps, type AuthHooks, type AuthStep } from './ssh-auth.js';
@@ -135,7 +135,7 @@ class SshConnection implements Connection {
       ...(options.onStdout && { onStdout: options.onStdout }),
       announcePid: true,
     });
-    const timeoutMs = options.timeoutMs ?? this.settings.commandTimeoutMs * (options.timeoutFactor ?? 1);
+    const timeoutMs = execTimeoutMs(options, this.settings.commandTimeoutMs);
     let channel: ClientChannel | undefined;
     let timedOut = false;
     const work = (async () => {

@@ -71,28 +71,30 @@ export class ChangeBatch {
     const script = batchScript(queued.map((t) => t.changes), nonce);
     let next = 0;
     let lastEnd = Date.now();
-    // Settles the next queued task (and runs the events queued before it) with its status.
-    const settle = (status: number, stderr: string): boolean => {
-      while (entries.length > 0) {
-        const entry = entries.shift()!;
-        if ('event' in entry) {
-          entry.event();
-          continue;
-        }
-        const now = Date.now();
-        const durationMs = now - lastEnd;
-        lastEnd = now;
-        next += 1;
-        if (status === 0) {
-          entry.task.applied(durationMs);
-          // The events that follow it, up to the next queued task, happened after it.
-          while (entries[0] && 'event' in entries[0]) (entries.shift() as { event: () => void }).event();
-          return true;
-        }
-        entry.task.failed(oneLine(stderr) || `exit code ${status}`, durationMs);
-        entries.length = 0;
-        return false;
+    // Runs the events at the head of the queue, up to the next queued task.
+    const runLeadingEvents = () => {
+      for (let head = entries[0]; head && 'event' in head; head = entries[0]) {
+        entries.shift();
+        head.event();
       }
+    };
+    // Settles the next queued task (after the events queued before it) with its status.
+    const settle = (status: number, stderr: string): boolean => {
+      runLeadingEvents();
+      const entry = entries.shift();
+      if (!entry || !('task' in entry)) return false;
+      const now = Date.now();
+      const durationMs = now - lastEnd;
+      lastEnd = now;
+      next += 1;
+      if (status === 0) {
+        entry.task.applied(durationMs);
+        // The events that follow it, up to the next queued task, happened after it.
+        runLeadingEvents();
+        return true;
+      }
+      entry.task.failed(oneLine(stderr) || `exit code ${status}`, durationMs);
+      entries.length = 0;
       return false;
     };
 
@@ -112,15 +114,14 @@ export class ChangeBatch {
         const reason = oneLine(stderrParts[next] ?? '') || `exit code ${result.exitCode}${result.signal ? ` (${result.signal})` : ''}`;
         return settle(result.exitCode || 1, reason);
       }
-      // Trailing events (after the last task) run now.
-      settle(0, '');
+      runLeadingEvents();
       return true;
     } catch (error) {
       if (!(error instanceof UnreachableError)) {
         // A timeout: the part in flight failed with it, the rest never started.
         return settle(1, `timed out: ${(error as Error).message}`);
       }
-      while (entries[0] && 'event' in entries[0]) (entries.shift() as { event: () => void }).event();
+      runLeadingEvents();
       const inFlight = entries.shift();
       entries.length = 0;
       if (inFlight && 'task' in inFlight) await inFlight.task.lost(error, Date.now() - lastEnd);
