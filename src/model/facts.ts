@@ -11,8 +11,10 @@ export interface LinkFact {
   name: string;
   /** `bridge`, `veth`, `dummy`, …; undefined for plain physical NICs. */
   kind?: string;
-  /** The bridge this link is a port of. */
+  /** The bridge (or bond) this link is a port of. */
   master?: string;
+  /** The device this one sits on (a VLAN's parent, a veth's peer index is not a name and is left out). */
+  lower?: string;
   /** Administratively up (the UP flag). */
   up: boolean;
   operstate: string;

@@ -1,6 +1,6 @@
 // The `command` task: run what the user wrote, once, and judge the result with
 // changed_when / failed_when. creates/removes are checked in the same exec.
-import type { CommandArgs } from '../config/task-schemas.js';
+import type { CommandArgs } from '../tasks/command.js';
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
 import { evaluateCondition } from './condition.js';

@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
-import { gatherFacts } from '../facts/gather.js';
 import type { Facts } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
+import { changeLines } from './change-script.js';
+import { gatherHostFacts } from './host-facts.js';
 import { restoredDifferences, restoreScript } from './restore-script.js';
 
 export interface ConfirmOptions {
@@ -33,21 +34,7 @@ export type ConfirmResult =
 const b64 = (s: string) => shellQuote(Buffer.from(s).toString('base64'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function changeScript(changes: Change[], dir: string): { script: string; files: Array<{ path: string; content: string }> } {
-  const files: Array<{ path: string; content: string }> = [];
-  const parts = ['set -e'];
-  changes.forEach((c, i) => {
-    if (c.stdin === undefined) parts.push(...c.commands);
-    else {
-      const path = `${dir}/stdin-${i}`;
-      files.push({ path, content: c.stdin });
-      parts.push(`{\n${c.commands.join('\n')}\n} < ${shellQuote(path)}`);
-    }
-  });
-  return { script: parts.join('\n') + '\n', files };
-}
-
-export function armScript(id: string, dir: string, rollback: string, change: { script: string; files: Array<{ path: string; content: string }> }, timeoutS: number): string {
+export function armScript(id: string, dir: string, rollback: string, changes: readonly Change[], timeoutS: number): string {
   const d = shellQuote(dir);
   const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back`;
   return [
@@ -55,8 +42,7 @@ export function armScript(id: string, dir: string, rollback: string, change: { s
     'umask 077',
     `mkdir -p ${d}`,
     `printf %s ${b64(rollback)} | base64 -d > ${d}/rollback.sh`,
-    `printf %s ${b64(change.script)} | base64 -d > ${d}/change.sh`,
-    ...change.files.map((f) => `printf %s ${b64(f.content)} | base64 -d > ${shellQuote(f.path)}`),
+    `printf %s ${b64(['set -e', ...changeLines(changes)].join('\n') + '\n')} | base64 -d > ${d}/change.sh`,
     // systemd-run survives anything short of a reboot; without systemd a setsid'd sleeper does.
     'if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then',
     `  systemd-run --quiet --unit=kvmnet-rollback-${id} --on-active=${timeoutS}s /bin/sh -c ${shellQuote(rollbackCmd)}`,
@@ -108,7 +94,7 @@ export async function applyConfirmed(o: ConfirmOptions): Promise<ConfirmResult> 
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const dir = `/run/kvmnet/confirm-${id}`;
   const rollback = restoreScript(o.before, o.devices, o.networks);
-  const armed = await o.conn.exec(armScript(id, dir, rollback, changeScript(o.changes, dir), o.timeoutS));
+  const armed = await o.conn.exec(armScript(id, dir, rollback, o.changes, o.timeoutS));
   if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) {
     return { outcome: 'failed', conn: o.conn, message: `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}` };
   }
@@ -138,7 +124,7 @@ export async function applyConfirmed(o: ConfirmOptions): Promise<ConfirmResult> 
 }
 
 async function verifyRollback(o: ConfirmOptions, conn: Connection, dir: string): Promise<ConfirmResult> {
-  const after = await gatherFacts(conn, o.host);
+  const after = await gatherHostFacts(conn, o.host);
   const diffs = restoredDifferences(o.before, after, o.devices);
   await conn.exec(`rm -rf ${shellQuote(dir)}`).catch(() => undefined);
   if (diffs.length) return { outcome: 'failed', conn, message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}` };

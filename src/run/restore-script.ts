@@ -4,7 +4,7 @@
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { routeArgs } from '../tasks/migrate.js';
-import { IFUPDOWN_DIR, NETWORKD_DIR } from '../persist/paths.js';
+import { IFUPDOWN_DIR, NETWORKD_DIR } from '../model/persist-kinds.js';
 
 const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
 
