@@ -5,10 +5,9 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensurePortArgs } from '../../src/config/task-schemas.js';
-import { planEnsurePort } from '../../src/tasks/ensure-port.js';
+import { planOf } from './support/plan-task.js';
 import { restoredDifferences, restoreScript } from '../../src/run/restore-script.js';
-import { armScript, changeScript, disarmScript } from '../../src/run/confirm.js';
+import { armScript, disarmScript } from '../../src/run/confirm.js';
 import { hostFixture } from './support/host-fixture.js';
 
 function runWithFakeTools(script: string): string[] {
@@ -46,15 +45,18 @@ describe('rollback script', () => {
     const before = hostFixture('bridged');
     const after = structuredClone(before);
     expect(restoredDifferences(before, after, ['mgmt0', 'br0'])).toEqual([]);
-    planEnsurePort(ensurePortArgs.parse({ bridge: 'br0', interface: 'mgmt0', migrate: true }), after, 'hv2').changes.forEach((c) => c.effect(after));
+    planOf('ensure_port', { bridge: 'br0', interface: 'mgmt0', migrate: true }, after, 'hv2').changes.forEach((c) => c.effect(after));
     expect(restoredDifferences(before, after, ['mgmt0', 'br0']).join('; ')).toMatch(/mgmt0 master is br0, was none; mgmt0 addresses are none, were 198\./);
   });
   it('arm, change and disarm scripts are valid sh and keep payloads out of the command line', () => {
-    const change = changeScript([{ summary: 'x', commands: ['virsh -q net-define /dev/stdin'], stdin: "<network><name>it's</name></network>", effect: () => undefined }], '/run/kvmnet/confirm-x');
-    expect(change.files).toEqual([{ path: '/run/kvmnet/confirm-x/stdin-0', content: "<network><name>it's</name></network>" }]);
-    const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', change, 60);
+    const changes = [{ summary: 'x', commands: ['virsh -q net-define /dev/stdin'], stdin: "<network><name>it's</name></network>", touches: [], effect: () => undefined }];
+    const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', changes, 60);
     expect(arm).not.toContain("it's");
-    for (const s of [arm, change.script, disarmScript('abc', '/run/kvmnet/confirm-x')]) execFileSync('/bin/sh', ['-n', '-c', s]);
+    // The change script is the one serialiser's output (stdin from printf), written base64-encoded.
+    const encoded = [...arm.matchAll(/printf %s '?([A-Za-z0-9+/=]+)'? \| base64 -d > '?\/run\/kvmnet\/confirm-x'?\/change\.sh/g)][0]![1]!;
+    const change = Buffer.from(encoded, 'base64').toString();
+    expect(change).toContain("printf '%s' '<network><name>it'\\''s</name></network>' | {\nvirsh -q net-define /dev/stdin\n}");
+    for (const s of [arm, change, disarmScript('abc', '/run/kvmnet/confirm-x')]) execFileSync('/bin/sh', ['-n', '-c', s]);
   });
   it('persistence files are put back as they were, and new kvmnet files removed', () => {
     const before = { ...hostFixture('fresh'), persisted: { '/etc/systemd/network/10-kvmnet-br0.netdev': "[NetDev]\nName=br0\nKind=bridge\n" } };
