@@ -32,6 +32,8 @@ export interface RunOptions {
   waitLockSeconds?: number;
   /** Set by the CLI on SIGINT/SIGTERM: no new task starts. */
   stopping?: () => boolean;
+  /** The transport (default: ssh or local, as the host's variables say); tests give a fake host. */
+  connect?: (settings: ConnectionSettings) => Promise<Connection>;
 }
 
 export async function runPlaybook(playbook: Playbook, inventory: Inventory, options: RunOptions, reporter: Reporter): Promise<RunSummary> {
@@ -45,10 +47,11 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   // Read every play's vars files before contacting any host: a broken file is an input error.
   const playVarsList = playbook.plays.map((p) => ({ ...p.vars, ...readVarsFiles(p.varsFiles) }));
 
+  const open = options.connect ?? ((settings: ConnectionSettings) => connect(settings, options.sshHooks));
   const connectionFor = (host: string, settings: ConnectionSettings): (() => Promise<Connection>) => () => {
     let c = connections.get(host);
     if (!c) {
-      c = connect({ ...settings, ...options.connectionOverrides }, options.sshHooks);
+      c = open({ ...settings, ...options.connectionOverrides });
       // A failed connect is remembered: the host is unreachable for the rest of the run.
       connections.set(host, c);
     }
@@ -58,7 +61,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   // Fresh connections for commit-confirmed checks; the host's pipeline keeps the one it gets.
   const extra: Connection[] = [];
   const reconnect = async (settings: ConnectionSettings) => {
-    const c = await connect({ ...settings, ...options.connectionOverrides, connectTimeoutMs: Math.min(settings.connectTimeoutMs, 5000) }, options.sshHooks);
+    const c = await open({ ...settings, ...options.connectionOverrides, connectTimeoutMs: Math.min(settings.connectTimeoutMs, 5000) });
     extra.push(c);
     return c;
   };
