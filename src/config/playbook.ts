@@ -39,6 +39,8 @@ export interface TaskSpec {
   file?: string;
   /** `confirm: true` on the task: guard its changes with commit-confirmed rollback. */
   confirm?: boolean;
+  /** Where one of the task's arguments is written (`['address']`, `['ip', 'dhcp']`), for errors about its value. */
+  argLoc: (path: readonly PathSegment[]) => SpecLocation;
   /** The play's `persist` (a format, or a {{ template }} of one): applied when a persisting task sets none. */
   persistDefault?: string;
 }
@@ -324,6 +326,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
     vars: mapOrEmpty(c, raw.vars, [...p, 'vars'], `${human} › vars`),
     loc: c.at(p, name === module.defaultName(args) ? humanTyped : `${human} (${name})`),
     file,
+    argLoc: (path) => c.at([...p, type, ...path], `${humanTyped}${path.length ? `.${path.join('.')}` : ''}`),
     locPath: p,
   };
 }

@@ -10,12 +10,13 @@ import { resolveConnectionVars } from '../config/connection-vars.js';
 import { readVarsFiles } from './vars-files.js';
 import { connect, type SshHooks } from '../connection/index.js';
 import type { Connection, ConnectionSettings } from '../connection/types.js';
-import { UnreachableError, formatDiagnostic } from '../errors.js';
+import { InvalidInputError, UnreachableError, formatDiagnostic } from '../errors.js';
 import { emptyRecap, hostFailed, type HostRecap, type RunSummary } from '../model/result.js';
 import type { Facts } from '../model/facts.js';
 import { exceedsFailThreshold, splitBatches } from './batches.js';
 import { runHost, type HostOutcome } from './host-pipeline.js';
 import { LinearBarrier } from './barrier.js';
+import { validatePlaybook } from './validate.js';
 import type { Reporter } from './reporter.js';
 
 export interface RunOptions {
@@ -44,8 +45,11 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   const notTouched: string[] = [];
   const stopping = options.stopping ?? (() => false);
   const playbookDir = dirname(resolve(playbook.file));
-  // Read every play's vars files before contacting any host: a broken file is an input error.
+  // Read every play's vars files and render every task for every host before contacting any:
+  // a broken file or an undefined variable is an input error, reported once with its hosts.
   const playVarsList = playbook.plays.map((p) => ({ ...p.vars, ...readVarsFiles(p.varsFiles) }));
+  const preflight = validatePlaybook(playbook, inventory, options.extraVars, options.limit).renderDiagnostics;
+  if (preflight.length) throw new InvalidInputError(preflight);
 
   const open = options.connect ?? ((settings: ConnectionSettings) => connect(settings, options.sshHooks));
   const connectionFor = (host: string, settings: ConnectionSettings): (() => Promise<Connection>) => () => {
