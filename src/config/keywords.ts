@@ -20,7 +20,7 @@ export const playKeywords = {
   any_errors_fatal: z.boolean(),
   strategy: z.enum(['free', 'linear']),
   confirm: z.boolean().meta({ description: 'guard every change of the play with commit-confirmed rollback' }),
-  confirm_timeout: z.number().min(5).max(3600).meta({ description: 'seconds before an unconfirmed change is rolled back' }),
+  confirm_timeout: z.number().min(6).max(3600).meta({ description: 'seconds before an unconfirmed change is rolled back' }),
   persist: z.enum(PERSIST_KINDS),
   tasks: z.array(z.unknown()),
   handlers: z.array(z.unknown()),

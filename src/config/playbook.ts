@@ -169,7 +169,7 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
   let confirmTimeout = 60;
   if (raw.confirm_timeout !== undefined) {
     if (validPlayValue('confirm_timeout', raw.confirm_timeout)) confirmTimeout = raw.confirm_timeout as number;
-    else c.error([...p, 'confirm_timeout'], `${human} › confirm_timeout`, `expected seconds from 5 to 3600, found ${describe(raw.confirm_timeout)}`);
+    else c.error([...p, 'confirm_timeout'], `${human} › confirm_timeout`, `expected seconds from 6 to 3600 (below 6 s a new SSH connection has no time to confirm a change), found ${describe(raw.confirm_timeout)}`);
   }
   const tasks = loadTaskList(c, raw.tasks, [...p, 'tasks'], human, 'task', dir);
   const handlers = loadTaskList(c, raw.handlers, [...p, 'handlers'], human, 'handler', dir);

@@ -2,7 +2,7 @@
 import type { Connection } from '../connection/types.js';
 import { shellQuote } from '../connection/quote.js';
 import { KvmnetError, RemoteCommandError } from '../errors.js';
-import { lockPreamble, parseLock, type LockRequest } from './lock-script.js';
+import { lockPreamble, parseLock, parseRollbacks, type LockRequest } from './lock-script.js';
 import type { Facts } from '../model/facts.js';
 import { parseFacts, parseLibvirtDetails, splitSections } from './parse.js';
 import type { FactsFragment } from '../tasks/contract.js';
@@ -32,6 +32,7 @@ export async function gatherFacts(conn: Connection, host: string, { fragments, l
     if (state && !state.ok) throw new HostLockedError(`${host} is locked by another run: ${state.holder} (use --wait-lock SECONDS to wait for it)`);
     if (!state) throw new RemoteCommandError(`could not take the run lock on ${host}: ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
   }
+  const rollbacks = lock ? parseRollbacks(res.stdout) : [];
   if (res.exitCode !== 0) {
     throw new RemoteCommandError(`gathering facts on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
   }
@@ -49,5 +50,6 @@ export async function gatherFacts(conn: Connection, host: string, { fragments, l
     const more = await conn.exec(`LC_ALL=C virsh -q ${shellQuote(cmds)}`);
     Object.assign(facts.libvirt.networks, parseLibvirtDetails(splitSections(more.stdout)).networks);
   }
+  if (rollbacks.length) facts.rollbacks = rollbacks;
   return facts;
 }

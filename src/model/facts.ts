@@ -88,4 +88,6 @@ export interface Facts {
   persisted?: Record<string, string>;
   /** Which of the persistence directories (/etc/systemd/network, /etc/network/interfaces.d) exist. */
   persistDirs?: string[];
+  /** Rollback timers that fired since the last run took the lock (a guarded change nobody confirmed). */
+  rollbacks?: Array<{ at: string; id: string; what: string }>;
 }

@@ -1,27 +1,41 @@
-// Commit-confirmed changes (like a router's `commit confirmed`): before a change that touches
-// the management path, the host gets its own rollback and a detached timer that runs it. The
-// change itself runs detached too, so a cut session cannot stop it half way. Then a NEW SSH
-// connection must work: if it does, the timer is disarmed; if not, the timer restores the host,
-// kvmnet reconnects, checks the old state is back and reports `rolled_back`.
+// Commit-confirmed changes (like a router's `commit confirmed`): before a guarded change, the host
+// gets its own rollback and a detached timer that runs it. Then a NEW SSH connection must work: if
+// it does, the timer is disarmed; if not, the timer restores the host by itself — whatever happens
+// to kvmnet or its connection meanwhile — and kvmnet reconnects, checks the old state is back and
+// reports `rolled_back`. A fired rollback leaves a line in ROLLBACK_LOG that the next run reports.
+//
+// Planned changes run detached (a cut session cannot stop them half way). A `command` runs in the
+// foreground as usual (its output and exit code are its result), with the timer armed around it.
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
+import { CommandTimeoutError, UnreachableError } from '../errors.js';
+import { ACK_ROLLBACKS, lockTakeover, parseLock, ROLLBACK_LOG } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
 import { changeLines } from './change-script.js';
 import { gatherHostFacts } from './host-facts.js';
 import { restoredDifferences, restoreScript } from './restore-script.js';
 
-export interface ConfirmOptions {
+export interface GuardOptions {
   host: string;
   conn: Connection;
   /** A fresh connection (never the cached one): the proof that the host is still reachable. */
   reconnect: () => Promise<Connection>;
-  changes: Change[];
   before: Facts;
   devices: string[];
   networks: string[];
   timeoutS: number;
+  /** What is guarded and why, for the host's rollback record: `task 'x' (migrate: true)`. */
+  what: string;
+  /** The run lock's owner: the lock moves to the confirming connection (the old one is closed). */
+  lockOwner?: string;
+  /** How long the first connection to this host took: the confirming one gets a window well above it. */
+  connectMs?: number;
+  /** A command task: also delete virtual links the command may have created. */
+  anyLink?: boolean;
+  /** A command runs before the confirmation: the timer waits that much longer (the command timeout). */
+  runS?: number;
   /** For tests: how long to let the detached change run before confirming. */
   settleMs?: number;
 }
@@ -33,16 +47,34 @@ export type ConfirmResult =
 
 const b64 = (s: string) => shellQuote(Buffer.from(s).toString('base64'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SETTLE_MS = 1500;
+/** The confirming connection never gets less than this, nor less than 3 × the first connection's setup. */
+const MIN_CONFIRM_WINDOW_MS = 2000;
 
-export function armScript(id: string, dir: string, rollback: string, changes: readonly Change[], timeoutS: number): string {
+/** The time a new connection gets to prove the host reachable: 60 % of the timer, minus the settle time. */
+export function confirmWindowMs(timeoutS: number, settleMs = SETTLE_MS): number {
+  return timeoutS * 600 - settleMs;
+}
+
+/** Why a confirm_timeout is too short for this host, or undefined when it leaves enough time. */
+export function confirmWindowProblem(timeoutS: number, connectMs: number | undefined, settleMs = SETTLE_MS): string | undefined {
+  const need = Math.max(MIN_CONFIRM_WINDOW_MS, 3 * (connectMs ?? 0));
+  const window = confirmWindowMs(timeoutS, settleMs);
+  if (window >= need) return undefined;
+  const enough = Math.ceil((need + settleMs) / 600);
+  return `confirm_timeout ${timeoutS} s leaves ${(window / 1000).toFixed(1)} s for the confirming SSH connection, and it needs at least ${(need / 1000).toFixed(1)} s here${connectMs ? ` (connecting took ${(connectMs / 1000).toFixed(2)} s)` : ''}: set confirm_timeout to ${enough} or more; nothing was changed`;
+}
+
+export function armScript(id: string, dir: string, rollback: string, changes: readonly Change[] | undefined, timeoutS: number, what: string): string {
   const d = shellQuote(dir);
-  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back`;
+  const record = `printf '%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${id} ${shellQuote(`${what}; restored after ${timeoutS} s without confirmation`)} >> ${ROLLBACK_LOG}`;
+  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back; ${record}`;
   return [
     'set -e',
     'umask 077',
     `mkdir -p ${d}`,
     `printf %s ${b64(rollback)} | base64 -d > ${d}/rollback.sh`,
-    `printf %s ${b64(['set -e', ...changeLines(changes)].join('\n') + '\n')} | base64 -d > ${d}/change.sh`,
+    ...(changes ? [`printf %s ${b64(['set -e', ...changeLines(changes)].join('\n') + '\n')} | base64 -d > ${d}/change.sh`] : []),
     // systemd-run survives anything short of a reboot; without systemd a setsid'd sleeper does.
     'if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then',
     `  systemd-run --quiet --unit=kvmnet-rollback-${id} --on-active=${timeoutS}s /bin/sh -c ${shellQuote(rollbackCmd)}`,
@@ -51,7 +83,7 @@ export function armScript(id: string, dir: string, rollback: string, changes: re
     `  setsid sh -c ${shellQuote(`sleep ${timeoutS}; ${rollbackCmd}`)} </dev/null >/dev/null 2>&1 &`,
     `  echo "pid $!" > ${d}/timer`,
     'fi',
-    `setsid sh -c ${shellQuote(`sh ${dir}/change.sh > ${dir}/change.log 2>&1; echo $? > ${dir}/change.rc`)} </dev/null >/dev/null 2>&1 &`,
+    ...(changes ? [`setsid sh -c ${shellQuote(`sh ${dir}/change.sh > ${dir}/change.log 2>&1; echo $? > ${dir}/change.rc`)} </dev/null >/dev/null 2>&1 &`] : [`echo 0 > ${d}/change.rc`]),
     'echo armed',
   ].join('\n');
 }
@@ -90,43 +122,130 @@ async function tryReconnect(reconnect: () => Promise<Connection>, deadlineMs: nu
   return undefined;
 }
 
-export async function applyConfirmed(o: ConfirmOptions): Promise<ConfirmResult> {
-  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const dir = `/run/kvmnet/confirm-${id}`;
-  const rollback = restoreScript(o.before, o.devices, o.networks);
-  const armed = await o.conn.exec(armScript(id, dir, rollback, o.changes, o.timeoutS));
-  if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) {
-    return { outcome: 'failed', conn: o.conn, message: `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}` };
-  }
-  const armedAt = Date.now();
-  await sleep(o.settleMs ?? 1500);
-
-  // The proof: a NEW connection, well before the rollback timer fires.
-  const fresh = await tryReconnect(o.reconnect, armedAt + o.timeoutS * 600);
-  if (fresh) {
-    await o.conn.close().catch(() => undefined);
-    const waited = await fresh.exec(waitChangeScript(dir));
-    const [rc = 'none', ...log] = waited.stdout.split('\n');
-    // Disarm first, then look: if the timer already fired, the change is gone.
-    const disarm = await fresh.exec(`${disarmScript(id, dir, false)}\n[ -e ${shellQuote(`${dir}/rolled-back`)} ] && echo rolled-back; rm -rf ${shellQuote(dir)}`);
-    if (disarm.stdout.includes('rolled-back')) return verifyRollback(o, fresh, dir);
-    if (rc.trim() === '0') return { outcome: 'changed', conn: fresh, message: 'confirmed over a new SSH connection; rollback disarmed' };
-    await fresh.exec(`printf %s ${b64(rollback)} | base64 -d | sh >/dev/null 2>&1`);
-    return { outcome: 'failed', conn: fresh, message: `the change failed (exit ${rc.trim()}) and was rolled back: ${log.join(' ').trim()}` };
-  }
-
-  // Cut off: the timer restores the host. Wait for it, then prove the old state is back.
-  await sleep(Math.max(0, armedAt + o.timeoutS * 1000 + 3000 - Date.now()));
-  const back = await tryReconnect(o.reconnect, Date.now() + 60_000);
-  if (!back) return { outcome: 'unreachable', message: `the change cut ${o.host} off and the host did not come back after the rollback timer (${o.timeoutS} s)` };
-  await o.conn.close().catch(() => undefined);
-  return verifyRollback(o, back, dir);
+interface Armed {
+  id: string;
+  dir: string;
+  rollback: string;
+  at: number;
+  /** When the timer fires, from `at`. */
+  timerS: number;
 }
 
-async function verifyRollback(o: ConfirmOptions, conn: Connection, dir: string): Promise<ConfirmResult> {
+async function arm(o: GuardOptions, changes: readonly Change[] | undefined): Promise<Armed | string> {
+  const tooShort = confirmWindowProblem(o.timeoutS, o.connectMs, o.settleMs);
+  if (tooShort) return tooShort;
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const dir = `/run/kvmnet/confirm-${id}`;
+  const rollback = restoreScript(o.before, o.devices, o.networks, { anyLink: o.anyLink });
+  const timerS = o.timeoutS + Math.ceil(o.runS ?? 0);
+  const armed = await o.conn.exec(armScript(id, dir, rollback, changes, timerS, o.what));
+  if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) return `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}`;
+  return { id, dir, rollback, at: Date.now(), timerS };
+}
+
+/** The run lock goes to the confirming connection before the old one (whose sshd its holder watches) is closed. */
+async function moveLock(o: GuardOptions, fresh: Connection): Promise<string> {
+  if (!o.lockOwner) {
+    await o.conn.close().catch(() => undefined);
+    return '';
+  }
+  const state = parseLock((await fresh.exec(lockTakeover(o.lockOwner))).stdout);
+  await o.conn.close().catch(() => undefined);
+  return state?.ok ? '' : `; the run lock could not be kept on the new connection (${state && !state.ok ? state.holder : 'no answer'})`;
+}
+
+/** Confirms over a NEW connection: disarms, and tells whether the timer had already fired. */
+async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh: Connection; firedAlready: boolean; rc: string; log: string; lockNote: string } | undefined> {
+  // From `from` (the arming, or the end of a guarded command) the new connection gets 60 % of confirm_timeout.
+  const fresh = await tryReconnect(o.reconnect, from + confirmWindowMs(o.timeoutS, 0));
+  if (!fresh) return undefined;
+  const lockNote = await moveLock(o, fresh);
+  const waited = await fresh.exec(waitChangeScript(a.dir));
+  const [rc = 'none', ...log] = waited.stdout.split('\n');
+  // Disarm first, then look: if the timer already fired, the change is gone.
+  const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}\n[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
+  return { fresh, firedAlready: disarm.stdout.includes('rolled-back'), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
+}
+
+/** Cut off: the timer restores the host. Wait for it, then prove the old state is back. */
+async function awaitRollback(o: GuardOptions, a: Armed): Promise<ConfirmResult> {
+  await sleep(Math.max(0, a.at + a.timerS * 1000 + 3000 - Date.now()));
+  const back = await tryReconnect(o.reconnect, Date.now() + 60_000);
+  if (!back) return { outcome: 'unreachable', message: `the change cut ${o.host} off and the host did not come back after the rollback timer (${a.timerS} s)` };
+  await moveLock(o, back);
+  return verifyRollback(o, back, a);
+}
+
+export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): Promise<ConfirmResult> {
+  const a = await arm(o, o.changes);
+  if (typeof a === 'string') return { outcome: 'failed', conn: o.conn, message: a };
+  await sleep(o.settleMs ?? SETTLE_MS);
+  const c = await confirm(o, a);
+  if (!c) return awaitRollback(o, a);
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
+  if (c.rc === '0') return { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` };
+  await c.fresh.exec(`printf %s ${b64(a.rollback)} | base64 -d | sh >/dev/null 2>&1`);
+  return { outcome: 'failed', conn: c.fresh, message: `the change failed (exit ${c.rc}) and was rolled back: ${c.log}${c.lockNote}` };
+}
+
+/**
+ * Runs `run` (a command) on the current connection with the rollback armed around it. A command
+ * that fails or times out while the host stays reachable is its own failure (no rollback); one
+ * that cuts the host off is rolled back by the timer.
+ */
+export async function runGuarded<T>(o: GuardOptions, run: (conn: Connection) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
+  const a = await arm(o, undefined);
+  if (typeof a === 'string') return { guard: { outcome: 'failed', conn: o.conn, message: a } };
+  let result: T | undefined;
+  try {
+    result = await run(o.conn);
+  } catch (err) {
+    if (err instanceof UnreachableError) return { guard: await afterLostCommand(o, a, err) };
+    if (!(err instanceof CommandTimeoutError)) throw err;
+    // Timed out (and killed) while the host answers: confirm below, and report the timeout.
+    result = undefined;
+    const c = await confirm(o, a, Date.now());
+    if (!c) return { guard: await awaitRollback(o, a) };
+    if (c.firedAlready) return { guard: await verifyRollback(o, c.fresh, a) };
+    return { guard: { outcome: 'failed', conn: c.fresh, message: `timed out: ${(err as Error).message}` } };
+  }
+  // The command is done: the window for the confirming connection starts now.
+  const c = await confirm(o, a, Date.now());
+  if (!c) return { result, guard: await awaitRollback(o, a) };
+  if (c.firedAlready) return { result, guard: await verifyRollback(o, c.fresh, a) };
+  await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
+  return { result, guard: { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` } };
+}
+
+/**
+ * The connection died while a guarded command ran. One quick new connection tells a dead sshd or
+ * a dropped TCP connection (the network answers) from a cut path (it does not): only for a cut
+ * is the rollback timer awaited.
+ */
+async function afterLostCommand(o: GuardOptions, a: Armed, err: Error): Promise<ConfirmResult> {
+  const lost = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
+  let probe: Connection | undefined;
+  try {
+    probe = await Promise.race([o.reconnect(), sleep(5000).then(() => undefined)]);
+  } catch (e) {
+    if (/refused|ECONNREFUSED|reset/i.test((e as Error).message)) {
+      const at = new Date(a.at + a.timerS * 1000).toISOString().slice(11, 19);
+      return { outcome: 'unreachable', message: `${lost}; sshd on the host refuses new connections, and the rollback armed there restores the state before the task at ${at} UTC` };
+    }
+  }
+  if (!probe) return awaitRollback(o, a);
+  const c = await confirm({ ...o, reconnect: async () => probe! }, a, Date.now());
+  if (c?.firedAlready) return verifyRollback(o, c.fresh, a);
+  if (c) await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
+  return { outcome: 'unreachable', message: `${lost} (a new connection works; the rollback was disarmed)` };
+}
+
+async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Promise<ConfirmResult> {
   const after = await gatherHostFacts(conn, o.host);
   const diffs = restoredDifferences(o.before, after, o.devices);
-  await conn.exec(`rm -rf ${shellQuote(dir)}`).catch(() => undefined);
+  // This run reports it now: the record moves to the reported ones, so the next run does not again.
+  await conn.exec(`rm -rf ${shellQuote(a.dir)}; ${ACK_ROLLBACKS}`).catch(() => undefined);
   if (diffs.length) return { outcome: 'failed', conn, message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}` };
-  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it after ${o.timeoutS} s and the host is reachable again` };
+  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it after ${a.timerS} s and the host is reachable again` };
 }

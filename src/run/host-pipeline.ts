@@ -12,7 +12,7 @@ import type { CommandArgs } from '../tasks/command.js';
 import { ChangeBatch } from './change-batch.js';
 import { runCommandTask } from './command-task.js';
 import { evaluateCondition } from './condition.js';
-import { applyConfirmed } from './confirm.js';
+import { applyConfirmed, runGuarded, type GuardOptions } from './confirm.js';
 import { deviceDiff } from './diff.js';
 import { gatherHostFacts } from './host-facts.js';
 import { planTask, prepareTask, type PreparedTask } from './prepare.js';
@@ -40,6 +40,10 @@ export interface HostJob {
   cachedFacts?: Facts;
   /** Take the host's run lock with the facts (the first play of a run on this host). */
   lock?: LockRequest;
+  /** Who holds this run's locks: the lock follows a guarded change onto its new connection. */
+  lockOwner?: string;
+  /** The per-command timeout: a guarded command's rollback timer waits that much longer. */
+  commandTimeoutS: number;
   reporter: Reporter;
   /** Set when the run is being interrupted: no new change starts. */
   stopping: () => boolean;
@@ -88,6 +92,9 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     link.conn = await job.withSlot(() => job.getConnection());
     // A later play of the same run reuses the facts the previous one kept up to date.
     facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock)));
+    // A guarded change that nobody confirmed (the controller died, say): its timer restored the host.
+    for (const r of facts.rollbacks ?? []) job.reporter.warn(`${job.host}: a rollback timer fired at ${r.at} (${r.id}): ${r.what}`);
+    delete facts.rollbacks;
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
@@ -98,7 +105,10 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   try {
     for (const [index, task] of job.tasks.entries()) {
       await job.beforeTask?.(index);
-      if (job.stopping()) break;
+      if (job.stopping()) {
+        recap.notStarted = job.tasks.slice(index).map((t) => t.name);
+        break;
+      }
       // The loop sees what the task sees (extra vars, task vars, facts), not only host and play vars.
       const taskVars = { ...job.vars, ...registered, ...task.vars, ...job.extraVars, inventory_hostname: job.host, ansible_facts: facts, facts };
       let items: unknown[];
@@ -235,7 +245,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
         if (!(await flushChanges(link))) return STOPPED;
         link.factsStale = true;
       }
-      return await commandTask(job, link.conn, task, p.args, vars, emit, started);
+      return await commandTask(job, link, facts, task, p.args, vars, emit, started);
     }
     prepared = p;
     taskPlan = planTask(prepared, facts, job.host);
@@ -275,8 +285,12 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   if (job.check) return changed(applyEffects());
   if (guarded) {
     if (!(await flushChanges(link))) return STOPPED;
-    const networks = touchedNetworks(taskPlan.changes);
-    const r = await applyConfirmed({ host: job.host, conn: link.conn, reconnect: job.reconnect, changes: taskPlan.changes, before, devices: guardDevices(taskPlan.changes, facts), networks, timeoutS: job.confirmTimeoutS });
+    const r = await applyConfirmed({
+      ...guardOptions(job, link, before, `task '${task.name}' (${guarded})`),
+      changes: taskPlan.changes,
+      devices: guardDevices(taskPlan.changes, facts),
+      networks: touchedNetworks(taskPlan.changes),
+    });
     if (r.outcome === 'unreachable') return fail(r.message, 'unreachable', { changes: summaries });
     if (r.conn) link.conn = r.conn;
     if (r.outcome !== 'changed') return fail(`${r.message} (guarded: ${guarded})`, r.outcome, { changes: summaries });
@@ -317,34 +331,57 @@ function changedPending(summaries: string[], data: Record<string, unknown>): Tas
   return { changed: true, stop: false, registered: registeredResult('changed', summaries.join('; '), { changes: summaries, ...data }) };
 }
 
-async function commandTask(job: HostJob, conn: Connection, task: TaskSpec, args: CommandArgs, vars: Record<string, unknown>, emit: Emit, started: number): Promise<TaskResult> {
+/** What every guard of this host needs; the caller adds what the change touches. */
+function guardOptions(job: HostJob, link: HostLink, before: Facts, what: string): Omit<GuardOptions, 'devices' | 'networks'> {
+  return {
+    host: job.host,
+    conn: link.conn,
+    reconnect: job.reconnect,
+    before,
+    timeoutS: job.confirmTimeoutS,
+    what: `${what} by ${job.lockOwner ?? 'kvmnet'}`,
+    lockOwner: job.lockOwner,
+    connectMs: link.conn.connectMs,
+  };
+}
+
+/**
+ * A command's effect is unknown, so it always runs guarded: the rollback restores every link,
+ * address, route, libvirt network and persisted file as the facts had them before it, and removes
+ * virtual links it created, if the host cannot be reached over a new connection afterwards.
+ */
+async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, args: CommandArgs, vars: Record<string, unknown>, emit: Emit, started: number): Promise<TaskResult> {
   if (job.check && task.checkMode !== false) {
     emit(task, 'skipped', 'command tasks do not run in check mode (set check_mode: false to run it anyway)', started);
-    return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'check mode' } };
+    return { changed: false, stop: false, registered: registeredResult('skipped', 'check mode') };
   }
-  let r: Awaited<ReturnType<typeof runCommandTask>>;
-  try {
-    r = await runCommandTask(conn, args, vars);
-  } catch (err) {
-    // Cut off mid-command: say so, as for a change in flight (a command's effect cannot be re-read).
-    if (!(err instanceof UnreachableError)) throw err;
-    const msg = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
-    emit(task, 'unreachable', msg, started);
-    return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg } };
+  const before = structuredClone(facts);
+  const devices = Object.values(before.links).filter((l) => l.kind !== 'tun').map((l) => l.name);
+  const networks = before.libvirt.available ? Object.keys(before.libvirt.networks) : [];
+  const { result: r, guard } = await runGuarded({ ...guardOptions(job, link, before, `command task '${task.name}'`), devices, networks, anyLink: true, runS: job.commandTimeoutS }, (conn) => runCommandTask(conn, args, vars));
+  if (guard.outcome === 'unreachable') {
+    emit(task, 'unreachable', guard.message, started);
+    return { changed: false, stop: true, registered: registeredResult('failed', guard.message) };
   }
-  const registered = { changed: r.changed, failed: r.failed, skipped: r.skipped !== undefined, rc: r.rc, stdout: r.stdout, stderr: r.stderr, stdout_lines: r.stdout ? r.stdout.split('\n') : [] };
+  if (guard.conn) link.conn = guard.conn;
+  if (guard.outcome === 'rolled_back' || (guard.outcome === 'failed' && !r)) {
+    emit(task, guard.outcome, guard.message, started);
+    return { changed: false, stop: guard.outcome === 'rolled_back' || !task.ignoreErrors, registered: registeredResult('failed', guard.message) };
+  }
+  if (!r) throw new Error('a guarded command without a result');
+  const registered = { rc: r.rc, stdout: r.stdout, stderr: r.stderr, stdout_lines: r.stdout ? r.stdout.split('\n') : [] };
   if (r.skipped !== undefined) {
     emit(task, 'skipped', r.skipped, started);
-    return { changed: false, stop: false, registered: { ...registered, msg: r.skipped } };
+    return { changed: false, stop: false, registered: registeredResult('skipped', r.skipped, registered) };
   }
   if (r.failed) {
     const msg = `command failed (rc=${r.rc})${r.stderr || r.stdout ? `: ${(r.stderr || r.stdout).split('\n')[0]}` : ', no output'}`;
     emit(task, 'failed', msg, started);
-    return { changed: false, stop: !task.ignoreErrors, registered: { ...registered, msg } };
+    return { changed: false, stop: !task.ignoreErrors, registered: registeredResult('failed', msg, registered) };
   }
   const msg = `rc=${r.rc}${r.stdout ? `: ${r.stdout.split('\n')[0]}` : ''}`;
   emit(task, r.changed ? 'changed' : 'ok', msg, started, { changes: r.changed ? [msg] : [] });
-  return { changed: r.changed, stop: false, registered: { ...registered, msg } };
+  return { changed: r.changed, stop: false, registered: registeredResult(r.changed ? 'changed' : 'ok', msg, registered) };
 }
 
 /**

@@ -214,6 +214,8 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     cachedFacts: ctx.factsCache.get(host),
     // The lock lives as long as the host's connection: take it with the first facts of the run.
     lock: ctx.locked.has(host) ? undefined : (ctx.locked.add(host), { owner: ctx.owner, waitSeconds: options.waitLockSeconds ?? 2 }),
+    lockOwner: ctx.owner,
+    commandTimeoutS: (options.connectionOverrides?.commandTimeoutMs ?? resolved.settings.commandTimeoutMs) / 1000,
     confirmTimeoutS: play.confirmTimeout,
     reporter,
     stopping,
@@ -248,4 +250,5 @@ function merge(all: Map<string, HostRecap>, r: HostRecap): void {
   prev.ignored += r.ignored;
   prev.error = r.error ?? prev.error;
   prev.batch = r.batch ?? prev.batch;
+  if (r.notStarted) prev.notStarted = [...(prev.notStarted ?? []), ...r.notStarted];
 }

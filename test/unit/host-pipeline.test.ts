@@ -38,6 +38,7 @@ async function run(yaml: string, fake: FakeHostOptions, opts: { check?: boolean;
     reconnect: async () => host,
     confirm: opts.confirm ?? false,
     confirmTimeoutS: 60,
+    commandTimeoutS: 10,
     reporter,
     stopping: () => false,
     withSlot: (fn) => fn(),
