@@ -25,8 +25,9 @@ export function commandScript(args: CommandArgs): string {
   return lines.join('\n');
 }
 
-export async function runCommandTask(conn: Connection, args: CommandArgs, vars: Record<string, unknown>): Promise<CommandOutcome> {
-  const res = await conn.exec(commandScript(args));
+/** `wrap` puts the script inside what a guard needs around it (see run/confirm.ts). */
+export async function runCommandTask(conn: Connection, args: CommandArgs, vars: Record<string, unknown>, wrap: (script: string) => string = (s) => s): Promise<CommandOutcome> {
+  const res = await conn.exec(wrap(commandScript(args)));
   if (res.exitCode === 0 && res.stdout.startsWith(SKIP)) {
     return { skipped: res.stdout.slice(SKIP.length).trim(), changed: false, failed: false, rc: 0, stdout: '', stderr: '' };
   }

@@ -34,8 +34,6 @@ export interface GuardOptions {
   connectMs?: number;
   /** A command task: also delete virtual links the command may have created. */
   anyLink?: boolean;
-  /** A command runs before the confirmation: the timer waits that much longer (the command timeout). */
-  runS?: number;
   /** For tests: how long to let the detached change run before confirming. */
   settleMs?: number;
 }
@@ -65,28 +63,40 @@ export function confirmWindowProblem(timeoutS: number, connectMs: number | undef
   return `confirm_timeout ${timeoutS} s leaves ${(window / 1000).toFixed(1)} s for the confirming SSH connection, and it needs at least ${(need / 1000).toFixed(1)} s here${connectMs ? ` (connecting took ${(connectMs / 1000).toFixed(2)} s)` : ''}: set confirm_timeout to ${enough} or more; nothing was changed`;
 }
 
-export function armScript(id: string, dir: string, rollback: string, changes: readonly Change[] | undefined, timeoutS: number, what: string): string {
+/**
+ * The detached change (planned changes), or for a command the file it touches when it ends: a
+ * command's timer counts from its end (waiting at most `runS` for it), so a long command is never
+ * rolled back while it still runs, and a command that cuts the host quickly is undone quickly.
+ */
+export type Guarded = { changes: readonly Change[] } | { command: { runS: number } };
+
+export function armScript(id: string, dir: string, rollback: string, guarded: Guarded, timeoutS: number, what: string): string {
   const d = shellQuote(dir);
   const record = `printf '%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${id} ${shellQuote(`${what}; restored after ${timeoutS} s without confirmation`)} >> ${ROLLBACK_LOG}`;
   const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back; ${record}`;
+  const waitCommand = 'command' in guarded ? `i=0; while [ ! -e ${dir}/cmd-done ] && [ $i -lt ${Math.ceil(guarded.command.runS)} ]; do sleep 1; i=$((i+1)); done; ` : '';
+  const timer = `${waitCommand}sleep ${timeoutS}; ${rollbackCmd}`;
   return [
     'set -e',
     'umask 077',
-    `mkdir -p ${d}`,
+    `mkdir -p ${d} /run/kvmnet`,
     `printf %s ${b64(rollback)} | base64 -d > ${d}/rollback.sh`,
-    ...(changes ? [`printf %s ${b64(['set -e', ...changeLines(changes)].join('\n') + '\n')} | base64 -d > ${d}/change.sh`] : []),
-    // systemd-run survives anything short of a reboot; without systemd a setsid'd sleeper does.
+    ...('changes' in guarded ? [`printf %s ${b64(['set -e', ...changeLines(guarded.changes)].join('\n') + '\n')} | base64 -d > ${d}/change.sh`] : []),
+    // A systemd unit survives anything short of a reboot; without systemd a setsid'd sleeper does.
     'if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then',
-    `  systemd-run --quiet --unit=kvmnet-rollback-${id} --on-active=${timeoutS}s /bin/sh -c ${shellQuote(rollbackCmd)}`,
+    `  systemd-run --quiet --unit=kvmnet-rollback-${id} /bin/sh -c ${shellQuote(timer)}`,
     `  echo systemd > ${d}/timer`,
     'else',
-    `  setsid sh -c ${shellQuote(`sleep ${timeoutS}; ${rollbackCmd}`)} </dev/null >/dev/null 2>&1 &`,
+    `  setsid sh -c ${shellQuote(timer)} </dev/null >/dev/null 2>&1 &`,
     `  echo "pid $!" > ${d}/timer`,
     'fi',
-    ...(changes ? [`setsid sh -c ${shellQuote(`sh ${dir}/change.sh > ${dir}/change.log 2>&1; echo $? > ${dir}/change.rc`)} </dev/null >/dev/null 2>&1 &`] : [`echo 0 > ${d}/change.rc`]),
+    ...('changes' in guarded ? [`setsid sh -c ${shellQuote(`sh ${dir}/change.sh > ${dir}/change.log 2>&1; echo $? > ${dir}/change.rc`)} </dev/null >/dev/null 2>&1 &`] : [`echo 0 > ${d}/change.rc`]),
     'echo armed',
   ].join('\n');
 }
+
+/** Wraps a guarded command so that the host's timer knows when it ended. */
+export const commandDoneWrapper = (dir: string) => (script: string): string => `(\n${script}\n)\nrc=$?; : > ${shellQuote(`${dir}/cmd-done`)}; exit $rc`;
 
 export function disarmScript(id: string, dir: string, remove = true): string {
   const d = shellQuote(dir);
@@ -127,18 +137,18 @@ interface Armed {
   dir: string;
   rollback: string;
   at: number;
-  /** When the timer fires, from `at`. */
+  /** When the timer fires at the latest, from `at`. */
   timerS: number;
 }
 
-async function arm(o: GuardOptions, changes: readonly Change[] | undefined): Promise<Armed | string> {
+async function arm(o: GuardOptions, guarded: Guarded): Promise<Armed | string> {
   const tooShort = confirmWindowProblem(o.timeoutS, o.connectMs, o.settleMs);
   if (tooShort) return tooShort;
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const dir = `/run/kvmnet/confirm-${id}`;
   const rollback = restoreScript(o.before, o.devices, o.networks, { anyLink: o.anyLink });
-  const timerS = o.timeoutS + Math.ceil(o.runS ?? 0);
-  const armed = await o.conn.exec(armScript(id, dir, rollback, changes, timerS, o.what));
+  const timerS = o.timeoutS + ('command' in guarded ? Math.ceil(guarded.command.runS) : 0);
+  const armed = await o.conn.exec(armScript(id, dir, rollback, guarded, o.timeoutS, o.what));
   if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) return `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}`;
   return { id, dir, rollback, at: Date.now(), timerS };
 }
@@ -177,7 +187,7 @@ async function awaitRollback(o: GuardOptions, a: Armed): Promise<ConfirmResult> 
 }
 
 export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): Promise<ConfirmResult> {
-  const a = await arm(o, o.changes);
+  const a = await arm(o, { changes: o.changes });
   if (typeof a === 'string') return { outcome: 'failed', conn: o.conn, message: a };
   await sleep(o.settleMs ?? SETTLE_MS);
   const c = await confirm(o, a);
@@ -190,55 +200,66 @@ export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): P
 }
 
 /**
- * Runs `run` (a command) on the current connection with the rollback armed around it. A command
- * that fails or times out while the host stays reachable is its own failure (no rollback); one
- * that cuts the host off is rolled back by the timer.
+ * Runs `run` (a command, wrapped by `wrap` so the host sees it end) on the current connection with
+ * the rollback armed around it. A command that fails or times out while the host stays reachable
+ * is its own failure (no rollback); one that cuts the host off is rolled back by the timer.
  */
-export async function runGuarded<T>(o: GuardOptions, run: (conn: Connection) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
-  const a = await arm(o, undefined);
+export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (conn: Connection, wrap: (script: string) => string) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
+  const a = await arm(o, { command: { runS: o.runS } });
   if (typeof a === 'string') return { guard: { outcome: 'failed', conn: o.conn, message: a } };
   let result: T | undefined;
   try {
-    result = await run(o.conn);
+    result = await run(o.conn, commandDoneWrapper(a.dir));
   } catch (err) {
     if (err instanceof UnreachableError) return { guard: await afterLostCommand(o, a, err) };
     if (!(err instanceof CommandTimeoutError)) throw err;
-    // Timed out (and killed) while the host answers: confirm below, and report the timeout.
-    result = undefined;
+    // Timed out: killed on a host that still answers, or an answer that cannot come back.
     const c = await confirm(o, a, Date.now());
-    if (!c) return { guard: await awaitRollback(o, a) };
+    if (!c) return { guard: await afterLostCommand(o, a, err) };
     if (c.firedAlready) return { guard: await verifyRollback(o, c.fresh, a) };
-    return { guard: { outcome: 'failed', conn: c.fresh, message: `timed out: ${(err as Error).message}` } };
+    await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
+    return { guard: { outcome: 'failed', conn: c.fresh, message: `timed out: ${err.message}` } };
   }
   // The command is done: the window for the confirming connection starts now.
   const c = await confirm(o, a, Date.now());
-  if (!c) return { result, guard: await awaitRollback(o, a) };
+  if (!c) return { result, guard: await awaitCommandRollback(o, a, 'the command cut the host off') };
   if (c.firedAlready) return { result, guard: await verifyRollback(o, c.fresh, a) };
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
   return { result, guard: { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` } };
 }
 
 /**
- * The connection died while a guarded command ran. One quick new connection tells a dead sshd or
- * a dropped TCP connection (the network answers) from a cut path (it does not): only for a cut
- * is the rollback timer awaited.
+ * The connection died (or its answer never came) while a guarded command ran. One quick new
+ * connection tells a dead sshd (refused: nothing to wait for) from a cut path; for a cut, the
+ * host's timer restores it once the command has ended there.
  */
 async function afterLostCommand(o: GuardOptions, a: Armed, err: Error): Promise<ConfirmResult> {
   const lost = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
-  let probe: Connection | undefined;
   try {
-    probe = await Promise.race([o.reconnect(), sleep(5000).then(() => undefined)]);
+    const probe = await Promise.race([o.reconnect(), sleep(5000).then(() => undefined)]);
+    if (probe) return settleReachable(o, a, probe, lost);
   } catch (e) {
-    if (/refused|ECONNREFUSED|reset/i.test((e as Error).message)) {
-      const at = new Date(a.at + a.timerS * 1000).toISOString().slice(11, 19);
-      return { outcome: 'unreachable', message: `${lost}; sshd on the host refuses new connections, and the rollback armed there restores the state before the task at ${at} UTC` };
+    if (/refused|ECONNREFUSED/i.test((e as Error).message)) {
+      return { outcome: 'unreachable', message: `${lost}; sshd on the host refuses new connections, and the rollback armed there restores the state before the task ${a.timerS} s after arming at the latest` };
     }
   }
-  if (!probe) return awaitRollback(o, a);
-  const c = await confirm({ ...o, reconnect: async () => probe! }, a, Date.now());
-  if (c?.firedAlready) return verifyRollback(o, c.fresh, a);
-  if (c) await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
+  return awaitCommandRollback(o, a, lost);
+}
+
+/** Reachable again: the timer fired (verify the old state is back), or it had not (disarm). */
+async function settleReachable(o: GuardOptions, a: Armed, conn: Connection, lost: string): Promise<ConfirmResult> {
+  const c = await confirm({ ...o, reconnect: async () => conn }, a, Date.now());
+  if (!c) return { outcome: 'unreachable', message: lost };
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
   return { outcome: 'unreachable', message: `${lost} (a new connection works; the rollback was disarmed)` };
+}
+
+/** Cut off during or by a command: new connections are tried until the host's timer has restored it. */
+async function awaitCommandRollback(o: GuardOptions, a: Armed, lost: string): Promise<ConfirmResult> {
+  const back = await tryReconnect(o.reconnect, a.at + a.timerS * 1000 + 60_000);
+  if (!back) return { outcome: 'unreachable', message: `${lost}; the host did not come back after its rollback timer (${o.timeoutS} s after the command)` };
+  return settleReachable(o, a, back, lost);
 }
 
 async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Promise<ConfirmResult> {

@@ -358,7 +358,9 @@ async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: Tas
   const before = structuredClone(facts);
   const devices = Object.values(before.links).filter((l) => l.kind !== 'tun').map((l) => l.name);
   const networks = before.libvirt.available ? Object.keys(before.libvirt.networks) : [];
-  const { result: r, guard } = await runGuarded({ ...guardOptions(job, link, before, `command task '${task.name}'`), devices, networks, anyLink: true, runS: job.commandTimeoutS }, (conn) => runCommandTask(conn, args, vars));
+  const { result: r, guard } = await runGuarded({ ...guardOptions(job, link, before, `command task '${task.name}'`), devices, networks, anyLink: true, runS: job.commandTimeoutS }, (conn, wrap) =>
+    runCommandTask(conn, args, vars, wrap),
+  );
   if (guard.outcome === 'unreachable') {
     emit(task, 'unreachable', guard.message, started);
     return { changed: false, stop: true, registered: registeredResult('failed', guard.message) };
