@@ -14,6 +14,7 @@ export const ROLLBACK_LOG = '/run/kvmnet/rollbacks.log';
 export const ACK_ROLLBACKS = `if [ -s ${ROLLBACK_LOG} ]; then cat ${ROLLBACK_LOG} >> ${ROLLBACK_LOG}.reported && : > ${ROLLBACK_LOG}; fi`;
 const OWNER_FILE = '/run/lock/kvmnet.owner';
 const SSHD_FILE = '/run/lock/kvmnet.sshd';
+const HOLDER_FILE = '/run/lock/kvmnet.holder';
 
 // The nearest ancestor that is not a shell or sudo: sshd's process for this connection (builtins only).
 const FIND_SSHD = `w=$$; while [ "$w" -gt 1 ]; do read -r c < /proc/$w/comm || break; case "$c" in sh|dash|bash|sudo) read -r _ _ _ w _ < /proc/$w/stat || break;; *) break;; esac; done`;
@@ -48,16 +49,28 @@ fi
 `;
 }
 
-/** Run on a NEW connection of the run that holds the lock: the holder follows this connection from now on. */
+/**
+ * Run on a NEW connection of the run that holds the lock: the holder follows this connection from
+ * now on. If the holder is gone meanwhile (a fired rollback ends the connection it watched), the
+ * lock is taken again.
+ */
 export function lockTakeover(owner: string): string {
-  return `if [ "$(cat ${OWNER_FILE} 2>/dev/null)" = ${shellQuote(owner)} ]; then
+  return `if [ "$(cat ${OWNER_FILE} 2>/dev/null)" = ${shellQuote(owner)} ] && read -r h < ${HOLDER_FILE} && kill -0 "$h" 2>/dev/null; then
   ${FIND_SSHD}
   printf '%s\\n' "$w" > ${SSHD_FILE}
   echo '@@kvmnet:lock@@ok'
 else
-  echo "@@kvmnet:lock@@busy $(cat ${OWNER_FILE} 2>/dev/null)"
-fi
+${lockPreamble({ owner, waitSeconds: 5 })}fi
 `;
+}
+
+/**
+ * For a rollback that fires: the run that armed it never confirmed, so the connection it made the
+ * change over is dead or useless; ending that sshd session releases the run's lock (otherwise it
+ * would be held until sshd notices the peer is gone, which can take hours after a cut).
+ */
+export function releaseLockOf(owner: string): string {
+  return `if [ "$(cat ${OWNER_FILE} 2>/dev/null)" = ${shellQuote(owner)} ] && read -r w < ${SSHD_FILE}; then kill -TERM "$w" 2>/dev/null; fi`;
 }
 
 /** `ok`, or who holds the lock. */

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
-import { ACK_ROLLBACKS, lockTakeover, parseLock, ROLLBACK_LOG } from '../facts/lock-script.js';
+import { ACK_ROLLBACKS, lockTakeover, parseLock, releaseLockOf, ROLLBACK_LOG } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
 import { changeLines } from './change-script.js';
@@ -70,10 +70,11 @@ export function confirmWindowProblem(timeoutS: number, connectMs: number | undef
  */
 export type Guarded = { changes: readonly Change[] } | { command: { runS: number } };
 
-export function armScript(id: string, dir: string, rollback: string, guarded: Guarded, timeoutS: number, what: string): string {
+export function armScript(id: string, dir: string, rollback: string, guarded: Guarded, timeoutS: number, what: string, lockOwner?: string): string {
   const d = shellQuote(dir);
   const record = `printf '%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${id} ${shellQuote(`${what}; restored after ${timeoutS} s without confirmation`)} >> ${ROLLBACK_LOG}`;
-  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back; ${record}`;
+  const release = lockOwner ? `; ${releaseLockOf(lockOwner)}` : '';
+  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back; ${record}${release}`;
   const waitCommand = 'command' in guarded ? `i=0; while [ ! -e ${dir}/cmd-done ] && [ $i -lt ${Math.ceil(guarded.command.runS)} ]; do sleep 1; i=$((i+1)); done; ` : '';
   const timer = `${waitCommand}sleep ${timeoutS}; ${rollbackCmd}`;
   return [
@@ -139,6 +140,8 @@ interface Armed {
   at: number;
   /** When the timer fires at the latest, from `at`. */
   timerS: number;
+  /** A command's timer starts when the command ends. */
+  afterCommand: boolean;
 }
 
 async function arm(o: GuardOptions, guarded: Guarded): Promise<Armed | string> {
@@ -148,9 +151,9 @@ async function arm(o: GuardOptions, guarded: Guarded): Promise<Armed | string> {
   const dir = `/run/kvmnet/confirm-${id}`;
   const rollback = restoreScript(o.before, o.devices, o.networks, { anyLink: o.anyLink });
   const timerS = o.timeoutS + ('command' in guarded ? Math.ceil(guarded.command.runS) : 0);
-  const armed = await o.conn.exec(armScript(id, dir, rollback, guarded, o.timeoutS, o.what));
+  const armed = await o.conn.exec(armScript(id, dir, rollback, guarded, o.timeoutS, o.what, o.lockOwner));
   if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) return `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}`;
-  return { id, dir, rollback, at: Date.now(), timerS };
+  return { id, dir, rollback, at: Date.now(), timerS, afterCommand: 'command' in guarded };
 }
 
 /** The run lock goes to the confirming connection before the old one (whose sshd its holder watches) is closed. */
@@ -268,5 +271,6 @@ async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Prom
   // This run reports it now: the record moves to the reported ones, so the next run does not again.
   await conn.exec(`rm -rf ${shellQuote(a.dir)}; ${ACK_ROLLBACKS}`).catch(() => undefined);
   if (diffs.length) return { outcome: 'failed', conn, message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}` };
-  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it after ${a.timerS} s and the host is reachable again` };
+  const when = a.afterCommand ? `${o.timeoutS} s after the command ended` : `after ${a.timerS} s`;
+  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it ${when} and the host is reachable again` };
 }

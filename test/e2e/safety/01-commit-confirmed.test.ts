@@ -7,7 +7,7 @@
 // for rollback timers. Each puts its hosts back by hand (mgmt0 released with its address and route,
 // brm deleted) when it ends, also when it fails.
 import { existsSync, readdirSync } from 'node:fs';
-import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addresses, ipJson, jsonEvents, kvmnet, labHost, labState, link, show, writePlaybook, type LabHost } from '../helpers.js';
 import { fleetInventory, growLab, hostPath, hostProcesses, hv, outcomes, resetFleet, runJson, sleep } from '../rollout/support.js';
 
@@ -40,7 +40,7 @@ describe.concurrent('changes on the SSH path, guarded by commit-confirmed', () =
     inv = fleetInventory('mgmt');
   });
 
-  it('migrate: true moves mgmt0 into brm with its address and default route; the host stays reachable at its old address', async () => {
+  it('migrate: true moves mgmt0 into brm with its address and default route; the host stays reachable at its old address', async ({ onTestFinished }) => {
     const H = MIGRATE;
     onTestFinished(() => resetFleet([H]));
     const address = labHost(H).address;
@@ -85,7 +85,7 @@ describe.concurrent('changes on the SSH path, guarded by commit-confirmed', () =
     ]);
   });
 
-  it('force: true into a bridge that is down cuts the host off; the timer rolls it back, reported rolled_back (exit 2)', async () => {
+  it('force: true into a bridge that is down cuts the host off; the timer rolls it back, reported rolled_back (exit 2)', async ({ onTestFinished }) => {
     const playbook = writePlaybook(
       'cut',
       `- name: a forced cut
@@ -131,7 +131,7 @@ describe.concurrent('changes on the SSH path, guarded by commit-confirmed', () =
     }
   });
 
-  it('confirm: true on a harmless change is confirmed and disarmed: reported changed, and the address is still there after the timeout', async () => {
+  it('confirm: true on a harmless change is confirmed and disarmed: reported changed, and the address is still there after the timeout', async ({ onTestFinished }) => {
     const H = CONFIRM;
     onTestFinished(() => resetFleet([H]));
     const playbook = writePlaybook(

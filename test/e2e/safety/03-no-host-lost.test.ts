@@ -5,8 +5,8 @@
 // are printed and written to e2e-safety-matrix.json in the run's scratch dir.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { addresses, inject, jsonEvents, kvmnet, labDir, labHost, labState, link, scratchDir, show, writePlaybook, type LabHost } from '../helpers.js';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished, type TestContext } from 'vitest';
+import { addresses, jsonEvents, kvmnet, labDir, labHost, labState, link, scratchDir, show, writePlaybook, type LabHost } from '../helpers.js';
 import { inventoryCopy, knownHostsEntry, spawnKvmnet, startDelayProxy, waitFor } from '../faults/support.js';
 import { fleetInventory, growLab, hostPath, hv, outcomes, resetFleet, runJson } from '../rollout/support.js';
 
@@ -20,16 +20,21 @@ interface Cut {
 const cuts: Cut[] = [];
 const ROLLBACK_LOG = '/run/kvmnet/rollbacks.log';
 
-/** Reachable from outside: a NEW connection reports the session on mgmt0 at the host's address, and the kernel agrees. */
-async function expectIntact(inv: string, host: LabHost): Promise<void> {
+/**
+ * Reachable from outside: a NEW connection reports the session at the host's address on `via`
+ * (mgmt0, or brm when the cut came after a migration: the rollback restores the state before the
+ * cutting task), and the kernel agrees.
+ */
+async function expectIntact(inv: string, host: LabHost, via: 'mgmt0' | 'brm' = 'mgmt0'): Promise<void> {
   const r = await kvmnet(['facts', '-i', inv, '--limit', host, '--output', 'json'], { timeoutMs: 60_000 });
   expect(r.code, show(r)).toBe(0);
   const [facts] = jsonEvents(r.stdout);
-  expect(facts!.ssh, `${host}: session over a new connection`).toEqual({ address: labHost(host).address, interface: 'mgmt0' });
+  expect(facts!.ssh, `${host}: session over a new connection`).toEqual({ address: labHost(host).address, interface: via });
   const mgmt0 = await link(host, 'mgmt0');
   expect(mgmt0?.flags, `${host}: mgmt0 up`).toContain('UP');
-  expect(mgmt0?.master, `${host}: mgmt0 in no bridge`).toBeUndefined();
-  expect(await addresses(host, 'mgmt0'), `${host}: mgmt0 address`).toEqual([`${labHost(host).address}/24`]);
+  expect(mgmt0?.master, `${host}: mgmt0's bridge`).toBe(via === 'brm' ? 'brm' : undefined);
+  if (via === 'brm') expect((await link(host, 'brm'))?.flags, `${host}: brm up`).toContain('UP');
+  expect(await addresses(host, via), `${host}: ${via} address`).toEqual([`${labHost(host).address}/24`]);
 }
 
 function record(cut: Cut): void {
@@ -61,6 +66,7 @@ describe('no host lost: refused cuts (nothing changes on the SSH path)', () => {
     ['ensure_port: a later task undoing the migration', `${MIGRATE}    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, state: absent }\n`, /^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0/],
     ['ensure_bridge: STP on the SSH bridge (forwarding stops for 2 × forward delay)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`, /^refused: this change reconfigures brm/],
   ])('%s', async (name, tasks, why) => {
+    // Sequential tests: the global onTestFinished belongs to this one.
     onTestFinished(() => resetFleet([H]));
     const playbook = writePlaybook('refused', `- hosts: lab\n  vars: { mgmt_cidr: "${labHost(H).address}/24" }\n  tasks:\n${tasks}`);
     const { r, tasks: events } = await runJson([playbook, '-i', inv, '--limit', H]);
@@ -86,8 +92,10 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     inv = fleetInventory('no-host-lost-guarded');
   });
 
-  async function rolledBack(name: string, host: LabHost, yaml: string, timeoutS = 10): Promise<void> {
-    onTestFinished(() => resetFleet([host]));
+  // Concurrent tests: each registers its clean-up on its OWN context (the global onTestFinished
+  // could attach it to whichever test is current, and reset a host in the middle of another test).
+  async function rolledBack(ctx: TestContext, name: string, host: LabHost, yaml: string, via: 'mgmt0' | 'brm' = 'mgmt0', timeoutS = 10): Promise<void> {
+    ctx.onTestFinished(() => resetFleet([host]));
     const playbook = writePlaybook('cut', `- hosts: lab\n  confirm_timeout: ${timeoutS}\n${yaml}`);
     const started = Date.now();
     const { r, tasks } = await runJson([playbook, '-i', inv, '--limit', host], { timeoutMs: 170_000 });
@@ -96,24 +104,20 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     const cut = tasks.find((e) => e.task === 'cut');
     expect(cut?.outcome, show(r)).toBe('rolled_back');
     expect(cut!.message).toMatch(new RegExp(`^the change cut ${host} off`));
-    await expectIntact(inv, host);
+    await expectIntact(inv, host, via);
     record({ name, host, ended: 'rolled_back', recoveredMs, reachable: true });
   }
 
-  it('command: the SSH link taken down (commands are always guarded)', () =>
-    rolledBack('command: ip link set mgmt0 down', hv(2), `  tasks:\n    - name: cut\n      command: { cmd: "ip link set mgmt0 down" }\n`));
+  it('command: the SSH link taken down (commands are always guarded)', (ctx) =>
+    rolledBack(ctx, 'command: ip link set mgmt0 down', hv(2), `  tasks:\n    - name: cut\n      command: { cmd: "ip link set mgmt0 down" }\n`));
 
-  it('command under play confirm: true: the session address flushed', () =>
-    rolledBack('command + confirm: ip address flush dev mgmt0', hv(3), `  confirm: true\n  tasks:\n    - name: cut\n      command: { cmd: "ip address flush dev mgmt0 scope global" }\n`));
+  it('command under play confirm: true: the session address flushed', (ctx) =>
+    rolledBack(ctx, 'command + confirm: ip address flush dev mgmt0', hv(3), `  confirm: true\n  tasks:\n    - name: cut\n      command: { cmd: "ip address flush dev mgmt0 scope global" }\n`));
 
-  it('task confirm: true: STP turned on over the migrated SSH path stops forwarding past the window', () =>
-    rolledBack(
-      'ensure_bridge stp on the SSH bridge, confirm: true',
-      hv(4),
-      `  tasks:\n${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true, forward_delay: 30 }\n      confirm: true\n`,
-    ).then(async () => undefined));
+  it('task confirm: true: the bridge that carries SSH after a migration taken down', (ctx) =>
+    rolledBack(ctx, 'ensure_bridge up: false on the SSH bridge, task confirm: true', hv(4), `  tasks:\n${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n      confirm: true\n`, 'brm'));
 
-  it('the controller killed (-9) in the middle of a guarded change: the host restores itself, the next run says so', async () => {
+  it('the controller killed (-9) in the middle of a guarded change: the host restores itself, the next run says so', async ({ onTestFinished }) => {
     const H = hv(5);
     onTestFinished(async () => {
       writeFileSync(hostPath(H, `${ROLLBACK_LOG}.reported`), '');
@@ -121,9 +125,13 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     });
     const playbook = writePlaybook('kill9', `- hosts: lab\n  confirm_timeout: 10\n  tasks:\n    - name: cut\n      command: { cmd: "ip link set mgmt0 down; sleep 30" }\n`);
     const started = Date.now();
-    const run = spawnKvmnet(['run', playbook, '-i', inv, '--limit', H, '--output', 'json'], { timeoutMs: 120_000 });
-    // Armed (the confirm dir exists on the host) and cut (mgmt0 is down): kill the controller.
-    await waitFor('the guarded command to cut mgmt0', async () => !((await link(H, 'mgmt0'))?.flags.includes('UP')) || undefined, 60_000, 100);
+    // The command's timeout bounds how long the host's timer waits for it to end (it never does here).
+    const run = spawnKvmnet(['run', playbook, '-i', inv, '--limit', H, '--output', 'json', '--command-timeout', '15'], { timeoutMs: 120_000 });
+    // Armed and cut (mgmt0 is down): kill the controller.
+    await waitFor('the guarded command to cut mgmt0', async () => {
+      const l = await link(H, 'mgmt0');
+      return (l && !l.flags.includes('UP')) || undefined;
+    }, 60_000, 100);
     run.child.kill('SIGKILL');
     await run.done;
     // Nobody is left to confirm or roll back but the host's own timer.
@@ -140,7 +148,7 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     record({ name: 'controller kill -9 during a guarded command', host: H, ended: 'rolled_back', recoveredMs, reachable: true });
   });
 
-  it('200 ms latency each way on the SSH path: a forced cut is still rolled back, a migration still confirmed', async () => {
+  it('200 ms latency each way on the SSH path: a forced cut is still rolled back, a migration still confirmed', async ({ onTestFinished }) => {
     const H = hv(6);
     onTestFinished(() => resetFleet([H]));
     const proxy = await startDelayProxy({ host: labHost(H).address, port: 22 }, 200);
@@ -153,10 +161,14 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
       doc.all.children.lab.hosts = { [H]: { host: '127.0.0.1', port: proxy.port } } as never;
     });
     const started = Date.now();
-    const cutBook = writePlaybook('slow-cut', `- hosts: lab\n  confirm_timeout: 12\n  tasks:\n    - ensure_bridge: { name: brm, up: false }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, force: true }\n`);
+    // 200 ms each way makes the SSH handshake take seconds: too short a confirm_timeout is refused first.
+    const tooShort = await runJson([writePlaybook('slow-short', `- hosts: lab\n  confirm_timeout: 8\n  tasks:\n    - ensure_bridge: { name: brm, up: false }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, force: true }\n`), '-i', slowInv, '--limit', H], { timeoutMs: 170_000 });
+    expect(tooShort.tasks.find((t) => t.task === 'cut')?.message, show(tooShort.r)).toMatch(/^confirm_timeout 8 s leaves 3\.3 s for the confirming SSH connection, and it needs at least \d+\.\d s here \(connecting took \d+\.\d\d s\): set confirm_timeout to \d+ or more; nothing was changed/);
+    expect((await link(H, 'mgmt0'))?.master).toBeUndefined();
+    const cutBook = writePlaybook('slow-cut', `- hosts: lab\n  confirm_timeout: 40\n  tasks:\n    - ensure_bridge: { name: brm, up: false }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, force: true }\n`);
     const cut = await runJson([cutBook, '-i', slowInv, '--limit', H], { timeoutMs: 170_000 });
     expect(cut.r.code, show(cut.r)).toBe(2);
-    expect(outcomes(cut.tasks).at(-1)).toEqual([H, 'cut', 'rolled_back']);
+    expect(outcomes(cut.tasks).at(-1), show(cut.r)).toEqual([H, 'cut', 'rolled_back']);
     const recoveredMs = Date.now() - started;
     await expectIntact(inv, H);
     record({ name: 'forced cut with 200 ms latency', host: H, ended: 'rolled_back', recoveredMs, reachable: true });
