@@ -2,8 +2,8 @@ import { labDown, labPaths, labStatus, labUp } from '../lab/index.js';
 import { EXIT } from './exit-codes.js';
 import { err, out } from './output.js';
 
-export async function labUpCommand(flags: { hosts: number; dir: string; prefix?: string }): Promise<number> {
-  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix }, (line) => err(line));
+export async function labUpCommand(flags: { hosts: number; dir: string; prefix?: string; guest?: string[] }): Promise<number> {
+  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix, guests: flags.guest }, (line) => err(line));
   const paths = labPaths(flags.dir);
   out(`lab up: ${state.hosts.length} hosts (${state.hosts.map((h) => `${h.name} ${h.address}`).join(', ')})`);
   out(`inventory: ${paths.inventory}`);

@@ -138,7 +138,8 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
     .option('-n, --hosts <n>', 'number of hosts', positiveInt('-n'), 3)
     .option('--dir <dir>', 'where the lab keeps its keys, inventory and state', '.lab')
     .option('--prefix <prefix>', 'prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab\'s)')
-    .action(async (flags: { hosts: number; dir: string; prefix?: string }) => {
+    .option('--guest <host>', 'start a tiny running guest (qemu, 64 MB, one NIC on network default) on this host; repeatable', (v: string, acc: string[] = []) => [...acc, v])
+    .action(async (flags: { hosts: number; dir: string; prefix?: string; guest?: string[] }) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);
     });

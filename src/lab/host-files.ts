@@ -1,5 +1,5 @@
 // The private files of one lab host, kept under DIR/hosts/hvN and mounted over the real paths inside the host.
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { libvirtDriverDir } from './preflight.js';
 import { generateEd25519 } from './ssh-keys.js';
@@ -92,6 +92,8 @@ export function prepareHostDir(hostDir: string, name: string, address: string, l
   cpSync('/etc/libvirt', etcLibvirt, { recursive: true, preserveTimestamps: true, filter: copyEtcLibvirtEntry });
   mkdirSync(join(etcLibvirt, 'qemu', 'networks', 'autostart'), { recursive: true });
   mkdirSync(join(etcLibvirt, 'hooks'), { recursive: true });
+  // So that `lab up --guest` can start a guest without restarting libvirtd.
+  ensureQemuConf(hostDir);
   // What Debian's libvirt-daemon-config-network postinst installs: `default` defined, not autostarted.
   copyFileSync('/usr/share/libvirt/networks/default.xml', join(etcLibvirt, 'qemu', 'networks', 'default.xml'));
   chmodSync(join(etcLibvirt, 'qemu', 'networks', 'default.xml'), 0o600);
@@ -124,3 +126,13 @@ export function hostPublicKey(hostDir: string): string {
   const [type, key] = text.trim().split(/\s+/);
   return `${type} ${key}`;
 }
+
+/** Adds the stdio handler setting to a host's qemu.conf; true when the file changed. */
+export function ensureQemuConf(hostDir: string): boolean {
+  const path = join(hostDir, 'etc-libvirt', 'qemu.conf');
+  const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  if (/^\s*stdio_handler\s*=\s*"file"/m.test(text)) return false;
+  appendFileSync(path, `${text === '' || text.endsWith('\n') ? '' : '\n'}# kvmnet lab: no virtlogd in a lab host\nstdio_handler = "file"\n`);
+  return true;
+}
+

@@ -16,6 +16,7 @@ import {
   validateCount,
   validatePrefix,
 } from './names.js';
+import { startGuest } from './guest.js';
 import { hostHealth, readDaemonPids, startHolder, startLibvirtd, startSshd, waitForSsh } from './host.js';
 import { prepareHostDir } from './host-files.js';
 import { preflight } from './preflight.js';
@@ -29,6 +30,8 @@ export interface LabOptions {
   n?: number;
   /** Prefix of every name the lab creates in the root namespace (default `kvl`). */
   prefix?: string;
+  /** Hosts that get a tiny running guest on `default` (see guest.ts). */
+  guests?: string[];
 }
 
 // A host costs ~0.4 s of CPU (about 20 short-lived processes, libvirtd's start): more
@@ -125,6 +128,8 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
     if (failed.length > 0) throw new LabError(`lab up failed for ${failed.length} host(s):\n${failed.join('\n')}`);
 
     writeLabFiles(state, paths);
+    await startGuests(state, opts.guests ?? [], log);
+    writeLabState(state);
     log(`lab ${prefix} up: ${state.hosts.length} host(s) on ${subnet.cidr} in ${Date.now() - started} ms; inventory ${paths.inventory}`);
     return state;
   } finally {
@@ -134,6 +139,19 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
       for (const f of [paths.key, `${paths.key}.pub`]) rmSync(f, { force: true });
       if (createdDir) rmSync(paths.dir, { recursive: true, force: true });
     }
+  }
+}
+
+async function startGuests(state: LabState, names: string[], log: (line: string) => void): Promise<void> {
+  const hosts = [...new Set(names)].map((n) => {
+    const host = state.hosts.find((h) => h.name === n);
+    if (!host) throw new LabError(`--guest ${n}: no such host in the lab (${state.hosts.map((h) => h.name).join(', ')})`);
+    return host;
+  });
+  // qemu under TCG is CPU-hungry while it starts: one guest at a time.
+  for (const host of hosts) {
+    const g = await startGuest(host);
+    log(`${host.name}: guest ${g.name} ${g.already ? 'already running' : `started in ${g.ms} ms`} (tap ${g.tap} on network default)`);
   }
 }
 
