@@ -63,7 +63,13 @@ export interface GuestInterface {
 }
 
 export type LibvirtFacts =
-  | { available: true; networks: Record<string, NetworkFact>; guests: GuestInterface[] }
+  | {
+      available: true;
+      networks: Record<string, NetworkFact>;
+      guests: GuestInterface[];
+      /** The network daemon's libvirt version (`9.0.0`), when the facts could tell it. */
+      version?: string;
+    }
   | { available: false; reason: string };
 
 export interface SessionFact {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
+import { shellJoin, shellQuote } from '../connection/quote.js';
 import { LibvirtUnavailableError, RefusedError, RenderError } from '../errors.js';
 import type { Facts, NetworkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
@@ -11,7 +11,8 @@ import { isSubset, networkXmlSummary, parseXml, prettyXml, project, type XmlElem
 import { renderXml } from '../render/template.js';
 import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
 import { interfaceName, ip, mac, networkName } from './common-args.js';
-import type { ArgProblem, PlannedTaskModule, PrepareContext } from './contract.js';
+import type { ArgProblem, FactsFragment, PlannedTaskModule, PrepareContext } from './contract.js';
+import { classifyNetworkChange, describeOp, netUpdateCommand, verifyScript, type LiveOp } from './libvirt-net-live.js';
 
 const dhcpRange = z.strictObject({ start: ip, end: ip });
 const dhcpHost = z.strictObject({ mac: mac.optional(), ip, name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/).optional() });
@@ -52,9 +53,11 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
   fileArg: 'template',
   prepare: (args, ctx) => ({ ...args, desiredXml: networkXml(args, ctx) }),
   plan: planNetwork,
+  facts: versionFragment(),
   factsView: {
     json: (f) => ({
       libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
+      libvirt_version: f.libvirt.available ? f.libvirt.version ?? null : null,
       networks: f.libvirt.available
         ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null }))
         : null,
@@ -75,6 +78,25 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
     },
   },
 };
+
+/**
+ * Which libvirt runs the networks decides what net-update can change live. Asked of the daemon's
+ * binary, not of virsh: `virsh version` makes a fresh libvirtd probe qemu (8 s on a lab host).
+ * The modular daemon (virtnetworkd) when its socket is there, else the monolithic libvirtd.
+ */
+function versionFragment(): FactsFragment {
+  return {
+    shell: `echo '@@kvmnet:libvirt-version@@'
+if [ -S /run/libvirt/virtnetworkd-sock ] && [ -x /usr/sbin/virtnetworkd ]; then /usr/sbin/virtnetworkd --version 2>/dev/null
+elif [ -x /usr/sbin/libvirtd ]; then /usr/sbin/libvirtd --version 2>/dev/null; fi
+`,
+    parse(sections, facts) {
+      const text = sections.find((s) => s.key === 'libvirt-version')?.body ?? '';
+      const m = /\(libvirt\)\s+([0-9]+\.[0-9]+(?:\.[0-9]+)?)/.exec(text);
+      if (m && facts.libvirt.available) facts.libvirt.version = m[1];
+    },
+  };
+}
 
 /** Cross-field rules zod's object schemas don't express. */
 function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
@@ -142,18 +164,35 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
     if (desired.tag !== 'network') throw new RefusedError(`the definition of ${name} must have <network> as its root element, found <${desired.tag}>`);
     if (desiredName !== name) throw new RefusedError(`the definition's <name> is '${desiredName ?? ''}', but the task manages network '${name}'`);
     const actual = net?.xml ? parseXml(net.xml) : undefined;
-    const needsDefine = !net || !net.persistent || !actual || !isSubset(desired, actual);
-    if (needsDefine) {
+    // A running persistent network that stays running: change it live when libvirt can.
+    const running = net?.active === true && net.persistent && actual !== undefined && args.state === 'active';
+    const how = running ? classifyNetworkChange(desired, actual, facts.libvirt.version) : undefined;
+    const guests = net ? attachedGuests(facts, net) : [];
+    if (how?.way === 'live') {
+      diff = {
+        before: prettyXml(project(actual!, desired)),
+        after: prettyXml(desired),
+        notes: [`live update, guests keep their link (virsh net-update --live --config: ${how.ops.map(describeOp).join('; ')})`],
+      };
+      changes.push(liveUpdate(name, how.ops, actual!));
+    } else if (how?.way !== 'same' && (!net || !net.persistent || !actual || !isSubset(desired, actual))) {
       const summary = networkXmlSummary(args.desiredXml);
       // An active network keeps running its old definition: restart it, unless the user asked for
       // 'defined' (then the new definition applies at the next start) or 'inactive' (stopped below).
-      const restart = net?.active === true && net.persistent && actual !== undefined && args.state === 'active';
-      const guests = net ? attachedGuests(facts, net) : [];
+      const restart = running;
+      const taps = restart ? attachedTaps(facts, net!) : [];
       diff = {
         before: actual ? prettyXml(project(actual, desired)) : `(network ${name} not defined)`,
         after: prettyXml(desired),
         notes: restart
-          ? [`${name} is active: the new definition takes effect by destroying and restarting it${guests.length ? `; guests attached lose connectivity until then: ${guests.join(', ')}` : ' (no running guests attached)'}`]
+          ? [
+              `restart: ${name} is active and ${how?.way === 'restart' ? `${how.reasons.join(', ')} cannot change live` : 'its definition cannot change live'}; ` +
+                (taps.length
+                  ? `guests attached are cut off briefly and re-attached after the restart: ${guests.join(', ')}`
+                  : guests.length
+                    ? `guests attached lose connectivity until then: ${guests.join(', ')}`
+                    : 'no running guests attached'),
+            ]
           : undefined,
       };
       const defineXml = withCurrentUuid(desired, actual, args.desiredXml);
@@ -168,8 +207,8 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
           libvirt.networks[name] = { name, active: prev?.active ?? false, autostart: prev?.autostart ?? false, persistent: true, bridge: summary.bridge, forwardMode: summary.forwardMode, xml: defineXml };
         },
       });
-      if (restart) changes.push(stopNetwork(name, guests, 'to apply the new definition'));
-      current = { ...(net ?? { name, autostart: false }), active: restart ? false : net?.active ?? false, persistent: true } as NetworkFact;
+      if (restart) changes.push(restartNetwork(name, taps, summary.bridge));
+      current = { ...(net ?? { name, autostart: false }), active: net?.active ?? false, persistent: true } as NetworkFact;
     }
   } else if (!net) {
     throw new RefusedError(`network ${name} is not defined on ${host}, and the task gives no definition (template, xml, or forward/bridge/ip)`);
@@ -209,6 +248,85 @@ export function withCurrentUuid(desired: XmlElement, actual: XmlElement | undefi
   const children = [...desired.children];
   children.splice(children.findIndex((c) => c.tag === 'name') + 1, 0, { tag: 'uuid', attrs: {}, text: uuid, children: [] });
   return `${prettyXml({ ...desired, children })}\n`;
+}
+
+/** net-update operations, then a check that both the running and the persistent definition took them. */
+function liveUpdate(name: string, ops: LiveOp[], actual: XmlElement): Change {
+  return {
+    summary: `update network ${name} live, guests keep their link: ${ops.map(describeOp).join('; ')}`,
+    commands: [...ops.map((op) => netUpdateCommand(name, op)), ...verifyScript(name, ops)],
+    touches: [{ kind: 'network', name }],
+    effect: (f) => {
+      const libvirt = f.libvirt as Extract<Facts['libvirt'], { available: true }>;
+      const n = libvirt.networks[name];
+      if (n) n.xml = `${prettyXml(applyOps(actual, ops))}\n`;
+    },
+  };
+}
+
+/** The definition after the operations (for the in-memory facts). */
+function applyOps(actual: XmlElement, ops: LiveOp[]): XmlElement {
+  const clone = (e: XmlElement): XmlElement => ({ ...e, attrs: { ...e.attrs }, children: e.children.map(clone) });
+  const net = clone(actual);
+  const ensure = (parent: XmlElement, tag: string) => {
+    let c = parent.children.find((x) => x.tag === tag);
+    if (!c) parent.children.push((c = { tag, attrs: {}, text: '', children: [] }));
+    return c;
+  };
+  for (const op of ops) {
+    let parent: XmlElement;
+    if (op.section === 'ip-dhcp-range' || op.section === 'ip-dhcp-host') parent = ensure(net.children.filter((c) => c.tag === 'ip')[op.parentIndex ?? 0]!, 'dhcp');
+    else if (op.section === 'forward-interface') parent = ensure(net, 'forward');
+    else if (op.section === 'portgroup') parent = net;
+    else parent = ensure(net, 'dns');
+    if (op.command === 'add') parent.children.push(op.element);
+    else {
+      const i = parent.children.findIndex((c) => isSubset(op.element, c));
+      if (i >= 0) parent.children.splice(i, 1);
+    }
+  }
+  return net;
+}
+
+/**
+ * Destroy + start, then every guest tap that was in the network's bridge is plugged back into the
+ * new bridge and checked (master and UP), as libvirtd does for its guests when it reconnects.
+ */
+function restartNetwork(name: string, taps: Array<{ tap: string; guest: string }>, bridge: string | undefined): Change {
+  const n = taps.length;
+  const reattach = n === 0 ? [] : [
+    `br=$(virsh -q net-info ${name} | sed -n 's/^Bridge:[[:space:]]*//p')`,
+    'failed=',
+    `for p in ${taps.map((t) => shellQuote(`${t.tap}=${t.guest}`)).join(' ')}; do`,
+    '  t=${p%%=*}; g=${p#*=}',
+    '  if e=$(ip link set dev "$t" master "$br" 2>&1 && ip link set dev "$t" up 2>&1) && l=$(ip -o link show dev "$t" 2>&1) && case "$l" in *" master $br "*) :;; *) false;; esac && case "$l" in *"<UP"*|*",UP"*) :;; *) false;; esac; then :',
+    '  else failed="$failed${failed:+, }$t (guest $g${e:+: $e})"; fi',
+    'done',
+    `if [ -n "$failed" ]; then echo "network ${name} restarted, but guest interfaces could not be re-attached to $br: $failed" >&2; exit 1; fi`,
+  ];
+  return {
+    summary: n === 0 ? `network ${name} restarted (no running guests attached)` : `network ${name} restarted; ${n} guest interface${n === 1 ? '' : 's'} re-attached (${taps.map((t) => `${t.guest} ${t.tap}`).join(', ')})`,
+    commands: [virsh('net-destroy', name), virsh('net-start', name), ...reattach],
+    touches: [{ kind: 'network', name }, ...taps.map((t) => ({ kind: 'link' as const, name: t.tap, op: 'master' as const }))],
+    effect: (f) => {
+      setNet(f, name, { active: true });
+      const br = bridge ?? (f.libvirt.available ? f.libvirt.networks[name]?.bridge : undefined);
+      for (const t of taps) {
+        const link = f.links[t.tap];
+        if (link && br) Object.assign(link, { master: br, up: true });
+      }
+    },
+  };
+}
+
+/** The tap devices of running guests in the network's bridge (domiflist names the tap). */
+function attachedTaps(facts: Facts, net: NetworkFact): Array<{ tap: string; guest: string }> {
+  if (!facts.libvirt.available) return [];
+  const seen = new Set<string>();
+  return facts.libvirt.guests
+    .filter((g) => (g.type === 'network' && g.source === net.name) || (g.type === 'bridge' && net.bridge !== undefined && g.source === net.bridge))
+    .filter((g) => g.interface !== '-' && !seen.has(g.interface) && seen.add(g.interface))
+    .map((g) => ({ tap: g.interface, guest: g.guest }));
 }
 
 function stopNetwork(name: string, guests: string[], why = '', transient = false): Change {
