@@ -186,7 +186,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
         after: prettyXml(desired),
         notes: restart
           ? [
-              `restart: ${name} is active and ${how?.way === 'restart' ? `${how.reasons.join(', ')} cannot change live` : 'its definition cannot change live'}; ` +
+              `restart: ${name} is active and ${how?.way === 'restart' ? how.why : 'its definition cannot change live'}; ` +
                 (taps.length
                   ? `guests attached are cut off briefly and re-attached after the restart: ${guests.join(', ')}`
                   : guests.length

@@ -31,7 +31,8 @@ export interface LiveOp {
 export type NetChange =
   | { way: 'same' }
   | { way: 'live'; ops: LiveOp[] }
-  | { way: 'restart'; reasons: string[] };
+  /** `parts`: the elements that differ beyond what net-update changes (empty when the host's libvirt is what forbids it); `why`: one phrase. */
+  | { way: 'restart'; parts: string[]; why: string };
 
 /** `9.0.0` → [9, 0, 0]; undefined when the text holds no version. */
 export function parseVersion(text: string | undefined): [number, number, number] | undefined {
@@ -101,7 +102,10 @@ export function classifyNetworkChange(desired: XmlElement, actual: XmlElement, v
   if (isSubset(desired, actual)) return { way: 'same' };
   const d = withoutLiveParts(desired);
   const a = withoutLiveParts(actual);
-  if (!isSubset(d, a)) return { way: 'restart', reasons: restartReasons(d, a) };
+  if (!isSubset(d, a)) {
+    const parts = restartReasons(d, a);
+    return { way: 'restart', parts, why: `${parts.join(', ')} cannot change without a restart` };
+  }
 
   const ops: LiveOp[] = [];
   const push = (section: LiveSection, want: XmlElement[], have: XmlElement[], parentIndex?: number) => {
@@ -121,16 +125,16 @@ export function classifyNetworkChange(desired: XmlElement, actual: XmlElement, v
   const used = new Set<number>();
   for (const wantIp of childrenOf(desired, 'ip')) {
     const index = actualIps.findIndex((h, i) => !used.has(i) && isSubset(withoutLiveParts({ ...desired, children: [wantIp] }).children[0]!, withoutLiveParts({ ...actual, children: [h] }).children[0]!));
-    if (index < 0) return { way: 'restart', reasons: ['<ip>'] };
+    if (index < 0) return { way: 'restart', parts: ['<ip>'], why: '<ip> cannot change without a restart' };
     used.add(index);
     for (const slot of IP_SLOTS) push(slot.section, childrenOf(child(wantIp, 'dhcp'), slot.tag), childrenOf(child(actualIps[index], 'dhcp'), slot.tag), index);
   }
   if (ops.length === 0) return { way: 'same' };
 
   const v = parseVersion(version);
-  if (!v) return { way: 'restart', reasons: ['the libvirt version on the host is unknown (live updates need 1.2.6 or later)'] };
+  if (!v) return { way: 'restart', parts: [], why: 'the libvirt version on the host is unknown (live updates need 1.2.6 or later)' };
   const old = [...new Set(ops.filter((o) => !atLeast(v, LIVE_SINCE[o.section])).map((o) => o.section))];
-  if (old.length > 0) return { way: 'restart', reasons: old.map((s) => `${s} cannot be updated live by libvirt ${v.join('.')} (needs ${LIVE_SINCE[s].join('.')})`) };
+  if (old.length > 0) return { way: 'restart', parts: [], why: old.map((s) => `libvirt ${v.join('.')} cannot update ${s} live (needs ${LIVE_SINCE[s].join('.')})`).join('; ') };
   // Deletions first: libvirt refuses to add a DHCP host whose MAC, name or address is still taken.
   return { way: 'live', ops: [...ops.filter((o) => o.command === 'delete'), ...ops.filter((o) => o.command === 'add')] };
 }

@@ -8,6 +8,7 @@ import { factsScript } from '../../src/facts/script.js';
 import type { Facts } from '../../src/model/facts.js';
 import { HOST_FACTS_SCRIPT } from '../../src/run/host-facts.js';
 import type { FactsFragment } from '../../src/tasks/contract.js';
+import { taskModules } from '../../src/tasks/registry.js';
 
 const captured = readFileSync(new URL('../fixtures/facts/converged.stdout', import.meta.url), 'utf8');
 
@@ -28,8 +29,10 @@ describe('facts fragments', () => {
     expect(script.match(/virsh -q /g)).toHaveLength(1);
   });
 
-  it('with no fragments registered the script is the core one, unchanged', () => {
-    expect(HOST_FACTS_SCRIPT).toBe(factsScript([]));
+  it("the registered fragments (ensure_libvirt_net's libvirt version) keep it one script with one virsh", () => {
+    expect(HOST_FACTS_SCRIPT).toBe(factsScript(taskModules.flatMap((m) => (m.facts ? [m.facts] : []))));
+    expect(HOST_FACTS_SCRIPT.indexOf('@@kvmnet:libvirt-version@@')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf("echo '@@kvmnet:virsh@@'"));
+    expect(HOST_FACTS_SCRIPT.match(/virsh -q /g)).toHaveLength(1);
   });
 
   it("each fragment parses its own section; the core facts are the same as without it", () => {

@@ -69,11 +69,14 @@ describe('running guests', () => {
     const { facts } = capture('with-guest');
     expect(facts.libvirt.available && facts.libvirt.guests).toEqual([{ guest: 'guest1', interface: 'vnet0', type: 'network', source: 'net10', model: 'virtio', mac: expect.stringMatching(/^52:54:00:/) }]);
   });
-  it('restarting a network names the guests that lose connectivity', async () => {
+  it('a restart (this capture predates the libvirt version fact: no live update) names the guests it re-attaches', async () => {
     const { planOf } = await import('./support/plan-task.js');
     const { facts } = capture('with-guest');
     const xml = facts.libvirt.available ? facts.libvirt.networks.net10!.xml!.replace("end='192.168.30.200'", "end='192.168.30.150'") : '';
     const p = planOf('ensure_libvirt_net', { name: 'net10', state: 'active' }, facts, 'hv2', { desiredXml: xml });
-    expect(p.diff!.notes).toEqual(['net10 is active: the new definition takes effect by destroying and restarting it; guests attached lose connectivity until then: guest1 (vnet0)']);
+    expect(p.diff!.notes).toEqual([
+      'restart: net10 is active and the libvirt version on the host is unknown (live updates need 1.2.6 or later); guests attached are cut off briefly and re-attached after the restart: guest1 (vnet0)',
+    ]);
+    expect(p.changes.at(-1)!.summary).toBe('network net10 restarted; 1 guest interface re-attached (guest1 vnet0)');
   });
 });

@@ -151,13 +151,24 @@ describe('ensure_libvirt_net', () => {
     expect(net({ name: 'bridged-network', autostart: true }, hostFixture('bridged'), BRIDGED_XML).noop).toMatch(/defined as wanted \(active, autostarted\)/);
     expect(net({ name: 'net10', autostart: true }, hostFixture('nat'), NET10_XML).changes).toEqual([]);
   });
-  it('a changed DHCP range redefines and restarts the active network, and the diff says so', () => {
+  it('without the libvirt version, a changed DHCP range redefines and restarts the active network, and the diff says so', () => {
     const p = net({ name: 'net10', autostart: true }, hostFixture('nat'), NET10_XML.replace('192.168.30.200', '192.168.30.150'));
-    expect(p.changes.map((c) => c.summary)).toEqual(['redefine network net10', 'stop network net10 (to apply the new definition)', 'start network net10']);
+    expect(p.changes.map((c) => c.summary)).toEqual(['redefine network net10', 'network net10 restarted (no running guests attached)']);
+    expect(commands(p).slice(1)).toEqual(['virsh -q net-destroy net10', 'virsh -q net-start net10']);
     expect(p.diff!.before).toContain('end="192.168.30.200"');
     expect(p.diff!.after).toContain('end="192.168.30.150"');
     expect(p.diff!.before).not.toContain('uuid');
-    expect(p.diff!.notes![0]).toMatch(/destroying and restarting/);
+    expect(p.diff!.notes![0]).toMatch(/^restart: net10 is active .*no running guests attached/);
+  });
+  it('with libvirt 9.0.0 the same change is a live update: no restart', () => {
+    const f = hostFixture('nat');
+    if (f.libvirt.available) f.libvirt.version = '9.0.0';
+    const p = net({ name: 'net10', autostart: true }, f, NET10_XML.replace('192.168.30.200', '192.168.30.150'));
+    expect(p.changes.map((c) => c.summary)).toEqual([
+      'update network net10 live, guests keep their link: delete ip-dhcp-range <range start="192.168.30.50" end="192.168.30.200"/>; add ip-dhcp-range <range start="192.168.30.50" end="192.168.30.150"/>',
+    ]);
+    expect(commands(p).join('\n')).not.toMatch(/net-destroy|net-define/);
+    expect(p.diff!.notes![0]).toMatch(/^live update, guests keep their link/);
   });
   it('starts an inactive network and enables autostart without redefining it', () => {
     const p = net({ name: 'default', autostart: true }, hostFixture('fresh'));
