@@ -289,10 +289,12 @@ function applyOps(actual: XmlElement, ops: LiveOp[]): XmlElement {
 }
 
 /**
+ * Exported for the other guest-facing task types (DHCP reservations, port forwards): a restart they
+ * cannot avoid must leave no running guest detached either.
  * Destroy + start, then every guest tap that was in the network's bridge is plugged back into the
  * new bridge and checked (master and UP), as libvirtd does for its guests when it reconnects.
  */
-function restartNetwork(name: string, taps: Array<{ tap: string; guest: string }>, bridge: string | undefined): Change {
+export function restartNetwork(name: string, taps: Array<{ tap: string; guest: string }>, bridge: string | undefined): Change {
   const n = taps.length;
   const reattach = n === 0 ? [] : [
     `br=$(virsh -q net-info ${name} | sed -n 's/^Bridge:[[:space:]]*//p')`,
@@ -320,7 +322,7 @@ function restartNetwork(name: string, taps: Array<{ tap: string; guest: string }
 }
 
 /** The tap devices of running guests in the network's bridge (domiflist names the tap). */
-function attachedTaps(facts: Facts, net: NetworkFact): Array<{ tap: string; guest: string }> {
+export function attachedTaps(facts: Facts, net: NetworkFact): Array<{ tap: string; guest: string }> {
   if (!facts.libvirt.available) return [];
   const seen = new Set<string>();
   return facts.libvirt.guests
