@@ -1,0 +1,107 @@
+// A listr2 renderer (listr2's public custom-renderer API) that paints the frames of the live view
+// in place: listr2 runs the play's lifecycle, `live-layout.ts` decides what fits, this module only
+// owns the terminal — redraw in place, follow resizes, keep other output above the frame.
+import type { Screen } from './live-layout.js';
+import { displayWidth } from './live-layout.js';
+
+export type FleetRendererOptions = {
+  /** The lines to draw now, already fitted to the screen. `tick` advances spinners. */
+  frame: (screen: Screen, tick: number) => string[];
+  /** The frame left on screen when the play ends. */
+  last: (screen: Screen) => string[];
+  /** Default process.stdout. */
+  stream?: NodeJS.WriteStream;
+  intervalMs?: number;
+};
+
+const ESC = '\u001b[';
+const HIDE_CURSOR = `${ESC}?25l`;
+const SHOW_CURSOR = `${ESC}?25h`;
+// Strip colours to measure what a line occupies on screen.
+const SGR = /\u001b\[[0-9;]*m/g;
+
+export class FleetRenderer {
+  static nonTTY = false;
+  static rendererOptions: FleetRendererOptions;
+  static rendererTaskOptions: Record<PropertyKey, never>;
+
+  private readonly stream: NodeJS.WriteStream;
+  private readonly write: (s: string) => boolean;
+  private drawn: string[] = [];
+  private tick = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly restore: Array<() => void> = [];
+  private readonly showCursorOnExit = () => this.write(SHOW_CURSOR);
+
+  constructor(_tasks: unknown[], private readonly options: FleetRendererOptions) {
+    this.stream = options.stream ?? process.stdout;
+    // Keep the stream's own write: other output goes through the interception below.
+    this.write = this.stream.write.bind(this.stream) as (s: string) => boolean;
+  }
+
+  render(): void {
+    this.write(HIDE_CURSOR);
+    process.once('exit', this.showCursorOnExit);
+    const onResize = () => this.paint();
+    this.stream.on('resize', onResize);
+    this.restore.push(() => this.stream.off('resize', onResize));
+    this.intercept(process.stdout);
+    this.intercept(process.stderr);
+    this.paint();
+    this.timer = setInterval(() => {
+      this.tick++;
+      this.paint();
+    }, this.options.intervalMs ?? 100);
+    this.timer.unref();
+  }
+
+  end(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.draw(this.options.last(this.screen()));
+    this.write('\n' + SHOW_CURSOR);
+    this.drawn = [];
+    for (const undo of this.restore.splice(0).reverse()) undo();
+    process.off('exit', this.showCursorOnExit);
+  }
+
+  private screen(): Screen {
+    return { rows: this.stream.rows || 24, columns: this.stream.columns || 80 };
+  }
+
+  private paint(): void {
+    this.draw(this.options.frame(this.screen(), this.tick));
+  }
+
+  /** One write per frame: back to the frame's first row, clear to the end of the screen, draw. */
+  private draw(lines: string[]): void {
+    this.write(this.erase() + lines.join('\n'));
+    this.drawn = lines;
+  }
+
+  // After a resize the old frame's lines may wrap at the new width: count the rows they take now.
+  // Moving up stops at the top row, so a frame taller than a shrunken screen is erased too.
+  private erase(): string {
+    if (this.drawn.length === 0) return '';
+    const { columns } = this.screen();
+    const rows = this.drawn.reduce((n, l) => n + Math.max(1, Math.ceil(displayWidth(l.replace(SGR, '')) / columns)), 0);
+    return `\r${rows > 1 ? `${ESC}${rows - 1}A` : ''}${ESC}J`;
+  }
+
+  /** Output from elsewhere (a warning, Ctrl-C's message) goes above the frame, which is redrawn below it. */
+  private intercept(stream: NodeJS.WriteStream): void {
+    const original = stream.write;
+    const self = this;
+    stream.write = function (this: NodeJS.WriteStream, ...args: Parameters<NodeJS.WriteStream['write']>) {
+      const erase = self.erase();
+      self.drawn = [];
+      if (erase) self.write(erase);
+      const result = original.apply(this, args as never);
+      self.paint();
+      return result;
+    } as NodeJS.WriteStream['write'];
+    this.restore.push(() => {
+      stream.write = original;
+    });
+  }
+}
