@@ -73,19 +73,31 @@ export class FleetRenderer {
     this.draw(this.options.frame(this.screen(), this.tick));
   }
 
-  /** One write per frame: back to the frame's first row, clear to the end of the screen, draw. */
+  /**
+   * One write per frame, overwriting the previous one in place: back to its first row, each line
+   * followed by erase-to-end-of-line, then erase below if the old frame was taller. Never "erase
+   * display" from the top-left corner: tmux (scroll-on-clear) would push the screen into its
+   * history on every frame.
+   */
   private draw(lines: string[]): void {
-    this.write(this.erase() + lines.join('\n'));
+    const rows = this.drawnRows();
+    const up = rows > 1 ? `${ESC}${rows - 1}A` : '';
+    const body = lines.map((l) => `${l}${ESC}K`).join('\n');
+    this.write(`${rows ? `\r${up}` : ''}${body}${rows > lines.length ? `${ESC}J` : ''}`);
     this.drawn = lines;
   }
 
   // After a resize the old frame's lines may wrap at the new width: count the rows they take now.
-  // Moving up stops at the top row, so a frame taller than a shrunken screen is erased too.
-  private erase(): string {
-    if (this.drawn.length === 0) return '';
+  // Moving up stops at the top row, so a frame taller than a shrunken screen is covered too.
+  private drawnRows(): number {
     const { columns } = this.screen();
-    const rows = this.drawn.reduce((n, l) => n + Math.max(1, Math.ceil(displayWidth(l.replace(SGR, '')) / columns)), 0);
-    return `\r${rows > 1 ? `${ESC}${rows - 1}A` : ''}${ESC}J`;
+    return this.drawn.reduce((n, l) => n + Math.max(1, Math.ceil(displayWidth(l.replace(SGR, '')) / columns)), 0);
+  }
+
+  /** Clears the frame line by line, bottom up, leaving the cursor where it began. */
+  private erase(): string {
+    const rows = this.drawnRows();
+    return rows ? `${ESC}2K${`${ESC}1A${ESC}2K`.repeat(rows - 1)}\r` : '';
   }
 
   /** Output from elsewhere (a warning, Ctrl-C's message) goes above the frame, which is redrawn below it. */
