@@ -22,8 +22,8 @@ export function compressHosts(names: readonly string[]): string[] {
   const order: Array<string | { family: string }> = [];
   for (const name of new Set(names)) {
     const m = NUMBERED.exec(name);
-    // A name whose prefix or suffix holds '[' or ']' cannot be written as a range.
-    if (!m || /[[\]]/.test(name)) {
+    // Brackets in a name cannot be written inside a range; a ':' makes an IPv6 address (never expanded).
+    if (!m || /[[\]:]/.test(name)) {
       order.push(name);
       continue;
     }
