@@ -61,7 +61,10 @@ export function layoutLive(s: LiveSnapshot, screen: Screen, spinner = '⠋'): Li
   for (const r of s.running) byTask.set(r.task, [...(byTask.get(r.task) ?? []), r.host]);
   if (byTask.size <= left) {
     const groups = [...byTask.entries()].sort((a, b) => b[1].length - a[1].length);
-    return [...out, ...groups.map(([task, hosts]) => line('running', `${spinner} ${task}: ${plural(hosts.length)} (${hostRanges(hosts)})`))];
+    return [
+      ...out,
+      ...groups.map(([task, hosts]) => line('running', hosts.length === 1 ? `${spinner} ${hosts[0]}: ${task}` : `${spinner} ${task}: ${plural(hosts.length)} (${hostRanges(hosts)})`)),
+    ];
   }
   const shown = s.running.slice(0, left - 1);
   return [
@@ -71,7 +74,7 @@ export function layoutLive(s: LiveSnapshot, screen: Screen, spinner = '⠋'): Li
   ];
 }
 
-const plural = (n: number) => `${n} host${n === 1 ? '' : 's'}`;
+const plural = (n: number) => `${n} hosts`;
 
 function failedText(f: LiveSnapshot['failed'][number]): string {
   return `✖ ${f.host}: ${f.outcome}${f.error ? `: ${f.error}` : ''}`;

@@ -25,15 +25,16 @@ describe('layoutLive', () => {
       "
     `);
   });
-  it('groups hosts in progress by their current task when one line each would not fit', () => {
-    const running = hosts(28, (i) => (i % 5 === 0 ? "libvirt's default network" : 'NAT network net10'));
+  it('groups hosts in progress by their current task when one line each would not fit (a group of one is a host line)', () => {
+    const running = hosts(28, (i) => (i === 28 ? 'address on br0' : i % 5 === 0 ? "libvirt's default network" : 'NAT network net10'));
     expect(show({ ...base, running }, 24)).toMatchInlineSnapshot(`
       "
       NAT networks for guests · running 28 · waiting 0
       done 2/30 · ok 0 · changed 1 · failed 1 · unreachable 0
       ✖ hv7: failed: planted failure: command failed (rc=1), no output
-      ⠋ NAT network net10: 23 hosts (hv[1:4],hv[6:9],hv[11:14],hv[16:19],hv[21:24],hv[26:28])
+      ⠋ NAT network net10: 22 hosts (hv[1:4],hv[6:9],hv[11:14],hv[16:19],hv[21:24],hv26,hv27)
       ⠋ libvirt's default network: 5 hosts (hv5,hv10,hv15,hv20,hv25)
+      ⠋ hv28: address on br0
       "
     `);
   });
