@@ -12,6 +12,8 @@ export type FleetRendererOptions = {
   /** Default process.stdout. */
   stream?: NodeJS.WriteStream;
   intervalMs?: number;
+  /** Streams whose other writers print above the frame. Default process.stdout and process.stderr. */
+  intercept?: NodeJS.WriteStream[];
 };
 
 const ESC = '\u001b[';
@@ -45,8 +47,7 @@ export class FleetRenderer {
     const onResize = () => this.paint();
     this.stream.on('resize', onResize);
     this.restore.push(() => this.stream.off('resize', onResize));
-    this.intercept(process.stdout);
-    this.intercept(process.stderr);
+    for (const s of this.options.intercept ?? [process.stdout, process.stderr]) this.intercept(s);
     this.paint();
     this.timer = setInterval(() => {
       this.tick++;
