@@ -73,7 +73,9 @@ export class LiveReporter implements Reporter {
     // Made now, not when listr2 starts the task: a fast play may be over before its view starts.
     const played = new Promise<void>((resolve) => (this.endPlay = resolve));
     if (hosts.length === 0) this.endPlay?.();
-    const list = new Listr([{ title: view.title, task: () => played }], { renderer: FleetRenderer, rendererOptions, exitOnError: false });
+    // listr2 would exit(127) on the first Ctrl-C: run-command's handler lets changes in flight
+    // finish and prints the recap instead.
+    const list = new Listr([{ title: view.title, task: () => played }], { renderer: FleetRenderer, rendererOptions, exitOnError: false, registerSignalListeners: false });
     this.rendering = this.rendering.then(() => list.run().catch(() => undefined));
   }
 
