@@ -31,6 +31,8 @@ export class FleetRenderer {
   private readonly write: (s: string) => boolean;
   private drawn: string[] = [];
   private tick = 0;
+  // Someone else's line is open (a passphrase prompt): no frame until it ends.
+  private held = false;
   private timer?: NodeJS.Timeout;
   private readonly restore: Array<() => void> = [];
   private readonly showCursorOnExit = () => this.write(SHOW_CURSOR);
@@ -59,6 +61,8 @@ export class FleetRenderer {
   end(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.held) this.write('\n');
+    this.held = false;
     this.draw(this.options.last(this.screen()));
     this.write('\n' + SHOW_CURSOR);
     this.drawn = [];
@@ -71,7 +75,7 @@ export class FleetRenderer {
   }
 
   private paint(): void {
-    this.draw(this.options.frame(this.screen(), this.tick));
+    if (!this.held) this.draw(this.options.frame(this.screen(), this.tick));
   }
 
   /**
@@ -101,7 +105,11 @@ export class FleetRenderer {
     return rows ? `${ESC}2K${`${ESC}1A${ESC}2K`.repeat(rows - 1)}\r` : '';
   }
 
-  /** Output from elsewhere (a warning, Ctrl-C's message) goes above the frame, which is redrawn below it. */
+  /**
+   * Output from elsewhere (a warning, Ctrl-C's message) goes above the frame, which is redrawn
+   * below it. A write that leaves its line open (a passphrase prompt) holds the frame until the
+   * line is ended, so the prompt stays readable.
+   */
   private intercept(stream: NodeJS.WriteStream): void {
     const original = stream.write;
     const self = this;
@@ -110,6 +118,9 @@ export class FleetRenderer {
       self.drawn = [];
       if (erase) self.write(erase);
       const result = original.apply(this, args as never);
+      const chunk = args[0];
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
+      if (text.length > 0) self.held = !text.endsWith('\n');
       self.paint();
       return result;
     } as NodeJS.WriteStream['write'];

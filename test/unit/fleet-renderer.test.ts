@@ -91,6 +91,17 @@ describe('FleetRenderer', () => {
     renderer.end();
   });
 
+  it('holds the frame while a line from elsewhere is open (a passphrase prompt), and draws it again when the line ends', () => {
+    const { term, err, renderer, repaint } = setup(12);
+    renderer.render();
+    err.write('passphrase for /root/.ssh/id_ed25519: ');
+    repaint(['title', 'done 1/3', 'hv2: b']);
+    expect(term.text()).toBe('passphrase for /root/.ssh/id_ed25519:');
+    err.write('\n');
+    expect(term.text()).toBe('passphrase for /root/.ssh/id_ed25519: \ntitle\ndone 1/3\nhv2: b');
+    renderer.end();
+  });
+
   it('leaves the last frame on screen at the end and gives the streams back', () => {
     const { term, out, renderer } = setup(12);
     const write = out.write;
