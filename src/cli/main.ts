@@ -28,6 +28,7 @@ export interface RunFlags {
   skipTags?: string;
   output: 'text' | 'json';
   verbose: number;
+  recap?: 'auto' | 'full';
   detailedExitcode?: boolean;
   connectTimeout?: number;
   commandTimeout?: number;
@@ -76,6 +77,7 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
     .option('--skip-tags <tags>', 'skip tasks with these tags (comma separated)')
     .addOption(new Option('-o, --output <format>', 'text (live view on a terminal) or json (JSON Lines)').choices(['text', 'json']).default('text'))
     .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
+    .addOption(new Option('--recap <mode>', 'auto: on a terminal, hosts with the same outcome share a line when one per host would not fit; full: every host (as -v)').choices(['auto', 'full']).default('auto'))
     .option('--detailed-exitcode', 'with --check: add 8 to the exit code when changes are pending')
     .option('--connect-timeout <seconds>', 'SSH connection timeout', seconds('--connect-timeout'))
     .option('--command-timeout <seconds>', 'timeout of each remote command', seconds('--command-timeout'))

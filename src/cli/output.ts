@@ -9,9 +9,10 @@ export const out = (line: string) => process.stdout.write(line + '\n');
 export const err = (line: string) => process.stderr.write(line + '\n');
 
 /** Only the chosen reporter is loaded: listr2 costs start-up time that JSON and plain output never need. */
-export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number }): Promise<Reporter> {
+export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number; recap?: 'auto' | 'full' }): Promise<Reporter> {
   if (o.output === 'json') return new (await import('../report/json.js')).JsonReporter(out);
-  if (interactive()) return new (await import('../report/live.js')).LiveReporter({ diff: o.diff, colors: colors(), write: out });
+  const recap = o.recap === 'full' || o.verbose > 0 ? 'full' : 'fit';
+  if (interactive()) return new (await import('../report/live.js')).LiveReporter({ diff: o.diff, colors: colors(), write: out, recap });
   return new (await import('../report/plain.js')).PlainReporter({ diff: o.diff, verbose: o.verbose, colors: colors(), write: out });
 }
 

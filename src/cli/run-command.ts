@@ -38,7 +38,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const reporter = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose });
+  const reporter = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap });
   const summary = await runPlaybook(
     playbook,
     loaded.inventory,

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import type { Diagnostic, Location } from '../errors.js';
 import { hostsOfGroup } from './inventory-graph.js';
+import { expandHostEntry } from './inventory-hosts.js';
 import { displayPath } from './inventory-sources.js';
 import type { Inventory } from './inventory-types.js';
 import { readInputFile } from './yaml-source.js';
@@ -68,6 +69,15 @@ function matchTerm(inv: Inventory, term: string, where: Location, diagnostics: D
   if (sub) {
     const base = enumerate(inv, sub[1]!, where, diagnostics, true);
     if (base && base.groups > 0) return applySubscript(term, base.hosts, sub, where, diagnostics);
+  }
+  // `hv[1:30]`, `hv[01:09].example.com` (no group of that name): an inventory-style host range, as the recap prints them.
+  if (term[0] !== '~' && /\[[^\]]*:[^\]]*\]/.test(term)) {
+    const range = expandHostEntry(term);
+    if (!('error' in range) && range.port === undefined) {
+      const picked = new Set(range.names.filter((h) => inv.hosts.has(h)));
+      if (picked.size === 0) diagnostics.push({ severity: 'warning', ...where, message: `Could not match supplied host pattern, ignoring: ${term}` });
+      return picked;
+    }
   }
   const found = enumerate(inv, term, where, diagnostics, false);
   if (!found) return new Set();
