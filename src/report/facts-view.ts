@@ -1,9 +1,10 @@
 // `kvmnet facts`: the checks a tutorial does by hand (ip link show master br0, virsh net-list
 // --all, virsh domiflist) in one view per host.
 import type { Facts } from '../model/facts.js';
-import { persistenceDrift } from '../persist/drift.js';
+import { persistedState, persistenceDrift } from '../persist/drift.js';
 import { portsOf } from '../tasks/describe.js';
 import type { Colors } from './format.js';
+import { netAddressing } from './net-addressing.js';
 
 export function factsSummary(f: Facts) {
   const bridges = Object.values(f.links)
@@ -11,8 +12,12 @@ export function factsSummary(f: Facts) {
     .map((b) => ({ name: b.name, up: b.up, stp: b.bridge?.stp ?? false, forward_delay: b.bridge?.forwardDelay ?? 0, mtu: b.mtu, ports: portsOf(f, b.name) }));
   const addresses = f.addrs.filter((a) => a.scope === 'global').map((a) => ({ dev: a.dev, address: `${a.address}/${a.prefix}` }));
   const networks = f.libvirt.available
-    ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null }))
+    ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null, ...netAddressing(n.xml) }))
     : null;
+  // Every link but lo, for the topology picture (kvmnet graph --from): kinds, masters, MTUs.
+  const links = Object.values(f.links)
+    .filter((l) => l.name !== 'lo')
+    .map((l) => ({ name: l.name, kind: l.kind ?? null, master: l.master ?? null, up: l.up, operstate: l.operstate, mtu: l.mtu }));
   return {
     hostname: f.hostname,
     ssh: f.session ? { address: f.session.serverAddress, interface: f.session.dev ?? null } : null,
@@ -24,6 +29,8 @@ export function factsSummary(f: Facts) {
     // null: these facts do not say (not gathered); [] : nothing persisted.
     persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
     persistence_drift: persistenceDrift(f),
+    persisted_bridges: f.persisted ? persistedState(f.persisted).bridges.map((b) => b.name).sort() : null,
+    links,
   };
 }
 
