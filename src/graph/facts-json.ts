@@ -1,18 +1,14 @@
 // The facts a picture is drawn from: one entry per host in the shape `kvmnet facts --output json`
 // prints (factsSummary plus `host`), whether gathered live or read back from a file. Pure.
+import { UsageError } from '../errors.js';
 import type { factsSummary } from '../report/facts-view.js';
 
 export type FactsSummary = ReturnType<typeof factsSummary>;
 
 export type FactsEntry = { host: string; facts: FactsSummary } | { host: string; error: string; unreachable: boolean };
 
-export class FactsFileError extends Error {
-  readonly code = 'FACTS_FILE';
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+/** A --from file that is not facts JSON: invalid input (exit 1), nothing is drawn. */
+export class FactsFileError extends UsageError {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
