@@ -43,7 +43,10 @@ export function toDot(groups: readonly HostGroup[]): string {
     '  node [fontname="Helvetica", fontsize=10, margin="0.12,0.06"];',
     '  edge [color="#64748b", arrowsize=0.6];',
   ];
-  groups.forEach((g, i) => {
+  // With rankdir=LR Graphviz stacks clusters bottom-up in the order they come: emit them last
+  // first so the first group is drawn on top.
+  [...groups].reverse().forEach((g) => {
+    const i = groups.indexOf(g);
     const t = g.topology;
     const prefix = t.host;
     const id = (nodeId: string) => dotString(`${prefix}/${nodeId}`);
