@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, openInChromium } from './browser.js';
-import { convergeBoth, inHost, inventory, ipJson, kvmnet, LAB_HOSTS, labHost, netList, resetHosts, scratchDir, show, summaryOf, taskEvents, writePlaybook, type IpLink, type LabHost } from './helpers.js';
+import { convergeBoth, inHost, inventory, ipJson, kvmnet, LAB_HOSTS, labHost, link, netList, resetHosts, scratchDir, show, summaryOf, taskEvents, writePlaybook, type IpLink, type LabHost } from './helpers.js';
 
 const HOSTS = [...LAB_HOSTS];
 
@@ -149,4 +149,25 @@ describe('kvmnet graph and the HTML report', () => {
     expect(html.indexOf('data-host="hv2"')).toBeLessThan(html.indexOf('data-host="hv1"'));
     expect(html).toContain('<svg');
   });
+
+  it('--report with the plain output, in check mode: the recap as usual, and a picture of the hosts as they are', async () => {
+    const playbook = writePlaybook('report-check', `- name: one more bridge
+  hosts: all
+  tasks:
+    - name: bridge br21
+      ensure_bridge: { name: br21 }
+`);
+    const reportFile = join(dir, 'check.html');
+    const r = await kvmnet(['run', playbook, '-i', inventory(), '--check', '--report', reportFile]);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/^RECAP \(check mode: nothing was changed\)$/m);
+    const html = readFileSync(reportFile, 'utf8');
+    expect(html).toContain('check mode: nothing was changed');
+    expect(html).toContain('the 3 hosts with pending changes, as they are');
+    // Nothing was created: the picture (read after the run) has br20 from before, and no br21.
+    expect(html).toMatch(/id="hv1\/link:br20"/);
+    expect(html).not.toContain('link:br21');
+    for (const h of HOSTS) expect(await link(h, 'br21')).toBeUndefined();
+  });
 });
+
