@@ -140,6 +140,7 @@ ${batchTable(recaps)}
 <h2>Timeline</h2>
 <p class="key muted">${(Object.keys(OUTCOME_COLOR) as TaskOutcome[]).map((k) => `<span style="background:${OUTCOME_COLOR[k]}"></span>${k}`).join('')}</p>
 ${timelineSvg(log, recaps.map((r) => r.host))}
+<p class="muted">Each bar is a task, from its start to its end (its event's time). 0 is the start of the run; before a host's first bar it was being connected to and its facts read.</p>
 <h2>Hosts</h2>
 ${recaps.map((r) => hostSection(r, log)).join('\n')}
 <h2>Topology</h2>
