@@ -94,6 +94,13 @@ describe('the page', () => {
     expect(html).toContain('<title>hv3 · br0 · failed · 1.5 s</title>');
   });
 
+  it('a rollout in batches: a batch column and one row per batch', () => {
+    const batched = EVENTS.map((e) => (e.event === 'summary' ? { ...e, hosts: (e.hosts as HostRecap[]).map((h, i) => ({ ...h, batch: i < 2 ? 1 : 2 })) } : e));
+    const page = runReportHtml(parseRunLog(batched.map((e) => JSON.stringify(e)).join('\n'), 'r.jsonl'), { title: 't' });
+    expect(page).toContain('<th>batch</th>');
+    expect([...page.matchAll(/<tr><td>(\d)<\/td><td>(\d)<\/td><td>(\d)<\/td><td>(\d)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => m.slice(1).join(' '))).toEqual(['1 2 1 0 hv1, hv2', '2 1 0 1 hv3']);
+  });
+
   it('self-contained: no script, no external resource', () => {
     expect(html).not.toMatch(/<script|<link |<img |src="|url\(|href="http/);
   });
