@@ -80,7 +80,8 @@ function hostSection(r: HostRecap, log: RunLog): string {
   const bad = hostFailed(r);
   const rows = tasks.map((t) => {
     const outcome = t.ignored ? 'failed (ignored)' : t.outcome;
-    const changes = t.changes.length ? `<ul class="changes">${t.changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '';
+    // A single change is usually the message itself: do not say it twice.
+    const changes = t.changes.length && !(t.changes.length === 1 && t.changes[0] === t.message) ? `<ul class="changes">${t.changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '';
     const diff = t.diff ? `<details${t.outcome === 'failed' ? ' open' : ''}><summary>diff</summary>${diffHtml(t.diff.before, t.diff.after, t.diff.notes)}</details>` : '';
     return `<tr class="task ${esc(t.outcome)}" data-outcome="${esc(t.outcome)}"><td>${esc(t.task)}<div class="type">${esc(t.play)} · ${esc(t.type)}</div></td><td>${badge(t.outcome, outcome)}</td><td class="num">${formatMs(t.durationMs)}</td><td>${esc(t.message)}${changes}${diff}</td></tr>`;
   });
