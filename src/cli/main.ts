@@ -36,6 +36,7 @@ export interface RunFlags {
   waitLock?: number;
   listTasks?: boolean;
   listHosts?: boolean;
+  report?: string;
 }
 
 function inventoryOption(cmd: Command): Command {
@@ -55,6 +56,7 @@ Examples:
   kvmnet run playbooks/bridged.yaml -i inventory --check --diff
   kvmnet run playbooks/bridged.yaml -i inventory --limit 'rack1:!hv2*' --forks 100
   kvmnet facts -i inventory --limit hv1.example.com
+  kvmnet graph -i inventory -o topology.svg
   kvmnet lab up -n 3 && kvmnet run playbooks/bridged.yaml -i .lab/inventory.yaml
 
 Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 a host unreachable
@@ -89,6 +91,7 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
     })
     .option('--list-tasks', 'print the tasks that would run, without contacting hosts')
     .option('--list-hosts', 'print the hosts each play would run on, without contacting hosts')
+    .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)')
     .action(async (playbook: string, flags: RunFlags & { dryRun?: boolean }) => {
       const { runCommand } = await import('./run-command.js');
       process.exitCode = await runCommand(playbook, { ...flags, check: flags.check || flags.dryRun });
@@ -123,6 +126,30 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
     .action(async (flags: { inventory: string[]; limit: string; forks: number; output: 'text' | 'json' }) => {
       const { factsCommand } = await import('./facts-command.js');
       process.exitCode = await factsCommand(flags);
+    });
+
+  inventoryOption(program.command('graph').description("draw each host's network: NICs, bridges, libvirt networks, guests; the SSH path and problems marked"))
+    .option('-l, --limit <pattern>', 'limit the hosts')
+    .option('-f, --forks <n>', 'hosts contacted at once', positiveInt('--forks'), 50)
+    .option('--from <facts.json>', 'draw from the output of `kvmnet facts --output json` instead of contacting hosts')
+    .addOption(new Option('--format <format>', 'svg, dot, mermaid or html (default: from the -o file name, else svg)').choices(['svg', 'dot', 'mermaid', 'html']))
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .option('--no-group', 'draw every host, even those of the same shape (default: same-shape hosts are one picture, ×N)')
+    .action(async (flags: import('./graph-command.js').GraphFlags) => {
+      const { graphCommand } = await import('./graph-command.js');
+      process.exitCode = await graphCommand(flags);
+    });
+
+  program
+    .command('report')
+    .description('write the HTML report of a run saved with `kvmnet run --output json`')
+    .argument('<results.jsonl>', 'the JSON Lines of the run (- for stdin)')
+    .requiredOption('-o, --output <file.html>', 'the HTML file to write')
+    .option('--facts <facts.json>', 'draw the changed hosts from this output of `kvmnet facts --output json`')
+    .option('--title <title>', 'the title of the page')
+    .action(async (results: string, flags: { output: string; facts?: string; title?: string }) => {
+      const { reportCommand } = await import('./report-command.js');
+      process.exitCode = await reportCommand(results, flags);
     });
 
   program

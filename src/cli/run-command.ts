@@ -38,7 +38,9 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const reporter = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap });
+  const shown = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap });
+  const recorder = flags.report ? new (await import('../report/html-recorder.js')).RecordingReporter(shown) : undefined;
+  const reporter = recorder ?? shown;
   const summary = await runPlaybook(
     playbook,
     loaded.inventory,
@@ -70,6 +72,10 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
     } catch (e) {
       err(`warning: could not write ${retry}: ${(e as Error).message}`);
     }
+  }
+  if (flags.report && recorder) {
+    const { writeRunReport } = await import('../report/html-write.js');
+    await writeRunReport(flags.report, recorder.log, { inventory: loaded.inventory, forks: flags.forks, hooks: { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) }, title: `kvmnet run report: ${playbookFile}` }).catch((e: Error) => err(`warning: could not write the report ${flags.report}: ${e.message}`));
   }
   if (signal) return signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
   return exitCodeFor(summary, Boolean(flags.detailedExitcode));
