@@ -2,6 +2,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../errors.js';
+import { ansibleYamlTags, type Yaml11Surprise } from './yaml11.js';
 
 /** Inputs larger than this are refused before parsing: nobody writes a 10 MB playbook by hand. */
 export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
@@ -32,20 +33,48 @@ export function readInputFile(file: string): { text?: string; diagnostics: Diagn
   }
 }
 
-export function parseYaml(file: string, text: string): { source?: YamlSource; diagnostics: Diagnostic[] } {
+/**
+ * `ansible`: read scalars as Ansible does (YAML 1.1 through PyYAML: `yes` is true, `0022` is 18, `1e3` a string), for
+ * inventories and vars files; a value whose 1.1 reading is surprising (a MAC address as a sexagesimal number) is a
+ * warning. Without it, YAML 1.2 (playbooks).
+ */
+export function parseYaml(file: string, text: string, opts: { ansible?: boolean } = {}): { source?: YamlSource; diagnostics: Diagnostic[] } {
   if (Buffer.byteLength(text) > MAX_INPUT_BYTES) {
     return { diagnostics: [{ severity: 'error', file, message: `input is larger than the ${MAX_INPUT_BYTES}-byte limit` }] };
   }
   const lines = new LineCounter();
   // merge: Ansible's YAML 1.1 allows `<<: *defaults`.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, merge: true });
+  const surprises: Yaml11Surprise[] = [];
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    merge: true,
+    ...(opts.ansible ? { version: '1.1' as const, customTags: ansibleYamlTags(surprises) } : {}),
+  });
   const diagnostics: Diagnostic[] = [];
+  for (const s of surprises) {
+    const at = text.indexOf(s.text);
+    const { line, col } = lines.linePos(Math.max(0, at));
+    diagnostics.push({
+      severity: 'warning',
+      file,
+      line,
+      col,
+      message: `${s.text} is the number ${String(s.value)} in YAML 1.1 (base 60), as Ansible reads it: quote it ('${s.text}') if it is meant as text, like a MAC address or a time`,
+    });
+  }
   for (const e of [...doc.errors, ...doc.warnings]) {
     // A duplicate key with no value can be reported at the end of the previous line: skip to the key.
     let at = e.pos[0];
     if (e.code === 'DUPLICATE_KEY') while (at < text.length && /\s/.test(text[at]!)) at++;
     const { line, col } = lines.linePos(at);
-    const message = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${duplicateKeyName(text, at)}` : `YAML syntax error: ${firstLine(e.message)}`;
+    const message = e.code === 'DUPLICATE_KEY'
+      ? `duplicate key: ${duplicateKeyName(text, at)}`
+      : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted|too large for kvmnet/.test(e.message)
+        ? firstLine(e.message)
+        : `YAML syntax error: ${firstLine(e.message)}`;
     diagnostics.push({ severity: doc.errors.includes(e as never) ? 'error' : 'warning', file, line, col, message });
   }
   if (doc.errors.length > 0) return { diagnostics };
