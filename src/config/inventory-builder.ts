@@ -43,6 +43,8 @@ export class InventoryBuilder {
   constructor(readonly diagnostics: Diagnostic[]) {
     this.addGroup('all');
     this.addGroup('ungrouped');
+    // As Ansible's InventoryData: 'ungrouped' is the first child of 'all', before any group a source names.
+    this.addChild('all', 'ungrouped', { file: '<inventory>' });
   }
 
   hasGroup(name: string): boolean {

@@ -32,9 +32,9 @@ export function emptyInventory(): Inventory {
 }
 
 /**
- * All vars for a host with Ansible's precedence (VariableManager.get_vars), lowest first: `all`'s inline vars,
- * group_vars/all files, every other group's inline vars, every other group's group_vars files, the host's inline
- * vars, its host_vars files. So group_vars/all.yml beats an inline `[child:vars]`. Within each step groups are
+ * All vars for a host with Ansible's precedence (VariableManager.get_vars), lowest first: `all`'s inline vars, every
+ * other group's inline vars, group_vars/all files, every other group's group_vars files, the host's inline vars, its
+ * host_vars files. So group_vars/all.yml beats an inline `[child:vars]`. Within each step groups are
  * ordered by depth (deeper wins), then `ansible_group_priority` (higher wins, default 1), then name (later wins):
  * Ansible's sort_groups; files go source by source (`-i` order), and within a source group by group.
  * Merging is shallow, like Ansible's default `hash_behaviour=replace`.
@@ -72,9 +72,10 @@ function resolveHostVars(inv: Inventory, host: string): { vars: Record<string, u
   };
   const files = inv.varsFiles ?? [];
   const all = inv.groups.get('all');
+  // Ansible's default VARIABLE_PRECEDENCE: all_inventory, groups_inventory, all_plugins_inventory, groups_plugins_inventory.
   if (all) layer(all.vars, inv.varOrigins?.groups.get('all'));
-  for (const set of files) layerBag(set.groups.get('all'));
   for (const g of groups) layer(inv.groups.get(g)!.vars, inv.varOrigins?.groups.get(g));
+  for (const set of files) layerBag(set.groups.get('all'));
   for (const set of files) for (const g of groups) layerBag(set.groups.get(g));
   layer(h.vars, inv.varOrigins?.hosts.get(host));
   for (const set of files) layerBag(set.hosts.get(host));

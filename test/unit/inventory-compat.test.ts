@@ -1,0 +1,107 @@
+// Ansible as the oracle (issue 22): every inventory of the corpus goes through ansible-inventory --list, --list
+// --export, --graph, --host and `ansible PATTERN --list-hosts`, and through kvmnet. Each inventory Ansible loads must
+// come out identical in kvmnet, or be refused with an error the README lists under "Not supported".
+// Needs ansible-core (Debian's; .ci/run installs it).
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ansibleAvailable,
+  ansibleView,
+  corpusCases,
+  documentedRefusals,
+  hostJobs,
+  inventoryJobs,
+  kvmnetHost,
+  kvmnetPattern,
+  kvmnetView,
+  namesOf,
+  normaliseAnsibleJson,
+  runAnsible,
+  SCRATCH,
+  type AnsibleView,
+  type Case,
+} from '../compat/oracle.js';
+
+const cases = corpusCases();
+const views = new Map<string, AnsibleView>();
+type Outcome = 'identical' | 'refused' | 'differing' | 'not loaded by Ansible';
+const outcomes = new Map<string, Outcome>();
+
+/** Every difference between the two sides for one case, as readable lines (empty: identical). */
+function differences(c: Case, a: AnsibleView): { refused?: string[]; diffs: string[] } {
+  const k = kvmnetView(c);
+  if (k.errors.length) return { refused: k.errors, diffs: [] };
+  const diffs: string[] = [];
+  const same = (what: string, ansible: string | undefined, kvmnet: string | undefined): void => {
+    if (ansible !== kvmnet) diffs.push(`${what}:\n--- ansible\n${ansible}\n--- kvmnet\n${kvmnet}`);
+  };
+  same('--list', normaliseAnsibleJson(a.list!), k.list);
+  same('--list --export', normaliseAnsibleJson(a.exportList!), k.exportList);
+  same('--graph', a.graph, k.graph);
+  for (const [host, out] of a.hosts) same(`--host ${host}`, normaliseAnsibleJson(out), kvmnetHost(k.inventory!, host));
+  for (const [pattern, want] of a.patterns) {
+    const got = kvmnetPattern(k.inventory!, pattern);
+    const show = (r: { error: string } | { hosts: string[] }): string => ('error' in r ? 'error' : r.hosts.join(' '));
+    if (show(want) !== show(got)) diffs.push(`pattern '${pattern}': ansible ${'error' in want ? want.error : show(want)} / kvmnet ${'error' in got ? got.error : show(got)}`);
+  }
+  return { diffs };
+}
+
+describe('inventories as ansible-inventory reads them', () => {
+  beforeAll(() => {
+    const version = ansibleAvailable();
+    if (!version) throw new Error('ansible-core is not installed (/usr/bin/python3 cannot import ansible): apt-get install ansible-core');
+    const first = runAnsible(cases.flatMap(inventoryJobs));
+    const second = [];
+    const names = new Map<string, { groups: string[]; hosts: string[] }>();
+    for (const c of cases) {
+      const v = ansibleView(c, first);
+      if (!v.loaded) continue;
+      const n = namesOf(v.list!);
+      names.set(c.name, n);
+      second.push(...hostJobs(c, n));
+    }
+    const more = runAnsible(second);
+    for (const c of cases) views.set(c.name, ansibleView(c, new Map([...first, ...more]), names.get(c.name)));
+  }, 900_000);
+
+  const refusals = documentedRefusals();
+
+  it('the README lists what kvmnet refuses', () => {
+    expect(refusals.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const a = views.get(c.name)!;
+    if (!a.loaded) {
+      // Ansible warns and goes on with an empty inventory; kvmnet must not invent hosts from it.
+      outcomes.set(c.name, 'not loaded by Ansible');
+      const k = kvmnetView(c);
+      if (process.env['KVMNET_COMPAT_REPORT']) appendFileSync(process.env['KVMNET_COMPAT_REPORT'], `=== ${c.name} NOT LOADED: ${a.why}\n kvmnet: ${k.errors.join(' | ') || `${k.inventory!.hosts.size} hosts`}\n`);
+      expect(k.errors.length > 0 || k.inventory!.hosts.size === 0, `Ansible could not load it (${a.why}) but kvmnet found hosts`).toBe(true);
+      return;
+    }
+    const { refused, diffs } = differences(c, a);
+    if (refused) {
+      outcomes.set(c.name, 'refused');
+      const undocumented = refused.filter((e) => !refusals.some((r) => e.includes(r)));
+      if (undocumented.length && process.env['KVMNET_COMPAT_REPORT']) appendFileSync(process.env['KVMNET_COMPAT_REPORT'], `=== ${c.name} REFUSED\n${undocumented.join('\n')}\n`);
+      expect(undocumented, 'kvmnet refuses this inventory with an error the README does not list under "Not supported"').toEqual([]);
+      return;
+    }
+    outcomes.set(c.name, diffs.length ? 'differing' : 'identical');
+    if (diffs.length && process.env['KVMNET_COMPAT_REPORT']) appendFileSync(process.env['KVMNET_COMPAT_REPORT'], `=== ${c.name}\n${diffs.join('\n')}\n`);
+    expect(diffs.join('\n\n')).toBe('');
+  });
+
+  it('counts', () => {
+    const counts: Record<string, number> = {};
+    for (const o of outcomes.values()) counts[o] = (counts[o] ?? 0) + 1;
+    const patterns = [...views.values()].reduce((n, v) => n + v.patterns.size, 0);
+    const summary = { inventories: cases.length, ...counts, patterns_compared: patterns };
+    writeFileSync(join(SCRATCH, 'summary.json'), JSON.stringify(summary));
+    console.log(`inventory compatibility: ${JSON.stringify(summary)}`);
+    expect(outcomes.size).toBe(cases.length);
+  });
+});
