@@ -2,7 +2,8 @@
 import type { Location } from '../errors.js';
 import type { InventoryBuilder } from './inventory-builder.js';
 import { expandHostEntry } from './inventory-hosts.js';
-import { parseIniValue } from './inventory-literal.js';
+import { parseIniTyped } from './inventory-literal.js';
+import { markFloat, setOwn } from './inventory-util.js';
 import { didYouMean } from './suggest.js';
 
 export interface Word {
@@ -126,8 +127,12 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
       if (eq === -1) return err(lineNo, lead + 1, `expected key=value in [${group}:vars], found '${line}'`);
       const key = line.slice(0, eq).trim();
       if (key === '' || /\s/.test(key)) return err(lineNo, lead + 1, `invalid variable name '${key}' in [${group}:vars]: expected a name without spaces before '='`);
-      const value = parseIniValue(line.slice(eq + 1).trim());
-      b.addVars({ target: 'group', name: group, vars: { [key]: value }, origins: new Map([[key, at]]) });
+      const typed = parseIniTyped(line.slice(eq + 1).trim());
+      if (typed.tooLarge) return err(lineNo, lead + eq + 2, tooLarge(key));
+      const vars: Record<string, unknown> = {};
+      setOwn(vars, key, typed.value);
+      if (typed.float) markFloat(vars, key);
+      b.addVars({ target: 'group', name: group, vars, origins: new Map([[key, at]]) });
       return;
     }
     if (state === 'children') {
@@ -174,7 +179,14 @@ function hostLine(file: string, raw: string, lineNo: number, group: string, b: I
       continue;
     }
     const key = w.value.slice(0, eq);
-    Object.defineProperty(vars, key, { value: parseIniValue(w.value.slice(eq + 1)), enumerable: true, writable: true, configurable: true });
+    const typed = parseIniTyped(w.value.slice(eq + 1));
+    if (typed.tooLarge) {
+      err(w.start, tooLarge(key));
+      ok = false;
+      continue;
+    }
+    setOwn(vars, key, typed.value);
+    if (typed.float) markFloat(vars, key);
     origins.set(key, { file, line: lineNo, col: w.start + 1 });
   }
   const origin: Location = { file, line: lineNo, col: first.start + 1 };
@@ -183,4 +195,8 @@ function hostLine(file: string, raw: string, lineNo: number, group: string, b: I
     b.addHost(name, group, origin, entry.port);
     if (ok && origins.size > 0) b.addVars({ target: 'host', name, vars, origins });
   }
+}
+
+function tooLarge(key: string): string {
+  return `the integer value of '${key}' is too large for kvmnet to hold exactly (more than 2^53): quote it to keep it as a string`;
 }

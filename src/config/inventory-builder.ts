@@ -1,7 +1,7 @@
 // Collects what the parsers find, then builds the Inventory once: cycles, `all`/`ungrouped` and var layering.
 import type { Diagnostic, Location } from '../errors.js';
 import type { Inventory, InventoryGroup, VarBag, VarsFileSet } from './inventory-types.js';
-import { setOwn } from './inventory-util.js';
+import { copyVar } from './inventory-util.js';
 
 export interface VarLayer {
   target: 'group' | 'host';
@@ -131,7 +131,7 @@ export class InventoryBuilder {
           else this.diagnostics.push({ severity: 'error', ...(layer.origins.get(k) ?? { file: '<inventory>' }), message: `ansible_group_priority of group '${layer.name}' must be an integer; found ${JSON.stringify(v)}` });
           continue;
         }
-        setOwn(vars, k, v);
+        copyVar(vars, k, layer.vars);
         const o = layer.origins.get(k);
         if (o) origins.set(k, o);
       }
@@ -142,8 +142,8 @@ export class InventoryBuilder {
         const bags = layer.target === 'group' ? set.groups : set.hosts;
         let bag: VarBag | undefined = bags.get(layer.name);
         if (!bag) bags.set(layer.name, (bag = { vars: {}, origins: new Map() }));
-        for (const [k, v] of Object.entries(layer.vars)) {
-          setOwn(bag.vars, k, v);
+        for (const k of Object.keys(layer.vars)) {
+          copyVar(bag.vars, k, layer.vars);
           const o = layer.origins.get(k);
           if (o) bag.origins.set(k, o);
         }

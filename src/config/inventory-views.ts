@@ -3,14 +3,17 @@
 import { groupVarsView, hostVars } from './inventory.js';
 import { hostsOfGroup } from './inventory-graph.js';
 import type { Inventory } from './inventory-types.js';
-import { setOwn } from './inventory-util.js';
+import { copyVar, isMarkedFloat, setOwn } from './inventory-util.js';
 
 const SECRET = /password|passphrase/i;
 
 /** Secrets never leave kvmnet in output: a variable whose name says password or passphrase shows as ********. */
 export function redactSecrets(vars: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(vars)) setOwn(out, k, SECRET.test(k) && v !== undefined && v !== null ? '********' : v);
+  for (const [k, v] of Object.entries(vars)) {
+    if (SECRET.test(k) && v !== undefined && v !== null) setOwn(out, k, '********');
+    else copyVar(out, k, vars);
+  }
   return out;
 }
 
@@ -52,8 +55,12 @@ export function listView(inv: Inventory, opts: { export?: boolean } = {}): Recor
 /** A host's own vars (inline, then its host_vars files source by source), as --export shows them. */
 function ownHostVars(inv: Inventory, host: string): Record<string, unknown> {
   const vars: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(inv.hosts.get(host)?.vars ?? {})) setOwn(vars, k, v);
-  for (const set of inv.varsFiles ?? []) for (const [k, v] of Object.entries(set.hosts.get(host)?.vars ?? {})) setOwn(vars, k, v);
+  const own = inv.hosts.get(host)?.vars ?? {};
+  for (const k of Object.keys(own)) copyVar(vars, k, own);
+  for (const set of inv.varsFiles ?? []) {
+    const bag = set.hosts.get(host)?.vars ?? {};
+    for (const k of Object.keys(bag)) copyVar(vars, k, bag);
+  }
   return vars;
 }
 
@@ -88,30 +95,31 @@ export function graphLines(inv: Inventory, group = 'all'): string[] {
  * JSON as Python's json.dumps(sort_keys=True, indent=4, ensure_ascii=False) writes it: what ansible-inventory prints.
  * Numbers follow Python's repr (1e-05, 1e+16, Infinity, NaN).
  */
-export function ansibleJson(value: unknown, indent = 0): string {
+export function ansibleJson(value: unknown, indent = 0, float = false): string {
   const pad = ' '.repeat(indent + 4);
   const end = ' '.repeat(indent);
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return String(value);
-  if (typeof value === 'number') return pyNumber(value);
+  if (typeof value === 'number') return pyNumber(value, float);
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';
-    return `[\n${value.map((v) => pad + ansibleJson(v, indent + 4)).join(',\n')}\n${end}]`;
+    return `[\n${value.map((v, i) => pad + ansibleJson(v, indent + 4, isMarkedFloat(value, String(i)))).join(',\n')}\n${end}]`;
   }
   if (typeof value === 'object') {
     const keys = Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (keys.length === 0) return '{}';
     const obj = value as Record<string, unknown>;
-    return `{\n${keys.map((k) => `${pad}${JSON.stringify(k)}: ${ansibleJson(obj[k], indent + 4)}`).join(',\n')}\n${end}}`;
+    return `{\n${keys.map((k) => `${pad}${JSON.stringify(k)}: ${ansibleJson(obj[k], indent + 4, isMarkedFloat(obj, k))}`).join(',\n')}\n${end}}`;
   }
   return JSON.stringify(String(value));
 }
 
-function pyNumber(n: number): string {
+function pyNumber(n: number, float: boolean): string {
   if (Number.isNaN(n)) return 'NaN';
   if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
-  if (Number.isInteger(n) && Math.abs(n) <= Number.MAX_SAFE_INTEGER) return String(n);
+  if (Number.isInteger(n) && !float && Math.abs(n) <= Number.MAX_SAFE_INTEGER) return String(n);
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return `${n}.0`;
   // Python's float repr: the same shortest digits as JS, but scientific below 1e-4 and from 1e16 up.
   const [mantissa, expText] = n.toExponential().split('e') as [string, string];
   const exp = Number(expText);

@@ -41,6 +41,10 @@ class YamlInventory {
       this.error([], `an inventory must be a map of group names (such as \`all:\`); found ${describe(value)}`);
       return;
     }
+    if (Object.hasOwn(value, 'plugin')) {
+      this.error(['plugin'], 'inventory plugin configuration files are not supported: list groups and hosts instead', true);
+      return;
+    }
     for (const [name, body] of Object.entries(value)) {
       if (name === 'plugin') {
         this.error([name], 'inventory plugin configuration files are not supported: list groups and hosts instead', true);

@@ -4,7 +4,7 @@ import { InventoryBuilder } from './inventory-builder.js';
 import { groupDepths, groupsContaining } from './inventory-graph.js';
 import { loadSource, type VarsDirCache } from './inventory-sources.js';
 import type { Inventory, VarBag } from './inventory-types.js';
-import { setOwn } from './inventory-util.js';
+import { copyVar, setOwn } from './inventory-util.js';
 
 export type { Inventory, InventoryGroup, InventoryHost } from './inventory-types.js';
 
@@ -63,8 +63,8 @@ function resolveHostVars(inv: Inventory, host: string): { vars: Record<string, u
     .filter((g) => g !== 'all')
     .sort((a, b) => depth.get(a)! - depth.get(b)! || priority(inv, a) - priority(inv, b) || (a < b ? -1 : a > b ? 1 : 0));
   const layer = (values: Record<string, unknown>, where: Map<string, Location> | undefined): void => {
-    for (const [k, v] of Object.entries(values)) {
-      setOwn(vars, k, v);
+    for (const k of Object.keys(values)) {
+      copyVar(vars, k, values);
       const o = where?.get(k);
       if (o) origins.set(k, o);
       else origins.delete(k);
@@ -91,8 +91,11 @@ export function groupVarsView(inv: Inventory, group: string): Record<string, unk
   const vars: Record<string, unknown> = {};
   const g = inv.groups.get(group);
   if (!g) return vars;
-  for (const [k, v] of Object.entries(g.vars)) setOwn(vars, k, v);
-  for (const set of inv.varsFiles ?? []) for (const [k, v] of Object.entries(set.groups.get(group)?.vars ?? {})) setOwn(vars, k, v);
+  for (const k of Object.keys(g.vars)) copyVar(vars, k, g.vars);
+  for (const set of inv.varsFiles ?? []) {
+    const bag = set.groups.get(group)?.vars ?? {};
+    for (const k of Object.keys(bag)) copyVar(vars, k, bag);
+  }
   if (priority(inv, group) !== 1) setOwn(vars, 'ansible_group_priority', priority(inv, group));
   return vars;
 }

@@ -2,7 +2,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../errors.js';
-import { ansibleYamlTags, type Yaml11Surprise } from './yaml11.js';
+import { markFloat } from './inventory-util.js';
+import { ANSIBLE_FLOAT, ansibleYamlTags, type Yaml11Surprise } from './yaml11.js';
 
 /** Inputs larger than this are refused before parsing: nobody writes a 10 MB playbook by hand. */
 export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
@@ -88,7 +89,52 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean 
       : `YAML error: ${firstLine(msg)}`;
     return { diagnostics: [...diagnostics, { severity: 'error', file, line: 1, col: 1, message }] };
   }
+  if (opts.ansible) {
+    const keyErrors = markAnsibleScalars(doc.contents, value, lines);
+    if (keyErrors.length) return { diagnostics: [...diagnostics, ...keyErrors.map((d) => ({ ...d, file }))] };
+  }
   return { source: { file, doc, lines, value }, diagnostics };
+}
+
+/**
+ * Walks the parsed nodes beside their JS values: marks integral floats (`3.0`, which Ansible prints as 3.0), and
+ * refuses keys that are not strings (`0:`, `yes:`), which Ansible keeps as numbers or booleans and kvmnet cannot.
+ */
+function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Array<{ severity: 'error'; line: number; col: number; message: string }> {
+  const errors: Array<{ severity: 'error'; line: number; col: number; message: string }> = [];
+  const todo: Array<{ node: unknown; js: unknown }> = [{ node, js }];
+  while (todo.length > 0) {
+    const { node: n, js: v } = todo.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    const visit = (child: unknown, key: string): void => {
+      if (isScalar(child)) {
+        if (child.type === 'PLAIN' && typeof child.value === 'number' && Number.isInteger(child.value) && ANSIBLE_FLOAT.test(String(child.source ?? ''))) {
+          markFloat(v, key);
+        }
+      } else if (isMap(child) || isSeq(child)) todo.push({ node: child, js: (v as Record<string, unknown>)[key] });
+    };
+    if (isMap(n) && !Array.isArray(v)) {
+      for (const pair of n.items) {
+        if (!isPair(pair) || !isScalar(pair.key)) continue;
+        const k = pair.key.value;
+        if (typeof k !== 'string') {
+          const { line, col } = lines.linePos(pair.key.range?.[0] ?? 0);
+          errors.push({
+            severity: 'error',
+            line,
+            col,
+            message: `the key ${String(pair.key.source ?? k)} is a ${k === null ? 'null' : typeof k}, not a string: Ansible keeps such keys as they are and kvmnet cannot; quote it ('${String(pair.key.source ?? k)}')`,
+          });
+          continue;
+        }
+        if (k === '<<') continue;
+        visit(pair.value, k);
+      }
+    } else if (isSeq(n) && Array.isArray(v)) {
+      n.items.forEach((item, i) => visit(item, String(i)));
+    }
+  }
+  return errors;
 }
 
 function firstLine(s: string): string {

@@ -5,6 +5,8 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Inventory } from '../../src/config/inventory.js';
+import { selectHosts } from '../../src/config/patterns.js';
 import {
   ansibleAvailable,
   ansibleView,
@@ -27,6 +29,36 @@ const cases = corpusCases();
 const views = new Map<string, AnsibleView>();
 type Outcome = 'identical' | 'refused' | 'differing' | 'not loaded by Ansible';
 const outcomes = new Map<string, Outcome>();
+/** Patterns whose host order Ansible itself does not fix (see ansibleOrderVaries): compared as sets. */
+const orderVaried = new Set<string>();
+
+/**
+ * Ansible orders a group's hosts: its own, its children's in order, then deeper levels by iterating a Python SET of
+ * the groups of the level above (Group._walk_relationship), whose order follows memory addresses and changes from
+ * one Ansible run to the next (the same `ansible top --list-hosts` printed h4 h3 h1 h2 h5, then h4 h1 h3 h5 h2).
+ * That happens when two or more groups of one level have children still unseen.
+ */
+function ansibleOrderVaries(inv: Inventory): boolean {
+  for (const g of inv.groups.values()) {
+    const seen = new Set<string>();
+    let level = [g.name, ...g.children];
+    while (level.length > 0) {
+      for (const x of level) seen.add(x);
+      const withNew = level.filter((x) => (inv.groups.get(x)?.children ?? []).some((c) => !seen.has(c)));
+      if (withNew.length >= 2) return true;
+      level = [...new Set(level.flatMap((x) => inv.groups.get(x)?.children ?? []).filter((c) => !seen.has(c)))];
+    }
+  }
+  return false;
+}
+
+/** The same hosts; with a subscript, as many hosts, all from the unsubscripted pattern's. */
+function sameUpToOrder(inv: Inventory, pattern: string, want: string[], got: string[]): boolean {
+  const sub = /^(.*)\[[-\d:]+\]$/.exec(pattern);
+  if (!sub) return want.length === got.length && new Set([...want, ...got]).size === want.length;
+  const base = new Set(selectHosts(inv, sub[1]!, { file: '<pattern>' }).hosts);
+  return want.length === got.length && [...want, ...got].every((h) => base.has(h));
+}
 
 /** Every difference between the two sides for one case, as readable lines (empty: identical). */
 function differences(c: Case, a: AnsibleView): { refused?: string[]; diffs: string[] } {
@@ -40,10 +72,16 @@ function differences(c: Case, a: AnsibleView): { refused?: string[]; diffs: stri
   same('--list --export', normaliseAnsibleJson(a.exportList!), k.exportList);
   same('--graph', a.graph, k.graph);
   for (const [host, out] of a.hosts) same(`--host ${host}`, normaliseAnsibleJson(out), kvmnetHost(k.inventory!, host));
+  const unordered = ansibleOrderVaries(k.inventory!);
   for (const [pattern, want] of a.patterns) {
     const got = kvmnetPattern(k.inventory!, pattern);
     const show = (r: { error: string } | { hosts: string[] }): string => ('error' in r ? 'error' : r.hosts.join(' '));
-    if (show(want) !== show(got)) diffs.push(`pattern '${pattern}': ansible ${'error' in want ? want.error : show(want)} / kvmnet ${'error' in got ? got.error : show(got)}`);
+    if (show(want) === show(got)) continue;
+    if (unordered && 'hosts' in want && 'hosts' in got && sameUpToOrder(k.inventory!, pattern, want.hosts, got.hosts)) {
+      orderVaried.add(`${c.name} ${pattern}`);
+      continue;
+    }
+    diffs.push(`pattern '${pattern}': ansible ${'error' in want ? want.error : show(want)} / kvmnet ${'error' in got ? got.error : show(got)}`);
   }
   return { diffs };
 }
@@ -99,7 +137,7 @@ describe('inventories as ansible-inventory reads them', () => {
     const counts: Record<string, number> = {};
     for (const o of outcomes.values()) counts[o] = (counts[o] ?? 0) + 1;
     const patterns = [...views.values()].reduce((n, v) => n + v.patterns.size, 0);
-    const summary = { inventories: cases.length, ...counts, patterns_compared: patterns };
+    const summary = { inventories: cases.length, ...counts, patterns_compared: patterns, patterns_compared_as_sets: orderVaried.size };
     writeFileSync(join(SCRATCH, 'summary.json'), JSON.stringify(summary));
     console.log(`inventory compatibility: ${JSON.stringify(summary)}`);
     expect(outcomes.size).toBe(cases.length);
