@@ -57,8 +57,14 @@ function loadDirectory(dir: string, cwd: string, b: InventoryBuilder, depth: num
   // Ansible sorts the names as bytes: Buffer.compare, not localeCompare.
   const entries = listEntries(dir).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
   for (const entry of entries) {
-    if (DIRECTORY_IGNORED.test(entry)) continue;
     const abs = join(dir, entry);
+    if (DIRECTORY_IGNORED.test(entry)) {
+      // The one surprise of Ansible's ignore list for kvmnet's users: an inventory file named *.ini or *.cfg.
+      if (/\.(ini|cfg)$/.test(entry) && isDirectory(abs) === false) {
+        b.diagnostics.push({ severity: 'warning', file: displayPath(abs, cwd), message: `skipped: Ansible (and so kvmnet) ignores *${extname(entry)} files inside an inventory directory; name it without the extension, or pass it with -i ${displayPath(abs, cwd)}` });
+      }
+      continue;
+    }
     const isDir = isDirectory(abs);
     if (isDir === undefined) continue;
     if (isDir) found += loadDirectory(abs, cwd, b, depth + 1);

@@ -78,6 +78,10 @@ export function readVarsFile(abs: string, shown: string, target: 'group' | 'host
   const read = readInputFile(abs);
   diagnostics.push(...read.diagnostics.map((d) => ({ ...d, file: shown })));
   if (read.text === undefined) return undefined;
+  if (read.text.trimStart().startsWith('$ANSIBLE_VAULT;')) {
+    diagnostics.push({ severity: 'error', file: shown, line: 1, col: 1, message: 'this vars file is encrypted with Ansible Vault, which kvmnet does not support: decrypt it (ansible-vault decrypt) or give the values with -e' });
+    return undefined;
+  }
   const { source, diagnostics: parsed } = parseYaml(shown, read.text, { ansible: true });
   diagnostics.push(...parsed);
   if (!source || source.value === null || source.value === undefined) return undefined;

@@ -244,7 +244,7 @@ export function documentedRefusals(): string[] {
   const start = readme.indexOf('### Not supported');
   if (start === -1) return [];
   const section = readme.slice(start, readme.indexOf('\n#', start + 5));
-  return [...section.matchAll(/error: `([^`]+)`/g)].map((m) => m[1]!);
+  return [...section.matchAll(/error:\s+`([^`]+)`/g)].map((m) => m[1]!);
 }
 
 export function fileExists(p: string): boolean {
