@@ -4,7 +4,9 @@
 // Needs ansible-core (Debian's; .ci/run installs it).
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { inventoryCommand } from '../../src/cli/inventory-command.js';
+import { runCommand } from '../../src/cli/run-command.js';
 import type { Inventory } from '../../src/config/inventory.js';
 import { selectHosts } from '../../src/config/patterns.js';
 import {
@@ -86,6 +88,20 @@ function differences(c: Case, a: AnsibleView): { refused?: string[]; diffs: stri
   return { diffs };
 }
 
+/** Runs a command in-process and returns what it wrote to stdout. */
+async function capture(fn: () => Promise<number>): Promise<{ code: number; stdout: string }> {
+  let stdout = '';
+  const spyOut = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const spyErr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await fn();
+    return { code, stdout };
+  } finally {
+    spyOut.mockRestore();
+    spyErr.mockRestore();
+  }
+}
+
 describe('inventories as ansible-inventory reads them', () => {
   beforeAll(() => {
     const version = ansibleAvailable();
@@ -131,6 +147,29 @@ describe('inventories as ansible-inventory reads them', () => {
     outcomes.set(c.name, diffs.length ? 'differing' : 'identical');
     if (diffs.length && process.env['KVMNET_COMPAT_REPORT']) appendFileSync(process.env['KVMNET_COMPAT_REPORT'], `=== ${c.name}\n${diffs.join('\n')}\n`);
     expect(diffs.join('\n\n')).toBe('');
+  });
+
+  // The commands themselves, on the fleet inventories: `kvmnet inventory` prints exactly what ansible-inventory prints,
+  // and `kvmnet run --list-hosts` lists a play's hosts in the order `ansible PATTERN --list-hosts` does.
+  const fleet = cases.filter((c) => c.name.startsWith('fleet/') || c.name.startsWith('multi/'));
+  it.each(fleet.map((c) => [c.name, c] as const))('kvmnet inventory and run --list-hosts: %s', async (_name, c) => {
+    const a = views.get(c.name)!;
+    const k = kvmnetView(c);
+    if (!a.loaded || k.errors.length) {
+      await expect(capture(() => inventoryCommand({ inventory: c.sources, list: true }))).rejects.toThrow(/.+/);
+      return;
+    }
+    expect((await capture(() => inventoryCommand({ inventory: c.sources, list: true }))).stdout).toBe(normaliseAnsibleJson(a.list!));
+    expect((await capture(() => inventoryCommand({ inventory: c.sources, list: true, export: true }))).stdout).toBe(normaliseAnsibleJson(a.exportList!));
+    expect((await capture(() => inventoryCommand({ inventory: c.sources, graph: true }))).stdout).toBe(a.graph);
+    const unordered = ansibleOrderVaries(k.inventory!);
+    for (const [pattern, want] of a.patterns) {
+      if ('error' in want || unordered) continue;
+      const playbook = join(SCRATCH, 'list-hosts.yaml');
+      writeFileSync(playbook, `- name: p\n  hosts: ${JSON.stringify(pattern)}\n  tasks: []\n`);
+      const got = await capture(() => runCommand(playbook, { inventory: c.sources, listHosts: true, forks: 1, extraVars: [], output: 'text', verbose: 0 }));
+      expect(got.stdout, `kvmnet run --list-hosts, hosts: ${pattern}`).toBe(`play: p (${want.hosts.length} host${want.hosts.length === 1 ? '' : 's'})\n${want.hosts.map((h) => `  ${h}\n`).join('')}`);
+    }
   });
 
   it('counts', () => {
