@@ -155,6 +155,12 @@ function loadHostList(arg: string, b: InventoryBuilder): void {
     offset += part.length + 1;
     if (entry === '') continue;
     const expanded = expandHostEntry(entry, { ranges: false });
+    // Ansible keeps an entry it cannot parse as the host's name; kvmnet does so only for brackets (`h[0:3]`), and
+    // refuses junk such as whitespace or a bad port rather than connect to it.
+    if ('error' in expanded && !(/[[\]]/.test(entry) && !/\s/.test(entry))) {
+      b.diagnostics.push({ severity: 'error', file, line: 1, col, message: expanded.error });
+      continue;
+    }
     const names = 'error' in expanded ? [entry] : expanded.names;
     const port = 'error' in expanded ? undefined : expanded.port;
     for (const name of names) {

@@ -109,13 +109,13 @@ function applySubscript(term: string, hosts: string[], m: RegExpExecArray, where
   const [, base, index, start, , end] = m;
   if (hosts.length === 0) return [];
   let picked: string[];
-  // Ansible: `[i]` and `[i:0]` pick one host, and an index past the end is an error; `[i:j]` is inclusive, `[i:]` runs
-  // to the end, and a range past the end is simply empty.
+  // Ansible: `[i]` and `[i:0]` pick one host (an index past the end: none, with a warning, as `ansible --list-hosts`
+  // shows it); `[i:j]` is inclusive, `[i:]` runs to the end.
   const single = index ?? (end === '0' || (end !== undefined && end !== '' && Number(end) === 0) ? start : undefined);
   if (single !== undefined) {
     const i = Number(single);
     if (i < -hosts.length || i >= hosts.length) {
-      diagnostics.push({ severity: 'error', ...where, message: `No hosts matched the subscripted pattern '${term}': '${base}' has ${hosts.length} host(s)` });
+      diagnostics.push({ severity: 'warning', ...where, message: `No hosts matched the subscripted pattern '${term}': '${base}' has ${hosts.length} host(s)` });
       return [];
     }
     return [hosts.at(i)!];
