@@ -48,3 +48,6 @@ export interface VarsFileSet {
   groups: Map<string, VarBag>;
   hosts: Map<string, VarBag>;
 }
+
+/** Ansible's C.LOCALHOST: names a pattern may use for this machine even when the inventory does not list it. */
+export const LOCALHOST_NAMES: readonly string[] = ['127.0.0.1', 'localhost', '::1'];

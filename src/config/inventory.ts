@@ -3,7 +3,7 @@ import type { Diagnostic, Location } from '../errors.js';
 import { InventoryBuilder } from './inventory-builder.js';
 import { groupDepths, groupsContaining } from './inventory-graph.js';
 import { loadSource, type VarsDirCache } from './inventory-sources.js';
-import type { Inventory, VarBag } from './inventory-types.js';
+import { LOCALHOST_NAMES, type Inventory, type VarBag } from './inventory-types.js';
 import { copyVar, setOwn } from './inventory-util.js';
 
 export type { Inventory, InventoryGroup, InventoryHost } from './inventory-types.js';
@@ -56,7 +56,9 @@ export function groupsOf(inv: Inventory, host: string): string[] {
 function resolveHostVars(inv: Inventory, host: string): { vars: Record<string, unknown>; origins: Map<string, Location> } {
   const vars: Record<string, unknown> = {};
   const origins = new Map<string, Location>();
-  const h = inv.hosts.get(host);
+  const implicit = !inv.hosts.has(host) && LOCALHOST_NAMES.includes(host);
+  // The implicit localhost (a pattern named it, the inventory does not have it): `all`'s vars, and the local connection.
+  const h = inv.hosts.get(host) ?? (implicit ? { name: host, vars: { ansible_connection: 'local' } } : undefined);
   if (!h) return { vars, origins };
   const depth = groupDepths(inv);
   const groups = [...groupsContaining(inv, host)]

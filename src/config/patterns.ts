@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Diagnostic, Location } from '../errors.js';
 import { hostsOfGroup } from './inventory-graph.js';
 import { displayPath } from './inventory-sources.js';
-import type { Inventory } from './inventory-types.js';
+import { LOCALHOST_NAMES, type Inventory } from './inventory-types.js';
 import { readInputFile } from './yaml-source.js';
 
 /**
@@ -82,6 +82,9 @@ function matchTerm(inv: Inventory, term: string, where: Location, diagnostics: D
   const expr = sub ? sub[1]! : term;
   const found = enumerate(inv, expr, where, diagnostics);
   if (!found) return [];
+  // Ansible's implicit localhost: `localhost` (or 127.0.0.1, ::1) matching nothing is the inventory's first
+  // localhost-like host, or this machine over the local connection (see hostVars).
+  if (found.hosts.length === 0 && LOCALHOST_NAMES.includes(expr)) return [[...inv.hosts.keys()].find((h) => LOCALHOST_NAMES.includes(h)) ?? expr];
   if (found.hosts.length === 0 && found.groups === 0 && expr !== 'all') {
     diagnostics.push({ severity: 'warning', ...where, message: `Could not match supplied host pattern, ignoring: ${expr}` });
   }

@@ -142,7 +142,7 @@ export function namesOf(list: string): { groups: string[]; hosts: string[] } {
 /** The host patterns tried on an inventory: the usual kinds, on its own groups and hosts. */
 export function patternsFor(names: { groups: string[]; hosts: string[] }): string[] {
   const groups = names.groups.filter((g) => g !== 'all' && g !== 'ungrouped').slice(0, 4);
-  const out = ['all', '*', 'ungrouped', 'all[0]', 'all[-1]', 'all[1:3]'];
+  const out = ['all', '*', 'ungrouped', 'all[0]', 'all[-1]', 'all[1:3]', 'localhost', 'all:localhost'];
   for (const g of groups) out.push(g, `${g}[0]`, `${g}[-1]`, `${g}[1:]`);
   if (groups.length >= 2) out.push(`${groups[0]}:${groups[1]}`, `${groups[0]}:&${groups[1]}`, `${groups[0]}:!${groups[1]}`, `all:!${groups[1]}`, `${groups[1]}:${groups[0]}`);
   const h = names.hosts;

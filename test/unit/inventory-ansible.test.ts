@@ -196,6 +196,18 @@ describe('structure and order as Ansible builds them', () => {
     expect(graphLines(inventory)).toEqual(['@all:', '  |--@ungrouped:', '  |  |--mgmt', '  |--@empty:', '  |--@kvm:', '  |  |--hv1']);
   });
 
+  it.each<[string, string, string[], Record<string, unknown>]>([
+    ['localhost', '[kvm]\nhv1\n[all:vars]\nntp=10.0.0.1\n', ['localhost'], { ntp: '10.0.0.1', ansible_connection: 'local' }],
+    ['kvm:localhost', '[kvm]\nhv1\n', ['hv1', 'localhost'], { ansible_connection: 'local' }],
+    ['all', '[kvm]\nhv1\n', ['hv1'], { ansible_connection: 'local' }],
+    ['localhost', '[kvm]\nhv1\n127.0.0.1 ansible_connection=ssh\n', ['127.0.0.1'], { ansible_connection: 'local' }],
+  ])("implicit localhost: %s in %j → %j", (pattern, text, expected, localVars) => {
+    const dir = tree({ hosts: text });
+    const { inventory } = load(dir, 'hosts');
+    expect(selectHosts(inventory, pattern, { file: 'x' })).toEqual({ hosts: expected, diagnostics: [] });
+    expect(hostVars(inventory, 'localhost')).toEqual(localVars);
+  });
+
   it("a comma list keeps brackets literally, as Ansible's host_list plugin", () => {
     const { inventory } = loadInventory(['h[0:10],web:2222,'], '/');
     expect([...inventory.hosts.keys()]).toEqual(['h[0:10]', 'web']);
