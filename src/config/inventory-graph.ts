@@ -75,15 +75,15 @@ export function hostsOfGroup(inv: Inventory, group: string): string[] {
   // Iterative breadth-first walk, as Group._walk_relationship(preserve_ordering=True).
   while (level.length > 0) {
     for (const g of level) seen.add(g);
-    const next: string[] = [];
+    const next = new Set<string>();
     for (const g of level) {
       for (const c of inv.groups.get(g)?.children ?? []) {
-        if (seen.has(c) || next.includes(c)) continue;
-        next.push(c);
+        if (seen.has(c) || next.has(c)) continue;
+        next.add(c);
         ordered.push(c);
       }
     }
-    level = next;
+    level = [...next];
   }
   const hosts = new Set<string>();
   for (const g of ordered) for (const h of inv.groups.get(g)?.hosts ?? []) hosts.add(h);

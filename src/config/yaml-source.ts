@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../errors.js';
 import { markFloat } from './inventory-util.js';
-import { ANSIBLE_FLOAT, ansibleYamlTags, type Yaml11Surprise } from './yaml11.js';
+import { ANSIBLE_FLOAT, ansibleYamlTags } from './yaml11.js';
 
 /** Inputs larger than this are refused before parsing: nobody writes a 10 MB playbook by hand. */
 export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
@@ -45,27 +45,15 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean 
   }
   const lines = new LineCounter();
   // merge: Ansible's YAML 1.1 allows `<<: *defaults`.
-  const surprises: Yaml11Surprise[] = [];
   const doc = parseDocument(text, {
     lineCounter: lines,
     prettyErrors: false,
     uniqueKeys: true,
     strict: true,
     merge: true,
-    ...(opts.ansible ? { version: '1.1' as const, customTags: ansibleYamlTags(surprises) } : {}),
+    ...(opts.ansible ? { version: '1.1' as const, customTags: ansibleYamlTags() } : {}),
   });
   const diagnostics: Diagnostic[] = [];
-  for (const s of surprises) {
-    const at = text.indexOf(s.text);
-    const { line, col } = lines.linePos(Math.max(0, at));
-    diagnostics.push({
-      severity: 'warning',
-      file,
-      line,
-      col,
-      message: `${s.text} is the number ${String(s.value)} in YAML 1.1 (base 60), as Ansible reads it: quote it ('${s.text}') if it is meant as text, like a MAC address or a time`,
-    });
-  }
   for (const e of [...doc.errors, ...doc.warnings]) {
     // A duplicate key with no value can be reported at the end of the previous line: skip to the key.
     let at = e.pos[0];
@@ -90,26 +78,36 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean 
     return { diagnostics: [...diagnostics, { severity: 'error', file, line: 1, col: 1, message }] };
   }
   if (opts.ansible) {
-    const keyErrors = markAnsibleScalars(doc.contents, value, lines);
-    if (keyErrors.length) return { diagnostics: [...diagnostics, ...keyErrors.map((d) => ({ ...d, file }))] };
+    const found = markAnsibleScalars(doc.contents, value, lines);
+    diagnostics.push(...found.map((d) => ({ ...d, file })));
+    if (found.some((d) => d.severity === 'error')) return { diagnostics };
   }
   return { source: { file, doc, lines, value }, diagnostics };
 }
 
 /**
- * Walks the parsed nodes beside their JS values: marks integral floats (`3.0`, which Ansible prints as 3.0), and
+ * Walks the parsed nodes beside their JS values: marks integral floats (`3.0`, which Ansible prints as 3.0); warns
+ * where the YAML 1.1 reading is surprising (a MAC address or a time read as a base-60 number, as Ansible does);
  * refuses keys that are not strings (`0:`, `yes:`), which Ansible keeps as numbers or booleans and kvmnet cannot.
  */
-function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Array<{ severity: 'error'; line: number; col: number; message: string }> {
-  const errors: Array<{ severity: 'error'; line: number; col: number; message: string }> = [];
+function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Array<Omit<Diagnostic, 'file'>> {
+  const found: Array<Omit<Diagnostic, 'file'>> = [];
+  const at = (n: { range?: [number, number, number] | null }): { line: number; col: number } => lines.linePos(n.range?.[0] ?? 0);
   const todo: Array<{ node: unknown; js: unknown }> = [{ node, js }];
   while (todo.length > 0) {
     const { node: n, js: v } = todo.pop()!;
     if (typeof v !== 'object' || v === null) continue;
     const visit = (child: unknown, key: string): void => {
       if (isScalar(child)) {
-        if (child.type === 'PLAIN' && typeof child.value === 'number' && Number.isInteger(child.value) && ANSIBLE_FLOAT.test(String(child.source ?? ''))) {
-          markFloat(v, key);
+        if (child.type !== 'PLAIN' || typeof child.value !== 'number') return;
+        const source = String(child.source ?? '');
+        if (Number.isInteger(child.value) && ANSIBLE_FLOAT.test(source)) markFloat(v, key);
+        if (source.includes(':')) {
+          found.push({
+            severity: 'warning',
+            ...at(child),
+            message: `${source} is the number ${String(child.value)} in YAML 1.1 (base 60), as Ansible reads it: quote it ('${source}') if it is meant as text, like a MAC address or a time`,
+          });
         }
       } else if (isMap(child) || isSeq(child)) todo.push({ node: child, js: (v as Record<string, unknown>)[key] });
     };
@@ -118,12 +116,11 @@ function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Arr
         if (!isPair(pair) || !isScalar(pair.key)) continue;
         const k = pair.key.value;
         if (typeof k !== 'string') {
-          const { line, col } = lines.linePos(pair.key.range?.[0] ?? 0);
-          errors.push({
+          const shown = String(pair.key.source ?? k);
+          found.push({
             severity: 'error',
-            line,
-            col,
-            message: `the key ${String(pair.key.source ?? k)} is a ${k === null ? 'null' : typeof k}, not a string: Ansible keeps such keys as they are and kvmnet cannot; quote it ('${String(pair.key.source ?? k)}')`,
+            ...at(pair.key),
+            message: `the key ${shown} is a ${k === null ? 'null' : typeof k}, not a string: Ansible keeps such keys as they are and kvmnet cannot; quote it ('${shown}')`,
           });
           continue;
         }
@@ -134,7 +131,7 @@ function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Arr
       n.items.forEach((item, i) => visit(item, String(i)));
     }
   }
-  return errors;
+  return found;
 }
 
 function firstLine(s: string): string {

@@ -9,12 +9,6 @@ const NULL = /^(?:~|null|Null|NULL|)$/;
 const INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
 export const ANSIBLE_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 
-/** Something a YAML 1.1 reading does that a reader would not expect: a MAC address becoming a number. */
-export interface Yaml11Surprise {
-  text: string;
-  value: unknown;
-}
-
 /** PyYAML's construct_yaml_int. Integers a JS number cannot hold exactly are refused through onError. */
 export function pyInt(text: string, onError: (message: string) => void): number | string {
   let s = text.replace(/_/g, '');
@@ -56,9 +50,8 @@ export function pyFloat(text: string): number {
 /**
  * The scalar tags of Ansible's YAML: PyYAML's implicit resolver (no timestamps: they stay strings, which is what
  * a date prints as anyway), plus Ansible's `!unsafe` (a plain string here) and `!vault` (refused: kvmnet has no vault).
- * `surprises` collects values whose YAML 1.1 reading is likely unintended (sexagesimal numbers like a MAC address).
  */
-export function ansibleYamlTags(surprises: Yaml11Surprise[]): (tags: Tags) => Tags {
+export function ansibleYamlTags(): (tags: Tags) => Tags {
   const tags: ScalarTag[] = [
     { tag: 'tag:yaml.org,2002:null', default: true, test: NULL, resolve: () => null, identify: (v) => v === null },
     { tag: 'tag:yaml.org,2002:bool', default: true, test: BOOL_TRUE, resolve: () => true, identify: (v) => typeof v === 'boolean' },
@@ -68,22 +61,14 @@ export function ansibleYamlTags(surprises: Yaml11Surprise[]): (tags: Tags) => Ta
       default: true,
       test: INT,
       identify: (v) => typeof v === 'number' && Number.isInteger(v),
-      resolve: (text, onError) => {
-        const value = pyInt(text, onError);
-        if (text.includes(':')) surprises.push({ text, value });
-        return value;
-      },
+      resolve: (text, onError) => pyInt(text, onError),
     },
     {
       tag: 'tag:yaml.org,2002:float',
       default: true,
       test: ANSIBLE_FLOAT,
       identify: (v) => typeof v === 'number',
-      resolve: (text) => {
-        const value = pyFloat(text);
-        if (text.includes(':')) surprises.push({ text, value });
-        return value;
-      },
+      resolve: (text) => pyFloat(text),
     },
     { tag: '!unsafe', resolve: (text) => text },
     {
