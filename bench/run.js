@@ -535,7 +535,7 @@ async function simBench() {
   const sizes = [...new Set([100, 250, 500, max].filter((s) => s <= max))].sort((a, b) => a - b);
   const dir = join(WORK, 'sim');
   ensureFleetKeys(dir);
-  const { FACTS_SCRIPT } = await import(join(REPO_DIR, 'dist', 'facts', 'script.js'));
+  const { HOST_FACTS_SCRIPT: FACTS_SCRIPT } = await import(join(REPO_DIR, 'dist', 'run', 'host-facts.js'));
   const fixtureWarnings = ['fresh', 'converged']
     .map((n) => [n, JSON.parse(readFileSync(join(BENCH_DIR, 'sim', 'fixtures', `${n}.json`), 'utf8'))])
     .filter(([, f]) => f.factsScriptSha256 !== sha256(FACTS_SCRIPT))

@@ -82,3 +82,8 @@ export class RenderError extends KvmnetError {
 export class LabError extends KvmnetError {
   override readonly code = 'LAB';
 }
+
+/** A libvirt task on a host whose libvirtd cannot be reached. */
+export class LibvirtUnavailableError extends RefusedError {
+  override readonly code = 'LIBVIRT_UNAVAILABLE' as 'REFUSED';
+}

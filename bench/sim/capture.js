@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Captures the simulator's fixtures from a REAL lab host: the output of kvmnet's facts script
-// (src/facts/script.ts FACTS_SCRIPT, as built in dist/) on a fresh host and on a converged one.
+// (src/run/host-facts.ts HOST_FACTS_SCRIPT, as built in dist/) on a fresh host and on a converged one.
 //
 //   node bench/sim/capture.js --dir LABDIR [--host hv1]
 //
@@ -15,7 +15,7 @@ import { sha256 } from './fleet.js';
 
 export async function captureFixtures({ dir, host = 'hv1', log = console.log }) {
   const lab = await labApi();
-  const { FACTS_SCRIPT } = await import(join(REPO_DIR, 'dist', 'facts', 'script.js'));
+  const { HOST_FACTS_SCRIPT: FACTS_SCRIPT } = await import(join(REPO_DIR, 'dist', 'run', 'host-facts.js'));
   const state = lab.readLabState(dir);
   const paths = lab.labPaths(dir);
   const h = state.hosts.find((x) => x.name === host);

@@ -2,7 +2,7 @@
 // bench/sim/server.js: an SSH fleet simulator. One ssh2 `Server` per simulated hypervisor, each on
 // its own 127.0.0.1 port, answering kvmnet's commands from an in-memory model of the host:
 //
-//   - the facts script (src/facts/script.ts FACTS_SCRIPT): the output captured from a real lab host
+//   - the facts script (src/run/host-facts.ts HOST_FACTS_SCRIPT): the output captured from a real lab host
 //     in bench/sim/fixtures/<state>.json, replayed byte for byte (only `uname -n` is the simulated
 //     host's own name);
 //   - a `set -e` change script, or a batch of them: exit 0 (each part's marker printed), and the

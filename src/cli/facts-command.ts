@@ -4,7 +4,7 @@ import { hostVars } from '../config/inventory.js';
 import { selectHosts } from '../config/patterns.js';
 import { connect } from '../connection/index.js';
 import { UnreachableError } from '../errors.js';
-import { gatherFacts } from '../facts/gather.js';
+import { gatherHostFacts } from '../run/host-facts.js';
 import { factsSummary, factsText } from '../report/facts-view.js';
 import { EXIT } from './exit-codes.js';
 import { loadInputs, printWarnings } from './load.js';
@@ -26,7 +26,7 @@ export async function factsCommand(flags: { inventory: string[]; limit: string; 
           if (!resolved.settings) throw new UnreachableError(resolved.diagnostics.map((d) => d.message).join('; '));
           const conn = await connect(resolved.settings, { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) });
           try {
-            const facts = await gatherFacts(conn, host);
+            const facts = await gatherHostFacts(conn, host);
             if (flags.output === 'json') out(JSON.stringify({ host, ...factsSummary(facts) }));
             else out(factsText(host, facts, colors()).join('\n') + '\n');
           } finally {

@@ -1,6 +1,8 @@
-// The JSON Schema of the playbook language, derived from the same zod schemas that validate it.
+// The JSON Schema of the playbook language, derived from the same zod schemas that validate it:
+// the task modules' argument schemas and the play and task keywords.
 import { z } from 'zod';
-import { taskArgSchemas, taskTypes } from './task-schemas.js';
+import { taskModules } from '../tasks/registry.js';
+import { playKeywords, taskKeywords } from './keywords.js';
 
 // Any string may hold a {{ template }}, so typed fields also accept one.
 const templated = { type: 'string', pattern: '\\{\\{.*\\}\\}' };
@@ -14,45 +16,31 @@ function allowTemplates(schema: unknown): unknown {
   return s;
 }
 
+function jsonOf(schema: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { io: 'input' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}
+
+const properties = (keywords: Record<string, z.ZodType>) => Object.fromEntries(Object.entries(keywords).map(([k, s]) => [k, jsonOf(s)]));
+
 export function playbookJsonSchema(): Record<string, unknown> {
-  const stringList = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
-  const keywords = {
-    name: { type: 'string' },
-    when: { anyOf: [{ type: 'string' }, { type: 'boolean' }, { type: 'array', items: { type: 'string' } }] },
-    register: { type: 'string', pattern: '^[A-Za-z_]\\w*$' },
-    loop: { anyOf: [{ type: 'array' }, { type: 'string' }] },
-    loop_control: { type: 'object', properties: { loop_var: { type: 'string' } }, additionalProperties: false },
-    notify: stringList,
-    tags: stringList,
-    ignore_errors: { type: 'boolean' },
-    check_mode: { type: 'boolean' },
-    vars: { type: 'object' },
-  };
+  const keywords = properties(taskKeywords);
   const task = {
-    oneOf: taskTypes.map((type) => {
-      const args = allowTemplates(z.toJSONSchema(taskArgSchemas[type], { io: 'input' })) as Record<string, unknown>;
-      delete args.$schema;
-      return { type: 'object', required: [type], properties: { ...keywords, [type]: args }, additionalProperties: false };
-    }),
+    oneOf: taskModules.map((m) => ({
+      type: 'object',
+      required: [m.type],
+      properties: { ...keywords, [m.type]: allowTemplates(jsonOf(m.schema)) },
+      additionalProperties: false,
+    })),
   };
-  const serialItem = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: '^\\d+(\\.\\d+)?%$' }] };
   const play = {
     type: 'object',
     required: ['hosts'],
     additionalProperties: false,
     properties: {
-      name: { type: 'string' },
-      hosts: stringList,
-      vars: { type: 'object' },
-      vars_files: stringList,
-      become: { type: 'boolean' },
-      serial: { anyOf: [serialItem, { type: 'array', items: serialItem, minItems: 1 }] },
-      max_fail_percentage: { type: 'number', minimum: 0, maximum: 100 },
-      any_errors_fatal: { type: 'boolean' },
-      strategy: { enum: ['free', 'linear'] },
-      confirm: { type: 'boolean' },
-      confirm_timeout: { type: 'number', minimum: 5, maximum: 3600 },
-      persist: { anyOf: [{ enum: ['networkd', 'ifupdown', 'none'] }, templated] },
+      ...properties(playKeywords),
+      persist: { anyOf: [jsonOf(playKeywords.persist), templated] },
       tasks: { type: 'array', items: { $ref: '#/$defs/task' } },
       handlers: { type: 'array', items: { $ref: '#/$defs/task' } },
     },

@@ -1,14 +1,15 @@
 // Loads a playbook: a YAML list of plays. Structure is checked by hand (for precise, collected
 // messages and did-you-mean hints); task arguments by the zod schemas in task-schemas.ts.
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../errors.js';
-import { suggest } from './suggest.js';
-import { libvirtNetSourceProblems, taskArgSchemas, taskTypes, type TaskType } from './task-schemas.js';
-import { locate, parseYaml, readInputFile, type PathSegment, type YamlSource } from './yaml-source.js';
+import { PERSIST_KINDS } from '../model/persist-kinds.js';
 import { hasTemplate } from '../render/template.js';
-import { PERSIST_KINDS } from '../persist/paths.js';
+import { findTemplate } from '../render/templates-dir.js';
+import { isTaskType, taskModule, taskTypes, type TaskType } from '../tasks/registry.js';
+import { PLAY_KEYS, TASK_KEYWORDS, validPlayValue } from './keywords.js';
+import { suggest } from './suggest.js';
+import { locate, parseYaml, readInputFile, type PathSegment, type YamlSource } from './yaml-source.js';
 
 export interface SpecLocation {
   file: string;
@@ -34,9 +35,13 @@ export interface TaskSpec {
   checkMode?: boolean;
   vars: Record<string, unknown>;
   loc: SpecLocation;
-  /** Absolute path of the `template` file of an ensure_libvirt_net task. */
-  templateFile?: string;
-  /** The play's `persist` (a format, or a {{ template }} of one): prepareTask applies it when the task sets none. */
+  /** Absolute path of the file the task type's file argument names (ensure_libvirt_net's template). */
+  file?: string;
+  /** `confirm: true` on the task: guard its changes with commit-confirmed rollback. */
+  confirm?: boolean;
+  /** Where one of the task's arguments is written (`['address']`, `['ip', 'dhcp']`), for errors about its value. */
+  argLoc: (path: readonly PathSegment[]) => SpecLocation;
+  /** The play's `persist` (a format, or a {{ template }} of one): applied when a persisting task sets none. */
   persistDefault?: string;
 }
 
@@ -66,18 +71,6 @@ export interface PlaySpec {
 export interface Playbook {
   file: string;
   plays: PlaySpec[];
-}
-
-const PLAY_KEYS = ['name', 'hosts', 'vars', 'vars_files', 'become', 'serial', 'max_fail_percentage', 'any_errors_fatal', 'strategy', 'confirm', 'confirm_timeout', 'persist', 'tasks', 'handlers'] as const;
-const TASK_KEYWORDS = ['name', 'when', 'register', 'loop', 'loop_control', 'notify', 'tags', 'ignore_errors', 'vars', 'check_mode'] as const;
-
-/** Where shipped templates live: `templates/` at the package root. */
-export const PACKAGE_TEMPLATES = resolve(dirname(fileURLToPath(import.meta.url)), '../../templates');
-
-export function findTemplate(name: string, playbookDir: string): string | undefined {
-  if (isAbsolute(name)) return existsSync(name) ? name : undefined;
-  const candidates = [resolve(playbookDir, name), resolve(playbookDir, 'templates', name), resolve('templates', name), resolve(PACKAGE_TEMPLATES, name)];
-  return candidates.find((c) => existsSync(c));
 }
 
 class Collector {
@@ -142,7 +135,7 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
   }
   for (const key of Object.keys(raw)) {
     if ((PLAY_KEYS as readonly string[]).includes(key)) continue;
-    const asTask = (taskTypes as string[]).includes(key) ? ` ('${key}' is a task: put it in the play's tasks list)` : '';
+    const asTask = isTaskType(key) ? ` ('${key}' is a task: put it in the play's tasks list)` : '';
     c.error([...p, key], `${human} › ${key}`, unknownKeyMessage(key, PLAY_KEYS, 'play keyword') + asTask, true);
   }
   const name = typeof raw.name === 'string' ? raw.name : `play ${i + 1}`;
@@ -163,25 +156,25 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
   let maxFailPercentage: number | undefined;
   if (raw.max_fail_percentage !== undefined) {
     const v = raw.max_fail_percentage;
-    if (typeof v === 'number' && v >= 0 && v <= 100) maxFailPercentage = v;
+    if (validPlayValue('max_fail_percentage', v)) maxFailPercentage = v as number;
     else c.error([...p, 'max_fail_percentage'], `${human} › max_fail_percentage`, `expected a number from 0 to 100, found ${describe(v)}`);
   }
   const anyErrorsFatal = optionalBool(c, raw.any_errors_fatal, [...p, 'any_errors_fatal'], `${human} › any_errors_fatal`) ?? false;
   let strategy: PlaySpec['strategy'] = 'free';
   if (raw.strategy !== undefined) {
-    if (raw.strategy === 'free' || raw.strategy === 'linear') strategy = raw.strategy;
+    if (validPlayValue('strategy', raw.strategy)) strategy = raw.strategy as PlaySpec['strategy'];
     else c.error([...p, 'strategy'], `${human} › strategy`, `expected 'free' or 'linear', found ${describe(raw.strategy)}`);
   }
   const confirm = optionalBool(c, raw.confirm, [...p, 'confirm'], `${human} › confirm`) ?? false;
   let confirmTimeout = 60;
   if (raw.confirm_timeout !== undefined) {
-    if (typeof raw.confirm_timeout === 'number' && raw.confirm_timeout >= 5 && raw.confirm_timeout <= 3600) confirmTimeout = raw.confirm_timeout;
-    else c.error([...p, 'confirm_timeout'], `${human} › confirm_timeout`, `expected seconds from 5 to 3600, found ${describe(raw.confirm_timeout)}`);
+    if (validPlayValue('confirm_timeout', raw.confirm_timeout)) confirmTimeout = raw.confirm_timeout as number;
+    else c.error([...p, 'confirm_timeout'], `${human} › confirm_timeout`, `expected seconds from 6 to 3600 (below 6 s a new SSH connection has no time to confirm a change), found ${describe(raw.confirm_timeout)}`);
   }
   const tasks = loadTaskList(c, raw.tasks, [...p, 'tasks'], human, 'task', dir);
   const handlers = loadTaskList(c, raw.handlers, [...p, 'handlers'], human, 'handler', dir);
   const persist = loadPersist(c, raw.persist, [...p, 'persist'], `${human} › persist`);
-  if (persist !== undefined) for (const t of [...tasks, ...handlers]) if (PERSIST_TASKS.has(t.type)) t.persistDefault = persist;
+  if (persist !== undefined) for (const t of [...tasks, ...handlers]) if (persists(t.type)) t.persistDefault = persist;
   if (raw.tasks === undefined && raw.handlers === undefined) c.error(p, human, "a play needs 'tasks'");
   const handlerNames = new Set(handlers.map((h) => h.name));
   tasks.forEach((t) => {
@@ -195,11 +188,14 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
   return { name, hosts, vars, varsFiles, become, serial, maxFailPercentage, anyErrorsFatal, strategy, confirm, confirmTimeout, persist, tasks, handlers, loc: c.at(p, human) };
 }
 
-const PERSIST_TASKS = new Set<TaskType>(['ensure_bridge', 'ensure_port', 'ensure_ip']);
+function persists(type: TaskType): boolean {
+  const m = taskModule(type);
+  return m.kind === 'planned' && m.persistence !== undefined;
+}
 
 function loadPersist(c: Collector, v: unknown, p: PathSegment[], human: string): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'string' && (hasTemplate(v) || (PERSIST_KINDS as readonly string[]).includes(v))) return v;
+  if (typeof v === 'string' && (hasTemplate(v) || validPlayValue('persist', v))) return v;
   c.error(p, human, `expected one of ${PERSIST_KINDS.map((o) => `'${o}'`).join(', ')}, found ${describe(v)}`);
   return undefined;
 }
@@ -207,8 +203,7 @@ function loadPersist(c: Collector, v: unknown, p: PathSegment[], human: string):
 function loadSerial(c: Collector, v: unknown, p: PathSegment[], human: string): Serial | undefined {
   if (v === undefined) return undefined;
   const items = Array.isArray(v) ? v : [v];
-  const ok = items.length > 0 && items.every((x) => (typeof x === 'number' && Number.isInteger(x) && x >= 1) || (typeof x === 'string' && /^(100|[1-9]?\d(\.\d+)?)%$/.test(x) && parseFloat(x) > 0));
-  if (!ok) {
+  if (!validPlayValue('serial', v)) {
     c.error(p, human, `expected a host count (1 or more), a percentage like "25%", or a list of them like [1, 5, "25%"], found ${describe(v)}`);
     return undefined;
   }
@@ -258,9 +253,9 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
     c.error(p, human, `a task is a mapping with one task type (${taskTypes.join(', ')}), found ${describe(raw)}`);
     return undefined;
   }
-  const types = Object.keys(raw).filter((k) => (taskTypes as string[]).includes(k)) as TaskType[];
+  const types = Object.keys(raw).filter(isTaskType);
   for (const key of Object.keys(raw)) {
-    if ((taskTypes as string[]).includes(key) || (TASK_KEYWORDS as readonly string[]).includes(key)) continue;
+    if (isTaskType(key) || (TASK_KEYWORDS as readonly string[]).includes(key)) continue;
     const hint = suggest(key, [...taskTypes, ...TASK_KEYWORDS]);
     const message = hint
       ? `unknown task type or keyword '${key}': did you mean '${hint}'?`
@@ -283,16 +278,18 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
     c.error([...p, type], humanTyped, `expected the arguments of ${type} as a mapping, found ${describe(args)}`);
     return undefined;
   }
-  for (const issue of validateTaskArgs(type, args, true)) {
+  for (const issue of checkTaskArgs(type, args, true).issues) {
     const at = [...p, type, ...issue.path];
     c.error(at, `${humanTyped}${issue.path.length ? '.' + issue.path.join('.') : ''}`, issue.message, issue.onKey);
   }
-  let templateFile: string | undefined;
-  if (type === 'ensure_libvirt_net' && typeof args.template === 'string' && !hasTemplate(args.template)) {
-    templateFile = findTemplate(args.template, dir);
-    if (!templateFile) c.error([...p, type, 'template'], `${humanTyped}.template`, `template file not found: '${args.template}' (looked beside the playbook and in templates/)`);
+  const module = taskModule(type);
+  let file: string | undefined;
+  const fileArg = module.fileArg === undefined ? undefined : args[module.fileArg];
+  if (typeof fileArg === 'string' && !hasTemplate(fileArg)) {
+    file = findTemplate(fileArg, dir);
+    if (!file) c.error([...p, type, module.fileArg!], `${humanTyped}.${module.fileArg}`, `template file not found: '${fileArg}' (looked beside the playbook and in templates/)`);
   }
-  const name = typeof raw.name === 'string' ? raw.name : defaultTaskName(type, args);
+  const name = typeof raw.name === 'string' ? raw.name : module.defaultName(args);
   if (raw.name !== undefined && typeof raw.name !== 'string') c.error([...p, 'name'], `${human} › name`, `expected a string, found ${describe(raw.name)}`);
   const when = raw.when === undefined ? undefined : typeof raw.when === 'string' ? raw.when : Array.isArray(raw.when) ? raw.when.map((w) => `(${String(w)})`).join(' and ') : typeof raw.when === 'boolean' ? String(raw.when) : undefined;
   if (raw.when !== undefined && when === undefined) c.error([...p, 'when'], `${human} › when`, `expected an expression string, found ${describe(raw.when)}`);
@@ -312,6 +309,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
   }
   const ignoreErrors = optionalBool(c, raw.ignore_errors, [...p, 'ignore_errors'], `${human} › ignore_errors`) ?? false;
   const checkMode = optionalBool(c, raw.check_mode, [...p, 'check_mode'], `${human} › check_mode`);
+  const confirm = optionalBool(c, raw.confirm, [...p, 'confirm'], `${human} › confirm`);
   return {
     type,
     args,
@@ -324,17 +322,13 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
     tags: stringList(c, raw.tags, [...p, 'tags'], `${human} › tags`),
     ignoreErrors,
     checkMode,
+    confirm,
     vars: mapOrEmpty(c, raw.vars, [...p, 'vars'], `${human} › vars`),
-    loc: c.at(p, name === defaultTaskName(type, args) ? humanTyped : `${human} (${name})`),
-    templateFile,
+    loc: c.at(p, name === module.defaultName(args) ? humanTyped : `${human} (${name})`),
+    file,
+    argLoc: (path) => c.at([...p, type, ...path], `${humanTyped}${path.length ? `.${path.join('.')}` : ''}`),
     locPath: p,
   };
-}
-
-function defaultTaskName(type: TaskType, args: Record<string, unknown>): string {
-  if (type === 'command') return `command ${Array.isArray(args.cmd) ? args.cmd.join(' ') : String(args.cmd)}`.slice(0, 80);
-  const subject = type === 'ensure_port' ? `${String(args.interface)} → ${String(args.bridge)}` : type === 'ensure_ip' ? `${String(args.address)} on ${String(args.dev)}` : String(args.name);
-  return `${type} ${subject}`;
 }
 
 export interface ArgIssue {
@@ -344,12 +338,14 @@ export interface ArgIssue {
 }
 
 /**
- * Validates task arguments. With `deferTemplates`, values still holding {{ }} are not judged
- * (they are checked again after rendering, per host).
+ * Validates task arguments and returns them parsed (defaults applied) when they are valid. With
+ * `deferTemplates`, values still holding {{ }} are not judged (they are checked again after
+ * rendering, per host, and only then parsed).
  */
-export function validateTaskArgs(type: TaskType, args: Record<string, unknown>, deferTemplates: boolean): ArgIssue[] {
+export function checkTaskArgs<K extends TaskType>(type: K, args: Record<string, unknown>, deferTemplates: boolean): { issues: ArgIssue[]; value?: unknown } {
   const issues: ArgIssue[] = [];
-  const result = taskArgSchemas[type].safeParse(args);
+  const module = taskModule(type);
+  const result = module.schema.safeParse(args);
   const templated = (path: PathSegment[]): boolean => {
     let v: unknown = args;
     for (const seg of path) {
@@ -363,17 +359,15 @@ export function validateTaskArgs(type: TaskType, args: Record<string, unknown>, 
       const path = issue.path as PathSegment[];
       if (deferTemplates && templated(path)) continue;
       if (issue.code === 'unrecognized_keys') {
-        const known = Object.keys(taskArgSchemas[type].shape);
+        const known = Object.keys((module.schema as unknown as { shape: object }).shape);
         for (const key of issue.keys) issues.push({ path: [...path, key], message: unknownKeyMessage(key, known, `${type} argument`), onKey: true });
         continue;
       }
       issues.push({ path, message: argMessage(issue, args, path), onKey: false });
     }
   }
-  if (type === 'ensure_libvirt_net') {
-    for (const p of libvirtNetSourceProblems(args)) issues.push({ path: [p.field], message: p.message, onKey: args[p.field] !== undefined });
-  }
-  return issues;
+  for (const p of module.argProblems?.(args) ?? []) issues.push({ path: [p.field], message: p.message, onKey: args[p.field] !== undefined });
+  return { issues, value: issues.length === 0 && result.success ? result.data : undefined };
 }
 
 function argMessage(issue: { code: string; message: string; input?: unknown; path: PropertyKey[] }, args: Record<string, unknown>, path: PathSegment[]): string {

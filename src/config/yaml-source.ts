@@ -58,12 +58,17 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean 
     // A duplicate key with no value can be reported at the end of the previous line: skip to the key.
     let at = e.pos[0];
     if (e.code === 'DUPLICATE_KEY') while (at < text.length && /\s/.test(text[at]!)) at++;
+    // The parser notices an unclosed [ { or quote where it gives up: point at where it opens.
+    const opened = unclosedAt(text, at, e.message);
+    if (opened) at = opened.at;
     const { line, col } = lines.linePos(at);
     const message = e.code === 'DUPLICATE_KEY'
       ? `duplicate key: ${duplicateKeyName(text, at)}`
-      : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted|too large for kvmnet/.test(e.message)
-        ? firstLine(e.message)
-        : `YAML syntax error: ${firstLine(e.message)}`;
+      : opened
+        ? `YAML syntax error: ${opened.what} opened here is never closed`
+        : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted|too large for kvmnet/.test(e.message)
+          ? firstLine(e.message)
+          : `YAML syntax error: ${firstLine(e.message)}`;
     diagnostics.push({ severity: doc.errors.includes(e as never) ? 'error' : 'warning', file, line, col, message });
   }
   if (doc.errors.length > 0) return { diagnostics };
@@ -132,6 +137,36 @@ function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Arr
     }
   }
   return found;
+}
+
+/**
+ * For "…must … end with a ]" / "}" and "Missing closing "quote" errors: the offset of the
+ * innermost `[`, `{` or quote still open at `pos`, found by scanning the text up to it.
+ */
+export function unclosedAt(text: string, pos: number, message: string): { at: number; what: string } | undefined {
+  const want = /end with a \]/.test(message) ? '[' : /end with a \}/.test(message) ? '{' : /Missing closing "quote/.test(message) ? '"' : /Missing closing 'quote/.test(message) ? "'" : undefined;
+  if (!want) return undefined;
+  const open: Array<{ ch: string; at: number }> = [];
+  let quote: { ch: string; at: number } | undefined;
+  for (let i = 0; i < Math.min(pos, text.length); i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === '\\' && quote.ch === '"') i++;
+      else if (ch === quote.ch) quote = undefined;
+      continue;
+    }
+    if (ch === '#' && (i === 0 || /\s/.test(text[i - 1]!))) {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
+    // A quote starts a scalar only where a value or a flow item can start.
+    if ((ch === '"' || ch === "'") && (i === 0 || /[\s:,[{]/.test(text[i - 1]!))) quote = { ch, at: i };
+    else if (ch === '[' || ch === '{') open.push({ ch, at: i });
+    else if ((ch === ']' || ch === '}') && open.length) open.pop();
+  }
+  if (want === '"' || want === "'") return quote?.ch === want ? { at: quote.at, what: `the quoted string (${want})` } : undefined;
+  const hit = [...open].reverse().find((o) => o.ch === want);
+  return hit ? { at: hit.at, what: want === '[' ? "the flow sequence '['" : "the flow mapping '{'" } : undefined;
 }
 
 function firstLine(s: string): string {

@@ -74,8 +74,9 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
     }
   };
 
+  const started = Date.now();
   const { client, bastion } = await withRetry(attempt, { delaysMs: CONNECT_RETRY_DELAYS_MS, shouldRetry: isTransient });
-  return new SshConnection(client, bastion, settings, label, stats);
+  return new SshConnection(client, bastion, settings, label, stats, Date.now() - started);
 }
 
 function forwardOut(bastion: Client, host: string, port: number, label: string): Promise<ClientChannel> {
@@ -108,6 +109,7 @@ class SshConnection implements Connection {
     private readonly settings: ConnectionSettings,
     private readonly label: string,
     readonly stats: ConnectionStats,
+    readonly connectMs: number,
   ) {
     this.description = `${settings.user}@${settings.host}:${settings.port}`;
     // After the handshake, a failure only marks the connection lost; the running and later execs report it.

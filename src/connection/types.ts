@@ -30,6 +30,8 @@ export interface Connection {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
   readonly stats: ConnectionStats;
+  /** How long setting the connection up took (TCP + SSH handshake + auth, through a bastion too). */
+  readonly connectMs?: number;
   /** The address the controller connected to, as the host sees its own side (for "which interface carries SSH"). */
   readonly description: string;
 }

@@ -2,10 +2,11 @@
 import type { Connection } from '../connection/types.js';
 import { shellQuote } from '../connection/quote.js';
 import { KvmnetError, RemoteCommandError } from '../errors.js';
-import { lockPreamble, parseLock, type LockRequest } from './lock-script.js';
+import { lockPreamble, parseLock, parseRollbacks, type LockRequest } from './lock-script.js';
 import type { Facts } from '../model/facts.js';
 import { parseFacts, parseLibvirtDetails, splitSections } from './parse.js';
-import { FACTS_SCRIPT } from './script.js';
+import type { FactsFragment } from '../tasks/contract.js';
+import { factsScript } from './script.js';
 
 const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
 
@@ -13,20 +14,31 @@ export class HostLockedError extends KvmnetError {
   override readonly code = 'LOCKED';
 }
 
-/** With `lock`, the same exec first takes the host's run lock (see lock-script.ts). */
-export async function gatherFacts(conn: Connection, host: string, lock?: LockRequest): Promise<Facts> {
-  const res = await conn.exec(lock ? lockPreamble(lock) + FACTS_SCRIPT : FACTS_SCRIPT);
+export interface GatherOptions {
+  /** The task types' facts fragments (run/host-facts.ts has the registry's). */
+  fragments: readonly FactsFragment[];
+  /** Take the host's run lock in the same exec (see lock-script.ts). */
+  lock?: LockRequest;
+}
+
+const scripts = new WeakMap<readonly FactsFragment[], string>();
+
+export async function gatherFacts(conn: Connection, host: string, { fragments, lock }: GatherOptions): Promise<Facts> {
+  let script = scripts.get(fragments);
+  if (script === undefined) scripts.set(fragments, (script = factsScript(fragments)));
+  const res = await conn.exec(lock ? lockPreamble(lock) + script : script);
   if (lock) {
     const state = parseLock(res.stdout);
     if (state && !state.ok) throw new HostLockedError(`${host} is locked by another run: ${state.holder} (use --wait-lock SECONDS to wait for it)`);
     if (!state) throw new RemoteCommandError(`could not take the run lock on ${host}: ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
   }
+  const rollbacks = lock ? parseRollbacks(res.stdout) : [];
   if (res.exitCode !== 0) {
     throw new RemoteCommandError(`gathering facts on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
   }
   let parsed;
   try {
-    parsed = parseFacts(res.stdout, res.stderr);
+    parsed = parseFacts(res.stdout, res.stderr, fragments);
   } catch (err) {
     throw new RemoteCommandError(`cannot read the facts of ${host}: ${(err as Error).message}`, res.exitCode, res.stderr);
   }
@@ -38,5 +50,6 @@ export async function gatherFacts(conn: Connection, host: string, lock?: LockReq
     const more = await conn.exec(`LC_ALL=C virsh -q ${shellQuote(cmds)}`);
     Object.assign(facts.libvirt.networks, parseLibvirtDetails(splitSections(more.stdout)).networks);
   }
+  if (rollbacks.length) facts.rollbacks = rollbacks;
   return facts;
 }

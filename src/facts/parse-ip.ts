@@ -8,6 +8,8 @@ interface IpLink {
   operstate?: string;
   address?: string;
   master?: string;
+  /** `ip` names the lower device of a VLAN or macvlan here (`link: "eth0"`); a peer in another namespace is `link_netnsid`. */
+  link?: string;
   linkinfo?: { info_kind?: string; info_data?: { stp_state?: number; forward_delay?: number } };
 }
 
@@ -20,6 +22,7 @@ export function parseLinks(json: string): Record<string, LinkFact> {
       name: l.ifname,
       kind,
       master: l.master,
+      lower: typeof l.link === 'string' ? l.link : undefined,
       up: (l.flags ?? []).includes('UP'),
       operstate: l.operstate ?? 'UNKNOWN',
       mtu: l.mtu ?? 0,

@@ -1,5 +1,5 @@
 // Pure parsers for virsh output: `net-list --all`, `net-info`, `net-dumpxml`, `domiflist`.
-import { parseXml } from '../render/netxml.js';
+import { networkXmlSummary } from '../render/netxml.js';
 import type { GuestInterface, NetworkFact } from '../model/facts.js';
 
 /** ` default   active   yes   yes` → name, active, autostart, persistent. Names may contain spaces: parse from the right. */
@@ -22,17 +22,6 @@ export function parseNetInfo(text: string): Record<string, string> {
     if (m) info[m[1]!.trim()] = m[2]!.trim();
   }
   return info;
-}
-
-/**
- * Forward mode and bridge name from a network's XML (no <forward> means isolated, a <forward>
- * without mode is NAT). Parsed with the same cached parser the planner uses on the same text.
- */
-export function networkXmlSummary(text: string): { forwardMode: string; bridge?: string } {
-  const net = parseXml(text);
-  const forward = net.children.find((c) => c.tag === 'forward');
-  const bridge = net.children.find((c) => c.tag === 'bridge');
-  return { forwardMode: forward ? forward.attrs.mode ?? 'nat' : 'isolated', bridge: bridge?.attrs.name };
 }
 
 // libvirt's own output; if it ever does not parse, the network is still listed (net-info has the bridge).

@@ -1,5 +1,6 @@
 // Splits the output of FACTS_SCRIPT into sections and builds the Facts. Pure.
 import type { Facts, GuestInterface, LibvirtFacts, NetworkFact, SessionFact } from '../model/facts.js';
+import type { FactsFragment } from '../tasks/contract.js';
 import { parseAddrs, parseLinks, parseRoutes } from './parse-ip.js';
 import { networkFromSections, parseDomIfList, parseNetList } from './parse-virsh.js';
 
@@ -22,7 +23,8 @@ export interface ParsedFacts {
   missingNetworks: string[];
 }
 
-export function parseFacts(stdout: string, stderr: string): ParsedFacts {
+/** Parses the facts command's output; each fragment then reads its own sections into the facts. */
+export function parseFacts(stdout: string, stderr: string, fragments: readonly FactsFragment[] = []): ParsedFacts {
   const { rest, persisted, persistDirs } = cutPersisted(stdout);
   const sections = splitSections(rest);
   const body = (key: string) => sections.find((s) => s.key === key)?.body ?? '';
@@ -33,6 +35,7 @@ export function parseFacts(stdout: string, stderr: string): ParsedFacts {
   const session = parseSession(body('ssh'), addrs);
   const facts: Facts = { hostname: body('hostname').trim(), links, addrs, routes, libvirt, session };
   if (persisted) Object.assign(facts, { persisted, persistDirs });
+  for (const f of fragments) f.parse(sections, facts);
   return { facts, missingNetworks: missing };
 }
 

@@ -8,7 +8,8 @@
 // virsh exits with the status of its LAST command, so whether it reached libvirtd at all is
 // told by `uri`: it prints the connection URI only when connected.
 
-import { PERSIST_DIRS } from '../persist/paths.js';
+import { PERSIST_DIRS } from '../model/persist-kinds.js';
+import type { FactsFragment } from '../tasks/contract.js';
 
 const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
 
@@ -26,14 +27,21 @@ done
 echo '@@kvmnet:persist-end@@'
 `;
 
-export const FACTS_SCRIPT = `export LC_ALL=C
+/** The facts command with the task types' fragments: their shell before libvirt, their virsh commands in the one invocation. */
+export function factsScript(fragments: readonly FactsFragment[]): string {
+  const shell = fragments.map((f) => f.shell ?? '').join('');
+  const virsh = fragments.map((f) => f.virsh ?? '').join('');
+  return coreScript(shell, virsh);
+}
+
+const coreScript = (fragmentShell: string, fragmentVirsh: string) => `export LC_ALL=C
 echo '@@kvmnet:hostname@@'; uname -n
 echo '@@kvmnet:link@@'; ip -j -d link show
 echo '@@kvmnet:addr@@'; ip -j addr show
 echo '@@kvmnet:route@@'; ip -j route show
 echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
 echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
-${PERSISTED_FILES}echo '@@kvmnet:virsh@@'
+${PERSISTED_FILES}${fragmentShell}echo '@@kvmnet:virsh@@'
 if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
 cmds='uri; echo @@kvmnet:net-list@@; net-list --all'; seen=' '
 for f in /etc/libvirt/qemu/networks/*.xml /run/libvirt/network/*.xml; do
@@ -45,6 +53,6 @@ for f in /run/libvirt/qemu/*.xml; do
   [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
   cmds="$cmds; echo @@kvmnet:guest:$n@@; domiflist $n"
 done
-virsh -q "$cmds; echo @@kvmnet:end@@"
+${fragmentVirsh}virsh -q "$cmds; echo @@kvmnet:end@@"
 echo "@@kvmnet:virsh-exit:$?@@"
 `;

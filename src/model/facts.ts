@@ -11,8 +11,10 @@ export interface LinkFact {
   name: string;
   /** `bridge`, `veth`, `dummy`, …; undefined for plain physical NICs. */
   kind?: string;
-  /** The bridge this link is a port of. */
+  /** The bridge (or bond) this link is a port of. */
   master?: string;
+  /** The device this one sits on (a VLAN's parent, a veth's peer index is not a name and is left out). */
+  lower?: string;
   /** Administratively up (the UP flag). */
   up: boolean;
   operstate: string;
@@ -86,4 +88,6 @@ export interface Facts {
   persisted?: Record<string, string>;
   /** Which of the persistence directories (/etc/systemd/network, /etc/network/interfaces.d) exist. */
   persistDirs?: string[];
+  /** Rollback timers that fired since the last run took the lock (a guarded change nobody confirmed). */
+  rollbacks?: Array<{ at: string; id: string; what: string }>;
 }

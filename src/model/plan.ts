@@ -1,13 +1,27 @@
 // What a planner returns. Planning is pure: (args, facts) → Plan. Only src/run applies plans.
 import type { Facts } from './facts.js';
 
+/**
+ * What a change may touch on the host. The executor decides from these and the facts alone
+ * whether a change is on the SSH path (guarded or refused) and what a rollback must restore,
+ * whatever the task type: a new task type only has to say what its changes touch.
+ */
+export type Touch =
+  | { kind: 'link'; name: string; op: 'create' | 'delete' | 'up' | 'down' | 'master' | 'nomaster' | 'settings' | 'mtu' | 'mac' }
+  | { kind: 'addr'; dev: string; address: string; op: 'add' | 'del' }
+  | { kind: 'route'; dev: string; dst: string; op: 'add' | 'del' }
+  | { kind: 'network'; name: string }
+  | { kind: 'file'; path: string };
+
 export interface Change {
   /** One line for the report: `create bridge br0 (stp on, forward delay 15 s)`. */
   summary: string;
-  /** Shell command lines, every value already quoted. The task's changes run as ONE `set -e` exec. */
+  /** Shell command lines, every value already quoted. The task's changes run as ONE `set -e` part. */
   commands: string[];
-  /** Text written to the script's stdin (e.g. network XML for `virsh net-define /dev/stdin`). */
+  /** Text written to the commands' stdin (e.g. network XML for `virsh net-define /dev/stdin`). */
   stdin?: string;
+  /** What the commands change on the host (for the SSH-path guard and the rollback snapshot). */
+  touches: Touch[];
   /** Updates the in-memory facts the way the commands change the host (also in check mode). */
   effect: (facts: Facts) => void;
 }
@@ -28,12 +42,24 @@ export interface Plan {
   /** Links whose state this task is about, for the link/address diff. */
   devices?: string[];
   /**
-   * Set when the changes touch the path this SSH session uses: they are applied detached,
-   * under a rollback timer, and confirmed over a NEW connection (commit-confirmed).
+   * The task's own consent to touch the SSH path (`migrate: true`, `force: true`): such changes
+   * are applied under commit-confirmed rollback instead of being refused.
    */
-  managementPath?: string;
+  consent?: string;
   /** The task's own data for `register` (rendered XML, ports, …). */
   data?: Record<string, unknown>;
 }
 
 export const noop = (reason: string, data?: Record<string, unknown>): Plan => ({ changes: [], noop: reason, data });
+
+/** Links a change touches (by name), whatever the aspect. */
+export function touchedLinks(changes: readonly Change[]): string[] {
+  const names = new Set<string>();
+  for (const c of changes) for (const t of c.touches) if (t.kind === 'link') names.add(t.name);
+    else if (t.kind === 'addr' || t.kind === 'route') names.add(t.dev);
+  return [...names];
+}
+
+export function touchedNetworks(changes: readonly Change[]): string[] {
+  return [...new Set(changes.flatMap((c) => c.touches.flatMap((t) => (t.kind === 'network' ? [t.name] : []))))];
+}

@@ -35,6 +35,8 @@ export interface HostRecap {
   error?: string;
   /** Batch number (1-based) when the play is rolled out in batches. */
   batch?: number;
+  /** Tasks that never started because the run was stopping (Ctrl-C, any_errors_fatal). */
+  notStarted?: string[];
 }
 
 export interface RunSummary {

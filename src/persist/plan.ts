@@ -3,9 +3,9 @@ import { dirname } from 'node:path';
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import type { Change, Plan, TaskDiff } from '../model/plan.js';
-import { describeAddrs, describeLink } from '../tasks/describe.js';
-import type { FileWant } from './desired.js';
-import { NETWORKD_DIR } from './paths.js';
+import { describeDevices } from '../facts/describe.js';
+import { NETWORKD_DIR } from '../model/persist-kinds.js';
+import type { FileWant } from '../tasks/contract.js';
 
 const isDropIn = (path: string) => dirname(path) !== NETWORKD_DIR && dirname(path).endsWith('.network.d');
 
@@ -22,6 +22,7 @@ export function fileChanges(wants: readonly FileWant[], facts: Facts): Change[] 
       changes.push({
         summary: `remove ${path}`,
         commands,
+        touches: [{ kind: 'file', path }],
         effect: (f) => {
           if (f.persisted) delete f.persisted[path];
         },
@@ -35,6 +36,7 @@ export function fileChanges(wants: readonly FileWant[], facts: Facts): Change[] 
     changes.push({
       summary: `${current === undefined ? 'write' : 'update'} ${path}`,
       commands,
+      touches: [{ kind: 'file', path }],
       effect: (f) => {
         (f.persisted ??= {})[path] = content;
       },
@@ -61,10 +63,6 @@ function fileDiff(facts: Facts, wants: readonly FileWant[]): TaskDiff {
       })
       .join('\n');
   return { before: text(facts), after: text(after) };
-}
-
-function describeDevices(facts: Facts, devices: readonly string[]): string {
-  return devices.flatMap((d) => [describeLink(facts.links[d], d), ...(facts.links[d] ? [describeAddrs(facts, d)] : [])]).join('\n');
 }
 
 const join = (a: string, b: string) => (a && b ? `${a}\n${b}` : a || b);

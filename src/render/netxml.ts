@@ -116,3 +116,14 @@ export function project(actual: XmlElement, desired: XmlElement): XmlElement {
   }
   return { tag: actual.tag, attrs, text: desired.text ? actual.text : '', children };
 }
+
+/**
+ * Forward mode and bridge name from a network's XML (no <forward> means isolated, a <forward>
+ * without mode is NAT).
+ */
+export function networkXmlSummary(text: string): { forwardMode: string; bridge?: string } {
+  const net = parseXml(text);
+  const forward = net.children.find((c) => c.tag === 'forward');
+  const bridge = net.children.find((c) => c.tag === 'bridge');
+  return { forwardMode: forward ? forward.attrs.mode ?? 'nat' : 'isolated', bridge: bridge?.attrs.name };
+}

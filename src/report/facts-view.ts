@@ -1,56 +1,44 @@
 // `kvmnet facts`: the checks a tutorial does by hand (ip link show master br0, virsh net-list
-// --all, virsh domiflist) in one view per host.
+// --all, virsh domiflist) in one view per host, each part shown by the task type it belongs to.
 import type { Facts } from '../model/facts.js';
-import { persistenceDrift } from '../persist/drift.js';
-import { portsOf } from '../tasks/describe.js';
+import type { FactsSection } from '../tasks/contract.js';
+import { persistenceDrift } from '../tasks/persistence-drift.js';
+import { taskModules } from '../tasks/registry.js';
 import type { Colors } from './format.js';
 
-export function factsSummary(f: Facts) {
-  const bridges = Object.values(f.links)
-    .filter((l) => l.kind === 'bridge')
-    .map((b) => ({ name: b.name, up: b.up, stp: b.bridge?.stp ?? false, forward_delay: b.bridge?.forwardDelay ?? 0, mtu: b.mtu, ports: portsOf(f, b.name) }));
-  const addresses = f.addrs.filter((a) => a.scope === 'global').map((a) => ({ dev: a.dev, address: `${a.address}/${a.prefix}` }));
-  const networks = f.libvirt.available
-    ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null }))
-    : null;
+const views = taskModules.flatMap((m) => (m.factsView ? [m.factsView] : []));
+
+export function factsSummary(f: Facts): Record<string, unknown> {
   return {
     hostname: f.hostname,
     ssh: f.session ? { address: f.session.serverAddress, interface: f.session.dev ?? null } : null,
-    bridges,
-    addresses,
-    libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
-    networks,
-    guest_interfaces: f.libvirt.available ? f.libvirt.guests : [],
+    ...Object.assign({}, ...views.map((v) => v.json(f))),
     // null: these facts do not say (not gathered); [] : nothing persisted.
     persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
     persistence_drift: persistenceDrift(f),
   };
 }
 
-function table(rows: string[][], indent = '  '): string[] {
+function table(rows: string[][], indent: string): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => indent + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
 
+function sectionLines(s: FactsSection, c: Colors): string[] {
+  if (s.warning) return [`  ${s.title}:`, c.yellow(`    ${s.warning}`)];
+  if (s.rows.length === 0) return s.empty === undefined ? [] : [`  ${s.title}:`, `    ${s.empty}`];
+  return [`  ${s.title}:`, ...table([s.columns, ...s.rows], '    ')];
+}
+
 export function factsText(host: string, f: Facts, c: Colors): string[] {
-  const s = factsSummary(f);
-  const lines = [c.bold(`${host} (${s.hostname})${s.ssh ? `  ssh via ${s.ssh.interface ?? '?'} ${s.ssh.address}` : ''}`)];
-  lines.push('  bridges:');
-  if (s.bridges.length) lines.push(...table([['name', 'state', 'stp', 'delay', 'mtu', 'ports'], ...s.bridges.map((b) => [b.name, b.up ? 'up' : 'down', b.stp ? 'on' : 'off', `${b.forward_delay}s`, String(b.mtu), b.ports.join(',') || '-'])], '    '));
-  else lines.push('    (none)');
-  lines.push('  addresses:');
-  lines.push(...(s.addresses.length ? table([['dev', 'address'], ...s.addresses.map((a) => [a.dev, a.address])], '    ') : ['    (none)']));
-  lines.push('  libvirt networks:');
-  if (!s.networks) lines.push(c.yellow(`    libvirt unavailable: ${s.libvirt}`));
-  else if (s.networks.length) lines.push(...table([['name', 'state', 'autostart', 'persistent', 'bridge', 'forward'], ...s.networks.map((n) => [n.name, n.state, n.autostart ? 'yes' : 'no', n.persistent ? 'yes' : 'no', n.bridge ?? '-', n.forward ?? '-'])], '    '));
-  else lines.push('    (none)');
-  if (s.guest_interfaces.length) {
-    lines.push('  guest interfaces:');
-    lines.push(...table([['guest', 'interface', 'type', 'source', 'model', 'mac'], ...s.guest_interfaces.map((g) => [g.guest, g.interface, g.type, g.source, g.model, g.mac])], '    '));
-  }
-  if (s.persisted_files?.length || s.persistence_drift.length) {
-    lines.push(`  persisted (${s.persisted_files?.length ?? 0} kvmnet files):`);
-    if (s.persistence_drift.length) lines.push(...s.persistence_drift.map((d) => c.yellow(`    ${d}`)));
+  const ssh = f.session ? `  ssh via ${f.session.dev ?? '?'} ${f.session.serverAddress}` : '';
+  const lines = [c.bold(`${host} (${f.hostname})${ssh}`)];
+  for (const v of views) for (const s of v.sections(f)) lines.push(...sectionLines(s, c));
+  const drift = persistenceDrift(f);
+  const files = f.persisted ? Object.keys(f.persisted).length : 0;
+  if (files || drift.length) {
+    lines.push(`  persisted (${files} kvmnet files):`);
+    if (drift.length) lines.push(...drift.map((d) => c.yellow(`    ${d}`)));
     else lines.push('    runtime and persisted state agree');
   }
   return lines;

@@ -69,6 +69,7 @@ export function recapText(s: RunSummary, c: Colors): string {
     for (const h of hosts) {
       lines.push(recapLine(h, width, c));
       if (h.error) lines.push(`${' '.repeat(width)}   ${c.red(h.error)}`);
+      if (h.notStarted?.length) lines.push(`${' '.repeat(width)}   ${c.yellow(`never started: ${h.notStarted.join(', ')}`)}`);
     }
   }
   if (s.notTouched.length) lines.push(c.yellow(`never touched (rollout stopped): ${s.notTouched.join(', ')}`));

@@ -5,10 +5,10 @@
 // after it never started. Events that happened (in the code) after a queued change wait for it,
 // so every reporter sees the same order as if each task had run on its own.
 import { randomBytes } from 'node:crypto';
-import { shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
 import { UnreachableError } from '../errors.js';
 import type { Change } from '../model/plan.js';
+import { changeLines } from './change-script.js';
 
 /**
  * Bigger batches are sent in several execs: sshd runs the command as one argument of `sh -c`, which
@@ -139,11 +139,9 @@ export function oneLine(text: string): string {
     .join('; ');
 }
 
-/** The shell text of one task's changes, a change with stdin getting it from printf. */
+/** The shell text of one task's changes, in its own `set -e` subshell, then its marker. */
 function taskPart(changes: Change[], index: number, nonce: string): string {
-  const lines = changes.flatMap((c) =>
-    c.stdin === undefined ? c.commands : [`printf '%s' ${shellQuote(c.stdin)} | {\n${c.commands.join('\n')}\n}`],
-  );
+  const lines = changeLines(changes);
   const mark = `kvmnet-${nonce} ${index}`;
   return [
     '(',

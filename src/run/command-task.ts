@@ -1,6 +1,6 @@
 // The `command` task: run what the user wrote, once, and judge the result with
 // changed_when / failed_when. creates/removes are checked in the same exec.
-import type { CommandArgs } from '../config/task-schemas.js';
+import type { CommandArgs } from '../tasks/command.js';
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
 import { evaluateCondition } from './condition.js';
@@ -25,8 +25,9 @@ export function commandScript(args: CommandArgs): string {
   return lines.join('\n');
 }
 
-export async function runCommandTask(conn: Connection, args: CommandArgs, vars: Record<string, unknown>): Promise<CommandOutcome> {
-  const res = await conn.exec(commandScript(args));
+/** `wrap` puts the script inside what a guard needs around it (see run/confirm.ts). */
+export async function runCommandTask(conn: Connection, args: CommandArgs, vars: Record<string, unknown>, wrap: (script: string) => string = (s) => s): Promise<CommandOutcome> {
+  const res = await conn.exec(wrap(commandScript(args)));
   if (res.exitCode === 0 && res.stdout.startsWith(SKIP)) {
     return { skipped: res.stdout.slice(SKIP.length).trim(), changed: false, failed: false, rc: 0, stdout: '', stderr: '' };
   }

@@ -1,26 +1,39 @@
-// Commit-confirmed changes (like a router's `commit confirmed`): before a change that touches
-// the management path, the host gets its own rollback and a detached timer that runs it. The
-// change itself runs detached too, so a cut session cannot stop it half way. Then a NEW SSH
-// connection must work: if it does, the timer is disarmed; if not, the timer restores the host,
-// kvmnet reconnects, checks the old state is back and reports `rolled_back`.
+// Commit-confirmed changes (like a router's `commit confirmed`): before a guarded change, the host
+// gets its own rollback and a detached timer that runs it. Then a NEW SSH connection must work: if
+// it does, the timer is disarmed; if not, the timer restores the host by itself — whatever happens
+// to kvmnet or its connection meanwhile — and kvmnet reconnects, checks the old state is back and
+// reports `rolled_back`. A fired rollback leaves a line in ROLLBACK_LOG that the next run reports.
+//
+// Planned changes run detached (a cut session cannot stop them half way). A `command` runs in the
+// foreground as usual (its output and exit code are its result), with the timer armed around it.
 import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
-import { gatherFacts } from '../facts/gather.js';
+import { CommandTimeoutError, UnreachableError } from '../errors.js';
+import { ACK_ROLLBACKS, lockTakeover, parseLock, ROLLBACK_LOG } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
 import type { Change } from '../model/plan.js';
+import { changeLines } from './change-script.js';
+import { gatherHostFacts } from './host-facts.js';
 import { restoredDifferences, restoreScript } from './restore-script.js';
 
-export interface ConfirmOptions {
+export interface GuardOptions {
   host: string;
   conn: Connection;
   /** A fresh connection (never the cached one): the proof that the host is still reachable. */
   reconnect: () => Promise<Connection>;
-  changes: Change[];
   before: Facts;
   devices: string[];
   networks: string[];
   timeoutS: number;
+  /** What is guarded and why, for the host's rollback record: `task 'x' (migrate: true)`. */
+  what: string;
+  /** The run lock's owner: the lock moves to the confirming connection (the old one is closed). */
+  lockOwner?: string;
+  /** How long the first connection to this host took: the confirming one gets a window well above it. */
+  connectMs?: number;
+  /** A command task: also delete virtual links the command may have created. */
+  anyLink?: boolean;
   /** For tests: how long to let the detached change run before confirming. */
   settleMs?: number;
 }
@@ -32,43 +45,58 @@ export type ConfirmResult =
 
 const b64 = (s: string) => shellQuote(Buffer.from(s).toString('base64'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const SETTLE_MS = 1500;
+/** The confirming connection never gets less than this, nor less than 3 × the first connection's setup. */
+const MIN_CONFIRM_WINDOW_MS = 2000;
 
-export function changeScript(changes: Change[], dir: string): { script: string; files: Array<{ path: string; content: string }> } {
-  const files: Array<{ path: string; content: string }> = [];
-  const parts = ['set -e'];
-  changes.forEach((c, i) => {
-    if (c.stdin === undefined) parts.push(...c.commands);
-    else {
-      const path = `${dir}/stdin-${i}`;
-      files.push({ path, content: c.stdin });
-      parts.push(`{\n${c.commands.join('\n')}\n} < ${shellQuote(path)}`);
-    }
-  });
-  return { script: parts.join('\n') + '\n', files };
+/** The time a new connection gets to prove the host reachable: 60 % of the timer, minus the settle time. */
+export function confirmWindowMs(timeoutS: number, settleMs = SETTLE_MS): number {
+  return timeoutS * 600 - settleMs;
 }
 
-export function armScript(id: string, dir: string, rollback: string, change: { script: string; files: Array<{ path: string; content: string }> }, timeoutS: number): string {
+/** Why a confirm_timeout is too short for this host, or undefined when it leaves enough time. */
+export function confirmWindowProblem(timeoutS: number, connectMs: number | undefined, settleMs = SETTLE_MS): string | undefined {
+  const need = Math.max(MIN_CONFIRM_WINDOW_MS, 3 * (connectMs ?? 0));
+  const window = confirmWindowMs(timeoutS, settleMs);
+  if (window >= need) return undefined;
+  const enough = Math.ceil((need + settleMs) / 600);
+  return `confirm_timeout ${timeoutS} s leaves ${(window / 1000).toFixed(1)} s for the confirming SSH connection, and it needs at least ${(need / 1000).toFixed(1)} s here${connectMs ? ` (connecting took ${(connectMs / 1000).toFixed(2)} s)` : ''}: set confirm_timeout to ${enough} or more; nothing was changed`;
+}
+
+/**
+ * The detached change (planned changes), or for a command the file it touches when it ends: a
+ * command's timer counts from its end (waiting at most `runS` for it), so a long command is never
+ * rolled back while it still runs, and a command that cuts the host quickly is undone quickly.
+ */
+export type Guarded = { changes: readonly Change[] } | { command: { runS: number } };
+
+export function armScript(id: string, dir: string, rollback: string, guarded: Guarded, timeoutS: number, what: string): string {
   const d = shellQuote(dir);
-  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back`;
+  const record = `printf '%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${id} ${shellQuote(`${what}; restored after ${timeoutS} s without confirmation`)} >> ${ROLLBACK_LOG}`;
+  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back; ${record}`;
+  const waitCommand = 'command' in guarded ? `i=0; while [ ! -e ${dir}/cmd-done ] && [ $i -lt ${Math.ceil(guarded.command.runS)} ]; do sleep 1; i=$((i+1)); done; ` : '';
+  const timer = `${waitCommand}sleep ${timeoutS}; ${rollbackCmd}`;
   return [
     'set -e',
     'umask 077',
-    `mkdir -p ${d}`,
+    `mkdir -p ${d} /run/kvmnet`,
     `printf %s ${b64(rollback)} | base64 -d > ${d}/rollback.sh`,
-    `printf %s ${b64(change.script)} | base64 -d > ${d}/change.sh`,
-    ...change.files.map((f) => `printf %s ${b64(f.content)} | base64 -d > ${shellQuote(f.path)}`),
-    // systemd-run survives anything short of a reboot; without systemd a setsid'd sleeper does.
+    ...('changes' in guarded ? [`printf %s ${b64(['set -e', ...changeLines(guarded.changes)].join('\n') + '\n')} | base64 -d > ${d}/change.sh`] : []),
+    // A systemd unit survives anything short of a reboot; without systemd a setsid'd sleeper does.
     'if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then',
-    `  systemd-run --quiet --unit=kvmnet-rollback-${id} --on-active=${timeoutS}s /bin/sh -c ${shellQuote(rollbackCmd)}`,
+    `  systemd-run --quiet --unit=kvmnet-rollback-${id} /bin/sh -c ${shellQuote(timer)}`,
     `  echo systemd > ${d}/timer`,
     'else',
-    `  setsid sh -c ${shellQuote(`sleep ${timeoutS}; ${rollbackCmd}`)} </dev/null >/dev/null 2>&1 &`,
+    `  setsid sh -c ${shellQuote(timer)} </dev/null >/dev/null 2>&1 &`,
     `  echo "pid $!" > ${d}/timer`,
     'fi',
-    `setsid sh -c ${shellQuote(`sh ${dir}/change.sh > ${dir}/change.log 2>&1; echo $? > ${dir}/change.rc`)} </dev/null >/dev/null 2>&1 &`,
+    ...('changes' in guarded ? [`setsid sh -c ${shellQuote(`sh ${dir}/change.sh > ${dir}/change.log 2>&1; echo $? > ${dir}/change.rc`)} </dev/null >/dev/null 2>&1 &`] : [`echo 0 > ${d}/change.rc`]),
     'echo armed',
   ].join('\n');
 }
+
+/** Wraps a guarded command so that the host's timer knows when it ended. */
+export const commandDoneWrapper = (dir: string) => (script: string): string => `(\n${script}\n)\nrc=$?; : > ${shellQuote(`${dir}/cmd-done`)}; exit $rc`;
 
 export function disarmScript(id: string, dir: string, remove = true): string {
   const d = shellQuote(dir);
@@ -104,43 +132,141 @@ async function tryReconnect(reconnect: () => Promise<Connection>, deadlineMs: nu
   return undefined;
 }
 
-export async function applyConfirmed(o: ConfirmOptions): Promise<ConfirmResult> {
-  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const dir = `/run/kvmnet/confirm-${id}`;
-  const rollback = restoreScript(o.before, o.devices, o.networks);
-  const armed = await o.conn.exec(armScript(id, dir, rollback, changeScript(o.changes, dir), o.timeoutS));
-  if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) {
-    return { outcome: 'failed', conn: o.conn, message: `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}` };
-  }
-  const armedAt = Date.now();
-  await sleep(o.settleMs ?? 1500);
-
-  // The proof: a NEW connection, well before the rollback timer fires.
-  const fresh = await tryReconnect(o.reconnect, armedAt + o.timeoutS * 600);
-  if (fresh) {
-    await o.conn.close().catch(() => undefined);
-    const waited = await fresh.exec(waitChangeScript(dir));
-    const [rc = 'none', ...log] = waited.stdout.split('\n');
-    // Disarm first, then look: if the timer already fired, the change is gone.
-    const disarm = await fresh.exec(`${disarmScript(id, dir, false)}\n[ -e ${shellQuote(`${dir}/rolled-back`)} ] && echo rolled-back; rm -rf ${shellQuote(dir)}`);
-    if (disarm.stdout.includes('rolled-back')) return verifyRollback(o, fresh, dir);
-    if (rc.trim() === '0') return { outcome: 'changed', conn: fresh, message: 'confirmed over a new SSH connection; rollback disarmed' };
-    await fresh.exec(`printf %s ${b64(rollback)} | base64 -d | sh >/dev/null 2>&1`);
-    return { outcome: 'failed', conn: fresh, message: `the change failed (exit ${rc.trim()}) and was rolled back: ${log.join(' ').trim()}` };
-  }
-
-  // Cut off: the timer restores the host. Wait for it, then prove the old state is back.
-  await sleep(Math.max(0, armedAt + o.timeoutS * 1000 + 3000 - Date.now()));
-  const back = await tryReconnect(o.reconnect, Date.now() + 60_000);
-  if (!back) return { outcome: 'unreachable', message: `the change cut ${o.host} off and the host did not come back after the rollback timer (${o.timeoutS} s)` };
-  await o.conn.close().catch(() => undefined);
-  return verifyRollback(o, back, dir);
+interface Armed {
+  id: string;
+  dir: string;
+  rollback: string;
+  at: number;
+  /** When the timer fires at the latest, from `at`. */
+  timerS: number;
 }
 
-async function verifyRollback(o: ConfirmOptions, conn: Connection, dir: string): Promise<ConfirmResult> {
-  const after = await gatherFacts(conn, o.host);
+async function arm(o: GuardOptions, guarded: Guarded): Promise<Armed | string> {
+  const tooShort = confirmWindowProblem(o.timeoutS, o.connectMs, o.settleMs);
+  if (tooShort) return tooShort;
+  const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const dir = `/run/kvmnet/confirm-${id}`;
+  const rollback = restoreScript(o.before, o.devices, o.networks, { anyLink: o.anyLink });
+  const timerS = o.timeoutS + ('command' in guarded ? Math.ceil(guarded.command.runS) : 0);
+  const armed = await o.conn.exec(armScript(id, dir, rollback, guarded, o.timeoutS, o.what));
+  if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) return `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}`;
+  return { id, dir, rollback, at: Date.now(), timerS };
+}
+
+/** The run lock goes to the confirming connection before the old one (whose sshd its holder watches) is closed. */
+async function moveLock(o: GuardOptions, fresh: Connection): Promise<string> {
+  if (!o.lockOwner) {
+    await o.conn.close().catch(() => undefined);
+    return '';
+  }
+  const state = parseLock((await fresh.exec(lockTakeover(o.lockOwner))).stdout);
+  await o.conn.close().catch(() => undefined);
+  return state?.ok ? '' : `; the run lock could not be kept on the new connection (${state && !state.ok ? state.holder : 'no answer'})`;
+}
+
+/** Confirms over a NEW connection: disarms, and tells whether the timer had already fired. */
+async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh: Connection; firedAlready: boolean; rc: string; log: string; lockNote: string } | undefined> {
+  // From `from` (the arming, or the end of a guarded command) the new connection gets 60 % of confirm_timeout.
+  const fresh = await tryReconnect(o.reconnect, from + confirmWindowMs(o.timeoutS, 0));
+  if (!fresh) return undefined;
+  const lockNote = await moveLock(o, fresh);
+  const waited = await fresh.exec(waitChangeScript(a.dir));
+  const [rc = 'none', ...log] = waited.stdout.split('\n');
+  // Disarm first, then look: if the timer already fired, the change is gone.
+  const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}\n[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
+  return { fresh, firedAlready: disarm.stdout.includes('rolled-back'), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
+}
+
+/** Cut off: the timer restores the host. Wait for it, then prove the old state is back. */
+async function awaitRollback(o: GuardOptions, a: Armed): Promise<ConfirmResult> {
+  await sleep(Math.max(0, a.at + a.timerS * 1000 + 3000 - Date.now()));
+  const back = await tryReconnect(o.reconnect, Date.now() + 60_000);
+  if (!back) return { outcome: 'unreachable', message: `the change cut ${o.host} off and the host did not come back after the rollback timer (${a.timerS} s)` };
+  await moveLock(o, back);
+  return verifyRollback(o, back, a);
+}
+
+export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): Promise<ConfirmResult> {
+  const a = await arm(o, { changes: o.changes });
+  if (typeof a === 'string') return { outcome: 'failed', conn: o.conn, message: a };
+  await sleep(o.settleMs ?? SETTLE_MS);
+  const c = await confirm(o, a);
+  if (!c) return awaitRollback(o, a);
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
+  if (c.rc === '0') return { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` };
+  await c.fresh.exec(`printf %s ${b64(a.rollback)} | base64 -d | sh >/dev/null 2>&1`);
+  return { outcome: 'failed', conn: c.fresh, message: `the change failed (exit ${c.rc}) and was rolled back: ${c.log}${c.lockNote}` };
+}
+
+/**
+ * Runs `run` (a command, wrapped by `wrap` so the host sees it end) on the current connection with
+ * the rollback armed around it. A command that fails or times out while the host stays reachable
+ * is its own failure (no rollback); one that cuts the host off is rolled back by the timer.
+ */
+export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (conn: Connection, wrap: (script: string) => string) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
+  const a = await arm(o, { command: { runS: o.runS } });
+  if (typeof a === 'string') return { guard: { outcome: 'failed', conn: o.conn, message: a } };
+  let result: T | undefined;
+  try {
+    result = await run(o.conn, commandDoneWrapper(a.dir));
+  } catch (err) {
+    if (err instanceof UnreachableError) return { guard: await afterLostCommand(o, a, err) };
+    if (!(err instanceof CommandTimeoutError)) throw err;
+    // Timed out: killed on a host that still answers, or an answer that cannot come back.
+    const c = await confirm(o, a, Date.now());
+    if (!c) return { guard: await afterLostCommand(o, a, err) };
+    if (c.firedAlready) return { guard: await verifyRollback(o, c.fresh, a) };
+    await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
+    return { guard: { outcome: 'failed', conn: c.fresh, message: `timed out: ${err.message}` } };
+  }
+  // The command is done: the window for the confirming connection starts now.
+  const c = await confirm(o, a, Date.now());
+  if (!c) return { result, guard: await awaitCommandRollback(o, a, 'the command cut the host off') };
+  if (c.firedAlready) return { result, guard: await verifyRollback(o, c.fresh, a) };
+  await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
+  return { result, guard: { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` } };
+}
+
+/**
+ * The connection died (or its answer never came) while a guarded command ran. One quick new
+ * connection tells a dead sshd (refused: nothing to wait for) from a cut path; for a cut, the
+ * host's timer restores it once the command has ended there.
+ */
+async function afterLostCommand(o: GuardOptions, a: Armed, err: Error): Promise<ConfirmResult> {
+  const lost = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
+  try {
+    const probe = await Promise.race([o.reconnect(), sleep(5000).then(() => undefined)]);
+    if (probe) return settleReachable(o, a, probe, lost);
+  } catch (e) {
+    if (/refused|ECONNREFUSED/i.test((e as Error).message)) {
+      return { outcome: 'unreachable', message: `${lost}; sshd on the host refuses new connections, and the rollback armed there restores the state before the task ${a.timerS} s after arming at the latest` };
+    }
+  }
+  return awaitCommandRollback(o, a, lost);
+}
+
+/** Reachable again: the timer fired (verify the old state is back), or it had not (disarm). */
+async function settleReachable(o: GuardOptions, a: Armed, conn: Connection, lost: string): Promise<ConfirmResult> {
+  const c = await confirm({ ...o, reconnect: async () => conn }, a, Date.now());
+  if (!c) return { outcome: 'unreachable', message: lost };
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
+  return { outcome: 'unreachable', message: `${lost} (a new connection works; the rollback was disarmed)` };
+}
+
+/** Cut off during or by a command: new connections are tried until the host's timer has restored it. */
+async function awaitCommandRollback(o: GuardOptions, a: Armed, lost: string): Promise<ConfirmResult> {
+  const back = await tryReconnect(o.reconnect, a.at + a.timerS * 1000 + 60_000);
+  if (!back) return { outcome: 'unreachable', message: `${lost}; the host did not come back after its rollback timer (${o.timeoutS} s after the command)` };
+  return settleReachable(o, a, back, lost);
+}
+
+async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Promise<ConfirmResult> {
+  const after = await gatherHostFacts(conn, o.host);
   const diffs = restoredDifferences(o.before, after, o.devices);
-  await conn.exec(`rm -rf ${shellQuote(dir)}`).catch(() => undefined);
+  // This run reports it now: the record moves to the reported ones, so the next run does not again.
+  await conn.exec(`rm -rf ${shellQuote(a.dir)}; ${ACK_ROLLBACKS}`).catch(() => undefined);
   if (diffs.length) return { outcome: 'failed', conn, message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}` };
-  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it after ${o.timeoutS} s and the host is reachable again` };
+  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it after ${a.timerS} s and the host is reachable again` };
 }

@@ -1,11 +1,7 @@
 // Before/after text for link and address changes, and a small line diff for display.
 import type { Facts } from '../model/facts.js';
 import type { TaskDiff } from '../model/plan.js';
-import { describeAddrs, describeLink } from '../tasks/describe.js';
-
-export function describeDevices(facts: Facts, devices: string[]): string {
-  return devices.flatMap((d) => [describeLink(facts.links[d], d), ...(facts.links[d] ? [describeAddrs(facts, d)] : [])]).join('\n');
-}
+import { describeDevices } from '../facts/describe.js';
 
 export function deviceDiff(before: Facts, after: Facts, devices: string[]): TaskDiff {
   return { before: describeDevices(before, devices), after: describeDevices(after, devices) };

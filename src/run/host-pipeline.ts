@@ -2,22 +2,22 @@
 // A failed task stops this host only; the other hosts' pipelines never wait on it.
 import type { TaskSpec } from '../config/playbook.js';
 import type { Connection } from '../connection/types.js';
-import { CommandTimeoutError, KvmnetError, UnreachableError } from '../errors.js';
-import { gatherFacts } from '../facts/gather.js';
+import { KvmnetError, UnreachableError } from '../errors.js';
 import type { LockRequest } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
-import type { Change, Plan } from '../model/plan.js';
+import { touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
 import { emptyRecap, type HostRecap, type TaskEvent, type TaskOutcome } from '../model/result.js';
 import { renderValue } from '../render/template.js';
-import { plan } from '../tasks/index.js';
-import { evaluateCondition } from './condition.js';
-import { deviceDiff } from './diff.js';
-import { prepareTask, type PreparedTask } from './prepare.js';
-import { applyConfirmed } from './confirm.js';
+import type { CommandArgs } from '../tasks/command.js';
+import { ChangeBatch } from './change-batch.js';
 import { runCommandTask } from './command-task.js';
-import type { CommandArgs } from '../config/task-schemas.js';
+import { evaluateCondition } from './condition.js';
+import { applyConfirmed, runGuarded, type GuardOptions } from './confirm.js';
+import { deviceDiff } from './diff.js';
+import { gatherHostFacts } from './host-facts.js';
+import { planTask, prepareTask, type PreparedTask } from './prepare.js';
 import type { Reporter } from './reporter.js';
-import { ChangeBatch, oneLine } from './change-batch.js';
+import { sshPathTouch } from './ssh-path.js';
 
 export interface HostJob {
   host: string;
@@ -40,6 +40,10 @@ export interface HostJob {
   cachedFacts?: Facts;
   /** Take the host's run lock with the facts (the first play of a run on this host). */
   lock?: LockRequest;
+  /** Who holds this run's locks: the lock follows a guarded change onto its new connection. */
+  lockOwner?: string;
+  /** The per-command timeout: a guarded command's rollback timer waits that much longer. */
+  commandTimeoutS: number;
   reporter: Reporter;
   /** Set when the run is being interrupted: no new change starts. */
   stopping: () => boolean;
@@ -65,8 +69,8 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const recap = emptyRecap(job.host);
   const notified = new Set<string>();
   const registered: Record<string, unknown> = {};
-  // strategy linear keeps the hosts in step task by task: there every task is applied on its own.
-  const link: HostLink = { conn: undefined as unknown as Connection, batch: job.beforeTask ? undefined : new ChangeBatch() };
+  // strategy linear keeps the hosts in step task by task: there every task is sent on its own.
+  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch() };
   const later = (event: () => void) => afterQueued(link, event);
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
     const durationMs = Date.now() - started;
@@ -87,7 +91,10 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   try {
     link.conn = await job.withSlot(() => job.getConnection());
     // A later play of the same run reuses the facts the previous one kept up to date.
-    facts = job.cachedFacts ?? (await job.withSlot(() => gatherFacts(link.conn, job.host, job.lock)));
+    facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock)));
+    // A guarded change that nobody confirmed (the controller died, say): its timer restored the host.
+    for (const r of facts.rollbacks ?? []) job.reporter.warn(`${job.host}: a rollback timer fired at ${r.at} (${r.id}): ${r.what}`);
+    delete facts.rollbacks;
   } catch (err) {
     const unreachable = err instanceof UnreachableError;
     emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
@@ -98,7 +105,10 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   try {
     for (const [index, task] of job.tasks.entries()) {
       await job.beforeTask?.(index);
-      if (job.stopping()) break;
+      if (job.stopping()) {
+        recap.notStarted = job.tasks.slice(index).map((t) => t.name);
+        break;
+      }
       // The loop sees what the task sees (extra vars, task vars, facts), not only host and play vars.
       const taskVars = { ...job.vars, ...registered, ...task.vars, ...job.extraVars, inventory_hostname: job.host, ansible_facts: facts, facts };
       let items: unknown[];
@@ -188,52 +198,57 @@ interface HostLink {
   /** A command task ran, or a batch failed: the in-memory facts no longer describe the host for sure. */
   factsStale?: boolean;
   conn: Connection;
-  batch: ChangeBatch | undefined;
+  batch: ChangeBatch;
 }
 
 /** Runs `event` now, or after the changes queued so far have been applied. */
 function afterQueued(link: HostLink, event: () => void): void {
-  if (link.batch) link.batch.defer(event);
-  else event();
+  link.batch.defer(event);
 }
 
 /** Applies the queued changes; false when one failed or the connection was lost (the host stops). */
 async function flushChanges(link: HostLink): Promise<boolean> {
-  if (!link.batch || link.batch.size === 0) return true;
+  if (link.batch.size === 0) return true;
   const ok = await link.batch.flush(link.conn);
   if (!ok) link.factsStale = true;
   return ok;
 }
 
+/** What `register` holds for a task's result (Ansible's shape). */
+function registeredResult(outcome: 'ok' | 'changed' | 'failed' | 'skipped', msg: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { changed: outcome === 'changed', failed: outcome === 'failed', skipped: outcome === 'skipped', msg, ...extra };
+}
+
 /** What a task that never started returns when the queued changes before it failed. */
-const STOPPED: TaskResult = { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg: 'an earlier task failed' } };
+const STOPPED: TaskResult = { changed: false, stop: true, registered: registeredResult('failed', 'an earlier task failed') };
 
 async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit): Promise<TaskResult> {
   const started = Date.now();
   afterQueued(link, () => job.reporter.taskStart(job.host, task.name));
-  const fail = (message: string, outcome: TaskOutcome = 'failed'): TaskResult => {
-    emit(task, outcome, message, started);
-    const stop = outcome === 'unreachable' || !task.ignoreErrors;
-    return { changed: false, stop, registered: { changed: false, failed: true, skipped: false, msg: message } };
+  const fail = (message: string, outcome: TaskOutcome = 'failed', extra: Partial<TaskEvent> = {}): TaskResult => {
+    emit(task, outcome, message, started, extra);
+    const stop = outcome !== 'failed' || !task.ignoreErrors;
+    return { changed: false, stop, registered: registeredResult('failed', message) };
   };
 
   let taskPlan: Plan;
-  let prepared: PreparedTask;
+  let prepared: Extract<PreparedTask, { kind: 'planned' }>;
   try {
     if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
       emit(task, 'skipped', `condition is false: ${task.when}`, started);
-      return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'condition is false' } };
+      return { changed: false, stop: false, registered: registeredResult('skipped', 'condition is false') };
     }
-    prepared = prepareTask(task, vars, job.host, job.playbookDir);
-    if (prepared.type === 'command') {
+    const p = prepareTask(task, vars, job.host, job.playbookDir);
+    if (p.kind === 'command') {
       if (!job.check || task.checkMode === false) {
         // The command runs on the host as it is: the changes queued before it go first.
         if (!(await flushChanges(link))) return STOPPED;
         link.factsStale = true;
       }
-      return await commandTask(job, link.conn, task, prepared.args, vars, emit, started);
+      return await commandTask(job, link, facts, task, p.args, vars, emit, started);
     }
-    taskPlan = plan(prepared.type, prepared.args as never, facts, job.host);
+    prepared = p;
+    taskPlan = planTask(prepared, facts, job.host);
   } catch (err) {
     if (err instanceof UnreachableError) return fail(err.message, 'unreachable');
     if (!(err instanceof Error)) throw err;
@@ -243,129 +258,152 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   const data = taskPlan.data ?? {};
   if (taskPlan.changes.length === 0) {
     emit(task, 'ok', taskPlan.noop ?? 'nothing to change', started);
-    return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: false, msg: taskPlan.noop, ...data } };
+    return { changed: false, stop: false, registered: registeredResult('ok', taskPlan.noop, data) };
   }
 
-  const before = taskPlan.devices ? structuredClone(facts) : undefined;
   const summaries = taskPlan.changes.map((c) => c.summary);
-  const guarded = taskPlan.managementPath ?? (job.confirm ? 'the play sets confirm: true' : undefined);
-  if (!job.check && guarded) {
-    if (!(await flushChanges(link))) return STOPPED;
-    const networks = task.type === 'ensure_libvirt_net' ? [String((taskPlan.data ?? {}).name)] : [];
-    const r = await applyConfirmed({ host: job.host, conn: link.conn, reconnect: job.reconnect, changes: taskPlan.changes, before: structuredClone(facts), devices: guardDevices(taskPlan, facts), networks, timeoutS: job.confirmTimeoutS });
-    if (r.outcome === 'unreachable') {
-      emit(task, 'unreachable', r.message, started, { changes: summaries });
-      return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg: r.message } };
-    }
-    if (r.conn) link.conn = r.conn;
-    if (r.outcome !== 'changed') {
-      emit(task, r.outcome, `${r.message} (guarded: ${guarded})`, started, { changes: summaries });
-      return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg: r.message } };
-    }
-  } else if (!job.check && link.batch && !task.ignoreErrors && link.batch.fits(taskPlan.changes)) {
-    // Queued: applied with the next tasks' changes in one exec. The facts and the result assume
-    // success; a failure stops the host, so nothing planned on that assumption is ever applied.
-    const { changes } = taskPlan;
-    for (const c of changes) c.effect(facts);
-    const diff = taskPlan.diff ?? (before && taskPlan.devices ? deviceDiff(before, facts, taskPlan.devices) : undefined);
-    const message = summaries.join('; ');
-    link.batch.add({
-      changes,
-      applied: (durationMs) => emit(task, 'changed', message, started, { changes: summaries, diff, durationMs }),
-      failed: (error, durationMs) => emit(task, 'failed', `${message}: ${error}`, started, { changes: summaries, durationMs }),
-      lost: async (error, durationMs) => {
-        const what = `connection lost while applying: ${error.message}; ${await inFlightFate(job, task, prepared)}`;
-        emit(task, 'unreachable', what, started, { changes: summaries, durationMs });
-      },
-    });
-    return { changed: true, stop: false, registered: { changed: true, failed: false, skipped: false, msg: message, changes: summaries, ...data } };
-  } else if (!job.check) {
-    // ignore_errors needs this task's own result before the next task is planned; a huge task goes alone.
-    if (!(await flushChanges(link))) return STOPPED;
-    try {
-      await applyChanges(link.conn, taskPlan.changes);
-    } catch (err) {
-      const unreachable = err instanceof UnreachableError;
-      const timeout = err instanceof CommandTimeoutError;
-      const what = unreachable ? `connection lost while applying: ${(err as Error).message}; ${await inFlightFate(job, task, prepared)}` : (err as Error).message;
-      emit(task, unreachable ? 'unreachable' : 'failed', timeout ? `timed out: ${what}` : what, started, { changes: summaries });
-      return { changed: false, stop: unreachable || !task.ignoreErrors, registered: { changed: false, failed: true, skipped: false, msg: what } };
-    }
+  // The SSH path is judged on the facts as they are before this task (earlier tasks' effects included).
+  const onPath = sshPathTouch(taskPlan.changes, facts);
+  const confirmBy = task.confirm ? 'the task sets confirm: true' : job.confirm ? 'the play sets confirm: true' : undefined;
+  if (onPath && !taskPlan.consent && !confirmBy) {
+    return fail(`refused: this change ${onPath}; it could cut the host off. Set confirm: true on the task or play to apply it under automatic rollback`, 'failed', { changes: summaries });
   }
-  for (const c of taskPlan.changes) c.effect(facts);
-  const diff = taskPlan.diff ?? (before && taskPlan.devices ? deviceDiff(before, facts, taskPlan.devices) : undefined);
-  emit(task, 'changed', summaries.join('; '), started, { changes: summaries, diff });
-  return { changed: true, stop: false, registered: { changed: true, failed: false, skipped: false, msg: summaries.join('; '), changes: summaries, ...data } };
+  const guarded = onPath ? `${onPath} (${taskPlan.consent ?? confirmBy})` : confirmBy;
+
+  // Effects are applied to the in-memory facts when the change is taken as done; the diff is
+  // taken right then, before later tasks' effects.
+  const before = structuredClone(facts);
+  const applyEffects = (): TaskDiff | undefined => {
+    for (const c of taskPlan.changes) c.effect(facts);
+    return taskPlan.diff ?? (taskPlan.devices ? deviceDiff(before, facts, taskPlan.devices) : undefined);
+  };
+  const changed = (diff: TaskDiff | undefined, durationMs?: number): TaskResult => {
+    emit(task, 'changed', summaries.join('; '), started, { changes: summaries, diff, ...(durationMs === undefined ? {} : { durationMs }) });
+    return { changed: true, stop: false, registered: registeredResult('changed', summaries.join('; '), { changes: summaries, ...data }) };
+  };
+
+  if (job.check) return changed(applyEffects());
+  if (guarded) {
+    if (!(await flushChanges(link))) return STOPPED;
+    const r = await applyConfirmed({
+      ...guardOptions(job, link, before, `task '${task.name}' (${guarded})`),
+      changes: taskPlan.changes,
+      devices: guardDevices(taskPlan.changes, facts),
+      networks: touchedNetworks(taskPlan.changes),
+    });
+    if (r.outcome === 'unreachable') return fail(r.message, 'unreachable', { changes: summaries });
+    if (r.conn) link.conn = r.conn;
+    if (r.outcome !== 'changed') return fail(`${r.message} (guarded: ${guarded})`, r.outcome, { changes: summaries });
+    return changed(applyEffects());
+  }
+
+  // Queued: the changes go to the host with the next tasks' changes in one exec. The facts and the
+  // result assume success; a failure stops the host, so nothing planned on that assumption is ever
+  // applied. A task that needs its own result first (ignore_errors, strategy linear) or is too big
+  // for the batch is sent on its own, right away.
+  const alone = job.beforeTask !== undefined || task.ignoreErrors || !link.batch.fits(taskPlan.changes);
+  if (alone && !(await flushChanges(link))) return STOPPED;
+  const diff = applyEffects();
+  let result = changedPending(summaries, data);
+  let lost = false;
+  link.batch.add({
+    changes: taskPlan.changes,
+    applied: (durationMs) => {
+      result = changed(diff, durationMs);
+    },
+    failed: (error, durationMs) => emit(task, 'failed', `${summaries.join('; ')}: ${error}`, started, { changes: summaries, durationMs }),
+    lost: async (error, durationMs) => {
+      lost = true;
+      const what = `connection lost while applying: ${error.message}; ${await inFlightFate(job, task, prepared)}`;
+      emit(task, 'unreachable', what, started, { changes: summaries, durationMs });
+    },
+  });
+  if (!alone) return result;
+  if (await flushChanges(link)) return result;
+  // Sent on its own, a failure is known now: the facts go back to what they were before the task.
+  Object.assign(facts, before);
+  link.factsStale = false;
+  return { changed: false, stop: lost || !task.ignoreErrors, registered: registeredResult('failed', summaries.join('; ')) };
 }
 
-async function commandTask(job: HostJob, conn: Connection, task: TaskSpec, args: CommandArgs, vars: Record<string, unknown>, emit: Emit, started: number): Promise<TaskResult> {
+/** The result of a queued task, as long as its changes are not known to have failed. */
+function changedPending(summaries: string[], data: Record<string, unknown>): TaskResult {
+  return { changed: true, stop: false, registered: registeredResult('changed', summaries.join('; '), { changes: summaries, ...data }) };
+}
+
+/** What every guard of this host needs; the caller adds what the change touches. */
+function guardOptions(job: HostJob, link: HostLink, before: Facts, what: string): Omit<GuardOptions, 'devices' | 'networks'> {
+  return {
+    host: job.host,
+    conn: link.conn,
+    reconnect: job.reconnect,
+    before,
+    timeoutS: job.confirmTimeoutS,
+    what: `${what} by ${job.lockOwner ?? 'kvmnet'}`,
+    lockOwner: job.lockOwner,
+    connectMs: link.conn.connectMs,
+  };
+}
+
+/**
+ * A command's effect is unknown, so it always runs guarded: the rollback restores every link,
+ * address, route, libvirt network and persisted file as the facts had them before it, and removes
+ * virtual links it created, if the host cannot be reached over a new connection afterwards.
+ */
+async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, args: CommandArgs, vars: Record<string, unknown>, emit: Emit, started: number): Promise<TaskResult> {
   if (job.check && task.checkMode !== false) {
     emit(task, 'skipped', 'command tasks do not run in check mode (set check_mode: false to run it anyway)', started);
-    return { changed: false, stop: false, registered: { changed: false, failed: false, skipped: true, msg: 'check mode' } };
+    return { changed: false, stop: false, registered: registeredResult('skipped', 'check mode') };
   }
-  let r: Awaited<ReturnType<typeof runCommandTask>>;
-  try {
-    r = await runCommandTask(conn, args, vars);
-  } catch (err) {
-    // Cut off mid-command: say so, as for a change in flight (a command's effect cannot be re-read).
-    if (!(err instanceof UnreachableError)) throw err;
-    const msg = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
-    emit(task, 'unreachable', msg, started);
-    return { changed: false, stop: true, registered: { changed: false, failed: true, skipped: false, msg } };
+  const before = structuredClone(facts);
+  const devices = Object.values(before.links).filter((l) => l.kind !== 'tun').map((l) => l.name);
+  const networks = before.libvirt.available ? Object.keys(before.libvirt.networks) : [];
+  const { result: r, guard } = await runGuarded({ ...guardOptions(job, link, before, `command task '${task.name}'`), devices, networks, anyLink: true, runS: job.commandTimeoutS }, (conn, wrap) =>
+    runCommandTask(conn, args, vars, wrap),
+  );
+  if (guard.outcome === 'unreachable') {
+    emit(task, 'unreachable', guard.message, started);
+    return { changed: false, stop: true, registered: registeredResult('failed', guard.message) };
   }
-  const registered = { changed: r.changed, failed: r.failed, skipped: r.skipped !== undefined, rc: r.rc, stdout: r.stdout, stderr: r.stderr, stdout_lines: r.stdout ? r.stdout.split('\n') : [] };
+  if (guard.conn) link.conn = guard.conn;
+  if (guard.outcome === 'rolled_back' || (guard.outcome === 'failed' && !r)) {
+    emit(task, guard.outcome, guard.message, started);
+    return { changed: false, stop: guard.outcome === 'rolled_back' || !task.ignoreErrors, registered: registeredResult('failed', guard.message) };
+  }
+  if (!r) throw new Error('a guarded command without a result');
+  const registered = { rc: r.rc, stdout: r.stdout, stderr: r.stderr, stdout_lines: r.stdout ? r.stdout.split('\n') : [] };
   if (r.skipped !== undefined) {
     emit(task, 'skipped', r.skipped, started);
-    return { changed: false, stop: false, registered: { ...registered, msg: r.skipped } };
+    return { changed: false, stop: false, registered: registeredResult('skipped', r.skipped, registered) };
   }
   if (r.failed) {
     const msg = `command failed (rc=${r.rc})${r.stderr || r.stdout ? `: ${(r.stderr || r.stdout).split('\n')[0]}` : ', no output'}`;
     emit(task, 'failed', msg, started);
-    return { changed: false, stop: !task.ignoreErrors, registered: { ...registered, msg } };
+    return { changed: false, stop: !task.ignoreErrors, registered: registeredResult('failed', msg, registered) };
   }
   const msg = `rc=${r.rc}${r.stdout ? `: ${r.stdout.split('\n')[0]}` : ''}`;
   emit(task, r.changed ? 'changed' : 'ok', msg, started, { changes: r.changed ? [msg] : [] });
-  return { changed: r.changed, stop: false, registered: { ...registered, msg } };
+  return { changed: r.changed, stop: false, registered: registeredResult(r.changed ? 'changed' : 'ok', msg, registered) };
 }
 
 /**
  * After a connection died mid-change: was the change applied? Reconnect once, re-read the facts
  * and plan again: no changes left means it was. Says "unknown" when the host stays unreachable.
  */
-async function inFlightFate(job: HostJob, task: TaskSpec, prepared: PreparedTask): Promise<string> {
-  if (prepared.type === 'command') return 'whether the command ran is unknown';
+async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<PreparedTask, { kind: 'planned' }>): Promise<string> {
   try {
     const conn = await job.reconnect();
-    const fresh = await gatherFacts(conn, job.host);
-    const again = plan(prepared.type, prepared.args as never, fresh, job.host);
+    const fresh = await gatherHostFacts(conn, job.host);
+    const again = planTask(prepared, fresh, job.host);
     return again.changes.length === 0 ? 'on reconnect, the change turned out to be applied' : `on reconnect, the change turned out NOT to be applied (still to do: ${again.changes.map((c) => c.summary).join('; ')})`;
   } catch {
     return `the host could not be reached again, so whether '${task.name}' was applied is unknown`;
   }
 }
 
-/** The links a guarded change may touch: the task's devices plus the bridges they are ports of. */
-function guardDevices(p: Plan, facts: Facts): string[] {
-  const devices = new Set(p.devices ?? []);
+/** The links a guarded change may touch, and the bridges they are ports of: what the rollback restores. */
+function guardDevices(changes: Change[], facts: Facts): string[] {
+  const devices = new Set(touchedLinks(changes));
   for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d]!.master!);
   return [...devices];
-}
-
-/** A task's changes run as ONE `set -e` script; a second stdin payload needs its own exec. */
-async function applyChanges(conn: Connection, changes: Change[]): Promise<void> {
-  const groups: Change[][] = [];
-  for (const c of changes) {
-    const last = groups[groups.length - 1];
-    if (last && !(c.stdin !== undefined && last.some((x) => x.stdin !== undefined))) last.push(c);
-    else groups.push([c]);
-  }
-  for (const group of groups) {
-    const script = ['set -e', ...group.flatMap((c) => c.commands)].join('\n');
-    const stdin = group.find((c) => c.stdin !== undefined)?.stdin;
-    const res = await conn.exec(script, stdin === undefined ? {} : { stdin });
-    if (res.exitCode !== 0) {
-      const err = oneLine(res.stderr) || oneLine(res.stdout) || `exit code ${res.exitCode}`;
-      throw new KvmnetError(`${group.map((c) => c.summary).join('; ')}: ${err}`);
-    }
-  }
 }

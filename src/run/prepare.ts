@@ -1,27 +1,20 @@
-// Turns a task as written into the arguments its planner gets on one host: render the
-// Handlebars strings with that host's variables, validate again, render the network XML.
-import { readFileSync } from 'node:fs';
-import { validateTaskArgs, PACKAGE_TEMPLATES, type TaskSpec } from '../config/playbook.js';
-import { taskArgSchemas, type CommandArgs } from '../config/task-schemas.js';
+// Turns a task as written into what its module needs on one host: render the Handlebars strings
+// with that host's variables, validate and parse ONCE (the typed value is carried from here on),
+// then let the module prepare its planner input (e.g. render the network XML).
+import { checkTaskArgs, type TaskSpec } from '../config/playbook.js';
 import { RenderError } from '../errors.js';
+import type { Facts } from '../model/facts.js';
+import type { Plan } from '../model/plan.js';
+import { persistedFiles, type PersistingArgs } from '../persist/desired.js';
+import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
-import type { PlannerInput } from '../tasks/index.js';
-import { resolve } from 'node:path';
-import { findTemplate } from '../config/playbook.js';
+import type { CommandTaskModule, PlannedTaskModule } from '../tasks/contract.js';
+import { taskModule } from '../tasks/registry.js';
+import type { CommandArgs } from '../tasks/command.js';
 
 export type PreparedTask =
-  | { [K in keyof PlannerInput]: { type: K; args: PlannerInput[K] } }[keyof PlannerInput]
-  | { type: 'command'; args: CommandArgs };
-
-const templateCache = new Map<string, string>();
-function readTemplate(file: string): string {
-  let text = templateCache.get(file);
-  if (text === undefined) {
-    text = readFileSync(file, 'utf8');
-    templateCache.set(file, text);
-  }
-  return text;
-}
+  | { kind: 'planned'; module: PlannedTaskModule<string, never, unknown>; input: unknown; args: PersistingArgs }
+  | { kind: 'command'; module: CommandTaskModule; args: CommandArgs };
 
 /** Throws RenderError naming the host, the task and what is wrong. */
 export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host: string, playbookDir: string): PreparedTask {
@@ -33,28 +26,24 @@ export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host:
   const rendered = renderValue(rest, vars, `${task.type} arguments of ${where}`) as Record<string, unknown>;
   if (typeof xml === 'string') rendered.xml = renderXml(xml, vars, `xml of ${where}`);
   else if (xml !== undefined) rendered.xml = xml;
-  const issues = validateTaskArgs(task.type, rendered, false);
-  if (issues.length) {
+  const { issues, value } = checkTaskArgs(task.type, rendered, false);
+  if (issues.length || value === undefined) {
     const list = issues.map((i) => `${task.type}.${i.path.join('.')}: ${i.message}`).join('; ');
     throw new RenderError(`invalid arguments after rendering, in ${where}: ${list}`);
   }
-  const args = taskArgSchemas[task.type].parse(rendered);
-  if (task.type === 'ensure_libvirt_net') {
-    const net = args as PlannerInput['ensure_libvirt_net'];
-    net.desiredXml = networkXml(net, task, vars, where, playbookDir);
-  }
-  return { type: task.type, args } as PreparedTask;
+  const module = taskModule(task.type);
+  if (module.kind === 'command') return { kind: 'command', module, args: value as CommandArgs };
+  const planned = module as unknown as PlannedTaskModule<string, never, unknown>;
+  const input = planned.prepare ? planned.prepare(value as never, { vars, where, playbookDir, file: task.file }) : value;
+  return { kind: 'planned', module: planned, input, args: value as PersistingArgs };
 }
 
-function networkXml(net: PlannerInput['ensure_libvirt_net'], task: TaskSpec, vars: Record<string, unknown>, where: string, playbookDir: string): string | undefined {
-  if (net.xml !== undefined) return net.xml;
-  if (net.template !== undefined) {
-    const file = task.templateFile ?? findTemplate(net.template, playbookDir);
-    if (!file) throw new RenderError(`template file not found: '${net.template}', in ${where}`);
-    return renderXml(readTemplate(file), { ...vars, ...(net.vars ?? {}), name: net.name }, `template ${file} of ${where}`);
-  }
-  if (net.forward !== undefined || net.bridge !== undefined || net.ip !== undefined) {
-    return renderXml(readTemplate(resolve(PACKAGE_TEMPLATES, 'network.xml.hbs')), { ...net }, `the structured definition of ${where}`);
-  }
-  return undefined;
+/** The task's plan on these facts: its module's changes, then its persisted files (if it persists). */
+export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts: Facts, host: string): Plan {
+  const runtime = task.module.plan(task.input as never, facts, host);
+  const persistence = task.module.persistence;
+  if (!persistence) return runtime;
+  // The files last: planned against the same facts (runtime effects never touch them).
+  const wants = persistedFiles(persistence, task.args as never, facts, host);
+  return withPersistence(runtime, task.args.persist ?? 'none', wants, facts);
 }

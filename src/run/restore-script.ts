@@ -4,12 +4,22 @@
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { routeArgs } from '../tasks/migrate.js';
-import { IFUPDOWN_DIR, NETWORKD_DIR } from '../persist/paths.js';
+import { IFUPDOWN_DIR, NETWORKD_DIR } from '../model/persist-kinds.js';
 
 const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
 
-export function restoreScript(before: Facts, devices: string[], networks: string[]): string {
+// Virtual links a command may have created; anything else (NICs, guests' taps) is left alone.
+const VIRTUAL_KINDS = ['bridge', 'bond', 'vlan', 'dummy', 'macvlan', 'vxlan'];
+
+export function restoreScript(before: Facts, devices: string[], networks: string[], opts: { anyLink?: boolean } = {}): string {
   const lines = ['# kvmnet rollback: restore the state before a guarded change'];
+  if (opts.anyLink) {
+    // A command's effect is unknown: virtual links that did not exist before go first.
+    const known = ` ${Object.keys(before.links).join(' ')} `;
+    lines.push(
+      `for t in ${VIRTUAL_KINDS.join(' ')}; do ip -o link show type "$t" 2>/dev/null | while IFS=': ' read -r _ n _; do n=\${n%%@*}; case ${shellQuote(known)} in *" $n "*) ;; *) ip link del "$n" 2>/dev/null || true;; esac; done; done`,
+    );
+  }
   const existed = devices.filter((d) => before.links[d]);
   for (const d of existed) {
     const link = before.links[d]!;

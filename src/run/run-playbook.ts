@@ -10,12 +10,13 @@ import { resolveConnectionVars } from '../config/connection-vars.js';
 import { readVarsFiles } from './vars-files.js';
 import { connect, type SshHooks } from '../connection/index.js';
 import type { Connection, ConnectionSettings } from '../connection/types.js';
-import { UnreachableError, formatDiagnostic } from '../errors.js';
+import { InvalidInputError, UnreachableError, formatDiagnostic } from '../errors.js';
 import { emptyRecap, hostFailed, type HostRecap, type RunSummary } from '../model/result.js';
 import type { Facts } from '../model/facts.js';
 import { exceedsFailThreshold, splitBatches } from './batches.js';
 import { runHost, type HostOutcome } from './host-pipeline.js';
 import { LinearBarrier } from './barrier.js';
+import { validatePlaybook } from './validate.js';
 import type { Reporter } from './reporter.js';
 
 export interface RunOptions {
@@ -32,6 +33,8 @@ export interface RunOptions {
   waitLockSeconds?: number;
   /** Set by the CLI on SIGINT/SIGTERM: no new task starts. */
   stopping?: () => boolean;
+  /** The transport (default: ssh or local, as the host's variables say); tests give a fake host. */
+  connect?: (settings: ConnectionSettings) => Promise<Connection>;
 }
 
 export async function runPlaybook(playbook: Playbook, inventory: Inventory, options: RunOptions, reporter: Reporter): Promise<RunSummary> {
@@ -42,13 +45,17 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   const notTouched: string[] = [];
   const stopping = options.stopping ?? (() => false);
   const playbookDir = dirname(resolve(playbook.file));
-  // Read every play's vars files before contacting any host: a broken file is an input error.
+  // Read every play's vars files and render every task for every host before contacting any:
+  // a broken file or an undefined variable is an input error, reported once with its hosts.
   const playVarsList = playbook.plays.map((p) => ({ ...p.vars, ...readVarsFiles(p.varsFiles) }));
+  const preflight = validatePlaybook(playbook, inventory, options.extraVars, options.limit).renderDiagnostics;
+  if (preflight.length) throw new InvalidInputError(preflight);
 
+  const open = options.connect ?? ((settings: ConnectionSettings) => connect(settings, options.sshHooks));
   const connectionFor = (host: string, settings: ConnectionSettings): (() => Promise<Connection>) => () => {
     let c = connections.get(host);
     if (!c) {
-      c = connect({ ...settings, ...options.connectionOverrides }, options.sshHooks);
+      c = open({ ...settings, ...options.connectionOverrides });
       // A failed connect is remembered: the host is unreachable for the rest of the run.
       connections.set(host, c);
     }
@@ -58,7 +65,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   // Fresh connections for commit-confirmed checks; the host's pipeline keeps the one it gets.
   const extra: Connection[] = [];
   const reconnect = async (settings: ConnectionSettings) => {
-    const c = await connect({ ...settings, ...options.connectionOverrides, connectTimeoutMs: Math.min(settings.connectTimeoutMs, 5000) }, options.sshHooks);
+    const c = await open({ ...settings, ...options.connectionOverrides, connectTimeoutMs: Math.min(settings.connectTimeoutMs, 5000) });
     extra.push(c);
     return c;
   };
@@ -207,6 +214,8 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     cachedFacts: ctx.factsCache.get(host),
     // The lock lives as long as the host's connection: take it with the first facts of the run.
     lock: ctx.locked.has(host) ? undefined : (ctx.locked.add(host), { owner: ctx.owner, waitSeconds: options.waitLockSeconds ?? 2 }),
+    lockOwner: ctx.owner,
+    commandTimeoutS: (options.connectionOverrides?.commandTimeoutMs ?? resolved.settings.commandTimeoutMs) / 1000,
     confirmTimeoutS: play.confirmTimeout,
     reporter,
     stopping,
@@ -241,4 +250,5 @@ function merge(all: Map<string, HostRecap>, r: HostRecap): void {
   prev.ignored += r.ignored;
   prev.error = r.error ?? prev.error;
   prev.batch = r.batch ?? prev.batch;
+  if (r.notStarted) prev.notStarted = [...(prev.notStarted ?? []), ...r.notStarted];
 }

@@ -1,11 +1,54 @@
+// ensure_bridge: a Linux bridge, its STP, forward delay, MTU and up state; persisted as a
+// networkd .netdev + .network pair or an ifupdown bridge stanza.
+import { z } from 'zod';
 import { shellJoin } from '../connection/quote.js';
-import type { EnsureBridgeArgs } from '../config/task-schemas.js';
 import { RefusedError } from '../errors.js';
+import { describeLink, networksUsingBridge, portsOf } from '../facts/describe.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
-import { describeLink, networksUsingBridge } from './describe.js';
-import { persistedFiles } from '../persist/desired.js';
-import { withPersistence } from '../persist/plan.js';
+import type { PersistFormat } from '../model/persist-kinds.js';
+import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js';
+import { iniValue, ifupdownBridge, ifupdownPorts, ifupdownStanzas, networkdBridgeNetdev, networkdBridgeNetwork } from '../persist/render.js';
+import { interfaceName, persist, presence } from './common-args.js';
+import type { FileWant, PlannedTaskModule } from './contract.js';
+
+const schema = z.strictObject({
+  name: interfaceName,
+  state: presence,
+  stp: z.boolean().optional().meta({ description: 'Spanning Tree Protocol on the bridge' }),
+  forward_delay: z.number().min(0).max(30).optional().meta({ description: 'seconds (0–30); with STP on the kernel enforces 2–30' }),
+  mtu: z.number().int().min(68).max(65535).optional(),
+  up: z.boolean().default(true),
+  persist,
+});
+
+export type EnsureBridgeArgs = z.output<typeof schema>;
+
+export const ensureBridge: PlannedTaskModule<'ensure_bridge', typeof schema> = {
+  kind: 'planned',
+  type: 'ensure_bridge',
+  schema,
+  defaultName: (args) => `ensure_bridge ${String(args.name)}`,
+  plan: planBridge,
+  persistence: { files: bridgeFiles, drift: bridgeDrift },
+  factsView: {
+    json: (f) => ({ bridges: bridgesOf(f) }),
+    sections: (f) => [
+      {
+        title: 'bridges',
+        columns: ['name', 'state', 'stp', 'delay', 'mtu', 'ports'],
+        rows: bridgesOf(f).map((b) => [b.name, b.up ? 'up' : 'down', b.stp ? 'on' : 'off', `${b.forward_delay}s`, String(b.mtu), b.ports.join(',') || '-']),
+        empty: '(none)',
+      },
+    ],
+  },
+};
+
+function bridgesOf(f: Facts) {
+  return Object.values(f.links)
+    .filter((l) => l.kind === 'bridge')
+    .map((b) => ({ name: b.name, up: b.up, stp: b.bridge?.stp ?? false, forward_delay: b.bridge?.forwardDelay ?? 0, mtu: b.mtu, ports: portsOf(f, b.name) }));
+}
 
 const KERNEL_DEFAULT_FORWARD_DELAY = 15;
 
@@ -16,13 +59,7 @@ export function effectiveForwardDelay(seconds: number, stp: boolean): number {
 
 const centiseconds = (s: number) => String(Math.round(s * 100));
 
-export function planEnsureBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
-  // The persisted files last: planned against the same facts (runtime effects never touch them).
-  const runtime = planBridgeRuntime(args, facts, host);
-  return withPersistence(runtime, args.persist ?? 'none', persistedFiles(args.persist, { type: 'ensure_bridge', args }, facts, host), facts);
-}
-
-function planBridgeRuntime(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
+function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
   const { name } = args;
   const link = facts.links[name];
   if (args.state === 'absent') return planAbsent(name, link, facts, host);
@@ -40,6 +77,7 @@ function planBridgeRuntime(args: EnsureBridgeArgs, facts: Facts, host: string): 
     changes.push({
       summary: `create bridge ${name} (stp ${stp ? 'on' : 'off'}, forward delay ${delay} s${args.mtu ? `, mtu ${args.mtu}` : ''}${args.up ? ', up' : ''})`,
       commands,
+      touches: [{ kind: 'link', name, op: 'create' }],
       effect: (f) => {
         f.links[name] = { name, kind: 'bridge', up: args.up, operstate: args.up ? 'UNKNOWN' : 'DOWN', mtu: args.mtu ?? 1500, bridge: { stp, forwardDelay: delay } };
       },
@@ -56,6 +94,7 @@ function planBridgeRuntime(args: EnsureBridgeArgs, facts: Facts, host: string): 
       changes.push({
         summary: `set ${name} ${what.join(', ')}`,
         commands: [shellJoin(argv)],
+        touches: [{ kind: 'link', name, op: 'settings' }],
         effect: (f) => {
           f.links[name]!.bridge = { stp, forwardDelay: wantDelay };
         },
@@ -65,6 +104,7 @@ function planBridgeRuntime(args: EnsureBridgeArgs, facts: Facts, host: string): 
       changes.push({
         summary: `set ${name} mtu ${link.mtu} → ${args.mtu}`,
         commands: [shellJoin(['ip', 'link', 'set', name, 'mtu', String(args.mtu)])],
+        touches: [{ kind: 'link', name, op: 'mtu' }],
         effect: (f) => {
           f.links[name]!.mtu = args.mtu!;
         },
@@ -74,6 +114,7 @@ function planBridgeRuntime(args: EnsureBridgeArgs, facts: Facts, host: string): 
       changes.push({
         summary: `bring ${name} ${args.up ? 'up' : 'down'}`,
         commands: [shellJoin(['ip', 'link', 'set', name, args.up ? 'up' : 'down'])],
+        touches: [{ kind: 'link', name, op: args.up ? 'up' : 'down' }],
         effect: (f) => {
           f.links[name]!.up = args.up;
         },
@@ -82,8 +123,7 @@ function planBridgeRuntime(args: EnsureBridgeArgs, facts: Facts, host: string): 
   }
   const data = { name, exists: true };
   if (changes.length === 0) return noop(`bridge ${name} exists as wanted (${describeLink(link, name).slice(name.length + 2)})`, data);
-  const managementPath = facts.session?.dev === name ? `${name} carries this SSH session (${facts.session.serverAddress})` : undefined;
-  return { changes, data, devices: [name], managementPath };
+  return { changes, data, devices: [name] };
 }
 
 function planAbsent(name: string, link: LinkFact | undefined, facts: Facts, host: string): Plan {
@@ -97,6 +137,7 @@ function planAbsent(name: string, link: LinkFact | undefined, facts: Facts, host
       {
         summary: `delete bridge ${name}`,
         commands: [shellJoin(['ip', 'link', 'del', name])],
+        touches: [{ kind: 'link', name, op: 'delete' }],
         effect: (f) => removeLink(f, name),
       },
     ],
@@ -112,3 +153,90 @@ export function removeLink(f: Facts, name: string): void {
   f.addrs = f.addrs.filter((a) => a.dev !== name);
   f.routes = f.routes.filter((r) => r.dev !== name);
 }
+
+const persisted = (facts: Facts) => facts.persisted ?? {};
+
+function bridgeFiles(kind: PersistFormat, args: EnsureBridgeArgs, facts: Facts): FileWant[] {
+  const { name } = args;
+  const settings = { name, stp: args.stp, forwardDelay: args.forward_delay, mtu: args.mtu, up: args.up };
+  const existing = Object.keys(persisted(facts));
+  if (kind === 'networkd') {
+    if (args.state === 'present') {
+      return [
+        { path: networkdPaths.netdev(name), content: networkdBridgeNetdev(settings) },
+        { path: networkdPaths.network(name), content: networkdBridgeNetwork(settings) },
+      ];
+    }
+    // Deleting a bridge releases its ports and drops its addresses: so do its files.
+    const dropIns = existing.filter((p) => p.startsWith(`${networkdPaths.dropIns(name)}/`));
+    const ports = existing.filter((p) => {
+      const c = classifyPath(p);
+      return c?.format === 'networkd' && c.role === 'network' && c.name !== name && iniValue(persisted(facts)[p]!, 'Bridge') === name;
+    });
+    return [networkdPaths.netdev(name), networkdPaths.network(name), ...dropIns, ...ports].map((path) => ({ path, content: null }));
+  }
+  const main = ifupdownPaths.main(name);
+  if (args.state === 'present') {
+    const current = persisted(facts)[main];
+    return [{ path: main, content: ifupdownBridge(settings, current === undefined ? [] : ifupdownPorts(current)) }];
+  }
+  const addresses = existing.filter((p) => p.startsWith(`${main}__`));
+  return [main, ...addresses].map((path) => ({ path, content: null }));
+}
+
+export interface PersistedBridge {
+  name: string;
+  format: PersistFormat;
+  stp?: boolean;
+  mtu?: number;
+  /** ifupdown lists the ports in the bridge's stanza. */
+  ports?: string[];
+}
+
+/** The bridges kvmnet's files define (networkd .netdev with Kind=bridge, ifupdown stanzas with bridge_ports). */
+export function persistedBridges(files: Record<string, string>): PersistedBridge[] {
+  const out: PersistedBridge[] = [];
+  for (const [path, content] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+    const c = classifyPath(path);
+    if (c?.format === 'networkd' && c.role === 'netdev' && iniValue(content, 'Kind') === 'bridge') {
+      const stp = iniValue(content, 'STP');
+      const mtu = iniValue(content, 'MTUBytes');
+      out.push({ name: iniValue(content, 'Name') ?? c.name, format: 'networkd', stp: stp === undefined ? undefined : /^(yes|true|on|1)$/i.test(stp), mtu: mtu === undefined ? undefined : Number(mtu) });
+    } else if (c?.format === 'ifupdown') {
+      for (const s of ifupdownStanzas(content)) {
+        const opt = (k: string) => s.options.find(([key]) => key === k)?.[1];
+        if (opt('bridge_ports') === undefined) continue;
+        const stp = opt('bridge_stp');
+        const mtu = opt('mtu');
+        const ports = ifupdownPorts(`bridge_ports ${opt('bridge_ports')}`);
+        out.push({ name: s.iface, format: 'ifupdown', stp: stp === undefined ? undefined : /^(yes|on)$/i.test(stp), mtu: mtu === undefined ? undefined : Number(mtu), ports });
+      }
+    }
+  }
+  return out;
+}
+
+function bridgeDrift(facts: Facts, files: Record<string, string>): string[] {
+  const bridges = persistedBridges(files);
+  const out: string[] = [];
+  for (const b of bridges) {
+    const link = facts.links[b.name];
+    if (!link) out.push(`${b.name}: persisted (${b.format}) but not present at runtime`);
+    else if (link.kind !== 'bridge') out.push(`${b.name}: persisted (${b.format}) as a bridge, but ${link.kind ? `a ${link.kind}` : 'not a bridge'} at runtime`);
+    else {
+      const stp = link.bridge?.stp ?? false;
+      if (b.stp !== undefined && b.stp !== stp) out.push(`${b.name}: stp ${b.stp ? 'on' : 'off'} persisted (${b.format}), ${stp ? 'on' : 'off'} at runtime`);
+      if (b.mtu !== undefined && b.mtu !== link.mtu) out.push(`${b.name}: mtu ${b.mtu} persisted (${b.format}), ${link.mtu} at runtime`);
+    }
+  }
+  // Bridges libvirt creates itself (nat, route, isolated, open networks) come back with the network.
+  const names = new Set(bridges.map((b) => b.name));
+  const libvirtOwned = new Set(facts.libvirt.available ? Object.values(facts.libvirt.networks).filter((n) => n.bridge && n.forwardMode !== 'bridge').map((n) => n.bridge!) : []);
+  for (const link of Object.values(facts.links)) {
+    if (link.kind !== 'bridge' || names.has(link.name) || libvirtOwned.has(link.name)) continue;
+    const users = networksUsingBridge(facts, link.name);
+    out.push(`${link.name}: bridge at runtime but not persisted by kvmnet${users.length ? ` (libvirt network ${users.join(', ')} needs it after a reboot)` : ''}`);
+  }
+  return out;
+}
+

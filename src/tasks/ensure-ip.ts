@@ -1,31 +1,57 @@
+// ensure_ip: an address on a device (and with `exclusive`, no other global address of its
+// family there); persisted as a networkd drop-in or an ifupdown stanza per address.
+import { z } from 'zod';
 import { shellJoin } from '../connection/quote.js';
-import type { EnsureIpArgs } from '../config/task-schemas.js';
 import { parseCidr } from '../config/validators.js';
 import { RefusedError } from '../errors.js';
 import type { AddrFact, Facts } from '../model/facts.js';
+import { canonicalAddress, sameAddress } from '../model/ip-address.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
-import { persistedFiles } from '../persist/desired.js';
-import { withPersistence } from '../persist/plan.js';
+import type { PersistFormat } from '../model/persist-kinds.js';
+import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js';
+import { iniValues, ifupdownAddress, ifupdownPorts, ifupdownStanzas, networkdAddress } from '../persist/render.js';
+import { cidr, interfaceName, persist, presence } from './common-args.js';
+import type { FileWant, PlannedTaskModule } from './contract.js';
+
+const schema = z.strictObject({
+  dev: interfaceName,
+  address: cidr,
+  state: presence,
+  exclusive: z.boolean().default(false).meta({ description: 'remove the other global addresses of this family from dev' }),
+  persist,
+});
+
+export type EnsureIpArgs = z.output<typeof schema>;
+
+export const ensureIp: PlannedTaskModule<'ensure_ip', typeof schema> = {
+  kind: 'planned',
+  type: 'ensure_ip',
+  schema,
+  defaultName: (args) => `ensure_ip ${String(args.address)} on ${String(args.dev)}`,
+  plan: planIp,
+  persistence: { files: addressFiles, drift: addressDrift },
+  factsView: {
+    json: (f) => ({ addresses: globalAddresses(f) }),
+    sections: (f) => [{ title: 'addresses', columns: ['dev', 'address'], rows: globalAddresses(f).map((a) => [a.dev, a.address]), empty: '(none)' }],
+  },
+};
+
+const globalAddresses = (f: Facts) => f.addrs.filter((a) => a.scope === 'global').map((a) => ({ dev: a.dev, address: `${a.address}/${a.prefix}` }));
 
 const addrText = (a: { address: string; prefix: number }) => `${a.address}/${a.prefix}`;
 
-export function planEnsureIp(args: EnsureIpArgs, facts: Facts, host: string): Plan {
-  // The persisted files last: planned against the same facts (runtime effects never touch them).
-  const runtime = planIpRuntime(args, facts, host);
-  return withPersistence(runtime, args.persist ?? 'none', persistedFiles(args.persist, { type: 'ensure_ip', args }, facts, host), facts);
-}
-
-function planIpRuntime(args: EnsureIpArgs, facts: Facts, host: string): Plan {
+function planIp(args: EnsureIpArgs, facts: Facts, host: string): Plan {
   const want = parseCidr(args.address)!;
   const { dev } = args;
   const onDev = facts.addrs.filter((a) => a.dev === dev && a.family === want.family);
-  const same = onDev.find((a) => sameAddress(a.address, want.address, want.family));
+  const same = onDev.find((a) => sameAddress(a.address, want.address));
   const changes: Change[] = [];
   const removeAddr = (a: AddrFact, why: string): Change => {
     refuseSessionAddress(a, facts, host);
     return {
       summary: `remove ${addrText(a)} from ${dev}${why}`,
       commands: [shellJoin(['ip', 'address', 'del', addrText(a), 'dev', dev])],
+      touches: [{ kind: 'addr', dev, address: a.address, op: 'del' }],
       effect: (f) => {
         f.addrs = f.addrs.filter((x) => !(x.dev === dev && x.address === a.address && x.prefix === a.prefix));
       },
@@ -45,6 +71,7 @@ function planIpRuntime(args: EnsureIpArgs, facts: Facts, host: string): Plan {
     changes.push({
       summary: `add ${addrText(want)} to ${dev}`,
       commands: [shellJoin(['ip', 'address', 'add', addrText(want), 'dev', dev])],
+      touches: [{ kind: 'addr', dev, address: want.address, op: 'add' }],
       effect: (f) => {
         f.addrs.push(added);
       },
@@ -61,20 +88,82 @@ function planIpRuntime(args: EnsureIpArgs, facts: Facts, host: string): Plan {
 }
 
 function refuseSessionAddress(a: AddrFact, facts: Facts, host: string): void {
-  if (facts.session && sameAddress(facts.session.serverAddress, a.address, a.family)) {
+  if (facts.session && sameAddress(facts.session.serverAddress, a.address)) {
     throw new RefusedError(`${addrText(a)} on ${a.dev} is the address this SSH session uses on ${host}; removing it would cut the host off`);
   }
 }
 
-function sameAddress(a: string, b: string, family: 4 | 6): boolean {
-  return family === 4 ? a === b : expand6(a) === expand6(b);
+const persisted = (facts: Facts) => facts.persisted ?? {};
+
+function addressFiles(kind: PersistFormat, args: EnsureIpArgs, facts: Facts, host: string): FileWant[] {
+  const want = parseCidr(args.address)!;
+  const address = canonicalAddress(want.address);
+  const cidrText = `${address}/${want.prefix}`;
+  const { dev } = args;
+  const path = kind === 'networkd' ? networkdPaths.address(dev, address) : ifupdownPaths.address(dev, address);
+  if (args.state === 'absent') return [{ path, content: null }];
+
+  const main = kind === 'networkd' ? networkdPaths.network(dev) : ifupdownPaths.main(dev);
+  if (persisted(facts)[main] === undefined) {
+    const why =
+      kind === 'networkd'
+        ? `networkd applies only the first .network file that matches an interface, so kvmnet adds addresses only to the .network files it writes itself (for bridges and ports)`
+        : `kvmnet adds address stanzas only to interfaces whose stanza it writes itself (bridges)`;
+    throw new RefusedError(`persist: ${kind}: ${main} does not exist on ${host}; ${why}. Persist ${dev} first (ensure_bridge with persist: ${kind}, before this task), or set persist: none here`);
+  }
+  const wants: FileWant[] = [{ path, content: kind === 'networkd' ? networkdAddress(dev, cidrText) : ifupdownAddress(dev, want.family, cidrText) }];
+  if (args.exclusive) {
+    // As at runtime: the other addresses of this family on dev go.
+    for (const [other, content] of Object.entries(persisted(facts))) {
+      if (other === path) continue;
+      const theirs = kind === 'networkd' ? (other.startsWith(`${networkdPaths.dropIns(dev)}/`) ? iniValues(content, 'Address') : []) : other.startsWith(`${main}__`) ? ifupdownAddresses(content) : [];
+      if (theirs.some((a) => parseCidr(a)?.family === want.family)) wants.push({ path: other, content: null });
+    }
+  }
+  return wants;
 }
 
-/** Canonical full form of an IPv6 address, so `2001:db8::1` equals `2001:0db8:0:0::1`. */
-function expand6(addr: string): string {
-  const [head = '', tail = ''] = addr.toLowerCase().split('::');
-  const h = head ? head.split(':') : [];
-  const t = addr.includes('::') && tail ? tail.split(':') : [];
-  const zeros = addr.includes('::') ? Array(8 - h.length - t.length).fill('0') : [];
-  return [...h, ...zeros, ...t].map((g) => g.padStart(4, '0')).join(':');
+function ifupdownAddresses(content: string): string[] {
+  return ifupdownStanzas(content).flatMap((s) => s.options.filter(([k]) => k === 'address').map(([, v]) => v));
+}
+
+/** The addresses kvmnet's files give, and the devices whose own file kvmnet writes. */
+function persistedAddresses(files: Record<string, string>): { addresses: Array<{ dev: string; cidr: string; format: PersistFormat }>; devs: Set<string> } {
+  const addresses: Array<{ dev: string; cidr: string; format: PersistFormat }> = [];
+  const devs = new Set<string>();
+  const add = (dev: string, text: string, format: PersistFormat) => {
+    const c = parseCidr(text);
+    if (c) addresses.push({ dev, cidr: `${canonicalAddress(c.address)}/${c.prefix}`, format });
+  };
+  for (const [path, content] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+    const c = classifyPath(path);
+    if (c?.format === 'networkd') {
+      if (c.role === 'netdev' || c.role === 'network') devs.add(c.name);
+      // A drop-in counts only with its .network file: without it networkd never reads it.
+      else if (files[path.replace(/\.d\/[^/]+$/, '')] !== undefined) for (const a of iniValues(content, 'Address')) add(c.name, a, 'networkd');
+    } else if (c?.format === 'ifupdown') {
+      for (const s of ifupdownStanzas(content)) {
+        // Bridges and their ports (listed in the bridge's stanza) are devices kvmnet persists.
+        if (c.role === 'main') for (const d of [s.iface, ...ifupdownPorts(content)]) devs.add(d);
+        if (s.method === 'static') for (const [k, v] of s.options) if (k === 'address') add(s.iface, v, 'ifupdown');
+      }
+    }
+  }
+  return { addresses, devs };
+}
+
+function addressDrift(facts: Facts, files: Record<string, string>): string[] {
+  const { addresses, devs } = persistedAddresses(files);
+  const out: string[] = [];
+  for (const a of addresses) {
+    const here = facts.addrs.some((x) => x.dev === a.dev && `${canonicalAddress(x.address)}/${x.prefix}` === a.cidr);
+    if (!here) out.push(`${a.dev}: address ${a.cidr} persisted (${a.format}) but not present at runtime`);
+  }
+  const known = new Set(addresses.map((a) => `${a.dev} ${a.cidr}`));
+  for (const x of facts.addrs) {
+    const cidrText = `${canonicalAddress(x.address)}/${x.prefix}`;
+    if (x.scope !== 'global' || !devs.has(x.dev) || known.has(`${x.dev} ${cidrText}`)) continue;
+    out.push(`${x.dev}: address ${cidrText} at runtime but not persisted`);
+  }
+  return out;
 }

@@ -1,21 +1,125 @@
+// ensure_libvirt_net: a libvirt virtual network, defined from a template, inline XML or
+// structured fields, compared as a subset of what libvirt keeps, started and autostarted.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
 import { shellJoin } from '../connection/quote.js';
-import type { EnsureLibvirtNetArgs } from '../config/task-schemas.js';
-import { RefusedError } from '../errors.js';
+import { LibvirtUnavailableError, RefusedError, RenderError } from '../errors.js';
 import type { Facts, NetworkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
-import { parseXml, prettyXml, project, isSubset, type XmlElement } from '../render/netxml.js';
-import { networkXmlSummary } from '../facts/parse-virsh.js';
+import { isSubset, networkXmlSummary, parseXml, prettyXml, project, type XmlElement } from '../render/netxml.js';
+import { renderXml } from '../render/template.js';
+import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
+import { interfaceName, ip, mac, networkName } from './common-args.js';
+import type { ArgProblem, PlannedTaskModule, PrepareContext } from './contract.js';
+
+const dhcpRange = z.strictObject({ start: ip, end: ip });
+const dhcpHost = z.strictObject({ mac: mac.optional(), ip, name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/).optional() });
+
+const schema = z.strictObject({
+  name: networkName,
+  state: z.enum(['active', 'inactive', 'defined', 'absent']).default('active'),
+  autostart: z.boolean().optional(),
+  template: z.string().min(1).optional().meta({ description: 'Handlebars XML template, looked up beside the playbook, then in templates/' }),
+  vars: z.record(z.string(), z.unknown()).optional().meta({ description: 'variables for the template' }),
+  xml: z.string().min(1).optional().meta({ description: 'inline network XML' }),
+  forward: z.enum(['nat', 'route', 'bridge', 'isolated', 'open']).optional(),
+  bridge: z.strictObject({ name: interfaceName, stp: z.boolean().optional(), delay: z.number().int().min(0).max(30).optional() }).optional(),
+  ip: z
+    .strictObject({
+      address: ip,
+      netmask: ip.optional(),
+      prefix: z.number().int().min(0).max(128).optional(),
+      dhcp: z.strictObject({ ranges: z.array(dhcpRange).optional(), hosts: z.array(dhcpHost).optional() }).optional(),
+    })
+    .optional(),
+  nat_ports: z.strictObject({ start: z.number().int().min(1).max(65535), end: z.number().int().min(1).max(65535) }).optional(),
+});
+
+export type EnsureLibvirtNetArgs = z.output<typeof schema>;
 
 export type LibvirtNetInput = EnsureLibvirtNetArgs & {
   /** The rendered definition (template, xml or structured fields); undefined when the task gives none. */
   desiredXml?: string;
 };
 
+export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof schema, LibvirtNetInput> = {
+  kind: 'planned',
+  type: 'ensure_libvirt_net',
+  schema,
+  defaultName: (args) => `ensure_libvirt_net ${String(args.name)}`,
+  argProblems: sourceProblems,
+  fileArg: 'template',
+  prepare: (args, ctx) => ({ ...args, desiredXml: networkXml(args, ctx) }),
+  plan: planNetwork,
+  factsView: {
+    json: (f) => ({
+      libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
+      networks: f.libvirt.available
+        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null }))
+        : null,
+      guest_interfaces: f.libvirt.available ? f.libvirt.guests : [],
+    }),
+    sections: (f) => {
+      if (!f.libvirt.available) return [{ title: 'libvirt networks', columns: [], rows: [], warning: `libvirt unavailable: ${f.libvirt.reason}` }];
+      const yes = (b: boolean) => (b ? 'yes' : 'no');
+      return [
+        {
+          title: 'libvirt networks',
+          columns: ['name', 'state', 'autostart', 'persistent', 'bridge', 'forward'],
+          rows: Object.values(f.libvirt.networks).map((n) => [n.name, n.active ? 'active' : 'inactive', yes(n.autostart), yes(n.persistent), n.bridge ?? '-', n.forwardMode ?? '-']),
+          empty: '(none)',
+        },
+        { title: 'guest interfaces', columns: ['guest', 'interface', 'type', 'source', 'model', 'mac'], rows: f.libvirt.guests.map((g) => [g.guest, g.interface, g.type, g.source, g.model, g.mac]) },
+      ];
+    },
+  },
+};
+
+/** Cross-field rules zod's object schemas don't express. */
+function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
+  const structured = ['forward', 'bridge', 'ip', 'nat_ports'].filter((k) => args[k] !== undefined);
+  const sources = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', structured.length > 0 && 'structured fields'].filter(Boolean);
+  const problems: ArgProblem[] = [];
+  const second = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', ...structured].filter((x): x is string => Boolean(x))[1];
+  if (sources.length > 1) problems.push({ field: second ?? 'name', message: `give exactly one definition source (template, xml, or structured fields), found ${sources.join(' and ')}` });
+  if (args.vars !== undefined && args.template === undefined) problems.push({ field: 'vars', message: 'vars are only used with template' });
+  const ipArg = args.ip as { netmask?: unknown; prefix?: unknown } | undefined;
+  if (ipArg && ipArg.netmask !== undefined && ipArg.prefix !== undefined) problems.push({ field: 'ip', message: 'give netmask or prefix, not both' });
+  if (ipArg && ipArg.netmask === undefined && ipArg.prefix === undefined) problems.push({ field: 'ip', message: 'ip needs netmask or prefix' });
+  const ports = args.nat_ports as { start?: number; end?: number } | undefined;
+  if (ports && typeof ports.start === 'number' && typeof ports.end === 'number' && ports.start > ports.end) problems.push({ field: 'nat_ports', message: 'nat_ports.start must not exceed nat_ports.end' });
+  if (ports && args.forward !== undefined && args.forward !== 'nat') problems.push({ field: 'nat_ports', message: 'nat_ports only applies to forward: nat' });
+  if (args.forward === 'bridge' && !args.bridge) problems.push({ field: 'forward', message: "forward: bridge needs bridge: {name: …}, the host bridge to attach guests to" });
+  return problems;
+}
+
+const templateCache = new Map<string, string>();
+function readTemplate(file: string): string {
+  let text = templateCache.get(file);
+  if (text === undefined) {
+    text = readFileSync(file, 'utf8');
+    templateCache.set(file, text);
+  }
+  return text;
+}
+
+/** The definition the task gives, rendered for this host (XML-escaped values), if any. */
+function networkXml(net: EnsureLibvirtNetArgs, ctx: PrepareContext): string | undefined {
+  if (net.xml !== undefined) return net.xml;
+  if (net.template !== undefined) {
+    if (!ctx.file) throw new RenderError(`template file not found: '${net.template}', in ${ctx.where}`);
+    return renderXml(readTemplate(ctx.file), { ...ctx.vars, ...(net.vars ?? {}), name: net.name }, `template ${ctx.file} of ${ctx.where}`);
+  }
+  if (net.forward !== undefined || net.bridge !== undefined || net.ip !== undefined) {
+    return renderXml(readTemplate(resolve(PACKAGE_TEMPLATES, 'network.xml.hbs')), { ...net }, `the structured definition of ${ctx.where}`);
+  }
+  return undefined;
+}
+
 const virsh = (...args: string[]) => shellJoin(['virsh', '-q', ...args]);
 
-export class LibvirtUnavailableError extends RefusedError {}
-
-export function planEnsureLibvirtNet(args: LibvirtNetInput, facts: Facts, host: string): Plan {
+function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
   if (!facts.libvirt.available) throw new LibvirtUnavailableError(`libvirtd is not running on ${host}: ${facts.libvirt.reason}`);
   const { name } = args;
   const net = facts.libvirt.networks[name];
@@ -25,7 +129,7 @@ export function planEnsureLibvirtNet(args: LibvirtNetInput, facts: Facts, host: 
     if (!net) return noop(`network ${name} is not defined`, data);
     const changes: Change[] = [];
     if (net.active) changes.push(stopNetwork(name, attachedGuests(facts, net), '', !net.persistent));
-    if (net.persistent) changes.push({ summary: `undefine network ${name}`, commands: [virsh('net-undefine', name)], effect: (f) => forget(f, name) });
+    if (net.persistent) changes.push({ summary: `undefine network ${name}`, commands: [virsh('net-undefine', name)], touches: [{ kind: 'network', name }], effect: (f) => forget(f, name) });
     return { changes, data, diff: { before: net.xml ? prettyXml(parseXml(net.xml)) : `network ${name}`, after: '(absent)' } };
   }
 
@@ -57,6 +161,7 @@ export function planEnsureLibvirtNet(args: LibvirtNetInput, facts: Facts, host: 
         summary: net ? `redefine network ${name}` : `define network ${name}`,
         commands: ['virsh -q net-define /dev/stdin >/dev/null'],
         stdin: defineXml,
+        touches: [{ kind: 'network', name }],
         effect: (f) => {
           const libvirt = f.libvirt as Extract<Facts['libvirt'], { available: true }>;
           const prev = libvirt.networks[name];
@@ -72,7 +177,7 @@ export function planEnsureLibvirtNet(args: LibvirtNetInput, facts: Facts, host: 
 
   const active = current!.active;
   if (args.state === 'active' && !active) {
-    changes.push({ summary: `start network ${name}`, commands: [virsh('net-start', name)], effect: (f) => setNet(f, name, { active: true }) });
+    changes.push({ summary: `start network ${name}`, commands: [virsh('net-start', name)], touches: [{ kind: 'network', name }], effect: (f) => setNet(f, name, { active: true }) });
   } else if (args.state === 'inactive' && active) {
     changes.push(stopNetwork(name, attachedGuests(facts, current!)));
   }
@@ -81,6 +186,7 @@ export function planEnsureLibvirtNet(args: LibvirtNetInput, facts: Facts, host: 
     changes.push({
       summary: `${args.autostart ? 'enable' : 'disable'} autostart of network ${name}`,
       commands: [args.autostart ? virsh('net-autostart', name) : virsh('net-autostart', '--disable', name)],
+      touches: [{ kind: 'network', name }],
       effect: (f) => setNet(f, name, { autostart: args.autostart! }),
     });
   }
@@ -110,6 +216,7 @@ function stopNetwork(name: string, guests: string[], why = '', transient = false
   return {
     summary: `stop network ${name}${extra ? ` (${extra})` : ''}`,
     commands: [virsh('net-destroy', name)],
+    touches: [{ kind: 'network', name }],
     // Destroying a transient network removes it altogether.
     effect: (f) => (transient ? forget(f, name) : setNet(f, name, { active: false })),
   };

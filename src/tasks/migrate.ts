@@ -2,7 +2,7 @@
 // the bridge in the same detached step that enslaves it, so the host keeps its address.
 import { shellJoin } from '../connection/quote.js';
 import type { Facts, RouteFact } from '../model/facts.js';
-import type { Change } from '../model/plan.js';
+import type { Change, Touch } from '../model/plan.js';
 
 /** Routes the kernel adds by itself when an address is added (the prefix route). */
 const kernelRoute = (r: RouteFact) => r.protocol === 'kernel';
@@ -31,9 +31,23 @@ export function planMigration(iface: string, bridge: string, facts: Facts): Chan
   for (const a of addrs) commands.push(shellJoin(['ip', 'address', 'del', `${a.address}/${a.prefix}`, 'dev', iface]));
   for (const r of routes) commands.push(shellJoin(routeArgs(r, bridge)));
   const what = [...addrs.map((a) => `${a.address}/${a.prefix}`), ...routes.map((r) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)];
+  const touches: Touch[] = [
+    { kind: 'link', name: bridge, op: 'up' },
+    ...(link.mac ? [{ kind: 'link' as const, name: bridge, op: 'mac' as const }] : []),
+    { kind: 'link', name: iface, op: 'master' },
+    ...addrs.flatMap((a): Touch[] => [
+      { kind: 'addr', dev: bridge, address: a.address, op: 'add' },
+      { kind: 'addr', dev: iface, address: a.address, op: 'del' },
+    ]),
+    ...routes.flatMap((r): Touch[] => [
+      { kind: 'route', dev: bridge, dst: r.dst, op: 'add' },
+      { kind: 'route', dev: iface, dst: r.dst, op: 'del' },
+    ]),
+  ];
   return {
     summary: `migrate ${iface} into ${bridge}: move ${what.join(', ') || 'nothing'} to ${bridge}, then add ${iface} to ${bridge}`,
     commands,
+    touches,
     effect: (f) => {
       f.links[iface]!.master = bridge;
       f.links[iface]!.up = true;

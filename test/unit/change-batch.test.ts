@@ -20,7 +20,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const change = (commands: string[], stdin?: string): Change => ({ summary: commands.join('; '), commands, ...(stdin !== undefined && { stdin }), effect: () => {} });
+const change = (commands: string[], stdin?: string): Change => ({ summary: commands.join('; '), commands, ...(stdin !== undefined && { stdin }), touches: [], effect: () => {} });
 
 /** A task that records what happened to it in `log`. */
 function task(name: string, changes: Change[], log: string[]): BatchedTask {

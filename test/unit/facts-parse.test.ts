@@ -70,10 +70,10 @@ describe('running guests', () => {
     expect(facts.libvirt.available && facts.libvirt.guests).toEqual([{ guest: 'guest1', interface: 'vnet0', type: 'network', source: 'net10', model: 'virtio', mac: expect.stringMatching(/^52:54:00:/) }]);
   });
   it('restarting a network names the guests that lose connectivity', async () => {
-    const { planEnsureLibvirtNet } = await import('../../src/tasks/ensure-libvirt-net.js');
+    const { planOf } = await import('./support/plan-task.js');
     const { facts } = capture('with-guest');
     const xml = facts.libvirt.available ? facts.libvirt.networks.net10!.xml!.replace("end='192.168.30.200'", "end='192.168.30.150'") : '';
-    const p = planEnsureLibvirtNet({ name: 'net10', state: 'active', desiredXml: xml }, facts, 'hv2');
+    const p = planOf('ensure_libvirt_net', { name: 'net10', state: 'active' }, facts, 'hv2', { desiredXml: xml });
     expect(p.diff!.notes).toEqual(['net10 is active: the new definition takes effect by destroying and restarting it; guests attached lose connectivity until then: guest1 (vnet0)']);
   });
 });

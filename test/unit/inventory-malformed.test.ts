@@ -38,7 +38,7 @@ const cases: Case[] = [
   { source: 'bad/vars-undefined-group.ini', file: 'bad/vars-undefined-group.ini', line: 4, col: 2, message: "section [rakc1:vars] is for group 'rakc1', which is not defined: add a [rakc1] section (it may be empty) (did you mean `rack1`?)" },
   { source: 'bad/yaml-in-ini', file: 'bad/yaml-in-ini', line: 3, col: 1, message: "'---' starts a YAML document" },
   { source: 'bad/gv-not-map', file: 'bad/gv-not-map/group_vars/rack1.yaml', line: 2, col: 1, message: 'a vars file must be a map of variable names to values; found a list' },
-  { source: 'bad/gv-syntax', file: 'bad/gv-syntax/group_vars/rack1.yaml', line: 3, col: 1, message: 'YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]' },
+  { source: 'bad/gv-syntax', file: 'bad/gv-syntax/group_vars/rack1.yaml', line: 2, col: 6, message: "YAML syntax error: the flow sequence '[' opened here is never closed" },
   { source: 'bad/unknown-group-vars', file: 'bad/unknown-group-vars/group_vars/rakc1.yaml', severity: 'warning', message: 'these group_vars are ignored: no group of that name is in the inventory (did you mean `rack1`?)' },
   { source: 'bad/empty-dir', file: 'bad/empty-dir', severity: 'warning', message: 'inventory directory has no inventory file (files ending in .ini, .cfg, .txt, .md… are skipped, as by Ansible): there are no hosts' },
   { source: 'missing.yaml', file: 'missing.yaml', message: 'inventory source not found: no such file or directory' },

@@ -1,7 +1,8 @@
 // The `persist` task argument and play keyword, and the naming rules of the persisted files.
 import { describe, expect, it } from 'vitest';
 import { parsePlaybook } from '../../src/config/playbook.js';
-import { canonicalAddress, classifyPath, encodeIfupdownName, ifupdownPaths, networkdPaths } from '../../src/persist/paths.js';
+import { canonicalAddress } from '../../src/model/ip-address.js';
+import { classifyPath, encodeIfupdownName, ifupdownPaths, networkdPaths } from '../../src/persist/paths.js';
 import { ifupdownPorts, withIfupdownPorts } from '../../src/persist/render.js';
 import { prepareTask } from '../../src/run/prepare.js';
 

@@ -3,13 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { taskArgSchemas } from '../../src/config/task-schemas.js';
 import { RefusedError } from '../../src/errors.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
 import type { Plan } from '../../src/model/plan.js';
 import { fileChanges } from '../../src/persist/plan.js';
-import { plan } from '../../src/tasks/index.js';
+import { planOf } from './support/plan-task.js';
 
 const fixture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '').facts;
 /** A fresh lab host (no kvmnet files), with /etc/network/interfaces.d present as on every lab host. */
@@ -17,7 +16,7 @@ const fresh = (): Facts => ({ ...fixture('persist-fresh-no-ifupdown-dir'), persi
 
 type T = 'ensure_bridge' | 'ensure_port' | 'ensure_ip';
 function planTask(type: T, args: Record<string, unknown>, facts: Facts): Plan {
-  return plan(type, taskArgSchemas[type].parse(args) as never, facts, 'hv1');
+  return planOf(type, args, facts);
 }
 /** Plans and applies the effects (what the runner does in check mode too). */
 function run(type: T, args: Record<string, unknown>, facts: Facts): Plan {

@@ -1,19 +1,16 @@
 // Every planner on facts captured from real lab hosts: create, no-op, modify, absent, refusals.
 import { describe, expect, it } from 'vitest';
-import { ensureBridgeArgs, ensureIpArgs, ensureLibvirtNetArgs, ensurePortArgs } from '../../src/config/task-schemas.js';
 import { RefusedError } from '../../src/errors.js';
 import type { Facts } from '../../src/model/facts.js';
 import type { Plan } from '../../src/model/plan.js';
-import { planEnsureBridge } from '../../src/tasks/ensure-bridge.js';
-import { planEnsureIp } from '../../src/tasks/ensure-ip.js';
-import { planEnsureLibvirtNet } from '../../src/tasks/ensure-libvirt-net.js';
-import { planEnsurePort } from '../../src/tasks/ensure-port.js';
+import { sshPathTouch } from '../../src/run/ssh-path.js';
+import { planOf } from './support/plan-task.js';
 import { hostFixture } from './support/host-fixture.js';
 
-const bridge = (a: object, f: Facts) => planEnsureBridge(ensureBridgeArgs.parse(a), f, 'hv1');
-const port = (a: object, f: Facts) => planEnsurePort(ensurePortArgs.parse(a), f, 'hv1');
-const ip = (a: object, f: Facts) => planEnsureIp(ensureIpArgs.parse(a), f, 'hv1');
-const net = (a: object, f: Facts, desiredXml?: string) => planEnsureLibvirtNet({ ...ensureLibvirtNetArgs.parse(a), desiredXml }, f, 'hv1');
+const bridge = (a: object, f: Facts) => planOf('ensure_bridge', a, f);
+const port = (a: object, f: Facts) => planOf('ensure_port', a, f);
+const ip = (a: object, f: Facts) => planOf('ensure_ip', a, f);
+const net = (a: object, f: Facts, desiredXml?: string) => planOf('ensure_libvirt_net', a, f, 'hv1', { desiredXml });
 const commands = (p: Plan) => p.changes.flatMap((c) => c.commands);
 const apply = (p: Plan, f: Facts) => p.changes.forEach((c) => c.effect(f));
 
@@ -91,7 +88,8 @@ describe('ensure_port', () => {
   it('migrates the management interface: addresses and default route move to the bridge', () => {
     const f = hostFixture('bridged');
     const p = port({ bridge: 'br0', interface: 'mgmt0', migrate: true }, f);
-    expect(p.managementPath).toMatch(/mgmt0 carries this SSH session/);
+    expect(p.consent).toBe('migrate: true');
+    expect(sshPathTouch(p.changes, f)).toMatch(/re-parents mgmt0/);
     const cmds = commands(p);
     const addr = f.addrs.find((a) => a.dev === 'mgmt0' && a.family === 4)!;
     const gw = f.routes.find((r) => r.dst === 'default')!.gateway!;
@@ -107,7 +105,8 @@ describe('ensure_port', () => {
     const f = hostFixture('bridged');
     const p = port({ bridge: 'br0', interface: 'mgmt0', force: true }, f);
     expect(commands(p)).toEqual(['ip link set mgmt0 master br0']);
-    expect(p.managementPath).toMatch(/force/);
+    expect(p.consent).toBe('force: true');
+    expect(sshPathTouch(p.changes, f)).toMatch(/re-parents mgmt0, and the SSH session runs over mgmt0/);
   });
 });
 

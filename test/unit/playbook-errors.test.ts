@@ -15,6 +15,9 @@ interface Case {
 const play = (tasks: string) => `- hosts: all\n  tasks:\n${tasks}`;
 
 const cases: Case[] = [
+  { name: 'unclosed [ points at where it opens', yaml: play('    - ensure_bridge: {name: br0, stp: [on}\n    - ensure_ip: {dev: br0}\n'), line: 3, col: 39, message: /the flow sequence '\[' opened here is never closed/ },
+  { name: 'unclosed { points at where it opens', yaml: '- hosts: all\n  vars: {a: 1\n  tasks: []\n', line: 2, col: 9, message: /the flow mapping '\{' opened here is never closed/ },
+  { name: 'unclosed quote points at where it opens', yaml: play('    - ensure_ip: {dev: br0, address: "10.0.0.1/8}\n    - ensure_bridge: {name: br1}\n'), line: 3, col: 38, message: /the quoted string \(\"\) opened here is never closed/ },
   { name: 'misspelled task type', yaml: play('    - ensure_brige: {name: br0}\n'), line: 3, col: 7, message: /unknown task type or keyword 'ensure_brige': did you mean 'ensure_bridge'\?/ },
   { name: 'misspelled keyword', yaml: play('    - ensure_bridge: {name: br0}\n      notfy: x\n'), line: 4, col: 7, message: /did you mean 'notify'\?/ },
   { name: 'two task types', yaml: play('    - ensure_bridge: {name: br0}\n      ensure_port: {bridge: br0, interface: eth1}\n'), line: 4, col: 7, message: /exactly one task type, found ensure_bridge and ensure_port/ },
@@ -63,7 +66,7 @@ const cases: Case[] = [
   { name: 'bad register name', yaml: play('    - ensure_bridge: {name: br0}\n      register: 1abc\n'), line: 4, col: 17, message: /expected a variable name/ },
   { name: 'become not a bool', yaml: '- hosts: all\n  become: sure\n  tasks: []\n', line: 2, col: 11, message: /expected true or false/ },
   { name: 'duplicate key', yaml: '- hosts: all\n  hosts: web\n  tasks: []\n', line: 2, col: 3, message: /duplicate key: 'hosts' appears twice/ },
-  { name: 'YAML syntax error', yaml: '- hosts: all\n  tasks: [\n', line: 3, col: 1, message: /YAML syntax error/ },
+  { name: 'YAML syntax error', yaml: '- hosts: all\n  tasks: [\n', line: 2, col: 10, message: /YAML syntax error: the flow sequence/ },
   { name: 'vars not a map', yaml: '- hosts: all\n  vars: [1, 2]\n  tasks: []\n', line: 2, col: 9, message: /expected a mapping of variables/ },
 ];
 

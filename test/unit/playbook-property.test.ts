@@ -59,7 +59,7 @@ describe('rendering hostile values', () => {
     const { prepareTask } = await import('../../src/run/prepare.js');
     const { playbook } = parsePlaybook('x.yaml', stringify([{ hosts: 'all', tasks: [{ ensure_libvirt_net: { name: 'n1', xml: '<network><name>n1</name><bridge name="{{ br }}"/></network>' } }] }]));
     const prepared = prepareTask(playbook!.plays[0]!.tasks[0]!, { br: 'x"/></network><network><name>evil</name>' }, 'hv1', '.');
-    const xml = (prepared.args as { desiredXml?: string }).desiredXml!;
+    const xml = (prepared.kind === 'planned' ? (prepared.input as { desiredXml?: string }).desiredXml : undefined)!;
     expect(xml).not.toContain('<name>evil</name>');
     expect(xml).toContain('&lt;/network&gt;');
   });

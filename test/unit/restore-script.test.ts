@@ -1,14 +1,13 @@
 // The rollback of a guarded change, checked for real: the script is run by /bin/sh against a
 // fake `ip`/`virsh` that record their arguments.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensurePortArgs } from '../../src/config/task-schemas.js';
-import { planEnsurePort } from '../../src/tasks/ensure-port.js';
+import { planOf } from './support/plan-task.js';
 import { restoredDifferences, restoreScript } from '../../src/run/restore-script.js';
-import { armScript, changeScript, disarmScript } from '../../src/run/confirm.js';
+import { armScript, commandDoneWrapper, disarmScript } from '../../src/run/confirm.js';
 import { hostFixture } from './support/host-fixture.js';
 
 function runWithFakeTools(script: string): string[] {
@@ -46,15 +45,32 @@ describe('rollback script', () => {
     const before = hostFixture('bridged');
     const after = structuredClone(before);
     expect(restoredDifferences(before, after, ['mgmt0', 'br0'])).toEqual([]);
-    planEnsurePort(ensurePortArgs.parse({ bridge: 'br0', interface: 'mgmt0', migrate: true }), after, 'hv2').changes.forEach((c) => c.effect(after));
+    planOf('ensure_port', { bridge: 'br0', interface: 'mgmt0', migrate: true }, after, 'hv2').changes.forEach((c) => c.effect(after));
     expect(restoredDifferences(before, after, ['mgmt0', 'br0']).join('; ')).toMatch(/mgmt0 master is br0, was none; mgmt0 addresses are none, were 198\./);
   });
   it('arm, change and disarm scripts are valid sh and keep payloads out of the command line', () => {
-    const change = changeScript([{ summary: 'x', commands: ['virsh -q net-define /dev/stdin'], stdin: "<network><name>it's</name></network>", effect: () => undefined }], '/run/kvmnet/confirm-x');
-    expect(change.files).toEqual([{ path: '/run/kvmnet/confirm-x/stdin-0', content: "<network><name>it's</name></network>" }]);
-    const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', change, 60);
+    const changes = [{ summary: 'x', commands: ['virsh -q net-define /dev/stdin'], stdin: "<network><name>it's</name></network>", touches: [], effect: () => undefined }];
+    const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', { changes }, 60, "task 'x' (migrate: true)");
     expect(arm).not.toContain("it's");
-    for (const s of [arm, change.script, disarmScript('abc', '/run/kvmnet/confirm-x')]) execFileSync('/bin/sh', ['-n', '-c', s]);
+    // The change script is the one serialiser's output (stdin from printf), written base64-encoded.
+    const encoded = [...arm.matchAll(/printf %s '?([A-Za-z0-9+/=]+)'? \| base64 -d > '?\/run\/kvmnet\/confirm-x'?\/change\.sh/g)][0]![1]!;
+    const change = Buffer.from(encoded, 'base64').toString();
+    expect(change).toContain("printf '%s' '<network><name>it'\\''s</name></network>' | {\nvirsh -q net-define /dev/stdin\n}");
+    for (const s of [arm, change, disarmScript('abc', '/run/kvmnet/confirm-x')]) execFileSync('/bin/sh', ['-n', '-c', s]);
+  });
+  it("a guarded command's timer counts from the command's end (at most its timeout), and a fired rollback leaves a record", () => {
+    const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', { command: { runS: 120 } }, 60, "command task 'cut'");
+    execFileSync('/bin/sh', ['-n', '-c', arm]);
+    expect(arm).toContain('while [ ! -e /run/kvmnet/confirm-x/cmd-done ] && [ $i -lt 120 ]; do sleep 1;');
+    expect(arm).toMatch(/sleep 60; sh \/run\/kvmnet\/confirm-x\/rollback\.sh .*>> \/run\/kvmnet\/rollbacks\.log/);
+    expect(arm).toMatch(/command task .*cut.*; restored after 60 s without confirmation/);
+    expect(arm).not.toContain('change.sh');
+    // The wrapped command marks its end whatever its exit code, and keeps that exit code.
+    const wrapped = commandDoneWrapper('/tmp/kvmnet-wrap-test')('exit 3');
+    const r = spawnSync('/bin/sh', ['-c', `mkdir -p /tmp/kvmnet-wrap-test; ${wrapped}`]);
+    expect(r.status).toBe(3);
+    expect(existsSync('/tmp/kvmnet-wrap-test/cmd-done')).toBe(true);
+    rmSync('/tmp/kvmnet-wrap-test', { recursive: true, force: true });
   });
   it('persistence files are put back as they were, and new kvmnet files removed', () => {
     const before = { ...hostFixture('fresh'), persisted: { '/etc/systemd/network/10-kvmnet-br0.netdev': "[NetDev]\nName=br0\nKind=bridge\n" } };

@@ -1,4 +1,4 @@
-// Human one-liners for links and addresses, used in diffs and summaries.
+// Human one-liners and small queries over the facts, used by planners, diffs and views.
 import type { Facts, LinkFact } from '../model/facts.js';
 
 export function describeLink(link: LinkFact | undefined, name: string): string {
@@ -28,4 +28,9 @@ export function networksUsingBridge(facts: Facts, name: string): string[] {
   return Object.values(facts.libvirt.networks)
     .filter((n) => n.bridge === name)
     .map((n) => n.name);
+}
+
+/** Each device's link line and its addresses: the before/after text of a link change's diff. */
+export function describeDevices(facts: Facts, devices: readonly string[]): string {
+  return devices.flatMap((d) => [describeLink(facts.links[d], d), ...(facts.links[d] ? [describeAddrs(facts, d)] : [])]).join('\n');
 }

@@ -1,0 +1,26 @@
+// THE list of task types. Everything else (loader, JSON Schema, facts, executor, persistence,
+// views) iterates over it or looks types up in it; adding a task type is one line here.
+import type { z } from 'zod';
+import { command } from './command.js';
+import { ensureBridge } from './ensure-bridge.js';
+import { ensureIp } from './ensure-ip.js';
+import { ensureLibvirtNet } from './ensure-libvirt-net.js';
+import { ensurePort } from './ensure-port.js';
+
+export const taskModules = [ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, command] as const;
+
+export type AnyTaskModule = (typeof taskModules)[number];
+export type TaskType = AnyTaskModule['type'];
+export type TaskModuleOf<K extends TaskType> = Extract<AnyTaskModule, { type: K }>;
+/** A task type's arguments after parsing (defaults applied). */
+export type TaskArgs<K extends TaskType> = z.output<TaskModuleOf<K>['schema']>;
+
+export const taskTypes: TaskType[] = taskModules.map((m) => m.type);
+
+const byType = new Map<string, AnyTaskModule>(taskModules.map((m) => [m.type, m]));
+
+export function taskModule<K extends TaskType>(type: K): TaskModuleOf<K> {
+  return byType.get(type) as TaskModuleOf<K>;
+}
+
+export const isTaskType = (name: string): name is TaskType => byType.has(name);

@@ -1,0 +1,42 @@
+// The facts exec is assembled from the task types' fragments and stays ONE exec with ONE virsh
+// invocation; each fragment reads its own sections back. Proven with a fragment of the kind a
+// bond type declares (a shell section) plus a virsh command, against output captured on a lab host.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseFacts } from '../../src/facts/parse.js';
+import { factsScript } from '../../src/facts/script.js';
+import type { Facts } from '../../src/model/facts.js';
+import { HOST_FACTS_SCRIPT } from '../../src/run/host-facts.js';
+import type { FactsFragment } from '../../src/tasks/contract.js';
+
+const captured = readFileSync(new URL('../fixtures/facts/converged.stdout', import.meta.url), 'utf8');
+
+const bondsFragment: FactsFragment = {
+  shell: "echo '@@kvmnet:bonding@@'; cat /proc/net/bonding/* 2>/dev/null\n",
+  virsh: 'cmds="$cmds; echo @@kvmnet:nodeinfo@@; nodeinfo"\n',
+  parse(sections, facts) {
+    const text = sections.find((s) => s.key === 'bonding')?.body ?? '';
+    (facts as Facts & { bondingText?: string }).bondingText = text.trim();
+  },
+};
+
+describe('facts fragments', () => {
+  it('go into the one script: shell before libvirt, virsh commands into the one invocation', () => {
+    const script = factsScript([bondsFragment]);
+    expect(script.indexOf('@@kvmnet:bonding@@')).toBeLessThan(script.indexOf("echo '@@kvmnet:virsh@@'"));
+    expect(script.indexOf('nodeinfo')).toBeLessThan(script.indexOf('virsh -q "$cmds'));
+    expect(script.match(/virsh -q /g)).toHaveLength(1);
+  });
+
+  it('with no fragments registered the script is the core one, unchanged', () => {
+    expect(HOST_FACTS_SCRIPT).toBe(factsScript([]));
+  });
+
+  it("each fragment parses its own section; the core facts are the same as without it", () => {
+    const output = captured.replace("@@kvmnet:virsh@@", "@@kvmnet:bonding@@\nEthernet Channel Bonding Driver: v5.10\n@@kvmnet:virsh@@");
+    const withFragment = parseFacts(output, '', [bondsFragment]).facts as Facts & { bondingText?: string };
+    expect(withFragment.bondingText).toBe('Ethernet Channel Bonding Driver: v5.10');
+    const { bondingText: _, ...core } = withFragment;
+    expect(core).toEqual(parseFacts(captured, '').facts);
+  });
+});
