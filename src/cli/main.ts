@@ -114,7 +114,8 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
     .option('--list', 'all groups, hosts and their variables as JSON')
     .option('--graph', 'the group tree')
     .option('--host <name>', "one host's merged variables as JSON")
-    .action(async (flags: { inventory: string[]; list?: boolean; graph?: boolean; host?: string }) => {
+    .option('--export', 'with --list: group vars under their groups and only own vars per host (as ansible-inventory --export)')
+    .action(async (flags: { inventory: string[]; list?: boolean; graph?: boolean; host?: string; export?: boolean }) => {
       const { inventoryCommand } = await import('./inventory-command.js');
       process.exitCode = await inventoryCommand(flags);
     });

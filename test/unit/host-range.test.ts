@@ -53,11 +53,15 @@ describe('host ranges as --limit patterns', () => {
     ['hv[28:40]', hv(28, 29, 30)], // names the inventory lacks are not an error
     ['hv[01:03]', ['hv01', 'hv02', 'hv03']],
     ['hv[1:3]:!hv2', hv(1, 3)],
-    ['hv[12]', hv(1, 2)], // no colon: still a glob, as before
   ])('%s', (pattern, expected) => {
     const r = selectHosts(inventory, pattern, where);
     expect(r.diagnostics).toEqual([]);
     expect(r.hosts).toEqual(expected);
+  });
+  it('without a colon it is a subscript, as in Ansible: hv[12] is position 12 of a group hv, here nothing', () => {
+    const r = selectHosts(inventory, 'hv[12]', where);
+    expect(r.hosts).toEqual([]);
+    expect(r.diagnostics.map((d) => d.message)).toEqual(['Could not match supplied host pattern, ignoring: hv']);
   });
   it('what the recap prints selects the same hosts again', () => {
     const failed = hv(2, 3, 4, 9, 17, 18, 19, 20);
