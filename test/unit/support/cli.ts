@@ -1,7 +1,7 @@
 // Runs the built CLI (bin/kvmnet.js → dist/bundle) as a subprocess, the way a user or CI does.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,15 +63,26 @@ export function readmeExitCodes(): number[] {
   return rows.flatMap((row) => (row.split('|')[1]!.match(/\d+/g) ?? []).map(Number)).sort((a, b) => a - b);
 }
 
-/** A TCP listener that counts connections and closes each at once: a host kvmnet must not contact. */
+/**
+ * A TCP listener that counts connections: a host kvmnet must not contact when it refuses its input. It
+ * answers with an SSH-1 banner, which the client rejects at once without retrying (a bare close would be
+ * retried with backoff and make every valid run in a test last seconds).
+ */
 export async function connectionCounter(): Promise<{ port: number; count: () => number; close: () => Promise<void> }> {
   let n = 0;
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     n++;
-    socket.destroy();
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    socket.end('SSH-1.0-kvmnet-test-listener\r\n', () => socket.destroy());
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, count: () => n, close: () => new Promise((ok) => server.close(() => ok())) };
+  return { port: address.port, count: () => n, close: () => new Promise((ok) => {
+      server.close(() => ok());
+      for (const socket of sockets) socket.destroy();
+    }) };
 }
