@@ -14,12 +14,12 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
   // --limit goes through the same loader as `run`: @file works, and a limit that selects no host is an error.
   const loaded = loadInputs({ inventory: flags.inventory, limit: flags.limit });
   printWarnings(loaded.warnings, err);
-  const sel = { hosts: [...loaded.inventory.hosts.keys()].filter((h) => !loaded.limit || loaded.limit.has(h)) };
+  const hosts = [...loaded.inventory.hosts.keys()].filter((h) => !loaded.limit || loaded.limit.has(h));
   const limit = pLimit(flags.forks);
   let failed = 0;
   let unreachable = 0;
   await Promise.all(
-    sel.hosts.map((host) =>
+    hosts.map((host) =>
       limit(async () => {
         const resolved = resolveConnectionVars(host, hostVars(loaded.inventory, host), loaded.inventory.hostOrigin.get(host) ?? { file: '(inventory)' });
         try {
