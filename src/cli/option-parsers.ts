@@ -36,9 +36,16 @@ export function tagList(value: string): string[] {
   return tags;
 }
 
-/** The host pattern itself is checked against the inventory later; here only that there is one. */
+/**
+ * The host pattern itself is checked against the inventory later; here only that there is one, and that no
+ * `!` or `&` stands alone: the pattern language ignores such a term, so `--limit '!'` would select every host.
+ */
 export function hostPattern(value: string): string {
   if (/^[\s,:]*$/.test(value)) throw new InvalidArgumentError("Expected a host pattern, like 'rack1:!hv2*', or @FILE with one host a line.");
+  // Split like the pattern language: on ',' and on ':' outside `[…]`; a piece with '::' is an IPv6 address.
+  const terms = value.split(',').flatMap((piece) => (piece.includes('::') ? [piece] : piece.split(/:(?![^[]*\])/)));
+  const lone = terms.map((t) => t.trim()).find((t) => /^[!&]+$/.test(t));
+  if (lone) throw new InvalidArgumentError(`Expected a host or group after '${lone}', like 'rack1:!hv2*'.`);
   return value;
 }
 

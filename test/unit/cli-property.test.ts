@@ -30,7 +30,7 @@ const OPTIONS = [
 /** Values that reach the parsers and loaders: valid ones, boundary ones, and the wrong kind. */
 const VALUES = [
   'inventory.yaml', 'missing.yaml', 'empty.yaml', 'site.yaml', 'bad.yaml', 'vars.yaml', 'ghost.invalid,', '.', 'home',
-  'all', 'rack1', 'rack2', 'hv1', 'hv3', 'nomatch', 'rack1:!hv2', 'all:!all', '!all', '&rack1', '~hv[12]', '~[', 'hv[', 'rack1[0]',
+  'all', 'rack1', 'rack2', 'hv1', 'hv3', 'nomatch', 'rack1:!hv2', 'all:!all', '!all', '!', 'hv1:&', '&rack1', '~hv[12]', '~[', 'hv[', 'rack1[0]',
   'rack1[5:9]', '@hv1.retry', '@empty.retry', '@missing.retry', '', ' ', ',', ':', '0', '1', '2', '-1', '1.5', '.5', '1e3', '0x10',
   '86400', '86401', '10001', '201', 'NaN', 'Infinity', 'abc', 'json', 'text', 'xml', 'net', 'addr', 'nosuch', 'always', 'never',
   'net,addr', 'k=v', 'mtu=9000', 'k="a b"', '@vars.yaml', '@missing.yaml', '{"a": 1}', '{"a":', '[1]', 'kvl', 'A-B', 'abcdefg',

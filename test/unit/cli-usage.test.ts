@@ -22,6 +22,7 @@ describe('usage errors: one line naming the option, the value and what is expect
     [run('--wait-lock', 'x'), /^error: option '--wait-lock <seconds>' argument 'x' is invalid\. Expected a number of seconds from 0/],
     [run('--output', 'xml'), /^error: option '-o, --output <format>' argument 'xml' is invalid\. Allowed choices are text, json\./],
     [run('--limit', ''), /^error: option '-l, --limit <pattern>' argument '' is invalid\. Expected a host pattern/],
+    [run('--limit', '!'), /^error: option '-l, --limit <pattern>' argument '!' is invalid\. Expected a host or group after '!'/],
     [run('--tags', ''), /^error: option '-t, --tags <tags>' argument '' is invalid\. Expected one or more comma-separated tags/],
     [run('--skip-tags', ','), /^error: option '--skip-tags <tags>' argument ',' is invalid\./],
     [run('--detailed-exitcode'), /^error: --detailed-exitcode needs --check \(or --dry-run\)\n/],
