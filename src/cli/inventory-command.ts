@@ -2,12 +2,12 @@
 import { ansibleJson, graphLines, hostView, listView } from '../config/inventory-views.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import type { InventoryFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
 import { err, out } from './output.js';
 
-export async function inventoryCommand(flags: { inventory: string[]; list?: boolean; graph?: boolean; host?: string; export?: boolean }): Promise<number> {
-  const chosen = [flags.list, flags.graph, flags.host !== undefined].filter(Boolean).length;
-  if (chosen !== 1) throw new UsageError('choose one of --list, --graph or --host NAME');
+/** main.ts has checked that exactly one of --list, --graph and --host is given. */
+export async function inventoryCommand(flags: InventoryFlags): Promise<number> {
   const { inventory, warnings } = loadInputs({ inventory: flags.inventory });
   printWarnings(warnings, err);
   if (flags.host !== undefined) {
