@@ -139,11 +139,11 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     const recoveredMs = Date.now() - started;
     await expectIntact(inv, H);
     // The next run reports the rollback that fired, when and why.
-    const next = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks: []\n'), '-i', inv, '--limit', H]);
+    const next = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'), '-i', inv, '--limit', H]);
     expect(next.r.code, show(next.r)).toBe(0);
-    expect(next.r.stderr + next.r.stdout).toMatch(new RegExp(`${H}: a rollback timer fired at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(\\w+\\): command task 'cut' \\(.*\\) by kvmnet pid \\d+ .*restored after \\d+ s without confirmation`));
+    expect(next.r.stderr + next.r.stdout).toMatch(new RegExp(`${H}: a rollback timer fired at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(\\w+\\): command task 'cut' by kvmnet pid \\d+ .*restored after \\d+ s without confirmation`));
     // ... once: the record is acknowledged.
-    const again = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks: []\n'), '-i', inv, '--limit', H]);
+    const again = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'), '-i', inv, '--limit', H]);
     expect(again.r.stderr + again.r.stdout).not.toMatch(/a rollback timer fired/);
     record({ name: 'controller kill -9 during a guarded command', host: H, ended: 'rolled_back', recoveredMs, reachable: true });
   });
