@@ -1,11 +1,16 @@
 import { labDown, labPaths, labStatus, labUp } from '../lab/index.js';
+import { UsageError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import { err, out } from './output.js';
 
-export async function labUpCommand(flags: { hosts: number; dir: string; prefix?: string }): Promise<number> {
-  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix }, (line) => err(line));
+export async function labUpCommand(flags: { hosts?: number; dir: string; prefix?: string; kernel?: string }): Promise<number> {
+  if (flags.kernel !== undefined && flags.kernel !== 'netns' && flags.kernel !== 'vm') {
+    throw new UsageError(`--kernel must be netns (namespaces on this machine's kernel, the default) or vm (QEMU VMs with their own kernel), not ${JSON.stringify(flags.kernel)}`);
+  }
+  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix, kernel: flags.kernel }, (line) => err(line));
   const paths = labPaths(flags.dir);
   out(`lab up: ${state.hosts.length} hosts (${state.hosts.map((h) => `${h.name} ${h.address}`).join(', ')})`);
+  if (state.vm) out(`switch: sw ${state.vm.switch.address} (VMs booted kernel ${state.vm.release}; ssh with the lab key, see the README)`);
   out(`inventory: ${paths.inventory}`);
   out(`try: kvmnet run playbooks/bridged.yaml -i ${paths.inventory} --check --diff`);
   return EXIT.ok;

@@ -135,10 +135,11 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
   lab
     .command('up')
     .description('create (or grow) a lab of N hypervisors and write DIR/inventory.yaml')
-    .option('-n, --hosts <n>', 'number of hosts', positiveInt('-n'), 3)
+    .option('-n, --hosts <n>', 'number of hosts (default 3; 2 with --kernel vm)', positiveInt('-n'))
     .option('--dir <dir>', 'where the lab keeps its keys, inventory and state', '.lab')
     .option('--prefix <prefix>', 'prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab\'s)')
-    .action(async (flags: { hosts: number; dir: string; prefix?: string }) => {
+    .option('--kernel <kind>', 'netns: hosts are namespaces on this kernel (default, fast); vm: QEMU VMs with their own kernel and a lab switch (bonds, VLANs; slow)')
+    .action(async (flags: { hosts?: number; dir: string; prefix?: string; kernel?: string }) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);
     });
