@@ -49,7 +49,9 @@ export function qemuArgv(spec: VmSpec): string[] {
   spec.nics.forEach((nic, k) => {
     argv.push(
       '-netdev', `tap,id=${nic.name},ifname=${nic.tap},script=no,downscript=no`,
-      '-device', `virtio-net-pci,netdev=${nic.name},mac=${nic.mac},addr=0x${(4 + k).toString(16)}`,
+      // A known speed and full duplex: without them bonding gives the port LACP key 0 and never
+      // finds a partner (virtio-net reports neither by default).
+      '-device', `virtio-net-pci,netdev=${nic.name},mac=${nic.mac},addr=0x${(4 + k).toString(16)},speed=1000,duplex=full`,
     );
   });
   return argv;
