@@ -54,7 +54,9 @@ const INITRAMFS_INIT = `#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 for m in /modules/*.ko; do /bin/busybox insmod "$m" || echo "kvmlab initramfs: insmod $m failed"; done
 init=$(/bin/busybox sed -n 's/.*kvmlab\\.init=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
-if ! /bin/busybox mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144 kvmroot /root; then
+# cache=loose: the guest keeps what it read (programs, libraries) in its page cache; without it
+# every exec (sshd re-execs itself per connection) reads the binary over 9p again.
+if ! /bin/busybox mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144,cache=loose kvmroot /root; then
   echo "kvmlab initramfs: cannot mount the 9p root"; exec /bin/busybox sh
 fi
 /bin/busybox umount /proc /dev

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../errors.js';
-import { waitForSsh } from './host.js';
+import { sshBanner } from './host.js';
 import { ensureLabKey, writeLabFiles } from './lab-files.js';
 import { acquireLock } from './lock.js';
 import { bridgeName, hostAddress, hostName, subnetForPrefix, validatePrefix } from './names.js';
@@ -46,6 +46,8 @@ const HOST_MEMORY_MB = 1024;
 const SWITCH_MEMORY_MB = 384;
 // Boot to sshd is ~5 s for one VM alone under TCG; several VMs share 2 CPUs.
 const BOOT_TIMEOUT_MS = 240_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = () => {}): Promise<LabState> {
   const started = Date.now();
@@ -184,12 +186,9 @@ async function waitForBoot(vm: LabHostState): Promise<void> {
   const deadline = Date.now() + BOOT_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (!isVmProcess(vm.qemuPid, vm.dir)) throw new LabError(`${vm.name}: QEMU exited while booting; its console:\n${consoleTail(vm.dir)}`);
-    try {
-      await waitForSsh(vm, 5000);
-      return;
-    } catch {
-      // still booting
-    }
+    // A generous banner timeout: under TCG sshd takes seconds to re-exec itself per connection.
+    if (await sshBanner(vm.address, 10_000)) return;
+    await sleep(200);
   }
   throw new LabError(`${vm.name}: sshd did not answer on ${vm.address}:22 within ${BOOT_TIMEOUT_MS / 1000} s; its console:\n${consoleTail(vm.dir)}`);
 }
