@@ -26,6 +26,6 @@ export async function labStatusCommand(flags: { dir: string }): Promise<number> 
   const hosts = await labStatus({ dir: flags.dir });
   const yes = (b: boolean) => (b ? 'up' : 'DOWN');
   out(['host'.padEnd(6), 'address'.padEnd(16), 'netns'.padEnd(14), 'sshd'.padEnd(5), 'libvirtd'].join(' '));
-  for (const h of hosts) out([h.name.padEnd(6), h.address.padEnd(16), h.netns.padEnd(14), yes(h.sshd).padEnd(5), yes(h.libvirtd)].join(' '));
+  for (const h of hosts) out([h.name.padEnd(6), h.address.padEnd(16), (h.netns || '(VM)').padEnd(14), yes(h.sshd).padEnd(5), yes(h.libvirtd)].join(' '));
   return hosts.every((h) => h.sshd && h.libvirtd) ? EXIT.ok : 1;
 }
