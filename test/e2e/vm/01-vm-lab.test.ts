@@ -178,6 +178,9 @@ describe.skipIf(!enabled)('VM lab: real kernel, lab switch', () => {
     // 198.19.220.3 lives on hv2's VLAN 30 only: hv1, asking on VLAN 20, must not reach it.
     // arp_ignore=1: hv2 answers ARP only for addresses of the interface asked on (by default
     // Linux answers for any of its addresses on any interface, which would hide a VLAN leak).
+    // hv1 leaves VLAN 30 first: then nothing may arrive on hv2's bond0.30 at all (hv1's ARP
+    // cache would otherwise re-probe 198.19.230.2 there at any moment).
+    await sh('hv1', 'ip link del bond0.30');
     await sh('hv2', 'sysctl -qw net.ipv4.conf.all.arp_ignore=1; ip address add 198.19.220.3/32 dev bond0.30');
     const before2 = await rx();
     const cross = await sh('hv1', 'busybox ping -c 3 -W 2 198.19.220.3', { check: false });
