@@ -5,7 +5,7 @@
 // README, "kvmnet lab").
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,8 @@ describe.skipIf(!enabled)('VM lab: real kernel, lab switch', () => {
     tmp = mkdtempSync(join(tmpdir(), 'kvmnet-e2e-vm-'));
     dir = join(tmp, 'lab');
     prefix = pickPrefix();
+    // What global-setup.ts's removeStaleRuns() looks for: a killed run's VM lab is taken down by the next e2e run.
+    writeFileSync(join(tmp, 'e2e-owner.json'), JSON.stringify({ pid: process.pid, prefix }) + '\n');
     const t0 = Date.now();
     const up = await kvmnet(['lab', 'up', '--kernel', 'vm', '--dir', dir, '--prefix', prefix, '-n', '2'], { timeoutMs: 400_000 });
     timings.up = Date.now() - t0;
