@@ -1,7 +1,7 @@
 // The VM lab (`kvmnet lab up --kernel vm`): 2 hosts + the lab switch, each a QEMU VM with its
 // own kernel. Proves the data plane with plain commands over SSH (no kvmnet tasks): LACP, VLANs
 // through the switch, and a bond that survives a pulled cable. Booting 3 VMs under TCG takes
-// about a minute and the whole file ~2.5 min: it runs in `npm test` unless KVMNET_E2E_VM=0 (see the
+// 20-50 s and the whole file 90-150 s: it runs in `npm test` unless KVMNET_E2E_VM=0 (see the
 // README, "kvmnet lab").
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
