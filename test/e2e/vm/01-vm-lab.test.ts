@@ -173,6 +173,12 @@ describe.skipIf(!enabled)('VM lab: real kernel, lab switch', () => {
     const after = await rx();
     expect(after[20]! - before[20]!).toBeGreaterThanOrEqual(3);
     expect(after[30]! - before[30]!).toBe(0);
+    // Through the switch: its VLAN-aware bridge learned each host's bond MAC in VLAN 20 on that host's LACP bond.
+    const fdb = JSON.parse((await sh('sw', 'bridge -j fdb show br br0')).stdout) as Array<{ mac: string; ifname: string; vlan?: number }>;
+    for (const [k, name] of ['hv1', 'hv2'].entries()) {
+      const mac = (await sh(name, 'cat /sys/class/net/bond0/address')).stdout.trim();
+      expect(fdb, `${name}'s MAC in VLAN 20 on the switch`).toContainEqual(expect.objectContaining({ mac, ifname: `bond${k + 1}`, vlan: 20 }));
+    }
 
     const ping30 = await sh('hv1', 'busybox ping -c 3 -W 2 198.19.230.2', { check: false });
     expect(ping30.code, show(ping30)).toBe(0);
