@@ -49,9 +49,11 @@ export interface FactsFlags {
 }
 
 export interface LabUpFlags {
-  hosts: number;
+  /** Default 3 (2 with --kernel vm). */
+  hosts?: number;
   dir: string;
   prefix?: string;
+  kernel?: 'netns' | 'vm';
 }
 
 export interface LabDirFlags {
