@@ -49,11 +49,13 @@ export interface FactsFlags {
 }
 
 export interface LabUpFlags {
-  hosts: number;
+  /** Default 3 (2 with --kernel vm). */
+  hosts?: number;
   dir: string;
   prefix?: string;
   /** `--guest HOST`, repeatable: hosts that get a tiny running guest. */
   guest?: string[];
+  kernel?: 'netns' | 'vm';
 }
 
 export interface LabDirFlags {

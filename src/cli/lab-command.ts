@@ -4,9 +4,10 @@ import type { LabDirFlags, LabUpFlags } from './flags.js';
 import { err, out } from './output.js';
 
 export async function labUpCommand(flags: LabUpFlags): Promise<number> {
-  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix, guests: flags.guest }, (line) => err(line));
+  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix, kernel: flags.kernel, guests: flags.guest }, (line) => err(line));
   const paths = labPaths(flags.dir);
   out(`lab up: ${state.hosts.length} hosts (${state.hosts.map((h) => `${h.name} ${h.address}`).join(', ')})`);
+  if (state.vm) out(`switch: sw ${state.vm.switch.address} (VMs booted kernel ${state.vm.release}; ssh with the lab key, see the README)`);
   out(`inventory: ${paths.inventory}`);
   out(`try: kvmnet run playbooks/bridged.yaml -i ${paths.inventory} --check --diff`);
   return EXIT.ok;
@@ -22,7 +23,7 @@ export async function labStatusCommand(flags: LabDirFlags): Promise<number> {
   const hosts = await labStatus({ dir: flags.dir });
   const yes = (b: boolean) => (b ? 'up' : 'DOWN');
   out(['host'.padEnd(6), 'address'.padEnd(16), 'netns'.padEnd(14), 'sshd'.padEnd(5), 'libvirtd'].join(' '));
-  for (const h of hosts) out([h.name.padEnd(6), h.address.padEnd(16), h.netns.padEnd(14), yes(h.sshd).padEnd(5), yes(h.libvirtd)].join(' '));
+  for (const h of hosts) out([h.name.padEnd(6), h.address.padEnd(16), (h.netns || '(VM)').padEnd(14), yes(h.sshd).padEnd(5), yes(h.libvirtd)].join(' '));
   // A lab host whose sshd or libvirtd does not answer is an unreachable host.
   return exitCodeForHosts({ failed: false, unreachable: hosts.some((h) => !h.sshd || !h.libvirtd) });
 }

@@ -150,10 +150,11 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
   lab
     .command('up')
     .description('create (or grow) a lab of N hypervisors and write DIR/inventory.yaml')
-    .option('-n, --hosts <n>', 'number of hosts', labHostCount, 3)
+    .option('-n, --hosts <n>', 'number of hosts (default 3; 2 with --kernel vm)', labHostCount)
     .addOption(dirOption('where the lab keeps its keys, inventory and state'))
     .option('--prefix <prefix>', "prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab's)", labPrefix)
     .option('--guest <host>', 'start a tiny running guest (qemu, 64 MB, one NIC on network default) on this host; repeatable', collect)
+    .addOption(new Option('--kernel <kind>', 'netns: hosts are namespaces on this kernel (default, fast); vm: QEMU VMs with their own kernel and a lab switch (bonds, VLANs; slow)').choices(['netns', 'vm']))
     .action(async (flags: LabUpFlags) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);

@@ -1,9 +1,11 @@
 import { readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { acquireLock } from './lock.js';
 import { netnsInode, pidsInNetns, terminate } from './processes.js';
 import { deleteLinksAndNetns, prefixLeftovers } from './root-net.js';
 import { hasLabState, labPaths, readLabState } from './state.js';
+import { removeVms } from './vm-up.js';
 
 /**
  * Removes what the lab made and nothing else: processes inside its namespaces (daemons, dnsmasq,
@@ -22,8 +24,8 @@ export async function labDown(opts: { dir: string }, log: (line: string) => void
   let removeDir = false;
   try {
     const left = await prefixLeftovers(state.prefix);
-    const netns = [...new Set([...state.hosts.map((h) => h.netns), ...left.netns])];
-    const links = [...new Set([...state.hosts.flatMap((h) => h.links), ...left.links, state.bridge])];
+    const netns = [...new Set([...state.hosts.map((h) => h.netns).filter((ns) => ns !== ''), ...left.netns])];
+    const links = [...new Set([...state.hosts.flatMap((h) => h.links), ...(state.vm?.switch.links ?? []), ...left.links, state.bridge])];
 
     const pids = netns.flatMap((ns) => {
       const inode = netnsInode(ns);
@@ -31,12 +33,16 @@ export async function labDown(opts: { dir: string }, log: (line: string) => void
     });
     await terminate(pids);
     log(`stopped ${pids.length} process(es) in ${netns.length} host namespace(s)`);
+    // VM labs: QEMU's taps vanish with it; the lab bridge goes below with the links.
+    const vms = await removeVms(state);
+    if (state.vm || vms > 0) log(`stopped ${vms} VM(s)`);
     await deleteLinksAndNetns(links, netns);
     log(`deleted ${netns.length} netns and the links of prefix ${state.prefix}`);
 
     // In parallel: on a disk mounted with `discard` every unlink waits for the device.
     await Promise.all(state.hosts.map((h) => rm(h.dir, { recursive: true, force: true })));
     rmSync(paths.hostsDir, { recursive: true, force: true });
+    rmSync(join(paths.dir, 'vm'), { recursive: true, force: true });
     for (const file of [paths.inventory, paths.knownHosts, paths.key, `${paths.key}.pub`, `${paths.state}.tmp`, paths.state]) {
       rmSync(file, { force: true });
     }

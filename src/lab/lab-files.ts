@@ -29,15 +29,17 @@ export function inventoryYaml(state: LabState, paths: LabPaths): string {
     '      hosts:',
   ];
   for (const h of [...state.hosts].sort((a, b) => a.index - b.index)) {
-    lines.push(`        ${h.name}:`, `          host: ${h.address}`, `          lab_netns: ${h.netns}`);
+    lines.push(`        ${h.name}:`, `          host: ${h.address}`);
+    // VM hosts have no netns of their own.
+    if (h.netns) lines.push(`          lab_netns: ${h.netns}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
 /** The hosts' real keys, so kvmnet and ssh run with strict host-key checking. */
 export function knownHosts(state: LabState): string {
-  return state.hosts
-    .slice()
+  // A VM lab's switch is not in the inventory (playbooks must not touch it) but can be ssh'ed to.
+  return [...state.hosts, ...(state.vm ? [state.vm.switch] : [])]
     .sort((a, b) => a.index - b.index)
     .map((h) => `${h.address} ${hostPublicKey(h.dir)}\n`)
     .join('');

@@ -43,7 +43,8 @@ export function rootLinkNames(prefix: string, i: number): { mgmt0: string; eth1:
 
 /** Every root-namespace interface or netns name this prefix can own (for `down` after a crash). */
 export function ownsLinkName(prefix: string, name: string): boolean {
-  return name === bridgeName(prefix) || new RegExp(`^${prefix}-[1-9][0-9]*[mab]$`).test(name);
+  // VM labs add `c` (a third spare NIC) and the switch's taps `s…` (vm-names.ts).
+  return name === bridgeName(prefix) || new RegExp(`^${prefix}-(s?[1-9][0-9]*[mabc]|s[mu])$`).test(name);
 }
 
 export function ownsNetnsName(prefix: string, name: string): boolean {

@@ -18,6 +18,17 @@ export interface LabHostState {
   links: string[];
   /** Private files of this host (its /root, /etc/libvirt, /var/lib/libvirt, keys …). */
   dir: string;
+  /** VM labs only: the host's QEMU process (netns, holderPid, sshdPid, libvirtdPid are unused then). */
+  qemuPid?: number | null;
+}
+
+/** What a VM lab adds: the kernel it boots and the lab switch (vm-up.ts). */
+export interface LabVmState {
+  kernel: string;
+  initrd: string;
+  /** Kernel release, e.g. 6.1.0-57-amd64. */
+  release: string;
+  switch: LabHostState;
 }
 
 export interface LabState {
@@ -29,6 +40,8 @@ export interface LabState {
   /** Whether `up` created `dir` (then `down` removes it when it is empty). */
   createdDir: boolean;
   hosts: LabHostState[];
+  /** Absent: hosts are network namespaces (the default). Present: hosts are QEMU VMs. */
+  vm?: LabVmState;
 }
 
 export interface LabPaths {

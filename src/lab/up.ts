@@ -23,6 +23,7 @@ import { preflight } from './preflight.js';
 import { netnsInode, pidsInNetns, terminate } from './processes.js';
 import { assertSubnetFree, attachToBridge, configureHostNet, createHostLinks, deleteLinksAndNetns, ensureBridge, prefixLeftovers } from './root-net.js';
 import { hasLabState, labPaths, readLabState, writeLabState, type LabHostState, type LabState } from './state.js';
+import { labUpVm } from './vm-up.js';
 
 export interface LabOptions {
   dir: string;
@@ -32,7 +33,11 @@ export interface LabOptions {
   prefix?: string;
   /** Hosts that get a tiny running guest on `default` (see guest.ts). */
   guests?: string[];
+  /** `netns` (default): hosts are network namespaces. `vm`: QEMU VMs with their own kernel (vm-up.ts). */
+  kernel?: LabKernel;
 }
+
+export type LabKernel = 'netns' | 'vm';
 
 // A host costs ~0.4 s of CPU (about 20 short-lived processes, libvirtd's start): more
 // parallelism than this only makes them fight over the CPUs.
@@ -42,9 +47,15 @@ type Plan = { host: LabHostState; action: 'keep' | 'create' | 'restart' };
 
 export async function labUp(opts: LabOptions, log: (line: string) => void = () => {}): Promise<LabState> {
   const started = Date.now();
-  await preflight();
   const paths = labPaths(opts.dir);
+  if (opts.kernel === 'vm' || (opts.kernel === undefined && hasLabState(paths.dir) && readLabState(paths.dir).vm)) {
+    // A guest runs inside a namespace host's libvirtd; VM hosts would need nested TCG (far too slow here).
+    if (opts.guests?.length) throw new LabError('--guest needs namespace hosts (not --kernel vm)');
+    return labUpVm({ dir: opts.dir, n: opts.n, prefix: opts.prefix }, log);
+  }
+  await preflight();
   const existing = hasLabState(paths.dir) ? readLabState(paths.dir) : null;
+  if (existing?.vm) throw new LabError(`${paths.dir} holds a VM lab; run \`kvmnet lab down\` first or use another dir`);
   if (existing && opts.prefix !== undefined && opts.prefix !== existing.prefix) {
     throw new LabError(`${paths.dir} already holds a lab with prefix ${existing.prefix}; run \`kvmnet lab down\` first or use another dir`);
   }

@@ -64,7 +64,7 @@ describe('no host lost: refused cuts (nothing changes on the SSH path)', () => {
     ['ensure_bridge: deleting the bridge that carries SSH (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, state: absent }\n`, /carries this SSH session/],
     ['ensure_bridge: taking the SSH bridge down (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n`, /^refused: this change takes down brm, and the SSH session runs over brm, mgmt0/],
     ['ensure_port: a later task undoing the migration', `${MIGRATE}    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, state: absent }\n`, /^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0/],
-    ['ensure_bridge: STP on the SSH bridge (forwarding stops for 2 × forward delay)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`, /^refused: this change reconfigures brm/],
+    ['ensure_bridge: STP on the SSH bridge (bridge settings on the path need confirm: STP can stop forwarding for 2 × forward delay)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`, /^refused: this change reconfigures brm/],
   ])('%s', async (name, tasks, why) => {
     // Sequential tests: the global onTestFinished belongs to this one.
     onTestFinished(() => resetFleet([H]));
