@@ -14,7 +14,7 @@ import { dhcpState, inSubnet, ipv4Subnet } from './dhcp-hosts.js';
 import {
   DAEMON_HOOK,
   describeForward,
-  forwardId,
+  commentMatch,
   forwardRules,
   forwardTag,
   HOOK_SCRIPT,
@@ -102,7 +102,7 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
   if (args.state === 'absent') {
     const current = pf.files[path];
     const spec = installed.find((i) => i.path === path)?.spec;
-    const tag = spec ? forwardTag(spec) : `kvmnet-pf:${forwardId(id)}`;
+    const tag = forwardTag(id);
     const live = rulesWithTag(facts, tag);
     if (current === undefined && live.length === 0) return noop(`no kvmnet port forward ${args.proto}/${args.host_port} in ${args.network}`, data);
     const lastOne = installed.every((i) => i.path === path);
@@ -122,7 +122,7 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
         const p = f.portForwards;
         if (!p) return;
         delete p.files[path];
-        p.rules = p.rules.filter((r) => !r.includes(`--comment ${tag} `));
+        p.rules = p.rules.filter((r) => !r.includes(` ${commentMatch(tag)} `));
         if (lastOne) {
           delete p.files[NETWORK_HOOK];
           delete p.files[DAEMON_HOOK];
@@ -191,14 +191,14 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
         const p = f.portForwards;
         if (!p) return;
         p.files[path] = wantFile;
-        p.rules = [...p.rules.filter((r) => !r.includes(`--comment ${tag} `)), ...wantRules];
+        p.rules = [...p.rules.filter((r) => !r.includes(` ${commentMatch(tag)} `)), ...wantRules];
         p.jumpsFirst = true;
       },
     });
   }
   if (changes.length === 0) return noop(`${describeForward(spec)} is in place (rules, rules file and libvirt hooks)`, data);
-  const before = [...(pf.files[path] ? [pf.files[path]!.trimEnd()] : ['(no rules file)']), ...liveRules.map((r) => `live: ${r}`), ...(hooksOk ? [] : [`hooks: ${[NETWORK_HOOK, DAEMON_HOOK].filter((h) => pf.files[h] === HOOK_SCRIPT).join(', ') || '(none)'}`])];
-  const after = [wantFile.trimEnd(), ...wantRules.map((r) => `live: ${r}`), ...(hooksOk ? [] : [`hooks: ${NETWORK_HOOK}, ${DAEMON_HOOK}`])];
+  const before = [...(pf.files[path] ? [pf.files[path]!.trimEnd()] : ['(no rules file)']), ...(fileOk || liveRules.length ? liveRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${[NETWORK_HOOK, DAEMON_HOOK].filter((h) => pf.files[h] === HOOK_SCRIPT).join(', ') || '(none)'}`])];
+  const after = [wantFile.trimEnd(), ...(fileOk ? wantRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${NETWORK_HOOK}, ${DAEMON_HOOK}`])];
   return { changes, data, diff: { before: before.join('\n'), after: after.join('\n') } };
 }
 

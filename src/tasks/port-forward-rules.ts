@@ -89,8 +89,11 @@ export function forwardId(f: Pick<ForwardSpec, 'network' | 'proto' | 'listen' | 
   return `${f.network}:${f.proto}:${f.listen ?? 'any'}:${ports(f.hostPorts, '-')}`;
 }
 
-/** The comment every rule of the forward carries (no spaces, so iptables-save prints it unquoted). */
-export const forwardTag = (f: ForwardSpec): string => `kvmnet-pf:${forwardId(f)}`;
+/** The comment every rule of the forward carries. */
+export const forwardTag = (f: Pick<ForwardSpec, 'network' | 'proto' | 'listen' | 'hostPorts'>): string => `kvmnet-pf:${forwardId(f)}`;
+
+/** The comment match as iptables-save prints it (always in double quotes). */
+export const commentMatch = (tag: string): string => `--comment "${tag}"`;
 
 export const rulesFile = (f: Pick<ForwardSpec, 'network' | 'proto' | 'listen' | 'hostPorts'>): string =>
   `${RULES_DIR}/${forwardId(f).replaceAll(':', '_')}.rules`;
@@ -115,7 +118,7 @@ export function forwardRules(f: ForwardSpec): string[] {
     // Without a listen address: only connections to the host's own addresses, never traffic passing through.
     ...(f.listen ? [] : ['-m', 'addrtype', '--dst-type', 'LOCAL']),
     '-m', f.proto, '--dport', ports(f.hostPorts, ':'),
-    '-m', 'comment', '--comment', tag,
+    '-m', 'comment', commentMatch(tag),
     '-j', 'DNAT', '--to-destination', f.guestPort === undefined ? f.guestIp : `${f.guestIp}:${ports(guestPorts, '-')}`,
   ];
   const accept = [
@@ -123,7 +126,7 @@ export function forwardRules(f: ForwardSpec): string[] {
     '-m', f.proto, '--dport', ports(guestPorts, ':'),
     // Only what kvmnet's DNAT sent: the guest's port stays closed to anything else.
     '-m', 'conntrack', '--ctstate', 'DNAT',
-    '-m', 'comment', '--comment', tag,
+    '-m', 'comment', commentMatch(tag),
     '-j', 'ACCEPT',
   ];
   return [`nat ${dnat.join(' ')}`, `filter ${accept.join(' ')}`];
@@ -227,5 +230,5 @@ export function firewallBackend(backendText: string, libvirtChains: boolean): Fi
 
 /** The forwards' live rules, by tag. */
 export function rulesWithTag(facts: Facts, tag: string): string[] {
-  return (facts.portForwards?.rules ?? []).filter((r) => r.includes(`--comment ${tag} `));
+  return (facts.portForwards?.rules ?? []).filter((r) => r.includes(` ${commentMatch(tag)} `));
 }
