@@ -87,6 +87,19 @@ async function restartLibvirtd(): Promise<void> {
   expect(labHost(HOST).libvirtdPid).not.toBe(pid);
 }
 
+/** Waits until no kvmnet hook runs in HOST's network namespace (the daemon hook waits for libvirt in the background). */
+async function hookSettled(): Promise<void> {
+  await waitFor(
+    'kvmnet’s daemon hook to finish',
+    async () => {
+      const r = await spawnCollect(['sh', '-c', `for p in $(ip netns pids ${labHost(HOST).netns}); do tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null; echo; done`], { timeoutMs: 30_000 });
+      return r.stdout.includes('kvmnet-port-forwards') ? undefined : true;
+    },
+    90_000,
+    250,
+  );
+}
+
 const listeners: ChildProcess[] = [];
 
 describe('nat-guests.yaml: DHCP reservations and a port forward, through the data plane', () => {
@@ -184,6 +197,8 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
   it('still reaches web1 after libvirtd restarts', async () => {
     await restartLibvirtd();
     expect(await reachesWeb1()).toContain('hello from web1');
+    await hookSettled();
+    expect(await reachesWeb1()).toContain('hello from web1');
   });
 
   it('still reaches web1 when libvirt re-creates its rules (firewall flushed, libvirtd restarted): the hook puts the forward back', async () => {
@@ -191,6 +206,7 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
     expect(await kvmnetRules()).not.toContain('-A FORWARD -j KVMNET_FWD');
     await restartLibvirtd();
     expect(await reachesWeb1()).toContain('hello from web1');
+    await hookSettled();
     const forward = (await inHost(HOST, ['iptables', '-S', 'FORWARD'])).stdout.split('\n');
     expect(forward[1]).toBe('-A FORWARD -j KVMNET_FWD');
     expect(forward.slice(2, 5)).toEqual(['-A FORWARD -j LIBVIRT_FWX', '-A FORWARD -j LIBVIRT_FWI', '-A FORWARD -j LIBVIRT_FWO']);
