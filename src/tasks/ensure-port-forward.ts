@@ -37,7 +37,7 @@ const schema = z.strictObject({
   guest_mac: mac.optional().meta({ description: "the guest's MAC, looked up in the network's DHCP reservations" }),
   proto: z.enum(['tcp', 'udp']).default('tcp'),
   host_port: z.union([port, portRange]).meta({ description: "port on the host, or a range '8000-8010'" }),
-  guest_port: port.optional().meta({ description: 'port on the guest (default: the host port; with a range, the first port of the same-sized range)' }),
+  guest_port: port.optional().meta({ description: 'port on the guest (default: the host port; a range keeps its ports)' }),
   listen: ip.optional().meta({ description: 'only connections to this host address (default: any address of the host)' }),
   source: z.string().optional().meta({ description: 'only connections from this IPv4 network (CIDR)' }),
   state: presence,
@@ -74,7 +74,8 @@ function argProblems(args: Record<string, unknown>): ArgProblem[] {
   if (typeof args.host_port === 'string' && /^\d+-\d+$/.test(args.host_port)) {
     const [a, b] = hostPorts(args.host_port);
     if (a < 1 || b > 65535 || a > b) problems.push({ field: 'host_port', message: 'expected a range low-high within 1–65535' });
-    else if (typeof args.guest_port === 'number' && args.guest_port + (b - a) > 65535) problems.push({ field: 'guest_port', message: `guest ports ${args.guest_port}–${args.guest_port + b - a} go past 65535` });
+    // iptables' DNAT to a port range picks any port of it, it does not map one to one: a range keeps its ports.
+    else if (typeof args.guest_port === 'number' && args.guest_port !== a) problems.push({ field: 'guest_port', message: `a range of host ports goes to the same ports on the guest: leave guest_port out (or give ${a})` });
   }
   return problems;
 }
