@@ -134,6 +134,12 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
     await resetHost(HOST);
   });
 
+  it('kvmnet validate accepts the shipped playbook', async () => {
+    const v = await kvmnet(['validate', PLAYBOOK, '-i', inventory()]);
+    expect(v.code, show(v)).toBe(0);
+    expect(v.stdout).toMatch(/nat-guests\.yaml: valid · 1 play · \d+ hosts? · 4 tasks/);
+  });
+
   it('--check --diff shows the reservations and the forward rules, and changes nothing', async () => {
     const r = await kvmnet(['run', PLAYBOOK, '-i', inventory(), '--limit', HOST, '--check', '--diff'], { env: { CI: '1' } });
     expect(r.code, show(r)).toBe(0);
