@@ -142,6 +142,11 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
   if (pf.firewall.backend !== 'iptables') {
     throw new RefusedError(`libvirt on ${host} uses the ${pf.firewall.backend} firewall backend (${pf.firewall.why}); ensure_port_forward supports libvirt's iptables backend only so far`);
   }
+  // DNAT of the port this SSH session uses would send every new SSH connection to the guest.
+  const session = facts.session;
+  if (session && args.proto === 'tcp' && session.serverPort >= id.hostPorts[0] && session.serverPort <= id.hostPorts[1] && (args.listen === undefined || args.listen === session.serverAddress)) {
+    throw new RefusedError(`forwarding tcp port ${session.serverPort} of ${session.serverAddress} would send new SSH connections to ${host} (like kvmnet's next one) to the guest; use another host port, or a listen address other than ${session.serverAddress}`);
+  }
   let guestIp = args.guest_ip;
   if (guestIp === undefined) {
     const st = dhcpState(facts, args.network);

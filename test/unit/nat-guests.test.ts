@@ -203,6 +203,14 @@ describe('ensure_port_forward', () => {
     expect(() => planOf('ensure_port_forward', args, capture('nat-guests'))).toThrow(message);
   });
 
+  it('the SSH session’s own port is refused (new SSH connections would reach the guest); on another listen address it is fine', () => {
+    const f = capture('nat-guests');
+    expect(() => planOf('ensure_port_forward', { ...SSH, host_port: 22 }, f)).toThrow(/^forwarding tcp port 22 of 198\.18\.\d+\.\d+ would send new SSH connections to hv1 \(like kvmnet's next one\) to the guest/);
+    expect(() => planOf('ensure_port_forward', { ...SSH, host_port: '20-30', guest_port: undefined }, f)).toThrow(/^forwarding tcp port 22 /);
+    expect(planOf('ensure_port_forward', { ...SSH, host_port: 22, listen: '192.168.122.1' }, f).changes.map((c) => c.summary)).toEqual(['forward tcp 192.168.122.1:22 → 192.168.30.11:22 (net10)']);
+    expect(planOf('ensure_port_forward', { ...SSH, host_port: 22, proto: 'udp' }, f).changes).toHaveLength(1);
+  });
+
   it('an nftables host is refused with the reason, not half-configured', () => {
     const f = capture('nat-guests');
     f.portForwards!.firewall = firewallBackend('conf nftables\n', false);
