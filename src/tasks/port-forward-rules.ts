@@ -176,17 +176,17 @@ export function installedForwards(pf: PortForwardFacts): Array<{ path: string; s
 const SHELL = `echo '@@kvmnet:pf-rules@@'
 pf_ipt=
 if command -v iptables-save >/dev/null 2>&1; then
-  pf_ipt=$(for t in nat filter; do iptables-save -t $t 2>/dev/null | awk -v t=$t '/^-A (PREROUTING|FORWARD) / { if (!seen[$2]++) print t " first " $0 } /KVMNET/ { print t " " $0 } /LIBVIRT_/ { l = 1 } END { if (l) print t " libvirt-chains" }'; done)
+  # One iptables-save for both tables (each one costs a few ms on a fleet's every facts exec).
+  pf_ipt=$(iptables-save 2>/dev/null | awk 'substr($0, 1, 1) == "*" { t = substr($0, 2); next } t != "nat" && t != "filter" { next } /^-A (PREROUTING|FORWARD) / { if (!seen[t $2]++) print t " first " $0 } /KVMNET/ { print t " " $0 } /LIBVIRT_/ { l[t] = 1 } END { for (x in l) print x " libvirt-chains" }')
   printf '%s\\n' "$pf_ipt"
 fi
 echo '@@kvmnet:pf-backend@@'
 [ -r /etc/libvirt/network.conf ] && sed -n 's/^[[:space:]]*firewall_backend[[:space:]]*=[[:space:]]*"\\{0,1\\}\\([a-z]*\\).*/conf \\1/p' /etc/libvirt/network.conf
 if command -v nft >/dev/null 2>&1 && nft list table ip libvirt_network >/dev/null 2>&1; then echo nft-table; fi
 case "$pf_ipt" in *libvirt-chains*) ;; *) command -v libvirtd >/dev/null 2>&1 && libvirtd --version 2>/dev/null | sed 's/^/version /';; esac
-for f in ${NETWORK_HOOK} ${DAEMON_HOOK} ${RULES_DIR}/*.rules; do
-  [ -f "$f" ] || continue
-  printf '@@kvmnet:pf-file:%s@@\\n' "$f"; sed 's/^/|/' "$f"
-done
+pf_files=; for f in ${NETWORK_HOOK} ${DAEMON_HOOK} ${RULES_DIR}/*.rules; do [ -f "$f" ] && pf_files="$pf_files $f"; done
+# One awk for all of kvmnet's files (paths without spaces: kvmnet names them).
+[ -n "$pf_files" ] && awk 'FNR == 1 { printf "@@kvmnet:pf-file:%s@@\\n", FILENAME } { print "|" $0 }' $pf_files
 `;
 
 export const portForwardFacts: FactsFragment = {
