@@ -92,6 +92,12 @@ export interface DhcpLease {
   clientId?: string;
 }
 
+/** A `<dns><host ip>` with its `<hostname>`s. */
+export interface DnsHostEntry {
+  ip: string;
+  hostnames: string[];
+}
+
 /** The guests' side of a network: reservations in the persistent and (when active) the live definition, and leases. */
 export interface NetworkDhcpFact {
   /** From `net-dumpxml --inactive`. */
@@ -99,6 +105,9 @@ export interface NetworkDhcpFact {
   /** From `net-dumpxml` (live); undefined when the network is not active. */
   live?: DhcpHostEntry[];
   leases: DhcpLease[];
+  /** DNS host records of the persistent definition, and of the live one (undefined when not active). */
+  dnsConfig?: DnsHostEntry[];
+  dnsLive?: DnsHostEntry[];
 }
 
 /** Which firewall backend the host's libvirt uses for its NAT rules, and how kvmnet knows. */

@@ -5,7 +5,7 @@
 // virsh invocation.
 import { isIP } from 'node:net';
 import { netmaskToPrefix } from '../config/validators.js';
-import type { DhcpHostEntry, DhcpLease, Facts, NetworkDhcpFact } from '../model/facts.js';
+import type { DhcpHostEntry, DhcpLease, DnsHostEntry, Facts, NetworkDhcpFact } from '../model/facts.js';
 import { parseXml, type XmlElement } from '../render/netxml.js';
 import type { FactsFragment } from './contract.js';
 
@@ -21,11 +21,14 @@ export const dhcpFacts: FactsFragment = {
   parse(sections, facts) {
     if (!facts.libvirt.available) return;
     const dhcp: Record<string, NetworkDhcpFact> = {};
-    for (const net of Object.values(facts.libvirt.networks)) dhcp[net.name] = { config: safeHosts(net.xml), leases: [] };
+    for (const net of Object.values(facts.libvirt.networks)) dhcp[net.name] = { config: safeHosts(net.xml), leases: [], dnsConfig: safeDns(net.xml) };
     for (const s of sections) {
       const live = /^dhcp-live:(.+)$/.exec(s.key)?.[1];
       const leases = /^dhcp-leases:(.+)$/.exec(s.key)?.[1];
-      if (live && dhcp[live] && s.body.includes('<network')) dhcp[live].live = safeHosts(s.body);
+      if (live && dhcp[live] && s.body.includes('<network')) {
+        dhcp[live].live = safeHosts(s.body);
+        dhcp[live].dnsLive = safeDns(s.body);
+      }
       if (leases && dhcp[leases]) dhcp[leases].leases = parseLeases(s.body);
     }
     facts.dhcp = dhcp;
@@ -51,6 +54,23 @@ function safeHosts(xml: string | undefined): DhcpHostEntry[] {
   if (!xml) return [];
   try {
     return dhcpHostsOf(xml);
+  } catch {
+    return [];
+  }
+}
+
+/** The DNS host records of a network definition (`<dns><host ip><hostname>…`), in document order. */
+export function dnsHostsOf(xml: string): DnsHostEntry[] {
+  const dns = parseXml(xml).children.find((c) => c.tag === 'dns');
+  return (dns?.children ?? [])
+    .filter((c) => c.tag === 'host' && c.attrs.ip !== undefined)
+    .map((c) => ({ ip: c.attrs.ip!, hostnames: c.children.filter((h) => h.tag === 'hostname').map((h) => h.text) }));
+}
+
+function safeDns(xml: string | undefined): DnsHostEntry[] {
+  if (!xml) return [];
+  try {
+    return dnsHostsOf(xml);
   } catch {
     return [];
   }
@@ -110,8 +130,11 @@ export function dhcpState(facts: Facts, network: string, store = false): Network
   if (!net) return undefined;
   const known = facts.dhcp?.[network];
   if (known) return known;
-  const state: NetworkDhcpFact = { config: safeHosts(net.xml), leases: [] };
-  if (net.active) state.live = [...state.config];
+  const state: NetworkDhcpFact = { config: safeHosts(net.xml), leases: [], dnsConfig: safeDns(net.xml) };
+  if (net.active) {
+    state.live = [...state.config];
+    state.dnsLive = [...state.dnsConfig!];
+  }
   if (store) facts.dhcp = { ...(facts.dhcp ?? {}), [network]: state };
   return state;
 }
@@ -122,4 +145,11 @@ export const describeHost = (h: DhcpHostEntry): string => [h.mac ? `mac ${h.mac}
 export function hostXml(h: DhcpHostEntry): string {
   const attr = (k: string, v: string | undefined) => (v === undefined ? '' : ` ${k}='${v.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;')}'`);
   return `<host${attr('mac', h.mac)}${attr('name', h.name)}${attr('ip', h.ip)}/>`;
+}
+
+const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;');
+
+/** `<host ip='…'><hostname>…</hostname></host>`, the element `virsh net-update … dns-host` takes. */
+export function dnsHostXml(h: DnsHostEntry): string {
+  return `<host ip='${esc(h.ip)}'>${h.hostnames.map((n) => `<hostname>${esc(n)}</hostname>`).join('')}</host>`;
 }

@@ -35,7 +35,7 @@ describe('facts of the guests’ side (captured)', () => {
     // 52:54:00:30:00:13 was added with `net-update --live` only.
     expect(f.dhcp!.net10!.live).toContainEqual({ mac: '52:54:00:30:00:13', ip: '192.168.30.13' });
     expect(f.dhcp!.net10!.leases).toEqual([{ expiry: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), mac: '52:54:00:30:00:11', protocol: 'ipv4', address: '192.168.30.11/24', hostname: 'web1', clientId: '01:52:54:00:30:00:11' }]);
-    expect(f.dhcp!.default).toEqual({ config: [], live: [], leases: [] });
+    expect(f.dhcp!.default).toEqual({ config: [], live: [], leases: [], dnsConfig: [], dnsLive: [] });
   });
 
   it('the firewall: libvirt’s backend, kvmnet’s rules, its jumps first, its files', () => {
@@ -249,5 +249,61 @@ describe('rules and files (pure)', () => {
     expect(dhcpHostsOf("<network><ip address='10.0.0.1' prefix='8'><dhcp><host mac='AA:BB:CC:DD:EE:FF' ip='10.1.2.3'/></dhcp></ip></network>")).toEqual([{ mac: 'aa:bb:cc:dd:ee:ff', ip: '10.1.2.3' }]);
     expect([inSubnet('192.168.30.200', { address: '192.168.30.1', prefix: 24 }), inSubnet('192.168.31.1', { address: '192.168.30.1', prefix: 24 })]).toEqual([true, false]);
     expect(parseLeases(' 2026-12-01 16:50:33   52:54:00:30:00:11   ipv4   192.168.30.11/24   -   -\n')).toEqual([{ expiry: '2026-12-01 16:50:33', mac: '52:54:00:30:00:11', protocol: 'ipv4', address: '192.168.30.11/24' }]);
+  });
+});
+
+describe('ensure_dns_host (captured: nat-dns)', () => {
+  const WWW = { network: 'net10', ip: '192.168.30.11', hostnames: ['www.lab.example', 'web1.lab.example'] };
+
+  it('facts: the records of both definitions; one added with --live only', () => {
+    const st = capture('nat-dns').dhcp!.net10!;
+    expect(st.dnsConfig).toEqual([{ ip: '192.168.30.11', hostnames: ['www.lab.example', 'web1.lab.example'] }]);
+    expect(st.dnsLive).toEqual([
+      { ip: '192.168.30.11', hostnames: ['www.lab.example', 'web1.lab.example'] },
+      { ip: '192.168.30.12', hostnames: ['db.lab.example'] },
+    ]);
+    expect(factsSummary(capture('nat-dns')).dns_hosts).toEqual([
+      { network: 'net10', ip: '192.168.30.11', hostnames: ['www.lab.example', 'web1.lab.example'], in: 'both' },
+      { network: 'net10', ip: '192.168.30.12', hostnames: ['db.lab.example'], in: 'live' },
+    ]);
+  });
+
+  it('in place (names in any order): no change', () => {
+    expect(planOf('ensure_dns_host', { ...WWW, hostnames: ['web1.lab.example', 'www.lab.example'] }, capture('nat-dns')).noop).toBe('net10 resolves web1.lab.example, www.lab.example → 192.168.30.11');
+  });
+
+  it('new: one add on both sides; then a no-op', () => {
+    const f = capture('nat-no-forwards');
+    const plan = planOf('ensure_dns_host', WWW, f);
+    expect(plan.changes.map((c) => c.commands[0])).toEqual([`virsh -q net-update net10 add dns-host '<host ip='\\''192.168.30.11'\\''><hostname>www.lab.example</hostname><hostname>web1.lab.example</hostname></host>' --config --live >/dev/null`]);
+    applyPlan(f, plan);
+    expect(planOf('ensure_dns_host', WWW, f).changes).toEqual([]);
+  });
+
+  it('other names: delete the record and add it again (libvirt cannot modify one)', () => {
+    const plan = planOf('ensure_dns_host', { ...WWW, hostnames: ['www.lab.example'] }, capture('nat-dns'));
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      'remove DNS host www.lab.example, web1.lab.example → 192.168.30.11 from net10 (to add it with other names)',
+      'add DNS host www.lab.example → 192.168.30.11 to net10',
+    ]);
+  });
+
+  it('live only: added to the persistent definition only', () => {
+    const plan = planOf('ensure_dns_host', { network: 'net10', ip: '192.168.30.12', hostnames: ['db.lab.example'] }, capture('nat-dns'));
+    expect(plan.changes.map((c) => c.summary)).toEqual(['add DNS host db.lab.example → 192.168.30.12 to net10 (persistent definition only)']);
+  });
+
+  it('a name another record holds is refused, naming it', () => {
+    expect(() => planOf('ensure_dns_host', { network: 'net10', ip: '192.168.30.40', hostnames: ['db.lab.example'] }, capture('nat-dns'))).toThrow(
+      'name db.lab.example is already a DNS host record of network net10 (live network) for another address: db.lab.example → 192.168.30.12; remove or change that record first',
+    );
+  });
+
+  it('absent: one delete on both sides; then a no-op', () => {
+    const f = capture('nat-dns');
+    const plan = planOf('ensure_dns_host', { ...WWW, state: 'absent' }, f);
+    expect(plan.changes.map((c) => c.commands[0])).toEqual([expect.stringMatching(/^virsh -q net-update net10 delete dns-host .* --config --live >\/dev\/null$/)]);
+    applyPlan(f, plan);
+    expect(planOf('ensure_dns_host', { ...WWW, state: 'absent' }, f).noop).toBe('net10 has no DNS host record for 192.168.30.11');
   });
 });
