@@ -137,7 +137,7 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
   it('kvmnet validate accepts the shipped playbook', async () => {
     const v = await kvmnet(['validate', PLAYBOOK, '-i', inventory()]);
     expect(v.code, show(v)).toBe(0);
-    expect(v.stdout).toMatch(/nat-guests\.yaml: valid · 1 play · \d+ hosts? · 4 tasks/);
+    expect(v.stdout).toMatch(/nat-guests\.yaml: valid · 1 play · \d+ hosts? · 5 tasks/);
   });
 
   it('--check --diff shows the reservations and the forward rules, and changes nothing', async () => {
@@ -152,10 +152,11 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
   it('converges: reservations live and persistent, the forward in the firewall, hooks installed', async () => {
     const r = await kvmnet(['run', PLAYBOOK, '-i', inventory(), '--limit', HOST, '--output', 'json']);
     expect(r.code, show(r)).toBe(0);
-    expect(summaryOf(r).hosts.map((h) => [h.host, h.changed, h.failed])).toEqual([[HOST, 3, 0]]);
+    expect(summaryOf(r).hosts.map((h) => [h.host, h.changed, h.failed])).toEqual([[HOST, 4, 0]]);
     for (const flags of [[], ['--inactive']]) {
       const xml = await virsh(HOST, ['net-dumpxml', ...flags, 'net10']);
       for (const g of GUESTS) expect(xml).toContain(`<host mac='${g.mac}' name='${g.name}' ip='${g.ip}'/>`);
+      expect(xml).toMatch(/<host ip='192\.168\.30\.11'>\s*<hostname>www\.lab\.example<\/hostname>\s*<\/host>/);
     }
     const rules = await kvmnetRules();
     expect(rules).toContain('-A PREROUTING -j KVMNET_DNAT');
@@ -182,6 +183,12 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
     expect(f.code, show(f)).toBe(0);
     expect(f.stdout).toContain('"lease":"192.168.30.11/24"');
     expect(f.stdout).toMatch(/"host_ports":"2222","guest":"192.168.30.11:22","guest_name":"web1","source":"any","active":true/);
+  });
+
+  it('db1 resolves www.lab.example to web1 through net10’s dnsmasq', async () => {
+    const r = await spawnCollect(['ip', 'netns', 'exec', ns(GUESTS[1]), 'busybox', 'nslookup', 'www.lab.example', '192.168.30.1'], { timeoutMs: 30_000 });
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/Name:\s+www\.lab\.example\s+Address:\s+192\.168\.30\.11/);
   });
 
   it('a TCP connection from outside hv1 to its port 2222 reaches web1’s port 22', async () => {
@@ -228,13 +235,15 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
     const libvirtNow = await libvirtRules();
     const absent = writePlaybook(
       'nat-guests-absent',
-      `- hosts: ${HOST}\n  tasks:\n    - ensure_port_forward: { network: net10, guest_mac: "52:54:00:30:00:11", host_port: 2222, guest_port: 22, state: absent }\n    - ensure_dhcp_host: { network: net10, mac: "52:54:00:30:00:12", ip: 192.168.30.12, state: absent }\n`,
+      `- hosts: ${HOST}\n  tasks:\n    - ensure_port_forward: { network: net10, guest_mac: "52:54:00:30:00:11", host_port: 2222, guest_port: 22, state: absent }\n    - ensure_dhcp_host: { network: net10, mac: "52:54:00:30:00:12", ip: 192.168.30.12, state: absent }\n    - ensure_dns_host: { network: net10, ip: 192.168.30.11, hostnames: [www.lab.example], state: absent }\n`,
     );
     const check = await kvmnet(['run', absent, '-i', inventory(), '--check', '--diff'], { env: { CI: '1' } });
     expect(check.stdout).toMatch(/remove port forward tcp \*:2222 → 192\.168\.30\.11:22 \(net10\) and kvmnet’s libvirt hooks/);
     const r = await kvmnet(['run', absent, '-i', inventory(), '--output', 'json']);
     expect(r.code, show(r)).toBe(0);
-    expect(summaryOf(r).hosts.map((h) => [h.host, h.changed, h.failed])).toEqual([[HOST, 2, 0]]);
+    expect(summaryOf(r).hosts.map((h) => [h.host, h.changed, h.failed])).toEqual([[HOST, 3, 0]]);
+    const lookup = await spawnCollect(['ip', 'netns', 'exec', ns(GUESTS[1]), 'busybox', 'nslookup', 'www.lab.example', '192.168.30.1'], { timeoutMs: 30_000 });
+    expect(lookup.stdout).not.toContain('192.168.30.11');
     expect(await waitFor('the forward to be gone', async () => ((await tryConnect(2222)).kind === 'refused' ? true : undefined), 10_000)).toBe(true);
     expect(await kvmnetRules()).toEqual([]);
     expect(await libvirtRules()).toEqual(libvirtNow);
@@ -245,6 +254,7 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
       const xml = await virsh(HOST, ['net-dumpxml', ...flags, 'net10']);
       expect(xml).toContain("<host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.11'/>");
       expect(xml).not.toContain('52:54:00:30:00:12');
+      expect(xml).not.toContain('www.lab.example');
     }
     console.log(`nat-guests: ${attempts} connections tried to reach web1`);
   });

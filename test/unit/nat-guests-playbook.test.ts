@@ -14,7 +14,7 @@ describe('playbooks/nat-guests.yaml', () => {
     const v = validatePlaybook(playbook!, inventory, {});
     expect(v.renderDiagnostics).toEqual([]);
     const tasks = playbook!.plays[0]!.tasks.map((t) => [t.type, t.args]);
-    expect(tasks.map(([type]) => type)).toEqual(['ensure_libvirt_net', 'ensure_dhcp_host', 'ensure_dhcp_host', 'ensure_port_forward']);
+    expect(tasks.map(([type]) => type)).toEqual(['ensure_libvirt_net', 'ensure_dhcp_host', 'ensure_dhcp_host', 'ensure_port_forward', 'ensure_dns_host']);
     expect(tasks[3]![1]).toMatchObject({ network: 'net10', guest_mac: '52:54:00:30:00:11', proto: 'tcp', host_port: 2222, guest_port: 22 });
   });
 });
