@@ -18,6 +18,9 @@ await build({
   minify: true,
   // Error classes report their own name (errors.ts sets `this.name = new.target.name`).
   keepNames: true,
+  // Stack traces of internal errors point at src/*.ts: esbuild chains tsc's maps (dist/**/*.js.map).
+  sourcemap: true,
+  sourcesContent: false,
   external: ['ssh2', 'cpu-features'],
   // CommonJS dependencies bundled into ESM still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __kvmnetRequire } from 'node:module'; const require = __kvmnetRequire(import.meta.url);" },

@@ -1,25 +1,25 @@
 import pLimit from 'p-limit';
 import { resolveConnectionVars } from '../config/connection-vars.js';
 import { hostVars } from '../config/inventory.js';
-import { selectHosts } from '../config/patterns.js';
 import { connect } from '../connection/index.js';
 import { UnreachableError } from '../errors.js';
 import { gatherHostFacts } from '../run/host-facts.js';
 import { factsSummary, factsText } from '../report/facts-view.js';
-import { EXIT } from './exit-codes.js';
+import { exitCodeForHosts } from './exit-codes.js';
+import type { FactsFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
 import { colors, err, out, promptPassphrase } from './output.js';
 
-export async function factsCommand(flags: { inventory: string[]; limit: string; forks: number; output: 'text' | 'json' }): Promise<number> {
-  const loaded = loadInputs({ inventory: flags.inventory });
+export async function factsCommand(flags: FactsFlags): Promise<number> {
+  // --limit goes through the same loader as `run`: @file works, and a limit that selects no host is an error.
+  const loaded = loadInputs({ inventory: flags.inventory, limit: flags.limit });
   printWarnings(loaded.warnings, err);
-  const sel = selectHosts(loaded.inventory, flags.limit, { file: '--limit' });
-  printWarnings(sel.diagnostics, err);
+  const hosts = [...loaded.inventory.hosts.keys()].filter((h) => !loaded.limit || loaded.limit.has(h));
   const limit = pLimit(flags.forks);
   let failed = 0;
   let unreachable = 0;
   await Promise.all(
-    sel.hosts.map((host) =>
+    hosts.map((host) =>
       limit(async () => {
         const resolved = resolveConnectionVars(host, hostVars(loaded.inventory, host), loaded.inventory.hostOrigin.get(host) ?? { file: '(inventory)' });
         try {
@@ -42,5 +42,5 @@ export async function factsCommand(flags: { inventory: string[]; limit: string; 
       }),
     ),
   );
-  return (failed ? EXIT.taskFailed : 0) + (unreachable ? EXIT.unreachable : 0);
+  return exitCodeForHosts({ failed: failed > 0, unreachable: unreachable > 0 });
 }

@@ -1,8 +1,9 @@
 import { labDown, labPaths, labStatus, labUp } from '../lab/index.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitCodeForHosts } from './exit-codes.js';
+import type { LabDirFlags, LabUpFlags } from './flags.js';
 import { err, out } from './output.js';
 
-export async function labUpCommand(flags: { hosts: number; dir: string; prefix?: string }): Promise<number> {
+export async function labUpCommand(flags: LabUpFlags): Promise<number> {
   const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix }, (line) => err(line));
   const paths = labPaths(flags.dir);
   out(`lab up: ${state.hosts.length} hosts (${state.hosts.map((h) => `${h.name} ${h.address}`).join(', ')})`);
@@ -11,16 +12,17 @@ export async function labUpCommand(flags: { hosts: number; dir: string; prefix?:
   return EXIT.ok;
 }
 
-export async function labDownCommand(flags: { dir: string }): Promise<number> {
+export async function labDownCommand(flags: LabDirFlags): Promise<number> {
   await labDown({ dir: flags.dir }, (line) => err(line));
   out('lab down: everything the lab made is gone');
   return EXIT.ok;
 }
 
-export async function labStatusCommand(flags: { dir: string }): Promise<number> {
+export async function labStatusCommand(flags: LabDirFlags): Promise<number> {
   const hosts = await labStatus({ dir: flags.dir });
   const yes = (b: boolean) => (b ? 'up' : 'DOWN');
   out(['host'.padEnd(6), 'address'.padEnd(16), 'netns'.padEnd(14), 'sshd'.padEnd(5), 'libvirtd'].join(' '));
   for (const h of hosts) out([h.name.padEnd(6), h.address.padEnd(16), h.netns.padEnd(14), yes(h.sshd).padEnd(5), yes(h.libvirtd)].join(' '));
-  return hosts.every((h) => h.sshd && h.libvirtd) ? EXIT.ok : 1;
+  // A lab host whose sshd or libvirtd does not answer is an unreachable host.
+  return exitCodeForHosts({ failed: false, unreachable: hosts.some((h) => !h.sshd || !h.libvirtd) });
 }

@@ -34,6 +34,12 @@ export function loadInputs(opts: { playbook?: string; inventory: string[]; extra
     diagnostics.push(...lim.diagnostics);
     const sel = selectHosts(inventory, lim.pattern, { file: '--limit' });
     diagnostics.push(...sel.diagnostics);
+    // As in ansible-playbook: a --limit that leaves no host is a mistake, not a successful run on zero hosts
+    // (which CI would read as "converged" or, with --check --detailed-exitcode, as "no drift").
+    if (sel.hosts.length === 0 && ![...invDiags, ...lim.diagnostics].some((d) => d.severity === 'error')) {
+      const n = inventory.hosts.size;
+      diagnostics.push({ severity: 'error', file: '--limit', message: `'${opts.limit}' selects none of the inventory's ${n} host${n === 1 ? '' : 's'}: nothing to do` });
+    }
     limit = new Set(sel.hosts);
   }
   if (diagnostics.some((d) => d.severity === 'error')) throw new InvalidInputError(diagnostics);

@@ -1,50 +1,35 @@
 // Entry point. Command implementations are imported lazily so `kvmnet --help` starts fast.
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { reportError } from './exit-codes.js';
+import { EXIT, reportError } from './exit-codes.js';
+import type { FactsFlags, InventoryFlags, LabDirFlags, LabUpFlags, RunFlags, ValidateFlags } from './flags.js';
+import { MAX_FORKS, collect, hostPattern, labHostCount, labPrefix, nonEmpty, seconds, tagList, wholeNumber } from './option-parsers.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-const positiveInt = (what: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number of 1 or more, got '${v}'`);
-  return n;
-};
-const seconds = (what: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a number of seconds, got '${v}'`);
-  return n;
-};
-
-export interface RunFlags {
-  inventory: string[];
-  check?: boolean;
-  diff?: boolean;
-  limit?: string;
-  forks: number;
-  extraVars: string[];
-  tags?: string;
-  skipTags?: string;
-  output: 'text' | 'json';
-  verbose: number;
-  detailedExitcode?: boolean;
-  connectTimeout?: number;
-  commandTimeout?: number;
-  forceHandlers?: boolean;
-  waitLock?: number;
-  listTasks?: boolean;
-  listHosts?: boolean;
-}
+const forks = wholeNumber(1, MAX_FORKS);
+const playbookArgument = () => new Argument('<playbook>', 'playbook YAML file').argParser(nonEmpty('a playbook file'));
+const dirOption = (description: string) => new Option('--dir <dir>', description).default('.lab').argParser(nonEmpty('a directory'));
 
 function inventoryOption(cmd: Command): Command {
-  return cmd.option('-i, --inventory <path>', 'inventory: file, directory or comma list (repeatable; later ones merge over earlier ones)', collect, []);
+  return cmd.addOption(
+    new Option('-i, --inventory <path>', 'inventory: file, directory or comma list (repeatable; later ones merge over earlier ones)')
+      .default([])
+      .argParser((v: string, previous: string[]) => collect(nonEmpty('an inventory: a file, a directory or a comma list')(v), previous)),
+  );
+}
+
+/** A usage error found after parsing (options that only make sense together): reported like commander's own. */
+function usageError(cmd: Command, message: string): never {
+  return cmd.error(`error: ${message}`, { exitCode: EXIT.invalidInput, code: 'kvmnet.usage' });
 }
 
 export function buildProgram(): Command {
   const program = new Command('kvmnet')
     .description('Configure the networking of KVM/libvirt hypervisor fleets over SSH: bridges, ports, addresses, libvirt networks.\nIdempotent, parallel, with a dry run first. Nothing to install on the hosts but a POSIX shell, iproute2 and virsh.')
     .version(pkg.version, '-V, --version')
+    // Set before the subcommands are added: they inherit both.
+    .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -54,53 +39,56 @@ Examples:
   kvmnet run playbooks/bridged.yaml -i inventory --check --diff
   kvmnet run playbooks/bridged.yaml -i inventory --limit 'rack1:!hv2*' --forks 100
   kvmnet facts -i inventory --limit hv1.example.com
+  kvmnet graph -i inventory -o topology.svg
   kvmnet lab up -n 3 && kvmnet run playbooks/bridged.yaml -i .lab/inventory.yaml
 
-Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 a host unreachable
-            (2 and 4 add up) · +8 changes pending with --check --detailed-exitcode · 130/143 interrupted`,
+Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task failed · 4 a host unreachable
+            (2 and 4 add up) · +8 changes pending with --check --detailed-exitcode · 70 a bug in kvmnet
+            · 130/143 interrupted`,
     );
 
   inventoryOption(
     program
       .command('run')
       .description('apply a playbook to the selected hosts (or, with --check, show what would change)')
-      .argument('<playbook>', 'playbook YAML file'),
+      .addArgument(playbookArgument()),
   )
     .option('-C, --check', 'contact hosts and read their state, but change nothing; report what would change')
     .option('--dry-run', 'same as --check')
     .option('-D, --diff', 'show before/after for each change')
-    .option('-l, --limit <pattern>', "further limit the hosts: a pattern, or @file with one host per line (e.g. @playbook.retry)")
-    .option('-f, --forks <n>', 'hosts worked on at once', positiveInt('--forks'), 50)
+    .option('-l, --limit <pattern>', 'further limit the hosts: a pattern, or @file with one host per line (e.g. @playbook.retry)', hostPattern)
+    .option('-f, --forks <n>', `hosts worked on at once (1-${MAX_FORKS})`, forks, 50)
     .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yaml, or JSON; highest precedence (repeatable)', collect, [])
-    .option('-t, --tags <tags>', 'only run tasks with these tags (comma separated)')
-    .option('--skip-tags <tags>', 'skip tasks with these tags (comma separated)')
+    .option('-t, --tags <tags>', 'only run tasks with these tags (comma separated)', tagList)
+    .option('--skip-tags <tags>', 'skip tasks with these tags (comma separated)', tagList)
     .addOption(new Option('-o, --output <format>', 'text (live view on a terminal) or json (JSON Lines)').choices(['text', 'json']).default('text'))
     .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
+    .addOption(new Option('--recap <mode>', 'auto: on a terminal, hosts with the same outcome share a line when one per host would not fit; full: every host (as -v)').choices(['auto', 'full']).default('auto'))
     .option('--detailed-exitcode', 'with --check: add 8 to the exit code when changes are pending')
-    .option('--connect-timeout <seconds>', 'SSH connection timeout', seconds('--connect-timeout'))
-    .option('--command-timeout <seconds>', 'timeout of each remote command', seconds('--command-timeout'))
+    .option('--connect-timeout <seconds>', 'SSH connection timeout', seconds(false))
+    .option('--command-timeout <seconds>', 'timeout of each remote command', seconds(false))
     .option('--force-handlers', 'run notified handlers even on hosts that failed later')
-    .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", (v: string) => {
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw new Error(`--wait-lock must be a number of seconds, got '${v}'`);
-      return n;
-    })
+    .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", seconds(true))
     .option('--list-tasks', 'print the tasks that would run, without contacting hosts')
     .option('--list-hosts', 'print the hosts each play would run on, without contacting hosts')
-    .action(async (playbook: string, flags: RunFlags & { dryRun?: boolean }) => {
+    .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)')
+    .action(async (playbook: string, flags: RunFlags, cmd: Command) => {
+      const check = Boolean(flags.check || flags.dryRun);
+      // Without --check the run changes hosts and the +8 never comes: refuse before anything is contacted.
+      if (flags.detailedExitcode && !check && !flags.listHosts && !flags.listTasks) usageError(cmd, '--detailed-exitcode needs --check (or --dry-run)');
       const { runCommand } = await import('./run-command.js');
-      process.exitCode = await runCommand(playbook, { ...flags, check: flags.check || flags.dryRun });
+      process.exitCode = await runCommand(playbook, { ...flags, check });
     });
 
   inventoryOption(
     program
       .command('validate')
       .description('load and validate a playbook and inventory, and render every task for every host, without connecting')
-      .argument('<playbook>', 'playbook YAML file'),
+      .addArgument(playbookArgument()),
   )
-    .option('-l, --limit <pattern>', 'limit the hosts')
+    .option('-l, --limit <pattern>', 'limit the hosts', hostPattern)
     .option('-e, --extra-vars <vars>', 'extra vars (repeatable)', collect, [])
-    .action(async (playbook: string, flags: RunFlags) => {
+    .action(async (playbook: string, flags: ValidateFlags) => {
       const { validateCommand } = await import('./validate-command.js');
       process.exitCode = await validateCommand(playbook, flags);
     });
@@ -108,19 +96,46 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
   inventoryOption(program.command('inventory').description('show the inventory, like ansible-inventory'))
     .option('--list', 'all groups, hosts and their variables as JSON')
     .option('--graph', 'the group tree')
-    .option('--host <name>', "one host's merged variables as JSON")
-    .action(async (flags: { inventory: string[]; list?: boolean; graph?: boolean; host?: string }) => {
+    .option('--host <name>', "one host's merged variables as JSON", nonEmpty('a host name'))
+    .option('--export', 'with --list: group vars under their groups and only own vars per host (as ansible-inventory --export)')
+    .action(async (flags: InventoryFlags, cmd: Command) => {
+      const chosen = [flags.list, flags.graph, flags.host !== undefined].filter(Boolean).length;
+      if (chosen !== 1) usageError(cmd, `choose exactly one of --list, --graph or --host NAME (got ${chosen === 0 ? 'none' : chosen})`);
       const { inventoryCommand } = await import('./inventory-command.js');
       process.exitCode = await inventoryCommand(flags);
     });
 
   inventoryOption(program.command('facts').description("show each host's bridges, ports, addresses, libvirt networks and guest interfaces"))
-    .option('-l, --limit <pattern>', 'limit the hosts', 'all')
-    .option('-f, --forks <n>', 'hosts contacted at once', positiveInt('--forks'), 50)
+    .option('-l, --limit <pattern>', 'limit the hosts (default: all)', hostPattern)
+    .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .action(async (flags: { inventory: string[]; limit: string; forks: number; output: 'text' | 'json' }) => {
+    .action(async (flags: FactsFlags) => {
       const { factsCommand } = await import('./facts-command.js');
       process.exitCode = await factsCommand(flags);
+    });
+
+  inventoryOption(program.command('graph').description("draw each host's network: NICs, bridges, libvirt networks, guests; the SSH path and problems marked"))
+    .option('-l, --limit <pattern>', 'limit the hosts', hostPattern)
+    .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
+    .option('--from <facts.json>', 'draw from the output of `kvmnet facts --output json` instead of contacting hosts', nonEmpty('a facts JSON file'))
+    .addOption(new Option('--format <format>', 'svg, dot, mermaid or html (default: from the -o file name, else svg)').choices(['svg', 'dot', 'mermaid', 'html']))
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .option('--no-group', 'draw every host, even those of the same shape (default: same-shape hosts are one picture, ×N)')
+    .action(async (flags: import('./graph-command.js').GraphFlags) => {
+      const { graphCommand } = await import('./graph-command.js');
+      process.exitCode = await graphCommand(flags);
+    });
+
+  program
+    .command('report')
+    .description('write the HTML report of a run saved with `kvmnet run --output json`')
+    .argument('<results.jsonl>', 'the JSON Lines of the run (- for stdin)')
+    .requiredOption('-o, --output <file.html>', 'the HTML file to write')
+    .option('--facts <facts.json>', 'draw the changed hosts from this output of `kvmnet facts --output json`')
+    .option('--title <title>', 'the title of the page')
+    .action(async (results: string, flags: { output: string; facts?: string; title?: string }) => {
+      const { reportCommand } = await import('./report-command.js');
+      process.exitCode = await reportCommand(results, flags);
     });
 
   program
@@ -135,26 +150,26 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
   lab
     .command('up')
     .description('create (or grow) a lab of N hypervisors and write DIR/inventory.yaml')
-    .option('-n, --hosts <n>', 'number of hosts', positiveInt('-n'), 3)
-    .option('--dir <dir>', 'where the lab keeps its keys, inventory and state', '.lab')
-    .option('--prefix <prefix>', 'prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab\'s)')
-    .action(async (flags: { hosts: number; dir: string; prefix?: string }) => {
+    .option('-n, --hosts <n>', 'number of hosts', labHostCount, 3)
+    .addOption(dirOption('where the lab keeps its keys, inventory and state'))
+    .option('--prefix <prefix>', "prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab's)", labPrefix)
+    .action(async (flags: LabUpFlags) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);
     });
   lab
     .command('down')
     .description('remove everything the lab made')
-    .option('--dir <dir>', 'the lab directory', '.lab')
-    .action(async (flags: { dir: string }) => {
+    .addOption(dirOption('the lab directory'))
+    .action(async (flags: LabDirFlags) => {
       const { labDownCommand } = await import('./lab-command.js');
       process.exitCode = await labDownCommand(flags);
     });
   lab
     .command('status')
     .description("list the lab's hosts and whether their sshd and libvirtd answer")
-    .option('--dir <dir>', 'the lab directory', '.lab')
-    .action(async (flags: { dir: string }) => {
+    .addOption(dirOption('the lab directory'))
+    .action(async (flags: LabDirFlags) => {
       const { labStatusCommand } = await import('./lab-command.js');
       process.exitCode = await labStatusCommand(flags);
     });
@@ -162,25 +177,20 @@ Exit codes: 0 ok · 1 invalid input (no host contacted) · 2 a task failed · 4 
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const context = { version: pkg.version, args: argv.slice(2) };
+  const report = (err: unknown): number => reportError(err, (s) => process.stderr.write(s + '\n'), context);
+  // A bug that escapes the command (a callback, a stream event) is still reported as one, never as Node's bare trace and exit 1.
+  const crash = (err: unknown) => process.exit(report(err));
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   // `kvmnet run … --list-hosts | head`: the reader has gone, which is not an error worth a stack trace.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
-    process.exit(process.exitCode ?? 0);
+    process.exit(process.exitCode ?? EXIT.ok);
   });
-  const program = buildProgram();
-  program.exitOverride();
   try {
-    await program.parseAsync(argv);
+    await buildProgram().parseAsync(argv);
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') {
-      process.exitCode = 0;
-      return;
-    }
-    if (typeof code === 'string' && code.startsWith('commander.')) {
-      process.exitCode = 1;
-      return;
-    }
-    process.exitCode = reportError(err, (s) => process.stderr.write(s + '\n'));
+    process.exitCode = report(err);
   }
 }

@@ -1,5 +1,6 @@
 // Picks how to talk to the user: live view on a terminal, plain lines elsewhere, or JSON Lines.
 import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
 import { ansiColors, noColors } from '../report/format.js';
 import type { Reporter } from '../run/reporter.js';
 
@@ -9,23 +10,39 @@ export const out = (line: string) => process.stdout.write(line + '\n');
 export const err = (line: string) => process.stderr.write(line + '\n');
 
 /** Only the chosen reporter is loaded: listr2 costs start-up time that JSON and plain output never need. */
-export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number }): Promise<Reporter> {
+export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number; recap?: 'auto' | 'full' }): Promise<Reporter> {
   if (o.output === 'json') return new (await import('../report/json.js')).JsonReporter(out);
-  if (interactive()) return new (await import('../report/live.js')).LiveReporter({ diff: o.diff, colors: colors(), write: out });
+  const recap = o.recap === 'full' || o.verbose > 0 ? 'full' : 'fit';
+  if (interactive()) return new (await import('../report/live.js')).LiveReporter({ diff: o.diff, colors: colors(), write: out, recap });
   return new (await import('../report/plain.js')).PlainReporter({ diff: o.diff, verbose: o.verbose, colors: colors(), write: out });
 }
 
 /** Asks for an SSH key passphrase on the terminal, without echo. Undefined when there is no TTY. */
 export async function promptPassphrase(keyPath: string): Promise<string | undefined> {
-  if (!process.stdin.isTTY) return undefined;
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  const rlOut = rl as unknown as { _writeToOutput: (s: string) => void };
-  process.stderr.write(`passphrase for ${keyPath}: `);
-  rlOut._writeToOutput = () => undefined;
+  return readSecret(`passphrase for ${keyPath}: `, { input: process.stdin, output: process.stderr });
+}
+
+/**
+ * Reads one line from a terminal without echoing it. readline echoes what is typed to its `output`: it gets
+ * a stream that drops everything, and the prompt goes straight to the real one. Ctrl-C gives up (undefined)
+ * and is passed on to the process, so a run stops as it would at any other moment.
+ */
+export async function readSecret(prompt: string, io: { input: NodeJS.ReadableStream & { isTTY?: boolean }; output: NodeJS.WritableStream }): Promise<string | undefined> {
+  if (!io.input.isTTY) return undefined;
+  const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const rl = createInterface({ input: io.input, output: muted, terminal: true });
+  io.output.write(prompt);
   try {
-    return await new Promise<string>((resolve) => rl.question('', resolve));
+    return await new Promise<string | undefined>((resolve) => {
+      rl.on('SIGINT', () => {
+        resolve(undefined);
+        process.kill(process.pid, 'SIGINT');
+      });
+      rl.on('close', () => resolve(undefined));
+      rl.question('', resolve);
+    });
   } finally {
     rl.close();
-    process.stderr.write('\n');
+    io.output.write('\n');
   }
 }

@@ -3,24 +3,26 @@ import { selectHosts } from '../config/patterns.js';
 import type { Playbook } from '../config/playbook.js';
 import { runPlaybook } from '../run/run-playbook.js';
 import { hostFailed } from '../model/result.js';
-import { parseTagList, taskSelected } from '../run/tags.js';
-import { EXIT, exitCodeFor } from './exit-codes.js';
+import { taskSelected } from '../run/tags.js';
+import { UsageError } from '../errors.js';
+import { EXIT, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
+import type { RunFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
-import type { RunFlags } from './main.js';
 import { err, makeReporter, out, promptPassphrase } from './output.js';
 
 export async function runCommand(playbookFile: string, flags: RunFlags): Promise<number> {
   const loaded = loadInputs({ playbook: playbookFile, inventory: flags.inventory, extraVars: flags.extraVars, limit: flags.limit });
   printWarnings(loaded.warnings, err);
-  const filter = { tags: parseTagList(flags.tags), skipTags: parseTagList(flags.skipTags) };
+  const filter = { tags: flags.tags, skipTags: flags.skipTags };
   const playbook: Playbook = {
     ...loaded.playbook!,
     plays: loaded.playbook!.plays.map((p) => ({ ...p, tasks: p.tasks.filter((t) => taskSelected(t, filter)) })),
   };
+  const playHosts = playbook.plays.map((play) => selectHosts(loaded.inventory, play.hosts, play.loc).hosts.filter((h) => !loaded.limit || loaded.limit.has(h)));
 
   if (flags.listHosts || flags.listTasks) {
-    for (const play of playbook.plays) {
-      const hosts = selectHosts(loaded.inventory, play.hosts, play.loc).hosts.filter((h) => !loaded.limit || loaded.limit.has(h));
+    for (const [p, play] of playbook.plays.entries()) {
+      const hosts = playHosts[p]!;
       out(`play: ${play.name} (${hosts.length} host${hosts.length === 1 ? '' : 's'})`);
       if (flags.listHosts) hosts.forEach((h) => out(`  ${h}`));
       if (flags.listTasks) play.tasks.forEach((t) => out(`  ${t.name}${t.tags.length ? `  tags=[${t.tags.join(',')}]` : ''}`));
@@ -28,24 +30,37 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
     return EXIT.ok;
   }
 
+  // Nothing selected: no play has both a host and a task. Like Ansible, a warning and exit 0 — except for
+  // drift detection, where "checked nothing" must never read as "no drift".
+  const nothing = nothingSelected(playbook, playHosts, flags);
+  let limit = loaded.limit;
+  if (nothing) {
+    if (flags.check && flags.detailedExitcode) throw new UsageError(`${nothing}: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift`);
+    err(`warning: ${nothing}: nothing to do`);
+    // Hosts of plays without a task would still be connected to (facts, the run lock): contact none.
+    limit = new Set();
+  }
+
   // First Ctrl-C: finish what is in flight, start nothing new, print the recap. Second: abort.
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals) => {
-    if (signal) process.exit(s === 'SIGINT' ? EXIT.interrupted : EXIT.terminated);
+    if (signal) process.exit(exitCodeForSignal(s));
     signal = s;
     err(`\n${s}: finishing the changes in flight; no new change will start (again to abort now)`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const reporter = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose });
+  const shown = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap });
+  const recorder = flags.report ? new (await import('../report/html-recorder.js')).RecordingReporter(shown) : undefined;
+  const reporter = recorder ?? shown;
   const summary = await runPlaybook(
     playbook,
     loaded.inventory,
     {
       check: Boolean(flags.check),
       forks: flags.forks,
-      limit: loaded.limit,
+      limit,
       extraVars: loaded.extraVars,
       forceHandlers: flags.forceHandlers,
       waitLockSeconds: flags.waitLock,
@@ -71,6 +86,20 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
       err(`warning: could not write ${retry}: ${(e as Error).message}`);
     }
   }
-  if (signal) return signal === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
+  if (flags.report && recorder) {
+    const { writeRunReport } = await import('../report/html-write.js');
+    await writeRunReport(flags.report, recorder.log, { inventory: loaded.inventory, forks: flags.forks, hooks: { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) }, title: `kvmnet run report: ${playbookFile}` }).catch((e: Error) => err(`warning: could not write the report ${flags.report}: ${e.message}`));
+  }
+  if (signal) return exitCodeForSignal(signal);
   return exitCodeFor(summary, Boolean(flags.detailedExitcode));
+}
+
+/** Why no play has both a selected host and a selected task, or undefined when some play has. */
+function nothingSelected(playbook: Playbook, playHosts: string[][], flags: RunFlags): string | undefined {
+  if (playbook.plays.some((play, p) => play.tasks.length > 0 && playHosts[p]!.length > 0)) return undefined;
+  if (playbook.plays.length === 0) return 'the playbook has no play';
+  const tagged = flags.tags || flags.skipTags;
+  if (playHosts.every((h) => h.length === 0)) return `no play selects a host${flags.limit !== undefined ? ` (with --limit ${flags.limit})` : ''}`;
+  if (tagged) return `${[flags.tags && `--tags ${flags.tags.join(',')}`, flags.skipTags && `--skip-tags ${flags.skipTags.join(',')}`].filter(Boolean).join(' and ')} select${flags.tags && flags.skipTags ? '' : 's'} no task of a play with hosts`;
+  return 'no play with hosts has a task';
 }

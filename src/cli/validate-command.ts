@@ -1,11 +1,11 @@
 import { InvalidInputError } from '../errors.js';
 import { validatePlaybook } from '../run/validate.js';
 import { EXIT } from './exit-codes.js';
+import type { ValidateFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
-import type { RunFlags } from './main.js';
 import { err, out } from './output.js';
 
-export async function validateCommand(playbookFile: string, flags: RunFlags): Promise<number> {
+export async function validateCommand(playbookFile: string, flags: ValidateFlags): Promise<number> {
   const loaded = loadInputs({ playbook: playbookFile, inventory: flags.inventory, extraVars: flags.extraVars, limit: flags.limit });
   const report = validatePlaybook(loaded.playbook!, loaded.inventory, loaded.extraVars, loaded.limit);
   const problems = [...loaded.warnings, ...report.diagnostics];

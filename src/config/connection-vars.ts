@@ -33,6 +33,8 @@ const SECRETS = new Set<string>([
   ...CONNECTION_VAR_ALIASES.become_password,
 ]);
 
+const TEMPLATE = /\{\{|\{%/;
+
 // Ansible's boolean(): what `become: yes` and INI's `become=true` (a string there) mean.
 const TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't']);
 const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
@@ -61,6 +63,16 @@ export function resolveConnectionVars(
     }
     return { value: vars[first], from: first };
   };
+  // Ansible renders Jinja in connection variables; kvmnet would connect to the literal text, so say so before connecting.
+  const templated = (from: string, value: string): undefined => {
+    failed = true;
+    diagnostics.push({
+      severity: 'error',
+      ...(originOf?.(from) ?? where),
+      message: `host '${name}': variable '${from}' is a template ('${SECRETS.has(from) ? '…' : value}'): templates are not evaluated in connection variables; give the value itself`,
+    });
+    return undefined;
+  };
   const fail: Fail = (from, value, expected) => {
     failed = true;
     // Never echo a password, even a malformed one.
@@ -75,6 +87,7 @@ export function resolveConnectionVars(
     const { value, from } = got;
     if (typeof value !== 'string') return fail(from, value, `a string${typeof value === 'number' ? ' (quote it in YAML)' : ''}`);
     if (value === '') return fail(from, value, 'a non-empty string');
+    if (TEMPLATE.test(value)) return templated(from, value);
     if (!opts.spaces && /\s/.test(value)) return fail(from, value, 'a string without whitespace');
     return value;
   };
@@ -145,6 +158,7 @@ type Picked = { value: unknown; from: string } | undefined;
 function portOf(got: Picked, fail: Fail): number | undefined {
   if (!got) return undefined;
   const v = got.value;
+  if (typeof v === 'string' && TEMPLATE.test(v)) return fail(got.from, v, 'an integer from 1 to 65535 (templates are not evaluated in connection variables)');
   const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535) return n;
   return fail(got.from, v, 'an integer from 1 to 65535');

@@ -2,7 +2,8 @@
 import type { Location } from '../errors.js';
 import type { InventoryBuilder } from './inventory-builder.js';
 import { expandHostEntry } from './inventory-hosts.js';
-import { parseIniValue } from './inventory-literal.js';
+import { parseIniTyped } from './inventory-literal.js';
+import { markFloat, setOwn } from './inventory-util.js';
 import { didYouMean } from './suggest.js';
 
 export interface Word {
@@ -61,6 +62,7 @@ function findClosingQuote(text: string, open: number): number {
 const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$/;
 const GROUP_NAME = /^([^:\]\s]+)\s*(?:[#;].*)?$/;
 const SECTION_KINDS = ['hosts', 'children', 'vars'];
+const IPV6_HOST = /^\[[0-9A-Fa-f:.%]*:[0-9A-Fa-f:.%]*\]:\d/;
 
 type State = 'hosts' | 'children' | 'vars' | 'skip';
 
@@ -73,6 +75,9 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
   const declared = new Set(b.groupNames());
   const pendingVars = new Map<string, Location>();
   const pendingChildren = new Map<string, { parent: string; at: Location }>();
+  // As in Ansible, `[p:children]` listing a group not seen yet adds the child only when the child's own section
+  // appears: that decides the order of p's children (and so of p's hosts).
+  const deferredEdges = new Map<string, Array<{ parent: string; at: Location }>>();
   let group = 'ungrouped';
   let state: State = 'hosts';
 
@@ -83,7 +88,9 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
     const line = raw.trim();
     if (line === '' || line[0] === '#' || line[0] === ';') return;
 
-    if (line[0] === '[') {
+    // `[2001:db8::11]:2200 …` is a host (an IPv6 address with a port), not a section: as in Ansible, only a line that
+    // also ends in ']' must be a section header.
+    if (line[0] === '[' && !(IPV6_HOST.test(line) && !line.endsWith(']'))) {
       const m = SECTION.exec(line);
       if (!m) {
         const why = line.includes(']')
@@ -103,6 +110,11 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
       group = name;
       state = kind as State;
       b.addGroup(name);
+      const waiting = kind !== 'vars' ? deferredEdges.get(name) : undefined;
+      if (waiting) {
+        deferredEdges.delete(name);
+        for (const e of waiting) b.addChild(e.parent, name, e.at);
+      }
       if (kind !== 'vars') declared.add(name);
       else if (!declared.has(name) && !pendingVars.has(name)) pendingVars.set(name, { file, line: lineNo, col: lead + 2 });
       return;
@@ -115,8 +127,12 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
       if (eq === -1) return err(lineNo, lead + 1, `expected key=value in [${group}:vars], found '${line}'`);
       const key = line.slice(0, eq).trim();
       if (key === '' || /\s/.test(key)) return err(lineNo, lead + 1, `invalid variable name '${key}' in [${group}:vars]: expected a name without spaces before '='`);
-      const value = parseIniValue(line.slice(eq + 1).trim());
-      b.addVars({ target: 'group', name: group, vars: { [key]: value }, origins: new Map([[key, at]]) });
+      const typed = parseIniTyped(line.slice(eq + 1).trim());
+      if (typed.tooLarge) return err(lineNo, lead + eq + 2, tooLarge(key));
+      const vars: Record<string, unknown> = {};
+      setOwn(vars, key, typed.value);
+      if (typed.float) markFloat(vars, key);
+      b.addVars({ target: 'group', name: group, vars, origins: new Map([[key, at]]) });
       return;
     }
     if (state === 'children') {
@@ -124,7 +140,8 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
       if (!m) return err(lineNo, lead + 1, `expected a group name in [${group}:children], found '${line}'`);
       const child = m[1]!;
       if (!declared.has(child) && !pendingChildren.has(child)) pendingChildren.set(child, { parent: group, at });
-      b.addChild(group, child, at);
+      if (b.hasGroup(child)) b.addChild(group, child, at);
+      else deferredEdges.set(child, [...(deferredEdges.get(child) ?? []), { parent: group, at }]);
       return;
     }
     hostLine(file, raw, lineNo, group, b);
@@ -153,10 +170,6 @@ function hostLine(file: string, raw: string, lineNo: number, group: string, b: I
 
   const vars: Record<string, unknown> = {};
   const origins = new Map<string, Location>();
-  if (entry.port !== undefined) {
-    vars['port'] = entry.port;
-    origins.set('port', { file, line: lineNo, col: first.start + 1 });
-  }
   let ok = true;
   for (const w of rest) {
     const eq = w.value.indexOf('=');
@@ -166,12 +179,24 @@ function hostLine(file: string, raw: string, lineNo: number, group: string, b: I
       continue;
     }
     const key = w.value.slice(0, eq);
-    Object.defineProperty(vars, key, { value: parseIniValue(w.value.slice(eq + 1)), enumerable: true, writable: true, configurable: true });
+    const typed = parseIniTyped(w.value.slice(eq + 1));
+    if (typed.tooLarge) {
+      err(w.start, tooLarge(key));
+      ok = false;
+      continue;
+    }
+    setOwn(vars, key, typed.value);
+    if (typed.float) markFloat(vars, key);
     origins.set(key, { file, line: lineNo, col: w.start + 1 });
   }
   const origin: Location = { file, line: lineNo, col: first.start + 1 };
   for (const name of entry.names) {
-    b.addHost(name, group, origin);
+    // `hv1:2222` sets ansible_port; a later `ansible_port=` on the line wins, as in Ansible.
+    b.addHost(name, group, origin, entry.port);
     if (ok && origins.size > 0) b.addVars({ target: 'host', name, vars, origins });
   }
+}
+
+function tooLarge(key: string): string {
+  return `the integer value of '${key}' is too large for kvmnet to hold exactly (more than 2^53): quote it to keep it as a string`;
 }

@@ -1,7 +1,7 @@
 // Collects what the parsers find, then builds the Inventory once: cycles, `all`/`ungrouped` and var layering.
 import type { Diagnostic, Location } from '../errors.js';
-import type { Inventory, InventoryGroup } from './inventory-types.js';
-import { setOwn } from './inventory-util.js';
+import type { Inventory, InventoryGroup, VarBag, VarsFileSet } from './inventory-types.js';
+import { copyVar } from './inventory-util.js';
 
 export interface VarLayer {
   target: 'group' | 'host';
@@ -35,17 +35,24 @@ export class InventoryBuilder {
   private readonly groups = new Map<string, GroupDraft>();
   private readonly hostOrigin = new Map<string, Location>();
   private readonly edges: Edge[] = [];
-  // Vars are applied in the order they were seen, after all structure is known, so that a later
-  // source overrides an earlier one's group_vars files too.
-  private readonly layers: Array<VarLayer | ((known: KnownNames) => VarLayer[])> = [];
+  // Inline vars, in the order they were seen (a later source overrides an earlier one).
+  private readonly layers: VarLayer[] = [];
+  // group_vars/ and host_vars/ folders, one entry per source: resolved once every name is known.
+  private readonly varsDirs: Array<(known: KnownNames) => VarLayer[]> = [];
 
   constructor(readonly diagnostics: Diagnostic[]) {
     this.addGroup('all');
     this.addGroup('ungrouped');
+    // As Ansible's InventoryData: 'ungrouped' is the first child of 'all', before any group a source names.
+    this.addChild('all', 'ungrouped', { file: '<inventory>' });
   }
 
   hasGroup(name: string): boolean {
     return this.groups.has(name);
+  }
+
+  hasHost(name: string): boolean {
+    return this.hostOrigin.has(name);
   }
 
   groupNames(): string[] {
@@ -58,9 +65,13 @@ export class InventoryBuilder {
     }
   }
 
-  addHost(name: string, group: string, origin: Location): void {
+  /** `port` (from `name:port`) becomes `ansible_port` when the host is new, as in Ansible: a later `name:port` is ignored. */
+  addHost(name: string, group: string, origin: Location, port?: number): void {
     this.addGroup(group);
-    if (!this.hostOrigin.has(name)) this.hostOrigin.set(name, origin);
+    if (!this.hostOrigin.has(name)) {
+      this.hostOrigin.set(name, origin);
+      if (port !== undefined) this.addVars({ target: 'host', name, vars: { ansible_port: port }, origins: new Map([['ansible_port', origin]]) });
+    }
     const g = this.groups.get(group)!;
     if (!g.hostSet.has(name)) {
       g.hostSet.add(name);
@@ -86,9 +97,9 @@ export class InventoryBuilder {
     this.layers.push(layer);
   }
 
-  /** For group_vars/host_vars: resolved against the final set of names, in source order. */
-  addDeferredVars(fn: (known: KnownNames) => VarLayer[]): void {
-    this.layers.push(fn);
+  /** One source's group_vars/ and host_vars/: resolved against the final set of names, kept apart from inline vars. */
+  addVarsFiles(fn: (known: KnownNames) => VarLayer[]): void {
+    this.varsDirs.push(fn);
   }
 
   build(): Inventory {
@@ -107,25 +118,48 @@ export class InventoryBuilder {
       hostVars.set(h, {});
       varOrigins.hosts.set(h, new Map());
     }
-    for (const entry of this.layers) {
-      for (const layer of typeof entry === 'function' ? entry(known) : [entry]) {
-        const vars = (layer.target === 'group' ? groupVars : hostVars).get(layer.name);
-        const origins = (layer.target === 'group' ? varOrigins.groups : varOrigins.hosts).get(layer.name);
-        if (!vars || !origins) continue; // parsers only add layers for names they defined
-        for (const [k, v] of Object.entries(layer.vars)) {
-          setOwn(vars, k, v);
-          const o = layer.origins.get(k);
-          if (o) origins.set(k, o);
+    const priorities = new Map<string, number>();
+    for (const layer of this.layers) {
+      const vars = (layer.target === 'group' ? groupVars : hostVars).get(layer.name);
+      const origins = (layer.target === 'group' ? varOrigins.groups : varOrigins.hosts).get(layer.name);
+      if (!vars || !origins) continue; // parsers only add layers for names they defined
+      for (const [k, v] of Object.entries(layer.vars)) {
+        // Ansible's Group.set_variable: an inline ansible_group_priority sets the group's priority, it is no variable.
+        if (layer.target === 'group' && k === 'ansible_group_priority') {
+          const p = typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : v;
+          if (typeof p === 'number' && Number.isInteger(p)) priorities.set(layer.name, p);
+          else this.diagnostics.push({ severity: 'error', ...(layer.origins.get(k) ?? { file: '<inventory>' }), message: `ansible_group_priority of group '${layer.name}' must be an integer; found ${JSON.stringify(v)}` });
+          continue;
         }
+        copyVar(vars, k, layer.vars);
+        const o = layer.origins.get(k);
+        if (o) origins.set(k, o);
       }
     }
+    const varsFiles: VarsFileSet[] = this.varsDirs.map((fn) => {
+      const set: VarsFileSet = { groups: new Map(), hosts: new Map() };
+      for (const layer of fn(known)) {
+        const bags = layer.target === 'group' ? set.groups : set.hosts;
+        let bag: VarBag | undefined = bags.get(layer.name);
+        if (!bag) bags.set(layer.name, (bag = { vars: {}, origins: new Map() }));
+        for (const k of Object.keys(layer.vars)) {
+          copyVar(bag.vars, k, layer.vars);
+          const o = layer.origins.get(k);
+          if (o) bag.origins.set(k, o);
+        }
+      }
+      return set;
+    });
 
     const groups = new Map<string, InventoryGroup>();
     for (const g of this.groups.values()) {
-      groups.set(g.name, { name: g.name, hosts: g.hosts, children: g.children, vars: groupVars.get(g.name)! });
+      const group: InventoryGroup = { name: g.name, hosts: g.hosts, children: g.children, vars: groupVars.get(g.name)! };
+      const p = priorities.get(g.name);
+      if (p !== undefined) group.priority = p;
+      groups.set(g.name, group);
     }
     const hosts = new Map([...this.hostOrigin.keys()].map((h) => [h, { name: h, vars: hostVars.get(h)! }] as const));
-    return { groups, hosts, hostOrigin: this.hostOrigin, varOrigins };
+    return { groups, hosts, hostOrigin: this.hostOrigin, varOrigins, varsFiles };
   }
 
   /** Depth-first from every group in definition order; an edge back into the current path closes a cycle and is dropped. */

@@ -61,21 +61,33 @@ export function groupDepths(inv: Inventory): Map<string, number> {
   return depth;
 }
 
-/** All hosts of a group including its descendants', in inventory order. */
+/**
+ * All hosts of a group including its descendants', in Ansible's order (Group.get_hosts): the group's own hosts, then
+ * its children's in child order, then grandchildren's level by level; each host once, where it first appears. (Ansible
+ * walks levels below the children through a Python set; kvmnet takes them in the order they were reached.)
+ */
 export function hostsOfGroup(inv: Inventory, group: string): string[] {
+  const root = inv.groups.get(group);
+  if (!root) return [];
+  const ordered = [group, ...root.children];
   const seen = new Set<string>();
-  const hosts = new Set<string>();
-  const todo = [group];
-  while (todo.length > 0) {
-    const g = todo.pop()!;
-    if (seen.has(g)) continue;
-    seen.add(g);
-    const def = inv.groups.get(g);
-    if (!def) continue;
-    for (const h of def.hosts) hosts.add(h);
-    todo.push(...def.children);
+  let level = [group, ...root.children];
+  // Iterative breadth-first walk, as Group._walk_relationship(preserve_ordering=True).
+  while (level.length > 0) {
+    for (const g of level) seen.add(g);
+    const next = new Set<string>();
+    for (const g of level) {
+      for (const c of inv.groups.get(g)?.children ?? []) {
+        if (seen.has(c) || next.has(c)) continue;
+        next.add(c);
+        ordered.push(c);
+      }
+    }
+    level = [...next];
   }
+  const hosts = new Set<string>();
+  for (const g of ordered) for (const h of inv.groups.get(g)?.hosts ?? []) hosts.add(h);
   // 'all' means every host, even one a hand-built inventory forgot to put in a group.
   if (group === 'all') for (const h of inv.hosts.keys()) hosts.add(h);
-  return [...inv.hosts.keys()].filter((h) => hosts.has(h));
+  return [...hosts].filter((h) => inv.hosts.has(h));
 }

@@ -7,8 +7,8 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 export type HostEntry = { names: string[]; port?: number } | { error: string };
 
-/** Expands one host entry; errors describe what was found and what was expected. */
-export function expandHostEntry(entry: string): HostEntry {
+/** Expands one host entry; errors describe what was found and what was expected. `ranges: false`: `h[1:3]` is an error. */
+export function expandHostEntry(entry: string, opts: { ranges?: boolean } = {}): HostEntry {
   if (entry === '') return { error: 'empty host name' };
   if (/\s/.test(entry)) return { error: `host name '${entry}' contains whitespace` };
   if (entry.includes(',')) return { error: `host name '${entry}' contains ',' (a comma separates host patterns)` };
@@ -26,6 +26,7 @@ export function expandHostEntry(entry: string): HostEntry {
     portText = entry.slice(colons[0]! + 1);
     if (base === '') return { error: `host entry '${entry}' has a port but no name` };
   }
+  if (opts.ranges === false && /[[\]]/.test(base)) return { error: `host name '${base}' has brackets` };
   const expanded = expandRanges(base);
   if ('error' in expanded) return expanded;
   return withPort(expanded.names, portText, entry);

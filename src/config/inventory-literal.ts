@@ -1,26 +1,39 @@
 // INI inventory values, typed the way Ansible types them: Python's ast.literal_eval, falling back to the raw string.
 // So `port=22` is a number, `become=True` a boolean, `become=true` the STRING 'true', `'07'` the string '07'.
 
+import { markFloat } from './inventory-util.js';
+
 const MAX_NESTING = 64;
 
 class NotALiteral extends Error {}
+class TooLarge extends Error {}
 
 /** literal_eval semantics for the literals an inventory can hold; anything else stays the original text. */
 export function parseIniValue(text: string): unknown {
+  return parseIniTyped(text).value;
+}
+
+/** Like parseIniValue, and says whether the value is a float (3.0 is a float in Python; see markFloat). */
+export function parseIniTyped(text: string): { value: unknown; float: boolean; tooLarge?: boolean } {
   try {
     const p = new LiteralParser(text);
     const value = p.value(0);
+    const float = p.lastFloat;
     p.skipSpace();
-    if (!p.atEnd()) return text;
-    return value;
+    if (!p.atEnd()) return { value: text, float: false };
+    return { value, float };
   } catch (err) {
-    if (err instanceof NotALiteral) return text;
+    if (err instanceof NotALiteral) return { value: text, float: false };
+    // Python ints are unbounded; a JS number would silently round it.
+    if (err instanceof TooLarge) return { value: text, float: false, tooLarge: true };
     throw err;
   }
 }
 
 class LiteralParser {
   private i = 0;
+  /** Whether the value just read was a float literal. */
+  lastFloat = false;
   constructor(private readonly s: string) {}
 
   atEnd(): boolean {
@@ -39,6 +52,7 @@ class LiteralParser {
   }
 
   value(depth: number): unknown {
+    this.lastFloat = false;
     if (depth > MAX_NESTING) throw new NotALiteral();
     this.skipSpace();
     const c = this.s[this.i];
@@ -77,16 +91,23 @@ class LiteralParser {
   private sequence(close: string, depth: number): unknown {
     this.i++;
     const items: unknown[] = [];
+    const floats: number[] = [];
     let sawComma = false;
     while (this.peek() !== close) {
       items.push(this.value(depth + 1));
+      if (this.lastFloat) floats.push(items.length - 1);
       if (this.peek() === ',') {
         this.i++;
         sawComma = true;
       } else break;
     }
     this.expect(close);
-    if (close === ')' && items.length === 1 && !sawComma) return items[0];
+    if (close === ')' && items.length === 1 && !sawComma) {
+      this.lastFloat = floats.length > 0;
+      return items[0];
+    }
+    for (const i of floats) markFloat(items, String(i));
+    this.lastFloat = false;
     return items;
   }
 
@@ -115,12 +136,14 @@ class LiteralParser {
       const v = this.value(depth + 1);
       if (typeof key === 'object' && key !== null) throw new NotALiteral(); // unhashable in Python
       Object.defineProperty(out, pyStr(key), { value: v, enumerable: true, writable: true, configurable: true });
+      if (this.lastFloat) markFloat(out, pyStr(key));
       if (this.peek() !== ',') break;
       this.i++;
       if (this.peek() === '}') break;
       key = this.value(depth + 1);
     }
     this.expect('}');
+    this.lastFloat = false;
     return out;
   }
 
@@ -140,6 +163,7 @@ class LiteralParser {
       if (t.length > 1 && t.startsWith('0') && /[1-9]/.test(t)) throw new NotALiteral();
       return checkSafe(Number(t));
     }
+    this.lastFloat = true;
     return Number(t);
   }
 
@@ -186,8 +210,7 @@ class LiteralParser {
 const ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
 
 function checkSafe(n: number): number {
-  // Python ints are unbounded; a JS number would silently round, so keep such values as text.
-  if (!Number.isSafeInteger(n)) throw new NotALiteral();
+  if (!Number.isSafeInteger(n)) throw new TooLarge();
   return n;
 }
 

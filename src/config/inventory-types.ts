@@ -7,13 +7,15 @@ export interface InventoryGroup {
   hosts: string[];
   /** Direct child groups, in definition order. `all` lists every group that has no other parent. */
   children: string[];
-  /** This group's own vars (inline, then group_vars files), before any precedence is applied. */
+  /** This group's inline vars (INI `[g:vars]`, YAML `vars:`), every source merged; group_vars/ files are in `varsFiles`. */
   vars: Record<string, unknown>;
+  /** `ansible_group_priority` set inline (Ansible takes it out of the vars); 1 when not set. */
+  priority?: number;
 }
 
 export interface InventoryHost {
   name: string;
-  /** host_vars only (inline host vars and host_vars files); see hostVars() for the merged view. */
+  /** Inline host vars only (host_vars/ files are in `varsFiles`); see hostVars() for the merged view. */
   vars: Record<string, unknown>;
 }
 
@@ -24,9 +26,28 @@ export interface Inventory {
   hosts: Map<string, InventoryHost>;
   /** Where each host was defined (for error messages). */
   hostOrigin: Map<string, { file: string; line?: number; col?: number }>;
+  /**
+   * group_vars/ and host_vars/ files, one entry per inventory source in `-i` order (a folder read again for a later
+   * source that shares it): Ansible applies them after ALL inline vars of the same kind (optional: hand-built inventories).
+   */
+  varsFiles?: VarsFileSet[];
   /** Where each variable's current value was set, per group and per host (optional: hand-built inventories may omit it). */
   varOrigins?: {
     groups: Map<string, Map<string, Location>>;
     hosts: Map<string, Map<string, Location>>;
   };
 }
+
+export interface VarBag {
+  vars: Record<string, unknown>;
+  origins: Map<string, Location>;
+}
+
+/** What one source's group_vars/ and host_vars/ folders give each group and host, files merged in name order. */
+export interface VarsFileSet {
+  groups: Map<string, VarBag>;
+  hosts: Map<string, VarBag>;
+}
+
+/** Ansible's C.LOCALHOST: names a pattern may use for this machine even when the inventory does not list it. */
+export const LOCALHOST_NAMES: readonly string[] = ['127.0.0.1', 'localhost', '::1'];

@@ -1,6 +1,6 @@
 // group_vars/ and host_vars/ next to an inventory: `<name>.yaml|.yml|.json`, `<name>` or a `<name>/` folder of such files.
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import type { Diagnostic, Location } from '../errors.js';
 import type { KnownNames, VarLayer } from './inventory-builder.js';
 import { describe, isRecord } from './inventory-util.js';
@@ -19,41 +19,44 @@ export interface VarsDir {
   shown: string;
 }
 
-/** The layers a group_vars/ or host_vars/ folder contributes, in file-name order (later files win). */
+/**
+ * The layers a group_vars/ or host_vars/ folder contributes, as Ansible's host_group_vars plugin finds them: for each
+ * group (host), the first of `<name>`, `<name>.yml`, `<name>.yaml`, `<name>.json` that exists — a folder is read
+ * whole (files in name order, later files win), a file alone. Entries for names the inventory does not have are a
+ * warning.
+ */
 export function varsDirLayers(vd: VarsDir, known: KnownNames, diagnostics: Diagnostic[]): VarLayer[] {
   const names = vd.kind === 'group' ? known.groups : known.hosts;
+  const entries = listDir(vd.dir);
+  const present = new Set(entries);
   const layers: VarLayer[] = [];
-  for (const entry of listDir(vd.dir)) {
+  const used = new Set<string>();
+  for (const name of names) {
+    // Ansible skips names that are absolute paths (chroot-style host names).
+    if (name.startsWith('/')) continue;
+    const entry = ['', ...VAR_EXTS].map((e) => name + e).find((e) => present.has(e));
+    if (entry === undefined) continue;
+    used.add(entry);
     const abs = join(vd.dir, entry);
     const shown = join(vd.shown, entry);
-    const isDir = isDirectory(abs);
-    if (isDir === undefined) continue;
-    const name = isDir ? entry : varsFileName(entry, names);
-    if (name === undefined) continue;
-    if (!names.has(name)) {
-      const what = vd.kind === 'group' ? 'group' : 'host';
-      diagnostics.push({
-        severity: 'warning',
-        file: shown,
-        message: `${vd.kind}_vars for unknown ${what} '${name}': no ${what} of that name is in the inventory, so these vars are ignored${didYouMean(name, names)}`,
-      });
-      continue;
-    }
-    const files = isDir ? filesUnder(abs, shown, 0) : [{ abs, shown }];
+    const files = isDirectory(abs) ? filesUnder(abs, shown, 0) : [{ abs, shown }];
     for (const f of files) {
       const layer = readVarsFile(f.abs, f.shown, vd.kind, name, diagnostics);
       if (layer) layers.push(layer);
     }
   }
+  for (const entry of entries) {
+    if (used.has(entry)) continue;
+    const ext = VAR_EXTS.find((e) => entry.endsWith(e));
+    const name = ext ? entry.slice(0, -ext.length) : entry;
+    if (!ext && entry.includes('.') && !names.has(entry)) continue; // README.md and friends
+    const what = vd.kind === 'group' ? 'group' : 'host';
+    const why = names.has(name)
+      ? `${vd.kind}_vars/${name} is read instead (Ansible reads only the first of ${name}, ${name}.yml, ${name}.yaml, ${name}.json)`
+      : `no ${what} of that name is in the inventory${didYouMean(name, names)}`;
+    diagnostics.push({ severity: 'warning', file: join(vd.shown, entry), message: `these ${vd.kind}_vars are ignored: ${why}` });
+  }
   return layers;
-}
-
-/** `rack1.yaml` → rack1; `hv1.example.com` (no vars extension) only when such a name exists; `README.md` → ignored. */
-function varsFileName(entry: string, names: ReadonlySet<string>): string | undefined {
-  const ext = VAR_EXTS.find((e) => entry.endsWith(e));
-  if (ext) return entry.slice(0, -ext.length);
-  if (names.has(entry) || !entry.includes('.')) return entry;
-  return undefined;
 }
 
 function filesUnder(dir: string, shown: string, depth: number): Array<{ abs: string; shown: string }> {
@@ -62,8 +65,10 @@ function filesUnder(dir: string, shown: string, depth: number): Array<{ abs: str
   for (const entry of listDir(dir)) {
     const abs = join(dir, entry);
     const isDir = isDirectory(abs);
-    if (isDir) out.push(...filesUnder(abs, join(shown, entry), depth + 1));
-    else if (isDir === false && (VAR_EXTS.some((e) => entry.endsWith(e)) || !entry.includes('.'))) out.push({ abs, shown: join(shown, entry) });
+    const ext = extname(entry);
+    // As Ansible's _get_dir_vars_files: folders without an extension are read recursively; files with a vars extension or none.
+    if (isDir && ext === '') out.push(...filesUnder(abs, join(shown, entry), depth + 1));
+    else if (isDir === false && (ext === '' || VAR_EXTS.includes(ext))) out.push({ abs, shown: join(shown, entry) });
   }
   return out;
 }
@@ -73,7 +78,11 @@ export function readVarsFile(abs: string, shown: string, target: 'group' | 'host
   const read = readInputFile(abs);
   diagnostics.push(...read.diagnostics.map((d) => ({ ...d, file: shown })));
   if (read.text === undefined) return undefined;
-  const { source, diagnostics: parsed } = parseYaml(shown, read.text);
+  if (read.text.trimStart().startsWith('$ANSIBLE_VAULT;')) {
+    diagnostics.push({ severity: 'error', file: shown, line: 1, col: 1, message: 'this vars file is encrypted with Ansible Vault, which kvmnet does not support: decrypt it (ansible-vault decrypt) or give the values with -e' });
+    return undefined;
+  }
+  const { source, diagnostics: parsed } = parseYaml(shown, read.text, { ansible: true });
   diagnostics.push(...parsed);
   if (!source || source.value === null || source.value === undefined) return undefined;
   if (!isRecord(source.value)) {

@@ -11,7 +11,7 @@ const GROUP_KEYS = ['hosts', 'children', 'vars'];
 const MAX_GROUP_DEPTH = 64;
 
 export function loadYamlInventory(file: string, text: string, b: InventoryBuilder): void {
-  const { source, diagnostics } = parseYaml(file, text);
+  const { source, diagnostics } = parseYaml(file, text, { ansible: true });
   b.diagnostics.push(...diagnostics);
   if (!source) return;
   new YamlInventory(source, b).root();
@@ -39,6 +39,10 @@ class YamlInventory {
     }
     if (!isRecord(value)) {
       this.error([], `an inventory must be a map of group names (such as \`all:\`); found ${describe(value)}`);
+      return;
+    }
+    if (Object.hasOwn(value, 'plugin')) {
+      this.error(['plugin'], 'inventory plugin configuration files are not supported: list groups and hosts instead', true);
       return;
     }
     for (const [name, body] of Object.entries(value)) {
@@ -96,10 +100,7 @@ class YamlInventory {
       this.error(path, `host '${entry}' must be followed by a map of variables or nothing; found ${describe(vars)}${hint}`);
     }
     for (const name of expanded.names) {
-      this.b.addHost(name, group, origin);
-      if (expanded.port !== undefined) {
-        this.b.addVars({ target: 'host', name, vars: { port: expanded.port }, origins: new Map([['port', origin]]) });
-      }
+      this.b.addHost(name, group, origin, expanded.port);
       if (isRecord(vars)) this.b.addVars({ target: 'host', name, vars, origins: this.origins(vars, path) });
     }
   }

@@ -2,8 +2,9 @@
 import { resolve } from 'node:path';
 import type { Diagnostic, Location } from '../errors.js';
 import { hostsOfGroup } from './inventory-graph.js';
+import { expandHostEntry } from './inventory-hosts.js';
 import { displayPath } from './inventory-sources.js';
-import type { Inventory } from './inventory-types.js';
+import { LOCALHOST_NAMES, type Inventory } from './inventory-types.js';
 import { readInputFile } from './yaml-source.js';
 
 /**
@@ -32,8 +33,10 @@ function orderTerms(terms: string[]): string[] {
 }
 
 /**
- * The hosts a pattern selects, in inventory order. A term that matches nothing is a warning (as in Ansible:
- * "Could not match supplied host pattern"), an invalid regex an error; both are reported at `where`.
+ * The hosts a pattern selects, in Ansible's order (InventoryManager.get_hosts): terms in the order union, `&`, `!`;
+ * each union term adds its hosts in its own order (a group's hosts as Group.get_hosts orders them), skipping those
+ * already selected. A term that matches nothing is a warning (as in Ansible: "Could not match supplied host pattern"),
+ * an invalid regex an error; both are reported at `where`.
  */
 export function selectHosts(inv: Inventory, pattern: string, where: Location): { hosts: string[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
@@ -43,72 +46,97 @@ export function selectHosts(inv: Inventory, pattern: string, where: Location): {
     warn(`empty host pattern '${pattern}': no hosts selected`);
     return { hosts: [], diagnostics };
   }
-  let selected = new Set<string>();
+  const cache = new Map<string, string[]>();
+  let selected: string[] = [];
   for (const term of orderTerms(terms)) {
+    if (inv.hosts.has(term)) {
+      selected.push(term);
+      continue;
+    }
     const op = term[0] === '&' || term[0] === '!' ? term[0] : '';
     const body = op ? term.slice(1) : term;
     if (body === '') {
       warn(`'${term}' in host pattern '${pattern}' has nothing after '${op}': ignored`);
       continue;
     }
-    const matched = matchTerm(inv, body, where, diagnostics);
-    if (op === '&') selected = new Set([...selected].filter((h) => matched.has(h)));
-    else if (op === '!') selected = new Set([...selected].filter((h) => !matched.has(h)));
-    else for (const h of matched) selected.add(h);
+    let matched = cache.get(body);
+    if (!matched) cache.set(body, (matched = matchTerm(inv, body, where, diagnostics)));
+    if (op === '&') {
+      const keep = new Set(matched);
+      selected = selected.filter((h) => keep.has(h));
+    } else if (op === '!') {
+      const drop = new Set(matched);
+      selected = selected.filter((h) => !drop.has(h));
+    } else {
+      const existing = new Set(selected);
+      selected.push(...matched.filter((h) => !existing.has(h)));
+    }
   }
-  return { hosts: [...inv.hosts.keys()].filter((h) => selected.has(h)), diagnostics };
+  return { hosts: [...new Set(selected)], diagnostics };
 }
 
-const SUBSCRIPT = /^(.+)\[(?:(-?\d+)|(\d+)([:-])(\d*))\]$/;
+const SUBSCRIPT = /^(.+)\[(?:(-?\d+)|(\d+)([:-])(\d*))\]$/s;
 
-function matchTerm(inv: Inventory, term: string, where: Location, diagnostics: Diagnostic[]): Set<string> {
-  if (inv.hosts.has(term)) return new Set([term]);
-  // `rack1[0]`, `rack1[1:3]`: positions within a group. When the part before `[` matches no group, `hv[12]` is a glob.
+/** One term without its `&`/`!`: Ansible's _match_one_pattern (a subscript applies to the term's hosts in order). */
+function matchTerm(inv: Inventory, term: string, where: Location, diagnostics: Diagnostic[]): string[] {
   const sub = term[0] === '~' ? null : SUBSCRIPT.exec(term);
-  if (sub) {
-    const base = enumerate(inv, sub[1]!, where, diagnostics, true);
-    if (base && base.groups > 0) return applySubscript(term, base.hosts, sub, where, diagnostics);
+  const expr = sub ? sub[1]! : term;
+  const found = enumerate(inv, expr, where, diagnostics);
+  if (!found) return [];
+  // Ansible's implicit localhost: `localhost` (or 127.0.0.1, ::1) matching nothing is the inventory's first
+  // localhost-like host, or this machine over the local connection (see hostVars).
+  if (found.hosts.length === 0 && LOCALHOST_NAMES.includes(expr)) return [[...inv.hosts.keys()].find((h) => LOCALHOST_NAMES.includes(h)) ?? expr];
+  const nothing = found.hosts.length === 0 && found.groups === 0 && expr !== 'all';
+  // `hv[1:30]`, `hv[01:09].example.com` where `hv` names nothing: an inventory-style host range, as
+  // the recap prints them (Ansible selects nothing there, so no Ansible pattern changes meaning).
+  const range = sub && nothing && /\[[^\]]*:[^\]]*\]/.test(term) ? expandHostEntry(term) : undefined;
+  if (range && !('error' in range) && range.port === undefined) {
+    const picked = range.names.filter((h) => inv.hosts.has(h));
+    if (picked.length === 0) diagnostics.push({ severity: 'warning', ...where, message: `Could not match supplied host pattern, ignoring: ${term}` });
+    return picked;
   }
-  const found = enumerate(inv, term, where, diagnostics, false);
-  if (!found) return new Set();
-  if (found.hosts.length === 0 && found.groups === 0 && term !== 'all') {
-    diagnostics.push({ severity: 'warning', ...where, message: `Could not match supplied host pattern, ignoring: ${term}` });
-  }
-  return new Set(found.hosts);
+  if (nothing) diagnostics.push({ severity: 'warning', ...where, message: `Could not match supplied host pattern, ignoring: ${expr}` });
+  return sub ? applySubscript(term, found.hosts, sub, where, diagnostics) : found.hosts;
 }
 
-/** Ansible's _enumerate_matches: groups first; hosts too when no group matched or the term is a glob/regex. */
-function enumerate(inv: Inventory, term: string, where: Location, diagnostics: Diagnostic[], quiet: boolean): { hosts: string[]; groups: number } | undefined {
+/** Ansible's _enumerate_matches: hosts of matching groups; hosts too when no group matched or the term is a glob/regex. */
+function enumerate(inv: Inventory, term: string, where: Location, diagnostics: Diagnostic[]): { hosts: string[]; groups: number } | undefined {
   const test = compile(term);
   if ('error' in test) {
-    if (!quiet) diagnostics.push({ severity: 'error', ...where, message: `invalid ${term[0] === '~' ? 'regular expression' : 'glob'} in host pattern '${term}': ${test.error}` });
+    diagnostics.push({ severity: 'error', ...where, message: `invalid ${term[0] === '~' ? 'regular expression' : 'glob'} in host pattern '${term}': ${test.error}` });
     return undefined;
   }
-  const hosts = new Set<string>();
+  // Duplicates stay, as in Ansible, until the selection is complete: a subscript counts them.
+  const hosts: string[] = [];
   const groups = [...inv.groups.keys()].filter(test.match);
-  for (const g of groups) for (const h of hostsOfGroup(inv, g)) hosts.add(h);
+  for (const g of groups) hosts.push(...hostsOfGroup(inv, g));
   if (groups.length === 0 || term[0] === '~' || /[.?*[]/.test(term)) {
-    for (const h of inv.hosts.keys()) if (test.match(h)) hosts.add(h);
+    for (const h of inv.hosts.keys()) if (test.match(h)) hosts.push(h);
   }
-  return { hosts: [...inv.hosts.keys()].filter((h) => hosts.has(h)), groups: groups.length };
+  return { hosts, groups: groups.length };
 }
 
-function applySubscript(term: string, hosts: string[], m: RegExpExecArray, where: Location, diagnostics: Diagnostic[]): Set<string> {
+function applySubscript(term: string, hosts: string[], m: RegExpExecArray, where: Location, diagnostics: Diagnostic[]): string[] {
   const [, base, index, start, , end] = m;
+  if (hosts.length === 0) return [];
   let picked: string[];
-  if (index !== undefined) {
-    const i = Number(index);
-    const h = hosts.at(i);
-    picked = h === undefined ? [] : [h];
-  } else {
-    // Inclusive end, as in Ansible; `[2:]` runs to the last host.
-    const last = end === '' || end === undefined ? hosts.length - 1 : Number(end);
-    picked = hosts.slice(Number(start), last + 1);
+  // Ansible: `[i]` and `[i:0]` pick one host (an index past the end: none, with a warning, as `ansible --list-hosts`
+  // shows it); `[i:j]` is inclusive, `[i:]` runs to the end.
+  const single = index ?? (end === '0' || (end !== undefined && end !== '' && Number(end) === 0) ? start : undefined);
+  if (single !== undefined) {
+    const i = Number(single);
+    if (i < -hosts.length || i >= hosts.length) {
+      diagnostics.push({ severity: 'warning', ...where, message: `No hosts matched the subscripted pattern '${term}': '${base}' has ${hosts.length} host(s)` });
+      return [];
+    }
+    return [hosts.at(i)!];
   }
+  const last = end === '' || end === undefined ? hosts.length - 1 : Number(end);
+  picked = hosts.slice(Number(start), last + 1);
   if (picked.length === 0) {
     diagnostics.push({ severity: 'warning', ...where, message: `No hosts matched the subscripted pattern '${term}': '${base}' has ${hosts.length} host(s)` });
   }
-  return new Set(picked);
+  return picked;
 }
 
 type Matcher = { match: (name: string) => boolean } | { error: string };

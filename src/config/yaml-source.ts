@@ -2,6 +2,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../errors.js';
+import { markFloat } from './inventory-util.js';
+import { ANSIBLE_FLOAT, ansibleYamlTags } from './yaml11.js';
 
 /** Inputs larger than this are refused before parsing: nobody writes a 10 MB playbook by hand. */
 export const MAX_INPUT_BYTES = 2 * 1024 * 1024;
@@ -32,13 +34,25 @@ export function readInputFile(file: string): { text?: string; diagnostics: Diagn
   }
 }
 
-export function parseYaml(file: string, text: string): { source?: YamlSource; diagnostics: Diagnostic[] } {
+/**
+ * `ansible`: read scalars as Ansible does (YAML 1.1 through PyYAML: `yes` is true, `0022` is 18, `1e3` a string), for
+ * inventories and vars files; a value whose 1.1 reading is surprising (a MAC address as a sexagesimal number) is a
+ * warning. Without it, YAML 1.2 (playbooks).
+ */
+export function parseYaml(file: string, text: string, opts: { ansible?: boolean } = {}): { source?: YamlSource; diagnostics: Diagnostic[] } {
   if (Buffer.byteLength(text) > MAX_INPUT_BYTES) {
     return { diagnostics: [{ severity: 'error', file, message: `input is larger than the ${MAX_INPUT_BYTES}-byte limit` }] };
   }
   const lines = new LineCounter();
   // merge: Ansible's YAML 1.1 allows `<<: *defaults`.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, merge: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    merge: true,
+    ...(opts.ansible ? { version: '1.1' as const, customTags: ansibleYamlTags() } : {}),
+  });
   const diagnostics: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
     // A duplicate key with no value can be reported at the end of the previous line: skip to the key.
@@ -48,7 +62,13 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
     const opened = unclosedAt(text, at, e.message);
     if (opened) at = opened.at;
     const { line, col } = lines.linePos(at);
-    const message = e.code === 'DUPLICATE_KEY' ? `duplicate key: ${duplicateKeyName(text, at)}` : opened ? `YAML syntax error: ${opened.what} opened here is never closed` : `YAML syntax error: ${firstLine(e.message)}`;
+    const message = e.code === 'DUPLICATE_KEY'
+      ? `duplicate key: ${duplicateKeyName(text, at)}`
+      : opened
+        ? `YAML syntax error: ${opened.what} opened here is never closed`
+        : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted|too large for kvmnet/.test(e.message)
+          ? firstLine(e.message)
+          : `YAML syntax error: ${firstLine(e.message)}`;
     diagnostics.push({ severity: doc.errors.includes(e as never) ? 'error' : 'warning', file, line, col, message });
   }
   if (doc.errors.length > 0) return { diagnostics };
@@ -62,7 +82,61 @@ export function parseYaml(file: string, text: string): { source?: YamlSource; di
       : `YAML error: ${firstLine(msg)}`;
     return { diagnostics: [...diagnostics, { severity: 'error', file, line: 1, col: 1, message }] };
   }
+  if (opts.ansible) {
+    const found = markAnsibleScalars(doc.contents, value, lines);
+    diagnostics.push(...found.map((d) => ({ ...d, file })));
+    if (found.some((d) => d.severity === 'error')) return { diagnostics };
+  }
   return { source: { file, doc, lines, value }, diagnostics };
+}
+
+/**
+ * Walks the parsed nodes beside their JS values: marks integral floats (`3.0`, which Ansible prints as 3.0); warns
+ * where the YAML 1.1 reading is surprising (a MAC address or a time read as a base-60 number, as Ansible does);
+ * refuses keys that are not strings (`0:`, `yes:`), which Ansible keeps as numbers or booleans and kvmnet cannot.
+ */
+function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Array<Omit<Diagnostic, 'file'>> {
+  const found: Array<Omit<Diagnostic, 'file'>> = [];
+  const at = (n: { range?: [number, number, number] | null }): { line: number; col: number } => lines.linePos(n.range?.[0] ?? 0);
+  const todo: Array<{ node: unknown; js: unknown }> = [{ node, js }];
+  while (todo.length > 0) {
+    const { node: n, js: v } = todo.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    const visit = (child: unknown, key: string): void => {
+      if (isScalar(child)) {
+        if (child.type !== 'PLAIN' || typeof child.value !== 'number') return;
+        const source = String(child.source ?? '');
+        if (Number.isInteger(child.value) && ANSIBLE_FLOAT.test(source)) markFloat(v, key);
+        if (source.includes(':')) {
+          found.push({
+            severity: 'warning',
+            ...at(child),
+            message: `${source} is the number ${String(child.value)} in YAML 1.1 (base 60), as Ansible reads it: quote it ('${source}') if it is meant as text, like a MAC address or a time`,
+          });
+        }
+      } else if (isMap(child) || isSeq(child)) todo.push({ node: child, js: (v as Record<string, unknown>)[key] });
+    };
+    if (isMap(n) && !Array.isArray(v)) {
+      for (const pair of n.items) {
+        if (!isPair(pair) || !isScalar(pair.key)) continue;
+        const k = pair.key.value;
+        if (typeof k !== 'string') {
+          const shown = String(pair.key.source ?? k);
+          found.push({
+            severity: 'error',
+            ...at(pair.key),
+            message: `the key ${shown} is a ${k === null ? 'null' : typeof k}, not a string: Ansible keeps such keys as they are and kvmnet cannot; quote it ('${shown}')`,
+          });
+          continue;
+        }
+        if (k === '<<') continue;
+        visit(pair.value, k);
+      }
+    } else if (isSeq(n) && Array.isArray(v)) {
+      n.items.forEach((item, i) => visit(item, String(i)));
+    }
+  }
+  return found;
 }
 
 /**

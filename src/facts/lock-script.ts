@@ -34,10 +34,10 @@ export function lockPreamble(req: LockRequest): string {
 exec 9>>${LOCK_FILE}
 if flock -w ${Math.max(0, Math.round(req.waitSeconds))} 9; then
   printf '%s\\n' ${shellQuote(req.owner)} > ${OWNER_FILE}
-  # the nearest ancestor that is not a shell or sudo: sshd's process for this connection (builtins only)
-  w=$$; while [ "$w" -gt 1 ]; do read -r c < /proc/$w/comm || break; case "$c" in sh|dash|bash|sudo) read -r _ _ _ w _ < /proc/$w/stat || break;; *) break;; esac; done
-  # GNU tail waits for it without forking (checks 5 times a second); elsewhere a slower sleep loop.
-  setsid sh -c "tail --pid=$w -s 0.2 -f /dev/null 2>/dev/null || while kill -0 $w 2>/dev/null; do sleep 1; done" </dev/null >/dev/null 2>&1 &
+  ${FIND_SSHD}
+  printf '%s\\n' "$w" > ${SSHD_FILE}
+  setsid sh -c ${shellQuote(HOLDER)} "$w" </dev/null >/dev/null 2>&1 &
+  echo $! > ${HOLDER_FILE}
   exec 9>&-
   echo '@@kvmnet:lock@@ok'
   # Rollbacks that fired since the last run (e.g. after the controller died mid-change): reported once.

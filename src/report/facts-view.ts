@@ -16,6 +16,10 @@ export function factsSummary(f: Facts): Record<string, unknown> {
     // null: these facts do not say (not gathered); [] : nothing persisted.
     persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
     persistence_drift: persistenceDrift(f),
+    // Every link but lo, for the topology picture (kvmnet graph --from): kinds, masters, MTUs.
+    links: Object.values(f.links)
+      .filter((l) => l.name !== 'lo')
+      .map((l) => ({ name: l.name, kind: l.kind ?? null, master: l.master ?? null, up: l.up, operstate: l.operstate, mtu: l.mtu })),
   };
 }
 

@@ -1,5 +1,6 @@
 // Text shared by the reporters: the recap table and one-line task outcomes.
-import type { HostRecap, RunSummary, TaskEvent } from '../model/result.js';
+import { hostFailed, type HostRecap, type RunSummary, type TaskEvent } from '../model/result.js';
+import { hostRanges } from './host-range.js';
 import { lineDiff } from '../run/diff.js';
 
 export interface Colors {
@@ -59,25 +60,58 @@ export function recapLine(r: HostRecap, width: number, c: Colors): string {
   ].join(' ').trimEnd();
 }
 
-export function recapText(s: RunSummary, c: Colors): string {
-  const width = Math.max(8, ...s.hosts.map((h) => h.host.length));
+/**
+ * How the recap lists hosts. `full`: one line per host (Ansible's recap). `fit`: the same, unless
+ * that is more than `lines` lines: then hosts with identical counters share one line, named by
+ * inventory-style ranges (`hv[1:30]`, pasteable into --limit); failed hosts keep their own line
+ * and error.
+ */
+export type RecapMode = { mode: 'full' } | { mode: 'fit'; lines: number };
+
+export function recapText(s: RunSummary, c: Colors, how: RecapMode = { mode: 'full' }): string {
+  const full = recapLines(s, c, false);
+  if (how.mode === 'full' || full.length <= how.lines) return full.join('\n');
+  return recapLines(s, c, true).join('\n');
+}
+
+function recapLines(s: RunSummary, c: Colors, grouped: boolean): string[] {
   const byBatch = new Map<number, HostRecap[]>();
   for (const h of s.hosts) byBatch.set(h.batch ?? 0, [...(byBatch.get(h.batch ?? 0) ?? []), h]);
-  const lines = [c.bold(`RECAP${s.check ? ' (check mode: nothing was changed)' : ''}`)];
+  const rows: Array<{ batch: number; label: string; recap: HostRecap; count: number }> = [];
   for (const [batch, hosts] of [...byBatch.entries()].sort((a, b) => a[0] - b[0])) {
-    if (byBatch.size > 1 || batch > 0) lines.push(c.dim(`batch ${batch}`));
-    for (const h of hosts) {
-      lines.push(recapLine(h, width, c));
-      if (h.error) lines.push(`${' '.repeat(width)}   ${c.red(h.error)}`);
-      if (h.notStarted?.length) lines.push(`${' '.repeat(width)}   ${c.yellow(`never started: ${h.notStarted.join(', ')}`)}`);
+    if (!grouped) {
+      rows.push(...hosts.map((h) => ({ batch, label: h.host, recap: h, count: 1 })));
+      continue;
     }
+    const groups = new Map<string, HostRecap[]>();
+    for (const h of hosts.filter((x) => !hostFailed(x))) {
+      const key = [h.ok, h.changed, h.failed, h.skipped, h.unreachable, h.rolled_back, h.ignored, h.notStarted?.join('\n') ?? ''].join(',');
+      groups.set(key, [...(groups.get(key) ?? []), h]);
+    }
+    for (const members of groups.values()) {
+      rows.push({ batch, label: hostRanges(members.map((m) => m.host)), recap: members[0]!, count: members.length });
+    }
+    rows.push(...hosts.filter(hostFailed).map((h) => ({ batch, label: h.host, recap: h, count: 1 })));
   }
-  if (s.notTouched.length) lines.push(c.yellow(`never touched (rollout stopped): ${s.notTouched.join(', ')}`));
+  // Very long range lists overflow their column rather than pushing every other line's counters.
+  const width = Math.max(8, ...rows.map((r) => (r.label.length <= 40 ? r.label.length : 0)));
+  const header = `RECAP${s.check ? ' (check mode: nothing was changed)' : ''}`;
+  const lines = [c.bold(grouped ? `${header} · hosts with the same counters on one line (every host: -v or --recap full)` : header)];
+  let batch = -1;
+  for (const r of rows) {
+    if (r.batch !== batch && (byBatch.size > 1 || r.batch > 0)) lines.push(c.dim(`batch ${r.batch}`));
+    batch = r.batch;
+    const line = recapLine({ ...r.recap, host: r.label }, width, c);
+    lines.push(r.count > 1 ? `${line}    ${c.dim(`(${r.count} hosts)`)}` : line);
+    if (r.count === 1 && r.recap.error) lines.push(`${' '.repeat(width)}   ${c.red(r.recap.error)}`);
+    if (r.recap.notStarted?.length) lines.push(`${' '.repeat(width)}   ${c.yellow(`never started: ${r.recap.notStarted.join(', ')}`)}`);
+  }
+  if (s.notTouched.length) lines.push(c.yellow(`never touched (rollout stopped): ${grouped ? hostRanges(s.notTouched) : s.notTouched.join(', ')}`));
   const t = totals(s.hosts);
   lines.push(
     `${s.hosts.length} hosts · ok ${t.ok} · ${s.check ? 'would change' : 'changed'} ${t.changed} · failed ${t.failed} · skipped ${t.skipped} · unreachable ${t.unreachable}${t.rolled_back ? ` · rolled back ${t.rolled_back}` : ''} · ${(s.elapsedMs / 1000).toFixed(1)} s`,
   );
-  return lines.join('\n');
+  return lines;
 }
 
 export function totals(hosts: HostRecap[]): { ok: number; changed: number; failed: number; skipped: number; unreachable: number; rolled_back: number } {

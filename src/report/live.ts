@@ -1,133 +1,131 @@
-// The live view on a terminal (listr2): one row per host in progress showing its current task,
-// finished hosts folded into one summary line so a fleet of 500 fits a screen, failed and
-// unreachable hosts kept on screen with their error. The recap follows at the end.
-import { Listr, type ListrTaskWrapper } from 'listr2';
+// The live view on a terminal: the fleet's totals and the current batch on top, then failed and
+// unreachable hosts with their error, then the hosts in progress — never taller than the terminal,
+// whatever the fleet (`live-layout.ts` decides what fits; `fleet-renderer.ts` paints it through
+// listr2). The recap follows at the end, grouped when one line per host would not fit a screen.
+import { Listr } from 'listr2';
 import type { PlaySpec } from '../config/playbook.js';
 import { hostFailed, type HostRecap, type RunSummary, type TaskEvent } from '../model/result.js';
 import type { Reporter } from '../run/reporter.js';
-import { diffLines, eventLine, outcomeLabel, progressLine, recapText, type Colors } from './format.js';
+import { FleetRenderer, type FleetRendererOptions } from './fleet-renderer.js';
+import { diffLines, eventLine, progressLine, recapText, type Colors } from './format.js';
+import { layoutLive, type LineTone, type LiveSnapshot, type Screen } from './live-layout.js';
 
-type Wrapper = ListrTaskWrapper<unknown, never, never>;
-
-interface HostRow {
-  wrapper?: Wrapper;
-  finish?: (err?: Error) => void;
-  started: boolean;
-  title: string;
+export interface LiveOptions {
+  diff: boolean;
+  colors: Colors;
+  write: (line: string) => void;
+  /** `full`: one recap line per host; `fit` (default): grouped when that would not fit the screen. */
+  recap?: 'fit' | 'full';
+  /** Default process.stdout. */
+  stream?: NodeJS.WriteStream;
 }
 
-// listr2 renders only enabled tasks and re-checks on every frame. Hosts waiting for a fork slot
-// and hosts that finished cleanly are hidden this way (the property is private in its types).
-function setVisible(w: Wrapper | undefined, visible: boolean): void {
-  if (w) (w.task as unknown as { enabled: boolean }).enabled = visible;
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/** One play's state as the live view shows it. */
+class PlayView {
+  batch?: string;
+  readonly recaps: HostRecap[] = [];
+  readonly running = new Map<string, string>();
+  readonly failed: LiveSnapshot['failed'] = [];
+  readonly waiting: Set<string>;
+  constructor(
+    readonly title: string,
+    readonly total: number,
+    hosts: string[],
+  ) {
+    this.waiting = new Set(hosts);
+  }
+
+  snapshot(): LiveSnapshot {
+    return {
+      title: this.title,
+      totals: progressLine(this.recaps.length, this.total, this.recaps),
+      ...(this.batch ? { batch: this.batch } : {}),
+      running: [...this.running].map(([host, task]) => ({ host, task })),
+      failed: this.failed,
+      waiting: this.waiting.size,
+    };
+  }
 }
 
 export class LiveReporter implements Reporter {
-  private rows = new Map<string, HostRow>();
-  private recaps: HostRecap[] = [];
-  private total = 0;
-  private batch = '';
-  private playTitle = '';
-  private summary?: Wrapper;
-  private finishSummary?: () => void;
-  private running: Promise<unknown> = Promise.resolve();
-  private diffs: string[] = [];
+  private view = new PlayView('', 0, []);
+  private endPlay?: () => void;
+  private rendering: Promise<unknown> = Promise.resolve();
+  private readonly after: string[] = [];
+  private readonly stream: NodeJS.WriteStream;
 
-  constructor(private readonly o: { diff: boolean; colors: Colors; write: (line: string) => void }) {}
+  constructor(private readonly o: LiveOptions) {
+    this.stream = o.stream ?? process.stdout;
+  }
 
   playStart(play: PlaySpec, hosts: string[], check: boolean): void {
-    this.rows = new Map(hosts.map((h) => [h, { started: false, title: `${h}: waiting` }]));
-    this.recaps = [];
-    this.total = hosts.length;
-    this.batch = '';
-    this.playTitle = `${play.name}${check ? ' (check mode)' : ''}`;
-    const list = new Listr(
-      [
-        {
-          title: `${play.name}${check ? ' (check mode)' : ''}: ${progressLine(0, hosts.length, [])}`,
-          task: (_ctx, t) =>
-            new Promise<void>((resolve) => {
-              this.summary = t as unknown as Wrapper;
-              this.finishSummary = resolve;
-              if (hosts.length === 0) resolve();
-            }),
-        },
-        ...hosts.map((host) => ({
-          title: `${host}: waiting`,
-          task: (_ctx: unknown, t: unknown) =>
-            new Promise<void>((resolve, reject) => {
-              const row = this.rows.get(host)!;
-              row.wrapper = t as Wrapper;
-              row.finish = (err) => (err ? reject(err) : resolve());
-              setVisible(row.wrapper, row.started);
-              row.wrapper.title = row.title;
-            }),
-        })),
-      ],
-      {
-        concurrent: true,
-        exitOnError: false,
-        rendererOptions: { collapseErrors: false, showErrorMessage: true, formatOutput: 'truncate' },
-      },
-    );
-    this.running = this.running.then(() => list.run().catch(() => undefined));
+    this.endPlay?.();
+    const view = new PlayView(`${play.name}${check ? ' (check mode)' : ''}`, hosts.length, hosts);
+    this.view = view;
+    const rendererOptions: FleetRendererOptions = {
+      frame: (screen, tick) => this.frame(view.snapshot(), screen, SPINNER[tick % SPINNER.length]!),
+      // The play is over: what stays on screen is its totals and its failures.
+      last: (screen) => this.frame({ ...view.snapshot(), running: [] }, screen, ''),
+      stream: this.stream,
+    };
+    // Made now, not when listr2 starts the task: a fast play may be over before its view starts.
+    const played = new Promise<void>((resolve) => (this.endPlay = resolve));
+    if (hosts.length === 0) this.endPlay?.();
+    // listr2 would exit(127) on the first Ctrl-C: run-command's handler lets changes in flight
+    // finish and prints the recap instead.
+    const list = new Listr([{ title: view.title, task: () => played }], { renderer: FleetRenderer, rendererOptions, exitOnError: false, registerSignalListeners: false });
+    this.rendering = this.rendering.then(() => list.run().catch(() => undefined));
   }
 
   batchStart(index: number, count: number, hosts: string[]): void {
-    this.batch = `batch ${index}/${count} (${hosts.length} hosts) · `;
-    this.updateSummary();
+    this.view.batch = `batch ${index}/${count} (${hosts.length} host${hosts.length === 1 ? '' : 's'})`;
   }
 
   taskStart(host: string, task: string): void {
-    const row = this.rows.get(host);
-    if (!row) return;
-    row.started = true;
-    row.title = `${host}: ${task}`;
-    setVisible(row.wrapper, true);
-    if (row.wrapper) row.wrapper.title = row.title;
+    this.view.waiting.delete(host);
+    this.view.running.set(host, task);
   }
 
   taskDone(e: TaskEvent): void {
-    const row = this.rows.get(e.host);
-    if (row) {
-      row.title = `${e.host}: ${e.task} → ${outcomeLabel(e, this.o.colors)}`;
-      if (row.wrapper) row.wrapper.title = row.title;
-    }
-    if (this.o.diff && e.diff) this.diffs.push(eventLine(e, this.o.colors), ...diffLines(e, this.o.colors));
+    if (this.o.diff && e.diff) this.after.push(eventLine(e, this.o.colors), ...diffLines(e, this.o.colors));
   }
 
   hostDone(recap: HostRecap): void {
-    this.recaps.push(recap);
-    const row = this.rows.get(recap.host);
-    if (row) {
-      if (hostFailed(recap)) row.finish?.(new Error(`${recap.host}: ${recap.unreachable ? 'unreachable' : recap.rolled_back ? 'rolled back' : 'failed'}: ${recap.error ?? ''}`));
-      else {
-        setVisible(row.wrapper, false);
-        row.finish?.();
-      }
+    const v = this.view;
+    v.recaps.push(recap);
+    v.waiting.delete(recap.host);
+    v.running.delete(recap.host);
+    if (hostFailed(recap)) {
+      const outcome = recap.unreachable ? 'unreachable' : recap.rolled_back ? 'rolled back' : 'failed';
+      v.failed.push({ host: recap.host, outcome, error: recap.error ?? '' });
     }
-    this.updateSummary();
-    if (this.recaps.length >= this.total) this.finishSummary?.();
+    if (v.recaps.length >= v.total) this.endPlay?.();
   }
 
   warn(message: string): void {
-    this.diffs.push(this.o.colors.yellow(`warning: ${message}`));
+    this.after.push(this.o.colors.yellow(`warning: ${message}`));
   }
 
-  private updateSummary(): void {
-    if (this.summary) this.summary.title = `${this.playTitle}: ${this.batch}${progressLine(this.recaps.length, this.total, this.recaps)}`;
+  /** The current play's state as the layout sees it. */
+  snapshot(): LiveSnapshot {
+    return this.view.snapshot();
+  }
+
+  private frame(s: LiveSnapshot, screen: Screen, spinner: string): string[] {
+    const c = this.o.colors;
+    const tone: Record<LineTone, (t: string) => string> = { title: c.bold, totals: c.bold, failed: c.red, running: (t) => t, more: c.dim };
+    return layoutLive(s, screen, spinner).map((l) => tone[l.tone](l.text));
   }
 
   async finish(summary: RunSummary): Promise<void> {
-    // A rollout that stopped early leaves hosts that never ran: close their rows.
-    for (const row of this.rows.values()) {
-      setVisible(row.wrapper, false);
-      row.finish?.();
-    }
-    this.finishSummary?.();
-    await this.running;
-    for (const line of this.diffs) this.o.write(line);
+    this.endPlay?.();
+    await this.rendering;
+    for (const line of this.after) this.o.write(line);
     this.o.write('');
-    this.o.write(recapText(summary, this.o.colors));
+    const rows = this.stream.rows || 24;
+    // Room for the line about the .retry file and the shell's prompt.
+    this.o.write(recapText(summary, this.o.colors, this.o.recap === 'full' ? { mode: 'full' } : { mode: 'fit', lines: rows - 2 }));
   }
 }

@@ -32,7 +32,7 @@ export const ensureBridge: PlannedTaskModule<'ensure_bridge', typeof schema> = {
   plan: planBridge,
   persistence: { files: bridgeFiles, drift: bridgeDrift },
   factsView: {
-    json: (f) => ({ bridges: bridgesOf(f) }),
+    json: (f) => ({ bridges: bridgesOf(f), persisted_bridges: f.persisted ? persistedBridges(f.persisted).map((b) => b.name).sort() : null }),
     sections: (f) => [
       {
         title: 'bridges',

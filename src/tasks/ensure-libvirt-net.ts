@@ -7,6 +7,7 @@ import { shellJoin } from '../connection/quote.js';
 import { LibvirtUnavailableError, RefusedError, RenderError } from '../errors.js';
 import type { Facts, NetworkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
+import { netAddressing } from '../render/net-addressing.js';
 import { isSubset, networkXmlSummary, parseXml, prettyXml, project, type XmlElement } from '../render/netxml.js';
 import { renderXml } from '../render/template.js';
 import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
@@ -56,7 +57,7 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
     json: (f) => ({
       libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
       networks: f.libvirt.available
-        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null }))
+        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null, ...netAddressing(n.xml) }))
         : null,
       guest_interfaces: f.libvirt.available ? f.libvirt.guests : [],
     }),

@@ -95,7 +95,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
  * `kt` + 3 random [a-z0-9]. The lab's /24 is derived from the prefix: pick one whose subnet and
  * names nothing on this machine uses yet (other engineers' labs run here too).
  */
-function pickPrefix(): string {
+export function pickPrefix(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   const addrs = JSON.parse(execFileSync('ip', ['-j', '-4', 'addr', 'show'], { encoding: 'utf8' }) || '[]') as Array<{
     addr_info?: Array<{ local: string }>;
@@ -112,7 +112,7 @@ function pickPrefix(): string {
 }
 
 /** Namespaces and links of this prefix still present in the root namespace. */
-function leftovers(prefix: string): string[] {
+export function leftovers(prefix: string): string[] {
   const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')

@@ -37,12 +37,12 @@ describe('YAML inventory', () => {
       'hv5.example.com',
       'st1.example.com',
     ]);
-    expect(inv.hosts.get('hv3.example.com')!.vars).toEqual({ port: 2222 });
+    expect(inv.hosts.get('hv3.example.com')!.vars).toEqual({ ansible_port: 2222 }); // `name:port` sets ansible_port, as in Ansible
   });
 
   it('builds groups like Ansible: top-level groups and ungrouped hang under all', () => {
     expect(groupsSummary(inv)).toEqual({
-      all: { hosts: ['lonely.example.com'], children: ['hypervisors', 'ungrouped', 'storage'] },
+      all: { hosts: ['lonely.example.com'], children: ['ungrouped', 'hypervisors', 'storage'] },
       ungrouped: { hosts: ['lonely.example.com'], children: [] },
       hypervisors: { hosts: [], children: ['rack1', 'rack2'] },
       rack1: { hosts: ['hv1.example.com', 'hv2.example.com'], children: [] },
@@ -53,7 +53,7 @@ describe('YAML inventory', () => {
 
   it.each([
     ['hv2.example.com', ['all', 'hypervisors', 'rack1'], { user: 'root', uplink: 'eth1', bridge_address: '192.168.0.91/24' }],
-    ['hv3.example.com', ['all', 'hypervisors', 'rack2'], { user: 'root', uplink: 'eth2', port: 2222 }],
+    ['hv3.example.com', ['all', 'hypervisors', 'rack2'], { user: 'root', uplink: 'eth2', ansible_port: 2222 }],
     ['lonely.example.com', ['all', 'ungrouped'], { user: 'root' }],
     ['st1.example.com', ['all', 'storage'], { user: 'root' }],
   ])('%s: groups and vars', (host, groups, vars) => {
@@ -107,7 +107,7 @@ describe('INI inventory', () => {
       mtu: 9000,
       label: 'rack # not a comment for a plain string',
     });
-    expect(hostVars(inv, 'hv3.example.com')['port']).toBe(2222);
+    expect(hostVars(inv, 'hv3.example.com')['ansible_port']).toBe(2222);
     expect(inv.hostOrigin.get('hv5.example.com')).toEqual({ file: source, line: 10, col: 1 });
     expect(varOrigin(inv, 'hv2.example.com', 'count')).toEqual({ file: source, line: 6, col: 77 });
   });
@@ -129,8 +129,20 @@ describe('directory inventory', () => {
     expect(varOrigin(inv, 'hv1.example.com', 'mtu')).toEqual({ file: 'dir-yaml/group_vars/rack1/b.yaml', line: 1, col: 6 });
   });
 
-  it('reads hosts.ini and JSON group_vars', () => {
+  it('reads every file of the directory (an INI file without extension) and JSON group_vars', () => {
     expect(hostVars(load('dir-ini'), 'hv1.example.com')).toEqual({ uplink: 'eth3' });
+  });
+
+  it("skips what Ansible skips in a directory, warning about *.ini (Ansible's ignore list)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvmnet-inv-'));
+    writeFileSync(join(dir, 'hosts.ini'), '[skipped]\nnever.example.com\n');
+    writeFileSync(join(dir, 'notes.md'), 'not an inventory\n');
+    writeFileSync(join(dir, '.hidden'), 'hidden.example.com\n');
+    writeFileSync(join(dir, '01-kvm'), '[kvm]\nhv1.example.com\n');
+    writeFileSync(join(dir, '02-more.yml'), 'kvm:\n  hosts:\n    hv2.example.com:\n');
+    const { inventory, diagnostics } = loadInventory([dir], dir);
+    expect([...inventory.hosts.keys()]).toEqual(['hv1.example.com', 'hv2.example.com']);
+    expect(diagnostics).toEqual([expect.objectContaining({ severity: 'warning', file: 'hosts.ini', message: expect.stringContaining('ignores *.ini files inside an inventory directory') })]);
   });
 
   it('reads group_vars and host_vars beside an inventory file (host_vars file without extension)', () => {
@@ -151,9 +163,11 @@ describe('directory inventory', () => {
 
 describe('comma-separated host list', () => {
   it.each([
-    ['hv1.example.com,hv2.example.com:2222,', ['hv1.example.com', 'hv2.example.com'], { 'hv2.example.com': { port: 2222 } }],
+    ['hv1.example.com,hv2.example.com:2222,', ['hv1.example.com', 'hv2.example.com'], { 'hv2.example.com': { ansible_port: 2222 } }],
     ['hv1.example.com,', ['hv1.example.com'], {}],
-    [' hv[1:3].example.com , ,', ['hv1.example.com', 'hv2.example.com', 'hv3.example.com'], {}],
+    // As Ansible's host_list plugin: no ranges in a comma list.
+    [' hv[1:3].example.com , ,', ['hv[1:3].example.com'], {}],
+    ['[2001:db8::1]:2200,2001:db8::2,', ['2001:db8::1', '2001:db8::2'], { '2001:db8::1': { ansible_port: 2200 } }],
   ])('%j', (arg, hosts, vars) => {
     const inv = load(arg);
     expect([...inv.hosts.keys()]).toEqual(hosts);
@@ -178,11 +192,11 @@ describe('several -i sources', () => {
     expect(hostVars(inv, 'hv1.example.com')).toEqual({ user: 'root', uplink: 'eth0', bridge_address: '10.0.0.1/24' });
   });
 
-  it("an earlier source's group_vars folder is overridden by a later source's inline vars", () => {
+  it("an earlier source's group_vars folder still beats a later source's inline vars (Ansible: files after all inline vars)", () => {
     const { dir, file } = inline('more.yaml', 'all:\n  vars:\n    user: admin\n');
     const { inventory, diagnostics } = loadInventory([join(FIXTURES, 'dir-yaml'), join(dir, file)], FIXTURES);
     expect(diagnostics).toEqual([]);
-    expect(hostVars(inventory, 'hv1.example.com')['user']).toBe('admin');
+    expect(hostVars(inventory, 'hv1.example.com')['user']).toBe('root');
   });
 
   it('a group defined in an earlier source may be used in [g:children] and [g:vars] of a later INI file', () => {

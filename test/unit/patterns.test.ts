@@ -11,29 +11,31 @@ const short = (hosts: string[]) => hosts.map((h) => h.replace('.example.com', ''
 
 describe('selectHosts', () => {
   it.each<[string, string[]]>([
-    ['all', ['hv1', 'hv2', 'hv3', 'hv4', 'st1', 'web1']],
-    ['*', ['hv1', 'hv2', 'hv3', 'hv4', 'st1', 'web1']],
+    // Expected values are what `ansible PATTERN -i yaml/patterns.yaml --list-hosts` prints (ansible-core 2.14).
+    // Host order is Ansible's: a group's own hosts, then its children's (so storage's before rack1's under all).
+    ['all', ['st1', 'hv2', 'web1', 'hv1', 'hv3', 'hv4']],
+    ['*', ['st1', 'hv2', 'web1', 'hv1', 'hv3', 'hv4']],
     ['rack1', ['hv1', 'hv2']],
     ['hypervisors', ['hv1', 'hv2', 'hv3', 'hv4']],
     ['hv3.example.com', ['hv3']],
     ['hv*', ['hv1', 'hv2', 'hv3', 'hv4']],
-    ['hv[12].example.com', ['hv1', 'hv2']], // `hv` is no group, so this is a glob
+    ['hv[12].example.com', ['hv1', 'hv2']], // a glob: `[12]` is not followed by the end of the pattern
     ['hv[!12].example.com', ['hv3', 'hv4']],
     ['?v1.example.com', ['hv1']],
     ['rack?', ['hv1', 'hv2', 'hv3', 'hv4']], // globs match group names too
     ['~hv[34]\\.', ['hv3', 'hv4']],
     ['~(web|st)\\d', ['st1', 'web1']],
-    ['~(web|st)', ['hv2', 'st1', 'web1']], // a regex matches group names too: `storage` brings hv2
+    ['~(web|st)', ['st1', 'hv2', 'web1']], // a regex matches group names too: `storage` brings hv2
     ['rack1:rack2', ['hv1', 'hv2', 'hv3', 'hv4']],
-    ['rack2:rack1', ['hv1', 'hv2', 'hv3', 'hv4']], // always inventory order
+    ['rack2:rack1', ['hv3', 'hv4', 'hv1', 'hv2']], // each term adds its hosts in order
     ['rack1,storage', ['hv1', 'hv2', 'st1']],
     ['rack1 , web', ['hv1', 'hv2', 'web1']],
     ['hypervisors:&storage', ['hv2']],
     ['hypervisors:!rack1', ['hv3', 'hv4']],
     ['rack1:rack2:&hypervisors:!hv2*', ['hv1', 'hv3', 'hv4']],
     ['!hv2*:&hypervisors:rack1:rack2', ['hv1', 'hv3', 'hv4']], // order of terms does not matter
-    ['!rack1', ['hv3', 'hv4', 'st1', 'web1']], // only exclusions: start from all
-    ['&storage', ['hv2', 'st1']],
+    ['!rack1', ['st1', 'web1', 'hv3', 'hv4']], // only exclusions: start from all
+    ['&storage', ['st1', 'hv2']],
     ['storage:&rack1,rack2', ['hv2']], // unions (storage, rack2), then & rack1
     ['all:!all', []],
     ['rack1[0]', ['hv1']],
@@ -41,6 +43,8 @@ describe('selectHosts', () => {
     ['hypervisors[1:2]', ['hv2', 'hv3']],
     ['hypervisors[2:]', ['hv3', 'hv4']],
     ['hypervisors[1:2]:!hv2*', ['hv3']],
+    ['hypervisors[0:0]', ['hv1']], // Ansible: an end of 0 picks one host
+    ['hypervisors[2:0]', ['hv3']],
   ])('%s', (pattern, expected) => {
     const { hosts, diagnostics } = selectHosts(inv, pattern, where);
     expect(diagnostics).toEqual([]);

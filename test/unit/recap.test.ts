@@ -65,3 +65,49 @@ describe('ignore_errors', () => {
     expect(eventLine(e, noColors)).toBe('hv1 | t | failed (ignored) | rc=1');
   });
 });
+
+describe('recap at fleet scale', () => {
+  const fleet = (n: number, o: (i: number) => Partial<ReturnType<typeof emptyRecap>>): RunSummary => ({
+    hosts: Array.from({ length: n }, (_, i) => recap(`hv${i + 1}`, o(i + 1))),
+    elapsedMs: 7012,
+    check: false,
+    notTouched: [],
+    stats: { connections: n, execs: 2 * n },
+  });
+  const planted = (i: number) =>
+    i === 7 ? { changed: 1, failed: 1, error: 'planted failure: command failed (rc=1), no output' } : i === 21 ? { unreachable: 1, error: 'connect: timed out' } : i % 10 === 0 ? { ok: 2 } : { changed: 2 };
+
+  it('groups hosts with the same counters under inventory ranges once one line per host would not fit; failed hosts keep their line and error', () => {
+    expect(recapText(fleet(30, planted), noColors, { mode: 'fit', lines: 22 })).toMatchInlineSnapshot(`
+      "RECAP · hosts with the same counters on one line (every host: -v or --recap full)
+      hv[1:6],hv8,hv9,hv[11:19],hv[22:29] : ok=0    changed=2    failed=0    skipped=0    unreachable=0    (25 hosts)
+      hv10,hv20,hv30                      : ok=2    changed=0    failed=0    skipped=0    unreachable=0    (3 hosts)
+      hv7                                 : ok=0    changed=1    failed=1    skipped=0    unreachable=0
+                                            planted failure: command failed (rc=1), no output
+      hv21                                : ok=0    changed=0    failed=0    skipped=0    unreachable=1
+                                            connect: timed out
+      30 hosts · ok 6 · changed 51 · failed 1 · skipped 0 · unreachable 1 · 7.0 s"
+    `);
+  });
+  it('prints every host when that fits, or when asked for (-v, --recap full)', () => {
+    const small = recapText(fleet(5, planted), noColors, { mode: 'fit', lines: 22 });
+    expect(small.split('\n')).toHaveLength(1 + 5 + 1); // RECAP, hv1…hv5, totals
+    expect(recapText(fleet(30, planted), noColors, { mode: 'full' }).split('\n').filter((l) => /^hv\d+ +: ok=/.test(l))).toHaveLength(30);
+  });
+  it('groups within each batch and writes the hosts never touched as ranges too', () => {
+    const s = fleet(12, (i) => ({ changed: 1, batch: i <= 2 ? 1 : 2, ...(i === 4 ? { failed: 1, error: 'boom' } : {}) }));
+    s.hosts = s.hosts.slice(0, 6);
+    s.notTouched = ['hv7', 'hv8', 'hv9', 'hv10', 'hv11', 'hv12'];
+    expect(recapText(s, noColors, { mode: 'fit', lines: 5 })).toMatchInlineSnapshot(`
+      "RECAP · hosts with the same counters on one line (every host: -v or --recap full)
+      batch 1
+      hv1,hv2     : ok=0    changed=1    failed=0    skipped=0    unreachable=0    (2 hosts)
+      batch 2
+      hv3,hv5,hv6 : ok=0    changed=1    failed=0    skipped=0    unreachable=0    (3 hosts)
+      hv4         : ok=0    changed=1    failed=1    skipped=0    unreachable=0
+                    boom
+      never touched (rollout stopped): hv[7:12]
+      6 hosts · ok 0 · changed 6 · failed 1 · skipped 0 · unreachable 0 · 7.0 s"
+    `);
+  });
+});

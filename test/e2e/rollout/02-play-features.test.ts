@@ -155,6 +155,8 @@ describe('play features on real hosts', () => {
     const LINEAR = [hv(4), hv(5), hv(6)];
     const FREE = [hv(1), hv(2), hv(3)];
     // Each step writes "<step> start|end <ns>" into the host; one host is slow in step 1, another in step 2.
+    // Slow is 8 s: a command task is guarded (arm, run, confirm over a new connection), and on a
+    // loaded machine the fast hosts need seconds per step to get ahead of the slow one.
     const playbook = (strategy: string) =>
       writePlaybook(
         `strategy-${strategy}`,
@@ -165,7 +167,7 @@ describe('play features on real hosts', () => {
 ${[1, 2, 3]
   .map(
     (n) => `    - name: step ${n}
-      command: { cmd: 'echo "${n} start $(date +%s%N)" >> /root/steps; [ {{ slow_step }} != ${n} ] || sleep 3; echo "${n} end $(date +%s%N)" >> /root/steps' }`,
+      command: { cmd: 'echo "${n} start $(date +%s%N)" >> /root/steps; [ {{ slow_step }} != ${n} ] || sleep 8; echo "${n} end $(date +%s%N)" >> /root/steps' }`,
   )
   .join('\n')}
 `,

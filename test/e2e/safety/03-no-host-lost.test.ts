@@ -64,7 +64,7 @@ describe('no host lost: refused cuts (nothing changes on the SSH path)', () => {
     ['ensure_bridge: deleting the bridge that carries SSH (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, state: absent }\n`, /carries this SSH session/],
     ['ensure_bridge: taking the SSH bridge down (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n`, /^refused: this change takes down brm, and the SSH session runs over brm, mgmt0/],
     ['ensure_port: a later task undoing the migration', `${MIGRATE}    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, state: absent }\n`, /^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0/],
-    ['ensure_bridge: STP on the SSH bridge (forwarding stops for 2 × forward delay)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`, /^refused: this change reconfigures brm/],
+    ['ensure_bridge: STP on the SSH bridge (bridge settings on the path need confirm: STP can stop forwarding for 2 × forward delay)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`, /^refused: this change reconfigures brm/],
   ])('%s', async (name, tasks, why) => {
     // Sequential tests: the global onTestFinished belongs to this one.
     onTestFinished(() => resetFleet([H]));
@@ -139,11 +139,11 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     const recoveredMs = Date.now() - started;
     await expectIntact(inv, H);
     // The next run reports the rollback that fired, when and why.
-    const next = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks: []\n'), '-i', inv, '--limit', H]);
+    const next = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'), '-i', inv, '--limit', H]);
     expect(next.r.code, show(next.r)).toBe(0);
-    expect(next.r.stderr + next.r.stdout).toMatch(new RegExp(`${H}: a rollback timer fired at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(\\w+\\): command task 'cut' \\(.*\\) by kvmnet pid \\d+ .*restored after \\d+ s without confirmation`));
+    expect(next.r.stderr + next.r.stdout).toMatch(new RegExp(`${H}: a rollback timer fired at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(\\w+\\): command task 'cut' by kvmnet pid \\d+ .*restored after \\d+ s without confirmation`));
     // ... once: the record is acknowledged.
-    const again = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks: []\n'), '-i', inv, '--limit', H]);
+    const again = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'), '-i', inv, '--limit', H]);
     expect(again.r.stderr + again.r.stdout).not.toMatch(/a rollback timer fired/);
     record({ name: 'controller kill -9 during a guarded command', host: H, ended: 'rolled_back', recoveredMs, reachable: true });
   });

@@ -1,0 +1,12 @@
+// DOT → SVG with Graphviz compiled to WebAssembly (@viz-js/viz): nothing to install. Imported
+// lazily by the commands that draw, so the 1.4 MB module costs the other commands nothing.
+type Viz = { renderString(src: string, options: { format: string }): string };
+let viz: Promise<Viz> | undefined;
+
+export async function renderSvg(dot: string): Promise<string> {
+  viz ??= import('@viz-js/viz').then((m) => m.instance() as Promise<Viz>);
+  return (await viz).renderString(dot, { format: 'svg' });
+}
+
+/** The SVG element alone, for inlining in HTML (no XML prolog, no doctype). */
+export const inlineSvg = (svg: string): string => svg.slice(svg.indexOf('<svg'));
