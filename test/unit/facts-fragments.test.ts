@@ -28,8 +28,11 @@ describe('facts fragments', () => {
     expect(script.match(/virsh -q /g)).toHaveLength(1);
   });
 
-  it('with no fragments registered the script is the core one, unchanged', () => {
-    expect(HOST_FACTS_SCRIPT).toBe(factsScript([]));
+  it("the registry's fragments (DHCP reservations and leases, port forwards) keep it ONE virsh invocation", () => {
+    expect(HOST_FACTS_SCRIPT).not.toBe(factsScript([]));
+    expect(HOST_FACTS_SCRIPT.match(/virsh -q /g)).toHaveLength(1);
+    expect(HOST_FACTS_SCRIPT.indexOf('net-dhcp-leases')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf('virsh -q "$cmds'));
+    expect(HOST_FACTS_SCRIPT.indexOf('@@kvmnet:pf-rules@@')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf("echo '@@kvmnet:virsh@@'"));
   });
 
   it("each fragment parses its own section; the core facts are the same as without it", () => {
