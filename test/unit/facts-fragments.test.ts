@@ -29,10 +29,12 @@ describe('facts fragments', () => {
     expect(script.match(/virsh -q /g)).toHaveLength(1);
   });
 
-  it("the registered fragments (ensure_libvirt_net's libvirt version) keep it one script with one virsh", () => {
+  it("the registry's fragments (libvirt version, DHCP reservations and leases, port forwards) keep it ONE virsh invocation", () => {
     expect(HOST_FACTS_SCRIPT).toBe(factsScript(taskModules.flatMap((m) => (m.facts ? [m.facts] : []))));
-    expect(HOST_FACTS_SCRIPT.indexOf('@@kvmnet:libvirt-version@@')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf("echo '@@kvmnet:virsh@@'"));
     expect(HOST_FACTS_SCRIPT.match(/virsh -q /g)).toHaveLength(1);
+    expect(HOST_FACTS_SCRIPT.indexOf('net-dhcp-leases')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf('virsh -q "$cmds'));
+    expect(HOST_FACTS_SCRIPT.indexOf('@@kvmnet:pf-rules@@')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf("echo '@@kvmnet:virsh@@'"));
+    expect(HOST_FACTS_SCRIPT.indexOf('@@kvmnet:libvirt-version@@')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf("echo '@@kvmnet:virsh@@'"));
   });
 
   it("each fragment parses its own section; the core facts are the same as without it", () => {
