@@ -10,10 +10,12 @@ import { inHost, inventory, kvmnet, labDir, labHost, netXml, resetHost, show, ta
 const HOST = 'hv3' as const;
 const GUEST = guestName(HOST);
 const PLANT = '/tmp/kvmnet-e2e-plant-reattach';
+// In network.d (libvirt ≥ 6.5 runs every script there), next to kvmnet's own port-forward hook,
+// never over an operator's hooks/network.
+const HOOK_FILE = '/etc/libvirt/hooks/network.d/zz-kvmnet-e2e-plant';
 
 // A libvirt network hook that, when the plant file exists, renames the guest's tap as `default`
-// starts: the planted failure to re-attach. Inert otherwise; it stays (libvirtd found it at start
-// and calls it on every network start: removing it would make them fail).
+// starts: the planted failure to re-attach. Inert otherwise; removed after the tests.
 const HOOK = `#!/bin/sh
 [ "$1" = default ] && [ "$2" = started ] && [ -e ${PLANT} ] || exit 0
 t=$(cat ${PLANT})
@@ -68,7 +70,7 @@ describe('ensure_libvirt_net under a running guest', () => {
   beforeAll(async () => {
     await resetHost(HOST);
     // The hook is read when libvirtd starts: plant it, stop libvirtd, and let `lab up` restart it.
-    await inHost(HOST, ['sh', '-c', 'cat > /etc/libvirt/hooks/network && chmod 0755 /etc/libvirt/hooks/network'], { input: HOOK });
+    await inHost(HOST, ['sh', '-c', 'mkdir -p "${1%/*}" && cat > "$1" && chmod 0755 "$1"', 'hook', HOOK_FILE], { input: HOOK });
     const libvirtd = labHost(HOST).libvirtdPid!;
     process.kill(libvirtd, 'SIGTERM');
     await waitFor('libvirtd to stop', () => !pidAlive(libvirtd) || undefined, 30_000);
@@ -82,7 +84,7 @@ describe('ensure_libvirt_net under a running guest', () => {
   });
 
   afterAll(async () => {
-    await inHost(HOST, ['rm', '-f', PLANT]);
+    await inHost(HOST, ['rm', '-f', PLANT, HOOK_FILE]);
     await virsh(HOST, ['-q', 'destroy', GUEST], { check: false });
     await resetHost(HOST);
   });
