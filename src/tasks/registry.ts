@@ -2,12 +2,14 @@
 // views) iterates over it or looks types up in it; adding a task type is one line here.
 import type { z } from 'zod';
 import { command } from './command.js';
+import { ensureBond } from './ensure-bond.js';
 import { ensureBridge } from './ensure-bridge.js';
 import { ensureIp } from './ensure-ip.js';
 import { ensureLibvirtNet } from './ensure-libvirt-net.js';
 import { ensurePort } from './ensure-port.js';
+import { ensureVlan } from './ensure-vlan.js';
 
-export const taskModules = [ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, command] as const;
+export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, command] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];
