@@ -266,3 +266,19 @@ describe('ensure_vlan', () => {
     expect(problems({ parent: 'enp129s0f0np0', id: 100, name: 'vlan100' })).toEqual([]);
   });
 });
+
+describe('playbooks/bonded-vlans.yaml (two NICs → bond0 → VLANs → bridges → libvirt networks)', () => {
+  it('passes validate against the example inventory: every task rendered for every host', async () => {
+    const { loadInventory } = await import('../../src/config/inventory.js');
+    const { loadPlaybook } = await import('../../src/config/playbook.js');
+    const { validatePlaybook } = await import('../../src/run/validate.js');
+    const { formatDiagnostic } = await import('../../src/errors.js');
+    const { playbook, diagnostics } = loadPlaybook('playbooks/bonded-vlans.yaml');
+    expect(diagnostics.map(formatDiagnostic)).toEqual([]);
+    const { inventory } = loadInventory(['inventory']);
+    const report = validatePlaybook(playbook!, inventory, {});
+    expect([...report.diagnostics, ...report.renderDiagnostics].map(formatDiagnostic)).toEqual([]);
+    expect(report.hosts.size).toBe(4);
+    expect(playbook!.plays[0]!.tasks.map((t) => t.type)).toEqual(['ensure_bond', 'ensure_vlan', 'ensure_bridge', 'ensure_port', 'ensure_libvirt_net']);
+  });
+});
