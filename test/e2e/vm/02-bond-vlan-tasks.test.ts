@@ -143,7 +143,7 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     await sh('hv1', 'sysctl -qw net.ipv4.conf.all.arp_ignore=1');
     const before = (await links())['bond0.10']!.stats64!.rx.packets;
     const ping = await waitFor('ping through the bond', async () => {
-      const p = await spawnCollect(['ping', '-c', '3', '-W', '2', addr], { timeoutMs: 30_000 });
+      const p = await spawnCollect(['busybox', 'ping', '-c', '3', '-W', '2', addr], { timeoutMs: 30_000 });
       return p.code === 0 ? p : undefined;
     });
     expect(ping.code).toBe(0);
@@ -209,5 +209,19 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     expect([l.eth1!.master, l.eth2!.master]).toEqual([undefined, undefined]);
     expect((await sh('hv1', 'test -e /proc/net/bonding/bond0', false)).code).not.toBe(0);
     expect(recap(await run('absent-again', absent))).toEqual([3, 0, 0]);
+  });
+
+  it('migrate: the SSH NIC becomes a bond member in one guarded step, the host reachable at the same address', async () => {
+    const task = 'ensure_bond: { name: bondm, mode: active-backup, members: [mgmt0], migrate: true }';
+    const r = await run('migrate', [task]);
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toContain('migrate mgmt0 into bondm');
+    const l = await links();
+    expect(l.mgmt0!.master).toBe('bondm');
+    const addrs = JSON.parse((await sh('hv1', 'ip -j addr show dev bondm')).stdout) as Array<{ addr_info: Array<{ local: string }> }>;
+    expect(addrs[0]!.addr_info.map((a) => a.local)).toContain(state.hosts[0]!.address);
+    expect((await sh('hv1', 'ip -j route show default')).stdout).toContain('"dev":"bondm"');
+    const again = await run('migrate-again', [task]);
+    expect(recap(again)).toEqual([1, 0, 0]);
   });
 });
