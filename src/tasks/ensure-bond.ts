@@ -13,6 +13,7 @@ import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js';
 import { removeLink } from './ensure-bridge.js';
 import { applyBondDetails, applyProcBonding, lacpPartner, linkDetails } from './link-details.js';
+import { bondDrift, bondFiles } from './link-persist.js';
 import { routeArgs } from './migrate.js';
 
 export const BOND_MODES = ['802.3ad', 'active-backup', 'balance-xor', 'balance-alb', 'balance-tlb', 'broadcast', 'balance-rr'] as const;
@@ -68,6 +69,7 @@ export const ensureBond: PlannedTaskModule<'ensure_bond', typeof schema> = {
   defaultName: (args) => `ensure_bond ${String(args.name)}${Array.isArray(args.members) ? ` (${args.members.map(String).join(', ')})` : ''}`,
   argProblems: bondProblems,
   plan: planBond,
+  persistence: { files: (kind, args, facts) => bondFiles(kind, args, facts), drift: bondDrift },
   facts: {
     // Prints nothing on a host without bonds (no /proc/net/bonding): the facts of such hosts are unchanged.
     shell: `for f in /proc/net/bonding/*; do [ -f "$f" ] || continue; n=\${f##*/}; echo "@@kvmnet:bonding:$n@@"; cat "$f"; done\n`,

@@ -12,6 +12,7 @@ import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { removeLink } from './ensure-bridge.js';
 import { applyVlanDetails, linkDetails } from './link-details.js';
+import { vlanDrift, vlanFiles } from './link-persist.js';
 
 const schema = z.strictObject({
   parent: interfaceName.meta({ description: 'the device the VLAN sits on (a NIC, a bond, a bridge)' }),
@@ -41,6 +42,7 @@ export const ensureVlan: PlannedTaskModule<'ensure_vlan', typeof schema> = {
   defaultName: (args) => `ensure_vlan ${typeof args.name === 'string' ? args.name : `${String(args.parent)}.${String(args.id)}`}`,
   argProblems: vlanProblems,
   plan: planVlan,
+  persistence: { files: (kind, args, facts, host) => vlanFiles(kind, { ...args, name: vlanName(args) }, facts, host), drift: vlanDrift },
   facts: {
     parse: (sections, facts) => applyVlanDetails(linkDetails(sections), facts),
   },

@@ -31,7 +31,7 @@ export function vmFactsOutput(state: VmState, opts: VmFixtureOptions = {}): stri
     `@@kvmnet:route@@\n${routes}\n`,
     '@@kvmnet:route6@@\n[]\n',
     `@@kvmnet:ssh@@\n198.18.138.1 40000 ${opts.sshAddress ?? '198.18.138.11'} 22\n`,
-    '@@kvmnet:persist@@\n@@kvmnet:dir:/etc/systemd/network@@\n@@kvmnet:persist-end@@\n',
+    '@@kvmnet:persist@@\n@@kvmnet:dir:/etc/systemd/network@@\n@@kvmnet:dir:/etc/network/interfaces.d@@\n@@kvmnet:persist-end@@\n',
     bond,
     '@@kvmnet:virsh@@\n@@kvmnet:no-virsh@@\n',
   ].join('');
