@@ -5,6 +5,19 @@ export interface BridgeInfo {
   stp: boolean;
   /** Effective forward delay in seconds, as the kernel reports it (centiseconds / 100). */
   forwardDelay: number;
+  /** VLAN filtering (a VLAN-aware bridge); undefined when the facts do not say. */
+  vlanFiltering?: boolean;
+  /** The VLAN a new port gets as PVID, untagged (0: none). */
+  defaultPvid?: number;
+}
+
+/** One VLAN of a port of a VLAN-aware bridge (`bridge -j vlan show`). */
+export interface PortVlan {
+  id: number;
+  /** Untagged frames arriving on the port belong to this VLAN. */
+  pvid: boolean;
+  /** Frames of this VLAN leave the port untagged. */
+  untagged: boolean;
 }
 
 /** A bond's settings and LACP state (ensure_bond's facts fragment: `ip -j -d link` and /proc/net/bonding). */
@@ -54,6 +67,8 @@ export interface LinkFact {
   bondMember?: BondMemberInfo;
   /** Set for 802.1Q links by ensure_vlan's facts fragment (the parent is `lower`). */
   vlan?: { id: number; protocol: string };
+  /** Ports of VLAN-aware bridges (and such bridges themselves): the VLAN set, from `bridge -j vlan show`. */
+  vlans?: PortVlan[];
 }
 
 export interface AddrFact {
