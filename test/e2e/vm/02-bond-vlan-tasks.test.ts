@@ -211,6 +211,41 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     expect(recap(await run('absent-again', absent))).toEqual([3, 0, 0]);
   });
 
+  it('a VLAN-aware bridge on eth3 (a switch trunk): port VLAN sets compared with bridge -j vlan show', async () => {
+    const tasks = ['ensure_bridge: { name: brt, vlan_filtering: true }', 'ensure_port: { bridge: brt, interface: eth3, vlans: [30, "200-202"], pvid: 99, untagged: [99] }'];
+    const r = await run('vlan-bridge', tasks);
+    expect(r.code, show(r)).toBe(0);
+    const l = await links();
+    expect(l.brt!.linkinfo!.info_data).toMatchObject({ vlan_filtering: 1 });
+    expect(l.eth3!.master).toBe('brt');
+    const table = JSON.parse((await sh('hv1', 'bridge -j vlan show dev eth3')).stdout) as Array<{ ifname: string; vlans: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }> }>;
+    const ids = table[0]!.vlans.flatMap((v) => Array.from({ length: (v.vlanEnd ?? v.vlan) - v.vlan + 1 }, (_, k) => `${v.vlan + k}${v.flags?.includes('PVID') ? ' PVID' : ''}${v.flags?.includes('Egress Untagged') ? ' untagged' : ''}`));
+    expect(ids).toEqual(['30', '99 PVID untagged', '200', '201', '202']);
+    const again = await run('vlan-bridge-again', tasks);
+    expect(recap(again)).toEqual([2, 0, 0]);
+    expect(again.stdout).toContain('VLANs 30, 99 PVID untagged, 200-202');
+    const changed = await run('vlan-bridge-change', ['ensure_port: { bridge: brt, interface: eth3, vlans: [30], pvid: 99, untagged: [99] }']);
+    expect(changed.stdout).toContain('set the VLANs of eth3 on brt: 30, 99 PVID untagged, 200-202 → 30, 99 PVID untagged');
+    expect((await sh('hv1', 'bridge -j vlan show dev eth3')).stdout).not.toContain('"vlan":200');
+    expect((await run('vlan-bridge-cleanup', ['ensure_bridge: { name: brt, state: absent }'])).code).toBe(0);
+  });
+
+  it('persist: networkd writes the bond, member and VLAN files; a second run and kvmnet facts agree', async () => {
+    const tasks = [BOND.replace(' }', ', persist: networkd }'), 'ensure_vlan: { parent: bond0, id: 10, persist: networkd }'];
+    const r = await run('persist', tasks);
+    expect(r.code, show(r)).toBe(0);
+    const files = (await sh('hv1', 'cd /etc/systemd/network && for f in 10-kvmnet-*; do [ -f "$f" ] && echo "$f"; done; ls 10-kvmnet-bond0.network.d')).stdout.trim().split('\n');
+    expect(files).toEqual(['10-kvmnet-bond0.10.netdev', '10-kvmnet-bond0.10.network', '10-kvmnet-bond0.netdev', '10-kvmnet-bond0.network', '10-kvmnet-eth1.network', '10-kvmnet-eth2.network', 'vlan-bond0.10.conf']);
+    expect((await sh('hv1', 'cat /etc/systemd/network/10-kvmnet-bond0.netdev')).stdout).toContain('[Bond]\nMode=802.3ad\nMIIMonitorSec=100ms\nLACPTransmitRate=fast\nTransmitHashPolicy=layer3+4\n');
+    expect(recap(await run('persist-again', tasks))).toEqual([2, 0, 0]);
+    const facts = await kvmnet(['facts', '-i', inventory, '--limit', 'hv1', '--output', 'json'], { timeoutMs: 120_000 });
+    const drift = (JSON.parse(facts.stdout.trim().split('\n')[0]!) as { persistence_drift: string[] }).persistence_drift;
+    expect(drift.filter((d) => /bond|VLAN|eth[12]/.test(d))).toEqual([]);
+    const gone = await run('persist-absent', ['ensure_vlan: { parent: bond0, id: 10, state: absent, persist: networkd }', 'ensure_bond: { name: bond0, state: absent, persist: networkd }']);
+    expect(gone.code, show(gone)).toBe(0);
+    expect((await sh('hv1', 'ls /etc/systemd/network | grep -c kvmnet', false)).stdout.trim()).toBe('0');
+  });
+
   it('migrate: the SSH NIC becomes a bond member in one guarded step, the host reachable at the same address', async () => {
     const task = 'ensure_bond: { name: bondm, mode: active-backup, members: [mgmt0], migrate: true }';
     const r = await run('migrate', [task]);
