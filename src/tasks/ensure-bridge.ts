@@ -212,7 +212,7 @@ function bridgeFiles(kind: PersistFormat, args: EnsureBridgeArgs, facts: Facts):
   if (kind === 'networkd') {
     if (args.state === 'present') {
       return [
-        { path: networkdPaths.netdev(name), content: networkdBridgeNetdev(settings) },
+        { path: networkdPaths.netdev(name), content: withVlanFiltering(networkdBridgeNetdev(settings), args) },
         { path: networkdPaths.network(name), content: networkdBridgeNetwork(settings) },
       ];
     }
@@ -225,12 +225,23 @@ function bridgeFiles(kind: PersistFormat, args: EnsureBridgeArgs, facts: Facts):
     return [networkdPaths.netdev(name), networkdPaths.network(name), ...dropIns, ...ports].map((path) => ({ path, content: null }));
   }
   const main = ifupdownPaths.main(name);
+  if (args.state === 'present' && args.vlan_filtering !== undefined) {
+    throw new RefusedError(`persist: ifupdown does not carry vlan_filtering in kvmnet yet; use persist: networkd (VLANFiltering=) or persist: none for ${name}`);
+  }
   if (args.state === 'present') {
     const current = persisted(facts)[main];
     return [{ path: main, content: ifupdownBridge(settings, current === undefined ? [] : ifupdownPorts(current)) }];
   }
   const addresses = existing.filter((p) => p.startsWith(`${main}__`));
   return [main, ...addresses].map((path) => ({ path, content: null }));
+}
+
+/** The netdev's [Bridge] section with VLANFiltering= and DefaultPVID= (systemd.netdev(5)) when the task sets them. */
+function withVlanFiltering(netdev: string, args: EnsureBridgeArgs): string {
+  if (args.vlan_filtering === undefined) return netdev;
+  const extra = [`VLANFiltering=${args.vlan_filtering ? 'yes' : 'no'}`, ...(args.vlan_filtering && args.default_pvid !== undefined ? [`DefaultPVID=${args.default_pvid === 0 ? 'none' : args.default_pvid}`] : [])];
+  // [Bridge] is the netdev's last section when it is there.
+  return netdev.includes('\n[Bridge]\n') ? `${netdev}${extra.join('\n')}\n` : `${netdev}\n[Bridge]\n${extra.join('\n')}\n`;
 }
 
 export interface PersistedBridge {

@@ -199,9 +199,12 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
   if (kind === 'networkd') {
     const path = networkdPaths.network(iface);
     const current = persisted(facts)[path];
-    if (args.state === 'present') return [{ path, content: networkdPortNetwork(iface, bridge) }];
+    if (args.state === 'present') return [{ path, content: withBridgeVlans(networkdPortNetwork(iface, bridge), args) }];
     // Only the file that makes iface a port of THIS bridge goes, as `ip link set nomaster` only would.
     return current !== undefined && iniValue(current, 'Bridge') === bridge ? [{ path, content: null }] : [];
+  }
+  if (args.state === 'present' && hasVlanArgs(args)) {
+    throw new RefusedError(`persist: ifupdown does not carry port VLANs in kvmnet yet; use persist: networkd ([BridgeVLAN]) or persist: none for ${iface}`);
   }
   // bridge-utils lists ports in the bridge's own stanza, which ensure_bridge writes: edit it in place.
   const main = ifupdownPaths.main(bridge);
@@ -224,6 +227,23 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
     wants.push({ path, content: withIfupdownPorts(content, ifupdownPorts(content).filter((p) => p !== iface)) });
   }
   return wants;
+}
+
+/** The port's VLAN set as [BridgeVLAN] sections (systemd.network(5)), when the task gives one. */
+function withBridgeVlans(network: string, args: EnsurePortArgs): string {
+  if (!hasVlanArgs(args) || args.vlans === undefined) return network;
+  const vlans = wantedVlans(args.vlans, args.pvid, args.untagged);
+  const sections: string[] = [];
+  // Consecutive VLANs with the same flags share one section (VLAN=200-299).
+  for (let i = 0; i < vlans.length; ) {
+    const v = vlans[i]!;
+    let j = i;
+    while (!v.pvid && j + 1 < vlans.length && vlans[j + 1]!.id === vlans[j]!.id + 1 && !vlans[j + 1]!.pvid && vlans[j + 1]!.untagged === v.untagged) j++;
+    const ids = j > i ? `${v.id}-${vlans[j]!.id}` : String(v.id);
+    sections.push(['', '[BridgeVLAN]', `VLAN=${ids}`, ...(v.pvid ? [`PVID=${ids}`] : []), ...(v.untagged ? [`EgressUntagged=${ids}`] : [])].join('\n'));
+    i = j + 1;
+  }
+  return `${network}${sections.join('\n')}\n`;
 }
 
 /** The ports kvmnet's files define: networkd .network files with Bridge=, ifupdown bridge_ports lists. */

@@ -104,3 +104,49 @@ describe('ensure_port vlans, pvid, untagged', () => {
     expect(problems({ bridge: 'br0', interface: 'eth3', vlans: [30], state: 'absent' })).toEqual(['vlans: vlans, pvid and untagged only apply with state: present']);
   });
 });
+
+describe('persist: networkd of VLAN-aware bridges', () => {
+  it('VLANFiltering= and DefaultPVID= in the netdev, [BridgeVLAN] sections in the port .network; a second plan is a no-op', () => {
+    const f = vlanBridge();
+    for (const p of [bridge({ name: 'br0', vlan_filtering: true, default_pvid: 1, persist: 'networkd' }, f), port({ ...ETH3, persist: 'networkd' }, f)]) apply(p, f);
+    expect(f.persisted!['/etc/systemd/network/10-kvmnet-br0.netdev']).toMatchInlineSnapshot(`
+      "# Written by kvmnet; changes made here are overwritten on its next run.
+      # ensure_bridge br0
+      [NetDev]
+      Name=br0
+      Kind=bridge
+
+      [Bridge]
+      VLANFiltering=yes
+      DefaultPVID=1
+      "
+    `);
+    expect(f.persisted!['/etc/systemd/network/10-kvmnet-eth3.network']).toMatchInlineSnapshot(`
+      "# Written by kvmnet; changes made here are overwritten on its next run.
+      # ensure_port eth3 -> br0
+      [Match]
+      Name=eth3
+
+      [Network]
+      Bridge=br0
+
+      [BridgeVLAN]
+      VLAN=30
+
+      [BridgeVLAN]
+      VLAN=99
+      PVID=99
+      EgressUntagged=99
+
+      [BridgeVLAN]
+      VLAN=200-202
+      "
+    `);
+    expect(bridge({ name: 'br0', vlan_filtering: true, default_pvid: 1, persist: 'networkd' }, f).changes).toEqual([]);
+    expect(port({ ...ETH3, persist: 'networkd' }, f).changes).toEqual([]);
+  });
+  it('ifupdown: refused with the reason (not carried yet)', () => {
+    expect(() => port({ ...ETH3, persist: 'ifupdown' }, vlanBridge())).toThrow(/persist: ifupdown does not carry port VLANs in kvmnet yet/);
+    expect(() => bridge({ name: 'br0', vlan_filtering: true, persist: 'ifupdown' }, vlanBridge())).toThrow(/persist: ifupdown does not carry vlan_filtering in kvmnet yet/);
+  });
+});
