@@ -259,4 +259,20 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     const again = await run('migrate-again', [task]);
     expect(recap(again)).toEqual([1, 0, 0]);
   });
+
+  it('then the bond into a bridge carrying the address (ensure_port migrate): NIC → bond → bridge, reachable throughout', async () => {
+    const tasks = ['ensure_bridge: { name: brm }', 'ensure_port: { bridge: brm, interface: bondm, migrate: true }'];
+    const r = await run('migrate-bridge', tasks);
+    expect(r.code, show(r)).toBe(0);
+    const l = await links();
+    expect([l.mgmt0!.master, l.bondm!.master]).toEqual(['bondm', 'brm']);
+    const addrs = JSON.parse((await sh('hv1', 'ip -j addr show dev brm')).stdout) as Array<{ addr_info: Array<{ local: string }> }>;
+    expect(addrs[0]!.addr_info.map((a) => a.local)).toContain(state.hosts[0]!.address);
+    expect((await sh('hv1', 'ip -j route show default')).stdout).toContain('"dev":"brm"');
+    // The bond under the session is now on the SSH path: taking its only member out is refused.
+    const cut = await run('migrate-cut', ['ensure_bond: { name: bondm, mode: active-backup, members: [] }']);
+    expect(cut.code, show(cut)).toBe(2);
+    expect(cut.stdout + cut.stderr).toMatch(/refused: this change re-parents mgmt0/);
+    expect(recap(await run('migrate-bridge-again', tasks))).toEqual([2, 0, 0]);
+  });
 });
