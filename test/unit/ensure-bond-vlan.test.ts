@@ -251,9 +251,10 @@ describe('ensure_vlan', () => {
     expect(commands(vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan')))).toEqual(['ip link del bond0.20']);
     expect(vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('802.3ad')).noop).toBe('VLAN bond0.20 does not exist');
   });
-  it('refusals: no parent, a bond member as parent, the same id twice on a parent, MTU above the parent, the session VLAN', () => {
+  it('refusals: no parent, a bond member or bridge port as parent, the same id twice on a parent, MTU above the parent, the session VLAN', () => {
     expect(() => vlan({ parent: 'bond9', id: 20 }, vmFixture('bond-vlan'))).toThrow(/parent bond9 of VLAN bond9.20 does not exist on hv1/);
     expect(() => vlan({ parent: 'eth1', id: 20 }, vmFixture('bond-vlan'))).toThrow('eth1 is a member of bond bond0 on hv1; put the VLAN on bond0 instead');
+    expect(() => vlan({ parent: 'eth3', id: 20 }, vmFixture('vlan-bridge'))).toThrow(/eth3 is a port of bridge br0 on hv1: the bridge takes its frames/);
     expect(() => vlan({ parent: 'bond0', id: 20, name: 'v20' }, vmFixture('bond-vlan'))).toThrow(/VLAN 20 already exists on bond0 as bond0.20/);
     expect(() => vlan({ parent: 'bond0', id: 30, mtu: 9000 }, vmFixture('bond-vlan'))).toThrow(/mtu 9000 of bond0.30 is above its parent bond0's \(1500\)/);
     expect(() => vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan', { sshAddress: '198.19.220.1' }))).toThrow(/carries this SSH session/);
