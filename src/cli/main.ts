@@ -48,6 +48,8 @@ Examples:
   kvmnet facts -i inventory --limit hv1.example.com
   kvmnet graph -i inventory -o topology.svg
   kvmnet lab up -n 3 && kvmnet run playbooks/bridged.yaml -i .lab/inventory.yaml
+  kvmnet run site.yaml -i inventory --shard auto -o json > shard.jsonl   (one shard per Indexed Job pod / CI job)
+  kvmnet merge shard-*.jsonl -o merged.jsonl                             (exit code as a single run)
 
 Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task failed · 4 a host unreachable
             (2 and 4 add up) · +8 changes pending with --check --detailed-exitcode · 70 a bug in kvmnet
