@@ -151,7 +151,7 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
 
   program
     .command('merge')
-    .description('merge the JSON Lines of the shards of one run (`run --shard I/N --output json`) into the result of a single run, checking they are of one run, disjoint and complete')
+    .description('merge the JSON Lines of the shards of one run (`run` or `facts` with --shard I/N --output json) into the result of a single run, checking they are of one run, disjoint and complete')
     .argument('<files...>', 'the JSON Lines of every shard')
     .option('-o, --output <file.jsonl>', 'write the merged JSON Lines here (default: only the recap is printed)')
     .option('--report <file.html>', 'also write the HTML report of the merged run')

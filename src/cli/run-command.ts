@@ -44,7 +44,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   const emptyShard = Boolean(choice.shard) && choice.mine.length === 0 && selectedHosts.some((h) => h.length > 0);
   if (nothing) {
     if (flags.check && flags.detailedExitcode && !emptyShard) throw new UsageError(`${nothing}: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift`);
-    err(`warning: ${nothing}: nothing to do`);
+    err(emptyShard ? `warning: shard ${choice.shard!.index}/${choice.shard!.count} has none of the ${choice.split.flat().length} selected hosts: nothing to do` : `warning: ${nothing}: nothing to do`);
     // Hosts of plays without a task would still be connected to (facts, the run lock): contact none.
     limit = new Set();
   }

@@ -2,7 +2,7 @@
 // have written. Pure: files in, merged events and summary out, or a MergeError listing EVERY reason
 // the shards cannot be merged (other inputs, a shard twice, a shard that never ran, hosts missing).
 import { UsageError } from '../errors.js';
-import type { HostRecap, RunSummary } from '../model/result.js';
+import { emptyRecap, type HostRecap, type RunSummary } from '../model/result.js';
 import { canonicalJson, HEADER_FORMAT, sha256, type RunHeader } from './run-header.js';
 
 export class MergeError extends UsageError {
@@ -44,6 +44,7 @@ const listSome = (hosts: readonly string[]): string => {
 function parseShard(f: ShardFile, problems: string[]): ParsedShard | undefined {
   const events: Event[] = [];
   const lines = f.text.split('\n');
+  let facts = false;
   for (const [i, line] of lines.entries()) {
     if (!line.trim()) continue;
     let v: unknown;
@@ -53,10 +54,13 @@ function parseShard(f: ShardFile, problems: string[]): ParsedShard | undefined {
       problems.push(`${f.file}:${i + 1}: not JSON (expected the output of \`kvmnet run --output json\`): ${(e as Error).message}`);
       return undefined;
     }
-    if (typeof v !== 'object' || v === null || typeof (v as Event).event !== 'string') {
-      problems.push(`${f.file}:${i + 1}: expected an event object with "event" (the output of \`kvmnet run --output json\`)`);
+    // After a facts header, one object per host (as `kvmnet facts --output json` prints them), without "event".
+    const ok = typeof v === 'object' && v !== null && (facts ? typeof (v as Event).host === 'string' : typeof (v as Event).event === 'string');
+    if (!ok) {
+      problems.push(`${f.file}:${i + 1}: expected ${facts ? 'an object with "host" (the output of `kvmnet facts --output json`)' : 'an event object with "event" (the output of `kvmnet run --output json`)'}`);
       return undefined;
     }
+    if (events.length === 0 && (v as Event).event === 'header' && (v as Event).command === 'facts') facts = true;
     events.push(v as Event);
   }
   const first = events[0];
@@ -69,9 +73,15 @@ function parseShard(f: ShardFile, problems: string[]): ParsedShard | undefined {
     problems.push(`${f.file}: header format ${String(header.format)}, this kvmnet merges format ${HEADER_FORMAT}`);
     return undefined;
   }
-  if (header.command !== 'run') {
-    problems.push(`${f.file}: the output of \`kvmnet ${String(header.command)}\`: merge takes the output of \`kvmnet run --output json\``);
+  if (header.command !== 'run' && header.command !== 'facts') {
+    problems.push(`${f.file}: the output of \`kvmnet ${String(header.command)}\`: merge takes the output of \`kvmnet run\` or \`kvmnet facts\` with --output json`);
     return undefined;
+  }
+  if (header.command === 'facts') {
+    // Facts have no summary: their per-host outcome is the recap (ok: facts read; failed; unreachable).
+    const entries = events.slice(1);
+    const hosts = entries.map((e) => ({ ...emptyRecap(e.host as string), ...(typeof e.error !== 'string' ? { ok: 1 } : e.unreachable === true ? { unreachable: 1, error: e.error } : { failed: 1, error: e.error }) }));
+    return { file: f.file, header, events: entries, summary: { hosts, elapsedMs: 0, check: true, notTouched: [], stats: { connections: 0, execs: 0 } } };
   }
   const summary = events.find((e) => e.event === 'summary') as ParsedShard['summary'];
   return { file: f.file, header, events: events.slice(1), summary };
@@ -79,6 +89,7 @@ function parseShard(f: ShardFile, problems: string[]): ParsedShard | undefined {
 
 /** What must be equal in every shard of one run, with how to show it. */
 const IDENTITY: Array<[string, (h: RunHeader) => unknown]> = [
+  ['command', (h) => h.command],
   ['run id', (h) => h.run_id],
   ['inventory (inventory_sha256)', (h) => h.inventory_sha256],
   ['playbook (playbook_sha256)', (h) => h.playbook_sha256],
@@ -136,7 +147,7 @@ export function mergeShards(files: readonly ShardFile[]): MergedRun {
     const index = s.header.shard?.index ?? 1;
     const expected = new Set(split[index - 1] ?? []);
     const reported = new Set<string>();
-    for (const e of s.events) if (e.event === 'task' && typeof e.host === 'string') reported.add(e.host);
+    for (const e of s.events) if ((e.event === 'task' || s.header.command === 'facts') && typeof e.host === 'string') reported.add(e.host);
     for (const r of s.summary?.hosts ?? []) reported.add(r.host);
     for (const h of s.summary?.notTouched ?? []) reported.add(h);
     for (const h of reported) seenIn.set(h, [...(seenIn.get(h) ?? []), s.file]);
@@ -161,6 +172,7 @@ const timeOf = (e: { time?: unknown }): number => (typeof e.time === 'string' ? 
 function combine(shards: ParsedShard[], count: number): MergedRun {
   const ordered = [...shards].sort((a, b) => (a.header.shard?.index ?? 1) - (b.header.shard?.index ?? 1));
   const ref = ordered[0]!;
+  if (ref.header.command === 'facts') return combineFacts(ordered, count);
   const allHosts = ref.header.split.flat().sort(byName);
   const starts = ordered.map((s) => timeOf(s.header)).filter(Number.isFinite);
   const start = starts.length ? Math.min(...starts) : NaN;
@@ -219,4 +231,15 @@ function combine(shards: ParsedShard[], count: number): MergedRun {
     ],
     summary,
   };
+}
+
+/** Facts shards: one header, then every host's facts (or error) in name order, as one `kvmnet facts --output json` would print them. */
+function combineFacts(ordered: ParsedShard[], count: number): MergedRun {
+  const ref = ordered[0]!;
+  const allHosts = ref.header.split.flat().sort(byName);
+  const { time, ...refHeader } = ref.header;
+  const header: MergedRun['header'] = { ...refHeader, shard: null, split: [allHosts], hosts: allHosts, merged_from: ordered.map((s) => ({ file: s.file, shard: s.header.shard?.index ?? null })) };
+  const entries = ordered.flatMap((s) => s.events).sort((a, b) => byName(a.host as string, b.host as string));
+  const summary: RunSummary = { hosts: ordered.flatMap((s) => s.summary!.hosts).sort((a, b) => byName(a.host, b.host)), elapsedMs: 0, check: true, notTouched: [], stats: { connections: 0, execs: 0 } };
+  return { header, events: [{ ...(time ? { time } : {}), ...header, shards: count }, ...entries], summary };
 }

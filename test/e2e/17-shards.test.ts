@@ -134,6 +134,29 @@ describe('shards: N processes, one merged result', () => {
     expect(outcomeOf(readFileSync(join(dir, 'all.jsonl'), 'utf8'), all.code)).toEqual(single);
   });
 
+  it('facts in 2 shards merge to one facts output over every host, which `graph --from` draws', async () => {
+    const env = { KVMNET_RUN_ID: 'e2e-facts' };
+    const [whole, ...shards] = await Promise.all([
+      kvmnet(['facts', '-i', inventory(), '--output', 'json']),
+      ...[1, 2].map((i) => kvmnet(['facts', '-i', inventory(), '--output', 'json', '--shard', `${i}/2`], { env })),
+    ]);
+    for (const r of [whole!, ...shards]) expect(r.code, show(r)).toBe(0);
+    const files = shards.map((r, i) => {
+      const file = join(dir, `facts-${i + 1}.jsonl`);
+      writeFileSync(file, r.stdout);
+      return file;
+    });
+    const out = join(dir, 'facts-merged.jsonl');
+    const merged = await kvmnet(['merge', ...files, '-o', out]);
+    expect(merged.code, show(merged)).toBe(0);
+    const brief = (jsonl: string) => jsonEvents(jsonl).filter((e) => e.event !== 'header').map((e) => [e.host, e.hostname, (e.bridges as Array<{ name: string }>).map((b) => b.name).sort()]);
+    expect(brief(readFileSync(out, 'utf8'))).toEqual(brief(whole!.stdout).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    expect(brief(readFileSync(out, 'utf8')).map((e) => e[0])).toEqual([...LAB_HOSTS]);
+    const svg = await kvmnet(['graph', '--from', out, '--format', 'dot']);
+    expect(svg.code, show(svg)).toBe(0);
+    for (const h of LAB_HOSTS) expect(svg.stdout).toContain(h);
+  });
+
   it('a shard merged with one of another run (other extra vars) is refused, naming the difference', async () => {
     const other = await kvmnet(['run', playbook, '-i', inventory(), '--output', 'json', '--shard', '2/3', '-e', 'x=1', '--check'], { env: { KVMNET_RUN_ID: 'e2e-shards-2' } });
     const otherFile = join(dir, 'other.jsonl');

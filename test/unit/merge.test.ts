@@ -112,3 +112,24 @@ describe('mergeShards', () => {
     expect(mergeShards(files).summary.hosts.map((h) => h.host)).toEqual(['hv1', 'hv2']);
   });
 });
+
+describe('mergeShards of `kvmnet facts --shard … --output json`', () => {
+  const split = [['hv1', 'hv3'], ['hv2']];
+  const factsHeader = (index: number) => header(index, { command: 'facts', playbook_sha256: null, check: true, shard: { index, count: 2, by: 'name' }, split, hosts: split[index - 1]! });
+  const factsText = (index: number, entries: object[]) => [factsHeader(index), ...entries].map((l) => JSON.stringify(l)).join('\n') + '\n';
+  const f1 = { file: 'f1.jsonl', text: factsText(1, [{ host: 'hv3', hostname: 'hv3', bridges: [] }, { host: 'hv1', hostname: 'hv1', bridges: [] }]) };
+
+  it('one header, then every host in name order; exit code as `kvmnet facts` (4: a host unreachable)', () => {
+    const f2 = { file: 'f2.jsonl', text: factsText(2, [{ host: 'hv2', error: 'connect ECONNREFUSED', unreachable: true }]) };
+    const merged = mergeShards([f2, f1]);
+    expect(merged.events.map((e) => [e.event ?? null, e.host ?? null])).toEqual([['header', null], [null, 'hv1'], [null, 'hv2'], [null, 'hv3']]);
+    expect(merged.summary.hosts.map((h) => [h.host, h.ok, h.unreachable])).toEqual([['hv1', 1, 0], ['hv2', 0, 1], ['hv3', 1, 0]]);
+    expect(exitCodeFor(merged.summary, false)).toBe(4);
+  });
+
+  it('a host missing from a facts shard, and a facts shard mixed with a run shard, are named', () => {
+    expect(problems([f1, { file: 'f2.jsonl', text: factsText(2, []) }])).toEqual(['f2.jsonl (shard 2/2) has no result for 1 of its hosts: hv2']);
+    const run = { file: 'run.jsonl', text: shardText(['hv2'], header(2, { shard: { index: 2, count: 2, by: 'name' }, split, hosts: ['hv2'] })) };
+    expect(problems([f1, run])[0]).toBe("not shards of one run: the command of run.jsonl (run) differs from f1.jsonl's (facts)");
+  });
+});
