@@ -17,6 +17,7 @@ export async function mergeCommand(files: string[], flags: MergeFlags): Promise<
     }
   });
   const merged = mergeShards(inputs);
+  if (flags.report && merged.header.command !== 'run') throw new UsageError('--report is the HTML report of a run: these are facts shards (draw them with `kvmnet graph --from MERGED.jsonl`)');
   if (flags.detailedExitcode && !merged.summary.check) throw new UsageError('--detailed-exitcode needs shards run with --check');
   const jsonl = merged.events.map((e) => JSON.stringify(e)).join('\n') + '\n';
   if (flags.output) writeFileSync(flags.output, jsonl);
