@@ -44,6 +44,9 @@ describe('Kubernetes: examples/shards/k8s', () => {
     expect(env.KVMNET_SHARD_COUNT).toBe(String(n));
     expect(container.env.find((e: { name: string }) => e.name === 'KVMNET_RUN_ID').valueFrom.fieldRef.fieldPath).toBe("metadata.labels['batch.kubernetes.io/controller-uid']");
     expect(job!.spec.template.spec.restartPolicy).toBe('Never');
+    // A failing shard neither runs again nor stops the others (backoffLimit 0 would terminate every running pod).
+    expect(job!.spec.backoffLimitPerIndex).toBe(0);
+    expect(job!.spec.backoffLimit).toBeUndefined();
   });
 
   it('runs `kvmnet run … --shard auto --output json` on the inventory and playbook of the ConfigMap, with the key of the Secret', () => {
