@@ -14,7 +14,10 @@ export function topologies(entries: readonly FactsEntry[]): HostTopology[] {
 }
 
 export function hostGroups(entries: readonly FactsEntry[], group: boolean): HostGroup[] {
-  const t = topologies(entries);
+  // Facts JSON lists hosts in the order they answered: draw them in name order (hv2 before hv10),
+  // so the same fleet always gives the same picture.
+  const byName = [...entries].sort((a, b) => a.host.localeCompare(b.host, 'en', { numeric: true }));
+  const t = topologies(byName);
   return group ? groupByShape(t) : oneGroupPerHost(t);
 }
 

@@ -122,6 +122,59 @@ export interface SessionFact {
   dev?: string;
 }
 
+/** A `<host>` of a network's `<ip><dhcp>` (a DHCP reservation). */
+export interface DhcpHostEntry {
+  mac?: string;
+  ip: string;
+  name?: string;
+}
+
+/** A row of `virsh net-dhcp-leases`. */
+export interface DhcpLease {
+  expiry: string;
+  mac: string;
+  protocol: string;
+  /** address/prefix, as virsh prints it. */
+  address: string;
+  hostname?: string;
+  clientId?: string;
+}
+
+/** A `<dns><host ip>` with its `<hostname>`s. */
+export interface DnsHostEntry {
+  ip: string;
+  hostnames: string[];
+}
+
+/** The guests' side of a network: reservations in the persistent and (when active) the live definition, and leases. */
+export interface NetworkDhcpFact {
+  /** From `net-dumpxml --inactive`. */
+  config: DhcpHostEntry[];
+  /** From `net-dumpxml` (live); undefined when the network is not active. */
+  live?: DhcpHostEntry[];
+  leases: DhcpLease[];
+  /** DNS host records of the persistent definition, and of the live one (undefined when not active). */
+  dnsConfig?: DnsHostEntry[];
+  dnsLive?: DnsHostEntry[];
+}
+
+/** Which firewall backend the host's libvirt uses for its NAT rules, and how kvmnet knows. */
+export interface FirewallBackendFact {
+  backend: 'iptables' | 'nftables' | 'unknown';
+  why: string;
+}
+
+/** kvmnet's port forwards as the host has them (ensure_port_forward). */
+export interface PortForwardFacts {
+  firewall: FirewallBackendFact;
+  /** kvmnet's rules as `iptables-save` prints them, each prefixed with its table (`nat -A KVMNET_DNAT …`). */
+  rules: string[];
+  /** Whether kvmnet's chains are jumped to first from PREROUTING (nat) and FORWARD (filter). */
+  jumpsFirst: boolean;
+  /** kvmnet's files under /etc/libvirt/hooks (hook scripts and one rules file per forward), path → content. */
+  files: Record<string, string>;
+}
+
 export interface Facts {
   hostname: string;
   links: Record<string, LinkFact>;
@@ -138,4 +191,8 @@ export interface Facts {
   persistDirs?: string[];
   /** Rollback timers that fired since the last run took the lock (a guarded change nobody confirmed). */
   rollbacks?: Array<{ at: string; id: string; what: string }>;
+  /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */
+  dhcp?: Record<string, NetworkDhcpFact>;
+  /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */
+  portForwards?: PortForwardFacts;
 }

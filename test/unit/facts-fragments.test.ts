@@ -38,6 +38,13 @@ describe('facts fragments', () => {
     expect(script).toBe(factsScript([]));
   });
 
+  it("the registry's fragments (DHCP reservations and leases, port forwards, bonds, bridge VLANs) keep it ONE virsh invocation", () => {
+    expect(HOST_FACTS_SCRIPT).not.toBe(factsScript([]));
+    expect(HOST_FACTS_SCRIPT.match(/virsh -q /g)).toHaveLength(1);
+    expect(HOST_FACTS_SCRIPT.indexOf('net-dhcp-leases')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf('virsh -q "$cmds'));
+    expect(HOST_FACTS_SCRIPT.indexOf('@@kvmnet:pf-rules@@')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf("echo '@@kvmnet:virsh@@'"));
+  });
+
   it("each fragment parses its own section; the core facts are the same as without it", () => {
     const output = captured.replace("@@kvmnet:virsh@@", "@@kvmnet:bonding@@\nEthernet Channel Bonding Driver: v5.10\n@@kvmnet:virsh@@");
     const withFragment = parseFacts(output, '', [bondsFragment]).facts as Facts & { bondingText?: string };

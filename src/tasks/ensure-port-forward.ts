@@ -1,0 +1,278 @@
+// ensure_port_forward: a service of a guest on a libvirt NAT network reachable from outside the
+// host (libvirt's "Forwarding Incoming Connections", made first-class). See port-forward-rules.ts
+// for what is installed and why; here: arguments, the plan, and the facts view.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { shellJoin, shellQuote } from '../connection/quote.js';
+import { parseCidr } from '../config/validators.js';
+import { LibvirtUnavailableError, RefusedError } from '../errors.js';
+import type { Facts, PortForwardFacts } from '../model/facts.js';
+import { noop, type Change, type Plan, type Touch } from '../model/plan.js';
+import { ip, mac, networkName, presence } from './common-args.js';
+import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js';
+import { dhcpState, inSubnet, ipv4Subnet } from './dhcp-hosts.js';
+import {
+  DAEMON_HOOK,
+  describeForward,
+  commentMatch,
+  forwardRules,
+  forwardTag,
+  HOOK_SCRIPT,
+  installedForwards,
+  NETWORK_HOOK,
+  portForwardFacts,
+  RULES_DIR,
+  rulesFile,
+  rulesFileContent,
+  rulesWithTag,
+  type ForwardSpec,
+} from './port-forward-rules.js';
+
+const port = z.number().int().min(1).max(65535);
+const portRange = z.string().regex(/^\d{1,5}-\d{1,5}$/, "expected a port (2222) or a range ('8000-8010')");
+
+const schema = z.strictObject({
+  network: networkName.meta({ description: 'a libvirt network with forward mode nat' }),
+  guest_ip: ip.optional().meta({ description: "the guest's address (or guest_mac)" }),
+  guest_mac: mac.optional().meta({ description: "the guest's MAC, looked up in the network's DHCP reservations" }),
+  proto: z.enum(['tcp', 'udp']).default('tcp'),
+  host_port: z.union([port, portRange]).meta({ description: "port on the host, or a range '8000-8010'" }),
+  guest_port: port.optional().meta({ description: 'port on the guest (default: the host port; a range keeps its ports)' }),
+  listen: ip.optional().meta({ description: 'only connections to this host address (default: any address of the host)' }),
+  source: z.string().optional().meta({ description: 'only connections from this IPv4 network (CIDR)' }),
+  state: presence,
+});
+
+export type EnsurePortForwardArgs = z.output<typeof schema>;
+
+export const ensurePortForward: PlannedTaskModule<'ensure_port_forward', typeof schema> = {
+  kind: 'planned',
+  type: 'ensure_port_forward',
+  schema,
+  defaultName: (args) => `ensure_port_forward ${String(args.proto ?? 'tcp')}/${String(args.host_port)} → ${String(args.guest_ip ?? args.guest_mac)}:${String(args.guest_port ?? args.host_port)} in ${String(args.network)}`,
+  argProblems,
+  facts: portForwardFacts,
+  plan: planForward,
+  factsView: { json: (f) => ({ port_forwards: forwardsView(f) }), sections: forwardSections },
+};
+
+export function hostPorts(hp: number | string): [number, number] {
+  if (typeof hp === 'number') return [hp, hp];
+  const [a, b] = hp.split('-').map(Number) as [number, number];
+  return [a, b];
+}
+
+function argProblems(args: Record<string, unknown>): ArgProblem[] {
+  const problems: ArgProblem[] = [];
+  if ((args.guest_ip === undefined) === (args.guest_mac === undefined)) problems.push({ field: 'guest_ip', message: 'give exactly one of guest_ip and guest_mac' });
+  if (typeof args.guest_ip === 'string' && isIP(args.guest_ip) === 6) problems.push({ field: 'guest_ip', message: 'only IPv4 guests are supported (libvirt NATs IPv4 only)' });
+  if (typeof args.listen === 'string' && isIP(args.listen) === 6) problems.push({ field: 'listen', message: 'expected an IPv4 address of the host' });
+  if (typeof args.source === 'string') {
+    const c = parseCidr(args.source.includes('/') ? args.source : `${args.source}/32`);
+    if (!c || c.family !== 4) problems.push({ field: 'source', message: 'expected an IPv4 network like 203.0.113.0/24' });
+  }
+  if (typeof args.host_port === 'string' && /^\d+-\d+$/.test(args.host_port)) {
+    const [a, b] = hostPorts(args.host_port);
+    if (a < 1 || b > 65535 || a > b) problems.push({ field: 'host_port', message: 'expected a range low-high within 1–65535' });
+    // iptables' DNAT to a port range picks any port of it, it does not map one to one: a range keeps its ports.
+    else if (typeof args.guest_port === 'number' && args.guest_port !== a) problems.push({ field: 'guest_port', message: `a range of host ports goes to the same ports on the guest: leave guest_port out (or give ${a})` });
+  }
+  return problems;
+}
+
+/** `10.1.2.3/8` → `10.0.0.0/8`, as iptables prints it. */
+function normaliseSource(source: string): string {
+  const c = parseCidr(source.includes('/') ? source : `${source}/32`)!;
+  const n = c.address.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - c.prefix);
+  const base = Math.floor(n / size) * size;
+  return `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join('.')}/${c.prefix}`;
+}
+
+const overlaps = (a: [number, number], b: [number, number]) => a[0] <= b[1] && b[0] <= a[1];
+
+function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): Plan {
+  if (!facts.libvirt.available) throw new LibvirtUnavailableError(`libvirtd is not running on ${host}: ${facts.libvirt.reason}`);
+  const pf = facts.portForwards;
+  if (!pf) throw new RefusedError(`the facts of ${host} say nothing about its firewall (no iptables-save?)`);
+  const id = { network: args.network, proto: args.proto, listen: args.listen, hostPorts: hostPorts(args.host_port) };
+  const path = rulesFile(id);
+  const installed = installedForwards(pf);
+  const data: Record<string, unknown> = { network: args.network, rules_file: path };
+
+  if (args.state === 'absent') {
+    const current = pf.files[path];
+    const spec = installed.find((i) => i.path === path)?.spec;
+    const tag = forwardTag(id);
+    const live = rulesWithTag(facts, tag);
+    if (current === undefined && live.length === 0) return noop(`no kvmnet port forward ${args.proto}/${args.host_port} in ${args.network}`, data);
+    const lastOne = installed.every((i) => i.path === path);
+    const commands = [shellJoin(['rm', '-f', path]), 'sh -s -- - apply'];
+    const touches: Touch[] = [{ kind: 'file', path }, { kind: 'network', name: args.network }];
+    // The last forward gone: the hooks go too (the apply above already removed kvmnet's chains).
+    if (lastOne) {
+      commands.push(shellJoin(['rm', '-f', NETWORK_HOOK, DAEMON_HOOK]), `rmdir ${shellQuote(RULES_DIR)} 2>/dev/null || :`);
+      touches.push({ kind: 'file', path: NETWORK_HOOK }, { kind: 'file', path: DAEMON_HOOK });
+    }
+    const change: Change = {
+      summary: `remove port forward ${spec ? describeForward(spec) : tag}${lastOne ? ' and kvmnet’s libvirt hooks (no forward left)' : ''}`,
+      commands,
+      stdin: HOOK_SCRIPT,
+      touches,
+      effect: (f) => {
+        const p = f.portForwards;
+        if (!p) return;
+        delete p.files[path];
+        p.rules = p.rules.filter((r) => !r.includes(` ${commentMatch(tag)} `));
+        if (lastOne) {
+          delete p.files[NETWORK_HOOK];
+          delete p.files[DAEMON_HOOK];
+          p.rules = [];
+          p.jumpsFirst = false;
+        }
+      },
+    };
+    return { changes: [change], data, diff: { before: [...(current ? [current.trimEnd()] : []), ...live.map((r) => `live: ${r}`)].join('\n'), after: '(no forward)' } };
+  }
+
+  const net = facts.libvirt.networks[args.network];
+  if (!net) throw new RefusedError(`network ${args.network} is not defined on ${host}`);
+  if (net.forwardMode !== 'nat') throw new RefusedError(`network ${args.network} on ${host} has forward mode '${net.forwardMode ?? 'none'}', not nat: its guests are not behind the host's NAT`);
+  if (!net.bridge) throw new RefusedError(`network ${args.network} on ${host} has no bridge name yet (start it, or give it a bridge)`);
+  if (pf.firewall.backend !== 'iptables') {
+    throw new RefusedError(`libvirt on ${host} uses the ${pf.firewall.backend} firewall backend (${pf.firewall.why}); ensure_port_forward supports libvirt's iptables backend only so far`);
+  }
+  // DNAT of the port this SSH session uses would send every new SSH connection to the guest.
+  const session = facts.session;
+  if (session && args.proto === 'tcp' && session.serverPort >= id.hostPorts[0] && session.serverPort <= id.hostPorts[1] && (args.listen === undefined || args.listen === session.serverAddress)) {
+    throw new RefusedError(`forwarding tcp port ${session.serverPort} of ${session.serverAddress} would send new SSH connections to ${host} (like kvmnet's next one) to the guest; use another host port, or a listen address other than ${session.serverAddress}`);
+  }
+  let guestIp = args.guest_ip;
+  if (guestIp === undefined) {
+    const st = dhcpState(facts, args.network);
+    const m = args.guest_mac!.toLowerCase();
+    const entry = st?.config.find((h) => h.mac === m) ?? st?.live?.find((h) => h.mac === m);
+    if (!entry) throw new RefusedError(`network ${args.network} on ${host} has no DHCP reservation for ${m}: reserve an address first (ensure_dhcp_host) or give guest_ip`);
+    guestIp = entry.ip;
+  }
+  const subnet = ipv4Subnet(net.xml);
+  if (subnet && !inSubnet(guestIp, subnet)) throw new RefusedError(`guest ${guestIp} is outside network ${args.network}'s subnet ${subnet.address}/${subnet.prefix}`);
+  const spec: ForwardSpec = {
+    network: args.network,
+    bridge: net.bridge,
+    proto: args.proto,
+    listen: args.listen,
+    hostPorts: id.hostPorts,
+    guestIp,
+    guestPort: args.guest_port ?? (id.hostPorts[0] === id.hostPorts[1] ? id.hostPorts[0] : undefined),
+    source: args.source ? normaliseSource(args.source) : undefined,
+  };
+  data.forward = describeForward(spec);
+  for (const other of installed) {
+    if (other.path === path) continue;
+    const o = other.spec;
+    const listenOverlap = o.listen === undefined || spec.listen === undefined || o.listen === spec.listen;
+    if (o.proto === spec.proto && listenOverlap && overlaps(o.hostPorts, spec.hostPorts)) {
+      throw new RefusedError(`${spec.proto} port ${args.host_port} on ${host} is already forwarded by kvmnet: ${describeForward(o)} (${other.path}); remove that forward first`);
+    }
+  }
+
+  const wantFile = rulesFileContent(spec);
+  const wantRules = forwardRules(spec);
+  const tag = forwardTag(spec);
+  const liveRules = rulesWithTag(facts, tag);
+  const changes: Change[] = [];
+  const hooksOk = pf.files[NETWORK_HOOK] === HOOK_SCRIPT && pf.files[DAEMON_HOOK] === HOOK_SCRIPT;
+  if (!hooksOk) changes.push(installHooks(pf));
+  const fileOk = pf.files[path] === wantFile;
+  const rulesOk = sameRules(liveRules, wantRules) && pf.jumpsFirst;
+  if (!fileOk || !rulesOk) {
+    const why = fileOk ? ` (re-applied: ${liveRules.length ? 'its rules differ from the firewall' : 'its rules are missing from the firewall'}${pf.jumpsFirst ? '' : ', kvmnet’s chains are not first'})` : '';
+    changes.push({
+      summary: `${pf.files[path] === undefined ? 'forward' : 'update forward'} ${describeForward(spec)}${why}`,
+      commands: [shellJoin(['mkdir', '-p', RULES_DIR]), `${shellJoin(['printf', '%s', wantFile])} > ${shellQuote(`${path}.tmp`)}`, shellJoin(['mv', '-f', `${path}.tmp`, path]), 'sh -s -- - apply'],
+      stdin: HOOK_SCRIPT,
+      touches: [{ kind: 'file', path }, { kind: 'network', name: args.network }],
+      effect: (f) => {
+        const p = f.portForwards;
+        if (!p) return;
+        p.files[path] = wantFile;
+        p.rules = [...p.rules.filter((r) => !r.includes(` ${commentMatch(tag)} `)), ...wantRules];
+        p.jumpsFirst = true;
+      },
+    });
+  }
+  if (changes.length === 0) return noop(`${describeForward(spec)} is in place (rules, rules file and libvirt hooks)`, data);
+  const before = [...(pf.files[path] ? [pf.files[path]!.trimEnd()] : ['(no rules file)']), ...(fileOk || liveRules.length ? liveRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${[NETWORK_HOOK, DAEMON_HOOK].filter((h) => pf.files[h] === HOOK_SCRIPT).join(', ') || '(none)'}`])];
+  const after = [wantFile.trimEnd(), ...(fileOk ? wantRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${NETWORK_HOOK}, ${DAEMON_HOOK}`])];
+  return { changes, data, diff: { before: before.join('\n'), after: after.join('\n') } };
+}
+
+const sameRules = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((r, i) => r === [...b].sort()[i]);
+
+function installHooks(pf: PortForwardFacts): Change {
+  const commands: string[] = [];
+  for (const hook of [NETWORK_HOOK, DAEMON_HOOK]) {
+    if (pf.files[hook] === HOOK_SCRIPT) continue;
+    commands.push(
+      shellJoin(['mkdir', '-p', hook.slice(0, hook.lastIndexOf('/'))]),
+      `${shellJoin(['printf', '%s', HOOK_SCRIPT])} > ${shellQuote(`${hook}.tmp`)}`,
+      shellJoin(['chmod', '755', `${hook}.tmp`]),
+      shellJoin(['mv', '-f', `${hook}.tmp`, hook]),
+    );
+  }
+  return {
+    summary: `install kvmnet's libvirt network and daemon hooks (re-apply port forwards when libvirt re-creates its rules; libvirtd uses new hooks from its next start)`,
+    commands,
+    touches: [NETWORK_HOOK, DAEMON_HOOK].map((path) => ({ kind: 'file', path }) as Touch),
+    effect: (f) => {
+      if (!f.portForwards) return;
+      f.portForwards.files[NETWORK_HOOK] = HOOK_SCRIPT;
+      f.portForwards.files[DAEMON_HOOK] = HOOK_SCRIPT;
+    },
+  };
+}
+
+interface ForwardRow {
+  network: string;
+  proto: string;
+  listen: string;
+  host_ports: string;
+  guest: string;
+  guest_name: string | null;
+  source: string;
+  /** Both rules of the forward are in the firewall, and kvmnet's chains are jumped to first. */
+  active: boolean;
+}
+
+function forwardsView(f: Facts): ForwardRow[] | null {
+  if (!f.portForwards) return null;
+  const pf = f.portForwards;
+  return installedForwards(pf).map(({ spec }) => {
+    const reservation = f.dhcp?.[spec.network]?.config.find((h) => h.ip === spec.guestIp);
+    const domain = reservation?.mac && f.libvirt.available ? f.libvirt.guests.find((g) => g.mac.toLowerCase() === reservation.mac) : undefined;
+    return {
+      network: spec.network,
+      proto: spec.proto,
+      listen: spec.listen ?? '*',
+      host_ports: spec.hostPorts[0] === spec.hostPorts[1] ? String(spec.hostPorts[0]) : spec.hostPorts.join('-'),
+      guest: spec.guestPort === undefined ? spec.guestIp : `${spec.guestIp}:${spec.guestPort}`,
+      guest_name: domain?.guest ?? reservation?.name ?? null,
+      source: spec.source ?? 'any',
+      active: pf.jumpsFirst && sameRules(rulesWithTag(f, forwardTag(spec)), forwardRules(spec)),
+    };
+  });
+}
+
+function forwardSections(f: Facts): FactsSection[] {
+  const rows = forwardsView(f);
+  if (!rows) return [];
+  const pf = f.portForwards!;
+  return [
+    {
+      title: `port forwards (libvirt firewall: ${pf.firewall.backend}, ${pf.firewall.why})`,
+      columns: ['network', 'proto', 'host', 'guest', 'name', 'source', 'in firewall'],
+      rows: rows.map((r) => [r.network, r.proto, `${r.listen}:${r.host_ports}`, r.guest, r.guest_name ?? '-', r.source, r.active ? 'yes' : 'NO (run kvmnet again)']),
+    },
+  ];
+}
