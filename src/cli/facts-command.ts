@@ -9,12 +9,21 @@ import { exitCodeForHosts } from './exit-codes.js';
 import type { FactsFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
 import { colors, err, out, promptPassphrase } from './output.js';
+import { buildHeader, chooseShard } from './shard-select.js';
 
 export async function factsCommand(flags: FactsFlags): Promise<number> {
   // --limit goes through the same loader as `run`: @file works, and a limit that selects no host is an error.
   const loaded = loadInputs({ inventory: flags.inventory, limit: flags.limit });
   printWarnings(loaded.warnings, err);
-  const hosts = [...loaded.inventory.hosts.keys()].filter((h) => !loaded.limit || loaded.limit.has(h));
+  const selected = [...loaded.inventory.hosts.keys()].filter((h) => !loaded.limit || loaded.limit.has(h));
+  const choice = chooseShard(loaded.inventory, selected, { shard: flags.shard, shardBy: flags.shardBy });
+  const mine = new Set(choice.mine);
+  const hosts = selected.filter((h) => mine.has(h));
+  if (choice.shard) {
+    err(`shard ${choice.shard.index}/${choice.shard.count} (${choice.shard.source}, by ${choice.shard.by}): ${hosts.length} of ${selected.length} hosts`);
+    // Unsharded facts JSON stays one object per host (what `graph --from` and scripts read); a shard says which slice it is.
+    if (flags.output === 'json') out(JSON.stringify({ time: new Date().toISOString(), ...buildHeader({ command: 'facts', inventory: loaded.inventory, extraVars: {}, check: true, choice }) }));
+  }
   const limit = pLimit(flags.forks);
   let failed = 0;
   let unreachable = 0;

@@ -1,5 +1,6 @@
 // The parsed command-line flags of each command: shared by main.ts (which parses them) and the
 // command modules (which use them), so that neither imports the other.
+import type { ShardBy, ShardSpec } from '../run/shard.js';
 
 export interface RunFlags {
   inventory: string[];
@@ -24,6 +25,10 @@ export interface RunFlags {
   waitLock?: number;
   listTasks?: boolean;
   listHosts?: boolean;
+  /** This process's slice of the selected hosts (`--shard I/N`), or `auto` from the job engine's environment. */
+  shard?: ShardSpec | 'auto';
+  /** With --shard: keep hosts sharing a host variable or a group together. */
+  shardBy?: ShardBy;
 }
 
 export interface ValidateFlags {
@@ -46,6 +51,16 @@ export interface FactsFlags {
   limit?: string;
   forks: number;
   output: 'text' | 'json';
+  shard?: ShardSpec | 'auto';
+  shardBy?: ShardBy;
+}
+
+export interface MergeFlags {
+  /** Where to write the merged JSON Lines (default: stdout). */
+  output?: string;
+  /** Also write the HTML report of the merged run. */
+  report?: string;
+  detailedExitcode?: boolean;
 }
 
 export interface LabUpFlags {

@@ -2,8 +2,8 @@
 import { Argument, Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, reportError } from './exit-codes.js';
-import type { FactsFlags, InventoryFlags, LabDirFlags, LabUpFlags, RunFlags, ValidateFlags } from './flags.js';
-import { MAX_FORKS, collect, hostPattern, labHostCount, labPrefix, nonEmpty, seconds, tagList, wholeNumber } from './option-parsers.js';
+import type { FactsFlags, InventoryFlags, LabDirFlags, LabUpFlags, MergeFlags, RunFlags, ValidateFlags } from './flags.js';
+import { MAX_FORKS, collect, hostPattern, labHostCount, labPrefix, nonEmpty, seconds, shardByOption, shardOption, tagList, wholeNumber } from './option-parsers.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -17,6 +17,13 @@ function inventoryOption(cmd: Command): Command {
       .default([])
       .argParser((v: string, previous: string[]) => collect(nonEmpty('an inventory: a file, a directory or a comma list')(v), previous)),
   );
+}
+
+/** --shard and --shard-by, the same on `run` and `facts`. */
+function shardOptions(cmd: Command): Command {
+  return cmd
+    .option('--shard <I/N|auto>', 'take only shard I of N of the selected hosts (1-based; sorted by name, every N-th host), or auto: from KVMNET_SHARD, JOB_COMPLETION_INDEX + KVMNET_SHARD_COUNT, or CI_NODE_INDEX/CI_NODE_TOTAL', shardOption)
+    .option('--shard-by <var|group:GLOB>', 'with --shard: keep hosts with the same value of this host variable (or in the same group matching GLOB) in one shard', shardByOption);
 }
 
 /** A usage error found after parsing (options that only make sense together): reported like commander's own. */
@@ -41,13 +48,15 @@ Examples:
   kvmnet facts -i inventory --limit hv1.example.com
   kvmnet graph -i inventory -o topology.svg
   kvmnet lab up -n 3 && kvmnet run playbooks/bridged.yaml -i .lab/inventory.yaml
+  kvmnet run site.yaml -i inventory --shard auto -o json > shard.jsonl   (one shard per Indexed Job pod / CI job)
+  kvmnet merge shard-*.jsonl -o merged.jsonl                             (exit code as a single run)
 
 Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task failed · 4 a host unreachable
             (2 and 4 add up) · +8 changes pending with --check --detailed-exitcode · 70 a bug in kvmnet
             · 130/143 interrupted`,
     );
 
-  inventoryOption(
+  shardOptions(inventoryOption(
     program
       .command('run')
       .description('apply a playbook to the selected hosts (or, with --check, show what would change)')
@@ -71,9 +80,10 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", seconds(true))
     .option('--list-tasks', 'print the tasks that would run, without contacting hosts')
     .option('--list-hosts', 'print the hosts each play would run on, without contacting hosts')
-    .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)')
+    .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)'))
     .action(async (playbook: string, flags: RunFlags, cmd: Command) => {
       const check = Boolean(flags.check || flags.dryRun);
+      if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
       // Without --check the run changes hosts and the +8 never comes: refuse before anything is contacted.
       if (flags.detailedExitcode && !check && !flags.listHosts && !flags.listTasks) usageError(cmd, '--detailed-exitcode needs --check (or --dry-run)');
       const { runCommand } = await import('./run-command.js');
@@ -105,11 +115,12 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.exitCode = await inventoryCommand(flags);
     });
 
-  inventoryOption(program.command('facts').description("show each host's bridges, ports, addresses, libvirt networks and guest interfaces"))
+  shardOptions(inventoryOption(program.command('facts').description("show each host's bridges, ports, addresses, libvirt networks and guest interfaces"))
     .option('-l, --limit <pattern>', 'limit the hosts (default: all)', hostPattern)
     .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
-    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .action(async (flags: FactsFlags) => {
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text')))
+    .action(async (flags: FactsFlags, cmd: Command) => {
+      if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
       const { factsCommand } = await import('./facts-command.js');
       process.exitCode = await factsCommand(flags);
     });
@@ -136,6 +147,18 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .action(async (results: string, flags: { output: string; facts?: string; title?: string }) => {
       const { reportCommand } = await import('./report-command.js');
       process.exitCode = await reportCommand(results, flags);
+    });
+
+  program
+    .command('merge')
+    .description('merge the JSON Lines of the shards of one run (`run` or `facts` with --shard I/N --output json) into the result of a single run, checking they are of one run, disjoint and complete')
+    .argument('<files...>', 'the JSON Lines of every shard')
+    .option('-o, --output <file.jsonl>', 'write the merged JSON Lines here (default: only the recap is printed)')
+    .option('--report <file.html>', 'also write the HTML report of the merged run')
+    .option('--detailed-exitcode', 'for shards run with --check: add 8 to the exit code when changes are pending')
+    .action(async (files: string[], flags: MergeFlags) => {
+      const { mergeCommand } = await import('./merge-command.js');
+      process.exitCode = await mergeCommand(files, flags);
     });
 
   program

@@ -2,6 +2,7 @@
 // reports as a usage error naming the option and the value it got; the message says what was expected.
 import { InvalidArgumentError } from 'commander';
 import { MAX_HOSTS, validatePrefix } from '../lab/names.js';
+import { MAX_SHARDS, ShardError, parseShardBy, parseShardSpec, type ShardBy, type ShardSpec } from '../run/shard.js';
 
 /** Above this, timers overflow (setTimeout's limit is ~24.8 days); a day is already far more than any wait. */
 export const MAX_SECONDS = 86_400;
@@ -67,3 +68,27 @@ export function labPrefix(value: string): string {
 }
 
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** `--shard I/N` (1-based, 1 ≤ I ≤ N) or `auto` (from JOB_COMPLETION_INDEX, CI_NODE_INDEX… at run time). */
+export function shardOption(value: string): ShardSpec | 'auto' {
+  if (value.trim() === 'auto') return 'auto';
+  let spec: ShardSpec | undefined;
+  try {
+    spec = parseShardSpec(value);
+  } catch (e) {
+    if (e instanceof ShardError) throw new InvalidArgumentError(`Expected I/N with 1 <= I <= N <= ${MAX_SHARDS}, like 2/3 (${e.message}).`);
+    throw e;
+  }
+  if (!spec) throw new InvalidArgumentError(`Expected I/N with 1 <= I <= N <= ${MAX_SHARDS}, like 2/3, or auto.`);
+  return spec;
+}
+
+/** `--shard-by VAR` (a host variable) or `--shard-by group:GLOB`. */
+export function shardByOption(value: string): ShardBy {
+  try {
+    return parseShardBy(value);
+  } catch (e) {
+    if (e instanceof ShardError) throw new InvalidArgumentError('Expected a host variable name, like site, or group:GLOB, like group:site_*.');
+    throw e;
+  }
+}

@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { ansiColors, noColors } from '../report/format.js';
+import type { RunHeader } from '../report/run-header.js';
 import type { Reporter } from '../run/reporter.js';
 
 export const interactive = (): boolean => Boolean(process.stdout.isTTY) && !process.env.CI;
@@ -10,8 +11,8 @@ export const out = (line: string) => process.stdout.write(line + '\n');
 export const err = (line: string) => process.stderr.write(line + '\n');
 
 /** Only the chosen reporter is loaded: listr2 costs start-up time that JSON and plain output never need. */
-export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number; recap?: 'auto' | 'full' }): Promise<Reporter> {
-  if (o.output === 'json') return new (await import('../report/json.js')).JsonReporter(out);
+export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number; recap?: 'auto' | 'full'; header?: RunHeader }): Promise<Reporter> {
+  if (o.output === 'json') return new (await import('../report/json.js')).JsonReporter(out, o.header);
   const recap = o.recap === 'full' || o.verbose > 0 ? 'full' : 'fit';
   if (interactive()) return new (await import('../report/live.js')).LiveReporter({ diff: o.diff, colors: colors(), write: out, recap });
   return new (await import('../report/plain.js')).PlainReporter({ diff: o.diff, verbose: o.verbose, colors: colors(), write: out });

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { selectHosts } from '../config/patterns.js';
 import type { Playbook } from '../config/playbook.js';
 import { runPlaybook } from '../run/run-playbook.js';
@@ -9,6 +9,7 @@ import { EXIT, exitCodeFor, exitCodeForSignal } from './exit-codes.js';
 import type { RunFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
 import { err, makeReporter, out, promptPassphrase } from './output.js';
+import { buildHeader, chooseShard } from './shard-select.js';
 
 export async function runCommand(playbookFile: string, flags: RunFlags): Promise<number> {
   const loaded = loadInputs({ playbook: playbookFile, inventory: flags.inventory, extraVars: flags.extraVars, limit: flags.limit });
@@ -18,7 +19,12 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
     ...loaded.playbook!,
     plays: loaded.playbook!.plays.map((p) => ({ ...p, tasks: p.tasks.filter((t) => taskSelected(t, filter)) })),
   };
-  const playHosts = playbook.plays.map((play) => selectHosts(loaded.inventory, play.hosts, play.loc).hosts.filter((h) => !loaded.limit || loaded.limit.has(h)));
+  const selectedHosts = playbook.plays.map((play) => selectHosts(loaded.inventory, play.hosts, play.loc).hosts.filter((h) => !loaded.limit || loaded.limit.has(h)));
+  // The split is over every host of every play, so that each host's whole run happens in one shard.
+  const choice = chooseShard(loaded.inventory, [...new Set(selectedHosts.flat())], { shard: flags.shard, shardBy: flags.shardBy });
+  const mine = new Set(choice.mine);
+  const playHosts = choice.shard ? selectedHosts.map((hosts) => hosts.filter((h) => mine.has(h))) : selectedHosts;
+  if (choice.shard) err(`shard ${choice.shard.index}/${choice.shard.count} (${choice.shard.source}, by ${choice.shard.by}): ${choice.mine.length} of ${choice.split.flat().length} hosts`);
 
   if (flags.listHosts || flags.listTasks) {
     for (const [p, play] of playbook.plays.entries()) {
@@ -33,10 +39,12 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   // Nothing selected: no play has both a host and a task. Like Ansible, a warning and exit 0 — except for
   // drift detection, where "checked nothing" must never read as "no drift".
   const nothing = nothingSelected(playbook, playHosts, flags);
-  let limit = loaded.limit;
+  let limit = choice.shard ? mine : loaded.limit;
+  // A shard with no host (more shards than hosts) is not a mistake of this job: it reports an empty run for merge.
+  const emptyShard = Boolean(choice.shard) && choice.mine.length === 0 && selectedHosts.some((h) => h.length > 0);
   if (nothing) {
-    if (flags.check && flags.detailedExitcode) throw new UsageError(`${nothing}: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift`);
-    err(`warning: ${nothing}: nothing to do`);
+    if (flags.check && flags.detailedExitcode && !emptyShard) throw new UsageError(`${nothing}: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift`);
+    err(emptyShard ? `warning: shard ${choice.shard!.index}/${choice.shard!.count} has none of the ${choice.split.flat().length} selected hosts: nothing to do` : `warning: ${nothing}: nothing to do`);
     // Hosts of plays without a task would still be connected to (facts, the run lock): contact none.
     limit = new Set();
   }
@@ -51,7 +59,18 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const shown = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap });
+  // Hashing every host's vars costs time on a large fleet: only JSON output carries the header.
+  const header = flags.output !== 'json' ? undefined : buildHeader({
+    command: 'run',
+    inventory: loaded.inventory,
+    playbookBytes: readFileSync(playbookFile),
+    extraVars: loaded.extraVars,
+    check: Boolean(flags.check),
+    tags: flags.tags,
+    skipTags: flags.skipTags,
+    choice,
+  });
+  const shown = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap, header });
   const recorder = flags.report ? new (await import('../report/html-recorder.js')).RecordingReporter(shown) : undefined;
   const reporter = recorder ?? shown;
   const summary = await runPlaybook(
@@ -78,7 +97,8 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
 
   const bad = summary.hosts.filter(hostFailed).map((h) => h.host);
   if (bad.length && !flags.check) {
-    const retry = playbookFile.replace(/\.ya?ml$/, '') + '.retry';
+    // Shards of one run often share a directory: each writes its own retry file.
+    const retry = playbookFile.replace(/\.ya?ml$/, '') + (choice.shard ? `.shard-${choice.shard.index}-of-${choice.shard.count}` : '') + '.retry';
     try {
       writeFileSync(retry, bad.join('\n') + '\n');
       if (flags.output !== 'json') out(`to retry the ${bad.length} failed host${bad.length === 1 ? '' : 's'}: --limit @${retry}`);

@@ -54,6 +54,8 @@ export function parseFactsJson(text: string, file: string): FactsEntry[] {
   const entries: FactsEntry[] = [];
   values.forEach((v, i) => {
     const where = `${file}: entry ${i + 1}`;
+    // The header of `kvmnet facts --shard I/N --output json` (report/run-header.ts): not a host.
+    if (isObject(v) && v.event === 'header') return;
     if (!isObject(v) || typeof v.host !== 'string') throw new FactsFileError(`${where}: expected an object with a "host" (the output of \`kvmnet facts --output json\`)`);
     if (typeof v.error === 'string') {
       entries.push({ host: v.host, error: v.error, unreachable: v.unreachable === true });

@@ -5,6 +5,46 @@ export interface BridgeInfo {
   stp: boolean;
   /** Effective forward delay in seconds, as the kernel reports it (centiseconds / 100). */
   forwardDelay: number;
+  /** VLAN filtering (a VLAN-aware bridge); undefined when the facts do not say. */
+  vlanFiltering?: boolean;
+  /** The VLAN a new port gets as PVID, untagged (0: none). */
+  defaultPvid?: number;
+}
+
+/** One VLAN of a port of a VLAN-aware bridge (`bridge -j vlan show`). */
+export interface PortVlan {
+  id: number;
+  /** Untagged frames arriving on the port belong to this VLAN. */
+  pvid: boolean;
+  /** Frames of this VLAN leave the port untagged. */
+  untagged: boolean;
+}
+
+/** A bond's settings and LACP state (ensure_bond's facts fragment: `ip -j -d link` and /proc/net/bonding). */
+export interface BondInfo {
+  /** Kernel name: 802.3ad, active-backup, balance-xor, balance-alb, balance-tlb, broadcast, balance-rr. */
+  mode: string;
+  miimon: number;
+  /** `slow` | `fast` (the kernel reports it in every mode; it only matters in 802.3ad). */
+  lacpRate?: string;
+  xmitHashPolicy?: string;
+  primary?: string;
+  /** The member that carries traffic (active-backup, tlb, alb). */
+  activeMember?: string;
+  /** 802.3ad: the active aggregator and its LACP partner (00:00:00:00:00:00 = no partner). */
+  aggregator?: { id: number; ports: number; partnerMac: string };
+}
+
+/** A bond member's state as the bond sees it. */
+export interface BondMemberInfo {
+  /** ACTIVE | BACKUP */
+  state: string;
+  /** MII status: UP | DOWN */
+  mii: string;
+  /** 802.3ad: the aggregator this port is in. */
+  aggregatorId?: number;
+  /** From /proc/net/bonding: `1000 Mbps`, `Unknown`. */
+  speed?: string;
 }
 
 export interface LinkFact {
@@ -21,6 +61,14 @@ export interface LinkFact {
   mtu: number;
   mac?: string;
   bridge?: BridgeInfo;
+  /** Set for bonds by ensure_bond's facts fragment. */
+  bond?: BondInfo;
+  /** Set for bond members by ensure_bond's facts fragment. */
+  bondMember?: BondMemberInfo;
+  /** Set for 802.1Q links by ensure_vlan's facts fragment (the parent is `lower`). */
+  vlan?: { id: number; protocol: string };
+  /** Ports of VLAN-aware bridges (and such bridges themselves): the VLAN set, from `bridge -j vlan show`. */
+  vlans?: PortVlan[];
 }
 
 export interface AddrFact {

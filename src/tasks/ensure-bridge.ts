@@ -11,6 +11,7 @@ import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js'
 import { iniValue, ifupdownBridge, ifupdownPorts, ifupdownStanzas, networkdBridgeNetdev, networkdBridgeNetwork } from '../persist/render.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
+import { BRIDGE_VLAN_SHELL, describeVlans, parseBridgeVlans } from './bridge-vlans.js';
 
 const schema = z.strictObject({
   name: interfaceName,
@@ -19,6 +20,8 @@ const schema = z.strictObject({
   forward_delay: z.number().min(0).max(30).optional().meta({ description: 'seconds (0–30); with STP on the kernel enforces 2–30' }),
   mtu: z.number().int().min(68).max(65535).optional(),
   up: z.boolean().default(true),
+  vlan_filtering: z.boolean().optional().meta({ description: 'a VLAN-aware bridge: ports carry the VLAN sets ensure_port gives them (vlans, pvid, untagged)' }),
+  default_pvid: z.number().int().min(0).max(4094).optional().meta({ description: 'with vlan_filtering: the VLAN a new port gets as PVID, untagged (0: none; kernel default 1)' }),
   persist,
 });
 
@@ -31,8 +34,11 @@ export const ensureBridge: PlannedTaskModule<'ensure_bridge', typeof schema> = {
   defaultName: (args) => `ensure_bridge ${String(args.name)}`,
   plan: planBridge,
   persistence: { files: bridgeFiles, drift: bridgeDrift },
+  // VLAN-aware bridges: vlan_filtering from the link section, port VLAN sets from `bridge -j vlan
+  // show` (run only when some bridge filters VLANs).
+  facts: { shell: BRIDGE_VLAN_SHELL, parse: parseBridgeVlans },
   factsView: {
-    json: (f) => ({ bridges: bridgesOf(f), persisted_bridges: f.persisted ? persistedBridges(f.persisted).map((b) => b.name).sort() : null }),
+    json: (f) => ({ bridges: bridgesOf(f), persisted_bridges: f.persisted ? persistedBridges(f.persisted).map((b) => b.name).sort() : null, bridge_vlans: bridgeVlansOf(f) }),
     sections: (f) => [
       {
         title: 'bridges',
@@ -40,14 +46,29 @@ export const ensureBridge: PlannedTaskModule<'ensure_bridge', typeof schema> = {
         rows: bridgesOf(f).map((b) => [b.name, b.up ? 'up' : 'down', b.stp ? 'on' : 'off', `${b.forward_delay}s`, String(b.mtu), b.ports.join(',') || '-']),
         empty: '(none)',
       },
+      {
+        title: 'bridge vlans',
+        columns: ['bridge', 'port', 'vlans'],
+        rows: bridgeVlansOf(f).map((v) => [v.bridge, v.port, describeVlans(v.vlans)]),
+      },
     ],
   },
 };
 
+/** The VLAN table of every VLAN-aware bridge: its ports' sets, and its own (`self`). */
+function bridgeVlansOf(f: Facts) {
+  const out: Array<{ bridge: string; port: string; vlans: Array<{ id: number; pvid: boolean; untagged: boolean }> }> = [];
+  for (const b of Object.values(f.links).filter((l) => l.bridge?.vlanFiltering)) {
+    if (b.vlans) out.push({ bridge: b.name, port: `${b.name} (self)`, vlans: b.vlans });
+    for (const p of portsOf(f, b.name)) out.push({ bridge: b.name, port: p, vlans: f.links[p]!.vlans ?? [] });
+  }
+  return out;
+}
+
 function bridgesOf(f: Facts) {
   return Object.values(f.links)
     .filter((l) => l.kind === 'bridge')
-    .map((b) => ({ name: b.name, up: b.up, stp: b.bridge?.stp ?? false, forward_delay: b.bridge?.forwardDelay ?? 0, mtu: b.mtu, ports: portsOf(f, b.name) }));
+    .map((b) => ({ name: b.name, up: b.up, stp: b.bridge?.stp ?? false, forward_delay: b.bridge?.forwardDelay ?? 0, mtu: b.mtu, ports: portsOf(f, b.name), vlan_filtering: b.bridge?.vlanFiltering ?? false }));
 }
 
 const KERNEL_DEFAULT_FORWARD_DELAY = 15;
@@ -71,15 +92,24 @@ function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
     const delay = effectiveForwardDelay(args.forward_delay ?? KERNEL_DEFAULT_FORWARD_DELAY, stp);
     const argv = ['ip', 'link', 'add', name, 'type', 'bridge', 'stp_state', stp ? '1' : '0'];
     if (args.forward_delay !== undefined) argv.push('forward_delay', centiseconds(args.forward_delay));
+    if (args.vlan_filtering) argv.push('vlan_filtering', '1');
+    if (args.vlan_filtering && args.default_pvid !== undefined) argv.push('vlan_default_pvid', String(args.default_pvid));
     const commands = [shellJoin(argv)];
     if (args.mtu !== undefined) commands.push(shellJoin(['ip', 'link', 'set', name, 'mtu', String(args.mtu)]));
     if (args.up) commands.push(shellJoin(['ip', 'link', 'set', name, 'up']));
     changes.push({
-      summary: `create bridge ${name} (stp ${stp ? 'on' : 'off'}, forward delay ${delay} s${args.mtu ? `, mtu ${args.mtu}` : ''}${args.up ? ', up' : ''})`,
+      summary: `create bridge ${name} (stp ${stp ? 'on' : 'off'}, forward delay ${delay} s${args.vlan_filtering ? `, VLAN filtering, default pvid ${args.default_pvid ?? 1}` : ''}${args.mtu ? `, mtu ${args.mtu}` : ''}${args.up ? ', up' : ''})`,
       commands,
       touches: [{ kind: 'link', name, op: 'create' }],
       effect: (f) => {
-        f.links[name] = { name, kind: 'bridge', up: args.up, operstate: args.up ? 'UNKNOWN' : 'DOWN', mtu: args.mtu ?? 1500, bridge: { stp, forwardDelay: delay } };
+        f.links[name] = {
+          name,
+          kind: 'bridge',
+          up: args.up,
+          operstate: args.up ? 'UNKNOWN' : 'DOWN',
+          mtu: args.mtu ?? 1500,
+          bridge: { stp, forwardDelay: delay, ...(args.vlan_filtering !== undefined ? { vlanFiltering: args.vlan_filtering, defaultPvid: args.default_pvid ?? 1 } : {}) },
+        };
       },
     });
   } else {
@@ -96,7 +126,26 @@ function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
         commands: [shellJoin(argv)],
         touches: [{ kind: 'link', name, op: 'settings' }],
         effect: (f) => {
-          f.links[name]!.bridge = { stp, forwardDelay: wantDelay };
+          f.links[name]!.bridge = { ...f.links[name]!.bridge, stp, forwardDelay: wantDelay };
+        },
+      });
+    }
+    const filtering = current.vlanFiltering ?? false;
+    const pvid = current.defaultPvid ?? 1;
+    const wantFiltering = args.vlan_filtering ?? filtering;
+    if (wantFiltering !== filtering || (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid)) {
+      const argv = ['ip', 'link', 'set', name, 'type', 'bridge'];
+      const what: string[] = [];
+      if (wantFiltering !== filtering) (argv.push('vlan_filtering', wantFiltering ? '1' : '0'), what.push(`VLAN filtering ${filtering ? 'on' : 'off'} → ${wantFiltering ? 'on' : 'off'}`));
+      if (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid) (argv.push('vlan_default_pvid', String(args.default_pvid)), what.push(`default pvid ${pvid} → ${args.default_pvid}`));
+      changes.push({
+        summary: `set ${name} ${what.join(', ')}`,
+        commands: [shellJoin(argv)],
+        touches: [{ kind: 'link', name, op: 'settings' }],
+        effect: (f) => {
+          const b = f.links[name]!.bridge!;
+          b.vlanFiltering = wantFiltering;
+          if (args.default_pvid !== undefined && wantFiltering) b.defaultPvid = args.default_pvid;
         },
       });
     }
@@ -163,7 +212,7 @@ function bridgeFiles(kind: PersistFormat, args: EnsureBridgeArgs, facts: Facts):
   if (kind === 'networkd') {
     if (args.state === 'present') {
       return [
-        { path: networkdPaths.netdev(name), content: networkdBridgeNetdev(settings) },
+        { path: networkdPaths.netdev(name), content: withVlanFiltering(networkdBridgeNetdev(settings), args) },
         { path: networkdPaths.network(name), content: networkdBridgeNetwork(settings) },
       ];
     }
@@ -176,12 +225,23 @@ function bridgeFiles(kind: PersistFormat, args: EnsureBridgeArgs, facts: Facts):
     return [networkdPaths.netdev(name), networkdPaths.network(name), ...dropIns, ...ports].map((path) => ({ path, content: null }));
   }
   const main = ifupdownPaths.main(name);
+  if (args.state === 'present' && args.vlan_filtering !== undefined) {
+    throw new RefusedError(`persist: ifupdown does not carry vlan_filtering in kvmnet yet; use persist: networkd (VLANFiltering=) or persist: none for ${name}`);
+  }
   if (args.state === 'present') {
     const current = persisted(facts)[main];
     return [{ path: main, content: ifupdownBridge(settings, current === undefined ? [] : ifupdownPorts(current)) }];
   }
   const addresses = existing.filter((p) => p.startsWith(`${main}__`));
   return [main, ...addresses].map((path) => ({ path, content: null }));
+}
+
+/** The netdev's [Bridge] section with VLANFiltering= and DefaultPVID= (systemd.netdev(5)) when the task sets them. */
+function withVlanFiltering(netdev: string, args: EnsureBridgeArgs): string {
+  if (args.vlan_filtering === undefined) return netdev;
+  const extra = [`VLANFiltering=${args.vlan_filtering ? 'yes' : 'no'}`, ...(args.vlan_filtering && args.default_pvid !== undefined ? [`DefaultPVID=${args.default_pvid === 0 ? 'none' : args.default_pvid}`] : [])];
+  // [Bridge] is the netdev's last section when it is there.
+  return netdev.includes('\n[Bridge]\n') ? `${netdev}${extra.join('\n')}\n` : `${netdev}\n[Bridge]\n${extra.join('\n')}\n`;
 }
 
 export interface PersistedBridge {

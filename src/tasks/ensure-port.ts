@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { shellJoin } from '../connection/quote.js';
 import { RefusedError } from '../errors.js';
-import { portsOf } from '../facts/describe.js';
+import { describeDevices, portsOf } from '../facts/describe.js';
 import type { Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import type { PersistFormat } from '../model/persist-kinds.js';
@@ -13,6 +13,14 @@ import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
 import { persistedBridges } from './ensure-bridge.js';
 import { planMigration } from './migrate.js';
+import { describeVlans, expandVlanList, vlanCommands, vlanItemProblem, wantedVlans } from './bridge-vlans.js';
+import type { ArgProblem } from './contract.js';
+import type { PortVlan } from '../model/facts.js';
+
+const vlanItem = z.union([z.number().int(), z.string()]).superRefine((v, ctx) => {
+  const p = vlanItemProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
 
 const schema = z.strictObject({
   bridge: interfaceName,
@@ -20,6 +28,9 @@ const schema = z.strictObject({
   state: presence,
   migrate: z.boolean().default(false).meta({ description: "move the interface's addresses and routes to the bridge in the same step (safe for the interface that carries SSH)" }),
   force: z.boolean().default(false).meta({ description: 'add the interface even if it carries the SSH session, without migrating (guarded by an automatic rollback)' }),
+  vlans: z.array(vlanItem).optional().meta({ description: 'VLAN-aware bridge: the VLANs the port carries (ids and ranges like "200-299"); the whole set, others are removed' }),
+  pvid: z.number().int().min(1).max(4094).optional().meta({ description: 'VLAN-aware bridge: the VLAN untagged frames arriving on the port belong to' }),
+  untagged: z.array(vlanItem).optional().meta({ description: 'VLAN-aware bridge: VLANs that leave the port untagged (usually the pvid)' }),
   persist,
 });
 
@@ -30,9 +41,65 @@ export const ensurePort: PlannedTaskModule<'ensure_port', typeof schema> = {
   type: 'ensure_port',
   schema,
   defaultName: (args) => `ensure_port ${String(args.interface)} → ${String(args.bridge)}`,
-  plan: planPort,
+  argProblems: portVlanProblems,
+  plan: (args, facts, host) => withPortVlans(args, planPort(args, facts, host), facts, host),
   persistence: { files: portFiles, drift: portDrift },
 };
+
+const hasVlanArgs = (a: { vlans?: unknown; pvid?: unknown; untagged?: unknown }) => a.vlans !== undefined || a.pvid !== undefined || a.untagged !== undefined;
+
+function portVlanProblems(args: Record<string, unknown>): ArgProblem[] {
+  if (!hasVlanArgs(args)) return [];
+  if (args.state === 'absent') return [{ field: 'vlans', message: 'vlans, pvid and untagged only apply with state: present' }];
+  const known = (l: unknown) => Array.isArray(l) && l.every((x) => (typeof x === 'number' || typeof x === 'string') && !vlanItemProblem(x) && !(typeof x === 'string' && x.includes('{{')));
+  if (!known(args.untagged) || (args.vlans !== undefined && !known(args.vlans)) || (args.pvid !== undefined && typeof args.pvid !== 'number')) return [];
+  if (args.vlans === undefined) return [];
+  const carried = new Set(expandVlanList(args.vlans as Array<number | string>));
+  if (typeof args.pvid === 'number') carried.add(args.pvid);
+  const stray = expandVlanList(args.untagged as Array<number | string>).filter((id) => !carried.has(id));
+  return stray.length ? [{ field: 'untagged', message: `untagged VLANs must be carried by the port (in vlans or pvid): ${stray.join(', ')}` }] : [];
+}
+
+/**
+ * The port's VLAN set on a VLAN-aware bridge (`bridge vlan add/del`), after the membership
+ * changes of the same task: a port the task adds starts with the bridge's default PVID.
+ */
+function withPortVlans(args: EnsurePortArgs, plan: Plan, facts: Facts, host: string): Plan {
+  if (args.state === 'absent' || !hasVlanArgs(args)) return plan;
+  const { bridge, interface: iface } = args;
+  const link = facts.links[iface]!;
+  // libvirt creates guests' taps anew at every start: VLANs written on them would not last.
+  if (link.kind === 'tun' || /^vnet\d+$/.test(iface)) {
+    throw new RefusedError(`${iface} is a guest's tap on ${host}: libvirt re-creates it when the guest starts, so VLANs set on it would not last. Give guests VLANs through libvirt (<vlan> in the network or its portgroups)`);
+  }
+  const br = facts.links[bridge]!.bridge;
+  if (!br?.vlanFiltering) throw new RefusedError(`${bridge} does not filter VLANs on ${host}; set vlan_filtering: true on it (ensure_bridge) before giving ports VLANs`);
+  const current: PortVlan[] = link.master === bridge ? (link.vlans ?? []) : br.defaultPvid ? [{ id: br.defaultPvid, pvid: true, untagged: true }] : [];
+  let wanted: PortVlan[];
+  if (args.vlans !== undefined) wanted = wantedVlans(args.vlans, args.pvid, args.untagged);
+  else {
+    // Only pvid/untagged given: the set stays, the PVID moves, the listed VLANs leave untagged.
+    const untag = new Set(expandVlanList(args.untagged ?? []));
+    const byId = new Map(current.map((v) => [v.id, { ...v, pvid: args.pvid !== undefined ? v.id === args.pvid : v.pvid }]));
+    if (args.pvid !== undefined && !byId.has(args.pvid)) byId.set(args.pvid, { id: args.pvid, pvid: true, untagged: false });
+    for (const id of untag) byId.set(id, { ...(byId.get(id) ?? { id, pvid: false }), untagged: true });
+    wanted = [...byId.values()].sort((a, b) => a.id - b.id);
+  }
+  const commands = vlanCommands(iface, current, wanted);
+  if (commands.length === 0) return plan.changes.length ? plan : { ...plan, noop: `${plan.noop}, VLANs ${describeVlans(current)}` };
+  const change: Change = {
+    summary: `set the VLANs of ${iface} on ${bridge}: ${describeVlans(current)} → ${describeVlans(wanted)}`,
+    commands,
+    touches: [{ kind: 'link', name: iface, op: 'settings' }],
+    effect: (f) => {
+      f.links[iface]!.vlans = wanted.map((v) => ({ ...v }));
+    },
+  };
+  const after = structuredClone(facts);
+  for (const c of [...plan.changes, change]) c.effect(after);
+  const show = (f: Facts) => `${describeDevices(f, [iface])}\n${iface} vlans: ${describeVlans(f.links[iface]?.vlans)}`;
+  return { ...plan, noop: undefined, changes: [...plan.changes, change], devices: plan.devices ?? [iface], diff: plan.diff ?? { before: show(facts), after: show(after) } };
+}
 
 /** Forward modes whose bridge libvirt creates and owns (a NIC must never be plugged into those). */
 const LIBVIRT_OWNED_MODES = new Set(['nat', 'route', 'isolated', 'open']);
@@ -132,9 +199,12 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
   if (kind === 'networkd') {
     const path = networkdPaths.network(iface);
     const current = persisted(facts)[path];
-    if (args.state === 'present') return [{ path, content: networkdPortNetwork(iface, bridge) }];
+    if (args.state === 'present') return [{ path, content: withBridgeVlans(networkdPortNetwork(iface, bridge), args) }];
     // Only the file that makes iface a port of THIS bridge goes, as `ip link set nomaster` only would.
     return current !== undefined && iniValue(current, 'Bridge') === bridge ? [{ path, content: null }] : [];
+  }
+  if (args.state === 'present' && hasVlanArgs(args)) {
+    throw new RefusedError(`persist: ifupdown does not carry port VLANs in kvmnet yet; use persist: networkd ([BridgeVLAN]) or persist: none for ${iface}`);
   }
   // bridge-utils lists ports in the bridge's own stanza, which ensure_bridge writes: edit it in place.
   const main = ifupdownPaths.main(bridge);
@@ -157,6 +227,23 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
     wants.push({ path, content: withIfupdownPorts(content, ifupdownPorts(content).filter((p) => p !== iface)) });
   }
   return wants;
+}
+
+/** The port's VLAN set as [BridgeVLAN] sections (systemd.network(5)), when the task gives one. */
+function withBridgeVlans(network: string, args: EnsurePortArgs): string {
+  if (!hasVlanArgs(args) || args.vlans === undefined) return network;
+  const vlans = wantedVlans(args.vlans, args.pvid, args.untagged);
+  const sections: string[] = [];
+  // Consecutive VLANs with the same flags share one section (VLAN=200-299).
+  for (let i = 0; i < vlans.length; ) {
+    const v = vlans[i]!;
+    let j = i;
+    while (!v.pvid && j + 1 < vlans.length && vlans[j + 1]!.id === vlans[j]!.id + 1 && !vlans[j + 1]!.pvid && vlans[j + 1]!.untagged === v.untagged) j++;
+    const ids = j > i ? `${v.id}-${vlans[j]!.id}` : String(v.id);
+    sections.push(['', '[BridgeVLAN]', `VLAN=${ids}`, ...(v.pvid ? [`PVID=${ids}`] : []), ...(v.untagged ? [`EgressUntagged=${ids}`] : [])].join('\n'));
+    i = j + 1;
+  }
+  return `${network}${sections.join('\n')}\n`;
 }
 
 /** The ports kvmnet's files define: networkd .network files with Bridge=, ifupdown bridge_ports lists. */

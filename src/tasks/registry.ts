@@ -2,6 +2,7 @@
 // views) iterates over it or looks types up in it; adding a task type is one line here.
 import type { z } from 'zod';
 import { command } from './command.js';
+import { ensureBond } from './ensure-bond.js';
 import { ensureBridge } from './ensure-bridge.js';
 import { ensureDhcpHost } from './ensure-dhcp-host.js';
 import { ensureDnsHost } from './ensure-dns-host.js';
@@ -9,8 +10,9 @@ import { ensureIp } from './ensure-ip.js';
 import { ensureLibvirtNet } from './ensure-libvirt-net.js';
 import { ensurePort } from './ensure-port.js';
 import { ensurePortForward } from './ensure-port-forward.js';
+import { ensureVlan } from './ensure-vlan.js';
 
-export const taskModules = [ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, command] as const;
+export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, command] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];

@@ -17,7 +17,7 @@ function recorder(): Reporter & { events: TaskEvent[] } {
   return { events, playStart() {}, taskStart() {}, taskDone: (e) => events.push(e), hostDone() {}, warn() {}, finish() {} };
 }
 
-async function run(yaml: string, fake: FakeHostOptions, opts: { check?: boolean; confirm?: boolean } = {}) {
+async function run(yaml: string, fake: FakeHostOptions, opts: { check?: boolean; confirm?: boolean; stopAfter?: number } = {}) {
   const { playbook, diagnostics } = parsePlaybook('play.yaml', yaml);
   if (!playbook) throw new Error(diagnostics.map((d) => d.message).join('\n'));
   const play = playbook.plays[0]!;
@@ -40,7 +40,8 @@ async function run(yaml: string, fake: FakeHostOptions, opts: { check?: boolean;
     confirmTimeoutS: 60,
     commandTimeoutS: 10,
     reporter,
-    stopping: () => false,
+    // Like a Ctrl-C once `stopAfter` tasks have been reported.
+    stopping: () => opts.stopAfter !== undefined && reporter.events.length >= opts.stopAfter,
     withSlot: (fn) => fn(),
   };
   const outcome = await runHost(job);
@@ -132,6 +133,14 @@ describe('host pipeline', () => {
     ]);
     // `made` has no `data`: the registered result is flat (name, exists, changes, …).
     expect(r.events[1]!.message).toMatch(/undefined variable 'made.data.name'/);
+  });
+});
+
+describe('stopping (SIGINT)', () => {
+  it('no new task starts, and the recap names the tasks that never started', async () => {
+    const r = await run(BRIDGED, { facts: 'fresh' }, { check: true, stopAfter: 1 });
+    expect(r.outcomes).toEqual([['ensure_bridge br0', 'changed']]);
+    expect(r.outcome.recap.notStarted).toEqual(['ensure_port eth1 → br0', 'ensure_ip 192.168.0.90/24 on br0']);
   });
 });
 

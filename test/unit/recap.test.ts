@@ -111,3 +111,10 @@ describe('recap at fleet scale', () => {
     `);
   });
 });
+
+describe('recap after an interruption', () => {
+  it('names the tasks that never started under their host', () => {
+    const s: RunSummary = { hosts: [recap('hv1', { changed: 1, notStarted: ['ensure_port eth1 → br0', 'ensure_ip 192.168.0.90/24 on br0'] })], elapsedMs: 1200, check: false, notTouched: [], stats: { connections: 1, execs: 2 } };
+    expect(recapText(s, noColors)).toContain('never started: ensure_port eth1 → br0, ensure_ip 192.168.0.90/24 on br0');
+  });
+});

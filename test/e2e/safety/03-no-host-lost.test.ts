@@ -64,11 +64,16 @@ describe('no host lost: refused cuts (nothing changes on the SSH path)', () => {
     ['ensure_bridge: deleting the bridge that carries SSH (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, state: absent }\n`, /carries this SSH session/],
     ['ensure_bridge: taking the SSH bridge down (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n`, /^refused: this change takes down brm, and the SSH session runs over brm, mgmt0/],
     ['ensure_port: a later task undoing the migration', `${MIGRATE}    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, state: absent }\n`, /^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0/],
+    [
+      'ensure_libvirt_net: a NAT network on the management subnet (libvirt refuses to start it)',
+      `    - name: cut\n      ensure_libvirt_net: { name: kvmcut, forward: nat, bridge: { name: virbrcut }, ip: { address: "{{ mgmt_net_ip }}", prefix: 24 } }\n`,
+      /Network is already in use by interface mgmt0/,
+    ],
     ['ensure_bridge: STP on the SSH bridge (bridge settings on the path need confirm: STP can stop forwarding for 2 × forward delay)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`, /^refused: this change reconfigures brm/],
   ])('%s', async (name, tasks, why) => {
     // Sequential tests: the global onTestFinished belongs to this one.
     onTestFinished(() => resetFleet([H]));
-    const playbook = writePlaybook('refused', `- hosts: lab\n  vars: { mgmt_cidr: "${labHost(H).address}/24" }\n  tasks:\n${tasks}`);
+    const playbook = writePlaybook('refused', `- hosts: lab\n  vars: { mgmt_cidr: "${labHost(H).address}/24", mgmt_net_ip: "${labState().subnet.base}.250" }\n  tasks:\n${tasks}`);
     const { r, tasks: events } = await runJson([playbook, '-i', inv, '--limit', H]);
     expect(r.code, show(r)).toBe(2);
     const cut = events.find((e) => e.task === 'cut');
