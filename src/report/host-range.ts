@@ -22,8 +22,9 @@ export function compressHosts(names: readonly string[]): string[] {
   const order: Array<string | { family: string }> = [];
   for (const name of new Set(names)) {
     const m = NUMBERED.exec(name);
-    // Brackets in a name cannot be written inside a range; a ':' makes an IPv6 address (never expanded).
-    if (!m || /[[\]:]/.test(name)) {
+    // Brackets in a name cannot be written inside a range; a ':' makes an IPv6 address (never
+    // expanded); a name that is all digits has no prefix, and `[105:107]` alone reads as a glob.
+    if (!m || /[[\]:]/.test(name) || m[1] === '') {
       order.push(name);
       continue;
     }

@@ -71,3 +71,9 @@ describe('host ranges as --limit patterns', () => {
     expect(selectHosts(inventory, 'db[1:3]', where).diagnostics.map((d) => d.message)).toEqual(['Could not match supplied host pattern, ignoring: db[1:3]']);
   });
 });
+
+describe('names that are all digits', () => {
+  it('stay names: a range without a prefix would read back as a glob', () => {
+    expect(compressHosts(['107', '105', '106'])).toEqual(['107', '105', '106']);
+  });
+});
