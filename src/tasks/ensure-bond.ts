@@ -10,6 +10,7 @@ import { describeAddrs } from '../facts/describe.js';
 import type { BondInfo, Facts, LinkFact } from '../model/facts.js';
 import { noop, type Change, type Plan, type Touch } from '../model/plan.js';
 import { interfaceName, persist, presence } from './common-args.js';
+import { linkUpChange } from './link-changes.js';
 import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js';
 import { removeLink } from './ensure-bridge.js';
 import { applyBondDetails, applyProcBonding, lacpPartner, linkDetails } from './link-details.js';
@@ -381,16 +382,7 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
       },
     });
   }
-  if (args.up !== upNow) {
-    changes.push({
-      summary: `bring ${name} ${args.up ? 'up' : 'down'}`,
-      commands: [q(['ip', 'link', 'set', name, args.up ? 'up' : 'down'])],
-      touches: [{ kind: 'link', name, op: args.up ? 'up' : 'down' }],
-      effect: (f) => {
-        f.links[name]!.up = args.up;
-      },
-    });
-  }
+  if (args.up !== upNow) changes.push(linkUpChange(name, args.up));
   const data = { name, mode, members: wanted };
   if (changes.length === 0) {
     const b = link!.bond!;

@@ -11,6 +11,7 @@ import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js'
 import { iniValue, ifupdownBridge, ifupdownPorts, ifupdownStanzas, networkdBridgeNetdev, networkdBridgeNetwork } from '../persist/render.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
+import { linkMtuChange, linkUpChange } from './link-changes.js';
 import { BRIDGE_VLAN_SHELL, describeVlans, parseBridgeVlans } from './bridge-vlans.js';
 
 const schema = z.strictObject({
@@ -149,26 +150,8 @@ function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
         },
       });
     }
-    if (args.mtu !== undefined && args.mtu !== link.mtu) {
-      changes.push({
-        summary: `set ${name} mtu ${link.mtu} → ${args.mtu}`,
-        commands: [shellJoin(['ip', 'link', 'set', name, 'mtu', String(args.mtu)])],
-        touches: [{ kind: 'link', name, op: 'mtu' }],
-        effect: (f) => {
-          f.links[name]!.mtu = args.mtu!;
-        },
-      });
-    }
-    if (args.up !== link.up) {
-      changes.push({
-        summary: `bring ${name} ${args.up ? 'up' : 'down'}`,
-        commands: [shellJoin(['ip', 'link', 'set', name, args.up ? 'up' : 'down'])],
-        touches: [{ kind: 'link', name, op: args.up ? 'up' : 'down' }],
-        effect: (f) => {
-          f.links[name]!.up = args.up;
-        },
-      });
-    }
+    if (args.mtu !== undefined && args.mtu !== link.mtu) changes.push(linkMtuChange(name, link.mtu, args.mtu));
+    if (args.up !== link.up) changes.push(linkUpChange(name, args.up));
   }
   const data = { name, exists: true };
   if (changes.length === 0) return noop(`bridge ${name} exists as wanted (${describeLink(link, name).slice(name.length + 2)})`, data);

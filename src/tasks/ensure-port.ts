@@ -12,6 +12,7 @@ import { iniValue, ifupdownPorts, networkdPortNetwork, withIfupdownPorts } from 
 import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
 import { persistedBridges } from './ensure-bridge.js';
+import { linkUpChange } from './link-changes.js';
 import { planMigration } from './migrate.js';
 import { describeVlans, expandVlanList, vlanCommands, vlanItemProblem, wantedVlans } from './bridge-vlans.js';
 import type { ArgProblem } from './contract.js';
@@ -139,16 +140,7 @@ function planPort(args: EnsurePortArgs, facts: Facts, host: string): Plan {
     };
   }
   const changes: Change[] = [];
-  if (!link!.up) {
-    changes.push({
-      summary: `bring ${iface} up`,
-      commands: [shellJoin(['ip', 'link', 'set', iface, 'up'])],
-      touches: [{ kind: 'link', name: iface, op: 'up' }],
-      effect: (f) => {
-        f.links[iface]!.up = true;
-      },
-    });
-  }
+  if (!link!.up) changes.push(linkUpChange(iface, true));
   if (link!.master !== bridge) {
     changes.push({
       summary: link!.master ? `move ${iface} from ${link!.master} to ${bridge}` : `add ${iface} to ${bridge}`,

@@ -11,6 +11,7 @@ import { noop, type Change, type Plan } from '../model/plan.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { removeLink } from './ensure-bridge.js';
+import { linkMtuChange, linkUpChange } from './link-changes.js';
 import { applyVlanDetails, linkDetails } from './link-details.js';
 import { vlanDrift, vlanFiles } from './link-persist.js';
 
@@ -127,26 +128,8 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     });
     changes.push(create());
   } else {
-    if (args.mtu !== undefined && args.mtu !== link.mtu) {
-      changes.push({
-        summary: `set ${name} mtu ${link.mtu} → ${args.mtu}`,
-        commands: [q(['ip', 'link', 'set', name, 'mtu', String(args.mtu)])],
-        touches: [{ kind: 'link', name, op: 'mtu' }],
-        effect: (f) => {
-          f.links[name]!.mtu = args.mtu!;
-        },
-      });
-    }
-    if (args.up !== link.up) {
-      changes.push({
-        summary: `bring ${name} ${args.up ? 'up' : 'down'}`,
-        commands: [q(['ip', 'link', 'set', name, args.up ? 'up' : 'down'])],
-        touches: [{ kind: 'link', name, op: args.up ? 'up' : 'down' }],
-        effect: (f) => {
-          f.links[name]!.up = args.up;
-        },
-      });
-    }
+    if (args.mtu !== undefined && args.mtu !== link.mtu) changes.push(linkMtuChange(name, link.mtu, args.mtu));
+    if (args.up !== link.up) changes.push(linkUpChange(name, args.up));
   }
   if (changes.length === 0) return noop(`VLAN ${name} exists as wanted (id ${id} on ${parent}, mtu ${link!.mtu}, ${link!.up ? 'up' : 'down'})`, { ...data, exists: true });
   const after = structuredClone(facts);
