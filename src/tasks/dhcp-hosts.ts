@@ -1,12 +1,14 @@
-// The guests' side of a libvirt network, shared by ensure_dhcp_host and ensure_port_forward:
+// The guests' side of a libvirt network, shared by ensure_dhcp_host, ensure_dns_host and ensure_port_forward:
 // DHCP reservations (<ip><dhcp><host>) in the persistent and the live definition, the leases
 // dnsmasq handed out, and the network's IPv4 subnet. Pure parsers and queries; the facts
 // fragment adds `net-dumpxml` (live) and `net-dhcp-leases` of every active network to the ONE
 // virsh invocation.
 import { isIP } from 'node:net';
 import { netmaskToPrefix } from '../config/validators.js';
-import type { DhcpHostEntry, DhcpLease, DnsHostEntry, Facts, NetworkDhcpFact } from '../model/facts.js';
+import type { DhcpHostEntry, DhcpLease, DnsHostEntry, Facts, NetworkDhcpFact, NetworkFact } from '../model/facts.js';
 import { parseXml, type XmlElement } from '../render/netxml.js';
+import { shellJoin } from '../connection/quote.js';
+import type { Change } from '../model/plan.js';
 import type { FactsFragment } from './contract.js';
 
 // Active networks have a status file in /run/libvirt/network; only they have a live definition and leases.
@@ -143,13 +145,52 @@ export const describeHost = (h: DhcpHostEntry): string => [h.mac ? `mac ${h.mac}
 
 /** `<host mac='…' name='…' ip='…'/>`, the element `virsh net-update … ip-dhcp-host` takes. */
 export function hostXml(h: DhcpHostEntry): string {
-  const attr = (k: string, v: string | undefined) => (v === undefined ? '' : ` ${k}='${v.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;')}'`);
+  const attr = (k: string, v: string | undefined) => (v === undefined ? '' : ` ${k}='${esc(v)}'`);
   return `<host${attr('mac', h.mac)}${attr('name', h.name)}${attr('ip', h.ip)}/>`;
 }
 
-const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;');
+function esc(v: string): string {
+  return v.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;');
+}
 
 /** `<host ip='…'><hostname>…</hostname></host>`, the element `virsh net-update … dns-host` takes. */
 export function dnsHostXml(h: DnsHostEntry): string {
   return `<host ip='${esc(h.ip)}'>${h.hostnames.map((n) => `<hostname>${esc(n)}</hostname>`).join('')}</host>`;
+}
+
+// ---- changing entries with `virsh net-update`, the persistent and the live definition each on its own
+
+/** A network's definitions: the persistent one (`--config`) and, while active, the running one (`--live`). */
+export type Side = 'config' | 'live';
+const SIDE_TEXT: Record<Side, string> = { config: 'persistent definition', live: 'live network' };
+
+export const sideText = (side: Side): string => SIDE_TEXT[side];
+
+export const sidesOf = (net: NetworkFact): Side[] => [...(net.persistent ? (['config'] as const) : []), ...(net.active ? (['live'] as const) : [])];
+
+/** ` (live network only)` when a change applies to some of the network's definitions, else nothing. */
+export const onlyOn = (these: Side[], all: Side[]): string => (these.length === all.length ? '' : ` (${these.map(sideText).join(' and ')} only)`);
+
+/** Sides whose entry is the same go into one net-update (`--config --live`). */
+export function groupBySide<E>(sides: Side[], entry: (s: Side) => E, same: (a: E, b: E) => boolean): Array<{ sides: Side[]; entry: E }> {
+  const groups: Array<{ sides: Side[]; entry: E }> = [];
+  for (const s of sides) {
+    const g = groups.find((x) => same(x.entry, entry(s)));
+    if (g) g.sides.push(s);
+    else groups.push({ sides: [s], entry: entry(s) });
+  }
+  return groups;
+}
+
+/** One `virsh net-update` of SECTION on the given sides; `apply` updates each side's entries in memory. */
+export function netUpdateChange(network: string, op: 'add' | 'modify' | 'delete', section: 'ip-dhcp-host' | 'dns-host', xml: string, sides: Side[], summary: string, apply: (state: NetworkDhcpFact, side: Side) => void): Change {
+  return {
+    summary,
+    commands: [`${shellJoin(['virsh', '-q', 'net-update', network, op, section, xml, ...sides.map((s) => `--${s}`)])} >/dev/null`],
+    touches: [{ kind: 'network', name: network }],
+    effect: (f) => {
+      const st = dhcpState(f, network, true);
+      if (st) for (const s of sides) apply(st, s);
+    },
+  };
 }

@@ -3,13 +3,12 @@
 // guests keep their connectivity: no network restart. The live and the persistent definition
 // can differ (someone ran net-update --live only), so each is compared and changed on its own.
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
 import { LibvirtUnavailableError, RefusedError } from '../errors.js';
 import type { DhcpHostEntry, Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { ip, mac, networkName, presence } from './common-args.js';
 import type { FactsSection, PlannedTaskModule } from './contract.js';
-import { describeHost, dhcpFacts, dhcpState, hostXml, inSubnet, ipv4Subnet, isNetworkOrBroadcast } from './dhcp-hosts.js';
+import { describeHost, dhcpFacts, dhcpState, groupBySide, hostXml, inSubnet, ipv4Subnet, isNetworkOrBroadcast, netUpdateChange, onlyOn as where, sidesOf, sideText, type Side } from './dhcp-hosts.js';
 
 const schema = z.strictObject({
   network: networkName,
@@ -20,9 +19,6 @@ const schema = z.strictObject({
 });
 
 export type EnsureDhcpHostArgs = z.output<typeof schema>;
-
-type Side = 'config' | 'live';
-const SIDE_TEXT: Record<Side, string> = { config: 'persistent definition', live: 'live network' };
 
 export const ensureDhcpHost: PlannedTaskModule<'ensure_dhcp_host', typeof schema> = {
   kind: 'planned',
@@ -44,7 +40,7 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
   if (!net) throw new RefusedError(`network ${network} is not defined on ${host}`);
   const state = dhcpState(facts, network)!;
   const want: DhcpHostEntry = { mac: args.mac.toLowerCase(), ip: args.ip, ...(args.name ? { name: args.name } : {}) };
-  const sides: Side[] = [...(net.persistent ? (['config'] as const) : []), ...(net.active ? (['live'] as const) : [])];
+  const sides = sidesOf(net);
   const entries = (side: Side) => (side === 'config' ? state.config : state.live ?? []);
   const mine = (side: Side) => entries(side).find((e) => e.mac === want.mac);
   const data = { network, mac: want.mac, ip: want.ip, name: want.name ?? null };
@@ -52,7 +48,7 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
   if (args.state === 'absent') {
     const present = sides.filter((s) => mine(s));
     if (present.length === 0) return noop(`${network} has no reservation for ${want.mac}`, data);
-    const changes = groupBySide(present, (s) => mine(s)!).map(({ sides: ss, entry }) =>
+    const changes = groupBySide(present, (s) => mine(s)!, sameHost).map(({ sides: ss, entry }) =>
       netUpdate(network, 'delete', entry, ss, `remove reservation ${describeHost(entry)} from ${network}${where(ss, sides)}`, (h) => h.filter((e) => e.mac !== want.mac)),
     );
     return { changes, data, diff: { before: sideLines(present, mine).join('\n'), after: '(no reservation)' } };
@@ -66,7 +62,7 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
     const other = entries(side).find((e) => e.mac !== want.mac && (e.ip === want.ip || (want.name !== undefined && e.name === want.name)));
     if (other) {
       const what = other.ip === want.ip ? `ip ${want.ip}` : `name ${want.name}`;
-      throw new RefusedError(`${what} is already reserved in network ${network} (${SIDE_TEXT[side]}) by another entry: ${describeHost(other)}; remove or change that entry first`);
+      throw new RefusedError(`${what} is already reserved in network ${network} (${sideText(side)}) by another entry: ${describeHost(other)}; remove or change that entry first`);
     }
   }
   const toAdd = sides.filter((s) => !mine(s));
@@ -80,36 +76,15 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
   return { changes, data, diff: { before: before.length ? before.join('\n') : '(no reservation)', after: sides.map((s) => `${s}: ${hostXml(want)}`).join('\n') } };
 }
 
-const where = (these: Side[], all: Side[]) => (these.length === all.length ? '' : ` (${these.map((s) => SIDE_TEXT[s]).join(' and ')} only)`);
-
 function sideLines(sides: Side[], mine: (s: Side) => DhcpHostEntry | undefined): string[] {
   return sides.flatMap((s) => (mine(s) ? [`${s}: ${hostXml(mine(s)!)}`] : []));
 }
 
-/** Sides whose entry is the same go into one net-update (`--live --config`). */
-function groupBySide(sides: Side[], entry: (s: Side) => DhcpHostEntry): Array<{ sides: Side[]; entry: DhcpHostEntry }> {
-  const groups: Array<{ sides: Side[]; entry: DhcpHostEntry }> = [];
-  for (const s of sides) {
-    const g = groups.find((x) => sameHost(x.entry, entry(s)));
-    if (g) g.sides.push(s);
-    else groups.push({ sides: [s], entry: entry(s) });
-  }
-  return groups;
-}
-
 function netUpdate(network: string, op: 'add' | 'modify' | 'delete', entry: DhcpHostEntry, sides: Side[], summary: string, update: (h: DhcpHostEntry[]) => DhcpHostEntry[]): Change {
-  const flags = sides.map((s) => `--${s}`);
-  return {
-    summary,
-    commands: [`${shellJoin(['virsh', '-q', 'net-update', network, op, 'ip-dhcp-host', hostXml(entry), ...flags])} >/dev/null`],
-    touches: [{ kind: 'network', name: network }],
-    effect: (f) => {
-      const st = dhcpState(f, network, true);
-      if (!st) return;
-      if (sides.includes('config')) st.config = update(st.config);
-      if (sides.includes('live')) st.live = update(st.live ?? []);
-    },
-  };
+  return netUpdateChange(network, op, 'ip-dhcp-host', hostXml(entry), sides, summary, (st, side) => {
+    if (side === 'config') st.config = update(st.config);
+    else st.live = update(st.live ?? []);
+  });
 }
 
 // The guests' view: which running guest (domiflist MAC) holds which reservation, and its lease.

@@ -4,13 +4,12 @@
 // libvirt cannot modify a dns-host record, so a changed one is deleted and added again.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
 import { LibvirtUnavailableError, RefusedError } from '../errors.js';
 import type { DnsHostEntry, Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { ip, networkName, presence } from './common-args.js';
 import type { FactsSection, PlannedTaskModule } from './contract.js';
-import { dhcpState, dnsHostXml } from './dhcp-hosts.js';
+import { dhcpState, dnsHostXml, groupBySide, netUpdateChange, onlyOn as where, sidesOf, sideText, type Side } from './dhcp-hosts.js';
 
 const hostname = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'expected a DNS name like www.lab.example').max(253);
 
@@ -22,9 +21,6 @@ const schema = z.strictObject({
 });
 
 export type EnsureDnsHostArgs = z.output<typeof schema>;
-
-type Side = 'config' | 'live';
-const SIDE_TEXT: Record<Side, string> = { config: 'persistent definition', live: 'live network' };
 
 export const ensureDnsHost: PlannedTaskModule<'ensure_dns_host', typeof schema> = {
   kind: 'planned',
@@ -38,6 +34,7 @@ export const ensureDnsHost: PlannedTaskModule<'ensure_dns_host', typeof schema> 
 const sameNames = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((n, i) => n === [...b].sort()[i]);
 const describe = (h: DnsHostEntry) => `${h.hostnames.join(', ')} → ${h.ip}`;
 const sameIp = (a: string, b: string) => (isIP(a) === 6 && isIP(b) === 6 ? a.toLowerCase() === b.toLowerCase() : a === b);
+const sameHost = (a: DnsHostEntry, b: DnsHostEntry) => sameIp(a.ip, b.ip) && sameNames(a.hostnames, b.hostnames);
 
 function planDnsHost(args: EnsureDnsHostArgs, facts: Facts, host: string): Plan {
   if (!facts.libvirt.available) throw new LibvirtUnavailableError(`libvirtd is not running on ${host}: ${facts.libvirt.reason}`);
@@ -46,7 +43,7 @@ function planDnsHost(args: EnsureDnsHostArgs, facts: Facts, host: string): Plan 
   if (!net) throw new RefusedError(`network ${network} is not defined on ${host}`);
   const state = dhcpState(facts, network)!;
   const want: DnsHostEntry = { ip: args.ip, hostnames: args.hostnames };
-  const sides: Side[] = [...(net.persistent ? (['config'] as const) : []), ...(net.active ? (['live'] as const) : [])];
+  const sides = sidesOf(net);
   const entries = (s: Side) => (s === 'config' ? state.dnsConfig ?? [] : state.dnsLive ?? []);
   const mine = (s: Side) => entries(s).find((e) => sameIp(e.ip, want.ip));
   const data = { network, ip: want.ip, hostnames: want.hostnames };
@@ -54,18 +51,18 @@ function planDnsHost(args: EnsureDnsHostArgs, facts: Facts, host: string): Plan 
   if (args.state === 'absent') {
     const present = sides.filter((s) => mine(s));
     if (present.length === 0) return noop(`${network} has no DNS host record for ${want.ip}`, data);
-    const changes = groupBySide(present, (s) => mine(s)!).map((g) => netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network}${where(g.sides, sides)}`, (h) => h.filter((e) => !sameIp(e.ip, want.ip))));
+    const changes = groupBySide(present, (s) => mine(s)!, sameHost).map((g) => netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network}${where(g.sides, sides)}`, (h) => h.filter((e) => !sameIp(e.ip, want.ip))));
     return { changes, data, diff: { before: present.map((s) => `${s}: ${dnsHostXml(mine(s)!)}`).join('\n'), after: '(no record)' } };
   }
 
   for (const s of sides) {
     const other = entries(s).find((e) => !sameIp(e.ip, want.ip) && e.hostnames.some((n) => want.hostnames.includes(n)));
-    if (other) throw new RefusedError(`name ${other.hostnames.find((n) => want.hostnames.includes(n))} is already a DNS host record of network ${network} (${SIDE_TEXT[s]}) for another address: ${describe(other)}; remove or change that record first`);
+    if (other) throw new RefusedError(`name ${other.hostnames.find((n) => want.hostnames.includes(n))} is already a DNS host record of network ${network} (${sideText(s)}) for another address: ${describe(other)}; remove or change that record first`);
   }
   const changes: Change[] = [];
   const replace = (h: DnsHostEntry[]) => [...h.filter((e) => !sameIp(e.ip, want.ip)), want];
   const changed = sides.filter((s) => mine(s) && !sameNames(mine(s)!.hostnames, want.hostnames));
-  for (const g of groupBySide(changed, (s) => mine(s)!)) {
+  for (const g of groupBySide(changed, (s) => mine(s)!, sameHost)) {
     changes.push(netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network} (to add it with other names)${where(g.sides, sides)}`, (h) => h.filter((e) => !sameIp(e.ip, want.ip))));
   }
   const toAdd = sides.filter((s) => !mine(s) || !sameNames(mine(s)!.hostnames, want.hostnames));
@@ -75,31 +72,11 @@ function planDnsHost(args: EnsureDnsHostArgs, facts: Facts, host: string): Plan 
   return { changes, data, diff: { before: before.length ? before.join('\n') : '(no record)', after: sides.map((s) => `${s}: ${dnsHostXml(want)}`).join('\n') } };
 }
 
-const where = (these: Side[], all: Side[]) => (these.length === all.length ? '' : ` (${these.map((s) => SIDE_TEXT[s]).join(' and ')} only)`);
-
-/** Sides whose record is the same go into one net-update (`--config --live`). */
-function groupBySide(sides: Side[], entry: (s: Side) => DnsHostEntry): Array<{ sides: Side[]; entry: DnsHostEntry }> {
-  const groups: Array<{ sides: Side[]; entry: DnsHostEntry }> = [];
-  for (const s of sides) {
-    const g = groups.find((x) => sameIp(x.entry.ip, entry(s).ip) && sameNames(x.entry.hostnames, entry(s).hostnames));
-    if (g) g.sides.push(s);
-    else groups.push({ sides: [s], entry: entry(s) });
-  }
-  return groups;
-}
-
 function netUpdate(network: string, op: 'add' | 'delete', entry: DnsHostEntry, sides: Side[], summary: string, update: (h: DnsHostEntry[]) => DnsHostEntry[]): Change {
-  return {
-    summary,
-    commands: [`${shellJoin(['virsh', '-q', 'net-update', network, op, 'dns-host', dnsHostXml(entry), ...sides.map((s) => `--${s}`)])} >/dev/null`],
-    touches: [{ kind: 'network', name: network }],
-    effect: (f) => {
-      const st = dhcpState(f, network, true);
-      if (!st) return;
-      if (sides.includes('config')) st.dnsConfig = update(st.dnsConfig ?? []);
-      if (sides.includes('live')) st.dnsLive = update(st.dnsLive ?? []);
-    },
-  };
+  return netUpdateChange(network, op, 'dns-host', dnsHostXml(entry), sides, summary, (st, side) => {
+    if (side === 'config') st.dnsConfig = update(st.dnsConfig ?? []);
+    else st.dnsLive = update(st.dnsLive ?? []);
+  });
 }
 
 interface DnsRow {
@@ -115,9 +92,8 @@ function dnsRows(f: Facts): DnsRow[] | null {
   for (const [network, st] of Object.entries(f.dhcp)) {
     const config = st.dnsConfig ?? [];
     const live = st.dnsLive;
-    const same = (a: DnsHostEntry, b: DnsHostEntry) => sameIp(a.ip, b.ip) && sameNames(a.hostnames, b.hostnames);
-    for (const h of config) rows.push({ network, ip: h.ip, hostnames: h.hostnames, in: live === undefined || live.some((l) => same(l, h)) ? 'both' : 'config' });
-    for (const h of live ?? []) if (!config.some((c) => same(c, h))) rows.push({ network, ip: h.ip, hostnames: h.hostnames, in: 'live' });
+    for (const h of config) rows.push({ network, ip: h.ip, hostnames: h.hostnames, in: live === undefined || live.some((l) => sameHost(l, h)) ? 'both' : 'config' });
+    for (const h of live ?? []) if (!config.some((c) => sameHost(c, h))) rows.push({ network, ip: h.ip, hostnames: h.hostnames, in: 'live' });
   }
   return rows;
 }
