@@ -54,9 +54,10 @@ function hostFstab(): string {
   return `${lines.join('\n')}\n`;
 }
 
-function sshdConfig(address: string): string {
-  return `# kvmnet lab: one sshd per lab host
-ListenAddress ${address}:22
+/** A lab host's sshd: listening on `listen` (an address, or 0.0.0.0 for every one), keys in LAB_RUN_DIR. */
+export function sshdConfig(listen: string, header = 'kvmnet lab: one sshd per lab host'): string {
+  return `# ${header}
+ListenAddress ${listen}:22
 HostKey ${LAB_RUN_DIR}/ssh_host_ed25519_key
 PidFile /run/sshd.pid
 PermitRootLogin prohibit-password

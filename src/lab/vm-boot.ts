@@ -4,6 +4,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { join } from 'node:path';
 import { LabError } from '../errors.js';
 import { run } from './exec.js';
+import { sshdConfig } from './host-files.js';
 import { libvirtDriverDir } from './preflight.js';
 import { generateEd25519 } from './ssh-keys.js';
 import { GUEST_INIT_SCRIPT } from './vm-guest-init.js';
@@ -108,28 +109,6 @@ export interface VmGuestConfig {
   trunkMaxVlan: number;
 }
 
-function sshdConfig(): string {
-  return `# kvmnet lab (VM): the guest's sshd; every address, so a host stays reachable when its
-# management address moves onto a bond or a VLAN
-ListenAddress 0.0.0.0:22
-HostKey /run/kvmnet-lab/ssh_host_ed25519_key
-PidFile /run/sshd.pid
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-AuthorizedKeysFile .ssh/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-UseDNS no
-PrintMotd no
-PrintLastLog no
-MaxSessions 100
-MaxStartups 1000
-AcceptEnv LANG LC_*
-Subsystem sftp /usr/lib/openssh/sftp-server
-`;
-}
-
 const shValue = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The VM's private dir on the controller: what the guest init reads (read-only, over 9p). */
@@ -153,7 +132,8 @@ export function prepareVmDir(dir: string, cfg: VmGuestConfig, labPublicKey: stri
   // Same place as a namespace host's key: host-files.ts hostPublicKey() reads it for known_hosts.
   writeFileSync(join(runDir, 'ssh_host_ed25519_key'), key.privateKey, { mode: 0o600 });
   writeFileSync(join(runDir, 'ssh_host_ed25519_key.pub'), key.publicKey, { mode: 0o644 });
-  writeFileSync(join(runDir, 'sshd_config'), sshdConfig(), { mode: 0o644 });
+  // Every address, so a host stays reachable when its management address moves onto a bond or a VLAN.
+  writeFileSync(join(runDir, 'sshd_config'), sshdConfig('0.0.0.0', "kvmnet lab (VM): the guest's sshd, on every address"), { mode: 0o644 });
   writeFileSync(join(runDir, 'authorized_keys'), labPublicKey, { mode: 0o600 });
 }
 

@@ -4,13 +4,13 @@
 // 20-50 s and the whole file 90-150 s: it runs in `npm test` unless KVMNET_E2E_VM=0 (see the
 // README, "kvmnet lab").
 import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostBondAddress, labPaths, labVmLink, readLabState, sshCommand, subnetForPrefix, type LabState } from '../../../src/lab/index.js';
+import { hostBondAddress, labPaths, labVmLink, readLabState, sshCommand, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
+import { pickPrefix, waitFor } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -46,30 +46,6 @@ async function linkJson(name: string, ifname: string, stats = false): Promise<Bo
   return (JSON.parse(r.stdout) as BondLink[])[0]!;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-function pickPrefix(): string {
-  const used = execFileSync('ip', ['-4', 'addr', 'show'], { encoding: 'utf8' });
-  for (let k = 0; k < 50; k++) {
-    const p = `kvv${randomInt(100, 1000)}`;
-    if (!used.includes(`${subnetForPrefix(p).base}.`) && !execFileSync('ip', ['link', 'show'], { encoding: 'utf8' }).includes(` ${p}-`)) return p;
-  }
-  throw new Error('no free lab prefix');
-}
-
 function qemuPidsUnder(path: string): number[] {
   return readdirSync('/proc')
     .filter((e) => /^[0-9]+$/.test(e))
@@ -89,7 +65,7 @@ describe.skipIf(!enabled)('VM lab: real kernel, lab switch', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'kvmnet-e2e-vm-'));
     dir = join(tmp, 'lab');
-    prefix = pickPrefix();
+    prefix = pickPrefix('kvv');
     // What global-setup.ts's removeStaleRuns() looks for: a killed run's VM lab is taken down by the next e2e run.
     writeFileSync(join(tmp, 'e2e-owner.json'), JSON.stringify({ pid: process.pid, prefix }) + '\n');
     const t0 = Date.now();

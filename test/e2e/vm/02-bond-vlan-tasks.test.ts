@@ -4,14 +4,13 @@
 // VLANs kept), members change one by one with the bond up, state: absent removes it all.
 // Asserted with `ip -j -d link` and /proc/net/bonding on the host, never from kvmnet's output
 // alone. 1 host + the lab switch (boots in 20-60 s here); KVMNET_E2E_VM=0 skips it.
-import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostBondAddress, labPaths, readLabState, sshCommand, subnetForPrefix, type LabState } from '../../../src/lab/index.js';
+import { hostBondAddress, labPaths, readLabState, sshCommand, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, REPO, show, spawnCollect, type Result } from '../exec.js';
+import { pickPrefix, waitFor } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -44,30 +43,6 @@ async function links(): Promise<Record<string, IpLink>> {
   return Object.fromEntries(list.map((l) => [l.ifname, l]));
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
-
-function pickPrefix(): string {
-  const used = execFileSync('ip', ['-4', 'addr', 'show'], { encoding: 'utf8' });
-  for (let k = 0; k < 50; k++) {
-    const p = `kvb${randomInt(100, 1000)}`;
-    if (!used.includes(`${subnetForPrefix(p).base}.`) && !execFileSync('ip', ['link', 'show'], { encoding: 'utf8' }).includes(` ${p}-`)) return p;
-  }
-  throw new Error('no free lab prefix');
-}
-
 /** Writes a playbook for hv1 with these tasks (YAML flow lines) and runs it. */
 async function run(name: string, tasks: string[], extra: string[] = []): Promise<Result> {
   const file = join(tmp, `${name}.yaml`);
@@ -87,7 +62,7 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'kvmnet-e2e-vm-'));
     dir = join(tmp, 'lab');
-    const prefix = pickPrefix();
+    const prefix = pickPrefix('kvb');
     writeFileSync(join(tmp, 'e2e-owner.json'), JSON.stringify({ pid: process.pid, prefix }) + '\n');
     const t0 = Date.now();
     const up = await kvmnet(['lab', 'up', '--kernel', 'vm', '--dir', dir, '--prefix', prefix, '-n', '1'], { timeoutMs: 400_000 });
