@@ -48,7 +48,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   // Read every play's vars files and render every task for every host before contacting any:
   // a broken file or an undefined variable is an input error, reported once with its hosts.
   const playVarsList = playbook.plays.map((p) => ({ ...p.vars, ...readVarsFiles(p.varsFiles) }));
-  const preflight = validatePlaybook(playbook, inventory, options.extraVars, options.limit).renderDiagnostics;
+  const preflight = validatePlaybook(playbook, inventory, options.extraVars, options.limit, playVarsList).renderDiagnostics;
   if (preflight.length) throw new InvalidInputError(preflight);
 
   const open = options.connect ?? ((settings: ConnectionSettings) => connect(settings, options.sshHooks));

@@ -43,17 +43,18 @@ class ProblemsByPlace {
   }
 }
 
-export function validatePlaybook(playbook: Playbook, inventory: Inventory, extraVars: Record<string, unknown>, limit?: Set<string>): ValidationReport {
+/** `playVars`: each play's vars with its vars files read, when the caller has them already. */
+export function validatePlaybook(playbook: Playbook, inventory: Inventory, extraVars: Record<string, unknown>, limit?: Set<string>, playVars?: Array<Record<string, unknown>>): ValidationReport {
   const report: ValidationReport = { plays: playbook.plays.length, hosts: new Set(), tasks: 0, renderings: 0, diagnostics: [], renderDiagnostics: [] };
   const problems = new ProblemsByPlace();
   const dir = dirname(resolve(playbook.file));
   // Registered results of earlier plays are known at run time too.
   const registered = new Set<string>();
-  for (const play of playbook.plays) {
+  for (const [p, play] of playbook.plays.entries()) {
     const sel = selectHosts(inventory, play.hosts, play.loc);
     report.diagnostics.push(...sel.diagnostics);
     const hosts = limit ? sel.hosts.filter((h) => limit.has(h)) : sel.hosts;
-    const playVars = { ...play.vars, ...readVarsFiles(play.varsFiles) };
+    const varsOfPlay = playVars?.[p] ?? { ...play.vars, ...readVarsFiles(play.varsFiles) };
     const allTasks = [...play.tasks, ...play.handlers];
     report.tasks += allTasks.length;
     for (const t of allTasks) if (t.register) registered.add(t.register);
@@ -61,7 +62,7 @@ export function validatePlaybook(playbook: Playbook, inventory: Inventory, extra
     const runtimeNames = new Set(['facts', 'ansible_facts', ...registered]);
     for (const host of hosts) {
       report.hosts.add(host);
-      const vars = { ...hostVars(inventory, host), ...playVars, ...extraVars, inventory_hostname: host };
+      const vars = { ...hostVars(inventory, host), ...varsOfPlay, ...extraVars, inventory_hostname: host };
       const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
       const conn = resolveConnectionVars(host, play.become !== undefined ? { ...vars, become: play.become } : vars, origin);
       report.diagnostics.push(...conn.diagnostics);
