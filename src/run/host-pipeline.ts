@@ -270,12 +270,17 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   }
   const guarded = onPath ? `${onPath} (${taskPlan.consent ?? confirmBy})` : confirmBy;
 
+  // Queued changes go to the host with the next tasks' changes in one exec; a task that needs its
+  // own result first (ignore_errors, strategy linear) or is too big for the batch goes alone.
+  const alone = !job.check && !guarded && (job.beforeTask !== undefined || task.ignoreErrors || !link.batch.fits(taskPlan.changes));
+  // The facts before this task, copied only where needed: the rollback snapshot of a guarded change,
+  // the "before" of a link diff, and what a task sent alone goes back to when it fails.
+  const before = guarded || alone || (!taskPlan.diff && taskPlan.devices) ? structuredClone(facts) : undefined;
   // Effects are applied to the in-memory facts when the change is taken as done; the diff is
   // taken right then, before later tasks' effects.
-  const before = structuredClone(facts);
   const applyEffects = (): TaskDiff | undefined => {
     for (const c of taskPlan.changes) c.effect(facts);
-    return taskPlan.diff ?? (taskPlan.devices ? deviceDiff(before, facts, taskPlan.devices) : undefined);
+    return taskPlan.diff ?? (taskPlan.devices ? deviceDiff(before!, facts, taskPlan.devices) : undefined);
   };
   const changed = (diff: TaskDiff | undefined, durationMs?: number): TaskResult => {
     emit(task, 'changed', summaries.join('; '), started, { changes: summaries, diff, ...(durationMs === undefined ? {} : { durationMs }) });
@@ -286,7 +291,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   if (guarded) {
     if (!(await flushChanges(link))) return STOPPED;
     const r = await applyConfirmed({
-      ...guardOptions(job, link, before, `task '${task.name}' (${guarded})`),
+      ...guardOptions(job, link, before!, `task '${task.name}' (${guarded})`),
       changes: taskPlan.changes,
       devices: guardDevices(taskPlan.changes, facts),
       networks: touchedNetworks(taskPlan.changes),
@@ -297,11 +302,8 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
     return changed(applyEffects());
   }
 
-  // Queued: the changes go to the host with the next tasks' changes in one exec. The facts and the
-  // result assume success; a failure stops the host, so nothing planned on that assumption is ever
-  // applied. A task that needs its own result first (ignore_errors, strategy linear) or is too big
-  // for the batch is sent on its own, right away.
-  const alone = job.beforeTask !== undefined || task.ignoreErrors || !link.batch.fits(taskPlan.changes);
+  // Queued: the facts and the result assume success; a failure stops the host, so nothing planned
+  // on that assumption is ever applied.
   if (alone && !(await flushChanges(link))) return STOPPED;
   const diff = applyEffects();
   let result = changedPending(summaries, data);
@@ -321,7 +323,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   if (!alone) return result;
   if (await flushChanges(link)) return result;
   // Sent on its own, a failure is known now: the facts go back to what they were before the task.
-  Object.assign(facts, before);
+  Object.assign(facts, before!);
   link.factsStale = false;
   return { changed: false, stop: lost || !task.ignoreErrors, registered: registeredResult('failed', summaries.join('; ')) };
 }
