@@ -1,5 +1,5 @@
 // YAML parsing that keeps positions, so every later problem can point at file:line:col.
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../errors.js';
 import { markFloat } from './inventory-util.js';
@@ -22,15 +22,34 @@ export interface YamlSource {
 
 export function readInputFile(file: string): { text?: string; diagnostics: Diagnostic[] } {
   try {
-    const size = statSync(file).size;
-    if (size > MAX_INPUT_BYTES) {
-      return { diagnostics: [{ severity: 'error', file, message: `file is ${size} bytes; the limit is ${MAX_INPUT_BYTES} bytes` }] };
+    const bytes = readAtMost(file, MAX_INPUT_BYTES + 1);
+    if (bytes.length > MAX_INPUT_BYTES) {
+      return { diagnostics: [{ severity: 'error', file, message: `input is larger than the ${MAX_INPUT_BYTES}-byte limit` }] };
     }
-    return { text: readFileSync(file, 'utf8'), diagnostics: [] };
+    return { text: bytes.toString('utf8'), diagnostics: [] };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a file' : String((err as Error).message);
     return { diagnostics: [{ severity: 'error', file, message: `cannot read: ${why}` }] };
+  }
+}
+
+/** Reads up to `limit` bytes. Reading by size would hang on `/dev/zero` (size 0, endless) and miss a pipe's text. */
+function readAtMost(file: string, limit: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < limit) {
+      const chunk = Buffer.allocUnsafe(Math.min(65536, limit - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }
 
