@@ -9,20 +9,16 @@
 // libvirt's table exactly as it was. The firewall is read with `nft -j`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { hostCommand, labPaths, readLabState, type LabHostState } from '../../src/lab/index.js';
 import { kvmnet, show, spawnCollect } from './exec.js';
+import { GUESTS, hookSettled as hookSettledIn, reaches, tryConnect as tryConnectTo } from './nat-guests-support.js';
 import { leftovers, pickPrefix } from './global-setup.js';
 import { REPO_PLAYBOOKS, summaryOf, waitFor } from './helpers.js';
 
 const HOST = 'hv1';
 const PLAYBOOK = join(REPO_PLAYBOOKS, 'nat-guests.yaml');
-const GUESTS = [
-  { id: 'g1', mac: '52:54:00:30:00:11', ip: '192.168.30.11', name: 'web1' },
-  { id: 'g2', mac: '52:54:00:30:00:12', ip: '192.168.30.12', name: 'db1' },
-] as const;
 const TAG = 'kvmnet-pf:net10:tcp:any:2222';
 
 let dir = '';
@@ -83,41 +79,10 @@ const ourAccepts = async () => (await libvirtChain('forward')).filter(isOurs).ma
 
 // ---- the data plane -------------------------------------------------------------------------
 
-type Outcome = { kind: 'data'; text: string } | { kind: 'refused' } | { kind: 'timeout' } | { kind: 'error'; code: string };
-
-function tryConnect(port: number, timeoutMs = 3000): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const s = connect({ host: host().address, port });
-    let text = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve({ kind: 'timeout' });
-    }, timeoutMs);
-    s.on('data', (d) => (text += d.toString()));
-    s.on('end', () => {
-      clearTimeout(timer);
-      resolve({ kind: 'data', text });
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'error', code: e.code ?? e.message });
-    });
-  });
-}
-
-let attempts = 0;
-async function reachesWeb1(): Promise<string> {
-  return waitFor(
-    'web1 to answer on hv1:2222',
-    async () => {
-      attempts++;
-      const o = await tryConnect(2222);
-      return o.kind === 'data' && o.text.includes('hello from web1') ? o.text : undefined;
-    },
-    40_000,
-    250,
-  );
-}
+const tries = { attempts: 0 };
+const tryConnect = (port: number) => tryConnectTo(host().address, port);
+/** Connects until web1's listener answers. */
+const reachesWeb1 = () => reaches(host().address, 2222, 'hello from web1', tries);
 
 const plugIn = (g: (typeof GUESTS)[number]) => inHost(['ip', 'link', 'set', veth(g), 'master', 'br10', 'up']);
 
@@ -130,20 +95,7 @@ async function restartLibvirtd(): Promise<void> {
   expect(host().libvirtdPid).not.toBe(pid);
 }
 
-/** Until no kvmnet hook runs in the host (the daemon hook waits for libvirt in the background). */
-async function hookSettled(): Promise<number> {
-  const t0 = Date.now();
-  await waitFor(
-    'kvmnet’s daemon hook to finish',
-    async () => {
-      const r = await spawnCollect(['sh', '-c', `for p in $(ip netns pids ${host().netns}); do tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null; echo; done`], { timeoutMs: 30_000 });
-      return r.stdout.includes('kvmnet-port-forwards') ? undefined : true;
-    },
-    150_000,
-    250,
-  );
-  return Date.now() - t0;
-}
+const hookSettled = () => hookSettledIn(host().netns);
 
 const listeners: ChildProcess[] = [];
 
@@ -294,6 +246,6 @@ describe('nat-guests.yaml on a host whose libvirt uses the nftables firewall bac
     expect(await libvirtRules()).toEqual(libvirtNow);
     const files = await inHost(['sh', '-c', 'ls /etc/libvirt/hooks/network.d /etc/libvirt/hooks/daemon.d 2>/dev/null; ls -d /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null; true']);
     expect(files).not.toContain('kvmnet');
-    console.log(`[nat-nft] ${attempts} connections tried to reach web1`);
+    console.log(`[nat-nft] ${tries.attempts} connections tried to reach web1`);
   });
 });
