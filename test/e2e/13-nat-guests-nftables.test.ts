@@ -194,7 +194,7 @@ describe('nat-guests.yaml on a host whose libvirt uses the nftables firewall bac
     expect((await tryConnect(2223)).kind).toBe('refused');
   });
 
-  it('still reaches web1 after virsh net-destroy + net-start (libvirt leaves its forward chain's jumps, and kvmnet's accept above them, alone)', async () => {
+  it('still reaches web1 after virsh net-destroy + net-start (libvirt leaves its forward chain’s jumps, and kvmnet’s accept above them, alone)', async () => {
     await inHost(['virsh', 'net-destroy', 'net10']);
     await inHost(['virsh', 'net-start', 'net10']);
     for (const g of GUESTS) await plugIn(g);
