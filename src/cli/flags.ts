@@ -71,6 +71,7 @@ export interface LabUpFlags {
   /** `--guest HOST`, repeatable: hosts that get a tiny running guest. */
   guest?: string[];
   kernel?: 'netns' | 'vm';
+  libvirt?: 'system' | 'backports';
 }
 
 export interface LabDirFlags {

@@ -45,12 +45,14 @@ function copyEtcLibvirtEntry(src: string): boolean {
  * Mounted by ONE `mount -c -a -T fstab` in the holder (each exec costs several ms on a small VM).
  * Sources are relative to the host dir; targets under /etc exist in the host's /etc overlay.
  */
-function hostFstab(): string {
+function hostFstab(extraMounts: ReadonlyArray<readonly [string, string]>): string {
   const lines = ['# kvmnet lab: mounted with `mount -c -a -T fstab` from this directory, inside the host'];
   for (const [sub, target] of HOST_BIND_MOUNTS) {
     if (target === '/tmp') lines.push('kvmnet-lab-run /run tmpfs mode=0755,nosuid,nodev 0 0');
     if (target.startsWith('/etc/') || existsSync(target)) lines.push(`${sub} ${target} none bind 0 0`);
   }
+  // Read-only: a host must not change the shared cache (e.g. the backports libvirt).
+  for (const [source, target] of extraMounts) lines.push(`${source} ${target} none bind,ro 0 0`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -77,12 +79,31 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 `;
 }
 
-export function prepareHostDir(hostDir: string, name: string, address: string, labPublicKey: string): void {
+/** A libvirt other than the machine's for this host: files bind-mounted over the machine's, and its network.conf. */
+export interface HostLibvirt {
+  mounts: ReadonlyArray<readonly [string, string]>;
+  networkConf: string;
+  /** A wrapper over /usr/sbin/tc (libvirt-backports.ts), next to a copy of the real one. */
+  tcWrapper?: string;
+}
+
+export function prepareHostDir(hostDir: string, name: string, address: string, labPublicKey: string, libvirt?: HostLibvirt): void {
   rmSync(hostDir, { recursive: true, force: true });
   for (const [sub] of HOST_BIND_MOUNTS) mkdirSync(join(hostDir, sub), { recursive: true, mode: 0o755 });
   mkdirSync(join(hostDir, 'etc-rw'), { mode: 0o700 });
   chmodSync(join(hostDir, 'tmp'), 0o1777);
-  writeFileSync(join(hostDir, 'fstab'), hostFstab());
+  const mounts = [...(libvirt?.mounts ?? [])];
+  if (libvirt?.tcWrapper && existsSync('/usr/sbin/tc')) {
+    // In the run/ skeleton: the wrapper finds the real tc at ${LAB_RUN_DIR}/tc-real inside the host.
+    const shim = join(hostDir, HOST_RUN_SKELETON, 'kvmnet-lab');
+    mkdirSync(shim, { recursive: true });
+    copyFileSync('/usr/sbin/tc', join(shim, 'tc-real'));
+    chmodSync(join(shim, 'tc-real'), 0o755);
+    writeFileSync(join(shim, 'tc'), libvirt.tcWrapper, { mode: 0o755 });
+    // Relative to the host dir (the holder's cwd): /tmp, where the lab dir may be, is covered by then.
+    mounts.push([`${HOST_RUN_SKELETON}/kvmnet-lab/tc`, '/usr/sbin/tc']);
+  }
+  writeFileSync(join(hostDir, 'fstab'), hostFstab(mounts));
 
   // /root: only the lab key; sshd's StrictModes wants 0700 directories.
   chmodSync(join(hostDir, 'root'), 0o700);
@@ -98,6 +119,7 @@ export function prepareHostDir(hostDir: string, name: string, address: string, l
   // What Debian's libvirt-daemon-config-network postinst installs: `default` defined, not autostarted.
   copyFileSync('/usr/share/libvirt/networks/default.xml', join(etcLibvirt, 'qemu', 'networks', 'default.xml'));
   chmodSync(join(etcLibvirt, 'qemu', 'networks', 'default.xml'), 0o600);
+  if (libvirt) writeFileSync(join(etcLibvirt, 'network.conf'), libvirt.networkConf);
   mkdirSync(join(hostDir, 'var-log', 'libvirt', 'qemu'), { recursive: true });
   mkdirSync(join(hostDir, 'var-cache-libvirt', 'qemu'), { recursive: true });
 

@@ -18,6 +18,8 @@ export interface LabHostState {
   links: string[];
   /** Private files of this host (its /root, /etc/libvirt, /var/lib/libvirt, keys …). */
   dir: string;
+  /** `backports`: the host runs bookworm-backports' libvirt (libvirt-backports.ts); absent: the machine's. */
+  libvirt?: 'backports';
   /** VM labs only: the host's QEMU process (netns, holderPid, sshdPid, libvirtdPid are unused then). */
   qemuPid?: number | null;
 }

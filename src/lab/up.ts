@@ -24,6 +24,8 @@ import { netnsInode, pidsInNetns, terminate } from './processes.js';
 import { assertSubnetFree, attachToBridge, configureHostNet, createHostLinks, deleteLinksAndNetns, ensureBridge, prefixLeftovers } from './root-net.js';
 import { hasLabState, labPaths, readLabState, writeLabState, type LabHostState, type LabState } from './state.js';
 import { labUpVm } from './vm-up.js';
+import { BACKPORTS_NETWORK_CONF, TC_WRAPPER, backportsMounts, ensureBackportsLibvirt, type LabLibvirt } from './libvirt-backports.js';
+import type { HostLibvirt } from './host-files.js';
 
 export interface LabOptions {
   dir: string;
@@ -35,6 +37,8 @@ export interface LabOptions {
   guests?: string[];
   /** `netns` (default): hosts are network namespaces. `vm`: QEMU VMs with their own kernel (vm-up.ts). */
   kernel?: LabKernel;
+  /** `backports`: hosts this `up` creates run bookworm-backports' libvirt (nftables firewall backend). */
+  libvirt?: LabLibvirt;
 }
 
 export type LabKernel = 'netns' | 'vm';
@@ -51,6 +55,7 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
   if (opts.kernel === 'vm' || (opts.kernel === undefined && hasLabState(paths.dir) && readLabState(paths.dir).vm)) {
     // A guest runs inside a namespace host's libvirtd; VM hosts would need nested TCG (far too slow here).
     if (opts.guests?.length) throw new LabError('--guest needs namespace hosts (not --kernel vm)');
+    if (opts.libvirt === 'backports') throw new LabError('--libvirt backports needs namespace hosts (not --kernel vm)');
     return labUpVm({ dir: opts.dir, n: opts.n, prefix: opts.prefix }, log);
   }
   await preflight();
@@ -97,6 +102,7 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
           libvirtdPid: null,
           links: Object.values(rootLinkNames(prefix, i)),
           dir: join(paths.hostsDir, hostName(i)),
+          ...(opts.libvirt === 'backports' ? { libvirt: 'backports' as const } : {}),
         };
         state.hosts.push(host);
         plans.push({ host, action: 'create' });
@@ -117,13 +123,19 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
     await removeHosts(toCreate);
     await createHostLinks(prefix, bridge, subnet, toCreate);
 
+    // Hosts (re)created with the backports libvirt: unpacked once into the machine's cache.
+    let backports: HostLibvirt | undefined;
+    if (plans.some((p) => p.action === 'create' && p.host.libvirt === 'backports')) {
+      const root = await ensureBackportsLibvirt(log);
+      backports = { mounts: backportsMounts(root), networkConf: BACKPORTS_NETWORK_CONF, tcWrapper: TC_WRAPPER };
+    }
     const limit = pLimit(HOST_CONCURRENCY);
     const results = await Promise.allSettled(
       plans.map((plan) =>
         limit(async () => {
           const t0 = Date.now();
           if (plan.action === 'keep') return log(`${plan.host.name}: ok (${plan.host.address})`);
-          if (plan.action === 'create') await createHost(plan.host, subnet, labPublicKey);
+          if (plan.action === 'create') await createHost(plan.host, subnet, labPublicKey, plan.host.libvirt === 'backports' ? backports : undefined);
           else await restartDaemons(plan.host);
           log(`${plan.host.name}: ${plan.action === 'create' ? 'created' : 'restarted daemons'} (${plan.host.address}, ${Date.now() - t0} ms)`);
         }),
@@ -183,9 +195,9 @@ async function removeHosts(hosts: LabHostState[]): Promise<void> {
   );
 }
 
-async function createHost(host: LabHostState, subnet: LabState['subnet'], labPublicKey: string): Promise<void> {
+async function createHost(host: LabHostState, subnet: LabState['subnet'], labPublicKey: string, libvirt?: HostLibvirt): Promise<void> {
   host.holderPid = host.sshdPid = host.libvirtdPid = null;
-  prepareHostDir(host.dir, host.name, host.address, labPublicKey);
+  prepareHostDir(host.dir, host.name, host.address, labPublicKey, libvirt);
   await configureHostNet(host.netns, subnet, host.index);
   host.holderPid = await startHolder(host.netns, host.dir, host.name);
   await readDaemonPids(host, host.holderPid);

@@ -173,10 +173,19 @@ export interface FirewallBackendFact {
 /** kvmnet's port forwards as the host has them (ensure_port_forward). */
 export interface PortForwardFacts {
   firewall: FirewallBackendFact;
-  /** kvmnet's rules as `iptables-save` prints them, each prefixed with its table (`nat -A KVMNET_DNAT …`). */
+  /**
+   * kvmnet's rules: as `iptables-save` prints them, each prefixed with its table (`nat -A KVMNET_DNAT …`),
+   * and as `nft list` prints them, prefixed `nft-dnat ` (kvmnet's table) or `nft-accept ` (libvirt's forward chain).
+   */
   rules: string[];
-  /** Whether kvmnet's chains are jumped to first from PREROUTING (nat) and FORWARD (filter). */
+  /**
+   * Whether kvmnet's rules are evaluated before libvirt's: iptables, kvmnet's chains are jumped to
+   * first from PREROUTING (nat) and FORWARD (filter); nftables, kvmnet's accepts in libvirt's
+   * forward chain come before libvirt's jumps to its guest_* chains there.
+   */
   jumpsFirst: boolean;
+  /** Whether the host has `nft` (absent in facts captured before kvmnet looked). */
+  nft?: boolean;
   /** kvmnet's files under /etc/libvirt/hooks (hook scripts and one rules file per forward), path → content. */
   files: Record<string, string>;
 }

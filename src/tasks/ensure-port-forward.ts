@@ -14,8 +14,8 @@ import { dhcpState, inSubnet, ipv4Subnet } from './dhcp-hosts.js';
 import {
   DAEMON_HOOK,
   describeForward,
-  commentMatch,
   forwardRules,
+  hasTag,
   forwardTag,
   HOOK_SCRIPT,
   installedForwards,
@@ -123,7 +123,7 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
         const p = f.portForwards;
         if (!p) return;
         delete p.files[path];
-        p.rules = p.rules.filter((r) => !r.includes(` ${commentMatch(tag)} `));
+        p.rules = p.rules.filter((r) => !hasTag(r, tag));
         if (lastOne) {
           delete p.files[NETWORK_HOOK];
           delete p.files[DAEMON_HOOK];
@@ -139,8 +139,12 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
   if (!net) throw new RefusedError(`network ${args.network} is not defined on ${host}`);
   if (net.forwardMode !== 'nat') throw new RefusedError(`network ${args.network} on ${host} has forward mode '${net.forwardMode ?? 'none'}', not nat: its guests are not behind the host's NAT`);
   if (!net.bridge) throw new RefusedError(`network ${args.network} on ${host} has no bridge name yet (start it, or give it a bridge)`);
-  if (pf.firewall.backend !== 'iptables') {
-    throw new RefusedError(`libvirt on ${host} uses the ${pf.firewall.backend} firewall backend (${pf.firewall.why}); ensure_port_forward supports libvirt's iptables backend only so far`);
+  const backend = pf.firewall.backend;
+  if (backend === 'unknown') {
+    throw new RefusedError(`cannot tell which firewall backend libvirt on ${host} uses (${pf.firewall.why}); start a NAT network first, or set firewall_backend in /etc/libvirt/network.conf`);
+  }
+  if (backend === 'nftables' && pf.nft === false) {
+    throw new RefusedError(`libvirt on ${host} uses the nftables firewall backend (${pf.firewall.why}) but nft is not installed there (apt-get install nftables)`);
   }
   // DNAT of the port this SSH session uses would send every new SSH connection to the guest.
   const session = facts.session;
@@ -177,8 +181,8 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
     }
   }
 
-  const wantFile = rulesFileContent(spec);
-  const wantRules = forwardRules(spec);
+  const wantFile = rulesFileContent(spec, backend);
+  const wantRules = forwardRules(spec, backend);
   const tag = forwardTag(spec);
   const liveRules = rulesWithTag(facts, tag);
   const changes: Change[] = [];
@@ -187,7 +191,8 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
   const fileOk = pf.files[path] === wantFile;
   const rulesOk = sameRules(liveRules, wantRules) && pf.jumpsFirst;
   if (!fileOk || !rulesOk) {
-    const why = fileOk ? ` (re-applied: ${liveRules.length ? 'its rules differ from the firewall' : 'its rules are missing from the firewall'}${pf.jumpsFirst ? '' : ', kvmnet’s chains are not first'})` : '';
+    const notFirst = backend === 'nftables' ? ', kvmnet’s accepts are not above libvirt’s jumps' : ', kvmnet’s chains are not first';
+    const why = fileOk ? ` (re-applied: ${liveRules.length ? 'its rules differ from the firewall' : 'its rules are missing from the firewall'}${pf.jumpsFirst ? '' : notFirst})` : '';
     changes.push({
       summary: `${pf.files[path] === undefined ? 'forward' : 'update forward'} ${describeForward(spec)}${why}`,
       commands: [shellJoin(['mkdir', '-p', RULES_DIR]), `${shellJoin(['printf', '%s', wantFile])} > ${shellQuote(`${path}.tmp`)}`, shellJoin(['mv', '-f', `${path}.tmp`, path]), 'sh -s -- - apply'],
@@ -197,7 +202,7 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
         const p = f.portForwards;
         if (!p) return;
         p.files[path] = wantFile;
-        p.rules = [...p.rules.filter((r) => !r.includes(` ${commentMatch(tag)} `)), ...wantRules];
+        p.rules = [...p.rules.filter((r) => !hasTag(r, tag)), ...wantRules];
         p.jumpsFirst = true;
       },
     });
@@ -259,7 +264,7 @@ function forwardsView(f: Facts): ForwardRow[] | null {
       guest: spec.guestPort === undefined ? spec.guestIp : `${spec.guestIp}:${spec.guestPort}`,
       guest_name: domain?.guest ?? reservation?.name ?? null,
       source: spec.source ?? 'any',
-      active: pf.jumpsFirst && sameRules(rulesWithTag(f, forwardTag(spec)), forwardRules(spec)),
+      active: pf.jumpsFirst && (pf.firewall.backend === 'iptables' || pf.firewall.backend === 'nftables') && sameRules(rulesWithTag(f, forwardTag(spec)), forwardRules(spec, pf.firewall.backend)),
     };
   });
 }

@@ -1,15 +1,29 @@
-// What ensure_port_forward puts on a host, and how it reads it back (pure).
+// What ensure_port_forward puts on a host, and how it reads it back (pure), for both of libvirt's
+// firewall backends (the one the host's libvirt uses, from the facts).
 //
-// kvmnet's forwards live in kvmnet's OWN iptables chains, nat KVMNET_DNAT (jumped to first from
-// PREROUTING) and filter KVMNET_FWD (jumped to first from FORWARD, above libvirt's LIBVIRT_FWI,
-// whose REJECT would stop the DNATed connection), every rule tagged with a comment naming the
-// forward. libvirt never touches these chains; it does re-create its own rules, and then its
-// jumps can land above kvmnet's (measured with libvirt 9: at libvirtd start, after a firewall
-// flush, it inserts its FORWARD jumps at the top and calls no network hook). So one script,
-// installed as a network hook AND a daemon hook, rebuilds kvmnet's chains from one rules file
-// per forward and puts the jumps back on top. libvirtd finds hook scripts when it starts: until
-// its next start, the rules kvmnet applied itself stay (a network restart leaves kvmnet's
-// chains and jumps alone).
+// iptables (libvirt ≤ 10.3, or firewall_backend = "iptables"): kvmnet's forwards live in kvmnet's
+// OWN chains, nat KVMNET_DNAT (jumped to first from PREROUTING) and filter KVMNET_FWD (jumped to
+// first from FORWARD, above libvirt's LIBVIRT_FWI, whose REJECT would stop the DNATed connection),
+// every rule tagged with a comment naming the forward. libvirt re-creates its own rules, and then
+// its jumps can land above kvmnet's (measured with libvirt 9: at libvirtd start, after a firewall
+// flush, it inserts its FORWARD jumps at the top and calls no network hook).
+//
+// nftables (libvirt ≥ 10.4's default): the DNAT lives in kvmnet's OWN table, `ip kvmnet_pf`
+// (chain prerouting, hook prerouting, priority dstnat). The accept cannot: libvirt's table
+// `ip libvirt_network` ends its chain guest_input with `oif BRIDGE reject`, and in nftables an
+// accept in another table's base chain does not stop that reject (every base chain on the hook
+// sees the packet). So kvmnet inserts its tagged accepts (`ct status dnat`: only what its DNAT
+// sent) at the top of libvirt's base chain `forward`, above libvirt's jumps to guest_*, and
+// removes exactly those (by handle) again. Not in guest_input: libvirt re-creates the rules of
+// guest_* at every network start and libvirtd start (measured with 11.3: it deletes its own by
+// handle and inserts them again, on top), while it only adds a jump to `forward` when it is
+// missing; kvmnet's accepts there stay first through network restarts and libvirtd restarts.
+// The hook still re-applies them when libvirt re-creates its table (a flushed ruleset, a reboot).
+//
+// One script, installed as a network hook AND a daemon hook, rebuilds kvmnet's rules from one
+// rules file per forward (which holds the rules for the backend the host used when kvmnet wrote
+// it). libvirtd finds hook scripts when it starts: until its next start, the rules kvmnet applied
+// itself stay (a network restart leaves kvmnet's chains, table and accepts alone or re-applies them).
 import type { Facts, FirewallBackendFact, PortForwardFacts } from '../model/facts.js';
 import type { FactsFragment } from './contract.js';
 
@@ -19,13 +33,23 @@ export const NETWORK_HOOK = `${HOOKS_DIR}/network.d/kvmnet-port-forwards`;
 export const DAEMON_HOOK = `${HOOKS_DIR}/daemon.d/kvmnet-port-forwards`;
 export const DNAT_CHAIN = 'KVMNET_DNAT';
 export const FWD_CHAIN = 'KVMNET_FWD';
+/** kvmnet's nftables table (family ip) and its one chain. */
+export const NFT_TABLE = 'kvmnet_pf';
+export const NFT_CHAIN = 'prerouting';
+/** libvirt's nftables table (family ip) and its forward-hook base chain, where kvmnet's accepts go above libvirt's jumps. */
+export const LIBVIRT_NFT_TABLE = 'libvirt_network';
+export const LIBVIRT_NFT_FORWARD = 'forward';
+
+export type Backend = 'iptables' | 'nftables';
 
 /** The hook (network.d and daemon.d) and kvmnet's own way to apply the rules files (`sh -s - - apply`). */
 export const HOOK_SCRIPT = `#!/bin/sh
 # Written by kvmnet (ensure_port_forward); kvmnet overwrites changes.
 # libvirt runs it on network events (network.d: $1 network, $2 started|stopped|...) and daemon
-# events (daemon.d: $2 start|reload|shutdown). It rebuilds kvmnet's chains (nat ${DNAT_CHAIN},
-# filter ${FWD_CHAIN}) from ${RULES_DIR}/*.rules and jumps to them first.
+# events (daemon.d: $2 start|reload|shutdown). It rebuilds kvmnet's rules from ${RULES_DIR}/*.rules:
+# iptables: kvmnet's chains (nat ${DNAT_CHAIN}, filter ${FWD_CHAIN}), jumped to first;
+# nftables: kvmnet's table (ip ${NFT_TABLE}) and its accepts on top of libvirt's base chain
+# ip ${LIBVIRT_NFT_TABLE} ${LIBVIRT_NFT_FORWARD} (tagged "kvmnet-pf:…", removed by handle).
 # It never calls libvirt (libvirtd waits for its hooks: calling back could deadlock) and exits 0
 # (a failing network hook would stop the network from starting).
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -40,23 +64,65 @@ unjump() {
   while iptables -w -t "$1" -D "$2" -j "$3" 2>/dev/null; do :; done
   iptables -w -t "$1" -F "$3" 2>/dev/null; iptables -w -t "$1" -X "$3" 2>/dev/null; return 0
 }
-apply() {
-  set -- "$D"/*.rules
-  if [ ! -e "$1" ]; then unjump nat PREROUTING ${DNAT_CHAIN}; unjump filter FORWARD ${FWD_CHAIN}; return 0; fi
+ipt_apply() {
+  if ! grep -qs '^nat ' "$@"; then
+    # No iptables forward: remove kvmnet's chains if any (never create iptables tables on an nftables host).
+    command -v iptables-save >/dev/null 2>&1 && iptables-save 2>/dev/null | grep -q KVMNET_ || return 0
+    unjump nat PREROUTING ${DNAT_CHAIN}; unjump filter FORWARD ${FWD_CHAIN}; return 0
+  fi
   { echo '*nat'; echo ':${DNAT_CHAIN} - [0:0]'; sed -n 's/^nat //p' "$@"; echo COMMIT
     echo '*filter'; echo ':${FWD_CHAIN} - [0:0]'; sed -n 's/^filter //p' "$@"; echo COMMIT
   } | iptables-restore -w --noflush || return 1
   jump nat PREROUTING ${DNAT_CHAIN} && jump filter FORWARD ${FWD_CHAIN}
 }
+L="ip ${LIBVIRT_NFT_TABLE} ${LIBVIRT_NFT_FORWARD}"
+# One nft transaction: kvmnet's table rebuilt, kvmnet's accepts in libvirt's chain replaced on top.
+nft_apply() {
+  command -v nft >/dev/null 2>&1 || return 0
+  dn=$(sed -n 's/^nft-dnat //p' "$@"); ac=$(sed -n 's/^nft-accept //p' "$@")
+  {
+    nft list table ip ${NFT_TABLE} >/dev/null 2>&1 && echo 'delete table ip ${NFT_TABLE}'
+    if [ -n "$dn" ]; then
+      echo 'add table ip ${NFT_TABLE}'
+      echo 'add chain ip ${NFT_TABLE} ${NFT_CHAIN} { type nat hook prerouting priority dstnat; policy accept; }'
+      printf '%s\\n' "$dn" | sed 's/^/add rule ip ${NFT_TABLE} ${NFT_CHAIN} /'
+    fi
+    nft -a list chain $L 2>/dev/null | sed -n "s/.* comment \\"kvmnet-pf:.* # handle \\([0-9]*\\)$/delete rule $L handle \\1/p"
+    if [ -n "$ac" ] && nft list chain $L >/dev/null 2>&1; then printf '%s\\n' "$ac" | sed "s/^/insert rule $L /"; fi
+  } | nft -f /dev/stdin
+}
+apply() {
+  set -- "$D"/*.rules
+  [ -e "$1" ] || set -- /dev/null
+  ipt_apply "$@"; r=$?
+  nft_apply "$@" || r=1
+  return $r
+}
 # At its start (and reload) libvirtd runs this hook BEFORE it re-creates its own rules: wait in
-# the background (the hook must return) until libvirt's jumps are there, then apply, twice.
-later() {
+# the background (the hook must return) until libvirt's rules are there, then apply.
+ipt_later() {
   i=0
   while [ $i -lt 120 ]; do
     iptables -w -S FORWARD 2>/dev/null | grep -q -- '-j LIBVIRT_FW' && break
     sleep 0.5; i=$((i + 1))
   done
   apply; sleep 2; apply
+}
+# nftables: once libvirt's forward chain is there (it makes its table at its start when missing),
+# keep kvmnet's accepts above libvirt's jumps until that has held for 2 s.
+ours_first() { nft list chain $L 2>/dev/null | awk '/comment "kvmnet-pf:/ { if (j) bad = 1; k = 1 } / jump / { j = 1 } END { exit (bad || !k) }'; }
+nft_later() {
+  i=0; ok=0
+  while [ $i -lt 120 ] && [ $ok -lt 4 ]; do
+    sleep 0.5; i=$((i + 1))
+    nft list chain $L >/dev/null 2>&1 || continue
+    if ours_first; then ok=$((ok + 1)); else ok=0; apply; fi
+  done
+}
+later() {
+  grep -qs '^nat ' "$D"/*.rules && ipt_later
+  grep -qs '^nft-accept ' "$D"/*.rules && nft_later
+  return 0
 }
 case "$2" in
   apply) apply; exit $? ;;
@@ -103,14 +169,21 @@ export function describeForward(f: ForwardSpec): string {
   return `${f.proto} ${f.listen ?? '*'}:${ports(f.hostPorts, '-')} → ${to} (${f.network}${f.source ? `, from ${f.source}` : ''})`;
 }
 
+const guestPortsOf = (f: ForwardSpec): [number, number] => (f.guestPort === undefined ? f.hostPorts : [f.guestPort, f.guestPort + f.hostPorts[1] - f.hostPorts[0]]);
+
+/** The forward's rules for the host's backend, exactly as the facts read them back. */
+export function forwardRules(f: ForwardSpec, backend: Backend = 'iptables'): string[] {
+  return backend === 'nftables' ? nftRules(f) : iptablesRules(f);
+}
+
 /**
- * The rules as `iptables-save` prints them (matches in the order given, addresses with their
- * prefix), so that the ones read back compare equal: `nat -A KVMNET_DNAT …`, `filter -A KVMNET_FWD …`.
+ * As `iptables-save` prints them (matches in the order given, addresses with their prefix), so
+ * that the ones read back compare equal: `nat -A KVMNET_DNAT …`, `filter -A KVMNET_FWD …`.
  */
-export function forwardRules(f: ForwardSpec): string[] {
+function iptablesRules(f: ForwardSpec): string[] {
   const tag = forwardTag(f);
   const src = f.source ? ['-s', f.source] : [];
-  const guestPorts: [number, number] = f.guestPort === undefined ? f.hostPorts : [f.guestPort, f.guestPort + f.hostPorts[1] - f.hostPorts[0]];
+  const guestPorts = guestPortsOf(f);
   const dnat = [
     '-A', DNAT_CHAIN, ...src,
     ...(f.listen ? ['-d', `${f.listen}/32`] : []),
@@ -132,13 +205,31 @@ export function forwardRules(f: ForwardSpec): string[] {
   return [`nat ${dnat.join(' ')}`, `filter ${accept.join(' ')}`];
 }
 
-/** The rules file of a forward: a header the planner reads back, then its rules. */
-export function rulesFileContent(f: ForwardSpec): string {
+/**
+ * As `nft list` prints them (nft 1.0: the order given, a /32 without its prefix):
+ * `nft-dnat …` goes into kvmnet's table, `nft-accept …` on top of libvirt's forward chain.
+ */
+function nftRules(f: ForwardSpec): string[] {
+  const tag = `comment "${forwardTag(f)}"`;
+  const src = f.source ? `ip saddr ${f.source.endsWith('/32') ? f.source.slice(0, -3) : f.source} ` : '';
+  const guestPorts = guestPortsOf(f);
+  // Without a listen address: only connections to the host's own addresses, never traffic passing through.
+  const dst = f.listen ? `ip daddr ${f.listen} ` : 'fib daddr type local ';
+  const to = f.guestPort === undefined ? f.guestIp : `${f.guestIp}:${ports(guestPorts, '-')}`;
+  return [
+    `nft-dnat ${src}${dst}${f.proto} dport ${ports(f.hostPorts, '-')} dnat to ${to} ${tag}`,
+    // oifname, not oif: the bridge may not exist yet (or again) when the hook applies it.
+    `nft-accept ${src}ip daddr ${f.guestIp} oifname "${f.bridge}" ${f.proto} dport ${ports(guestPorts, '-')} ct status dnat accept ${tag}`,
+  ];
+}
+
+/** The rules file of a forward: a header the planner reads back, then its rules for the host's backend. */
+export function rulesFileContent(f: ForwardSpec, backend: Backend = 'iptables'): string {
   const header = [
     `# kvmnet port forward (ensure_port_forward): ${describeForward(f)}`,
     `#forward network=${f.network} bridge=${f.bridge} proto=${f.proto} listen=${f.listen ?? 'any'} ports=${ports(f.hostPorts, '-')} guest=${f.guestIp}${f.guestPort === undefined ? '' : `:${f.guestPort}`} source=${f.source ?? 'any'}`,
   ];
-  return `${[...header, ...forwardRules(f)].join('\n')}\n`;
+  return `${[...header, ...forwardRules(f, backend)].join('\n')}\n`;
 }
 
 /** The `#forward` header of a rules file back as a spec (undefined if it is not one of kvmnet's). */
@@ -171,8 +262,9 @@ export function installedForwards(pf: PortForwardFacts): Array<{ path: string; s
     });
 }
 
-// The facts: kvmnet's chains and the first rule of PREROUTING/FORWARD from iptables-save, whether
-// libvirt's chains are there, how libvirt is configured, and kvmnet's files under the hooks dir.
+// The facts: kvmnet's chains and the first rule of PREROUTING/FORWARD from iptables-save; kvmnet's
+// nftables table and libvirt's forward chain from `nft list`; whether libvirt's chains or table
+// are there, how libvirt is configured, and kvmnet's files under the hooks dir.
 const SHELL = `echo '@@kvmnet:pf-rules@@'
 pf_ipt=
 if command -v iptables-save >/dev/null 2>&1; then
@@ -180,10 +272,19 @@ if command -v iptables-save >/dev/null 2>&1; then
   pf_ipt=$(iptables-save 2>/dev/null | awk 'substr($0, 1, 1) == "*" { t = substr($0, 2); next } t != "nat" && t != "filter" { next } /^-A (PREROUTING|FORWARD) / { if (!seen[t $2]++) print t " first " $0 } /KVMNET/ { print t " " $0 } /LIBVIRT_/ { l[t] = 1 } END { for (x in l) print x " libvirt-chains" }')
   printf '%s\\n' "$pf_ipt"
 fi
+echo '@@kvmnet:pf-nft@@'
+pf_nft=
+if command -v nft >/dev/null 2>&1; then
+  echo nft
+  # Rules without their counters: libvirt's forward chain in order, kvmnet's table's one chain.
+  pf_nft=$(nft list table ip ${LIBVIRT_NFT_TABLE} 2>/dev/null)
+  [ -n "$pf_nft" ] && printf '%s\\n' "$pf_nft" | awk '/^\\tchain / { c = $2; next } c == "${LIBVIRT_NFT_FORWARD}" && /^\\t\\t/ && !/^\\t\\ttype / { sub(/^\\t\\t/, ""); gsub(/counter packets [0-9]+ bytes [0-9]+ /, ""); print "forward " $0 }'
+  nft list table ip ${NFT_TABLE} 2>/dev/null | awk '/^\\tchain / { c = $2; next } c == "${NFT_CHAIN}" && /^\\t\\t/ && !/^\\t\\ttype / { sub(/^\\t\\t/, ""); print "dnat " $0 }'
+fi
 echo '@@kvmnet:pf-backend@@'
 [ -r /etc/libvirt/network.conf ] && sed -n 's/^[[:space:]]*firewall_backend[[:space:]]*=[[:space:]]*"\\{0,1\\}\\([a-z]*\\).*/conf \\1/p' /etc/libvirt/network.conf
-if command -v nft >/dev/null 2>&1 && nft list table ip libvirt_network >/dev/null 2>&1; then echo nft-table; fi
-case "$pf_ipt" in *libvirt-chains*) ;; *) command -v libvirtd >/dev/null 2>&1 && libvirtd --version 2>/dev/null | sed 's/^/version /';; esac
+[ -n "$pf_nft" ] && echo nft-table
+case "$pf_ipt$pf_nft" in *libvirt-chains*|*guest_nat*) ;; *) command -v libvirtd >/dev/null 2>&1 && libvirtd --version 2>/dev/null | sed 's/^/version /';; esac
 pf_files=; for f in ${NETWORK_HOOK} ${DAEMON_HOOK} ${RULES_DIR}/*.rules; do [ -f "$f" ] && pf_files="$pf_files $f"; done
 # One awk for all of kvmnet's files (paths without spaces: kvmnet names them).
 [ -n "$pf_files" ] && awk 'FNR == 1 { printf "@@kvmnet:pf-file:%s@@\\n", FILENAME } { print "|" $0 }' $pf_files
@@ -194,22 +295,48 @@ export const portForwardFacts: FactsFragment = {
   parse(sections, facts) {
     const rulesText = sections.find((s) => s.key === 'pf-rules')?.body;
     if (rulesText === undefined) return;
-    facts.portForwards = parsePortForwardSections(rulesText, sections.find((s) => s.key === 'pf-backend')?.body ?? '', sections.filter((s) => s.key.startsWith('pf-file:')).map((s) => ({ path: s.key.slice(8), body: s.body })));
+    facts.portForwards = parsePortForwardSections(
+      rulesText,
+      sections.find((s) => s.key === 'pf-backend')?.body ?? '',
+      sections.filter((s) => s.key.startsWith('pf-file:')).map((s) => ({ path: s.key.slice(8), body: s.body })),
+      sections.find((s) => s.key === 'pf-nft')?.body,
+    );
   },
 };
 
-export function parsePortForwardSections(rulesText: string, backendText: string, files: Array<{ path: string; body: string }>): PortForwardFacts {
+export function parsePortForwardSections(rulesText: string, backendText: string, files: Array<{ path: string; body: string }>, nftText?: string): PortForwardFacts {
   const lines = rulesText.split('\n').map((l) => l.trimEnd()).filter(Boolean);
   const rules = lines.filter((l) => /^(nat|filter) -A KVMNET_/.test(l));
   const firstOf = (t: string) => lines.find((l) => l.startsWith(`${t} first `))?.slice(t.length + 7);
-  const jumpsFirst = firstOf('nat') === `-A PREROUTING -j ${DNAT_CHAIN}` && firstOf('filter') === `-A FORWARD -j ${FWD_CHAIN}`;
+  const iptablesFirst = firstOf('nat') === `-A PREROUTING -j ${DNAT_CHAIN}` && firstOf('filter') === `-A FORWARD -j ${FWD_CHAIN}`;
   const libvirtChains = lines.some((l) => l.endsWith(' libvirt-chains'));
+  const nft = parseNftSection(nftText ?? '');
+  rules.push(...nft.dnat.map((r) => `nft-dnat ${r}`), ...nft.accepts.map((r) => `nft-accept ${r}`));
   const fileMap: Record<string, string> = {};
   for (const f of files) {
     const content = f.body.split('\n').filter((l) => l.startsWith('|')).map((l) => l.slice(1));
     fileMap[f.path] = content.length ? `${content.join('\n')}\n` : '';
   }
-  return { firewall: firewallBackend(backendText, libvirtChains), rules, jumpsFirst, files: fileMap };
+  const firewall = firewallBackend(backendText, libvirtChains);
+  const jumpsFirst = firewall.backend === 'nftables' ? nft.acceptsFirst : iptablesFirst;
+  return { firewall, rules, jumpsFirst, files: fileMap, ...(nftText === undefined ? {} : { nft: nft.command }) };
+}
+
+const isKvmnetNft = (rule: string) => / comment "kvmnet-pf:[^"]*"$/.test(rule);
+
+/** The pf-nft section: kvmnet's DNAT rules, its accepts in libvirt's forward chain, and whether they precede libvirt's jumps there. */
+export function parseNftSection(text: string): { command: boolean; dnat: string[]; accepts: string[]; acceptsFirst: boolean } {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const forward = lines.filter((l) => l.startsWith('forward ')).map((l) => l.slice(8));
+  const firstJump = forward.findIndex((r) => / jump /.test(` ${r} `) && !isKvmnetNft(r));
+  const accepts = forward.filter(isKvmnetNft);
+  const lastOurs = forward.reduce((last, r, i) => (isKvmnetNft(r) ? i : last), -1);
+  return {
+    command: lines.includes('nft'),
+    dnat: lines.filter((l) => l.startsWith('dnat ')).map((l) => l.slice(5)).filter(isKvmnetNft),
+    accepts,
+    acceptsFirst: accepts.length > 0 && (firstJump < 0 || lastOurs < firstJump),
+  };
 }
 
 /** What libvirt uses: what is there now first, then its configuration, then its version's default. */
@@ -228,7 +355,10 @@ export function firewallBackend(backendText: string, libvirtChains: boolean): Fi
   return { backend: 'unknown', why: 'no libvirt firewall rules, no firewall_backend setting and no libvirtd version found' };
 }
 
+/** Whether a rule (iptables-save or nft form) carries the tag. */
+export const hasTag = (rule: string, tag: string): boolean => rule.includes(` ${commentMatch(tag)} `) || rule.endsWith(` comment "${tag}"`);
+
 /** The forwards' live rules, by tag. */
 export function rulesWithTag(facts: Facts, tag: string): string[] {
-  return (facts.portForwards?.rules ?? []).filter((r) => r.includes(` ${commentMatch(tag)} `));
+  return (facts.portForwards?.rules ?? []).filter((r) => hasTag(r, tag));
 }

@@ -7,18 +7,14 @@
 // removes it (refused again) and leaves libvirt's own rules exactly as they were.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollect } from './exec.js';
+import { GUESTS, hookSettled as hookSettledIn, reaches, tryConnect as tryConnectTo } from './nat-guests-support.js';
 import { inHost, inventory, kvmnet, labDir, labHost, labPrefix, REPO_PLAYBOOKS, resetHost, scratchDir, show, summaryOf, virsh, waitFor, writePlaybook } from './helpers.js';
 
 const HOST = 'hv1';
 const PLAYBOOK = join(REPO_PLAYBOOKS, 'nat-guests.yaml');
-const GUESTS = [
-  { id: 'g1', mac: '52:54:00:30:00:11', ip: '192.168.30.11', name: 'web1' },
-  { id: 'g2', mac: '52:54:00:30:00:12', ip: '192.168.30.12', name: 'db1' },
-] as const;
 
 const ns = (g: (typeof GUESTS)[number]) => `${labPrefix()}-${g.id}`;
 const veth = (g: (typeof GUESTS)[number]) => `${labPrefix()}${g.id}`;
@@ -28,43 +24,10 @@ const sh = async (argv: string[]) => {
   return r.stdout;
 };
 
-type Outcome = { kind: 'data'; text: string } | { kind: 'refused' } | { kind: 'timeout' } | { kind: 'error'; code: string };
-
-/** One TCP connection to HOST's management address: what it got. */
-function tryConnect(port: number, timeoutMs = 3000): Promise<Outcome> {
-  return new Promise((resolve) => {
-    const s = connect({ host: labHost(HOST).address, port });
-    let text = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve({ kind: 'timeout' });
-    }, timeoutMs);
-    s.on('data', (d) => (text += d.toString()));
-    s.on('end', () => {
-      clearTimeout(timer);
-      resolve({ kind: 'data', text });
-    });
-    s.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'error', code: e.code ?? e.message });
-    });
-  });
-}
-
-let attempts = 0;
-/** Connects until web1's listener answers (a bridge port with STP takes ~2 s to forward). */
-async function reachesWeb1(): Promise<string> {
-  return waitFor(
-    'web1 to answer on hv1:2222',
-    async () => {
-      attempts++;
-      const o = await tryConnect(2222);
-      return o.kind === 'data' && o.text.includes('hello from web1') ? o.text : undefined;
-    },
-    40_000,
-    250,
-  );
-}
+const tries = { attempts: 0 };
+const tryConnect = (port: number) => tryConnectTo(labHost(HOST).address, port);
+/** Connects until web1's listener answers. */
+const reachesWeb1 = () => reaches(labHost(HOST).address, 2222, 'hello from web1', tries);
 
 /** libvirt's own rules: iptables-save without kvmnet's chains, counters and comments. */
 async function libvirtRules(): Promise<string[]> {
@@ -87,18 +50,7 @@ async function restartLibvirtd(): Promise<void> {
   expect(labHost(HOST).libvirtdPid).not.toBe(pid);
 }
 
-/** Waits until no kvmnet hook runs in HOST's network namespace (the daemon hook waits for libvirt in the background). */
-async function hookSettled(): Promise<void> {
-  await waitFor(
-    'kvmnet’s daemon hook to finish',
-    async () => {
-      const r = await spawnCollect(['sh', '-c', `for p in $(ip netns pids ${labHost(HOST).netns}); do tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null; echo; done`], { timeoutMs: 30_000 });
-      return r.stdout.includes('kvmnet-port-forwards') ? undefined : true;
-    },
-    90_000,
-    250,
-  );
-}
+const hookSettled = () => hookSettledIn(labHost(HOST).netns);
 
 const listeners: ChildProcess[] = [];
 
@@ -256,6 +208,6 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
       expect(xml).not.toContain('52:54:00:30:00:12');
       expect(xml).not.toContain('www.lab.example');
     }
-    console.log(`nat-guests: ${attempts} connections tried to reach web1`);
+    console.log(`nat-guests: ${tries.attempts} connections tried to reach web1`);
   });
 });

@@ -1,7 +1,7 @@
 // ensure_dhcp_host and ensure_port_forward planned on facts captured from lab hosts
 // (test/fixtures/facts/nat-*.stdout, see nat-guests-fixtures.md): the facts they read, their
-// plans, refusals and no-ops, and how `kvmnet facts` shows them. Lab hosts run Debian 12's
-// libvirt 9.0.0, whose only firewall backend is iptables: no nftables capture exists here.
+// plans, refusals and no-ops, and how `kvmnet facts` shows them. These hosts run Debian 12's
+// libvirt 9.0.0 (iptables backend); the nftables backend: port-forward-nftables.test.ts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFacts } from '../../src/facts/parse.js';
@@ -209,12 +209,6 @@ describe('ensure_port_forward', () => {
     expect(() => planOf('ensure_port_forward', { ...SSH, host_port: '20-30', guest_port: undefined }, f)).toThrow(/^forwarding tcp port 22 /);
     expect(planOf('ensure_port_forward', { ...SSH, host_port: 22, listen: '192.168.122.1' }, f).changes.map((c) => c.summary)).toEqual(['forward tcp 192.168.122.1:22 → 192.168.30.11:22 (net10)']);
     expect(planOf('ensure_port_forward', { ...SSH, host_port: 22, proto: 'udp' }, f).changes).toHaveLength(1);
-  });
-
-  it('an nftables host is refused with the reason, not half-configured', () => {
-    const f = capture('nat-guests');
-    f.portForwards!.firewall = firewallBackend('conf nftables\n', false);
-    expect(() => planOf('ensure_port_forward', SSH, f)).toThrow('libvirt on hv1 uses the nftables firewall backend (firewall_backend = nftables in /etc/libvirt/network.conf); ensure_port_forward supports libvirt\'s iptables backend only so far');
   });
 
   it('a forward network that is not NAT is refused', () => {
