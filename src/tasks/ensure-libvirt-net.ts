@@ -14,6 +14,8 @@ import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
 import { interfaceName, ip, mac, networkName } from './common-args.js';
 import type { ArgProblem, FactsFragment, PlannedTaskModule, PrepareContext } from './contract.js';
 import { classifyNetworkChange, describeOp, netUpdateCommand, verifyScript, type LiveOp } from './libvirt-net-live.js';
+import { portgroupSchema, portgroupsXml, virtualportSchema, vlanArgProblems, vlanSchema, vlanXml } from './libvirt-net-vlans.js';
+import { describeNetVlan, netVlans } from '../render/net-vlans.js';
 
 const dhcpRange = z.strictObject({ start: ip, end: ip });
 const dhcpHost = z.strictObject({ mac: mac.optional(), ip, name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/).optional() });
@@ -36,6 +38,9 @@ const schema = z.strictObject({
     })
     .optional(),
   nat_ports: z.strictObject({ start: z.number().int().min(1).max(65535), end: z.number().int().min(1).max(65535) }).optional(),
+  virtualport: virtualportSchema.optional(),
+  vlan: vlanSchema.optional(),
+  portgroups: z.array(portgroupSchema).optional().meta({ description: "libvirt <portgroup>s: guests pick one by name (<source network=… portgroup=…>); changed live with net-update" }),
 });
 
 export type EnsureLibvirtNetArgs = z.output<typeof schema>;
@@ -60,7 +65,7 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
       libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
       libvirt_version: f.libvirt.available ? f.libvirt.version ?? null : null,
       networks: f.libvirt.available
-        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null, ...netAddressing(n.xml) }))
+        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null, ...netAddressing(n.xml), ...netVlans(n.xml) }))
         : null,
       guest_interfaces: f.libvirt.available ? f.libvirt.guests : [],
     }),
@@ -74,11 +79,24 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
           rows: Object.values(f.libvirt.networks).map((n) => [n.name, n.active ? 'active' : 'inactive', yes(n.autostart), yes(n.persistent), n.bridge ?? '-', n.forwardMode ?? '-']),
           empty: '(none)',
         },
+        {
+          title: 'network vlans and portgroups',
+          columns: ['network', 'portgroup', 'default', 'vlan'],
+          rows: Object.values(f.libvirt.networks).flatMap((n) => vlanRows(n)),
+        },
         { title: 'guest interfaces', columns: ['guest', 'interface', 'type', 'source', 'model', 'mac'], rows: f.libvirt.guests.map((g) => [g.guest, g.interface, g.type, g.source, g.model, g.mac]) },
       ];
     },
   },
 };
+
+/** One row for the network's own <vlan>, one per portgroup; none for a network with neither. */
+function vlanRows(n: NetworkFact): string[][] {
+  const { vlan, portgroups } = netVlans(n.xml);
+  const rows = vlan ? [[n.name, '-', '-', describeNetVlan(vlan)]] : [];
+  for (const p of portgroups) rows.push([n.name, p.name, p.default ? 'yes' : 'no', p.vlan ? describeNetVlan(p.vlan) : '-']);
+  return rows;
+}
 
 /**
  * Which libvirt runs the networks decides what net-update can change live. Asked of the daemon's
@@ -99,9 +117,11 @@ elif [ -x /usr/sbin/libvirtd ]; then /usr/sbin/libvirtd --version 2>/dev/null; f
   };
 }
 
+const STRUCTURED = ['forward', 'bridge', 'ip', 'nat_ports', 'virtualport', 'vlan', 'portgroups'] as const;
+
 /** Cross-field rules zod's object schemas don't express. */
 function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
-  const structured = ['forward', 'bridge', 'ip', 'nat_ports'].filter((k) => args[k] !== undefined);
+  const structured = STRUCTURED.filter((k) => args[k] !== undefined);
   const sources = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', structured.length > 0 && 'structured fields'].filter(Boolean);
   const problems: ArgProblem[] = [];
   const second = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', ...structured].filter((x): x is string => Boolean(x))[1];
@@ -114,6 +134,7 @@ function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
   if (ports && typeof ports.start === 'number' && typeof ports.end === 'number' && ports.start > ports.end) problems.push({ field: 'nat_ports', message: 'nat_ports.start must not exceed nat_ports.end' });
   if (ports && args.forward !== undefined && args.forward !== 'nat') problems.push({ field: 'nat_ports', message: 'nat_ports only applies to forward: nat' });
   if (args.forward === 'bridge' && !args.bridge) problems.push({ field: 'forward', message: "forward: bridge needs bridge: {name: …}, the host bridge to attach guests to" });
+  problems.push(...vlanArgProblems(args));
   return problems;
 }
 
@@ -134,8 +155,9 @@ function networkXml(net: EnsureLibvirtNetArgs, ctx: PrepareContext): string | un
     if (!ctx.file) throw new RenderError(`template file not found: '${net.template}', in ${ctx.where}`);
     return renderXml(readTemplate(ctx.file), { ...ctx.vars, ...(net.vars ?? {}), name: net.name }, `template ${ctx.file} of ${ctx.where}`);
   }
-  if (net.forward !== undefined || net.bridge !== undefined || net.ip !== undefined) {
-    return renderXml(readTemplate(resolve(PACKAGE_TEMPLATES, 'network.xml.hbs')), { ...net }, `the structured definition of ${ctx.where}`);
+  if (STRUCTURED.some((k) => net[k] !== undefined)) {
+    const fields = { ...net, vlan: net.vlan && vlanXml(net.vlan), portgroups: net.portgroups && portgroupsXml(net.portgroups) };
+    return renderXml(readTemplate(resolve(PACKAGE_TEMPLATES, 'network.xml.hbs')), fields, `the structured definition of ${ctx.where}`);
   }
   return undefined;
 }
