@@ -203,7 +203,10 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
       // An active network keeps running its old definition: restart it, unless the user asked for
       // 'defined' (then the new definition applies at the next start) or 'inactive' (stopped below).
       const restart = running;
-      const taps = restart ? attachedTaps(facts, net!) : [];
+      // A network on an Open vSwitch bridge does not own it: a restart leaves the bridge and its
+      // guests' ports as they are, and `ip link set master` cannot plug a tap into one anyway.
+      const ovs = actual?.children.find((c) => c.tag === 'virtualport')?.attrs.type === 'openvswitch';
+      const taps = restart && !ovs ? attachedTaps(facts, net!) : [];
       diff = {
         before: actual ? prettyXml(project(actual, desired)) : `(network ${name} not defined)`,
         after: prettyXml(desired),
@@ -212,7 +215,9 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
               `restart: ${name} is active and ${how?.way === 'restart' ? how.why : 'its definition cannot change live'}; ` +
                 (taps.length
                   ? `guests attached are cut off briefly and re-attached after the restart: ${guests.join(', ')}`
-                  : guests.length
+                  : ovs && guests.length
+                    ? `the Open vSwitch bridge keeps the guests' ports (${guests.join(', ')}); what changed applies to guest interfaces started afterwards`
+                    : guests.length
                     ? `guests attached lose connectivity until then: ${guests.join(', ')}`
                     : 'no running guests attached'),
             ]
@@ -230,7 +235,10 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
           libvirt.networks[name] = { name, active: prev?.active ?? false, autostart: prev?.autostart ?? false, persistent: true, bridge: summary.bridge, forwardMode: summary.forwardMode, xml: defineXml };
         },
       });
-      if (restart) changes.push(restartNetwork(name, taps, summary.bridge));
+      if (restart) {
+        const change = restartNetwork(name, taps, summary.bridge);
+        changes.push(ovs ? { ...change, summary: `network ${name} restarted (its Open vSwitch bridge keeps the guests' ports)` } : change);
+      }
       current = { ...(net ?? { name, autostart: false }), active: net?.active ?? false, persistent: true } as NetworkFact;
     }
   } else if (!net) {

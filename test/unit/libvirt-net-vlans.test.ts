@@ -161,6 +161,16 @@ describe('kvmnet facts on a lab host running the network', () => {
     ]);
   });
 
+  it("a new network <vlan> with a guest on the network: a restart that leaves the Open vSwitch bridge's ports alone (no ip link set master)", () => {
+    const f = parseFacts(fixture('facts-ovs-vlans.stdout'), '', fragments).facts;
+    // The lab host has no guest on ovs-net (no Open vSwitch there): one as domiflist would list it.
+    if (f.libvirt.available) f.libvirt.guests.push({ guest: 'g1', interface: 'vnet0', type: 'bridge', source: 'ovsbr0', model: 'virtio', mac: '52:54:00:00:00:01' });
+    const p = planOf('ensure_libvirt_net', { name: 'ovs-net', state: 'active' }, f, 'hv1', { desiredXml: render({ ...OVS, vlan: { tags: [10, 20, 21], native: 10 } }) });
+    expect(p.changes.map((c) => c.summary)).toEqual(['redefine network ovs-net', "network ovs-net restarted (its Open vSwitch bridge keeps the guests' ports)"]);
+    expect(p.changes.flatMap((c) => c.commands).join('\n')).not.toContain('master');
+    expect(p.diff!.notes![0]).toMatch(/restart: ovs-net is active and <vlan> cannot change without a restart; the Open vSwitch bridge keeps the guests' ports \(g1 \(vnet0\)\)/);
+  });
+
   it('planning the same definition on those facts is a no-op', () => {
     const p = planOf('ensure_libvirt_net', { name: 'ovs-net', state: 'active' }, facts, 'hv1', { desiredXml: render(OVS) });
     expect(p.changes).toEqual([]);

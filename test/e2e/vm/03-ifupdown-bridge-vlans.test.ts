@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labPaths, readLabState, sshCommand, type LabState } from '../../../src/lab/index.js';
-import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
-import { pickPrefix } from './support.js';
+import type { LabState } from '../../../src/lab/index.js';
+import { kvmnet, show, type Result } from '../exec.js';
+import { onVmHost, vmLabUp } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -20,13 +20,7 @@ let state: LabState;
 let inventory = '';
 const timings: Record<string, number> = {};
 
-async function sh(script: string, check = true): Promise<Result> {
-  const argv = sshCommand(state, 'hv1');
-  argv.splice(argv.length - 1, 0, '-o', 'ConnectTimeout=15');
-  const r = await spawnCollect([...argv, script], { timeoutMs: 120_000 });
-  if (check && r.code !== 0) throw new Error(`hv1: ${script}\n${show(r)}`);
-  return r;
-}
+const sh = (script: string, check = true): Promise<Result> => onVmHost(state, 'hv1', script, check);
 
 async function run(name: string, tasks: string[]): Promise<Result> {
   const file = join(tmp, `${name}.yaml`);
@@ -64,17 +58,10 @@ describe.skipIf(!enabled)('persist: ifupdown of a VLAN-aware bridge, brought up 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'kvmnet-e2e-vm-ifupdown-'));
     dir = join(tmp, 'lab');
-    const prefix = pickPrefix('kvi');
-    const t0 = Date.now();
-    const up = await kvmnet(['lab', 'up', '--kernel', 'vm', '--dir', dir, '--prefix', prefix, '-n', '1'], { timeoutMs: 400_000 });
-    timings.up = Date.now() - t0;
-    if (up.code !== 0) {
-      await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-      throw new Error(`VM lab did not come up:\n${show(up)}`);
-    }
-    state = readLabState(dir);
-    inventory = labPaths(dir).inventory;
-    console.log(`[e2e vm ifupdown] lab ${prefix} up in ${timings.up} ms`);
+    const lab = await vmLabUp(dir, 'kvi');
+    ({ state, inventory } = lab);
+    timings.up = lab.upMs;
+    console.log(`[e2e vm ifupdown] lab ${lab.prefix} up in ${timings.up} ms`);
   }, 420_000);
 
   afterAll(async () => {
