@@ -27,7 +27,9 @@ const schema = z.strictObject({
   template: z.string().min(1).optional().meta({ description: 'Handlebars XML template, looked up beside the playbook, then in templates/' }),
   vars: z.record(z.string(), z.unknown()).optional().meta({ description: 'variables for the template' }),
   xml: z.string().min(1).optional().meta({ description: 'inline network XML' }),
-  forward: z.enum(['nat', 'route', 'bridge', 'isolated', 'open']).optional(),
+  forward: z.enum(['nat', 'route', 'bridge', 'isolated', 'open', 'passthrough', 'hostdev']).optional(),
+  forward_interfaces: z.array(interfaceName).min(1).optional().meta({ description: 'forward: passthrough: the pool of host interfaces (SR-IOV VFs) guests get one of, by macvtap passthrough' }),
+  forward_pf: interfaceName.optional().meta({ description: 'forward: passthrough or hostdev: the SR-IOV physical function whose VFs make the pool' }),
   bridge: z.strictObject({ name: interfaceName, stp: z.boolean().optional(), delay: z.number().int().min(0).max(30).optional() }).optional(),
   ip: z
     .strictObject({
@@ -117,7 +119,7 @@ elif [ -x /usr/sbin/libvirtd ]; then /usr/sbin/libvirtd --version 2>/dev/null; f
   };
 }
 
-const STRUCTURED = ['forward', 'bridge', 'ip', 'nat_ports', 'virtualport', 'vlan', 'portgroups'] as const;
+const STRUCTURED = ['forward', 'forward_interfaces', 'forward_pf', 'bridge', 'ip', 'nat_ports', 'virtualport', 'vlan', 'portgroups'] as const;
 
 /** Cross-field rules zod's object schemas don't express. */
 function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
@@ -133,9 +135,26 @@ function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
   const ports = args.nat_ports as { start?: number; end?: number } | undefined;
   if (ports && typeof ports.start === 'number' && typeof ports.end === 'number' && ports.start > ports.end) problems.push({ field: 'nat_ports', message: 'nat_ports.start must not exceed nat_ports.end' });
   if (ports && args.forward !== undefined && args.forward !== 'nat') problems.push({ field: 'nat_ports', message: 'nat_ports only applies to forward: nat' });
+  problems.push(...poolProblems(args));
   if (args.forward === 'bridge' && !args.bridge) problems.push({ field: 'forward', message: "forward: bridge needs bridge: {name: …}, the host bridge to attach guests to" });
   problems.push(...vlanArgProblems(args));
   return problems;
+}
+
+/** SR-IOV pools: passthrough takes VFs listed or a PF, hostdev a PF (PCI addresses: give the XML). */
+function poolProblems(args: Record<string, unknown>): ArgProblem[] {
+  const pooled = args.forward === 'passthrough' || args.forward === 'hostdev';
+  const out: ArgProblem[] = [];
+  for (const field of ['forward_interfaces', 'forward_pf'] as const) {
+    if (args[field] !== undefined && !pooled) out.push({ field, message: `${field} only applies to forward: passthrough or hostdev, found forward: ${String(args.forward ?? '(none)')}` });
+  }
+  if (args.forward === 'passthrough' && (args.forward_interfaces === undefined) === (args.forward_pf === undefined)) {
+    out.push({ field: 'forward', message: 'forward: passthrough needs one of forward_interfaces (the VFs) or forward_pf (the physical function whose VFs libvirt pools)' });
+  }
+  if (args.forward === 'hostdev' && args.forward_pf === undefined) out.push({ field: 'forward', message: 'forward: hostdev needs forward_pf (the physical function whose VFs libvirt assigns to guests); a pool of PCI addresses needs a template or xml' });
+  if (args.forward === 'hostdev' && args.forward_interfaces !== undefined) out.push({ field: 'forward_interfaces', message: 'forward: hostdev assigns PCI devices, not interfaces: use forward_pf' });
+  if (pooled) for (const field of ['bridge', 'ip', 'nat_ports'] as const) if (args[field] !== undefined) out.push({ field, message: `forward: ${String(args.forward)} gives guests host devices directly: no ${field}` });
+  return out;
 }
 
 const templateCache = new Map<string, string>();
@@ -206,7 +225,8 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
       // A network on an Open vSwitch bridge does not own it: a restart leaves the bridge and its
       // guests' ports as they are, and `ip link set master` cannot plug a tap into one anyway.
       const ovs = actual?.children.find((c) => c.tag === 'virtualport')?.attrs.type === 'openvswitch';
-      const taps = restart && !ovs ? attachedTaps(facts, net!) : [];
+      // Nor is there a bridge to plug into for a network without one (passthrough, hostdev: macvtap and VFs).
+      const taps = restart && !ovs && net!.bridge !== undefined ? attachedTaps(facts, net!) : [];
       diff = {
         before: actual ? prettyXml(project(actual, desired)) : `(network ${name} not defined)`,
         after: prettyXml(desired),

@@ -5,7 +5,7 @@
 // of the network, a <portgroup>'s to the guests that name it (`<source network=… portgroup=…>`),
 // the default portgroup's to guests that name none. libvirt tags guests' traffic itself only where
 // it can: an Open vSwitch bridge (<virtualport type='openvswitch'>), SR-IOV `hostdev` and macvtap
-// `passthrough` networks, and — since libvirt 11.0 — Linux host bridges. libvirt 9.0 (Debian 12)
+// `passthrough` networks (SR-IOV VFs), and — since libvirt 11.0 — Linux host bridges. libvirt 9.0 (Debian 12)
 // refuses a <vlan> on any other network at net-define (checked on a lab host, see README).
 import { z } from 'zod';
 import type { ArgProblem } from './contract.js';
@@ -89,13 +89,14 @@ export function vlanArgProblems(args: Record<string, unknown>): ArgProblem[] {
   }
   const vlanAt: ArgProblem | undefined =
     args.vlan !== undefined ? { field: 'vlan', message: '' } : pgs.map((p, i) => (isObj(p) && p.vlan !== undefined ? { field: 'portgroups', at: [i, 'vlan'], message: '' } : undefined)).find(Boolean);
-  if (vlanAt && !(args.forward === 'bridge' && args.virtualport === 'openvswitch')) out.push({ ...vlanAt, message: vlanRefusal(args.forward) });
+  const tagged = (args.forward === 'bridge' && args.virtualport === 'openvswitch') || args.forward === 'passthrough' || args.forward === 'hostdev';
+  if (vlanAt && !tagged) out.push({ ...vlanAt, message: vlanRefusal(args.forward) });
   return out;
 }
 
 /** Why libvirt will not tag guests of this kind of network, and what to use instead. */
 function vlanRefusal(forward: unknown): string {
-  const where = 'libvirt tags guest traffic only on an Open vSwitch bridge (forward: bridge with virtualport: openvswitch) and on SR-IOV hostdev/passthrough networks (give those as template or xml)';
+  const where = 'libvirt tags guest traffic only on an Open vSwitch bridge (forward: bridge with virtualport: openvswitch) and on SR-IOV networks (forward: passthrough or hostdev)';
   if (forward === 'bridge') {
     return (
       `VLANs on a Linux host bridge: libvirt 9.0 (Debian 12) refuses them at net-define ("unsupported configuration: <vlan> element specified for network NAME, whose type doesn't support vlan configuration"); ` +

@@ -1,11 +1,12 @@
 // Guests get VLANs through libvirt: ensure_libvirt_net's vlan and portgroups on an Open vSwitch
 // network (the kind libvirt 9.0 tags guests on; it defines and starts one without Open vSwitch
-// installed, so a namespace lab host proves the definitions). Asserted with `virsh net-dumpxml`,
+// installed, so a namespace lab host proves the definitions), and SR-IOV passthrough/hostdev
+// networks (defined; the passthrough one started over a lab NIC). Asserted with `virsh net-dumpxml`,
 // the running and the persistent definition both, and the network's uuid (a live change keeps the
 // network up, a restart or redefinition would show in net-info). The Linux-bridge combination,
 // which libvirt 9.0 refuses, is refused by `validate` before any host is contacted.
 import { XMLParser } from 'fast-xml-parser';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inHost, inventory, kvmnet, netInfo, resetHosts, show, summaryOf, taskEvents, virsh, writePlaybook, type LabHost } from './helpers.js';
 
 const HOSTS: LabHost[] = ['hv1', 'hv2'];
@@ -49,6 +50,8 @@ describe('guest VLANs through libvirt (Open vSwitch network, namespace lab)', ()
     first = writePlaybook('guest-vlans-1', FIRST);
     second = writePlaybook('guest-vlans-2', SECOND);
   });
+  // The files after this one find the hosts as the lab made them.
+  afterAll(() => resetHosts(HOSTS));
 
   it('defines and starts the network with its VLAN and portgroups: running and persistent definitions agree', async () => {
     const r = await kvmnet(['run', first, '-i', inventory(), '--output', 'json']);
@@ -110,6 +113,29 @@ describe('guest VLANs through libvirt (Open vSwitch network, namespace lab)', ()
     const r = await kvmnet(['facts', '-i', inventory(), '--limit', 'hv1']);
     expect(r.code, show(r)).toBe(0);
     expect(r.stdout).toMatch(/network vlans and portgroups:\n\s+network\s+portgroup\s+default\s+vlan\n\s+ovs-net\s+-\s+-\s+trunk 10 \(native untagged\), 20\n\s+ovs-net\s+trunk\s+no\s+trunk 40, 41\n\s+ovs-net\s+web\s+yes\s+31\n\s+ovs-net\s+db\s+no\s+trunk 50 \(native tagged\)/);
+  });
+
+  it('SR-IOV networks take VLANs too: passthrough (started) and hostdev (defined: the lab has no VFs), changed nothing on a second run', async () => {
+    const pb = writePlaybook('guest-vlans-sriov', `- hosts: hv1
+  tasks:
+    - ensure_libvirt_net: { name: sriov-pt, forward: passthrough, forward_interfaces: [eth2], vlan: { tags: [70] }, portgroups: [{ name: v71, vlan: { tags: [71] } }] }
+    - ensure_libvirt_net: { name: sriov-hd, forward: hostdev, forward_pf: eth1, vlan: { tags: [80] }, state: defined }
+`);
+    const r = await kvmnet(['run', pb, '-i', inventory(), '--output', 'json']);
+    expect(r.code, show(r)).toBe(0);
+    expect(summaryOf(r).hosts.map((h) => [h.host, h.changed])).toEqual([['hv1', 2]]);
+    expect(await netInfo('hv1', 'sriov-pt')).toMatchObject({ active: true });
+    for (const inactive of [false, true]) {
+      const pt = (parser.parse(await virsh('hv1', ['net-dumpxml', ...(inactive ? ['--inactive'] : []), 'sriov-pt'])) as { network: { forward: { mode: string; interface: { dev: string } }; vlan: Vlan; portgroup: Portgroup[] } }).network;
+      expect(pt.forward).toMatchObject({ mode: 'passthrough', interface: { dev: 'eth2' } });
+      expect(pt.vlan).toEqual({ tag: [{ id: '70' }] });
+      expect(groups(pt.portgroup)).toEqual([{ name: 'v71', default: 'no', trunk: 'no', tags: ['71'] }]);
+    }
+    const hd = (parser.parse(await virsh('hv1', ['net-dumpxml', '--inactive', 'sriov-hd'])) as { network: { forward: { mode: string; managed: string; pf: { dev: string } }; vlan: Vlan } }).network;
+    expect(hd.forward).toEqual({ mode: 'hostdev', managed: 'yes', pf: { dev: 'eth1' } });
+    expect(hd.vlan).toEqual({ tag: [{ id: '80' }] });
+    const again = await kvmnet(['run', pb, '-i', inventory(), '--output', 'json']);
+    expect(summaryOf(again).hosts.map((h) => [h.host, h.ok, h.changed])).toEqual([['hv1', 2, 0]]);
   });
 
   it('validate refuses VLANs on a Linux host bridge with the reason, before contacting any host', async () => {

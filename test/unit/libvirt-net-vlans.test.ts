@@ -55,6 +55,10 @@ describe('validation: every problem at its place, with what libvirt expects', ()
       message: /libvirt 9\.0 \(Debian 12\) refuses them at net-define \("unsupported configuration: <vlan> element specified for network NAME, whose type doesn't support vlan configuration"\)/,
     },
     { name: 'virtualport without forward: bridge', yaml: task('        forward: route\n        ip: {address: 198.18.5.1, prefix: 24}\n        virtualport: openvswitch\n'), line: 7, col: 9, message: /virtualport: openvswitch needs forward: bridge/ },
+    { name: 'forward_pf on a NAT network', yaml: task('        forward: nat\n        ip: {address: 198.18.5.1, prefix: 24}\n        forward_pf: eth0\n'), line: 7, col: 9, message: /forward_pf only applies to forward: passthrough or hostdev, found forward: nat/ },
+    { name: 'passthrough without a pool', yaml: task('        forward: passthrough\n'), line: 5, col: 9, message: /forward: passthrough needs one of forward_interfaces \(the VFs\) or forward_pf/ },
+    { name: 'hostdev without a PF', yaml: task('        forward: hostdev\n        vlan: {tags: [10]}\n'), line: 5, col: 9, message: /forward: hostdev needs forward_pf/ },
+    { name: 'passthrough with an address', yaml: task('        forward: passthrough\n        forward_pf: eth0\n        ip: {address: 198.18.5.1, prefix: 24}\n'), line: 7, col: 9, message: /forward: passthrough gives guests host devices directly: no ip/ },
   ];
   it.each(cases)('$name', (c) => {
     const { playbook, diagnostics } = parsePlaybook('bad.yaml', c.yaml);
@@ -63,6 +67,12 @@ describe('validation: every problem at its place, with what libvirt expects', ()
     const hit = errors.find((d) => c.message.test(d.message));
     expect(hit, `no error matching ${c.message}; got: ${JSON.stringify(errors)}`).toBeDefined();
     expect({ line: hit!.line, col: hit!.col }).toEqual({ line: c.line, col: c.col });
+  });
+
+  it('SR-IOV networks (passthrough, hostdev) with VLANs are valid', () => {
+    for (const pool of ['        forward: passthrough\n        forward_interfaces: [eth10, eth11]\n', '        forward: hostdev\n        forward_pf: eth0\n']) {
+      expect(parsePlaybook('ok.yaml', task(`${pool}        vlan: {tags: [10]}\n        portgroups: [{name: v20, vlan: {tags: [20]}}]\n`)).diagnostics).toEqual([]);
+    }
   });
 
   it('an Open vSwitch network with vlan and portgroups is valid', () => {
