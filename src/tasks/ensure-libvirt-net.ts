@@ -14,7 +14,7 @@ import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
 import { interfaceName, ip, mac, networkName } from './common-args.js';
 import type { ArgProblem, FactsFragment, PlannedTaskModule, PrepareContext } from './contract.js';
 import { classifyNetworkChange, describeOp, netUpdateCommand, verifyScript, type LiveOp } from './libvirt-net-live.js';
-import { portgroupSchema, portgroupsXml, virtualportSchema, vlanArgProblems, vlanSchema, vlanXml } from './libvirt-net-vlans.js';
+import { isTemplated, portgroupSchema, portgroupsXml, virtualportSchema, vlanArgProblems, vlanSchema, vlanXml } from './libvirt-net-vlans.js';
 import { describeNetVlan, netVlans } from '../render/net-vlans.js';
 
 const dhcpRange = z.strictObject({ start: ip, end: ip });
@@ -145,6 +145,7 @@ function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
 function poolProblems(args: Record<string, unknown>): ArgProblem[] {
   const pooled = args.forward === 'passthrough' || args.forward === 'hostdev';
   const out: ArgProblem[] = [];
+  if (isTemplated(args.forward)) return out;
   for (const field of ['forward_interfaces', 'forward_pf'] as const) {
     if (args[field] !== undefined && !pooled) out.push({ field, message: `${field} only applies to forward: passthrough or hostdev, found forward: ${String(args.forward ?? '(none)')}` });
   }

@@ -48,6 +48,7 @@ export function portgroupsXml(pgs: readonly Portgroup[]): Array<{ name: string; 
   return pgs.map((p) => ({ name: p.name, default: p.default === true, ...(p.vlan ? { vlan: vlanXml(p.vlan) } : {}) }));
 }
 
+export const isTemplated = (v: unknown): boolean => typeof v === 'string' && v.includes('{{');
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The rules inside one vlan (libvirt's own, checked before any host is contacted). */
@@ -84,6 +85,8 @@ export function vlanArgProblems(args: Record<string, unknown>): ArgProblem[] {
     out.push({ field: 'portgroups', at: [defaults[1]!, 'default'], message: `only one portgroup can be the default, found ${defaults.map((i) => `'${String(names[i])}'`).join(' and ')}` });
   }
 
+  // A templated forward mode is judged once rendered (this runs again per host then).
+  if (isTemplated(args.forward) || isTemplated(args.virtualport)) return out;
   if (args.virtualport !== undefined && args.forward !== 'bridge') {
     out.push({ field: 'virtualport', message: `virtualport: openvswitch needs forward: bridge (guests plugged into an existing Open vSwitch bridge), found forward: ${String(args.forward ?? '(none: isolated)')}` });
   }

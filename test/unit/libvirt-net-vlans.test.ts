@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsePlaybook } from '../../src/config/playbook.js';
+import { checkTaskArgs, parsePlaybook } from '../../src/config/playbook.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import { isSubset, parseXml } from '../../src/render/netxml.js';
 import { ensureLibvirtNet, type EnsureLibvirtNetArgs } from '../../src/tasks/ensure-libvirt-net.js';
@@ -73,6 +73,12 @@ describe('validation: every problem at its place, with what libvirt expects', ()
     for (const pool of ['        forward: passthrough\n        forward_interfaces: [eth10, eth11]\n', '        forward: hostdev\n        forward_pf: eth0\n']) {
       expect(parsePlaybook('ok.yaml', task(`${pool}        vlan: {tags: [10]}\n        portgroups: [{name: v20, vlan: {tags: [20]}}]\n`)).diagnostics).toEqual([]);
     }
+  });
+
+  it('a templated forward mode is judged per host, once rendered', () => {
+    expect(parsePlaybook('ok.yaml', task('        forward: "{{ mode }}"\n        forward_pf: eth0\n        vlan: {tags: [10]}\n')).diagnostics).toEqual([]);
+    const problems = (a: object) => checkTaskArgs('ensure_libvirt_net', a as Record<string, unknown>, false).issues.map((i) => i.message);
+    expect(problems({ name: 'n1', forward: 'nat', ip: { address: '198.18.5.1', prefix: 24 }, vlan: { tags: [10] } })).toEqual([expect.stringMatching(/^a nat network cannot carry VLAN tags/)]);
   });
 
   it('an Open vSwitch network with vlan and portgroups is valid', () => {
