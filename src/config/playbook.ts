@@ -366,7 +366,7 @@ export function checkTaskArgs<K extends TaskType>(type: K, args: Record<string, 
       issues.push({ path, message: argMessage(issue, args, path), onKey: false });
     }
   }
-  for (const p of module.argProblems?.(args) ?? []) issues.push({ path: [p.field], message: p.message, onKey: args[p.field] !== undefined });
+  for (const p of module.argProblems?.(args) ?? []) issues.push({ path: [p.field, ...(p.at ?? [])], message: p.message, onKey: args[p.field] !== undefined });
   return { issues, value: issues.length === 0 && result.success ? result.data : undefined };
 }
 

@@ -10,6 +10,8 @@ import type { PersistFormat } from '../model/persist-kinds.js';
 export interface ArgProblem {
   /** The argument the problem is about (the error points at it). */
   field: string;
+  /** Deeper than the argument itself (`portgroups.1.default`): the rest of the path below `field`. */
+  at?: Array<string | number>;
   message: string;
 }
 

@@ -13,6 +13,7 @@ import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
 import { BRIDGE_VLAN_SHELL, describeVlans, parseBridgeVlans } from './bridge-vlans.js';
+import { ifupdownBridgeVlanLines, ifupdownDefaultPvid, ifupdownVlanAware, portVlanLinesFor } from './bridge-vlan-persist.js';
 
 const schema = z.strictObject({
   name: interfaceName,
@@ -208,12 +209,13 @@ function bridgeFiles(kind: PersistFormat, args: EnsureBridgeArgs, facts: Facts):
     return [networkdPaths.netdev(name), networkdPaths.network(name), ...dropIns, ...ports].map((path) => ({ path, content: null }));
   }
   const main = ifupdownPaths.main(name);
-  if (args.state === 'present' && args.vlan_filtering !== undefined) {
-    throw new RefusedError(`persist: ifupdown does not carry vlan_filtering in kvmnet yet; use persist: networkd (VLANFiltering=) or persist: none for ${name}`);
-  }
   if (args.state === 'present') {
     const current = persisted(facts)[main];
-    return [{ path: main, content: ifupdownBridge(settings, current === undefined ? [] : ifupdownPorts(current)) }];
+    // The ports' `bridge vlan` lines (ensure_port's) stay, written for the default PVID the file now gives.
+    const defaultPvid = args.vlan_filtering && args.default_pvid !== undefined ? args.default_pvid : 1;
+    const vlanLines = [...ifupdownBridgeVlanLines(name, args.vlan_filtering, args.default_pvid), ...portVlanLinesFor(current, defaultPvid)];
+    const content = ifupdownBridge(settings, current === undefined ? [] : ifupdownPorts(current)) + vlanLines.map((l) => `    ${l}\n`).join('');
+    return [{ path: main, content }];
   }
   const addresses = existing.filter((p) => p.startsWith(`${main}__`));
   return [main, ...addresses].map((path) => ({ path, content: null }));
@@ -234,6 +236,8 @@ export interface PersistedBridge {
   mtu?: number;
   /** ifupdown lists the ports in the bridge's stanza. */
   ports?: string[];
+  vlanFiltering?: boolean;
+  defaultPvid?: number;
 }
 
 /** The bridges kvmnet's files define (networkd .netdev with Kind=bridge, ifupdown stanzas with bridge_ports). */
@@ -244,7 +248,16 @@ export function persistedBridges(files: Record<string, string>): PersistedBridge
     if (c?.format === 'networkd' && c.role === 'netdev' && iniValue(content, 'Kind') === 'bridge') {
       const stp = iniValue(content, 'STP');
       const mtu = iniValue(content, 'MTUBytes');
-      out.push({ name: iniValue(content, 'Name') ?? c.name, format: 'networkd', stp: stp === undefined ? undefined : /^(yes|true|on|1)$/i.test(stp), mtu: mtu === undefined ? undefined : Number(mtu) });
+      const filtering = iniValue(content, 'VLANFiltering');
+      const pvid = iniValue(content, 'DefaultPVID');
+      out.push({
+        name: iniValue(content, 'Name') ?? c.name,
+        format: 'networkd',
+        stp: stp === undefined ? undefined : /^(yes|true|on|1)$/i.test(stp),
+        mtu: mtu === undefined ? undefined : Number(mtu),
+        vlanFiltering: filtering === undefined ? undefined : /^(yes|true|on|1)$/i.test(filtering),
+        defaultPvid: pvid === undefined ? undefined : pvid === 'none' ? 0 : Number(pvid),
+      });
     } else if (c?.format === 'ifupdown') {
       for (const s of ifupdownStanzas(content)) {
         const opt = (k: string) => s.options.find(([key]) => key === k)?.[1];
@@ -252,7 +265,8 @@ export function persistedBridges(files: Record<string, string>): PersistedBridge
         const stp = opt('bridge_stp');
         const mtu = opt('mtu');
         const ports = ifupdownPorts(`bridge_ports ${opt('bridge_ports')}`);
-        out.push({ name: s.iface, format: 'ifupdown', stp: stp === undefined ? undefined : /^(yes|on)$/i.test(stp), mtu: mtu === undefined ? undefined : Number(mtu), ports });
+        const vlanFiltering = ifupdownVlanAware(content);
+        out.push({ name: s.iface, format: 'ifupdown', stp: stp === undefined ? undefined : /^(yes|on)$/i.test(stp), mtu: mtu === undefined ? undefined : Number(mtu), ports, vlanFiltering, defaultPvid: vlanFiltering ? ifupdownDefaultPvid(content) : undefined });
       }
     }
   }
@@ -270,6 +284,10 @@ function bridgeDrift(facts: Facts, files: Record<string, string>): string[] {
       const stp = link.bridge?.stp ?? false;
       if (b.stp !== undefined && b.stp !== stp) out.push(`${b.name}: stp ${b.stp ? 'on' : 'off'} persisted (${b.format}), ${stp ? 'on' : 'off'} at runtime`);
       if (b.mtu !== undefined && b.mtu !== link.mtu) out.push(`${b.name}: mtu ${b.mtu} persisted (${b.format}), ${link.mtu} at runtime`);
+      const filtering = link.bridge?.vlanFiltering ?? false;
+      if (b.vlanFiltering !== undefined && b.vlanFiltering !== filtering) out.push(`${b.name}: VLAN filtering ${b.vlanFiltering ? 'on' : 'off'} persisted (${b.format}), ${filtering ? 'on' : 'off'} at runtime`);
+      const pvid = link.bridge?.defaultPvid;
+      if (b.vlanFiltering && b.defaultPvid !== undefined && pvid !== undefined && b.defaultPvid !== pvid) out.push(`${b.name}: default pvid ${b.defaultPvid} persisted (${b.format}), ${pvid} at runtime`);
     }
   }
   // Bridges libvirt creates itself (nat, route, isolated, open networks) come back with the network.

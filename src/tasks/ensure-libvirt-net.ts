@@ -14,6 +14,8 @@ import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
 import { interfaceName, ip, mac, networkName } from './common-args.js';
 import type { ArgProblem, FactsFragment, PlannedTaskModule, PrepareContext } from './contract.js';
 import { classifyNetworkChange, describeOp, netUpdateCommand, verifyScript, type LiveOp } from './libvirt-net-live.js';
+import { isTemplated, portgroupSchema, portgroupsXml, virtualportSchema, vlanArgProblems, vlanSchema, vlanXml } from './libvirt-net-vlans.js';
+import { describeNetVlan, netVlans } from '../render/net-vlans.js';
 
 const dhcpRange = z.strictObject({ start: ip, end: ip });
 const dhcpHost = z.strictObject({ mac: mac.optional(), ip, name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/).optional() });
@@ -25,7 +27,9 @@ const schema = z.strictObject({
   template: z.string().min(1).optional().meta({ description: 'Handlebars XML template, looked up beside the playbook, then in templates/' }),
   vars: z.record(z.string(), z.unknown()).optional().meta({ description: 'variables for the template' }),
   xml: z.string().min(1).optional().meta({ description: 'inline network XML' }),
-  forward: z.enum(['nat', 'route', 'bridge', 'isolated', 'open']).optional(),
+  forward: z.enum(['nat', 'route', 'bridge', 'isolated', 'open', 'passthrough', 'hostdev']).optional(),
+  forward_interfaces: z.array(interfaceName).min(1).optional().meta({ description: 'forward: passthrough: the pool of host interfaces (SR-IOV VFs) guests get one of, by macvtap passthrough' }),
+  forward_pf: interfaceName.optional().meta({ description: 'forward: passthrough or hostdev: the SR-IOV physical function whose VFs make the pool' }),
   bridge: z.strictObject({ name: interfaceName, stp: z.boolean().optional(), delay: z.number().int().min(0).max(30).optional() }).optional(),
   ip: z
     .strictObject({
@@ -36,6 +40,9 @@ const schema = z.strictObject({
     })
     .optional(),
   nat_ports: z.strictObject({ start: z.number().int().min(1).max(65535), end: z.number().int().min(1).max(65535) }).optional(),
+  virtualport: virtualportSchema.optional(),
+  vlan: vlanSchema.optional(),
+  portgroups: z.array(portgroupSchema).optional().meta({ description: "libvirt <portgroup>s: guests pick one by name (<source network=… portgroup=…>); changed live with net-update" }),
 });
 
 export type EnsureLibvirtNetArgs = z.output<typeof schema>;
@@ -60,7 +67,7 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
       libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
       libvirt_version: f.libvirt.available ? f.libvirt.version ?? null : null,
       networks: f.libvirt.available
-        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null, ...netAddressing(n.xml) }))
+        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null, ...netAddressing(n.xml), ...netVlans(n.xml) }))
         : null,
       guest_interfaces: f.libvirt.available ? f.libvirt.guests : [],
     }),
@@ -74,11 +81,24 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
           rows: Object.values(f.libvirt.networks).map((n) => [n.name, n.active ? 'active' : 'inactive', yes(n.autostart), yes(n.persistent), n.bridge ?? '-', n.forwardMode ?? '-']),
           empty: '(none)',
         },
+        {
+          title: 'network vlans and portgroups',
+          columns: ['network', 'portgroup', 'default', 'vlan'],
+          rows: Object.values(f.libvirt.networks).flatMap((n) => vlanRows(n)),
+        },
         { title: 'guest interfaces', columns: ['guest', 'interface', 'type', 'source', 'model', 'mac'], rows: f.libvirt.guests.map((g) => [g.guest, g.interface, g.type, g.source, g.model, g.mac]) },
       ];
     },
   },
 };
+
+/** One row for the network's own <vlan>, one per portgroup; none for a network with neither. */
+function vlanRows(n: NetworkFact): string[][] {
+  const { vlan, portgroups } = netVlans(n.xml);
+  const rows = vlan ? [[n.name, '-', '-', describeNetVlan(vlan)]] : [];
+  for (const p of portgroups) rows.push([n.name, p.name, p.default ? 'yes' : 'no', p.vlan ? describeNetVlan(p.vlan) : '-']);
+  return rows;
+}
 
 /**
  * Which libvirt runs the networks decides what net-update can change live. Asked of the daemon's
@@ -99,9 +119,11 @@ elif [ -x /usr/sbin/libvirtd ]; then /usr/sbin/libvirtd --version 2>/dev/null; f
   };
 }
 
+const STRUCTURED = ['forward', 'forward_interfaces', 'forward_pf', 'bridge', 'ip', 'nat_ports', 'virtualport', 'vlan', 'portgroups'] as const;
+
 /** Cross-field rules zod's object schemas don't express. */
 function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
-  const structured = ['forward', 'bridge', 'ip', 'nat_ports'].filter((k) => args[k] !== undefined);
+  const structured = STRUCTURED.filter((k) => args[k] !== undefined);
   const sources = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', structured.length > 0 && 'structured fields'].filter(Boolean);
   const problems: ArgProblem[] = [];
   const second = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', ...structured].filter((x): x is string => Boolean(x))[1];
@@ -113,8 +135,27 @@ function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
   const ports = args.nat_ports as { start?: number; end?: number } | undefined;
   if (ports && typeof ports.start === 'number' && typeof ports.end === 'number' && ports.start > ports.end) problems.push({ field: 'nat_ports', message: 'nat_ports.start must not exceed nat_ports.end' });
   if (ports && args.forward !== undefined && args.forward !== 'nat') problems.push({ field: 'nat_ports', message: 'nat_ports only applies to forward: nat' });
+  problems.push(...poolProblems(args));
   if (args.forward === 'bridge' && !args.bridge) problems.push({ field: 'forward', message: "forward: bridge needs bridge: {name: …}, the host bridge to attach guests to" });
+  problems.push(...vlanArgProblems(args));
   return problems;
+}
+
+/** SR-IOV pools: passthrough takes VFs listed or a PF, hostdev a PF (PCI addresses: give the XML). */
+function poolProblems(args: Record<string, unknown>): ArgProblem[] {
+  const pooled = args.forward === 'passthrough' || args.forward === 'hostdev';
+  const out: ArgProblem[] = [];
+  if (isTemplated(args.forward)) return out;
+  for (const field of ['forward_interfaces', 'forward_pf'] as const) {
+    if (args[field] !== undefined && !pooled) out.push({ field, message: `${field} only applies to forward: passthrough or hostdev, found forward: ${String(args.forward ?? '(none)')}` });
+  }
+  if (args.forward === 'passthrough' && (args.forward_interfaces === undefined) === (args.forward_pf === undefined)) {
+    out.push({ field: 'forward', message: 'forward: passthrough needs one of forward_interfaces (the VFs) or forward_pf (the physical function whose VFs libvirt pools)' });
+  }
+  if (args.forward === 'hostdev' && args.forward_pf === undefined) out.push({ field: 'forward', message: 'forward: hostdev needs forward_pf (the physical function whose VFs libvirt assigns to guests); a pool of PCI addresses needs a template or xml' });
+  if (args.forward === 'hostdev' && args.forward_interfaces !== undefined) out.push({ field: 'forward_interfaces', message: 'forward: hostdev assigns PCI devices, not interfaces: use forward_pf' });
+  if (pooled) for (const field of ['bridge', 'ip', 'nat_ports'] as const) if (args[field] !== undefined) out.push({ field, message: `forward: ${String(args.forward)} gives guests host devices directly: no ${field}` });
+  return out;
 }
 
 const templateCache = new Map<string, string>();
@@ -134,8 +175,9 @@ function networkXml(net: EnsureLibvirtNetArgs, ctx: PrepareContext): string | un
     if (!ctx.file) throw new RenderError(`template file not found: '${net.template}', in ${ctx.where}`);
     return renderXml(readTemplate(ctx.file), { ...ctx.vars, ...(net.vars ?? {}), name: net.name }, `template ${ctx.file} of ${ctx.where}`);
   }
-  if (net.forward !== undefined || net.bridge !== undefined || net.ip !== undefined) {
-    return renderXml(readTemplate(resolve(PACKAGE_TEMPLATES, 'network.xml.hbs')), { ...net }, `the structured definition of ${ctx.where}`);
+  if (STRUCTURED.some((k) => net[k] !== undefined)) {
+    const fields = { ...net, vlan: net.vlan && vlanXml(net.vlan), portgroups: net.portgroups && portgroupsXml(net.portgroups) };
+    return renderXml(readTemplate(resolve(PACKAGE_TEMPLATES, 'network.xml.hbs')), fields, `the structured definition of ${ctx.where}`);
   }
   return undefined;
 }
@@ -181,7 +223,11 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
       // An active network keeps running its old definition: restart it, unless the user asked for
       // 'defined' (then the new definition applies at the next start) or 'inactive' (stopped below).
       const restart = running;
-      const taps = restart ? attachedTaps(facts, net!) : [];
+      // A network on an Open vSwitch bridge does not own it: a restart leaves the bridge and its
+      // guests' ports as they are, and `ip link set master` cannot plug a tap into one anyway.
+      const ovs = actual?.children.find((c) => c.tag === 'virtualport')?.attrs.type === 'openvswitch';
+      // Nor is there a bridge to plug into for a network without one (passthrough, hostdev: macvtap and VFs).
+      const taps = restart && !ovs && net!.bridge !== undefined ? attachedTaps(facts, net!) : [];
       diff = {
         before: actual ? prettyXml(project(actual, desired)) : `(network ${name} not defined)`,
         after: prettyXml(desired),
@@ -190,7 +236,9 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
               `restart: ${name} is active and ${how?.way === 'restart' ? how.why : 'its definition cannot change live'}; ` +
                 (taps.length
                   ? `guests attached are cut off briefly and re-attached after the restart: ${guests.join(', ')}`
-                  : guests.length
+                  : ovs && guests.length
+                    ? `the Open vSwitch bridge keeps the guests' ports (${guests.join(', ')}); what changed applies to guest interfaces started afterwards`
+                    : guests.length
                     ? `guests attached lose connectivity until then: ${guests.join(', ')}`
                     : 'no running guests attached'),
             ]
@@ -208,7 +256,10 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
           libvirt.networks[name] = { name, active: prev?.active ?? false, autostart: prev?.autostart ?? false, persistent: true, bridge: summary.bridge, forwardMode: summary.forwardMode, xml: defineXml };
         },
       });
-      if (restart) changes.push(restartNetwork(name, taps, summary.bridge));
+      if (restart) {
+        const change = restartNetwork(name, taps, summary.bridge);
+        changes.push(ovs ? { ...change, summary: `network ${name} restarted (its Open vSwitch bridge keeps the guests' ports)` } : change);
+      }
       current = { ...(net ?? { name, autostart: false }), active: net?.active ?? false, persistent: true } as NetworkFact;
     }
   } else if (!net) {

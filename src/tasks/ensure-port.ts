@@ -12,6 +12,7 @@ import { iniValue, ifupdownPorts, networkdPortNetwork, withIfupdownPorts } from 
 import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
 import { persistedBridges } from './ensure-bridge.js';
+import { ifupdownDefaultPvid, ifupdownPortVlanLines, ifupdownPortVlans, withIfupdownPortVlanLines } from './bridge-vlan-persist.js';
 import { linkUpChange } from './link-changes.js';
 import { planMigration } from './migrate.js';
 import { describeVlans, expandVlanList, vlanCommands, vlanItemProblem, wantedVlans } from './bridge-vlans.js';
@@ -195,15 +196,12 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
     // Only the file that makes iface a port of THIS bridge goes, as `ip link set nomaster` only would.
     return current !== undefined && iniValue(current, 'Bridge') === bridge ? [{ path, content: null }] : [];
   }
-  if (args.state === 'present' && hasVlanArgs(args)) {
-    throw new RefusedError(`persist: ifupdown does not carry port VLANs in kvmnet yet; use persist: networkd ([BridgeVLAN]) or persist: none for ${iface}`);
-  }
   // bridge-utils lists ports in the bridge's own stanza, which ensure_bridge writes: edit it in place.
   const main = ifupdownPaths.main(bridge);
   const current = persisted(facts)[main];
   if (args.state === 'absent') {
     if (current === undefined || !ifupdownPorts(current).includes(iface)) return [];
-    return [{ path: main, content: withIfupdownPorts(current, ifupdownPorts(current).filter((p) => p !== iface)) }];
+    return [{ path: main, content: withoutIfupdownPort(current, iface) }];
   }
   if (BRIDGE_PORTS_KEYWORDS.has(iface)) throw new RefusedError(`persist: ifupdown cannot list an interface named '${iface}' in bridge_ports: bridge-utils reads it as a keyword`);
   if (current === undefined) {
@@ -211,15 +209,21 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
       `persist: ifupdown lists the ports of a bridge in the bridge's own stanza, and ${main} does not exist on ${host}: persist the bridge first (ensure_bridge ${bridge} with persist: ifupdown, before this task)`,
     );
   }
-  const wants: FileWant[] = [{ path: main, content: withIfupdownPorts(current, [...new Set([...ifupdownPorts(current), iface])]) }];
+  let content = withIfupdownPorts(current, [...new Set([...ifupdownPorts(current), iface])]);
+  // The port's VLAN set as `post-up bridge vlan` lines in the bridge's stanza (bridge-utils has no keyword for it).
+  if (args.vlans !== undefined) content = withIfupdownPortVlanLines(content, iface, ifupdownPortVlanLines(iface, ifupdownDefaultPvid(current), wantedVlans(args.vlans, args.pvid, args.untagged)));
+  const wants: FileWant[] = [{ path: main, content }];
   // A port belongs to one bridge: moving it takes it out of the other bridge's stanza too.
   for (const [path, content] of Object.entries(persisted(facts))) {
     const c = classifyPath(path);
     if (path === main || c?.format !== 'ifupdown' || c.role !== 'main' || !ifupdownPorts(content).includes(iface)) continue;
-    wants.push({ path, content: withIfupdownPorts(content, ifupdownPorts(content).filter((p) => p !== iface)) });
+    wants.push({ path, content: withoutIfupdownPort(content, iface) });
   }
   return wants;
 }
+
+/** A bridge stanza without PORT: out of bridge_ports, and its `bridge vlan` lines gone. */
+const withoutIfupdownPort = (content: string, port: string) => withIfupdownPortVlanLines(withIfupdownPorts(content, ifupdownPorts(content).filter((p) => p !== port)), port, []);
 
 /** The port's VLAN set as [BridgeVLAN] sections (systemd.network(5)), when the task gives one. */
 function withBridgeVlans(network: string, args: EnsurePortArgs): string {
@@ -258,6 +262,18 @@ function portDrift(facts: Facts, files: Record<string, string>): string[] {
     const link = facts.links[p.iface];
     if (!link) out.push(`${p.iface}: persisted (${p.format}) as a port of ${p.bridge} but not present at runtime`);
     else if (link.master !== p.bridge) out.push(`${p.iface}: persisted (${p.format}) as a port of ${p.bridge}, but ${link.master ? `a port of ${link.master}` : 'not a port'} at runtime`);
+  }
+  // ifupdown: the set the stanza's `bridge vlan` lines leave each port with, against `bridge vlan show`.
+  for (const [path, content] of Object.entries(files)) {
+    if (classifyPath(path)?.format !== 'ifupdown') continue;
+    for (const [port, set] of ifupdownPortVlans(content)) {
+      const link = facts.links[port];
+      const bridge = persistedBridges({ [path]: content })[0];
+      if (!link || !bridge || link.master !== bridge.name || !facts.links[bridge.name]?.bridge?.vlanFiltering) continue;
+      const want = describeVlans(set);
+      const have = describeVlans(link.vlans);
+      if (want !== have) out.push(`${port}: VLANs ${want} persisted (ifupdown), ${have} at runtime`);
+    }
   }
   const bridges = new Set(persistedBridges(files).map((b) => b.name));
   const known = new Set(ports.map((p) => `${p.iface} ${p.bridge}`));

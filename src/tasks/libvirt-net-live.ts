@@ -2,7 +2,7 @@
 // RUNNING network (`virsh net-update … --live --config`: guests keep their link), and which need
 // the network destroyed and started again (its bridge is deleted and made anew: every guest tap
 // drops out of it). Pure: XML trees and the host's libvirt version in, a classification out.
-import { shellJoin } from '../connection/quote.js';
+import { shellJoin, shellQuote } from '../connection/quote.js';
 import { isSubset, prettyXml, type XmlElement } from '../render/netxml.js';
 
 export type LiveSection = 'ip-dhcp-range' | 'ip-dhcp-host' | 'dns-host' | 'dns-txt' | 'dns-srv' | 'forward-interface' | 'portgroup';
@@ -172,19 +172,37 @@ export function verifyScript(network: string, ops: LiveOp[]): string[] {
   const dump = shellJoin(['virsh', '-q', `net-dumpxml ${network}; echo @@kvmnet-inactive@@; net-dumpxml --inactive ${network}`]);
   const lines = [`kvmnet_x=$(${dump})`, 'kvmnet_live=${kvmnet_x%%@@kvmnet-inactive@@*}; kvmnet_conf=${kvmnet_x#*@@kvmnet-inactive@@}'];
   for (const op of ops) {
-    const leaf = op.element.children.length === 0 && !op.element.text;
-    const filters = [
-      shellJoin(['grep', '-F', `<${op.element.tag} `]),
-      // A leaf element closes on its line (<host …/>); one with children does not.
-      leaf ? "grep -E '/>[[:space:]]*$'" : "grep -vE '/>[[:space:]]*$'",
-      ...Object.entries(op.element.attrs).map(([k, v]) => shellJoin(['grep', '-iF', `${k}='${libvirtAttr(v)}'`])),
-    ];
+    // A portgroup changed in place is deleted and added under the same name: the addition's check covers it.
+    if (op.command === 'delete' && replaced(op, ops)) continue;
     const what = describeOp(op).replace(/^(add|delete) /, '');
     for (const [variable, which] of [['kvmnet_live', 'running'], ['kvmnet_conf', 'persistent']] as const) {
-      const found = `printf '%s\\n' "$${variable}" | ${filters.join(' | ')} >/dev/null`;
+      const found = [`printf '%s\\n' "$${variable}" | ${lineFilters(op.element, op.section !== 'portgroup').join(' | ')} >/dev/null`];
+      // A portgroup's <vlan> and tags: each on its own line inside the portgroup's block.
+      if (op.command === 'add' && op.section === 'portgroup') {
+        const block = `printf '%s\\n' "$${variable}" | sed -n ${shellQuote(`/<portgroup name='${(op.element.attrs.name ?? '').replace(/\./g, '\\.')}'[ >]/,/<\\/portgroup>/p`)}`;
+        for (const d of descendants(op.element)) found.push(`${block} | ${lineFilters(d, false).join(' | ')} >/dev/null`);
+      }
       const message = shellJoin(['echo', `net-update of ${network} did not take: the ${which} definition ${op.command === 'add' ? 'lacks' : 'still has'} ${what}`]);
-      lines.push(op.command === 'add' ? `${found} || { ${message} >&2; exit 1; }` : `if ${found}; then ${message} >&2; exit 1; fi`);
+      lines.push(op.command === 'add' ? `{ ${found.join(' && ')}; } || { ${message} >&2; exit 1; }` : `if ${found[0]}; then ${message} >&2; exit 1; fi`);
     }
   }
   return lines;
+}
+
+const replaced = (op: LiveOp, ops: readonly LiveOp[]) =>
+  op.element.attrs.name !== undefined && ops.some((o) => o.command === 'add' && o.section === op.section && o.element.attrs.name === op.element.attrs.name);
+
+const descendants = (el: XmlElement): XmlElement[] => el.children.flatMap((c) => [c, ...descendants(c)]);
+
+/**
+ * The greps that find an element's opening line: its tag, each attribute on its own (libvirt
+ * orders them its way), and — when `closing` — whether it closes on that line (<host …/>) or not.
+ */
+function lineFilters(el: XmlElement, closing: boolean): string[] {
+  const leaf = el.children.length === 0 && !el.text;
+  return [
+    shellJoin(['grep', '-E', `<${el.tag}([ />]|$)`]),
+    ...(closing ? [leaf ? "grep -E '/>[[:space:]]*$'" : "grep -vE '/>[[:space:]]*$'"] : []),
+    ...Object.entries(el.attrs).map(([k, v]) => shellJoin(['grep', '-iF', `${k}='${libvirtAttr(v)}'`])),
+  ];
 }

@@ -12,6 +12,8 @@ import { planOf } from './support/plan-task.js';
 import { vmFactsOutput, vmFixture } from './support/vm-fixture.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import { taskModules } from '../../src/tasks/registry.js';
+import { ifupdownPortVlanLines, ifupdownPortVlans, withIfupdownPortVlanLines } from '../../src/tasks/bridge-vlan-persist.js';
+import { wantedVlans } from '../../src/tasks/bridge-vlans.js';
 
 const commands = (p: Plan) => p.changes.flatMap((c) => c.commands);
 const apply = (p: Plan, f: Facts) => p.changes.forEach((c) => c.effect(f));
@@ -145,8 +147,87 @@ describe('persist: networkd of VLAN-aware bridges', () => {
     expect(bridge({ name: 'br0', vlan_filtering: true, default_pvid: 1, persist: 'networkd' }, f).changes).toEqual([]);
     expect(port({ ...ETH3, persist: 'networkd' }, f).changes).toEqual([]);
   });
-  it('ifupdown: refused with the reason (not carried yet)', () => {
-    expect(() => port({ ...ETH3, persist: 'ifupdown' }, vlanBridge())).toThrow(/persist: ifupdown does not carry port VLANs in kvmnet yet/);
-    expect(() => bridge({ name: 'br0', vlan_filtering: true, persist: 'ifupdown' }, vlanBridge())).toThrow(/persist: ifupdown does not carry vlan_filtering in kvmnet yet/);
+});
+
+describe('persist: ifupdown of VLAN-aware bridges (Debian 12 bridge-utils: bridge_vlan_aware, then post-up bridge vlan)', () => {
+  const MAIN = '/etc/network/interfaces.d/kvmnet-br0';
+  const converge = (f: Facts, extra: object = {}) => {
+    // Planned one after the other, each on the facts the one before leaves (as the executor does).
+    apply(bridge({ name: 'br0', vlan_filtering: true, default_pvid: 1, persist: 'ifupdown', ...extra }, f), f);
+    apply(port({ ...ETH3, persist: 'ifupdown' }, f), f);
+    apply(port({ bridge: 'br0', interface: 'dummy0', vlans: [], pvid: 30, untagged: [30], persist: 'ifupdown' }, f), f);
+    return f;
+  };
+
+  it('one stanza: bridge_vlan_aware, the default PVID, each port turned from what a new port gets into its set; a second plan is a no-op', () => {
+    const f = converge(vlanBridge());
+    expect(f.persisted![MAIN]).toMatchInlineSnapshot(`
+      "# Written by kvmnet; changes made here are overwritten on its next run.
+      # ensure_bridge br0, with the ports of ensure_port; addresses (ensure_ip) are in kvmnet-br0__ADDRESS files
+      auto br0
+      iface br0 inet manual
+          bridge_ports eth3 dummy0
+          bridge_vlan_aware yes
+          post-up ip link set dev br0 type bridge vlan_default_pvid 1
+          post-up bridge vlan add dev eth3 vid 99 pvid untagged
+          post-up bridge vlan add dev eth3 vid 30
+          post-up bridge vlan add dev eth3 vid 200-202
+          post-up bridge vlan del dev eth3 vid 1
+          post-up bridge vlan add dev dummy0 vid 30 pvid untagged
+          post-up bridge vlan del dev dummy0 vid 1
+      "
+    `);
+    expect(bridge({ name: 'br0', vlan_filtering: true, default_pvid: 1, persist: 'ifupdown' }, f).changes).toEqual([]);
+    expect(port({ ...ETH3, persist: 'ifupdown' }, f).changes).toEqual([]);
+  });
+
+  it('what the lines leave each port with is what `bridge vlan show` reported on the VM host: no drift', () => {
+    const f = converge(vlanBridge());
+    expect(ifupdownPortVlans(f.persisted![MAIN]!)).toEqual(new Map([['eth3', f.links.eth3!.vlans], ['dummy0', f.links.dummy0!.vlans]]));
+    expect(persistenceDrift(f)).toEqual([]);
+  });
+
+  it('kvmnet facts names a port whose VLANs differ from the file, and a bridge that stopped filtering', () => {
+    const f = converge(vlanBridge());
+    f.links.eth3!.vlans = f.links.eth3!.vlans!.filter((v) => v.id !== 30);
+    f.links.br0!.bridge!.vlanFiltering = false;
+    expect(persistenceDrift(f)).toEqual(['br0: VLAN filtering on persisted (ifupdown), off at runtime']);
+    f.links.br0!.bridge!.vlanFiltering = true;
+    expect(persistenceDrift(f)).toEqual(['eth3: VLANs 30, 99 PVID untagged, 200-202 persisted (ifupdown), 99 PVID untagged, 200-202 at runtime']);
+  });
+
+  it('a new default PVID on the bridge rewrites the ports\' lines for it, keeping their sets; --diff shows the lines', () => {
+    const f = converge(vlanBridge());
+    const p = bridge({ name: 'br0', vlan_filtering: true, default_pvid: 99, persist: 'ifupdown' }, f);
+    expect(p.diff!.after).toContain('post-up ip link set dev br0 type bridge vlan_default_pvid 99');
+    expect(p.diff!.after).toContain('post-up bridge vlan add dev eth3 vid 30');
+    apply(p, f);
+    expect(f.persisted![MAIN]).not.toContain('del dev eth3 vid 1');
+    expect(ifupdownPortVlans(f.persisted![MAIN]!).get('eth3')).toEqual(f.links.eth3!.vlans);
+  });
+
+  it('state: absent of a port removes it from bridge_ports and its VLAN lines; of the bridge, the stanza', () => {
+    const f = converge(vlanBridge());
+    apply(planOf('ensure_port', { bridge: 'br0', interface: 'eth3', state: 'absent', persist: 'ifupdown' }, f), f);
+    expect(f.persisted![MAIN]).toMatch(/bridge_ports dummy0\n/);
+    expect(f.persisted![MAIN]).not.toContain('eth3');
+    expect(f.persisted![MAIN]).toContain('post-up bridge vlan add dev dummy0 vid 30 pvid untagged');
+  });
+});
+
+// The fixture host also has a bond and a VLAN kvmnet did not persist: only the bridge's lines matter here.
+const persistenceDrift = (f: Facts) => taskModules.flatMap((m) => (m.kind === 'planned' && m.persistence ? m.persistence.drift(f, f.persisted ?? {}) : [])).filter((l) => !l.startsWith('bond0'));
+
+describe('the ifupdown lines read back as the kernel would apply them', () => {
+  it.each([
+    ['a trunk with a native VLAN', 1, [30, '200-202'], 99, [99]],
+    ['default PVID 0: a port starts with no VLAN', 0, [10, 20], 10, [10]],
+    ['the PVID moves to another VLAN, tagged', 1, [1, 5], 5, []],
+    ['the default PVID kept as it is', 7, [7, 8], 7, [7]],
+  ] as const)('%s', (_name, defaultPvid, vlans, pvid, untagged) => {
+    const wanted = wantedVlans([...vlans], pvid, [...untagged]);
+    const header = `iface br0 inet manual\n    bridge_ports eth3\n    bridge_vlan_aware yes\n    post-up ip link set dev br0 type bridge vlan_default_pvid ${defaultPvid}\n`;
+    const content = withIfupdownPortVlanLines(header, 'eth3', ifupdownPortVlanLines('eth3', defaultPvid, wanted));
+    expect(ifupdownPortVlans(content).get('eth3') ?? []).toEqual(wanted);
   });
 });

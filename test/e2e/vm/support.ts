@@ -2,7 +2,8 @@
 // no other lab on this machine uses.
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { subnetForPrefix } from '../../../src/lab/index.js';
+import { labPaths, readLabState, sshCommand, subnetForPrefix, type LabState } from '../../../src/lab/index.js';
+import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
 
 /** Probes every second until it gives a value; a probe that throws (a guest still booting) is retried. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -28,4 +29,26 @@ export function pickPrefix(stem: string): string {
     if (!used.includes(`${subnetForPrefix(p).base}.`) && !execFileSync('ip', ['link', 'show'], { encoding: 'utf8' }).includes(` ${p}-`)) return p;
   }
   throw new Error('no free lab prefix');
+}
+
+/** A VM lab of `hosts` hosts + the switch under DIR, with prefix STEM + 3 digits; taken down again if `up` fails. */
+export async function vmLabUp(dir: string, stem: string, hosts = 1): Promise<{ prefix: string; state: LabState; inventory: string; upMs: number }> {
+  const prefix = pickPrefix(stem);
+  const t0 = Date.now();
+  const up = await kvmnet(['lab', 'up', '--kernel', 'vm', '--dir', dir, '--prefix', prefix, '-n', String(hosts)], { timeoutMs: 400_000 });
+  const upMs = Date.now() - t0;
+  if (up.code !== 0) {
+    await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
+    throw new Error(`VM lab did not come up:\n${show(up)}`);
+  }
+  return { prefix, state: readLabState(dir), inventory: labPaths(dir).inventory, upMs };
+}
+
+/** SCRIPT on lab host NAME over SSH (the switch too); throws on a non-zero exit unless check is false. */
+export async function onVmHost(state: LabState, name: string, script: string, check = true): Promise<Result> {
+  const argv = sshCommand(state, name);
+  argv.splice(argv.length - 1, 0, '-o', 'ConnectTimeout=15');
+  const r = await spawnCollect([...argv, script], { timeoutMs: 120_000 });
+  if (check && r.code !== 0) throw new Error(`${name}: ${script}\n${show(r)}`);
+  return r;
 }
