@@ -71,6 +71,8 @@ export interface LabUpFlags {
   /** `--guest HOST`, repeatable: hosts that get a tiny running guest. */
   guest?: string[];
   kernel?: 'netns' | 'vm';
+  /** `--untagged-mgmt`: the VM lab switch also puts untagged traffic of its host ports on the management network. */
+  untaggedMgmt?: boolean;
 }
 
 export interface LabDirFlags {

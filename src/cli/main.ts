@@ -178,6 +178,7 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .option('--prefix <prefix>', "prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab's)", labPrefix)
     .option('--guest <host>', 'start a tiny running guest (qemu, 64 MB, one NIC on network default) on this host; repeatable', collect)
     .addOption(new Option('--kernel <kind>', 'netns: hosts are namespaces on this kernel (default, fast); vm: QEMU VMs with their own kernel and a lab switch (bonds, VLANs; slow)').choices(['netns', 'vm']))
+    .option('--untagged-mgmt', "with --kernel vm: the switch also joins its host ports' untagged traffic to the management network (VLAN 10), so a host's eth1 or bond0 without a VLAN is on the lab subnet too")
     .action(async (flags: LabUpFlags) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);

@@ -20,8 +20,8 @@ import { routeArgs } from './migrate.js';
 export const BOND_MODES = ['802.3ad', 'active-backup', 'balance-xor', 'balance-alb', 'balance-tlb', 'broadcast', 'balance-rr'] as const;
 export const XMIT_HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'] as const;
 // Modes in which the kernel honours these settings (it accepts and ignores them elsewhere).
-const PRIMARY_MODES = new Set(['active-backup', 'balance-tlb', 'balance-alb']);
-const HASH_MODES = new Set(['802.3ad', 'balance-xor', 'balance-tlb', 'balance-alb']);
+export const PRIMARY_MODES = new Set(['active-backup', 'balance-tlb', 'balance-alb']);
+export const HASH_MODES = new Set(['802.3ad', 'balance-xor', 'balance-tlb', 'balance-alb']);
 
 const schema = z.strictObject({
   name: interfaceName,
@@ -248,7 +248,7 @@ function removeMember(bond: string, member: string): Change {
 }
 
 /** `type bond` options for `ip link add|set`. */
-function bondOptions(s: { mode?: string; miimon?: number; lacpRate?: string; xmitHashPolicy?: string }): string[] {
+export function bondOptions(s: { mode?: string; miimon?: number; lacpRate?: string; xmitHashPolicy?: string }): string[] {
   const argv: string[] = [];
   if (s.mode !== undefined) argv.push('mode', s.mode);
   if (s.miimon !== undefined) argv.push('miimon', String(s.miimon));
