@@ -235,6 +235,16 @@ function addMember(bond: string, member: string, facts: Facts, migrate: boolean,
   };
 }
 
+/**
+ * Leaving 802.3ad (or re-negotiating it): the switch drops this bond as its LACP partner only
+ * after 3 missed LACPDUs (the bond's own rate: 1 s fast, 30 s slow), so until then a path that
+ * is about to break still works. Undefined when the bond has no LACP partner.
+ */
+export function lacpGoneAfterS(b: BondInfo): number | undefined {
+  if (b.mode !== '802.3ad' || !lacpPartner(b)) return undefined;
+  return (b.lacpRate === 'fast' ? 3 : 90) + 1;
+}
+
 function removeMember(bond: string, member: string): Change {
   return {
     summary: `release ${member} from ${bond}`,
@@ -304,6 +314,7 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
       if (args.up) commands.push(q(['ip', 'link', 'set', name, 'up']));
       const what = [modeChange && `mode ${b.mode} → ${mode}`, rateChange && `lacp_rate ${b.lacpRate ?? 'slow'} → ${lacpRate}`].filter(Boolean).join(', ');
       changes.push({
+        settleS: lacpGoneAfterS(b),
         summary: modeChange
           ? `re-create bond ${name} in place (${what}): take ${name} down, release ${release.join(', ') || 'no members'}, set the mode, re-add ${release.filter((x) => keep.includes(x)).join(', ') || 'none'}, bring it up`
           : `set ${name} ${what} (the kernel allows it only on a downed bond: ${name} goes down and up)`,
