@@ -314,7 +314,9 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
   const confirm = optionalBool(c, raw.confirm, [...p, 'confirm'], `${human} › confirm`);
   let confirmGroup: string | undefined;
   if (raw.confirm_group !== undefined) {
-    if (typeof raw.confirm_group === 'string' && /^[A-Za-z0-9_.-]+$/.test(raw.confirm_group)) confirmGroup = raw.confirm_group;
+    // A command runs on the host as it is, guarded on its own: it cannot wait for a group's changes.
+    if (type === 'command') c.error([...p, 'confirm_group'], `${human} › confirm_group`, 'a command task is always guarded on its own and cannot be part of a confirm_group; use confirm: true');
+    else if (typeof raw.confirm_group === 'string' && /^[A-Za-z0-9_.-]+$/.test(raw.confirm_group)) confirmGroup = raw.confirm_group;
     else c.error([...p, 'confirm_group'], `${human} › confirm_group`, `expected a group name (letters, digits, '_', '.', '-'), found ${describe(raw.confirm_group)}`);
   }
   return {

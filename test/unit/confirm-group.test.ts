@@ -108,4 +108,18 @@ describe('confirm_group', () => {
     expect(r.outcomes.map(([, o]) => o)).toEqual(['failed', 'failed']);
     expect(r.events.find((e) => e.task === 'ensure_bridge brm')!.message).toMatch(/^not applied: a later task of its confirm_group failed/);
   });
+
+  it('is checked when the playbook is read: a group name, and never on a command', () => {
+    const { diagnostics } = parsePlaybook('play.yaml', `- hosts: all
+  tasks:
+    - command: { cmd: ip link show }
+      confirm_group: mgmt
+    - ensure_bridge: { name: br0 }
+      confirm_group: "two words"
+`);
+    expect(diagnostics.map((d) => d.message)).toEqual([
+      'a command task is always guarded on its own and cannot be part of a confirm_group; use confirm: true',
+      "expected a group name (letters, digits, '_', '.', '-'), found the string 'two words'",
+    ]);
+  });
 });
