@@ -15,7 +15,7 @@ import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js'
 import { removeLink } from './ensure-bridge.js';
 import { applyBondDetails, applyProcBonding, lacpPartner, linkDetails } from './link-details.js';
 import { bondDrift, bondFiles } from './link-persist.js';
-import { routeArgs } from './migrate.js';
+import { moveTouches, movedText, routeArgs } from './migrate.js';
 
 export const BOND_MODES = ['802.3ad', 'active-backup', 'balance-xor', 'balance-alb', 'balance-tlb', 'broadcast', 'balance-rr'] as const;
 export const XMIT_HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'] as const;
@@ -206,18 +206,10 @@ function addMember(bond: string, member: string, facts: Facts, migrate: boolean,
     { kind: 'link', name: member, op: 'down' },
     { kind: 'link', name: member, op: 'master' },
     { kind: 'link', name: bond, op: 'up' },
-    ...addrs.flatMap((a): Touch[] => [
-      { kind: 'addr', dev: bond, address: a.address, op: 'add' },
-      { kind: 'addr', dev: member, address: a.address, op: 'del' },
-    ]),
-    ...routes.flatMap((r): Touch[] => [
-      { kind: 'route', dev: bond, dst: r.dst, op: 'add' },
-      { kind: 'route', dev: member, dst: r.dst, op: 'del' },
-    ]),
+    ...moveTouches(member, bond, addrs, routes),
   );
-  const what = [...addrs.map((a) => `${a.address}/${a.prefix}`), ...routes.map((r) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)];
   return {
-    summary: `migrate ${member} into ${bond}: move ${what.join(', ')} to ${bond}, then add ${member} to ${bond}`,
+    summary: `migrate ${member} into ${bond}: move ${movedText(addrs, routes)} to ${bond}, then add ${member} to ${bond}`,
     commands,
     touches,
     effect: (f) => {

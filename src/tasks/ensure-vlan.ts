@@ -7,12 +7,12 @@ import { RefusedError } from '../errors.js';
 import { describeDevices } from '../facts/describe.js';
 import { interfaceNameProblem } from '../config/validators.js';
 import type { Facts } from '../model/facts.js';
-import { noop, type Change, type Plan, type Touch } from '../model/plan.js';
+import { noop, type Change, type Plan } from '../model/plan.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { removeLink } from './ensure-bridge.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
-import { routeArgs } from './migrate.js';
+import { moveTouches, movedText, routeArgs } from './migrate.js';
 import { applyVlanDetails, linkDetails } from './link-details.js';
 import { vlanDrift, vlanFiles } from './link-persist.js';
 
@@ -168,21 +168,10 @@ function migrateOntoVlan(parent: string, vlan: string, facts: Facts): Change | u
     ...addrs.map((a) => q(['ip', 'address', 'del', `${a.address}/${a.prefix}`, 'dev', parent])),
     ...routes.map((r) => q(routeArgs(r, vlan))),
   ];
-  const touches: Touch[] = [
-    ...addrs.flatMap((a): Touch[] => [
-      { kind: 'addr', dev: vlan, address: a.address, op: 'add' },
-      { kind: 'addr', dev: parent, address: a.address, op: 'del' },
-    ]),
-    ...routes.flatMap((r): Touch[] => [
-      { kind: 'route', dev: vlan, dst: r.dst, op: 'add' },
-      { kind: 'route', dev: parent, dst: r.dst, op: 'del' },
-    ]),
-  ];
-  const what = [...addrs.map((a) => `${a.address}/${a.prefix}`), ...routes.map((r) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)];
   return {
-    summary: `migrate ${parent}'s addresses onto VLAN ${vlan}: move ${what.join(', ')} from ${parent} to ${vlan}`,
+    summary: `migrate ${parent}'s addresses onto VLAN ${vlan}: move ${movedText(addrs, routes)} from ${parent} to ${vlan}`,
     commands,
-    touches,
+    touches: moveTouches(parent, vlan, addrs, routes),
     effect: (f) => {
       for (const a of f.addrs) if (a.dev === parent && a.scope === 'global') a.dev = vlan;
       for (const r of f.routes) if (r.dev === parent) r.dev = vlan;
