@@ -290,6 +290,13 @@ describe('ensure_vlan', () => {
     expect(f.session!.dev).toBe('bond1.10');
     expect(f.routes.find((r) => r.dst === 'default')!.dev).toBe('bond1.10');
     expect(vlan({ parent: 'bond1', id: 10, migrate: true }, f).changes).toEqual([]);
+    // And on to a bridge on the VLAN (the same confirm_group may hold these two tasks too).
+    const br = planOf('ensure_bridge', { name: 'brm' }, f);
+    apply(br, f);
+    const port = planOf('ensure_port', { bridge: 'brm', interface: 'bond1.10', migrate: true }, f);
+    expect(port.changes.map((c) => c.summary)).toEqual(['migrate bond1.10 into brm: move 198.18.138.11/24, route default via 198.18.138.1 to brm, then add bond1.10 to brm']);
+    apply(port, f);
+    expect(f.session!.dev).toBe('brm');
     // Without migrate the address stays on the parent; with migrate and up: false, it would be lost.
     const g = withoutBond();
     apply(bond({ name: 'bond1', mode: 'active-backup', members: ['mgmt0'], migrate: true }, g), g);

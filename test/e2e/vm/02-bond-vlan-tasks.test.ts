@@ -317,6 +317,10 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
 
     beforeAll(async () => {
       bondAddr = hostBondAddress(state.subnet, 1);
+      // eth2's cable stays out until the new bond exists: without LACP this lab switch forwards on
+      // one port of its 802.3ad bond only (Linux bonding has no "LACP fallback"), and which one
+      // that is after LACP came and went is the kernel's choice. With one cable in, it is eth1's.
+      await labVmLink(state, 'hv1', 'eth2', 'down');
       // What the earlier tests left: the shipped playbook's networks, bridges, VLANs and bond.
       await sh('hv1', 'for n in vlan100 vlan200; do virsh -q net-destroy $n; virsh -q net-undefine $n; done >/dev/null 2>&1; for l in br100 br200 bond0; do ip link del $l 2>/dev/null; done; ' + `ip link set eth1 up; ip address add ${bondAddr}/24 dev eth1`);
       await waitFor('SSH to hv1 on eth1', async () => ((await sh('hv1', 'hostname', true, bondAddr)).stdout.trim() === 'hv1' ? true : undefined));
@@ -324,10 +328,6 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       await sh('hv1', `(sleep 1; ip route replace default via ${state.subnet.gateway} dev eth1; ip address flush dev brm scope global; ip link set brm down; ip link set mgmt0 down) >/dev/null 2>&1 &`, true, bondAddr);
       await new Promise((r) => setTimeout(r, 3000));
       expect((await sh('hv1', 'true', false)).code, 'hv1 still answers on its mgmt0 address').not.toBe(0);
-      // eth2's cable stays out until the bond exists: without LACP this lab switch forwards on
-      // one port of its 802.3ad bond only (Linux bonding has no "LACP fallback"), and which one
-      // that is after LACP came and went is the kernel's choice. With one cable it is eth1's.
-      await labVmLink(state, 'hv1', 'eth2', 'down');
       const known = readFileSync(labPaths(dir).knownHosts, 'utf8');
       const host = state.hosts[0]!.address;
       writeFileSync(join(tmp, 'known_hosts.eth1'), known.split('\n').map((l) => (l.startsWith(`${host} `) ? l.replace(`${host} `, `${bondAddr} `) : l)).join('\n'));
