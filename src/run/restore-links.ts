@@ -9,6 +9,8 @@ import { bondOptions, HASH_MODES, PRIMARY_MODES } from '../tasks/ensure-bond.js'
 
 const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
 const sys = (name: string, file = '') => shellQuote(`/sys/class/net/${name}${file}`);
+// Asked of `ip`, not /sys: a lab host in a network namespace sees the root namespace's /sys/class/net.
+const exists = (name: string) => `ip link show dev ${shellQuote(name)} >/dev/null 2>&1`;
 
 /** The `ip link add` arguments that make this link again, or undefined for links kvmnet cannot make (NICs, taps, veths). */
 function addArgs(link: LinkFact): string[] | undefined {
@@ -71,12 +73,12 @@ export function recreateLinkLines(before: Facts, existed: string[]): string[] {
         `for m in ${sys(link.name)}/lower_*; do [ -e "$m" ] && ip link set "\${m##*/lower_}" nomaster; done`,
         `${shellJoin(['ip', 'link', 'set', link.name, 'type', 'bond', ...bondSettings(link)])}`,
       ].join('; ');
-      lines.push(`if [ ! -e ${sys(link.name)} ]; then ${add} && ${mtu}; elif [ ${current} != ${shellQuote(wanted)} ]; then ${inPlace}; fi 2>/dev/null || true`);
+      lines.push(`if ! ${exists(link.name)}; then ${add} && ${mtu}; elif [ ${current} != ${shellQuote(wanted)} ]; then ${inPlace}; fi 2>/dev/null || true`);
       // Settings the kernel changes on a running bond.
       lines.push(orTrue(shellJoin(['ip', 'link', 'set', link.name, 'type', 'bond', 'miimon', String(b.miimon), ...(HASH_MODES.has(b.mode) && b.xmitHashPolicy ? ['xmit_hash_policy', b.xmitHashPolicy] : [])])));
       continue;
     }
-    lines.push(`[ -e ${sys(link.name)} ] || { ${add} && ${mtu}; } 2>/dev/null || true`);
+    lines.push(`${exists(link.name)} || { ${add} && ${mtu}; } 2>/dev/null || true`);
   }
   return lines;
 }

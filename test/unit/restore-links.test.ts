@@ -20,7 +20,7 @@ function runOnFakeHost(script: string, sys: SysState): string[] {
   const log = join(dir, 'log');
   const net = join(dir, 'sys');
   // The fake `ip` records its arguments, and a release removes the member's master link, as the kernel does.
-  writeFileSync(join(dir, 'ip'), `#!/bin/sh\nprintf '%s\\n' "ip $*" >> ${log}\ncase "$*" in "link set "*" nomaster") rm -f "${net}/$3/master";; esac\n`);
+  writeFileSync(join(dir, 'ip'), `#!/bin/sh\nprintf '%s\\n' "ip $*" >> ${log}\ncase "$*" in "link set "*" nomaster") rm -f "${net}/$3/master";; "link show dev "*) [ -e "${net}/$4" ] || exit 1;; esac\n`);
   chmodSync(join(dir, 'ip'), 0o755);
   for (const [name, s] of Object.entries(sys)) {
     mkdirSync(join(net, name, 'bonding'), { recursive: true });
