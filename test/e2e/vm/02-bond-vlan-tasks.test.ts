@@ -365,22 +365,26 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       expect((await sh('hv1', 'cat /run/kvmnet/rollbacks.log*', true, bondAddr)).stdout).toMatch(new RegExp(`confirm_group 'mgmt' .*restored after ${timeoutS} s without confirmation`));
     });
 
-    it('VLAN 10: eth1 → bond0 of eth1+eth2 → bond0.10 with the address and the default route, reachable at the same address throughout', async () => {
-      const p = await pingDuring(bondAddr, () => runGuardedPlay('vlan-migrate', MIGRATE(10)));
+    // The full layout in one step: the address ends on a bridge on the VLAN (where guests can join it).
+    const MIGRATE_BRIDGED = [...MIGRATE(10), 'ensure_bridge: { name: brv }\n      confirm_group: mgmt', 'ensure_port: { bridge: brv, interface: bond0.10, migrate: true }\n      confirm_group: mgmt'];
+
+    it('VLAN 10: eth1 → bond0 of eth1+eth2 → bond0.10 → bridge brv with the address and the default route, reachable at the same address throughout', async () => {
+      const p = await pingDuring(bondAddr, () => runGuardedPlay('vlan-migrate', MIGRATE_BRIDGED));
       const { r } = p.result;
       expect(r.code, show(r)).toBe(0);
-      expect(recap(r)).toEqual([0, 2, 0]);
-      console.log(`[e2e vm bond] migration onto bond0.10: ${timings['vlan-migrate']} ms; ping every 0.2 s: ${p.received}/${p.sent} answered, longest gap ${p.longestGapS.toFixed(1)} s`);
+      expect(recap(r)).toEqual([0, 4, 0]);
+      console.log(`[e2e vm bond] migration onto bond0.10 → brv: ${timings['vlan-migrate']} ms; ping every 0.2 s: ${p.received}/${p.sent} answered, longest gap ${p.longestGapS.toFixed(1)} s`);
       // Measured here: 57 of 58 answered, one 0.2 s gap (while LACP forms); a loaded machine may stretch it.
       expect(p.received).toBeGreaterThan(0);
       expect(p.longestGapS).toBeLessThanOrEqual(5);
       const l = await links(bondAddr);
       expect(l.bond0!.linkinfo).toMatchObject({ info_kind: 'bond', info_data: { mode: '802.3ad', ad_lacp_rate: 'fast', xmit_hash_policy: 'layer3+4' } });
       expect([l.eth1!.master, l.eth2!.master]).toEqual(['bond0', 'bond0']);
-      expect(l['bond0.10']).toMatchObject({ link: 'bond0', linkinfo: { info_kind: 'vlan', info_data: { id: 10 } } });
+      expect(l['bond0.10']).toMatchObject({ link: 'bond0', master: 'brv', linkinfo: { info_kind: 'vlan', info_data: { id: 10 } } });
+      expect(l.brv!.linkinfo!.info_kind).toBe('bridge');
       const addrs = JSON.parse((await sh('hv1', 'ip -j -4 addr', true, bondAddr)).stdout) as Array<{ ifname: string; addr_info: Array<{ local: string }> }>;
-      expect(addrs.filter((a) => a.addr_info.some((x) => x.local === bondAddr)).map((a) => a.ifname)).toEqual(['bond0.10']);
-      expect((await sh('hv1', 'ip -j route show default', true, bondAddr)).stdout).toContain('"dev":"bond0.10"');
+      expect(addrs.filter((a) => a.addr_info.some((x) => x.local === bondAddr)).map((a) => a.ifname)).toEqual(['brv']);
+      expect((await sh('hv1', 'ip -j route show default', true, bondAddr)).stdout).toContain('"dev":"brv"');
       // The second cable in: both ports in the switch's aggregator, still on the VLAN.
       await labVmLink(state, 'hv1', 'eth2', 'up');
       const switchMac = (await sh('sw', 'cat /sys/class/net/bond1/address')).stdout.trim();
@@ -388,7 +392,7 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
         const text = (await sh('hv1', 'cat /proc/net/bonding/bond0', true, bondAddr)).stdout;
         return text.includes(`Partner Mac Address: ${switchMac}`) && /Number of ports: 2/.test(text) ? true : undefined;
       });
-      expect(recap((await runGuardedPlay('vlan-migrate-again', MIGRATE(10))).r)).toEqual([2, 0, 0]);
+      expect(recap((await runGuardedPlay('vlan-migrate-again', MIGRATE_BRIDGED)).r)).toEqual([4, 0, 0]);
     });
 
     it('a bond mode change the switch cannot work with (802.3ad → balance-rr, under confirm) is rolled back: the host re-creates its 802.3ad bond by itself', async () => {
@@ -404,7 +408,7 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
         expect(bond!.linkinfo).toMatchObject({ info_kind: 'bond', info_data: { mode: '802.3ad', miimon: 100, ad_lacp_rate: 'fast', xmit_hash_policy: 'layer3+4' } });
         const l = await links(bondAddr);
         expect([l.eth1!.master, l.eth2!.master]).toEqual(['bond0', 'bond0']);
-        expect(l['bond0.10']?.link).toBe('bond0');
+        expect(l['bond0.10']).toMatchObject({ link: 'bond0', master: 'brv' });
         const switchMac = (await sh('sw', 'cat /sys/class/net/bond1/address')).stdout.trim();
         const proc = await waitFor('the LACP partner back', async () => {
           const text = (await sh('hv1', 'cat /proc/net/bonding/bond0', true, bondAddr)).stdout;
