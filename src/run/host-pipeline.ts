@@ -167,6 +167,8 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     const vars = { ...job.vars, ...registered, ...handler.vars, ...job.extraVars, inventory_hostname: job.host, facts };
     const result = await job.withSlot(() => runTask(job, link, facts, handler, vars, emit));
     if (result.stop) break;
+    // Handlers run one by one: a handler's confirm_group is a group of its own.
+    if (link.group && !(await commitGroup(job, link, facts, emit))) break;
   }
   await flushChanges(link);
   return { recap, notified, facts: link.factsStale ? undefined : facts };

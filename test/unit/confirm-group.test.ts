@@ -109,6 +109,25 @@ describe('confirm_group', () => {
     expect(r.events.find((e) => e.task === 'ensure_bridge brm')!.message).toMatch(/^not applied: a later task of its confirm_group failed/);
   });
 
+  it('a handler in a confirm_group is applied too (a group of its own)', async () => {
+    guard.outcome = 'changed';
+    const r = await run(`- hosts: all
+  tasks:
+    - ensure_bridge: { name: br9 }
+      notify: move
+  handlers:
+    - name: move
+      ensure_port: { bridge: br9, interface: mgmt0, migrate: true }
+      confirm_group: mgmt
+`);
+    expect(guard.calls).toHaveLength(1);
+    expect(guard.calls[0]!.changes.map((c) => c.summary)[0]).toMatch(/^migrate mgmt0 into br9/);
+    expect(r.outcomes).toEqual([
+      ['ensure_bridge br9', 'changed'],
+      ['move', 'changed'],
+    ]);
+  });
+
   it('is checked when the playbook is read: a group name, and never on a command', () => {
     const { diagnostics } = parsePlaybook('play.yaml', `- hosts: all
   tasks:
