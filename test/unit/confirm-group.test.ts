@@ -7,7 +7,8 @@ import { parsePlaybook } from '../../src/config/playbook.js';
 import type { TaskEvent } from '../../src/model/result.js';
 import type { ConfirmResult, GuardOptions } from '../../src/run/confirm.js';
 import type { Change } from '../../src/model/plan.js';
-import { runHost, type HostJob } from '../../src/run/host-pipeline.js';
+import { runHost } from '../../src/run/host-pipeline.js';
+import { testHostJob } from './support/host-job.js';
 import { FakeHost } from './support/fake-host.js';
 
 const guard = vi.hoisted(() => ({ calls: [] as Array<GuardOptions & { changes: Change[] }>, outcome: 'changed' as 'changed' | 'rolled_back' }));
@@ -32,26 +33,7 @@ async function run(yaml: string) {
   const host = new FakeHost({ facts: 'fresh' });
   hosts.push(host);
   const events: TaskEvent[] = [];
-  const job: HostJob = {
-    host: 'hv1',
-    play: play.name,
-    tasks: play.tasks,
-    handlers: play.handlers,
-    forceHandlers: false,
-    vars: {},
-    extraVars: {},
-    playbookDir: '.',
-    check: false,
-    getConnection: async () => host,
-    reconnect: async () => host,
-    confirm: false,
-    confirmTimeoutS: 60,
-    commandTimeoutS: 10,
-    reporter: { playStart() {}, taskStart() {}, taskDone: (e) => events.push(e), hostDone() {}, warn() {}, finish() {} },
-    stopping: () => false,
-    withSlot: (fn) => fn(),
-  };
-  const outcome = await runHost(job);
+  const outcome = await runHost(testHostJob(play, host, { playStart() {}, taskStart() {}, taskDone: (e) => events.push(e), hostDone() {}, warn() {}, finish() {} }));
   return { outcome, events, outcomes: events.map((e) => [e.task, e.outcome]) };
 }
 
