@@ -72,6 +72,8 @@ export interface LabUpFlags {
   guest?: string[];
   kernel?: 'netns' | 'vm';
   libvirt?: 'system' | 'backports';
+  /** `--untagged-mgmt`: the VM lab switch also puts untagged traffic of its host ports on the management network. */
+  untaggedMgmt?: boolean;
 }
 
 export interface LabDirFlags {

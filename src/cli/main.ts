@@ -179,6 +179,7 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .option('--guest <host>', 'start a tiny running guest (qemu, 64 MB, one NIC on network default) on this host; repeatable', collect)
     .addOption(new Option('--kernel <kind>', 'netns: hosts are namespaces on this kernel (default, fast); vm: QEMU VMs with their own kernel and a lab switch (bonds, VLANs; slow)').choices(['netns', 'vm']))
     .addOption(new Option('--libvirt <which>', "system: the machine's libvirt (default); backports: hosts this run creates get Debian bookworm-backports' libvirt (11.x, nftables firewall backend), unpacked into /var/cache/kvmnet-lab").choices(['system', 'backports']))
+    .option('--untagged-mgmt', "with --kernel vm: the switch also joins its host ports' untagged traffic to the management network (VLAN 10), so a host's eth1 or bond0 without a VLAN is on the lab subnet too")
     .action(async (flags: LabUpFlags) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);

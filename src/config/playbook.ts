@@ -39,6 +39,8 @@ export interface TaskSpec {
   file?: string;
   /** `confirm: true` on the task: guard its changes with commit-confirmed rollback. */
   confirm?: boolean;
+  /** `confirm_group: NAME`: this task and its neighbours with the same NAME are ONE guarded step. */
+  confirmGroup?: string;
   /** Where one of the task's arguments is written (`['address']`, `['ip', 'dhcp']`), for errors about its value. */
   argLoc: (path: readonly PathSegment[]) => SpecLocation;
   /** The play's `persist` (a format, or a {{ template }} of one): applied when a persisting task sets none. */
@@ -310,6 +312,13 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
   const ignoreErrors = optionalBool(c, raw.ignore_errors, [...p, 'ignore_errors'], `${human} › ignore_errors`) ?? false;
   const checkMode = optionalBool(c, raw.check_mode, [...p, 'check_mode'], `${human} › check_mode`);
   const confirm = optionalBool(c, raw.confirm, [...p, 'confirm'], `${human} › confirm`);
+  let confirmGroup: string | undefined;
+  if (raw.confirm_group !== undefined) {
+    // A command runs on the host as it is, guarded on its own: it cannot wait for a group's changes.
+    if (type === 'command') c.error([...p, 'confirm_group'], `${human} › confirm_group`, 'a command task is always guarded on its own and cannot be part of a confirm_group; use confirm: true');
+    else if (typeof raw.confirm_group === 'string' && /^[A-Za-z0-9_.-]+$/.test(raw.confirm_group)) confirmGroup = raw.confirm_group;
+    else c.error([...p, 'confirm_group'], `${human} › confirm_group`, `expected a group name (letters, digits, '_', '.', '-'), found ${describe(raw.confirm_group)}`);
+  }
   return {
     type,
     args,
@@ -323,6 +332,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
     ignoreErrors,
     checkMode,
     confirm,
+    confirmGroup,
     vars: mapOrEmpty(c, raw.vars, [...p, 'vars'], `${human} › vars`),
     loc: c.at(p, name === module.defaultName(args) ? humanTyped : `${human} (${name})`),
     file,

@@ -39,6 +39,8 @@ export interface LabOptions {
   kernel?: LabKernel;
   /** `backports`: hosts this `up` creates run bookworm-backports' libvirt (nftables firewall backend). */
   libvirt?: LabLibvirt;
+  /** VM labs: the switch joins its host ports' untagged traffic to the management VLAN (vm-up.ts). */
+  untaggedMgmt?: boolean;
 }
 
 export type LabKernel = 'netns' | 'vm';
@@ -56,8 +58,9 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
     // A guest runs inside a namespace host's libvirtd; VM hosts would need nested TCG (far too slow here).
     if (opts.guests?.length) throw new LabError('--guest needs namespace hosts (not --kernel vm)');
     if (opts.libvirt === 'backports') throw new LabError('--libvirt backports needs namespace hosts (not --kernel vm)');
-    return labUpVm({ dir: opts.dir, n: opts.n, prefix: opts.prefix }, log);
+    return labUpVm({ dir: opts.dir, n: opts.n, prefix: opts.prefix, untaggedMgmt: opts.untaggedMgmt }, log);
   }
+  if (opts.untaggedMgmt) throw new LabError('--untagged-mgmt needs a VM lab (--kernel vm): namespace hosts have no lab switch');
   await preflight();
   const existing = hasLabState(paths.dir) ? readLabState(paths.dir) : null;
   if (existing?.vm) throw new LabError(`${paths.dir} holds a VM lab; run \`kvmnet lab down\` first or use another dir`);

@@ -107,6 +107,8 @@ export interface VmGuestConfig {
   hostIndexes?: number[];
   mgmtVlan: number;
   trunkMaxVlan: number;
+  /** Switch only: join the host ports' untagged VLAN 1 to the management VLAN. */
+  untaggedMgmt?: boolean;
 }
 
 const shValue = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -124,6 +126,7 @@ export function prepareVmDir(dir: string, cfg: VmGuestConfig, labPublicKey: stri
     KVMLAB_HOSTS: (cfg.hostIndexes ?? []).join(' '),
     KVMLAB_MGMT_VLAN: String(cfg.mgmtVlan),
     KVMLAB_TRUNK_MAX: String(cfg.trunkMaxVlan),
+    KVMLAB_UNTAGGED_MGMT: cfg.untaggedMgmt ? '1' : '',
     KVMLAB_DRIVER_SRC: libvirtDriverDir() ?? '',
   };
   writeFileSync(join(dir, 'guest.env'), Object.entries(env).map(([k, v]) => `${k}=${shValue(v)}\n`).join(''));

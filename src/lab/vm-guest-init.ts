@@ -13,6 +13,11 @@ export PATH
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# devtmpfs has no /dev/fd or /dev/std* (udev or systemd make them): 'virsh net-define /dev/stdin' needs them.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
@@ -107,6 +112,17 @@ if [ "$KVMLAB_ROLE" = switch ]; then
     echo "link set uplink up"
     for i in $KVMLAB_HOSTS; do echo "link set bond$i up"; echo "link set h"$i"c up"; done
   } > /run/kvmnet-lab/switch-up.ip
+  if [ -n "$KVMLAB_UNTAGGED_MGMT" ]; then
+    # --untagged-mgmt: a veth pair joins VLAN 1 (the host ports' untagged traffic) to the
+    # management VLAN, one bridge domain: a host's plain eth1 or untagged bond0 is on the lab subnet.
+    echo "link add natv1 type veth peer name natv$KVMLAB_MGMT_VLAN" >> /run/kvmnet-lab/switch.ip
+    echo "link set natv1 master br0" >> /run/kvmnet-lab/switch.ip
+    echo "link set natv$KVMLAB_MGMT_VLAN master br0" >> /run/kvmnet-lab/switch.ip
+    echo "vlan add vid $KVMLAB_MGMT_VLAN dev natv$KVMLAB_MGMT_VLAN pvid untagged" >> /run/kvmnet-lab/switch.bridge
+    echo "vlan del vid 1 dev natv$KVMLAB_MGMT_VLAN" >> /run/kvmnet-lab/switch.bridge
+    echo "link set natv1 up" >> /run/kvmnet-lab/switch-up.ip
+    echo "link set natv$KVMLAB_MGMT_VLAN up" >> /run/kvmnet-lab/switch-up.ip
+  fi
   ip -batch /run/kvmnet-lab/switch.ip && bridge -batch /run/kvmnet-lab/switch.bridge && ip -batch /run/kvmnet-lab/switch-up.ip || say "switch setup failed"
   say "switch ready"
 else

@@ -40,6 +40,12 @@ export interface VmLabOptions {
   dir: string;
   n?: number;
   prefix?: string;
+  /**
+   * The switch also bridges the untagged traffic of its host ports (their native VLAN 1) to VLAN
+   * MGMT_VLAN: a host's plain eth1 (or untagged bond0) is then on the management network as its
+   * bond0.10 is, so the management address can move from one to the other.
+   */
+  untaggedMgmt?: boolean;
 }
 
 const HOST_MEMORY_MB = 1024;
@@ -139,6 +145,7 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
           hostIndexes: vm === sw ? indexes : undefined,
           mgmtVlan: MGMT_VLAN,
           trunkMaxVlan: TRUNK_MAX_VLAN,
+          untaggedMgmt: vm === sw && opts.untaggedMgmt === true,
         },
         labPublicKey,
       );

@@ -24,6 +24,12 @@ export interface Change {
   touches: Touch[];
   /** Updates the in-memory facts the way the commands change the host (also in check mode). */
   effect: (facts: Facts) => void;
+  /**
+   * Seconds before the change's effect on the path shows (a switch drops an LACP partner only
+   * after 3 missed LACPDUs): a guarded change is confirmed no earlier, or a connection that
+   * works for those seconds would confirm a change that then cuts the host off.
+   */
+  settleS?: number;
 }
 
 export interface TaskDiff {

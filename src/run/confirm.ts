@@ -144,8 +144,13 @@ interface Armed {
   afterCommand: boolean;
 }
 
+/** How long a change runs before it is confirmed: SETTLE_MS, or longer when a change says its effect shows later. */
+export function settleMsOf(changes: readonly Change[], settleMs = SETTLE_MS): number {
+  return Math.max(settleMs, ...changes.map((c) => (c.settleS ?? 0) * 1000));
+}
+
 async function arm(o: GuardOptions, guarded: Guarded): Promise<Armed | string> {
-  const tooShort = confirmWindowProblem(o.timeoutS, o.connectMs, o.settleMs);
+  const tooShort = confirmWindowProblem(o.timeoutS, o.connectMs, 'changes' in guarded ? settleMsOf(guarded.changes, o.settleMs) : o.settleMs);
   if (tooShort) return tooShort;
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const dir = `/run/kvmnet/confirm-${id}`;
@@ -172,12 +177,20 @@ async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh:
   // From `from` (the arming, or the end of a guarded command) the new connection gets 60 % of confirm_timeout.
   const fresh = await tryReconnect(o.reconnect, from + confirmWindowMs(o.timeoutS, 0));
   if (!fresh) return undefined;
-  const lockNote = await moveLock(o, fresh);
-  const waited = await fresh.exec(waitChangeScript(a.dir));
-  const [rc = 'none', ...log] = waited.stdout.split('\n');
-  // Disarm first, then look: if the timer already fired, the change is gone.
-  const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}\n[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
-  return { fresh, firedAlready: disarm.stdout.includes('rolled-back'), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
+  try {
+    const lockNote = await moveLock(o, fresh);
+    const waited = await fresh.exec(waitChangeScript(a.dir));
+    const [rc = 'none', ...log] = waited.stdout.split('\n');
+    // Disarm first, then look: if the timer already fired, the change is gone.
+    const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}\n[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
+    return { fresh, firedAlready: disarm.stdout.includes('rolled-back'), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
+  } catch (err) {
+    // The new connection died before the timer was disarmed (the path broke just after it was
+    // made): not a confirmation. The timer restores the host.
+    if (!(err instanceof UnreachableError)) throw err;
+    await fresh.close().catch(() => undefined);
+    return undefined;
+  }
 }
 
 /** Cut off: the timer restores the host. Wait for it, then prove the old state is back. */
@@ -192,7 +205,7 @@ async function awaitRollback(o: GuardOptions, a: Armed): Promise<ConfirmResult> 
 export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): Promise<ConfirmResult> {
   const a = await arm(o, { changes: o.changes });
   if (typeof a === 'string') return { outcome: 'failed', conn: o.conn, message: a };
-  await sleep(o.settleMs ?? SETTLE_MS);
+  await sleep(settleMsOf(o.changes, o.settleMs));
   const c = await confirm(o, a);
   if (!c) return awaitRollback(o, a);
   if (c.firedAlready) return verifyRollback(o, c.fresh, a);

@@ -142,7 +142,13 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
           throw new HostStopped();
         }
       }
+      // The last task of a confirm_group: its held changes go to the host as one guarded step.
+      if (link.group && job.tasks[index + 1]?.confirmGroup !== link.group.name && !(await commitGroup(job, link, facts, emit))) {
+        job.onFailure?.();
+        throw new HostStopped();
+      }
     }
+    if (link.group) await abandonGroup(link, facts, emit, 'the run is stopping');
     // The changes still queued are applied before the handlers: only a change that happened notifies.
     if (!(await flushChanges(link))) {
       job.onFailure?.();
@@ -150,6 +156,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     }
   } catch (err) {
     if (!(err instanceof HostStopped)) throw err;
+    if (link.group) await abandonGroup(link, facts, emit, 'a later task of its confirm_group failed');
     // The tasks before the one that stopped the host still run, as they would have one by one.
     await flushChanges(link);
     if (!job.forceHandlers) return { recap, notified };
@@ -160,6 +167,8 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     const vars = { ...job.vars, ...registered, ...handler.vars, ...job.extraVars, inventory_hostname: job.host, facts };
     const result = await job.withSlot(() => runTask(job, link, facts, handler, vars, emit));
     if (result.stop) break;
+    // Handlers run one by one: a handler's confirm_group is a group of its own.
+    if (link.group && !(await commitGroup(job, link, facts, emit))) break;
   }
   await flushChanges(link);
   return { recap, notified, facts: link.factsStale ? undefined : facts };
@@ -195,10 +204,57 @@ type Emit = (task: TaskSpec, outcome: TaskOutcome, message: string, started: num
 
 /** The host's current connection (a guarded change ends with a new one) and the changes queued for it. */
 interface HostLink {
+  /** The changes of a confirm_group held back until its last task, with the facts before its first. */
+  group?: HeldGroup;
   /** A command task ran, or a batch failed: the in-memory facts no longer describe the host for sure. */
   factsStale?: boolean;
   conn: Connection;
   batch: ChangeBatch;
+}
+
+interface HeldGroup {
+  name: string;
+  before: Facts;
+  changes: Change[];
+  devices: Set<string>;
+  networks: Set<string>;
+  why: string[];
+  tasks: Array<{ task: TaskSpec; summaries: string[]; diff: TaskDiff | undefined; started: number }>;
+}
+
+/**
+ * Applies a confirm_group's held changes as ONE guarded step (one rollback script from the facts
+ * before its first task, one timer, one confirming connection) and reports each of its tasks.
+ */
+async function commitGroup(job: HostJob, link: HostLink, facts: Facts, emit: Emit): Promise<boolean> {
+  const g = link.group!;
+  link.group = undefined;
+  if (g.changes.length === 0) return true;
+  const names = g.tasks.map((t) => `'${t.task.name}'`).join(', ');
+  const r = await applyConfirmed({
+    ...guardOptions(job, link, g.before, `confirm_group '${g.name}' (${names}; ${g.why.join('; ')})`),
+    changes: g.changes,
+    devices: [...g.devices],
+    networks: [...g.networks],
+  });
+  if (r.outcome === 'changed') {
+    link.conn = r.conn;
+    for (const t of g.tasks) emit(t.task, 'changed', t.summaries.join('; '), t.started, { changes: t.summaries, diff: t.diff });
+    return true;
+  }
+  if (r.outcome !== 'unreachable' && r.conn) link.conn = r.conn;
+  // Rolled back (or never applied): the host is as it was before the group's first task.
+  Object.assign(facts, g.before);
+  for (const t of g.tasks) emit(t.task, r.outcome, `${r.message} (guarded as one step: confirm_group '${g.name}', tasks ${names})`, t.started, { changes: t.summaries });
+  return false;
+}
+
+/** A confirm_group that cannot be completed is never sent: its tasks fail, and the facts go back. */
+async function abandonGroup(link: HostLink, facts: Facts, emit: Emit, why: string): Promise<void> {
+  const g = link.group!;
+  link.group = undefined;
+  Object.assign(facts, g.before);
+  for (const t of g.tasks) emit(t.task, 'failed', `not applied: ${why} (confirm_group '${g.name}' is applied as one step)`, t.started, { changes: t.summaries });
 }
 
 /** Runs `event` now, or after the changes queued so far have been applied. */
@@ -264,7 +320,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   const summaries = taskPlan.changes.map((c) => c.summary);
   // The SSH path is judged on the facts as they are before this task (earlier tasks' effects included).
   const onPath = sshPathTouch(taskPlan.changes, facts);
-  const confirmBy = task.confirm ? 'the task sets confirm: true' : job.confirm ? 'the play sets confirm: true' : undefined;
+  const confirmBy = task.confirm ? 'the task sets confirm: true' : task.confirmGroup ? `confirm_group ${task.confirmGroup}` : job.confirm ? 'the play sets confirm: true' : undefined;
   if (onPath && !taskPlan.consent && !confirmBy) {
     return fail(`refused: this change ${onPath}; it could cut the host off. Set confirm: true on the task or play to apply it under automatic rollback`, 'failed', { changes: summaries });
   }
@@ -288,6 +344,21 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   };
 
   if (job.check) return changed(applyEffects());
+  if (guarded && task.confirmGroup) {
+    // Held: planned and taken as done in the facts (the next task of the group plans on them),
+    // sent with the rest of the group by commitGroup.
+    if (!link.group) {
+      if (!(await flushChanges(link))) return STOPPED;
+      link.group = { name: task.confirmGroup, before: before!, changes: [], devices: new Set(), networks: new Set(), why: [], tasks: [] };
+    }
+    const g = link.group;
+    g.changes.push(...taskPlan.changes);
+    for (const d of guardDevices(taskPlan.changes, facts)) g.devices.add(d);
+    for (const n of touchedNetworks(taskPlan.changes)) g.networks.add(n);
+    if (!g.why.includes(guarded)) g.why.push(guarded);
+    g.tasks.push({ task, summaries, diff: applyEffects(), started });
+    return changedPending(summaries, data);
+  }
   if (guarded) {
     if (!(await flushChanges(link))) return STOPPED;
     const r = await applyConfirmed({

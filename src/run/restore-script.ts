@@ -1,10 +1,12 @@
-// The rollback of a guarded change, written from the facts as they were BEFORE it: release
-// ports, put addresses and routes back, remove links the change created, restore networks.
+// The rollback of a guarded change, written from the facts as they were BEFORE it: remove links
+// the change created, re-create links it deleted (or a bond whose mode it changed), put members
+// and ports back, then addresses and routes, files and networks.
 // Pure, so it can be tested on captured facts.
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { routeArgs } from '../tasks/migrate.js';
 import { IFUPDOWN_DIR, NETWORKD_DIR } from '../model/persist-kinds.js';
+import { masterLine, primaryLines, recreateLinkLines } from './restore-links.js';
 
 const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
 
@@ -20,11 +22,12 @@ export function restoreScript(before: Facts, devices: string[], networks: string
       `for t in ${VIRTUAL_KINDS.join(' ')}; do ip -o link show type "$t" 2>/dev/null | while IFS=': ' read -r _ n _; do n=\${n%%@*}; case ${shellQuote(known)} in *" $n "*) ;; *) ip link del "$n" 2>/dev/null || true;; esac; done; done`,
     );
   }
+  // Links the change created go first: a created bond releases its members, a VLAN its addresses.
+  for (const d of devices.filter((x) => !before.links[x])) lines.push(orTrue(shellJoin(['ip', 'link', 'del', d])));
   const existed = devices.filter((d) => before.links[d]);
-  for (const d of existed) {
-    const link = before.links[d]!;
-    lines.push(orTrue(shellJoin(link.master ? ['ip', 'link', 'set', d, 'master', link.master] : ['ip', 'link', 'set', d, 'nomaster'])));
-  }
+  lines.push(...recreateLinkLines(before, existed));
+  for (const d of existed) lines.push(masterLine(before, d, before.links[d]!.master));
+  lines.push(...primaryLines(before, existed));
   for (const d of existed) {
     const link = before.links[d]!;
     if (link.mac && link.kind === 'bridge') lines.push(orTrue(shellJoin(['ip', 'link', 'set', d, 'address', link.mac])));
@@ -37,7 +40,6 @@ export function restoreScript(before: Facts, devices: string[], networks: string
   for (const r of before.routes.filter((x) => x.dev && existed.includes(x.dev) && x.protocol !== 'kernel')) {
     lines.push(orTrue(shellJoin(routeArgs(r, r.dev!))));
   }
-  for (const d of devices.filter((x) => !before.links[x])) lines.push(orTrue(shellJoin(['ip', 'link', 'del', d])));
   lines.push(...restorePersistedFiles(before));
   if (before.libvirt.available) {
     for (const name of networks) {
@@ -69,6 +71,9 @@ export function restoredDifferences(before: Facts, after: Facts, devices: string
       problems.push(`${d} is gone`);
       continue;
     }
+    if ((b.kind ?? 'nic') !== (a.kind ?? 'nic')) problems.push(`${d} is a ${a.kind ?? 'NIC'}, was a ${b.kind ?? 'NIC'}`);
+    if (b.bond && a.bond && b.bond.mode !== a.bond.mode) problems.push(`${d} is a bond in mode ${a.bond.mode}, was ${b.bond.mode}`);
+    if (b.vlan && a.vlan && (b.vlan.id !== a.vlan.id || b.lower !== a.lower)) problems.push(`${d} is VLAN ${a.vlan.id} on ${a.lower ?? '?'}, was ${b.vlan.id} on ${b.lower ?? '?'}`);
     if ((b.master ?? '') !== (a.master ?? '')) problems.push(`${d} master is ${a.master ?? 'none'}, was ${b.master ?? 'none'}`);
     if (addrs(before, d) !== addrs(after, d)) problems.push(`${d} addresses are ${addrs(after, d) || 'none'}, were ${addrs(before, d) || 'none'}`);
   }

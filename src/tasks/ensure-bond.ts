@@ -15,13 +15,13 @@ import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js'
 import { removeLink } from './ensure-bridge.js';
 import { applyBondDetails, applyProcBonding, lacpPartner, linkDetails } from './link-details.js';
 import { bondDrift, bondFiles } from './link-persist.js';
-import { routeArgs } from './migrate.js';
+import { moveTouches, movedText, routeArgs } from './migrate.js';
 
 export const BOND_MODES = ['802.3ad', 'active-backup', 'balance-xor', 'balance-alb', 'balance-tlb', 'broadcast', 'balance-rr'] as const;
 export const XMIT_HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'] as const;
 // Modes in which the kernel honours these settings (it accepts and ignores them elsewhere).
-const PRIMARY_MODES = new Set(['active-backup', 'balance-tlb', 'balance-alb']);
-const HASH_MODES = new Set(['802.3ad', 'balance-xor', 'balance-tlb', 'balance-alb']);
+export const PRIMARY_MODES = new Set(['active-backup', 'balance-tlb', 'balance-alb']);
+export const HASH_MODES = new Set(['802.3ad', 'balance-xor', 'balance-tlb', 'balance-alb']);
 
 const schema = z.strictObject({
   name: interfaceName,
@@ -206,18 +206,10 @@ function addMember(bond: string, member: string, facts: Facts, migrate: boolean,
     { kind: 'link', name: member, op: 'down' },
     { kind: 'link', name: member, op: 'master' },
     { kind: 'link', name: bond, op: 'up' },
-    ...addrs.flatMap((a): Touch[] => [
-      { kind: 'addr', dev: bond, address: a.address, op: 'add' },
-      { kind: 'addr', dev: member, address: a.address, op: 'del' },
-    ]),
-    ...routes.flatMap((r): Touch[] => [
-      { kind: 'route', dev: bond, dst: r.dst, op: 'add' },
-      { kind: 'route', dev: member, dst: r.dst, op: 'del' },
-    ]),
+    ...moveTouches(member, bond, addrs, routes),
   );
-  const what = [...addrs.map((a) => `${a.address}/${a.prefix}`), ...routes.map((r) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)];
   return {
-    summary: `migrate ${member} into ${bond}: move ${what.join(', ')} to ${bond}, then add ${member} to ${bond}`,
+    summary: `migrate ${member} into ${bond}: move ${movedText(addrs, routes)} to ${bond}, then add ${member} to ${bond}`,
     commands,
     touches,
     effect: (f) => {
@@ -235,6 +227,16 @@ function addMember(bond: string, member: string, facts: Facts, migrate: boolean,
   };
 }
 
+/**
+ * Leaving 802.3ad (or re-negotiating it): the switch drops this bond as its LACP partner only
+ * after 3 missed LACPDUs (the bond's own rate: 1 s fast, 30 s slow), so until then a path that
+ * is about to break still works. Undefined when the bond has no LACP partner.
+ */
+export function lacpGoneAfterS(b: BondInfo): number | undefined {
+  if (b.mode !== '802.3ad' || !lacpPartner(b)) return undefined;
+  return (b.lacpRate === 'fast' ? 3 : 90) + 1;
+}
+
 function removeMember(bond: string, member: string): Change {
   return {
     summary: `release ${member} from ${bond}`,
@@ -248,7 +250,7 @@ function removeMember(bond: string, member: string): Change {
 }
 
 /** `type bond` options for `ip link add|set`. */
-function bondOptions(s: { mode?: string; miimon?: number; lacpRate?: string; xmitHashPolicy?: string }): string[] {
+export function bondOptions(s: { mode?: string; miimon?: number; lacpRate?: string; xmitHashPolicy?: string }): string[] {
   const argv: string[] = [];
   if (s.mode !== undefined) argv.push('mode', s.mode);
   if (s.miimon !== undefined) argv.push('miimon', String(s.miimon));
@@ -304,6 +306,7 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
       if (args.up) commands.push(q(['ip', 'link', 'set', name, 'up']));
       const what = [modeChange && `mode ${b.mode} → ${mode}`, rateChange && `lacp_rate ${b.lacpRate ?? 'slow'} → ${lacpRate}`].filter(Boolean).join(', ');
       changes.push({
+        settleS: lacpGoneAfterS(b),
         summary: modeChange
           ? `re-create bond ${name} in place (${what}): take ${name} down, release ${release.join(', ') || 'no members'}, set the mode, re-add ${release.filter((x) => keep.includes(x)).join(', ') || 'none'}, bring it up`
           : `set ${name} ${what} (the kernel allows it only on a downed bond: ${name} goes down and up)`,

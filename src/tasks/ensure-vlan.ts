@@ -12,6 +12,7 @@ import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { removeLink } from './ensure-bridge.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
+import { moveTouches, movedText, routeArgs } from './migrate.js';
 import { applyVlanDetails, linkDetails } from './link-details.js';
 import { vlanDrift, vlanFiles } from './link-persist.js';
 
@@ -22,6 +23,7 @@ const schema = z.strictObject({
   state: presence,
   mtu: z.number().int().min(68).max(65535).optional().meta({ description: "at most the parent's MTU" }),
   up: z.boolean().default(true),
+  migrate: z.boolean().default(false).meta({ description: "the parent's addresses and routes (the management address on a NIC or bond) move onto the VLAN in the same step" }),
   persist,
 });
 
@@ -131,6 +133,11 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     if (args.mtu !== undefined && args.mtu !== link.mtu) changes.push(linkMtuChange(name, link.mtu, args.mtu));
     if (args.up !== link.up) changes.push(linkUpChange(name, args.up));
   }
+  const moving = args.migrate ? migrateOntoVlan(parent, name, facts) : undefined;
+  if (moving) {
+    if (!args.up) throw new RefusedError(`migrate: true moves ${parent}'s addresses onto ${name}, which would be down (up: false) on ${host}`);
+    changes.push(moving);
+  }
   if (changes.length === 0) return noop(`VLAN ${name} exists as wanted (id ${id} on ${parent}, mtu ${link!.mtu}, ${link!.up ? 'up' : 'down'})`, { ...data, exists: true });
   const after = structuredClone(facts);
   for (const c of changes) c.effect(after);
@@ -138,5 +145,37 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     const l = f.links[name];
     return l ? `${describeDevices(f, [name])}\n${name}: 802.1Q id ${l.vlan?.id ?? '?'} on ${l.lower ?? '?'}` : `${name}: absent`;
   };
-  return { changes, data: { ...data, exists: true }, devices: [name], diff: { before: describe(facts), after: describe(after) } };
+  return {
+    changes,
+    data: { ...data, exists: true },
+    devices: [name, ...(moving ? [parent] : [])],
+    diff: { before: describe(facts), after: describe(after) },
+    consent: moving ? 'migrate: true' : undefined,
+  };
+}
+
+/**
+ * The management address onto a VLAN: the parent's addresses go to the VLAN first, then leave the
+ * parent, and its routes follow (deleting the parent's address took them). The VLAN has the
+ * parent's MAC, so neighbours' ARP entries stay right. Undefined when the parent holds nothing.
+ */
+function migrateOntoVlan(parent: string, vlan: string, facts: Facts): Change | undefined {
+  const addrs = facts.addrs.filter((a) => a.dev === parent && a.scope === 'global');
+  const routes = facts.routes.filter((r) => r.dev === parent && r.protocol !== 'kernel');
+  if (addrs.length === 0 && routes.length === 0) return undefined;
+  const commands = [
+    ...addrs.map((a) => q(['ip', 'address', 'replace', `${a.address}/${a.prefix}`, 'dev', vlan])),
+    ...addrs.map((a) => q(['ip', 'address', 'del', `${a.address}/${a.prefix}`, 'dev', parent])),
+    ...routes.map((r) => q(routeArgs(r, vlan))),
+  ];
+  return {
+    summary: `migrate ${parent}'s addresses onto VLAN ${vlan}: move ${movedText(addrs, routes)} from ${parent} to ${vlan}`,
+    commands,
+    touches: moveTouches(parent, vlan, addrs, routes),
+    effect: (f) => {
+      for (const a of f.addrs) if (a.dev === parent && a.scope === 'global') a.dev = vlan;
+      for (const r of f.routes) if (r.dev === parent) r.dev = vlan;
+      if (f.session?.dev === parent) f.session.dev = vlan;
+    },
+  };
 }

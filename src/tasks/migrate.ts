@@ -1,7 +1,7 @@
 // Moving the management path onto a bridge: the addresses and routes of the interface move to
 // the bridge in the same detached step that enslaves it, so the host keeps its address.
 import { shellJoin } from '../connection/quote.js';
-import type { Facts, RouteFact } from '../model/facts.js';
+import type { AddrFact, Facts, RouteFact } from '../model/facts.js';
 import type { Change, Touch } from '../model/plan.js';
 
 /** Routes the kernel adds by itself when an address is added (the prefix route). */
@@ -18,6 +18,24 @@ export function routeArgs(r: RouteFact, dev: string): string[] {
   return argv;
 }
 
+/** What moving these addresses and routes from one device to another touches (for the SSH-path guard). */
+export function moveTouches(from: string, to: string, addrs: readonly AddrFact[], routes: readonly RouteFact[]): Touch[] {
+  return [
+    ...addrs.flatMap((a): Touch[] => [
+      { kind: 'addr', dev: to, address: a.address, op: 'add' },
+      { kind: 'addr', dev: from, address: a.address, op: 'del' },
+    ]),
+    ...routes.flatMap((r): Touch[] => [
+      { kind: 'route', dev: to, dst: r.dst, op: 'add' },
+      { kind: 'route', dev: from, dst: r.dst, op: 'del' },
+    ]),
+  ];
+}
+
+/** `198.18.0.11/24, route default via 198.18.0.1`: what a migration moves, for its summary. */
+export const movedText = (addrs: readonly AddrFact[], routes: readonly RouteFact[]): string =>
+  [...addrs.map((a) => `${a.address}/${a.prefix}`), ...routes.map((r) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)].join(', ');
+
 export function planMigration(iface: string, bridge: string, facts: Facts): Change {
   const link = facts.links[iface]!;
   const addrs = facts.addrs.filter((a) => a.dev === iface && a.scope === 'global');
@@ -30,22 +48,14 @@ export function planMigration(iface: string, bridge: string, facts: Facts): Chan
   commands.push(shellJoin(['ip', 'link', 'set', iface, 'master', bridge]));
   for (const a of addrs) commands.push(shellJoin(['ip', 'address', 'del', `${a.address}/${a.prefix}`, 'dev', iface]));
   for (const r of routes) commands.push(shellJoin(routeArgs(r, bridge)));
-  const what = [...addrs.map((a) => `${a.address}/${a.prefix}`), ...routes.map((r) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}`)];
   const touches: Touch[] = [
     { kind: 'link', name: bridge, op: 'up' },
     ...(link.mac ? [{ kind: 'link' as const, name: bridge, op: 'mac' as const }] : []),
     { kind: 'link', name: iface, op: 'master' },
-    ...addrs.flatMap((a): Touch[] => [
-      { kind: 'addr', dev: bridge, address: a.address, op: 'add' },
-      { kind: 'addr', dev: iface, address: a.address, op: 'del' },
-    ]),
-    ...routes.flatMap((r): Touch[] => [
-      { kind: 'route', dev: bridge, dst: r.dst, op: 'add' },
-      { kind: 'route', dev: iface, dst: r.dst, op: 'del' },
-    ]),
+    ...moveTouches(iface, bridge, addrs, routes),
   ];
   return {
-    summary: `migrate ${iface} into ${bridge}: move ${what.join(', ') || 'nothing'} to ${bridge}, then add ${iface} to ${bridge}`,
+    summary: `migrate ${iface} into ${bridge}: move ${movedText(addrs, routes) || 'nothing'} to ${bridge}, then add ${iface} to ${bridge}`,
     commands,
     touches,
     effect: (f) => {

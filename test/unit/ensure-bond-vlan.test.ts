@@ -6,7 +6,8 @@ import { checkTaskArgs } from '../../src/config/playbook.js';
 import type { Facts } from '../../src/model/facts.js';
 import type { Plan } from '../../src/model/plan.js';
 import { sshPathTouch } from '../../src/run/ssh-path.js';
-import { ensureBond } from '../../src/tasks/ensure-bond.js';
+import { settleMsOf } from '../../src/run/confirm.js';
+import { ensureBond, lacpGoneAfterS } from '../../src/tasks/ensure-bond.js';
 import { ensureVlan } from '../../src/tasks/ensure-vlan.js';
 import { planOf } from './support/plan-task.js';
 import { vmFixture } from './support/vm-fixture.js';
@@ -193,6 +194,17 @@ describe('ensure_bond', () => {
       expect(sshPathTouch(p.changes, f)).toMatch(/^takes down bond0, and the SSH session runs over bond0.20, bond0, eth1, eth2 \(198.19.220.1 on bond0.20\)/);
       expect(p.consent).toBeUndefined();
     });
+    it("leaving 802.3ad is confirmed only after the switch would have dropped the bond as partner (3 missed LACPDUs)", () => {
+      const f = onBond();
+      expect(f.links.bond0!.bond!.lacpRate).toBe('fast');
+      const p = bond({ name: 'bond0', mode: 'balance-rr', members: ['eth1', 'eth2'] }, f);
+      expect(p.changes[0]!.settleS).toBe(4);
+      expect(settleMsOf(p.changes)).toBe(4000);
+      expect(lacpGoneAfterS({ mode: '802.3ad', miimon: 100, lacpRate: 'slow', aggregator: { id: 1, ports: 2, partnerMac: '02:6b:00:8a:fe:14' } })).toBe(91);
+      // No partner, nothing to wait for; nor for changes that keep LACP going.
+      expect(lacpGoneAfterS({ mode: '802.3ad', miimon: 100, aggregator: { id: 1, ports: 1, partnerMac: '00:00:00:00:00:00' } })).toBeUndefined();
+      expect(settleMsOf(bond({ ...LACP, members: ['eth1'] }, f).changes)).toBe(1500);
+    });
     it('releasing a member of that bond is guarded; adding one is not on the path', () => {
       const f = onBond();
       expect(sshPathTouch(bond({ ...LACP, members: ['eth1'] }, f).changes, f)).toMatch(/^re-parents eth2/);
@@ -258,6 +270,38 @@ describe('ensure_vlan', () => {
     expect(() => vlan({ parent: 'bond0', id: 20, name: 'v20' }, vmFixture('bond-vlan'))).toThrow(/VLAN 20 already exists on bond0 as bond0.20/);
     expect(() => vlan({ parent: 'bond0', id: 30, mtu: 9000 }, vmFixture('bond-vlan'))).toThrow(/mtu 9000 of bond0.30 is above its parent bond0's \(1500\)/);
     expect(() => vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan', { sshAddress: '198.19.220.1' }))).toThrow(/carries this SSH session/);
+  });
+  it("migrate: the management address moves from the bond onto its VLAN in one step (addresses first, then the routes)", () => {
+    const f = withoutBond();
+    // The session's NIC into a new bond (migrate), then onto a VLAN of it: the plans of one confirm_group.
+    const b = bond({ name: 'bond1', mode: 'active-backup', members: ['mgmt0'], migrate: true }, f);
+    apply(b, f);
+    const p = vlan({ parent: 'bond1', id: 10, migrate: true }, f);
+    expect(p.consent).toBe('migrate: true');
+    expect(commands(p)).toEqual([
+      'ip link add link bond1 name bond1.10 type vlan id 10',
+      'ip link set bond1.10 up',
+      'ip address replace 198.18.138.11/24 dev bond1.10',
+      'ip address del 198.18.138.11/24 dev bond1',
+      'ip route replace default via 198.18.138.1 dev bond1.10',
+    ]);
+    expect(sshPathTouch(p.changes, f)).toMatch(/removes 198\.18\.138\.11 from bond1, the address the SSH session uses/);
+    apply(p, f);
+    expect(f.session!.dev).toBe('bond1.10');
+    expect(f.routes.find((r) => r.dst === 'default')!.dev).toBe('bond1.10');
+    expect(vlan({ parent: 'bond1', id: 10, migrate: true }, f).changes).toEqual([]);
+    // And on to a bridge on the VLAN (the same confirm_group may hold these two tasks too).
+    const br = planOf('ensure_bridge', { name: 'brm' }, f);
+    apply(br, f);
+    const port = planOf('ensure_port', { bridge: 'brm', interface: 'bond1.10', migrate: true }, f);
+    expect(port.changes.map((c) => c.summary)).toEqual(['migrate bond1.10 into brm: move 198.18.138.11/24, route default via 198.18.138.1 to brm, then add bond1.10 to brm']);
+    apply(port, f);
+    expect(f.session!.dev).toBe('brm');
+    // Without migrate the address stays on the parent; with migrate and up: false, it would be lost.
+    const g = withoutBond();
+    apply(bond({ name: 'bond1', mode: 'active-backup', members: ['mgmt0'], migrate: true }, g), g);
+    expect(commands(vlan({ parent: 'bond1', id: 10 }, g))).toHaveLength(2);
+    expect(() => vlan({ parent: 'bond1', id: 10, migrate: true, up: false }, g)).toThrow(/would be down/);
   });
   it('argument checks: id range, a default name over 15 bytes', () => {
     const problems = (a: object) => checkTaskArgs('ensure_vlan', a as Record<string, unknown>, true).issues.map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePlaybook } from '../../src/config/playbook.js';
 import type { TaskEvent } from '../../src/model/result.js';
-import { runHost, type HostJob } from '../../src/run/host-pipeline.js';
+import { runHost } from '../../src/run/host-pipeline.js';
+import { testHostJob } from './support/host-job.js';
 import type { Reporter } from '../../src/run/reporter.js';
 import { FakeHost, type FakeHostOptions } from './support/fake-host.js';
 
@@ -24,26 +25,12 @@ async function run(yaml: string, fake: FakeHostOptions, opts: { check?: boolean;
   const host = new FakeHost(fake);
   hosts.push(host);
   const reporter = recorder();
-  const job: HostJob = {
-    host: 'hv1',
-    play: play.name,
-    tasks: play.tasks,
-    handlers: play.handlers,
-    forceHandlers: false,
-    vars: {},
-    extraVars: {},
-    playbookDir: '.',
+  const job = testHostJob(play, host, reporter, {
     check: opts.check ?? false,
-    getConnection: async () => host,
-    reconnect: async () => host,
     confirm: opts.confirm ?? false,
-    confirmTimeoutS: 60,
-    commandTimeoutS: 10,
-    reporter,
     // Like a Ctrl-C once `stopAfter` tasks have been reported.
     stopping: () => opts.stopAfter !== undefined && reporter.events.length >= opts.stopAfter,
-    withSlot: (fn) => fn(),
-  };
+  });
   const outcome = await runHost(job);
   const outcomes = reporter.events.map((e) => [e.task, e.outcome]);
   return { outcome, host, events: reporter.events, outcomes };
