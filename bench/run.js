@@ -138,7 +138,7 @@ function preflight() {
   }
   for (const c of ['ssh', 'ssh-keygen']) if (!commandExists(c)) throw new Error(`${c} is missing (openssh-client)`);
   try {
-    readFileSync(join(REPO_DIR, 'dist', 'bundle', 'main.js'));
+    readFileSync(join(REPO_DIR, 'dist', 'bundle', 'kvmnet.cjs'));
   } catch {
     throw new Error('kvmnet is not built: run `npm run build` first');
   }
