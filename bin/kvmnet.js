@@ -49,17 +49,19 @@ function load() {
   });
   const command = process.argv[2];
   if (!cachedData || script.cachedDataRejected || (TRAINING.has(command) && !TRAINING.has(madeBy))) {
-    process.once('exit', () => saveCache(script, command));
+    // A run refused as invalid input (1), a bug (70) or an interrupted one compiled little: its
+    // cache is kept, but a later run or facts replaces it.
+    process.once('exit', (code) => saveCache(script, TRAINING.has(command) && code !== 1 && code !== 70 && code < 128 ? command : 'other'));
   }
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(bundle).href);
   return module.exports;
 }
 
-function saveCache(script, command) {
+function saveCache(script, madeBy) {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${TRAINING.has(command) ? command : 'other'}\n`), script.createCachedData()]));
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${madeBy}\n`), script.createCachedData()]));
     renameSync(tmp, cacheFile);
   } catch {
     try {
