@@ -19,7 +19,7 @@
 //   state NAME       → every host's model becomes NAME (a fixture name: converged, fresh)
 //   quit             → exits
 //
-// usage: node bench/sim/server.js --dir DIR --hosts N [--state converged] [--latency-ms 0]
+// usage: node bench/sim/server.js --dir DIR --hosts N [--first K] [--state converged] [--latency-ms 0]
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -51,7 +51,9 @@ if (clientKey instanceof Error) throw clientKey;
 const clientPub = clientKey.getPublicSSH();
 
 const stats = { connections: 0, authFailures: 0, execs: 0, facts: 0, locks: 0, changes: 0, kills: 0, unknown: 0, openConnections: 0, peakOpenConnections: 0, unknownSamples: [] };
-const model = Array.from({ length: hosts }, (_, i) => ({ name: `sim${String(i + 1).padStart(4, '0')}`, state: args.state ?? 'converged' }));
+// --first K: this process simulates hosts K+1 … K+N (the bench splits big fleets over processes).
+const first = Number(args.first ?? 0);
+const model = Array.from({ length: hosts }, (_, i) => ({ name: `sim${String(first + i + 1).padStart(4, '0')}`, state: args.state ?? 'converged' }));
 
 const PID_LINE = /^printf '%s %s\\n' (kvmnet-pid-[0-9a-f]+) \$\$ >&2\n/;
 let fakePid = 1000;

@@ -46,7 +46,7 @@ export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-const FRAME = /(file:\/\/[^\s()]+?\.js|\/[^\s()]+?\.js):(\d+):(\d+)/g;
+const FRAME = /(file:\/\/[^\s()]+?\.c?js|\/[^\s()]+?\.c?js):(\d+):(\d+)/g;
 
 /** Rewrites stack frames of bundled files to their TypeScript sources, using the shipped `.js.map` files. */
 export function mapStack(stack: string, root: string = packageRoot()): string {
@@ -73,7 +73,7 @@ export function mapStack(stack: string, root: string = packageRoot()): string {
   });
 }
 
-/** The package's directory: this module is dist/bundle/<chunk>.js once bundled, src/cli/ in tests. */
+/** The package's directory: this module is in dist/bundle/kvmnet.cjs once bundled, src/cli/ in tests. */
 function packageRoot(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 }

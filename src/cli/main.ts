@@ -1,4 +1,5 @@
 // Entry point. Command implementations are imported lazily so `kvmnet --help` starts fast.
+import './zod-jitless.js';
 import { Argument, Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT, reportError } from './exit-codes.js';

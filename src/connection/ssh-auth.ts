@@ -2,10 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-// ssh2 is CommonJS: Node's ESM loader only sees its default export.
-import ssh2, { type AnyAuthMethod, type AuthHandlerMiddleware, type ParsedKey } from 'ssh2';
-
-const { utils } = ssh2;
+import type { AnyAuthMethod, AuthHandlerMiddleware, ParsedKey } from 'ssh2';
+// ssh2's key parser alone (ssh2-parts.d.ts says why); CommonJS: Node's ESM loader sees its default export.
+import keyParser from 'ssh2/lib/protocol/keyParser.js';
 
 export interface AuthHooks {
   /** Asks the user for a key's passphrase (the CLI wires this to a TTY prompt). */
@@ -110,12 +109,12 @@ async function readAndParseKey(
     if (options.optional && isNotFound(error)) throw error;
     throw new KeyLoadError(`cannot read ssh key ${path}: ${(error as Error).message}`, { cause: error });
   }
-  let parsed = firstKey(utils.parseKey(data));
+  let parsed = firstKey(keyParser.parseKey(data));
   if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
     const passphrase =
       options.env.KVMNET_SSH_PASSPHRASE ?? (options.prompt ? await options.hooks.passphrase?.(path) : undefined);
     if (passphrase === undefined) throw new KeyLoadError(`ssh key ${path} is encrypted and no passphrase was given`);
-    parsed = firstKey(utils.parseKey(data, passphrase));
+    parsed = firstKey(keyParser.parseKey(data, passphrase));
     if (parsed instanceof Error) throw new KeyLoadError(`cannot decrypt ssh key ${path}: wrong passphrase?`);
   }
   if (parsed instanceof Error) throw new KeyLoadError(`cannot parse ssh key ${path}: ${parsed.message}`);

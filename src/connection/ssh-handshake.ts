@@ -1,7 +1,8 @@
 // One SSH handshake (TCP or over a forwarded stream) up to an authenticated ssh2 Client, with failures in words.
 import type { Readable } from 'node:stream';
-// ssh2 is CommonJS: Node's ESM loader only sees its default export.
-import ssh2, { type Client, type ServerHostKeyAlgorithm } from 'ssh2';
+import type { Client, ServerHostKeyAlgorithm } from 'ssh2';
+// ssh2's client alone (ssh2-parts.d.ts says why); CommonJS: Node's ESM loader sees its default export.
+import SshClient from 'ssh2/lib/client.js';
 import { UnreachableError } from '../errors.js';
 import { makeAuthHandler, type AuthStep } from './ssh-auth.js';
 import { prepareHostKeyCheck, type HostKeyPolicy } from './ssh-host-key.js';
@@ -35,7 +36,7 @@ export function markTransient<E extends object>(error: E): E {
 export async function handshake(options: HandshakeOptions): Promise<Client> {
   const check = await prepareHostKeyCheck(options.hostKey);
   const tried: string[] = [];
-  const client = new ssh2.Client();
+  const client = new SshClient();
   return new Promise<Client>((resolve, reject) => {
     let settled = false;
     const fail = (error: UnreachableError) => {

@@ -51,5 +51,21 @@ export async function gatherFacts(conn: Connection, host: string, { fragments, l
     Object.assign(facts.libvirt.networks, parseLibvirtDetails(splitSections(more.stdout)).networks);
   }
   if (rollbacks.length) facts.rollbacks = rollbacks;
-  return facts;
+  return detachStrings(facts);
+}
+
+/**
+ * Copies every long string of the facts out of the command's output. V8 makes a substring of 13
+ * characters or more a view of its parent, so one network name or XML text kept in the facts kept
+ * the whole output alive (about 25 KB per host: 250 MB at 10,000 hosts, facts are kept for the run).
+ */
+export function detachStrings<T>(value: T): T {
+  if (typeof value === 'string') return (value.length >= 13 ? Buffer.from(value, 'utf8').toString('utf8') : value) as T;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = detachStrings(value[i]);
+  } else if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) obj[key] = detachStrings(obj[key]);
+  }
+  return value;
 }

