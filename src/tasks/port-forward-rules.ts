@@ -276,15 +276,16 @@ echo '@@kvmnet:pf-nft@@'
 pf_nft=
 if command -v nft >/dev/null 2>&1; then
   echo nft
+  # Which of the two tables exist first: on an iptables host (neither) that is one nft instead of two.
+  pf_tables=$(nft list tables ip 2>/dev/null)
   # Rules without their counters: libvirt's forward chain in order, kvmnet's table's one chain.
-  pf_nft=$(nft list table ip ${LIBVIRT_NFT_TABLE} 2>/dev/null)
+  case "$pf_tables" in *"table ip ${LIBVIRT_NFT_TABLE}"*) pf_nft=$(nft list table ip ${LIBVIRT_NFT_TABLE} 2>/dev/null);; esac
   [ -n "$pf_nft" ] && printf '%s\\n' "$pf_nft" | awk '/^\\tchain / { c = $2; next } c == "${LIBVIRT_NFT_FORWARD}" && /^\\t\\t/ && !/^\\t\\ttype / { sub(/^\\t\\t/, ""); gsub(/counter packets [0-9]+ bytes [0-9]+ /, ""); print "forward " $0 }'
-  nft list table ip ${NFT_TABLE} 2>/dev/null | awk '/^\\tchain / { c = $2; next } c == "${NFT_CHAIN}" && /^\\t\\t/ && !/^\\t\\ttype / { sub(/^\\t\\t/, ""); print "dnat " $0 }'
+  case "$pf_tables" in *"table ip ${NFT_TABLE}"*) nft list table ip ${NFT_TABLE} 2>/dev/null | awk '/^\\tchain / { c = $2; next } c == "${NFT_CHAIN}" && /^\\t\\t/ && !/^\\t\\ttype / { sub(/^\\t\\t/, ""); print "dnat " $0 }';; esac
 fi
 echo '@@kvmnet:pf-backend@@'
 [ -r /etc/libvirt/network.conf ] && sed -n 's/^[[:space:]]*firewall_backend[[:space:]]*=[[:space:]]*"\\{0,1\\}\\([a-z]*\\).*/conf \\1/p' /etc/libvirt/network.conf
 [ -n "$pf_nft" ] && echo nft-table
-case "$pf_ipt$pf_nft" in *libvirt-chains*|*guest_nat*) ;; *) command -v libvirtd >/dev/null 2>&1 && libvirtd --version 2>/dev/null | sed 's/^/version /';; esac
 pf_files=; for f in ${NETWORK_HOOK} ${DAEMON_HOOK} ${RULES_DIR}/*.rules; do [ -f "$f" ] && pf_files="$pf_files $f"; done
 # One awk for all of kvmnet's files (paths without spaces: kvmnet names them).
 [ -n "$pf_files" ] && awk 'FNR == 1 { printf "@@kvmnet:pf-file:%s@@\\n", FILENAME } { print "|" $0 }' $pf_files
@@ -297,7 +298,8 @@ export const portForwardFacts: FactsFragment = {
     if (rulesText === undefined) return;
     facts.portForwards = parsePortForwardSections(
       rulesText,
-      sections.find((s) => s.key === 'pf-backend')?.body ?? '',
+      // libvirt's version comes from ensure_libvirt_net's fragment (kept between execs, not asked again here).
+      `${sections.find((s) => s.key === 'pf-backend')?.body ?? ''}\nversion ${sections.find((s) => s.key === 'libvirt-version')?.body ?? ''}`,
       sections.filter((s) => s.key.startsWith('pf-file:')).map((s) => ({ path: s.key.slice(8), body: s.body })),
       sections.find((s) => s.key === 'pf-nft')?.body,
     );
