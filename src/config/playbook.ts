@@ -386,7 +386,7 @@ function argMessage(issue: { code: string; message: string; input?: unknown; pat
   if (issue.code === 'invalid_type' && found === undefined) return `missing required argument '${String(path[path.length - 1])}'`;
   const shown = found === undefined ? '' : ` (found ${describe(found)})`;
   const msg = issue.message
-    .replace(/^Invalid input: expected (\w+), received (\w+)$/, 'expected a $1')
+    .replace(/^Invalid input: expected (\w+), received (\w+)$/, (_, t: string) => `expected ${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`)
     .replace(/^Invalid option: expected one of /, 'expected one of ')
     .replace(/^Too small: expected (\w+) to be /, 'expected a value ')
     .replace(/^Too big: expected (\w+) to be /, 'expected a value ');

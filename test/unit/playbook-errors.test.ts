@@ -40,6 +40,7 @@ const cases: Case[] = [
   { name: 'mtu too large', yaml: play('    - ensure_bridge: {name: br0, mtu: 70000}\n'), line: 3, col: 39, message: /<=65535/ },
   { name: 'mtu not a number', yaml: play('    - ensure_bridge: {name: br0, mtu: big}\n'), line: 3, col: 39, message: /expected a number/ },
   { name: 'forward delay out of range', yaml: play('    - ensure_bridge: {name: br0, forward_delay: 31}\n'), line: 3, col: 49, message: /<=30/ },
+  { name: 'an object given a string (article)', yaml: play('    - ensure_libvirt_net: {name: n1, forward: bridge, bridge: br0}\n'), line: 3, col: 63, message: /expected an object \(found the string 'br0'\)/ },
   { name: 'stp not a bool', yaml: play('    - ensure_bridge: {name: br0, stp: maybe}\n'), line: 3, col: 39, message: /expected a boolean/ },
   { name: 'bad state', yaml: play('    - ensure_bridge: {name: br0, state: gone}\n'), line: 3, col: 41, message: /expected one of "present"\|"absent"/ },
   { name: 'unknown argument', yaml: play('    - ensure_bridge: {name: br0, stpp: true}\n'), line: 3, col: 34, message: /unknown ensure_bridge argument 'stpp': did you mean 'stp'\?/ },
