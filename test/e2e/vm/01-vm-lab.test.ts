@@ -4,13 +4,13 @@
 // 20-50 s and the whole file 90-150 s: it runs in `npm test` unless KVMNET_E2E_VM=0 (see the
 // README, "kvmnet lab").
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostBondAddress, labPaths, labVmLink, readLabState, sshCommand, type LabState } from '../../../src/lab/index.js';
+import { hostBondAddress, labPaths, labVmLink, sshCommand, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
-import { pickPrefix, waitFor } from './support.js';
+import { vmLabUp, waitFor } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -65,18 +65,10 @@ describe.skipIf(!enabled)('VM lab: real kernel, lab switch', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'kvmnet-e2e-vm-'));
     dir = join(tmp, 'lab');
-    prefix = pickPrefix('kvv');
-    // What global-setup.ts's removeStaleRuns() looks for: a killed run's VM lab is taken down by the next e2e run.
-    writeFileSync(join(tmp, 'e2e-owner.json'), JSON.stringify({ pid: process.pid, prefix }) + '\n');
-    const t0 = Date.now();
-    const up = await kvmnet(['lab', 'up', '--kernel', 'vm', '--dir', dir, '--prefix', prefix, '-n', '2'], { timeoutMs: 400_000 });
-    timings.up = Date.now() - t0;
-    if (up.code !== 0) {
-      await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-      throw new Error(`VM lab did not come up:\n${show(up)}`);
-    }
-    state = readLabState(dir);
-    console.log(`[e2e vm] lab ${prefix} up in ${timings.up} ms:\n${up.stderr.trim()}`);
+    const lab = await vmLabUp(dir, 'kvv', 2);
+    ({ state, prefix } = lab);
+    timings.up = lab.upMs;
+    console.log(`[e2e vm] lab ${prefix} up in ${timings.up} ms:\n${lab.stderr.trim()}`);
   }, 420_000);
 
   afterAll(async () => {

@@ -13,9 +13,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostBondAddress, labPaths, labVmLink, readLabState, sshCommand, type LabState } from '../../../src/lab/index.js';
+import { hostBondAddress, labPaths, labVmLink, sshCommand, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, REPO, show, spawnCollect, type Result } from '../exec.js';
-import { pickPrefix, waitFor } from './support.js';
+import { vmLabUp, waitFor } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -90,18 +90,10 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'kvmnet-e2e-vm-'));
     dir = join(tmp, 'lab');
-    const prefix = pickPrefix('kvb');
-    writeFileSync(join(tmp, 'e2e-owner.json'), JSON.stringify({ pid: process.pid, prefix }) + '\n');
-    const t0 = Date.now();
-    const up = await kvmnet(['lab', 'up', '--kernel', 'vm', '--untagged-mgmt', '--dir', dir, '--prefix', prefix, '-n', '1'], { timeoutMs: 400_000 });
-    timings.up = Date.now() - t0;
-    if (up.code !== 0) {
-      await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-      throw new Error(`VM lab did not come up:\n${show(up)}`);
-    }
-    state = readLabState(dir);
-    inventory = labPaths(dir).inventory;
-    console.log(`[e2e vm bond] lab ${prefix} up in ${timings.up} ms`);
+    const lab = await vmLabUp(dir, 'kvb', 1, ['--untagged-mgmt']);
+    ({ state, inventory } = lab);
+    timings.up = lab.upMs;
+    console.log(`[e2e vm bond] lab ${lab.prefix} up in ${timings.up} ms`);
   }, 420_000);
 
   afterAll(async () => {

@@ -2,6 +2,8 @@
 // no other lab on this machine uses.
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { labPaths, readLabState, sshCommand, subnetForPrefix, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
 
@@ -31,17 +33,22 @@ export function pickPrefix(stem: string): string {
   throw new Error('no free lab prefix');
 }
 
-/** A VM lab of `hosts` hosts + the switch under DIR, with prefix STEM + 3 digits; taken down again if `up` fails. */
-export async function vmLabUp(dir: string, stem: string, hosts = 1): Promise<{ prefix: string; state: LabState; inventory: string; upMs: number }> {
+/**
+ * A VM lab of `hosts` hosts + the switch under DIR, with prefix STEM + 3 digits; taken down again if
+ * `up` fails. DIR's parent gets the owner file global-setup.ts's removeStaleRuns() looks for, so a
+ * killed run's VM lab is taken down by the next e2e run.
+ */
+export async function vmLabUp(dir: string, stem: string, hosts = 1, extraArgs: string[] = []): Promise<{ prefix: string; state: LabState; inventory: string; upMs: number; stderr: string }> {
   const prefix = pickPrefix(stem);
+  writeFileSync(join(dirname(dir), 'e2e-owner.json'), JSON.stringify({ pid: process.pid, prefix }) + '\n');
   const t0 = Date.now();
-  const up = await kvmnet(['lab', 'up', '--kernel', 'vm', '--dir', dir, '--prefix', prefix, '-n', String(hosts)], { timeoutMs: 400_000 });
+  const up = await kvmnet(['lab', 'up', '--kernel', 'vm', ...extraArgs, '--dir', dir, '--prefix', prefix, '-n', String(hosts)], { timeoutMs: 400_000 });
   const upMs = Date.now() - t0;
   if (up.code !== 0) {
     await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
     throw new Error(`VM lab did not come up:\n${show(up)}`);
   }
-  return { prefix, state: readLabState(dir), inventory: labPaths(dir).inventory, upMs };
+  return { prefix, state: readLabState(dir), inventory: labPaths(dir).inventory, upMs, stderr: up.stderr };
 }
 
 /** SCRIPT on lab host NAME over SSH (the switch too); throws on a non-zero exit unless check is false. */
