@@ -1,6 +1,6 @@
 // The addressing of a libvirt network as the topology picture shows it: its IP ranges and DHCP
 // ranges, read from `virsh net-dumpxml --inactive`. Pure.
-import { parseXml, type XmlElement } from './netxml.js';
+import { readableXml } from './netxml.js';
 
 export interface NetAddressing {
   /** `192.168.122.1/24`, `2001:db8::1/64`. */
@@ -17,14 +17,8 @@ function prefixOf(netmask: string): number | undefined {
 
 export function netAddressing(xml: string | undefined): NetAddressing {
   const out: NetAddressing = { ip: [], dhcp: [] };
-  if (!xml) return out;
-  let root: XmlElement;
-  try {
-    root = parseXml(xml);
-  } catch {
-    // A document libvirt gave us but we cannot read: show the network without its addressing.
-    return out;
-  }
+  const root = readableXml(xml);
+  if (!root) return out;
   for (const ip of root.children.filter((c) => c.tag === 'ip')) {
     const address = ip.attrs.address;
     if (!address) continue;

@@ -1,6 +1,6 @@
 // The VLANs a libvirt network gives its guests, as `kvmnet facts` shows them: the network's own
 // <vlan> and its <portgroup>s, read from `virsh net-dumpxml --inactive`. Pure.
-import { parseXml, type XmlElement } from './netxml.js';
+import { readableXml, type XmlElement } from './netxml.js';
 
 export interface NetVlan {
   trunk: boolean;
@@ -21,13 +21,8 @@ function readVlan(parent: XmlElement): NetVlan | null {
 
 export function netVlans(xml: string | undefined): NetVlans {
   const out: NetVlans = { vlan: null, portgroups: [] };
-  if (!xml) return out;
-  let root: XmlElement;
-  try {
-    root = parseXml(xml);
-  } catch {
-    return out;
-  }
+  const root = readableXml(xml);
+  if (!root) return out;
   out.vlan = readVlan(root);
   for (const p of root.children.filter((c) => c.tag === 'portgroup')) {
     out.portgroups.push({ name: p.attrs.name ?? '', default: p.attrs.default === 'yes', vlan: readVlan(p) });

@@ -36,6 +36,16 @@ export function parseXml(text: string): XmlElement {
   return root;
 }
 
+/** A document libvirt gave us, or undefined when there is none or we cannot read it (views then show the network without that part). */
+export function readableXml(text: string | undefined): XmlElement | undefined {
+  if (!text) return undefined;
+  try {
+    return parseXml(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function deepFreeze(el: XmlElement): XmlElement {
   Object.freeze(el.attrs);
   el.children.forEach(deepFreeze);
