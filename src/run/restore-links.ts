@@ -7,7 +7,8 @@ import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import { bondOptions, HASH_MODES, PRIMARY_MODES } from '../tasks/ensure-bond.js';
 
-const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
+/** A rollback step that must not stop the ones after it. */
+export const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
 const sys = (name: string, file = '') => shellQuote(`/sys/class/net/${name}${file}`);
 // Asked of `ip`, not /sys: a lab host in a network namespace sees the root namespace's /sys/class/net.
 const exists = (name: string) => `ip link show dev ${shellQuote(name)} >/dev/null 2>&1`;

@@ -6,9 +6,7 @@ import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { routeArgs } from '../tasks/migrate.js';
 import { IFUPDOWN_DIR, NETWORKD_DIR } from '../model/persist-kinds.js';
-import { masterLine, primaryLines, recreateLinkLines } from './restore-links.js';
-
-const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
+import { masterLine, orTrue, primaryLines, recreateLinkLines } from './restore-links.js';
 
 // Virtual links a command may have created; anything else (NICs, guests' taps) is left alone.
 const VIRTUAL_KINDS = ['bridge', 'bond', 'vlan', 'dummy', 'macvlan', 'vxlan'];
