@@ -158,6 +158,8 @@ export interface NetworkDhcpFact {
   config: DhcpHostEntry[];
   /** From `net-dumpxml` (live); undefined when the network is not active. */
   live?: DhcpHostEntry[];
+  /** The running definition itself (`net-dumpxml`), when the network is active. */
+  liveXml?: string;
   leases: DhcpLease[];
   /** DNS host records of the persistent definition, and of the live one (undefined when not active). */
   dnsConfig?: DnsHostEntry[];

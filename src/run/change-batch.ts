@@ -7,8 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../connection/types.js';
 import { UnreachableError } from '../errors.js';
-import type { Change } from '../model/plan.js';
-import { changeLines } from './change-script.js';
+import { changeLines, type Change } from '../model/plan.js';
 
 /**
  * Bigger batches are sent in several execs: sshd runs the command as one argument of `sh -c`, which

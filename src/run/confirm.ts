@@ -12,8 +12,7 @@ import type { Connection } from '../connection/types.js';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
 import { ACK_ROLLBACKS, lockTakeover, parseLock, releaseLockOf, ROLLBACK_LOG } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
-import type { Change } from '../model/plan.js';
-import { changeLines } from './change-script.js';
+import { changeLines, type Change } from '../model/plan.js';
 import { gatherHostFacts } from './host-facts.js';
 import { restoredDifferences, restoreScript } from './restore-script.js';
 

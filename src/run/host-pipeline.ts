@@ -5,7 +5,7 @@ import type { Connection } from '../connection/types.js';
 import { KvmnetError, UnreachableError } from '../errors.js';
 import type { LockRequest } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
-import { touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
+import { applyChanges, touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
 import { emptyRecap, type HostRecap, type TaskEvent, type TaskOutcome } from '../model/result.js';
 import { renderValue } from '../render/template.js';
 import type { CommandArgs } from '../tasks/command.js';
@@ -335,7 +335,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   // Effects are applied to the in-memory facts when the change is taken as done; the diff is
   // taken right then, before later tasks' effects.
   const applyEffects = (): TaskDiff | undefined => {
-    for (const c of taskPlan.changes) c.effect(facts);
+    applyChanges(taskPlan.changes, facts);
     return taskPlan.diff ?? (taskPlan.devices ? deviceDiff(before!, facts, taskPlan.devices) : undefined);
   };
   const changed = (diff: TaskDiff | undefined, durationMs?: number): TaskResult => {
@@ -354,7 +354,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
     const g = link.group;
     g.changes.push(...taskPlan.changes);
     for (const d of guardDevices(taskPlan.changes, facts)) g.devices.add(d);
-    for (const n of touchedNetworks(taskPlan.changes)) g.networks.add(n);
+    for (const n of touchedNetworks(taskPlan.changes, facts)) g.networks.add(n);
     if (!g.why.includes(guarded)) g.why.push(guarded);
     g.tasks.push({ task, summaries, diff: applyEffects(), started });
     return changedPending(summaries, data);
@@ -365,7 +365,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
       ...guardOptions(job, link, before!, `task '${task.name}' (${guarded})`),
       changes: taskPlan.changes,
       devices: guardDevices(taskPlan.changes, facts),
-      networks: touchedNetworks(taskPlan.changes),
+      networks: touchedNetworks(taskPlan.changes, facts),
     });
     if (r.outcome === 'unreachable') return fail(r.message, 'unreachable', { changes: summaries });
     if (r.conn) link.conn = r.conn;
@@ -476,7 +476,7 @@ async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<Prep
 
 /** The links a guarded change may touch, and the bridges they are ports of: what the rollback restores. */
 function guardDevices(changes: Change[], facts: Facts): string[] {
-  const devices = new Set(touchedLinks(changes));
+  const devices = new Set(touchedLinks(changes, facts));
   for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d]!.master!);
   return [...devices];
 }

@@ -4,7 +4,7 @@
 // Pure, so it can be tested on captured facts.
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
-import { routeArgs } from '../tasks/migrate.js';
+import { routeArgs } from '../ops/addr-route.js';
 import { IFUPDOWN_DIR, NETWORKD_DIR } from '../model/persist-kinds.js';
 import { masterLine, orTrue, primaryLines, recreateLinkLines } from './restore-links.js';
 
