@@ -51,7 +51,7 @@ export function applyOps(ops: readonly Op[], facts: Facts): void {
  * first, then those that re-derive state from what was restored (the port-forward rules from
  * their files, guests' taps into a restarted bridge).
  */
-export function inverseOps(ops: readonly Op[], before: Facts): Op[] {
+export function inverseOps(ops: readonly Op[], before: Facts): { undo: Op[]; again: Op[] } {
   const f = structuredClone(before);
   const undo: Op[] = [];
   const again: Op[] = [];
@@ -61,7 +61,7 @@ export function inverseOps(ops: readonly Op[], before: Facts): Op[] {
     if (kind.reapplyAfterRollback && !again.some((o) => JSON.stringify(o) === JSON.stringify(op))) again.push(op);
     kind.effect(op, f);
   }
-  return [...undo, ...again];
+  return { undo, again };
 }
 
 /** What did not take: for each operation whose aspect differs between the expected facts and those read back. */

@@ -12,7 +12,8 @@ import type { Connection } from '../connection/types.js';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
 import { ACK_ROLLBACKS, lockTakeover, parseLock, releaseLockOf, ROLLBACK_LOG } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
-import { changeLines, type Change } from '../model/plan.js';
+import { applyChanges, changeLines, changeOps, type Change } from '../model/plan.js';
+import { verifyOps } from '../ops/index.js';
 import { gatherHostFacts } from './host-facts.js';
 import { restoredDifferences, restoreScript } from './restore-script.js';
 
@@ -153,7 +154,7 @@ async function arm(o: GuardOptions, guarded: Guarded): Promise<Armed | string> {
   if (tooShort) return tooShort;
   const id = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const dir = `/run/kvmnet/confirm-${id}`;
-  const rollback = restoreScript(o.before, o.devices, o.networks, { anyLink: o.anyLink });
+  const rollback = restoreScript(o.before, o.devices, o.networks, { anyLink: o.anyLink, ops: 'changes' in guarded ? changeOps(guarded.changes) : undefined });
   const timerS = o.timeoutS + ('command' in guarded ? Math.ceil(guarded.command.runS) : 0);
   const armed = await o.conn.exec(armScript(id, dir, rollback, guarded, o.timeoutS, o.what, o.lockOwner));
   if (armed.exitCode !== 0 || !armed.stdout.includes('armed')) return `could not arm the rollback timer, nothing was changed: ${armed.stderr.trim()}`;
@@ -209,7 +210,15 @@ export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): P
   if (!c) return awaitRollback(o, a);
   if (c.firedAlready) return verifyRollback(o, c.fresh, a);
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
-  if (c.rc === '0') return { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` };
+  if (c.rc === '0') {
+    // Read back over the confirming connection: a change the host did not take is undone like one that failed.
+    const expected = structuredClone(o.before);
+    applyChanges(o.changes, expected);
+    const notInEffect = verifyOps(changeOps(o.changes), expected, await gatherHostFacts(c.fresh, o.host));
+    if (notInEffect.length === 0) return { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` };
+    await c.fresh.exec(`printf %s ${b64(a.rollback)} | base64 -d | sh >/dev/null 2>&1`);
+    return { outcome: 'rolled_back', conn: c.fresh, message: `applied, not in effect: ${notInEffect.join('; ')}; rolled back${c.lockNote}` };
+  }
   await c.fresh.exec(`printf %s ${b64(a.rollback)} | base64 -d | sh >/dev/null 2>&1`);
   return { outcome: 'failed', conn: c.fresh, message: `the change failed (exit ${c.rc}) and was rolled back: ${c.log}${c.lockNote}` };
 }

@@ -5,7 +5,8 @@ import type { Connection } from '../connection/types.js';
 import { KvmnetError, UnreachableError } from '../errors.js';
 import type { LockRequest } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
-import { applyChanges, touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
+import { applyChanges, changeOps, touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
+import { verifyOps } from '../ops/index.js';
 import { emptyRecap, type HostRecap, type TaskEvent, type TaskOutcome } from '../model/result.js';
 import { renderValue } from '../render/template.js';
 import type { CommandArgs } from '../tasks/command.js';
@@ -14,7 +15,7 @@ import { runCommandTask } from './command-task.js';
 import { evaluateCondition } from './condition.js';
 import { applyConfirmed, runGuarded, type GuardOptions } from './confirm.js';
 import { deviceDiff } from './diff.js';
-import { gatherHostFacts } from './host-facts.js';
+import { gatherHostFacts, hostReadBack } from './host-facts.js';
 import { planTask, prepareTask, type PreparedTask } from './prepare.js';
 import type { Reporter } from './reporter.js';
 import { sshPathTouch } from './ssh-path.js';
@@ -70,7 +71,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const notified = new Set<string>();
   const registered: Record<string, unknown> = {};
   // strategy linear keeps the hosts in step task by task: there every task is sent on its own.
-  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch() };
+  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch(hostReadBack) };
   const later = (event: () => void) => afterQueued(link, event);
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
     const durationMs = Date.now() - started;
@@ -381,6 +382,8 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   let lost = false;
   link.batch.add({
     changes: taskPlan.changes,
+    // Judged against the facts as all queued tasks leave them, once the batch has run.
+    verify: (actual) => verifyOps(changeOps(taskPlan.changes), facts, actual),
     applied: (durationMs) => {
       result = changed(diff, durationMs);
     },

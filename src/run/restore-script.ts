@@ -5,14 +5,20 @@
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { routeArgs } from '../ops/addr-route.js';
+import { inverseOps, opsLines, type Op } from '../ops/index.js';
 import { IFUPDOWN_DIR, NETWORKD_DIR } from '../model/persist-kinds.js';
 import { masterLine, orTrue, primaryLines, recreateLinkLines } from './restore-links.js';
 
 // Virtual links a command may have created; anything else (NICs, guests' taps) is left alone.
 const VIRTUAL_KINDS = ['bridge', 'bond', 'vlan', 'dummy', 'macvlan', 'vxlan'];
 
-export function restoreScript(before: Facts, devices: string[], networks: string[], opts: { anyLink?: boolean } = {}): string {
+export function restoreScript(before: Facts, devices: string[], networks: string[], opts: { anyLink?: boolean; ops?: readonly Op[] } = {}): string {
   const lines = ['# kvmnet rollback: restore the state before a guarded change'];
+  // The inverses of the step's operations first (each on its own: one that fails stops no other),
+  // then the snapshot puts back whatever they did not, then what re-derives state from it.
+  const { undo, again } = opts.ops ? inverseOps(opts.ops, before) : { undo: [], again: [] };
+  const each = (ops: Op[]) => ops.map((op) => `(\n${opsLines([op]).join('\n')}\n) >/dev/null 2>&1 || true`);
+  lines.push(...each(undo));
   if (opts.anyLink) {
     // A command's effect is unknown: virtual links that did not exist before go first.
     const known = ` ${Object.keys(before.links).join(' ')} `;
@@ -51,6 +57,7 @@ export function restoreScript(before: Facts, devices: string[], networks: string
       lines.push(orTrue(shellJoin(net.autostart ? ['virsh', '-q', 'net-autostart', name] : ['virsh', '-q', 'net-autostart', '--disable', name])));
     }
   }
+  lines.push(...each(again));
   return lines.join('\n') + '\n';
 }
 
