@@ -213,3 +213,11 @@ export interface Facts {
   /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */
   portForwards?: PortForwardFacts;
 }
+
+/** The key a tracked view of the facts (run/read-tracker.ts) answers with the plain object behind it. */
+export const RAW_FACTS = Symbol('kvmnet raw facts');
+
+/** The plain object behind a tracked view of the facts (structuredClone cannot copy a proxy). */
+export function rawFacts<T>(value: T): T {
+  return ((value as Record<symbol, unknown> | null)?.[RAW_FACTS] as T | undefined) ?? value;
+}

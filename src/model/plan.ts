@@ -1,7 +1,7 @@
 // What a planner returns. Planning is pure: (args, facts) → Plan. Only src/run applies plans.
 import type { Op } from '../ops/types.js';
 import { applyOps, opsLines, opsTouches } from '../ops/index.js';
-import type { Facts } from './facts.js';
+import { rawFacts, type Facts } from './facts.js';
 
 /**
  * What a change may touch on the host. The executor decides from these and the facts alone
@@ -70,6 +70,13 @@ export const changeTouches = (changes: readonly Change[], facts: Facts): Touch[]
 /** The facts after these changes. */
 export function applyChanges(changes: readonly Change[], facts: Facts): void {
   applyOps(changeOps(changes), facts);
+}
+
+/** The facts as these changes leave them, for a diff (the facts themselves stay as they are). */
+export function factsAfter(changes: readonly Change[], facts: Facts): Facts {
+  const after = structuredClone(rawFacts(facts));
+  applyChanges(changes, after);
+  return after;
 }
 
 /** Links a change touches (by name), whatever the aspect. */

@@ -1,7 +1,7 @@
 // Turns the files a task wants into Changes, and adds them to the task's runtime plan. Pure.
 import { dirname } from 'node:path';
 import type { Facts } from '../model/facts.js';
-import { applyChanges, type Change, type Plan, type TaskDiff } from '../model/plan.js';
+import { factsAfter, type Change, type Plan, type TaskDiff } from '../model/plan.js';
 import { describeDevices } from '../facts/describe.js';
 import { NETWORKD_DIR } from '../model/persist-kinds.js';
 import type { FileWant } from '../tasks/contract.js';
@@ -69,8 +69,7 @@ export function withPersistence(plan: Plan, kind: string, wants: readonly FileWa
   let runtime = plan.diff;
   if (!runtime && plan.devices) {
     // The runner describes `devices` only when a plan has no diff of its own: do it here, the same way.
-    const after = structuredClone(facts);
-    applyChanges(plan.changes, after);
+    const after = factsAfter(plan.changes, facts);
     runtime = { before: describeDevices(facts, plan.devices), after: describeDevices(after, plan.devices) };
   }
   const diff: TaskDiff = runtime ? { ...runtime, before: join(runtime.before, files.before), after: join(runtime.after, files.after) } : files;

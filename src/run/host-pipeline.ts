@@ -19,6 +19,7 @@ import { gatherHostFacts, hostReadBack } from './host-facts.js';
 import { planTask, prepareTask, type PreparedTask } from './prepare.js';
 import type { Reporter } from './reporter.js';
 import { sshPathTouch } from './ssh-path.js';
+import type { HostRecording, HostReplay, SavedTask } from './saved-plan.js';
 
 export interface HostJob {
   host: string;
@@ -52,6 +53,10 @@ export interface HostJob {
   onFailure?: () => void;
   /** strategy linear: wait until every host of the batch reached task `index`. */
   beforeTask?: (index: number) => Promise<void>;
+  /** Record every task's decision and what its planning read (check mode with --out). */
+  recording?: HostRecording;
+  /** Apply a saved plan's decisions instead of planning. */
+  replay?: HostReplay;
   /** Bounds how many hosts work at once when host pipelines are not limited themselves (linear). */
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
@@ -93,6 +98,14 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     link.conn = await job.withSlot(() => job.getConnection());
     // A later play of the same run reuses the facts the previous one kept up to date.
     facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock)));
+    job.recording?.begin(facts);
+    // A saved plan applies only to a host that is as the plan read it.
+    const drift = job.replay && !job.cachedFacts ? job.replay.drift(facts) : undefined;
+    if (drift) {
+      emit({ name: 'saved plan', type: 'plan' }, 'failed', `${job.host}: ${drift}`, factsStart);
+      job.onFailure?.();
+      return { recap, notified };
+    }
     // A guarded change that nobody confirmed (the controller died, say): its timer restored the host.
     for (const r of facts.rollbacks ?? []) job.reporter.warn(`${job.host}: a rollback timer fired at ${r.at} (${r.id}): ${r.what}`);
     delete facts.rollbacks;
@@ -289,14 +302,27 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   };
 
   let taskPlan: Plan;
-  let prepared: Extract<PreparedTask, { kind: 'planned' }>;
+  let prepared: Extract<PreparedTask, { kind: 'planned' }> | undefined;
+  const record = (saved: Omit<SavedTask, 'name' | 'type'>) => job.recording?.tasks.push({ name: task.name, type: task.type, ...saved });
   try {
+    if (job.replay) {
+      // A saved plan: exactly its decision for this task, nothing planned again.
+      const saved = job.replay.take(task.name);
+      if (saved.kind === 'skipped') {
+        emit(task, 'skipped', `${saved.message ?? 'skipped'} (in the saved plan)`, started);
+        return { changed: false, stop: false, registered: registeredResult('skipped', saved.message) };
+      }
+      if (saved.kind === 'failed') return fail(`the saved plan has this task failing: ${saved.message ?? ''}`);
+      taskPlan = saved.plan!;
+    } else {
     if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
+      record({ kind: 'skipped', message: `condition is false: ${task.when}` });
       emit(task, 'skipped', `condition is false: ${task.when}`, started);
       return { changed: false, stop: false, registered: registeredResult('skipped', 'condition is false') };
     }
     const p = prepareTask(task, vars, job.host, job.playbookDir);
     if (p.kind === 'command') {
+      record({ kind: 'skipped', message: 'a command task (its effect is unknown: a saved plan holds only planned operations)' });
       if (!job.check || task.checkMode === false) {
         // The command runs on the host as it is: the changes queued before it go first.
         if (!(await flushChanges(link))) return STOPPED;
@@ -305,8 +331,12 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
       return await commandTask(job, link, facts, task, p.args, vars, emit, started);
     }
     prepared = p;
-    taskPlan = planTask(prepared, facts, job.host);
+    // Recorded for a saved plan: what this planner reads is what the plan depends on.
+    taskPlan = planTask(prepared, job.recording ? job.recording.view(facts) : facts, job.host);
+    record({ kind: 'planned', plan: taskPlan });
+    }
   } catch (err) {
+    if (err instanceof Error && !job.replay) record({ kind: 'failed', message: err.message });
     if (err instanceof UnreachableError) return fail(err.message, 'unreachable');
     if (!(err instanceof Error)) throw err;
     return fail(err.message);
@@ -320,7 +350,7 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
 
   const summaries = taskPlan.changes.map((c) => c.summary);
   // The SSH path is judged on the facts as they are before this task (earlier tasks' effects included).
-  const onPath = sshPathTouch(taskPlan.changes, facts);
+  const onPath = sshPathTouch(taskPlan.changes, job.recording ? job.recording.view(facts) : facts);
   const confirmBy = task.confirm ? 'the task sets confirm: true' : task.confirmGroup ? `confirm_group ${task.confirmGroup}` : job.confirm ? 'the play sets confirm: true' : undefined;
   if (onPath && !taskPlan.consent && !confirmBy) {
     return fail(`refused: this change ${onPath}; it could cut the host off. Set confirm: true on the task or play to apply it under automatic rollback`, 'failed', { changes: summaries });
@@ -466,7 +496,8 @@ async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: Tas
  * After a connection died mid-change: was the change applied? Reconnect once, re-read the facts
  * and plan again: no changes left means it was. Says "unknown" when the host stays unreachable.
  */
-async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<PreparedTask, { kind: 'planned' }>): Promise<string> {
+async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<PreparedTask, { kind: 'planned' }> | undefined): Promise<string> {
+  if (!prepared) return `whether '${task.name}' was applied is unknown (a saved plan's task is not planned again)`;
   try {
     const conn = await job.reconnect();
     const fresh = await gatherHostFacts(conn, job.host);

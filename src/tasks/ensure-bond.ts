@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { RefusedError } from '../errors.js';
 import { describeAddrs } from '../facts/describe.js';
 import type { BondInfo, Facts, LinkFact } from '../model/facts.js';
-import { applyChanges, noop, type Change, type Plan } from '../model/plan.js';
+import { factsAfter, noop, type Change, type Plan } from '../model/plan.js';
 import { enslave, HASH_MODES, PRIMARY_MODES } from '../ops/link.js';
 import type { BondSettings, Op } from '../ops/types.js';
 import { interfaceName, persist, presence } from './common-args.js';
@@ -278,8 +278,7 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
     return noop(`bond ${name} exists as wanted (${mode}, members ${current.join(', ') || 'none'}${partner})`, data);
   }
   // The diff: the bond's own description before and after (mode, settings, members, addresses).
-  const after = structuredClone(facts);
-  applyChanges(changes, after);
+  const after = factsAfter(changes, facts);
   const notes = changes.some((c) => c.summary.startsWith('re-create')) ? [`${name} is re-created in place: it is down, without members, while its mode changes`] : undefined;
   return {
     changes,

@@ -5,7 +5,7 @@ import { shellJoin } from '../connection/quote.js';
 import { RefusedError } from '../errors.js';
 import { describeDevices, portsOf } from '../facts/describe.js';
 import type { Facts } from '../model/facts.js';
-import { applyChanges, noop, type Change, type Plan } from '../model/plan.js';
+import { factsAfter, noop, type Change, type Plan } from '../model/plan.js';
 import type { PersistFormat } from '../model/persist-kinds.js';
 import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js';
 import { iniValue, ifupdownPorts, networkdPortNetwork, withIfupdownPorts } from '../persist/render.js';
@@ -93,8 +93,7 @@ function withPortVlans(args: EnsurePortArgs, plan: Plan, facts: Facts, host: str
     summary: `set the VLANs of ${iface} on ${bridge}: ${describeVlans(current)} → ${describeVlans(wanted)}`,
     ops,
   };
-  const after = structuredClone(facts);
-  applyChanges([...plan.changes, change], after);
+  const after = factsAfter([...plan.changes, change], facts);
   const show = (f: Facts) => `${describeDevices(f, [iface])}\n${iface} vlans: ${describeVlans(f.links[iface]?.vlans)}`;
   return { ...plan, noop: undefined, changes: [...plan.changes, change], devices: plan.devices ?? [iface], diff: plan.diff ?? { before: show(facts), after: show(after) } };
 }

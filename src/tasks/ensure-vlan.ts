@@ -6,7 +6,7 @@ import { RefusedError } from '../errors.js';
 import { describeDevices } from '../facts/describe.js';
 import { interfaceNameProblem } from '../config/validators.js';
 import type { Facts } from '../model/facts.js';
-import { applyChanges, noop, type Change, type Plan } from '../model/plan.js';
+import { factsAfter, noop, type Change, type Plan } from '../model/plan.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
@@ -129,8 +129,7 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     changes.push(moving);
   }
   if (changes.length === 0) return noop(`VLAN ${name} exists as wanted (id ${id} on ${parent}, mtu ${link!.mtu}, ${link!.up ? 'up' : 'down'})`, { ...data, exists: true });
-  const after = structuredClone(facts);
-  applyChanges(changes, after);
+  const after = factsAfter(changes, facts);
   const describe = (f: Facts) => {
     const l = f.links[name];
     return l ? `${describeDevices(f, [name])}\n${name}: 802.1Q id ${l.vlan?.id ?? '?'} on ${l.lower ?? '?'}` : `${name}: absent`;
