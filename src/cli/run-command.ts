@@ -121,7 +121,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags, saved?: 
   process.off('SIGTERM', onSignal);
 
   const bad = summary.hosts.filter(hostFailed).map((h) => h.host);
-  if (bad.length && !flags.check) {
+  if (bad.length && !flags.check && !saved) {
     // Shards of one run often share a directory: each writes its own retry file.
     const retry = playbookFile.replace(/\.ya?ml$/, '') + (choice.shard ? `.shard-${choice.shard.index}-of-${choice.shard.count}` : '') + '.retry';
     try {

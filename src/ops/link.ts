@@ -143,6 +143,11 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (!got) return `${op.name} was not created`;
       if (got.kind !== op.kind) return `${op.name} is ${got.kind ? `a ${got.kind}` : 'not a virtual link'}, expected a ${op.kind}`;
       if (op.kind === 'vlan') return differs(`${op.name} VLAN`, `${op.id} on ${op.parent}`, `${got.vlan?.id} on ${got.lower}`);
+      if (op.kind === 'bond' && got.bond && op.bond.mode) return differs(`${op.name} mode`, op.bond.mode, got.bond.mode);
+      if (op.kind === 'bridge') {
+        const want = expected.links[op.name]!.bridge;
+        return differs(`${op.name} stp`, want?.stp ? 'on' : 'off', got.bridge?.stp ? 'on' : 'off') ?? differs(`${op.name} forward delay`, want?.forwardDelay, got.bridge?.forwardDelay);
+      }
       return undefined;
     },
   },

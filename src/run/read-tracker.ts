@@ -65,7 +65,21 @@ export function readValue(root: unknown, read: Read): unknown {
   for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[p] : undefined;
   if (read.as === 'has') return v !== null && typeof v === 'object' && read.path.at(-1)! in v;
   if (read.as === 'keys') return v !== null && typeof v === 'object' ? keysOf(read.path, v as Record<string, unknown>) : undefined;
-  return v === undefined ? undefined : JSON.parse(JSON.stringify(v, (k, x) => (VOLATILE.has(k) ? undefined : x)));
+  if (v === undefined) return undefined;
+  // Read as absent then: that it exists now is the change, not what it holds.
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return PRESENT;
+  return JSON.parse(JSON.stringify(kept(read.path, v), (k, x) => (VOLATILE.has(k) ? undefined : x)));
+}
+
+export const PRESENT = '(present)';
+
+// What the kernel adds by itself next to a change (IPv6 link-local addresses, prefix routes) is
+// in no plan: the lists count without it.
+function kept(path: string[], v: unknown): unknown {
+  if (!Array.isArray(v) || path.length !== 1) return v;
+  if (path[0] === 'addrs') return v.filter((a: { scope?: string }) => a.scope === 'global');
+  if (path[0] === 'routes') return v.filter((r: { protocol?: string }) => r.protocol !== 'kernel');
+  return v;
 }
 
 // Guests come and go on a live hypervisor: their taps appearing or leaving changes no plan that

@@ -4,8 +4,9 @@
 // others naming what changed. A digest over the whole file refuses a plan edited by hand.
 import { canonicalJson, sha256 } from '../report/run-header.js';
 import type { Facts } from '../model/facts.js';
-import type { Plan } from '../model/plan.js';
-import { ReadTracker, readValue, type Read } from './read-tracker.js';
+import { changeOps, type Plan } from '../model/plan.js';
+import { applyOps, verifyOps } from '../ops/index.js';
+import { PRESENT, ReadTracker, readValue, type Read } from './read-tracker.js';
 
 export const PLAN_FORMAT = 1;
 
@@ -91,7 +92,11 @@ export class HostReplay {
   drift(facts: Facts): string | undefined {
     const changed = this.saved.reads.filter((r) => canonicalJson(readValue(facts, r) ?? null) !== canonicalJson(r.before ?? null));
     if (changed.length === 0) return undefined;
-    const applied = changed.every((r) => canonicalJson(readValue(facts, r) ?? null) === canonicalJson(r.after ?? null));
+    // Applied already: every changed fact is as the plan leaves it, and its operations would change nothing.
+    const ops = this.saved.tasks.flatMap((t) => changeOps(t.plan?.changes ?? []));
+    const expected = structuredClone(facts);
+    applyOps(ops, expected);
+    const applied = changed.every((r) => canonicalJson(readValue(facts, r) ?? null) === canonicalJson(r.after ?? null)) && verifyOps(ops, expected, facts).length === 0;
     const what = changed.slice(0, 3).map((r) => describeRead(r, readValue(facts, r)));
     const more = changed.length > 3 ? ` and ${changed.length - 3} more` : '';
     return applied
@@ -100,7 +105,14 @@ export class HostReplay {
   }
 }
 
-const show = (v: unknown) => (v === undefined ? 'absent' : typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'on' : 'off') : JSON.stringify(v));
+const show = (v: unknown) => (v === undefined ? 'absent' : v === PRESENT ? 'present' : typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'on' : 'off') : JSON.stringify(v));
+
+/** `+br0 -vnet3` for a set of names. */
+function setChange(before: unknown, now: unknown): string {
+  const b = new Set(Array.isArray(before) ? (before as string[]) : []);
+  const n = new Set(Array.isArray(now) ? (now as string[]) : []);
+  return [...[...n].filter((x) => !b.has(x)).map((x) => `+${x}`), ...[...b].filter((x) => !n.has(x)).map((x) => `-${x}`)].join(' ');
+}
 
 /** `br0 (bridge.stp on → off)`, `network default (active on → off)`, `addresses`. */
 function describeRead(r: Read & { before: unknown }, now: unknown): string {
@@ -110,7 +122,8 @@ function describeRead(r: Read & { before: unknown }, now: unknown): string {
   if (top === 'links' && name) [subject, field] = [name, rest.join('.')];
   else if (top === 'libvirt' && name === 'networks' && rest[0]) [subject, field] = [`network ${rest[0]}`, rest.slice(1).join('.')];
   else if ((top === 'persisted' || top === 'dhcp') && name) [subject, field] = [`${top === 'dhcp' ? 'the guests of network' : 'file'} ${name}`, rest.join('.')];
-  if (r.as === 'keys') return `${subject}${field ? ` ${field}` : ''} (the set of names: ${show(r.before)} → ${show(now)})`;
+  if (r.as === 'keys') return `${subject}${field ? ` ${field}` : ''} (${setChange(r.before, now)})`;
+  if (top === 'addrs' || top === 'routes') return `${top === 'addrs' ? 'the addresses' : 'the routes'} (${(Array.isArray(r.before) ? r.before.length : 0)} → ${Array.isArray(now) ? now.length : 0})`;
   if (r.as === 'has') return `${[subject, field].filter(Boolean).join(' ')} (${r.before ? 'present' : 'absent'} → ${now ? 'present' : 'absent'})`;
   return `${subject} (${field ? `${field} ` : ''}${show(r.before)} → ${show(now)})`;
 }
