@@ -122,7 +122,7 @@ describe('inventories as ansible-inventory reads them', () => {
 
   const refusals = documentedRefusals();
 
-  it('the README lists what kvmnet refuses', () => {
+  it('docs/inventory.md lists what kvmnet refuses', () => {
     expect(refusals.length).toBeGreaterThanOrEqual(5);
   });
 
