@@ -95,8 +95,8 @@ export function bashCompletion(program: Command): string {
   return lines.join('\n');
 }
 
-// zsh: _arguments specs. In a description, brackets end it and a colon starts the next part.
-const zdesc = (s: string): string => s.split('\n')[0]!.replace(/\[/g, '(').replace(/\]/g, ')').replace(/:/g, '\\:').replace(/'/g, `'\\''`);
+// zsh: a description inside the single quotes of an _arguments spec, where a bracket would end it.
+const zdesc = (s: string): string => s.split('\n')[0]!.replace(/\[/g, '(').replace(/\]/g, ')').replace(/'/g, `'\\''`);
 
 function zshOptionSpecs(options: Option[]): string[] {
   return options.flatMap((o) => {

@@ -2,7 +2,8 @@
 // schema/playbook.schema.json), complete (every field described, every example valid), and what
 // `kvmnet doc`, `man` and bash actually show.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parsePlaybook } from '../../src/config/playbook.js';
@@ -129,4 +130,35 @@ describe('docs/playbooks.md', () => {
     const page = readFileSync(join(REPO, 'docs/playbooks.md'), 'utf8');
     expect(taskTypes.filter((t) => !page.includes(`](tasks/${t}.md)`))).toEqual([]);
   });
+});
+
+describe('zsh completion (completion/_kvmnet), in a real interactive zsh', () => {
+  /** The matches zsh's completion system offers for a command line (TAB at its end). */
+  const complete = (line: string): string[] => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvmnet-zsh-'));
+    try {
+      const out = join(dir, 'matches');
+      const r = spawnSync('zsh', ['-f', join(REPO, 'test/unit/support/zsh-complete.zsh'), join(REPO, 'completion'), line, out], { encoding: 'utf8', timeout: 20_000 });
+      expect(r.error, 'zsh is not installed (apt-get install zsh; .ci/run does it)').toBeUndefined();
+      const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+      expect(lines.at(-1), `the completion did not finish for '${line}'`).toBe('<done>');
+      return lines.slice(0, -1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  it('parses', () => {
+    const r = spawnSync('zsh', ['-n', join(REPO, 'completion/_kvmnet')], { encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+  it('completes subcommands, task names, options and their choices', () => {
+    expect(complete('kvmnet ')).toEqual(['run', 'validate', 'inventory', 'facts', 'graph', 'report', 'merge', 'schema', 'doc', 'lab']);
+    expect(complete('kvmnet lab ')).toEqual(['up', 'down', 'status']);
+    expect(complete('kvmnet doc ')).toEqual(taskTypes);
+    expect(complete('kvmnet doc ensure_b')).toEqual(['ensure_bond', 'ensure_bridge']);
+    expect(complete('kvmnet run site.yaml -o ')).toEqual(['text', 'json']);
+    expect(complete('kvmnet run --che')).toEqual(['--check']);
+  }, 120_000);
 });
