@@ -222,7 +222,7 @@ export function kvmnetPattern(inv: Inventory, pattern: string): { error: string 
 
 /**
  * kvmnet never prints a password: where Ansible's JSON has secret-named keys, compare after the same redaction
- * (documented in the README). Everything else is compared byte for byte.
+ * (documented in docs/inventory.md). Everything else is compared byte for byte.
  */
 export function normaliseAnsibleJson(text: string): string {
   if (!/password|passphrase/i.test(text)) return text;

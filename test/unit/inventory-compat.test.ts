@@ -1,6 +1,6 @@
 // Ansible as the oracle (issue 22): every inventory of the corpus goes through ansible-inventory --list, --list
 // --export, --graph, --host and `ansible PATTERN --list-hosts`, and through kvmnet. Each inventory Ansible loads must
-// come out identical in kvmnet, or be refused with an error the README lists under "Not supported".
+// come out identical in kvmnet, or be refused with an error docs/inventory.md lists under "Not supported".
 // Needs ansible-core (Debian's; .ci/run installs it).
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
