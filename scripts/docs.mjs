@@ -1,4 +1,5 @@
-// `npm run docs`: writes the generated documentation (docs/tasks/*.md, kvmnet.1, completion/*)
+// `npm run docs`: writes the generated documentation (docs/tasks/*.md, kvmnet.1, completion/*,
+// schema/playbook.schema.json)
 // from the compiled sources (dist/, by tsc first). See src/docs/generated-files.ts.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -1,7 +1,8 @@
 // Every file `npm run docs` writes, by path from the repository root: the task reference, the man
-// page and the shell completions. test/unit/generated-docs.test.ts fails when a committed one is stale.
+// page, the shell completions and the playbook JSON Schema (what `kvmnet schema` prints). test/unit/generated-docs.test.ts fails when a committed one is stale.
 import { readFileSync } from 'node:fs';
 import { buildProgram } from '../cli/main.js';
+import { playbookJsonSchema } from '../config/json-schema.js';
 import { bashCompletion, zshCompletion } from './completion.js';
 import { manPage } from './man-page.js';
 import { taskReferenceFiles } from './task-reference.js';
@@ -13,5 +14,6 @@ export function generatedFiles(repoRoot: string): Map<string, string> {
   files.set('kvmnet.1', manPage(program, pkg.version, readFileSync(`${repoRoot}/docs/exit-codes.md`, 'utf8')));
   files.set('completion/kvmnet.bash', bashCompletion(program));
   files.set('completion/_kvmnet', zshCompletion(program));
+  files.set('schema/playbook.schema.json', `${JSON.stringify(playbookJsonSchema(), null, 2)}\n`);
   return files;
 }
