@@ -192,6 +192,15 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.stdout.write(JSON.stringify(playbookJsonSchema(), null, 2) + '\n');
     });
 
+  program
+    .command('doc')
+    .description('show the reference of a task type: its fields, defaults, allowed values, refusals and an example (like ansible-doc); without TYPE, list the task types')
+    .argument('[type]', 'a task type, e.g. ensure_bond')
+    .action(async (type: string | undefined) => {
+      const { docCommand } = await import('./doc-command.js');
+      process.exitCode = docCommand(type);
+    });
+
   const lab = program.command('lab').description('disposable hypervisors in network namespaces on this machine (root, Linux)');
   lab
     .command('up')
