@@ -5,12 +5,13 @@ _kvmnet_tasks='ensure_bond ensure_vlan ensure_bridge ensure_port ensure_ip ensur
 # The words of the command level PATH: subcommands, options, options that take a value, what arguments complete to.
 _kvmnet_level() {
   case "$1" in
-    '') _kvmnet_subs='run validate inventory facts graph report merge schema doc lab'; _kvmnet_opts='-V --version -h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
-    'run') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -C --check --dry-run -D --diff -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output -v --verbose --recap --detailed-exitcode --connect-timeout --command-timeout --force-handlers --wait-lock --list-tasks --list-hosts --report --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output --recap --connect-timeout --command-timeout --wait-lock --report --shard --shard-by'; _kvmnet_args=files ;;
+    '') _kvmnet_subs='run validate inventory facts graph apply report merge schema doc lab'; _kvmnet_opts='-V --version -h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
+    'run') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -C --check --dry-run -D --diff -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output -v --verbose --recap --detailed-exitcode --connect-timeout --command-timeout --force-handlers --wait-lock --list-tasks --list-hosts --report --out --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output --recap --connect-timeout --command-timeout --wait-lock --report --out --shard --shard-by'; _kvmnet_args=files ;;
     'validate') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -e --extra-vars -h --help'; _kvmnet_valued='-i --inventory -l --limit -e --extra-vars'; _kvmnet_args=files ;;
     'inventory') _kvmnet_subs=''; _kvmnet_opts='-i --inventory --list --graph --host --export -h --help'; _kvmnet_valued='-i --inventory --host'; _kvmnet_args=none ;;
     'facts') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -f --forks -o --output --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks -o --output --shard --shard-by'; _kvmnet_args=none ;;
     'graph') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -f --forks --from --format -o --output --no-group -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks --from --format -o --output'; _kvmnet_args=none ;;
+    'apply') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -f --forks -e --extra-vars -D --diff -o --output -v --verbose --connect-timeout --command-timeout --wait-lock --report -h --help'; _kvmnet_valued='-i --inventory -f --forks -e --extra-vars -o --output --connect-timeout --command-timeout --wait-lock --report'; _kvmnet_args=files ;;
     'report') _kvmnet_subs=''; _kvmnet_opts='-o --output --facts --title -h --help'; _kvmnet_valued='-o --output --facts --title'; _kvmnet_args=files ;;
     'merge') _kvmnet_subs=''; _kvmnet_opts='-o --output --report --detailed-exitcode -h --help'; _kvmnet_valued='-o --output --report'; _kvmnet_args=files ;;
     'schema') _kvmnet_subs=''; _kvmnet_opts='-h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
@@ -30,6 +31,7 @@ _kvmnet_values() {
     'run|-o'|'run|--output') echo 'text json' ;;
     'run|--recap') echo 'auto full' ;;
     'run|--report') echo '@files' ;;
+    'run|--out') echo '@files' ;;
     'validate|-i'|'validate|--inventory') echo '@files' ;;
     'inventory|-i'|'inventory|--inventory') echo '@files' ;;
     'facts|-i'|'facts|--inventory') echo '@files' ;;
@@ -38,6 +40,9 @@ _kvmnet_values() {
     'graph|--from') echo '@files' ;;
     'graph|--format') echo 'svg dot mermaid html' ;;
     'graph|-o'|'graph|--output') echo '@files' ;;
+    'apply|-i'|'apply|--inventory') echo '@files' ;;
+    'apply|-o'|'apply|--output') echo 'text json' ;;
+    'apply|--report') echo '@files' ;;
     'report|-o'|'report|--output') echo '@files' ;;
     'report|--facts') echo '@files' ;;
     'merge|-o'|'merge|--output') echo '@files' ;;
