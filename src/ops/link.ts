@@ -94,10 +94,14 @@ export function recreateLink(before: Facts, name: string): Op[] {
 
 /** `dev` into `master`: the kernel enslaves a bond member only while it is down. */
 export function enslave(facts: Facts, dev: string, master: string): Op[] {
-  if (facts.links[master]?.kind !== 'bond') return [{ op: 'link.master', name: dev, master }];
+  return facts.links[master]?.kind === 'bond' ? intoBond(dev, master) : [{ op: 'link.master', name: dev, master }];
+}
+
+/** `dev` into the bond `bond` (one the facts may not hold yet: a bond created in the same plan): down, enslaved, up. */
+export function intoBond(dev: string, bond: string): Op[] {
   return [
     { op: 'link.up', name: dev, up: false },
-    { op: 'link.master', name: dev, master },
+    { op: 'link.master', name: dev, master: bond },
     { op: 'link.up', name: dev, up: true },
   ];
 }
