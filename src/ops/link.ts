@@ -178,7 +178,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (l) l.up = op.up;
     },
     inverse: (op, before) => (before.links[op.name] ? [{ op: 'link.up', name: op.name, up: before.links[op.name]!.up }] : []),
-    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => (l.up ? 'up' : 'down'), 'is'),
+    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => (l.up ? 'up' : 'down'), 'state'),
   },
   'link.master': {
     lines: (op) => q(op.master === null ? ['ip', 'link', 'set', op.name, 'nomaster'] : ['ip', 'link', 'set', op.name, 'master', op.master]),
