@@ -62,10 +62,13 @@ describe('rollback script', () => {
   it("a guarded command's timer counts from the command's end (at most its timeout), and a fired rollback leaves a record", () => {
     const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', { command: { runS: 120 } }, 60, "command task 'cut'");
     execFileSync('/bin/sh', ['-n', '-c', arm]);
-    expect(arm).toContain('while [ ! -e /run/kvmnet/confirm-x/cmd-done ] && [ $i -lt 120 ]; do sleep 1;');
-    expect(arm).toMatch(/sleep 60; sh \/run\/kvmnet\/confirm-x\/rollback\.sh .*>> \/run\/kvmnet\/rollbacks\.log/);
+    // The timer (src/run/rollback-timer.sh) gets the directory, the timeout, the command's longest run and the id.
+    expect(arm).toContain('kvmnet-rollback /run/kvmnet/confirm-x 60 120 abc');
+    expect(arm).toContain('while [ "$i" -lt "$3" ] && [ ! -e "$1/cmd-done" ]; do sleep 1;');
+    expect(arm).toMatch(/sleep "\$2"\nsh "\$1\/rollback\.sh" .*\n.*>> \/run\/kvmnet\/rollbacks\.log/);
     expect(arm).toMatch(/command task .*cut.*; restored after 60 s without confirmation/);
-    expect(arm).not.toContain('change.sh');
+    // No detached change for a command: it runs in the foreground.
+    expect(arm).toMatch(/^change=''$/m);
     // The wrapped command marks its end whatever its exit code, and keeps that exit code.
     const wrapped = commandDoneWrapper('/tmp/kvmnet-wrap-test')('exit 3');
     const r = spawnSync('/bin/sh', ['-c', `mkdir -p /tmp/kvmnet-wrap-test; ${wrapped}`]);
