@@ -54,7 +54,8 @@ describe('rollback script', () => {
     const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', { changes }, 60, "task 'x' (migrate: true)");
     expect(arm).not.toContain("it's");
     // The change script is the one serialiser's output (stdin from printf), written base64-encoded.
-    const encoded = [...arm.matchAll(/printf %s '?([A-Za-z0-9+/=]+)'? \| base64 -d > '?\/run\/kvmnet\/confirm-x'?\/change\.sh/g)][0]![1]!;
+    expect(arm).toContain('printf %s "$change" | base64 -d > /run/kvmnet/confirm-x/change.sh');
+    const encoded = /^change='?([A-Za-z0-9+/=]+)'?$/m.exec(arm)![1]!;
     const change = Buffer.from(encoded, 'base64').toString();
     expect(change).toContain("set -e\nprintf '%s' '<network><name>it'\\''s</name></network>' | virsh -q net-define /dev/stdin >/dev/null\n");
     for (const s of [arm, change, disarmScript('abc', '/run/kvmnet/confirm-x')]) execFileSync('/bin/sh', ['-n', '-c', s]);
