@@ -1,8 +1,8 @@
 // The shell programs kvmnet sends live in .sh files beside the module that sends them, so that
 // shellcheck reads them (test/unit/shellcheck.test.ts) and an editor shows them as shell.
 //
-// A module loads its program ONCE, at its own load, always written exactly as
-//   const X = shellProgram(new URL('./name.sh', import.meta.url));
+// A module loads its program ONCE, at its own load: it calls shellProgram with the argument
+// `new URL('./name.sh', import.meta.url)` written out in the call, always in exactly that form.
 // tsc's output (dist/) reads the copy the build puts beside the .js (scripts/copy-shell.mjs); the
 // bundle (scripts/bundle.mjs) replaces that very call by the file's text (esbuild's text loader),
 // so the installed CLI reads no file for it.
