@@ -14,6 +14,7 @@ import { HOST_FACTS_SCRIPT } from '../../src/run/host-facts.js';
 import { restoreScript } from '../../src/run/restore-script.js';
 import { hostFixture } from './support/host-fixture.js';
 import { planOf } from './support/plan-task.js';
+import { vmFixture } from './support/vm-fixture.js';
 
 const SRC = join(import.meta.dirname, '../../src');
 
@@ -52,6 +53,14 @@ describe('shellcheck', () => {
     expect(shellcheck(['-'], rollback)).toBe('');
     expect(shellcheck(['-'], armScript('k1', '/run/kvmnet/confirm-k1', rollback, { changes: plan.changes }, 60, "task 'mgmt' (migrate: true)", 'kvmnet pid 1 on ctl'))).toBe('');
     expect(shellcheck(['-'], ['set -e', ...changeLines(plan.changes)].join('\n') + '\n')).toBe('');
+  });
+
+  it('a bond whose mode a guarded change changes: its rollback re-creates it in place and puts its members back', () => {
+    const before = vmFixture('active-backup');
+    const plan = planOf('ensure_bond', { name: 'bond0', mode: 'balance-rr', members: ['eth1', 'eth2'] }, structuredClone(before));
+    const rollback = restoreScript(before, ['bond0', 'eth1', 'eth2'], [], { ops: changeOps(plan.changes) });
+    expect(rollback).toContain('/bonding/mode');
+    expect(shellcheck(['-'], rollback)).toBe('');
   });
 
   it("a guarded command's rollback as rendered: unknown links and persistence files removed", () => {
