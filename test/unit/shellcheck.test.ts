@@ -4,11 +4,14 @@
 // type's fragment and the run lock. Findings at severity warning or above fail; a justified
 // `# shellcheck disable=SCxxxx` beside the code is how a POSIX-sh idiom is accepted.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockPreamble } from '../../src/facts/lock-script.js';
-import { changeLines, changeOps } from '../../src/model/plan.js';
+import { parseFacts } from '../../src/facts/parse.js';
+import { batchScript } from '../../src/run/change-batch.js';
+import { taskModules } from '../../src/tasks/registry.js';
+import { applyChanges, changeLines, changeOps } from '../../src/model/plan.js';
 import { armScript } from '../../src/run/confirm.js';
 import { HOST_FACTS_SCRIPT } from '../../src/run/host-facts.js';
 import { restoreScript } from '../../src/run/restore-script.js';
@@ -61,6 +64,19 @@ describe('shellcheck', () => {
     const rollback = restoreScript(before, ['bond0', 'eth1', 'eth2'], [], { ops: changeOps(plan.changes) });
     expect(rollback).toContain('/bonding/mode');
     expect(shellcheck(['-'], rollback)).toBe('');
+  });
+
+  it('a port forward as rendered: the batch that installs the hooks and applies the rules, and its rollback', () => {
+    const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+    const before = parseFacts(readFileSync(join(import.meta.dirname, '../fixtures/facts/nat-no-forwards.stdout'), 'utf8'), '', fragments).facts;
+    const f = structuredClone(before);
+    const dhcp = planOf('ensure_dhcp_host', { network: 'net10', mac: '52:54:00:30:00:11', ip: '192.168.30.11', name: 'web1' }, f);
+    applyChanges(dhcp.changes, f);
+    const forward = planOf('ensure_port_forward', { network: 'net10', guest_mac: '52:54:00:30:00:11', proto: 'tcp', host_port: 2222, guest_port: 22 }, f);
+    const script = batchScript([dhcp.changes, forward.changes], 'n0nce');
+    expect(script).toContain('sh -s -- - apply');
+    expect(shellcheck(['-'], script)).toBe('');
+    expect(shellcheck(['-'], restoreScript(before, [], ['net10'], { ops: changeOps([...dhcp.changes, ...forward.changes]) }))).toBe('');
   });
 
   it("a guarded command's rollback as rendered: unknown links and persistence files removed", () => {
