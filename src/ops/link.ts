@@ -38,7 +38,8 @@ function bridgeOptions(s: BridgeSettings, create: boolean): string[] {
   return argv;
 }
 
-function addArgv(op: Of<'link.add'>): string[] {
+/** The `ip link add` that makes the link (the rollback re-creates a bond with it too, src/run/restore-bond.sh). */
+export function addArgv(op: Of<'link.add'>): string[] {
   if (op.kind === 'bridge') return ['ip', 'link', 'add', op.name, 'type', 'bridge', ...bridgeOptions(op.bridge, true)];
   if (op.kind === 'bond') return ['ip', 'link', 'add', op.name, 'type', 'bond', ...bondOptions(op.bond)];
   if (op.kind === 'vlan') return ['ip', 'link', 'add', 'link', op.parent, 'name', op.name, 'type', 'vlan', 'id', String(op.id)];
