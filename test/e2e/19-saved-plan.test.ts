@@ -3,7 +3,8 @@
 // exactly what a direct run gives (read back with ip -j and virsh, compared with a freshly reset
 // host converged by `run`); a second apply is refused everywhere and changes nothing; a plan
 // edited by hand, or applied with another inventory, is refused before any host is contacted.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+// Applied exactly, not planned again: the network's template, edited after planning, is not used.
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,6 +19,8 @@ import {
   LAB_HOSTS,
   link,
   netList,
+  netXml,
+  REPO_PLAYBOOKS,
   resetHost,
   resetHosts,
   scratchDir,
@@ -62,10 +65,17 @@ type Plan = { hosts: Record<string, { tasks: Array<{ name: string; plan?: { chan
 describe('saved plans: plan, review, apply exactly that', () => {
   let dir: string;
   let planFile: string;
+  /** bridged.yaml with its network template beside it (looked up there first), in a scratch dir. */
+  let playbook: string;
+  let template: string;
 
   beforeAll(async () => {
     dir = scratchDir('saved-plan');
     planFile = join(dir, 'plan.json');
+    playbook = join(dir, 'bridged.yaml');
+    template = join(dir, 'bridged-network.xml.hbs');
+    copyFileSync(BRIDGED, playbook);
+    copyFileSync(join(REPO_PLAYBOOKS, '../templates/bridged-network.xml.hbs'), template);
     await resetHosts(LAB_HOSTS);
   });
 
@@ -74,7 +84,7 @@ describe('saved plans: plan, review, apply exactly that', () => {
   });
 
   it('run --check --out plan.json writes the plan of every host and changes nothing', async () => {
-    const r = await kvmnet(['run', BRIDGED, '-i', inventory(), '--check', '--out', planFile]);
+    const r = await kvmnet(['run', playbook, '-i', inventory(), '--check', '--out', planFile]);
     expect(r.code, show(r)).toBe(0);
     expect(existsSync(planFile)).toBe(true);
     const plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
@@ -100,12 +110,21 @@ describe('saved plans: plan, review, apply exactly that', () => {
 
   it('apply refuses the host changed by hand (exit 2, naming br0) and applies the plan on the others', async () => {
     await inHost(DRIFTED, ['ip', 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0']);
+    // The template changes after planning: a plan applied exactly does not read it again.
+    const original = readFileSync(template, 'utf8');
+    writeFileSync(template, original.replace('{{bridge}}', 'br1'));
+    // Planning again would read it (the template beside the playbook wins).
+    const replanned = await kvmnet(['run', playbook, '-i', inventory(), '--limit', 'hv1', '--check', '--diff']);
+    expect(replanned.code, show(replanned)).toBe(0);
+    expect(replanned.stdout).toMatch(/<bridge name=.br1.\/>/);
     const r = await kvmnet(['apply', planFile, '--output', 'json']);
+    writeFileSync(template, original);
     expect(r.code, show(r)).toBe(2);
     const refused = taskEvents(r, DRIFTED);
     expect(refused, show(r)).toHaveLength(1);
     expect(refused[0]!.outcome).toBe('failed');
     expect(refused[0]!.message).toMatch(/^hv3: .*br0.* changed since the plan was made; re-plan$/);
+    console.log(`[e2e] saved plan, hv3 changed by hand: ${refused[0]!.message}`);
     const summary = jsonEvents(r.stdout).find((e) => e.event === 'summary') as { hosts: Array<{ host: string; changed: number; failed: number }> };
     expect(summary.hosts.map((x) => [x.host, x.changed, x.failed])).toEqual([
       ['hv1', 4, 0],
@@ -118,6 +137,10 @@ describe('saved plans: plan, review, apply exactly that', () => {
     expect(isUp(br0)).toBe(false);
     expect((await link(DRIFTED, 'eth1'))?.master).toBeUndefined();
     expect((await netList(DRIFTED)).map((n) => n.name)).toEqual(['default']);
+    // The saved definition, not the edited template.
+    for (const h of APPLIED) expect((await netXml(h, 'bridged-network')).bridge?.name, h).toBe('br0');
+    // A failed apply leaves no retry file (the plan, not the playbook, is what is applied again).
+    expect(readdirSync(dir).filter((f) => f.endsWith('.retry'))).toEqual([]);
   });
 
   it('the applied hosts are exactly as a direct run leaves a fresh host', async () => {
@@ -142,6 +165,7 @@ describe('saved plans: plan, review, apply exactly that', () => {
       expect(ev.map((e) => [e.task, e.outcome]), `${h}\n${show(r)}`).toEqual([['saved plan', 'failed']]);
     }
     for (const h of APPLIED) expect(taskEvents(r, h)[0]!.message).toMatch(new RegExp(`^${h}: the plan looks applied already: .*; re-plan$`));
+    for (const h of LAB_HOSTS) console.log(`[e2e] saved plan applied again: ${taskEvents(r, h)[0]!.message}`);
     expect(await Promise.all(LAB_HOSTS.map((h) => snapshot(h)))).toEqual(before);
   });
 
