@@ -14,7 +14,8 @@ import { runCommandTask } from './command-task.js';
 import { evaluateCondition } from './condition.js';
 import { applyConfirmed, runGuarded, type GuardOptions } from './confirm.js';
 import { deviceDiff } from './diff.js';
-import { gatherHostFacts } from './host-facts.js';
+import { missingFragments, playNeeds, taskNeeds } from '../facts/needs.js';
+import { gatherHostFacts, topUpHostFacts } from './host-facts.js';
 import { planTask, prepareTask, type PreparedTask } from './prepare.js';
 import type { Reporter } from './reporter.js';
 import { sshPathTouch } from './ssh-path.js';
@@ -61,6 +62,8 @@ export interface HostOutcome {
   notified: Set<string>;
   /** The facts as the play left them (kept up to date by every change), unless a command task may have changed the host behind them. */
   facts?: Facts;
+  /** Execs beyond the first that read facts a later task needed (src/facts/needs.ts). */
+  factsTopUps: number;
 }
 
 class HostStopped extends Error {}
@@ -70,7 +73,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const notified = new Set<string>();
   const registered: Record<string, unknown> = {};
   // strategy linear keeps the hosts in step task by task: there every task is sent on its own.
-  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch() };
+  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch(), factsTopUps: 0 };
   const later = (event: () => void) => afterQueued(link, event);
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
     const durationMs = Date.now() - started;
@@ -91,7 +94,10 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   try {
     link.conn = await job.withSlot(() => job.getConnection());
     // A later play of the same run reuses the facts the previous one kept up to date.
-    facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock)));
+    // Only what this play's tasks need (src/facts/needs.ts); tasks under `when` and handlers ask for more when they run.
+    const need = playNeeds(job.tasks);
+    facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock, need)));
+    if (job.cachedFacts && (await topUpHostFacts(link.conn, job.host, facts, need))) link.factsTopUps += 1;
     // A guarded change that nobody confirmed (the controller died, say): its timer restored the host.
     for (const r of facts.rollbacks ?? []) job.reporter.warn(`${job.host}: a rollback timer fired at ${r.at} (${r.id}): ${r.what}`);
     delete facts.rollbacks;
@@ -99,7 +105,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     const unreachable = err instanceof UnreachableError;
     emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
     job.onFailure?.();
-    return { recap, notified };
+    return { recap, notified, factsTopUps: link.factsTopUps };
   }
 
   try {
@@ -159,7 +165,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     if (link.group) await abandonGroup(link, facts, emit, 'a later task of its confirm_group failed');
     // The tasks before the one that stopped the host still run, as they would have one by one.
     await flushChanges(link);
-    if (!job.forceHandlers) return { recap, notified };
+    if (!job.forceHandlers) return { recap, notified, factsTopUps: link.factsTopUps };
   }
   // Handlers run once each, at the end of the play, in the order they are defined.
   for (const handler of job.handlers) {
@@ -171,7 +177,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     if (link.group && !(await commitGroup(job, link, facts, emit))) break;
   }
   await flushChanges(link);
-  return { recap, notified, facts: link.factsStale ? undefined : facts };
+  return { recap, notified, facts: link.factsStale ? undefined : facts, factsTopUps: link.factsTopUps };
 }
 
 const NO_LOOP = Symbol('no loop');
@@ -210,6 +216,8 @@ interface HostLink {
   factsStale?: boolean;
   conn: Connection;
   batch: ChangeBatch;
+  /** Execs that read facts fragments the first one did not. */
+  factsTopUps: number;
 }
 
 interface HeldGroup {
@@ -293,6 +301,13 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
     if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
       emit(task, 'skipped', `condition is false: ${task.when}`, started);
       return { changed: false, stop: false, registered: registeredResult('skipped', 'condition is false') };
+    }
+    // A task the first facts exec did not read for (a `when`, a handler): one more exec, after the
+    // queued changes, so that what it reads is the host as the earlier tasks left it.
+    const need = taskNeeds(task);
+    if (missingFragments(facts, need).length) {
+      if (!job.check && !(await flushChanges(link))) return STOPPED;
+      if (await topUpHostFacts(link.conn, job.host, facts, need)) link.factsTopUps += 1;
     }
     const p = prepareTask(task, vars, job.host, job.playbookDir);
     if (p.kind === 'command') {
@@ -466,7 +481,7 @@ async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: Tas
 async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<PreparedTask, { kind: 'planned' }>): Promise<string> {
   try {
     const conn = await job.reconnect();
-    const fresh = await gatherHostFacts(conn, job.host);
+    const fresh = await gatherHostFacts(conn, job.host, undefined, taskNeeds(task));
     const again = planTask(prepared, fresh, job.host);
     return again.changes.length === 0 ? 'on reconnect, the change turned out to be applied' : `on reconnect, the change turned out NOT to be applied (still to do: ${again.changes.map((c) => c.summary).join('; ')})`;
   } catch {

@@ -12,7 +12,7 @@ import { iniValue, ifupdownBridge, ifupdownPorts, ifupdownStanzas, networkdBridg
 import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
-import { BRIDGE_VLAN_SHELL, describeVlans, parseBridgeVlans } from './bridge-vlans.js';
+import { bridgeVlanFacts, describeVlans } from './bridge-vlans.js';
 import { ifupdownBridgeVlanLines, ifupdownDefaultPvid, ifupdownVlanAware, portVlanLinesFor } from './bridge-vlan-persist.js';
 
 const schema = z.strictObject({
@@ -36,9 +36,7 @@ export const ensureBridge: PlannedTaskModule<'ensure_bridge', typeof schema> = {
   defaultName: (args) => `ensure_bridge ${String(args.name)}`,
   plan: planBridge,
   persistence: { files: bridgeFiles, drift: bridgeDrift },
-  // VLAN-aware bridges: vlan_filtering from the link section, port VLAN sets from `bridge -j vlan
-  // show` (run only when some bridge filters VLANs).
-  facts: { shell: BRIDGE_VLAN_SHELL, parse: parseBridgeVlans },
+  facts: bridgeVlanFacts,
   factsView: {
     json: (f) => ({ bridges: bridgesOf(f), persisted_bridges: f.persisted ? persistedBridges(f.persisted).map((b) => b.name).sort() : null, bridge_vlans: bridgeVlansOf(f) }),
     sections: (f) => [

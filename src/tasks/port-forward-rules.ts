@@ -26,6 +26,7 @@
 // itself stay (a network restart leaves kvmnet's chains, table and accepts alone or re-applies them).
 import type { Facts, FirewallBackendFact, PortForwardFacts } from '../model/facts.js';
 import type { FactsFragment } from './contract.js';
+import { libvirtVersionFacts } from './libvirt-version.js';
 
 export const HOOKS_DIR = '/etc/libvirt/hooks';
 export const RULES_DIR = `${HOOKS_DIR}/kvmnet-port-forwards`;
@@ -292,6 +293,8 @@ pf_files=; for f in ${NETWORK_HOOK} ${DAEMON_HOOK} ${RULES_DIR}/*.rules; do [ -f
 `;
 
 export const portForwardFacts: FactsFragment = {
+  id: 'port-forwards',
+  with: [libvirtVersionFacts],
   shell: SHELL,
   parse(sections, facts) {
     const rulesText = sections.find((s) => s.key === 'pf-rules')?.body;

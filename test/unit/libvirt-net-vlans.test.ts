@@ -11,6 +11,7 @@ import { parseFacts } from '../../src/facts/parse.js';
 import { isSubset, parseXml } from '../../src/render/netxml.js';
 import { ensureLibvirtNet, type EnsureLibvirtNetArgs } from '../../src/tasks/ensure-libvirt-net.js';
 import { classifyNetworkChange, describeOp, verifyScript } from '../../src/tasks/libvirt-net-live.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
@@ -150,7 +151,7 @@ describe("the net-update check reads each portgroup's VLAN tags (run in sh again
 });
 
 describe('kvmnet facts on a lab host running the network', () => {
-  const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+  const fragments = ALL_FRAGMENTS;
   const facts = parseFacts(fixture('facts-ovs-vlans.stdout'), '', fragments).facts;
 
   it('JSON: the network VLAN and every portgroup with its VLAN', () => {
