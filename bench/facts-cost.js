@@ -3,12 +3,12 @@
 // (nsenter into the host, not over SSH), so what is measured is the host's work only. For every
 // variant — the core script, the core plus one fragment, what bench/both.yaml's plays read, every
 // fragment (`kvmnet facts`), and bench/floor.sh — on one host and on N hosts at once:
-//   wall: spawn to exit of the script (one host), first spawn to last exit (N hosts);
+//   wall: spawn to exit (one host), first spawn to last exit (N hosts), divided by the repetitions;
 //   CPU:  the script's process tree (time(1): itself and every child it waited for) PLUS the
 //         CPU libvirtd spent answering (its /proc/PID/stat before and after), summed over hosts.
 // The variants run interleaved, round after round, so every ratio is taken side by side.
 //
-//   node bench/facts-cost.js [--hosts 20] [--rounds 7] [--dir bench/.lab/facts] [--prefix kf] [--keep-lab]
+//   node bench/facts-cost.js [--hosts 20] [--rounds 5] [--reps-one 10] [--reps-all 3] [--dir bench/.lab/facts] [--prefix kf] [--keep-lab]
 //
 // Writes bench/results/facts-cost.json and prints a table. Needs root and `npm run build`.
 import { spawnSync } from 'node:child_process';
@@ -22,7 +22,9 @@ import { median, procCpuMs, runTimed } from './lib/proc.js';
 const { values: opt } = parseArgs({
   options: {
     hosts: { type: 'string', default: '20' },
-    rounds: { type: 'string', default: '7' },
+    rounds: { type: 'string', default: '5' },
+    'reps-one': { type: 'string', default: '10' },
+    'reps-all': { type: 'string', default: '3' },
     dir: { type: 'string', default: join(BENCH_DIR, '.lab', 'facts') },
     prefix: { type: 'string', default: 'kf' },
     'keep-lab': { type: 'boolean', default: false },
@@ -30,6 +32,8 @@ const { values: opt } = parseArgs({
 });
 const N = Number(opt.hosts);
 const ROUNDS = Number(opt.rounds);
+const REPS_ONE = Number(opt['reps-one']);
+const REPS_ALL = Number(opt['reps-all']);
 const log = (m) => process.stderr.write(`[facts-cost] ${m}\n`);
 
 const dist = (p) => import(join(REPO_DIR, 'dist', p));
@@ -78,32 +82,41 @@ try {
   if (conv.code !== 0) throw new Error(`converging the lab failed: ${conv.stderr.slice(0, 2000)}`);
   log('lab converged with bench/both.yaml');
 
+  // Each variant's script is a file the hosts read (they share the controller's /work), run REPS
+  // times in a row per measurement: time(1) and /proc/PID/stat count CPU in 10 ms ticks, so one
+  // run of a ~10 ms script cannot be told from another.
+  const scriptDir = join(BENCH_DIR, '.lab', 'facts-scripts');
+  mkdirSync(scriptDir, { recursive: true });
+  variants.forEach((v, i) => writeFileSync((v.file = join(scriptDir, `v${i}.sh`)), v.script));
+  const repeat = (file, reps) => `i=0; while [ $i -lt ${reps} ]; do sh ${file} >/dev/null 2>/tmp/kvmnet-facts-cost.err || { cat /tmp/kvmnet-facts-cost.err >&2; exit 1; }; i=$((i+1)); done\n`;
   const inHost = (h, script) => runTimed([...lab.hostCommand(state, h.name), '/bin/sh', '-s'], { input: script, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' } });
   const pids = new Map(hosts.map((h) => [h.name, libvirtdPid(h)]));
   const daemonCpu = (names) => names.reduce((s, n) => s + procCpuMs(pids.get(n)), 0);
 
   for (const v of variants) result.variants[v.name] = { one: { wall: [], cpu: [] }, all: { wall: [], cpu: [] }, bytes: v.script.length };
+  result.env.repsOneHost = REPS_ONE;
+  result.env.repsAllHosts = REPS_ALL;
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order so no variant always runs right after the same one.
     const order = variants.map((_, i) => variants[(i + round) % variants.length]);
     for (const v of order) {
       const r = result.variants[v.name];
-      // One host (hv1), the others idle.
+      // One host (hv1), the others idle: per exec = the total of REPS_ONE in a row / REPS_ONE.
       const d0 = daemonCpu([hosts[0].name]);
-      const one = await inHost(hosts[0], v.script);
+      const one = await inHost(hosts[0], repeat(v.file, REPS_ONE));
       if (one.code !== 0) throw new Error(`${v.name} on ${hosts[0].name}: exit ${one.code}: ${one.stderr.slice(0, 500)}`);
-      r.one.wall.push(one.wallMs);
-      r.one.cpu.push(one.cpuMs + daemonCpu([hosts[0].name]) - d0);
-      // Every host at once.
+      r.one.wall.push(one.wallMs / REPS_ONE);
+      r.one.cpu.push((one.cpuMs + daemonCpu([hosts[0].name]) - d0) / REPS_ONE);
+      // Every host at once, REPS_ALL execs in a row on each: per exec = wall / REPS_ALL, CPU summed over the hosts / REPS_ALL.
       const names = hosts.map((h) => h.name);
       const a0 = daemonCpu(names);
       const t0 = process.hrtime.bigint();
-      const all = await Promise.all(hosts.map((h) => inHost(h, v.script)));
+      const all = await Promise.all(hosts.map((h) => inHost(h, repeat(v.file, REPS_ALL))));
       const wall = Number(process.hrtime.bigint() - t0) / 1e6;
       const bad = all.find((x) => x.code !== 0);
       if (bad) throw new Error(`${v.name} on ${hosts.length} hosts: exit ${bad.code}: ${bad.stderr.slice(0, 500)}`);
-      r.all.wall.push(wall);
-      r.all.cpu.push(all.reduce((s, x) => s + x.cpuMs, 0) + daemonCpu(names) - a0);
+      r.all.wall.push(wall / REPS_ALL);
+      r.all.cpu.push((all.reduce((s, x) => s + x.cpuMs, 0) + daemonCpu(names) - a0) / REPS_ALL);
     }
     log(`round ${round + 1}/${ROUNDS} done (load ${loadavg()[0].toFixed(1)})`);
   }
@@ -120,7 +133,7 @@ function report(res) {
   const core = res.variants.core;
   const m = (a) => median(a);
   const lines = [];
-  lines.push(`facts exec, host side, ${res.env.hosts} namespace lab hosts, ${res.env.rounds} rounds, load ${res.env.loadBefore[0].toFixed(1)} → ${res.env.loadAfter[0].toFixed(1)} (2 shared cores)`);
+  lines.push(`facts exec, host side, ${res.env.hosts} namespace lab hosts, ${res.env.rounds} rounds of ${res.env.repsOneHost} execs (1 host) and ${res.env.repsAllHosts} (all hosts), per exec; load ${res.env.loadBefore[0].toFixed(1)} → ${res.env.loadAfter[0].toFixed(1)} (2 shared cores)`);
   lines.push('medians; ratio = variant / core, measured side by side');
   lines.push(['variant'.padEnd(58), '1 host wall', 'CPU', `${res.env.hosts} hosts wall`, 'CPU (sum)', 'wall/core', 'CPU/core (1 host)'].join(' | '));
   for (const [name, v] of Object.entries(res.variants)) {
@@ -130,7 +143,7 @@ function report(res) {
       [
         name.padEnd(58),
         `${v.median.oneWall.toFixed(0)} ms`.padStart(11),
-        `${v.median.oneCpu.toFixed(0)} ms`,
+        `${v.median.oneCpu.toFixed(1)} ms`,
         `${v.median.allWall.toFixed(0)} ms`.padStart(13),
         `${v.median.allCpu.toFixed(0)} ms`,
         `${(v.median.allWall / c.allWall).toFixed(2)}×`,
