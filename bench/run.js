@@ -36,6 +36,8 @@ real lab (default), then the simulator (below):
   --small-scenarios L  at the smaller sizes (default warm,check)
   --prefix P           lab prefix (default kb)
   --dir DIR            lab dir (default bench/.lab/lab)
+  --before BIN         also run another build of kvmnet (path of its bin/kvmnet.js) as contender
+                       "before", alternated with this one (a change's effect, side by side)
   --keep-lab           leave the lab up at the end (a lab that existed before is always kept)
   --with-ansible       add ansible-playbook as a contender at the largest size (installs it with
                        apt-get if missing); without it, the targets use its last figure (dated)
@@ -133,6 +135,7 @@ function parseArgs(argv) {
     else if (a === '--prefix') o.prefix = val();
     else if (a === '--dir') o.dir = val();
     else if (a === '--keep-lab') o.keepLab = true;
+    else if (a === '--before') o.before = val();
     else if (a === '--with-ansible') o.ansible = true;
     else if (a === '--scenarios') o.scenarios = val().split(',');
     else if (a === '--no-counters') o.counters = false;
@@ -233,7 +236,8 @@ async function labBench() {
   const lab = await labApi();
   const sizes = opts.sizes;
   const n = Math.max(...sizes);
-  const contenders = ['kvmnet', 'baseline', 'floor'];
+  // --before: another build of kvmnet (its bin/kvmnet.js), alternated with this one: a change's effect side by side.
+  const contenders = opts.before ? ['kvmnet', 'before', 'baseline', 'floor'] : ['kvmnet', 'baseline', 'floor'];
   let ansible = { requested: Boolean(opts.ansible), run: false };
   if (opts.ansible) {
     const problem = installAnsible(log);
@@ -368,6 +372,7 @@ async function benchSize(lab, ctx, result, bucket, { scenarios: wanted, rounds: 
   };
   const runOne = (contender, scenario) => {
     if (contender === 'kvmnet') return runKvmnet({ ...ctx, scenario });
+    if (contender === 'before') return runKvmnet({ ...ctx, scenario, bin: opts.before });
     if (contender === 'baseline') return runBaseline({ ...ctx, scenario });
     if (contender === 'floor') return runFloor({ ...ctx, scenario });
     return runAnsible({ ...ctx, scenario });
