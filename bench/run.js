@@ -20,6 +20,7 @@ import {
   useExitRaceShim,
 } from './lib/contenders.js';
 import { BENCH_DIR, REPO_DIR, installVirshCounter, labApi, readVirshCounter, removeVirshCounter, resetHosts } from './lib/lab.js';
+import { factsExecTimes } from './lib/facts-exec.js';
 import { commandExists, fmtRatio, fmtS, median, procCpuMs, procRssKb, runTimed } from './lib/proc.js';
 import { table, verdict } from './lib/report.js';
 import { ensureFleetKeys, sha256, writeFleetFiles } from './sim/fleet.js';
@@ -331,6 +332,10 @@ async function labBench() {
       await benchSize(lab, sub, result, result.bySize[size], { scenarios, rounds, contenders: who });
     }
 
+    // The facts exec as each host pays it (converged hosts: the warm/check state).
+    await ensureConverged(ctx);
+    result.factsExec = await factsExecTimes(lab, state);
+    log(`facts exec inside the hosts (${result.factsExec.fragments.join(', ') || 'core only'}): 1 host ${result.factsExec.oneHost.wallMs} ms wall, ${result.factsExec.oneHost.cpuMs} ms CPU; ${n} at once: median ${result.factsExec.allHosts.medianWallMs} ms, max ${result.factsExec.allHosts.maxWallMs} ms per host`);
     if (opts.counters) result.counters = await counters(lab, ctx);
     if (opts.profile) result.profile = await profileCheck(subLab(ctx, 1));
     if (opts.capture) {
@@ -614,6 +619,10 @@ function summarizeLab(result) {
     out.push(table(['run', 'connections', 'execs', 'virsh'], Object.entries(result.counters).map(([k, v]) => [k, v.connectionsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.execsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.virshPerHost.median])), '');
   }
   out.push(`kvmnet --help: ${result.help.medianMs} ms median of 10 (bare \`node -e 0\`: ${result.help.nodeBareStartMs} ms)`, '');
+  if (result.factsExec) {
+    const f = result.factsExec;
+    out.push(`facts exec inside the hosts, no SSH (fragments: ${f.fragments.join(', ') || 'core only'}): 1 host ${f.oneHost.wallMs} ms wall, ${f.oneHost.cpuMs} ms CPU (script + libvirtd, mean of ${f.oneHost.execs}); ${f.allHosts.hosts} hosts at once: median ${f.allHosts.medianWallMs} ms, max ${f.allHosts.maxWallMs} ms per host`, '');
+  }
   out.push('targets', table(['target', 'measured', 'limit', ''], targets.map((x) => [x.name, x.value === null ? 'n/a' : `${x.value}${x.unit}`, `${x.cmp === '<=' ? '≤ ' : x.cmp === '>=' ? '≥ ' : ''}${x.limit}${x.unit}`, `${verdict(x.met)}${x.note ? ` (${x.note})` : ''}`])));
   if (result.errors.length) out.push('', `problems (${result.errors.length}):`, ...result.errors.map((e) => `  - ${e.slice(0, 500)}`));
   console.log(out.join('\n'));
