@@ -14,7 +14,8 @@ import { runCommandTask } from './command-task.js';
 import { evaluateCondition } from './condition.js';
 import { applyConfirmed, runGuarded, type GuardOptions } from './confirm.js';
 import { deviceDiff } from './diff.js';
-import { missingFragments, playNeeds, taskNeeds } from '../facts/needs.js';
+import { missingFragments, taskNeeds } from '../facts/needs.js';
+import { firstExecNeeds } from './first-exec.js';
 import { gatherHostFacts, topUpHostFacts } from './host-facts.js';
 import { planTask, prepareTask, type PreparedTask } from './prepare.js';
 import type { Reporter } from './reporter.js';
@@ -94,8 +95,8 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   try {
     link.conn = await job.withSlot(() => job.getConnection());
     // A later play of the same run reuses the facts the previous one kept up to date.
-    // Only what this play's tasks need (src/facts/needs.ts); tasks under `when` and handlers ask for more when they run.
-    const need = playNeeds(job.tasks);
+    // Only what this play's tasks need (src/facts/needs.ts); tasks under an undecided `when` and handlers ask for more when they run.
+    const need = firstExecNeeds(job.tasks, job.vars, job.extraVars, job.host);
     facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock, need)));
     if (job.cachedFacts && (await topUpHostFacts(link.conn, job.host, facts, need))) link.factsTopUps += 1;
     // A guarded change that nobody confirmed (the controller died, say): its timer restored the host.

@@ -191,7 +191,7 @@ describe('a later task that needs more', () => {
     expect(rest.join('\n')).toContain('52:54:00:30:00:99');
   });
 
-  it('a task under `when` that is skipped costs nothing; one that runs costs one exec, however many tasks like it follow', async () => {
+  it('a `when` on the play\'s vars is decided before the first exec: false costs nothing, true is read with the rest', async () => {
     const yaml = (reserve: boolean) => `- hosts: all
   vars: { reserve: ${reserve} }
   tasks:
@@ -208,8 +208,29 @@ describe('a later task that needs more', () => {
       const p = play(yaml(reserve));
       const outcome = await runHost(testHostJob(p, host, reporter, { check: true, vars: p.vars }));
       expect(reporter.events.every((e) => e.outcome !== 'failed'), JSON.stringify(reporter.events)).toBe(true);
-      expect(outcome.factsTopUps).toBe(reserve ? 1 : 0);
-      expect(host.scripts.filter((s) => s.includes('net-dhcp-leases'))).toHaveLength(reserve ? 1 : 0);
+      expect(outcome.factsTopUps).toBe(0);
+      expect(host.scripts).toHaveLength(1);
+      expect(host.scripts[0]!.includes('net-dhcp-leases')).toBe(reserve);
     }
+  });
+
+  it('a `when` on a registered result is decided when the task runs: one more exec then, however many tasks like it follow', async () => {
+    const yaml = `- hosts: all
+  tasks:
+    - ensure_bridge: { name: br10, stp: false }
+      register: br
+    - ensure_dhcp_host: { network: net10, mac: "52:54:00:30:00:98", ip: 192.168.30.98 }
+      when: br.changed
+    - ensure_dns_host: { network: net10, ip: 192.168.30.98, hostnames: [w98.lab.example] }
+      when: br.changed
+`;
+    const host = new FakeHost({ facts: 'nat-guests' });
+    hosts.push(host);
+    const reporter = recorder();
+    const outcome = await runHost(testHostJob(play(yaml), host, reporter, { check: true }));
+    expect(reporter.events.map((e) => e.outcome)).toEqual(['changed', 'changed', 'changed']);
+    expect(outcome.factsTopUps).toBe(1);
+    expect(host.scripts[0]).not.toContain('net-dhcp-leases');
+    expect(host.scripts.filter((s) => s.includes('net-dhcp-leases'))).toHaveLength(1);
   });
 });
