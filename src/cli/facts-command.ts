@@ -2,7 +2,8 @@ import pLimit from 'p-limit';
 import { resolveConnectionVars } from '../config/connection-vars.js';
 import { hostVars } from '../config/inventory.js';
 import { connect } from '../connection/index.js';
-import { UnreachableError } from '../errors.js';
+import { UnreachableError, UsageError } from '../errors.js';
+import { ALL_FRAGMENTS, fragmentsByIds } from '../facts/needs.js';
 import { gatherHostFacts } from '../run/host-facts.js';
 import { factsSummary, factsText } from '../report/facts-view.js';
 import { exitCodeForHosts } from './exit-codes.js';
@@ -24,6 +25,8 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
     // Unsharded facts JSON stays one object per host (what `graph --from` and scripts read); a shard says which slice it is.
     if (flags.output === 'json') out(JSON.stringify({ time: new Date().toISOString(), ...buildHeader({ command: 'facts', inventory: loaded.inventory, extraVars: {}, check: true, choice }) }));
   }
+  const only = flags.only === undefined ? undefined : fragmentsByIds(flags.only.split(',').map((s) => s.trim()).filter(Boolean));
+  if (only?.unknown.length) throw new UsageError(`--only: unknown facts fragment ${only.unknown.join(', ')} (known: ${ALL_FRAGMENTS.map((f) => f.id).join(', ')})`);
   const limit = pLimit(flags.forks);
   let failed = 0;
   let unreachable = 0;
@@ -35,7 +38,7 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
           if (!resolved.settings) throw new UnreachableError(resolved.diagnostics.map((d) => d.message).join('; '));
           const conn = await connect(resolved.settings, { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) });
           try {
-            const facts = await gatherHostFacts(conn, host);
+            const facts = await gatherHostFacts(conn, host, undefined, only?.found);
             if (flags.output === 'json') out(JSON.stringify({ host, ...factsSummary(facts) }));
             else out(factsText(host, facts, colors()).join('\n') + '\n');
           } finally {

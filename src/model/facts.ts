@@ -206,6 +206,8 @@ export interface Facts {
   persisted?: Record<string, string>;
   /** Which of the persistence directories (/etc/systemd/network, /etc/network/interfaces.d) exist. */
   persistDirs?: string[];
+  /** Ids of the facts fragments these facts were read with (src/facts/needs.ts); undefined: built by hand, taken as complete. */
+  gathered?: string[];
   /** Rollback timers that fired since the last run took the lock (a guarded change nobody confirmed). */
   rollbacks?: Array<{ at: string; id: string; what: string }>;
   /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */

@@ -78,6 +78,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   const replays = new Map<string, HostReplay>();
   const locked = new Set<string>();
   const factsCache = new Map<string, Facts>();
+  const factsTopUps = { count: 0 };
   const owner = `kvmnet pid ${process.pid} on ${hostname()} (${userInfo().username}) since ${new Date().toISOString()}`;
 
   try {
@@ -113,6 +114,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           owner,
           factsCache,
           replays,
+          factsTopUps,
           stopping: () => stopping() || fatalFailure,
           onHostFailure: () => {
             if (play.anyErrorsFatal) fatalFailure = true;
@@ -152,7 +154,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
     await Promise.all([...connections.values()].map((c) => c.then((x) => x.close()).catch(() => undefined)));
     await Promise.all(extra.map((c) => c.close().catch(() => undefined)));
   }
-  const stats = { connections: 0, execs: 0 };
+  const stats = { connections: 0, execs: 0, factsTopUps: factsTopUps.count };
   for (const conn of [...(await Promise.all([...connections.values()].map((c) => c.catch(() => undefined)))), ...extra]) {
     if (conn) {
       stats.connections += conn.stats.connections;
@@ -189,6 +191,8 @@ interface PlayContext {
   owner: string;
   factsCache: Map<string, Facts>;
   replays: Map<string, HostReplay>;
+  /** Execs that read facts fragments a host's first exec did not (counted for the summary). */
+  factsTopUps: { count: number };
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -238,8 +242,9 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     if (err instanceof UnreachableError) recap.unreachable = 1;
     else recap.failed = 1;
     recap.error = (err as Error).message;
-    return { recap, notified: new Set<string>() };
+    return { recap, notified: new Set<string>(), factsTopUps: 0 };
   });
+  ctx.factsTopUps.count += outcome.factsTopUps;
   if (outcome.facts) ctx.factsCache.set(host, outcome.facts);
   else ctx.factsCache.delete(host);
   return outcome.recap;

@@ -5,14 +5,14 @@
 //   `vlan_filtering 0`, so the bridge would not come back;
 // - a link taken down loses its routes and its IPv6 addresses: up again, they are put back;
 // - an address deleted takes the link's routes with it (all of them with the last IPv4 address).
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFacts } from '../../src/facts/parse.js';
 import { inverseOps, opsLines } from '../../src/ops/index.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { vmFixture } from './support/vm-fixture.js';
 
-const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+const fragments = ALL_FRAGMENTS;
 const converged = parseFacts(readFileSync(new URL('../fixtures/facts/converged.stdout', import.meta.url), 'utf8'), '', fragments).facts;
 
 describe('the inverse of taking a link down, or deleting an address', () => {

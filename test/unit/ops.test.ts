@@ -3,6 +3,7 @@
 // arguments; file operations run for real in a temporary directory), its effect on the facts, its
 // inverse (applied after it, the facts are back as they were for what it touched), and its
 // read-back check (a planted difference is named; facts that agree give nothing).
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +14,10 @@ import type { Facts, LinkFact } from '../../src/model/facts.js';
 import { applyOps, inverseOps, OP_NAMES, opsLines, verifyOps, type Op, type OpName } from '../../src/ops/index.js';
 import { parseXml } from '../../src/render/netxml.js';
 import { forwardRules, HOOK_SCRIPT, installedForwards } from '../../src/tasks/port-forward-rules.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { hostFixture } from './support/host-fixture.js';
 import { vmFactsOutput, vmFixture } from './support/vm-fixture.js';
 
-const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+const fragments = ALL_FRAGMENTS;
 /** Facts parsed from a facts exec captured on a lab host (test/fixtures/facts/NAME.stdout). */
 const capture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '', fragments).facts;
 /** The VM lab host with a VLAN-aware br0 (eth3: 30, 99 PVID untagged, 200-202), its `bridge -j vlan show` included. */
