@@ -44,6 +44,8 @@ export interface SshHostConfig {
   serverAliveCountMax: number;
   /** Options that applied to this host but kvmnet cannot honour: `ProxyCommand (~/.ssh/config)`. */
   unsupported: string[];
+  /** Where each option that was set came from (lowercase option → file, or `inventory` for a preset). */
+  from: Record<string, string>;
 }
 
 export class SshConfigError extends Error {}
@@ -283,6 +285,7 @@ function finish(alias: string, values: Values, unsupported: Set<string>): SshHos
     serverAliveInterval: numberOf(first(values, 'serveraliveinterval'), 'ServerAliveInterval') ?? 0,
     serverAliveCountMax: numberOf(first(values, 'serveralivecountmax'), 'ServerAliveCountMax') ?? 3,
     unsupported: [...unsupported],
+    from: Object.fromEntries([...values].map(([k, v]) => [k, v.file])),
   };
   const agent = first(values, 'identityagent');
   if (agent !== undefined) result.identityAgent = agent === 'none' || agent === 'SSH_AUTH_SOCK' || agent.startsWith('$') ? agent : expandPath(agent, tokens);
