@@ -11,7 +11,10 @@ import { isRecord } from './inventory-util.js';
 import { loadYamlInventory } from './inventory-yaml.js';
 
 /** How long one run of an inventory script may take (Ansible waits forever; a hung CMDB should not hang kvmnet). */
-export const SCRIPT_TIMEOUT_MS = Number(process.env['KVMNET_INVENTORY_SCRIPT_TIMEOUT'] ?? 60) * 1000;
+export function scriptTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const s = Number(env['KVMNET_INVENTORY_SCRIPT_TIMEOUT']);
+  return (Number.isFinite(s) && s > 0 ? s : 60) * 1000;
+}
 /** Script output and TOML files may be far larger than a hand-written YAML file. */
 const MAX_GENERATED_BYTES = 64 * 1024 * 1024;
 
@@ -29,9 +32,10 @@ type Fail = (message: string) => void;
 /** Runs SCRIPT ARGS; its stdout as JSON (big integers kept exact), or undefined after reporting why not. */
 function runScript(abs: string, args: string[], fail: Fail): unknown {
   const what = `inventory script ${abs} ${args.join(' ')}`;
-  const r = spawnSync(abs, args, { encoding: 'utf8', timeout: SCRIPT_TIMEOUT_MS, maxBuffer: MAX_GENERATED_BYTES, stdio: ['ignore', 'pipe', 'pipe'] });
+  const timeout = scriptTimeoutMs();
+  const r = spawnSync(abs, args, { encoding: 'utf8', timeout, maxBuffer: MAX_GENERATED_BYTES, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = (r.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return fail(`${what} did not finish within ${SCRIPT_TIMEOUT_MS / 1000} s (KVMNET_INVENTORY_SCRIPT_TIMEOUT)`);
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return fail(`${what} did not finish within ${timeout / 1000} s (KVMNET_INVENTORY_SCRIPT_TIMEOUT)`);
   if (r.error) return fail(`cannot run ${what}: ${r.error.message}`);
   if (r.signal) return fail(`${what} was killed by ${r.signal}${stderr ? `: ${stderr}` : ''}`);
   if (r.status !== 0) return fail(`${what} exited with status ${r.status}${stderr ? `: ${stderr}` : ''}`);
