@@ -115,6 +115,7 @@ export function loadTomlInventory(shown: string, text: string, b: InventoryBuild
   if (Object.keys(data).length === 0) return fail('an empty TOML inventory');
   if ('plugin' in data) return fail('inventory plugin configuration files are not supported (this TOML file names a plugin)');
   const groups: Record<string, unknown> = {};
+  for (const name of iniResidue(text)) groups[name] = null;
   for (const [name, raw] of Object.entries(data)) {
     if (!isRecord(raw)) {
       b.diagnostics.push({ severity: 'warning', file: shown, message: `skipping '${name}': not a valid group definition (a table), as Ansible does` });
@@ -135,6 +136,23 @@ export function loadTomlInventory(shown: string, text: string, b: InventoryBuild
     groups[name] = out;
   }
   loadYamlInventory(shown, orderedJson(groups), b, { maxBytes: MAX_GENERATED_BYTES });
+}
+
+/**
+ * Ansible tries its INI reader on a .toml file before its TOML one, and the INI reader's groups stay when it fails:
+ * every `[header]` up to the first line it cannot read is an (empty) group of the result, before the TOML's own
+ * groups (`[kvm.hosts]` leaves a group "kvm.hosts"). Copied so that kvmnet's inventory is the one Ansible uses.
+ */
+function iniResidue(text: string): string[] {
+  const names: string[] = [];
+  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/.exec(line);
+    if (!header || (header[2] !== undefined && header[2] !== 'children')) break;
+    if (!names.includes(header[1]!)) names.push(header[1]!);
+  }
+  return names;
 }
 
 /** JSON in the values' own order (host and group order matter), bigints as their digits. */
