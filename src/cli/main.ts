@@ -25,8 +25,8 @@ function sshConfigOption(cmd: Command): Command {
   return cmd
     .option('-F, --ssh-config <file>', 'OpenSSH client config to read (default: ~/.ssh/config, then /etc/ssh/ssh_config; none: none); the ssh_config variable wins', nonEmpty('an ssh config file or none'))
     .hook('preAction', async (_cmd, action) => {
-      const { setSshConfigFile } = await import('../config/ssh-client-settings.js');
-      setSshConfigFile(action.opts<{ sshConfig?: string }>().sshConfig);
+      const { applyAnsibleCfg } = await import('./ansible-cfg-defaults.js');
+      applyAnsibleCfg(action);
     });
 }
 

@@ -41,15 +41,26 @@ const TEMPLATE = /\{\{|\{%/;
 const TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't']);
 const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
 
+let defaults: Partial<Record<VarName, unknown>> = {};
+
+/** Values under every inventory variable (ansible.cfg's remote_user, private_key_file…): used where no name of the setting is set. */
+export function setConnectionDefaults(values: Partial<Record<VarName, unknown>>): void {
+  defaults = values;
+}
+
 export function resolveConnectionVars(
   name: string,
-  vars: Record<string, unknown>,
+  hostVars: Record<string, unknown>,
   where: { file: string; line?: number; col?: number },
   /** Where a variable was set (inventory varOrigin); diagnostics point there instead of at the host. */
   originOf?: (variable: string) => Location | undefined,
 ): { settings?: ConnectionSettings; diagnostics: Diagnostic[]; notices?: string[] } {
   const diagnostics: Diagnostic[] = [];
   let failed = false;
+  const vars = { ...hostVars };
+  for (const [key, value] of Object.entries(defaults) as Array<[VarName, unknown]>) {
+    if (![key, ...CONNECTION_VAR_ALIASES[key]].some((n) => vars[n] !== undefined && vars[n] !== null)) vars[key] = value;
+  }
 
   /** The value of a setting and the variable name it came from. */
   const pick = (key: VarName): { value: unknown; from: string } | undefined => {

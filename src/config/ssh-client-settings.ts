@@ -26,17 +26,20 @@ export type SshConfigFields = Pick<ConnectionSettings, 'host' | 'port' | 'user'>
   Partial<Pick<ConnectionSettings, 'knownHosts' | 'hostKeyChecking' | 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax' | 'identityFiles' | 'identitiesOnly' | 'identityAgent' | 'hostKeyAlias' | 'jumps' | 'jump'>>;
 
 let cliFile: string | undefined;
+let cliOptions: string[] = [];
 
 /** `-F FILE` of the command line (`none` = read no ssh config); the `ssh_config` variable still wins. */
-export function setSshConfigFile(file: string | undefined): void {
+export function setSshConfigFile(file: string | undefined, options: string[] = []): void {
   cliFile = file;
+  cliOptions = options;
 }
 
 export function sshConfigSource(variable: string | undefined): SshConfigSource {
   const chosen = variable ?? cliFile;
-  if (chosen === undefined) return DEFAULT_SSH_CONFIG;
-  if (chosen === 'none') return { files: [] };
-  return { files: [expandPath(chosen, { h: '', r: '', n: '', p: '', k: '' })] };
+  const options = cliOptions.length ? { options: cliOptions } : {};
+  if (chosen === undefined) return { ...DEFAULT_SSH_CONFIG, ...options };
+  if (chosen === 'none') return { files: [], ...options };
+  return { files: [expandPath(chosen, { h: '', r: '', n: '', p: '', k: '' })], ...options };
 }
 
 const shown = new WeakMap<object, Set<string>>();

@@ -12,6 +12,8 @@ export interface SshConfigSource {
   files: readonly string[];
   /** Relative Include paths resolve against ~/.ssh for user files and /etc/ssh for the system file. */
   systemFiles?: readonly string[];
+  /** `Key Value` lines given as `ssh -o` (ansible.cfg's ssh_args): read before the files. */
+  options?: readonly string[];
 }
 
 /** Options that are set before the files are read, as `ssh -o` sets them (Ansible passes inventory values so). */
@@ -117,6 +119,7 @@ export function resolveSshHost(host: string, source: SshConfigSource, preset: Ss
 }
 
 function readAll(source: SshConfigSource, pass: Pass): void {
+  if (source.options?.length) apply([...SSHConfig.parse(source.options.join('\n'))], true, pass, 'ssh_args', false, 0);
   for (const file of source.files) {
     const lines = load(file, false);
     if (lines) apply(lines, true, pass, file, source.systemFiles?.includes(file) ?? false, 0);
