@@ -129,20 +129,22 @@ export function loadAnsibleCfg(env: NodeJS.ProcessEnv = process.env, cwd = proce
   return cfg;
 }
 
-/** What `-o Key=Value` / `-oKey=Value` / `-o "Key Value"` and `-F FILE` of ssh_args say; other flags are ssh's own business. */
+/** What `-o Key=Value` / `-oKey=Value` / `-o "Key Value"`, `-J HOPS` and `-F FILE` of ssh arguments say; other flags are ssh's own business. */
 export function sshArgsOptions(args: string): { options: string[]; configFile?: string } {
   const words = shellWords(args);
   const options: string[] = [];
   let configFile: string | undefined;
   for (let i = 0; i < words.length; i += 1) {
     const w = words[i]!;
-    if (w === '-o' || w === '-F') {
+    if (w === '-o' || w === '-F' || w === '-J') {
       const v = words[i + 1];
       i += 1;
       if (v === undefined) break;
       if (w === '-o') options.push(v.replace(/^([^=\s]+)\s*=\s*/, '$1 '));
+      else if (w === '-J') options.push(`ProxyJump ${v}`);
       else configFile = v;
     } else if (w.startsWith('-o')) options.push(w.slice(2).replace(/^([^=\s]+)\s*=\s*/, '$1 '));
+    else if (w.startsWith('-J')) options.push(`ProxyJump ${w.slice(2)}`);
     else if (w.startsWith('-F')) configFile = w.slice(2);
   }
   return { options, ...(configFile !== undefined && { configFile }) };

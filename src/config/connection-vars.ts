@@ -24,6 +24,8 @@ export const CONNECTION_VAR_ALIASES = {
   connect_timeout: ['ansible_timeout', 'ansible_ssh_timeout'],
   command_timeout: [],
   ssh_config: [],
+  ssh_common_args: ['ansible_ssh_common_args'],
+  ssh_extra_args: ['ansible_ssh_extra_args'],
 } as const satisfies Record<string, readonly string[]>;
 
 type VarName = keyof typeof CONNECTION_VAR_ALIASES;
@@ -144,6 +146,8 @@ export function resolveConnectionVars(
   const connection = connectionOf(pick('connection'), fail);
   const connectTimeoutMs = seconds('connect_timeout', CONNECTION_DEFAULTS.connectTimeoutMs);
   const sshConfig = text('ssh_config', { spaces: true });
+  // Ansible puts these after its own -o User=/Port=…: they lose to the inventory's values, beat the config files.
+  const sshArgs = [text('ssh_common_args', { spaces: true }), text('ssh_extra_args', { spaces: true })].filter((a): a is string => a !== undefined).join(' ');
   const commandTimeoutMs = seconds('command_timeout', CONNECTION_DEFAULTS.commandTimeoutMs);
 
   if (failed || user === undefined) return { diagnostics };
@@ -178,6 +182,7 @@ export function resolveConnectionVars(
         ...(pick('connect_timeout') && { connectTimeoutMs }),
         ...(jump !== undefined && { jump }),
         ...(sshConfig !== undefined && { sshConfig }),
+        ...(sshArgs !== '' && { sshArgs }),
       });
       Object.assign(settings, fields);
       // Shown once per run by the caller (shownOnce), not as a diagnostic per host.

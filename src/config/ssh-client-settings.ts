@@ -2,6 +2,7 @@
 // inventory sets is passed as `ssh -o` would pass it (so it wins, and `Match user` sees it); the rest comes from
 // the ssh config, then kvmnet's defaults.
 import { readFileSync } from 'node:fs';
+import { sshArgsOptions } from './ansible-cfg.js';
 import type { ConnectionSettings, JumpHop } from '../connection/types.js';
 import { DEFAULT_SSH_CONFIG, resolveJumpChain, resolveSshHost, SshConfigError, expandPath, type SshConfigSource, type SshHostConfig } from './ssh-config.js';
 
@@ -20,6 +21,8 @@ export interface InventoryConnection {
   jump?: string;
   /** The `ssh_config` variable: a file or `none`. */
   sshConfig?: string;
+  /** ansible_ssh_common_args + ansible_ssh_extra_args: their -o, -J and -F. */
+  sshArgs?: string;
 }
 
 export type SshConfigFields = Pick<ConnectionSettings, 'host' | 'port' | 'user'> &
@@ -34,9 +37,10 @@ export function setSshConfigFile(file: string | undefined, options: string[] = [
   cliOptions = options;
 }
 
-export function sshConfigSource(variable: string | undefined): SshConfigSource {
-  const chosen = variable ?? cliFile;
-  const options = cliOptions.length ? { options: cliOptions } : {};
+export function sshConfigSource(variable: string | undefined, hostArgs?: { options: string[]; configFile?: string }): SshConfigSource {
+  const chosen = variable ?? hostArgs?.configFile ?? cliFile;
+  const all = [...(hostArgs?.options ?? []), ...cliOptions];
+  const options = all.length ? { options: all } : {};
   if (chosen === undefined) return { ...DEFAULT_SSH_CONFIG, ...options };
   if (chosen === 'none') return { files: [], ...options };
   return { files: [expandPath(chosen, { h: '', r: '', n: '', p: '', k: '' })], ...options };
@@ -55,8 +59,9 @@ export function shownOnce(run: object, message: string): boolean {
 
 /** Throws SshConfigError for a config kvmnet cannot read (bad number, unknown token, unreadable -F file). */
 export function applySshConfig(inv: InventoryConnection): { fields: SshConfigFields; unsupported: string[] } {
-  const source = sshConfigSource(inv.sshConfig);
-  for (const file of inv.sshConfig !== undefined || cliFile !== undefined ? source.files : []) assertReadable(file);
+  const hostArgs = inv.sshArgs === undefined ? undefined : sshArgsOptions(inv.sshArgs);
+  const source = sshConfigSource(inv.sshConfig, hostArgs);
+  for (const file of inv.sshConfig !== undefined || hostArgs?.configFile !== undefined || cliFile !== undefined ? source.files : []) assertReadable(file);
   const alias = inv.host ?? inv.name;
   const c = resolveSshHost(alias, source, {
     ...(inv.user !== undefined && { user: inv.user }),
@@ -68,7 +73,8 @@ export function applySshConfig(inv: InventoryConnection): { fields: SshConfigFie
   const unsupported = [...c.unsupported];
   if (inv.jump !== undefined) fields.jump = inv.jump;
   else if (c.proxyJump !== undefined) {
-    const hops = resolveJumpChain(c.proxyJump, source);
+    // ssh hands its -o options to none of the bastions (its ProxyJump command line carries only -F).
+    const hops = resolveJumpChain(c.proxyJump, { files: source.files, ...(source.systemFiles && { systemFiles: source.systemFiles }) });
     fields.jump = c.proxyJump;
     fields.jumps = hops.map((h) => hopOf(h, inv));
     for (const h of hops) unsupported.push(...h.unsupported);

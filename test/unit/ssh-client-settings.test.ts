@@ -68,6 +68,15 @@ describe('ssh config under inventory variables', () => {
     expect(r.settings?.jumps).toBeUndefined();
   });
 
+  it('ansible_ssh_common_args / _extra_args: their -o and -J beat the files, lose to the inventory', () => {
+    const r = resolveConnectionVars('hv5.dc2', { ssh_config: file, ansible_user: 'inv', ansible_ssh_common_args: '-o User=args -o Port=2299 -o ProxyJump=gw', ansible_ssh_extra_args: '-o ConnectTimeout=3' }, where);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.settings).toMatchObject({ host: 'hv5.dc2.mgmt', user: 'inv', port: 2299, connectTimeoutMs: 3000, jump: 'gw' });
+    expect(r.settings?.jumps?.map((j) => `${j.user}@${j.host}:${j.port}`)).toEqual([`${userInfo().username}@198.51.100.254:2200`]);
+    const j = resolveConnectionVars('hv5.dc2', { ssh_config: file, ansible_ssh_common_args: '-J bastion-dc2' }, where);
+    expect(j.settings?.jumps?.map((h) => h.name)).toEqual(['gw', 'bastion-dc2']);
+  });
+
   it('`none` reads no config; an unreadable chosen file is an error naming it', () => {
     expect(resolveConnectionVars('hv1.dc2', { ssh_config: 'none' }, where).settings).toMatchObject({ host: 'hv1.dc2', port: 22 });
     const bad = resolveConnectionVars('hv1.dc2', { ssh_config: join(dir, 'missing') }, where);
