@@ -4,6 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnCollect } from './exec.js';
 import { BRIDGED, addresses, inHost, inventory, kvmnet, labDir, labHost, link, resetHosts, scratchDir, show, summaryOf, type LabHost } from './helpers.js';
 
 const USER = 'kvmnetops';
@@ -73,9 +74,19 @@ describe('become through sudo as an unprivileged user', () => {
       expect((await link(h, 'eth1'))?.master).toBe('br0');
       expect(await addresses(h, 'br0')).toContain('192.168.0.90/24');
     }
+    // Every process's argv while the second run goes (the lab shares the machine's PID namespace: one ps sees all).
+    let running = true;
+    const argvs: string[] = [];
+    const poll = (async () => {
+      while (running) argvs.push((await spawnCollect(['ps', '-eo', 'args'])).stdout);
+    })();
     const started = Date.now();
     const second = await kvmnet(['run', BRIDGED, '-i', inv, '--output', 'json']);
     const elapsed = Date.now() - started;
+    running = false;
+    await poll;
+    expect(argvs.length).toBeGreaterThan(0);
+    expect(argvs.join('\n')).not.toContain(PASSWORD);
     expect(second.code, show(second)).toBe(0);
     expect(summaryOf(second).hosts.map((h) => [h.host, h.changed, h.failed, h.unreachable])).toEqual(HOSTS.map((h) => [h, 0, 0, 0]));
     // A sudo that waits on DNS for its own host name takes seconds per exec; a no-op run stays well under that.
