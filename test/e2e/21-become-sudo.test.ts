@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollect } from './exec.js';
-import { BRIDGED, addresses, inHost, inventory, kvmnet, labDir, labHost, link, resetHosts, scratchDir, show, summaryOf, type LabHost } from './helpers.js';
+import { BRIDGED, addresses, inHost, inventory, kvmnet, labDir, labHost, link, resetHosts, scratchDir, show, summaryOf, writePlaybook, type LabHost } from './helpers.js';
+import { resetFleet } from './rollout/support.js';
 
 const USER = 'kvmnetops';
 const HOME = `/run/${USER}`;
@@ -104,5 +105,33 @@ describe('become through sudo as an unprivileged user', () => {
     const hv1 = hosts.find((h) => h.host === 'hv1')!;
     expect(hv1.failed + hv1.unreachable).toBeGreaterThan(0);
     expect(`${r.stdout}${r.stderr}`).not.toContain('not-the-password');
+  });
+
+  it('a guarded change that cuts the host off is rolled back by the timer sudo armed (password), reported rolled_back', async ({ onTestFinished }) => {
+    const H: LabHost = 'hv3';
+    onTestFinished(() => resetFleet([H]));
+    await resetHosts([H]);
+    await addSudoUser(H, `${USER} ALL=(ALL) ALL`);
+    const cutInv = join(scratchDir('become-cut'), 'inventory.yaml');
+    writeFileSync(cutInv, readFileSync(inv, 'utf8').replace(/ {2}hosts:\n[\s\S]*$/, `  hosts:\n    ${H}:\n      host: ${labHost(H).address}\n      ansible_become_password: ${JSON.stringify(PASSWORD)}\n`));
+    const playbook = writePlaybook(
+      'become-cut',
+      `- name: a forced cut
+  hosts: all
+  confirm_timeout: 10
+  tasks:
+    - name: bridge brm, down
+      ensure_bridge: { name: brm, up: false }
+    - name: mgmt0 into brm, forced
+      ensure_port: { bridge: brm, interface: mgmt0, force: true }
+`,
+    );
+    const r = await kvmnet(['run', playbook, '-i', cutInv, '--output', 'json'], { timeoutMs: 150_000 });
+    expect(r.code, show(r)).toBe(2);
+    expect(summaryOf(r).hosts).toMatchObject([{ host: H, changed: 1, failed: 0, unreachable: 0, rolled_back: 1 }]);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
+    // The kernel says the old state is back.
+    expect((await link(H, 'mgmt0'))?.master).toBeUndefined();
+    expect(await addresses(H, 'mgmt0')).toEqual([`${labHost(H).address}/24`]);
   });
 });
