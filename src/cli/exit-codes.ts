@@ -1,4 +1,4 @@
-// The ONE place that maps outcomes and errors to exit codes. The README's exit-code table lists
+// The ONE place that maps outcomes and errors to exit codes. The exit-code table of docs/exit-codes.md lists
 // exactly ALL_EXIT_CODES (test/unit/cli-exit-codes.test.ts holds the two together).
 import { CommanderError } from 'commander';
 import { InvalidInputError, KvmnetError, formatDiagnostic } from '../errors.js';

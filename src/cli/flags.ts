@@ -18,6 +18,8 @@ export interface RunFlags {
   recap?: 'auto' | 'full';
   /** Also write a self-contained HTML report of the run here. */
   report?: string;
+  /** With --check: save the plan here (for `kvmnet apply`). */
+  out?: string;
   detailedExitcode?: boolean;
   connectTimeout?: number;
   commandTimeout?: number;

@@ -7,7 +7,7 @@ export async function labUpCommand(flags: LabUpFlags): Promise<number> {
   const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix, kernel: flags.kernel, guests: flags.guest, libvirt: flags.libvirt, untaggedMgmt: flags.untaggedMgmt }, (line) => err(line));
   const paths = labPaths(flags.dir);
   out(`lab up: ${state.hosts.length} hosts (${state.hosts.map((h) => `${h.name} ${h.address}`).join(', ')})`);
-  if (state.vm) out(`switch: sw ${state.vm.switch.address} (VMs booted kernel ${state.vm.release}; ssh with the lab key, see the README)`);
+  if (state.vm) out(`switch: sw ${state.vm.switch.address} (VMs booted kernel ${state.vm.release}; ssh with the lab key, see docs/lab.md)`);
   out(`inventory: ${paths.inventory}`);
   out(`try: kvmnet run playbooks/bridged.yaml -i ${paths.inventory} --check --diff`);
   return EXIT.ok;

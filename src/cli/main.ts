@@ -1,12 +1,12 @@
 // Entry point. Command implementations are imported lazily so `kvmnet --help` starts fast.
 import './zod-jitless.js';
 import { Argument, Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { KVMNET_VERSION } from './version.js';
 import { EXIT, reportError } from './exit-codes.js';
 import type { FactsFlags, InventoryFlags, LabDirFlags, LabUpFlags, MergeFlags, RunFlags, ValidateFlags } from './flags.js';
 import { MAX_FORKS, collect, hostPattern, labHostCount, labPrefix, nonEmpty, seconds, shardByOption, shardOption, tagList, wholeNumber } from './option-parsers.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = { version: KVMNET_VERSION };
 
 const forks = wholeNumber(1, MAX_FORKS);
 const playbookArgument = () => new Argument('<playbook>', 'playbook YAML file').argParser(nonEmpty('a playbook file'));
@@ -91,9 +91,11 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", seconds(true))
     .option('--list-tasks', 'print the tasks that would run, without contacting hosts')
     .option('--list-hosts', 'print the hosts each play would run on, without contacting hosts')
-    .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)'))
+    .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)')
+    .option('--out <plan.json>', 'with --check: save the plan (per host: every operation, the diffs, and the facts it was planned on) for review and `kvmnet apply`'))
     .action(async (playbook: string, flags: RunFlags, cmd: Command) => {
       const check = Boolean(flags.check || flags.dryRun);
+      if (flags.out && !check) usageError(cmd, '--out needs --check (or --dry-run): a saved plan is made without changing anything');
       if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
       // Without --check the run changes hosts and the +8 never comes: refuse before anything is contacted.
       if (flags.detailedExitcode && !check && !flags.listHosts && !flags.listTasks) usageError(cmd, '--detailed-exitcode needs --check (or --dry-run)');
@@ -148,10 +150,30 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.exitCode = await graphCommand(flags);
     });
 
+  inventoryOption(
+    program
+      .command('apply')
+      .description('apply a plan saved with `kvmnet run --check --out plan.json`: exactly its operations, on each host whose facts are still what the plan read (others are refused, naming what changed)')
+      .argument('<plan.json>', 'the saved plan'),
+  )
+    .option('-f, --forks <n>', `hosts worked on at once (1-${MAX_FORKS})`, forks, 50)
+    .option('-e, --extra-vars <vars>', 'the extra vars the plan was made with (repeatable)', collect, [])
+    .option('-D, --diff', 'show before/after for each change')
+    .addOption(new Option('-o, --output <format>', 'text (live view on a terminal) or json (JSON Lines)').choices(['text', 'json']).default('text'))
+    .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
+    .option('--connect-timeout <seconds>', 'SSH connection timeout', seconds(false))
+    .option('--command-timeout <seconds>', 'timeout of each remote command', seconds(false))
+    .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", seconds(true))
+    .option('--report <file.html>', 'also write a self-contained HTML report of the run')
+    .action(async (planFile: string, flags: RunFlags) => {
+      const { applyCommand } = await import('./run-command.js');
+      process.exitCode = await applyCommand(planFile, flags);
+    });
+
   program
     .command('report')
-    .description('write the HTML report of a run saved with `kvmnet run --output json`')
-    .argument('<results.jsonl>', 'the JSON Lines of the run (- for stdin)')
+    .description('write the HTML report of a run saved with `kvmnet run --output json`, or of a plan saved with `kvmnet run --check --out`')
+    .argument('<results.jsonl|plan.json>', 'the JSON Lines of the run (- for stdin), or a saved plan')
     .requiredOption('-o, --output <file.html>', 'the HTML file to write')
     .option('--facts <facts.json>', 'draw the changed hosts from this output of `kvmnet facts --output json`')
     .option('--title <title>', 'the title of the page')
@@ -178,6 +200,15 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .action(async () => {
       const { playbookJsonSchema } = await import('../config/json-schema.js');
       process.stdout.write(JSON.stringify(playbookJsonSchema(), null, 2) + '\n');
+    });
+
+  program
+    .command('doc')
+    .description('show the reference of a task type: its fields, defaults, allowed values, refusals and an example (like ansible-doc); without TYPE, list the task types')
+    .argument('[type]', 'a task type, e.g. ensure_bond')
+    .action(async (type: string | undefined) => {
+      const { docCommand } = await import('./doc-command.js');
+      process.exitCode = docCommand(type);
     });
 
   const lab = program.command('lab').description('disposable hypervisors in network namespaces on this machine (root, Linux)');

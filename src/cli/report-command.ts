@@ -9,6 +9,7 @@ import { runReportHtml } from '../report/html-report.js';
 import { changedHosts, reportTopology } from '../report/html-write.js';
 import { EXIT } from './exit-codes.js';
 import { out } from './output.js';
+import { planRunLog, readPlan } from './plan-file.js';
 
 const read = (file: string) => {
   try {
@@ -19,7 +20,10 @@ const read = (file: string) => {
 };
 
 export async function reportCommand(results: string, flags: { output: string; facts?: string; title?: string }): Promise<number> {
-  const log = parseRunLog(read(results), results);
+  const text = read(results);
+  // A saved plan is one JSON object (with kvmnet_plan); a run is JSON Lines of events.
+  const isPlan = text.trimStart().startsWith('{') && text.includes('"kvmnet_plan"');
+  const log = isPlan ? planRunLog(readPlan(results)) : parseRunLog(text, results);
   let topology = {};
   if (flags.facts) {
     const entries = parseFactsJson(read(flags.facts), flags.facts);

@@ -10,10 +10,27 @@ import type { RunFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
 import { err, makeReporter, out, promptPassphrase } from './output.js';
 import { buildHeader, chooseShard } from './shard-select.js';
+import { checkPlanInputs, readPlan, writePlan } from './plan-file.js';
+import type { HostRecording, SavedPlan } from '../run/saved-plan.js';
 
-export async function runCommand(playbookFile: string, flags: RunFlags): Promise<number> {
+/**
+ * `kvmnet apply plan.json`: the plan's playbook and inventory (or -i), checked to be the ones it
+ * was made from, run with the plan's selection and its decisions instead of planning.
+ */
+export async function applyCommand(planFile: string, flags: RunFlags): Promise<number> {
+  const plan = readPlan(planFile);
+  const inventory = flags.inventory.length ? flags.inventory : plan.inventory.sources;
+  const { tags, skip_tags: skipTags } = plan.selection;
+  return runCommand(plan.playbook.file, { ...flags, inventory, check: false, tags: tags ?? undefined, skipTags: skipTags ?? undefined, limit: undefined }, { plan, file: planFile });
+}
+
+export async function runCommand(playbookFile: string, flags: RunFlags, saved?: { plan: SavedPlan; file: string }): Promise<number> {
   const loaded = loadInputs({ playbook: playbookFile, inventory: flags.inventory, extraVars: flags.extraVars, limit: flags.limit });
   printWarnings(loaded.warnings, err);
+  if (saved) {
+    checkPlanInputs(saved.plan, saved.file, { playbookBytes: readFileSync(playbookFile), inventory: loaded.inventory, extraVars: loaded.extraVars });
+    loaded.limit = new Set(saved.plan.selection.hosts);
+  }
   const filter = { tags: flags.tags, skipTags: flags.skipTags };
   const playbook: Playbook = {
     ...loaded.playbook!,
@@ -72,6 +89,7 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
   });
   const shown = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap, header });
   const recorder = flags.report ? new (await import('../report/html-recorder.js')).RecordingReporter(shown) : undefined;
+  const recordings = flags.out ? new Map<string, HostRecording>() : undefined;
   const reporter = recorder ?? shown;
   const summary = await runPlaybook(
     playbook,
@@ -89,14 +107,21 @@ export async function runCommand(playbookFile: string, flags: RunFlags): Promise
       },
       sshHooks: { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) },
       stopping: () => signal !== undefined,
+      record: recordings,
+      replay: saved?.plan,
     },
     reporter,
   );
+  if (flags.out && recordings) {
+    const plan = writePlan(flags.out, recordings, { playbookFile, inventorySources: flags.inventory, inventory: loaded.inventory, extraVars: loaded.extraVars, tags: flags.tags, skipTags: flags.skipTags });
+    const ops = Object.values(plan.hosts).reduce((n, h) => n + h.tasks.reduce((m, t) => m + (t.plan?.changes ?? []).reduce((k, c) => k + c.ops.length, 0), 0), 0);
+    if (flags.output !== 'json') out(`plan saved to ${flags.out}: ${ops} operation${ops === 1 ? '' : 's'} on ${Object.keys(plan.hosts).length} host${Object.keys(plan.hosts).length === 1 ? '' : 's'}; review it (kvmnet report ${flags.out} -o plan.html), then: kvmnet apply ${flags.out}`);
+  }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
 
   const bad = summary.hosts.filter(hostFailed).map((h) => h.host);
-  if (bad.length && !flags.check) {
+  if (bad.length && !flags.check && !saved) {
     // Shards of one run often share a directory: each writes its own retry file.
     const retry = playbookFile.replace(/\.ya?ml$/, '') + (choice.shard ? `.shard-${choice.shard.index}-of-${choice.shard.count}` : '') + '.retry';
     try {

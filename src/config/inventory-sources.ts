@@ -100,7 +100,7 @@ function loadFile(abs: string, shown: string, b: InventoryBuilder): void {
   else loadIniInventory(shown, read.text, b);
 }
 
-/** Inventory kinds kvmnet refuses rather than misreads; the messages are listed in the README. */
+/** Inventory kinds kvmnet refuses rather than misreads; the messages are listed in docs/inventory.md ("Not supported"). */
 export function unsupportedSource(file: string, text: string): string | undefined {
   const head = text.replace(/^\uFEFF/, '').trimStart();
   if (head.startsWith('$ANSIBLE_VAULT;')) {

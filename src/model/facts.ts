@@ -158,6 +158,8 @@ export interface NetworkDhcpFact {
   config: DhcpHostEntry[];
   /** From `net-dumpxml` (live); undefined when the network is not active. */
   live?: DhcpHostEntry[];
+  /** The running definition itself (`net-dumpxml`), when the network is active. */
+  liveXml?: string;
   leases: DhcpLease[];
   /** DNS host records of the persistent definition, and of the live one (undefined when not active). */
   dnsConfig?: DnsHostEntry[];
@@ -210,4 +212,12 @@ export interface Facts {
   dhcp?: Record<string, NetworkDhcpFact>;
   /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */
   portForwards?: PortForwardFacts;
+}
+
+/** The key a tracked view of the facts (run/read-tracker.ts) answers with the plain object behind it. */
+export const RAW_FACTS = Symbol('kvmnet raw facts');
+
+/** The plain object behind a tracked view of the facts (structuredClone cannot copy a proxy). */
+export function rawFacts<T>(value: T): T {
+  return ((value as Record<symbol, unknown> | null)?.[RAW_FACTS] as T | undefined) ?? value;
 }

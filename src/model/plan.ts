@@ -1,5 +1,7 @@
 // What a planner returns. Planning is pure: (args, facts) → Plan. Only src/run applies plans.
-import type { Facts } from './facts.js';
+import type { Op } from '../ops/types.js';
+import { applyOps, opsLines, opsTouches } from '../ops/index.js';
+import { rawFacts, type Facts } from './facts.js';
 
 /**
  * What a change may touch on the host. The executor decides from these and the facts alone
@@ -13,17 +15,15 @@ export type Touch =
   | { kind: 'network'; name: string }
   | { kind: 'file'; path: string };
 
+/**
+ * One step of a plan, as the report shows it: a summary and the operations that make it (plain
+ * data from the vocabulary in src/ops/, which defines their shell, touches, effect, inverse and
+ * read-back once). A plan can therefore be saved, reviewed and applied exactly as shown.
+ */
 export interface Change {
   /** One line for the report: `create bridge br0 (stp on, forward delay 15 s)`. */
   summary: string;
-  /** Shell command lines, every value already quoted. The task's changes run as ONE `set -e` part. */
-  commands: string[];
-  /** Text written to the commands' stdin (e.g. network XML for `virsh net-define /dev/stdin`). */
-  stdin?: string;
-  /** What the commands change on the host (for the SSH-path guard and the rollback snapshot). */
-  touches: Touch[];
-  /** Updates the in-memory facts the way the commands change the host (also in check mode). */
-  effect: (facts: Facts) => void;
+  ops: Op[];
   /**
    * Seconds before the change's effect on the path shows (a switch drops an LACP partner only
    * after 3 missed LACPDUs): a guarded change is confirmed no earlier, or a connection that
@@ -58,14 +58,35 @@ export interface Plan {
 
 export const noop = (reason: string, data?: Record<string, unknown>): Plan => ({ changes: [], noop: reason, data });
 
+/** The operations of these changes, in order. */
+export const changeOps = (changes: readonly Change[]): Op[] => changes.flatMap((c) => c.ops);
+
+/** The shell lines of these changes. */
+export const changeLines = (changes: readonly Change[]): string[] => opsLines(changeOps(changes));
+
+/** What these changes touch, judged on the facts before them. */
+export const changeTouches = (changes: readonly Change[], facts: Facts): Touch[] => opsTouches(changeOps(changes), facts);
+
+/** The facts after these changes. */
+export function applyChanges(changes: readonly Change[], facts: Facts): void {
+  applyOps(changeOps(changes), facts);
+}
+
+/** The facts as these changes leave them, for a diff (the facts themselves stay as they are). */
+export function factsAfter(changes: readonly Change[], facts: Facts): Facts {
+  const after = structuredClone(rawFacts(facts));
+  applyChanges(changes, after);
+  return after;
+}
+
 /** Links a change touches (by name), whatever the aspect. */
-export function touchedLinks(changes: readonly Change[]): string[] {
+export function touchedLinks(changes: readonly Change[], facts: Facts): string[] {
   const names = new Set<string>();
-  for (const c of changes) for (const t of c.touches) if (t.kind === 'link') names.add(t.name);
+  for (const t of changeTouches(changes, facts)) if (t.kind === 'link') names.add(t.name);
     else if (t.kind === 'addr' || t.kind === 'route') names.add(t.dev);
   return [...names];
 }
 
-export function touchedNetworks(changes: readonly Change[]): string[] {
-  return [...new Set(changes.flatMap((c) => c.touches.flatMap((t) => (t.kind === 'network' ? [t.name] : []))))];
+export function touchedNetworks(changes: readonly Change[], facts: Facts): string[] {
+  return [...new Set(changeTouches(changes, facts).flatMap((t) => (t.kind === 'network' ? [t.name] : [])))];
 }

@@ -1,8 +1,7 @@
 // Turns the files a task wants into Changes, and adds them to the task's runtime plan. Pure.
 import { dirname } from 'node:path';
-import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
-import type { Change, Plan, TaskDiff } from '../model/plan.js';
+import { factsAfter, type Change, type Plan, type TaskDiff } from '../model/plan.js';
 import { describeDevices } from '../facts/describe.js';
 import { NETWORKD_DIR } from '../model/persist-kinds.js';
 import type { FileWant } from '../tasks/contract.js';
@@ -16,31 +15,12 @@ export function fileChanges(wants: readonly FileWant[], facts: Facts): Change[] 
     const current = facts.persisted?.[path];
     if (content === null) {
       if (current === undefined) continue;
-      const commands = [shellJoin(['rm', '-f', path])];
       // The drop-in directory goes with its last file; rmdir leaves it if anything else is in it.
-      if (isDropIn(path)) commands.push(`${shellJoin(['rmdir', dirname(path)])} 2>/dev/null || :`);
-      changes.push({
-        summary: `remove ${path}`,
-        commands,
-        touches: [{ kind: 'file', path }],
-        effect: (f) => {
-          if (f.persisted) delete f.persisted[path];
-        },
-      });
+      changes.push({ summary: `remove ${path}`, ops: [{ op: 'file.remove', path, ...(isDropIn(path) ? { rmdir: true } : {}) }] });
       continue;
     }
     if (current === content) continue;
-    const commands = isDropIn(path) ? [shellJoin(['mkdir', '-p', dirname(path)])] : [];
-    // printf, not echo: the content goes through unchanged, with no stdin needed.
-    commands.push(`printf %s ${shellQuote(content)} > ${shellQuote(path)}`);
-    changes.push({
-      summary: `${current === undefined ? 'write' : 'update'} ${path}`,
-      commands,
-      touches: [{ kind: 'file', path }],
-      effect: (f) => {
-        (f.persisted ??= {})[path] = content;
-      },
-    });
+    changes.push({ summary: `${current === undefined ? 'write' : 'update'} ${path}`, ops: [{ op: 'file.write', path, content }] });
   }
   return changes;
 }
@@ -89,8 +69,7 @@ export function withPersistence(plan: Plan, kind: string, wants: readonly FileWa
   let runtime = plan.diff;
   if (!runtime && plan.devices) {
     // The runner describes `devices` only when a plan has no diff of its own: do it here, the same way.
-    const after = structuredClone(facts);
-    for (const c of plan.changes) c.effect(after);
+    const after = factsAfter(plan.changes, facts);
     runtime = { before: describeDevices(facts, plan.devices), after: describeDevices(after, plan.devices) };
   }
   const diff: TaskDiff = runtime ? { ...runtime, before: join(runtime.before, files.before), after: join(runtime.after, files.after) } : files;

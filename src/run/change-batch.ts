@@ -6,9 +6,9 @@
 // so every reporter sees the same order as if each task had run on its own.
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '../connection/types.js';
+import type { Facts } from '../model/facts.js';
 import { UnreachableError } from '../errors.js';
-import type { Change } from '../model/plan.js';
-import { changeLines } from './change-script.js';
+import { changeLines, type Change } from '../model/plan.js';
 
 /**
  * Bigger batches are sent in several execs: sshd runs the command as one argument of `sh -c`, which
@@ -18,6 +18,8 @@ export const MAX_BATCH_BYTES = 48 * 1024;
 
 export interface BatchedTask {
   changes: Change[];
+  /** What did not take, from the facts read back after the batch (the same exec); empty when all did. */
+  verify?(actual: Facts): string[];
   /** The task's part ran to its end: `durationMs` is the time since the part before it ended. */
   applied(durationMs: number): void;
   /** The task's part failed: what the commands said. The host stops. */
@@ -28,10 +30,18 @@ export interface BatchedTask {
 
 type Entry = { task: BatchedTask } | { event: () => void };
 
+/** How the batch reads the host back after its changes, in the same exec. */
+export interface ReadBack {
+  script: string;
+  parse(stdout: string, stderr: string): Facts;
+}
+
 export class ChangeBatch {
   private entries: Entry[] = [];
   private tasks = 0;
   private bytes = 0;
+
+  constructor(private readonly readBack?: ReadBack) {}
 
   get size(): number {
     return this.tasks;
@@ -68,7 +78,9 @@ export class ChangeBatch {
 
     const nonce = randomBytes(6).toString('hex');
     const queued = entries.filter((e): e is { task: BatchedTask } => 'task' in e).map((e) => e.task);
-    const script = batchScript(queued.map((t) => t.changes), nonce);
+    const readBackMark = `kvmnet-${nonce} read-back`;
+    // After the last part, the same exec reads back what the changes touched.
+    const script = batchScript(queued.map((t) => t.changes), nonce) + (this.readBack ? `printf '\\n%s\\n' '${readBackMark}'\n(\n${this.readBack.script})\n` : '');
     let next = 0;
     let lastEnd = Date.now();
     // Runs the events at the head of the queue, up to the next queued task.
@@ -78,15 +90,24 @@ export class ChangeBatch {
         head.event();
       }
     };
-    // Settles the next queued task (after the events queued before it) with its status.
+    // Settles the next queued task (after the events queued before it) with its status; a task whose
+    // part ran is judged on what the host reads back (once the exec has ended, when there is a read-back).
+    let actual: Facts | undefined;
+    const ended: number[] = [];
     const settle = (status: number, stderr: string): boolean => {
       runLeadingEvents();
       const entry = entries.shift();
       if (!entry || !('task' in entry)) return false;
-      const now = Date.now();
+      const now = ended.shift() ?? Date.now();
       const durationMs = now - lastEnd;
       lastEnd = now;
       next += 1;
+      const notInEffect = status === 0 && actual ? (entry.task.verify?.(actual) ?? []) : [];
+      if (notInEffect.length) {
+        entry.task.failed(`applied, not in effect: ${notInEffect.join('; ')}`, durationMs);
+        entries.length = 0;
+        return false;
+      }
       if (status === 0) {
         entry.task.applied(durationMs);
         // The events that follow it, up to the next queued task, happened after it.
@@ -103,10 +124,16 @@ export class ChangeBatch {
       const result = await conn.exec(script, {
         timeoutFactor: count,
         onStdout: (text) => {
-          for (const m of markers.read(text)) if (m.status === 0) settle(0, '');
+          for (const m of markers.read(text)) if (m.status === 0) (this.readBack ? ended.push(Date.now()) : settle(0, ''));
         },
       });
       const stderrParts = splitStderr(result.stderr, nonce);
+      if (this.readBack) {
+        const at = result.stdout.indexOf(`\n${readBackMark}\n`);
+        // A read-back that cannot be read leaves the tasks as their exit codes say.
+        if (at >= 0) actual = this.tryParse(result.stdout.slice(at + readBackMark.length + 2), stderrParts.at(-1) ?? '');
+        for (const m of markers.all) if (m.status === 0 && !settle(0, '')) return false;
+      }
       const failed = markers.all.find((m) => m.status !== 0);
       if (failed) return settle(failed.status, stderrParts[failed.index] ?? '');
       if (next < count) {
@@ -117,6 +144,8 @@ export class ChangeBatch {
       runLeadingEvents();
       return true;
     } catch (error) {
+      // Parts that ended before the exec failed count as applied (nothing was read back for them).
+      for (const m of markers.all.slice(next)) if (m.status === 0) settle(0, '');
       if (!(error instanceof UnreachableError)) {
         // A timeout: the part in flight failed with it, the rest never started.
         return settle(1, `timed out: ${(error as Error).message}`);
@@ -126,6 +155,14 @@ export class ChangeBatch {
       entries.length = 0;
       if (inFlight && 'task' in inFlight) await inFlight.task.lost(error, Date.now() - lastEnd);
       return false;
+    }
+  }
+
+  private tryParse(stdout: string, stderr: string): Facts | undefined {
+    try {
+      return this.readBack!.parse(stdout, stderr);
+    } catch {
+      return undefined;
     }
   }
 }

@@ -5,19 +5,22 @@ import type { Connection } from '../connection/types.js';
 import { KvmnetError, UnreachableError } from '../errors.js';
 import type { LockRequest } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
-import { touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
+import { applyChanges, changeOps, touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
+import { verifyOps } from '../ops/index.js';
 import { emptyRecap, type HostRecap, type TaskEvent, type TaskOutcome } from '../model/result.js';
-import { renderValue } from '../render/template.js';
 import type { CommandArgs } from '../tasks/command.js';
 import { ChangeBatch } from './change-batch.js';
 import { runCommandTask } from './command-task.js';
 import { evaluateCondition } from './condition.js';
 import { applyConfirmed, runGuarded, type GuardOptions } from './confirm.js';
 import { deviceDiff } from './diff.js';
-import { gatherHostFacts } from './host-facts.js';
+import { gatherHostFacts, hostReadBack } from './host-facts.js';
 import { planTask, prepareTask, type PreparedTask } from './prepare.js';
 import type { Reporter } from './reporter.js';
 import { sshPathTouch } from './ssh-path.js';
+import { chooseStrategy } from './apply-strategy.js';
+import { changedResult, loopItems, loopResult, NO_LOOP, registeredResult, STOPPED, type TaskResult } from './task-loop.js';
+import type { HostRecording, HostReplay, SavedTask } from './saved-plan.js';
 
 export interface HostJob {
   host: string;
@@ -51,6 +54,10 @@ export interface HostJob {
   onFailure?: () => void;
   /** strategy linear: wait until every host of the batch reached task `index`. */
   beforeTask?: (index: number) => Promise<void>;
+  /** Record every task's decision and what its planning read (check mode with --out). */
+  recording?: HostRecording;
+  /** Apply a saved plan's decisions instead of planning. */
+  replay?: HostReplay;
   /** Bounds how many hosts work at once when host pipelines are not limited themselves (linear). */
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
@@ -70,7 +77,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const notified = new Set<string>();
   const registered: Record<string, unknown> = {};
   // strategy linear keeps the hosts in step task by task: there every task is sent on its own.
-  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch() };
+  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch(hostReadBack) };
   const later = (event: () => void) => afterQueued(link, event);
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
     const durationMs = Date.now() - started;
@@ -92,6 +99,14 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     link.conn = await job.withSlot(() => job.getConnection());
     // A later play of the same run reuses the facts the previous one kept up to date.
     facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock)));
+    job.recording?.begin(facts);
+    // A saved plan applies only to a host that is as the plan read it.
+    const drift = job.replay && !job.cachedFacts ? job.replay.drift(facts) : undefined;
+    if (drift) {
+      emit({ name: 'saved plan', type: 'plan' }, 'failed', `${job.host}: ${drift}`, factsStart);
+      job.onFailure?.();
+      return { recap, notified };
+    }
     // A guarded change that nobody confirmed (the controller died, say): its timer restored the host.
     for (const r of facts.rollbacks ?? []) job.reporter.warn(`${job.host}: a rollback timer fired at ${r.at} (${r.id}): ${r.what}`);
     delete facts.rollbacks;
@@ -174,32 +189,6 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   return { recap, notified, facts: link.factsStale ? undefined : facts };
 }
 
-const NO_LOOP = Symbol('no loop');
-
-/** What `register` holds for a loop, as in Ansible: changed/failed if any item was, skipped if all were, and every item's result. */
-function loopResult(results: Array<Record<string, unknown>>): Record<string, unknown> {
-  return {
-    changed: results.some((r) => r.changed === true),
-    failed: results.some((r) => r.failed === true),
-    skipped: results.length > 0 && results.every((r) => r.skipped === true),
-    msg: 'all items completed',
-    results,
-  };
-}
-
-function loopItems(task: TaskSpec, vars: Record<string, unknown>, host: string): unknown[] {
-  if (task.loop === undefined) return [NO_LOOP];
-  const items = renderValue(task.loop, vars, `loop of task '${task.name}' on ${host}`);
-  if (!Array.isArray(items)) throw new KvmnetError(`loop of task '${task.name}' on ${host} is not a list`);
-  return items;
-}
-
-interface TaskResult {
-  changed: boolean;
-  stop: boolean;
-  registered: Record<string, unknown>;
-}
-
 type Emit = (task: TaskSpec, outcome: TaskOutcome, message: string, started: number, extra?: Partial<TaskEvent>) => void;
 
 /** The host's current connection (a guarded change ends with a new one) and the changes queued for it. */
@@ -270,14 +259,6 @@ async function flushChanges(link: HostLink): Promise<boolean> {
   return ok;
 }
 
-/** What `register` holds for a task's result (Ansible's shape). */
-function registeredResult(outcome: 'ok' | 'changed' | 'failed' | 'skipped', msg: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { changed: outcome === 'changed', failed: outcome === 'failed', skipped: outcome === 'skipped', msg, ...extra };
-}
-
-/** What a task that never started returns when the queued changes before it failed. */
-const STOPPED: TaskResult = { changed: false, stop: true, registered: registeredResult('failed', 'an earlier task failed') };
-
 async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit): Promise<TaskResult> {
   const started = Date.now();
   afterQueued(link, () => job.reporter.taskStart(job.host, task.name));
@@ -287,29 +268,18 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
     return { changed: false, stop, registered: registeredResult('failed', message) };
   };
 
-  let taskPlan: Plan;
-  let prepared: Extract<PreparedTask, { kind: 'planned' }>;
+  let decided: Decided;
   try {
-    if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
-      emit(task, 'skipped', `condition is false: ${task.when}`, started);
-      return { changed: false, stop: false, registered: registeredResult('skipped', 'condition is false') };
-    }
-    const p = prepareTask(task, vars, job.host, job.playbookDir);
-    if (p.kind === 'command') {
-      if (!job.check || task.checkMode === false) {
-        // The command runs on the host as it is: the changes queued before it go first.
-        if (!(await flushChanges(link))) return STOPPED;
-        link.factsStale = true;
-      }
-      return await commandTask(job, link, facts, task, p.args, vars, emit, started);
-    }
-    prepared = p;
-    taskPlan = planTask(prepared, facts, job.host);
+    decided = job.replay ? savedDecision(job.replay, task, emit, started) : await planDecision(job, link, facts, task, vars, emit, started);
   } catch (err) {
+    if (err instanceof Error && !job.replay) job.recording?.tasks.push({ name: task.name, type: task.type, kind: 'failed', message: err.message });
     if (err instanceof UnreachableError) return fail(err.message, 'unreachable');
     if (!(err instanceof Error)) throw err;
     return fail(err.message);
   }
+  if ('done' in decided) return decided.done;
+  if ('failed' in decided) return fail(decided.failed);
+  const { plan: taskPlan, prepared } = decided;
 
   const data = taskPlan.data ?? {};
   if (taskPlan.changes.length === 0) {
@@ -319,89 +289,170 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
 
   const summaries = taskPlan.changes.map((c) => c.summary);
   // The SSH path is judged on the facts as they are before this task (earlier tasks' effects included).
-  const onPath = sshPathTouch(taskPlan.changes, facts);
+  const onPath = sshPathTouch(taskPlan.changes, job.recording ? job.recording.view(facts) : facts);
   const confirmBy = task.confirm ? 'the task sets confirm: true' : task.confirmGroup ? `confirm_group ${task.confirmGroup}` : job.confirm ? 'the play sets confirm: true' : undefined;
   if (onPath && !taskPlan.consent && !confirmBy) {
     return fail(`refused: this change ${onPath}; it could cut the host off. Set confirm: true on the task or play to apply it under automatic rollback`, 'failed', { changes: summaries });
   }
   const guarded = onPath ? `${onPath} (${taskPlan.consent ?? confirmBy})` : confirmBy;
 
-  // Queued changes go to the host with the next tasks' changes in one exec; a task that needs its
-  // own result first (ignore_errors, strategy linear) or is too big for the batch goes alone.
-  const alone = !job.check && !guarded && (job.beforeTask !== undefined || task.ignoreErrors || !link.batch.fits(taskPlan.changes));
+  const strategy = chooseStrategy({ check: job.check, guarded, confirmGroup: task.confirmGroup, linear: job.beforeTask !== undefined, ignoreErrors: Boolean(task.ignoreErrors), fitsBatch: link.batch.fits(taskPlan.changes) });
   // The facts before this task, copied only where needed: the rollback snapshot of a guarded change,
   // the "before" of a link diff, and what a task sent alone goes back to when it fails.
-  const before = guarded || alone || (!taskPlan.diff && taskPlan.devices) ? structuredClone(facts) : undefined;
-  // Effects are applied to the in-memory facts when the change is taken as done; the diff is
-  // taken right then, before later tasks' effects.
-  const applyEffects = (): TaskDiff | undefined => {
-    for (const c of taskPlan.changes) c.effect(facts);
-    return taskPlan.diff ?? (taskPlan.devices ? deviceDiff(before!, facts, taskPlan.devices) : undefined);
-  };
-  const changed = (diff: TaskDiff | undefined, durationMs?: number): TaskResult => {
-    emit(task, 'changed', summaries.join('; '), started, { changes: summaries, diff, ...(durationMs === undefined ? {} : { durationMs }) });
-    return { changed: true, stop: false, registered: registeredResult('changed', summaries.join('; '), { changes: summaries, ...data }) };
-  };
+  const before = strategy === 'group' || strategy === 'guarded' || strategy === 'alone' || (!taskPlan.diff && taskPlan.devices) ? structuredClone(facts) : undefined;
+  const t: Applying = { job, link, facts, task, plan: taskPlan, summaries, data, before, started, emit, guarded: guarded ?? '', prepared };
+  switch (strategy) {
+    case 'check':
+      return changed(t, takeEffects(t));
+    case 'group':
+      return holdInGroup(t);
+    case 'guarded':
+      return applyGuarded(t);
+    case 'alone':
+    case 'batch':
+      return applyQueued(t, strategy === 'alone');
+  }
+}
 
-  if (job.check) return changed(applyEffects());
-  if (guarded && task.confirmGroup) {
-    // Held: planned and taken as done in the facts (the next task of the group plans on them),
-    // sent with the rest of the group by commitGroup.
-    if (!link.group) {
-      if (!(await flushChanges(link))) return STOPPED;
-      link.group = { name: task.confirmGroup, before: before!, changes: [], devices: new Set(), networks: new Set(), why: [], tasks: [] };
+/** What a task comes to before anything is applied: a plan, a result already reported, or a failure to report. */
+type Decided = { plan: Plan; prepared?: Extract<PreparedTask, { kind: 'planned' }> } | { done: TaskResult } | { failed: string };
+
+/** A saved plan: exactly its decision for this task, nothing planned again. */
+function savedDecision(replay: HostReplay, task: TaskSpec, emit: Emit, started: number): Decided {
+  const saved = replay.take(task.name);
+  if (saved.kind === 'skipped') {
+    emit(task, 'skipped', `${saved.message ?? 'skipped'} (in the saved plan)`, started);
+    return { done: { changed: false, stop: false, registered: registeredResult('skipped', saved.message) } };
+  }
+  if (saved.kind === 'failed') return { failed: `the saved plan has this task failing: ${saved.message ?? ''}` };
+  return { plan: saved.plan! };
+}
+
+/** `when`, then the task's module: a command runs (guarded), a planned task is planned; recorded for a saved plan. */
+async function planDecision(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit, started: number): Promise<Decided> {
+  const record = (saved: Omit<SavedTask, 'name' | 'type'>) => job.recording?.tasks.push({ name: task.name, type: task.type, ...saved });
+  if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
+    record({ kind: 'skipped', message: `condition is false: ${task.when}` });
+    emit(task, 'skipped', `condition is false: ${task.when}`, started);
+    return { done: { changed: false, stop: false, registered: registeredResult('skipped', 'condition is false') } };
+  }
+  const p = prepareTask(task, vars, job.host, job.playbookDir);
+  if (p.kind === 'command') {
+    record({ kind: 'skipped', message: 'a command task (its effect is unknown: a saved plan holds only planned operations)' });
+    if (!job.check || task.checkMode === false) {
+      // The command runs on the host as it is: the changes queued before it go first.
+      if (!(await flushChanges(link))) return { done: STOPPED };
+      link.factsStale = true;
     }
-    const g = link.group;
-    g.changes.push(...taskPlan.changes);
-    for (const d of guardDevices(taskPlan.changes, facts)) g.devices.add(d);
-    for (const n of touchedNetworks(taskPlan.changes)) g.networks.add(n);
-    if (!g.why.includes(guarded)) g.why.push(guarded);
-    g.tasks.push({ task, summaries, diff: applyEffects(), started });
-    return changedPending(summaries, data);
+    return { done: await commandTask(job, link, facts, task, p.args, vars, emit, started) };
   }
-  if (guarded) {
-    if (!(await flushChanges(link))) return STOPPED;
-    const r = await applyConfirmed({
-      ...guardOptions(job, link, before!, `task '${task.name}' (${guarded})`),
-      changes: taskPlan.changes,
-      devices: guardDevices(taskPlan.changes, facts),
-      networks: touchedNetworks(taskPlan.changes),
-    });
-    if (r.outcome === 'unreachable') return fail(r.message, 'unreachable', { changes: summaries });
-    if (r.conn) link.conn = r.conn;
-    if (r.outcome !== 'changed') return fail(`${r.message} (guarded: ${guarded})`, r.outcome, { changes: summaries });
-    return changed(applyEffects());
-  }
+  // Recorded for a saved plan: what this planner reads is what the plan depends on.
+  const plan = planTask(p, job.recording ? job.recording.view(facts) : facts, job.host);
+  record({ kind: 'planned', plan });
+  return { plan, prepared: p };
+}
 
-  // Queued: the facts and the result assume success; a failure stops the host, so nothing planned
-  // on that assumption is ever applied.
+/** One planned task on its way to the host: what each applier needs. */
+interface Applying {
+  job: HostJob;
+  link: HostLink;
+  facts: Facts;
+  task: TaskSpec;
+  plan: Plan;
+  summaries: string[];
+  data: Record<string, unknown>;
+  /** The facts before the task (when the strategy needs them). */
+  before?: Facts;
+  started: number;
+  emit: Emit;
+  guarded: string;
+  prepared?: Extract<PreparedTask, { kind: 'planned' }>;
+}
+
+/**
+ * The task's effects on the in-memory facts, when its changes are taken as done; the diff is
+ * taken right then, before later tasks' effects.
+ */
+function takeEffects(t: Applying): TaskDiff | undefined {
+  applyChanges(t.plan.changes, t.facts);
+  return t.plan.diff ?? (t.plan.devices ? deviceDiff(t.before!, t.facts, t.plan.devices) : undefined);
+}
+
+function changed(t: Applying, diff: TaskDiff | undefined, durationMs?: number): TaskResult {
+  t.emit(t.task, 'changed', t.summaries.join('; '), t.started, { changes: t.summaries, diff, ...(durationMs === undefined ? {} : { durationMs }) });
+  return changedResult(t.summaries, t.data);
+}
+
+function failApplying(t: Applying, message: string, outcome: TaskOutcome): TaskResult {
+  t.emit(t.task, outcome, message, t.started, { changes: t.summaries });
+  return { changed: false, stop: outcome !== 'failed' || !t.task.ignoreErrors, registered: registeredResult('failed', message) };
+}
+
+/**
+ * Held: planned and taken as done in the facts (the next task of the group plans on them), sent
+ * with the rest of the group by commitGroup.
+ */
+async function holdInGroup(t: Applying): Promise<TaskResult> {
+  const { link, facts, task } = t;
+  if (!link.group) {
+    if (!(await flushChanges(link))) return STOPPED;
+    link.group = { name: task.confirmGroup!, before: t.before!, changes: [], devices: new Set(), networks: new Set(), why: [], tasks: [] };
+  }
+  const g = link.group;
+  g.changes.push(...t.plan.changes);
+  for (const d of guardDevices(t.plan.changes, facts)) g.devices.add(d);
+  for (const n of touchedNetworks(t.plan.changes, facts)) g.networks.add(n);
+  if (!g.why.includes(t.guarded)) g.why.push(t.guarded);
+  g.tasks.push({ task, summaries: t.summaries, diff: takeEffects(t), started: t.started });
+  return changedResult(t.summaries, t.data);
+}
+
+/** Alone, under commit-confirmed rollback (after what is queued). */
+async function applyGuarded(t: Applying): Promise<TaskResult> {
+  const { job, link, facts, task } = t;
+  if (!(await flushChanges(link))) return STOPPED;
+  const r = await applyConfirmed({
+    ...guardOptions(job, link, t.before!, `task '${task.name}' (${t.guarded})`),
+    changes: t.plan.changes,
+    devices: guardDevices(t.plan.changes, facts),
+    networks: touchedNetworks(t.plan.changes, facts),
+  });
+  if (r.outcome === 'unreachable') return failApplying(t, r.message, 'unreachable');
+  if (r.conn) link.conn = r.conn;
+  if (r.outcome !== 'changed') return failApplying(t, `${r.message} (guarded: ${t.guarded})`, r.outcome);
+  return changed(t, takeEffects(t));
+}
+
+/**
+ * Queued: the facts and the result assume success; a failure stops the host, so nothing planned
+ * on that assumption is ever applied. `alone`: sent now, in its own exec.
+ */
+async function applyQueued(t: Applying, alone: boolean): Promise<TaskResult> {
+  const { job, link, facts, task, summaries, started, emit } = t;
   if (alone && !(await flushChanges(link))) return STOPPED;
-  const diff = applyEffects();
-  let result = changedPending(summaries, data);
+  const diff = takeEffects(t);
+  let result = changedResult(summaries, t.data);
   let lost = false;
   link.batch.add({
-    changes: taskPlan.changes,
+    changes: t.plan.changes,
+    // Judged against the facts as all queued tasks leave them, once the batch has run.
+    verify: (actual) => verifyOps(changeOps(t.plan.changes), facts, actual),
     applied: (durationMs) => {
-      result = changed(diff, durationMs);
+      result = changed(t, diff, durationMs);
     },
     failed: (error, durationMs) => emit(task, 'failed', `${summaries.join('; ')}: ${error}`, started, { changes: summaries, durationMs }),
     lost: async (error, durationMs) => {
       lost = true;
-      const what = `connection lost while applying: ${error.message}; ${await inFlightFate(job, task, prepared)}`;
+      const what = `connection lost while applying: ${error.message}; ${await inFlightFate(job, task, t.prepared)}`;
       emit(task, 'unreachable', what, started, { changes: summaries, durationMs });
     },
   });
   if (!alone) return result;
   if (await flushChanges(link)) return result;
   // Sent on its own, a failure is known now: the facts go back to what they were before the task.
-  Object.assign(facts, before!);
+  Object.assign(facts, t.before!);
   link.factsStale = false;
   return { changed: false, stop: lost || !task.ignoreErrors, registered: registeredResult('failed', summaries.join('; ')) };
-}
-
-/** The result of a queued task, as long as its changes are not known to have failed. */
-function changedPending(summaries: string[], data: Record<string, unknown>): TaskResult {
-  return { changed: true, stop: false, registered: registeredResult('changed', summaries.join('; '), { changes: summaries, ...data }) };
 }
 
 /** What every guard of this host needs; the caller adds what the change touches. */
@@ -463,7 +514,8 @@ async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: Tas
  * After a connection died mid-change: was the change applied? Reconnect once, re-read the facts
  * and plan again: no changes left means it was. Says "unknown" when the host stays unreachable.
  */
-async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<PreparedTask, { kind: 'planned' }>): Promise<string> {
+async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<PreparedTask, { kind: 'planned' }> | undefined): Promise<string> {
+  if (!prepared) return `whether '${task.name}' was applied is unknown (a saved plan's task is not planned again)`;
   try {
     const conn = await job.reconnect();
     const fresh = await gatherHostFacts(conn, job.host);
@@ -476,7 +528,7 @@ async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<Prep
 
 /** The links a guarded change may touch, and the bridges they are ports of: what the rollback restores. */
 function guardDevices(changes: Change[], facts: Facts): string[] {
-  const devices = new Set(touchedLinks(changes));
+  const devices = new Set(touchedLinks(changes, facts));
   for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d]!.master!);
   return [...devices];
 }

@@ -5,7 +5,12 @@
 // checks the host first, so a link that is as it was is left alone. Pure, like restore-script.ts.
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
-import { bondOptions, HASH_MODES, PRIMARY_MODES } from '../tasks/ensure-bond.js';
+import { opsLines } from '../ops/index.js';
+import { addArgv, bondOptions, HASH_MODES, linkAddFromFact, PRIMARY_MODES } from '../ops/link.js';
+import { shellProgram, shellTemplate } from '../shell/program.js';
+
+// A bond made again, or re-created in place when its mode or LACP rate changed.
+const restoreBond = shellTemplate(shellProgram(new URL('./restore-bond.sh', import.meta.url)));
 
 /** A rollback step that must not stop the ones after it. */
 export const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
@@ -13,31 +18,16 @@ const sys = (name: string, file = '') => shellQuote(`/sys/class/net/${name}${fil
 // Asked of `ip`, not /sys: a lab host in a network namespace sees the root namespace's /sys/class/net.
 const exists = (name: string) => `ip link show dev ${shellQuote(name)} >/dev/null 2>&1`;
 
-/** The `ip link add` arguments that make this link again, or undefined for links kvmnet cannot make (NICs, taps, veths). */
-function addArgs(link: LinkFact): string[] | undefined {
-  const { name } = link;
-  if (link.kind === 'bond' && link.bond) return ['ip', 'link', 'add', name, 'type', 'bond', ...bondSettings(link)];
-  if (link.kind === 'vlan' && link.vlan && link.lower) return ['ip', 'link', 'add', 'link', link.lower, 'name', name, 'type', 'vlan', 'id', String(link.vlan.id)];
-  if (link.kind === 'bridge') {
-    const b = link.bridge;
-    const argv = ['ip', 'link', 'add', name, 'type', 'bridge'];
-    if (b) argv.push('stp_state', b.stp ? '1' : '0', 'forward_delay', String(Math.round(b.forwardDelay * 100)));
-    if (b?.vlanFiltering !== undefined) argv.push('vlan_filtering', b.vlanFiltering ? '1' : '0');
-    return argv;
-  }
-  if (link.kind === 'dummy') return ['ip', 'link', 'add', name, 'type', 'dummy'];
-  return undefined;
+/** The `ip link add` line that makes this link again, or undefined for links kvmnet cannot make (NICs, taps, veths). */
+function addLine(link: LinkFact): string | undefined {
+  const add = linkAddFromFact(link);
+  return add && opsLines([add])[0];
 }
 
 /** A bond's mode and the settings the kernel accepts in that mode (lacp_rate only in 802.3ad). */
 function bondSettings(link: LinkFact): string[] {
-  const b = link.bond!;
-  return bondOptions({
-    mode: b.mode,
-    miimon: b.miimon,
-    lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined,
-    xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined,
-  });
+  const add = linkAddFromFact(link);
+  return add?.kind === 'bond' ? bondOptions(add.bond) : [];
 }
 
 /** Bonds, bridges and dummies before VLANs (a VLAN's parent may be one of them), VLANs on VLANs last. */
@@ -52,10 +42,10 @@ function creationOrder(links: LinkFact[]): LinkFact[] {
  */
 export function recreateLinkLines(before: Facts, existed: string[]): string[] {
   const libvirtBridges = new Set(before.libvirt.available ? Object.values(before.libvirt.networks).map((n) => n.bridge) : []);
-  const links = creationOrder(existed.map((d) => before.links[d]!).filter((l) => !libvirtBridges.has(l.name) && addArgs(l)));
+  const links = creationOrder(existed.map((d) => before.links[d]!).filter((l) => !libvirtBridges.has(l.name) && addLine(l)));
   const lines: string[] = [];
   for (const link of links) {
-    const add = shellJoin(addArgs(link)!);
+    const add = addLine(link)!;
     const mtu = orTrue(shellJoin(['ip', 'link', 'set', link.name, 'mtu', String(link.mtu)]));
     if (link.kind === 'vlan') {
       // A VLAN with another id or parent under this name is replaced (its id is fixed at creation).
@@ -66,15 +56,7 @@ export function recreateLinkLines(before: Facts, existed: string[]): string[] {
     if (link.kind === 'bond') {
       const b = link.bond!;
       const wanted = `${b.mode} ${b.mode === '802.3ad' ? (b.lacpRate ?? 'slow') : '-'}`;
-      const current = `"$(cut -d' ' -f1 ${sys(link.name, '/bonding/mode')}) $(if [ "$(cut -d' ' -f1 ${sys(link.name, '/bonding/mode')})" = 802.3ad ]; then cut -d' ' -f1 ${sys(link.name, '/bonding/lacp_rate')}; else echo -; fi)"`;
-      // Mode and LACP rate change only on a downed bond without members: release them; the
-      // master lines below put them back.
-      const inPlace = [
-        `ip link set ${shellQuote(link.name)} down`,
-        `for m in ${sys(link.name)}/lower_*; do [ -e "$m" ] && ip link set "\${m##*/lower_}" nomaster; done`,
-        `${shellJoin(['ip', 'link', 'set', link.name, 'type', 'bond', ...bondSettings(link)])}`,
-      ].join('; ');
-      lines.push(`if ! ${exists(link.name)}; then ${add} && ${mtu}; elif [ ${current} != ${shellQuote(wanted)} ]; then ${inPlace}; fi 2>/dev/null || true`);
+      lines.push(restoreBond({ NAME: link.name, ADD: addArgv(linkAddFromFact(link)!), MTU: link.mtu, SYS: `/sys/class/net/${link.name}`, WANTED: wanted, SETTINGS: bondSettings(link) }).trimEnd());
       // Settings the kernel changes on a running bond.
       lines.push(orTrue(shellJoin(['ip', 'link', 'set', link.name, 'type', 'bond', 'miimon', String(b.miimon), ...(HASH_MODES.has(b.mode) && b.xmitHashPolicy ? ['xmit_hash_policy', b.xmitHashPolicy] : [])])));
       continue;

@@ -16,6 +16,7 @@ import { emptyRecap, hostFailed, type HostRecap, type RunSummary } from '../mode
 import type { Facts } from '../model/facts.js';
 import { exceedsFailThreshold, splitBatches } from './batches.js';
 import { runHost, type HostOutcome } from './host-pipeline.js';
+import { HostRecording, HostReplay, type SavedPlan } from './saved-plan.js';
 import { LinearBarrier } from './barrier.js';
 import { validatePlaybook } from './validate.js';
 import type { Reporter } from './reporter.js';
@@ -34,6 +35,10 @@ export interface RunOptions {
   waitLockSeconds?: number;
   /** Set by the CLI on SIGINT/SIGTERM: no new task starts. */
   stopping?: () => boolean;
+  /** Check mode with --out: each host's decisions and the facts they read, for a saved plan. */
+  record?: Map<string, HostRecording>;
+  /** `kvmnet apply`: the saved plan whose decisions are applied instead of planning. */
+  replay?: SavedPlan;
   /** The transport (default: ssh or local, as the host's variables say); tests give a fake host. */
   connect?: (settings: ConnectionSettings) => Promise<Connection>;
 }
@@ -71,6 +76,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
     return c;
   };
 
+  const replays = new Map<string, HostReplay>();
   const locked = new Set<string>();
   const factsCache = new Map<string, Facts>();
   const owner = `kvmnet pid ${process.pid} on ${hostname()} (${userInfo().username}) since ${new Date().toISOString()}`;
@@ -107,6 +113,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           locked,
           owner,
           factsCache,
+          replays,
           stopping: () => stopping() || fatalFailure,
           onHostFailure: () => {
             if (play.anyErrorsFatal) fatalFailure = true;
@@ -182,6 +189,7 @@ interface PlayContext {
   locked: Set<string>;
   owner: string;
   factsCache: Map<string, Facts>;
+  replays: Map<string, HostReplay>;
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -224,6 +232,8 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     onFailure: ctx.onHostFailure,
     beforeTask: ctx.beforeTask,
     withSlot: ctx.withSlot,
+    recording: options.record && getOrAdd(options.record, host, () => new HostRecording()),
+    replay: options.replay && getOrAdd(ctx.replays, host, () => new HostReplay(host, options.replay!.hosts[host] ?? { reads: [], tasks: [] })),
   }).catch((err: unknown): HostOutcome => {
     // A bug or an unexpected error on one host must not take the others down.
     const recap = emptyRecap(host);
@@ -235,6 +245,12 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
   if (outcome.facts) ctx.factsCache.set(host, outcome.facts);
   else ctx.factsCache.delete(host);
   return outcome.recap;
+}
+
+function getOrAdd<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let v = map.get(key);
+  if (v === undefined) map.set(key, (v = make()));
+  return v;
 }
 
 function merge(all: Map<string, HostRecap>, r: HostRecap): void {

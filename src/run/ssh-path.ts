@@ -5,7 +5,7 @@
 // those devices. A new task type is covered by declaring its touches.
 import type { Facts } from '../model/facts.js';
 import { sameAddress } from '../model/ip-address.js';
-import type { Change, Touch } from '../model/plan.js';
+import { changeTouches, type Change, type Touch } from '../model/plan.js';
 
 export interface SshPath {
   /** The links the session's packets cross on this host. */
@@ -50,11 +50,9 @@ function touchReason(t: Touch, path: SshPath): string | undefined {
 export function sshPathTouch(changes: readonly Change[], facts: Facts): string | undefined {
   const path = sshPath(facts);
   if (!path) return undefined;
-  for (const c of changes) {
-    for (const t of c.touches) {
-      const reason = touchReason(t, path);
-      if (reason) return reason;
-    }
+  for (const t of changeTouches(changes, facts)) {
+    const reason = touchReason(t, path);
+    if (reason) return reason;
   }
   return undefined;
 }

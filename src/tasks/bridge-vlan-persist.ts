@@ -9,9 +9,10 @@
 // up: the default PVID (`ip link set … vlan_default_pvid`: the kernel moves every port that still
 // has the old default with it), then per port the `bridge vlan` commands that turn the set a new
 // port has — the bridge's default PVID, untagged — into the port's set. Those are the commands the
-// runtime planner would run (vlanCommands), so the file and `bridge vlan` agree by construction.
+// runtime planner would run (vlanOps), so the file and `bridge vlan` agree by construction.
 import type { PortVlan } from '../model/facts.js';
-import { vlanCommands } from './bridge-vlans.js';
+import { opsLines } from '../ops/index.js';
+import { vlanOps } from './bridge-vlans.js';
 
 const DEFAULT_PVID = /^post-up ip link set dev (\S+) type bridge vlan_default_pvid (\d+)$/;
 const PORT_VLAN = /^post-up bridge vlan (add|del) dev (\S+) vid (\d+)(?:-(\d+))?((?: \w+)*)$/;
@@ -44,7 +45,7 @@ const startSet = (pvid: number): PortVlan[] => (pvid ? [{ id: pvid, pvid: true, 
 
 /** `post-up` lines that give PORT the VLAN set `wanted`, from what a port gets when it is added. */
 export function ifupdownPortVlanLines(port: string, defaultPvid: number, wanted: readonly PortVlan[]): string[] {
-  return vlanCommands(port, startSet(defaultPvid), wanted).map((c) => `post-up ${c}`);
+  return opsLines(vlanOps(port, startSet(defaultPvid), wanted)).map((c) => `post-up ${c}`);
 }
 
 /** The ports that have `bridge vlan` lines in the stanza, each with the set those lines leave it with. */

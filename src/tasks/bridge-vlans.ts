@@ -3,6 +3,7 @@
 // `bridge vlan add/del` commands that turn one set into another. Pure.
 import { shellJoin } from '../connection/quote.js';
 import type { Facts, PortVlan } from '../model/facts.js';
+import type { BridgeVlanOp } from '../ops/types.js';
 import { linkDetails } from './link-details.js';
 
 /**
@@ -89,30 +90,29 @@ export function describeVlans(vlans: readonly PortVlan[] | undefined): string {
 
 const same = (a: PortVlan | undefined, b: PortVlan) => a !== undefined && a.pvid === b.pvid && a.untagged === b.untagged;
 
-/** The `bridge vlan` commands that turn `current` into `wanted` on port `dev` (additions in ranges where the flags allow). */
-export function vlanCommands(dev: string, current: readonly PortVlan[], wanted: readonly PortVlan[]): string[] {
+/** The `bridge vlan` operations that turn `current` into `wanted` on port `dev` (additions in ranges where the flags allow). */
+export function vlanOps(dev: string, current: readonly PortVlan[], wanted: readonly PortVlan[]): BridgeVlanOp[] {
   const cur = new Map(current.map((v) => [v.id, v]));
   const want = new Map(wanted.map((v) => [v.id, v]));
   const add = wanted.filter((v) => !same(cur.get(v.id), v)).sort((a, b) => a.id - b.id);
   const del = current.filter((v) => !want.has(v.id)).map((v) => v.id).sort((a, b) => a - b);
-  const cmds: string[] = [];
+  const ops: BridgeVlanOp[] = [];
   // The PVID first: a port without one drops untagged frames in between.
-  for (const v of add.filter((x) => x.pvid)) cmds.push(shellJoin(['bridge', 'vlan', 'add', 'dev', dev, 'vid', String(v.id), 'pvid', ...(v.untagged ? ['untagged'] : [])]));
+  for (const v of add.filter((x) => x.pvid)) ops.push({ op: 'bridge-vlan.add', dev, vid: v.id, pvid: true, untagged: v.untagged });
   const rest = add.filter((x) => !x.pvid);
   for (let i = 0; i < rest.length; ) {
     let j = i;
     while (j + 1 < rest.length && rest[j + 1]!.id === rest[j]!.id + 1 && rest[j + 1]!.untagged === rest[i]!.untagged) j++;
-    const vid = j > i ? `${rest[i]!.id}-${rest[j]!.id}` : String(rest[i]!.id);
-    cmds.push(shellJoin(['bridge', 'vlan', 'add', 'dev', dev, 'vid', vid, ...(rest[i]!.untagged ? ['untagged'] : [])]));
+    ops.push({ op: 'bridge-vlan.add', dev, vid: j > i ? [rest[i]!.id, rest[j]!.id] : rest[i]!.id, pvid: false, untagged: rest[i]!.untagged });
     i = j + 1;
   }
   for (let i = 0; i < del.length; ) {
     let j = i;
     while (j + 1 < del.length && del[j + 1] === del[j]! + 1) j++;
-    cmds.push(shellJoin(['bridge', 'vlan', 'del', 'dev', dev, 'vid', j > i ? `${del[i]}-${del[j]}` : String(del[i])]));
+    ops.push({ op: 'bridge-vlan.del', dev, vid: j > i ? [del[i]!, del[j]!] : del[i]! });
     i = j + 1;
   }
-  return cmds;
+  return ops;
 }
 
 /** The port VLAN set a task asks for: tagged `vlans`, the `pvid` (PVID), egress-untagged `untagged`. */

@@ -7,7 +7,6 @@ import { isIP } from 'node:net';
 import { netmaskToPrefix } from '../config/validators.js';
 import type { DhcpHostEntry, DhcpLease, DnsHostEntry, Facts, NetworkDhcpFact, NetworkFact } from '../model/facts.js';
 import { parseXml, type XmlElement } from '../render/netxml.js';
-import { shellJoin } from '../connection/quote.js';
 import type { Change } from '../model/plan.js';
 import type { FactsFragment } from './contract.js';
 
@@ -29,6 +28,7 @@ export const dhcpFacts: FactsFragment = {
       const leases = /^dhcp-leases:(.+)$/.exec(s.key)?.[1];
       if (live && dhcp[live] && s.body.includes('<network')) {
         dhcp[live].live = safeHosts(s.body);
+        dhcp[live].liveXml = s.body.trim();
         dhcp[live].dnsLive = safeDns(s.body);
       }
       if (leases && dhcp[leases]) dhcp[leases].leases = parseLeases(s.body);
@@ -182,15 +182,7 @@ export function groupBySide<E>(sides: Side[], entry: (s: Side) => E, same: (a: E
   return groups;
 }
 
-/** One `virsh net-update` of SECTION on the given sides; `apply` updates each side's entries in memory. */
-export function netUpdateChange(network: string, op: 'add' | 'modify' | 'delete', section: 'ip-dhcp-host' | 'dns-host', xml: string, sides: Side[], summary: string, apply: (state: NetworkDhcpFact, side: Side) => void): Change {
-  return {
-    summary,
-    commands: [`${shellJoin(['virsh', '-q', 'net-update', network, op, section, xml, ...sides.map((s) => `--${s}`)])} >/dev/null`],
-    touches: [{ kind: 'network', name: network }],
-    effect: (f) => {
-      const st = dhcpState(f, network, true);
-      if (st) for (const s of sides) apply(st, s);
-    },
-  };
+/** One `virsh net-update` of SECTION on the given sides (its effect on the reservations is the operation's). */
+export function netUpdateChange(network: string, command: 'add' | 'modify' | 'delete', section: 'ip-dhcp-host' | 'dns-host', xml: string, sides: Side[], summary: string): Change {
+  return { summary, ops: [{ op: 'net.update', name: network, command, section, xml, config: sides.includes('config'), live: sides.includes('live') }] };
 }

@@ -4,24 +4,23 @@
 // without members) is a planned re-create in place: down, release, set, re-add, up. Facts come
 // from `ip -j -d link` (already in the facts exec) and /proc/net/bonding/* (this module's section).
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
 import { RefusedError } from '../errors.js';
 import { describeAddrs } from '../facts/describe.js';
 import type { BondInfo, Facts, LinkFact } from '../model/facts.js';
-import { noop, type Change, type Plan, type Touch } from '../model/plan.js';
+import { factsAfter, noop, type Change, type Plan } from '../model/plan.js';
+import { HASH_MODES, intoBond, PRIMARY_MODES } from '../ops/link.js';
+import type { BondSettings, Op } from '../ops/types.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import { linkUpChange } from './link-changes.js';
 import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js';
-import { removeLink } from './ensure-bridge.js';
 import { applyBondDetails, applyProcBonding, lacpPartner, linkDetails } from './link-details.js';
 import { bondDrift, bondFiles } from './link-persist.js';
-import { moveTouches, movedText, routeArgs } from './migrate.js';
+import { addrsFrom, addrsTo, movedText, routesTo } from './migrate.js';
 
 export const BOND_MODES = ['802.3ad', 'active-backup', 'balance-xor', 'balance-alb', 'balance-tlb', 'broadcast', 'balance-rr'] as const;
 export const XMIT_HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'] as const;
-// Modes in which the kernel honours these settings (it accepts and ignores them elsewhere).
-export const PRIMARY_MODES = new Set(['active-backup', 'balance-tlb', 'balance-alb']);
-export const HASH_MODES = new Set(['802.3ad', 'balance-xor', 'balance-tlb', 'balance-alb']);
+// Modes in which the kernel honours these settings (it accepts and ignores them elsewhere): defined with the link operations.
+export { HASH_MODES, PRIMARY_MODES };
 
 const schema = z.strictObject({
   name: interfaceName,
@@ -140,8 +139,6 @@ function describeBond(f: Facts, name: string): string {
   return [parts.join(' '), `${name} members: ${membersOf(f, name).join(' ') || 'none'}`, describeAddrs(f, name)].join('\n');
 }
 
-const q = shellJoin;
-
 function refuseMember(args: EnsureBondArgs, member: string, facts: Facts, host: string): void {
   const link = facts.links[member];
   if (!link) {
@@ -167,64 +164,20 @@ function refuseMember(args: EnsureBondArgs, member: string, facts: Facts, host: 
   }
 }
 
-/** The commands and effect that make `member` a member of `bond` (it must be down to be enslaved). */
+/** The change that makes `member` a member of `bond` (it must be down to be enslaved). */
 function addMember(bond: string, member: string, facts: Facts, migrate: boolean, firstMember: boolean): Change {
   const link = facts.links[member]!;
   const addrs = facts.addrs.filter((a) => a.dev === member && a.scope === 'global');
-  if (!(migrate && addrs.length)) {
-    return {
-      summary: `add ${member} to ${bond}`,
-      commands: [q(['ip', 'link', 'set', member, 'down']), q(['ip', 'link', 'set', member, 'master', bond]), q(['ip', 'link', 'set', member, 'up'])],
-      touches: [
-        { kind: 'link', name: member, op: 'down' },
-        { kind: 'link', name: member, op: 'master' },
-        { kind: 'link', name: member, op: 'up' },
-      ],
-      effect: (f) => {
-        f.links[member]!.master = bond;
-        f.links[member]!.up = true;
-        f.links[member]!.bondMember = { state: 'BACKUP', mii: 'UP' };
-      },
-    };
-  }
+  if (!(migrate && addrs.length)) return { summary: `add ${member} to ${bond}`, ops: intoBond(member, bond) };
   // Migration: the bond holds the addresses before the member goes down (downing it flushes its
   // routes), then the member is enslaved and the routes are put back on the bond. A first member
   // gives the bond its MAC by itself; otherwise the bond takes the member's, so that neighbours'
   // ARP entries for these addresses stay right.
   const routes = facts.routes.filter((r) => r.dev === member && r.protocol !== 'kernel');
-  const commands: string[] = [];
-  const touches: Touch[] = [];
-  if (!firstMember && link.mac) {
-    commands.push(q(['ip', 'link', 'set', bond, 'address', link.mac]));
-    touches.push({ kind: 'link', name: bond, op: 'mac' });
-  }
-  for (const a of addrs) commands.push(q(['ip', 'address', 'replace', `${a.address}/${a.prefix}`, 'dev', bond]));
-  commands.push(q(['ip', 'link', 'set', member, 'down']), q(['ip', 'link', 'set', member, 'master', bond]), q(['ip', 'link', 'set', member, 'up']), q(['ip', 'link', 'set', bond, 'up']));
-  for (const a of addrs) commands.push(q(['ip', 'address', 'del', `${a.address}/${a.prefix}`, 'dev', member]));
-  for (const r of routes) commands.push(q(routeArgs(r, bond)));
-  touches.push(
-    { kind: 'link', name: member, op: 'down' },
-    { kind: 'link', name: member, op: 'master' },
-    { kind: 'link', name: bond, op: 'up' },
-    ...moveTouches(member, bond, addrs, routes),
-  );
-  return {
-    summary: `migrate ${member} into ${bond}: move ${movedText(addrs, routes)} to ${bond}, then add ${member} to ${bond}`,
-    commands,
-    touches,
-    effect: (f) => {
-      f.links[member]!.master = bond;
-      f.links[member]!.up = true;
-      f.links[member]!.bondMember = { state: 'BACKUP', mii: 'UP' };
-      if (f.links[bond]) {
-        f.links[bond]!.up = true;
-        if (!firstMember && link.mac) f.links[bond]!.mac = link.mac;
-      }
-      for (const a of f.addrs) if (a.dev === member && a.scope === 'global') a.dev = bond;
-      for (const r of f.routes) if (r.dev === member) r.dev = bond;
-      if (f.session?.dev === member) f.session.dev = bond;
-    },
-  };
+  const ops: Op[] = [];
+  if (!firstMember && link.mac) ops.push({ op: 'link.mac', name: bond, mac: link.mac });
+  ops.push(...addrsTo(addrs, bond), ...intoBond(member, bond), { op: 'link.up', name: bond, up: true }, ...addrsFrom(addrs), ...routesTo(routes, bond));
+  return { summary: `migrate ${member} into ${bond}: move ${movedText(addrs, routes)} to ${bond}, then add ${member} to ${bond}`, ops };
 }
 
 /**
@@ -238,25 +191,7 @@ export function lacpGoneAfterS(b: BondInfo): number | undefined {
 }
 
 function removeMember(bond: string, member: string): Change {
-  return {
-    summary: `release ${member} from ${bond}`,
-    commands: [q(['ip', 'link', 'set', member, 'nomaster'])],
-    touches: [{ kind: 'link', name: member, op: 'nomaster' }],
-    effect: (f) => {
-      delete f.links[member]!.master;
-      delete f.links[member]!.bondMember;
-    },
-  };
-}
-
-/** `type bond` options for `ip link add|set`. */
-export function bondOptions(s: { mode?: string; miimon?: number; lacpRate?: string; xmitHashPolicy?: string }): string[] {
-  const argv: string[] = [];
-  if (s.mode !== undefined) argv.push('mode', s.mode);
-  if (s.miimon !== undefined) argv.push('miimon', String(s.miimon));
-  if (s.lacpRate !== undefined) argv.push('lacp_rate', s.lacpRate);
-  if (s.xmitHashPolicy !== undefined) argv.push('xmit_hash_policy', s.xmitHashPolicy);
-  return argv;
+  return { summary: `release ${member} from ${bond}`, ops: [{ op: 'link.master', name: member, master: null }] };
 }
 
 function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
@@ -281,11 +216,7 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
   if (!link) {
     changes.push({
       summary: `create bond ${name} (mode ${mode}, miimon ${args.miimon}${lacpRate ? `, lacp_rate ${lacpRate}` : ''}${xmit ? `, xmit_hash_policy ${xmit}` : ''})`,
-      commands: [q(['ip', 'link', 'add', name, 'type', 'bond', ...bondOptions({ mode, miimon: args.miimon, lacpRate, xmitHashPolicy: xmit })])],
-      touches: [{ kind: 'link', name, op: 'create' }],
-      effect: (f) => {
-        f.links[name] = { name, kind: 'bond', up: false, operstate: 'DOWN', mtu: 1500, bond: { mode, miimon: args.miimon, lacpRate: lacpRate ?? 'slow', xmitHashPolicy: xmit ?? 'layer2' } };
-      },
+      ops: [{ op: 'link.add', name, kind: 'bond', bond: { mode, miimon: args.miimon, lacpRate, xmitHashPolicy: xmit } }],
     });
   } else {
     // What the bond will be after each change below: later comparisons read it.
@@ -299,38 +230,18 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
       const keep = current.filter((m) => !toRemove.includes(m));
       const release = modeChange ? current : [];
       const opts = { mode: modeChange ? mode : undefined, lacpRate: rateChange || (modeChange && lacpRate) ? lacpRate : undefined };
-      const commands = [q(['ip', 'link', 'set', name, 'down'])];
-      for (const m of release) commands.push(q(['ip', 'link', 'set', m, 'nomaster']));
-      commands.push(q(['ip', 'link', 'set', name, 'type', 'bond', ...bondOptions(opts)]));
-      for (const m of release.filter((x) => keep.includes(x))) commands.push(q(['ip', 'link', 'set', m, 'down']), q(['ip', 'link', 'set', m, 'master', name]), q(['ip', 'link', 'set', m, 'up']));
-      if (args.up) commands.push(q(['ip', 'link', 'set', name, 'up']));
+      const ops: Op[] = [{ op: 'link.up', name, up: false }];
+      for (const m of release) ops.push({ op: 'link.master', name: m, master: null });
+      ops.push({ op: 'link.bond', name, bond: opts });
+      for (const m of release.filter((x) => keep.includes(x))) ops.push(...intoBond(m, name));
+      if (args.up) ops.push({ op: 'link.up', name, up: true });
       const what = [modeChange && `mode ${b.mode} → ${mode}`, rateChange && `lacp_rate ${b.lacpRate ?? 'slow'} → ${lacpRate}`].filter(Boolean).join(', ');
       changes.push({
         settleS: lacpGoneAfterS(b),
         summary: modeChange
           ? `re-create bond ${name} in place (${what}): take ${name} down, release ${release.join(', ') || 'no members'}, set the mode, re-add ${release.filter((x) => keep.includes(x)).join(', ') || 'none'}, bring it up`
           : `set ${name} ${what} (the kernel allows it only on a downed bond: ${name} goes down and up)`,
-        commands,
-        touches: [
-          { kind: 'link', name, op: 'down' },
-          { kind: 'link', name, op: 'settings' },
-          ...release.flatMap((m): Touch[] => [
-            { kind: 'link', name: m, op: 'nomaster' },
-            ...(keep.includes(m) ? [{ kind: 'link' as const, name: m, op: 'master' as const }] : []),
-          ]),
-          ...(args.up ? [{ kind: 'link' as const, name, op: 'up' as const }] : []),
-        ],
-        effect: (f) => {
-          const l = f.links[name]!;
-          l.bond = { ...(l.bond ?? { miimon: 0 }), mode, ...(opts.lacpRate ? { lacpRate: opts.lacpRate } : {}) };
-          if (modeChange) delete l.bond.aggregator;
-          for (const m of release) {
-            if (keep.includes(m)) continue;
-            delete f.links[m]!.master;
-            delete f.links[m]!.bondMember;
-          }
-          l.up = args.up;
-        },
+        ops,
       });
       b.mode = mode;
       if (opts.lacpRate) b.lacpRate = opts.lacpRate;
@@ -338,52 +249,26 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
       // Members the re-create released and did not re-add are gone already.
       if (modeChange) toRemove.length = 0;
     }
-    const set: string[] = [];
+    const set: BondSettings = {};
     const what: string[] = [];
-    if (b.miimon !== args.miimon) (set.push('miimon', String(args.miimon)), what.push(`miimon ${b.miimon} → ${args.miimon}`));
-    if (xmit !== undefined && (b.xmitHashPolicy ?? 'layer2') !== xmit) (set.push('xmit_hash_policy', xmit), what.push(`xmit_hash_policy ${b.xmitHashPolicy ?? 'layer2'} → ${xmit}`));
-    if (set.length) {
-      changes.push({
-        summary: `set ${name} ${what.join(', ')}`,
-        commands: [q(['ip', 'link', 'set', name, 'type', 'bond', ...set])],
-        touches: [{ kind: 'link', name, op: 'settings' }],
-        effect: (f) => {
-          const l = f.links[name]!.bond!;
-          l.miimon = args.miimon;
-          if (xmit) l.xmitHashPolicy = xmit;
-        },
-      });
-    }
+    if (b.miimon !== args.miimon) (set.miimon = args.miimon, what.push(`miimon ${b.miimon} → ${args.miimon}`));
+    if (xmit !== undefined && (b.xmitHashPolicy ?? 'layer2') !== xmit) (set.xmitHashPolicy = xmit, what.push(`xmit_hash_policy ${b.xmitHashPolicy ?? 'layer2'} → ${xmit}`));
+    if (what.length) changes.push({ summary: `set ${name} ${what.join(', ')}`, ops: [{ op: 'link.bond', name, bond: set }] });
   }
   // New members first, then the ones to release: the bond always keeps a member that works.
   let first = current.length === 0;
   for (const m of toAdd) {
     const c = addMember(name, m, facts, args.migrate, first);
     changes.push(c);
-    if (c.touches.some((t) => t.kind === 'link' && t.name === name && t.op === 'up')) upNow = true;
+    if (c.ops.some((o) => o.op === 'link.up' && o.name === name && o.up)) upNow = true;
     first = false;
   }
   for (const m of toRemove) changes.push(removeMember(name, m));
   if (args.primary !== undefined && PRIMARY_MODES.has(mode) && link?.bond?.primary !== args.primary) {
-    changes.push({
-      summary: `make ${args.primary} the primary member of ${name}`,
-      commands: [q(['ip', 'link', 'set', name, 'type', 'bond', 'primary', args.primary])],
-      touches: [{ kind: 'link', name, op: 'settings' }],
-      effect: (f) => {
-        f.links[name]!.bond!.primary = args.primary;
-      },
-    });
+    changes.push({ summary: `make ${args.primary} the primary member of ${name}`, ops: [{ op: 'link.bond', name, bond: { primary: args.primary } }] });
   }
   if (args.mtu !== undefined && args.mtu !== (link?.mtu ?? 1500)) {
-    changes.push({
-      summary: `set ${name} mtu ${link?.mtu ?? 1500} → ${args.mtu} (and its members')`,
-      commands: [q(['ip', 'link', 'set', name, 'mtu', String(args.mtu)])],
-      touches: [{ kind: 'link', name, op: 'mtu' }],
-      effect: (f) => {
-        f.links[name]!.mtu = args.mtu!;
-        for (const l of Object.values(f.links)) if (l.master === name) l.mtu = args.mtu!;
-      },
-    });
+    changes.push({ summary: `set ${name} mtu ${link?.mtu ?? 1500} → ${args.mtu} (and its members')`, ops: [{ op: 'link.mtu', name, mtu: args.mtu }] });
   }
   if (args.up !== upNow) changes.push(linkUpChange(name, args.up));
   const data = { name, mode, members: wanted };
@@ -393,8 +278,7 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
     return noop(`bond ${name} exists as wanted (${mode}, members ${current.join(', ') || 'none'}${partner})`, data);
   }
   // The diff: the bond's own description before and after (mode, settings, members, addresses).
-  const after = structuredClone(facts);
-  for (const c of changes) c.effect(after);
+  const after = factsAfter(changes, facts);
   const notes = changes.some((c) => c.summary.startsWith('re-create')) ? [`${name} is re-created in place: it is down, without members, while its mode changes`] : undefined;
   return {
     changes,
@@ -415,16 +299,7 @@ function planAbsent(name: string, link: LinkFact | undefined, facts: Facts, host
   }
   return {
     changes: [
-      {
-        summary: `delete bond ${name} (releases ${members.join(', ') || 'no members'}${uppers.length ? `; the kernel deletes ${uppers.join(', ')} on it too` : ''})`,
-        commands: [q(['ip', 'link', 'del', name])],
-        touches: [{ kind: 'link', name, op: 'delete' }, ...uppers.map((u): Touch => ({ kind: 'link', name: u, op: 'delete' })), ...members.map((m): Touch => ({ kind: 'link', name: m, op: 'nomaster' }))],
-        effect: (f) => {
-          for (const u of uppers) removeLink(f, u);
-          for (const m of members) delete f.links[m]?.bondMember;
-          removeLink(f, name);
-        },
-      },
+      { summary: `delete bond ${name} (releases ${members.join(', ') || 'no members'}${uppers.length ? `; the kernel deletes ${uppers.join(', ')} on it too` : ''})`, ops: [{ op: 'link.del', name }] },
     ],
     data: { name, members: [] },
     devices: [name, ...members],

@@ -1,7 +1,6 @@
 // ensure_bridge: a Linux bridge, its STP, forward delay, MTU and up state; persisted as a
 // networkd .netdev + .network pair or an ifupdown bridge stanza.
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
 import { RefusedError } from '../errors.js';
 import { describeLink, networksUsingBridge, portsOf } from '../facts/describe.js';
 import type { Facts, LinkFact } from '../model/facts.js';
@@ -12,6 +11,8 @@ import { iniValue, ifupdownBridge, ifupdownPorts, ifupdownStanzas, networkdBridg
 import { interfaceName, persist, presence } from './common-args.js';
 import type { FileWant, PlannedTaskModule } from './contract.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
+import { effectiveForwardDelay, KERNEL_DEFAULT_FORWARD_DELAY } from '../ops/link.js';
+import type { BridgeSettings, Op } from '../ops/types.js';
 import { BRIDGE_VLAN_SHELL, describeVlans, parseBridgeVlans } from './bridge-vlans.js';
 import { ifupdownBridgeVlanLines, ifupdownDefaultPvid, ifupdownVlanAware, portVlanLinesFor } from './bridge-vlan-persist.js';
 
@@ -73,15 +74,6 @@ function bridgesOf(f: Facts) {
     .map((b) => ({ name: b.name, up: b.up, stp: b.bridge?.stp ?? false, forward_delay: b.bridge?.forwardDelay ?? 0, mtu: b.mtu, ports: portsOf(f, b.name), vlan_filtering: b.bridge?.vlanFiltering ?? false }));
 }
 
-const KERNEL_DEFAULT_FORWARD_DELAY = 15;
-
-/** With STP on, the kernel clamps forward_delay to 2–30 s: compare what it will actually read back. */
-export function effectiveForwardDelay(seconds: number, stp: boolean): number {
-  return stp ? Math.min(30, Math.max(2, seconds)) : seconds;
-}
-
-const centiseconds = (s: number) => String(Math.round(s * 100));
-
 function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
   const { name } = args;
   const link = facts.links[name];
@@ -92,64 +84,36 @@ function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
   if (!link) {
     const stp = args.stp ?? false;
     const delay = effectiveForwardDelay(args.forward_delay ?? KERNEL_DEFAULT_FORWARD_DELAY, stp);
-    const argv = ['ip', 'link', 'add', name, 'type', 'bridge', 'stp_state', stp ? '1' : '0'];
-    if (args.forward_delay !== undefined) argv.push('forward_delay', centiseconds(args.forward_delay));
-    if (args.vlan_filtering) argv.push('vlan_filtering', '1');
-    if (args.vlan_filtering && args.default_pvid !== undefined) argv.push('vlan_default_pvid', String(args.default_pvid));
-    const commands = [shellJoin(argv)];
-    if (args.mtu !== undefined) commands.push(shellJoin(['ip', 'link', 'set', name, 'mtu', String(args.mtu)]));
-    if (args.up) commands.push(shellJoin(['ip', 'link', 'set', name, 'up']));
+    const bridge: BridgeSettings = { stp, forwardDelayS: args.forward_delay };
+    if (args.vlan_filtering !== undefined) bridge.vlanFiltering = args.vlan_filtering;
+    if (args.vlan_filtering && args.default_pvid !== undefined) bridge.defaultPvid = args.default_pvid;
+    const ops: Op[] = [{ op: 'link.add', name, kind: 'bridge', bridge }];
+    if (args.mtu !== undefined) ops.push({ op: 'link.mtu', name, mtu: args.mtu });
+    if (args.up) ops.push({ op: 'link.up', name, up: true });
     changes.push({
       summary: `create bridge ${name} (stp ${stp ? 'on' : 'off'}, forward delay ${delay} s${args.vlan_filtering ? `, VLAN filtering, default pvid ${args.default_pvid ?? 1}` : ''}${args.mtu ? `, mtu ${args.mtu}` : ''}${args.up ? ', up' : ''})`,
-      commands,
-      touches: [{ kind: 'link', name, op: 'create' }],
-      effect: (f) => {
-        f.links[name] = {
-          name,
-          kind: 'bridge',
-          up: args.up,
-          operstate: args.up ? 'UNKNOWN' : 'DOWN',
-          mtu: args.mtu ?? 1500,
-          bridge: { stp, forwardDelay: delay, ...(args.vlan_filtering !== undefined ? { vlanFiltering: args.vlan_filtering, defaultPvid: args.default_pvid ?? 1 } : {}) },
-        };
-      },
+      ops,
     });
   } else {
     const current = link.bridge ?? { stp: false, forwardDelay: KERNEL_DEFAULT_FORWARD_DELAY };
     const stp = args.stp ?? current.stp;
     const wantDelay = args.forward_delay !== undefined ? effectiveForwardDelay(args.forward_delay, stp) : stp !== current.stp ? effectiveForwardDelay(current.forwardDelay, stp) : current.forwardDelay;
     if (stp !== current.stp || wantDelay !== current.forwardDelay) {
-      const argv = ['ip', 'link', 'set', name, 'type', 'bridge'];
-      if (stp !== current.stp) argv.push('stp_state', stp ? '1' : '0');
-      if (args.forward_delay !== undefined && wantDelay !== current.forwardDelay) argv.push('forward_delay', centiseconds(args.forward_delay));
+      const bridge: BridgeSettings = {};
+      if (stp !== current.stp) bridge.stp = stp;
+      if (args.forward_delay !== undefined && wantDelay !== current.forwardDelay) bridge.forwardDelayS = args.forward_delay;
       const what = [stp !== current.stp && `stp ${current.stp ? 'on' : 'off'} → ${stp ? 'on' : 'off'}`, wantDelay !== current.forwardDelay && `forward delay ${current.forwardDelay} s → ${wantDelay} s`].filter(Boolean);
-      changes.push({
-        summary: `set ${name} ${what.join(', ')}`,
-        commands: [shellJoin(argv)],
-        touches: [{ kind: 'link', name, op: 'settings' }],
-        effect: (f) => {
-          f.links[name]!.bridge = { ...f.links[name]!.bridge, stp, forwardDelay: wantDelay };
-        },
-      });
+      changes.push({ summary: `set ${name} ${what.join(', ')}`, ops: [{ op: 'link.bridge', name, bridge }] });
     }
     const filtering = current.vlanFiltering ?? false;
     const pvid = current.defaultPvid ?? 1;
     const wantFiltering = args.vlan_filtering ?? filtering;
     if (wantFiltering !== filtering || (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid)) {
-      const argv = ['ip', 'link', 'set', name, 'type', 'bridge'];
+      const bridge: BridgeSettings = {};
       const what: string[] = [];
-      if (wantFiltering !== filtering) (argv.push('vlan_filtering', wantFiltering ? '1' : '0'), what.push(`VLAN filtering ${filtering ? 'on' : 'off'} → ${wantFiltering ? 'on' : 'off'}`));
-      if (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid) (argv.push('vlan_default_pvid', String(args.default_pvid)), what.push(`default pvid ${pvid} → ${args.default_pvid}`));
-      changes.push({
-        summary: `set ${name} ${what.join(', ')}`,
-        commands: [shellJoin(argv)],
-        touches: [{ kind: 'link', name, op: 'settings' }],
-        effect: (f) => {
-          const b = f.links[name]!.bridge!;
-          b.vlanFiltering = wantFiltering;
-          if (args.default_pvid !== undefined && wantFiltering) b.defaultPvid = args.default_pvid;
-        },
-      });
+      if (wantFiltering !== filtering) (bridge.vlanFiltering = wantFiltering, what.push(`VLAN filtering ${filtering ? 'on' : 'off'} → ${wantFiltering ? 'on' : 'off'}`));
+      if (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid) (bridge.defaultPvid = args.default_pvid, what.push(`default pvid ${pvid} → ${args.default_pvid}`));
+      changes.push({ summary: `set ${name} ${what.join(', ')}`, ops: [{ op: 'link.bridge', name, bridge }] });
     }
     if (args.mtu !== undefined && args.mtu !== link.mtu) changes.push(linkMtuChange(name, link.mtu, args.mtu));
     if (args.up !== link.up) changes.push(linkUpChange(name, args.up));
@@ -167,24 +131,11 @@ function planAbsent(name: string, link: LinkFact | undefined, facts: Facts, host
   if (facts.session?.dev === name) throw new RefusedError(`bridge ${name} carries this SSH session on ${host} (${facts.session.serverAddress}); deleting it would cut the host off`);
   return {
     changes: [
-      {
-        summary: `delete bridge ${name}`,
-        commands: [shellJoin(['ip', 'link', 'del', name])],
-        touches: [{ kind: 'link', name, op: 'delete' }],
-        effect: (f) => removeLink(f, name),
-      },
+      { summary: `delete bridge ${name}`, ops: [{ op: 'link.del', name }] },
     ],
     data: { name, exists: false },
     devices: [name],
   };
-}
-
-/** What the kernel does when a link is deleted: its ports are released, its addresses and routes go. */
-export function removeLink(f: Facts, name: string): void {
-  delete f.links[name];
-  for (const l of Object.values(f.links)) if (l.master === name) delete l.master;
-  f.addrs = f.addrs.filter((a) => a.dev !== name);
-  f.routes = f.routes.filter((r) => r.dev !== name);
 }
 
 const persisted = (facts: Facts) => facts.persisted ?? {};

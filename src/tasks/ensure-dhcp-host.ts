@@ -49,7 +49,7 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
     const present = sides.filter((s) => mine(s));
     if (present.length === 0) return noop(`${network} has no reservation for ${want.mac}`, data);
     const changes = groupBySide(present, (s) => mine(s)!, sameHost).map(({ sides: ss, entry }) =>
-      netUpdate(network, 'delete', entry, ss, `remove reservation ${describeHost(entry)} from ${network}${where(ss, sides)}`, (h) => h.filter((e) => e.mac !== want.mac)),
+      netUpdate(network, 'delete', entry, ss, `remove reservation ${describeHost(entry)} from ${network}${where(ss, sides)}`),
     );
     return { changes, data, diff: { before: sideLines(present, mine).join('\n'), after: '(no reservation)' } };
   }
@@ -68,10 +68,9 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
   const toAdd = sides.filter((s) => !mine(s));
   const toModify = sides.filter((s) => mine(s) && !sameHost(mine(s)!, want));
   if (toAdd.length === 0 && toModify.length === 0) return noop(`${network} reserves ${want.ip} for ${want.mac}${want.name ? ` (${want.name})` : ''}${where(sides, sides)}`, data);
-  const replace = (h: DhcpHostEntry[]) => [...h.filter((e) => e.mac !== want.mac), want];
   const changes: Change[] = [];
-  if (toAdd.length) changes.push(netUpdate(network, 'add', want, toAdd, `reserve ${want.ip} for ${want.mac}${want.name ? ` (${want.name})` : ''} in ${network}${where(toAdd, sides)}`, replace));
-  if (toModify.length) changes.push(netUpdate(network, 'modify', want, toModify, `change reservation of ${want.mac} in ${network} to ${describeHost(want)}${where(toModify, sides)}`, replace));
+  if (toAdd.length) changes.push(netUpdate(network, 'add', want, toAdd, `reserve ${want.ip} for ${want.mac}${want.name ? ` (${want.name})` : ''} in ${network}${where(toAdd, sides)}`));
+  if (toModify.length) changes.push(netUpdate(network, 'modify', want, toModify, `change reservation of ${want.mac} in ${network} to ${describeHost(want)}${where(toModify, sides)}`));
   const before = sideLines(sides, mine);
   return { changes, data, diff: { before: before.length ? before.join('\n') : '(no reservation)', after: sides.map((s) => `${s}: ${hostXml(want)}`).join('\n') } };
 }
@@ -80,11 +79,8 @@ function sideLines(sides: Side[], mine: (s: Side) => DhcpHostEntry | undefined):
   return sides.flatMap((s) => (mine(s) ? [`${s}: ${hostXml(mine(s)!)}`] : []));
 }
 
-function netUpdate(network: string, op: 'add' | 'modify' | 'delete', entry: DhcpHostEntry, sides: Side[], summary: string, update: (h: DhcpHostEntry[]) => DhcpHostEntry[]): Change {
-  return netUpdateChange(network, op, 'ip-dhcp-host', hostXml(entry), sides, summary, (st, side) => {
-    if (side === 'config') st.config = update(st.config);
-    else st.live = update(st.live ?? []);
-  });
+function netUpdate(network: string, op: 'add' | 'modify' | 'delete', entry: DhcpHostEntry, sides: Side[], summary: string): Change {
+  return netUpdateChange(network, op, 'ip-dhcp-host', hostXml(entry), sides, summary);
 }
 
 // The guests' view: which running guest (domiflist MAC) holds which reservation, and its lease.

@@ -51,7 +51,7 @@ function planDnsHost(args: EnsureDnsHostArgs, facts: Facts, host: string): Plan 
   if (args.state === 'absent') {
     const present = sides.filter((s) => mine(s));
     if (present.length === 0) return noop(`${network} has no DNS host record for ${want.ip}`, data);
-    const changes = groupBySide(present, (s) => mine(s)!, sameHost).map((g) => netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network}${where(g.sides, sides)}`, (h) => h.filter((e) => !sameIp(e.ip, want.ip))));
+    const changes = groupBySide(present, (s) => mine(s)!, sameHost).map((g) => netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network}${where(g.sides, sides)}`));
     return { changes, data, diff: { before: present.map((s) => `${s}: ${dnsHostXml(mine(s)!)}`).join('\n'), after: '(no record)' } };
   }
 
@@ -60,23 +60,19 @@ function planDnsHost(args: EnsureDnsHostArgs, facts: Facts, host: string): Plan 
     if (other) throw new RefusedError(`name ${other.hostnames.find((n) => want.hostnames.includes(n))} is already a DNS host record of network ${network} (${sideText(s)}) for another address: ${describe(other)}; remove or change that record first`);
   }
   const changes: Change[] = [];
-  const replace = (h: DnsHostEntry[]) => [...h.filter((e) => !sameIp(e.ip, want.ip)), want];
   const changed = sides.filter((s) => mine(s) && !sameNames(mine(s)!.hostnames, want.hostnames));
   for (const g of groupBySide(changed, (s) => mine(s)!, sameHost)) {
-    changes.push(netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network} (to add it with other names)${where(g.sides, sides)}`, (h) => h.filter((e) => !sameIp(e.ip, want.ip))));
+    changes.push(netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network} (to add it with other names)${where(g.sides, sides)}`));
   }
   const toAdd = sides.filter((s) => !mine(s) || !sameNames(mine(s)!.hostnames, want.hostnames));
   if (toAdd.length === 0) return noop(`${network} resolves ${describe(want)}`, data);
-  changes.push(netUpdate(network, 'add', want, toAdd, `add DNS host ${describe(want)} to ${network}${where(toAdd, sides)}`, replace));
+  changes.push(netUpdate(network, 'add', want, toAdd, `add DNS host ${describe(want)} to ${network}${where(toAdd, sides)}`));
   const before = sides.flatMap((s) => (mine(s) ? [`${s}: ${dnsHostXml(mine(s)!)}`] : []));
   return { changes, data, diff: { before: before.length ? before.join('\n') : '(no record)', after: sides.map((s) => `${s}: ${dnsHostXml(want)}`).join('\n') } };
 }
 
-function netUpdate(network: string, op: 'add' | 'delete', entry: DnsHostEntry, sides: Side[], summary: string, update: (h: DnsHostEntry[]) => DnsHostEntry[]): Change {
-  return netUpdateChange(network, op, 'dns-host', dnsHostXml(entry), sides, summary, (st, side) => {
-    if (side === 'config') st.dnsConfig = update(st.dnsConfig ?? []);
-    else st.dnsLive = update(st.dnsLive ?? []);
-  });
+function netUpdate(network: string, op: 'add' | 'delete', entry: DnsHostEntry, sides: Side[], summary: string): Change {
+  return netUpdateChange(network, op, 'dns-host', dnsHostXml(entry), sides, summary);
 }
 
 interface DnsRow {

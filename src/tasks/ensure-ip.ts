@@ -1,7 +1,6 @@
 // ensure_ip: an address on a device (and with `exclusive`, no other global address of its
 // family there); persisted as a networkd drop-in or an ifupdown stanza per address.
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
 import { parseCidr } from '../config/validators.js';
 import { RefusedError } from '../errors.js';
 import type { AddrFact, Facts } from '../model/facts.js';
@@ -50,11 +49,7 @@ function planIp(args: EnsureIpArgs, facts: Facts, host: string): Plan {
     refuseSessionAddress(a, facts, host);
     return {
       summary: `remove ${addrText(a)} from ${dev}${why}`,
-      commands: [shellJoin(['ip', 'address', 'del', addrText(a), 'dev', dev])],
-      touches: [{ kind: 'addr', dev, address: a.address, op: 'del' }],
-      effect: (f) => {
-        f.addrs = f.addrs.filter((x) => !(x.dev === dev && x.address === a.address && x.prefix === a.prefix));
-      },
+      ops: [{ op: 'addr.del', dev, address: a.address, prefix: a.prefix, family: a.family }],
     };
   };
 
@@ -67,15 +62,7 @@ function planIp(args: EnsureIpArgs, facts: Facts, host: string): Plan {
   if (!facts.links[dev]) throw new RefusedError(`device ${dev} does not exist on ${host}; create it first (e.g. ensure_bridge)`);
   if (same && same.prefix !== want.prefix) changes.push(removeAddr(same, ` (prefix /${same.prefix} → /${want.prefix})`));
   if (!same || same.prefix !== want.prefix) {
-    const added: AddrFact = { dev, family: want.family, address: want.address, prefix: want.prefix, scope: 'global' };
-    changes.push({
-      summary: `add ${addrText(want)} to ${dev}`,
-      commands: [shellJoin(['ip', 'address', 'add', addrText(want), 'dev', dev])],
-      touches: [{ kind: 'addr', dev, address: want.address, op: 'add' }],
-      effect: (f) => {
-        f.addrs.push(added);
-      },
-    });
+    changes.push({ summary: `add ${addrText(want)} to ${dev}`, ops: [{ op: 'addr.add', dev, address: want.address, prefix: want.prefix, family: want.family }] });
   }
   if (args.exclusive) {
     for (const other of onDev) {

@@ -13,7 +13,7 @@ import { renderXml } from '../render/template.js';
 import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
 import { interfaceName, ip, mac, networkName } from './common-args.js';
 import type { ArgProblem, FactsFragment, PlannedTaskModule, PrepareContext } from './contract.js';
-import { classifyNetworkChange, describeOp, netUpdateCommand, verifyScript, type LiveOp } from './libvirt-net-live.js';
+import { classifyNetworkChange, describeOp, netUpdateOp, type LiveOp } from './libvirt-net-live.js';
 import { isTemplated, portgroupSchema, portgroupsXml, virtualportSchema, vlanArgProblems, vlanSchema, vlanXml } from './libvirt-net-vlans.js';
 import { describeNetVlan, netVlans } from '../render/net-vlans.js';
 
@@ -117,6 +117,7 @@ elif [ -x /usr/sbin/libvirtd ]; then lv_d=libvirtd lv_s=/run/libvirt/libvirt-soc
 else lv_d=; fi
 if [ -n "$lv_d" ]; then
   lv_c=/run/kvmnet/$lv_d.version
+  # shellcheck disable=SC3013 # test's -nt is not POSIX, but every Linux /bin/sh has it (dash, bash, busybox)
   if [ -s "$lv_c" ] && [ "$lv_c" -nt /usr/sbin/$lv_d ] && { [ ! -e /run/$lv_d.pid ] || [ "$lv_c" -nt /run/$lv_d.pid ]; } && { [ ! -e "$lv_s" ] || [ "$lv_c" -nt "$lv_s" ]; }; then
     while IFS= read -r lv_l; do printf '%s\\n' "$lv_l"; done < "$lv_c"
   else
@@ -209,7 +210,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
     if (!net) return noop(`network ${name} is not defined`, data);
     const changes: Change[] = [];
     if (net.active) changes.push(stopNetwork(name, attachedGuests(facts, net), '', !net.persistent));
-    if (net.persistent) changes.push({ summary: `undefine network ${name}`, commands: [virsh('net-undefine', name)], touches: [{ kind: 'network', name }], effect: (f) => forget(f, name) });
+    if (net.persistent) changes.push({ summary: `undefine network ${name}`, ops: [{ op: 'net.undefine', name }] });
     return { changes, data, diff: { before: net.xml ? prettyXml(parseXml(net.xml)) : `network ${name}`, after: '(absent)' } };
   }
 
@@ -232,7 +233,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
         after: prettyXml(desired),
         notes: [`live update, guests keep their link (virsh net-update --live --config: ${how.ops.map(describeOp).join('; ')})`],
       };
-      changes.push(liveUpdate(name, how.ops, actual!));
+      changes.push(liveUpdate(name, how.ops));
     } else if (how?.way !== 'same' && (!net || !net.persistent || !actual || !isSubset(desired, actual))) {
       const summary = networkXmlSummary(args.desiredXml);
       // An active network keeps running its old definition: restart it, unless the user asked for
@@ -260,19 +261,9 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
           : undefined,
       };
       const defineXml = withCurrentUuid(desired, actual, args.desiredXml);
-      changes.push({
-        summary: net ? `redefine network ${name}` : `define network ${name}`,
-        commands: ['virsh -q net-define /dev/stdin >/dev/null'],
-        stdin: defineXml,
-        touches: [{ kind: 'network', name }],
-        effect: (f) => {
-          const libvirt = f.libvirt as Extract<Facts['libvirt'], { available: true }>;
-          const prev = libvirt.networks[name];
-          libvirt.networks[name] = { name, active: prev?.active ?? false, autostart: prev?.autostart ?? false, persistent: true, bridge: summary.bridge, forwardMode: summary.forwardMode, xml: defineXml };
-        },
-      });
+      changes.push({ summary: net ? `redefine network ${name}` : `define network ${name}`, ops: [{ op: 'net.define', name, xml: defineXml }] });
       if (restart) {
-        const change = restartNetwork(name, taps, summary.bridge);
+        const change = restartNetwork(name, taps);
         changes.push(ovs ? { ...change, summary: `network ${name} restarted (its Open vSwitch bridge keeps the guests' ports)` } : change);
       }
       current = { ...(net ?? { name, autostart: false }), active: net?.active ?? false, persistent: true } as NetworkFact;
@@ -283,7 +274,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
 
   const active = current!.active;
   if (args.state === 'active' && !active) {
-    changes.push({ summary: `start network ${name}`, commands: [virsh('net-start', name)], touches: [{ kind: 'network', name }], effect: (f) => setNet(f, name, { active: true }) });
+    changes.push({ summary: `start network ${name}`, ops: [{ op: 'net.start', name }] });
   } else if (args.state === 'inactive' && active) {
     changes.push(stopNetwork(name, attachedGuests(facts, current!)));
   }
@@ -291,9 +282,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
     if (args.autostart && !current!.persistent) throw new RefusedError(`network ${name} is transient on ${host}; autostart needs a persistent definition`);
     changes.push({
       summary: `${args.autostart ? 'enable' : 'disable'} autostart of network ${name}`,
-      commands: [args.autostart ? virsh('net-autostart', name) : virsh('net-autostart', '--disable', name)],
-      touches: [{ kind: 'network', name }],
-      effect: (f) => setNet(f, name, { autostart: args.autostart! }),
+      ops: [{ op: 'net.autostart', name, on: args.autostart }],
     });
   }
   if (changes.length === 0) {
@@ -317,42 +306,9 @@ export function withCurrentUuid(desired: XmlElement, actual: XmlElement | undefi
   return `${prettyXml({ ...desired, children })}\n`;
 }
 
-/** net-update operations, then a check that both the running and the persistent definition took them. */
-function liveUpdate(name: string, ops: LiveOp[], actual: XmlElement): Change {
-  return {
-    summary: `update network ${name} live, guests keep their link: ${ops.map(describeOp).join('; ')}`,
-    commands: [...ops.map((op) => netUpdateCommand(name, op)), ...verifyScript(name, ops)],
-    touches: [{ kind: 'network', name }],
-    effect: (f) => {
-      const libvirt = f.libvirt as Extract<Facts['libvirt'], { available: true }>;
-      const n = libvirt.networks[name];
-      if (n) n.xml = `${prettyXml(applyOps(actual, ops))}\n`;
-    },
-  };
-}
-
-/** The definition after the operations (for the in-memory facts). */
-function applyOps(actual: XmlElement, ops: LiveOp[]): XmlElement {
-  const clone = (e: XmlElement): XmlElement => ({ ...e, attrs: { ...e.attrs }, children: e.children.map(clone) });
-  const net = clone(actual);
-  const ensure = (parent: XmlElement, tag: string) => {
-    let c = parent.children.find((x) => x.tag === tag);
-    if (!c) parent.children.push((c = { tag, attrs: {}, text: '', children: [] }));
-    return c;
-  };
-  for (const op of ops) {
-    let parent: XmlElement;
-    if (op.section === 'ip-dhcp-range' || op.section === 'ip-dhcp-host') parent = ensure(net.children.filter((c) => c.tag === 'ip')[op.parentIndex ?? 0]!, 'dhcp');
-    else if (op.section === 'forward-interface') parent = ensure(net, 'forward');
-    else if (op.section === 'portgroup') parent = net;
-    else parent = ensure(net, 'dns');
-    if (op.command === 'add') parent.children.push(op.element);
-    else {
-      const i = parent.children.findIndex((c) => isSubset(op.element, c));
-      if (i >= 0) parent.children.splice(i, 1);
-    }
-  }
-  return net;
+/** net-update operations (applied to the running network and its persistent definition). */
+function liveUpdate(name: string, ops: LiveOp[]): Change {
+  return { summary: `update network ${name} live, guests keep their link: ${ops.map(describeOp).join('; ')}`, ops: ops.map((op) => netUpdateOp(name, op)) };
 }
 
 /**
@@ -361,30 +317,11 @@ function applyOps(actual: XmlElement, ops: LiveOp[]): XmlElement {
  * Destroy + start, then every guest tap that was in the network's bridge is plugged back into the
  * new bridge and checked (master and UP), as libvirtd does for its guests when it reconnects.
  */
-export function restartNetwork(name: string, taps: Array<{ tap: string; guest: string }>, bridge: string | undefined): Change {
+export function restartNetwork(name: string, taps: Array<{ tap: string; guest: string }>): Change {
   const n = taps.length;
-  const reattach = n === 0 ? [] : [
-    `br=$(virsh -q net-info ${name} | sed -n 's/^Bridge:[[:space:]]*//p')`,
-    'failed=',
-    `for p in ${taps.map((t) => shellQuote(`${t.tap}=${t.guest}`)).join(' ')}; do`,
-    '  t=${p%%=*}; g=${p#*=}',
-    '  if e=$(ip link set dev "$t" master "$br" 2>&1 && ip link set dev "$t" up 2>&1) && l=$(ip -o link show dev "$t" 2>&1) && case "$l" in *" master $br "*) :;; *) false;; esac && case "$l" in *"<UP"*|*",UP"*) :;; *) false;; esac; then :',
-    '  else failed="$failed${failed:+, }$t (guest $g${e:+: $e})"; fi',
-    'done',
-    `if [ -n "$failed" ]; then echo "network ${name} restarted, but guest interfaces could not be re-attached to $br: $failed" >&2; exit 1; fi`,
-  ];
   return {
     summary: n === 0 ? `network ${name} restarted (no running guests attached)` : `network ${name} restarted; ${n} guest interface${n === 1 ? '' : 's'} re-attached (${taps.map((t) => `${t.guest} ${t.tap}`).join(', ')})`,
-    commands: [virsh('net-destroy', name), virsh('net-start', name), ...reattach],
-    touches: [{ kind: 'network', name }, ...taps.map((t) => ({ kind: 'link' as const, name: t.tap, op: 'master' as const }))],
-    effect: (f) => {
-      setNet(f, name, { active: true });
-      const br = bridge ?? (f.libvirt.available ? f.libvirt.networks[name]?.bridge : undefined);
-      for (const t of taps) {
-        const link = f.links[t.tap];
-        if (link && br) Object.assign(link, { master: br, up: true });
-      }
-    },
+    ops: [{ op: 'net.destroy', name }, { op: 'net.start', name }, ...(n ? [{ op: 'guest.reattach' as const, network: name, taps }] : [])],
   };
 }
 
@@ -400,13 +337,7 @@ export function attachedTaps(facts: Facts, net: NetworkFact): Array<{ tap: strin
 
 function stopNetwork(name: string, guests: string[], why = '', transient = false): Change {
   const extra = [why, guests.length ? `guests lose connectivity: ${guests.join(', ')}` : ''].filter(Boolean).join('; ');
-  return {
-    summary: `stop network ${name}${extra ? ` (${extra})` : ''}`,
-    commands: [virsh('net-destroy', name)],
-    touches: [{ kind: 'network', name }],
-    // Destroying a transient network removes it altogether.
-    effect: (f) => (transient ? forget(f, name) : setNet(f, name, { active: false })),
-  };
+  return { summary: `stop network ${name}${extra ? ` (${extra})` : ''}`, ops: [{ op: 'net.destroy', name, ...(transient ? { transient } : {}) }] };
 }
 
 function attachedGuests(facts: Facts, net: NetworkFact): string[] {
@@ -415,14 +346,4 @@ function attachedGuests(facts: Facts, net: NetworkFact): string[] {
     .filter((g) => (g.type === 'network' && g.source === net.name) || (g.type === 'bridge' && net.bridge !== undefined && g.source === net.bridge))
     .map((g) => `${g.guest} (${g.interface})`);
   return [...new Set(names)];
-}
-
-function setNet(f: Facts, name: string, patch: Partial<NetworkFact>): void {
-  if (!f.libvirt.available) return;
-  const n = f.libvirt.networks[name];
-  if (n) Object.assign(n, patch);
-}
-
-function forget(f: Facts, name: string): void {
-  if (f.libvirt.available) delete f.libvirt.networks[name];
 }

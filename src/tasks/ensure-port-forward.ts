@@ -7,7 +7,8 @@ import { shellJoin, shellQuote } from '../connection/quote.js';
 import { parseCidr } from '../config/validators.js';
 import { LibvirtUnavailableError, RefusedError } from '../errors.js';
 import type { Facts, PortForwardFacts } from '../model/facts.js';
-import { noop, type Change, type Plan, type Touch } from '../model/plan.js';
+import { noop, type Change, type Plan } from '../model/plan.js';
+import type { Op } from '../ops/types.js';
 import { ip, mac, networkName, presence } from './common-args.js';
 import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js';
 import { dhcpState, inSubnet, ipv4Subnet } from './dhcp-hosts.js';
@@ -107,31 +108,10 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
     const live = rulesWithTag(facts, tag);
     if (current === undefined && live.length === 0) return noop(`no kvmnet port forward ${args.proto}/${args.host_port} in ${args.network}`, data);
     const lastOne = installed.every((i) => i.path === path);
-    const commands = [shellJoin(['rm', '-f', path]), 'sh -s -- - apply'];
-    const touches: Touch[] = [{ kind: 'file', path }, { kind: 'network', name: args.network }];
-    // The last forward gone: the hooks go too (the apply above already removed kvmnet's chains).
-    if (lastOne) {
-      commands.push(shellJoin(['rm', '-f', NETWORK_HOOK, DAEMON_HOOK]), `rmdir ${shellQuote(RULES_DIR)} 2>/dev/null || :`);
-      touches.push({ kind: 'file', path: NETWORK_HOOK }, { kind: 'file', path: DAEMON_HOOK });
-    }
-    const change: Change = {
-      summary: `remove port forward ${spec ? describeForward(spec) : tag}${lastOne ? ' and kvmnet’s libvirt hooks (no forward left)' : ''}`,
-      commands,
-      stdin: HOOK_SCRIPT,
-      touches,
-      effect: (f) => {
-        const p = f.portForwards;
-        if (!p) return;
-        delete p.files[path];
-        p.rules = p.rules.filter((r) => !hasTag(r, tag));
-        if (lastOne) {
-          delete p.files[NETWORK_HOOK];
-          delete p.files[DAEMON_HOOK];
-          p.rules = [];
-          p.jumpsFirst = false;
-        }
-      },
-    };
+    // The last forward gone: its directory and the hooks go too (the apply removes kvmnet's chains).
+    const ops: Op[] = [{ op: 'file.remove', path, rmdir: lastOne }, { op: 'firewall.apply', backend: firewallBackend(pf) }];
+    if (lastOne) ops.push({ op: 'file.remove', path: NETWORK_HOOK }, { op: 'file.remove', path: DAEMON_HOOK });
+    const change: Change = { summary: `remove port forward ${spec ? describeForward(spec) : tag}${lastOne ? ' and kvmnet’s libvirt hooks (no forward left)' : ''}`, ops };
     return { changes: [change], data, diff: { before: [...(current ? [current.trimEnd()] : []), ...live.map((r) => `live: ${r}`)].join('\n'), after: '(no forward)' } };
   }
 
@@ -195,16 +175,10 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
     const why = fileOk ? ` (re-applied: ${liveRules.length ? 'its rules differ from the firewall' : 'its rules are missing from the firewall'}${pf.jumpsFirst ? '' : notFirst})` : '';
     changes.push({
       summary: `${pf.files[path] === undefined ? 'forward' : 'update forward'} ${describeForward(spec)}${why}`,
-      commands: [shellJoin(['mkdir', '-p', RULES_DIR]), `${shellJoin(['printf', '%s', wantFile])} > ${shellQuote(`${path}.tmp`)}`, shellJoin(['mv', '-f', `${path}.tmp`, path]), 'sh -s -- - apply'],
-      stdin: HOOK_SCRIPT,
-      touches: [{ kind: 'file', path }, { kind: 'network', name: args.network }],
-      effect: (f) => {
-        const p = f.portForwards;
-        if (!p) return;
-        p.files[path] = wantFile;
-        p.rules = [...p.rules.filter((r) => !hasTag(r, tag)), ...wantRules];
-        p.jumpsFirst = true;
-      },
+      ops: [
+        { op: 'file.write', path, content: wantFile },
+        { op: 'firewall.apply', backend },
+      ],
     });
   }
   if (changes.length === 0) return noop(`${describeForward(spec)} is in place (rules, rules file and libvirt hooks)`, data);
@@ -216,27 +190,14 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
 const sameRules = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((r, i) => r === [...b].sort()[i]);
 
 function installHooks(pf: PortForwardFacts): Change {
-  const commands: string[] = [];
-  for (const hook of [NETWORK_HOOK, DAEMON_HOOK]) {
-    if (pf.files[hook] === HOOK_SCRIPT) continue;
-    commands.push(
-      shellJoin(['mkdir', '-p', hook.slice(0, hook.lastIndexOf('/'))]),
-      `${shellJoin(['printf', '%s', HOOK_SCRIPT])} > ${shellQuote(`${hook}.tmp`)}`,
-      shellJoin(['chmod', '755', `${hook}.tmp`]),
-      shellJoin(['mv', '-f', `${hook}.tmp`, hook]),
-    );
-  }
   return {
     summary: `install kvmnet's libvirt network and daemon hooks (re-apply port forwards when libvirt re-creates its rules; libvirtd uses new hooks from its next start)`,
-    commands,
-    touches: [NETWORK_HOOK, DAEMON_HOOK].map((path) => ({ kind: 'file', path }) as Touch),
-    effect: (f) => {
-      if (!f.portForwards) return;
-      f.portForwards.files[NETWORK_HOOK] = HOOK_SCRIPT;
-      f.portForwards.files[DAEMON_HOOK] = HOOK_SCRIPT;
-    },
+    ops: [NETWORK_HOOK, DAEMON_HOOK].filter((hook) => pf.files[hook] !== HOOK_SCRIPT).map((path): Op => ({ op: 'file.write', path, content: HOOK_SCRIPT, mode: '755' })),
   };
 }
+
+/** The backend the rules files were written for (a removal on a host whose backend is unknown re-applies with the files' own). */
+const firewallBackend = (pf: PortForwardFacts): 'iptables' | 'nftables' => (pf.firewall.backend === 'nftables' ? 'nftables' : 'iptables');
 
 interface ForwardRow {
   network: string;

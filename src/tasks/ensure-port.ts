@@ -5,7 +5,7 @@ import { shellJoin } from '../connection/quote.js';
 import { RefusedError } from '../errors.js';
 import { describeDevices, portsOf } from '../facts/describe.js';
 import type { Facts } from '../model/facts.js';
-import { noop, type Change, type Plan } from '../model/plan.js';
+import { factsAfter, noop, type Change, type Plan } from '../model/plan.js';
 import type { PersistFormat } from '../model/persist-kinds.js';
 import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js';
 import { iniValue, ifupdownPorts, networkdPortNetwork, withIfupdownPorts } from '../persist/render.js';
@@ -15,7 +15,7 @@ import { persistedBridges } from './ensure-bridge.js';
 import { ifupdownDefaultPvid, ifupdownPortVlanLines, ifupdownPortVlans, withIfupdownPortVlanLines } from './bridge-vlan-persist.js';
 import { linkUpChange } from './link-changes.js';
 import { planMigration } from './migrate.js';
-import { describeVlans, expandVlanList, vlanCommands, vlanItemProblem, wantedVlans } from './bridge-vlans.js';
+import { describeVlans, expandVlanList, vlanItemProblem, vlanOps, wantedVlans } from './bridge-vlans.js';
 import type { ArgProblem } from './contract.js';
 import type { PortVlan } from '../model/facts.js';
 
@@ -87,18 +87,13 @@ function withPortVlans(args: EnsurePortArgs, plan: Plan, facts: Facts, host: str
     for (const id of untag) byId.set(id, { ...(byId.get(id) ?? { id, pvid: false }), untagged: true });
     wanted = [...byId.values()].sort((a, b) => a.id - b.id);
   }
-  const commands = vlanCommands(iface, current, wanted);
-  if (commands.length === 0) return plan.changes.length ? plan : { ...plan, noop: `${plan.noop}, VLANs ${describeVlans(current)}` };
+  const ops = vlanOps(iface, current, wanted);
+  if (ops.length === 0) return plan.changes.length ? plan : { ...plan, noop: `${plan.noop}, VLANs ${describeVlans(current)}` };
   const change: Change = {
     summary: `set the VLANs of ${iface} on ${bridge}: ${describeVlans(current)} → ${describeVlans(wanted)}`,
-    commands,
-    touches: [{ kind: 'link', name: iface, op: 'settings' }],
-    effect: (f) => {
-      f.links[iface]!.vlans = wanted.map((v) => ({ ...v }));
-    },
+    ops,
   };
-  const after = structuredClone(facts);
-  for (const c of [...plan.changes, change]) c.effect(after);
+  const after = factsAfter([...plan.changes, change], facts);
   const show = (f: Facts) => `${describeDevices(f, [iface])}\n${iface} vlans: ${describeVlans(f.links[iface]?.vlans)}`;
   return { ...plan, noop: undefined, changes: [...plan.changes, change], devices: plan.devices ?? [iface], diff: plan.diff ?? { before: show(facts), after: show(after) } };
 }
@@ -116,11 +111,7 @@ function planPort(args: EnsurePortArgs, facts: Facts, host: string): Plan {
       changes: [
         {
           summary: `release ${iface} from ${bridge}`,
-          commands: [shellJoin(['ip', 'link', 'set', iface, 'nomaster'])],
-          touches: [{ kind: 'link', name: iface, op: 'nomaster' }],
-          effect: (f) => {
-            delete f.links[iface]!.master;
-          },
+          ops: [{ op: 'link.master', name: iface, master: null }],
         },
       ],
       devices: [iface],
@@ -145,11 +136,7 @@ function planPort(args: EnsurePortArgs, facts: Facts, host: string): Plan {
   if (link!.master !== bridge) {
     changes.push({
       summary: link!.master ? `move ${iface} from ${link!.master} to ${bridge}` : `add ${iface} to ${bridge}`,
-      commands: [shellJoin(['ip', 'link', 'set', iface, 'master', bridge])],
-      touches: [{ kind: 'link', name: iface, op: 'master' }],
-      effect: (f) => {
-        f.links[iface]!.master = bridge;
-      },
+      ops: [{ op: 'link.master', name: iface, master: bridge }],
     });
   }
   if (changes.length === 0) return noop(`${iface} is already a port of ${bridge} and up`, { bridge, ports });

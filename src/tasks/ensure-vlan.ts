@@ -2,17 +2,15 @@
 // NAME type vlan id ID`), its MTU and up state. A VLAN's id and parent cannot change in place:
 // a different one is a planned re-create (its addresses go with it, and say so).
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
 import { RefusedError } from '../errors.js';
 import { describeDevices } from '../facts/describe.js';
 import { interfaceNameProblem } from '../config/validators.js';
 import type { Facts } from '../model/facts.js';
-import { noop, type Change, type Plan } from '../model/plan.js';
+import { factsAfter, noop, type Change, type Plan } from '../model/plan.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
-import { removeLink } from './ensure-bridge.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
-import { moveTouches, movedText, routeArgs } from './migrate.js';
+import { addrsFrom, addrsTo, movedText, routesTo } from './migrate.js';
 import { applyVlanDetails, linkDetails } from './link-details.js';
 import { vlanDrift, vlanFiles } from './link-persist.js';
 
@@ -77,8 +75,6 @@ export function vlansOf(f: Facts) {
     }));
 }
 
-const q = shellJoin;
-
 function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
   const name = vlanName(args);
   const { parent, id } = args;
@@ -89,7 +85,7 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     if (link.kind !== 'vlan') throw new RefusedError(`${name} on ${host} is ${link.kind ? `a ${link.kind}` : 'not a VLAN'}; ensure_vlan will not delete it`);
     if (facts.session?.dev === name) throw new RefusedError(`VLAN ${name} carries this SSH session on ${host} (${facts.session.serverAddress}); deleting it would cut the host off`);
     return {
-      changes: [{ summary: `delete VLAN ${name}`, commands: [q(['ip', 'link', 'del', name])], touches: [{ kind: 'link', name, op: 'delete' }], effect: (f) => removeLink(f, name) }],
+      changes: [{ summary: `delete VLAN ${name}`, ops: [{ op: 'link.del', name }] }],
       data: { ...data, exists: false },
       devices: [name],
     };
@@ -107,15 +103,11 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
   const changes: Change[] = [];
   const create = (): Change => ({
     summary: `create VLAN ${name} (id ${id} on ${parent}${args.mtu ? `, mtu ${args.mtu}` : ''}${args.up ? ', up' : ''})`,
-    commands: [
-      q(['ip', 'link', 'add', 'link', parent, 'name', name, 'type', 'vlan', 'id', String(id)]),
-      ...(args.mtu !== undefined ? [q(['ip', 'link', 'set', name, 'mtu', String(args.mtu)])] : []),
-      ...(args.up ? [q(['ip', 'link', 'set', name, 'up'])] : []),
+    ops: [
+      { op: 'link.add', name, kind: 'vlan', parent, id },
+      ...(args.mtu !== undefined ? [{ op: 'link.mtu' as const, name, mtu: args.mtu }] : []),
+      ...(args.up ? [{ op: 'link.up' as const, name, up: true }] : []),
     ],
-    touches: [{ kind: 'link', name, op: 'create' }],
-    effect: (f) => {
-      f.links[name] = { name, kind: 'vlan', lower: parent, up: args.up, operstate: args.up ? 'UP' : 'DOWN', mtu: args.mtu ?? f.links[parent]?.mtu ?? 1500, vlan: { id, protocol: '802.1Q' } };
-    },
   });
   if (!link) {
     changes.push(create());
@@ -124,9 +116,7 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     const addrs = facts.addrs.filter((a) => a.dev === name && a.scope === 'global').map((a) => `${a.address}/${a.prefix}`);
     changes.push({
       summary: `re-create VLAN ${name}: it is id ${link.vlan?.id ?? '?'} on ${link.lower ?? '?'}, wanted id ${id} on ${parent}${addrs.length ? ` (its addresses ${addrs.join(', ')} go with it)` : ''}${link.master ? ` (it leaves ${link.master})` : ''}`,
-      commands: [q(['ip', 'link', 'del', name])],
-      touches: [{ kind: 'link', name, op: 'delete' }],
-      effect: (f) => removeLink(f, name),
+      ops: [{ op: 'link.del', name }],
     });
     changes.push(create());
   } else {
@@ -139,8 +129,7 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     changes.push(moving);
   }
   if (changes.length === 0) return noop(`VLAN ${name} exists as wanted (id ${id} on ${parent}, mtu ${link!.mtu}, ${link!.up ? 'up' : 'down'})`, { ...data, exists: true });
-  const after = structuredClone(facts);
-  for (const c of changes) c.effect(after);
+  const after = factsAfter(changes, facts);
   const describe = (f: Facts) => {
     const l = f.links[name];
     return l ? `${describeDevices(f, [name])}\n${name}: 802.1Q id ${l.vlan?.id ?? '?'} on ${l.lower ?? '?'}` : `${name}: absent`;
@@ -163,19 +152,8 @@ function migrateOntoVlan(parent: string, vlan: string, facts: Facts): Change | u
   const addrs = facts.addrs.filter((a) => a.dev === parent && a.scope === 'global');
   const routes = facts.routes.filter((r) => r.dev === parent && r.protocol !== 'kernel');
   if (addrs.length === 0 && routes.length === 0) return undefined;
-  const commands = [
-    ...addrs.map((a) => q(['ip', 'address', 'replace', `${a.address}/${a.prefix}`, 'dev', vlan])),
-    ...addrs.map((a) => q(['ip', 'address', 'del', `${a.address}/${a.prefix}`, 'dev', parent])),
-    ...routes.map((r) => q(routeArgs(r, vlan))),
-  ];
   return {
     summary: `migrate ${parent}'s addresses onto VLAN ${vlan}: move ${movedText(addrs, routes)} from ${parent} to ${vlan}`,
-    commands,
-    touches: moveTouches(parent, vlan, addrs, routes),
-    effect: (f) => {
-      for (const a of f.addrs) if (a.dev === parent && a.scope === 'global') a.dev = vlan;
-      for (const r of f.routes) if (r.dev === parent) r.dev = vlan;
-      if (f.session?.dev === parent) f.session.dev = vlan;
-    },
+    ops: [...addrsTo(addrs, vlan), ...addrsFrom(addrs), ...routesTo(routes, vlan)],
   };
 }

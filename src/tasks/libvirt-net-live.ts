@@ -2,7 +2,7 @@
 // RUNNING network (`virsh net-update … --live --config`: guests keep their link), and which need
 // the network destroyed and started again (its bridge is deleted and made anew: every guest tap
 // drops out of it). Pure: XML trees and the host's libvirt version in, a classification out.
-import { shellJoin, shellQuote } from '../connection/quote.js';
+import type { Op } from '../ops/types.js';
 import { isSubset, prettyXml, type XmlElement } from '../render/netxml.js';
 
 export type LiveSection = 'ip-dhcp-range' | 'ip-dhcp-host' | 'dns-host' | 'dns-txt' | 'dns-srv' | 'forward-interface' | 'portgroup';
@@ -153,56 +153,7 @@ const one = (el: XmlElement) => prettyXml(el).replace(/\n\s*/g, '');
 /** `delete ip-dhcp-range <range start="…" end="…"/>`, for summaries and diffs. */
 export const describeOp = (op: LiveOp): string => `${op.command} ${op.section} ${one(op.element)}`;
 
-/** The net-update command line of one operation (applies to the running network and its persistent definition). */
-export function netUpdateCommand(network: string, op: LiveOp): string {
-  const extra = op.parentIndex !== undefined ? ['--parent-index', String(op.parentIndex)] : [];
-  return shellJoin(['virsh', '-q', 'net-update', network, op.command, op.section, one(op.element), ...extra, '--live', '--config']);
-}
-
-// libvirt writes attributes single-quoted with these escapes (virBufferEscapeString).
-const libvirtAttr = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
-
-/**
- * Shell that fails (naming the element and which definition) unless, after the operations, both
- * the running (`net-dumpxml`) and the persistent (`--inactive`) definition have every added
- * element and none of the deleted ones. An element is found by its opening tag's line: libvirt
- * prints one element a line, attributes in its own order, so each attribute is matched on its own.
- */
-export function verifyScript(network: string, ops: LiveOp[]): string[] {
-  const dump = shellJoin(['virsh', '-q', `net-dumpxml ${network}; echo @@kvmnet-inactive@@; net-dumpxml --inactive ${network}`]);
-  const lines = [`kvmnet_x=$(${dump})`, 'kvmnet_live=${kvmnet_x%%@@kvmnet-inactive@@*}; kvmnet_conf=${kvmnet_x#*@@kvmnet-inactive@@}'];
-  for (const op of ops) {
-    // A portgroup changed in place is deleted and added under the same name: the addition's check covers it.
-    if (op.command === 'delete' && replaced(op, ops)) continue;
-    const what = describeOp(op).replace(/^(add|delete) /, '');
-    for (const [variable, which] of [['kvmnet_live', 'running'], ['kvmnet_conf', 'persistent']] as const) {
-      const found = [`printf '%s\\n' "$${variable}" | ${lineFilters(op.element, op.section !== 'portgroup').join(' | ')} >/dev/null`];
-      // A portgroup's <vlan> and tags: each on its own line inside the portgroup's block.
-      if (op.command === 'add' && op.section === 'portgroup') {
-        const block = `printf '%s\\n' "$${variable}" | sed -n ${shellQuote(`/<portgroup name='${(op.element.attrs.name ?? '').replace(/\./g, '\\.')}'[ >]/,/<\\/portgroup>/p`)}`;
-        for (const d of descendants(op.element)) found.push(`${block} | ${lineFilters(d, false).join(' | ')} >/dev/null`);
-      }
-      const message = shellJoin(['echo', `net-update of ${network} did not take: the ${which} definition ${op.command === 'add' ? 'lacks' : 'still has'} ${what}`]);
-      lines.push(op.command === 'add' ? `{ ${found.join(' && ')}; } || { ${message} >&2; exit 1; }` : `if ${found[0]}; then ${message} >&2; exit 1; fi`);
-    }
-  }
-  return lines;
-}
-
-const replaced = (op: LiveOp, ops: readonly LiveOp[]) =>
-  op.element.attrs.name !== undefined && ops.some((o) => o.command === 'add' && o.section === op.section && o.element.attrs.name === op.element.attrs.name);
-
-const descendants = (el: XmlElement): XmlElement[] => el.children.flatMap((c) => [c, ...descendants(c)]);
-
-/**
- * The greps that find an element's opening line: its tag, each attribute on its own (libvirt
- * orders them its way), and — when `closing` — whether it closes on that line (<host …/>) or not.
- */
-function lineFilters(el: XmlElement, closing: boolean): string[] {
-  const leaf = el.children.length === 0 && !el.text;
-  return [
-    shellJoin(['grep', '-E', `<${el.tag}([ />]|$)`]),
-    ...(closing ? [leaf ? "grep -E '/>[[:space:]]*$'" : "grep -vE '/>[[:space:]]*$'"] : []),
-    ...Object.entries(el.attrs).map(([k, v]) => shellJoin(['grep', '-iF', `${k}='${libvirtAttr(v)}'`])),
-  ];
+/** The net-update operation of one change (applies to the running network and its persistent definition). */
+export function netUpdateOp(network: string, op: LiveOp): Op {
+  return { op: 'net.update', name: network, command: op.command, section: op.section, xml: one(op.element), ...(op.parentIndex !== undefined ? { parentIndex: op.parentIndex } : {}), live: true, config: true };
 }

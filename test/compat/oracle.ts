@@ -222,7 +222,7 @@ export function kvmnetPattern(inv: Inventory, pattern: string): { error: string 
 
 /**
  * kvmnet never prints a password: where Ansible's JSON has secret-named keys, compare after the same redaction
- * (documented in the README). Everything else is compared byte for byte.
+ * (documented in docs/inventory.md). Everything else is compared byte for byte.
  */
 export function normaliseAnsibleJson(text: string): string {
   if (!/password|passphrase/i.test(text)) return text;
@@ -238,12 +238,13 @@ export function normaliseAnsibleJson(text: string): string {
   return `${ansibleJson(redact(parsePythonJson(text)))}\n`;
 }
 
-/** The README's list of deliberately unsupported inputs: the phrases in backticks under "Not supported". */
+/** The documented list of deliberately unsupported inputs: the phrases in backticks under "Not supported" (docs/inventory.md). */
 export function documentedRefusals(): string[] {
-  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-  const start = readme.indexOf('### Not supported');
+  const readme = readFileSync(fileURLToPath(new URL('../../docs/inventory.md', import.meta.url)), 'utf8');
+  const start = readme.indexOf('## Not supported');
   if (start === -1) return [];
-  const section = readme.slice(start, readme.indexOf('\n#', start + 5));
+  const end = readme.indexOf('\n#', start + 5);
+  const section = readme.slice(start, end === -1 ? undefined : end);
   return [...section.matchAll(/error:\s+`([^`]+)`/g)].map((m) => m[1]!);
 }
 

@@ -203,7 +203,7 @@ describe('nat-guests.yaml on a host whose libvirt uses the nftables firewall bac
   });
 
   it('still reaches web1 after libvirtd restarts (libvirt re-creates its guest_* rules, not its forward chain’s jumps)', async () => {
-    // net10's rules (by the bridge's name; rules libvirt lost track of show an old ifindex, see the README).
+    // net10's rules (by the bridge's name; rules libvirt lost track of show an old ifindex, see docs/guests.md).
     const net10Input = async () => (await libvirtChain('guest_input')).filter((r) => JSON.stringify(r.expr).includes('"br10"')).map((r) => r.handle);
     const handlesBefore = await net10Input();
     expect(handlesBefore).toHaveLength(2);

@@ -14,7 +14,7 @@ const summary = (check: boolean, ...hosts: Partial<HostRecap>[]): RunSummary => 
 });
 
 describe('exit codes', () => {
-  it('the README lists exactly the codes the CLI can return', () => {
+  it('docs/exit-codes.md lists exactly the codes the CLI can return', () => {
     expect(readmeExitCodes()).toEqual([...ALL_EXIT_CODES]);
     expect(ALL_EXIT_CODES).toEqual([0, 1, 2, 4, 6, 8, 10, 12, 14, 70, 130, 143]);
   });

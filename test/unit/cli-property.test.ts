@@ -1,6 +1,6 @@
 // The command line, fuzzed like the loaders: random option names and values for every command, run
 // through the built CLI as a subprocess. Whatever it is given, kvmnet never reports an internal error
-// (nor prints a stack trace), always exits with a code the README lists, and contacts no host when it
+// (nor prints a stack trace), always exits with a code docs/exit-codes.md lists, and contacts no host when it
 // refuses the input (exit 1). Every inventory host is a local listener that counts connections; the
 // only contact allowed is a valid `run` or `facts`, which finds the host unreachable (exit code with 4).
 //
@@ -15,7 +15,7 @@ import { cliFixture, type CliFixture } from './support/cli-fixture.js';
 const RUNS = Number(process.env.KVMNET_CLI_PROPERTY_RUNS ?? 40);
 const PARALLEL = 2;
 
-const COMMANDS = ['run', 'validate', 'facts', 'inventory', 'schema', 'lab up', 'lab down', 'lab status'] as const;
+const COMMANDS = ['run', 'validate', 'facts', 'inventory', 'schema', 'doc', 'lab up', 'lab down', 'lab status'] as const;
 type CommandName = (typeof COMMANDS)[number];
 
 /** The options of every command (each command also gets the others': a misplaced option must be refused cleanly too). */
@@ -81,6 +81,7 @@ const OWN_OPTIONS: Record<string, fc.Arbitrary<string[]>[]> = {
   facts: [fc.tuple(pick('--limit'), pick('hv1', 'rack2', 'nomatch')), fc.tuple(pick('--forks'), pick('1', '2', '0')), fc.tuple(pick('--output'), pick('json', 'text'))],
   inventory: [fc.constant(['--list']), fc.constant(['--graph']), fc.tuple(pick('--host'), pick('hv1', 'hv9'))],
   schema: [fc.constant([])],
+  doc: [fc.constant([]), fc.constant(['ensure_bond']), fc.constant(['command']), fc.constant(['ensure_brige']), fc.constant(['nosuch', 'extra'])],
   'lab down': [fc.tuple(pick('--dir'), pick('.lab', 'home', 'nolab'))],
   'lab status': [fc.tuple(pick('--dir'), pick('.lab', 'home', 'nolab'))],
   'lab up': [fc.tuple(pick('--dir'), pick('nolab')), fc.tuple(pick('--prefix'), pick('kvq', 'A'))],
@@ -88,7 +89,7 @@ const OWN_OPTIONS: Record<string, fc.Arbitrary<string[]>[]> = {
 const nearValidLine = fc.constantFrom(...COMMANDS).chain((command) =>
   fc.tuple(fc.constant(command), fc.array(fc.oneof(...OWN_OPTIONS[command]!), { maxLength: 3 }), fc.constantFrom(...INVALID_LAB_COUNT)).map(([c, opts, labCount]) => {
     const head = [...c.split(' '), ...(c === 'run' || c === 'validate' ? ['site.yaml'] : [])];
-    const inv = c.startsWith('lab') || c === 'schema' ? [] : ['-i', 'inventory.yaml'];
+    const inv = c.startsWith('lab') || c === 'schema' || c === 'doc' ? [] : ['-i', 'inventory.yaml'];
     const args = [...head, ...inv, ...opts.flat()];
     return { command: c as string, args: c === 'lab up' ? [...args, '--hosts', labCount] : args };
   }),

@@ -128,7 +128,7 @@ describe('YAML 1.1 scalars, as Ansible reads inventories and vars files', () => 
   });
 });
 
-describe('refused, with the error the README lists', () => {
+describe('refused, with the error docs/inventory.md lists', () => {
   const vault = '$ANSIBLE_VAULT;1.1;AES256\n6231336539666234\n';
   it.each<[string, Record<string, string>, string, string]>([
     ['a vault-encrypted inventory', { inv: vault }, 'inv', 'encrypted with Ansible Vault, which kvmnet does not support'],

@@ -1,6 +1,6 @@
 // Ansible as the oracle (issue 22): every inventory of the corpus goes through ansible-inventory --list, --list
 // --export, --graph, --host and `ansible PATTERN --list-hosts`, and through kvmnet. Each inventory Ansible loads must
-// come out identical in kvmnet, or be refused with an error the README lists under "Not supported".
+// come out identical in kvmnet, or be refused with an error docs/inventory.md lists under "Not supported".
 // Needs ansible-core (Debian's; .ci/run installs it).
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -122,7 +122,7 @@ describe('inventories as ansible-inventory reads them', () => {
 
   const refusals = documentedRefusals();
 
-  it('the README lists what kvmnet refuses', () => {
+  it('docs/inventory.md lists what kvmnet refuses', () => {
     expect(refusals.length).toBeGreaterThanOrEqual(5);
   });
 

@@ -1,8 +1,8 @@
 // The VM lab (`kvmnet lab up --kernel vm`): 2 hosts + the lab switch, each a QEMU VM with its
 // own kernel. Proves the data plane with plain commands over SSH (no kvmnet tasks): LACP, VLANs
 // through the switch, and a bond that survives a pulled cable. Booting 3 VMs under TCG takes
-// 20-50 s and the whole file 90-150 s: it runs in `npm test` unless KVMNET_E2E_VM=0 (see the
-// README, "kvmnet lab").
+// 20-50 s and the whole file 90-150 s: it runs in `npm test` unless KVMNET_E2E_VM=0 (see
+// docs/lab.md).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -54,11 +54,11 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
 /** Everything a command said, for assertion messages. */
 export const show = (args: readonly string[], r: CliResult): string => `kvmnet ${JSON.stringify(args)} → ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
-/** Every code in the first column of the README's "Exit codes" table. */
+/** Every code in the first column of the "Exit codes" table (docs/exit-codes.md). */
 export function readmeExitCodes(): number[] {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  const section = /### Exit codes\n([\s\S]*?)\n(?=#)/.exec(readme)?.[1];
-  if (!section) throw new Error('README.md has no "### Exit codes" section');
+  const readme = readFileSync(join(REPO, 'docs', 'exit-codes.md'), 'utf8');
+  const section = /## Exit codes\n([\s\S]*?)\n(?=#)/.exec(readme)?.[1];
+  if (!section) throw new Error('docs/exit-codes.md has no "## Exit codes" section');
   const rows = section.split('\n').filter((l) => /^\| *\d/.test(l));
   return rows.flatMap((row) => (row.split('|')[1]!.match(/\d+/g) ?? []).map(Number)).sort((a, b) => a - b);
 }

@@ -1,0 +1,193 @@
+// The prose of the task reference (docs/tasks/<type>.md, `kvmnet doc TYPE`) that a schema cannot
+// hold: a summary, descriptions of the fields whose schema has none, how the task behaves, what it
+// refuses, and an example. The fields themselves (names, types, defaults, allowed values) are read
+// from the task modules' zod schemas, so they cannot drift; test/unit/task-docs.test.ts fails when
+// a field has no description, when a note names a field the schema does not have, and when an
+// example does not load.
+import type { TaskType } from '../tasks/registry.js';
+
+export interface TaskNotes {
+  /** One line: what the task makes true. */
+  summary: string;
+  /** Descriptions of fields (dotted paths, `[]` for list items) whose schema has no description. */
+  fields: Record<string, string>;
+  /** Paragraphs (Markdown) on how the task plans and applies its changes. */
+  behaviour: string[];
+  /** Checked by `validate` (and `run` before contacting any host), at the field's file:line:col. */
+  invalid: string[];
+  /** Refused on a host, from its facts: the task fails there and nothing is changed. */
+  refused: string[];
+  /** A task as written in a playbook's `tasks:` (YAML, without the leading indentation). */
+  example: string;
+}
+
+const SSH_PATH_REFUSAL =
+  'any change that would remove, down, re-parent, reconfigure, re-address or re-route the SSH path without the task\'s consent (`migrate`, `force`) or `confirm: true` (see [Safe changes](../safe-changes.md))';
+
+const present = 'present: make it exist as described; absent: remove it';
+const mtu = 'MTU in bytes (68–65535)';
+const up = 'bring the link up (false: set it down)';
+
+export const taskNotes: { [K in TaskType]: TaskNotes } = {
+  ensure_bond: {
+    summary: 'A Linux bond (link aggregation) with its mode, members and settings.',
+    fields: { name: 'the bond\'s interface name', state: present, mtu, up },
+    behaviour: [
+      'Members are added (new ones first) and released one at a time with the bond up; a `mode` change is a planned re-create in place (down, members released, mode set, members re-added, up: VLANs and bridge membership on the bond stay), `lacp_rate` a down/up of the bond — both shown as such in `--check --diff`, and refused on the SSH path unless `confirm: true`.',
+      '`migrate: true`: a member holding addresses, the SSH NIC included, hands them and its routes to the bond in the same guarded step.',
+      'Persisted (`persist`): networkd writes a `[Bond]` `.netdev` and a `Bond=` `.network` per member; ifupdown one stanza with `bond-slaves`, `bond-mode`…, which needs ifenslave (see [Surviving a reboot](../persistence.md)).',
+    ],
+    invalid: [
+      'no `mode` with `state: present`',
+      '`lacp_rate` with a mode other than 802.3ad; `primary` with a mode other than active-backup, balance-tlb, balance-alb; `xmit_hash_policy` with a mode other than 802.3ad, balance-xor, balance-tlb, balance-alb',
+      'a member listed twice, the bond among its own members, a `primary` that is not one of the `members`',
+    ],
+    refused: [
+      'a member that carries the SSH session (without `migrate: true`), that holds addresses (without `migrate`), that is a port of a bridge or a member of another bond, or that does not exist',
+      '`state: absent` of the bond under the SSH session (on it or on a VLAN of it)',
+      SSH_PATH_REFUSAL,
+    ],
+    example: 'ensure_bond: { name: bond0, mode: 802.3ad, members: [eth1, eth2], lacp_rate: fast, xmit_hash_policy: layer3+4 }',
+  },
+  ensure_vlan: {
+    summary: 'An 802.1Q VLAN link on a parent device (a NIC, a bond, a bridge).',
+    fields: { state: present, up },
+    behaviour: [
+      'The name defaults to `<parent>.<id>`, which must fit in 15 bytes. Another `id` or `parent` under an existing name is a planned re-create (its addresses go with it, and the summary says so).',
+      '`migrate: true` moves the parent\'s addresses and routes — the management address on a NIC or bond — onto the VLAN in the same step.',
+      'Persisted (`persist`): networkd writes a `[VLAN]` `.netdev` and a `VLAN=` drop-in on its parent\'s `.network` (the parent must be persisted first when it is a bond or a bridge); ifupdown uses `vlan-raw-device` (needs the vlan package), or `pre-up ip link add` for names other than `<parent>.<id>`.',
+    ],
+    invalid: ['an id outside 1–4094', 'a default name `<parent>.<id>` that is not a usable interface name (too long): give a `name`'],
+    refused: [
+      'a parent that does not exist (create it in an earlier task), is a bond member or a bridge port',
+      'a second VLAN with the same id on one parent; an MTU above the parent\'s',
+      '`state: absent` of the VLAN that carries the SSH session',
+      SSH_PATH_REFUSAL,
+    ],
+    example: 'ensure_vlan: { parent: bond0, id: 100 }',
+  },
+  ensure_bridge: {
+    summary: 'A Linux bridge with its STP, forward delay, MTU and VLAN filtering.',
+    fields: { name: 'the bridge\'s interface name', state: present, mtu, up },
+    behaviour: [
+      '`forward_delay` is compared as the kernel reports it: with STP on, the kernel clamps it to 2–30 s, so a desired 0 with STP on is not a change on every run.',
+      'Persisted (`persist`), the VLAN settings too: networkd `VLANFiltering=`/`DefaultPVID=`; ifupdown `bridge_vlan_aware` and a `post-up … vlan_default_pvid` line (see [Surviving a reboot](../persistence.md)).',
+    ],
+    invalid: [],
+    refused: ['`state: absent` of a bridge a libvirt network uses, or that carries the SSH session', SSH_PATH_REFUSAL],
+    example: 'ensure_bridge: { name: br0, stp: true, forward_delay: 15 }',
+  },
+  ensure_port: {
+    summary: 'An interface as a port of a bridge, with its VLANs on a VLAN-aware bridge.',
+    fields: { bridge: 'the bridge', interface: 'the interface to add to (or, absent, remove from) the bridge', state: present },
+    behaviour: [
+      '`migrate: true` moves the interface\'s addresses and routes to the bridge in one detached step: the bridge takes the interface\'s MAC, every address and route moves (same metrics, default route included), the interface is enslaved; the host stays reachable at the same address (see [Safe changes](../safe-changes.md)).',
+      'On a VLAN-aware bridge, `vlans` (ids and ranges like `"200-299"`: the whole set), `pvid` and `untagged` (ids and ranges) are compared as sets with `bridge -j vlan show` and changed with `bridge vlan add/del`.',
+      'Persisted when `vlans` is given: networkd `[BridgeVLAN]` sections; ifupdown `post-up bridge vlan add/del` lines in the bridge\'s stanza (without `vlans`, the ifupdown lines already there stay).',
+    ],
+    invalid: ['`vlans`, `pvid` or `untagged` with `state: absent`', 'an `untagged` VLAN the port does not carry (in `vlans` or `pvid`)'],
+    refused: [
+      'an interface that does not exist',
+      'a bridge owned by a libvirt NAT, routed, isolated or open network (virbr0 and friends)',
+      'the interface that carries this SSH session (adding it to a bridge would cut the host off — use `migrate: true`)',
+      'VLANs on guests\' taps (`vnetN`: libvirt re-creates them; give guests VLANs through libvirt, see [Guests on VLANs](../guests.md#guests-on-vlans-libvirts-vlan-and-portgroups))',
+      SSH_PATH_REFUSAL,
+    ],
+    example: 'ensure_port: { bridge: br0, interface: eth1 }',
+  },
+  ensure_ip: {
+    summary: 'An IPv4 or IPv6 address (with its prefix length) on a device.',
+    fields: { dev: 'the device that holds the address', state: present },
+    behaviour: ['`exclusive: true` removes the other global addresses of that family from `dev`.'],
+    invalid: ['an address without a prefix length (`192.168.0.90/24`, `2001:db8::1/64`)'],
+    refused: ['`state: absent` of the address this SSH session uses', SSH_PATH_REFUSAL],
+    example: 'ensure_ip: { dev: br0, address: 192.168.0.90/24 }',
+  },
+  ensure_libvirt_net: {
+    summary: 'A libvirt virtual network: defined, started and autostarted (or not) as described.',
+    fields: {
+      state: 'active: defined and running; inactive: defined, not running; defined: defined, running or not; absent: undefined',
+      autostart: 'start the network when libvirtd starts',
+      forward: 'forward mode of a structured definition',
+      bridge: 'the network\'s bridge',
+      'bridge.stp': 'STP on the network\'s bridge',
+      'bridge.delay': 'forward delay of the network\'s bridge, in seconds',
+      ip: 'the network\'s address, and its DHCP',
+      'ip.address': 'the host\'s address on the network',
+      'ip.netmask': 'the netmask (or prefix)',
+      'ip.prefix': 'the prefix length (or netmask)',
+      'ip.dhcp': 'libvirt\'s dnsmasq serves DHCP',
+      'ip.dhcp.ranges': 'the DHCP ranges',
+      'ip.dhcp.ranges[].start': 'first address of the range',
+      'ip.dhcp.ranges[].end': 'last address of the range',
+      'ip.dhcp.hosts': 'DHCP reservations of the definition (for changes without a restart, see ensure_dhcp_host)',
+      'ip.dhcp.hosts[].mac': 'the guest\'s MAC',
+      'ip.dhcp.hosts[].ip': 'the address reserved for it',
+      'ip.dhcp.hosts[].name': 'its host name',
+      nat_ports: 'forward: nat: the source port range of NATed connections',
+      'nat_ports.start': 'first port',
+      'nat_ports.end': 'last port',
+      'portgroups[].name': 'the portgroup\'s name (guests name it)',
+    },
+    behaviour: [
+      'One definition: `template` (+ `vars`), `xml`, or the structured fields (`forward`, `bridge`, `ip`, `nat_ports`, `virtualport`, `vlan`, `portgroups`, `forward_interfaces`, `forward_pf`). Templates are looked up beside the playbook, then in `templates/`. Shipped: `network.xml.hbs` (structured fields), `bridged-network.xml.hbs`, `default-network.xml.hbs`.',
+      'The definition is compared as a subset of `virsh net-dumpxml --inactive`: what libvirt adds (uuid, mac, default attributes) is never a change; repeated elements (DHCP ranges and hosts) must match one to one.',
+      'An active network is changed live when libvirt can (DHCP ranges and hosts, DNS records, forward interfaces, portgroups), else restarted with its guests\' taps re-attached (see [Changing a network under running guests](../guests.md#changing-a-network-under-running-guests)).',
+      'VLANs (`vlan`, `portgroups`): see [Guests on VLANs](../guests.md#guests-on-vlans-libvirts-vlan-and-portgroups).',
+    ],
+    invalid: [
+      'more than one definition source (template, xml, structured fields); `vars` without `template`',
+      '`ip` with both or neither of `netmask` and `prefix`; `nat_ports.start` above `nat_ports.end`; `nat_ports` without `forward: nat`; `forward: bridge` without `bridge`',
+      '`forward_interfaces` or `forward_pf` without `forward: passthrough` or `hostdev`; `passthrough` without either; `hostdev` without `forward_pf`, or with `forward_interfaces`; `bridge`, `ip` or `nat_ports` with `passthrough` or `hostdev`',
+      'a VLAN id out of range, a portgroup name given twice, two default portgroups, a `native` not among the `tags`, `trunk: false` with several tags, `native_mode` without `native`, `virtualport: openvswitch` without `forward: bridge`, and a VLAN on a network libvirt cannot tag',
+    ],
+    refused: ['a host whose libvirtd is not running (`libvirtd is not running on HOST`)', SSH_PATH_REFUSAL],
+    example: 'ensure_libvirt_net: { name: net10, forward: nat, bridge: { name: br10 }, ip: { address: 192.168.30.1, prefix: 24, dhcp: { ranges: [{ start: 192.168.30.100, end: 192.168.30.200 }] } }, autostart: true }',
+  },
+  ensure_dhcp_host: {
+    summary: 'A DHCP reservation (MAC → IPv4 address) in a libvirt network, changed without a restart.',
+    fields: { network: 'the libvirt network', name: 'the guest\'s host name', state: present },
+    behaviour: [
+      'Applied with `virsh net-update … ip-dhcp-host` (`add`, `modify` or `delete`), `--live` when the network is active and `--config` for the persistent definition: no network restart, running guests keep their connectivity. The live and the persistent definition are compared each on its own (see [Guests of a NAT network](../guests.md#guests-of-a-nat-network-dhcp-reservations-and-port-forwards)).',
+    ],
+    invalid: ['an IPv6 address (only IPv4 reservations are supported)'],
+    refused: ['an address outside the network\'s subnet, the network\'s own address, or an address or name that another entry holds (naming that entry)'],
+    example: 'ensure_dhcp_host: { network: net10, mac: "52:54:00:30:00:11", ip: 192.168.30.11, name: web1 }',
+  },
+  ensure_dns_host: {
+    summary: 'A DNS host record that a libvirt network\'s dnsmasq answers to guests.',
+    fields: { network: 'the libvirt network', state: present },
+    behaviour: ['Applied with `virsh net-update … dns-host` like `ensure_dhcp_host` (changed names: delete + add, libvirt cannot modify one).'],
+    invalid: [],
+    refused: ['a name another record holds (naming it)'],
+    example: 'ensure_dns_host: { network: net10, ip: 192.168.30.11, hostnames: [www.lab.example] }',
+  },
+  ensure_port_forward: {
+    summary: 'A port forward from the host to a guest on a libvirt NAT network, kept through network and libvirtd restarts.',
+    fields: { proto: 'the protocol', state: present },
+    behaviour: [
+      'Works with the firewall backend the host\'s libvirt actually uses (iptables or nftables); every rule is tagged `kvmnet-pf:NET:PROTO:LISTEN:PORTS`, and libvirt network and daemon hooks re-apply them (see [Guests of a NAT network](../guests.md#guests-of-a-nat-network-dhcp-reservations-and-port-forwards)).',
+    ],
+    invalid: [
+      'neither or both of `guest_ip` and `guest_mac`; an IPv6 `guest_ip` or `listen`; a `source` that is not an IPv4 network',
+      'a `host_port` range that is not low-high within 1–65535; a range of host ports with a different `guest_port`',
+    ],
+    refused: [
+      'a network that is not defined, not a NAT network, or has no bridge name yet; a `guest_mac` without a DHCP reservation in the network; a guest outside the network\'s subnet',
+      'a host port kvmnet already forwards elsewhere; forwarding the port of this SSH session (new SSH connections would go to the guest)',
+      'a host whose firewall backend cannot be told (start a NAT network first, or set `firewall_backend` in `/etc/libvirt/network.conf`); on the nftables backend, a host without `nft` (`apt-get install nftables`)',
+    ],
+    example: 'ensure_port_forward: { network: net10, guest_mac: "52:54:00:30:00:11", host_port: 2222, guest_port: 22 }',
+  },
+  command: {
+    summary: 'A shell command run on the host: the escape hatch, always guarded.',
+    fields: {},
+    behaviour: [
+      'Not planned (its effect is unknown), only run: skipped in `--check` unless `check_mode: false`; always guarded by commit-confirmed rollback, whose timer counts from the moment the command ends (see [Safe changes](../safe-changes.md)).',
+      '`changed_when` and `failed_when` see `rc`, `stdout`, `stdout_lines` and `stderr`. Not allowed in a `confirm_group`.',
+    ],
+    invalid: [],
+    refused: [],
+    example: 'command: { cmd: [sysctl, -w, net.ipv4.ip_forward=1], changed_when: false }',
+  },
+};

@@ -1,0 +1,91 @@
+// Address and route operations. An address that carries the SSH session moves the session with it
+// (the SSH-path guard judges later changes on the device that holds it now).
+import { shellJoin } from '../connection/quote.js';
+import type { Facts, RouteFact } from '../model/facts.js';
+import { sameAddress } from '../model/ip-address.js';
+import type { AddrOp, OpKind, RouteOp, RouteSpec } from './types.js';
+
+type Of<K extends AddrOp['op'] | RouteOp['op']> = Extract<AddrOp | RouteOp, { op: K }>;
+
+const cidr = (op: { address: string; prefix: number }) => `${op.address}/${op.prefix}`;
+const hasAddr = (f: Facts, op: { dev: string; address: string; prefix: number }) => f.addrs.some((a) => a.dev === op.dev && sameAddress(a.address, op.address) && a.prefix === op.prefix);
+const presence = (f: Facts, op: { dev: string; address: string; prefix: number }) => (hasAddr(f, op) ? 'present' : 'absent');
+
+function checkAddr(op: { dev: string; address: string; prefix: number }, expected: Facts, actual: Facts): string | undefined {
+  const want = presence(expected, op);
+  const got = presence(actual, op);
+  return want === got ? undefined : `${cidr(op)} is ${got} on ${op.dev}, expected ${want}`;
+}
+
+/** `ip route replace` arguments of a route (on `dev`). */
+export function routeArgs(r: RouteSpec | RouteFact, dev: string, verb: 'replace' | 'del' = 'replace'): string[] {
+  const argv = ['ip', ...(r.family === 6 ? ['-6'] : []), 'route', verb, r.dst];
+  if (r.gateway) argv.push('via', r.gateway);
+  argv.push('dev', dev);
+  if (r.metric !== undefined) argv.push('metric', String(r.metric));
+  if (verb === 'del') return argv;
+  if (r.protocol && r.protocol !== 'kernel' && r.protocol !== 'boot') argv.push('proto', r.protocol);
+  if (r.scope && r.scope !== 'global' && !r.gateway) argv.push('scope', r.scope);
+  if (r.prefsrc) argv.push('src', r.prefsrc);
+  return argv;
+}
+
+// `ip route replace` replaces the route of the same family, destination and metric.
+const sameKey = (a: RouteSpec | RouteFact, b: RouteSpec | RouteFact) => a.family === b.family && a.dst === b.dst && (a.metric ?? 0) === (b.metric ?? 0);
+const routeText = (r: RouteSpec) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev}`;
+const routeFact = (r: RouteSpec): RouteFact => ({ ...r });
+const routePresence = (f: Facts, r: RouteSpec) => (f.routes.some((x) => sameKey(x, r) && x.dev === r.dev && (x.gateway ?? '') === (r.gateway ?? '')) ? 'present' : 'absent');
+
+function checkRoute(r: RouteSpec, expected: Facts, actual: Facts): string | undefined {
+  const want = routePresence(expected, r);
+  const got = routePresence(actual, r);
+  return want === got ? undefined : `${routeText(r)} is ${got}, expected ${want}`;
+}
+
+export const addrRouteOps: { [K in AddrOp['op'] | RouteOp['op']]: OpKind<Of<K>> } = {
+  'addr.add': {
+    lines: (op) => [shellJoin(['ip', 'address', op.replace ? 'replace' : 'add', cidr(op), 'dev', op.dev])],
+    touches: (op) => [{ kind: 'addr', dev: op.dev, address: op.address, op: 'add' }],
+    effect: (op, f) => {
+      if (!hasAddr(f, op)) f.addrs.push({ dev: op.dev, family: op.family, address: op.address, prefix: op.prefix, scope: 'global' });
+      if (f.session && sameAddress(f.session.serverAddress, op.address)) f.session.dev = op.dev;
+    },
+    inverse: (op, before) => (hasAddr(before, op) ? [] : [{ op: 'addr.del', dev: op.dev, address: op.address, prefix: op.prefix, family: op.family }]),
+    check: checkAddr,
+  },
+  'addr.del': {
+    lines: (op) => [shellJoin(['ip', 'address', 'del', cidr(op), 'dev', op.dev])],
+    touches: (op) => [{ kind: 'addr', dev: op.dev, address: op.address, op: 'del' }],
+    effect: (op, f) => {
+      f.addrs = f.addrs.filter((a) => !(a.dev === op.dev && sameAddress(a.address, op.address) && a.prefix === op.prefix));
+      // The kernel takes the address's own routes with it.
+      f.routes = f.routes.filter((r) => !(r.dev === op.dev && r.protocol === 'kernel' && r.prefsrc !== undefined && sameAddress(r.prefsrc, op.address)));
+    },
+    inverse: (op, before) => (hasAddr(before, op) ? [{ op: 'addr.add', dev: op.dev, address: op.address, prefix: op.prefix, family: op.family, replace: true }] : []),
+    check: checkAddr,
+  },
+  'route.replace': {
+    lines: (op) => [shellJoin(routeArgs(op.route, op.route.dev))],
+    touches: (op) => [{ kind: 'route', dev: op.route.dev, dst: op.route.dst, op: 'add' }],
+    effect: (op, f) => {
+      f.routes = [...f.routes.filter((r) => !sameKey(r, op.route)), routeFact(op.route)];
+    },
+    inverse: (op, before) => {
+      const old = before.routes.find((r) => sameKey(r, op.route) && r.dev);
+      return old ? [{ op: 'route.replace', route: { ...old, dev: old.dev! } }] : [{ op: 'route.del', route: op.route }];
+    },
+    check: (op, expected, actual) => checkRoute(op.route, expected, actual),
+  },
+  'route.del': {
+    lines: (op) => [shellJoin(routeArgs(op.route, op.route.dev, 'del'))],
+    touches: (op) => [{ kind: 'route', dev: op.route.dev, dst: op.route.dst, op: 'del' }],
+    effect: (op, f) => {
+      f.routes = f.routes.filter((r) => !(sameKey(r, op.route) && r.dev === op.route.dev));
+    },
+    inverse: (op, before) => {
+      const old = before.routes.find((r) => sameKey(r, op.route) && r.dev === op.route.dev);
+      return old ? [{ op: 'route.replace', route: { ...old, dev: old.dev! } }] : [];
+    },
+    check: (op, expected, actual) => checkRoute(op.route, expected, actual),
+  },
+};

@@ -1,0 +1,308 @@
+// Link operations: create, delete, up/down, master/nomaster, MTU, MAC, bridge and bond settings.
+// The kernel's side effects are modelled here once: deleting a link deletes the VLANs on it and
+// releases its ports; a bond's MTU is its members'.
+import { shellJoin } from '../connection/quote.js';
+import type { Facts, LinkFact } from '../model/facts.js';
+import type { Touch } from '../model/plan.js';
+import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind } from './types.js';
+
+type Of<K extends LinkOp['op']> = Extract<LinkOp, { op: K }>;
+
+/** Bond modes that balance by a hash (xmit_hash_policy applies), and those with a primary member. */
+export const HASH_MODES = new Set(['802.3ad', 'balance-xor', 'balance-tlb', 'balance-alb']);
+export const PRIMARY_MODES = new Set(['active-backup', 'balance-tlb', 'balance-alb']);
+export const KERNEL_DEFAULT_FORWARD_DELAY = 15;
+
+/** With STP on, the kernel clamps forward_delay to 2–30 s: compare what it will actually read back. */
+export function effectiveForwardDelay(seconds: number, stp: boolean): number {
+  return stp ? Math.min(30, Math.max(2, seconds)) : seconds;
+}
+
+/** `type bond` options for `ip link add|set`. */
+export function bondOptions(s: BondSettings): string[] {
+  const argv: string[] = [];
+  if (s.mode !== undefined) argv.push('mode', s.mode);
+  if (s.miimon !== undefined) argv.push('miimon', String(s.miimon));
+  if (s.lacpRate !== undefined) argv.push('lacp_rate', s.lacpRate);
+  if (s.xmitHashPolicy !== undefined) argv.push('xmit_hash_policy', s.xmitHashPolicy);
+  if (s.primary !== undefined) argv.push('primary', s.primary);
+  return argv;
+}
+
+function bridgeOptions(s: BridgeSettings, create: boolean): string[] {
+  const argv: string[] = [];
+  if (s.stp !== undefined || create) argv.push('stp_state', s.stp ? '1' : '0');
+  if (s.forwardDelayS !== undefined) argv.push('forward_delay', String(Math.round(s.forwardDelayS * 100)));
+  if (s.vlanFiltering !== undefined) argv.push('vlan_filtering', s.vlanFiltering ? '1' : '0');
+  if (s.defaultPvid !== undefined) argv.push('vlan_default_pvid', String(s.defaultPvid));
+  return argv;
+}
+
+/** The `ip link add` that makes the link (the rollback re-creates a bond with it too, src/run/restore-bond.sh). */
+export function addArgv(op: Of<'link.add'>): string[] {
+  if (op.kind === 'bridge') return ['ip', 'link', 'add', op.name, 'type', 'bridge', ...bridgeOptions(op.bridge, true)];
+  if (op.kind === 'bond') return ['ip', 'link', 'add', op.name, 'type', 'bond', ...bondOptions(op.bond)];
+  if (op.kind === 'vlan') return ['ip', 'link', 'add', 'link', op.parent, 'name', op.name, 'type', 'vlan', 'id', String(op.id)];
+  return ['ip', 'link', 'add', op.name, 'type', 'dummy'];
+}
+
+/** The operation that makes this link again, or undefined for links kvmnet cannot make (NICs, taps, veths). */
+export function linkAddFromFact(link: LinkFact): Of<'link.add'> | undefined {
+  const { name } = link;
+  if (link.kind === 'bridge') {
+    const b = link.bridge;
+    return { op: 'link.add', name, kind: 'bridge', bridge: b ? { stp: b.stp, forwardDelayS: b.forwardDelay, vlanFiltering: b.vlanFiltering, ...(b.vlanFiltering ? { defaultPvid: b.defaultPvid } : {}) } : {} };
+  }
+  if (link.kind === 'bond' && link.bond) {
+    const b = link.bond;
+    return { op: 'link.add', name, kind: 'bond', bond: { mode: b.mode, miimon: b.miimon, lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined, xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined } };
+  }
+  if (link.kind === 'vlan' && link.vlan && link.lower) return { op: 'link.add', name, kind: 'vlan', parent: link.lower, id: link.vlan.id };
+  if (link.kind === 'dummy') return { op: 'link.add', name, kind: 'dummy' };
+  return undefined;
+}
+
+/** What the kernel does when a link is deleted: VLANs on it go too, its ports are released, its addresses and routes go. */
+export function removeLink(f: Facts, name: string): void {
+  for (const upper of Object.values(f.links).filter((l) => l.lower === name && l.kind === 'vlan')) removeLink(f, upper.name);
+  delete f.links[name];
+  for (const l of Object.values(f.links)) {
+    if (l.master !== name) continue;
+    delete l.master;
+    delete l.bondMember;
+  }
+  f.addrs = f.addrs.filter((a) => a.dev !== name);
+  f.routes = f.routes.filter((r) => r.dev !== name);
+}
+
+/**
+ * The operations that bring a deleted link back as `before` had it: the link, its settings, its
+ * addresses and routes, its own master, its members, and the VLANs the kernel deleted with it.
+ */
+export function recreateLink(before: Facts, name: string): Op[] {
+  const link = before.links[name];
+  const add = link && linkAddFromFact(link);
+  if (!link || !add) return [];
+  const ops: Op[] = [add, { op: 'link.mtu', name, mtu: link.mtu }];
+  if (link.master) ops.push(...enslave(before, name, link.master));
+  for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
+  for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name));
+  if (link.up) ops.push({ op: 'link.up', name, up: true });
+  for (const r of before.routes.filter((x) => x.dev === name && x.protocol !== 'kernel')) ops.push({ op: 'route.replace', route: { ...r, dev: name } });
+  for (const upper of Object.values(before.links).filter((l) => l.lower === name && l.kind === 'vlan')) ops.push(...recreateLink(before, upper.name));
+  return ops;
+}
+
+/** `dev` into `master`: the kernel enslaves a bond member only while it is down. */
+export function enslave(facts: Facts, dev: string, master: string): Op[] {
+  return facts.links[master]?.kind === 'bond' ? intoBond(dev, master) : [{ op: 'link.master', name: dev, master }];
+}
+
+/** `dev` into the bond `bond` (one the facts may not hold yet: a bond created in the same plan): down, enslaved, up. */
+export function intoBond(dev: string, bond: string): Op[] {
+  return [
+    { op: 'link.up', name: dev, up: false },
+    { op: 'link.master', name: dev, master: bond },
+    { op: 'link.up', name: dev, up: true },
+  ];
+}
+
+const linkTouch = (name: string, op: Extract<Touch, { kind: 'link' }>['op']): Touch => ({ kind: 'link', name, op });
+const q = (argv: string[]) => [shellJoin(argv)];
+const differs = (what: string, want: unknown, got: unknown) => (want === got ? undefined : `${what} is ${String(got ?? 'unset')}, expected ${String(want ?? 'unset')}`);
+
+/** Compares one aspect of a link in the expected and the read-back facts; undefined when they agree or the link is expected gone. */
+function checkLink(name: string, expected: Facts, actual: Facts, aspect: (l: LinkFact) => unknown, what: string): string | undefined {
+  const want = expected.links[name];
+  const got = actual.links[name];
+  if (!want) return got ? `${name} still exists` : undefined;
+  if (!got) return `${name} does not exist`;
+  return differs(`${name} ${what}`, aspect(want), aspect(got));
+}
+
+export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
+  'link.add': {
+    lines: (op) => q(addArgv(op)),
+    touches: (op) => [linkTouch(op.name, 'create')],
+    effect: (op, f) => {
+      const base = { name: op.name, up: false, operstate: 'DOWN', mtu: 1500 };
+      if (op.kind === 'bridge') {
+        const stp = op.bridge.stp ?? false;
+        const b = op.bridge;
+        f.links[op.name] = {
+          ...base,
+          kind: 'bridge',
+          bridge: { stp, forwardDelay: effectiveForwardDelay(b.forwardDelayS ?? KERNEL_DEFAULT_FORWARD_DELAY, stp), ...(b.vlanFiltering !== undefined ? { vlanFiltering: b.vlanFiltering, defaultPvid: b.defaultPvid ?? 1 } : {}) },
+        };
+      } else if (op.kind === 'bond') {
+        const b = op.bond;
+        f.links[op.name] = { ...base, kind: 'bond', bond: { mode: b.mode ?? 'balance-rr', miimon: b.miimon ?? 0, lacpRate: b.lacpRate ?? 'slow', xmitHashPolicy: b.xmitHashPolicy ?? 'layer2' } };
+      } else if (op.kind === 'vlan') {
+        f.links[op.name] = { ...base, kind: 'vlan', lower: op.parent, mtu: f.links[op.parent]?.mtu ?? 1500, vlan: { id: op.id, protocol: '802.1Q' } };
+      } else f.links[op.name] = { ...base, kind: 'dummy' };
+    },
+    inverse: (op) => [{ op: 'link.del', name: op.name }],
+    check: (op, expected, actual) => {
+      const got = actual.links[op.name];
+      if (!expected.links[op.name]) return undefined;
+      if (!got) return `${op.name} was not created`;
+      if (got.kind !== op.kind) return `${op.name} is ${got.kind ? `a ${got.kind}` : 'not a virtual link'}, expected a ${op.kind}`;
+      if (op.kind === 'vlan') return differs(`${op.name} VLAN`, `${op.id} on ${op.parent}`, `${got.vlan?.id} on ${got.lower}`);
+      if (op.kind === 'bond' && got.bond && op.bond.mode) return differs(`${op.name} mode`, op.bond.mode, got.bond.mode);
+      if (op.kind === 'bridge') {
+        const want = expected.links[op.name]!.bridge;
+        return differs(`${op.name} stp`, want?.stp ? 'on' : 'off', got.bridge?.stp ? 'on' : 'off') ?? differs(`${op.name} forward delay`, want?.forwardDelay, got.bridge?.forwardDelay);
+      }
+      return undefined;
+    },
+  },
+  'link.del': {
+    lines: (op) => q(['ip', 'link', 'del', op.name]),
+    touches: (op, f) => [
+      linkTouch(op.name, 'delete'),
+      ...Object.values(f.links)
+        .filter((l) => l.lower === op.name && l.kind === 'vlan')
+        .map((l) => linkTouch(l.name, 'delete')),
+      ...Object.values(f.links)
+        .filter((l) => l.master === op.name)
+        .map((l) => linkTouch(l.name, 'nomaster')),
+    ],
+    effect: (op, f) => removeLink(f, op.name),
+    inverse: (op, before) => recreateLink(before, op.name),
+    check: (op, expected, actual) => (!expected.links[op.name] && actual.links[op.name] ? `${op.name} still exists` : undefined),
+  },
+  'link.up': {
+    lines: (op) => q(['ip', 'link', 'set', op.name, op.up ? 'up' : 'down']),
+    touches: (op) => [linkTouch(op.name, op.up ? 'up' : 'down')],
+    effect: (op, f) => {
+      const l = f.links[op.name];
+      if (l) l.up = op.up;
+    },
+    inverse: (op, before) => (before.links[op.name] ? [{ op: 'link.up', name: op.name, up: before.links[op.name]!.up }] : []),
+    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => (l.up ? 'up' : 'down'), 'state'),
+  },
+  'link.master': {
+    lines: (op) => q(op.master === null ? ['ip', 'link', 'set', op.name, 'nomaster'] : ['ip', 'link', 'set', op.name, 'master', op.master]),
+    touches: (op) => [linkTouch(op.name, op.master === null ? 'nomaster' : 'master')],
+    effect: (op, f) => {
+      const l = f.links[op.name];
+      if (!l) return;
+      delete l.bondMember;
+      if (op.master === null) delete l.master;
+      else {
+        l.master = op.master;
+        if (f.links[op.master]?.kind === 'bond') l.bondMember = { state: 'BACKUP', mii: 'UP' };
+      }
+    },
+    inverse: (op, before) => {
+      const was = before.links[op.name]?.master;
+      if (!before.links[op.name]) return [];
+      return was ? enslave(before, op.name, was) : [{ op: 'link.master', name: op.name, master: null }];
+    },
+    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => l.master ?? 'none', 'master'),
+  },
+  'link.mtu': {
+    lines: (op) => q(['ip', 'link', 'set', op.name, 'mtu', String(op.mtu)]),
+    touches: (op) => [linkTouch(op.name, 'mtu')],
+    effect: (op, f) => {
+      const l = f.links[op.name];
+      if (!l) return;
+      l.mtu = op.mtu;
+      // A bond's MTU is its members'.
+      if (l.kind === 'bond') for (const m of Object.values(f.links)) if (m.master === op.name) m.mtu = op.mtu;
+    },
+    inverse: (op, before) => (before.links[op.name] ? [{ op: 'link.mtu', name: op.name, mtu: before.links[op.name]!.mtu }] : []),
+    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => l.mtu, 'mtu'),
+  },
+  'link.mac': {
+    lines: (op) => q(['ip', 'link', 'set', op.name, 'address', op.mac]),
+    touches: (op) => [linkTouch(op.name, 'mac')],
+    effect: (op, f) => {
+      const l = f.links[op.name];
+      if (l) l.mac = op.mac;
+    },
+    inverse: (op, before) => (before.links[op.name]?.mac ? [{ op: 'link.mac', name: op.name, mac: before.links[op.name]!.mac! }] : []),
+    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => l.mac?.toLowerCase(), 'MAC'),
+  },
+  'link.bridge': {
+    lines: (op) => q(['ip', 'link', 'set', op.name, 'type', 'bridge', ...bridgeOptions(op.bridge, false)]),
+    touches: (op) => [linkTouch(op.name, 'settings')],
+    effect: (op, f) => {
+      const l = f.links[op.name];
+      if (!l) return;
+      const cur = l.bridge ?? { stp: false, forwardDelay: KERNEL_DEFAULT_FORWARD_DELAY };
+      const s = op.bridge;
+      const stp = s.stp ?? cur.stp;
+      // Turning STP on or off re-clamps the delay the bridge already has.
+      const forwardDelay = s.forwardDelayS !== undefined ? effectiveForwardDelay(s.forwardDelayS, stp) : stp !== cur.stp ? effectiveForwardDelay(cur.forwardDelay, stp) : cur.forwardDelay;
+      l.bridge = { ...cur, stp, forwardDelay };
+      if (s.vlanFiltering !== undefined) l.bridge.vlanFiltering = s.vlanFiltering;
+      if (s.defaultPvid !== undefined) l.bridge.defaultPvid = s.defaultPvid;
+    },
+    inverse: (op, before) => {
+      const b = before.links[op.name]?.bridge;
+      if (!b) return [];
+      const s = op.bridge;
+      const back: BridgeSettings = {};
+      if (s.stp !== undefined) back.stp = b.stp;
+      if (s.forwardDelayS !== undefined || s.stp !== undefined) back.forwardDelayS = b.forwardDelay;
+      if (s.vlanFiltering !== undefined) back.vlanFiltering = b.vlanFiltering ?? false;
+      if (s.defaultPvid !== undefined && b.defaultPvid !== undefined) back.defaultPvid = b.defaultPvid;
+      return [{ op: 'link.bridge', name: op.name, bridge: back }];
+    },
+    check: (op, expected, actual) => {
+      const s = op.bridge;
+      const aspects: Array<[string, (l: LinkFact) => unknown]> = [];
+      if (s.stp !== undefined) aspects.push(['stp', (l) => (l.bridge?.stp ? 'on' : 'off')]);
+      if (s.forwardDelayS !== undefined || s.stp !== undefined) aspects.push(['forward delay', (l) => l.bridge?.forwardDelay]);
+      if (s.vlanFiltering !== undefined) aspects.push(['VLAN filtering', (l) => (l.bridge?.vlanFiltering ? 'on' : 'off')]);
+      if (s.defaultPvid !== undefined) aspects.push(['default pvid', (l) => l.bridge?.defaultPvid]);
+      for (const [what, aspect] of aspects) {
+        const problem = checkLink(op.name, expected, actual, aspect, what);
+        if (problem) return problem;
+      }
+      return undefined;
+    },
+  },
+  'link.bond': {
+    lines: (op) => q(['ip', 'link', 'set', op.name, 'type', 'bond', ...bondOptions(op.bond)]),
+    touches: (op) => [linkTouch(op.name, 'settings')],
+    effect: (op, f) => {
+      const l = f.links[op.name];
+      if (!l) return;
+      const s = op.bond;
+      const b = { ...(l.bond ?? { mode: 'unknown', miimon: 0 }) };
+      if (s.mode !== undefined && s.mode !== b.mode) {
+        b.mode = s.mode;
+        delete b.aggregator;
+      }
+      if (s.miimon !== undefined) b.miimon = s.miimon;
+      if (s.lacpRate !== undefined) b.lacpRate = s.lacpRate;
+      if (s.xmitHashPolicy !== undefined) b.xmitHashPolicy = s.xmitHashPolicy;
+      if (s.primary !== undefined) b.primary = s.primary;
+      l.bond = b;
+    },
+    inverse: (op, before) => {
+      const b = before.links[op.name]?.bond;
+      if (!b) return [];
+      const s = op.bond;
+      const back: BondSettings = {};
+      // A mode goes back only on a downed bond without members: the rollback's snapshot re-creates it in place.
+      if (s.miimon !== undefined) back.miimon = b.miimon;
+      if (s.lacpRate !== undefined && b.mode === '802.3ad' && s.mode === undefined) back.lacpRate = b.lacpRate;
+      if (s.xmitHashPolicy !== undefined && b.xmitHashPolicy) back.xmitHashPolicy = b.xmitHashPolicy;
+      if (s.primary !== undefined && b.primary) back.primary = b.primary;
+      return Object.keys(back).length ? [{ op: 'link.bond', name: op.name, bond: back }] : [];
+    },
+    check: (op, expected, actual) => {
+      const fields: Array<keyof BondSettings> = ['mode', 'miimon', 'lacpRate', 'xmitHashPolicy', 'primary'];
+      for (const k of fields.filter((x) => op.bond[x] !== undefined)) {
+        // The bond's details come from /proc/net/bonding; without them there is nothing to compare.
+        if (actual.links[op.name] && !actual.links[op.name]!.bond) return undefined;
+        const problem = checkLink(op.name, expected, actual, (l) => l.bond?.[k], k);
+        if (problem) return problem;
+      }
+      return undefined;
+    },
+  },
+};

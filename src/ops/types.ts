@@ -1,0 +1,115 @@
+// The vocabulary of host operations: every change kvmnet makes to a host is a list of these. An
+// operation is plain, JSON-serialisable data (a plan can be saved, reviewed and applied later);
+// what it means is defined ONCE per kind, in this folder: its shell lines, what it touches (for
+// the SSH-path guard and the rollback), its effect on the facts (later tasks plan on it), its
+// inverse (the rollback) and how to tell, from facts read back after it ran, whether it took.
+import type { Facts } from '../model/facts.js';
+import type { Touch } from '../model/plan.js';
+
+/** A bridge's settings as `ip link add|set … type bridge` takes them (forward delay in seconds). */
+export interface BridgeSettings {
+  stp?: boolean;
+  forwardDelayS?: number;
+  vlanFiltering?: boolean;
+  defaultPvid?: number;
+}
+
+export interface BondSettings {
+  mode?: string;
+  miimon?: number;
+  lacpRate?: string;
+  xmitHashPolicy?: string;
+  primary?: string;
+}
+
+export type LinkOp =
+  | { op: 'link.add'; name: string; kind: 'bridge'; bridge: BridgeSettings }
+  | { op: 'link.add'; name: string; kind: 'bond'; bond: BondSettings }
+  | { op: 'link.add'; name: string; kind: 'vlan'; parent: string; id: number }
+  | { op: 'link.add'; name: string; kind: 'dummy' }
+  | { op: 'link.del'; name: string }
+  | { op: 'link.up'; name: string; up: boolean }
+  | { op: 'link.master'; name: string; master: string | null }
+  | { op: 'link.mtu'; name: string; mtu: number }
+  | { op: 'link.mac'; name: string; mac: string }
+  | { op: 'link.bridge'; name: string; bridge: BridgeSettings }
+  | { op: 'link.bond'; name: string; bond: BondSettings };
+
+/** An address; `replace` (ip address replace) does not fail when it is already there. */
+export type AddrOp =
+  | { op: 'addr.add'; dev: string; address: string; prefix: number; family: 4 | 6; replace?: boolean }
+  | { op: 'addr.del'; dev: string; address: string; prefix: number; family: 4 | 6 };
+
+/** A route as the facts hold it (`ip route replace` keyed by family, dst and metric). */
+export interface RouteSpec {
+  family: 4 | 6;
+  dst: string;
+  dev: string;
+  gateway?: string;
+  metric?: number;
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
+}
+
+export type RouteOp = { op: 'route.replace'; route: RouteSpec } | { op: 'route.del'; route: RouteSpec };
+
+/** A port's VLANs on a VLAN-aware bridge; `vid` is one id or an inclusive range. */
+export type BridgeVlanOp =
+  | { op: 'bridge-vlan.add'; dev: string; vid: number | [number, number]; pvid: boolean; untagged: boolean }
+  | { op: 'bridge-vlan.del'; dev: string; vid: number | [number, number] };
+
+export type NetUpdateSection = 'ip-dhcp-host' | 'ip-dhcp-range' | 'dns-host' | 'dns-txt' | 'dns-srv' | 'forward-interface' | 'portgroup';
+
+export type NetOp =
+  | { op: 'net.define'; name: string; xml: string }
+  | { op: 'net.undefine'; name: string }
+  | { op: 'net.start'; name: string }
+  /** `transient`: destroying a transient network removes it altogether. */
+  | { op: 'net.destroy'; name: string; transient?: boolean }
+  | { op: 'net.autostart'; name: string; on: boolean }
+  | {
+      op: 'net.update';
+      name: string;
+      command: 'add' | 'modify' | 'delete';
+      section: NetUpdateSection;
+      /** The element, on one line, as libvirt's net-update takes it. */
+      xml: string;
+      parentIndex?: number;
+      live: boolean;
+      config: boolean;
+    };
+
+/** A file kvmnet owns; `mode` in octal, written through a temporary file and renamed. */
+export type FileOp = { op: 'file.write'; path: string; content: string; mode?: string } | { op: 'file.remove'; path: string; rmdir?: boolean };
+
+/** Re-applies kvmnet's port forwards from the rules files (the libvirt hook's own `apply`). */
+export type FirewallOp = { op: 'firewall.apply'; backend: 'iptables' | 'nftables' };
+
+/** Plugs running guests' taps back into their network's bridge after a restart. */
+export type GuestOp = { op: 'guest.reattach'; network: string; taps: Array<{ tap: string; guest: string }> };
+
+export type Op = LinkOp | AddrOp | RouteOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp;
+export type OpName = Op['op'];
+
+/** Everything kvmnet knows about one kind of operation. */
+export interface OpKind<O extends Op = Op> {
+  /** Shell lines, every value quoted (one `set -e` part runs them). */
+  lines(op: O): string[];
+  /** What it touches, judged on the facts before it. */
+  touches(op: O, facts: Facts): Touch[];
+  /** What the host looks like afterwards, in the facts. */
+  effect(op: O, facts: Facts): void;
+  /** Operations that undo it, from the facts right before it ran. */
+  inverse(op: O, before: Facts): Op[];
+  /**
+   * Whether it took, from the facts read back after the whole step ran: `expected` are the facts
+   * with every effect of the step applied. A mismatch says what differs; undefined when it took
+   * or when the read-back does not cover it.
+   */
+  check(op: O, expected: Facts, actual: Facts): string | undefined;
+  /** Run again once the rest of a rollback is done (its inverse is itself: it re-derives state from what the rollback restored). */
+  reapplyAfterRollback?: boolean;
+}
+
+export type OpKinds = { [K in OpName]: OpKind<Extract<Op, { op: K }>> };
