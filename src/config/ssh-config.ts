@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { hostname as localHostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import SSHConfig, { type Line } from 'ssh-config';
+import SSHConfig, { type Directive, type Line } from 'ssh-config';
 
 /** Where the configuration comes from: files in order (the first value of an option wins across all of them). */
 export interface SshConfigSource {
@@ -183,7 +183,7 @@ function apply(lines: readonly Line[], active: boolean, pass: Pass, file: string
   }
 }
 
-function argsOf(value: Line extends infer L ? (L extends { value: infer V } ? V : never) : never): string[] {
+function argsOf(value: Directive['value']): string[] {
   if (typeof value === 'string') return splitArgs(value);
   return value.map((v) => v.val);
 }
