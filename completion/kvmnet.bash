@@ -6,12 +6,12 @@ _kvmnet_tasks='ensure_bond ensure_vlan ensure_bridge ensure_port ensure_ip ensur
 _kvmnet_level() {
   case "$1" in
     '') _kvmnet_subs='run validate inventory facts graph apply report merge schema doc lab'; _kvmnet_opts='-V --version -h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
-    'run') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -C --check --dry-run -D --diff -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output -v --verbose --recap --detailed-exitcode --connect-timeout --command-timeout --force-handlers --wait-lock --list-tasks --list-hosts --report --out --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output --recap --connect-timeout --command-timeout --wait-lock --report --out --shard --shard-by'; _kvmnet_args=files ;;
-    'validate') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -e --extra-vars -h --help'; _kvmnet_valued='-i --inventory -l --limit -e --extra-vars'; _kvmnet_args=files ;;
+    'run') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -F --ssh-config -C --check --dry-run -D --diff -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output -v --verbose --recap --detailed-exitcode --connect-timeout --command-timeout --force-handlers --wait-lock --list-tasks --list-hosts --report --out --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -F --ssh-config -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output --recap --connect-timeout --command-timeout --wait-lock --report --out --shard --shard-by'; _kvmnet_args=files ;;
+    'validate') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -F --ssh-config -l --limit -e --extra-vars -h --help'; _kvmnet_valued='-i --inventory -F --ssh-config -l --limit -e --extra-vars'; _kvmnet_args=files ;;
     'inventory') _kvmnet_subs=''; _kvmnet_opts='-i --inventory --list --graph --host --export -h --help'; _kvmnet_valued='-i --inventory --host'; _kvmnet_args=none ;;
-    'facts') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -f --forks -o --output --only --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks -o --output --only --shard --shard-by'; _kvmnet_args=none ;;
-    'graph') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -f --forks --from --format -o --output --no-group -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks --from --format -o --output'; _kvmnet_args=none ;;
-    'apply') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -f --forks -e --extra-vars -D --diff -o --output -v --verbose --connect-timeout --command-timeout --wait-lock --report -h --help'; _kvmnet_valued='-i --inventory -f --forks -e --extra-vars -o --output --connect-timeout --command-timeout --wait-lock --report'; _kvmnet_args=files ;;
+    'facts') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -f --forks -o --output --only -F --ssh-config --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks -o --output --only -F --ssh-config --shard --shard-by'; _kvmnet_args=none ;;
+    'graph') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -F --ssh-config -f --forks --from --format -o --output --no-group -h --help'; _kvmnet_valued='-i --inventory -l --limit -F --ssh-config -f --forks --from --format -o --output'; _kvmnet_args=none ;;
+    'apply') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -F --ssh-config -f --forks -e --extra-vars -D --diff -o --output -v --verbose --connect-timeout --command-timeout --wait-lock --report -h --help'; _kvmnet_valued='-i --inventory -F --ssh-config -f --forks -e --extra-vars -o --output --connect-timeout --command-timeout --wait-lock --report'; _kvmnet_args=files ;;
     'report') _kvmnet_subs=''; _kvmnet_opts='-o --output --facts --title -h --help'; _kvmnet_valued='-o --output --facts --title'; _kvmnet_args=files ;;
     'merge') _kvmnet_subs=''; _kvmnet_opts='-o --output --report --detailed-exitcode -h --help'; _kvmnet_valued='-o --output --report'; _kvmnet_args=files ;;
     'schema') _kvmnet_subs=''; _kvmnet_opts='-h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
@@ -28,19 +28,24 @@ _kvmnet_level() {
 _kvmnet_values() {
   case "$1|$2" in
     'run|-i'|'run|--inventory') echo '@files' ;;
+    'run|-F'|'run|--ssh-config') echo '@files' ;;
     'run|-o'|'run|--output') echo 'text json' ;;
     'run|--recap') echo 'auto full' ;;
     'run|--report') echo '@files' ;;
     'run|--out') echo '@files' ;;
     'validate|-i'|'validate|--inventory') echo '@files' ;;
+    'validate|-F'|'validate|--ssh-config') echo '@files' ;;
     'inventory|-i'|'inventory|--inventory') echo '@files' ;;
     'facts|-i'|'facts|--inventory') echo '@files' ;;
     'facts|-o'|'facts|--output') echo 'text json' ;;
+    'facts|-F'|'facts|--ssh-config') echo '@files' ;;
     'graph|-i'|'graph|--inventory') echo '@files' ;;
+    'graph|-F'|'graph|--ssh-config') echo '@files' ;;
     'graph|--from') echo '@files' ;;
     'graph|--format') echo 'svg dot mermaid html' ;;
     'graph|-o'|'graph|--output') echo '@files' ;;
     'apply|-i'|'apply|--inventory') echo '@files' ;;
+    'apply|-F'|'apply|--ssh-config') echo '@files' ;;
     'apply|-o'|'apply|--output') echo 'text json' ;;
     'apply|--report') echo '@files' ;;
     'report|-o'|'report|--output') echo '@files' ;;

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { resolveConnectionVars } from '../config/connection-vars.js';
+import { shownOnce } from '../config/ssh-client-settings.js';
 import { hostVars } from '../config/inventory.js';
 import { connect } from '../connection/index.js';
 import { UnreachableError, UsageError } from '../errors.js';
@@ -34,6 +35,7 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
     hosts.map((host) =>
       limit(async () => {
         const resolved = resolveConnectionVars(host, hostVars(loaded.inventory, host), loaded.inventory.hostOrigin.get(host) ?? { file: '(inventory)' });
+        for (const notice of resolved.notices ?? []) if (shownOnce(loaded, notice)) err(`warning: ${notice}`);
         try {
           if (!resolved.settings) throw new UnreachableError(resolved.diagnostics.map((d) => d.message).join('; '));
           const conn = await connect(resolved.settings, { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) });

@@ -7,6 +7,7 @@ import type { Playbook, PlaySpec } from '../config/playbook.js';
 import { hostVars, type Inventory } from '../config/inventory.js';
 import { selectHosts } from '../config/patterns.js';
 import { resolveConnectionVars } from '../config/connection-vars.js';
+import { shownOnce } from '../config/ssh-client-settings.js';
 import { readVarsFiles } from './vars-files.js';
 import { connect, type SshHooks } from '../connection/index.js';
 import type { Connection, ConnectionSettings } from '../connection/types.js';
@@ -202,6 +203,7 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
   if (play.become !== undefined) vars.become = play.become;
   const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
   const resolved = resolveConnectionVars(host, { ...vars, ...options.extraVars }, origin);
+  for (const notice of resolved.notices ?? []) if (shownOnce(reporter, notice)) reporter.warn(notice);
   if (!resolved.settings) {
     const recap = emptyRecap(host);
     recap.unreachable = 1;
