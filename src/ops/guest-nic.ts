@@ -11,18 +11,18 @@ import type { GuestNicOp, GuestNicSpec, Op, OpKind } from './types.js';
 type Of<K extends GuestNicOp['op']> = Extract<GuestNicOp, { op: K }>;
 type Side = 'live' | 'config';
 
-const xmlAttr = (v: string) => v.replace(/&/g, '&amp;').replace(/'/g, '&apos;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+const xmlAttr = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 
 /** The <interface> element of a NIC, on one line, as libvirt takes it. */
 export function nicXml(nic: GuestNicSpec): string {
-  const source = nic.type === 'network' ? `network='${xmlAttr(nic.source)}'` : `bridge='${xmlAttr(nic.source)}'`;
+  const source = nic.type === 'network' ? `network="${xmlAttr(nic.source)}"` : `bridge="${xmlAttr(nic.source)}"`;
   return [
-    `<interface type='${nic.type}'>`,
-    `<mac address='${xmlAttr(nic.mac)}'/>`,
-    `<source ${source}${nic.portgroup ? ` portgroup='${xmlAttr(nic.portgroup)}'` : ''}/>`,
-    nic.model ? `<model type='${xmlAttr(nic.model)}'/>` : '',
-    `<link state='${nic.link}'/>`,
-    nic.mtu !== undefined ? `<mtu size='${nic.mtu}'/>` : '',
+    `<interface type="${nic.type}">`,
+    `<mac address="${xmlAttr(nic.mac)}"/>`,
+    `<source ${source}${nic.portgroup ? ` portgroup="${xmlAttr(nic.portgroup)}"` : ''}/>`,
+    nic.model ? `<model type="${xmlAttr(nic.model)}"/>` : '',
+    `<link state="${nic.link}"/>`,
+    nic.mtu !== undefined ? `<mtu size="${nic.mtu}"/>` : '',
     '</interface>',
   ].join('');
 }

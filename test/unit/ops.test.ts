@@ -764,17 +764,17 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   {
     op: { op: 'guest-nic.attach', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'bridge', source: P, model: 'virtio', link: 'down', mtu: 9000 }, live: true, config: true },
     log: [`virsh [-q] [attach-device] [${W}] [/dev/stdin] [--live] [--config]`],
-    stdin: "<interface type='bridge'><mac address='52:54:00:29:00:02'/><source bridge='p a&apos;r'/><model type='virtio'/><link state='down'/><mtu size='9000'/></interface>",
+    stdin: `<interface type="bridge"><mac address="52:54:00:29:00:02"/><source bridge="p a'r"/><model type="virtio"/><link state="down"/><mtu size="9000"/></interface>`,
   },
   {
-    op: { op: 'guest-nic.update', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'lan', portgroup: 'v<1>', link: 'up' }, live: true, config: false },
+    op: { op: 'guest-nic.update', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'lan', portgroup: 'v<1"', link: 'up' }, live: true, config: false },
     log: [`virsh [-q] [update-device] [${W}] [/dev/stdin] [--live]`],
-    stdin: "<interface type='network'><mac address='52:54:00:29:00:02'/><source network='lan' portgroup='v&lt;1>'/><link state='up'/></interface>",
+    stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="lan" portgroup="v&lt;1&quot;"/><link state="up"/></interface>',
   },
   {
     op: { op: 'guest-nic.detach', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'default', link: 'up' }, live: false, config: true },
     log: [`virsh [-q] [detach-device] [${W}] [/dev/stdin] [--config]`],
-    stdin: "<interface type='network'><mac address='52:54:00:29:00:02'/><source network='default'/><link state='up'/></interface>",
+    stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="default"/><link state="up"/></interface>',
   },
 ];
 /** Kinds whose lines run for real (in a temporary directory) instead of against stubs: tested one by one below. */
