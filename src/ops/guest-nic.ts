@@ -6,6 +6,7 @@
 // their own inverses undo them.
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, GuestDomainFact, GuestNicFact } from '../model/facts.js';
+import { shellProgram, shellTemplate } from '../shell/program.js';
 import type { GuestNicOp, GuestNicSpec, Op, OpKind } from './types.js';
 
 type Of<K extends GuestNicOp['op']> = Extract<GuestNicOp, { op: K }>;
@@ -33,6 +34,11 @@ const sidesOf = (op: GuestNicOp): Side[] => [...(op.live ? (['live'] as const) :
 function virshDevice(cmd: string, op: GuestNicOp): string[] {
   return [`printf '%s' ${shellQuote(nicXml(op.nic))} | ${shellJoin(['virsh', '-q', cmd, op.domain, '/dev/stdin', ...flags(op)])} >/dev/null`];
 }
+
+// libvirt returns from a live detach after ~5 s even when the guest has not let the device go yet.
+const detachLive = shellTemplate(shellProgram(new URL('./guest-nic-detach.sh', import.meta.url)));
+const detachLines = (op: GuestNicOp): string[] =>
+  op.live ? detachLive({ XML: nicXml(op.nic), DOMAIN: op.domain, FLAGS: flags(op), MAC: op.nic.mac }).trimEnd().split('\n') : virshDevice('detach-device', op);
 
 const domainOf = (f: Facts, name: string): GuestDomainFact | undefined => f.guestNics?.[name];
 const sameMac = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -115,7 +121,7 @@ export const guestNicOps: { [K in GuestNicOp['op']]: OpKind<Of<K>> } = {
     check: checkSides,
   },
   'guest-nic.detach': {
-    lines: (op) => virshDevice('detach-device', op),
+    lines: detachLines,
     touches: () => [],
     effect: (op, f) => sidesOf(op).forEach((s) => setNic(f, op, s, null)),
     inverse: restore,

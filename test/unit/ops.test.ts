@@ -776,6 +776,12 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
     log: [`virsh [-q] [detach-device] [${W}] [/dev/stdin] [--config]`],
     stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="default"/><link state="up"/></interface>',
   },
+  // A live detach waits until the guest let the device go (domiflist no longer lists its MAC).
+  {
+    op: { op: 'guest-nic.detach', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'default', link: 'up' }, live: true, config: true },
+    log: [`virsh [-q] [detach-device] [${W}] [/dev/stdin] [--live] [--config]`, `virsh [-q] [domiflist] [${W}]`],
+    stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="default"/><link state="up"/></interface>',
+  },
 ];
 /** Kinds whose lines run for real (in a temporary directory) instead of against stubs: tested one by one below. */
 const RUN_FOR_REAL: OpName[] = ['file.write', 'file.remove'];
