@@ -15,6 +15,7 @@ const GUEST = 'e2e-nicvm';
 const BRIDGE = 'brnic';
 const BRIDGED = 'nicbr';
 const SECOND = '52:54:00:e2:19:02';
+// Documents go to virsh through a file: node's stdin pipe is a socket, which /dev/stdin cannot open.
 // The host's /tmp is this directory of the lab (what qemu, started by the host's libvirtd, sees).
 const hostTmp = () => join(labDir(), 'hosts', HOST, 'tmp');
 const INITRD = '/tmp/e2e-nicvm-initrd.img';
@@ -130,7 +131,7 @@ describe('ensure_guest_nic on a running guest', () => {
     await resetHost(HOST);
     buildInitrd(join(hostTmp(), INITRD.slice('/tmp/'.length)));
     await inHost(HOST, ['sh', '-c', 'ip link add "$1" type bridge && ip link set "$1" up', 'setup', BRIDGE]);
-    await inHost(HOST, ['sh', '-c', 'virsh -q net-start default >/dev/null && virsh -q net-define /dev/stdin >/dev/null && virsh -q net-start "$1" >/dev/null', 'setup', BRIDGED], { input: BRIDGED_XML });
+    await inHost(HOST, ['sh', '-c', 'f=$(mktemp) && cat > "$f" && virsh -q net-start default >/dev/null && virsh -q net-define "$f" >/dev/null && rm -f "$f" && virsh -q net-start "$1" >/dev/null', 'setup', BRIDGED], { input: BRIDGED_XML });
     const def = await inHost(HOST, ['sh', '-c', 'f=$(mktemp) && cat > "$f" && virsh -q define "$f" >/dev/null && rm -f "$f" && virsh -q start "$1"', 'setup', GUEST], { input: GUEST_XML, timeoutMs: 170_000 });
     expect(def.code, show(def)).toBe(0);
     // The kernel is up (and with it ACPI hotplug) once init prints its marker; TCG on a loaded machine is slow.
