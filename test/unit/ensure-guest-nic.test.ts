@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/errors.js';
+import { buildTopology } from '../../src/graph/topology.js';
+import { factsSummary } from '../../src/report/facts-view.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
 import { applyChanges, changeLines, changeOps } from '../../src/model/plan.js';
@@ -144,5 +146,21 @@ describe('ensure_guest_nic plans', () => {
     const f = facts();
     if (f.libvirt.available) f.libvirt.networks.lan!.active = false;
     expect(() => planOf('ensure_guest_nic', { domain: GUEST, mac: MAC, network: 'lan' }, f)).toThrow("network lan is not active on hv1: a guest's NIC cannot join it");
+  });
+});
+
+describe('the graph draws guest NICs with what ensure_guest_nic knows', () => {
+  it('a NIC on a network of forward mode bridge hangs off the network (domiflist calls it bridge lan), with portgroup and link state', () => {
+    const f = facts();
+    f.guestNics!['hv1-vm']!.live![0]!.portgroup = 'b';
+    f.guestNics![GUEST]!.live![0]!.link = 'down';
+    const t = buildTopology('hv1', factsSummary(f));
+    const vm = t.nodes.find((n) => n.id === 'guest:hv1-vm/vnet0');
+    expect(vm).toMatchObject({ attachedTo: 'net:lan', detail: ['virtio', 'portgroup b'] });
+    expect(t.edges).toContainEqual({ from: 'net:lan', to: 'guest:hv1-vm/vnet0', ssh: false, problem: false });
+    expect(t.nodes.find((n) => n.id === `guest:${GUEST}/vnet2`)).toMatchObject({ attachedTo: 'net:default', detail: ['virtio', 'link down'] });
+    // Without ensure_guest_nic's facts, domiflist's `bridge lan` names no link: the NIC hangs off nothing.
+    delete f.guestNics;
+    expect(buildTopology('hv1', factsSummary(f)).nodes.find((n) => n.id === 'guest:hv1-vm/vnet0')?.attachedTo).toBeUndefined();
   });
 });
