@@ -9,7 +9,7 @@ import { buildTopology } from '../../src/graph/topology.js';
 import { factsSummary } from '../../src/report/facts-view.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
-import { applyChanges, changeLines, changeOps } from '../../src/model/plan.js';
+import { applyChanges, changeLines, changeOps, changeTouches } from '../../src/model/plan.js';
 import { derivedMac } from '../../src/tasks/ensure-guest-nic.js';
 import { domainNics, guestNicRows, guestNicsView } from '../../src/tasks/guest-nics.js';
 import { taskModules } from '../../src/tasks/registry.js';
@@ -162,5 +162,21 @@ describe('the graph draws guest NICs with what ensure_guest_nic knows', () => {
     // Without ensure_guest_nic's facts, domiflist's `bridge lan` names no link: the NIC hangs off nothing.
     delete f.guestNics;
     expect(buildTopology('hv1', factsSummary(f)).nodes.find((n) => n.id === 'guest:hv1-vm/vnet0')?.attachedTo).toBeUndefined();
+  });
+});
+
+describe('a guest NIC is never a cut of the SSH path', () => {
+  it('its operations touch nothing the guard or the rollback snapshot looks at', () => {
+    const f = facts();
+    for (const args of [
+      { domain: GUEST, mac: MAC, network: 'lan' },
+      { domain: GUEST, mac: MAC, network: 'default', link: 'down' },
+      { domain: GUEST, mac: MAC, state: 'absent' },
+      { domain: GUEST, mac: MAC, network: 'default', model: 'e1000' },
+    ]) {
+      const p = planOf('ensure_guest_nic', args, f);
+      expect(p.changes.length, JSON.stringify(args)).toBeGreaterThan(0);
+      expect(changeTouches(p.changes, f)).toEqual([]);
+    }
   });
 });
