@@ -8,6 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Connection, ExecOptions, ExecResult } from '../../src/connection/types.js';
+import type { Facts } from '../../src/model/facts.js';
+import { applyOps, inverseOps, opsLines, verifyOps, type Op } from '../../src/ops/index.js';
+import { nicLine } from '../../src/ops/guest-nic.js';
+import { gatherHostFacts } from '../../src/run/host-facts.js';
 import { inHost, inventory, kvmnet, labDir, resetHost, show, taskEvents, virsh, waitFor, writePlaybook, type IpLink } from './helpers.js';
 
 const HOST = 'hv1' as const;
@@ -105,6 +110,29 @@ const domifList = async () =>
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .map(([tap, type, source, , m]) => ({ tap, type, source, mac: m }));
+
+/** kvmnet's Connection over the lab host's namespaces (what SSH gives, without the session). */
+const conn: Connection = {
+  description: `${HOST} (nsenter)`,
+  stats: { connections: 1, execs: 0 },
+  async exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
+    const r = await inHost(HOST, ['sh', '-c', command], { check: false, input: o.stdin, timeoutMs: o.timeoutMs ?? 120_000 });
+    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code };
+  },
+  async close() {},
+};
+
+async function runOps(ops: readonly Op[]): Promise<void> {
+  const script = ['set -e', ...opsLines(ops)].join('\n');
+  const r = await conn.exec(script);
+  if (r.exitCode !== 0) throw new Error(`ops failed (exit ${r.exitCode}): ${r.stderr}\n${script}`);
+}
+
+/** The guest's NICs per definition, each with the bridge its tap is in (a re-attached NIC gets a new tap name, in the same bridge). */
+const guestState = (f: Facts) =>
+  Object.fromEntries(
+    (['live', 'config'] as const).map((side) => [side, (f.guestNics?.[GUEST]?.[side] ?? []).map((n) => `${n.mac} ${nicLine(n)}${n.tap ? ` in ${f.links[n.tap]?.master ?? 'no bridge'}` : ''}`)]),
+  );
 
 const play = (label: string, task: string) =>
   writePlaybook(
@@ -223,6 +251,38 @@ describe('ensure_guest_nic on a running guest', () => {
       await virsh(HOST, ['-q', 'undefine', 'e2e-other'], { check: false });
     }
   }, 300_000);
+
+  it('each guest-nic operation, run as kvmnet sends it, takes (its read-back check agrees) and is undone by its inverse', async () => {
+    const before0 = await identity();
+    const cases: Array<{ name: string; setup?: string; ops: Op[] }> = [
+      { name: 'update: moved to the bridged network, portgroup ops', ops: [{ op: 'guest-nic.update', domain: GUEST, nic: { mac, type: 'network', source: BRIDGED, portgroup: 'ops', model: 'virtio', link: 'up' }, live: true, config: true }] },
+      { name: 'update: link down, live only', ops: [{ op: 'guest-nic.update', domain: GUEST, nic: { mac, type: 'network', source: 'default', model: 'virtio', link: 'down' }, live: true, config: false }] },
+      { name: 'attach: a second NIC on the bridge', ops: [{ op: 'guest-nic.attach', domain: GUEST, nic: { mac: SECOND, type: 'bridge', source: BRIDGE, model: 'virtio', link: 'up' }, live: true, config: true }] },
+      {
+        name: 'detach: a second NIC plugged by hand',
+        setup: `printf '%s' '<interface type="network"><mac address="${SECOND}"/><source network="default"/><model type="virtio"/></interface>' > /tmp/e2e-nic.xml && virsh -q attach-device ${GUEST} /tmp/e2e-nic.xml --live --config >/dev/null`,
+        ops: [{ op: 'guest-nic.detach', domain: GUEST, nic: { mac: SECOND, type: 'network', source: 'default', model: 'virtio', link: 'up' }, live: true, config: true }],
+      },
+    ];
+    for (const c of cases) {
+      if (c.setup) await inHost(HOST, ['sh', '-c', c.setup]);
+      const before = await gatherHostFacts(conn, HOST);
+      await runOps(c.ops);
+      const mid = await gatherHostFacts(conn, HOST);
+      const expected = structuredClone(before);
+      applyOps(c.ops, expected);
+      expect(verifyOps(c.ops, expected, mid), c.name).toEqual([]);
+      expect(guestState(mid), c.name).not.toEqual(guestState(before));
+      const { undo, again } = inverseOps(c.ops, before);
+      await runOps([...undo, ...again]);
+      const after = await gatherHostFacts(conn, HOST);
+      expect(guestState(after), `${c.name}: inverse ${JSON.stringify(undo)}`).toEqual(guestState(before));
+      // The hand-plugged NIC goes again, so every case starts from the guest's one NIC.
+      if (c.setup) await runOps(c.ops);
+    }
+    expect((await domifList()).map((n) => n.mac)).toEqual([mac]);
+    expect(await identity()).toEqual(before0);
+  }, 600_000);
 
   it('kvmnet facts lists the guest NICs (text and JSON)', async () => {
     const json = await kvmnet(['facts', '-i', inventory(), '--limit', HOST, '--output', 'json']);
