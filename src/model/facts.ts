@@ -214,6 +214,34 @@ export interface Facts {
   dhcp?: Record<string, NetworkDhcpFact>;
   /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */
   portForwards?: PortForwardFacts;
+  /** Every libvirt domain's NICs, live and persistent (ensure_guest_nic's facts), by domain name. */
+  guestNics?: Record<string, GuestDomainFact>;
+}
+
+/** A guest NIC as `virsh dumpxml` describes it; the MAC is its identity. */
+export interface GuestNicFact {
+  mac: string;
+  /** `network`, `bridge` (the kinds kvmnet changes) or another libvirt interface type. */
+  type: string;
+  /** The network's or the bridge's name. */
+  source: string;
+  portgroup?: string;
+  model?: string;
+  /** The tap (`<target dev>`), live definition only. */
+  tap?: string;
+  link: 'up' | 'down';
+  mtu?: number;
+}
+
+export interface GuestDomainFact {
+  name: string;
+  running: boolean;
+  /** Has a persistent definition (in /etc/libvirt/qemu); a transient domain has only the live one. */
+  persistent: boolean;
+  /** From `dumpxml` (running domains only). */
+  live?: GuestNicFact[];
+  /** From `dumpxml --inactive` (persistent domains only). */
+  config?: GuestNicFact[];
 }
 
 /** The key a tracked view of the facts (run/read-tracker.ts) answers with the plain object behind it. */

@@ -6,13 +6,14 @@ import { ensureBond } from './ensure-bond.js';
 import { ensureBridge } from './ensure-bridge.js';
 import { ensureDhcpHost } from './ensure-dhcp-host.js';
 import { ensureDnsHost } from './ensure-dns-host.js';
+import { ensureGuestNic } from './ensure-guest-nic.js';
 import { ensureIp } from './ensure-ip.js';
 import { ensureLibvirtNet } from './ensure-libvirt-net.js';
 import { ensurePort } from './ensure-port.js';
 import { ensurePortForward } from './ensure-port-forward.js';
 import { ensureVlan } from './ensure-vlan.js';
 
-export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, command] as const;
+export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureGuestNic, command] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];
