@@ -76,7 +76,7 @@ export function parseGuestNics(sections: ReadonlyArray<{ key: string; body: stri
   facts.guestNics = domains;
 }
 
-export const guestNicFacts: FactsFragment = { virsh: VIRSH, parse: parseGuestNics };
+export const guestNicFacts: FactsFragment = { id: 'guest-nics', virsh: VIRSH, parse: parseGuestNics };
 
 export interface GuestNicRow {
   domain: string;

@@ -2,6 +2,7 @@
 // guests' NICs read from `virsh dumpxml` and `dumpxml --inactive`, the facts view, and the
 // planner's decisions — in place where libvirt allows it, replugged (and said so) where not,
 // nothing on a second run, refusals with their reason.
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/errors.js';
@@ -12,10 +13,9 @@ import type { Facts } from '../../src/model/facts.js';
 import { applyChanges, changeLines, changeOps, changeTouches } from '../../src/model/plan.js';
 import { derivedMac } from '../../src/tasks/ensure-guest-nic.js';
 import { domainNics, guestNicRows, guestNicsView } from '../../src/tasks/guest-nics.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
-const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+const fragments = ALL_FRAGMENTS;
 const raw = readFileSync(new URL('../fixtures/facts/guest-nics.stdout', import.meta.url), 'utf8');
 const facts = (): Facts => parseFacts(raw, '', fragments).facts;
 const GUEST = 'k29-nicvm';
