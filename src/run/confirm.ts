@@ -74,9 +74,12 @@ export function armScript(id: string, dir: string, rollback: string, guarded: Gu
   const d = shellQuote(dir);
   const record = `printf '%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${id} ${shellQuote(`${what}; restored after ${timeoutS} s without confirmation`)} >> ${ROLLBACK_LOG}`;
   const release = lockOwner ? `; ${releaseLockOf(lockOwner)}` : '';
-  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back; ${record}${release}`;
+  // The record is written before `rolled-back`: whoever sees that file also finds the record.
+  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; ${record}; echo done > ${dir}/rolled-back${release}`;
   const waitCommand = 'command' in guarded ? `i=0; while [ ! -e ${dir}/cmd-done ] && [ $i -lt ${Math.ceil(guarded.command.runS)} ]; do sleep 1; i=$((i+1)); done; ` : '';
-  const timer = `${waitCommand}sleep ${timeoutS}; ${rollbackCmd}`;
+  // The timer and the disarming both claim the rollback with one mkdir (atomic): a connection that
+  // comes back while the rollback runs must neither stop it half way nor take it for not fired.
+  const timer = `${waitCommand}sleep ${timeoutS}; mkdir ${dir}/fire 2>/dev/null || exit 0; ${rollbackCmd}`;
   return [
     'set -e',
     'umask 077',
@@ -99,14 +102,33 @@ export function armScript(id: string, dir: string, rollback: string, guarded: Gu
 /** Wraps a guarded command so that the host's timer knows when it ended. */
 export const commandDoneWrapper = (dir: string) => (script: string): string => `(\n${script}\n)\nrc=$?; : > ${shellQuote(`${dir}/cmd-done`)}; exit $rc`;
 
+/**
+ * Stops the timer if the rollback has not begun (this claims it), or waits for a begun one to end
+ * (at most a minute). Prints `rolled-back` and the host's rollback record (`record <line>`) if it ran.
+ */
 export function disarmScript(id: string, dir: string, remove = true): string {
   const d = shellQuote(dir);
   return [
-    `read kind pid < ${d}/timer || true`,
-    `if [ "$kind" = systemd ]; then systemctl stop kvmnet-rollback-${id}.timer kvmnet-rollback-${id}.service 2>/dev/null || true;`,
-    `elif [ -n "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; fi`,
+    `if [ ! -d ${d} ] || mkdir ${d}/fire 2>/dev/null; then`,
+    `  read kind pid < ${d}/timer 2>/dev/null || true`,
+    `  if [ "$kind" = systemd ]; then systemctl stop kvmnet-rollback-${id}.timer kvmnet-rollback-${id}.service 2>/dev/null || true;`,
+    `  elif [ -n "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; fi`,
+    'else',
+    `  i=0; while [ ! -e ${d}/rolled-back ] && [ $i -lt 240 ]; do sleep 0.25; i=$((i+1)); done`,
+    'fi',
+    `[ -e ${d}/rolled-back ] && echo rolled-back`,
+    `grep -h "$(printf '\\t')${id}$(printf '\\t')" ${ROLLBACK_LOG} ${ROLLBACK_LOG}.reported 2>/dev/null | sed 's/^/record /'`,
     ...(remove ? [`rm -rf ${d}`] : []),
+    'true',
   ].join('\n');
+}
+
+/** The host's record of a rollback (`DATE\tID\tWHAT`), as `when` and `what`. */
+export function parseRollbackRecord(stdout: string): { when: string; what: string } | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith('record '));
+  if (!line) return undefined;
+  const [when = '', , ...what] = line.slice(7).split('\t');
+  return { when, what: what.join('\t') };
 }
 
 /** Waits (on the host) for the detached change to finish, then prints its exit code and log. */
@@ -173,7 +195,7 @@ async function moveLock(o: GuardOptions, fresh: Connection): Promise<string> {
 }
 
 /** Confirms over a NEW connection: disarms, and tells whether the timer had already fired. */
-async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh: Connection; firedAlready: boolean; rc: string; log: string; lockNote: string } | undefined> {
+async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh: Connection; firedAlready: boolean; record?: { when: string; what: string }; rc: string; log: string; lockNote: string } | undefined> {
   // From `from` (the arming, or the end of a guarded command) the new connection gets 60 % of confirm_timeout.
   const fresh = await tryReconnect(o.reconnect, from + confirmWindowMs(o.timeoutS, 0));
   if (!fresh) return undefined;
@@ -182,8 +204,9 @@ async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh:
     const waited = await fresh.exec(waitChangeScript(a.dir));
     const [rc = 'none', ...log] = waited.stdout.split('\n');
     // Disarm first, then look: if the timer already fired, the change is gone.
-    const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}\n[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
-    return { fresh, firedAlready: disarm.stdout.includes('rolled-back'), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
+    const disarm = await fresh.exec(disarmScript(a.id, a.dir, false));
+    const record = parseRollbackRecord(disarm.stdout);
+    return { fresh, firedAlready: disarm.stdout.split('\n').includes('rolled-back'), ...(record ? { record } : {}), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
   } catch (err) {
     // The new connection died before the timer was disarmed (the path broke just after it was
     // made): not a confirmation. The timer restores the host.
@@ -208,7 +231,7 @@ export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): P
   await sleep(settleMsOf(o.changes, o.settleMs));
   const c = await confirm(o, a);
   if (!c) return awaitRollback(o, a);
-  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a, c.record);
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
   if (c.rc === '0') return { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` };
   await c.fresh.exec(`printf %s ${b64(a.rollback)} | base64 -d | sh >/dev/null 2>&1`);
@@ -220,7 +243,7 @@ export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): P
  * the rollback armed around it. A command that fails or times out while the host stays reachable
  * is its own failure (no rollback); one that cuts the host off is rolled back by the timer.
  */
-export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (conn: Connection, wrap: (script: string) => string) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
+export async function runGuarded<T>(o: GuardOptions & { runS: number; command?: string }, run: (conn: Connection, wrap: (script: string) => string) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
   const a = await arm(o, { command: { runS: o.runS } });
   if (typeof a === 'string') return { guard: { outcome: 'failed', conn: o.conn, message: a } };
   let result: T | undefined;
@@ -232,14 +255,14 @@ export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (co
     // Timed out: killed on a host that still answers, or an answer that cannot come back.
     const c = await confirm(o, a, Date.now());
     if (!c) return { guard: await afterLostCommand(o, a, err) };
-    if (c.firedAlready) return { guard: await verifyRollback(o, c.fresh, a) };
+    if (c.firedAlready) return { guard: await verifyRollback(o, c.fresh, a, c.record) };
     await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
     return { guard: { outcome: 'failed', conn: c.fresh, message: `timed out: ${err.message}` } };
   }
   // The command is done: the window for the confirming connection starts now.
   const c = await confirm(o, a, Date.now());
   if (!c) return { result, guard: await awaitCommandRollback(o, a, 'the command cut the host off') };
-  if (c.firedAlready) return { result, guard: await verifyRollback(o, c.fresh, a) };
+  if (c.firedAlready) return { result, guard: await verifyRollback(o, c.fresh, a, c.record) };
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
   return { result, guard: { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` } };
 }
@@ -249,8 +272,10 @@ export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (co
  * connection tells a dead sshd (refused: nothing to wait for) from a cut path; for a cut, the
  * host's timer restores it once the command has ended there.
  */
-async function afterLostCommand(o: GuardOptions, a: Armed, err: Error): Promise<ConfirmResult> {
-  const lost = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
+async function afterLostCommand(o: GuardOptions & { command?: string }, a: Armed, err: Error): Promise<ConfirmResult> {
+  // The connection's own message names the first line of what it ran: the guard's wrapper, `(`.
+  const why = /connection lost \(([^)]*)\)/.exec(err.message)?.[1] ?? err.message;
+  const lost = `connection lost (${why}) while running ${o.command ? `\`${o.command}\`` : 'the command'}; whether the command ran to completion is unknown`;
   try {
     const probe = await Promise.race([o.reconnect(), sleep(5000).then(() => undefined)]);
     if (probe) return settleReachable(o, a, probe, lost);
@@ -266,7 +291,7 @@ async function afterLostCommand(o: GuardOptions, a: Armed, err: Error): Promise<
 async function settleReachable(o: GuardOptions, a: Armed, conn: Connection, lost: string): Promise<ConfirmResult> {
   const c = await confirm({ ...o, reconnect: async () => conn }, a, Date.now());
   if (!c) return { outcome: 'unreachable', message: lost };
-  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a, c.record);
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
   return { outcome: 'unreachable', message: `${lost} (a new connection works; the rollback was disarmed)` };
 }
@@ -278,12 +303,14 @@ async function awaitCommandRollback(o: GuardOptions, a: Armed, lost: string): Pr
   return settleReachable(o, a, back, lost);
 }
 
-async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Promise<ConfirmResult> {
+async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed, record?: { when: string; what: string }): Promise<ConfirmResult> {
   const after = await gatherHostFacts(conn, o.host);
   const diffs = restoredDifferences(o.before, after, o.devices);
   // This run reports it now: the record moves to the reported ones, so the next run does not again.
   await conn.exec(`rm -rf ${shellQuote(a.dir)}; ${ACK_ROLLBACKS}`).catch(() => undefined);
   if (diffs.length) return { outcome: 'failed', conn, message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}` };
   const when = a.afterCommand ? `${o.timeoutS} s after the command ended` : `after ${a.timerS} s`;
-  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it ${when} and the host is reachable again` };
+  // What the host itself recorded: when it rolled back, and what it restored.
+  const recorded = record ? ` (host's rollback log: ${record.when}, ${record.what})` : '';
+  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it ${when} and the host is reachable again${recorded}` };
 }

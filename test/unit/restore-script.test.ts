@@ -62,7 +62,7 @@ describe('rollback script', () => {
     const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', { command: { runS: 120 } }, 60, "command task 'cut'");
     execFileSync('/bin/sh', ['-n', '-c', arm]);
     expect(arm).toContain('while [ ! -e /run/kvmnet/confirm-x/cmd-done ] && [ $i -lt 120 ]; do sleep 1;');
-    expect(arm).toMatch(/sleep 60; sh \/run\/kvmnet\/confirm-x\/rollback\.sh .*>> \/run\/kvmnet\/rollbacks\.log/);
+    expect(arm).toMatch(/sleep 60; mkdir \/run\/kvmnet\/confirm-x\/fire 2>\/dev\/null \|\| exit 0; sh \/run\/kvmnet\/confirm-x\/rollback\.sh .*>> \/run\/kvmnet\/rollbacks\.log; echo done > \/run\/kvmnet\/confirm-x\/rolled-back/);
     expect(arm).toMatch(/command task .*cut.*; restored after 60 s without confirmation/);
     expect(arm).not.toContain('change.sh');
     // The wrapped command marks its end whatever its exit code, and keeps that exit code.
