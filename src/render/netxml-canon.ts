@@ -139,13 +139,33 @@ function canonicalValue(path: readonly string[], name: string, raw: string, walk
   return raw;
 }
 
+// Which attributes of an element withDefaults filled in (libvirt did not write them).
+const filled = new WeakMap<XmlElement, readonly string[]>();
+
 /** Fills in the attributes libvirt leaves out when they hold their default. */
 function withDefaults(el: XmlElement, parents: readonly string[]): XmlElement {
   const path = [...parents, el.tag];
   const attrs = { ...el.attrs };
-  for (const d of DEFAULTS) if (samePath(d.path, path) && attrs[d.attr] === undefined) attrs[d.attr] = d.value;
-  if (el.tag === 'lease' && attrs.expiry !== '0' && attrs.unit === undefined) attrs.unit = 'minutes';
-  return { ...el, attrs, children: el.children.map((c) => withDefaults(c, path)) };
+  const added: string[] = [];
+  const fill = (name: string, value: string) => {
+    if (attrs[name] !== undefined) return;
+    attrs[name] = value;
+    added.push(name);
+  };
+  for (const d of DEFAULTS) if (samePath(d.path, path)) fill(d.attr, d.value);
+  if (el.tag === 'lease' && attrs.expiry !== undefined && attrs.expiry !== '0') fill('unit', 'minutes');
+  const out = { ...el, attrs, children: el.children.map((c) => withDefaults(c, path)) };
+  if (added.length) filled.set(out, added);
+  return out;
+}
+
+/**
+ * An element of the canonical actual definition as libvirt wrote it (without the defaults filled
+ * in for the comparison): what a `net-update … delete` names and its check looks for.
+ */
+export function asLibvirtWrote(el: XmlElement): XmlElement {
+  const added = filled.get(el) ?? [];
+  return { ...el, attrs: Object.fromEntries(Object.entries(el.attrs).filter(([k]) => !added.includes(k))), children: el.children.map(asLibvirtWrote) };
 }
 
 /** virMacAddrParse takes hex octets in either case, one or two digits; virMacAddrFormat writes %02x. */

@@ -9,7 +9,7 @@ import type { Facts, NetworkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { netAddressing } from '../render/net-addressing.js';
 import { isSubset, networkXmlSummary, parseXml, prettyXml, project, type XmlElement } from '../render/netxml.js';
-import { canonicalPair, describeIgnored } from '../render/netxml-canon.js';
+import { asLibvirtWrote, canonicalPair, describeIgnored } from '../render/netxml-canon.js';
 import { renderXml } from '../render/template.js';
 import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
 import { interfaceName, ip, mac, networkName } from './common-args.js';
@@ -230,7 +230,9 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
     ignored = describeIgnored(canon.ignored, facts.libvirt.version, host);
     // A running persistent network that stays running: change it live when libvirt can.
     const running = net?.active === true && net.persistent && actual !== undefined && args.state === 'active';
-    const how = running ? classifyNetworkChange(desired, actual, facts.libvirt.version) : undefined;
+    const classified = running ? classifyNetworkChange(desired, actual, facts.libvirt.version) : undefined;
+    // A deletion names the current element as libvirt wrote it (not with the defaults the comparison filled in).
+    const how = classified?.way === 'live' ? { ...classified, ops: classified.ops.map((op) => (op.command === 'delete' ? { ...op, element: asLibvirtWrote(op.element) } : op)) } : classified;
     const guests = net ? attachedGuests(facts, net) : [];
     if (how?.way === 'live') {
       diff = {
