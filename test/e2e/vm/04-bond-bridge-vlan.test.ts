@@ -4,6 +4,7 @@
 // for br0's address come in through br0 (untagged frames on bond0, handed to the bridge), those
 // for bond0.10's address come in tagged through bond0.10 (the kernel gives a tagged frame to the
 // VLAN device before the bridge sees it). Counted on the host by iptables rules per input device.
+// kvmnet graph of it has exactly the kernel's master and lower-device edges (ip -j -d link).
 // 1 VM host + the lab switch (--untagged-mgmt: the switch joins the host ports' untagged traffic
 // and VLAN 10 both to the lab network); KVMNET_E2E_VM=0 skips it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,6 +65,27 @@ describe.skipIf(!enabled)('a bond that is a bridge port and a VLAN parent (VM la
     expect(l.bond0?.master).toBe('br0');
     expect(l['bond0.10']).toMatchObject({ link: 'bond0', linkinfo: { info_kind: 'vlan', info_data: { id: 10 } } });
     expect([l.eth1?.master, l.eth2?.master]).toEqual(['bond0', 'bond0']);
+  });
+
+  it('kvmnet graph draws every lower-device relation the kernel has (ip -j -d link), with the bond mode and partner and the VLAN id', async () => {
+    const g = await kvmnet(['graph', '-i', inventory, '--format', 'dot', '--no-group'], { timeoutMs: 120_000 });
+    expect(g.code, show(g)).toBe(0);
+    const drawn = new Set([...g.stdout.matchAll(/id="hv1\/(link:[^"]+)->(link:[^"]+)"/g)].map((m) => `${m[1]} -> ${m[2]}`));
+    const kernel = JSON.parse((await onVmHost(state, 'hv1', 'ip -j -d link show')).stdout) as Array<{ ifname: string; master?: string; link?: string }>;
+    const names = new Set(kernel.map((l) => l.ifname));
+    const expected = [
+      ...kernel.filter((l) => l.master).map((l) => `link:${l.ifname} -> link:${l.master}`),
+      // `link` is the lower device (a VLAN's parent); only when it is a link of this host (a veth's peer is not).
+      ...kernel.filter((l) => l.link && names.has(l.link)).map((l) => `link:${l.link} -> link:${l.ifname}`),
+    ];
+    expect(expected).toEqual(expect.arrayContaining(['link:eth1 -> link:bond0', 'link:eth2 -> link:bond0', 'link:bond0 -> link:br0', 'link:bond0 -> link:bond0.10']));
+    expect([...drawn].sort()).toEqual([...new Set(expected)].sort());
+    const partner = (await onVmHost(state, 'sw', 'cat /sys/class/net/bond1/address')).stdout.trim();
+    await waitFor('the bond with its LACP partner in the picture', async () => {
+      const again = await kvmnet(['graph', '-i', inventory, '--format', 'dot', '--no-group'], { timeoutMs: 120_000 });
+      return again.stdout.includes(`802.3ad · partner ${partner}`) ? true : undefined;
+    });
+    expect(g.stdout).toContain('VLAN 10 on bond0');
   });
 
   it('a second run changes nothing (no refusal of the VLAN on the bridge port)', async () => {
