@@ -3,7 +3,7 @@
 // nothing kvmnet ever kept in /run/kvmnet): the first run converges, the second reports only
 // `ok` and restarts no network (bridge ifindex and dnsmasq pid as before). What the playbook
 // asks for is read back with virsh and ip. playbooks/bonded-vlans.yaml needs bonding and 802.1Q,
-// which this kernel lacks: test/e2e/vm/02 runs it on the VM lab.
+// which this kernel lacks: test/e2e/vm/05 runs it on a fresh VM lab host.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
