@@ -59,7 +59,7 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
     ],
     invalid: ['an id outside 1–4094', 'a default name `<parent>.<id>` that is not a usable interface name (too long): give a `name`'],
     refused: [
-      'a parent that does not exist (create it in an earlier task), is a bond member or a bridge port',
+      'a parent that does not exist (create it in an earlier task) or is a bond member (a bridge port may be a VLAN parent: tagged frames go to the VLAN, the rest to the bridge)',
       'a second VLAN with the same id on one parent; an MTU above the parent\'s',
       '`state: absent` of the VLAN that carries the SSH session',
       SSH_PATH_REFUSAL,

@@ -20,7 +20,21 @@ export interface FactsSummary {
   guest_nics?: Array<{ domain: string; mac: string; type: string; source: string; portgroup: string | null; link: string }> | null;
   persisted_files: string[] | null;
   persistence_drift: string[];
-  links: Array<{ name: string; kind: string | null; master: string | null; up: boolean; operstate: string; mtu: number }>;
+  links: Array<{
+    name: string;
+    kind: string | null;
+    master: string | null;
+    up: boolean;
+    operstate: string;
+    mtu: number;
+    /** The device a VLAN (or other stacked link) sits on. */
+    lower?: string;
+    vlan_id?: number;
+    /** partner: the 802.3ad LACP partner's MAC, null when there is none; absent in other modes. */
+    bond?: { mode: string; partner?: string | null; active?: string };
+    /** A VLAN-aware bridge's port (or the bridge itself): `30, 200-202, 99 PVID untagged`. */
+    port_vlans?: string;
+  }>;
 }
 
 export type FactsEntry = { host: string; facts: FactsSummary } | { host: string; error: string; unreachable: boolean };

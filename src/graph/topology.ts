@@ -23,6 +23,8 @@ export interface TopoNode {
 export interface TopoEdge {
   from: string;
   to: string;
+  /** port: from a port or bond member to its master; lower: from a parent to the VLAN on it. Other edges: unset. */
+  relation?: 'port' | 'lower';
   ssh: boolean;
   problem: boolean;
 }
@@ -60,6 +62,9 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
     if (kind === 'nic' && l.kind) detail.push(l.kind);
     const b = bridges.get(l.name);
     if (kind === 'bridge' && b) detail.push(`STP ${b.stp ? 'on' : 'off'} · delay ${b.forward_delay} s`);
+    if (l.vlan_id !== undefined) detail.push(`VLAN ${l.vlan_id}${l.lower ? ` on ${l.lower}` : ''}`);
+    if (l.bond) detail.push([l.bond.mode, l.bond.partner !== undefined ? (l.bond.partner ? `partner ${l.bond.partner}` : 'no LACP partner') : '', l.bond.active ? `active ${l.bond.active}` : ''].filter(Boolean).join(' · '));
+    if (l.port_vlans) detail.push(`VLANs ${l.port_vlans}`);
     if (l.mtu) detail.push(`MTU ${l.mtu}`);
     if (!l.up) detail.push('down');
     add({ id: `link:${l.name}`, kind, name: l.name, detail, perHost: addrsOf(l.name) });
@@ -67,7 +72,13 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
   for (const l of f.links) {
     if (guestTaps.has(l.name) || !l.master) continue;
     if (!nodes.has(`link:${l.master}`)) add({ id: `link:${l.master}`, kind: 'bridge', name: l.master, detail: ['(not in the facts)'] });
-    edges.push({ from: `link:${l.name}`, to: `link:${l.master}`, ssh: false, problem: false });
+    edges.push({ from: `link:${l.name}`, to: `link:${l.master}`, relation: 'port', ssh: false, problem: false });
+  }
+  // A VLAN (or another stacked link) to the right of what it sits on: NIC → bond → VLAN → bridge.
+  for (const l of f.links) {
+    if (guestTaps.has(l.name) || !l.lower || !nodes.has(`link:${l.name}`)) continue;
+    if (!nodes.has(`link:${l.lower}`)) add({ id: `link:${l.lower}`, kind: 'nic', name: l.lower, detail: ['(not in the facts)'] });
+    edges.push({ from: `link:${l.lower}`, to: `link:${l.name}`, relation: 'lower', ssh: false, problem: false });
   }
   for (const n of f.networks ?? []) {
     const detail = [`${n.forward ?? 'isolated'}${n.bridge ? ` on ${n.bridge}` : ''}`, ...n.ip.map((ip) => `ip ${ip}`), ...n.dhcp.map((r) => `DHCP ${r}`), `${n.state}${n.autostart ? ' · autostart' : ''}${n.persistent ? '' : ' · transient'}`];
@@ -105,11 +116,15 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
   return { host, hostname: f.hostname, nodes: [...nodes.values()], edges, problems, libvirtUnavailable: f.networks ? undefined : f.libvirt };
 }
 
-/** The session's device, everything below it (ports, bond members) and above it (its masters). */
+/**
+ * The session's device, everything below it (ports, bond members, a VLAN's parent) and above it
+ * (its masters). Other VLANs on a device of the path are not on it: upwards only masters count.
+ */
 function markSshPath(devId: string, nodes: Map<string, TopoNode>, edges: TopoEdge[]): void {
   nodes.get(devId)!.ssh = true;
   const walk = (id: string, dir: 'up' | 'down') => {
     for (const e of edges) {
+      if (dir === 'up' && e.relation === 'lower') continue;
       const next = dir === 'up' ? (e.from === id ? e.to : undefined) : e.to === id ? e.from : undefined;
       if (!next || !next.startsWith('link:')) continue;
       e.ssh = true;

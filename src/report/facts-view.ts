@@ -1,6 +1,7 @@
 // `kvmnet facts`: the checks a tutorial does by hand (ip link show master br0, virsh net-list
 // --all, virsh domiflist) in one view per host, each part shown by the task type it belongs to.
-import type { Facts } from '../model/facts.js';
+import type { Facts, LinkFact } from '../model/facts.js';
+import { describeVlans } from '../tasks/bridge-vlans.js';
 import type { FactsSection } from '../tasks/contract.js';
 import { persistenceDrift } from '../tasks/persistence-drift.js';
 import { taskModules } from '../tasks/registry.js';
@@ -16,11 +17,27 @@ export function factsSummary(f: Facts): Record<string, unknown> {
     // null: these facts do not say (not gathered); [] : nothing persisted.
     persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
     persistence_drift: persistenceDrift(f),
-    // Every link but lo, for the topology picture (kvmnet graph --from): kinds, masters, MTUs.
+    // Every link but lo, for the topology picture (kvmnet graph --from): kinds, masters, MTUs, and
+    // where there are some: a VLAN's parent and id, a bond's mode and LACP partner, a port's VLANs.
     links: Object.values(f.links)
       .filter((l) => l.name !== 'lo')
-      .map((l) => ({ name: l.name, kind: l.kind ?? null, master: l.master ?? null, up: l.up, operstate: l.operstate, mtu: l.mtu })),
+      .map((l) => ({ name: l.name, kind: l.kind ?? null, master: l.master ?? null, up: l.up, operstate: l.operstate, mtu: l.mtu, ...linkRelations(l) })),
   };
+}
+
+const NO_PARTNER = '00:00:00:00:00:00';
+
+/** Only the fields a link has, so the JSON of a host without bonds or VLANs stays as it was. */
+function linkRelations(l: LinkFact): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (l.lower) out.lower = l.lower;
+  if (l.vlan) out.vlan_id = l.vlan.id;
+  if (l.bond) {
+    const partner = l.bond.aggregator?.partnerMac;
+    out.bond = { mode: l.bond.mode, ...(partner !== undefined ? { partner: partner === NO_PARTNER ? null : partner } : {}), ...(l.bond.activeMember ? { active: l.bond.activeMember } : {}) };
+  }
+  if (l.vlans?.length) out.port_vlans = describeVlans(l.vlans);
+  return out;
 }
 
 function table(rows: string[][], indent: string): string[] {

@@ -95,8 +95,20 @@ export function armScript(id: string, dir: string, rollback: string, guarded: Gu
 /** Wraps a guarded command so that the host's timer knows when it ended. */
 export const commandDoneWrapper = (dir: string) => (script: string): string => `(\n${script}\n)\nrc=$?; : > ${shellQuote(`${dir}/cmd-done`)}; exit $rc`;
 
+/**
+ * Stops the timer if the rollback has not begun (this claims it), or waits for a begun one to end
+ * (at most a minute). Prints `rolled-back` and the host's rollback record (`record <line>`) if it ran.
+ */
 export function disarmScript(id: string, dir: string, remove = true): string {
   return DISARM({ DIR: dir, ID: id }) + (remove ? `rm -rf ${shellQuote(dir)}\n` : '');
+}
+
+/** The host's record of a rollback (`DATE\tID\tWHAT`), as `when` and `what`. */
+export function parseRollbackRecord(stdout: string): { when: string; what: string } | undefined {
+  const line = stdout.split('\n').find((l) => l.startsWith('record '));
+  if (!line) return undefined;
+  const [when = '', , ...what] = line.slice(7).split('\t');
+  return { when, what: what.join('\t') };
 }
 
 /** Waits (on the host) for the detached change to finish, then prints its exit code and log. */
@@ -160,7 +172,7 @@ async function moveLock(o: GuardOptions, fresh: Connection): Promise<string> {
 }
 
 /** Confirms over a NEW connection: disarms, and tells whether the timer had already fired. */
-async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh: Connection; firedAlready: boolean; rc: string; log: string; lockNote: string } | undefined> {
+async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh: Connection; firedAlready: boolean; record?: { when: string; what: string }; rc: string; log: string; lockNote: string } | undefined> {
   // From `from` (the arming, or the end of a guarded command) the new connection gets 60 % of confirm_timeout.
   const fresh = await tryReconnect(o.reconnect, from + confirmWindowMs(o.timeoutS, 0));
   if (!fresh) return undefined;
@@ -169,8 +181,9 @@ async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh:
     const waited = await fresh.exec(waitChangeScript(a.dir));
     const [rc = 'none', ...log] = waited.stdout.split('\n');
     // Disarm first, then look: if the timer already fired, the change is gone.
-    const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
-    return { fresh, firedAlready: disarm.stdout.includes('rolled-back'), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
+    const disarm = await fresh.exec(disarmScript(a.id, a.dir, false));
+    const record = parseRollbackRecord(disarm.stdout);
+    return { fresh, firedAlready: disarm.stdout.split('\n').includes('rolled-back'), ...(record ? { record } : {}), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
   } catch (err) {
     // The new connection died before the timer was disarmed (the path broke just after it was
     // made): not a confirmation. The timer restores the host.
@@ -195,7 +208,7 @@ export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): P
   await sleep(settleMsOf(o.changes, o.settleMs));
   const c = await confirm(o, a);
   if (!c) return awaitRollback(o, a);
-  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a, c.record);
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
   if (c.rc === '0') {
     // Read back over the confirming connection: a change the host did not take is undone like one that failed.
@@ -215,7 +228,7 @@ export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): P
  * the rollback armed around it. A command that fails or times out while the host stays reachable
  * is its own failure (no rollback); one that cuts the host off is rolled back by the timer.
  */
-export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (conn: Connection, wrap: (script: string) => string) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
+export async function runGuarded<T>(o: GuardOptions & { runS: number; command?: string }, run: (conn: Connection, wrap: (script: string) => string) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
   const a = await arm(o, { command: { runS: o.runS } });
   if (typeof a === 'string') return { guard: { outcome: 'failed', conn: o.conn, message: a } };
   let result: T | undefined;
@@ -227,14 +240,14 @@ export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (co
     // Timed out: killed on a host that still answers, or an answer that cannot come back.
     const c = await confirm(o, a, Date.now());
     if (!c) return { guard: await afterLostCommand(o, a, err) };
-    if (c.firedAlready) return { guard: await verifyRollback(o, c.fresh, a) };
+    if (c.firedAlready) return { guard: await verifyRollback(o, c.fresh, a, c.record) };
     await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
     return { guard: { outcome: 'failed', conn: c.fresh, message: `timed out: ${err.message}` } };
   }
   // The command is done: the window for the confirming connection starts now.
   const c = await confirm(o, a, Date.now());
   if (!c) return { result, guard: await awaitCommandRollback(o, a, 'the command cut the host off') };
-  if (c.firedAlready) return { result, guard: await verifyRollback(o, c.fresh, a) };
+  if (c.firedAlready) return { result, guard: await verifyRollback(o, c.fresh, a, c.record) };
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`);
   return { result, guard: { outcome: 'changed', conn: c.fresh, message: `confirmed over a new SSH connection; rollback disarmed${c.lockNote}` } };
 }
@@ -244,8 +257,10 @@ export async function runGuarded<T>(o: GuardOptions & { runS: number }, run: (co
  * connection tells a dead sshd (refused: nothing to wait for) from a cut path; for a cut, the
  * host's timer restores it once the command has ended there.
  */
-async function afterLostCommand(o: GuardOptions, a: Armed, err: Error): Promise<ConfirmResult> {
-  const lost = `connection lost while running the command: ${err.message}; whether the command ran to completion is unknown`;
+async function afterLostCommand(o: GuardOptions & { command?: string }, a: Armed, err: Error): Promise<ConfirmResult> {
+  // The connection's own message names the first line of what it ran: the guard's wrapper, `(`.
+  const why = /connection lost \(([^)]*)\)/.exec(err.message)?.[1] ?? err.message;
+  const lost = `connection lost (${why}) while running ${o.command ? `\`${o.command}\`` : 'the command'}; whether the command ran to completion is unknown`;
   try {
     const probe = await Promise.race([o.reconnect(), sleep(5000).then(() => undefined)]);
     if (probe) return settleReachable(o, a, probe, lost);
@@ -261,7 +276,7 @@ async function afterLostCommand(o: GuardOptions, a: Armed, err: Error): Promise<
 async function settleReachable(o: GuardOptions, a: Armed, conn: Connection, lost: string): Promise<ConfirmResult> {
   const c = await confirm({ ...o, reconnect: async () => conn }, a, Date.now());
   if (!c) return { outcome: 'unreachable', message: lost };
-  if (c.firedAlready) return verifyRollback(o, c.fresh, a);
+  if (c.firedAlready) return verifyRollback(o, c.fresh, a, c.record);
   await c.fresh.exec(`rm -rf ${shellQuote(a.dir)}`).catch(() => undefined);
   return { outcome: 'unreachable', message: `${lost} (a new connection works; the rollback was disarmed)` };
 }
@@ -273,7 +288,7 @@ async function awaitCommandRollback(o: GuardOptions, a: Armed, lost: string): Pr
   return settleReachable(o, a, back, lost);
 }
 
-async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Promise<ConfirmResult> {
+async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed, record?: { when: string; what: string }): Promise<ConfirmResult> {
   // Read again what the facts before the change were read with (not more: no firewall dump for a bridge).
   const after = await gatherHostFacts(conn, o.host, undefined, o.before.gathered ? fragmentsByIds(o.before.gathered).found : undefined);
   const diffs = restoredDifferences(o.before, after, o.devices);
@@ -281,5 +296,7 @@ async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Prom
   await conn.exec(`rm -rf ${shellQuote(a.dir)}; ${ACK_ROLLBACKS}`).catch(() => undefined);
   if (diffs.length) return { outcome: 'failed', conn, message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}` };
   const when = a.afterCommand ? `${o.timeoutS} s after the command ended` : `after ${a.timerS} s`;
-  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it ${when} and the host is reachable again` };
+  // What the host itself recorded: when it rolled back, and what it restored.
+  const recorded = record ? ` (host's rollback log: ${record.when}, ${record.what})` : '';
+  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it ${when} and the host is reachable again${recorded}` };
 }

@@ -499,7 +499,7 @@ async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: Tas
   const before = structuredClone(facts);
   const devices = Object.values(before.links).filter((l) => l.kind !== 'tun').map((l) => l.name);
   const networks = before.libvirt.available ? Object.keys(before.libvirt.networks) : [];
-  const { result: r, guard } = await runGuarded({ ...guardOptions(job, link, before, `command task '${task.name}'`), devices, networks, anyLink: true, runS: job.commandTimeoutS }, (conn, wrap) =>
+  const { result: r, guard } = await runGuarded({ ...guardOptions(job, link, before, `command task '${task.name}'`), devices, networks, anyLink: true, runS: job.commandTimeoutS, command: Array.isArray(args.cmd) ? args.cmd.join(' ') : args.cmd }, (conn, wrap) =>
     runCommandTask(conn, args, vars, wrap),
   );
   if (guard.outcome === 'unreachable') {

@@ -3,7 +3,12 @@
 # A guarded command's timer counts from the command's end (DIR/cmd-done), waiting at most COMMAND_S for it.
 i=0; while [ "$i" -lt "$3" ] && [ ! -e "$1/cmd-done" ]; do sleep 1; i=$((i+1)); done
 sleep "$2"
-sh "$1/rollback.sh" > "$1/rollback.log" 2>&1; echo 'done' > "$1/rolled-back"
+# The timer and the disarming claim the rollback with one mkdir (atomic): a connection that comes
+# back while the rollback runs must neither stop it half way nor take it for not fired.
+mkdir "$1/fire" 2>/dev/null || exit 0
+sh "$1/rollback.sh" > "$1/rollback.log" 2>&1
+# The record is written before rolled-back: whoever sees that file also finds the record.
 printf '%s\t%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$4" "$(cat "$1/what")" >> @@ROLLBACK_LOG@@
+echo 'done' > "$1/rolled-back"
 # The run that armed it never confirmed: ending that run's SSH session releases its lock at once.
 if [ -s "$1/lock-owner" ] && [ "$(cat @@OWNER_FILE@@ 2>/dev/null)" = "$(cat "$1/lock-owner")" ] && read -r w < @@SSHD_FILE@@; then kill -TERM "$w" 2>/dev/null; fi

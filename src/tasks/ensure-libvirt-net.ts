@@ -9,6 +9,7 @@ import type { Facts, NetworkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { netAddressing } from '../render/net-addressing.js';
 import { isSubset, networkXmlSummary, parseXml, prettyXml, project, type XmlElement } from '../render/netxml.js';
+import { asLibvirtWrote, canonicalPair, describeIgnored } from '../render/netxml-canon.js';
 import { renderXml } from '../render/template.js';
 import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
 import { interfaceName, ip, mac, networkName } from './common-args.js';
@@ -182,16 +183,23 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
 
   const changes: Change[] = [];
   let diff: Plan['diff'];
+  let ignored: string | undefined;
   let current: NetworkFact | undefined = net;
   if (args.desiredXml !== undefined) {
-    const desired = parseXml(args.desiredXml);
-    const desiredName = desired.children.find((c) => c.tag === 'name')?.text;
-    if (desired.tag !== 'network') throw new RefusedError(`the definition of ${name} must have <network> as its root element, found <${desired.tag}>`);
+    const written = parseXml(args.desiredXml);
+    const desiredName = written.children.find((c) => c.tag === 'name')?.text;
+    if (written.tag !== 'network') throw new RefusedError(`the definition of ${name} must have <network> as its root element, found <${written.tag}>`);
     if (desiredName !== name) throw new RefusedError(`the definition's <name> is '${desiredName ?? ''}', but the task manages network '${name}'`);
-    const actual = net?.xml ? parseXml(net.xml) : undefined;
+    // Compared as libvirt keeps them (lower-case MACs, defaults, what this libvirt drops), or a
+    // definition written another way than libvirt writes it back would be redefined every run.
+    const canon = canonicalPair(written, net?.xml ? parseXml(net.xml) : undefined, facts.libvirt.version);
+    const { desired, actual } = canon;
+    ignored = describeIgnored(canon.ignored, facts.libvirt.version, host);
     // A running persistent network that stays running: change it live when libvirt can.
     const running = net?.active === true && net.persistent && actual !== undefined && args.state === 'active';
-    const how = running ? classifyNetworkChange(desired, actual, facts.libvirt.version) : undefined;
+    const classified = running ? classifyNetworkChange(desired, actual, facts.libvirt.version) : undefined;
+    // A deletion names the current element as libvirt wrote it (not with the defaults the comparison filled in).
+    const how = classified?.way === 'live' ? { ...classified, ops: classified.ops.map((op) => (op.command === 'delete' ? { ...op, element: asLibvirtWrote(op.element) } : op)) } : classified;
     const guests = net ? attachedGuests(facts, net) : [];
     if (how?.way === 'live') {
       diff = {
@@ -226,7 +234,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
             ]
           : undefined,
       };
-      const defineXml = withCurrentUuid(desired, actual, args.desiredXml);
+      const defineXml = withCurrentUuid(written, actual, args.desiredXml);
       changes.push({ summary: net ? `redefine network ${name}` : `define network ${name}`, ops: [{ op: 'net.define', name, xml: defineXml }] });
       if (restart) {
         const change = restartNetwork(name, taps);
@@ -253,8 +261,10 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
   }
   if (changes.length === 0) {
     const state = [net!.active ? 'active' : 'inactive', net!.autostart ? 'autostarted' : 'not autostarted'].join(', ');
-    return noop(`network ${name} is defined as wanted (${state})`, data);
+    return noop(`network ${name} is defined as wanted (${state})${ignored ? `; ${ignored}` : ''}`, data);
   }
+  if (ignored) diff = diff ? { ...diff, notes: [...(diff.notes ?? []), ignored] } : undefined;
+  if (ignored && changes[0]) changes[0] = { ...changes[0], summary: `${changes[0].summary} (${ignored})` };
   return { changes, data, diff };
 }
 

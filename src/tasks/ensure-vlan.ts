@@ -95,8 +95,9 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
   if (!lower) throw new RefusedError(`parent ${parent} of VLAN ${name} does not exist on ${host}; create it first (ensure_bond, ensure_bridge) or fix the name`);
   if (link && link.kind !== 'vlan') throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a VLAN'}; refusing to replace it`);
   if (lower.master && facts.links[lower.master]?.kind === 'bond') throw new RefusedError(`${parent} is a member of bond ${lower.master} on ${host}; put the VLAN on ${lower.master} instead`);
-  // The bridge takes every frame a port receives: a VLAN on the port would never see one.
-  if (lower.master && facts.links[lower.master]?.kind === 'bridge') throw new RefusedError(`${parent} is a port of bridge ${lower.master} on ${host}: the bridge takes its frames, so a VLAN on it would receive nothing. Put the VLAN on ${lower.master} (or give the port VLANs on a VLAN-aware bridge)`);
+  // A bridge port may also be a VLAN's parent (nmstate's bond-in-a-bridge-plus-VLAN layout): the
+  // kernel hands a tagged frame to the VLAN device (vlan_do_receive) before the port's rx handler
+  // gives the rest, untagged, to the bridge. Nothing to refuse.
   const clash = Object.values(facts.links).find((l) => l.kind === 'vlan' && l.name !== name && l.lower === parent && l.vlan?.id === id);
   if (clash) throw new RefusedError(`VLAN ${id} already exists on ${parent} as ${clash.name} on ${host}; the kernel allows one per parent (use name: ${clash.name})`);
   if (args.mtu !== undefined && args.mtu > lower.mtu) throw new RefusedError(`mtu ${args.mtu} of ${name} is above its parent ${parent}'s (${lower.mtu}); raise the parent's first`);

@@ -219,7 +219,9 @@ export const portForwardFacts: FactsFragment = {
     facts.portForwards = parsePortForwardSections(
       rulesText,
       // libvirt's version comes from ensure_libvirt_net's fragment (kept between execs, not asked again here).
-      `${sections.find((s) => s.key === 'pf-backend')?.body ?? ''}\nversion ${sections.find((s) => s.key === 'libvirt-version')?.body ?? ''}`,
+      // Its section starts with a newline: on one line with its tag, or a fresh host (no libvirt
+      // rules yet) has no known backend until a NAT network has started.
+      `${sections.find((s) => s.key === 'pf-backend')?.body ?? ''}\nversion ${(sections.find((s) => s.key === 'libvirt-version')?.body ?? '').trim().split('\n')[0] ?? ''}`,
       sections.filter((s) => s.key.startsWith('pf-file:')).map((s) => ({ path: s.key.slice(8), body: s.body })),
       sections.find((s) => s.key === 'pf-nft')?.body,
     );

@@ -263,10 +263,26 @@ describe('ensure_vlan', () => {
     expect(commands(vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan')))).toEqual(['ip link del bond0.20']);
     expect(vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('802.3ad')).noop).toBe('VLAN bond0.20 does not exist');
   });
-  it('refusals: no parent, a bond member or bridge port as parent, the same id twice on a parent, MTU above the parent, the session VLAN', () => {
+  it('a port of a bridge may be a VLAN parent too (tagged frames go to the VLAN before the bridge sees them)', () => {
+    const f = vmFixture('vlan-bridge');
+    expect(f.links.eth3?.master).toBe('br0');
+    expect(commands(vlan({ parent: 'eth3', id: 20, up: true }, f))).toEqual(['ip link add link eth3 name eth3.20 type vlan id 20', 'ip link set eth3.20 up']);
+  });
+  it('the bond-in-a-bridge-plus-VLAN layout (nmstate): bond0 a port of br100 and the parent of its VLANs plans and then plans nothing', () => {
+    const f = vmFixture('bond-vlan');
+    apply(planOf('ensure_bridge', { name: 'br100' }, f), f);
+    apply(planOf('ensure_port', { bridge: 'br100', interface: 'bond0' }, f), f);
+    expect(f.links.bond0?.master).toBe('br100');
+    // the VLAN captured on bond0 stays as it is, a new one is made beside the bridge
+    expect(vlan({ parent: 'bond0', id: 20 }, f).noop).toMatch(/bond0\.20/);
+    const p = vlan({ parent: 'bond0', id: 30 }, f);
+    expect(commands(p)).toEqual(['ip link add link bond0 name bond0.30 type vlan id 30', 'ip link set bond0.30 up']);
+    apply(p, f);
+    expect(vlan({ parent: 'bond0', id: 30 }, f).changes).toEqual([]);
+  });
+  it('refusals: no parent, a bond member as parent, the same id twice on a parent, MTU above the parent, the session VLAN', () => {
     expect(() => vlan({ parent: 'bond9', id: 20 }, vmFixture('bond-vlan'))).toThrow(/parent bond9 of VLAN bond9.20 does not exist on hv1/);
     expect(() => vlan({ parent: 'eth1', id: 20 }, vmFixture('bond-vlan'))).toThrow('eth1 is a member of bond bond0 on hv1; put the VLAN on bond0 instead');
-    expect(() => vlan({ parent: 'eth3', id: 20 }, vmFixture('vlan-bridge'))).toThrow(/eth3 is a port of bridge br0 on hv1: the bridge takes its frames/);
     expect(() => vlan({ parent: 'bond0', id: 20, name: 'v20' }, vmFixture('bond-vlan'))).toThrow(/VLAN 20 already exists on bond0 as bond0.20/);
     expect(() => vlan({ parent: 'bond0', id: 30, mtu: 9000 }, vmFixture('bond-vlan'))).toThrow(/mtu 9000 of bond0.30 is above its parent bond0's \(1500\)/);
     expect(() => vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan', { sshAddress: '198.19.220.1' }))).toThrow(/carries this SSH session/);

@@ -414,5 +414,17 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
         await sh('sw', 'ip link set bond1 type bond min_links 0');
       }
     });
+
+    it("a command that downs the bond under the session is reported rolled_back, with the host's record and the command as written", async () => {
+      const { r, timeoutS } = await runGuardedPlay('cmd-cut', ['command: { cmd: ip link set bond0 down }']);
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stdout).toMatch(/hv1 \| command ip link set bond0 down \| rolled_back \| the change cut hv1 off/);
+      // What the host itself logged when its timer restored it.
+      expect(r.stdout).toMatch(new RegExp(`host's rollback log: \\d{4}-\\d\\d-\\d\\dT[0-9:]+Z, command task 'command ip link set bond0 down' by .*restored after ${timeoutS} s without confirmation`));
+      expect(r.stdout).not.toContain('running (');
+      const l = await links(bondAddr);
+      expect(l.bond0!.flags).toContain('UP');
+      expect(l['bond0.10']).toMatchObject({ link: 'bond0', master: 'brv' });
+    });
   });
 });
