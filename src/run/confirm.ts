@@ -100,7 +100,7 @@ export const commandDoneWrapper = (dir: string) => (script: string): string => `
  * (at most a minute). Prints `rolled-back` and the host's rollback record (`record <line>`) if it ran.
  */
 export function disarmScript(id: string, dir: string, remove = true): string {
-  return DISARM({ DIR: dir, ID: id }) + (remove ? `rm -rf ${shellQuote(dir)}\n` : '');
+  return DISARM({ DIR: dir, ID: id, ROLLBACK_LOG }) + (remove ? `rm -rf ${shellQuote(dir)}\n` : '');
 }
 
 /** The host's record of a rollback (`DATE\tID\tWHAT`), as `when` and `what`. */

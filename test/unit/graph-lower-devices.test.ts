@@ -2,6 +2,7 @@
 // test/fixtures/facts/vm): members → bond (with its mode and LACP partner), bond → its VLAN
 // (with the id), ports → bridge (with a VLAN-aware bridge's port VLAN sets), and the SSH path
 // follows a VLAN down to its bond and members but never up into another VLAN.
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFacts } from '../../src/facts/parse.js';
@@ -10,10 +11,9 @@ import { oneGroupPerHost } from '../../src/graph/shape.js';
 import type { FactsSummary } from '../../src/graph/facts-json.js';
 import { buildTopology, type HostTopology } from '../../src/graph/topology.js';
 import { factsSummary } from '../../src/report/facts-view.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { vmFactsOutput, type VmState } from './support/vm-fixture.js';
 
-const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+const fragments = ALL_FRAGMENTS;
 
 /** The captured host as a run reads it, with `bridge -j vlan show` where the host printed it (a VLAN-aware bridge exists). */
 function host(state: VmState, sshAddress?: string): HostTopology {

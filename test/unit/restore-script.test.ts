@@ -66,8 +66,13 @@ describe('rollback script', () => {
     // The timer (src/run/rollback-timer.sh) gets the directory, the timeout, the command's longest run and the id.
     expect(arm).toContain('kvmnet-rollback /run/kvmnet/confirm-x 60 120 abc');
     expect(arm).toContain('while [ "$i" -lt "$3" ] && [ ! -e "$1/cmd-done" ]; do sleep 1;');
-    // It claims the rollback (mkdir fire), runs it, and writes the record before rolled-back.
-    expect(arm).toMatch(/sleep "\$2"\n(#.*\n)*mkdir "\$1\/fire" 2>\/dev\/null \|\| exit 0\nsh "\$1\/rollback\.sh" .*\n(#.*\n)*.*>> \/run\/kvmnet\/rollbacks\.log\necho 'done' > "\$1\/rolled-back"/);
+    // It claims the rollback (mkdir fire), then runs it, and writes the record before rolled-back.
+    const claim = arm.indexOf('mkdir "$1/fire" 2>/dev/null || exit 0');
+    const run = arm.indexOf('sh "$1/rollback.sh" > "$1/rollback.log"');
+    const record = arm.indexOf('>> /run/kvmnet/rollbacks.log');
+    const rolledBack = arm.indexOf('"$1/rolled-back"', record);
+    expect(arm.indexOf('sleep "$2"')).toBeGreaterThan(-1);
+    expect([claim > arm.indexOf('sleep "$2"'), run > claim, record > run, rolledBack > record]).toEqual([true, true, true, true]);
     expect(arm).toMatch(/command task .*cut.*; restored after 60 s without confirmation/);
     // No detached change for a command: it runs in the foreground.
     expect(arm).toMatch(/^change=''$/m);
