@@ -11,8 +11,11 @@ import { ensureLibvirtNet } from './ensure-libvirt-net.js';
 import { ensurePort } from './ensure-port.js';
 import { ensurePortForward } from './ensure-port-forward.js';
 import { ensureVlan } from './ensure-vlan.js';
+import { ensureRoute } from './ensure-route.js';
+import { ensureRule } from './ensure-rule.js';
+import { ensureVxlan } from './ensure-vxlan.js';
 
-export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, command] as const;
+export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureRoute, ensureRule, ensureVxlan, command] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];
