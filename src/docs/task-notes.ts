@@ -94,7 +94,7 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
   },
   ensure_vxlan: {
     summary: 'A VXLAN overlay link: one layer-2 segment across hypervisors, flooded to unicast remotes or a multicast group.',
-    fields: { name: 'the VXLAN\'s interface name', 'remotes[]': 'an underlay address of another end', state: present, up },
+    fields: { name: 'the VXLAN\'s interface name', state: present, up },
     behaviour: [
       '`remotes` are kept exactly as listed, as all-zero MAC forwarding entries (`bridge fdb append 00:00:00:00:00:00 dev NAME dst REMOTE`, read back with `bridge -j fdb show dev NAME`): a remote added to the list is added, one no longer listed is removed, an entry equal to `local` is left out (so a playbook can list the whole group). Without `remotes`, the entries are left alone.',
       '`vni`, `local`, `group`, `dev`, `dstport` and `learning` are fixed at creation: a different one is a planned re-create of the link, which goes back into its bridge and gets its entries again in the same step.',

@@ -1,6 +1,7 @@
 // `kvmnet validate`, and the check `run` makes before contacting any host: render every task for
 // every selected host. A mistake is reported once, where the value that makes it is written,
 // with the hosts it affects (200 hosts with one undefined variable are one error, not 200).
+import { inventoryMagicVars } from '../config/magic-vars.js';
 import { dirname, resolve } from 'node:path';
 import { hostVars, type Inventory } from '../config/inventory.js';
 import { resolveConnectionVars } from '../config/connection-vars.js';
@@ -62,7 +63,7 @@ export function validatePlaybook(playbook: Playbook, inventory: Inventory, extra
     const runtimeNames = new Set(['facts', 'ansible_facts', ...registered]);
     for (const host of hosts) {
       report.hosts.add(host);
-      const vars = { ...hostVars(inventory, host), ...varsOfPlay, ...extraVars, inventory_hostname: host };
+      const vars = { ...inventoryMagicVars(inventory), ...hostVars(inventory, host), ...varsOfPlay, ...extraVars, inventory_hostname: host };
       const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
       const conn = resolveConnectionVars(host, play.become !== undefined ? { ...vars, become: play.become } : vars, origin);
       report.diagnostics.push(...conn.diagnostics);

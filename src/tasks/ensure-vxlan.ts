@@ -24,7 +24,10 @@ const schema = z.strictObject({
   name: interfaceName,
   vni: z.number().int().min(0).max(16777215).optional().meta({ description: 'VXLAN network identifier (0–16777215); required with state: present' }),
   local: ip.optional().meta({ description: "this host's underlay address the tunnel's packets leave from" }),
-  remotes: z.array(ip).optional().meta({ description: 'unicast underlay addresses of the other ends: broadcast and unknown frames are sent to each (all-zero MAC forwarding entries, kept exactly as listed; an entry equal to local is left out). Omitted: the entries are left alone' }),
+  remotes: z
+    .union([z.array(ip), z.string()])
+    .optional()
+    .meta({ description: 'unicast underlay addresses of the other ends, a list or one string of addresses separated by spaces or commas (what a template renders): broadcast and unknown frames are sent to each (all-zero MAC forwarding entries, kept exactly as listed; an entry equal to local is left out). Omitted: the entries are left alone' }),
   group: ip.optional().meta({ description: 'multicast group for flooding, instead of remotes (needs dev)' }),
   dev: interfaceName.optional().meta({ description: 'the underlay device' }),
   dstport: z.number().int().min(1).max(65535).default(4789).meta({ description: 'UDP destination port (IANA: 4789)' }),
@@ -44,9 +47,14 @@ function vxlanProblems(args: Record<string, unknown>): ArgProblem[] {
   if (args.group !== undefined && args.remotes !== undefined) problems.push({ field: 'group', message: 'give either remotes (unicast) or group (multicast), not both' });
   if (args.group !== undefined && args.dev === undefined) problems.push({ field: 'dev', message: 'a multicast group needs the underlay device (dev)' });
   if (isText(args.group) && isIP(args.group) && !isMulticast(args.group)) problems.push({ field: 'group', message: `${args.group} is not a multicast address (224.0.0.0/4 or ff00::/8)` });
+  if (isText(args.remotes)) {
+    const bad = splitRemotes(args.remotes).filter((r) => !isIP(r));
+    if (bad.length) problems.push({ field: 'remotes', message: `not IP addresses: ${bad.join(', ')}` });
+  }
   const fam = isText(args.local) ? isIP(args.local) : 0;
-  if (fam && Array.isArray(args.remotes)) {
-    args.remotes.forEach((r, i) => {
+  const list = Array.isArray(args.remotes) ? args.remotes : isText(args.remotes) ? splitRemotes(args.remotes) : undefined;
+  if (fam && list) {
+    list.forEach((r, i) => {
       if (isText(r) && isIP(r) && isIP(r) !== fam) problems.push({ field: 'remotes', at: [i], message: `${r} is IPv${isIP(r)}, local ${String(args.local)} is IPv${fam}` });
     });
   }
@@ -63,11 +71,14 @@ export function wantedVxlan(args: EnsureVxlanArgs): VxlanSettings {
   return v;
 }
 
+const splitRemotes = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
 /** The remotes as the kernel lists them, without local and duplicates; undefined: left alone. */
 export function wantedRemotes(args: EnsureVxlanArgs): string[] | undefined {
-  if (!args.remotes) return undefined;
+  if (args.remotes === undefined) return undefined;
+  const list = typeof args.remotes === 'string' ? splitRemotes(args.remotes) : args.remotes;
   const local = args.local && canonicalAddress(args.local);
-  return [...new Set(args.remotes.map(canonicalAddress))].filter((r) => r !== local);
+  return [...new Set(list.map(canonicalAddress))].filter((r) => r !== local);
 }
 
 /** The underlay: dev, else the device holding local. */
