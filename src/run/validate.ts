@@ -13,6 +13,7 @@ import { hasTemplate, renderString, renderValue } from '../render/template.js';
 import { evaluateCondition } from './condition.js';
 import { prepareTask } from './prepare.js';
 import { readVarsFiles } from './vars-files.js';
+import { MtuSense } from './validate-mtu.js';
 
 export interface ValidationReport {
   plays: number;
@@ -48,6 +49,7 @@ class ProblemsByPlace {
 export function validatePlaybook(playbook: Playbook, inventory: Inventory, extraVars: Record<string, unknown>, limit?: Set<string>, playVars?: Array<Record<string, unknown>>): ValidationReport {
   const report: ValidationReport = { plays: playbook.plays.length, hosts: new Set(), tasks: 0, renderings: 0, diagnostics: [], renderDiagnostics: [] };
   const problems = new ProblemsByPlace();
+  const mtu = new MtuSense();
   const dir = dirname(resolve(playbook.file));
   // Registered results of earlier plays are known at run time too.
   const registered = new Set<string>();
@@ -72,13 +74,13 @@ export function validatePlaybook(playbook: Playbook, inventory: Inventory, extra
         if (!mayRun(task, taskVars)) continue;
         for (const itemVars of loopVars(task, taskVars, host, runtimeNames, problems)) {
           report.renderings += 1;
-          checkTask(task, { ...taskVars, ...itemVars }, host, dir, runtimeNames, problems);
+          checkTask(task, { ...taskVars, ...itemVars }, host, dir, runtimeNames, problems, mtu);
         }
       }
     }
   }
   report.renderDiagnostics = problems.diagnostics();
-  report.diagnostics.push(...report.renderDiagnostics);
+  report.diagnostics.push(...report.renderDiagnostics, ...mtu.diagnostics());
   return report;
 }
 
@@ -98,7 +100,7 @@ const isRuntime = (message: string, runtime: Set<string>) => {
   return undef !== null && runtime.has(undef[1]!.split('.')[0]!);
 };
 
-function checkTask(task: TaskSpec, vars: Record<string, unknown>, host: string, dir: string, runtime: Set<string>, problems: ProblemsByPlace): void {
+function checkTask(task: TaskSpec, vars: Record<string, unknown>, host: string, dir: string, runtime: Set<string>, problems: ProblemsByPlace, mtu: MtuSense): void {
   // Each templated value on its own first, so a problem points at the line that has it.
   let valuesRender = true;
   for (const [path, value] of templatedLeaves(task.args)) {
@@ -114,7 +116,8 @@ function checkTask(task: TaskSpec, vars: Record<string, unknown>, host: string, 
   }
   if (!valuesRender) return;
   try {
-    prepareTask(task, vars, host, dir);
+    const prepared = prepareTask(task, vars, host, dir);
+    mtu.observe(task.type, prepared.args as Record<string, unknown>, host, task.loc);
   } catch (err) {
     const message = (err as Error).message;
     if (isRuntime(message, runtime)) return;

@@ -140,7 +140,7 @@ export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   },
   factsView: {
     json: (f) => ({ rules: (f.rules ?? []).filter(notDefault) }),
-    sections: (f) => [{ title: 'policy rules', columns: ['priority', 'rule'], rows: (f.rules ?? []).filter(notDefault).map((r) => [String(r.priority), ruleText(r)]), empty: '(only the kernel\'s own)' }],
+    sections: (f) => [{ title: 'policy rules', columns: ['priority', 'rule'], rows: (f.rules ?? []).filter(notDefault).map((r) => [String(r.priority), ruleText(r).replace(/^rule \d+: /, '')]), empty: '(only the kernel\'s own)' }],
   },
 };
 

@@ -249,3 +249,46 @@ describe('prefixes', () => {
     expect(prefixCovers('fd28::/64', '198.19.151.1')).toBe(false);
   });
 });
+
+describe('validate: MTU sense and the mesh playbook', () => {
+  it('warns where a VXLAN is written whose MTU + 50 bytes is more than the MTU the play gives its underlay; none when it fits', async () => {
+    const { loadInventory } = await import('../../src/config/inventory.js');
+    const { parsePlaybook } = await import('../../src/config/playbook.js');
+    const { validatePlaybook } = await import('../../src/run/validate.js');
+    const { formatDiagnostic } = await import('../../src/errors.js');
+    const play = (vxMtu: number) => `- hosts: all
+  tasks:
+    - ensure_bridge: { name: brul, mtu: 1500 }
+    - ensure_vxlan: { name: vx1, vni: 1, dev: brul, mtu: ${vxMtu} }
+`;
+    const run = (text: string) => validatePlaybook(parsePlaybook('play.yaml', text).playbook!, loadInventory(['hv1,hv2,']).inventory, {}).diagnostics.map(formatDiagnostic);
+    expect(run(play(1500))).toEqual(['warning: play.yaml:4:7: play 1 › task 2 › ensure_vxlan: VXLAN vx1 mtu 1500 + 50 bytes of encapsulation is more than the mtu 1500 this play gives its underlay brul: frames above 1450 bytes will be lost (2 hosts: hv1, hv2)']);
+    expect(run(play(1450))).toEqual([]);
+  });
+
+  it('playbooks/vxlan-mesh.yaml renders every OTHER host of the group as remotes, from the inventory alone', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { loadInventory } = await import('../../src/config/inventory.js');
+    const { parsePlaybook } = await import('../../src/config/playbook.js');
+    const { prepareTask } = await import('../../src/run/prepare.js');
+    const { inventoryMagicVars } = await import('../../src/config/magic-vars.js');
+    const { hostVars } = await import('../../src/config/inventory.js');
+    const text = readFileSync(new URL('../../playbooks/vxlan-mesh.yaml', import.meta.url), 'utf8');
+    const { playbook } = parsePlaybook('vxlan-mesh.yaml', text);
+    const { inventory } = loadInventory([new URL('../fixtures/inventory-mesh.yaml', import.meta.url).pathname]);
+    const play = playbook!.plays[0]!;
+    const task = play.tasks.find((t) => t.type === 'ensure_vxlan')!;
+    const rendered = (host: string) => {
+      const vars = { ...inventoryMagicVars(inventory), ...hostVars(inventory, host), ...play.vars, inventory_hostname: host };
+      const p = prepareTask(task, vars, host, '.');
+      return { local: (p.args as { local: string }).local, remotes: wantedRemotesOf(p.args) };
+    };
+    expect(rendered('hv1')).toEqual({ local: '198.18.0.11', remotes: ['198.18.0.12', '198.18.0.13'] });
+    expect(rendered('hv3')).toEqual({ local: '198.18.0.13', remotes: ['198.18.0.11', '198.18.0.12'] });
+    // A host outside the group is not a remote.
+    expect(rendered('hv2').remotes).not.toContain('198.18.0.99');
+  });
+});
+
+import { wantedRemotes } from '../../src/tasks/ensure-vxlan.js';
+const wantedRemotesOf = (args: unknown) => wantedRemotes(args as Parameters<typeof wantedRemotes>[0]);
