@@ -292,3 +292,19 @@ describe('validate: MTU sense and the mesh playbook', () => {
 
 import { wantedRemotes } from '../../src/tasks/ensure-vxlan.js';
 const wantedRemotesOf = (args: unknown) => wantedRemotes(args as Parameters<typeof wantedRemotes>[0]);
+
+describe('saved plans read routes in no particular order', () => {
+  it('a route an effect appended reads the same as the kernel listing it among the others', async () => {
+    const { readValue } = await import('../../src/run/read-tracker.js');
+    const f = facts();
+    const planned = clone(f);
+    applyOps([{ op: 'route.replace', route: { family: 4, dst: '10.98.0.0/16', dev: 'br28', gateway: '198.18.28.254', table: '100' } }], planned);
+    const listed = clone(planned);
+    // The kernel lists table 100's v4 routes before the v6 ones: the new route is not last.
+    const added = listed.routes.pop()!;
+    listed.routes.splice(listed.routes.findIndex((r) => r.table === '100'), 0, added);
+    expect(listed.routes).not.toEqual(planned.routes);
+    const read = { path: ['routes'], as: 'value' } as unknown as Parameters<typeof readValue>[1];
+    expect(readValue(listed, read)).toEqual(readValue(planned, read));
+  });
+});
