@@ -6,9 +6,10 @@
 // optional native binding stays a require() of the installed file.
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const outdir = new URL('../dist/bundle/', import.meta.url).pathname;
+const distDir = new URL('../dist/', import.meta.url).pathname;
 rmSync(outdir, { recursive: true, force: true });
 
 // The shipped templates, compiled now (src/render/precompiled.ts says why): tsc's empty map is
@@ -54,9 +55,34 @@ await build({
   sourcemap: true,
   sourcesContent: false,
   external: ['@viz-js/viz', 'cpu-features'],
+  // Shell programs (src/**/*.sh, copied into dist/ by scripts/copy-shell.mjs) become strings.
+  loader: { '.sh': 'text' },
   // bin/kvmnet.js passes the bundle's file URL (the modules resolve templates/ and package.json from it).
   define: { 'import.meta.url': '__kvmnetBundleUrl' },
   plugins: [
+    {
+      // A module's `shellProgram(new URL('./x.sh', import.meta.url))` (src/shell/program.ts) reads
+      // the file beside it; in the bundle it is the file's text, imported with the text loader.
+      name: 'shell-programs-as-text',
+      setup(b) {
+        const ours = new RegExp(`^${distDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[^\\n]*\\.js$`);
+        b.onLoad({ filter: ours }, (a) => {
+          const js = readFileSync(a.path, 'utf8');
+          if (!js.includes('shellProgram(new URL(')) return undefined;
+          const imports = [];
+          const inlined = js.replace(/\bshellProgram\(new URL\((['"])(\.{1,2}\/[^'"]+\.sh)\1, import\.meta\.url\)\)/g, (_, _q, rel) => {
+            const name = `__kvmnetShell${imports.length}`;
+            imports.push(`import ${name} from ${JSON.stringify(rel)};`);
+            return name;
+          });
+          if (inlined.includes('shellProgram(new URL(')) return { errors: [{ text: `${a.path}: shellProgram() in another form than shellProgram(new URL('./x.sh', import.meta.url)): the bundle cannot inline it` }] };
+          // Imports are hoisted: put them after the code, before the source map comment, so lines keep their numbers.
+          const at = inlined.lastIndexOf('\n//# sourceMappingURL=');
+          const contents = at < 0 ? `${inlined}\n${imports.join('\n')}\n` : `${inlined.slice(0, at)}\n${imports.join('\n')}${inlined.slice(at)}`;
+          return { contents, loader: 'js', resolveDir: dirname(a.path) };
+        });
+      },
+    },
     {
       // Handlebars builds every compiled template through source-map's SourceNode when it can load
       // it, for source maps kvmnet never asks for; without it, it uses its own light shim (the

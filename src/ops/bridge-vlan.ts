@@ -44,7 +44,12 @@ export const bridgeVlanOps: { [K in BridgeVlanOp['op']]: OpKind<Of<K>> } = {
       const kept = (l.vlans ?? []).filter((v) => !added.has(v.id)).map((v) => (op.pvid ? { ...v, pvid: false } : v));
       l.vlans = [...kept, ...[...added].map((id) => ({ id, pvid: op.pvid, untagged: op.untagged }))].sort((a, b) => a.id - b.id);
     },
-    inverse: (op, before) => restore(op.dev, op.vid, before),
+    inverse: (op, before) => {
+      const back = restore(op.dev, op.vid, before);
+      // A new PVID took the flag from the port's old one (outside `vid`): that one gets it back.
+      const old = op.pvid ? before.links[op.dev]?.vlans?.find((v) => v.pvid && !ids(op.vid).includes(v.id)) : undefined;
+      return old ? [...back, { op: 'bridge-vlan.add', dev: op.dev, vid: old.id, pvid: true, untagged: old.untagged }] : back;
+    },
     check: (op, expected, actual) => check(op.dev, op.vid, expected, actual),
   },
   'bridge-vlan.del': {

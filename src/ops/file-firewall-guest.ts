@@ -5,6 +5,7 @@ import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { forwardRules, HOOK_SCRIPT, HOOKS_DIR, installedForwards } from '../tasks/port-forward-rules.js';
 import { classifyPath } from '../persist/paths.js';
+import { shellProgram, shellTemplate } from '../shell/program.js';
 import type { FileOp, FirewallOp, GuestOp, OpKind } from './types.js';
 
 type Of<K extends FileOp['op']> = Extract<FileOp, { op: K }>;
@@ -91,19 +92,12 @@ export const firewallOps: { 'firewall.apply': OpKind<FirewallOp> } = {
   },
 };
 
-/** Every tap that was in the network's bridge is plugged into the new one and checked (master and UP), as libvirtd does when it reconnects. */
-function reattachLines(op: GuestOp): string[] {
-  return [
-    `br=$(virsh -q net-info ${shellQuote(op.network)} | sed -n 's/^Bridge:[[:space:]]*//p')`,
-    'failed=',
-    `for p in ${op.taps.map((t) => shellQuote(`${t.tap}=${t.guest}`)).join(' ')}; do`,
-    '  t=${p%%=*}; g=${p#*=}',
-    '  if e=$(ip link set dev "$t" master "$br" 2>&1 && ip link set dev "$t" up 2>&1) && l=$(ip -o link show dev "$t" 2>&1) && case "$l" in *" master $br "*) :;; *) false;; esac && case "$l" in *"<UP"*|*",UP"*) :;; *) false;; esac; then :',
-    '  else failed="$failed${failed:+, }$t (guest $g${e:+: $e})"; fi',
-    'done',
-    `if [ -n "$failed" ]; then echo ${shellQuote(`network ${op.network} restarted, but guest interfaces could not be re-attached to`)} "$br: $failed" >&2; exit 1; fi`,
-  ];
-}
+/**
+ * Every tap that was in the network's bridge is plugged into the new one and checked (master and
+ * UP), as libvirtd does when it reconnects; the taps that failed are named, and the step fails.
+ */
+const reattach = shellTemplate(shellProgram(new URL('./guest-reattach.sh', import.meta.url)));
+const reattachLines = (op: GuestOp): string[] => reattach({ NETWORK: op.network, TAPS: op.taps.map((t) => `${t.tap}=${t.guest}`) }).trimEnd().split('\n');
 
 export const guestOps: { 'guest.reattach': OpKind<GuestOp> } = {
   'guest.reattach': {

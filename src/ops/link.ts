@@ -38,7 +38,8 @@ function bridgeOptions(s: BridgeSettings, create: boolean): string[] {
   return argv;
 }
 
-function addArgv(op: Of<'link.add'>): string[] {
+/** The `ip link add` that makes the link (the rollback re-creates a bond with it too, src/run/restore-bond.sh). */
+export function addArgv(op: Of<'link.add'>): string[] {
   if (op.kind === 'bridge') return ['ip', 'link', 'add', op.name, 'type', 'bridge', ...bridgeOptions(op.bridge, true)];
   if (op.kind === 'bond') return ['ip', 'link', 'add', op.name, 'type', 'bond', ...bondOptions(op.bond)];
   if (op.kind === 'vlan') return ['ip', 'link', 'add', 'link', op.parent, 'name', op.name, 'type', 'vlan', 'id', String(op.id)];
@@ -109,10 +110,14 @@ export function recreateLink(before: Facts, name: string): Op[] {
 
 /** `dev` into `master`: the kernel enslaves a bond member only while it is down. */
 export function enslave(facts: Facts, dev: string, master: string): Op[] {
-  if (facts.links[master]?.kind !== 'bond') return [{ op: 'link.master', name: dev, master }];
+  return facts.links[master]?.kind === 'bond' ? intoBond(dev, master) : [{ op: 'link.master', name: dev, master }];
+}
+
+/** `dev` into the bond `bond` (one the facts may not hold yet: a bond created in the same plan): down, enslaved, up. */
+export function intoBond(dev: string, bond: string): Op[] {
   return [
     { op: 'link.up', name: dev, up: false },
-    { op: 'link.master', name: dev, master },
+    { op: 'link.master', name: dev, master: bond },
     { op: 'link.up', name: dev, up: true },
   ];
 }
@@ -199,7 +204,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (l) l.up = op.up;
     },
     inverse: (op, before) => (before.links[op.name] ? [{ op: 'link.up', name: op.name, up: before.links[op.name]!.up }] : []),
-    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => (l.up ? 'up' : 'down'), 'is'),
+    check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => (l.up ? 'up' : 'down'), 'state'),
   },
   'link.master': {
     lines: (op) => q(op.master === null ? ['ip', 'link', 'set', op.name, 'nomaster'] : ['ip', 'link', 'set', op.name, 'master', op.master]),

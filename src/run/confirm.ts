@@ -10,10 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { shellQuote } from '../connection/quote.js';
 import type { Connection } from '../connection/types.js';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
-import { ACK_ROLLBACKS, lockTakeover, parseLock, releaseLockOf, ROLLBACK_LOG } from '../facts/lock-script.js';
+import { ACK_ROLLBACKS, lockTakeover, OWNER_FILE, parseLock, ROLLBACK_LOG, SSHD_FILE } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
 import { applyChanges, changeLines, changeOps, type Change } from '../model/plan.js';
 import { verifyOps } from '../ops/index.js';
+import { shellProgram, shellTemplate } from '../shell/program.js';
 import { gatherHostFacts } from './host-facts.js';
 import { restoredDifferences, restoreScript } from './restore-script.js';
 
@@ -70,50 +71,35 @@ export function confirmWindowProblem(timeoutS: number, connectMs: number | undef
  */
 export type Guarded = { changes: readonly Change[] } | { command: { runS: number } };
 
+// The host's side of the guard, in src/run/rollback-*.sh.
+const ARM = shellTemplate(shellProgram(new URL('./rollback-arm.sh', import.meta.url)));
+const TIMER = shellTemplate(shellProgram(new URL('./rollback-timer.sh', import.meta.url)))({ ROLLBACK_LOG, OWNER_FILE, SSHD_FILE });
+const DISARM = shellTemplate(shellProgram(new URL('./rollback-disarm.sh', import.meta.url)));
+const WAIT_CHANGE = shellTemplate(shellProgram(new URL('./rollback-wait-change.sh', import.meta.url)));
+
 export function armScript(id: string, dir: string, rollback: string, guarded: Guarded, timeoutS: number, what: string, lockOwner?: string): string {
-  const d = shellQuote(dir);
-  const record = `printf '%s\\t%s\\t%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${id} ${shellQuote(`${what}; restored after ${timeoutS} s without confirmation`)} >> ${ROLLBACK_LOG}`;
-  const release = lockOwner ? `; ${releaseLockOf(lockOwner)}` : '';
-  const rollbackCmd = `sh ${dir}/rollback.sh > ${dir}/rollback.log 2>&1; echo done > ${dir}/rolled-back; ${record}${release}`;
-  const waitCommand = 'command' in guarded ? `i=0; while [ ! -e ${dir}/cmd-done ] && [ $i -lt ${Math.ceil(guarded.command.runS)} ]; do sleep 1; i=$((i+1)); done; ` : '';
-  const timer = `${waitCommand}sleep ${timeoutS}; ${rollbackCmd}`;
-  return [
-    'set -e',
-    'umask 077',
-    `mkdir -p ${d} /run/kvmnet`,
-    `printf %s ${b64(rollback)} | base64 -d > ${d}/rollback.sh`,
-    ...('changes' in guarded ? [`printf %s ${b64(['set -e', ...changeLines(guarded.changes)].join('\n') + '\n')} | base64 -d > ${d}/change.sh`] : []),
-    // A systemd unit survives anything short of a reboot; without systemd a setsid'd sleeper does.
-    'if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then',
-    `  systemd-run --quiet --unit=kvmnet-rollback-${id} /bin/sh -c ${shellQuote(timer)}`,
-    `  echo systemd > ${d}/timer`,
-    'else',
-    `  setsid sh -c ${shellQuote(timer)} </dev/null >/dev/null 2>&1 &`,
-    `  echo "pid $!" > ${d}/timer`,
-    'fi',
-    ...('changes' in guarded ? [`setsid sh -c ${shellQuote(`sh ${dir}/change.sh > ${dir}/change.log 2>&1; echo $? > ${dir}/change.rc`)} </dev/null >/dev/null 2>&1 &`] : [`echo 0 > ${d}/change.rc`]),
-    'echo armed',
-  ].join('\n');
+  return ARM({
+    DIR: dir,
+    ID: id,
+    ROLLBACK: Buffer.from(rollback).toString('base64'),
+    CHANGE: 'changes' in guarded ? Buffer.from(['set -e', ...changeLines(guarded.changes)].join('\n') + '\n').toString('base64') : '',
+    WHAT: `${what}; restored after ${timeoutS} s without confirmation`,
+    LOCK_OWNER: lockOwner ?? '',
+    TIMER,
+    SECONDS: timeoutS,
+    COMMAND_S: 'command' in guarded ? Math.ceil(guarded.command.runS) : 0,
+  });
 }
 
 /** Wraps a guarded command so that the host's timer knows when it ended. */
 export const commandDoneWrapper = (dir: string) => (script: string): string => `(\n${script}\n)\nrc=$?; : > ${shellQuote(`${dir}/cmd-done`)}; exit $rc`;
 
 export function disarmScript(id: string, dir: string, remove = true): string {
-  const d = shellQuote(dir);
-  return [
-    `read kind pid < ${d}/timer || true`,
-    `if [ "$kind" = systemd ]; then systemctl stop kvmnet-rollback-${id}.timer kvmnet-rollback-${id}.service 2>/dev/null || true;`,
-    `elif [ -n "$pid" ]; then kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; fi`,
-    ...(remove ? [`rm -rf ${d}`] : []),
-  ].join('\n');
+  return DISARM({ DIR: dir, ID: id }) + (remove ? `rm -rf ${shellQuote(dir)}\n` : '');
 }
 
 /** Waits (on the host) for the detached change to finish, then prints its exit code and log. */
-function waitChangeScript(dir: string): string {
-  const d = shellQuote(dir);
-  return `i=0; while [ ! -s ${d}/change.rc ] && [ $i -lt 120 ]; do sleep 0.25; i=$((i+1)); done; cat ${d}/change.rc 2>/dev/null || echo none; cat ${d}/change.log 2>/dev/null`;
-}
+const waitChangeScript = (dir: string): string => WAIT_CHANGE({ DIR: dir });
 
 /** Keeps trying new connections until one works or the deadline passes (a late one is closed). */
 async function tryReconnect(reconnect: () => Promise<Connection>, deadlineMs: number): Promise<Connection | undefined> {
@@ -182,7 +168,7 @@ async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh:
     const waited = await fresh.exec(waitChangeScript(a.dir));
     const [rc = 'none', ...log] = waited.stdout.split('\n');
     // Disarm first, then look: if the timer already fired, the change is gone.
-    const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}\n[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
+    const disarm = await fresh.exec(`${disarmScript(a.id, a.dir, false)}[ -e ${shellQuote(`${a.dir}/rolled-back`)} ] && echo rolled-back; true`);
     return { fresh, firedAlready: disarm.stdout.includes('rolled-back'), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
   } catch (err) {
     // The new connection died before the timer was disarmed (the path broke just after it was

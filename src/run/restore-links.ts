@@ -6,7 +6,11 @@
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import { opsLines } from '../ops/index.js';
-import { bondOptions, HASH_MODES, linkAddFromFact, PRIMARY_MODES } from '../ops/link.js';
+import { addArgv, bondOptions, HASH_MODES, linkAddFromFact, PRIMARY_MODES } from '../ops/link.js';
+import { shellProgram, shellTemplate } from '../shell/program.js';
+
+// A bond made again, or re-created in place when its mode or LACP rate changed.
+const restoreBond = shellTemplate(shellProgram(new URL('./restore-bond.sh', import.meta.url)));
 
 /** A rollback step that must not stop the ones after it. */
 export const orTrue = (cmd: string) => `${cmd} 2>/dev/null || true`;
@@ -52,15 +56,7 @@ export function recreateLinkLines(before: Facts, existed: string[]): string[] {
     if (link.kind === 'bond') {
       const b = link.bond!;
       const wanted = `${b.mode} ${b.mode === '802.3ad' ? (b.lacpRate ?? 'slow') : '-'}`;
-      const current = `"$(cut -d' ' -f1 ${sys(link.name, '/bonding/mode')}) $(if [ "$(cut -d' ' -f1 ${sys(link.name, '/bonding/mode')})" = 802.3ad ]; then cut -d' ' -f1 ${sys(link.name, '/bonding/lacp_rate')}; else echo -; fi)"`;
-      // Mode and LACP rate change only on a downed bond without members: release them; the
-      // master lines below put them back.
-      const inPlace = [
-        `ip link set ${shellQuote(link.name)} down`,
-        `for m in ${sys(link.name)}/lower_*; do [ -e "$m" ] && ip link set "\${m##*/lower_}" nomaster; done`,
-        `${shellJoin(['ip', 'link', 'set', link.name, 'type', 'bond', ...bondSettings(link)])}`,
-      ].join('; ');
-      lines.push(`if ! ${exists(link.name)}; then ${add} && ${mtu}; elif [ ${current} != ${shellQuote(wanted)} ]; then ${inPlace}; fi 2>/dev/null || true`);
+      lines.push(restoreBond({ NAME: link.name, ADD: addArgv(linkAddFromFact(link)!), MTU: link.mtu, SYS: `/sys/class/net/${link.name}`, WANTED: wanted, SETTINGS: bondSettings(link) }).trimEnd());
       // Settings the kernel changes on a running bond.
       lines.push(orTrue(shellJoin(['ip', 'link', 'set', link.name, 'type', 'bond', 'miimon', String(b.miimon), ...(HASH_MODES.has(b.mode) && b.xmitHashPolicy ? ['xmit_hash_policy', b.xmitHashPolicy] : [])])));
       continue;

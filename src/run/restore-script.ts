@@ -7,10 +7,13 @@ import type { Facts } from '../model/facts.js';
 import { routeArgs } from '../ops/addr-route.js';
 import { inverseOps, opsLines, type Op } from '../ops/index.js';
 import { IFUPDOWN_DIR, NETWORKD_DIR } from '../model/persist-kinds.js';
+import { shellProgram, shellTemplate } from '../shell/program.js';
 import { masterLine, orTrue, primaryLines, recreateLinkLines } from './restore-links.js';
 
-// Virtual links a command may have created; anything else (NICs, guests' taps) is left alone.
-const VIRTUAL_KINDS = ['bridge', 'bond', 'vlan', 'dummy', 'macvlan', 'vxlan'];
+// Virtual links a command may have created (the kinds the script names; NICs and guests' taps are left alone).
+const removeUnknownLinks = shellTemplate(shellProgram(new URL('./restore-unknown-links.sh', import.meta.url)));
+// kvmnet's persistence files the change added.
+const removeUnknownFiles = shellTemplate(shellProgram(new URL('./restore-unknown-files.sh', import.meta.url)));
 
 export function restoreScript(before: Facts, devices: string[], networks: string[], opts: { anyLink?: boolean; ops?: readonly Op[] } = {}): string {
   const lines = ['# kvmnet rollback: restore the state before a guarded change'];
@@ -21,10 +24,7 @@ export function restoreScript(before: Facts, devices: string[], networks: string
   lines.push(...each(undo));
   if (opts.anyLink) {
     // A command's effect is unknown: virtual links that did not exist before go first.
-    const known = ` ${Object.keys(before.links).join(' ')} `;
-    lines.push(
-      `for t in ${VIRTUAL_KINDS.join(' ')}; do ip -o link show type "$t" 2>/dev/null | while IFS=': ' read -r _ n _; do n=\${n%%@*}; case ${shellQuote(known)} in *" $n "*) ;; *) ip link del "$n" 2>/dev/null || true;; esac; done; done`,
-    );
+    lines.push(removeUnknownLinks({ KNOWN: ` ${Object.keys(before.links).join(' ')} ` }).trimEnd());
   }
   // Links the change created go first: a created bond releases its members, a VLAN its addresses.
   for (const d of devices.filter((x) => !before.links[x])) lines.push(orTrue(shellJoin(['ip', 'link', 'del', d])));
@@ -93,9 +93,7 @@ function restorePersistedFiles(before: Facts): string[] {
   if (!before.persisted) return [];
   const lines: string[] = [];
   const known = Object.keys(before.persisted);
-  lines.push(
-    `for f in ${NETWORKD_DIR}/10-kvmnet-* ${NETWORKD_DIR}/10-kvmnet-*.network.d/* ${IFUPDOWN_DIR}/kvmnet-*; do [ -f "$f" ] || continue; case ${shellQuote(` ${known.join(' ')} `)} in *" $f "*) ;; *) rm -f "$f";; esac; done`,
-  );
+  lines.push(removeUnknownFiles({ KNOWN: ` ${known.join(' ')} `, NETWORKD_DIR, IFUPDOWN_DIR }).trimEnd());
   for (const [path, content] of Object.entries(before.persisted)) {
     lines.push(`mkdir -p ${shellQuote(path.replace(/\/[^/]*$/, ''))} && printf %s ${shellQuote(content)} > ${shellQuote(path)} || true`);
   }

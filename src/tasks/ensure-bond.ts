@@ -8,7 +8,7 @@ import { RefusedError } from '../errors.js';
 import { describeAddrs } from '../facts/describe.js';
 import type { BondInfo, Facts, LinkFact } from '../model/facts.js';
 import { factsAfter, noop, type Change, type Plan } from '../model/plan.js';
-import { enslave, HASH_MODES, PRIMARY_MODES } from '../ops/link.js';
+import { HASH_MODES, intoBond, PRIMARY_MODES } from '../ops/link.js';
 import type { BondSettings, Op } from '../ops/types.js';
 import { interfaceName, persist, presence } from './common-args.js';
 import { linkUpChange } from './link-changes.js';
@@ -168,7 +168,7 @@ function refuseMember(args: EnsureBondArgs, member: string, facts: Facts, host: 
 function addMember(bond: string, member: string, facts: Facts, migrate: boolean, firstMember: boolean): Change {
   const link = facts.links[member]!;
   const addrs = facts.addrs.filter((a) => a.dev === member && a.scope === 'global');
-  if (!(migrate && addrs.length)) return { summary: `add ${member} to ${bond}`, ops: enslave(facts, member, bond) };
+  if (!(migrate && addrs.length)) return { summary: `add ${member} to ${bond}`, ops: intoBond(member, bond) };
   // Migration: the bond holds the addresses before the member goes down (downing it flushes its
   // routes), then the member is enslaved and the routes are put back on the bond. A first member
   // gives the bond its MAC by itself; otherwise the bond takes the member's, so that neighbours'
@@ -176,7 +176,7 @@ function addMember(bond: string, member: string, facts: Facts, migrate: boolean,
   const routes = facts.routes.filter((r) => r.dev === member && r.protocol !== 'kernel');
   const ops: Op[] = [];
   if (!firstMember && link.mac) ops.push({ op: 'link.mac', name: bond, mac: link.mac });
-  ops.push(...addrsTo(addrs, bond), ...enslave(facts, member, bond), { op: 'link.up', name: bond, up: true }, ...addrsFrom(addrs), ...routesTo(routes, bond));
+  ops.push(...addrsTo(addrs, bond), ...intoBond(member, bond), { op: 'link.up', name: bond, up: true }, ...addrsFrom(addrs), ...routesTo(routes, bond));
   return { summary: `migrate ${member} into ${bond}: move ${movedText(addrs, routes)} to ${bond}, then add ${member} to ${bond}`, ops };
 }
 
@@ -233,7 +233,7 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
       const ops: Op[] = [{ op: 'link.up', name, up: false }];
       for (const m of release) ops.push({ op: 'link.master', name: m, master: null });
       ops.push({ op: 'link.bond', name, bond: opts });
-      for (const m of release.filter((x) => keep.includes(x))) ops.push(...enslave(facts, m, name));
+      for (const m of release.filter((x) => keep.includes(x))) ops.push(...intoBond(m, name));
       if (args.up) ops.push({ op: 'link.up', name, up: true });
       const what = [modeChange && `mode ${b.mode} → ${mode}`, rateChange && `lacp_rate ${b.lacpRate ?? 'slow'} → ${lacpRate}`].filter(Boolean).join(', ');
       changes.push({

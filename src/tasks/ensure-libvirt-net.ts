@@ -117,6 +117,7 @@ elif [ -x /usr/sbin/libvirtd ]; then lv_d=libvirtd lv_s=/run/libvirt/libvirt-soc
 else lv_d=; fi
 if [ -n "$lv_d" ]; then
   lv_c=/run/kvmnet/$lv_d.version
+  # shellcheck disable=SC3013 # test's -nt is not POSIX, but every Linux /bin/sh has it (dash, bash, busybox)
   if [ -s "$lv_c" ] && [ "$lv_c" -nt /usr/sbin/$lv_d ] && { [ ! -e /run/$lv_d.pid ] || [ "$lv_c" -nt /run/$lv_d.pid ]; } && { [ ! -e "$lv_s" ] || [ "$lv_c" -nt "$lv_s" ]; }; then
     while IFS= read -r lv_l; do printf '%s\\n' "$lv_l"; done < "$lv_c"
   else

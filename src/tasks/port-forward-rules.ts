@@ -25,6 +25,7 @@
 // it). libvirtd finds hook scripts when it starts: until its next start, the rules kvmnet applied
 // itself stay (a network restart leaves kvmnet's chains, table and accepts alone or re-applies them).
 import type { Facts, FirewallBackendFact, PortForwardFacts } from '../model/facts.js';
+import { shellProgram } from '../shell/program.js';
 import type { FactsFragment } from './contract.js';
 
 export const HOOKS_DIR = '/etc/libvirt/hooks';
@@ -42,95 +43,11 @@ export const LIBVIRT_NFT_FORWARD = 'forward';
 
 export type Backend = 'iptables' | 'nftables';
 
-/** The hook (network.d and daemon.d) and kvmnet's own way to apply the rules files (`sh -s - - apply`). */
-export const HOOK_SCRIPT = `#!/bin/sh
-# Written by kvmnet (ensure_port_forward); kvmnet overwrites changes.
-# libvirt runs it on network events (network.d: $1 network, $2 started|stopped|...) and daemon
-# events (daemon.d: $2 start|reload|shutdown). It rebuilds kvmnet's rules from ${RULES_DIR}/*.rules:
-# iptables: kvmnet's chains (nat ${DNAT_CHAIN}, filter ${FWD_CHAIN}), jumped to first;
-# nftables: kvmnet's table (ip ${NFT_TABLE}) and its accepts on top of libvirt's base chain
-# ip ${LIBVIRT_NFT_TABLE} ${LIBVIRT_NFT_FORWARD} (tagged "kvmnet-pf:…", removed by handle).
-# It never calls libvirt (libvirtd waits for its hooks: calling back could deadlock) and exits 0
-# (a failing network hook would stop the network from starting).
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-D=${RULES_DIR}
-first() { iptables -w -t "$1" -S "$2" 2>/dev/null | sed -n 2p; }
-jump() {
-  [ "$(first "$1" "$2")" = "-A $2 -j $3" ] && return 0
-  while iptables -w -t "$1" -D "$2" -j "$3" 2>/dev/null; do :; done
-  iptables -w -t "$1" -I "$2" 1 -j "$3"
-}
-unjump() {
-  while iptables -w -t "$1" -D "$2" -j "$3" 2>/dev/null; do :; done
-  iptables -w -t "$1" -F "$3" 2>/dev/null; iptables -w -t "$1" -X "$3" 2>/dev/null; return 0
-}
-ipt_apply() {
-  if ! grep -qs '^nat ' "$@"; then
-    # No iptables forward: remove kvmnet's chains if any (never create iptables tables on an nftables host).
-    command -v iptables-save >/dev/null 2>&1 && iptables-save 2>/dev/null | grep -q KVMNET_ || return 0
-    unjump nat PREROUTING ${DNAT_CHAIN}; unjump filter FORWARD ${FWD_CHAIN}; return 0
-  fi
-  { echo '*nat'; echo ':${DNAT_CHAIN} - [0:0]'; sed -n 's/^nat //p' "$@"; echo COMMIT
-    echo '*filter'; echo ':${FWD_CHAIN} - [0:0]'; sed -n 's/^filter //p' "$@"; echo COMMIT
-  } | iptables-restore -w --noflush || return 1
-  jump nat PREROUTING ${DNAT_CHAIN} && jump filter FORWARD ${FWD_CHAIN}
-}
-L="ip ${LIBVIRT_NFT_TABLE} ${LIBVIRT_NFT_FORWARD}"
-# One nft transaction: kvmnet's table rebuilt, kvmnet's accepts in libvirt's chain replaced on top.
-nft_apply() {
-  command -v nft >/dev/null 2>&1 || return 0
-  dn=$(sed -n 's/^nft-dnat //p' "$@"); ac=$(sed -n 's/^nft-accept //p' "$@")
-  {
-    nft list table ip ${NFT_TABLE} >/dev/null 2>&1 && echo 'delete table ip ${NFT_TABLE}'
-    if [ -n "$dn" ]; then
-      echo 'add table ip ${NFT_TABLE}'
-      echo 'add chain ip ${NFT_TABLE} ${NFT_CHAIN} { type nat hook prerouting priority dstnat; policy accept; }'
-      printf '%s\\n' "$dn" | sed 's/^/add rule ip ${NFT_TABLE} ${NFT_CHAIN} /'
-    fi
-    nft -a list chain $L 2>/dev/null | sed -n "s/.* comment \\"kvmnet-pf:.* # handle \\([0-9]*\\)$/delete rule $L handle \\1/p"
-    if [ -n "$ac" ] && nft list chain $L >/dev/null 2>&1; then printf '%s\\n' "$ac" | sed "s/^/insert rule $L /"; fi
-  } | nft -f /dev/stdin
-}
-apply() {
-  set -- "$D"/*.rules
-  [ -e "$1" ] || set -- /dev/null
-  ipt_apply "$@"; r=$?
-  nft_apply "$@" || r=1
-  return $r
-}
-# At its start (and reload) libvirtd runs this hook BEFORE it re-creates its own rules: wait in
-# the background (the hook must return) until libvirt's rules are there, then apply.
-ipt_later() {
-  i=0
-  while [ $i -lt 120 ]; do
-    iptables -w -S FORWARD 2>/dev/null | grep -q -- '-j LIBVIRT_FW' && break
-    sleep 0.5; i=$((i + 1))
-  done
-  apply; sleep 2; apply
-}
-# nftables: once libvirt's forward chain is there (it makes its table at its start when missing),
-# keep kvmnet's accepts above libvirt's jumps until that has held for 2 s.
-ours_first() { nft list chain $L 2>/dev/null | awk '/comment "kvmnet-pf:/ { if (j) bad = 1; k = 1 } / jump / { j = 1 } END { exit (bad || !k) }'; }
-nft_later() {
-  i=0; ok=0
-  while [ $i -lt 120 ] && [ $ok -lt 4 ]; do
-    sleep 0.5; i=$((i + 1))
-    nft list chain $L >/dev/null 2>&1 || continue
-    if ours_first; then ok=$((ok + 1)); else ok=0; apply; fi
-  done
-}
-later() {
-  grep -qs '^nat ' "$D"/*.rules && ipt_later
-  grep -qs '^nft-accept ' "$D"/*.rules && nft_later
-  return 0
-}
-case "$2" in
-  apply) apply; exit $? ;;
-  started|stopped) apply >/dev/null 2>&1 ;;
-  start|reload) ( later ) </dev/null >/dev/null 2>&1 & ;;
-esac
-exit 0
-`;
+/**
+ * The hook (network.d and daemon.d) and kvmnet's own way to apply the rules files (`sh -s - - apply`).
+ * It names the paths, chains and tables above literally (the file as installed is what hosts compare).
+ */
+export const HOOK_SCRIPT = shellProgram(new URL('./port-forward-hook.sh', import.meta.url));
 
 export type Proto = 'tcp' | 'udp';
 

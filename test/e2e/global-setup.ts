@@ -183,6 +183,11 @@ function warnIfStale(): void {
         const bundle = join(REPO, 'dist', 'bundle', 'kvmnet.cjs');
         if (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs || statSync(bundle).mtimeMs < statSync(p).mtimeMs) stale.push(relative(REPO, p));
       }
+      // Shell programs: copied beside tsc's output and inlined in the bundle (scripts/copy-shell.mjs).
+      else if (e.name.endsWith('.sh')) {
+        const out = join(REPO, 'dist', relative(join(REPO, 'src'), p));
+        if (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs || statSync(join(REPO, 'dist', 'bundle', 'kvmnet.cjs')).mtimeMs < statSync(p).mtimeMs) stale.push(relative(REPO, p));
+      }
     }
   };
   walk(join(REPO, 'src'));

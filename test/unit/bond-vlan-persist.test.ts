@@ -3,7 +3,7 @@
 // Facts captured from a VM lab host (test/fixtures/facts/vm).
 import { describe, expect, it } from 'vitest';
 import type { Facts } from '../../src/model/facts.js';
-import type { Plan } from '../../src/model/plan.js';
+import { applyChanges, type Plan } from '../../src/model/plan.js';
 import { persistenceDrift } from '../../src/tasks/persistence-drift.js';
 import { planOf } from './support/plan-task.js';
 import { vmFixture } from './support/vm-fixture.js';
@@ -11,7 +11,7 @@ import { vmFixture } from './support/vm-fixture.js';
 type T = 'ensure_bond' | 'ensure_vlan' | 'ensure_bridge' | 'ensure_port';
 function run(type: T, args: Record<string, unknown>, facts: Facts): Plan {
   const p = planOf(type, args, facts);
-  for (const c of p.changes) c.effect(facts);
+  applyChanges(p.changes, facts);
   return p;
 }
 const NWD = '/etc/systemd/network';

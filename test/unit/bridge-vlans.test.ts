@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkTaskArgs } from '../../src/config/playbook.js';
 import type { Facts } from '../../src/model/facts.js';
-import type { Plan } from '../../src/model/plan.js';
+import { applyChanges, changeLines, type Plan } from '../../src/model/plan.js';
 import { ensureBridge } from '../../src/tasks/ensure-bridge.js';
 import { hostFixture } from './support/host-fixture.js';
 import { planOf } from './support/plan-task.js';
@@ -15,8 +15,8 @@ import { taskModules } from '../../src/tasks/registry.js';
 import { ifupdownPortVlanLines, ifupdownPortVlans, withIfupdownPortVlanLines } from '../../src/tasks/bridge-vlan-persist.js';
 import { wantedVlans } from '../../src/tasks/bridge-vlans.js';
 
-const commands = (p: Plan) => p.changes.flatMap((c) => c.commands);
-const apply = (p: Plan, f: Facts) => p.changes.forEach((c) => c.effect(f));
+const commands = (p: Plan) => changeLines(p.changes);
+const apply = (p: Plan, f: Facts) => applyChanges(p.changes, f);
 const port = (a: object, f: Facts) => planOf('ensure_port', a, f);
 const bridge = (a: object, f: Facts) => planOf('ensure_bridge', a, f);
 

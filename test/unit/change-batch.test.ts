@@ -1,26 +1,63 @@
 // The change batch runs real scripts through the local transport (`sh -c` on this machine) in a
-// temporary directory: what ran is read back from the files the commands wrote.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// temporary directory: `ip` and `virsh` are stubs first on PATH that record their arguments (and
+// are slow, fail or kill the shell when a link's name says so); file operations run for real.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectLocal } from '../../src/connection/local.js';
-import { shellQuote } from '../../src/connection/quote.js';
 import type { Connection } from '../../src/connection/types.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { Change } from '../../src/model/plan.js';
+import type { Op } from '../../src/ops/index.js';
 import { batchScript, ChangeBatch, MarkerReader, MAX_BATCH_BYTES, splitStderr, type BatchedTask } from '../../src/run/change-batch.js';
 import { localSettings } from './support/local-settings.js';
 
 const settings = localSettings;
 
 let dir: string;
+let savedPath: string | undefined;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'kvmnet-batch-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  // `ip link set NAME up`: what the stub does depends on NAME ($3).
+  writeFileSync(
+    join(bin, 'ip'),
+    `#!/bin/sh
+printf '%s\\n' "ip $*" >> '${dir}/log'
+case "$3" in
+  slow-*) sleep "\${3#slow-}" ;;
+  noisy-*) echo "noise of $3" >&2 ;;
+  broken-*) echo "RTNETLINK answers: $3 is broken" >&2; exit 2 ;;
+  no-newline) printf no-newline; printf err-no-newline >&2 ;;
+  fails-without-newline) printf x >&2; exit 1 ;;
+  dying) echo dying >&2; kill -9 0 ;;
+esac
+`,
+  );
+  // `virsh -q net-define /dev/stdin`: keeps what it was given on stdin.
+  writeFileSync(join(bin, 'virsh'), `#!/bin/sh\nprintf '%s\\n' "virsh $*" >> '${dir}/log'\ncat > '${dir}/virsh-stdin'\n`);
+  chmodSync(join(bin, 'ip'), 0o755);
+  chmodSync(join(bin, 'virsh'), 0o755);
+  savedPath = process.env.PATH;
+  process.env.PATH = `${bin}:${savedPath}`;
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => {
+  process.env.PATH = savedPath;
+  rmSync(dir, { recursive: true, force: true });
+});
 
-const change = (commands: string[], stdin?: string): Change => ({ summary: commands.join('; '), commands, ...(stdin !== undefined && { stdin }), touches: [], effect: () => {} });
+const change = (...ops: Op[]): Change => ({ summary: ops.map((o) => o.op).join('; '), ops });
+const up = (name: string): Change => change({ op: 'link.up', name, up: true });
+/** What the stubs ran, in order. */
+const ran = (): string[] => {
+  try {
+    return readFileSync(join(dir, 'log'), 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
 
 /** A task that records what happened to it in `log`. */
 function task(name: string, changes: Change[], log: string[]): BatchedTask {
@@ -40,16 +77,15 @@ describe('ChangeBatch over a real shell', () => {
     const log: string[] = [];
     const batch = new ChangeBatch();
     batch.defer(() => log.push('event before anything is queued'));
-    batch.add(task('a', [change([`echo a > ${dir}/a`])], log));
+    batch.add(task('a', [up('a')], log));
     batch.defer(() => log.push('event after a'));
-    batch.add(task('b', [change([`echo b1 > ${dir}/b`]), change([`echo b2 >> ${dir}/b`])], log));
+    batch.add(task('b', [up('b1'), up('b2')], log));
     batch.defer(() => log.push('event after b'));
     expect(log).toEqual(['event before anything is queued']);
 
     expect(await batch.flush(conn)).toBe(true);
     expect(log).toEqual(['event before anything is queued', 'a applied', 'event after a', 'b applied', 'event after b']);
-    expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('a\n');
-    expect(readFileSync(join(dir, 'b'), 'utf8')).toBe('b1\nb2\n');
+    expect(ran()).toEqual(['ip link set a up', 'ip link set b1 up', 'ip link set b2 up']);
     expect(conn.stats.execs).toBe(1);
     expect(batch.size).toBe(0);
     await conn.close();
@@ -59,31 +95,32 @@ describe('ChangeBatch over a real shell', () => {
     const conn = connectLocal(settings);
     const log: string[] = [];
     const batch = new ChangeBatch();
-    batch.add(task('a', [change([`echo noise-of-a >&2`, `touch ${dir}/a`])], log));
+    batch.add(task('a', [change({ op: 'link.up', name: 'noisy-a', up: true }, { op: 'link.up', name: 'a', up: true })], log));
     batch.defer(() => log.push('event after a'));
     // set -e: the failing command ends the task before its second line.
-    batch.add(task('b', [change([`echo b-is-broken >&2; false`, `touch ${dir}/b-second-line`])], log));
+    batch.add(task('b', [change({ op: 'link.up', name: 'broken-b', up: true }, { op: 'link.up', name: 'b-second-line', up: true })], log));
     batch.defer(() => log.push('event after b'));
-    batch.add(task('c', [change([`touch ${dir}/c`])], log));
+    batch.add(task('c', [up('c')], log));
 
     expect(await batch.flush(conn)).toBe(false);
-    expect(log).toEqual(['a applied', 'event after a', 'b failed: b-is-broken']);
-    expect(existsSync(join(dir, 'a'))).toBe(true);
-    expect(existsSync(join(dir, 'b-second-line'))).toBe(false);
-    expect(existsSync(join(dir, 'c'))).toBe(false);
+    expect(log).toEqual(['a applied', 'event after a', 'b failed: RTNETLINK answers: broken-b is broken']);
+    expect(ran()).toEqual(['ip link set noisy-a up', 'ip link set a up', 'ip link set broken-b up']);
     await conn.close();
   });
 
-  it('gives a change its stdin byte for byte (quotes, newlines, $, backslashes)', async () => {
+  it('gives a definition and a file their content byte for byte (quotes, newlines, $, backslashes)', async () => {
     const conn = connectLocal(settings);
     const log: string[] = [];
     const xml = `<network name='it''s'>\n  <description>$(reboot) \`x\` \\n "q"</description>\n</network>\n`;
     const batch = new ChangeBatch();
-    batch.add(task('net', [change([`cat > ${shellQuote(join(dir, 'net.xml'))}`], xml)], log));
-    batch.add(task('after', [change([`touch ${dir}/after`])], log));
+    batch.add(task('net', [change({ op: 'net.define', name: "it's", xml })], log));
+    batch.add(task('file', [change({ op: 'file.write', path: join(dir, 'etc', "it's.xml"), content: xml })], log));
+    batch.add(task('after', [up('after')], log));
     expect(await batch.flush(conn)).toBe(true);
-    expect(readFileSync(join(dir, 'net.xml'), 'utf8')).toBe(xml);
-    expect(log).toEqual(['net applied', 'after applied']);
+    expect(readFileSync(join(dir, 'virsh-stdin'), 'utf8')).toBe(xml);
+    expect(readFileSync(join(dir, 'etc', "it's.xml"), 'utf8')).toBe(xml);
+    expect(log).toEqual(['net applied', 'file applied', 'after applied']);
+    expect(ran()).toEqual(['virsh -q net-define /dev/stdin', 'ip link set after up']);
     await conn.close();
   });
 
@@ -92,8 +129,8 @@ describe('ChangeBatch over a real shell', () => {
     const log: string[] = [];
     const batch = new ChangeBatch();
     // Two tasks: 600 ms in all. The first takes 400 ms, more than one task's timeout but within two.
-    batch.add(task('a', [change(['sleep 0.4'])], log));
-    batch.add(task('b', [change(['sleep 5'])], log));
+    batch.add(task('a', [up('slow-0.4')], log));
+    batch.add(task('b', [up('slow-5')], log));
     expect(await batch.flush(conn)).toBe(false);
     expect(log[0]).toBe('a applied');
     expect(log[1]).toMatch(/^b failed: timed out: .*timed out after 600 ms: # kvmnet: the changes of 2 task\(s\)$/);
@@ -105,8 +142,8 @@ describe('ChangeBatch over a real shell', () => {
     const conn = connectLocal(settings);
     const log: string[] = [];
     const batch = new ChangeBatch();
-    batch.add(task('a', [change(['printf no-newline; printf err-no-newline >&2'])], log));
-    batch.add(task('b', [change(['printf x >&2; false'])], log));
+    batch.add(task('a', [up('no-newline')], log));
+    batch.add(task('b', [up('fails-without-newline')], log));
     expect(await batch.flush(conn)).toBe(false);
     expect(log).toEqual(['a applied', 'b failed: x']);
     await conn.close();
@@ -116,8 +153,8 @@ describe('ChangeBatch over a real shell', () => {
     const conn = connectLocal(settings);
     const log: string[] = [];
     const batch = new ChangeBatch();
-    batch.add(task('a', [change(['true'])], log));
-    batch.add(task('b', [change(['echo dying >&2; kill -9 $$'])], log));
+    batch.add(task('a', [up('a')], log));
+    batch.add(task('b', [up('dying')], log));
     expect(await batch.flush(conn)).toBe(false);
     expect(log[0]).toBe('a applied');
     expect(log[1]).toMatch(/^b failed: /);
@@ -141,11 +178,11 @@ describe('ChangeBatch over a real shell', () => {
       },
     };
     const batch = new ChangeBatch();
-    batch.add(task('a', [change(['true'])], log));
+    batch.add(task('a', [up('a')], log));
     batch.defer(() => log.push('event after a'));
-    batch.add(task('b', [change(['true'])], log));
+    batch.add(task('b', [up('b')], log));
     batch.defer(() => log.push('event after b'));
-    batch.add(task('c', [change(['true'])], log));
+    batch.add(task('c', [up('c')], log));
     expect(await batch.flush(conn)).toBe(false);
     expect(script).toContain('set -e');
     expect(log).toEqual(['a applied', 'event after a', 'b lost: connection lost (reset)']);
@@ -155,11 +192,11 @@ describe('ChangeBatch over a real shell', () => {
 describe('batch size', () => {
   it('refuses a task that would take the script over the limit', () => {
     const batch = new ChangeBatch();
-    const half = change([`echo ${'x'.repeat(MAX_BATCH_BYTES / 2)}`]);
+    const half = change({ op: 'file.write', path: '/tmp/x', content: 'x'.repeat(MAX_BATCH_BYTES / 2) });
     expect(batch.fits([half])).toBe(true);
     batch.add(task('a', [half], []));
     expect(batch.fits([half])).toBe(false);
-    expect(batch.fits([change(['true'])])).toBe(true);
+    expect(batch.fits([up('a')])).toBe(true);
   });
 });
 
@@ -180,7 +217,7 @@ describe('markers', () => {
   });
 
   it('are printed once per task part on each stream, in order', () => {
-    const script = batchScript([[change(['a'])], [change(['b'])]], 'n2');
+    const script = batchScript([[up('a')], [up('b')]], 'n2');
     expect(script.match(/'kvmnet-n2 \d+' "\$rc"( >&2)?/g)).toEqual([`'kvmnet-n2 0' "$rc"`, `'kvmnet-n2 0' "$rc" >&2`, `'kvmnet-n2 1' "$rc"`, `'kvmnet-n2 1' "$rc" >&2`]);
   });
 });

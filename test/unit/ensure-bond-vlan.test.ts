@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkTaskArgs } from '../../src/config/playbook.js';
 import type { Facts } from '../../src/model/facts.js';
-import type { Plan } from '../../src/model/plan.js';
+import { applyChanges, changeLines, type Plan } from '../../src/model/plan.js';
 import { sshPathTouch } from '../../src/run/ssh-path.js';
 import { settleMsOf } from '../../src/run/confirm.js';
 import { ensureBond, lacpGoneAfterS } from '../../src/tasks/ensure-bond.js';
@@ -14,8 +14,8 @@ import { vmFixture } from './support/vm-fixture.js';
 
 const bond = (a: object, f: Facts) => planOf('ensure_bond', a, f);
 const vlan = (a: object, f: Facts) => planOf('ensure_vlan', a, f);
-const commands = (p: Plan) => p.changes.flatMap((c) => c.commands);
-const apply = (p: Plan, f: Facts) => p.changes.forEach((c) => c.effect(f));
+const commands = (p: Plan) => changeLines(p.changes);
+const apply = (p: Plan, f: Facts) => applyChanges(p.changes, f);
 const LACP = { name: 'bond0', mode: '802.3ad', members: ['eth1', 'eth2'], lacp_rate: 'fast', xmit_hash_policy: 'layer3+4' };
 
 /** The 802.3ad capture with bond0 (and the VLAN on it) gone, as `ensure_bond state: absent` leaves it. */

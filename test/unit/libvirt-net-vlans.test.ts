@@ -1,16 +1,16 @@
 // ensure_libvirt_net's vlan, portgroups and virtualport: validation with positions, the XML they
 // render against what libvirt 9.0 stored (test/fixtures/netxml/ovs-vlans.xml, captured by
 // scripts/lab-capture-netvlans.sh), live portgroup changes and their check, and `kvmnet facts`.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
 import { checkTaskArgs, parsePlaybook } from '../../src/config/playbook.js';
 import { parseFacts } from '../../src/facts/parse.js';
+import type { Facts } from '../../src/model/facts.js';
+import { changeLines } from '../../src/model/plan.js';
+import { applyOps, verifyOps } from '../../src/ops/index.js';
 import { isSubset, parseXml } from '../../src/render/netxml.js';
 import { ensureLibvirtNet, type EnsureLibvirtNetArgs } from '../../src/tasks/ensure-libvirt-net.js';
-import { classifyNetworkChange, describeOp, verifyScript } from '../../src/tasks/libvirt-net-live.js';
+import { classifyNetworkChange, describeOp, netUpdateOp } from '../../src/tasks/libvirt-net-live.js';
 import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
@@ -117,22 +117,24 @@ describe('rendered XML against what libvirt 9.0 stored', () => {
   });
 });
 
-describe("the net-update check reads each portgroup's VLAN tags (run in sh against captured definitions)", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kvmnet-vlancheck-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  // A stand-in virsh that prints the captured definition for both the running and the persistent one.
-  writeFileSync(join(dir, 'virsh'), `#!/bin/sh\ncat ${join(dir, 'net.xml')}; echo @@kvmnet-inactive@@; cat ${join(dir, 'net.xml')}\n`);
-  chmodSync(join(dir, 'virsh'), 0o755);
-  const check = (xml: string, wanted: object) => {
-    writeFileSync(join(dir, 'net.xml'), xml);
+describe("the net-update read-back compares each portgroup's VLAN tags (definitions read back as captured, or edited)", () => {
+  const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+  /** The facts of the lab host with both definitions of ovs-net set to `xml`. */
+  const withDefinition = (xml: string): Facts => {
+    const f = parseFacts(fixture('facts-ovs-vlans.stdout'), '', fragments).facts;
+    if (f.libvirt.available) f.libvirt.networks['ovs-net']!.xml = xml;
+    f.dhcp!['ovs-net']!.liveXml = xml;
+    return f;
+  };
+  /** What the read-back says of the live change from STORED to `wanted` when the host then holds `readBack`. */
+  const check = (readBack: string, wanted: object) => {
     const c = classifyNetworkChange(parseXml(render(wanted)), parseXml(STORED), '9.0.0');
     if (c.way !== 'live') throw new Error(`expected a live change, got ${c.way}`);
-    try {
-      execFileSync('sh', ['-c', verifyScript('ovs-net', c.ops).join('\n')], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, stdio: 'pipe' });
-      return 'ok';
-    } catch (e) {
-      return String((e as { stderr: Buffer }).stderr).trim();
-    }
+    const ops = c.ops.map((op) => netUpdateOp('ovs-net', op));
+    const expected = withDefinition(STORED);
+    applyOps(ops, expected);
+    const problems = verifyOps(ops, expected, withDefinition(readBack));
+    return problems.length ? problems.join('; ') : 'ok';
   };
   const web31 = { ...OVS, portgroups: [{ name: 'web', default: true, vlan: { tags: [31] } }, OVS.portgroups[1]!, OVS.portgroups[2]!] };
 
@@ -140,7 +142,7 @@ describe("the net-update check reads each portgroup's VLAN tags (run in sh again
     expect(check(STORED.replace("<tag id='30'/>", "<tag id='31'/>"), web31)).toBe('ok');
   });
   it('fails, naming the portgroup, when the tag inside it did not change', () => {
-    expect(check(STORED, web31)).toBe('net-update of ovs-net did not take: the running definition lacks portgroup <portgroup name="web" default="yes"><vlan><tag id="31"/></vlan></portgroup>');
+    expect(check(STORED, web31)).toBe('the persistent definition of ovs-net lacks portgroup <portgroup name="web" default="yes"><vlan><tag id="31"/></vlan></portgroup>');
   });
   it("a portgroup without VLAN is found although libvirt never writes it as <portgroup …/>", () => {
     const wanted = { ...OVS, portgroups: [...OVS.portgroups, { name: 'extra' }] };
@@ -183,7 +185,7 @@ describe('kvmnet facts on a lab host running the network', () => {
     if (f.libvirt.available) f.libvirt.guests.push({ guest: 'g1', interface: 'vnet0', type: 'bridge', source: 'ovsbr0', model: 'virtio', mac: '52:54:00:00:00:01' });
     const p = planOf('ensure_libvirt_net', { name: 'ovs-net', state: 'active' }, f, 'hv1', { desiredXml: render({ ...OVS, vlan: { tags: [10, 20, 21], native: 10 } }) });
     expect(p.changes.map((c) => c.summary)).toEqual(['redefine network ovs-net', "network ovs-net restarted (its Open vSwitch bridge keeps the guests' ports)"]);
-    expect(p.changes.flatMap((c) => c.commands).join('\n')).not.toContain('master');
+    expect(changeLines(p.changes).join('\n')).not.toContain('master');
     expect(p.diff!.notes![0]).toMatch(/restart: ovs-net is active and <vlan> cannot change without a restart; the Open vSwitch bridge keeps the guests' ports \(g1 \(vnet0\)\)/);
   });
 

@@ -4,8 +4,10 @@
 // libvirt 9.0.0 (iptables backend); the nftables backend: port-forward-nftables.test.ts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { shellQuote } from '../../src/connection/quote.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
+import { applyChanges, changeLines, changeTouches } from '../../src/model/plan.js';
 import { RefusedError } from '../../src/errors.js';
 import { factsSummary } from '../../src/report/facts-view.js';
 import { dhcpHostsOf, hostXml, inSubnet, parseLeases } from '../../src/tasks/dhcp-hosts.js';
@@ -17,7 +19,7 @@ import { planOf } from './support/plan-task.js';
 const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
 const capture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '', fragments).facts;
 const applyPlan = (facts: Facts, plan: ReturnType<typeof planOf>) => {
-  for (const c of plan.changes) c.effect(facts);
+  applyChanges(plan.changes, facts);
   return facts;
 };
 
@@ -35,7 +37,8 @@ describe('facts of the guests’ side (captured)', () => {
     // 52:54:00:30:00:13 was added with `net-update --live` only.
     expect(f.dhcp!.net10!.live).toContainEqual({ mac: '52:54:00:30:00:13', ip: '192.168.30.13' });
     expect(f.dhcp!.net10!.leases).toEqual([{ expiry: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), mac: '52:54:00:30:00:11', protocol: 'ipv4', address: '192.168.30.11/24', hostname: 'web1', clientId: '01:52:54:00:30:00:11' }]);
-    expect(f.dhcp!.default).toEqual({ config: [], live: [], leases: [], dnsConfig: [], dnsLive: [] });
+    // The running definition of an active network is read too (what a live update is checked against).
+    expect(f.dhcp!.default).toEqual({ config: [], live: [], liveXml: expect.stringMatching(/^<network>\n  <name>default<\/name>/), leases: [], dnsConfig: [], dnsLive: [] });
   });
 
   it('the firewall: libvirt’s backend, kvmnet’s rules, its jumps first, its files', () => {
@@ -89,8 +92,8 @@ describe('facts of the guests’ side (captured)', () => {
 describe('ensure_dhcp_host', () => {
   it('no reservation yet: one net-update add, --live --config (active, persistent)', () => {
     const plan = planOf('ensure_dhcp_host', WEB1, capture('nat-no-forwards'));
-    expect(plan.changes.map((c) => c.commands)).toEqual([[`virsh -q net-update net10 add ip-dhcp-host '<host mac='\\''52:54:00:30:00:11'\\'' name='\\''web1'\\'' ip='\\''192.168.30.11'\\''/>' --config --live >/dev/null`]]);
-    expect(plan.changes[0]!.touches).toEqual([{ kind: 'network', name: 'net10' }]);
+    expect(plan.changes.map((c) => changeLines([c]))).toEqual([[`virsh -q net-update net10 add ip-dhcp-host '<host mac='\\''52:54:00:30:00:11'\\'' name='\\''web1'\\'' ip='\\''192.168.30.11'\\''/>' --config --live >/dev/null`]]);
+    expect(changeTouches(plan.changes, capture('nat-no-forwards'))).toEqual([{ kind: 'network', name: 'net10' }]);
   });
 
   it('then a no-op, because the effect updated the facts', () => {
@@ -106,13 +109,13 @@ describe('ensure_dhcp_host', () => {
   it('live only (net-update --live by hand): added to the persistent definition only', () => {
     const plan = planOf('ensure_dhcp_host', { network: 'net10', mac: '52:54:00:30:00:13', ip: '192.168.30.13' }, capture('nat-guests'));
     expect(plan.changes.map((c) => c.summary)).toEqual(['reserve 192.168.30.13 for 52:54:00:30:00:13 in net10 (persistent definition only)']);
-    expect(plan.changes[0]!.commands[0]).toMatch(/ add ip-dhcp-host .* --config >\/dev\/null$/);
+    expect(changeLines([plan.changes[0]!])[0]).toMatch(/ add ip-dhcp-host .* --config >\/dev\/null$/);
   });
 
   it('a changed address: net-update modify', () => {
     const plan = planOf('ensure_dhcp_host', { ...WEB1, ip: '192.168.30.21' }, capture('nat-guests'));
     expect(plan.changes.map((c) => c.summary)).toEqual(['change reservation of 52:54:00:30:00:11 in net10 to mac 52:54:00:30:00:11, name web1, ip 192.168.30.21']);
-    expect(plan.changes[0]!.commands[0]).toContain(' modify ip-dhcp-host ');
+    expect(changeLines([plan.changes[0]!])[0]).toContain(' modify ip-dhcp-host ');
     expect(plan.diff).toEqual({
       before: "config: <host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.11'/>\nlive: <host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.11'/>",
       after: "config: <host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.21'/>\nlive: <host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.21'/>",
@@ -137,7 +140,7 @@ describe('ensure_dhcp_host', () => {
     const f = capture('nat-guests');
     const plan = planOf('ensure_dhcp_host', { ...WEB1, state: 'absent' }, f);
     expect(plan.changes.map((c) => c.summary)).toEqual(['remove reservation mac 52:54:00:30:00:11, name web1, ip 192.168.30.11 from net10']);
-    expect(plan.changes[0]!.commands[0]).toContain(' delete ip-dhcp-host ');
+    expect(changeLines([plan.changes[0]!])[0]).toContain(' delete ip-dhcp-host ');
     applyPlan(f, plan);
     expect(planOf('ensure_dhcp_host', { ...WEB1, state: 'absent' }, f).noop).toBe('net10 has no reservation for 52:54:00:30:00:11');
   });
@@ -152,11 +155,11 @@ describe('ensure_port_forward', () => {
       "install kvmnet's libvirt network and daemon hooks (re-apply port forwards when libvirt re-creates its rules; libvirtd uses new hooks from its next start)",
       'forward tcp *:2222 → 192.168.30.11:22 (net10)',
     ]);
-    expect(plan.changes.flatMap((c) => c.touches)).toEqual([
+    // The files; the firewall apply touches no network (a rollback puts the files back and applies them again).
+    expect(changeTouches(plan.changes, f)).toEqual([
       { kind: 'file', path: '/etc/libvirt/hooks/network.d/kvmnet-port-forwards' },
       { kind: 'file', path: '/etc/libvirt/hooks/daemon.d/kvmnet-port-forwards' },
       { kind: 'file', path: '/etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules' },
-      { kind: 'network', name: 'net10' },
     ]);
     expect(plan.diff!.after).toContain('nat -A KVMNET_DNAT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 2222 -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j DNAT --to-destination 192.168.30.11:22');
     applyPlan(f, plan);
@@ -171,19 +174,20 @@ describe('ensure_port_forward', () => {
   it('firewall flushed: re-applied from the same rules file', () => {
     const plan = planOf('ensure_port_forward', SSH, capture('nat-guests-flushed'));
     expect(plan.changes.map((c) => c.summary)).toEqual(['update forward tcp *:2222 → 192.168.30.11:22 (net10) (re-applied: its rules are missing from the firewall, kvmnet’s chains are not first)']);
-    expect(plan.changes[0]!.commands.at(-1)).toBe('sh -s -- - apply');
-    expect(plan.changes[0]!.stdin).toBe(HOOK_SCRIPT);
+    expect(changeLines([plan.changes[0]!]).at(-1)).toBe(`printf '%s' ${shellQuote(HOOK_SCRIPT)} | sh -s -- - apply`);
   });
 
   it('absent: the last forward takes the hooks with it; then a no-op', () => {
     const f = capture('nat-guests');
     const plan = planOf('ensure_port_forward', { ...SSH, state: 'absent' }, f);
     expect(plan.changes.map((c) => c.summary)).toEqual(['remove port forward tcp *:2222 → 192.168.30.11:22 (net10) and kvmnet’s libvirt hooks (no forward left)']);
-    expect(plan.changes[0]!.commands).toEqual([
+    expect(changeLines([plan.changes[0]!])).toEqual([
       'rm -f /etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules',
-      'sh -s -- - apply',
-      'rm -f /etc/libvirt/hooks/network.d/kvmnet-port-forwards /etc/libvirt/hooks/daemon.d/kvmnet-port-forwards',
-      "rmdir /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null || :",
+      // The emptied rules directory goes before the apply: the apply then finds no rules file, as in an empty directory.
+      'rmdir /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null || :',
+      `printf '%s' ${shellQuote(HOOK_SCRIPT)} | sh -s -- - apply`,
+      'rm -f /etc/libvirt/hooks/network.d/kvmnet-port-forwards',
+      'rm -f /etc/libvirt/hooks/daemon.d/kvmnet-port-forwards',
     ]);
     applyPlan(f, plan);
     expect(planOf('ensure_port_forward', { ...SSH, state: 'absent' }, f).noop).toBe('no kvmnet port forward tcp/2222 in net10');
@@ -269,7 +273,7 @@ describe('ensure_dns_host (captured: nat-dns)', () => {
   it('new: one add on both sides; then a no-op', () => {
     const f = capture('nat-no-forwards');
     const plan = planOf('ensure_dns_host', WWW, f);
-    expect(plan.changes.map((c) => c.commands[0])).toEqual([`virsh -q net-update net10 add dns-host '<host ip='\\''192.168.30.11'\\''><hostname>www.lab.example</hostname><hostname>web1.lab.example</hostname></host>' --config --live >/dev/null`]);
+    expect(plan.changes.map((c) => changeLines([c])[0])).toEqual([`virsh -q net-update net10 add dns-host '<host ip='\\''192.168.30.11'\\''><hostname>www.lab.example</hostname><hostname>web1.lab.example</hostname></host>' --config --live >/dev/null`]);
     applyPlan(f, plan);
     expect(planOf('ensure_dns_host', WWW, f).changes).toEqual([]);
   });
@@ -296,7 +300,7 @@ describe('ensure_dns_host (captured: nat-dns)', () => {
   it('absent: one delete on both sides; then a no-op', () => {
     const f = capture('nat-dns');
     const plan = planOf('ensure_dns_host', { ...WWW, state: 'absent' }, f);
-    expect(plan.changes.map((c) => c.commands[0])).toEqual([expect.stringMatching(/^virsh -q net-update net10 delete dns-host .* --config --live >\/dev\/null$/)]);
+    expect(plan.changes.map((c) => changeLines([c])[0])).toEqual([expect.stringMatching(/^virsh -q net-update net10 delete dns-host .* --config --live >\/dev\/null$/)]);
     applyPlan(f, plan);
     expect(planOf('ensure_dns_host', { ...WWW, state: 'absent' }, f).noop).toBe('net10 has no DNS host record for 192.168.30.11');
   });

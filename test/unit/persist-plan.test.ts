@@ -1,12 +1,14 @@
 // Planning persistence: the files each task wants, how tasks combine, idempotence, refusals.
 // Facts are parsed from output captured on lab hosts (test/fixtures/facts).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/errors.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
-import type { Plan } from '../../src/model/plan.js';
+import { applyChanges, changeLines, type Plan } from '../../src/model/plan.js';
 import { fileChanges } from '../../src/persist/plan.js';
 import { planOf } from './support/plan-task.js';
 
@@ -21,7 +23,7 @@ function planTask(type: T, args: Record<string, unknown>, facts: Facts): Plan {
 /** Plans and applies the effects (what the runner does in check mode too). */
 function run(type: T, args: Record<string, unknown>, facts: Facts): Plan {
   const p = planTask(type, args, facts);
-  for (const c of p.changes) c.effect(facts);
+  applyChanges(p.changes, facts);
   return p;
 }
 const summaries = (p: Plan) => p.changes.map((c) => c.summary);
@@ -147,7 +149,7 @@ describe('persist: networkd', () => {
       `write ${NWD}/10-kvmnet-br0.network.d/address-2001:db8::1.conf`,
       `write ${NWD}/10-kvmnet-br0.network.d/address-10.0.0.1.conf`,
     ]);
-    expect(a.changes.at(-1)!.commands[0]).toBe(`mkdir -p ${NWD}/10-kvmnet-br0.network.d`);
+    expect(changeLines([a.changes.at(-1)!])[0]).toBe(`mkdir -p ${NWD}/10-kvmnet-br0.network.d`);
     expect(facts.persisted![`${NWD}/10-kvmnet-br0.network.d/address-2001:db8::1.conf`]).toMatchInlineSnapshot(`
       "# Written by kvmnet; changes made here are overwritten on its next run.
       # ensure_ip 2001:db8::1/64 on br0
@@ -178,7 +180,7 @@ describe('persist: networkd', () => {
       `${NWD}/10-kvmnet-br0.network.d/address-192.168.0.90.conf`,
       `${NWD}/10-kvmnet-br0.network.d/address-2001:db8::1.conf`,
     ]);
-    expect(p.changes.at(-1)!.commands).toEqual([`rm -f ${NWD}/10-kvmnet-br0.network.d/address-10.0.0.1.conf`, `rmdir ${NWD}/10-kvmnet-br0.network.d 2>/dev/null || :`]);
+    expect(changeLines([p.changes.at(-1)!])).toEqual([`rm -f ${NWD}/10-kvmnet-br0.network.d/address-10.0.0.1.conf`, `rmdir ${NWD}/10-kvmnet-br0.network.d 2>/dev/null || :`]);
   });
 
   it('state: absent of an address removes its file (whatever its prefix)', () => {
@@ -309,13 +311,19 @@ describe('persist: ifupdown', () => {
 });
 
 describe('file commands', () => {
-  it('write the exact content through the one quoting function, with no stdin', () => {
+  it('write the exact content through the one quoting function, with no stdin, through a temporary file renamed into place', () => {
     const content = "a 'quoted' line\n$HOME `id` \\n %s %%\n\ttab\n";
-    const [change] = fileChanges([{ path: `${NWD}/10-kvmnet-x.network`, content }], fresh());
-    expect(change!.stdin).toBeUndefined();
-    const [cmd] = change!.commands;
-    expect(cmd).toMatch(/^printf %s '.*' > \/etc\/systemd\/network\/10-kvmnet-x\.network$/s);
-    const printed = execFileSync('sh', ['-c', cmd!.replace(/ > \S+$/, '')], { encoding: 'utf8' });
-    expect(printed).toBe(content);
+    const dir = mkdtempSync(join(tmpdir(), 'kvmnet-persist-'));
+    try {
+      const path = join(dir, 'network', '10-kvmnet-x.network');
+      const [change] = fileChanges([{ path, content }], fresh());
+      const lines = changeLines([change!]);
+      expect(lines).toEqual([`mkdir -p ${dir}/network`, expect.stringMatching(/^printf %s '.*' > \S+\/10-kvmnet-x\.network\.kvmnet-tmp$/s), `mv -f ${path}.kvmnet-tmp ${path}`]);
+      execFileSync('sh', ['-c', ['set -e', ...lines].join('\n')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(readFileSync(path, 'utf8')).toBe(content);
+      expect(existsSync(`${path}.kvmnet-tmp`)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/errors.js';
 import type { Facts } from '../../src/model/facts.js';
-import type { Plan } from '../../src/model/plan.js';
+import { applyChanges, changeLines, type Change, type Plan } from '../../src/model/plan.js';
 import { sshPathTouch } from '../../src/run/ssh-path.js';
 import { planOf } from './support/plan-task.js';
 import { hostFixture } from './support/host-fixture.js';
@@ -11,8 +11,10 @@ const bridge = (a: object, f: Facts) => planOf('ensure_bridge', a, f);
 const port = (a: object, f: Facts) => planOf('ensure_port', a, f);
 const ip = (a: object, f: Facts) => planOf('ensure_ip', a, f);
 const net = (a: object, f: Facts, desiredXml?: string) => planOf('ensure_libvirt_net', a, f, 'hv1', { desiredXml });
-const commands = (p: Plan) => p.changes.flatMap((c) => c.commands);
-const apply = (p: Plan, f: Facts) => p.changes.forEach((c) => c.effect(f));
+const commands = (p: Plan) => changeLines(p.changes);
+const apply = (p: Plan, f: Facts) => applyChanges(p.changes, f);
+/** The definition a change sends to net-define. */
+const definedXml = (c: Change | undefined) => c?.ops.flatMap((o) => (o.op === 'net.define' ? [o.xml] : []))[0];
 
 const BRIDGED_XML = '<network><name>bridged-network</name><forward mode="bridge"/><bridge name="br0"/></network>';
 const NET10_XML = `<network>
@@ -145,7 +147,7 @@ describe('ensure_libvirt_net', () => {
   it('defines, starts and autostarts a missing network (XML on stdin)', () => {
     const p = net({ name: 'bridged-network', autostart: true }, hostFixture('fresh'), BRIDGED_XML);
     expect(p.changes.map((c) => c.summary)).toEqual(['define network bridged-network', 'start network bridged-network', 'enable autostart of network bridged-network']);
-    expect(p.changes[0]!.stdin).toBe(BRIDGED_XML);
+    expect(definedXml(p.changes[0])).toBe(BRIDGED_XML);
   });
   it('what libvirt added (uuid, mac, stp, delay) is not a change', () => {
     expect(net({ name: 'bridged-network', autostart: true }, hostFixture('bridged'), BRIDGED_XML).noop).toMatch(/defined as wanted \(active, autostarted\)/);
@@ -192,11 +194,11 @@ describe('redefining an existing network keeps its uuid', () => {
     const f = hostFixture('nat');
     const uuid = /<uuid>([^<]+)<\/uuid>/.exec(f.libvirt.available ? f.libvirt.networks.net10!.xml! : '')![1]!;
     const p = net({ name: 'net10' }, f, NET10_XML.replace('192.168.30.200', '192.168.30.150'));
-    expect(p.changes[0]!.stdin).toContain(`<uuid>${uuid}</uuid>`);
-    expect(p.changes[0]!.stdin).toContain('end="192.168.30.150"');
+    expect(definedXml(p.changes[0])).toContain(`<uuid>${uuid}</uuid>`);
+    expect(definedXml(p.changes[0])).toContain('end="192.168.30.150"');
   });
   it('a uuid the user wrote is kept as written', () => {
     const own = NET10_XML.replace('<name>net10</name>', '<name>net10</name><uuid>11111111-2222-3333-4444-555555555555</uuid>').replace('192.168.30.200', '192.168.30.150');
-    expect(net({ name: 'net10' }, hostFixture('nat'), own).changes[0]!.stdin).toContain('11111111-2222-3333-4444-555555555555');
+    expect(definedXml(net({ name: 'net10' }, hostFixture('nat'), own).changes[0])).toContain('11111111-2222-3333-4444-555555555555');
   });
 });

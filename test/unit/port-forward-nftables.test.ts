@@ -5,8 +5,10 @@
 // removal, refusals, and a host whose libvirt switched backends under an existing forward.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { shellQuote } from '../../src/connection/quote.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
+import { applyChanges, changeLines, changeTouches } from '../../src/model/plan.js';
 import { factsSummary } from '../../src/report/facts-view.js';
 import { forwardRules, HOOK_SCRIPT, parseNftSection, parseRulesFile, rulesFileContent, type ForwardSpec } from '../../src/tasks/port-forward-rules.js';
 import { taskModules } from '../../src/tasks/registry.js';
@@ -16,7 +18,7 @@ const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
 const raw = (name: string) => readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8');
 const capture = (name: string): Facts => parseFacts(raw(name), '', fragments).facts;
 const applyPlan = (facts: Facts, plan: ReturnType<typeof planOf>) => {
-  for (const c of plan.changes) c.effect(facts);
+  applyChanges(plan.changes, facts);
   return facts;
 };
 
@@ -71,8 +73,7 @@ describe('ensure_port_forward on an nftables host', () => {
       "install kvmnet's libvirt network and daemon hooks (re-apply port forwards when libvirt re-creates its rules; libvirtd uses new hooks from its next start)",
       'forward tcp *:2222 → 192.168.30.11:22 (net10)',
     ]);
-    expect(plan.changes[1]!.commands.at(-1)).toBe('sh -s -- - apply');
-    expect(plan.changes[1]!.stdin).toBe(HOOK_SCRIPT);
+    expect(changeLines([plan.changes[1]!]).at(-1)).toBe(`printf '%s' ${shellQuote(HOOK_SCRIPT)} | sh -s -- - apply`);
     expect(plan.diff!.after.split('\n')).toEqual(expect.arrayContaining([DNAT, ACCEPT]));
     applyPlan(f, plan);
     expect(planOf('ensure_port_forward', SSH, f).noop).toBe(IN_PLACE);
@@ -92,7 +93,11 @@ describe('ensure_port_forward on an nftables host', () => {
     const f = capture('nft-guests');
     const plan = planOf('ensure_port_forward', { ...SSH, state: 'absent' }, f);
     expect(plan.changes.map((c) => c.summary)).toEqual(['remove port forward tcp *:2222 → 192.168.30.11:22 (net10) and kvmnet’s libvirt hooks (no forward left)']);
-    expect(plan.changes[0]!.commands.slice(0, 2)).toEqual(['rm -f /etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules', 'sh -s -- - apply']);
+    expect(changeLines([plan.changes[0]!]).slice(0, 3)).toEqual([
+      'rm -f /etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules',
+      'rmdir /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null || :',
+      `printf '%s' ${shellQuote(HOOK_SCRIPT)} | sh -s -- - apply`,
+    ]);
     expect(plan.diff!.before).toContain(`live: ${DNAT}`);
     applyPlan(f, plan);
     expect(f.portForwards!.rules).toEqual([]);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, chmodS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { touchedLinks } from '../../src/model/plan.js';
+import { applyChanges, touchedLinks } from '../../src/model/plan.js';
 import { restoredDifferences, restoreScript } from '../../src/run/restore-script.js';
 import { planOf } from './support/plan-task.js';
 import { vmFixture } from './support/vm-fixture.js';
@@ -35,7 +35,7 @@ function runOnFakeHost(script: string, sys: SysState): string[] {
 
 /** The rollback's device set as the run computes it: what the changes touch, and their masters. */
 function guardDevices(plan: ReturnType<typeof planOf>, facts: ReturnType<typeof vmFixture>): string[] {
-  const devices = new Set(touchedLinks(plan.changes));
+  const devices = new Set(touchedLinks(plan.changes, facts));
   for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d]!.master!);
   return [...devices];
 }
@@ -116,7 +116,7 @@ describe('rollback re-creates links', () => {
     before.routes = [{ family: 4, dst: 'default', gateway: '198.18.138.1', dev: 'eth1' }];
     const after = structuredClone(before);
     const bond = planOf('ensure_bond', { name: 'bond0', mode: '802.3ad', members: ['eth1', 'eth2'], migrate: true }, after);
-    bond.changes.forEach((c) => c.effect(after));
+    applyChanges(bond.changes, after);
     const vlan = planOf('ensure_vlan', { parent: 'bond0', id: 10, migrate: true }, after);
     expect(vlan.changes.map((c) => c.summary)).toEqual(['create VLAN bond0.10 (id 10 on bond0, up)', "migrate bond0's addresses onto VLAN bond0.10: move 198.18.138.111/24, route default via 198.18.138.1 from bond0 to bond0.10"]);
     const devices = [...new Set([...guardDevices(bond, before), ...guardDevices(vlan, after)])];

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { applyChanges } from '../../src/model/plan.js';
 import { planOf } from './support/plan-task.js';
 import { restoredDifferences, restoreScript } from '../../src/run/restore-script.js';
 import { armScript, commandDoneWrapper, disarmScript } from '../../src/run/confirm.js';
@@ -45,26 +46,30 @@ describe('rollback script', () => {
     const before = hostFixture('bridged');
     const after = structuredClone(before);
     expect(restoredDifferences(before, after, ['mgmt0', 'br0'])).toEqual([]);
-    planOf('ensure_port', { bridge: 'br0', interface: 'mgmt0', migrate: true }, after, 'hv2').changes.forEach((c) => c.effect(after));
+    applyChanges(planOf('ensure_port', { bridge: 'br0', interface: 'mgmt0', migrate: true }, after, 'hv2').changes, after);
     expect(restoredDifferences(before, after, ['mgmt0', 'br0']).join('; ')).toMatch(/mgmt0 master is br0, was none; mgmt0 addresses are none, were 198\./);
   });
   it('arm, change and disarm scripts are valid sh and keep payloads out of the command line', () => {
-    const changes = [{ summary: 'x', commands: ['virsh -q net-define /dev/stdin'], stdin: "<network><name>it's</name></network>", touches: [], effect: () => undefined }];
+    const changes = [{ summary: 'x', ops: [{ op: 'net.define' as const, name: "it's", xml: "<network><name>it's</name></network>" }] }];
     const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', { changes }, 60, "task 'x' (migrate: true)");
     expect(arm).not.toContain("it's");
     // The change script is the one serialiser's output (stdin from printf), written base64-encoded.
-    const encoded = [...arm.matchAll(/printf %s '?([A-Za-z0-9+/=]+)'? \| base64 -d > '?\/run\/kvmnet\/confirm-x'?\/change\.sh/g)][0]![1]!;
+    expect(arm).toContain('printf %s "$change" | base64 -d > /run/kvmnet/confirm-x/change.sh');
+    const encoded = /^change='?([A-Za-z0-9+/=]+)'?$/m.exec(arm)![1]!;
     const change = Buffer.from(encoded, 'base64').toString();
-    expect(change).toContain("printf '%s' '<network><name>it'\\''s</name></network>' | {\nvirsh -q net-define /dev/stdin\n}");
+    expect(change).toContain("set -e\nprintf '%s' '<network><name>it'\\''s</name></network>' | virsh -q net-define /dev/stdin >/dev/null\n");
     for (const s of [arm, change, disarmScript('abc', '/run/kvmnet/confirm-x')]) execFileSync('/bin/sh', ['-n', '-c', s]);
   });
   it("a guarded command's timer counts from the command's end (at most its timeout), and a fired rollback leaves a record", () => {
     const arm = armScript('abc', '/run/kvmnet/confirm-x', 'echo rollback', { command: { runS: 120 } }, 60, "command task 'cut'");
     execFileSync('/bin/sh', ['-n', '-c', arm]);
-    expect(arm).toContain('while [ ! -e /run/kvmnet/confirm-x/cmd-done ] && [ $i -lt 120 ]; do sleep 1;');
-    expect(arm).toMatch(/sleep 60; sh \/run\/kvmnet\/confirm-x\/rollback\.sh .*>> \/run\/kvmnet\/rollbacks\.log/);
+    // The timer (src/run/rollback-timer.sh) gets the directory, the timeout, the command's longest run and the id.
+    expect(arm).toContain('kvmnet-rollback /run/kvmnet/confirm-x 60 120 abc');
+    expect(arm).toContain('while [ "$i" -lt "$3" ] && [ ! -e "$1/cmd-done" ]; do sleep 1;');
+    expect(arm).toMatch(/sleep "\$2"\nsh "\$1\/rollback\.sh" .*\n.*>> \/run\/kvmnet\/rollbacks\.log/);
     expect(arm).toMatch(/command task .*cut.*; restored after 60 s without confirmation/);
-    expect(arm).not.toContain('change.sh');
+    // No detached change for a command: it runs in the foreground.
+    expect(arm).toMatch(/^change=''$/m);
     // The wrapped command marks its end whatever its exit code, and keeps that exit code.
     const wrapped = commandDoneWrapper('/tmp/kvmnet-wrap-test')('exit 3');
     const r = spawnSync('/bin/sh', ['-c', `mkdir -p /tmp/kvmnet-wrap-test; ${wrapped}`]);

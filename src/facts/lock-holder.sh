@@ -1,0 +1,1 @@
+w=$0; while :; do tail --pid=$w -s 0.2 -f /dev/null 2>/dev/null || while kill -0 $w 2>/dev/null; do sleep 1; done; read -r n < @@SSHD_FILE@@ 2>/dev/null || break; [ "$n" != "$w" ] && kill -0 "$n" 2>/dev/null || break; w=$n; done
