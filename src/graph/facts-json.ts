@@ -19,6 +19,8 @@ export interface FactsSummary {
   persisted_files: string[] | null;
   persistence_drift: string[];
   links: Array<{ name: string; kind: string | null; master: string | null; up: boolean; operstate: string; mtu: number }>;
+  /** ensure_vxlan's view: VNI, remotes, and why its MTU does not fit its underlay (absent in older facts). */
+  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null }>;
 }
 
 export type FactsEntry = { host: string; facts: FactsSummary } | { host: string; error: string; unreachable: boolean };

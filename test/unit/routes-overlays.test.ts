@@ -308,3 +308,18 @@ describe('saved plans read routes in no particular order', () => {
     expect(readValue(listed, read)).toEqual(readValue(planned, read));
   });
 });
+
+describe('the graph', () => {
+  it('draws a VXLAN with its VNI and remotes, and marks one whose MTU does not fit its underlay', async () => {
+    const { factsSummary } = await import('../../src/report/facts-view.js');
+    const { buildTopology } = await import('../../src/graph/topology.js');
+    const f = facts();
+    const fine = buildTopology('hv1', JSON.parse(JSON.stringify(factsSummary(f))));
+    expect(fine.nodes.find((n) => n.id === 'link:vx28')).toMatchObject({ detail: ['vxlan · VNI 28', 'MTU 1450'], perHost: ['→ 198.19.151.12', '→ 198.19.151.13'], problems: [] });
+    f.links.vx28!.mtu = 1480;
+    const over = buildTopology('hv1', JSON.parse(JSON.stringify(factsSummary(f))));
+    expect(over.nodes.find((n) => n.id === 'link:vx28')!.problems).toEqual([
+      "VXLAN vx28 mtu 1480 + 50 bytes of encapsulation is more than the underlay mgmt0's mtu 1500: frames above 1450 bytes will be lost; set mtu: 1450 or raise mgmt0's mtu",
+    ]);
+  });
+});
