@@ -16,19 +16,18 @@ export function inventoryMagicVars(inv: Inventory): Record<string, unknown> {
     let vars: Record<string, unknown> | undefined;
     Object.defineProperty(hostvars, host, { enumerable: true, get: () => (vars ??= { ...hostVars(inv, host), inventory_hostname: host }) });
   }
-  magic = {};
-  Object.defineProperty(magic, 'groups', {
-    enumerable: true,
-    get: () => {
-      if (!groups) {
-        groups = {};
-        for (const name of inv.groups.keys()) groups[name] = [];
-        for (const host of inv.hosts.keys()) for (const g of groupsOf(inv, host)) (groups[g] ??= []).push(host);
-      }
-      return groups;
-    },
-  });
-  Object.defineProperty(magic, 'hostvars', { enumerable: true, value: hostvars });
+  // One getter per group: spreading the variables into a task's copies references, not members.
+  const allGroups = () => {
+    if (!groups) {
+      groups = {};
+      for (const name of inv.groups.keys()) groups[name] = [];
+      for (const host of inv.hosts.keys()) for (const g of groupsOf(inv, host)) (groups[g] ??= []).push(host);
+    }
+    return groups;
+  };
+  const groupsView: Record<string, unknown> = {};
+  for (const name of inv.groups.keys()) Object.defineProperty(groupsView, name, { enumerable: true, get: () => allGroups()[name] });
+  magic = { groups: groupsView, hostvars };
   cache.set(inv, magic);
   return magic;
 }
