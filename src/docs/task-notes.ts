@@ -106,6 +106,17 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
     refused: ['a link of that name that is not a VXLAN', 'an underlay `dev` that does not exist, a `local` that is not an address of the host', SSH_PATH_REFUSAL],
     example: 'ensure_vxlan: { name: vx100, vni: 100, local: 198.18.0.11, dev: eth0, remotes: [198.18.0.12, 198.18.0.13] }',
   },
+  ensure_ovs_bridge: {
+    summary: 'An Open vSwitch bridge (ovs-vsctl) and its ports with their access VLAN tags.',
+    fields: { name: 'the OVS bridge\'s name', state: present, up },
+    behaviour: [
+      'Read from `ovs-vsctl --format=json list Bridge/Port` (this task type\'s facts fragment, only where ovs-vsctl reaches ovsdb-server). With `ports`, exactly those ports: a missing one is added (`ovs-vsctl add-port BR PORT tag=N`) and brought up, a different tag is set or cleared, one not listed is removed.',
+      'Open vSwitch keeps its configuration in its own database across reboots: nothing is persisted by kvmnet (`persist` does not apply). A libvirt network with `<virtualport type="openvswitch"/>` can then use the bridge (ensure_libvirt_net).',
+    ],
+    invalid: ['a port listed twice'],
+    refused: ['a host where Open vSwitch is not running', 'a link of that name that is not an OVS bridge', 'a port that does not exist, is a port of another OVS bridge or of a Linux bridge or bond', SSH_PATH_REFUSAL],
+    example: 'ensure_ovs_bridge: { name: ovsbr0, ports: [{ name: eth1, tag: 100 }] }',
+  },
   ensure_bridge: {
     summary: 'A Linux bridge with its STP, forward delay, MTU and VLAN filtering.',
     fields: { name: 'the bridge\'s interface name', state: present, mtu, up },

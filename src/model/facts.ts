@@ -244,6 +244,8 @@ export interface Facts {
   rollbacks?: Array<{ at: string; id: string; what: string }>;
   /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */
   dhcp?: Record<string, NetworkDhcpFact>;
+  /** Open vSwitch bridges and their ports (ensure_ovs_bridge's facts); undefined: no ovs-vsctl, or its database is not running. */
+  ovs?: { bridges: Record<string, { ports: Record<string, { tag: number | null }> }> };
   /** Policy-routing rules (ensure_rule's facts); undefined when the facts do not say. */
   rules?: RuleFact[];
   /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */

@@ -9,12 +9,13 @@ import { fileOps, firewallOps, guestOps } from './file-firewall-guest.js';
 import { linkOps } from './link.js';
 import { networkOps } from './network.js';
 import { ruleFdbOps } from './rule-fdb.js';
+import { ovsOps } from './ovs.js';
 import type { Op, OpKind, OpKinds, OpName } from './types.js';
 
 export type { Op, OpName } from './types.js';
 
 // A mapped type: an operation kind without a definition does not compile.
-const OP_KINDS: OpKinds = { ...linkOps, ...addrRouteOps, ...bridgeVlanOps, ...networkOps, ...ruleFdbOps, ...fileOps, ...firewallOps, ...guestOps };
+const OP_KINDS: OpKinds = { ...linkOps, ...addrRouteOps, ...bridgeVlanOps, ...networkOps, ...ruleFdbOps, ...ovsOps, ...fileOps, ...firewallOps, ...guestOps };
 
 export const OP_NAMES = Object.keys(OP_KINDS) as OpName[];
 

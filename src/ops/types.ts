@@ -126,7 +126,15 @@ export type FirewallOp = { op: 'firewall.apply'; backend: 'iptables' | 'nftables
 /** Plugs running guests' taps back into their network's bridge after a restart. */
 export type GuestOp = { op: 'guest.reattach'; network: string; taps: Array<{ tap: string; guest: string }> };
 
-export type Op = LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp;
+/** Open vSwitch, through ovs-vsctl (its database keeps them across reboots). `tag`: the port's access VLAN, null: none. */
+export type OvsOp =
+  | { op: 'ovs.add-br'; name: string }
+  | { op: 'ovs.del-br'; name: string }
+  | { op: 'ovs.add-port'; bridge: string; port: string; tag: number | null }
+  | { op: 'ovs.del-port'; bridge: string; port: string }
+  | { op: 'ovs.set-tag'; port: string; tag: number | null };
+
+export type Op = LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp;
 export type OpName = Op['op'];
 
 /** Everything kvmnet knows about one kind of operation. */

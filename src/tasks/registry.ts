@@ -14,8 +14,9 @@ import { ensureVlan } from './ensure-vlan.js';
 import { ensureRoute } from './ensure-route.js';
 import { ensureRule } from './ensure-rule.js';
 import { ensureVxlan } from './ensure-vxlan.js';
+import { ensureOvsBridge } from './ensure-ovs-bridge.js';
 
-export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureRoute, ensureRule, ensureVxlan, command] as const;
+export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureRoute, ensureRule, ensureVxlan, ensureOvsBridge, command] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];
