@@ -20,6 +20,7 @@ import {
   useExitRaceShim,
 } from './lib/contenders.js';
 import { BENCH_DIR, REPO_DIR, installVirshCounter, labApi, readVirshCounter, removeVirshCounter, resetHosts } from './lib/lab.js';
+import { factsExecTimes } from './lib/facts-exec.js';
 import { commandExists, fmtRatio, fmtS, median, procCpuMs, procRssKb, runTimed } from './lib/proc.js';
 import { table, verdict } from './lib/report.js';
 import { ensureFleetKeys, sha256, writeFleetFiles } from './sim/fleet.js';
@@ -36,6 +37,8 @@ real lab (default), then the simulator (below):
   --small-scenarios L  at the smaller sizes (default warm,check)
   --prefix P           lab prefix (default kb)
   --dir DIR            lab dir (default bench/.lab/lab)
+  --before BIN         also run another build of kvmnet (path of its bin/kvmnet.js) as contender
+                       "before", alternated with this one (a change's effect, side by side)
   --keep-lab           leave the lab up at the end (a lab that existed before is always kept)
   --with-ansible       add ansible-playbook as a contender at the largest size (installs it with
                        apt-get if missing); without it, the targets use its last figure (dated)
@@ -133,6 +136,7 @@ function parseArgs(argv) {
     else if (a === '--prefix') o.prefix = val();
     else if (a === '--dir') o.dir = val();
     else if (a === '--keep-lab') o.keepLab = true;
+    else if (a === '--before') o.before = val();
     else if (a === '--with-ansible') o.ansible = true;
     else if (a === '--scenarios') o.scenarios = val().split(',');
     else if (a === '--no-counters') o.counters = false;
@@ -233,7 +237,8 @@ async function labBench() {
   const lab = await labApi();
   const sizes = opts.sizes;
   const n = Math.max(...sizes);
-  const contenders = ['kvmnet', 'baseline', 'floor'];
+  // --before: another build of kvmnet (its bin/kvmnet.js), alternated with this one: a change's effect side by side.
+  const contenders = opts.before ? ['kvmnet', 'before', 'baseline', 'floor'] : ['kvmnet', 'baseline', 'floor'];
   let ansible = { requested: Boolean(opts.ansible), run: false };
   if (opts.ansible) {
     const problem = installAnsible(log);
@@ -327,6 +332,10 @@ async function labBench() {
       await benchSize(lab, sub, result, result.bySize[size], { scenarios, rounds, contenders: who });
     }
 
+    // The facts exec as each host pays it (converged hosts: the warm/check state).
+    await ensureConverged(ctx);
+    result.factsExec = await factsExecTimes(lab, state);
+    log(`facts exec inside the hosts (${result.factsExec.fragments.join(', ') || 'core only'}): 1 host ${result.factsExec.oneHost.wallMs} ms wall, ${result.factsExec.oneHost.cpuMs} ms CPU; ${n} at once: median ${result.factsExec.allHosts.medianWallMs} ms, max ${result.factsExec.allHosts.maxWallMs} ms per host`);
     if (opts.counters) result.counters = await counters(lab, ctx);
     if (opts.profile) result.profile = await profileCheck(subLab(ctx, 1));
     if (opts.capture) {
@@ -368,6 +377,7 @@ async function benchSize(lab, ctx, result, bucket, { scenarios: wanted, rounds: 
   };
   const runOne = (contender, scenario) => {
     if (contender === 'kvmnet') return runKvmnet({ ...ctx, scenario });
+    if (contender === 'before') return runKvmnet({ ...ctx, scenario, bin: opts.before });
     if (contender === 'baseline') return runBaseline({ ...ctx, scenario });
     if (contender === 'floor') return runFloor({ ...ctx, scenario });
     return runAnsible({ ...ctx, scenario });
@@ -609,6 +619,10 @@ function summarizeLab(result) {
     out.push(table(['run', 'connections', 'execs', 'virsh'], Object.entries(result.counters).map(([k, v]) => [k, v.connectionsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.execsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.virshPerHost.median])), '');
   }
   out.push(`kvmnet --help: ${result.help.medianMs} ms median of 10 (bare \`node -e 0\`: ${result.help.nodeBareStartMs} ms)`, '');
+  if (result.factsExec) {
+    const f = result.factsExec;
+    out.push(`facts exec inside the hosts, no SSH (fragments: ${f.fragments.join(', ') || 'core only'}): 1 host ${f.oneHost.wallMs} ms wall, ${f.oneHost.cpuMs} ms CPU (script + libvirtd, mean of ${f.oneHost.execs}); ${f.allHosts.hosts} hosts at once: median ${f.allHosts.medianWallMs} ms, max ${f.allHosts.maxWallMs} ms per host`, '');
+  }
   out.push('targets', table(['target', 'measured', 'limit', ''], targets.map((x) => [x.name, x.value === null ? 'n/a' : `${x.value}${x.unit}`, `${x.cmp === '<=' ? '≤ ' : x.cmp === '>=' ? '≥ ' : ''}${x.limit}${x.unit}`, `${verdict(x.met)}${x.note ? ` (${x.note})` : ''}`])));
   if (result.errors.length) out.push('', `problems (${result.errors.length}):`, ...result.errors.map((e) => `  - ${e.slice(0, 500)}`));
   console.log(out.join('\n'));

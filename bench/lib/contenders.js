@@ -37,8 +37,8 @@ export function useExitRaceShim() {
 }
 
 /** `kvmnet run bench/both.yaml` (one invocation, both plays). */
-export async function runKvmnet({ inventory, hosts, scenario, playbook = BOTH, extraArgs = [], nodeArgs = [], forks }) {
-  const argv = ['node', ...kvmnetNodeArgs, ...nodeArgs, KVMNET, 'run', playbook, '-i', inventory, '--output', 'json', '--forks', String(forks ?? Math.max(50, hosts)), ...extraArgs];
+export async function runKvmnet({ inventory, hosts, scenario, playbook = BOTH, extraArgs = [], nodeArgs = [], forks, bin = KVMNET }) {
+  const argv = ['node', ...kvmnetNodeArgs, ...nodeArgs, bin, 'run', playbook, '-i', inventory, '--output', 'json', '--forks', String(forks ?? Math.max(50, hosts)), ...extraArgs];
   if (scenario === 'check') argv.push('--check');
   const r = await runTimed(argv, { cwd: REPO_DIR });
   const summary = parseKvmnetSummary(r.stdout);

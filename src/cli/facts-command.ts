@@ -1,8 +1,10 @@
 import pLimit from 'p-limit';
 import { resolveConnectionVars } from '../config/connection-vars.js';
+import { shownOnce } from '../config/ssh-client-settings.js';
 import { hostVars } from '../config/inventory.js';
 import { connect } from '../connection/index.js';
-import { UnreachableError } from '../errors.js';
+import { UnreachableError, UsageError } from '../errors.js';
+import { ALL_FRAGMENTS, fragmentsByIds } from '../facts/needs.js';
 import { gatherHostFacts } from '../run/host-facts.js';
 import { factsSummary, factsText } from '../report/facts-view.js';
 import { exitCodeForHosts } from './exit-codes.js';
@@ -24,6 +26,8 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
     // Unsharded facts JSON stays one object per host (what `graph --from` and scripts read); a shard says which slice it is.
     if (flags.output === 'json') out(JSON.stringify({ time: new Date().toISOString(), ...buildHeader({ command: 'facts', inventory: loaded.inventory, extraVars: {}, check: true, choice }) }));
   }
+  const only = flags.only === undefined ? undefined : fragmentsByIds(flags.only.split(',').map((s) => s.trim()).filter(Boolean));
+  if (only?.unknown.length) throw new UsageError(`--only: unknown facts fragment ${only.unknown.join(', ')} (known: ${ALL_FRAGMENTS.map((f) => f.id).join(', ')})`);
   const limit = pLimit(flags.forks);
   let failed = 0;
   let unreachable = 0;
@@ -31,11 +35,12 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
     hosts.map((host) =>
       limit(async () => {
         const resolved = resolveConnectionVars(host, hostVars(loaded.inventory, host), loaded.inventory.hostOrigin.get(host) ?? { file: '(inventory)' });
+        for (const notice of resolved.notices ?? []) if (shownOnce(loaded, notice)) err(`warning: ${notice}`);
         try {
           if (!resolved.settings) throw new UnreachableError(resolved.diagnostics.map((d) => d.message).join('; '));
           const conn = await connect(resolved.settings, { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) });
           try {
-            const facts = await gatherHostFacts(conn, host);
+            const facts = await gatherHostFacts(conn, host, undefined, only?.found);
             if (flags.output === 'json') out(JSON.stringify({ host, ...factsSummary(facts) }));
             else out(factsText(host, facts, colors()).join('\n') + '\n');
           } finally {

@@ -55,6 +55,8 @@ export interface FactsFlags {
   output: 'text' | 'json';
   shard?: ShardSpec | 'auto';
   shardBy?: ShardBy;
+  /** `--only a,b`: read only these facts fragments (besides the core facts). */
+  only?: string;
 }
 
 export interface MergeFlags {

@@ -1,5 +1,6 @@
 // Loads everything a command needs from the command line, collecting ALL problems before
 // failing: nothing is contacted while any input is invalid.
+import { loadAnsibleCfg } from '../config/ansible-cfg.js';
 import { loadInventory, type Inventory } from '../config/inventory.js';
 import { readLimit, selectHosts } from '../config/patterns.js';
 import { parseExtraVars } from '../config/extra-vars.js';
@@ -46,10 +47,11 @@ export function loadInputs(opts: { playbook?: string; inventory: string[]; extra
   return { inventory, playbook, extraVars: extra.vars, limit, warnings: diagnostics.filter((d) => d.severity === 'warning') };
 }
 
+/** Without -i: KVMNET_INVENTORY, else ansible.cfg's inventory (or ANSIBLE_INVENTORY) as ansible-inventory finds it, else ./inventory. */
 function defaultInventory(): string[] {
   const env = process.env.KVMNET_INVENTORY;
   if (env) return env.split(':');
-  return ['inventory'];
+  return loadAnsibleCfg().inventory?.value ?? ['inventory'];
 }
 
 export function printWarnings(warnings: Diagnostic[], write: (s: string) => void): void {

@@ -20,6 +20,16 @@ function inventoryOption(cmd: Command): Command {
   );
 }
 
+/** -F: the OpenSSH client config to read instead of ~/.ssh/config and /etc/ssh/ssh_config (`none`: none). */
+function sshConfigOption(cmd: Command): Command {
+  return cmd
+    .option('-F, --ssh-config <file>', 'OpenSSH client config to read (default: ~/.ssh/config, then /etc/ssh/ssh_config; none: none); the ssh_config variable wins', nonEmpty('an ssh config file or none'))
+    .hook('preAction', async (_cmd, action) => {
+      const { applyAnsibleCfg } = await import('./ansible-cfg-defaults.js');
+      applyAnsibleCfg(action);
+    });
+}
+
 /** --shard and --shard-by, the same on `run` and `facts`. */
 function shardOptions(cmd: Command): Command {
   return cmd
@@ -57,12 +67,12 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
             · 130/143 interrupted`,
     );
 
-  shardOptions(inventoryOption(
+  shardOptions(sshConfigOption(inventoryOption(
     program
       .command('run')
       .description('apply a playbook to the selected hosts (or, with --check, show what would change)')
       .addArgument(playbookArgument()),
-  )
+  ))
     .option('-C, --check', 'contact hosts and read their state, but change nothing; report what would change')
     .option('--dry-run', 'same as --check')
     .option('-D, --diff', 'show before/after for each change')
@@ -93,12 +103,12 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.exitCode = await runCommand(playbook, { ...flags, check });
     });
 
-  inventoryOption(
+  sshConfigOption(inventoryOption(
     program
       .command('validate')
       .description('load and validate a playbook and inventory, and render every task for every host, without connecting')
       .addArgument(playbookArgument()),
-  )
+  ))
     .option('-l, --limit <pattern>', 'limit the hosts', hostPattern)
     .option('-e, --extra-vars <vars>', 'extra vars (repeatable)', collect, [])
     .action(async (playbook: string, flags: ValidateFlags) => {
@@ -118,18 +128,19 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.exitCode = await inventoryCommand(flags);
     });
 
-  shardOptions(inventoryOption(program.command('facts').description("show each host's bridges, ports, addresses, libvirt networks and guest interfaces"))
+  shardOptions(sshConfigOption(inventoryOption(program.command('facts').description("show each host's bridges, ports, addresses, libvirt networks and guest interfaces"))
     .option('-l, --limit <pattern>', 'limit the hosts (default: all)', hostPattern)
     .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
-    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text')))
+    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .option('--only <fragments>', 'read only these facts fragments besides the core ones (comma-separated: persisted, bond-details, proc-bonding, vlan-details, bridge-filtering, bridge-vlans, libvirt-version, dhcp, port-forwards; default: all)')))
     .action(async (flags: FactsFlags, cmd: Command) => {
       if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
       const { factsCommand } = await import('./facts-command.js');
       process.exitCode = await factsCommand(flags);
     });
 
-  inventoryOption(program.command('graph').description("draw each host's network: NICs, bridges, libvirt networks, guests; the SSH path and problems marked"))
-    .option('-l, --limit <pattern>', 'limit the hosts', hostPattern)
+  sshConfigOption(inventoryOption(program.command('graph').description("draw each host's network: NICs, bridges, libvirt networks, guests; the SSH path and problems marked"))
+    .option('-l, --limit <pattern>', 'limit the hosts', hostPattern))
     .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
     .option('--from <facts.json>', 'draw from the output of `kvmnet facts --output json` instead of contacting hosts', nonEmpty('a facts JSON file'))
     .addOption(new Option('--format <format>', 'svg, dot, mermaid or html (default: from the -o file name, else svg)').choices(['svg', 'dot', 'mermaid', 'html']))
@@ -140,12 +151,12 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.exitCode = await graphCommand(flags);
     });
 
-  inventoryOption(
+  sshConfigOption(inventoryOption(
     program
       .command('apply')
       .description('apply a plan saved with `kvmnet run --check --out plan.json`: exactly its operations, on each host whose facts are still what the plan read (others are refused, naming what changed)')
       .argument('<plan.json>', 'the saved plan'),
-  )
+  ))
     .option('-f, --forks <n>', `hosts worked on at once (1-${MAX_FORKS})`, forks, 50)
     .option('-e, --extra-vars <vars>', 'the extra vars the plan was made with (repeatable)', collect, [])
     .option('-D, --diff', 'show before/after for each change')

@@ -4,6 +4,7 @@ import type { ConnectionSettings } from '../connection/types.js';
 import type { Diagnostic, Location } from '../errors.js';
 import { expandHome } from './inventory-sources.js';
 import { describe } from './inventory-util.js';
+import { applySshConfig, SshConfigError } from './ssh-client-settings.js';
 
 export const CONNECTION_DEFAULTS = { port: 22, connectTimeoutMs: 10_000, commandTimeoutMs: 120_000, keepaliveIntervalMs: 15_000 } as const;
 
@@ -22,6 +23,9 @@ export const CONNECTION_VAR_ALIASES = {
   connection: ['ansible_connection'],
   connect_timeout: ['ansible_timeout', 'ansible_ssh_timeout'],
   command_timeout: [],
+  ssh_config: [],
+  ssh_common_args: ['ansible_ssh_common_args'],
+  ssh_extra_args: ['ansible_ssh_extra_args'],
 } as const satisfies Record<string, readonly string[]>;
 
 type VarName = keyof typeof CONNECTION_VAR_ALIASES;
@@ -39,15 +43,26 @@ const TEMPLATE = /\{\{|\{%/;
 const TRUE = new Set(['y', 'yes', 'on', '1', 'true', 't']);
 const FALSE = new Set(['n', 'no', 'off', '0', 'false', 'f']);
 
+let defaults: Partial<Record<VarName, unknown>> = {};
+
+/** Values under every inventory variable (ansible.cfg's remote_user, private_key_file…): used where no name of the setting is set. */
+export function setConnectionDefaults(values: Partial<Record<VarName, unknown>>): void {
+  defaults = values;
+}
+
 export function resolveConnectionVars(
   name: string,
-  vars: Record<string, unknown>,
+  hostVars: Record<string, unknown>,
   where: { file: string; line?: number; col?: number },
   /** Where a variable was set (inventory varOrigin); diagnostics point there instead of at the host. */
   originOf?: (variable: string) => Location | undefined,
-): { settings?: ConnectionSettings; diagnostics: Diagnostic[] } {
+): { settings?: ConnectionSettings; diagnostics: Diagnostic[]; notices?: string[] } {
   const diagnostics: Diagnostic[] = [];
   let failed = false;
+  const vars = { ...hostVars };
+  for (const [key, value] of Object.entries(defaults) as Array<[VarName, unknown]>) {
+    if (![key, ...CONNECTION_VAR_ALIASES[key]].some((n) => vars[n] !== undefined && vars[n] !== null)) vars[key] = value;
+  }
 
   /** The value of a setting and the variable name it came from. */
   const pick = (key: VarName): { value: unknown; from: string } | undefined => {
@@ -109,9 +124,11 @@ export function resolveConnectionVars(
     return Math.round(n * 1000);
   };
 
-  const host = text('host') ?? name;
+  const hostVar = text('host');
+  const host = hostVar ?? name;
   const port = portOf(pick('port'), fail);
-  const user = text('user') ?? currentUser();
+  const userVar = text('user');
+  const user = userVar ?? currentUser();
   if (user === undefined) {
     failed = true;
     diagnostics.push({ severity: 'error', ...where, message: `host '${name}': cannot tell the current user name: set the 'user' variable` });
@@ -128,6 +145,9 @@ export function resolveConnectionVars(
   const hostKeyChecking = hostKeyCheckingOf(pick('host_key_checking'), fail);
   const connection = connectionOf(pick('connection'), fail);
   const connectTimeoutMs = seconds('connect_timeout', CONNECTION_DEFAULTS.connectTimeoutMs);
+  const sshConfig = text('ssh_config', { spaces: true });
+  // Ansible puts these after its own -o User=/Port=…: they lose to the inventory's values, beat the config files.
+  const sshArgs = [text('ssh_common_args', { spaces: true }), text('ssh_extra_args', { spaces: true })].filter((a): a is string => a !== undefined).join(' ');
   const commandTimeoutMs = seconds('command_timeout', CONNECTION_DEFAULTS.commandTimeoutMs);
 
   if (failed || user === undefined) return { diagnostics };
@@ -149,6 +169,30 @@ export function resolveConnectionVars(
   if (sshPassword !== undefined) settings.sshPassword = sshPassword;
   if (becomePassword !== undefined) settings.becomePassword = becomePassword;
   if (jump !== undefined) settings.jump = jump;
+  if (settings.connection === 'ssh') {
+    try {
+      const { fields, unsupported } = applySshConfig({
+        name,
+        ...(hostVar !== undefined && { host: hostVar }),
+        ...(port !== undefined && { port }),
+        ...(userVar !== undefined && { user: userVar }),
+        ...(sshKey !== undefined && { sshKey: expandHome(sshKey) }),
+        ...(knownHosts !== undefined && { knownHosts: expandHome(knownHosts) }),
+        ...(hostKeyChecking !== undefined && { hostKeyChecking }),
+        ...(pick('connect_timeout') && { connectTimeoutMs }),
+        ...(jump !== undefined && { jump }),
+        ...(sshConfig !== undefined && { sshConfig }),
+        ...(sshArgs !== '' && { sshArgs }),
+      });
+      Object.assign(settings, fields);
+      // Shown once per run by the caller (shownOnce), not as a diagnostic per host.
+      if (unsupported.length) return { settings, diagnostics, notices: unsupported };
+    } catch (error) {
+      if (!(error instanceof SshConfigError)) throw error;
+      diagnostics.push({ severity: 'error', ...(originOf?.('ssh_config') ?? where), message: `host '${name}': ${error.message}` });
+      return { diagnostics };
+    }
+  }
   return { settings, diagnostics };
 }
 

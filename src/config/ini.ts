@@ -128,7 +128,6 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
       const key = line.slice(0, eq).trim();
       if (key === '' || /\s/.test(key)) return err(lineNo, lead + 1, `invalid variable name '${key}' in [${group}:vars]: expected a name without spaces before '='`);
       const typed = parseIniTyped(line.slice(eq + 1).trim());
-      if (typed.tooLarge) return err(lineNo, lead + eq + 2, tooLarge(key));
       const vars: Record<string, unknown> = {};
       setOwn(vars, key, typed.value);
       if (typed.float) markFloat(vars, key);
@@ -180,11 +179,6 @@ function hostLine(file: string, raw: string, lineNo: number, group: string, b: I
     }
     const key = w.value.slice(0, eq);
     const typed = parseIniTyped(w.value.slice(eq + 1));
-    if (typed.tooLarge) {
-      err(w.start, tooLarge(key));
-      ok = false;
-      continue;
-    }
     setOwn(vars, key, typed.value);
     if (typed.float) markFloat(vars, key);
     origins.set(key, { file, line: lineNo, col: w.start + 1 });
@@ -197,6 +191,3 @@ function hostLine(file: string, raw: string, lineNo: number, group: string, b: I
   }
 }
 
-function tooLarge(key: string): string {
-  return `the integer value of '${key}' is too large for kvmnet to hold exactly (more than 2^53): quote it to keep it as a string`;
-}

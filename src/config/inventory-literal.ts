@@ -6,7 +6,6 @@ import { markFloat } from './inventory-util.js';
 const MAX_NESTING = 64;
 
 class NotALiteral extends Error {}
-class TooLarge extends Error {}
 
 /** literal_eval semantics for the literals an inventory can hold; anything else stays the original text. */
 export function parseIniValue(text: string): unknown {
@@ -14,7 +13,7 @@ export function parseIniValue(text: string): unknown {
 }
 
 /** Like parseIniValue, and says whether the value is a float (3.0 is a float in Python; see markFloat). */
-export function parseIniTyped(text: string): { value: unknown; float: boolean; tooLarge?: boolean } {
+export function parseIniTyped(text: string): { value: unknown; float: boolean } {
   try {
     const p = new LiteralParser(text);
     const value = p.value(0);
@@ -24,8 +23,6 @@ export function parseIniTyped(text: string): { value: unknown; float: boolean; t
     return { value, float };
   } catch (err) {
     if (err instanceof NotALiteral) return { value: text, float: false };
-    // Python ints are unbounded; a JS number would silently round it.
-    if (err instanceof TooLarge) return { value: text, float: false, tooLarge: true };
     throw err;
   }
 }
@@ -147,7 +144,7 @@ class LiteralParser {
     return out;
   }
 
-  private number(): number {
+  private number(): number | bigint {
     const rest = this.s.slice(this.i);
     const m = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?)/.exec(rest);
     if (!m) throw new NotALiteral();
@@ -157,11 +154,11 @@ class LiteralParser {
     if (next !== undefined && /[A-Za-z0-9_]/.test(next)) throw new NotALiteral();
     this.i += raw.length;
     const t = raw.replace(/_/g, '');
-    if (/^0[xob]/i.test(t)) return checkSafe(Number(t));
+    if (/^0[xob]/i.test(t)) return exactInt(t.toLowerCase());
     if (/^[0-9]+$/.test(t)) {
       // Python 3 refuses `007` (but allows `000`).
       if (t.length > 1 && t.startsWith('0') && /[1-9]/.test(t)) throw new NotALiteral();
-      return checkSafe(Number(t));
+      return exactInt(t);
     }
     this.lastFloat = true;
     return Number(t);
@@ -209,9 +206,11 @@ class LiteralParser {
 
 const ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
 
-function checkSafe(n: number): number {
-  if (!Number.isSafeInteger(n)) throw new TooLarge();
-  return n;
+/** Python ints are unbounded: one a JS number cannot hold exactly stays a bigint (printed digit for digit). */
+function exactInt(text: string): number | bigint {
+  const big = BigInt(text);
+  const n = Number(big);
+  return Number.isSafeInteger(n) ? n : big;
 }
 
 function pyStr(key: unknown): string {

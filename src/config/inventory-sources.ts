@@ -7,6 +7,7 @@ import { expandHostEntry } from './inventory-hosts.js';
 import { varsDirLayers, isDirectory } from './inventory-vars-files.js';
 import { loadYamlInventory } from './inventory-yaml.js';
 import { loadIniInventory } from './ini.js';
+import { isExecutable, loadScriptInventory, loadTomlInventory } from './inventory-external.js';
 import { isRecord } from './inventory-util.js';
 import { parseYaml, readInputFile } from './yaml-source.js';
 
@@ -88,6 +89,8 @@ function loadFile(abs: string, shown: string, b: InventoryBuilder): void {
   const read = readInputFile(abs);
   b.diagnostics.push(...read.diagnostics.map((d) => ({ ...d, file: shown })));
   if (read.text === undefined) return;
+  if (read.text.startsWith('#!') && isExecutable(abs)) return loadScriptInventory(abs, shown, b);
+  if (extname(abs).toLowerCase() === '.toml') return loadTomlInventory(shown, read.text, b);
   const refusal = unsupportedSource(abs, read.text);
   if (refusal) {
     b.diagnostics.push({ severity: 'error', file: shown, line: 1, col: 1, message: refusal });
@@ -104,10 +107,7 @@ export function unsupportedSource(file: string, text: string): string | undefine
     return 'this inventory is encrypted with Ansible Vault, which kvmnet does not support: decrypt it (ansible-vault decrypt) or give kvmnet a plain copy';
   }
   if (head.startsWith('#!')) {
-    return 'this looks like an inventory script (it starts with #!), which kvmnet does not run: save its output as a YAML inventory (ansible-inventory -i SCRIPT --list -y --export > hosts.yml)';
-  }
-  if (extname(file).toLowerCase() === '.toml') {
-    return 'TOML inventories are not supported: convert it to YAML (ansible-inventory -i FILE --list -y --export > hosts.yml)';
+    return `this looks like an inventory script (it starts with #!) but is not executable: chmod +x ${file}`;
   }
   return undefined;
 }

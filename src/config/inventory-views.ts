@@ -101,6 +101,7 @@ export function ansibleJson(value: unknown, indent = 0, float = false): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean') return String(value);
   if (typeof value === 'number') return pyNumber(value, float);
+  if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value)) {
     if (value.length === 0) return '[]';

@@ -10,8 +10,8 @@ const GROUP_KEYS = ['hosts', 'children', 'vars'];
 /** Deeper than this is generated garbage, and recursion must stay bounded. */
 const MAX_GROUP_DEPTH = 64;
 
-export function loadYamlInventory(file: string, text: string, b: InventoryBuilder): void {
-  const { source, diagnostics } = parseYaml(file, text, { ansible: true });
+export function loadYamlInventory(file: string, text: string, b: InventoryBuilder, opts: { maxBytes?: number } = {}): void {
+  const { source, diagnostics } = parseYaml(file, text, { ansible: true, ...opts });
   b.diagnostics.push(...diagnostics);
   if (!source) return;
   new YamlInventory(source, b).root();

@@ -1,6 +1,6 @@
 // YAML parsing that keeps positions, so every later problem can point at file:line:col.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { Diagnostic } from '../errors.js';
 import { markFloat } from './inventory-util.js';
 import { ANSIBLE_FLOAT, ansibleYamlTags } from './yaml11.js';
@@ -58,9 +58,10 @@ function readAtMost(file: string, limit: number): Buffer {
  * inventories and vars files; a value whose 1.1 reading is surprising (a MAC address as a sexagesimal number) is a
  * warning. Without it, YAML 1.2 (playbooks).
  */
-export function parseYaml(file: string, text: string, opts: { ansible?: boolean } = {}): { source?: YamlSource; diagnostics: Diagnostic[] } {
-  if (Buffer.byteLength(text) > MAX_INPUT_BYTES) {
-    return { diagnostics: [{ severity: 'error', file, message: `input is larger than the ${MAX_INPUT_BYTES}-byte limit` }] };
+export function parseYaml(file: string, text: string, opts: { ansible?: boolean; maxBytes?: number } = {}): { source?: YamlSource; diagnostics: Diagnostic[] } {
+  const limit = opts.maxBytes ?? MAX_INPUT_BYTES;
+  if (Buffer.byteLength(text) > limit) {
+    return { diagnostics: [{ severity: 'error', file, message: `input is larger than the ${limit}-byte limit` }] };
   }
   const lines = new LineCounter();
   // merge: Ansible's YAML 1.1 allows `<<: *defaults`.
@@ -85,7 +86,7 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean 
       ? `duplicate key: ${duplicateKeyName(text, at)}`
       : opened
         ? `YAML syntax error: ${opened.what} opened here is never closed`
-        : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted|too large for kvmnet/.test(e.message)
+        : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted/.test(e.message)
           ? firstLine(e.message)
           : `YAML syntax error: ${firstLine(e.message)}`;
     diagnostics.push({ severity: doc.errors.includes(e as never) ? 'error' : 'warning', file, line, col, message });
@@ -102,7 +103,7 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean 
     return { diagnostics: [...diagnostics, { severity: 'error', file, line: 1, col: 1, message }] };
   }
   if (opts.ansible) {
-    const found = markAnsibleScalars(doc.contents, value, lines);
+    const found = markAnsibleScalars(doc, value, lines);
     diagnostics.push(...found.map((d) => ({ ...d, file })));
     if (found.some((d) => d.severity === 'error')) return { diagnostics };
   }
@@ -114,7 +115,8 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean 
  * where the YAML 1.1 reading is surprising (a MAC address or a time read as a base-60 number, as Ansible does);
  * refuses keys that are not strings (`0:`, `yes:`), which Ansible keeps as numbers or booleans and kvmnet cannot.
  */
-function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Array<Omit<Diagnostic, 'file'>> {
+function markAnsibleScalars(doc: Document.Parsed, js: unknown, lines: LineCounter): Array<Omit<Diagnostic, 'file'>> {
+  const node: unknown = doc.contents;
   const found: Array<Omit<Diagnostic, 'file'>> = [];
   const at = (n: { range?: [number, number, number] | null }): { line: number; col: number } => lines.linePos(n.range?.[0] ?? 0);
   const todo: Array<{ node: unknown; js: unknown }> = [{ node, js }];
@@ -136,9 +138,17 @@ function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Arr
       } else if (isMap(child) || isSeq(child)) todo.push({ node: child, js: (v as Record<string, unknown>)[key] });
     };
     if (isMap(n) && !Array.isArray(v)) {
+      const merges: unknown[] = [];
+      const own = new Set<string>();
       for (const pair of n.items) {
         if (!isPair(pair) || !isScalar(pair.key)) continue;
         const k = pair.key.value;
+        // `<<: *defaults` / `<<: [*a, *b]`: merged as PyYAML does (own keys win, then the earlier map); see below.
+        if (isMergeKey(k)) {
+          const from = resolved(doc, pair.value);
+          merges.push(...(isSeq(from) ? from.items.map((i) => resolved(doc, i)) : [from]));
+          continue;
+        }
         if (typeof k !== 'string') {
           const shown = String(pair.key.source ?? k);
           found.push({
@@ -148,14 +158,31 @@ function markAnsibleScalars(node: unknown, js: unknown, lines: LineCounter): Arr
           });
           continue;
         }
-        if (k === '<<') continue;
+        own.add(k);
         visit(pair.value, k);
+      }
+      // The merged values are copies in the JS value: mark them (floats, nested maps) where they landed.
+      for (const m of merges) {
+        if (!isMap(m)) continue;
+        for (const pair of m.items) {
+          if (!isPair(pair) || !isScalar(pair.key) || typeof pair.key.value !== 'string' || own.has(pair.key.value)) continue;
+          own.add(pair.key.value);
+          visit(pair.value, pair.key.value);
+        }
       }
     } else if (isSeq(n) && Array.isArray(v)) {
       n.items.forEach((item, i) => visit(item, String(i)));
     }
   }
   return found;
+}
+
+function isMergeKey(k: unknown): boolean {
+  return typeof k === 'symbol' && k.description === '<<';
+}
+
+function resolved(doc: Document.Parsed, node: unknown): unknown {
+  return isAlias(node) ? node.resolve(doc) : node;
 }
 
 /**

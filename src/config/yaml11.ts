@@ -9,8 +9,8 @@ const NULL = /^(?:~|null|Null|NULL|)$/;
 const INT = /^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$/;
 export const ANSIBLE_FLOAT = /^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
 
-/** PyYAML's construct_yaml_int. Integers a JS number cannot hold exactly are refused through onError. */
-export function pyInt(text: string, onError: (message: string) => void): number | string {
+/** PyYAML's construct_yaml_int. Integers a JS number cannot hold exactly stay bigints (Python keeps them exact). */
+export function pyInt(text: string): number | bigint {
   let s = text.replace(/_/g, '');
   let sign = 1;
   if (s[0] === '-' || s[0] === '+') {
@@ -25,10 +25,7 @@ export function pyInt(text: string, onError: (message: string) => void): number 
   else if (s.includes(':')) big = s.split(':').reduce((acc, part) => acc * 60n + BigInt(part), 0n);
   else big = BigInt(s);
   const n = Number(big) * sign;
-  if (!Number.isSafeInteger(n)) {
-    onError(`the integer ${text} is too large for kvmnet to hold exactly (more than 2^53): quote it to keep it as a string`);
-    return text;
-  }
+  if (!Number.isSafeInteger(n)) return big * BigInt(sign);
   return n === 0 ? 0 : n;
 }
 
@@ -60,8 +57,8 @@ export function ansibleYamlTags(): (tags: Tags) => Tags {
       tag: 'tag:yaml.org,2002:int',
       default: true,
       test: INT,
-      identify: (v) => typeof v === 'number' && Number.isInteger(v),
-      resolve: (text, onError) => pyInt(text, onError),
+      identify: (v) => (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint',
+      resolve: (text) => pyInt(text),
     },
     {
       tag: 'tag:yaml.org,2002:float',

@@ -23,6 +23,10 @@ export interface ProcessInput {
   end(): void;
 }
 
+// sudo resets the environment, and the facts script finds the SSH path (the session's own address) in
+// SSH_CONNECTION: without it every change under become would look unrelated to the session and go unguarded.
+const KEEP_SSH_CONNECTION = 'env "SSH_CONNECTION=${SSH_CONNECTION:-}"';
+
 interface SudoGate {
   prompt: string;
   marker: string;
@@ -56,12 +60,12 @@ export class CommandSession {
     const nonce = randomBytes(8).toString('hex');
     let wrapped = command;
     if (options.become && !options.isRoot && options.becomePassword === undefined) {
-      wrapped = `sudo -n -- sh -c ${shellQuote(command)}`;
+      wrapped = `sudo -n -- ${KEEP_SSH_CONNECTION} sh -c ${shellQuote(command)}`;
     } else if (options.become && !options.isRoot) {
       const [prompt, marker] = [`[kvmnet-sudo-${nonce}]`, `kvmnet-become-ok-${nonce}`];
       this.gate = { prompt, marker, promptsSeen: 0, open: false };
       const script = `printf '%s\\n' ${this.gate.marker} >&2\n${command}`;
-      wrapped = `sudo -S -p ${shellQuote(this.gate.prompt)} -- sh -c ${shellQuote(script)}`;
+      wrapped = `sudo -S -p ${shellQuote(this.gate.prompt)} -- ${KEEP_SSH_CONNECTION} sh -c ${shellQuote(script)}`;
     }
     if (options.announcePid) {
       this.pidLine = new RegExp(`kvmnet-pid-${nonce} (\\d+)\\n`);

@@ -14,6 +14,12 @@ export interface AuthHooks {
 export interface AuthCredentials {
   sshKey?: string;
   sshPassword?: string;
+  /** ssh config IdentityFile: tried after sshKey, missing files skipped; they replace the default keys. */
+  identityFiles?: readonly string[];
+  /** ssh config IdentitiesOnly: offer the files only, not the agent. */
+  identitiesOnly?: boolean;
+  /** ssh config IdentityAgent: a socket path, `none`, `SSH_AUTH_SOCK` or `$VAR`. */
+  identityAgent?: string;
 }
 
 /** One method to try, with the words that name it in "tried: ..." (never a secret). */
@@ -43,22 +49,27 @@ export async function loadAuthSteps(
 ): Promise<{ steps: AuthStep[]; skipped: string[] }> {
   const steps: AuthStep[] = [];
   const skipped: string[] = [];
-  const agent = env.SSH_AUTH_SOCK || undefined;
+  const agent = creds.identitiesOnly ? undefined : agentSocket(creds.identityAgent, env);
   if (creds.sshKey !== undefined) {
     const path = resolve(expandHome(creds.sshKey));
     steps.push(keyStep(path, await loadKey(path, { env, hooks, prompt: true })));
   }
   if (agent) steps.push({ label: 'agent', method: (username) => ({ type: 'agent', username, agent }) });
-  if (creds.sshKey === undefined && creds.sshPassword === undefined) {
-    for (const name of DEFAULT_KEYS) {
-      const path = join(homedir(), '.ssh', name);
-      try {
-        // With an agent running, the agent usually holds these keys: do not prompt for them.
-        steps.push(keyStep(path, await loadKey(path, { env, hooks, prompt: !agent, optional: true })));
-      } catch (error) {
-        if (error instanceof KeyLoadError) skipped.push(`key ${path} (${error.message})`);
-        else if (!isNotFound(error)) throw error;
-      }
+  // Keys the ssh config names are optional, as in ssh: a missing one is skipped.
+  const optionalKeys =
+    creds.identityFiles !== undefined
+      ? creds.identityFiles.filter((f) => creds.sshKey === undefined || resolve(expandHome(f)) !== resolve(expandHome(creds.sshKey)))
+      : creds.sshKey === undefined && creds.sshPassword === undefined
+        ? DEFAULT_KEYS.map((name) => join(homedir(), '.ssh', name))
+        : [];
+  for (const key of optionalKeys) {
+    const path = resolve(expandHome(key));
+    try {
+      // With an agent running, the agent usually holds these keys: do not prompt for them.
+      steps.push(keyStep(path, await loadKey(path, { env, hooks, prompt: !agent, optional: true })));
+    } catch (error) {
+      if (error instanceof KeyLoadError) skipped.push(`key ${path} (${error.message})`);
+      else if (!isNotFound(error)) throw error;
     }
   }
   const password = creds.sshPassword;
@@ -74,6 +85,13 @@ export async function loadAuthSteps(
     });
   }
   return { steps, skipped };
+}
+
+function agentSocket(identityAgent: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (identityAgent === undefined || identityAgent === 'SSH_AUTH_SOCK') return env.SSH_AUTH_SOCK || undefined;
+  if (identityAgent === 'none') return undefined;
+  if (identityAgent.startsWith('$')) return env[identityAgent.slice(1)] || undefined;
+  return identityAgent;
 }
 
 function keyStep(path: string, key: ParsedKey): AuthStep {

@@ -17,6 +17,7 @@ export interface HandshakeOptions {
   auth: { steps: AuthStep[]; skipped: string[] };
   readyTimeoutMs: number;
   keepaliveIntervalMs: number;
+  keepaliveCountMax?: number;
   /** A stream forwarded by a jump host, instead of a new TCP connection. */
   sock?: Readable;
 }
@@ -65,7 +66,7 @@ export async function handshake(options: HandshakeOptions): Promise<Client> {
         ...(options.sock && { sock: options.sock }),
         readyTimeout: options.readyTimeoutMs,
         keepaliveInterval: options.keepaliveIntervalMs,
-        keepaliveCountMax: 3,
+        keepaliveCountMax: options.keepaliveCountMax ?? 3,
         algorithms: { serverHostKey: check.algorithms as ServerHostKeyAlgorithm[] },
         hostVerifier: (key: Buffer, verify: (accept: boolean) => void) => check.verify(key, verify),
         authHandler: makeAuthHandler(options.auth.steps, options.user, tried),

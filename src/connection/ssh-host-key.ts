@@ -21,6 +21,8 @@ export interface HostKeyPolicy {
   port: number;
   knownHosts: string;
   mode: 'strict' | 'accept-new' | 'off';
+  /** ssh config HostKeyAlias: look the key up (and save it) under this name, without a port, as ssh does. */
+  alias?: string;
   warn(message: string): void;
 }
 
@@ -34,7 +36,7 @@ export interface HostKeyCheck {
 }
 
 export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKeyCheck> {
-  const name = knownHostsName(policy.host, policy.port);
+  const name = policy.alias ?? knownHostsName(policy.host, policy.port);
   const file = policy.mode === 'off' ? undefined : await knownHostsFile(policy.knownHosts);
   const entries = file?.index.forName(name) ?? [];
   let refusal: HostKeyError | undefined;

@@ -4,11 +4,11 @@ import pLimit from 'p-limit';
 import type { Client, ClientChannel } from 'ssh2';
 import { CommandTimeoutError, UnreachableError } from '../errors.js';
 import { CommandSession, commandSummary, execTimeoutMs } from './command-session.js';
-import { parseJump, type JumpHost } from './jump.js';
+import { parseJump } from './jump.js';
 import { CONNECT_RETRY_DELAYS_MS, withRetry } from './retry.js';
 import { expandHome, loadAuthSteps, type AuthHooks, type AuthStep } from './ssh-auth.js';
 import { handshake, isTransient, markTransient } from './ssh-handshake.js';
-import type { Connection, ConnectionSettings, ConnectionStats, ExecOptions, ExecResult } from './types.js';
+import type { Connection, ConnectionSettings, ConnectionStats, ExecOptions, ExecResult, JumpHop } from './types.js';
 
 interface Endpoint {
   host: string;
@@ -28,28 +28,30 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
   const label = `${settings.name} (${settings.host}:${settings.port})`;
   const stats: ConnectionStats = { connections: 0, execs: 0 };
   let auth: { steps: AuthStep[]; skipped: string[] };
-  let jump: JumpHost | undefined;
+  let hops: Array<{ hop: JumpHop; auth: { steps: AuthStep[]; skipped: string[] } }>;
   try {
     auth = await loadAuthSteps(settings, hooks);
-    jump = settings.jump === undefined ? undefined : parseJump(settings.jump, settings.user);
+    hops = [];
+    for (const hop of jumpHops(settings)) hops.push({ hop, auth: await loadAuthSteps(hop, hooks) });
   } catch (error) {
     throw new UnreachableError(`${label}: ${(error as Error).message}`, { cause: error });
   }
 
   const warned = new Set<string>();
   // One handshake to `host:port` (named `name` in host key messages), counted in stats when it succeeds.
-  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable }) => {
+  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable; auth: typeof auth; knownHosts: string; mode: ConnectionSettings['hostKeyChecking']; alias?: string }) => {
     const client = await handshake({
       ...to,
-      auth,
       readyTimeoutMs: settings.connectTimeoutMs,
       keepaliveIntervalMs: settings.keepaliveIntervalMs,
+      ...(settings.keepaliveCountMax !== undefined && { keepaliveCountMax: settings.keepaliveCountMax }),
       hostKey: {
         label: `${to.name} (${to.port === 22 ? to.host : `${to.host}:${to.port}`})`,
         host: to.host,
         port: to.port,
-        knownHosts: expandHome(settings.knownHosts),
-        mode: settings.hostKeyChecking,
+        knownHosts: expandHome(to.knownHosts),
+        mode: to.mode,
+        ...(to.alias !== undefined && { alias: to.alias }),
         warn: (message) => {
           if (!warned.has(message)) hooks.onWarning?.(message);
           warned.add(message);
@@ -60,23 +62,57 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
     return client;
   };
 
-  const target = { host: settings.host, port: settings.port, user: settings.user, name: settings.name };
-  const attempt = async (): Promise<{ client: Client; bastion?: Client }> => {
-    if (!jump) return { client: await dial({ ...target, label }) };
-    const via = `${jump.user}@${jump.host}:${jump.port}`;
-    const bastion = await dial({ ...jump, name: `jump host ${via}`, label: `${label}: jump host ${via}` });
+  const target = {
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    name: settings.name,
+    auth,
+    knownHosts: settings.knownHosts,
+    mode: settings.hostKeyChecking,
+    ...(settings.hostKeyAlias !== undefined && { alias: settings.hostKeyAlias }),
+  };
+  // Through each bastion in turn: hop 1 over TCP, every later hop (and the target) over a stream the previous one forwards.
+  const attempt = async (): Promise<{ client: Client; bastions: Client[] }> => {
+    const bastions: Client[] = [];
+    let sock: Readable | undefined;
     try {
-      const sock = await forwardOut(bastion, target.host, target.port, `${label}: jump host ${via}`);
-      return { client: await dial({ ...target, sock, label: `${label} via ${via}` }), bastion };
+      for (const { hop, auth: hopAuth } of hops) {
+        const via = `${hop.user}@${hop.host}:${hop.port}`;
+        const hopLabel = `${label}: jump host ${hop.name === hop.host || hop.name === via ? via : `${hop.name} (${via})`}`;
+        const bastion = await dial({ ...hop, name: `jump host ${hop.name}`, label: hopLabel, auth: hopAuth, mode: hop.hostKeyChecking, ...(hop.hostKeyAlias !== undefined && { alias: hop.hostKeyAlias }), ...(sock && { sock }) });
+        bastions.push(bastion);
+        const next = hops[bastions.length]?.hop ?? target;
+        sock = await forwardOut(bastion, next.host, next.port, hopLabel);
+      }
+      const via = hops.map(({ hop }) => hop.name).join(' → ');
+      return { client: await dial({ ...target, label: hops.length ? `${label} via ${via}` : label, ...(sock && { sock }) }), bastions };
     } catch (error) {
-      bastion.end();
+      for (const b of bastions.reverse()) b.end();
       throw error;
     }
   };
 
   const started = Date.now();
-  const { client, bastion } = await withRetry(attempt, { delaysMs: CONNECT_RETRY_DELAYS_MS, shouldRetry: isTransient });
-  return new SshConnection(client, bastion, settings, label, stats, Date.now() - started);
+  const { client, bastions } = await withRetry(attempt, { delaysMs: CONNECT_RETRY_DELAYS_MS, shouldRetry: isTransient });
+  return new SshConnection(client, bastions, settings, label, stats, Date.now() - started);
+}
+
+/** The bastions: resolved ones from the ssh config, else the `jump` variable's one hop with the target's credentials. */
+function jumpHops(settings: ConnectionSettings): JumpHop[] {
+  if (settings.jumps) return settings.jumps;
+  if (settings.jump === undefined) return [];
+  const jump = parseJump(settings.jump, settings.user);
+  return [
+    {
+      name: `${jump.user}@${jump.host}:${jump.port}`,
+      ...jump,
+      ...(settings.sshKey !== undefined && { sshKey: settings.sshKey }),
+      ...(settings.sshPassword !== undefined && { sshPassword: settings.sshPassword }),
+      knownHosts: settings.knownHosts,
+      hostKeyChecking: settings.hostKeyChecking,
+    },
+  ];
 }
 
 function forwardOut(bastion: Client, host: string, port: number, label: string): Promise<ClientChannel> {
@@ -105,7 +141,7 @@ class SshConnection implements Connection {
 
   constructor(
     private readonly client: Client,
-    private readonly bastion: Client | undefined,
+    private readonly bastions: Client[],
     private readonly settings: ConnectionSettings,
     private readonly label: string,
     readonly stats: ConnectionStats,
@@ -118,7 +154,7 @@ class SshConnection implements Connection {
     });
     client.on('close', () => {
       this.lost ??= 'the connection was closed';
-      bastion?.end();
+      for (const b of [...bastions].reverse()) b.end();
     });
   }
 
@@ -252,7 +288,7 @@ class SshConnection implements Connection {
       }, 2000).unref();
     });
     this.client.end();
-    this.bastion?.end();
+    for (const b of [...this.bastions].reverse()) b.end();
     await done;
   }
 }

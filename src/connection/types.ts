@@ -54,4 +54,32 @@ export interface ConnectionSettings {
   connectTimeoutMs: number;
   commandTimeoutMs: number;
   keepaliveIntervalMs: number;
+  /** Unanswered keepalives before the connection counts as lost (ssh config ServerAliveCountMax; default 3). */
+  keepaliveCountMax?: number;
+  /** ssh config IdentityFile: tried after sshKey, missing ones skipped; they replace the default keys. */
+  identityFiles?: string[];
+  identitiesOnly?: boolean;
+  /** ssh config IdentityAgent: a socket path, `none`, `SSH_AUTH_SOCK` or `$VAR`. */
+  identityAgent?: string;
+  /** ssh config HostKeyAlias: the name the host key is looked up and saved under. */
+  hostKeyAlias?: string;
+  /** Bastions, first hop first, each resolved through the ssh config. When set, `jump` is only for messages. */
+  jumps?: JumpHop[];
+}
+
+/** One bastion of a ProxyJump chain, with its own credentials and host key checking. */
+export interface JumpHop {
+  /** The name it was given in ProxyJump / `jump`. */
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  sshKey?: string;
+  sshPassword?: string;
+  identityFiles?: string[];
+  identitiesOnly?: boolean;
+  identityAgent?: string;
+  knownHosts: string;
+  hostKeyChecking: 'strict' | 'accept-new' | 'off';
+  hostKeyAlias?: string;
 }

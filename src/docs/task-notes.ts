@@ -230,6 +230,21 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
     ],
     example: 'ensure_port_forward: { network: net10, guest_mac: "52:54:00:30:00:11", host_port: 2222, guest_port: 22 }',
   },
+  ensure_guest_nic: {
+    summary: 'A guest\'s NIC on a libvirt network or a bridge, attached, moved, its link set, or detached, in the running guest and its persistent definition.',
+    fields: { state: present },
+    behaviour: [
+      'The MAC is the NIC\'s identity. The domain\'s live definition (when it runs) and its persistent one (when it has one) are compared each on its own, from `virsh dumpxml` and `virsh dumpxml --inactive`, and changed with `virsh attach-device`, `update-device` or `detach-device` (`--live`, `--config`): a move to another network, portgroup or bridge and a link state are changed in place, so the guest keeps its device, its MAC and its uptime (see [Guests\' NICs](../guests.md#guests-nics-attach-move-and-detach)).',
+      'libvirt cannot change a running NIC\'s model or MTU: the plan then says so and detaches and attaches it again with the same MAC (the guest sees the device unplugged and plugged). Hot-plugging needs a guest with ACPI (and, to detach, an OS that answers the unplug request).',
+      'Never a cut of the SSH path: the session does not run through a guest\'s tap.',
+    ],
+    invalid: ['neither or both of `network` and `bridge` (state present); `portgroup` without `network`; `state: absent` without `mac`'],
+    refused: [
+      'a domain that does not exist on the host; a network that is not defined or not active there, or has no such portgroup; a bridge that does not exist',
+      'a MAC that another guest on the host already uses (naming it); a NIC of a type other than network or bridge',
+    ],
+    example: 'ensure_guest_nic: { domain: web1, mac: "52:54:00:30:00:11", network: lan, link: up }',
+  },
   command: {
     summary: 'A shell command run on the host: the escape hatch, always guarded.',
     fields: {},

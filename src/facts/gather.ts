@@ -4,9 +4,9 @@ import { shellQuote } from '../connection/quote.js';
 import { KvmnetError, RemoteCommandError } from '../errors.js';
 import { lockPreamble, parseLock, parseRollbacks, type LockRequest } from './lock-script.js';
 import type { Facts } from '../model/facts.js';
-import { parseFacts, parseLibvirtDetails, splitSections } from './parse.js';
+import { cutPersisted, parseFacts, parseLibvirtDetails, splitSections } from './parse.js';
 import type { FactsFragment } from '../tasks/contract.js';
-import { factsScript } from './script.js';
+import { factsScript, topUpScript } from './script.js';
 
 const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;
 
@@ -21,11 +21,13 @@ export interface GatherOptions {
   lock?: LockRequest;
 }
 
-const scripts = new WeakMap<readonly FactsFragment[], string>();
+// One script per set of fragments (a run uses one or two sets): built once, not per host.
+const scripts = new Map<string, string>();
 
 export async function gatherFacts(conn: Connection, host: string, { fragments, lock }: GatherOptions): Promise<Facts> {
-  let script = scripts.get(fragments);
-  if (script === undefined) scripts.set(fragments, (script = factsScript(fragments)));
+  const key = fragments.map((f) => f.id).join(',');
+  let script = scripts.get(key);
+  if (script === undefined) scripts.set(key, (script = factsScript(fragments)));
   const res = await conn.exec(lock ? lockPreamble(lock) + script : script);
   if (lock) {
     const state = parseLock(res.stdout);
@@ -51,7 +53,28 @@ export async function gatherFacts(conn: Connection, host: string, { fragments, l
     Object.assign(facts.libvirt.networks, parseLibvirtDetails(splitSections(more.stdout)).networks);
   }
   if (rollbacks.length) facts.rollbacks = rollbacks;
+  facts.gathered = fragments.map((f) => f.id);
   return detachStrings(facts);
+}
+
+/**
+ * One more exec for fragments the first one did not read (a task enabled by `when`, a handler, a
+ * later play): only their commands run, their parsers add to the facts in place.
+ */
+export async function topUpFacts(conn: Connection, host: string, facts: Facts, fragments: readonly FactsFragment[]): Promise<void> {
+  const res = await conn.exec(topUpScript(fragments, facts.libvirt.available));
+  if (res.exitCode !== 0) {
+    throw new RemoteCommandError(`reading more facts (${fragments.map((f) => f.id).join(', ')}) on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
+  }
+  const { rest, persisted, persistDirs } = cutPersisted(res.stdout);
+  const sections = splitSections(rest);
+  const added: Partial<Facts> = {};
+  if (persisted) Object.assign(added, { persisted, persistDirs });
+  Object.assign(facts, detachStrings(added));
+  for (const f of fragments) f.parse(sections, facts);
+  // The fragments' parsers keep substrings of this output: copy them out (see detachStrings).
+  detachStrings(facts);
+  facts.gathered = [...new Set([...(facts.gathered ?? []), ...fragments.map((f) => f.id)])];
 }
 
 /**

@@ -8,30 +8,32 @@
 // virsh exits with the status of its LAST command, so whether it reached libvirtd at all is
 // told by `uri`: it prints the connection URI only when connected.
 
-import { PERSIST_DIRS } from '../model/persist-kinds.js';
 import type { FactsFragment } from '../tasks/contract.js';
 
 const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
-
-// The files kvmnet persisted. Every content line is printed with a leading '|', so no line of a
-// file can look like a marker; the empty line an `echo` leaves after a file that ends in a newline
-// tells the parser so. The section is cut out before the markers of the rest are split.
-const PERSISTED_FILES = `echo '@@kvmnet:persist@@'
-for d in ${PERSIST_DIRS.networkd} ${PERSIST_DIRS.ifupdown}; do if [ -d "$d" ]; then echo "@@kvmnet:dir:$d@@"; fi; done
-for f in ${PERSIST_DIRS.networkd}/10-kvmnet-* ${PERSIST_DIRS.networkd}/10-kvmnet-*.network.d/*.conf ${PERSIST_DIRS.ifupdown}/kvmnet-*; do
-  [ -f "$f" ] || continue
-  case "$f" in *'
-'*) continue;; esac
-  printf '@@kvmnet:file:%s@@\\n' "$f"; sed 's/^/|/' "$f"; echo
-done
-echo '@@kvmnet:persist-end@@'
-`;
 
 /** The facts command with the task types' fragments: their shell before libvirt, their virsh commands in the one invocation. */
 export function factsScript(fragments: readonly FactsFragment[]): string {
   const shell = fragments.map((f) => f.shell ?? '').join('');
   const virsh = fragments.map((f) => f.virsh ?? '').join('');
   return coreScript(shell, virsh);
+}
+
+/**
+ * What a later task needs beyond what the first exec read: only these fragments' shell and their
+ * virsh commands (one invocation, asked only when libvirt answered the first time). The core
+ * sections are not read again: the in-memory facts, updated by every change, stay authoritative.
+ */
+export function topUpScript(fragments: readonly FactsFragment[], libvirt: boolean): string {
+  const shell = fragments.map((f) => f.shell ?? '').join('');
+  const virsh = fragments.map((f) => f.virsh ?? '').join('');
+  const ask = libvirt && virsh ? `if command -v virsh >/dev/null 2>&1; then
+cmds='uri'
+${virsh}echo '@@kvmnet:virsh@@'
+virsh -q "$cmds; echo @@kvmnet:end@@"
+fi
+` : '';
+  return `export LC_ALL=C\necho '@@kvmnet:top-up@@'\n${shell}${ask}`;
 }
 
 // virsh, the slowest read (it connects to libvirtd and asks one question after the other), runs in
@@ -62,7 +64,7 @@ echo '@@kvmnet:addr@@'; ip -j addr show
 echo '@@kvmnet:route@@'; ip -j route show
 echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
 echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
-${PERSISTED_FILES}${fragmentShell}echo '@@kvmnet:virsh@@'
+${fragmentShell}echo '@@kvmnet:virsh@@'
 if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
 if [ -n "$kv_out" ]; then
   wait "$kv_pid"; kv_rc=$?

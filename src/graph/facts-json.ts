@@ -16,6 +16,8 @@ export interface FactsSummary {
   libvirt: string;
   networks: Array<{ name: string; state: string; autostart: boolean; persistent: boolean; bridge: string | null; forward: string | null; ip: string[]; dhcp: string[] }> | null;
   guest_interfaces: GuestInterface[];
+  /** ensure_guest_nic's view (absent in facts from before it). */
+  guest_nics?: Array<{ domain: string; mac: string; type: string; source: string; portgroup: string | null; link: string }> | null;
   persisted_files: string[] | null;
   persistence_drift: string[];
   links: Array<{ name: string; kind: string | null; master: string | null; up: boolean; operstate: string; mtu: number }>;

@@ -79,9 +79,13 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
   }
   for (const g of f.guest_interfaces) {
     // type network: source is the network; type bridge: the bridge; direct: the NIC.
-    const attach = g.type === 'network' ? `net:${g.source}` : `link:${g.source}`;
+    // ensure_guest_nic's facts, where present, know the network of a NIC that domiflist calls `bridge` (a network of forward mode bridge), its portgroup and link.
+    const nic = f.guest_nics?.find((r) => r.domain === g.guest && r.mac === g.mac.toLowerCase());
+    const [type, source] = nic ? [nic.type, nic.source] : [g.type, g.source];
+    const attach = type === 'network' ? `net:${source}` : `link:${source}`;
     const id = `guest:${g.guest}/${g.interface}`;
-    add({ id, kind: 'guest', name: g.interface, detail: [g.model], perHost: [g.guest, g.mac], attachedTo: nodes.has(attach) ? attach : undefined });
+    const detail = [g.model, ...(nic?.portgroup ? [`portgroup ${nic.portgroup}`] : []), ...(nic?.link === 'down' ? ['link down'] : [])];
+    add({ id, kind: 'guest', name: g.interface, detail, perHost: [g.guest, g.mac], attachedTo: nodes.has(attach) ? attach : undefined });
     if (nodes.has(attach)) edges.push({ from: attach, to: id, ssh: false, problem: false });
   }
 

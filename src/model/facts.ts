@@ -240,6 +240,8 @@ export interface Facts {
   persisted?: Record<string, string>;
   /** Which of the persistence directories (/etc/systemd/network, /etc/network/interfaces.d) exist. */
   persistDirs?: string[];
+  /** Ids of the facts fragments these facts were read with (src/facts/needs.ts); undefined: built by hand, taken as complete. */
+  gathered?: string[];
   /** Rollback timers that fired since the last run took the lock (a guarded change nobody confirmed). */
   rollbacks?: Array<{ at: string; id: string; what: string }>;
   /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */
@@ -250,6 +252,34 @@ export interface Facts {
   rules?: RuleFact[];
   /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */
   portForwards?: PortForwardFacts;
+  /** Every libvirt domain's NICs, live and persistent (ensure_guest_nic's facts), by domain name. */
+  guestNics?: Record<string, GuestDomainFact>;
+}
+
+/** A guest NIC as `virsh dumpxml` describes it; the MAC is its identity. */
+export interface GuestNicFact {
+  mac: string;
+  /** `network`, `bridge` (the kinds kvmnet changes) or another libvirt interface type. */
+  type: string;
+  /** The network's or the bridge's name. */
+  source: string;
+  portgroup?: string;
+  model?: string;
+  /** The tap (`<target dev>`), live definition only. */
+  tap?: string;
+  link: 'up' | 'down';
+  mtu?: number;
+}
+
+export interface GuestDomainFact {
+  name: string;
+  running: boolean;
+  /** Has a persistent definition (in /etc/libvirt/qemu); a transient domain has only the live one. */
+  persistent: boolean;
+  /** From `dumpxml` (running domains only). */
+  live?: GuestNicFact[];
+  /** From `dumpxml --inactive` (persistent domains only). */
+  config?: GuestNicFact[];
 }
 
 /** The key a tracked view of the facts (run/read-tracker.ts) answers with the plain object behind it. */

@@ -45,7 +45,8 @@ export interface RunSummary {
   check: boolean;
   /** Hosts never touched because a rollout stopped early. */
   notTouched: string[];
-  stats: { connections: number; execs: number };
+  /** factsTopUps: execs that read facts a later task needed beyond what a host's first exec read (src/facts/needs.ts). */
+  stats: { connections: number; execs: number; factsTopUps?: number };
 }
 
 export function emptyRecap(host: string): HostRecap {

@@ -98,7 +98,13 @@ export const addrRouteOps: { [K in AddrOp['op'] | RouteOp['op']]: OpKind<Of<K>> 
       // The kernel takes the address's own routes with it.
       f.routes = f.routes.filter((r) => !(r.dev === op.dev && r.protocol === 'kernel' && r.prefsrc !== undefined && sameAddress(r.prefsrc, op.address)));
     },
-    inverse: (op, before) => (hasAddr(before, op) ? [{ op: 'addr.add', dev: op.dev, address: op.address, prefix: op.prefix, family: op.family, replace: true }] : []),
+    inverse: (op, before) => {
+      if (!hasAddr(before, op)) return [];
+      // The kernel drops the routes with this source address, and every route through the link
+      // with its last IPv4 address: put the link's routes of this family back after the address.
+      const routes = before.routes.filter((r) => r.dev === op.dev && r.family === op.family && r.protocol !== 'kernel').map((r) => ({ op: 'route.replace' as const, route: { ...r, dev: op.dev } }));
+      return [{ op: 'addr.add', dev: op.dev, address: op.address, prefix: op.prefix, family: op.family, replace: true }, ...routes];
+    },
     check: checkAddr,
   },
   'route.replace': {

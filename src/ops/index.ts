@@ -6,6 +6,7 @@ import type { Touch } from '../model/plan.js';
 import { addrRouteOps } from './addr-route.js';
 import { bridgeVlanOps } from './bridge-vlan.js';
 import { fileOps, firewallOps, guestOps } from './file-firewall-guest.js';
+import { guestNicOps } from './guest-nic.js';
 import { linkOps } from './link.js';
 import { networkOps } from './network.js';
 import { ruleFdbOps } from './rule-fdb.js';
@@ -15,7 +16,7 @@ import type { Op, OpKind, OpKinds, OpName } from './types.js';
 export type { Op, OpName } from './types.js';
 
 // A mapped type: an operation kind without a definition does not compile.
-const OP_KINDS: OpKinds = { ...linkOps, ...addrRouteOps, ...bridgeVlanOps, ...networkOps, ...ruleFdbOps, ...ovsOps, ...fileOps, ...firewallOps, ...guestOps };
+const OP_KINDS: OpKinds = { ...linkOps, ...addrRouteOps, ...bridgeVlanOps, ...networkOps, ...ruleFdbOps, ...ovsOps, ...fileOps, ...firewallOps, ...guestOps, ...guestNicOps };
 
 export const OP_NAMES = Object.keys(OP_KINDS) as OpName[];
 

@@ -64,7 +64,9 @@ export function linkAddFromFact(link: LinkFact): Of<'link.add'> | undefined {
   const { name } = link;
   if (link.kind === 'bridge') {
     const b = link.bridge;
-    return { op: 'link.add', name, kind: 'bridge', bridge: b ? { stp: b.stp, forwardDelayS: b.forwardDelay, vlanFiltering: b.vlanFiltering, ...(b.vlanFiltering ? { defaultPvid: b.defaultPvid } : {}) } : {} };
+    // VLAN filtering only when on: off is the kernel's default, and a kernel built without
+    // CONFIG_BRIDGE_VLAN_FILTERING refuses even `vlan_filtering 0` (the bridge would not come back).
+    return { op: 'link.add', name, kind: 'bridge', bridge: b ? { stp: b.stp, forwardDelayS: b.forwardDelay, ...(b.vlanFiltering ? { vlanFiltering: true, defaultPvid: b.defaultPvid } : {}) } : {} };
   }
   if (link.kind === 'bond' && link.bond) {
     const b = link.bond;
@@ -203,7 +205,17 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       const l = f.links[op.name];
       if (l) l.up = op.up;
     },
-    inverse: (op, before) => (before.links[op.name] ? [{ op: 'link.up', name: op.name, up: before.links[op.name]!.up }] : []),
+    inverse: (op, before) => {
+      const was = before.links[op.name];
+      if (!was) return [];
+      const back: Op[] = [{ op: 'link.up', name: op.name, up: was.up }];
+      if (op.up || !was.up) return back;
+      // Down, the kernel drops the routes through the link and its IPv6 addresses (keep_addr_on_down
+      // is off by default); up brings back only its own routes. Put the others back, addresses first.
+      for (const a of before.addrs.filter((x) => x.dev === op.name && x.scope === 'global')) back.push({ op: 'addr.add', dev: op.name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
+      for (const r of before.routes.filter((x) => x.dev === op.name && x.protocol !== 'kernel')) back.push({ op: 'route.replace', route: { ...r, dev: op.name } });
+      return back;
+    },
     check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => (l.up ? 'up' : 'down'), 'state'),
   },
   'link.master': {

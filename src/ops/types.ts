@@ -134,7 +134,27 @@ export type OvsOp =
   | { op: 'ovs.del-port'; bridge: string; port: string }
   | { op: 'ovs.set-tag'; port: string; tag: number | null };
 
-export type Op = LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp;
+/** A guest NIC as kvmnet writes it (the MAC is its identity); `mtu`/`portgroup`/`model` only when set. */
+export interface GuestNicSpec {
+  mac: string;
+  type: 'network' | 'bridge';
+  source: string;
+  portgroup?: string;
+  model?: string;
+  link: 'up' | 'down';
+  mtu?: number;
+}
+
+/**
+ * A running or defined guest's NIC, in its live definition, its persistent one, or both
+ * (`virsh attach-device|detach-device|update-device --live --config`).
+ */
+export type GuestNicOp =
+  | { op: 'guest-nic.attach'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean }
+  | { op: 'guest-nic.detach'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean }
+  | { op: 'guest-nic.update'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean };
+
+export type Op = LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
 export type OpName = Op['op'];
 
 /** Everything kvmnet knows about one kind of operation. */

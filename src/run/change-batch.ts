@@ -41,7 +41,8 @@ export class ChangeBatch {
   private tasks = 0;
   private bytes = 0;
 
-  constructor(private readonly readBack?: ReadBack) {}
+  /** `readBack`: how to read this host back now (its facts may have gained fragments since the batch was made). */
+  constructor(private readonly readBackOf?: () => ReadBack | undefined) {}
 
   get size(): number {
     return this.tasks;
@@ -78,9 +79,10 @@ export class ChangeBatch {
 
     const nonce = randomBytes(6).toString('hex');
     const queued = entries.filter((e): e is { task: BatchedTask } => 'task' in e).map((e) => e.task);
+    const readBack = this.readBackOf?.();
     const readBackMark = `kvmnet-${nonce} read-back`;
     // After the last part, the same exec reads back what the changes touched.
-    const script = batchScript(queued.map((t) => t.changes), nonce) + (this.readBack ? `printf '\\n%s\\n' '${readBackMark}'\n(\n${this.readBack.script})\n` : '');
+    const script = batchScript(queued.map((t) => t.changes), nonce) + (readBack ? `printf '\\n%s\\n' '${readBackMark}'\n(\n${readBack.script})\n` : '');
     let next = 0;
     let lastEnd = Date.now();
     // Runs the events at the head of the queue, up to the next queued task.
@@ -124,14 +126,14 @@ export class ChangeBatch {
       const result = await conn.exec(script, {
         timeoutFactor: count,
         onStdout: (text) => {
-          for (const m of markers.read(text)) if (m.status === 0) (this.readBack ? ended.push(Date.now()) : settle(0, ''));
+          for (const m of markers.read(text)) if (m.status === 0) (readBack ? ended.push(Date.now()) : settle(0, ''));
         },
       });
       const stderrParts = splitStderr(result.stderr, nonce);
-      if (this.readBack) {
+      if (readBack) {
         const at = result.stdout.indexOf(`\n${readBackMark}\n`);
         // A read-back that cannot be read leaves the tasks as their exit codes say.
-        if (at >= 0) actual = this.tryParse(result.stdout.slice(at + readBackMark.length + 2), stderrParts.at(-1) ?? '');
+        if (at >= 0) actual = tryParse(readBack, result.stdout.slice(at + readBackMark.length + 2), stderrParts.at(-1) ?? '');
         for (const m of markers.all) if (m.status === 0 && !settle(0, '')) return false;
       }
       const failed = markers.all.find((m) => m.status !== 0);
@@ -157,13 +159,14 @@ export class ChangeBatch {
       return false;
     }
   }
+}
 
-  private tryParse(stdout: string, stderr: string): Facts | undefined {
-    try {
-      return this.readBack!.parse(stdout, stderr);
-    } catch {
-      return undefined;
-    }
+/** The read-back's facts, or undefined when they cannot be read (the tasks then go by their exit codes). */
+function tryParse(readBack: ReadBack, stdout: string, stderr: string): Facts | undefined {
+  try {
+    return readBack.parse(stdout, stderr);
+  } catch {
+    return undefined;
   }
 }
 

@@ -16,6 +16,7 @@ import { applyChanges, changeLines, changeOps, type Change } from '../model/plan
 import { verifyOps } from '../ops/index.js';
 import { shellProgram, shellTemplate } from '../shell/program.js';
 import { gatherHostFacts } from './host-facts.js';
+import { fragmentsByIds } from '../facts/needs.js';
 import { restoredDifferences, restoreScript } from './restore-script.js';
 
 export interface GuardOptions {
@@ -273,7 +274,8 @@ async function awaitCommandRollback(o: GuardOptions, a: Armed, lost: string): Pr
 }
 
 async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed): Promise<ConfirmResult> {
-  const after = await gatherHostFacts(conn, o.host);
+  // Read again what the facts before the change were read with (not more: no firewall dump for a bridge).
+  const after = await gatherHostFacts(conn, o.host, undefined, o.before.gathered ? fragmentsByIds(o.before.gathered).found : undefined);
   const diffs = restoredDifferences(o.before, after, o.devices);
   // This run reports it now: the record moves to the reported ones, so the next run does not again.
   await conn.exec(`rm -rf ${shellQuote(a.dir)}; ${ACK_ROLLBACKS}`).catch(() => undefined);

@@ -14,7 +14,9 @@ import { runCommandTask } from './command-task.js';
 import { evaluateCondition } from './condition.js';
 import { applyConfirmed, runGuarded, type GuardOptions } from './confirm.js';
 import { deviceDiff } from './diff.js';
-import { gatherHostFacts, hostReadBack } from './host-facts.js';
+import { missingFragments, taskNeeds } from '../facts/needs.js';
+import { firstExecNeeds } from './first-exec.js';
+import { gatherHostFacts, readBackFor, topUpHostFacts } from './host-facts.js';
 import { planTask, prepareTask, type PreparedTask } from './prepare.js';
 import type { Reporter } from './reporter.js';
 import { sshPathTouch } from './ssh-path.js';
@@ -68,6 +70,8 @@ export interface HostOutcome {
   notified: Set<string>;
   /** The facts as the play left them (kept up to date by every change), unless a command task may have changed the host behind them. */
   facts?: Facts;
+  /** Execs beyond the first that read facts a later task needed (src/facts/needs.ts). */
+  factsTopUps: number;
 }
 
 class HostStopped extends Error {}
@@ -77,7 +81,8 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   const notified = new Set<string>();
   const registered: Record<string, unknown> = {};
   // strategy linear keeps the hosts in step task by task: there every task is sent on its own.
-  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch(hostReadBack) };
+  // A batch reads the host back with the fragments its facts were read with.
+  const link: HostLink = { conn: undefined as unknown as Connection, batch: new ChangeBatch(() => readBackFor(facts)), factsTopUps: 0 };
   const later = (event: () => void) => afterQueued(link, event);
   const emit = (task: TaskSpec | { name: string; type: string }, outcome: TaskOutcome, message: string, started: number, extra: Partial<TaskEvent> = {}) => {
     const durationMs = Date.now() - started;
@@ -98,14 +103,17 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
   try {
     link.conn = await job.withSlot(() => job.getConnection());
     // A later play of the same run reuses the facts the previous one kept up to date.
-    facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock)));
+    // Only what this play's tasks need (src/facts/needs.ts); tasks under an undecided `when` and handlers ask for more when they run.
+    const need = firstExecNeeds(job.tasks, job.vars, job.extraVars, job.host);
+    facts = job.cachedFacts ?? (await job.withSlot(() => gatherHostFacts(link.conn, job.host, job.lock, need)));
+    if (job.cachedFacts && (await topUpHostFacts(link.conn, job.host, facts, need))) link.factsTopUps += 1;
     job.recording?.begin(facts);
     // A saved plan applies only to a host that is as the plan read it.
     const drift = job.replay && !job.cachedFacts ? job.replay.drift(facts) : undefined;
     if (drift) {
       emit({ name: 'saved plan', type: 'plan' }, 'failed', `${job.host}: ${drift}`, factsStart);
       job.onFailure?.();
-      return { recap, notified };
+      return { recap, notified, factsTopUps: link.factsTopUps };
     }
     // A guarded change that nobody confirmed (the controller died, say): its timer restored the host.
     for (const r of facts.rollbacks ?? []) job.reporter.warn(`${job.host}: a rollback timer fired at ${r.at} (${r.id}): ${r.what}`);
@@ -114,7 +122,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     const unreachable = err instanceof UnreachableError;
     emit({ name: 'gathering facts', type: 'facts' }, unreachable ? 'unreachable' : 'failed', (err as Error).message, factsStart);
     job.onFailure?.();
-    return { recap, notified };
+    return { recap, notified, factsTopUps: link.factsTopUps };
   }
 
   try {
@@ -174,7 +182,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     if (link.group) await abandonGroup(link, facts, emit, 'a later task of its confirm_group failed');
     // The tasks before the one that stopped the host still run, as they would have one by one.
     await flushChanges(link);
-    if (!job.forceHandlers) return { recap, notified };
+    if (!job.forceHandlers) return { recap, notified, factsTopUps: link.factsTopUps };
   }
   // Handlers run once each, at the end of the play, in the order they are defined.
   for (const handler of job.handlers) {
@@ -186,7 +194,7 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
     if (link.group && !(await commitGroup(job, link, facts, emit))) break;
   }
   await flushChanges(link);
-  return { recap, notified, facts: link.factsStale ? undefined : facts };
+  return { recap, notified, facts: link.factsStale ? undefined : facts, factsTopUps: link.factsTopUps };
 }
 
 type Emit = (task: TaskSpec, outcome: TaskOutcome, message: string, started: number, extra?: Partial<TaskEvent>) => void;
@@ -199,6 +207,8 @@ interface HostLink {
   factsStale?: boolean;
   conn: Connection;
   batch: ChangeBatch;
+  /** Execs that read facts fragments the first one did not. */
+  factsTopUps: number;
 }
 
 interface HeldGroup {
@@ -335,6 +345,13 @@ async function planDecision(job: HostJob, link: HostLink, facts: Facts, task: Ta
     record({ kind: 'skipped', message: `condition is false: ${task.when}` });
     emit(task, 'skipped', `condition is false: ${task.when}`, started);
     return { done: { changed: false, stop: false, registered: registeredResult('skipped', 'condition is false') } };
+  }
+  // A task the first facts exec did not read for (a `when`, a handler): one more exec, after the
+  // queued changes, so that what it reads is the host as the earlier tasks left it.
+  const need = taskNeeds(task);
+  if (missingFragments(facts, need).length) {
+    if (!job.check && !(await flushChanges(link))) return { done: STOPPED };
+    if (await topUpHostFacts(link.conn, job.host, facts, need)) link.factsTopUps += 1;
   }
   const p = prepareTask(task, vars, job.host, job.playbookDir);
   if (p.kind === 'command') {
@@ -518,7 +535,7 @@ async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<Prep
   if (!prepared) return `whether '${task.name}' was applied is unknown (a saved plan's task is not planned again)`;
   try {
     const conn = await job.reconnect();
-    const fresh = await gatherHostFacts(conn, job.host);
+    const fresh = await gatherHostFacts(conn, job.host, undefined, taskNeeds(task));
     const again = planTask(prepared, fresh, job.host);
     return again.changes.length === 0 ? 'on reconnect, the change turned out to be applied' : `on reconnect, the change turned out NOT to be applied (still to do: ${again.changes.map((c) => c.summary).join('; ')})`;
   } catch {

@@ -8,7 +8,8 @@ import type { Plan } from '../model/plan.js';
 import { persistedFiles, type PersistingArgs } from '../persist/desired.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
-import type { CommandTaskModule, PlannedTaskModule } from '../tasks/contract.js';
+import { assertGathered, plannedNeeds } from '../facts/needs.js';
+import type { CommandTaskModule, PlannedTaskModule, TaskModule } from '../tasks/contract.js';
 import { taskModule } from '../tasks/registry.js';
 import type { CommandArgs } from '../tasks/command.js';
 
@@ -40,6 +41,8 @@ export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host:
 
 /** The task's plan on these facts: its module's changes, then its persisted files (if it persists). */
 export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts: Facts, host: string): Plan {
+  const persists = (task.args.persist ?? 'none') !== 'none';
+  assertGathered(facts, plannedNeeds(task.module as unknown as TaskModule, persists), `planning a ${task.module.type} task on ${host}`);
   const runtime = task.module.plan(task.input as never, facts, host);
   const persistence = task.module.persistence;
   if (!persistence) return runtime;

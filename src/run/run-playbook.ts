@@ -8,6 +8,7 @@ import { hostVars, type Inventory } from '../config/inventory.js';
 import { selectHosts } from '../config/patterns.js';
 import { resolveConnectionVars } from '../config/connection-vars.js';
 import { inventoryMagicVars } from '../config/magic-vars.js';
+import { shownOnce } from '../config/ssh-client-settings.js';
 import { readVarsFiles } from './vars-files.js';
 import { connect, type SshHooks } from '../connection/index.js';
 import type { Connection, ConnectionSettings } from '../connection/types.js';
@@ -79,6 +80,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   const replays = new Map<string, HostReplay>();
   const locked = new Set<string>();
   const factsCache = new Map<string, Facts>();
+  const factsTopUps = { count: 0 };
   const owner = `kvmnet pid ${process.pid} on ${hostname()} (${userInfo().username}) since ${new Date().toISOString()}`;
 
   try {
@@ -114,6 +116,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           owner,
           factsCache,
           replays,
+          factsTopUps,
           stopping: () => stopping() || fatalFailure,
           onHostFailure: () => {
             if (play.anyErrorsFatal) fatalFailure = true;
@@ -153,7 +156,7 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
     await Promise.all([...connections.values()].map((c) => c.then((x) => x.close()).catch(() => undefined)));
     await Promise.all(extra.map((c) => c.close().catch(() => undefined)));
   }
-  const stats = { connections: 0, execs: 0 };
+  const stats = { connections: 0, execs: 0, factsTopUps: factsTopUps.count };
   for (const conn of [...(await Promise.all([...connections.values()].map((c) => c.catch(() => undefined)))), ...extra]) {
     if (conn) {
       stats.connections += conn.stats.connections;
@@ -190,6 +193,8 @@ interface PlayContext {
   owner: string;
   factsCache: Map<string, Facts>;
   replays: Map<string, HostReplay>;
+  /** Execs that read facts fragments a host's first exec did not (counted for the summary). */
+  factsTopUps: { count: number };
   withSlot: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
@@ -199,6 +204,7 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
   if (play.become !== undefined) vars.become = play.become;
   const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
   const resolved = resolveConnectionVars(host, { ...vars, ...options.extraVars }, origin);
+  for (const notice of resolved.notices ?? []) if (shownOnce(reporter, notice)) reporter.warn(notice);
   if (!resolved.settings) {
     const recap = emptyRecap(host);
     recap.unreachable = 1;
@@ -239,8 +245,9 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     if (err instanceof UnreachableError) recap.unreachable = 1;
     else recap.failed = 1;
     recap.error = (err as Error).message;
-    return { recap, notified: new Set<string>() };
+    return { recap, notified: new Set<string>(), factsTopUps: 0 };
   });
+  ctx.factsTopUps.count += outcome.factsTopUps;
   if (outcome.facts) ctx.factsCache.set(host, outcome.facts);
   else ctx.factsCache.delete(host);
   return outcome.recap;

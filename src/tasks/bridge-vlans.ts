@@ -4,6 +4,7 @@
 import { shellJoin } from '../connection/quote.js';
 import type { Facts, PortVlan } from '../model/facts.js';
 import type { BridgeVlanOp } from '../ops/types.js';
+import type { FactsFragment } from './contract.js';
 import { linkDetails } from './link-details.js';
 
 /**
@@ -19,6 +20,21 @@ interface BridgeVlanJson {
 
 /** Reads vlan_filtering/default_pvid of bridges and the VLAN sets of their ports into the facts. */
 export function parseBridgeVlans(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void {
+  parseBridgeFiltering(sections, facts);
+  parseBridgeVlanTable(sections, facts);
+}
+
+/**
+ * ensure_bridge's and ensure_port's fragments: vlan_filtering from the link section (no host
+ * cost, always read: the rollback re-creates bridges with it), port VLAN sets from `bridge -j
+ * vlan show` (run only when some bridge filters VLANs).
+ */
+export const bridgeVlanFacts: readonly FactsFragment[] = [
+  { id: 'bridge-filtering', parse: (sections, facts) => parseBridgeFiltering(sections, facts) },
+  { id: 'bridge-vlans', shell: BRIDGE_VLAN_SHELL, parse: (sections, facts) => parseBridgeVlanTable(sections, facts) },
+];
+
+function parseBridgeFiltering(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void {
   for (const l of linkDetails(sections)) {
     const link = facts.links[l.ifname];
     const d = l.linkinfo?.info_kind === 'bridge' ? l.linkinfo.info_data : undefined;
@@ -26,6 +42,9 @@ export function parseBridgeVlans(sections: ReadonlyArray<{ key: string; body: st
     if (typeof d.vlan_filtering === 'number') link.bridge.vlanFiltering = d.vlan_filtering === 1;
     if (typeof d.vlan_default_pvid === 'number') link.bridge.defaultPvid = d.vlan_default_pvid;
   }
+}
+
+function parseBridgeVlanTable(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void {
   const body = sections.find((s) => s.key === 'bridge-vlan')?.body.trim();
   if (!body) return;
   let list: BridgeVlanJson[];

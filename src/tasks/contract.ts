@@ -29,8 +29,13 @@ export interface PrepareContext {
  * A piece of the ONE facts exec. `shell` runs before libvirt is asked (print a
  * `@@kvmnet:KEY@@` marker before the output); `virsh` is shell that appends commands to `$cmds`,
  * the single virsh invocation. `parse` reads the sections back into the facts (pure).
+ * A fragment with neither costs the host nothing (it reads core sections) and is always read.
  */
 export interface FactsFragment {
+  /** Names the fragment: which were read (Facts.gathered), `kvmnet facts --only`, the bench. */
+  id: string;
+  /** Fragments whose sections this one's parser reads too: always gathered in the same exec. */
+  with?: readonly FactsFragment[];
   shell?: string;
   virsh?: string;
   parse(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void;
@@ -76,7 +81,11 @@ interface TaskModuleBase<T extends string, S extends z.ZodType> {
   argProblems?(args: Record<string, unknown>): ArgProblem[];
   /** A file an argument names (a template): found at load time, beside the playbook or in templates/. */
   fileArg?: string;
-  facts?: FactsFragment;
+  /**
+   * The fragments this type's planner reads (its own and other types'): a run gathers only the
+   * union of what its tasks declare (src/facts/needs.ts), and planning on facts without them fails.
+   */
+  facts?: FactsFragment | readonly FactsFragment[];
   factsView?: FactsView;
 }
 

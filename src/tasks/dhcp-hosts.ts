@@ -18,6 +18,7 @@ done
 `;
 
 export const dhcpFacts: FactsFragment = {
+  id: 'dhcp',
   virsh: VIRSH,
   parse(sections, facts) {
     if (!facts.libvirt.available) return;

@@ -70,14 +70,18 @@ export const ensureBond: PlannedTaskModule<'ensure_bond', typeof schema> = {
   argProblems: bondProblems,
   plan: planBond,
   persistence: { files: (kind, args, facts) => bondFiles(kind, args, facts), drift: bondDrift },
-  facts: {
-    // Prints nothing on a host without bonds (no /proc/net/bonding): the facts of such hosts are unchanged.
-    shell: `for f in /proc/net/bonding/*; do [ -f "$f" ] || continue; n=\${f##*/}; echo "@@kvmnet:bonding:$n@@"; cat "$f"; done\n`,
-    parse(sections, facts) {
-      applyBondDetails(linkDetails(sections), facts);
-      for (const s of sections) if (s.key.startsWith('bonding:')) applyProcBonding(s.key.slice(8), s.body, facts);
+  // Settings from the link section (no host cost, always read: the rollback re-creates bonds from
+  // them), then /proc/net/bonding (prints nothing on a host without bonds).
+  facts: [
+    { id: 'bond-details', parse: (sections, facts) => applyBondDetails(linkDetails(sections), facts) },
+    {
+      id: 'proc-bonding',
+      shell: `for f in /proc/net/bonding/*; do [ -f "$f" ] || continue; n=\${f##*/}; echo "@@kvmnet:bonding:$n@@"; cat "$f"; done\n`,
+      parse(sections, facts) {
+        for (const s of sections) if (s.key.startsWith('bonding:')) applyProcBonding(s.key.slice(8), s.body, facts);
+      },
     },
-  },
+  ],
   factsView: {
     json: (f) => ({ bonds: bondsOf(f) }),
     sections: (f): FactsSection[] => [

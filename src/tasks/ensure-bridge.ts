@@ -13,7 +13,7 @@ import type { FileWant, PlannedTaskModule } from './contract.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
 import { effectiveForwardDelay, KERNEL_DEFAULT_FORWARD_DELAY } from '../ops/link.js';
 import type { BridgeSettings, Op } from '../ops/types.js';
-import { BRIDGE_VLAN_SHELL, describeVlans, parseBridgeVlans } from './bridge-vlans.js';
+import { bridgeVlanFacts, describeVlans } from './bridge-vlans.js';
 import { ifupdownBridgeVlanLines, ifupdownDefaultPvid, ifupdownVlanAware, portVlanLinesFor } from './bridge-vlan-persist.js';
 
 const schema = z.strictObject({
@@ -37,9 +37,7 @@ export const ensureBridge: PlannedTaskModule<'ensure_bridge', typeof schema> = {
   defaultName: (args) => `ensure_bridge ${String(args.name)}`,
   plan: planBridge,
   persistence: { files: bridgeFiles, drift: bridgeDrift },
-  // VLAN-aware bridges: vlan_filtering from the link section, port VLAN sets from `bridge -j vlan
-  // show` (run only when some bridge filters VLANs).
-  facts: { shell: BRIDGE_VLAN_SHELL, parse: parseBridgeVlans },
+  facts: bridgeVlanFacts,
   factsView: {
     json: (f) => ({ bridges: bridgesOf(f), persisted_bridges: f.persisted ? persistedBridges(f.persisted).map((b) => b.name).sort() : null, bridge_vlans: bridgeVlansOf(f) }),
     sections: (f) => [

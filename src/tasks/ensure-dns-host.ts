@@ -9,7 +9,7 @@ import type { DnsHostEntry, Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { ip, networkName, presence } from './common-args.js';
 import type { FactsSection, PlannedTaskModule } from './contract.js';
-import { dhcpState, dnsHostXml, groupBySide, netUpdateChange, onlyOn as where, sidesOf, sideText, type Side } from './dhcp-hosts.js';
+import { dhcpFacts, dhcpState, dnsHostXml, groupBySide, netUpdateChange, onlyOn as where, sidesOf, sideText, type Side } from './dhcp-hosts.js';
 
 const hostname = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'expected a DNS name like www.lab.example').max(253);
 
@@ -27,6 +27,8 @@ export const ensureDnsHost: PlannedTaskModule<'ensure_dns_host', typeof schema> 
   type: 'ensure_dns_host',
   schema,
   defaultName: (args) => `ensure_dns_host ${Array.isArray(args.hostnames) ? args.hostnames.join(', ') : String(args.hostnames)} → ${String(args.ip)} in ${String(args.network)}`,
+  // The reservations' fragment reads the DNS records too (the live and the persistent definition).
+  facts: dhcpFacts,
   plan: planDnsHost,
   factsView: { json: (f) => ({ dns_hosts: dnsRows(f) }), sections: dnsSections },
 };

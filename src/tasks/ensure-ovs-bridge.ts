@@ -103,6 +103,7 @@ export const ensureOvsBridge: PlannedTaskModule<'ensure_ovs_bridge', typeof sche
   argProblems: ovsProblems,
   plan: planOvs,
   facts: {
+    id: 'ovs',
     // Only where ovsdb-server listens (no process at all on other hosts; a short timeout: a hung one does not hang the facts).
     shell: `if [ -S /run/openvswitch/db.sock ] && command -v ovs-vsctl >/dev/null 2>&1; then echo '@@kvmnet:ovs@@'; ovs-vsctl --timeout=3 --format=json -- --columns=name,ports list Bridge -- --columns=_uuid,name,tag list Port; fi\n`,
     parse(sections, facts) {

@@ -11,7 +11,7 @@ import { noop, type Change, type Plan } from '../model/plan.js';
 import type { Op } from '../ops/types.js';
 import { ip, mac, networkName, presence } from './common-args.js';
 import type { ArgProblem, FactsSection, PlannedTaskModule } from './contract.js';
-import { dhcpState, inSubnet, ipv4Subnet } from './dhcp-hosts.js';
+import { dhcpFacts, dhcpState, inSubnet, ipv4Subnet } from './dhcp-hosts.js';
 import {
   DAEMON_HOOK,
   describeForward,
@@ -52,7 +52,8 @@ export const ensurePortForward: PlannedTaskModule<'ensure_port_forward', typeof 
   schema,
   defaultName: (args) => `ensure_port_forward ${String(args.proto ?? 'tcp')}/${String(args.host_port)} → ${String(args.guest_ip ?? args.guest_mac)}:${String(args.guest_port ?? args.host_port)} in ${String(args.network)}`,
   argProblems,
-  facts: portForwardFacts,
+  // The guest's address may come from its DHCP reservation.
+  facts: [portForwardFacts, dhcpFacts],
   plan: planForward,
   factsView: { json: (f) => ({ port_forwards: forwardsView(f) }), sections: forwardSections },
 };

@@ -15,7 +15,7 @@ import { persistedBridges } from './ensure-bridge.js';
 import { ifupdownDefaultPvid, ifupdownPortVlanLines, ifupdownPortVlans, withIfupdownPortVlanLines } from './bridge-vlan-persist.js';
 import { linkUpChange } from './link-changes.js';
 import { planMigration } from './migrate.js';
-import { describeVlans, expandVlanList, vlanItemProblem, vlanOps, wantedVlans } from './bridge-vlans.js';
+import { bridgeVlanFacts, describeVlans, expandVlanList, vlanItemProblem, vlanOps, wantedVlans } from './bridge-vlans.js';
 import type { ArgProblem } from './contract.js';
 import type { PortVlan } from '../model/facts.js';
 
@@ -46,6 +46,8 @@ export const ensurePort: PlannedTaskModule<'ensure_port', typeof schema> = {
   argProblems: portVlanProblems,
   plan: (args, facts, host) => withPortVlans(args, planPort(args, facts, host), facts, host),
   persistence: { files: portFiles, drift: portDrift },
+  // A port's VLAN set (and whether its bridge filters VLANs).
+  facts: bridgeVlanFacts,
 };
 
 const hasVlanArgs = (a: { vlans?: unknown; pvid?: unknown; untagged?: unknown }) => a.vlans !== undefined || a.pvid !== undefined || a.untagged !== undefined;

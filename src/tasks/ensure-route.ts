@@ -97,6 +97,7 @@ export const ensureRoute: PlannedTaskModule<'ensure_route', typeof schema> = {
   plan: planRoute,
   persistence: { files: routeFiles, drift: routeDrift },
   facts: {
+    id: 'route-tables',
     // The core facts read the main table; routes of the other tables (local excepted) come from here.
     shell: `echo '@@kvmnet:route-tables@@'; ip -j -4 route show table all 2>/dev/null\necho '@@kvmnet:route6-tables@@'; ip -j -6 route show table all 2>/dev/null\n`,
     parse(sections, facts) {

@@ -130,6 +130,7 @@ export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   plan: (args, facts) => planRule(args, facts),
   persistence: { files: (format, args, facts, host) => ruleFiles(format, wantedRule(args), ruleDev(wantedRule(args), facts), args.state, facts, host), drift: ruleDrift },
   facts: {
+    id: 'rules',
     shell: `echo '@@kvmnet:rules@@'; ip -j rule show 2>/dev/null\necho '@@kvmnet:rules6@@'; ip -j -6 rule show 2>/dev/null\n`,
     parse(sections, facts) {
       const body = (key: string) => sections.find((s) => s.key === key)?.body;

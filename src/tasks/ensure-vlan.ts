@@ -45,6 +45,7 @@ export const ensureVlan: PlannedTaskModule<'ensure_vlan', typeof schema> = {
   plan: planVlan,
   persistence: { files: (kind, args, facts, host) => vlanFiles(kind, { ...args, name: vlanName(args) }, facts, host), drift: vlanDrift },
   facts: {
+    id: 'vlan-details',
     parse: (sections, facts) => applyVlanDetails(linkDetails(sections), facts),
   },
   factsView: {

@@ -163,8 +163,8 @@ export function parseFdbRemotes(json: string): string[] {
 const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-export function applyVxlanDetails(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void {
-  for (const l of linkDetails(sections)) {
+export function applyVxlanDetails(links: ReturnType<typeof linkDetails>, facts: Facts): void {
+  for (const l of links) {
     const link = facts.links[l.ifname];
     const d = l.linkinfo?.info_kind === 'vxlan' ? l.linkinfo.info_data : undefined;
     if (!link || !d) continue;
@@ -176,6 +176,9 @@ export function applyVxlanDetails(sections: ReadonlyArray<{ key: string; body: s
     if (str(d.link)) v.dev = str(d.link);
     link.vxlan = v;
   }
+}
+
+export function applyFdbRemotes(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void {
   for (const s of sections) {
     if (!s.key.startsWith('fdb:')) continue;
     const link = facts.links[s.key.slice(4)];
@@ -196,11 +199,16 @@ export const ensureVxlan: PlannedTaskModule<'ensure_vxlan', typeof schema> = {
   argProblems: vxlanProblems,
   plan: planVxlan,
   persistence: { files: vxlanFiles, drift: vxlanDrift },
-  facts: {
-    // The flooding entries of each VXLAN (names from `ip -o link`, which cannot hold a space or a colon).
-    shell: `for n in $(ip -o link show type vxlan 2>/dev/null | sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p'); do echo "@@kvmnet:fdb:$n@@"; bridge -j fdb show dev "$n" 2>/dev/null; done\n`,
-    parse: applyVxlanDetails,
-  },
+  facts: [
+    // The VXLANs' settings, from the core link section (free: always read).
+    { id: 'vxlan-details', parse: (sections, facts) => applyVxlanDetails(linkDetails(sections), facts) },
+    {
+      id: 'vxlan-fdb',
+      // The flooding entries of each VXLAN (names from `ip -o link`, which cannot hold a space or a colon).
+      shell: `for n in $(ip -o link show type vxlan 2>/dev/null | sed -n 's/^[0-9]*: \\([^:@]*\\).*/\\1/p'); do echo "@@kvmnet:fdb:$n@@"; bridge -j fdb show dev "$n" 2>/dev/null; done\n`,
+      parse: applyFdbRemotes,
+    },
+  ],
   factsView: {
     json: (f) => ({ vxlans: vxlansOf(f) }),
     sections: (f) => [

@@ -27,6 +27,7 @@
 import type { Facts, FirewallBackendFact, PortForwardFacts } from '../model/facts.js';
 import { shellProgram } from '../shell/program.js';
 import type { FactsFragment } from './contract.js';
+import { libvirtVersionFacts } from './libvirt-version.js';
 
 export const HOOKS_DIR = '/etc/libvirt/hooks';
 export const RULES_DIR = `${HOOKS_DIR}/kvmnet-port-forwards`;
@@ -209,6 +210,8 @@ pf_files=; for f in ${NETWORK_HOOK} ${DAEMON_HOOK} ${RULES_DIR}/*.rules; do [ -f
 `;
 
 export const portForwardFacts: FactsFragment = {
+  id: 'port-forwards',
+  with: [libvirtVersionFacts],
   shell: SHELL,
   parse(sections, facts) {
     const rulesText = sections.find((s) => s.key === 'pf-rules')?.body;

@@ -6,6 +6,7 @@ import { ensureBond } from './ensure-bond.js';
 import { ensureBridge } from './ensure-bridge.js';
 import { ensureDhcpHost } from './ensure-dhcp-host.js';
 import { ensureDnsHost } from './ensure-dns-host.js';
+import { ensureGuestNic } from './ensure-guest-nic.js';
 import { ensureIp } from './ensure-ip.js';
 import { ensureLibvirtNet } from './ensure-libvirt-net.js';
 import { ensurePort } from './ensure-port.js';
@@ -16,7 +17,7 @@ import { ensureRule } from './ensure-rule.js';
 import { ensureVxlan } from './ensure-vxlan.js';
 import { ensureOvsBridge } from './ensure-ovs-bridge.js';
 
-export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureRoute, ensureRule, ensureVxlan, ensureOvsBridge, command] as const;
+export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureGuestNic, ensureRoute, ensureRule, ensureVxlan, ensureOvsBridge, command] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];

@@ -11,6 +11,7 @@ import { hostFixture } from './support/host-fixture.js';
 import { planOf } from './support/plan-task.js';
 import { vmFactsOutput, vmFixture } from './support/vm-fixture.js';
 import { parseFacts } from '../../src/facts/parse.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { taskModules } from '../../src/tasks/registry.js';
 import { ifupdownPortVlanLines, ifupdownPortVlans, withIfupdownPortVlanLines } from '../../src/tasks/bridge-vlan-persist.js';
 import { wantedVlans } from '../../src/tasks/bridge-vlans.js';
@@ -23,7 +24,7 @@ const bridge = (a: object, f: Facts) => planOf('ensure_bridge', a, f);
 /** vlan-bridge with the `bridge -j vlan show` section the facts exec prints for a filtering bridge. */
 function vlanBridge(): Facts {
   const out = vmFactsOutput('vlan-bridge').replace('@@kvmnet:virsh@@', `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`);
-  return parseFacts(out, '', taskModules.flatMap((m) => (m.facts ? [m.facts] : []))).facts;
+  return parseFacts(out, '', ALL_FRAGMENTS).facts;
 }
 const ETH3 = { bridge: 'br0', interface: 'eth3', vlans: [30, '200-202'], pvid: 99, untagged: [99] };
 

@@ -8,11 +8,12 @@ import { factsScript } from '../../src/facts/script.js';
 import type { Facts } from '../../src/model/facts.js';
 import { HOST_FACTS_SCRIPT } from '../../src/run/host-facts.js';
 import type { FactsFragment } from '../../src/tasks/contract.js';
-import { taskModules } from '../../src/tasks/registry.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 
 const captured = readFileSync(new URL('../fixtures/facts/converged.stdout', import.meta.url), 'utf8');
 
 const bondsFragment: FactsFragment = {
+  id: 'test-bonding',
   shell: "echo '@@kvmnet:bonding@@'; cat /proc/net/bonding/* 2>/dev/null\n",
   virsh: 'cmds="$cmds; echo @@kvmnet:nodeinfo@@; nodeinfo"\n',
   parse(sections, facts) {
@@ -31,9 +32,9 @@ describe('facts fragments', () => {
 
   it('the registered fragments only add their sections: without them the script is the core one, unchanged', () => {
     let script = HOST_FACTS_SCRIPT;
-    for (const m of taskModules) {
-      if (m.facts?.shell) script = script.replace(m.facts.shell, '');
-      if (m.facts?.virsh) script = script.replace(m.facts.virsh, '');
+    for (const f of ALL_FRAGMENTS) {
+      if (f.shell) script = script.replace(f.shell, '');
+      if (f.virsh) script = script.replace(f.virsh, '');
     }
     expect(script).toBe(factsScript([]));
   });

@@ -102,7 +102,7 @@ _kvmnet; printf '%s\\n' "\${COMPREPLY[@]}"`;
     expect(r.stdout.trim()).toBe('complete -F _kvmnet kvmnet');
   });
   it('completes subcommands', () => {
-    expect(complete('kvmnet', '')).toEqual(['run', 'validate', 'inventory', 'facts', 'graph', 'report', 'merge', 'schema', 'doc', 'lab']);
+    expect(complete('kvmnet', '')).toEqual(['run', 'validate', 'inventory', 'facts', 'graph', 'apply', 'report', 'merge', 'schema', 'doc', 'lab']);
     expect(complete('kvmnet', 'v')).toEqual(['validate']);
     expect(complete('kvmnet', '-V', 'fa')).toEqual(['facts']);
     expect(complete('kvmnet', 'lab', '')).toEqual(['up', 'down', 'status']);
@@ -114,7 +114,7 @@ _kvmnet; printf '%s\\n' "\${COMPREPLY[@]}"`;
   });
   it("completes a command's options and their choices, skipping option values", () => {
     expect(complete('kvmnet', 'run', '--dry')).toEqual(['--dry-run']);
-    expect(complete('kvmnet', 'run', '-i', 'inventory', '--out')).toEqual(['--output']);
+    expect(complete('kvmnet', 'run', '-i', 'inventory', '--out')).toEqual(['--output', '--out']);
     expect(complete('kvmnet', 'run', '-o', '')).toEqual(['text', 'json']);
     expect(complete('kvmnet', 'lab', 'up', '--kernel', '')).toEqual(['netns', 'vm']);
     // The value of -l is not a subcommand, even when it is spelt like one.
@@ -154,7 +154,7 @@ describe('zsh completion (completion/_kvmnet), in a real interactive zsh', () =>
     expect(r.status).toBe(0);
   });
   it('completes subcommands, task names, options and their choices', () => {
-    expect(complete('kvmnet ')).toEqual(['run', 'validate', 'inventory', 'facts', 'graph', 'report', 'merge', 'schema', 'doc', 'lab']);
+    expect(complete('kvmnet ')).toEqual(['run', 'validate', 'inventory', 'facts', 'graph', 'apply', 'report', 'merge', 'schema', 'doc', 'lab']);
     expect(complete('kvmnet lab ')).toEqual(['up', 'down', 'status']);
     expect(complete('kvmnet doc ')).toEqual(taskTypes);
     expect(complete('kvmnet doc ensure_b')).toEqual(['ensure_bond', 'ensure_bridge']);

@@ -134,11 +134,8 @@ describe('refused, with the error docs/inventory.md lists', () => {
     ['a vault-encrypted inventory', { inv: vault }, 'inv', 'encrypted with Ansible Vault, which kvmnet does not support'],
     ['a vault-encrypted vars file', { hosts: '[kvm]\nhv1\n', 'group_vars/kvm.yml': vault }, 'hosts', 'encrypted with Ansible Vault, which kvmnet does not support'],
     ['a !vault value', { 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      pw: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n        62\n' }, 'hosts.yml', 'a vault-encrypted value (!vault)'],
-    ['a TOML inventory', { 'hosts.toml': '[kvm.hosts]\n"hv1" = {}\n' }, 'hosts.toml', 'TOML inventories are not supported'],
-    ['an inventory script', { inventory: '#!/bin/sh\necho {}\n' }, 'inventory', 'looks like an inventory script'],
+    ['an inventory script that is not executable', { script: '#!/bin/sh\necho {}\n' }, 'script', 'looks like an inventory script (it starts with #!) but is not executable'],
     ['a plugin configuration', { 'aws_ec2.yml': 'plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n' }, 'aws_ec2.yml', 'inventory plugin configuration files are not supported'],
-    ['an integer above 2^53 (YAML)', { 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      wwn: 12345678901234567890\n' }, 'hosts.yml', 'is too large for kvmnet to hold exactly'],
-    ['an integer above 2^53 (INI)', { hosts: '[kvm]\nhv1 wwn=12345678901234567890\n' }, 'hosts', 'is too large for kvmnet to hold exactly'],
     ['a key that is not a string', { 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      x:\n        0: zero\n' }, 'hosts.yml', 'not a string: Ansible keeps such keys as they are'],
   ])('%s', (_title, files, source, message) => {
     const dir = tree(files);

@@ -35,10 +35,16 @@ describe('parseIniValue (Ansible: ast.literal_eval, else the raw text)', () => {
     ['12abc', '12abc'],
     ['', ''],
     ['[1, 2', '[1, 2'],
-    ['99999999999999999999', '99999999999999999999'], // beyond 2^53: kept exact as text
     ["f'x'", "f'x'"],
   ])('%j → %j', (text, value) => {
     expect(parseIniValue(text)).toEqual(value);
+  });
+
+  it('keeps integers beyond 2^53 exact, as Python ints (bigints)', () => {
+    expect(parseIniValue('99999999999999999999')).toBe(99999999999999999999n);
+    expect(parseIniValue('-0x1FFFFFFFFFFFFFFFFF')).toBe(-0x1FFFFFFFFFFFFFFFFFn);
+    expect(parseIniValue('[9007199254740993, 1]')).toEqual([9007199254740993n, 1]);
+    expect(parseIniValue('9007199254740991')).toBe(9007199254740991);
   });
 
   it('survives absurd nesting', () => {

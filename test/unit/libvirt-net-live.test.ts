@@ -9,6 +9,7 @@ import { applyChanges, changeLines, changeTouches } from '../../src/model/plan.j
 import { applyOps, opsLines, verifyOps } from '../../src/ops/index.js';
 import { parseXml } from '../../src/render/netxml.js';
 import { classifyNetworkChange, describeOp, netUpdateOp, parseVersion } from '../../src/tasks/libvirt-net-live.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
@@ -100,7 +101,7 @@ describe('live or restart, on definitions captured from a lab host (libvirt 9.0.
 });
 
 describe('plans on the facts of a lab host with a running guest (hv1-vm, tap vnet0 in virbr0)', () => {
-  const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+  const fragments = ALL_FRAGMENTS;
   const facts = (): Facts => parseFacts(fixture('facts-guest.stdout'), '', fragments).facts;
   const plan = (xml: string) => planOf('ensure_libvirt_net', { name: 'default', state: 'active' }, facts(), 'hv1', { desiredXml: xml });
 

@@ -11,7 +11,7 @@ import { applyOps, verifyOps } from '../../src/ops/index.js';
 import { isSubset, parseXml } from '../../src/render/netxml.js';
 import { ensureLibvirtNet, type EnsureLibvirtNetArgs } from '../../src/tasks/ensure-libvirt-net.js';
 import { classifyNetworkChange, describeOp, netUpdateOp } from '../../src/tasks/libvirt-net-live.js';
-import { taskModules } from '../../src/tasks/registry.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { planOf } from './support/plan-task.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/netxml/${name}`, import.meta.url), 'utf8');
@@ -118,7 +118,7 @@ describe('rendered XML against what libvirt 9.0 stored', () => {
 });
 
 describe("the net-update read-back compares each portgroup's VLAN tags (definitions read back as captured, or edited)", () => {
-  const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+  const fragments = ALL_FRAGMENTS;
   /** The facts of the lab host with both definitions of ovs-net set to `xml`. */
   const withDefinition = (xml: string): Facts => {
     const f = parseFacts(fixture('facts-ovs-vlans.stdout'), '', fragments).facts;
@@ -152,7 +152,7 @@ describe("the net-update read-back compares each portgroup's VLAN tags (definiti
 });
 
 describe('kvmnet facts on a lab host running the network', () => {
-  const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+  const fragments = ALL_FRAGMENTS;
   const facts = parseFacts(fixture('facts-ovs-vlans.stdout'), '', fragments).facts;
 
   it('JSON: the network VLAN and every portgroup with its VLAN', () => {

@@ -13,10 +13,11 @@ import { factsSummary } from '../../src/report/facts-view.js';
 import { dhcpHostsOf, hostXml, inSubnet, parseLeases } from '../../src/tasks/dhcp-hosts.js';
 import { reservations } from '../../src/tasks/ensure-dhcp-host.js';
 import { firewallBackend, forwardRules, HOOK_SCRIPT, parseRulesFile, rulesFileContent, type ForwardSpec } from '../../src/tasks/port-forward-rules.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
-const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+const fragments = ALL_FRAGMENTS;
 const capture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '', fragments).facts;
 const applyPlan = (facts: Facts, plan: ReturnType<typeof planOf>) => {
   applyChanges(plan.changes, facts);

@@ -3,6 +3,7 @@
 // arguments; file operations run for real in a temporary directory), its effect on the facts, its
 // inverse (applied after it, the facts are back as they were for what it touched), and its
 // read-back check (a planted difference is named; facts that agree give nothing).
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,11 +14,10 @@ import type { Facts, LinkFact } from '../../src/model/facts.js';
 import { applyOps, inverseOps, OP_NAMES, opsLines, verifyOps, type Op, type OpName } from '../../src/ops/index.js';
 import { parseXml } from '../../src/render/netxml.js';
 import { forwardRules, HOOK_SCRIPT, installedForwards } from '../../src/tasks/port-forward-rules.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { hostFixture } from './support/host-fixture.js';
 import { vmFactsOutput, vmFixture } from './support/vm-fixture.js';
 
-const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+const fragments = ALL_FRAGMENTS;
 /** Facts parsed from a facts exec captured on a lab host (test/fixtures/facts/NAME.stdout). */
 const capture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '', fragments).facts;
 /** The VM lab host with a VLAN-aware br0 (eth3: 30, 99 PVID untagged, 200-202), its `bridge -j vlan show` included. */
@@ -541,6 +541,57 @@ const rows: Row[] = [
     noRoundTrip: 'the facts do not model a tap dropping out of a restarted bridge: its undo is tested on its own',
     plant: (a) => delete a.links.vnet0!.master,
     problem: "guest guest1's vnet0 is in no bridge, expected br10",
+  },  // Guests' NICs, on the lab host with a running persistent guest (k29-nicvm: one virtio NIC on default, tap vnet2).
+  {
+    kind: 'guest-nic.update',
+    what: "a running guest's NIC moved to a bridged network in place, live and persistent",
+    facts: () => capture('guest-nics'),
+    ops: [{ op: 'guest-nic.update', domain: 'k29-nicvm', nic: { mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up' }, live: true, config: true }],
+    effect: (before, after) => {
+      expect(before.links.vnet2?.master).toBe('virbr0');
+      expect(after.guestNics!['k29-nicvm']!.live).toEqual([{ mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up', tap: 'vnet2' }]);
+      expect(after.guestNics!['k29-nicvm']!.config).toEqual([{ mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up' }]);
+      // The tap moves with it, into lan's bridge.
+      expect(after.links.vnet2?.master).toBe('brl');
+    },
+    aspect: (f) => [f.guestNics!['k29-nicvm'], f.links.vnet2?.master],
+    plant: (a) => (a.guestNics!['k29-nicvm']!.config![0]!.source = 'default'),
+    problem: "k29-nicvm's config definition has NIC 52:54:00:7b:04:3b network default model virtio link up, expected network lan model virtio link up",
+  },
+  {
+    kind: 'guest-nic.attach',
+    what: 'a second NIC hot-plugged into a running guest and its persistent definition',
+    facts: () => capture('guest-nics'),
+    ops: [{ op: 'guest-nic.attach', domain: 'k29-nicvm', nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'default', model: 'virtio', link: 'down', mtu: 1400 }, live: true, config: true }],
+    effect: (before, after) => {
+      const d = after.guestNics!['k29-nicvm']!;
+      expect(d.live!.map((n) => n.mac)).toEqual(['52:54:00:7b:04:3b', '52:54:00:29:00:02']);
+      expect(d.config!.at(-1)).toEqual({ mac: '52:54:00:29:00:02', type: 'network', source: 'default', model: 'virtio', link: 'down', mtu: 1400 });
+      expect(before.guestNics!['k29-nicvm']!.live).toHaveLength(1);
+    },
+    aspect: (f) => f.guestNics!['k29-nicvm'],
+    // libvirt names the tap when it plugs it: the read-back has one.
+    readBack: (e) => {
+      const a = structuredClone(e);
+      a.guestNics!['k29-nicvm']!.live!.at(-1)!.tap = 'vnet4';
+      return a;
+    },
+    plant: (a) => a.guestNics!['k29-nicvm']!.live!.pop(),
+    problem: "k29-nicvm's live definition has NIC 52:54:00:29:00:02 absent, expected network default model virtio link down mtu 1400",
+  },
+  {
+    kind: 'guest-nic.detach',
+    what: "a defined guest's NIC removed from its persistent definition (the domain does not run)",
+    facts: () => capture('guest-nics'),
+    ops: [{ op: 'guest-nic.detach', domain: 'k29-off', nic: { mac: '52:54:00:29:0f:01', type: 'bridge', source: 'brl', model: 'e1000', link: 'down', mtu: 1400 }, live: false, config: true }],
+    effect: (before, after) => {
+      expect(before.guestNics!['k29-off']!.config).toHaveLength(1);
+      expect(after.guestNics!['k29-off']!.config).toEqual([]);
+      expect(after.guestNics!['k29-off']!.live).toBeUndefined();
+    },
+    aspect: (f) => f.guestNics!['k29-off'],
+    plant: (a) => a.guestNics!['k29-off']!.config!.push({ mac: '52:54:00:29:0f:01', type: 'bridge', source: 'brl', link: 'down' }),
+    problem: "k29-off's config definition has NIC 52:54:00:29:0f:01 bridge brl model default link down, expected absent",
   },
 ];
 
@@ -651,7 +702,7 @@ bridge() { kvmnet_log bridge "$@"; }
 virsh() {
   kvmnet_log virsh "$@"
   case "$2" in
-    net-define) cat > "$KVMNET_T/stdin" ;;
+    net-define|attach-device|update-device|detach-device) cat > "$KVMNET_T/stdin" ;;
     net-info) printf 'Name:           x\\nBridge:         %s\\n' "$STUB_BR" ;;
   esac
 }
@@ -709,6 +760,28 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   // The hook script goes on the stdin of the `sh` that runs its apply.
   { op: { op: 'firewall.apply', backend: 'nftables' }, log: ['sh [-s] [--] [-] [apply]'], stdin: HOOK_SCRIPT },
   { op: { op: 'guest.reattach', network: W, taps: [{ tap: `vnet 0'x`, guest: `it's vm` }] }, log: [`virsh [-q] [net-info] [${W}]`, `ip [link] [set] [dev] [vnet 0'x] [master] [vir br'0]`, `ip [link] [set] [dev] [vnet 0'x] [up]`, `ip [-o] [link] [show] [dev] [vnet 0'x]`] },
+  // The <interface> element goes on virsh's stdin (XML-escaped), the domain as one word.
+  {
+    op: { op: 'guest-nic.attach', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'bridge', source: P, model: 'virtio', link: 'down', mtu: 9000 }, live: true, config: true },
+    log: [`virsh [-q] [attach-device] [${W}] [/dev/stdin] [--live] [--config]`],
+    stdin: `<interface type="bridge"><mac address="52:54:00:29:00:02"/><source bridge="p a'r"/><model type="virtio"/><link state="down"/><mtu size="9000"/></interface>`,
+  },
+  {
+    op: { op: 'guest-nic.update', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'lan', portgroup: 'v<1"', link: 'up' }, live: true, config: false },
+    log: [`virsh [-q] [update-device] [${W}] [/dev/stdin] [--live]`],
+    stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="lan" portgroup="v&lt;1&quot;"/><link state="up"/></interface>',
+  },
+  {
+    op: { op: 'guest-nic.detach', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'default', link: 'up' }, live: false, config: true },
+    log: [`virsh [-q] [detach-device] [${W}] [/dev/stdin] [--config]`],
+    stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="default"/><link state="up"/></interface>',
+  },
+  // A live detach waits until the guest let the device go (domiflist no longer lists its MAC).
+  {
+    op: { op: 'guest-nic.detach', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'default', link: 'up' }, live: true, config: true },
+    log: [`virsh [-q] [detach-device] [${W}] [/dev/stdin] [--live] [--config]`, `virsh [-q] [domiflist] [${W}]`],
+    stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="default"/><link state="up"/></interface>',
+  },
 ];
 /** Kinds whose lines run for real (in a temporary directory) instead of against stubs: tested one by one below. */
 const RUN_FOR_REAL: OpName[] = ['file.write', 'file.remove'];

@@ -2,16 +2,16 @@
 // Debian's openvswitch-switch (test/fixtures/facts/ovs.stdout), its operations and its planner.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
 import { changeOps } from '../../src/model/plan.js';
 import { applyOps, inverseOps, opsLines, verifyOps, type Op } from '../../src/ops/index.js';
 import { sshPathTouch } from '../../src/run/ssh-path.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
 const captured = readFileSync(new URL('../fixtures/facts/ovs.stdout', import.meta.url), 'utf8');
-const facts = (): Facts => parseFacts(captured, '', taskModules.flatMap((m) => (m.facts ? [m.facts] : []))).facts;
+const facts = (): Facts => parseFacts(captured, '', ALL_FRAGMENTS).facts;
 
 describe('Open vSwitch facts (captured on a VM lab host)', () => {
   it('bridges with their ports and tags, without the bridge\'s own internal port; ports have master ovs-system', () => {
@@ -22,7 +22,7 @@ describe('Open vSwitch facts (captured on a VM lab host)', () => {
   });
   it('a host without a running Open vSwitch has no ovs facts', () => {
     const other = readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8');
-    expect(parseFacts(other, '', taskModules.flatMap((m) => (m.facts ? [m.facts] : []))).facts.ovs).toBeUndefined();
+    expect(parseFacts(other, '', ALL_FRAGMENTS).facts.ovs).toBeUndefined();
   });
 });
 

@@ -11,10 +11,11 @@ import type { Facts } from '../../src/model/facts.js';
 import { applyChanges, changeLines, changeTouches } from '../../src/model/plan.js';
 import { factsSummary } from '../../src/report/facts-view.js';
 import { forwardRules, HOOK_SCRIPT, parseNftSection, parseRulesFile, rulesFileContent, type ForwardSpec } from '../../src/tasks/port-forward-rules.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
-const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+const fragments = ALL_FRAGMENTS;
 const raw = (name: string) => readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8');
 const capture = (name: string): Facts => parseFacts(raw(name), '', fragments).facts;
 const applyPlan = (facts: Facts, plan: ReturnType<typeof planOf>) => {

@@ -3,18 +3,19 @@
 // planners of ensure_route, ensure_rule and ensure_vxlan on those facts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
 import { changeOps, factsAfter } from '../../src/model/plan.js';
 import { applyOps, inverseOps, opsLines, opsTouches, verifyOps, type Op } from '../../src/ops/index.js';
 import { sshPathTouch } from '../../src/run/ssh-path.js';
-import { taskModule, taskModules } from '../../src/tasks/registry.js';
+import { taskModule } from '../../src/tasks/registry.js';
 import { kernelPrefix } from '../../src/tasks/routing-args.js';
 import { prefixCovers } from '../../src/model/cidr-match.js';
 import { planOf } from './support/plan-task.js';
 
 const captured = readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8');
-const facts = (): Facts => parseFacts(captured, '', taskModules.flatMap((m) => (m.facts ? [m.facts] : []))).facts;
+const facts = (): Facts => parseFacts(captured, '', ALL_FRAGMENTS).facts;
 const clone = (f: Facts) => structuredClone(f);
 
 describe('facts of routes, rules and VXLANs (captured on a lab host)', () => {

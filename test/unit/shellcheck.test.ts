@@ -3,6 +3,7 @@
 // typical guarded change's rollback, arm and change scripts, and the facts exec with every task
 // type's fragment and the run lock. Findings at severity warning or above fail; a justified
 // `# shellcheck disable=SCxxxx` beside the code is how a POSIX-sh idiom is accepted.
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -10,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { lockPreamble } from '../../src/facts/lock-script.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import { batchScript } from '../../src/run/change-batch.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { applyChanges, changeLines, changeOps } from '../../src/model/plan.js';
 import { armScript } from '../../src/run/confirm.js';
 import { HOST_FACTS_SCRIPT } from '../../src/run/host-facts.js';
@@ -67,7 +67,7 @@ describe('shellcheck', () => {
   });
 
   it('a port forward as rendered: the batch that installs the hooks and applies the rules, and its rollback', () => {
-    const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+    const fragments = ALL_FRAGMENTS;
     const before = parseFacts(readFileSync(join(import.meta.dirname, '../fixtures/facts/nat-no-forwards.stdout'), 'utf8'), '', fragments).facts;
     const f = structuredClone(before);
     const dhcp = planOf('ensure_dhcp_host', { network: 'net10', mac: '52:54:00:30:00:11', ip: '192.168.30.11', name: 'web1' }, f);

@@ -26,12 +26,13 @@ describe('CommandSession without become', () => {
 describe('CommandSession with become', () => {
   it('uses sudo -n when there is no password', () => {
     const session = new CommandSession("echo 'a b'", { become: true, isRoot: false });
-    expect(session.command).toBe(`sudo -n -- sh -c 'echo '\\''a b'\\'''`);
+    // SSH_CONNECTION passed through sudo's env reset: the facts script finds the SSH path in it.
+    expect(session.command).toBe(`sudo -n -- env "SSH_CONNECTION=\${SSH_CONNECTION:-}" sh -c 'echo '\\''a b'\\'''`);
   });
 
   it('never puts the password in the command line', () => {
     const session = new CommandSession('id -u', { become: true, becomePassword: PASSWORD, isRoot: false });
-    expect(session.command).toMatch(/^sudo -S -p '\[kvmnet-sudo-[0-9a-f]{16}\]' -- sh -c /);
+    expect(session.command).toMatch(/^sudo -S -p '\[kvmnet-sudo-[0-9a-f]{16}\]' -- env "SSH_CONNECTION=\$\{SSH_CONNECTION:-\}" sh -c /);
     expect(session.command).not.toContain(PASSWORD);
   });
 
@@ -80,6 +81,7 @@ describe('CommandSession with become', () => {
     const session = new CommandSession("printf '%s' \"it's\"", { become: true, becomePassword: PASSWORD, isRoot: false });
     // Strip the sudo part and run the inner `sh -c SCRIPT` as sudo would.
     const inner = session.command.replace(/^sudo -S -p '[^']*' -- /, '');
+    expect(inner).toMatch(/^env "SSH_CONNECTION=/);
     const { marker } = markersOf(session.command);
     const out = execFileSync('/bin/sh', ['-c', `${inner} 2>&1`], { encoding: 'utf8' });
     expect(out).toBe(`${marker}\nit's`);

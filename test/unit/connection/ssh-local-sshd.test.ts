@@ -289,6 +289,20 @@ describe('jump host', () => {
     expect(conn.stats).toEqual({ connections: 2, execs: 1 });
   });
 
+  it('goes through a chain of bastions (ssh config ProxyJump), each with its own key and known_hosts', async () => {
+    const hop = (name: string) => ({ name, host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKey], knownHosts: knownHosts(sshd.knownHostsLine), hostKeyChecking: 'strict' as const });
+    const conn = await connected(settings({ jumps: [hop('gw'), hop('bastion')] }));
+    expect((await conn.exec('echo two hops')).stdout).toBe('two hops\n');
+    expect(conn.stats).toEqual({ connections: 3, execs: 1 });
+  });
+
+  it('looks the host key up under HostKeyAlias, and only there', async () => {
+    const aliased = sshd.knownHostsLine.replace(/^\S+/, 'hv1-alias');
+    const conn = await connected(settings({ hostKeyAlias: 'hv1-alias', knownHosts: knownHosts(aliased) }));
+    expect((await conn.exec('echo aliased')).stdout).toBe('aliased\n');
+    await expect(connectSsh(settings({ knownHosts: knownHosts(aliased) }))).rejects.toBeInstanceOf(HostKeyError);
+  });
+
   it('refuses an unknown bastion host key', async () => {
     const path = knownHosts();
     const failure = connectSsh(settings({ knownHosts: path, jump: `127.0.0.1:${sshd.port}` }));

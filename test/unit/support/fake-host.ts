@@ -43,6 +43,8 @@ export class FakeHost implements Connection {
       const lock = command.includes('/run/lock/kvmnet.lock') ? '@@kvmnet:lock@@ok\n' : '';
       return { stdout: lock + this.factsOutput, stderr: '', exitCode: 0 };
     }
+    // A later exec for fragments the first did not read: the capture holds their sections too.
+    if (command.includes("echo '@@kvmnet:top-up@@'")) return { stdout: this.factsOutput, stderr: '', exitCode: 0 };
     const fail = this.options.failOn?.source ?? '^$';
     const stub = (name: string) =>
       `${name}() { line="${name} $*"; printf '%s\\n' "$line" >> "$FAKE_LOG"; if printf '%s' "$line" | grep -Eq '${fail.replaceAll("'", '')}'; then echo "RTNETLINK answers: Operation not permitted" >&2; return 2; fi; }`;

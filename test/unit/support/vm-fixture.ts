@@ -5,7 +5,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFacts } from '../../../src/facts/parse.js';
 import type { Facts } from '../../../src/model/facts.js';
-import { taskModules } from '../../../src/tasks/registry.js';
+import { ALL_FRAGMENTS } from '../../../src/facts/needs.js';
 
 const root = join(import.meta.dirname, '../../fixtures/facts/vm');
 
@@ -38,6 +38,6 @@ export function vmFactsOutput(state: VmState, opts: VmFixtureOptions = {}): stri
 }
 
 export function vmFixture(state: VmState, opts: VmFixtureOptions = {}): Facts {
-  const fragments = taskModules.flatMap((m) => (m.facts ? [m.facts] : []));
+  const fragments = ALL_FRAGMENTS;
   return parseFacts(vmFactsOutput(state, opts), '', fragments).facts;
 }
