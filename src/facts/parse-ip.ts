@@ -58,19 +58,38 @@ interface IpRoute {
   protocol?: string;
   scope?: string;
   prefsrc?: string;
+  table?: string;
+  type?: string;
+  flags?: string[];
+  metrics?: Array<Record<string, number>>;
 }
 
+/** Routes of `ip -j route show` (any table): table, onlink and mtu only where the kernel lists them. */
 export function parseRoutes(json: string, family: 4 | 6): RouteFact[] {
-  return parseJsonArray<IpRoute>(json, 'ip -j route show').map((r) => ({
-    family,
-    dst: r.dst,
-    dev: r.dev,
-    gateway: r.gateway,
-    metric: r.metric,
-    protocol: r.protocol,
-    scope: r.scope,
-    prefsrc: r.prefsrc,
-  }));
+  return parseJsonArray<IpRoute>(json, 'ip -j route show').map((r) => {
+    const route: RouteFact = {
+      family,
+      dst: r.dst,
+      dev: r.dev,
+      gateway: r.gateway,
+      metric: r.metric,
+      protocol: r.protocol,
+      scope: r.scope,
+      prefsrc: r.prefsrc,
+    };
+    if (r.table !== undefined && r.table !== 'main') route.table = String(r.table);
+    if (r.flags?.includes('onlink')) route.onlink = true;
+    const mtu = r.metrics?.find((m) => typeof m.mtu === 'number')?.mtu;
+    if (mtu !== undefined) route.mtu = mtu;
+    return route;
+  });
+}
+
+/** Routes of `ip -j route show table all` outside main and local (the core facts read main). */
+export function parseOtherTableRoutes(json: string, family: 4 | 6): RouteFact[] {
+  const raw = parseJsonArray<IpRoute>(json, 'ip -j route show table all');
+  const keep = raw.filter((r) => r.table !== undefined && r.table !== 'main' && r.table !== 'local' && (r.type === undefined || r.type === 'unicast'));
+  return parseRoutes(JSON.stringify(keep), family);
 }
 
 function parseJsonArray<T>(json: string, what: string): T[] {

@@ -35,6 +35,8 @@ export interface FactsSummary {
     /** A VLAN-aware bridge's port (or the bridge itself): `30, 200-202, 99 PVID untagged`. */
     port_vlans?: string;
   }>;
+  /** ensure_vxlan's view: VNI, remotes, and why its MTU does not fit its underlay (absent in older facts). */
+  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null }>;
 }
 
 export type FactsEntry = { host: string; facts: FactsSummary } | { host: string; error: string; unreachable: boolean };

@@ -6,7 +6,7 @@ import type { FactsSummary } from './facts-json.js';
 const NOT_LIBVIRT_BRIDGE = new Set(['bridge', 'private', 'vepa', 'passthrough', 'hostdev']);
 export const libvirtOwnsBridge = (forward: string | null): boolean => !NOT_LIBVIRT_BRIDGE.has(forward ?? 'none');
 
-export type ProblemCode = 'port-in-libvirt-bridge' | 'bridge-not-persisted' | 'bridge-missing' | 'bridge-mtu-below-port' | 'network-inactive' | 'network-not-autostarted';
+export type ProblemCode = 'port-in-libvirt-bridge' | 'bridge-not-persisted' | 'bridge-missing' | 'bridge-mtu-below-port' | 'network-inactive' | 'network-not-autostarted' | 'vxlan-mtu-over-underlay';
 
 export interface Problem {
   code: ProblemCode;
@@ -43,5 +43,6 @@ export function findProblems(f: FactsSummary): Problem[] {
     const above = f.links.filter((l) => l.master === b.name && l.mtu > b.mtu).map((l) => `${l.name} ${l.mtu}`);
     if (b.mtu > 0 && above.length) out.push({ code: 'bridge-mtu-below-port', node: `link:${b.name}`, message: `MTU ${b.mtu} below its port${above.length > 1 ? 's' : ''} (${above.join(', ')})` });
   }
+  for (const v of f.vxlans ?? []) if (v.mtuWarning) out.push({ code: 'vxlan-mtu-over-underlay', node: `link:${v.name}`, message: v.mtuWarning });
   return out;
 }

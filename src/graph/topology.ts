@@ -53,13 +53,14 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
   };
   const guestTaps = new Set(f.guest_interfaces.map((g) => g.interface));
   const bridges = new Map(f.bridges.map((b) => [b.name, b]));
+  const vxlans = new Map((f.vxlans ?? []).map((v) => [v.name, v]));
   const addrsOf = (dev: string) => f.addresses.filter((a) => a.dev === dev).map((a) => a.address);
 
   for (const l of f.links) {
     if (guestTaps.has(l.name)) continue;
     const kind = linkKind(l.kind);
     const detail: string[] = [];
-    if (kind === 'nic' && l.kind) detail.push(l.kind);
+    if (kind === 'nic' && l.kind) detail.push(vxlans.get(l.name)?.vni !== undefined ? `vxlan · VNI ${vxlans.get(l.name)!.vni}` : l.kind);
     const b = bridges.get(l.name);
     if (kind === 'bridge' && b) detail.push(`STP ${b.stp ? 'on' : 'off'} · delay ${b.forward_delay} s`);
     if (l.vlan_id !== undefined) detail.push(`VLAN ${l.vlan_id}${l.lower ? ` on ${l.lower}` : ''}`);
@@ -67,7 +68,9 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
     if (l.port_vlans) detail.push(`VLANs ${l.port_vlans}`);
     if (l.mtu) detail.push(`MTU ${l.mtu}`);
     if (!l.up) detail.push('down');
-    add({ id: `link:${l.name}`, kind, name: l.name, detail, perHost: addrsOf(l.name) });
+    // A VXLAN's remotes differ from host to host in a mesh (every host lists the others).
+    const remotes = (vxlans.get(l.name)?.remotes ?? []).map((r) => `→ ${r}`);
+    add({ id: `link:${l.name}`, kind, name: l.name, detail, perHost: [...addrsOf(l.name), ...remotes] });
   }
   for (const l of f.links) {
     if (guestTaps.has(l.name) || !l.master) continue;

@@ -47,6 +47,15 @@ export interface BondMemberInfo {
   speed?: string;
 }
 
+export interface VxlanInfo {
+  vni: number;
+  local?: string;
+  group?: string;
+  dev?: string;
+  dstport: number;
+  learning: boolean;
+}
+
 export interface LinkFact {
   name: string;
   /** `bridge`, `veth`, `dummy`, …; undefined for plain physical NICs. */
@@ -67,6 +76,10 @@ export interface LinkFact {
   bondMember?: BondMemberInfo;
   /** Set for 802.1Q links by ensure_vlan's facts fragment (the parent is `lower`). */
   vlan?: { id: number; protocol: string };
+  /** Set for VXLANs by ensure_vxlan's facts fragment (from `ip -j -d link`). */
+  vxlan?: VxlanInfo;
+  /** A VXLAN's unicast flooding remotes (all-zero MAC forwarding entries, `bridge -j fdb show dev`), by ensure_vxlan's fragment. */
+  fdbRemotes?: string[];
   /** Ports of VLAN-aware bridges (and such bridges themselves): the VLAN set, from `bridge -j vlan show`. */
   vlans?: PortVlan[];
 }
@@ -88,6 +101,27 @@ export interface RouteFact {
   protocol?: string;
   scope?: string;
   prefsrc?: string;
+  /** Routing table; undefined: main (the core facts read main; ensure_route's fragment adds the others). */
+  table?: string;
+  onlink?: boolean;
+  mtu?: number;
+}
+
+/** A policy-routing rule (ensure_rule's facts fragment, `ip -j rule`). */
+export interface RuleFact {
+  family: 4 | 6;
+  priority: number;
+  /** Prefix (`10.0.0.0/8`); undefined: all. */
+  from?: string;
+  to?: string;
+  iif?: string;
+  oif?: string;
+  /** `0x10` or `0x10/0xff`. */
+  fwmark?: string;
+  /** The table it looks up; undefined for rules of another action (goto, blackhole, …). */
+  table?: string;
+  /** Actions other than a table lookup. */
+  action?: string;
 }
 
 export interface NetworkFact {
@@ -212,6 +246,10 @@ export interface Facts {
   rollbacks?: Array<{ at: string; id: string; what: string }>;
   /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */
   dhcp?: Record<string, NetworkDhcpFact>;
+  /** Open vSwitch bridges and their ports (ensure_ovs_bridge's facts); undefined: no ovs-vsctl, or its database is not running. */
+  ovs?: { bridges: Record<string, { ports: Record<string, { tag: number | null }> }> };
+  /** Policy-routing rules (ensure_rule's facts); undefined when the facts do not say. */
+  rules?: RuleFact[];
   /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */
   portForwards?: PortForwardFacts;
   /** Every libvirt domain's NICs, live and persistent (ensure_guest_nic's facts), by domain name. */

@@ -3,6 +3,8 @@
 import { shellJoin } from '../connection/quote.js';
 import type { Facts, RouteFact } from '../model/facts.js';
 import { sameAddress } from '../model/ip-address.js';
+import { prefixCovers } from '../model/cidr-match.js';
+import type { Touch } from '../model/plan.js';
 import type { AddrOp, OpKind, RouteOp, RouteSpec } from './types.js';
 
 type Of<K extends AddrOp['op'] | RouteOp['op']> = Extract<AddrOp | RouteOp, { op: K }>;
@@ -17,29 +19,64 @@ function checkAddr(op: { dev: string; address: string; prefix: number }, expecte
   return want === got ? undefined : `${cidr(op)} is ${got} on ${op.dev}, expected ${want}`;
 }
 
+/** The table as one spelling: undefined, `main` and 254 are the main table. */
+export const tableName = (table: string | number | undefined): string => (table === undefined || String(table) === '254' || table === 'main' ? 'main' : String(table));
+
 /** `ip route replace` arguments of a route (on `dev`). */
 export function routeArgs(r: RouteSpec | RouteFact, dev: string, verb: 'replace' | 'del' = 'replace'): string[] {
   const argv = ['ip', ...(r.family === 6 ? ['-6'] : []), 'route', verb, r.dst];
   if (r.gateway) argv.push('via', r.gateway);
   argv.push('dev', dev);
   if (r.metric !== undefined) argv.push('metric', String(r.metric));
+  if (tableName(r.table) !== 'main') argv.push('table', String(r.table));
   if (verb === 'del') return argv;
   if (r.protocol && r.protocol !== 'kernel' && r.protocol !== 'boot') argv.push('proto', r.protocol);
   if (r.scope && r.scope !== 'global' && !r.gateway) argv.push('scope', r.scope);
   if (r.prefsrc) argv.push('src', r.prefsrc);
+  if (r.onlink && r.gateway) argv.push('onlink');
+  if (r.mtu !== undefined) argv.push('mtu', String(r.mtu));
   return argv;
 }
 
-// `ip route replace` replaces the route of the same family, destination and metric.
-const sameKey = (a: RouteSpec | RouteFact, b: RouteSpec | RouteFact) => a.family === b.family && a.dst === b.dst && (a.metric ?? 0) === (b.metric ?? 0);
-const routeText = (r: RouteSpec) => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''} dev ${r.dev}`;
-const routeFact = (r: RouteSpec): RouteFact => ({ ...r });
+// `ip route replace` replaces the route of the same family, destination, metric and table.
+export const sameRouteKey = (a: RouteSpec | RouteFact, b: RouteSpec | RouteFact): boolean =>
+  a.family === b.family && a.dst === b.dst && (a.metric ?? 0) === (b.metric ?? 0) && tableName(a.table) === tableName(b.table);
+const sameKey = sameRouteKey;
+const inTable = (r: RouteSpec) => (tableName(r.table) === 'main' ? '' : ` table ${r.table}`);
+export const routeText = (r: RouteSpec | RouteFact): string => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${inTable(r as RouteSpec)}`;
+const routeFact = (r: RouteSpec): RouteFact => {
+  const { table, ...rest } = r;
+  return tableName(table) === 'main' ? { ...rest } : { ...rest, table: String(table) };
+};
 const routePresence = (f: Facts, r: RouteSpec) => (f.routes.some((x) => sameKey(x, r) && x.dev === r.dev && (x.gateway ?? '') === (r.gateway ?? '')) ? 'present' : 'absent');
+
+/** What of a route the kernel lists and kvmnet sets: compared after a replace. */
+const routeShape = (r: RouteFact | undefined) =>
+  r ? `via ${r.gateway ?? '-'} dev ${r.dev ?? '-'} src ${r.prefsrc ?? '-'}${r.onlink ? ' onlink' : ''} mtu ${r.mtu ?? '-'}` : 'absent';
 
 function checkRoute(r: RouteSpec, expected: Facts, actual: Facts): string | undefined {
   const want = routePresence(expected, r);
   const got = routePresence(actual, r);
   return want === got ? undefined : `${routeText(r)} is ${got}, expected ${want}`;
+}
+
+function checkReplaced(r: RouteSpec, expected: Facts, actual: Facts): string | undefined {
+  const want = routeShape(expected.routes.find((x) => sameKey(x, r)));
+  const got = routeShape(actual.routes.find((x) => sameKey(x, r)));
+  return want === got ? undefined : `${routeText(r)} is ${got}, expected ${want}`;
+}
+
+/**
+ * What a route change touches: its device, the device of the route it replaces, and — when its
+ * destination covers the SSH client in the main table — the device that carries the session, whose
+ * replies it may take away.
+ */
+function routeTouches(r: RouteSpec, f: Facts, op: 'add' | 'del'): Touch[] {
+  const devs = new Set([r.dev]);
+  const old = f.routes.find((x) => sameKey(x, r));
+  if (old?.dev) devs.add(old.dev);
+  if (op === 'add' && f.session?.dev && tableName(r.table) === 'main' && prefixCovers(r.dst, f.session.clientAddress)) devs.add(f.session.dev);
+  return [...devs].map((dev) => ({ kind: 'route', dev, dst: r.dst, op }));
 }
 
 export const addrRouteOps: { [K in AddrOp['op'] | RouteOp['op']]: OpKind<Of<K>> } = {
@@ -72,7 +109,7 @@ export const addrRouteOps: { [K in AddrOp['op'] | RouteOp['op']]: OpKind<Of<K>> 
   },
   'route.replace': {
     lines: (op) => [shellJoin(routeArgs(op.route, op.route.dev))],
-    touches: (op) => [{ kind: 'route', dev: op.route.dev, dst: op.route.dst, op: 'add' }],
+    touches: (op, f) => routeTouches(op.route, f, 'add'),
     effect: (op, f) => {
       f.routes = [...f.routes.filter((r) => !sameKey(r, op.route)), routeFact(op.route)];
     },
@@ -80,11 +117,11 @@ export const addrRouteOps: { [K in AddrOp['op'] | RouteOp['op']]: OpKind<Of<K>> 
       const old = before.routes.find((r) => sameKey(r, op.route) && r.dev);
       return old ? [{ op: 'route.replace', route: { ...old, dev: old.dev! } }] : [{ op: 'route.del', route: op.route }];
     },
-    check: (op, expected, actual) => checkRoute(op.route, expected, actual),
+    check: (op, expected, actual) => checkReplaced(op.route, expected, actual),
   },
   'route.del': {
     lines: (op) => [shellJoin(routeArgs(op.route, op.route.dev, 'del'))],
-    touches: (op) => [{ kind: 'route', dev: op.route.dev, dst: op.route.dst, op: 'del' }],
+    touches: (op, f) => routeTouches(op.route, f, 'del'),
     effect: (op, f) => {
       f.routes = f.routes.filter((r) => !(sameKey(r, op.route) && r.dev === op.route.dev));
     },

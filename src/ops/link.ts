@@ -4,7 +4,7 @@
 import { shellJoin } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
-import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind } from './types.js';
+import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind, VxlanSettings } from './types.js';
 
 type Of<K extends LinkOp['op']> = Extract<LinkOp, { op: K }>;
 
@@ -43,8 +43,21 @@ export function addArgv(op: Of<'link.add'>): string[] {
   if (op.kind === 'bridge') return ['ip', 'link', 'add', op.name, 'type', 'bridge', ...bridgeOptions(op.bridge, true)];
   if (op.kind === 'bond') return ['ip', 'link', 'add', op.name, 'type', 'bond', ...bondOptions(op.bond)];
   if (op.kind === 'vlan') return ['ip', 'link', 'add', 'link', op.parent, 'name', op.name, 'type', 'vlan', 'id', String(op.id)];
+  if (op.kind === 'vxlan') return ['ip', 'link', 'add', op.name, 'type', 'vxlan', ...vxlanOptions(op.vxlan)];
   return ['ip', 'link', 'add', op.name, 'type', 'dummy'];
 }
+
+function vxlanOptions(v: VxlanSettings): string[] {
+  const argv = ['id', String(v.vni)];
+  if (v.local) argv.push('local', v.local);
+  if (v.group) argv.push('group', v.group);
+  if (v.dev) argv.push('dev', v.dev);
+  argv.push('dstport', String(v.dstport), v.learning ? 'learning' : 'nolearning');
+  return argv;
+}
+
+/** Bytes a VXLAN adds to each frame: outer IPv4 (20) or IPv6 (40), UDP (8), VXLAN (8), inner Ethernet (14). */
+export const vxlanOverhead = (v: { local?: string; group?: string }): number => ((v.local ?? v.group ?? '').includes(':') ? 70 : 50);
 
 /** The operation that makes this link again, or undefined for links kvmnet cannot make (NICs, taps, veths). */
 export function linkAddFromFact(link: LinkFact): Of<'link.add'> | undefined {
@@ -61,6 +74,7 @@ export function linkAddFromFact(link: LinkFact): Of<'link.add'> | undefined {
   }
   if (link.kind === 'vlan' && link.vlan && link.lower) return { op: 'link.add', name, kind: 'vlan', parent: link.lower, id: link.vlan.id };
   if (link.kind === 'dummy') return { op: 'link.add', name, kind: 'dummy' };
+  if (link.kind === 'vxlan' && link.vxlan) return { op: 'link.add', name, kind: 'vxlan', vxlan: { ...link.vxlan } };
   return undefined;
 }
 
@@ -91,6 +105,7 @@ export function recreateLink(before: Facts, name: string): Op[] {
   for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name));
   if (link.up) ops.push({ op: 'link.up', name, up: true });
   for (const r of before.routes.filter((x) => x.dev === name && x.protocol !== 'kernel')) ops.push({ op: 'route.replace', route: { ...r, dev: name } });
+  for (const dst of link.fdbRemotes ?? []) ops.push({ op: 'fdb.append', dev: name, dst });
   for (const upper of Object.values(before.links).filter((l) => l.lower === name && l.kind === 'vlan')) ops.push(...recreateLink(before, upper.name));
   return ops;
 }
@@ -108,6 +123,10 @@ export function intoBond(dev: string, bond: string): Op[] {
     { op: 'link.up', name: dev, up: true },
   ];
 }
+
+/** The settings of a VXLAN in one line, as compared and reported. */
+export const vxlanText = (v: VxlanSettings): string =>
+  `vni ${v.vni}${v.local ? ` local ${v.local}` : ''}${v.group ? ` group ${v.group}` : ''}${v.dev ? ` dev ${v.dev}` : ''} dstport ${v.dstport}${v.learning ? ' learning' : ' nolearning'}`;
 
 const linkTouch = (name: string, op: Extract<Touch, { kind: 'link' }>['op']): Touch => ({ kind: 'link', name, op });
 const q = (argv: string[]) => [shellJoin(argv)];
@@ -141,6 +160,11 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
         f.links[op.name] = { ...base, kind: 'bond', bond: { mode: b.mode ?? 'balance-rr', miimon: b.miimon ?? 0, lacpRate: b.lacpRate ?? 'slow', xmitHashPolicy: b.xmitHashPolicy ?? 'layer2' } };
       } else if (op.kind === 'vlan') {
         f.links[op.name] = { ...base, kind: 'vlan', lower: op.parent, mtu: f.links[op.parent]?.mtu ?? 1500, vlan: { id: op.id, protocol: '802.1Q' } };
+      } else if (op.kind === 'vxlan') {
+        // The kernel takes the overhead off the underlay device's MTU; without one it keeps 1500.
+        const under = op.vxlan.dev ? f.links[op.vxlan.dev]?.mtu : undefined;
+        f.links[op.name] = { ...base, kind: 'vxlan', mtu: under !== undefined ? under - vxlanOverhead(op.vxlan) : 1500, vxlan: { ...op.vxlan }, fdbRemotes: op.vxlan.group ? [op.vxlan.group] : [] };
+        // (The kernel floods a multicast VXLAN through an all-zero entry to its group.)
       } else f.links[op.name] = { ...base, kind: 'dummy' };
     },
     inverse: (op) => [{ op: 'link.del', name: op.name }],
@@ -150,6 +174,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (!got) return `${op.name} was not created`;
       if (got.kind !== op.kind) return `${op.name} is ${got.kind ? `a ${got.kind}` : 'not a virtual link'}, expected a ${op.kind}`;
       if (op.kind === 'vlan') return differs(`${op.name} VLAN`, `${op.id} on ${op.parent}`, `${got.vlan?.id} on ${got.lower}`);
+      if (op.kind === 'vxlan' && got.vxlan) return differs(`${op.name} VXLAN`, vxlanText(op.vxlan), vxlanText(got.vxlan));
       if (op.kind === 'bond' && got.bond && op.bond.mode) return differs(`${op.name} mode`, op.bond.mode, got.bond.mode);
       if (op.kind === 'bridge') {
         const want = expected.links[op.name]!.bridge;

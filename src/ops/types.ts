@@ -22,11 +22,25 @@ export interface BondSettings {
   primary?: string;
 }
 
+/** A VXLAN as `ip link add … type vxlan` takes it; fixed at creation (a change is a re-create). */
+export interface VxlanSettings {
+  vni: number;
+  /** The underlay address the tunnel's packets leave from. */
+  local?: string;
+  /** Multicast group for flooding (instead of unicast forwarding entries). */
+  group?: string;
+  /** The underlay device. */
+  dev?: string;
+  dstport: number;
+  learning: boolean;
+}
+
 export type LinkOp =
   | { op: 'link.add'; name: string; kind: 'bridge'; bridge: BridgeSettings }
   | { op: 'link.add'; name: string; kind: 'bond'; bond: BondSettings }
   | { op: 'link.add'; name: string; kind: 'vlan'; parent: string; id: number }
   | { op: 'link.add'; name: string; kind: 'dummy' }
+  | { op: 'link.add'; name: string; kind: 'vxlan'; vxlan: VxlanSettings }
   | { op: 'link.del'; name: string }
   | { op: 'link.up'; name: string; up: boolean }
   | { op: 'link.master'; name: string; master: string | null }
@@ -50,9 +64,32 @@ export interface RouteSpec {
   protocol?: string;
   scope?: string;
   prefsrc?: string;
+  /** Routing table (a number or a name of /etc/iproute2/rt_tables); undefined: main. */
+  table?: string;
+  /** The gateway is on the link even though no prefix of the device covers it. */
+  onlink?: boolean;
+  /** Path MTU of the route (`mtu N`). */
+  mtu?: number;
 }
 
 export type RouteOp = { op: 'route.replace'; route: RouteSpec } | { op: 'route.del'; route: RouteSpec };
+
+/** A policy-routing rule as `ip -j rule` lists it (`from`/`to` as prefixes, `fwmark` as `0x…` or `0x…/0x…`). */
+export interface RuleSpec {
+  family: 4 | 6;
+  priority: number;
+  from?: string;
+  to?: string;
+  iif?: string;
+  oif?: string;
+  fwmark?: string;
+  table: string;
+}
+
+export type RuleOp = { op: 'rule.add'; rule: RuleSpec } | { op: 'rule.del'; rule: RuleSpec };
+
+/** A VXLAN's unicast flooding entry (all-zero MAC): broadcast and unknown frames go to `dst` too. */
+export type FdbOp = { op: 'fdb.append'; dev: string; dst: string } | { op: 'fdb.del'; dev: string; dst: string };
 
 /** A port's VLANs on a VLAN-aware bridge; `vid` is one id or an inclusive range. */
 export type BridgeVlanOp =
@@ -89,6 +126,14 @@ export type FirewallOp = { op: 'firewall.apply'; backend: 'iptables' | 'nftables
 /** Plugs running guests' taps back into their network's bridge after a restart. */
 export type GuestOp = { op: 'guest.reattach'; network: string; taps: Array<{ tap: string; guest: string }> };
 
+/** Open vSwitch, through ovs-vsctl (its database keeps them across reboots). `tag`: the port's access VLAN, null: none. */
+export type OvsOp =
+  | { op: 'ovs.add-br'; name: string }
+  | { op: 'ovs.del-br'; name: string }
+  | { op: 'ovs.add-port'; bridge: string; port: string; tag: number | null }
+  | { op: 'ovs.del-port'; bridge: string; port: string }
+  | { op: 'ovs.set-tag'; port: string; tag: number | null };
+
 /** A guest NIC as kvmnet writes it (the MAC is its identity); `mtu`/`portgroup`/`model` only when set. */
 export interface GuestNicSpec {
   mac: string;
@@ -109,7 +154,7 @@ export type GuestNicOp =
   | { op: 'guest-nic.detach'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean }
   | { op: 'guest-nic.update'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean };
 
-export type Op = LinkOp | AddrOp | RouteOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
+export type Op = LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
 export type OpName = Op['op'];
 
 /** Everything kvmnet knows about one kind of operation. */

@@ -7,6 +7,7 @@ import type { Playbook, PlaySpec } from '../config/playbook.js';
 import { hostVars, type Inventory } from '../config/inventory.js';
 import { selectHosts } from '../config/patterns.js';
 import { resolveConnectionVars } from '../config/connection-vars.js';
+import { inventoryMagicVars } from '../config/magic-vars.js';
 import { shownOnce } from '../config/ssh-client-settings.js';
 import { readVarsFiles } from './vars-files.js';
 import { connect, type SshHooks } from '../connection/index.js';
@@ -199,7 +200,7 @@ interface PlayContext {
 
 async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
   const { play, playVars, inventory, options, reporter, playbookDir, connectionFor, stopping } = ctx;
-  const vars = { ...hostVars(inventory, host), ...playVars };
+  const vars = { ...inventoryMagicVars(inventory), ...hostVars(inventory, host), ...playVars };
   if (play.become !== undefined) vars.become = play.become;
   const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
   const resolved = resolveConnectionVars(host, { ...vars, ...options.extraVars }, origin);

@@ -1,6 +1,7 @@
 // `kvmnet validate`, and the check `run` makes before contacting any host: render every task for
 // every selected host. A mistake is reported once, where the value that makes it is written,
 // with the hosts it affects (200 hosts with one undefined variable are one error, not 200).
+import { inventoryMagicVars } from '../config/magic-vars.js';
 import { dirname, resolve } from 'node:path';
 import { hostVars, type Inventory } from '../config/inventory.js';
 import { resolveConnectionVars } from '../config/connection-vars.js';
@@ -12,6 +13,7 @@ import { hasTemplate, renderString, renderValue } from '../render/template.js';
 import { evaluateCondition } from './condition.js';
 import { prepareTask } from './prepare.js';
 import { readVarsFiles } from './vars-files.js';
+import { MtuSense } from './validate-mtu.js';
 
 export interface ValidationReport {
   plays: number;
@@ -47,6 +49,7 @@ class ProblemsByPlace {
 export function validatePlaybook(playbook: Playbook, inventory: Inventory, extraVars: Record<string, unknown>, limit?: Set<string>, playVars?: Array<Record<string, unknown>>): ValidationReport {
   const report: ValidationReport = { plays: playbook.plays.length, hosts: new Set(), tasks: 0, renderings: 0, diagnostics: [], renderDiagnostics: [] };
   const problems = new ProblemsByPlace();
+  const mtu = new MtuSense();
   const dir = dirname(resolve(playbook.file));
   // Registered results of earlier plays are known at run time too.
   const registered = new Set<string>();
@@ -62,7 +65,7 @@ export function validatePlaybook(playbook: Playbook, inventory: Inventory, extra
     const runtimeNames = new Set(['facts', 'ansible_facts', ...registered]);
     for (const host of hosts) {
       report.hosts.add(host);
-      const vars = { ...hostVars(inventory, host), ...varsOfPlay, ...extraVars, inventory_hostname: host };
+      const vars = { ...inventoryMagicVars(inventory), ...hostVars(inventory, host), ...varsOfPlay, ...extraVars, inventory_hostname: host };
       const origin = inventory.hostOrigin.get(host) ?? { file: '(inventory)' };
       const conn = resolveConnectionVars(host, play.become !== undefined ? { ...vars, become: play.become } : vars, origin);
       report.diagnostics.push(...conn.diagnostics);
@@ -71,13 +74,13 @@ export function validatePlaybook(playbook: Playbook, inventory: Inventory, extra
         if (!mayRun(task, taskVars)) continue;
         for (const itemVars of loopVars(task, taskVars, host, runtimeNames, problems)) {
           report.renderings += 1;
-          checkTask(task, { ...taskVars, ...itemVars }, host, dir, runtimeNames, problems);
+          checkTask(task, { ...taskVars, ...itemVars }, host, dir, runtimeNames, problems, mtu);
         }
       }
     }
   }
   report.renderDiagnostics = problems.diagnostics();
-  report.diagnostics.push(...report.renderDiagnostics);
+  report.diagnostics.push(...report.renderDiagnostics, ...mtu.diagnostics());
   return report;
 }
 
@@ -97,7 +100,7 @@ const isRuntime = (message: string, runtime: Set<string>) => {
   return undef !== null && runtime.has(undef[1]!.split('.')[0]!);
 };
 
-function checkTask(task: TaskSpec, vars: Record<string, unknown>, host: string, dir: string, runtime: Set<string>, problems: ProblemsByPlace): void {
+function checkTask(task: TaskSpec, vars: Record<string, unknown>, host: string, dir: string, runtime: Set<string>, problems: ProblemsByPlace, mtu: MtuSense): void {
   // Each templated value on its own first, so a problem points at the line that has it.
   let valuesRender = true;
   for (const [path, value] of templatedLeaves(task.args)) {
@@ -113,7 +116,8 @@ function checkTask(task: TaskSpec, vars: Record<string, unknown>, host: string, 
   }
   if (!valuesRender) return;
   try {
-    prepareTask(task, vars, host, dir);
+    const prepared = prepareTask(task, vars, host, dir);
+    mtu.observe(task.type, prepared.args as Record<string, unknown>, host, task.loc);
   } catch (err) {
     const message = (err as Error).message;
     if (isRuntime(message, runtime)) return;

@@ -12,8 +12,12 @@ import { ensureLibvirtNet } from './ensure-libvirt-net.js';
 import { ensurePort } from './ensure-port.js';
 import { ensurePortForward } from './ensure-port-forward.js';
 import { ensureVlan } from './ensure-vlan.js';
+import { ensureRoute } from './ensure-route.js';
+import { ensureRule } from './ensure-rule.js';
+import { ensureVxlan } from './ensure-vxlan.js';
+import { ensureOvsBridge } from './ensure-ovs-bridge.js';
 
-export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureGuestNic, command] as const;
+export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureGuestNic, ensureRoute, ensureRule, ensureVxlan, ensureOvsBridge, command] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];

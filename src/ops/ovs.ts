@@ -1,0 +1,93 @@
+// Open vSwitch operations through ovs-vsctl. A bridge comes with its own internal port of the same
+// name (a link, down until brought up); a port leaves the kernel's view with master `ovs-system`.
+import { shellJoin } from '../connection/quote.js';
+import type { Facts } from '../model/facts.js';
+import type { Op, OpKind, OvsOp } from './types.js';
+
+type Of<K extends OvsOp['op']> = Extract<OvsOp, { op: K }>;
+
+const q = (argv: string[]) => [shellJoin(argv)];
+const bridges = (f: Facts) => f.ovs?.bridges;
+const portOf = (f: Facts, port: string): { bridge: string; tag: number | null } | undefined => {
+  for (const [bridge, b] of Object.entries(bridges(f) ?? {})) if (b.ports[port]) return { bridge, tag: b.ports[port]!.tag };
+  return undefined;
+};
+const tagText = (t: number | null | undefined) => (t === null || t === undefined ? 'untagged' : `tag ${t}`);
+
+function checkOvs(what: string, want: unknown, got: unknown): string | undefined {
+  return JSON.stringify(want) === JSON.stringify(got) ? undefined : `${what} is ${got === undefined ? 'absent' : String(got)}, expected ${want === undefined ? 'absent' : String(want)}`;
+}
+const portState = (f: Facts, port: string) => {
+  const p = portOf(f, port);
+  return p ? `on ${p.bridge} ${tagText(p.tag)}` : undefined;
+};
+
+export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
+  'ovs.add-br': {
+    lines: (op) => q(['ovs-vsctl', '--may-exist', 'add-br', op.name]),
+    touches: (op) => [{ kind: 'link', name: op.name, op: 'create' }],
+    effect: (op, f) => {
+      if (f.ovs && !f.ovs.bridges[op.name]) f.ovs.bridges[op.name] = { ports: {} };
+      if (!f.links[op.name]) f.links[op.name] = { name: op.name, kind: 'openvswitch', up: false, operstate: 'DOWN', mtu: 1500 };
+    },
+    inverse: (op, before) => (bridges(before)?.[op.name] ? [] : [{ op: 'ovs.del-br', name: op.name }]),
+    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS bridge ${op.name}`, bridges(expected)![op.name] ? 'present' : undefined, bridges(actual)![op.name] ? 'present' : undefined) : undefined),
+  },
+  'ovs.del-br': {
+    lines: (op) => q(['ovs-vsctl', '--if-exists', 'del-br', op.name]),
+    touches: (op, f) => [{ kind: 'link', name: op.name, op: 'delete' }, ...Object.keys(bridges(f)?.[op.name]?.ports ?? {}).map((p) => ({ kind: 'link' as const, name: p, op: 'nomaster' as const }))],
+    effect: (op, f) => {
+      for (const p of Object.keys(bridges(f)?.[op.name]?.ports ?? {})) if (f.links[p]?.master === 'ovs-system') delete f.links[p]!.master;
+      if (f.ovs) delete f.ovs.bridges[op.name];
+      delete f.links[op.name];
+    },
+    inverse: (op, before) => {
+      const b = bridges(before)?.[op.name];
+      if (!b) return [];
+      return [{ op: 'ovs.add-br', name: op.name }, ...Object.entries(b.ports).map(([port, p]): Op => ({ op: 'ovs.add-port', bridge: op.name, port, tag: p.tag }))];
+    },
+    check: (op, expected, actual) => (bridges(actual)?.[op.name] && !bridges(expected)?.[op.name] ? `OVS bridge ${op.name} still exists` : undefined),
+  },
+  'ovs.add-port': {
+    lines: (op) => q(['ovs-vsctl', '--may-exist', 'add-port', op.bridge, op.port, ...(op.tag !== null ? [`tag=${op.tag}`] : [])]),
+    touches: (op) => [{ kind: 'link', name: op.port, op: 'master' }],
+    effect: (op, f) => {
+      const b = bridges(f)?.[op.bridge];
+      if (b) b.ports[op.port] = { tag: op.tag };
+      if (f.links[op.port]) f.links[op.port]!.master = 'ovs-system';
+    },
+    inverse: (op, before) => {
+      const was = portOf(before, op.port);
+      if (!was) return [{ op: 'ovs.del-port', bridge: op.bridge, port: op.port }];
+      return was.tag === op.tag ? [] : [{ op: 'ovs.set-tag', port: op.port, tag: was.tag }];
+    },
+    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+  },
+  'ovs.del-port': {
+    lines: (op) => q(['ovs-vsctl', '--if-exists', 'del-port', op.bridge, op.port]),
+    touches: (op) => [{ kind: 'link', name: op.port, op: 'nomaster' }],
+    effect: (op, f) => {
+      const b = bridges(f)?.[op.bridge];
+      if (b) delete b.ports[op.port];
+      if (f.links[op.port]?.master === 'ovs-system') delete f.links[op.port]!.master;
+    },
+    inverse: (op, before) => {
+      const was = portOf(before, op.port);
+      return was ? [{ op: 'ovs.add-port', bridge: was.bridge, port: op.port, tag: was.tag }] : [];
+    },
+    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+  },
+  'ovs.set-tag': {
+    lines: (op) => q(op.tag === null ? ['ovs-vsctl', 'clear', 'port', op.port, 'tag'] : ['ovs-vsctl', 'set', 'port', op.port, `tag=${op.tag}`]),
+    touches: (op) => [{ kind: 'link', name: op.port, op: 'settings' }],
+    effect: (op, f) => {
+      const p = portOf(f, op.port);
+      if (p) bridges(f)![p.bridge]!.ports[op.port] = { tag: op.tag };
+    },
+    inverse: (op, before) => {
+      const was = portOf(before, op.port);
+      return was && was.tag !== op.tag ? [{ op: 'ovs.set-tag', port: op.port, tag: was.tag }] : [];
+    },
+    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+  },
+};
