@@ -9,6 +9,7 @@
 // told by `uri`: it prints the connection URI only when connected.
 
 import { PERSIST_DIRS } from '../model/persist-kinds.js';
+import { MANAGERS_SCRIPT } from '../persist/managers.js';
 import type { FactsFragment } from '../tasks/contract.js';
 
 const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
@@ -62,7 +63,7 @@ echo '@@kvmnet:addr@@'; ip -j addr show
 echo '@@kvmnet:route@@'; ip -j route show
 echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
 echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
-${PERSISTED_FILES}${fragmentShell}echo '@@kvmnet:virsh@@'
+${PERSISTED_FILES}${MANAGERS_SCRIPT}${fragmentShell}echo '@@kvmnet:virsh@@'
 if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
 if [ -n "$kv_out" ]; then
   wait "$kv_pid"; kv_rc=$?

@@ -19,7 +19,7 @@ export const MANAGER_PACKAGES: Record<LabManager, string[]> = {
   ifupdown2: ['ifupdown2'],
 };
 
-const COMPLETE = '.kvmnet-complete';
+const COMPLETE = '.kvmnet-complete-v2';
 
 /** The unpacked roots the hosts layer over their own (empty when the machine has all it needs). */
 export async function managerPackageRoots(manager: LabManager, log: (line: string) => void = () => {}): Promise<string[]> {
@@ -44,6 +44,14 @@ export async function managerPackageRoots(manager: LabManager, log: (line: strin
   }
   for (const f of files) await run(['dpkg-deb', '-x', join(debs, f), tmp], { timeoutMs: 120_000 });
   rmSync(debs, { recursive: true, force: true });
+  // Debian 12 packages still ship /lib, /bin, /sbin; the machine is merged-/usr (/lib -> usr/lib)
+  // and the guests layer only usr/ and etc/: merge the tree the same way.
+  for (const d of ['bin', 'sbin', 'lib', 'lib64']) {
+    if (!existsSync(join(tmp, d))) continue;
+    mkdirSync(join(tmp, 'usr', d), { recursive: true });
+    await run(['cp', '-a', `${join(tmp, d)}/.`, join(tmp, 'usr', d)]);
+    rmSync(join(tmp, d), { recursive: true, force: true });
+  }
   writeFileSync(join(tmp, COMPLETE), `${files.sort().join('\n')}\n`);
   rmSync(dest, { recursive: true, force: true });
   renameSync(tmp, dest);

@@ -5,7 +5,8 @@ import { checkTaskArgs, type TaskSpec } from '../config/playbook.js';
 import { RenderError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
 import type { Plan } from '../model/plan.js';
-import { persistedFiles, type PersistingArgs } from '../persist/desired.js';
+import { persistedFiles, resolvePersist, type PersistingArgs } from '../persist/desired.js';
+import { refuseNmManaged } from '../persist/nm-guard.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
 import type { CommandTaskModule, PlannedTaskModule } from '../tasks/contract.js';
@@ -42,8 +43,10 @@ export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host:
 export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts: Facts, host: string): Plan {
   const runtime = task.module.plan(task.input as never, facts, host);
   const persistence = task.module.persistence;
+  refuseNmManaged(runtime, facts, host, task.args.persist);
   if (!persistence) return runtime;
   // The files last: planned against the same facts (runtime effects never touch them).
-  const wants = persistedFiles(persistence, task.args as never, facts, host);
-  return withPersistence(runtime, task.args.persist ?? 'none', wants, facts);
+  const kind = resolvePersist(task.args.persist, facts, host);
+  const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);
+  return withPersistence(runtime, kind ?? 'none', wants, facts);
 }
