@@ -75,7 +75,7 @@ export interface LabUpFlags {
   /** `--untagged-mgmt`: the VM lab switch also puts untagged traffic of its host ports on the management network. */
   untaggedMgmt?: boolean;
   init?: 'busybox' | 'systemd';
-  manager?: 'networkd' | 'networkmanager' | 'netplan' | 'ifupdown2' | 'none';
+  manager?: 'networkd' | 'networkmanager' | 'netplan' | 'ifupdown' | 'ifupdown2' | 'none';
 }
 
 export interface LabDirFlags {

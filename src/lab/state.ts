@@ -29,7 +29,7 @@ export interface LabHostState {
 }
 
 /** The network stack a `--init systemd` VM host runs (vm-managers.ts). */
-export type LabManager = 'networkd' | 'networkmanager' | 'netplan' | 'ifupdown2' | 'none';
+export type LabManager = 'networkd' | 'networkmanager' | 'netplan' | 'ifupdown' | 'ifupdown2' | 'none';
 
 /** What a VM lab adds: the kernel it boots and the lab switch (vm-up.ts). */
 export interface LabVmState {

@@ -1,6 +1,6 @@
 // `lab up --init systemd --manager M`: the network managers that must not be installed on the
 // machine itself (a NetworkManager or netplan here could start managing the controller's own
-// links; ifupdown2 conflicts with ifupdown) are downloaded by apt (only what the machine lacks)
+// links; ifupdown2 conflicts with ifupdown; this machine has neither) are downloaded by apt (only what the machine lacks)
 // and unpacked with dpkg-deb -x into a cache, once; each VM host layers that tree over its /usr
 // and /etc (vm-guest-init.ts), as --libvirt backports does for namespace hosts.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ export const MANAGER_PACKAGES: Record<LabManager, string[]> = {
   none: [],
   networkmanager: ['network-manager'],
   netplan: ['netplan.io'],
+  // Debian's ifupdown with the helpers kvmnet's stanzas use: bond-*, vlan-raw-device, bridge_*.
+  ifupdown: ['ifupdown', 'ifenslave', 'vlan', 'bridge-utils'],
   ifupdown2: ['ifupdown2'],
 };
 

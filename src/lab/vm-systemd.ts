@@ -74,6 +74,7 @@ function managerSetup(manager: LabManager): string[] {
       return [...networkd, 'mkdir -p /etc/netplan'];
     case 'networkmanager':
       return [enable('NetworkManager.service'), 'mkdir -p /etc/NetworkManager/conf.d /etc/NetworkManager/system-connections', file('/etc/NetworkManager/conf.d/kvmlab.conf', NM_CONF)];
+    case 'ifupdown':
     case 'ifupdown2':
       return [enable('networking.service'), file('/etc/network/interfaces', INTERFACES)];
     case 'none':

@@ -7,12 +7,13 @@
 // what the manager brought back: asserted with `ip -j`, `bridge -j vlan`, /proc/net/bonding (the
 // lab switch as LACP partner), `virsh`, pings through VLAN 10, and `kvmnet run --check
 // --detailed-exitcode` reporting no change.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBondAddress, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
-import { onVmHost, waitFor } from './support.js';
+import { onVmHost, vmLabUp, waitFor } from './support.js';
 
 export const LAYOUT_TASKS = [
   'ensure_bond: { name: bond0, mode: 802.3ad, members: [eth1, eth2], lacp_rate: fast, xmit_hash_policy: layer3+4 }',
@@ -144,4 +145,60 @@ export async function assertNoChange(ctx: RebootCtx, persist: string): Promise<v
   const r = await runLayout(ctx, 'check-after-reboot', persist, ['--check', '--detailed-exitcode']);
   expect(r.code, show(r)).toBe(0);
   expect(recap(r)?.[1], show(r)).toBe(0);
+}
+
+/**
+ * The whole proof for one manager: lab up (`--init systemd --manager MANAGER`), converge with
+ * `persist: PERSIST` (auto unless KVMNET_E2E_PERSIST says otherwise), a second run changes nothing,
+ * reboot, everything is back and `--check --detailed-exitcode` finds nothing to change.
+ */
+export function describeReboot(manager: string, stem: string): void {
+  const enabled = process.env.KVMNET_E2E_VM !== '0';
+  const persist = process.env.KVMNET_E2E_PERSIST ?? 'auto';
+  let dir = '';
+  const ctx = { timings: {} } as RebootCtx;
+
+  describe.skipIf(!enabled)(`persist: ${persist} on a ${manager} host survives a real reboot`, () => {
+    beforeAll(async () => {
+      ctx.tmp = mkdtempSync(join(tmpdir(), `kvmnet-e2e-vm-reboot-${manager}-`));
+      dir = join(ctx.tmp, 'lab');
+      const lab = await vmLabUp(dir, stem, 1, ['--init', 'systemd', '--manager', manager]);
+      ({ state: ctx.state, inventory: ctx.inventory } = lab);
+      ctx.timings.up = lab.upMs;
+      // mgmt0 and br10 share the lab subnet: only br10 may answer ARP for its address (kept across the reboot).
+      await onVmHost(ctx.state, 'hv1', 'echo net.ipv4.conf.all.arp_ignore=1 > /etc/sysctl.d/90-kvmnet-e2e.conf && sysctl -q -p /etc/sysctl.d/90-kvmnet-e2e.conf && systemctl is-system-running --wait', false);
+    }, 600_000);
+
+    afterAll(async () => {
+      if (!dir) return;
+      const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
+      rmSync(ctx.tmp, { recursive: true, force: true });
+      console.log(`[e2e vm reboot ${manager}] timings (ms): ${JSON.stringify(ctx.timings)}`);
+      expect(down.code, show(down)).toBe(0);
+    }, 180_000);
+
+    it('kvmnet facts names the manager', async () => {
+      const r = await kvmnet(['facts', '-i', ctx.inventory, '--output', 'json'], { timeoutMs: 120_000 });
+      expect(r.code, show(r)).toBe(0);
+      const facts = JSON.parse(r.stdout.trim().split('\n')[0]!) as { network_managers: { manager: string | null } };
+      expect(facts.network_managers.manager).toBe(manager);
+    }, 180_000);
+
+    it('converges the production layout, and a second run changes nothing', async () => {
+      const r = await runLayout(ctx, 'converge', persist);
+      expect(r.code, show(r)).toBe(0);
+      expect(recap(r)?.[2]).toBe(0);
+      await assertLayout(ctx);
+      const again = await runLayout(ctx, 'again', persist);
+      expect(again.code, show(again)).toBe(0);
+      expect(recap(again)?.[1], show(again)).toBe(0);
+    }, 300_000);
+
+    it('after a real reboot the manager brings back the same layout, VLAN traffic flows, and --check finds nothing to change', async () => {
+      await rebootHost(ctx);
+      await assertLayout(ctx);
+      expect(await assertVlanTraffic(ctx)).toBeGreaterThanOrEqual(3);
+      await assertNoChange(ctx, persist);
+    }, 900_000);
+  });
 }
