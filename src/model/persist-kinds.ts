@@ -1,9 +1,11 @@
 // The persistence formats and where their files live: shared by the loader (the play keyword),
 // the facts exec (which files to read back) and the persistence layer.
 // `auto`: the host's own manager (src/persist/managers.ts hostManager), decided per host from its facts.
-export type PersistKind = 'networkd' | 'ifupdown' | 'auto' | 'none';
-export type PersistFormat = Exclude<PersistKind, 'none' | 'auto'>;
-export const PERSIST_KINDS = ['networkd', 'ifupdown', 'auto', 'none'] as const;
+// `networkmanager`: keyfile profiles rendered from the running state (src/persist/nm-profiles.ts),
+// not by the task modules: PersistFormat is what those render.
+export type PersistKind = 'networkd' | 'ifupdown' | 'networkmanager' | 'auto' | 'none';
+export type PersistFormat = Exclude<PersistKind, 'none' | 'auto' | 'networkmanager'>;
+export const PERSIST_KINDS = ['networkd', 'ifupdown', 'networkmanager', 'auto', 'none'] as const;
 
 export const NETWORKD_DIR = '/etc/systemd/network';
 export const IFUPDOWN_DIR = '/etc/network/interfaces.d';

@@ -6,6 +6,7 @@ import type { Change, Plan, TaskDiff } from '../model/plan.js';
 import { describeDevices } from '../facts/describe.js';
 import { NETWORKD_DIR } from '../model/persist-kinds.js';
 import type { FileWant } from '../tasks/contract.js';
+import { isNmProfilePath } from './nm-profiles.js';
 
 const isDropIn = (path: string) => dirname(path) !== NETWORKD_DIR && dirname(path).endsWith('.network.d');
 
@@ -31,8 +32,10 @@ export function fileChanges(wants: readonly FileWant[], facts: Facts): Change[] 
     }
     if (current === content) continue;
     const commands = isDropIn(path) ? [shellJoin(['mkdir', '-p', dirname(path)])] : [];
-    // printf, not echo: the content goes through unchanged, with no stdin needed.
-    commands.push(`printf %s ${shellQuote(content)} > ${shellQuote(path)}`);
+    // printf, not echo: the content goes through unchanged, with no stdin needed. NetworkManager
+    // ignores a keyfile that others can read: those are made 0600.
+    const write = `printf %s ${shellQuote(content)} > ${shellQuote(path)}`;
+    commands.push(isNmProfilePath(path) ? `(umask 077; ${write})` : write);
     changes.push({
       summary: `${current === undefined ? 'write' : 'update'} ${path}`,
       commands,

@@ -7,6 +7,7 @@ import type { Facts } from '../model/facts.js';
 import type { Plan } from '../model/plan.js';
 import { persistedFiles, resolvePersist, type PersistingArgs } from '../persist/desired.js';
 import { refuseNmManaged } from '../persist/nm-guard.js';
+import { withNmProfiles } from '../persist/nm-plan.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
 import type { CommandTaskModule, PlannedTaskModule } from '../tasks/contract.js';
@@ -43,10 +44,14 @@ export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host:
 export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts: Facts, host: string): Plan {
   const runtime = task.module.plan(task.input as never, facts, host);
   const persistence = task.module.persistence;
-  refuseNmManaged(runtime, facts, host, task.args.persist);
-  if (!persistence) return runtime;
+  if (!persistence) {
+    refuseNmManaged(runtime, facts, host, undefined);
+    return runtime;
+  }
   // The files last: planned against the same facts (runtime effects never touch them).
   const kind = resolvePersist(task.args.persist, facts, host);
+  refuseNmManaged(runtime, facts, host, kind);
+  if (kind === 'networkmanager') return withNmProfiles(runtime, task.args as Record<string, unknown>, facts);
   const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);
   return withPersistence(runtime, kind ?? 'none', wants, facts);
 }

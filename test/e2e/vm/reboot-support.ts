@@ -184,6 +184,13 @@ export function describeReboot(manager: string, stem: string): void {
       expect(facts.network_managers.manager).toBe(manager);
     }, 180_000);
 
+    it.runIf(manager === 'networkmanager')('a runtime-only change of a device NetworkManager manages is refused with the reason, and nothing changes', async () => {
+      const r = await runLayout(ctx, 'runtime-only', 'none');
+      expect(r.code, show(r)).toBe(2);
+      expect(r.stdout + r.stderr).toContain('eth1 is managed by NetworkManager on hv1 (disconnected)');
+      expect((await links(ctx)).bond0).toBeUndefined();
+    }, 300_000);
+
     it('converges the production layout, and a second run changes nothing', async () => {
       const r = await runLayout(ctx, 'converge', persist);
       expect(r.code, show(r)).toBe(0);

@@ -1,0 +1,44 @@
+// persist: networkmanager: keyfile profiles rendered from the running state, on facts captured from
+// a VM lab host (test/fixtures/facts/vm/vlan-bridge: 802.3ad bond0 of eth1+eth2, bond0.20 with an
+// address, VLAN-aware br0 with eth3 carrying 30, 99 PVID untagged, 200-202).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseFacts } from '../../src/facts/parse.js';
+import type { Facts } from '../../src/model/facts.js';
+import { fileChanges } from '../../src/persist/plan.js';
+import { nmPortVlans, nmProfile, nmProfilePath, nmProfileWants, taskDevices } from '../../src/persist/nm-profiles.js';
+import { taskModules } from '../../src/tasks/registry.js';
+import { vmFactsOutput } from './support/vm-fixture.js';
+
+function vlanBridge(): Facts {
+  const out = vmFactsOutput('vlan-bridge').replace('@@kvmnet:virsh@@', `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`);
+  return parseFacts(out, '', taskModules.flatMap((m) => (m.facts ? [m.facts] : []))).facts;
+}
+
+describe('NetworkManager keyfiles from the running state', () => {
+  const f = vlanBridge();
+
+  it('a bond, its member, a VLAN with an address, a VLAN-aware bridge and its port', () => {
+    expect(nmProfile(f, 'bond0')).toContain('[bond]\nmode=802.3ad\nmiimon=100\nlacp_rate=fast\nxmit_hash_policy=layer3+4\n');
+    expect(nmProfile(f, 'eth1')).toMatch(/type=ethernet\ninterface-name=eth1\nmaster=bond0\nslave-type=bond\n$/);
+    expect(nmProfile(f, 'bond0.20')).toContain('[vlan]\nparent=bond0\nid=20\n\n[ipv4]\nmethod=manual\naddress1=198.19.220.1/24\n\n[ipv6]\nmethod=ignore\n');
+    expect(nmProfile(f, 'br0')).toContain('[bridge]\nstp=false\nforward-delay=15\nvlan-filtering=true\nvlan-default-pvid=1\n');
+    expect(nmProfile(f, 'eth3')).toContain('master=br0\nslave-type=bridge\n\n[bridge-port]\nvlans=30,99 pvid untagged,200-202\n');
+    expect(nmPortVlans(f.links.eth3!)).toBe('30,99 pvid untagged,200-202');
+    // The same device has the same profile identity on every run.
+    expect(/uuid=(\S+)/.exec(nmProfile(f, 'bond0'))![1]).toBe(/uuid=(\S+)/.exec(nmProfile(vlanBridge(), 'bond0'))![1]);
+  });
+
+  it('the devices a task is about; a device gone loses its profile; files are written 0600 and unchanged ones are left', () => {
+    expect(taskDevices([], { name: 'bond0', members: ['eth1', 'eth2'] })).toEqual(['bond0', 'eth1', 'eth2']);
+    expect(taskDevices(['eth3'], { bridge: 'br0', interface: 'eth3' })).toEqual(['eth3']);
+    expect(taskDevices([], { parent: 'bond0', id: 20 })).toEqual(['bond0.20']);
+    const wants = nmProfileWants(f, ['bond0', 'gone0']);
+    expect(wants[1]).toEqual({ path: nmProfilePath('gone0'), content: null });
+    const changes = fileChanges(wants, f);
+    expect(changes.map((c) => c.summary)).toEqual([`write ${nmProfilePath('bond0')}`]);
+    expect(changes[0]!.commands[0]).toMatch(/^\(umask 077; printf %s /);
+    const written: Facts = { ...f, persisted: { [nmProfilePath('bond0')]: nmProfile(f, 'bond0') } };
+    expect(fileChanges(nmProfileWants(f, ['bond0']), written)).toEqual([]);
+  });
+});
