@@ -1,8 +1,7 @@
 // `persist: networkmanager` in a task's plan: its runtime changes, then the keyfile profiles of
 // the devices it is about (rendered from the state those changes leave), then `nmcli connection
-// load` of what changed, so NetworkManager knows the profiles now and activates them at boot.
-// Loading does not re-activate the running devices (no link bounce); NetworkManager sees them as
-// already configured. Pure.
+// load` of what changed, so NetworkManager knows the profiles now and activates them at boot,
+// and `nmcli connection up` of those it does not run yet (it then owns the device). Pure.
 import { shellJoin } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import type { Plan, Touch } from '../model/plan.js';
@@ -19,8 +18,16 @@ export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, fac
   const plan = withPersistence(runtime, 'networkmanager', wants, facts);
   const written = fileChanges(wants, facts).map((c) => c.touches[0]).flatMap((t) => (t?.kind === 'file' ? [t.path] : []));
   if (written.length === 0) return plan;
-  const load = wants.filter((w) => w.content !== null && written.includes(w.path)).map((w) => w.path);
-  const commands = [...(load.length ? [shellJoin(['nmcli', 'connection', 'load', ...load])] : []), ...(load.length < written.length ? ['nmcli connection reload'] : [])];
+  const load = wants.filter((w) => w.content !== null && written.includes(w.path));
+  const commands = [...(load.length ? [shellJoin(['nmcli', 'connection', 'load', ...load.map((w) => w.path)])] : []), ...(load.length < written.length ? ['nmcli connection reload'] : [])];
+  // A loaded profile is only used at the next activation: activate it now where NetworkManager
+  // runs the device with another (or no) connection, so that what it runs is what it will boot.
+  // Measured: left alone, NetworkManager auto-activated a just-loaded VLAN profile later on its
+  // own and took the VLAN out of the bridge a later task had put it in.
+  for (const w of load) {
+    const dev = w.path.slice(w.path.lastIndexOf('/kvmnet-') + 8, -'.nmconnection'.length);
+    if (facts.managers?.nmDevices[dev]?.connection !== `kvmnet-${dev}`) commands.push(shellJoin(['nmcli', '-w', '60', 'connection', 'up', 'id', `kvmnet-${dev}`]));
+  }
   return {
     ...plan,
     changes: [...plan.changes, { summary: `NetworkManager: load ${written.length} kvmnet profile(s)`, commands, touches: [], effect: () => {} }],

@@ -50,7 +50,7 @@ describe('network managers, from captured output', () => {
     expect(() => refuseNmManaged(linkPlan('eth1'), factsWith(m), 'hv1', undefined)).not.toThrow();
   });
 
-  it('a NetworkManager host: NIC states from nmcli, persist: auto refused, a runtime change of a managed NIC refused', () => {
+  it('a NetworkManager host: NIC states from nmcli, a runtime-only change of a managed NIC refused, persist: auto is NetworkManager's', () => {
     const m = captured('networkmanager');
     expect(m.active).toEqual({ networkd: false, networkmanager: true, networking: false });
     expect(m.nmDevices.eth1).toEqual({ type: 'ethernet', state: 'disconnected', connection: undefined });
@@ -64,7 +64,9 @@ describe('network managers, from captured output', () => {
     // A device NetworkManager leaves alone (mgmt0 is unmanaged; bond0 does not exist yet) may change.
     expect(() => refuseNmManaged(linkPlan('mgmt0'), facts, 'hv1', 'none')).not.toThrow();
     expect(() => refuseNmManaged(linkPlan('bond0'), facts, 'hv1', 'none')).not.toThrow();
-    expect(() => resolvePersist('auto', facts, 'hv1')).toThrow(/managed by networkmanager, which kvmnet cannot persist to yet/);
+    // persist: auto means NetworkManager profiles there, and then the guard lets the change through.
+    expect(resolvePersist('auto', facts, 'hv1')).toBe('networkmanager');
+    expect(() => refuseNmManaged(linkPlan('eth1'), facts, 'hv1', 'networkmanager')).not.toThrow();
   });
 
   it('nmcli -t values: escaped colons stay in the value', () => {

@@ -42,3 +42,19 @@ describe('NetworkManager keyfiles from the running state', () => {
     expect(fileChanges(nmProfileWants(f, ['bond0']), written)).toEqual([]);
   });
 });
+
+describe('persist: networkmanager in a plan', () => {
+  it('runtime changes, then the profiles, then load + up of the profiles NetworkManager does not run yet', async () => {
+    const { withNmProfiles } = await import('../../src/persist/nm-plan.js');
+    const f = vlanBridge();
+    f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], networkdLinks: {}, ifupdownStanzas: [], nmDevices: { bond0: { type: 'bond', state: 'connected', connection: 'kvmnet-bond0' }, eth1: { type: 'ethernet', state: 'connected (externally)', connection: 'eth1' } } };
+    const empty = { changes: [], noop: 'bond bond0 exists as wanted' } as unknown as import('../../src/model/plan.js').Plan;
+    const plan = withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, f);
+    expect(plan.changes.map((c) => c.summary)).toEqual([`write ${nmProfilePath('bond0')}`, `write ${nmProfilePath('eth1')}`, 'NetworkManager: load 2 kvmnet profile(s)']);
+    // bond0 already runs kvmnet-bond0: only eth1 is activated.
+    expect(plan.changes[2]!.commands).toEqual([`nmcli connection load ${nmProfilePath('bond0')} ${nmProfilePath('eth1')}`, 'nmcli -w 60 connection up id kvmnet-eth1']);
+    // Written and running: nothing to do.
+    const done = { ...f, persisted: { [nmProfilePath('bond0')]: nmProfile(f, 'bond0'), [nmProfilePath('eth1')]: nmProfile(f, 'eth1') } };
+    expect(withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, done).changes).toEqual([]);
+  });
+});

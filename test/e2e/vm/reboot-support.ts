@@ -66,6 +66,11 @@ export async function rebootHost(ctx: RebootCtx, name = 'hv1'): Promise<number> 
     },
     300_000,
   );
+  // systemd is up once the manager's unit started; the manager may still be bringing links up.
+  await waitFor(`${name}'s manager to bring the layout's links up`, async () => {
+    const r = await sh('for d in bond0 bond0.10 bond0.20 br10 brv; do ip link show dev $d up | grep -q . || exit 1; done; ip -4 -o addr show dev br10 | grep -q inet', false);
+    return r.code === 0 ? true : undefined;
+  }, 180_000);
   const ms = Date.now() - t0;
   ctx.timings[`reboot-${name}`] = ms;
   return ms;
