@@ -50,7 +50,7 @@ describe('network managers, from captured output', () => {
     expect(() => refuseNmManaged(linkPlan('eth1'), factsWith(m), 'hv1', undefined)).not.toThrow();
   });
 
-  it('a NetworkManager host: NIC states from nmcli, a runtime-only change of a managed NIC refused, persist: auto is NetworkManager's', () => {
+  it('a NetworkManager host: NIC states from nmcli, a runtime-only change of a managed NIC refused, persist: auto writes its profiles', () => {
     const m = captured('networkmanager');
     expect(m.active).toEqual({ networkd: false, networkmanager: true, networking: false });
     expect(m.nmDevices.eth1).toEqual({ type: 'ethernet', state: 'disconnected', connection: undefined });
