@@ -54,6 +54,13 @@ iface lo inet loopback
 source /etc/network/interfaces.d/*
 `;
 
+// mgmt0 stays the lab init's: this file only says netplan renders for networkd.
+const NETPLAN_BASE = `# kvmnet lab: mgmt0 is set up by the lab's init, not here
+network:
+  version: 2
+  renderer: networkd
+`;
+
 const WANTS = '/etc/systemd/system/multi-user.target.wants';
 const enable = (unit: string, dir = WANTS) => `ln -sf /lib/systemd/system/${unit} ${dir}/${unit}`;
 const file = (path: string, content: string) => `cat > ${path} <<'KVMLAB_EOF'\n${content}KVMLAB_EOF`;
@@ -71,7 +78,8 @@ function managerSetup(manager: LabManager): string[] {
       return networkd;
     case 'netplan':
       // netplan's generator writes networkd files into /run at every boot: networkd applies them.
-      return [...networkd, 'mkdir -p /etc/netplan'];
+      // Like an installed Ubuntu: a netplan file exists (here one that defines nothing).
+      return [...networkd, 'mkdir -p /etc/netplan', file('/etc/netplan/00-kvmlab.yaml', NETPLAN_BASE), 'chmod 600 /etc/netplan/00-kvmlab.yaml'];
     case 'networkmanager':
       return [enable('NetworkManager.service'), 'mkdir -p /etc/NetworkManager/conf.d /etc/NetworkManager/system-connections', file('/etc/NetworkManager/conf.d/kvmlab.conf', NM_CONF)];
     case 'ifupdown':

@@ -19,8 +19,8 @@ export function resolvePersist(kind: PersistKind | undefined, facts: Facts, host
   if (kind !== 'auto') return kind;
   const found = hostManager(facts.managers);
   if ('reason' in found) throw new RefusedError(`persist: auto on ${host}: ${found.reason}; name the format (persist: networkd | ifupdown) or use persist: none`);
-  // ifupdown2 and netplan files are not written by kvmnet yet: refuse rather than guess.
-  if (found.manager === 'networkd' || found.manager === 'ifupdown' || found.manager === 'networkmanager') return found.manager;
+  // ifupdown2 is not written by kvmnet yet: refuse rather than guess.
+  if (found.manager !== 'ifupdown2') return found.manager;
   throw new RefusedError(`persist: auto on ${host}: the host's network is managed by ${found.manager}, which kvmnet cannot persist to yet; a change made only at runtime would be lost at the next reboot: use persist: none to accept that`);
 }
 
@@ -28,7 +28,7 @@ export function resolvePersist(kind: PersistKind | undefined, facts: Facts, host
 export function persistedFiles<A extends PersistingArgs>(persistence: Persistence<A>, args: A, facts: Facts, host: string): FileWant[] {
   const kind = resolvePersist(args.persist, facts, host);
   if (kind === undefined || kind === 'none') return [];
-  if (kind === 'networkmanager') throw new RefusedError('persist: networkmanager profiles come from the running state (nm-profiles.ts), not from the task module');
+  if (kind === 'networkmanager' || kind === 'netplan') throw new RefusedError(`persist: ${kind} files come from the running state (nm-profiles.ts, netplan-files.ts), not from the task module`);
   const dirs = facts.persistDirs;
   // Only refuse when the facts say so: facts without the section (older fixtures) know nothing.
   if (args.state !== 'absent' && dirs && !dirs.includes(PERSIST_DIRS[kind])) {

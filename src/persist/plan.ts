@@ -7,6 +7,7 @@ import { describeDevices } from '../facts/describe.js';
 import { NETWORKD_DIR } from '../model/persist-kinds.js';
 import type { FileWant } from '../tasks/contract.js';
 import { isNmProfilePath } from './nm-profiles.js';
+import { isNetplanPath } from './netplan-files.js';
 
 const isDropIn = (path: string) => dirname(path) !== NETWORKD_DIR && dirname(path).endsWith('.network.d');
 
@@ -35,7 +36,7 @@ export function fileChanges(wants: readonly FileWant[], facts: Facts): Change[] 
     // printf, not echo: the content goes through unchanged, with no stdin needed. NetworkManager
     // ignores a keyfile that others can read: those are made 0600.
     const write = `printf %s ${shellQuote(content)} > ${shellQuote(path)}`;
-    commands.push(isNmProfilePath(path) ? `(umask 077; ${write})` : write);
+    commands.push(isNmProfilePath(path) || isNetplanPath(path) ? `(umask 077; ${write})` : write);
     changes.push({
       summary: `${current === undefined ? 'write' : 'update'} ${path}`,
       commands,

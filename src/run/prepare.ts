@@ -8,6 +8,7 @@ import type { Plan } from '../model/plan.js';
 import { persistedFiles, resolvePersist, type PersistingArgs } from '../persist/desired.js';
 import { refuseNmManaged } from '../persist/nm-guard.js';
 import { withNmProfiles } from '../persist/nm-plan.js';
+import { withNetplanFiles } from '../persist/netplan-plan.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
 import type { CommandTaskModule, PlannedTaskModule } from '../tasks/contract.js';
@@ -52,6 +53,7 @@ export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts
   const kind = resolvePersist(task.args.persist, facts, host);
   refuseNmManaged(runtime, facts, host, kind);
   if (kind === 'networkmanager') return withNmProfiles(runtime, task.args as Record<string, unknown>, facts);
+  if (kind === 'netplan') return withNetplanFiles(runtime, task.args as Record<string, unknown>, facts, host);
   const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);
   return withPersistence(runtime, kind ?? 'none', wants, facts);
 }

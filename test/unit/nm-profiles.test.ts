@@ -58,3 +58,20 @@ describe('persist: networkmanager in a plan', () => {
     expect(withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, done).changes).toEqual([]);
   });
 });
+
+describe('persist: netplan files from the running state', () => {
+  it('a bond with its members, a VLAN with an address; a VLAN-aware bridge or its port is refused', async () => {
+    const { netplanFile, netplanWants, netplanPath } = await import('../../src/persist/netplan-files.js');
+    const f = vlanBridge();
+    expect(netplanFile(f, 'bond0', 'hv1')).toBe(
+      '# Written by kvmnet; changes made here are overwritten on its next run.\n' +
+        'network:\n  version: 2\n  bonds:\n    bond0:\n      interfaces:\n        - eth1\n        - eth2\n      parameters:\n        mode: 802.3ad\n        mii-monitor-interval: 100\n        lacp-rate: fast\n        transmit-hash-policy: layer3+4\n',
+    );
+    expect(netplanFile(f, 'bond0.20', 'hv1')).toContain('  vlans:\n    bond0.20:\n      id: 20\n      link: bond0\n      addresses:\n        - 198.19.220.1/24\n');
+    expect(netplanFile(f, 'eth1', 'hv1')).toContain('  ethernets:\n    eth1: {}\n');
+    // A member's file comes with its bond's (netplan lists members in the bond).
+    expect(netplanWants(f, ['eth1'], 'hv1').map((w) => w.path)).toEqual([netplanPath('eth1'), netplanPath('bond0')]);
+    expect(() => netplanFile(f, 'br0', 'hv1')).toThrow(/br0 is a VLAN-aware bridge, and netplan \(0\.106\) cannot configure VLAN filtering/);
+    expect(() => netplanFile(f, 'eth3', 'hv1')).toThrow(/eth3 is a port of the VLAN-aware bridge br0/);
+  });
+});
