@@ -21,7 +21,7 @@ const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
 // tells the parser so. The section is cut out before the markers of the rest are split.
 const PERSISTED_FILES = `echo '@@kvmnet:persist@@'
 for d in ${PERSIST_DIRS.networkd} ${PERSIST_DIRS.ifupdown}; do if [ -d "$d" ]; then echo "@@kvmnet:dir:$d@@"; fi; done
-for f in ${PERSIST_DIRS.networkd}/10-kvmnet-* ${PERSIST_DIRS.networkd}/10-kvmnet-*.network.d/*.conf ${PERSIST_DIRS.ifupdown}/kvmnet-* ${NM_DIR}/kvmnet-*.nmconnection ${NETPLAN_DIR}/90-kvmnet-*.yaml; do
+for f in ${PERSIST_DIRS.networkd}/10-kvmnet-* ${PERSIST_DIRS.networkd}/10-kvmnet-*.network.d/*.conf ${PERSIST_DIRS.ifupdown}/kvmnet-* ${NM_DIR}/kvmnet-*.nmconnection ${NETPLAN_DIR}/90-kvmnet-[0-9]-*.yaml; do
   [ -f "$f" ] || continue
   case "$f" in *'
 '*) continue;; esac

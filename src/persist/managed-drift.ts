@@ -2,7 +2,7 @@
 // reboot would change). Those files are rendered from the running state, so a disagreement is a
 // file that renders differently from what runs now. Pure.
 import type { Facts } from '../model/facts.js';
-import { isNetplanPath, netplanFile } from './netplan-files.js';
+import { isNetplanPath, netplanDevice, netplanFile } from './netplan-files.js';
 import { isNmProfilePath, nmProfile } from './nm-profiles.js';
 
 const devOf = (path: string, prefix: string, suffix: string) => path.slice(path.lastIndexOf(prefix) + prefix.length, -suffix.length);
@@ -12,7 +12,7 @@ export function managedDrift(facts: Facts): string[] {
   for (const [path, content] of Object.entries(facts.persisted ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
     const nm = isNmProfilePath(path);
     if (!nm && !isNetplanPath(path)) continue;
-    const dev = nm ? devOf(path, '/kvmnet-', '.nmconnection') : devOf(path, '/90-kvmnet-', '.yaml');
+    const dev = nm ? devOf(path, '/kvmnet-', '.nmconnection') : netplanDevice(path);
     const format = nm ? 'networkmanager' : 'netplan';
     if (!facts.links[dev]) {
       out.push(`${dev}: persisted (${format}) but not present at runtime`);
@@ -34,7 +34,7 @@ export function managedDevices(facts: Facts): Set<string> {
   const out = new Set<string>();
   for (const path of Object.keys(facts.persisted ?? {})) {
     if (isNmProfilePath(path)) out.add(devOf(path, '/kvmnet-', '.nmconnection'));
-    else if (isNetplanPath(path)) out.add(devOf(path, '/90-kvmnet-', '.yaml'));
+    else if (isNetplanPath(path)) out.add(netplanDevice(path));
   }
   return out;
 }

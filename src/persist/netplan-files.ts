@@ -15,8 +15,14 @@ import type { Facts } from '../model/facts.js';
 import type { FileWant } from '../tasks/contract.js';
 
 export const NETPLAN_DIR = '/etc/netplan';
-export const netplanPath = (dev: string) => `${NETPLAN_DIR}/90-kvmnet-${dev}.yaml`;
-export const isNetplanPath = (path: string) => path.startsWith(`${NETPLAN_DIR}/90-kvmnet-`) && path.endsWith('.yaml');
+// netplan 0.106 reads the files in name order and an interface must be defined before (or in) the
+// file that names it (measured: `interface 'eth1' is not defined` for a bond file sorting before
+// eth1's): a rank after the prefix puts NICs before bonds, bonds before VLANs, VLANs before bridges.
+const RANK: Record<string, number> = { bond: 1, vlan: 2, bridge: 3 };
+export const netplanPath = (dev: string, kind?: string) => `${NETPLAN_DIR}/90-kvmnet-${RANK[kind ?? ''] ?? 0}-${dev}.yaml`;
+export const isNetplanPath = (path: string) => /^\/etc\/netplan\/90-kvmnet-\d-[^/]+\.yaml$/.test(path);
+/** The device of a kvmnet netplan file. */
+export const netplanDevice = (path: string) => path.slice(`${NETPLAN_DIR}/90-kvmnet-0-`.length, -'.yaml'.length);
 
 const HEADER = '# Written by kvmnet; changes made here are overwritten on its next run.\n';
 
@@ -62,8 +68,8 @@ export function netplanFile(facts: Facts, dev: string, host: string): string {
   return HEADER + stringify({ network: { version: 2, [section]: { [dev]: def } } });
 }
 
-/** The files for DEVICES and the bonds/bridges they are members of, as they run in AFTER. */
-export function netplanWants(after: Facts, devices: readonly string[], host: string): FileWant[] {
+/** The files for DEVICES and the bonds/bridges they are members of, as they run in AFTER (a device gone: its file goes). */
+export function netplanWants(after: Facts, devices: readonly string[], host: string, before: Facts = after): FileWant[] {
   const all = new Set<string>();
   for (const d of devices) {
     if (d === 'lo') continue;
@@ -71,5 +77,9 @@ export function netplanWants(after: Facts, devices: readonly string[], host: str
     const master = after.links[d]?.master;
     if (master && ['bond', 'bridge'].includes(after.links[master]?.kind ?? '')) all.add(master);
   }
-  return [...all].map((dev) => ({ path: netplanPath(dev), content: after.links[dev] ? netplanFile(after, dev, host) : null }));
+  return [...all].flatMap((dev): FileWant[] => {
+    const link = after.links[dev];
+    if (link) return [{ path: netplanPath(dev, link.kind), content: netplanFile(after, dev, host) }];
+    return Object.keys(before.persisted ?? {}).filter((p) => isNetplanPath(p) && netplanDevice(p) === dev).map((path) => ({ path, content: null }));
+  });
 }

@@ -13,7 +13,7 @@ export function withNetplanFiles(runtime: Plan, args: Record<string, unknown>, f
   const after = structuredClone(facts);
   for (const c of runtime.changes) c.effect(after);
   const touched = runtime.changes.flatMap((c) => c.touches.flatMap((t) => deviceOf(t) ?? []));
-  const wants = netplanWants(after, taskDevices(touched, args), host);
+  const wants = netplanWants(after, taskDevices(touched, args), host, facts);
   const plan = withPersistence(runtime, 'netplan', wants, facts);
   if (fileChanges(wants, facts).length === 0) return plan;
   return { ...plan, changes: [...plan.changes, { summary: 'netplan generate (validates; the backend files for the next boot)', commands: ['netplan generate'], touches: [], effect: () => {} }] };

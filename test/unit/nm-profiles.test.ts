@@ -70,7 +70,7 @@ describe('persist: netplan files from the running state', () => {
     expect(netplanFile(f, 'bond0.20', 'hv1')).toContain('  vlans:\n    bond0.20:\n      id: 20\n      link: bond0\n      addresses:\n        - 198.19.220.1/24\n');
     expect(netplanFile(f, 'eth1', 'hv1')).toContain('  ethernets:\n    eth1: {}\n');
     // A member's file comes with its bond's (netplan lists members in the bond).
-    expect(netplanWants(f, ['eth1'], 'hv1').map((w) => w.path)).toEqual([netplanPath('eth1'), netplanPath('bond0')]);
+    expect(netplanWants(f, ['eth1'], 'hv1').map((w) => w.path)).toEqual(['/etc/netplan/90-kvmnet-0-eth1.yaml', '/etc/netplan/90-kvmnet-1-bond0.yaml']);
     expect(() => netplanFile(f, 'br0', 'hv1')).toThrow(/br0 is a VLAN-aware bridge, and netplan \(0\.106\) cannot configure VLAN filtering/);
     expect(() => netplanFile(f, 'eth3', 'hv1')).toThrow(/eth3 is a port of the VLAN-aware bridge br0/);
   });
@@ -82,7 +82,7 @@ describe('drift of NetworkManager profiles and netplan files', () => {
     const { persistenceDrift } = await import('../../src/tasks/persistence-drift.js');
     const f = vlanBridge();
     const { netplanFile, netplanPath } = await import('../../src/persist/netplan-files.js');
-    f.persisted = Object.fromEntries([...['bond0', 'eth1', 'eth2', 'bond0.20', 'br0', 'eth3'].map((d) => [nmProfilePath(d), nmProfile(f, d)]), [netplanPath('bond0'), netplanFile(f, 'bond0', 'hv1')]]);
+    f.persisted = Object.fromEntries([...['bond0', 'eth1', 'eth2', 'bond0.20', 'br0', 'eth3'].map((d) => [nmProfilePath(d), nmProfile(f, d)]), [netplanPath('bond0', 'bond'), netplanFile(f, 'bond0', 'hv1')]]);
     expect(managedDrift(f)).toEqual([]);
     // The task modules' "not persisted by kvmnet" lines are not said of devices with such files.
     expect(persistenceDrift(f).filter((l) => /bond0|eth1|br0/.test(l))).toEqual([]);
