@@ -24,12 +24,16 @@ export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, fac
   // runs the device with another (or no) connection, so that what it runs is what it will boot.
   // Measured: left alone, NetworkManager auto-activated a just-loaded VLAN profile later on its
   // own and took the VLAN out of the bridge a later task had put it in.
+  // An activation re-configures the device: said in touches, so the SSH-path guard sees it.
+  const touches: Touch[] = [];
   for (const w of load) {
     const dev = w.path.slice(w.path.lastIndexOf('/kvmnet-') + 8, -'.nmconnection'.length);
-    if (facts.managers?.nmDevices[dev]?.connection !== `kvmnet-${dev}`) commands.push(shellJoin(['nmcli', '-w', '60', 'connection', 'up', 'id', `kvmnet-${dev}`]));
+    if (facts.managers?.nmDevices[dev]?.connection === `kvmnet-${dev}`) continue;
+    commands.push(shellJoin(['nmcli', '-w', '60', 'connection', 'up', 'id', `kvmnet-${dev}`]));
+    touches.push({ kind: 'link', name: dev, op: 'settings' });
   }
   return {
     ...plan,
-    changes: [...plan.changes, { summary: `NetworkManager: load ${written.length} kvmnet profile(s)`, commands, touches: [], effect: () => {} }],
+    changes: [...plan.changes, { summary: `NetworkManager: load ${written.length} kvmnet profile(s)`, commands, touches, effect: () => {} }],
   };
 }

@@ -53,6 +53,8 @@ describe('persist: networkmanager in a plan', () => {
     expect(plan.changes.map((c) => c.summary)).toEqual([`write ${nmProfilePath('bond0')}`, `write ${nmProfilePath('eth1')}`, 'NetworkManager: load 2 kvmnet profile(s)']);
     // bond0 already runs kvmnet-bond0: only eth1 is activated.
     expect(plan.changes[2]!.commands).toEqual([`nmcli connection load ${nmProfilePath('bond0')} ${nmProfilePath('eth1')}`, 'nmcli -w 60 connection up id kvmnet-eth1']);
+    // The activation is a link change the SSH-path guard must see.
+    expect(plan.changes[2]!.touches).toEqual([{ kind: 'link', name: 'eth1', op: 'settings' }]);
     // Written and running: nothing to do.
     const done = { ...f, persisted: { [nmProfilePath('bond0')]: nmProfile(f, 'bond0'), [nmProfilePath('eth1')]: nmProfile(f, 'eth1') } };
     expect(withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, done).changes).toEqual([]);
