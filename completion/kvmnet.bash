@@ -17,7 +17,7 @@ _kvmnet_level() {
     'schema') _kvmnet_subs=''; _kvmnet_opts='-h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
     'doc') _kvmnet_subs=''; _kvmnet_opts='-h --help'; _kvmnet_valued=''; _kvmnet_args=tasks ;;
     'lab') _kvmnet_subs='up down status'; _kvmnet_opts='-h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
-    'lab up') _kvmnet_subs=''; _kvmnet_opts='-n --hosts --dir --prefix --guest --kernel --libvirt --untagged-mgmt -h --help'; _kvmnet_valued='-n --hosts --dir --prefix --guest --kernel --libvirt'; _kvmnet_args=none ;;
+    'lab up') _kvmnet_subs=''; _kvmnet_opts='-n --hosts --dir --prefix --guest --kernel --libvirt --untagged-mgmt --init --manager -h --help'; _kvmnet_valued='-n --hosts --dir --prefix --guest --kernel --libvirt --init --manager'; _kvmnet_args=none ;;
     'lab down') _kvmnet_subs=''; _kvmnet_opts='--dir -h --help'; _kvmnet_valued='--dir'; _kvmnet_args=none ;;
     'lab status') _kvmnet_subs=''; _kvmnet_opts='--dir -h --help'; _kvmnet_valued='--dir'; _kvmnet_args=none ;;
     *) _kvmnet_subs=; _kvmnet_opts=; _kvmnet_valued=; _kvmnet_args=none ;;
@@ -55,6 +55,8 @@ _kvmnet_values() {
     'lab up|--dir') echo '@files' ;;
     'lab up|--kernel') echo 'netns vm' ;;
     'lab up|--libvirt') echo 'system backports' ;;
+    'lab up|--init') echo 'busybox systemd' ;;
+    'lab up|--manager') echo 'networkd networkmanager netplan ifupdown ifupdown2 none' ;;
     'lab down|--dir') echo '@files' ;;
     'lab status|--dir') echo '@files' ;;
   esac

@@ -78,6 +78,8 @@ export interface LabUpFlags {
   libvirt?: 'system' | 'backports';
   /** `--untagged-mgmt`: the VM lab switch also puts untagged traffic of its host ports on the management network. */
   untaggedMgmt?: boolean;
+  init?: 'busybox' | 'systemd';
+  manager?: 'networkd' | 'networkmanager' | 'netplan' | 'ifupdown' | 'ifupdown2' | 'none';
 }
 
 export interface LabDirFlags {

@@ -223,6 +223,8 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .addOption(new Option('--kernel <kind>', 'netns: hosts are namespaces on this kernel (default, fast); vm: QEMU VMs with their own kernel and a lab switch (bonds, VLANs; slow)').choices(['netns', 'vm']))
     .addOption(new Option('--libvirt <which>', "system: the machine's libvirt (default); backports: hosts this run creates get Debian bookworm-backports' libvirt (11.x, nftables firewall backend), unpacked into /var/cache/kvmnet-lab").choices(['system', 'backports']))
     .option('--untagged-mgmt', "with --kernel vm: the switch also joins its host ports' untagged traffic to the management network (VLAN 10), so a host's eth1 or bond0 without a VLAN is on the lab subnet too")
+    .addOption(new Option('--init <init>', 'with --kernel vm: busybox (default, fast, nothing survives a reboot); systemd: hosts boot systemd, keep /etc and /var on a disk and can reboot').choices(['busybox', 'systemd']))
+    .addOption(new Option('--manager <manager>', "with --init systemd: the hosts' network stack (default networkd); networkmanager, netplan, ifupdown and ifupdown2 are unpacked into /var/cache/kvmnet-lab, never installed here").choices(['networkd', 'networkmanager', 'netplan', 'ifupdown', 'ifupdown2', 'none']))
     .action(async (flags: LabUpFlags) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);

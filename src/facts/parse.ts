@@ -3,6 +3,7 @@ import type { Facts, GuestInterface, LibvirtFacts, NetworkFact, SessionFact } fr
 import type { FactsFragment } from '../tasks/contract.js';
 import { parseAddrs, parseLinks, parseRoutes } from './parse-ip.js';
 import { networkFromSections, parseDomIfList, parseNetList } from './parse-virsh.js';
+import { parseManagers } from '../persist/managers.js';
 
 const MARKER = /@@kvmnet:([^@\n]*)@@/g;
 
@@ -35,6 +36,8 @@ export function parseFacts(stdout: string, stderr: string, fragments: readonly F
   const session = parseSession(body('ssh'), addrs);
   const facts: Facts = { hostname: body('hostname').trim(), links, addrs, routes, libvirt, session };
   if (persisted) Object.assign(facts, { persisted, persistDirs });
+  const managers = sections.find((s) => s.key === 'managers');
+  if (managers) facts.managers = parseManagers(managers.body);
   for (const f of fragments) f.parse(sections, facts);
   return { facts, missingNetworks: missing };
 }

@@ -8,6 +8,7 @@
 // virsh exits with the status of its LAST command, so whether it reached libvirtd at all is
 // told by `uri`: it prints the connection URI only when connected.
 
+import { MANAGERS_SCRIPT } from '../persist/managers.js';
 import type { FactsFragment } from '../tasks/contract.js';
 
 const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
@@ -64,7 +65,7 @@ echo '@@kvmnet:addr@@'; ip -j addr show
 echo '@@kvmnet:route@@'; ip -j route show
 echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
 echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
-${fragmentShell}echo '@@kvmnet:virsh@@'
+${MANAGERS_SCRIPT}${fragmentShell}echo '@@kvmnet:virsh@@'
 if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
 if [ -n "$kv_out" ]; then
   wait "$kv_pid"; kv_rc=$?

@@ -22,7 +22,14 @@ export interface LabHostState {
   libvirt?: 'backports';
   /** VM labs only: the host's QEMU process (netns, holderPid, sshdPid, libvirtdPid are unused then). */
   qemuPid?: number | null;
+  /** VM labs: `systemd` when the host boots systemd (`lab up --init systemd`) and can reboot. */
+  init?: 'systemd';
+  /** `--init systemd`: the network manager the host runs (`lab up --manager`). */
+  manager?: LabManager;
 }
+
+/** The network stack a `--init systemd` VM host runs (vm-managers.ts). */
+export type LabManager = 'networkd' | 'networkmanager' | 'netplan' | 'ifupdown' | 'ifupdown2' | 'none';
 
 /** What a VM lab adds: the kernel it boots and the lab switch (vm-up.ts). */
 export interface LabVmState {

@@ -26,6 +26,7 @@ import { hasLabState, labPaths, readLabState, writeLabState, type LabHostState, 
 import { labUpVm } from './vm-up.js';
 import { BACKPORTS_NETWORK_CONF, TC_WRAPPER, backportsMounts, ensureBackportsLibvirt, type LabLibvirt } from './libvirt-backports.js';
 import type { HostLibvirt } from './host-files.js';
+import type { LabManager } from './state.js';
 
 export interface LabOptions {
   dir: string;
@@ -41,6 +42,10 @@ export interface LabOptions {
   libvirt?: LabLibvirt;
   /** VM labs: the switch joins its host ports' untagged traffic to the management VLAN (vm-up.ts). */
   untaggedMgmt?: boolean;
+  /** VM labs: `systemd` hosts keep /etc on a disk and can reboot (vm-systemd.ts). */
+  init?: 'busybox' | 'systemd';
+  /** With `init: systemd`: the hosts' network manager (vm-managers.ts). */
+  manager?: LabManager;
 }
 
 export type LabKernel = 'netns' | 'vm';
@@ -58,8 +63,9 @@ export async function labUp(opts: LabOptions, log: (line: string) => void = () =
     // A guest runs inside a namespace host's libvirtd; VM hosts would need nested TCG (far too slow here).
     if (opts.guests?.length) throw new LabError('--guest needs namespace hosts (not --kernel vm)');
     if (opts.libvirt === 'backports') throw new LabError('--libvirt backports needs namespace hosts (not --kernel vm)');
-    return labUpVm({ dir: opts.dir, n: opts.n, prefix: opts.prefix, untaggedMgmt: opts.untaggedMgmt }, log);
+    return labUpVm({ dir: opts.dir, n: opts.n, prefix: opts.prefix, untaggedMgmt: opts.untaggedMgmt, init: opts.init, manager: opts.manager }, log);
   }
+  if (opts.init === 'systemd' || opts.manager) throw new LabError('--init systemd and --manager need a VM lab (--kernel vm)');
   if (opts.untaggedMgmt) throw new LabError('--untagged-mgmt needs a VM lab (--kernel vm): namespace hosts have no lab switch');
   await preflight();
   const existing = hasLabState(paths.dir) ? readLabState(paths.dir) : null;

@@ -8,14 +8,17 @@ import { sshdConfig } from './host-files.js';
 import { libvirtDriverDir } from './preflight.js';
 import { generateEd25519 } from './ssh-keys.js';
 import { GUEST_INIT_SCRIPT } from './vm-guest-init.js';
+import type { LabManager } from './state.js';
+import { systemdInstallScript } from './vm-systemd.js';
 import type { VmNic } from './vm-names.js';
 
-export const VM_PACKAGES = 'apt-get install -y qemu-system-x86 linux-image-amd64 busybox cpio kmod';
+export const VM_PACKAGES = 'apt-get install -y qemu-system-x86 linux-image-amd64 busybox cpio kmod e2fsprogs';
 
 // Modules needed before the root is mounted (the rest load from the 9p root, which has /lib/modules).
 const INITRAMFS_MODULES = ['virtio_pci', '9pnet_virtio', '9p'];
 // Modules the lab's guests must be able to load (the point of a VM lab).
 const REQUIRED_GUEST_MODULES = ['kernel/fs/9p/9p.ko', 'kernel/fs/overlayfs/overlay.ko', 'kernel/drivers/net/bonding/bonding.ko', 'kernel/net/8021q/8021q.ko', 'kernel/drivers/net/virtio_net.ko'];
+// `--init systemd` hosts also mount their disk (virtio_blk, ext4): loaded from the 9p root.
 
 export interface VmKernel {
   release: string;
@@ -109,6 +112,8 @@ export interface VmGuestConfig {
   trunkMaxVlan: number;
   /** Switch only: join the host ports' untagged VLAN 1 to the management VLAN. */
   untaggedMgmt?: boolean;
+  /** Hosts only: boot systemd (with this network manager) instead of staying in the busybox init. */
+  systemd?: { manager: LabManager; pkgRoots: string[] };
 }
 
 const shValue = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -128,6 +133,8 @@ export function prepareVmDir(dir: string, cfg: VmGuestConfig, labPublicKey: stri
     KVMLAB_TRUNK_MAX: String(cfg.trunkMaxVlan),
     KVMLAB_UNTAGGED_MGMT: cfg.untaggedMgmt ? '1' : '',
     KVMLAB_DRIVER_SRC: libvirtDriverDir() ?? '',
+    KVMLAB_INIT: cfg.systemd ? 'systemd' : '',
+    KVMLAB_PKGROOTS: cfg.systemd?.pkgRoots.join(' ') ?? '',
   };
   writeFileSync(join(dir, 'guest.env'), Object.entries(env).map(([k, v]) => `${k}=${shValue(v)}\n`).join(''));
   writeFileSync(join(dir, 'nics'), cfg.nics.map((n) => `${n.mac} ${n.name}\n`).join(''));
@@ -138,6 +145,16 @@ export function prepareVmDir(dir: string, cfg: VmGuestConfig, labPublicKey: stri
   // Every address, so a host stays reachable when its management address moves onto a bond or a VLAN.
   writeFileSync(join(runDir, 'sshd_config'), sshdConfig('0.0.0.0', "kvmnet lab (VM): the guest's sshd, on every address"), { mode: 0o644 });
   writeFileSync(join(runDir, 'authorized_keys'), labPublicKey, { mode: 0o600 });
+  if (cfg.systemd) writeFileSync(join(runDir, 'systemd-install.sh'), systemdInstallScript(cfg.systemd.manager), { mode: 0o644 });
+}
+
+/** The VM's disk for `--init systemd` (its /etc and /var across reboots): a sparse ext4 image. */
+export async function createVmDisk(dir: string, sizeMb = 1024): Promise<string> {
+  const path = join(dir, 'disk.img');
+  rmSync(path, { force: true });
+  await run(['truncate', '-s', `${sizeMb}M`, path]);
+  await run(['mkfs.ext4', '-q', '-F', '-L', 'kvmlab', path], { timeoutMs: 60_000 });
+  return path;
 }
 
 /** Paths go on the kernel command line (space-separated) and into a unix socket path (108 bytes). */

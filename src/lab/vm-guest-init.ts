@@ -1,7 +1,14 @@
 // PID 1 of a VM lab guest. The guest's root is this machine's root over virtio-9p, read-only;
 // everything it writes goes to tmpfs (overlays on /etc and /var, tmpfs /run, /tmp, /root), so a
-// VM leaves nothing on the controller and starts like a fresh install every boot. No systemd:
-// the kernel plus this script reach sshd in a few seconds under TCG, systemd takes ~27 s.
+// VM leaves nothing on the controller and starts like a fresh install every boot. No systemd by
+// default: the kernel plus this script reach sshd in a few seconds under TCG, systemd takes ~27 s.
+//
+// KVMLAB_INIT=systemd (`lab up --init systemd`, hosts only): the /etc and /var overlays are kept
+// on the VM's own disk (/dev/vda, ext4), the "fresh install" steps run on the first boot only,
+// and this script ends by handing PID 1 to systemd, with units for the lab's sshd and libvirtd
+// and the network manager KVMLAB_MANAGER enabled. So the host reboots like a real one: what was
+// persisted in /etc is what comes back. The management address is set here on every boot, before
+// any manager runs (each is told to leave mgmt0 alone).
 //
 // Its settings come from the VM's dir on the controller (kernel argument kvmlab.dir=DIR):
 //   DIR/guest.env   KVMLAB_* variables (sh syntax)
@@ -34,10 +41,26 @@ cp -p "$dir"/run/kvmnet-lab/* /run/kvmnet-lab/
 
 mount -t tmpfs -o mode=1777 kvmlab-tmp /tmp
 modprobe overlay
-for d in etc var; do
-  mkdir -p /run/kvmlab-rw/$d/upper /run/kvmlab-rw/$d/work
-  mount -t overlay kvmlab-$d -o lowerdir=/$d,upperdir=/run/kvmlab-rw/$d/upper,workdir=/run/kvmlab-rw/$d/work /$d
+mkdir -p /run/kvmlab-rw
+if [ "$KVMLAB_INIT" = systemd ]; then
+  modprobe virtio_blk; modprobe ext4
+  for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.2; done
+  mount -t ext4 /dev/vda /run/kvmlab-rw || say "cannot mount the VM's disk: nothing will survive a reboot"
+fi
+# Packages the machine itself must not have (lab up --manager): unpacked trees layered over /usr and /etc.
+usr_lower=/usr; etc_lower=/etc
+for p in $KVMLAB_PKGROOTS; do
+  [ -d "$p/usr" ] && usr_lower="$p/usr:$usr_lower"
+  [ -d "$p/etc" ] && etc_lower="$p/etc:$etc_lower"
 done
+[ "$usr_lower" != /usr ] && mount -t overlay kvmlab-usr -o "lowerdir=$usr_lower" /usr
+for d in etc var; do
+  lower=/$d; [ $d = etc ] && lower=$etc_lower
+  mkdir -p /run/kvmlab-rw/$d/upper /run/kvmlab-rw/$d/work
+  mount -t overlay kvmlab-$d -o lowerdir=$lower,upperdir=/run/kvmlab-rw/$d/upper,workdir=/run/kvmlab-rw/$d/work /$d
+done
+first=1
+[ -e /run/kvmlab-rw/kvmlab-installed ] && first=
 for d in /var/lib/libvirt /var/cache/libvirt /var/log /var/tmp; do mount -t tmpfs -o mode=0755 kvmlab-var "$d"; done
 chmod 1777 /var/tmp
 mkdir -p /var/log/libvirt/qemu /var/cache/libvirt/qemu
@@ -47,15 +70,18 @@ mkdir -m 0700 /root/.ssh
 cp /run/kvmnet-lab/authorized_keys /root/.ssh/authorized_keys
 chmod 0600 /root/.ssh/authorized_keys
 
+if [ -n "$first" ]; then
 # A fresh install: no libvirt domains, networks (but the packaged default, not autostarted),
 # pools, secrets or hooks of the controller; no network configuration files.
 rm -rf /etc/libvirt/qemu/*.xml /etc/libvirt/qemu/networks /etc/libvirt/storage /etc/libvirt/secrets /etc/libvirt/hooks
 mkdir -p /etc/libvirt/qemu/networks/autostart /etc/libvirt/storage /etc/libvirt/secrets /etc/libvirt/hooks
 cp /usr/share/libvirt/networks/default.xml /etc/libvirt/qemu/networks/default.xml
-rm -rf /etc/network/interfaces.d /etc/systemd/network
+rm -rf /etc/network/interfaces.d /etc/systemd/network /etc/netplan /etc/NetworkManager/system-connections
 mkdir -p /etc/network/interfaces.d /etc/systemd/network
 # Otherwise loading bonding (also on demand, by 'ip link add … type bond') creates a bond0.
 echo "options bonding max_bonds=0" > /etc/modprobe.d/kvmlab-bonding.conf
+[ "$KVMLAB_INIT" = systemd ] && . /run/kvmnet-lab/systemd-install.sh
+fi
 echo "$KVMLAB_NAME" > /etc/hostname
 hostname "$KVMLAB_NAME"
 say "filesystems ready"
@@ -130,6 +156,10 @@ else
   for d in network qemu nwfilter secret storage interface; do
     [ -e "$KVMLAB_DRIVER_SRC/libvirt_driver_$d.so" ] && ln -s "$KVMLAB_DRIVER_SRC/libvirt_driver_$d.so" /run/kvmnet-lab/libvirt-drivers/
   done
+  if [ "$KVMLAB_INIT" = systemd ]; then
+    say "handing over to systemd"
+    exec /lib/systemd/systemd
+  fi
   # 'libvirtd -d' returns once the daemon is initialised and listening.
   (cd / && LIBVIRT_DRIVER_DIR=/run/kvmnet-lab/libvirt-drivers /usr/sbin/libvirtd -d) || say "libvirtd failed"
   say "libvirtd started"

@@ -16,6 +16,11 @@ export interface VmSpec {
   init: string;
   memoryMb: number;
   nics: VmNic[];
+  /**
+   * `--init systemd` hosts: a raw ext4 image that holds the guest's /etc and /var overlays, so
+   * they survive a reboot; and the guest may reboot (QEMU restarts it instead of exiting).
+   */
+  disk?: string;
 }
 
 export const vmFiles = (dir: string) => ({
@@ -35,7 +40,9 @@ export function qemuArgv(spec: VmSpec): string[] {
     '-machine', 'pc,accel=tcg',
     '-m', String(spec.memoryMb),
     '-smp', '1',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-nodefaults', '-no-user-config', '-display', 'none',
+    // A busybox guest never reboots on purpose (a kernel panic ends the VM); a systemd guest does.
+    ...(spec.disk ? [] : ['-no-reboot']),
     '-kernel', spec.kernel,
     '-initrd', spec.initrd,
     '-append', cmdline.join(' '),
@@ -46,6 +53,8 @@ export function qemuArgv(spec: VmSpec): string[] {
     '-pidfile', files.pid,
     '-daemonize',
   ];
+  // Slot 0x1f: far from the NICs' 0x4, 0x5…
+  if (spec.disk) argv.push('-drive', `file=${spec.disk},if=none,id=kvmdisk,format=raw`, '-device', 'virtio-blk-pci,drive=kvmdisk,addr=0x1f');
   spec.nics.forEach((nic, k) => {
     argv.push(
       '-netdev', `tap,id=${nic.name},ifname=${nic.tap},script=no,downscript=no`,

@@ -16,8 +16,9 @@ import { acquireLock } from './lock.js';
 import { bridgeName, hostAddress, hostName, subnetForPrefix, validatePrefix } from './names.js';
 import { preflightVm } from './vm-preflight.js';
 import { assertSubnetFree, ensureBridge, prefixLeftovers } from './root-net.js';
-import { hasLabState, labPaths, readLabState, writeLabState, type LabHostState, type LabState } from './state.js';
-import { assertVmPaths, prepareVmDir, writeBootFiles } from './vm-boot.js';
+import { hasLabState, labPaths, readLabState, writeLabState, type LabHostState, type LabManager, type LabState } from './state.js';
+import { assertVmPaths, createVmDisk, prepareVmDir, writeBootFiles } from './vm-boot.js';
+import { managerPackageRoots } from './vm-managers.js';
 import { setTapState, wireTaps } from './vm-net.js';
 import {
   DEFAULT_VM_HOSTS,
@@ -46,6 +47,10 @@ export interface VmLabOptions {
    * bond0.10 is, so the management address can move from one to the other.
    */
   untaggedMgmt?: boolean;
+  /** `systemd`: the hosts (not the switch) boot systemd, keep /etc and /var on a disk, and can reboot. */
+  init?: 'busybox' | 'systemd';
+  /** With `init: systemd`: the network stack the hosts run (default networkd). */
+  manager?: LabManager;
 }
 
 const HOST_MEMORY_MB = 1024;
@@ -62,6 +67,8 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
   const existing = hasLabState(paths.dir) ? readLabState(paths.dir) : null;
   if (existing) return checkExisting(existing, opts, log);
   const kernel = await preflightVm();
+  if (opts.manager !== undefined && opts.init !== 'systemd') throw new LabError('--manager needs --init systemd (a manager runs under systemd)');
+  const systemd = opts.init === 'systemd' ? { manager: opts.manager ?? 'networkd', pkgRoots: await managerPackageRoots(opts.manager ?? 'networkd', log) } : undefined;
   const prefix = validatePrefix(opts.prefix ?? 'kvl');
   const n = validateVmCount(opts.n ?? DEFAULT_VM_HOSTS);
   const bridge = bridgeName(prefix);
@@ -100,6 +107,7 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
         links: nics.map((x) => x.tap),
         dir: join(paths.hostsDir, hostName(i)),
         qemuPid: null,
+        ...(systemd ? { init: 'systemd' as const, manager: systemd.manager } : {}),
       };
       nicsOf.set(host, nics);
       return host;
@@ -146,10 +154,13 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
           mgmtVlan: MGMT_VLAN,
           trunkMaxVlan: TRUNK_MAX_VLAN,
           untaggedMgmt: vm === sw && opts.untaggedMgmt === true,
+          systemd: vm === sw ? undefined : systemd,
         },
         labPublicKey,
       );
     }
+    const disks = new Map<LabHostState, string>();
+    if (systemd) for (const h of hosts) disks.set(h, await createVmDisk(h.dir));
     // QEMU daemonizes once its devices exist: starting all first lets the guests boot in parallel.
     const bootStart = Date.now();
     for (const vm of vms) {
@@ -161,6 +172,7 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
         init: boot.init,
         memoryMb: vm === sw ? SWITCH_MEMORY_MB : HOST_MEMORY_MB,
         nics: nicsOf.get(vm)!,
+        disk: disks.get(vm),
       });
       writeLabState(state);
     }

@@ -226,6 +226,26 @@ export interface PortForwardFacts {
   files: Record<string, string>;
 }
 
+/** A network stack kvmnet can find on a host (and, for `persist: auto`, the one it boots with). */
+export type NetworkManagerName = 'networkd' | 'networkmanager' | 'netplan' | 'ifupdown' | 'ifupdown2';
+
+export interface ManagerFacts {
+  /** The host booted systemd. */
+  systemd: boolean;
+  /** `systemctl is-active` of systemd-networkd, NetworkManager and networking (ifupdown's unit). */
+  active: { networkd?: boolean; networkmanager?: boolean; networking?: boolean };
+  /** Which ifupdown is installed. */
+  ifupdown: 'ifupdown' | 'ifupdown2' | null;
+  /** netplan YAML files and their `renderer:` (absent: netplan's default, networkd). */
+  netplan: Array<{ file: string; renderer?: string }>;
+  /** `nmcli device status` per device (only when NetworkManager runs). */
+  nmDevices: Record<string, { type: string; state: string; connection?: string }>;
+  /** `networkctl list` per link (only when systemd-networkd runs): setup is e.g. configured, unmanaged. */
+  networkdLinks: Record<string, { operational: string; setup: string }>;
+  /** Interfaces named by `auto`/`allow-*`/`iface` lines of /etc/network/interfaces(.d). */
+  ifupdownStanzas: string[];
+}
+
 export interface Facts {
   hostname: string;
   links: Record<string, LinkFact>;
@@ -242,6 +262,8 @@ export interface Facts {
   persistDirs?: string[];
   /** Ids of the facts fragments these facts were read with (src/facts/needs.ts); undefined: built by hand, taken as complete. */
   gathered?: string[];
+  /** Which network managers run and which devices they own (src/persist/managers.ts). */
+  managers?: ManagerFacts;
   /** Rollback timers that fired since the last run took the lock (a guarded change nobody confirmed). */
   rollbacks?: Array<{ at: string; id: string; what: string }>;
   /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */

@@ -1,8 +1,12 @@
 // The persistence formats and where their files live: shared by the loader (the play keyword),
 // the facts exec (which files to read back) and the persistence layer.
-export type PersistKind = 'networkd' | 'ifupdown' | 'none';
-export type PersistFormat = Exclude<PersistKind, 'none'>;
-export const PERSIST_KINDS = ['networkd', 'ifupdown', 'none'] as const;
+// `auto`: the host's own manager (src/persist/managers.ts hostManager), decided per host from its facts.
+// `networkmanager`: keyfile profiles rendered from the running state (src/persist/nm-profiles.ts),
+// not by the task modules: PersistFormat is what those render.
+// `netplan` likewise (src/persist/netplan-files.ts).
+export type PersistKind = 'networkd' | 'ifupdown' | 'networkmanager' | 'netplan' | 'auto' | 'none';
+export type PersistFormat = Exclude<PersistKind, 'none' | 'auto' | 'networkmanager' | 'netplan'>;
+export const PERSIST_KINDS = ['networkd', 'ifupdown', 'networkmanager', 'netplan', 'auto', 'none'] as const;
 
 export const NETWORKD_DIR = '/etc/systemd/network';
 export const IFUPDOWN_DIR = '/etc/network/interfaces.d';

@@ -34,7 +34,8 @@ export const fileOps: { [K in FileOp['op']]: OpKind<Of<K>> } = {
       const tmp = `${op.path}.kvmnet-tmp`;
       return [
         shellJoin(['mkdir', '-p', dirname(op.path)]),
-        `printf %s ${shellQuote(op.content)} > ${shellQuote(tmp)}`,
+        // A file with its own mode is never readable by others, not even before the chmod.
+        op.mode ? `(umask 077; printf %s ${shellQuote(op.content)} > ${shellQuote(tmp)})` : `printf %s ${shellQuote(op.content)} > ${shellQuote(tmp)}`,
         ...(op.mode ? [shellJoin(['chmod', op.mode, tmp])] : []),
         shellJoin(['mv', '-f', tmp, op.path]),
       ];

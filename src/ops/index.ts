@@ -8,6 +8,7 @@ import { bridgeVlanOps } from './bridge-vlan.js';
 import { fileOps, firewallOps, guestOps } from './file-firewall-guest.js';
 import { guestNicOps } from './guest-nic.js';
 import { linkOps } from './link.js';
+import { managerOps } from './managers.js';
 import { networkOps } from './network.js';
 import { ruleFdbOps } from './rule-fdb.js';
 import { ovsOps } from './ovs.js';
@@ -16,7 +17,7 @@ import type { Op, OpKind, OpKinds, OpName } from './types.js';
 export type { Op, OpName } from './types.js';
 
 // A mapped type: an operation kind without a definition does not compile.
-const OP_KINDS: OpKinds = { ...linkOps, ...addrRouteOps, ...bridgeVlanOps, ...networkOps, ...ruleFdbOps, ...ovsOps, ...fileOps, ...firewallOps, ...guestOps, ...guestNicOps };
+const OP_KINDS: OpKinds = { ...managerOps, ...linkOps, ...addrRouteOps, ...bridgeVlanOps, ...networkOps, ...ruleFdbOps, ...ovsOps, ...fileOps, ...firewallOps, ...guestOps, ...guestNicOps };
 
 export const OP_NAMES = Object.keys(OP_KINDS) as OpName[];
 

@@ -154,7 +154,10 @@ export type GuestNicOp =
   | { op: 'guest-nic.detach'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean }
   | { op: 'guest-nic.update'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean };
 
-export type Op = LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
+/** The host's network manager reads the files kvmnet wrote. */
+export type ManagerOp = { op: 'nm.load'; paths: string[]; reload: boolean } | { op: 'nm.up'; dev: string; profile: string } | { op: 'netplan.generate' };
+
+export type Op = ManagerOp | LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
 export type OpName = Op['op'];
 
 /** Everything kvmnet knows about one kind of operation. */

@@ -5,6 +5,8 @@ import { factsAfter, type Change, type Plan, type TaskDiff } from '../model/plan
 import { describeDevices } from '../facts/describe.js';
 import { NETWORKD_DIR } from '../model/persist-kinds.js';
 import type { FileWant } from '../tasks/contract.js';
+import { isNmProfilePath } from './nm-profiles.js';
+import { isNetplanPath } from './netplan-files.js';
 
 const isDropIn = (path: string) => dirname(path) !== NETWORKD_DIR && dirname(path).endsWith('.network.d');
 
@@ -20,7 +22,9 @@ export function fileChanges(wants: readonly FileWant[], facts: Facts): Change[] 
       continue;
     }
     if (current === content) continue;
-    changes.push({ summary: `${current === undefined ? 'write' : 'update'} ${path}`, ops: [{ op: 'file.write', path, content }] });
+    // NetworkManager ignores a keyfile that others can read: those (and netplan's) are made 0600.
+    const mode = isNmProfilePath(path) || isNetplanPath(path) ? { mode: '600' } : {};
+    changes.push({ summary: `${current === undefined ? 'write' : 'update'} ${path}`, ops: [{ op: 'file.write', path, content, ...mode }] });
   }
   return changes;
 }

@@ -4,6 +4,7 @@ import type { Facts, LinkFact } from '../model/facts.js';
 import { describeVlans } from '../tasks/bridge-vlans.js';
 import type { FactsSection } from '../tasks/contract.js';
 import { persistenceDrift } from '../tasks/persistence-drift.js';
+import { deviceOwners, hostManager } from '../persist/managers.js';
 import { taskModules } from '../tasks/registry.js';
 import type { Colors } from './format.js';
 
@@ -17,6 +18,8 @@ export function factsSummary(f: Facts): Record<string, unknown> {
     // null: these facts do not say (not gathered); [] : nothing persisted.
     persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
     persistence_drift: persistenceDrift(f),
+    // null: not gathered. manager: what `persist: auto` uses on this host.
+    network_managers: f.managers ? { ...f.managers, manager: 'manager' in hostManager(f.managers) ? (hostManager(f.managers) as { manager: string }).manager : null } : null,
     // Every link but lo, for the topology picture (kvmnet graph --from): kinds, masters, MTUs, and
     // where there are some: a VLAN's parent and id, a bond's mode and LACP partner, a port's VLANs.
     links: Object.values(f.links)
@@ -55,6 +58,12 @@ export function factsText(host: string, f: Facts, c: Colors): string[] {
   const ssh = f.session ? `  ssh via ${f.session.dev ?? '?'} ${f.session.serverAddress}` : '';
   const lines = [c.bold(`${host} (${f.hostname})${ssh}`)];
   for (const v of views) for (const s of v.sections(f)) lines.push(...sectionLines(s, c));
+  if (f.managers) {
+    const found = hostManager(f.managers);
+    const auto = 'manager' in found && found.manager !== 'ifupdown2' ? `persist: auto writes ${found.manager} files` : 'persist: auto refuses: kvmnet cannot write its configuration yet';
+    lines.push(`  network manager: ${'manager' in found ? `${found.manager} (${auto})` : `none found (${found.reason})`}`);
+    lines.push(...table(deviceOwners(f.managers, Object.keys(f.links).sort()), '    '));
+  }
   const drift = persistenceDrift(f);
   const files = f.persisted ? Object.keys(f.persisted).length : 0;
   if (files || drift.length) {

@@ -5,7 +5,10 @@ import { checkTaskArgs, type TaskSpec } from '../config/playbook.js';
 import { RenderError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
 import type { Plan } from '../model/plan.js';
-import { persistedFiles, type PersistingArgs } from '../persist/desired.js';
+import { persistedFiles, resolvePersist, type PersistingArgs } from '../persist/desired.js';
+import { refuseNmManaged } from '../persist/nm-guard.js';
+import { withNmProfiles } from '../persist/nm-plan.js';
+import { withNetplanFiles } from '../persist/netplan-plan.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
 import { assertGathered, plannedNeeds } from '../facts/needs.js';
@@ -45,8 +48,15 @@ export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts
   assertGathered(facts, plannedNeeds(task.module as unknown as TaskModule, persists), `planning a ${task.module.type} task on ${host}`);
   const runtime = task.module.plan(task.input as never, facts, host);
   const persistence = task.module.persistence;
-  if (!persistence) return runtime;
+  if (!persistence) {
+    refuseNmManaged(runtime, facts, host, undefined);
+    return runtime;
+  }
   // The files last: planned against the same facts (runtime effects never touch them).
-  const wants = persistedFiles(persistence, task.args as never, facts, host);
-  return withPersistence(runtime, task.args.persist ?? 'none', wants, facts);
+  const kind = resolvePersist(task.args.persist, facts, host);
+  refuseNmManaged(runtime, facts, host, kind);
+  if (kind === 'networkmanager') return withNmProfiles(runtime, task.args as Record<string, unknown>, facts);
+  if (kind === 'netplan') return withNetplanFiles(runtime, task.args as Record<string, unknown>, facts, host);
+  const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);
+  return withPersistence(runtime, kind ?? 'none', wants, facts);
 }

@@ -20,4 +20,4 @@ export const presence = z.enum(['present', 'absent']).default('present');
 export const persist = z
   .enum(PERSIST_KINDS)
   .optional()
-  .meta({ description: "also write the change to systemd-networkd files or ifupdown stanzas, so it survives a reboot (default: the play's persist, else none)" });
+  .meta({ description: "also write the change to systemd-networkd files or ifupdown stanzas, so it survives a reboot; auto: the format of the manager the host runs (default: the play's persist, else none)" });

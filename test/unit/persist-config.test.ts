@@ -38,11 +38,11 @@ describe('persist in playbooks', () => {
 
   it('a templated play keyword is rendered and validated per host', () => {
     expect(prepared(1, 0, { fmt: 'ifupdown' }).args).toMatchObject({ persist: 'ifupdown' });
-    expect(() => prepared(1, 0, { fmt: 'netplan' })).toThrow(/ensure_bridge\.persist: expected one of/);
+    expect(() => prepared(1, 0, { fmt: 'netpln' })).toThrow(/ensure_bridge\.persist: expected one of/);
   });
 
   it.each([
-    ['a play value', `- hosts: all\n  persist: netplan\n  tasks: [{ ensure_bridge: { name: br0 } }]\n`, "expected one of 'networkd', 'ifupdown', 'none', found the string 'netplan'"],
+    ['a play value', `- hosts: all\n  persist: netpln\n  tasks: [{ ensure_bridge: { name: br0 } }]\n`, "expected one of 'networkd', 'ifupdown', 'networkmanager', 'netplan', 'auto', 'none', found the string 'netpln'"],
     ['a task value', `- hosts: all\n  tasks: [{ ensure_bridge: { name: br0, persist: yes } }]\n`, 'expected one of'],
     ['a misspelt play keyword', `- hosts: all\n  persits: networkd\n  tasks: [{ ensure_bridge: { name: br0 } }]\n`, "did you mean 'persist'?"],
   ])('rejects %s', (_, text, message) => {
