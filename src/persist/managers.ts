@@ -15,6 +15,8 @@ import type { ManagerFacts, NetworkManagerName } from '../model/facts.js';
 export const MANAGERS_SCRIPT = `echo '@@kvmnet:managers@@'
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
   echo systemd
+  # One word per unit (active, inactive, …): split on purpose.
+  # shellcheck disable=SC2046
   set -- $(systemctl is-active systemd-networkd.service NetworkManager.service networking.service 2>/dev/null)
   echo "active networkd \${1:-unknown}"; echo "active networkmanager \${2:-unknown}"; echo "active networking \${3:-unknown}"
   [ "$2" = active ] && command -v nmcli >/dev/null 2>&1 && nmcli -t -f DEVICE,TYPE,STATE,CONNECTION device status 2>/dev/null | sed 's/^/nm /'

@@ -23,7 +23,7 @@ const factsWith = (managers: ManagerFacts): Facts => {
   return { ...facts, managers };
 };
 
-const linkPlan = (dev: string): Plan => ({ changes: [{ summary: `set ${dev} master bond0`, commands: ['ip link set eth1 master bond0'], touches: [{ kind: 'link', name: dev, op: 'master' }], effect: () => {} }] }) as unknown as Plan;
+const linkPlan = (dev: string): Plan => ({ changes: [{ summary: `set ${dev} master bond0`, ops: [{ op: 'link.master', name: dev, master: 'bond0' }] }] });
 
 describe('network managers, from captured output', () => {
   it('a machine without systemd or ifupdown: nothing found, and persist: auto says why', () => {

@@ -7,12 +7,13 @@ import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
 import { fileChanges } from '../../src/persist/plan.js';
 import { nmPortVlans, nmProfile, nmProfilePath, nmProfileWants, taskDevices } from '../../src/persist/nm-profiles.js';
-import { taskModules } from '../../src/tasks/registry.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
+import { changeLines, changeTouches } from '../../src/model/plan.js';
 import { vmFactsOutput } from './support/vm-fixture.js';
 
 function vlanBridge(): Facts {
   const out = vmFactsOutput('vlan-bridge').replace('@@kvmnet:virsh@@', `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`);
-  return parseFacts(out, '', taskModules.flatMap((m) => (m.facts ? [m.facts] : []))).facts;
+  return parseFacts(out, '', ALL_FRAGMENTS).facts;
 }
 
 describe('NetworkManager keyfiles from the running state', () => {
@@ -37,7 +38,9 @@ describe('NetworkManager keyfiles from the running state', () => {
     expect(wants[1]).toEqual({ path: nmProfilePath('gone0'), content: null });
     const changes = fileChanges(wants, f);
     expect(changes.map((c) => c.summary)).toEqual([`write ${nmProfilePath('bond0')}`]);
-    expect(changes[0]!.commands[0]).toMatch(/^\(umask 077; printf %s /);
+    // Written 0600, never readable by others even before the chmod.
+    expect(changes[0]!.ops[0]).toMatchObject({ op: 'file.write', mode: '600' });
+    expect(changeLines(changes)[1]).toMatch(/^\(umask 077; printf %s /);
     const written: Facts = { ...f, persisted: { [nmProfilePath('bond0')]: nmProfile(f, 'bond0') } };
     expect(fileChanges(nmProfileWants(f, ['bond0']), written)).toEqual([]);
   });
@@ -52,9 +55,9 @@ describe('persist: networkmanager in a plan', () => {
     const plan = withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, f);
     expect(plan.changes.map((c) => c.summary)).toEqual([`write ${nmProfilePath('bond0')}`, `write ${nmProfilePath('eth1')}`, 'NetworkManager: load 2 kvmnet profile(s)']);
     // bond0 already runs kvmnet-bond0: only eth1 is activated.
-    expect(plan.changes[2]!.commands).toEqual([`nmcli connection load ${nmProfilePath('bond0')} ${nmProfilePath('eth1')}`, 'nmcli -w 60 connection up id kvmnet-eth1']);
+    expect(changeLines([plan.changes[2]!])).toEqual([`nmcli connection load ${nmProfilePath('bond0')} ${nmProfilePath('eth1')}`, 'nmcli -w 60 connection up id kvmnet-eth1']);
     // The activation is a link change the SSH-path guard must see.
-    expect(plan.changes[2]!.touches).toEqual([{ kind: 'link', name: 'eth1', op: 'settings' }]);
+    expect(changeTouches([plan.changes[2]!], f)).toEqual([{ kind: 'link', name: 'eth1', op: 'settings' }]);
     // Written and running: nothing to do.
     const done = { ...f, persisted: { [nmProfilePath('bond0')]: nmProfile(f, 'bond0'), [nmProfilePath('eth1')]: nmProfile(f, 'eth1') } };
     expect(withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, done).changes).toEqual([]);
