@@ -3,7 +3,7 @@
 // what it means is defined ONCE per kind, in this folder: its shell lines, what it touches (for
 // the SSH-path guard and the rollback), its effect on the facts (later tasks plan on it), its
 // inverse (the rollback) and how to tell, from facts read back after it ran, whether it took.
-import type { Facts } from '../model/facts.js';
+import type { Facts, RouteFact, RuleFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
 
 /** A bridge's settings as `ip link add|set … type bridge` takes them (forward delay in seconds). */
@@ -54,37 +54,13 @@ export type AddrOp =
   | { op: 'addr.add'; dev: string; address: string; prefix: number; family: 4 | 6; replace?: boolean }
   | { op: 'addr.del'; dev: string; address: string; prefix: number; family: 4 | 6 };
 
-/** A route as the facts hold it (`ip route replace` keyed by family, dst and metric). */
-export interface RouteSpec {
-  family: 4 | 6;
-  dst: string;
-  dev: string;
-  gateway?: string;
-  metric?: number;
-  protocol?: string;
-  scope?: string;
-  prefsrc?: string;
-  /** Routing table (a number or a name of /etc/iproute2/rt_tables); undefined: main. */
-  table?: string;
-  /** The gateway is on the link even though no prefix of the device covers it. */
-  onlink?: boolean;
-  /** Path MTU of the route (`mtu N`). */
-  mtu?: number;
-}
+/** A route as the facts hold it, on a device (`ip route replace` keys it by family, table, dst and metric). */
+export type RouteSpec = RouteFact & { dev: string };
 
 export type RouteOp = { op: 'route.replace'; route: RouteSpec } | { op: 'route.del'; route: RouteSpec };
 
-/** A policy-routing rule as `ip -j rule` lists it (`from`/`to` as prefixes, `fwmark` as `0x…` or `0x…/0x…`). */
-export interface RuleSpec {
-  family: 4 | 6;
-  priority: number;
-  from?: string;
-  to?: string;
-  iif?: string;
-  oif?: string;
-  fwmark?: string;
-  table: string;
-}
+/** A policy-routing rule as `ip -j rule` lists it, looking up a table. */
+export type RuleSpec = RuleFact & { table: string };
 
 export type RuleOp = { op: 'rule.add'; rule: RuleSpec } | { op: 'rule.del'; rule: RuleSpec };
 
