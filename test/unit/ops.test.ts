@@ -69,6 +69,13 @@ const network = (name: string) => (f: Facts) => {
 };
 /** Reservations in a definition, as a set. */
 const byMac = (hosts: Array<{ mac?: string; ip: string }>) => [...hosts].sort((a, b) => `${a.mac}${a.ip}`.localeCompare(`${b.mac}${b.ip}`));
+/** A VXLAN: the link, its settings (fixed at creation) and where it floods to, as a set. */
+const vxlan = (name: string) => (f: Facts) => {
+  const l = f.links[name];
+  return l && { link: linkState(l), vxlan: l.vxlan, floodsTo: floodsTo(name)(f) };
+};
+const floodsTo = (dev: string) => (f: Facts) => [...(f.links[dev]?.fdbRemotes ?? [])].sort();
+const ovsBridges = (f: Facts) => f.ovs?.bridges;
 const persisted = (path: string) => (f: Facts) => f.persisted?.[path];
 const hookFiles = (f: Facts) => f.portForwards?.files;
 
@@ -125,6 +132,35 @@ const rows: Row[] = [
     aspect: (f) => [link('bond0.30')(f), link('bond0')(f)],
     plant: (a) => (a.links['bond0.30']!.vlan = { id: 31, protocol: '802.1Q' }),
     problem: 'bond0.30 VLAN is 31 on bond0, expected 30 on bond0',
+  },
+  // VXLANs, rules and flooding entries, on the lab host with VXLANs vx28 (unicast, nolearning, in br28,
+  // flooding to 198.19.151.12 and .13) and vx29 (multicast group 239.1.1.29), both over mgmt0.
+  {
+    kind: 'link.add',
+    what: 'a unicast VXLAN over an underlay device (it takes the MTU the kernel gave vx28)',
+    facts: () => capture('overlay'),
+    ops: [{ op: 'link.add', name: 'vx30', kind: 'vxlan', vxlan: { vni: 30, local: '198.19.151.11', dev: 'mgmt0', dstport: 4789, learning: false } }],
+    effect: (before, after) => {
+      expect(before.links.vx30).toBeUndefined();
+      expect(after.links.vx30).toMatchObject({ kind: 'vxlan', up: false, mtu: before.links.vx28!.mtu, vxlan: { vni: 30, local: '198.19.151.11', dev: 'mgmt0', dstport: 4789, learning: false }, fdbRemotes: [] });
+      expect(after.links.vx30!.mtu).toBe(1450);
+    },
+    aspect: vxlan('vx30'),
+    plant: (a) => (a.links.vx30!.vxlan!.dstport = 8472),
+    problem: 'vx30 VXLAN is vni 30 local 198.19.151.11 dev mgmt0 dstport 8472 nolearning, expected vni 30 local 198.19.151.11 dev mgmt0 dstport 4789 nolearning',
+  },
+  {
+    kind: 'link.add',
+    what: 'a multicast VXLAN: the kernel floods through an entry to its group, as it does for vx29',
+    facts: () => capture('overlay'),
+    ops: [{ op: 'link.add', name: 'vx31', kind: 'vxlan', vxlan: { vni: 31, group: '239.1.1.31', dev: 'mgmt0', dstport: 4790, learning: true } }],
+    effect: (before, after) => {
+      expect(before.links.vx29!.fdbRemotes).toEqual(['239.1.1.29']);
+      expect(after.links.vx31).toMatchObject({ kind: 'vxlan', mtu: before.links.vx29!.mtu, vxlan: { vni: 31, group: '239.1.1.31', dev: 'mgmt0', dstport: 4790, learning: true }, fdbRemotes: ['239.1.1.31'] });
+    },
+    aspect: vxlan('vx31'),
+    plant: (a) => (a.links.vx31!.vxlan!.group = '239.1.1.29'),
+    problem: 'vx31 VXLAN is vni 31 group 239.1.1.29 dev mgmt0 dstport 4790 learning, expected vni 31 group 239.1.1.31 dev mgmt0 dstport 4790 learning',
   },
   {
     kind: 'link.del',
@@ -306,6 +342,137 @@ const rows: Row[] = [
     aspect: routesTo('default'),
     plant: (a) => a.routes.push({ family: 4, dst: 'default', dev: 'mgmt0', gateway: '198.19.104.1' }),
     problem: 'route default via 198.19.104.1 dev mgmt0 is present, expected absent',
+  },
+  {
+    kind: 'rule.add',
+    what: 'a source rule into another table (the inverse deletes it)',
+    facts: () => capture('overlay'),
+    ops: [{ op: 'rule.add', rule: { family: 4, priority: 1100, from: '198.18.29.0/24', table: '200' } }],
+    effect: (before, after) => {
+      expect(before.rules!.map((r) => `${r.family}:${r.priority}`)).toEqual(['4:0', '4:1000', '4:1001', '4:32766', '4:32767', '6:0', '6:1000', '6:32766']);
+      // In the kernel's order: by family, then priority.
+      expect(after.rules!.map((r) => `${r.family}:${r.priority}`)).toEqual(['4:0', '4:1000', '4:1001', '4:1100', '4:32766', '4:32767', '6:0', '6:1000', '6:32766']);
+      expect(after.rules).toContainEqual({ family: 4, priority: 1100, from: '198.18.29.0/24', table: '200' });
+    },
+    aspect: (f) => f.rules,
+    plant: (a) => (a.rules = a.rules!.filter((r) => r.priority !== 1100)),
+    problem: 'rule 1100: from 198.18.29.0/24 lookup 200 is absent, expected present',
+  },
+  {
+    kind: 'rule.del',
+    what: 'a marked rule on a bridge (the inverse adds it again)',
+    facts: () => capture('overlay'),
+    ops: [{ op: 'rule.del', rule: { family: 4, priority: 1001, iif: 'br28', fwmark: '0x10/0xff', table: '100' } }],
+    effect: (before, after) => {
+      expect(before.rules).toContainEqual({ family: 4, priority: 1001, iif: 'br28', fwmark: '0x10/0xff', table: '100' });
+      expect(after.rules!.map((r) => `${r.family}:${r.priority}`)).toEqual(['4:0', '4:1000', '4:32766', '4:32767', '6:0', '6:1000', '6:32766']);
+    },
+    aspect: (f) => f.rules,
+    plant: (a) => a.rules!.push({ family: 4, priority: 1001, iif: 'br28', fwmark: '0x10/0xff', table: '100' }),
+    problem: 'rule 1001: from all iif br28 fwmark 0x10/0xff lookup 100 is present, expected absent',
+  },
+  {
+    kind: 'fdb.append',
+    what: 'a remote for a unicast VXLAN to flood to',
+    facts: () => capture('overlay'),
+    ops: [{ op: 'fdb.append', dev: 'vx28', dst: '198.19.151.14' }],
+    effect: (before, after) => {
+      expect(before.links.vx28!.fdbRemotes).toEqual(['198.19.151.12', '198.19.151.13']);
+      expect(after.links.vx28!.fdbRemotes).toEqual(['198.19.151.12', '198.19.151.13', '198.19.151.14']);
+    },
+    aspect: floodsTo('vx28'),
+    plant: (a) => (a.links.vx28!.fdbRemotes = a.links.vx28!.fdbRemotes!.filter((d) => d !== '198.19.151.14')),
+    problem: 'vx28: flooding entry to 198.19.151.14 is absent, expected present',
+  },
+  {
+    kind: 'fdb.del',
+    what: 'a remote a unicast VXLAN floods to (the inverse appends it again)',
+    facts: () => capture('overlay'),
+    ops: [{ op: 'fdb.del', dev: 'vx28', dst: '198.19.151.12' }],
+    effect: (_, after) => expect(after.links.vx28!.fdbRemotes).toEqual(['198.19.151.13']),
+    aspect: floodsTo('vx28'),
+    plant: (a) => a.links.vx28!.fdbRemotes!.push('198.19.151.12'),
+    problem: 'vx28: flooding entry to 198.19.151.12 is present, expected absent',
+  },
+  // Open vSwitch, on the lab host with ovsbr0 (eth1 tag 100, eth2 untagged) and ovsbr1 (no ports), both down.
+  {
+    kind: 'ovs.add-br',
+    what: 'a new bridge: its internal port is a link, down, as ovsbr1 is',
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.add-br', name: 'ovsbr2' }],
+    effect: (before, after) => {
+      expect(before.ovs!.bridges.ovsbr2).toBeUndefined();
+      expect(after.ovs!.bridges.ovsbr2).toEqual({ ports: {} });
+      expect(link('ovsbr2')(after)).toEqual(link('ovsbr1')(before));
+      expect(after.links.ovsbr2).toMatchObject({ kind: 'openvswitch', up: false });
+    },
+    aspect: (f) => [ovsBridges(f), link('ovsbr2')(f)],
+    plant: (a) => delete a.ovs!.bridges.ovsbr2,
+    problem: 'OVS bridge ovsbr2 is absent, expected present',
+  },
+  {
+    kind: 'ovs.del-br',
+    what: 'a bridge with a tagged and an untagged port (the inverse adds it back with both, tags and all)',
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.del-br', name: 'ovsbr0' }],
+    effect: (before, after) => {
+      expect([before.links.eth1!.master, before.links.eth2!.master]).toEqual(['ovs-system', 'ovs-system']);
+      expect(after.ovs!.bridges).toEqual({ ovsbr1: { ports: {} } });
+      expect(after.links.ovsbr0).toBeUndefined();
+      // Its ports are released.
+      expect([after.links.eth1!.master, after.links.eth2!.master]).toEqual([undefined, undefined]);
+    },
+    aspect: (f) => [ovsBridges(f), ...['ovsbr0', 'eth1', 'eth2'].map((n) => link(n)(f))],
+    plant: (a) => (a.ovs!.bridges.ovsbr0 = capture('ovs').ovs!.bridges.ovsbr0!),
+    problem: 'OVS bridge ovsbr0 still exists',
+  },
+  {
+    kind: 'ovs.add-port',
+    what: 'a NIC into a bridge, tagged (the inverse deletes the port)',
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.add-port', bridge: 'ovsbr1', port: 'eth3', tag: 30 }],
+    effect: (before, after) => {
+      expect(before.links.eth3!.master).toBeUndefined();
+      expect(after.ovs!.bridges.ovsbr1).toEqual({ ports: { eth3: { tag: 30 } } });
+      // As the kernel lists eth1 and eth2: master ovs-system.
+      expect(after.links.eth3!.master).toBe(before.links.eth1!.master);
+    },
+    aspect: (f) => [ovsBridges(f), link('eth3')(f)],
+    plant: (a) => (a.ovs!.bridges.ovsbr1!.ports.eth3 = { tag: null }),
+    problem: 'OVS port eth3 is on ovsbr1 untagged, expected on ovsbr1 tag 30',
+  },
+  {
+    kind: 'ovs.del-port',
+    what: 'a tagged port (the inverse adds it back with its tag)',
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.del-port', bridge: 'ovsbr0', port: 'eth1' }],
+    effect: (_, after) => {
+      expect(after.ovs!.bridges.ovsbr0).toEqual({ ports: { eth2: { tag: null } } });
+      expect(after.links.eth1!.master).toBeUndefined();
+    },
+    aspect: (f) => [ovsBridges(f), link('eth1')(f)],
+    plant: (a) => (a.ovs!.bridges.ovsbr0!.ports.eth1 = { tag: 100 }),
+    problem: 'OVS port eth1 is on ovsbr0 tag 100, expected absent',
+  },
+  {
+    kind: 'ovs.set-tag',
+    what: 'an untagged port tagged',
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.set-tag', port: 'eth2', tag: 20 }],
+    effect: (before, after) => expect([before.ovs!.bridges.ovsbr0!.ports.eth2, after.ovs!.bridges.ovsbr0!.ports.eth2]).toEqual([{ tag: null }, { tag: 20 }]),
+    aspect: ovsBridges,
+    plant: (a) => (a.ovs!.bridges.ovsbr0!.ports.eth2 = { tag: null }),
+    problem: 'OVS port eth2 is on ovsbr0 untagged, expected on ovsbr0 tag 20',
+  },
+  {
+    kind: 'ovs.set-tag',
+    what: "a port's tag cleared (the inverse sets it again)",
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.set-tag', port: 'eth1', tag: null }],
+    effect: (before, after) => expect([before.ovs!.bridges.ovsbr0!.ports.eth1, after.ovs!.bridges.ovsbr0!.ports.eth1]).toEqual([{ tag: 100 }, { tag: null }]),
+    aspect: ovsBridges,
+    plant: (a) => (a.ovs!.bridges.ovsbr0!.ports.eth1 = { tag: 100 }),
+    problem: 'OVS port eth1 is on ovsbr0 tag 100, expected on ovsbr0 untagged',
   },
   {
     kind: 'bridge-vlan.add',
@@ -595,9 +762,16 @@ const rows: Row[] = [
   },
 ];
 
+/**
+ * Kinds that change only the network manager's own state (what it loaded, activated, generated):
+ * no effect on the facts, no inverse, nothing to check. Tested on their own below.
+ */
+const MANAGER_STATE_ONLY: OpName[] = ['nm.load', 'nm.up', 'netplan.generate'];
+
 describe('every operation kind: effect, inverse, read-back check', () => {
   it('has a row, and quoted lines, for every kind of the vocabulary', () => {
-    expect([...new Set(rows.map((r) => r.kind))].sort()).toEqual([...OP_NAMES].sort());
+    expect(rows.filter((r) => MANAGER_STATE_ONLY.includes(r.kind))).toEqual([]);
+    expect([...new Set([...rows.map((r) => r.kind), ...MANAGER_STATE_ONLY])].sort()).toEqual([...OP_NAMES].sort());
     expect([...new Set([...quoting.map((q) => q.op.op), ...RUN_FOR_REAL])].sort()).toEqual([...OP_NAMES].sort());
     for (const r of rows) expect(r.ops.map((o) => o.op), r.what).toContain(r.kind);
   });
@@ -654,6 +828,23 @@ describe('every operation kind: effect, inverse, read-back check', () => {
     expect([...flushed.portForwards!.rules].sort()).toEqual([...capture('nat-guests').portForwards!.rules].sort());
   });
 
+  it('nm.load, nm.up and netplan.generate change nothing in the facts, have no inverse and no check; the rollback loads and generates again', () => {
+    const ops: Op[] = [
+      { op: 'nm.load', paths: ['/etc/NetworkManager/system-connections/kvmnet-br0.nmconnection'], reload: false },
+      { op: 'nm.up', dev: 'br0', profile: 'kvmnet-br0' },
+      { op: 'netplan.generate' },
+    ];
+    expect(ops.map((o) => o.op).sort()).toEqual([...MANAGER_STATE_ONLY].sort());
+    const before = hostFixture('bridged');
+    const after = structuredClone(before);
+    applyOps(ops, after);
+    expect(after).toEqual(before);
+    // Once the rollback has put the files back, NetworkManager reads them and netplan generates from them again.
+    expect(inverseOps(ops, before)).toEqual({ undo: [], again: [ops[0], ops[2]] });
+    // Whatever the read-back holds, they name nothing (their files are checked by file.write).
+    expect(verifyOps(ops, before, hostFixture('fresh'))).toEqual([]);
+  });
+
   it('verifyOps: br0 expected with STP on, read back with STP off', () => {
     const expected = hostFixture('bridged');
     const ops: Op[] = [{ op: 'link.bridge', name: 'br0', bridge: { stp: true } }];
@@ -691,8 +882,9 @@ const work = mkdtempSync(join(tmpdir(), 'kvmnet-ops-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** Each stub logs its name and every argument in brackets, one call a line. */
+const LOG = `kvmnet_log() { n=$1; shift; { printf '%s' "$n"; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; } >> "$KVMNET_T/log"; }`;
 const STUBS = `
-kvmnet_log() { n=$1; shift; { printf '%s' "$n"; for a in "$@"; do printf ' [%s]' "$a"; done; printf '\\n'; } >> "$KVMNET_T/log"; }
+${LOG}
 ip() {
   kvmnet_log ip "$@"
   case "$*" in *" master "*) [ -z "$STUB_FAIL" ] || { echo 'RTNETLINK answers: Operation not permitted' >&2; return 2; } ;; esac
@@ -707,11 +899,22 @@ virsh() {
   esac
 }
 sh() { kvmnet_log sh "$@"; cat > "$KVMNET_T/stdin"; }
+nmcli() { kvmnet_log nmcli "$@"; }
+netplan() { kvmnet_log netplan "$@"; }
 `;
+
+/**
+ * Stubs whose names sh takes for no function (dash: "Bad function name"): scripts that log the same
+ * way, first on PATH (this machine may have the real ovs-vsctl).
+ */
+const STUB_SCRIPTS = ['ovs-vsctl'];
 
 function runLines(ops: Op[], env: Record<string, string> = {}): { log: string[]; stdin?: string; status: number | null; stderr: string } {
   const t = mkdtempSync(join(work, 'run-'));
-  const r = spawnSync('/bin/sh', ['-c', `${STUBS}\nset -e\n${opsLines(ops).join('\n')}\n`], { encoding: 'utf8', env: { ...process.env, KVMNET_T: t, ...env } });
+  const bin = join(t, 'bin');
+  mkdirSync(bin);
+  for (const name of STUB_SCRIPTS) writeFileSync(join(bin, name), `#!/bin/sh\n${LOG}\nkvmnet_log ${name} "$@"\n`, { mode: 0o755 });
+  const r = spawnSync('/bin/sh', ['-c', `${STUBS}\nset -e\n${opsLines(ops).join('\n')}\n`], { encoding: 'utf8', env: { ...process.env, KVMNET_T: t, ...env, PATH: `${bin}:${process.env.PATH}` } });
   const read = (f: string) => (existsSync(join(t, f)) ? readFileSync(join(t, f), 'utf8') : undefined);
   return { log: (read('log') ?? '').split('\n').filter(Boolean), stdin: read('stdin'), status: r.status, stderr: r.stderr };
 }
@@ -727,6 +930,11 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   { op: { op: 'link.add', name: W, kind: 'vlan', parent: P, id: 7 }, log: [`ip [link] [add] [link] [${P}] [name] [${W}] [type] [vlan] [id] [7]`] },
   { op: { op: 'link.add', name: W, kind: 'bond', bond: { mode: 'active-backup', miimon: 100, primary: P } }, log: [`ip [link] [add] [${W}] [type] [bond] [mode] [active-backup] [miimon] [100] [primary] [${P}]`] },
   { op: { op: 'link.add', name: W, kind: 'dummy' }, log: [`ip [link] [add] [${W}] [type] [dummy]`] },
+  {
+    op: { op: 'link.add', name: W, kind: 'vxlan', vxlan: { vni: 30, local: '2001:db8::1', dev: P, dstport: 4789, learning: false } },
+    log: [`ip [link] [add] [${W}] [type] [vxlan] [id] [30] [local] [2001:db8::1] [dev] [${P}] [dstport] [4789] [nolearning]`],
+  },
+  { op: { op: 'link.add', name: W, kind: 'vxlan', vxlan: { vni: 31, group: '239.1.1.31', dev: P, dstport: 4790, learning: true } }, log: [`ip [link] [add] [${W}] [type] [vxlan] [id] [31] [group] [239.1.1.31] [dev] [${P}] [dstport] [4790] [learning]`] },
   { op: { op: 'link.del', name: W }, log: [`ip [link] [del] [${W}]`] },
   { op: { op: 'link.up', name: W, up: false }, log: [`ip [link] [set] [${W}] [down]`] },
   { op: { op: 'link.master', name: W, master: P }, log: [`ip [link] [set] [${W}] [master] [${P}]`] },
@@ -743,6 +951,25 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
     log: [`ip [-6] [route] [replace] [2001:db8::/64] [via] [fe80::1] [dev] [${W}] [metric] [5] [proto] [static] [src] [2001:db8::2]`],
   },
   { op: { op: 'route.del', route: { family: 6, dst: '2001:db8::/64', dev: W, gateway: 'fe80::1', metric: 5, protocol: 'static' } }, log: [`ip [-6] [route] [del] [2001:db8::/64] [via] [fe80::1] [dev] [${W}] [metric] [5]`] },
+  {
+    op: { op: 'rule.add', rule: { family: 6, priority: 100, from: 'fd00::/64', to: 'fd01::/64', iif: W, oif: P, fwmark: '0x10/0xff', table: W } },
+    log: [`ip [-6] [rule] [add] [from] [fd00::/64] [to] [fd01::/64] [iif] [${W}] [oif] [${P}] [fwmark] [0x10/0xff] [priority] [100] [table] [${W}]`],
+  },
+  { op: { op: 'rule.del', rule: { family: 4, priority: 5, from: '10.0.0.0/8', table: W } }, log: [`ip [rule] [del] [from] [10.0.0.0/8] [priority] [5] [table] [${W}]`] },
+  { op: { op: 'fdb.append', dev: W, dst: '192.0.2.1' }, log: [`bridge [fdb] [append] [00:00:00:00:00:00] [dev] [${W}] [dst] [192.0.2.1]`] },
+  { op: { op: 'fdb.del', dev: W, dst: '2001:db8::2' }, log: [`bridge [fdb] [del] [00:00:00:00:00:00] [dev] [${W}] [dst] [2001:db8::2]`] },
+  { op: { op: 'ovs.add-br', name: W }, log: [`ovs-vsctl [--may-exist] [add-br] [${W}]`] },
+  { op: { op: 'ovs.del-br', name: W }, log: [`ovs-vsctl [--if-exists] [del-br] [${W}]`] },
+  { op: { op: 'ovs.add-port', bridge: W, port: P, tag: 7 }, log: [`ovs-vsctl [--may-exist] [add-port] [${W}] [${P}] [tag=7]`] },
+  { op: { op: 'ovs.add-port', bridge: W, port: P, tag: null }, log: [`ovs-vsctl [--may-exist] [add-port] [${W}] [${P}]`] },
+  { op: { op: 'ovs.del-port', bridge: W, port: P }, log: [`ovs-vsctl [--if-exists] [del-port] [${W}] [${P}]`] },
+  { op: { op: 'ovs.set-tag', port: P, tag: 7 }, log: [`ovs-vsctl [set] [port] [${P}] [tag=7]`] },
+  { op: { op: 'ovs.set-tag', port: P, tag: null }, log: [`ovs-vsctl [clear] [port] [${P}] [tag]`] },
+  // The profiles' paths loaded; a reload when a profile was deleted (NetworkManager reads the directory again).
+  { op: { op: 'nm.load', paths: [W, P], reload: true }, log: [`nmcli [connection] [load] [${W}] [${P}]`, 'nmcli [connection] [reload]'] },
+  { op: { op: 'nm.load', paths: [], reload: true }, log: ['nmcli [connection] [reload]'] },
+  { op: { op: 'nm.up', dev: W, profile: P }, log: [`nmcli [-w] [60] [connection] [up] [id] [${P}]`] },
+  { op: { op: 'netplan.generate' }, log: ['netplan [generate]'] },
   { op: { op: 'bridge-vlan.add', dev: W, vid: [10, 12], pvid: true, untagged: true }, log: [`bridge [vlan] [add] [dev] [${W}] [vid] [10-12] [pvid] [untagged]`] },
   { op: { op: 'bridge-vlan.del', dev: W, vid: 10 }, log: [`bridge [vlan] [del] [dev] [${W}] [vid] [10]`] },
   // The definition goes on virsh's stdin, byte for byte.
