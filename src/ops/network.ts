@@ -4,6 +4,7 @@ import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { DhcpHostEntry, DnsHostEntry, Facts, NetworkDhcpFact, NetworkFact } from '../model/facts.js';
 import { sameAddress } from '../model/ip-address.js';
 import { isSubset, networkXmlSummary, parseXml, prettyXml, readableXml, type XmlElement } from '../render/netxml.js';
+import { canonicalPair } from '../render/netxml-canon.js';
 import type { NetOp, NetUpdateSection, Op, OpKind } from './types.js';
 
 type Of<K extends NetOp['op']> = Extract<NetOp, { op: K }>;
@@ -114,12 +115,20 @@ function updateGuestSide(st: NetworkDhcpFact, op: NetUpdate, side: 'config' | 'l
 }
 
 /** Whether the definition has the element as `op` gives it (add, modify) or any entry it names (delete); undefined when unreadable. */
-function hasEntry(xml: string | undefined, op: NetUpdate): boolean | undefined {
+function hasEntry(xml: string | undefined, op: NetUpdate, version?: string): boolean | undefined {
   const net = readableXml(xml);
   if (!net) return undefined;
-  const parent = sectionParent(clone(net), op, false);
   const element = parseXml(op.xml);
-  return (parent?.children ?? []).some((c) => (op.command === 'delete' ? sameEntry(op.section, element, c) : isSubset(element, c)));
+  if (op.command === 'delete') return (sectionParent(clone(net), op, false)?.children ?? []).some((c) => sameEntry(op.section, element, c));
+  // Compared as libvirt keeps it: the element in a network of its own, both in libvirt's canonical form.
+  const alone: Mutable = { tag: 'network', attrs: {}, text: '', children: [] };
+  if (op.section.startsWith('ip-')) alone.children.push({ tag: 'ip', attrs: {}, text: '', children: [] });
+  const at = sectionParent(alone, { section: op.section }, true) ?? alone;
+  at.children.push(clone(element));
+  const pair = canonicalPair(alone, net, version);
+  const wanted = sectionParent(clone(pair.desired), { section: op.section }, false)?.children.at(-1);
+  const parent = pair.actual && sectionParent(clone(pair.actual), op, false);
+  return wanted !== undefined && (parent?.children ?? []).some((c) => isSubset(wanted, c));
 }
 
 function updateInverse(op: NetUpdate, before: Facts): Op[] {
@@ -156,7 +165,10 @@ export const networkOps: { [K in NetOp['op']]: OpKind<Of<K>> } = {
       const want = readableXml(networksOf(expected)?.[op.name]?.xml);
       const got = readableXml(networksOf(actual)?.[op.name]?.xml);
       if (!want || !got) return undefined;
-      return isSubset(want, got) ? undefined : `libvirt's definition of ${op.name} differs from the one defined (libvirt dropped or rewrote part of it)`;
+      // Compared as libvirt keeps definitions (its spellings, its defaults, minus what this libvirt does not know).
+      const version = actual.libvirt.available ? actual.libvirt.version : undefined;
+      const pair = canonicalPair(want, got, version);
+      return isSubset(pair.desired, pair.actual!) ? undefined : `libvirt's definition of ${op.name} differs from the one defined (libvirt dropped or rewrote part of it)`;
     },
   },
   'net.undefine': {
@@ -213,10 +225,11 @@ export const networkOps: { [K in NetOp['op']]: OpKind<Of<K>> } = {
     // Judged on the step's end state: a portgroup changed in place is deleted and added again.
     check: (op, expected, actual) => {
       const problem = (which: string, want: boolean) => `the ${which} definition of ${op.name} ${want ? 'lacks' : 'still has'} ${op.section} ${op.xml}`;
-      const want = hasEntry(networksOf(expected)?.[op.name]?.xml, op) ?? op.command !== 'delete';
-      const config = hasEntry(networksOf(actual)?.[op.name]?.xml, op);
+      const version = actual.libvirt.available ? actual.libvirt.version : undefined;
+      const want = hasEntry(networksOf(expected)?.[op.name]?.xml, op, version) ?? op.command !== 'delete';
+      const config = hasEntry(networksOf(actual)?.[op.name]?.xml, op, version);
       if (op.config && config !== undefined && config !== want) return problem('persistent', want);
-      const live = hasEntry(actual.dhcp?.[op.name]?.liveXml, op);
+      const live = hasEntry(actual.dhcp?.[op.name]?.liveXml, op, version);
       const wantLive = op.config ? want : op.command !== 'delete';
       if (op.live && live !== undefined && live !== wantLive) return problem('running', wantLive);
       return undefined;
