@@ -2,6 +2,7 @@
 // name (a link, down until brought up); a port leaves the kernel's view with master `ovs-system`.
 import { shellJoin } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
+import { recreateLink, removeLink } from './link.js';
 import type { Op, OpKind, OvsOp } from './types.js';
 
 type Of<K extends OvsOp['op']> = Extract<OvsOp, { op: K }>;
@@ -22,6 +23,22 @@ const portState = (f: Facts, port: string) => {
   return p ? `on ${p.bridge} ${tagText(p.tag)}` : undefined;
 };
 
+/**
+ * A re-added bridge's internal port as `before` had it (add-br makes it down, MTU 1500, bare): its
+ * MTU, addresses, state, routes and the VLANs on it — what recreateLink does for a link ip makes.
+ */
+function internalPortBack(before: Facts, name: string): Op[] {
+  const l = before.links[name];
+  if (!l) return [];
+  const ops: Op[] = [];
+  if (l.mtu !== 1500) ops.push({ op: 'link.mtu', name, mtu: l.mtu });
+  for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
+  if (l.up) ops.push({ op: 'link.up', name, up: true });
+  for (const r of before.routes.filter((x) => x.dev === name && x.protocol !== 'kernel')) ops.push({ op: 'route.replace', route: { ...r, dev: name } });
+  for (const upper of Object.values(before.links).filter((x) => x.lower === name && x.kind === 'vlan')) ops.push(...recreateLink(before, upper.name));
+  return ops;
+}
+
 export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
   'ovs.add-br': {
     lines: (op) => q(['ovs-vsctl', '--may-exist', 'add-br', op.name]),
@@ -39,12 +56,13 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
     effect: (op, f) => {
       for (const p of Object.keys(bridges(f)?.[op.name]?.ports ?? {})) if (f.links[p]?.master === 'ovs-system') delete f.links[p]!.master;
       if (f.ovs) delete f.ovs.bridges[op.name];
-      delete f.links[op.name];
+      // Its internal port goes, and with it (as with any link) its addresses, routes and VLANs.
+      removeLink(f, op.name);
     },
     inverse: (op, before) => {
       const b = bridges(before)?.[op.name];
       if (!b) return [];
-      return [{ op: 'ovs.add-br', name: op.name }, ...Object.entries(b.ports).map(([port, p]): Op => ({ op: 'ovs.add-port', bridge: op.name, port, tag: p.tag }))];
+      return [{ op: 'ovs.add-br', name: op.name }, ...Object.entries(b.ports).map(([port, p]): Op => ({ op: 'ovs.add-port', bridge: op.name, port, tag: p.tag })), ...internalPortBack(before, op.name)];
     },
     check: (op, expected, actual) => (bridges(actual)?.[op.name] && !bridges(expected)?.[op.name] ? `OVS bridge ${op.name} still exists` : undefined),
   },

@@ -427,6 +427,26 @@ const rows: Row[] = [
     problem: 'OVS bridge ovsbr0 still exists',
   },
   {
+    kind: 'ovs.del-br',
+    what: 'a bridge brought up, with an address and a route: the inverse brings it back up with them',
+    facts: () => {
+      const f = capture('ovs');
+      f.links.ovsbr0!.up = true;
+      f.addrs.push({ dev: 'ovsbr0', family: 4, address: '10.28.0.1', prefix: 24, scope: 'global' });
+      f.routes.push({ family: 4, dst: '10.28.0.0/24', dev: 'ovsbr0', protocol: 'kernel', scope: 'link', prefsrc: '10.28.0.1' }, { family: 4, dst: '10.29.0.0/16', dev: 'ovsbr0', gateway: '10.28.0.254' });
+      return f;
+    },
+    ops: [{ op: 'ovs.del-br', name: 'ovsbr0' }],
+    effect: (_, after) => {
+      // The kernel takes the internal port's addresses and routes along.
+      expect(after.addrs.filter((a) => a.dev === 'ovsbr0')).toEqual([]);
+      expect(after.routes.filter((r) => r.dev === 'ovsbr0')).toEqual([]);
+    },
+    aspect: (f) => [ovsBridges(f), linkWithNeighbours('ovsbr0')(f)],
+    plant: (a) => (a.ovs!.bridges.ovsbr0 = { ports: {} }),
+    problem: 'OVS bridge ovsbr0 still exists',
+  },
+  {
     kind: 'ovs.add-port',
     what: 'a NIC into a bridge, tagged (the inverse deletes the port)',
     facts: () => capture('ovs'),
