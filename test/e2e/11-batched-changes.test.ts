@@ -41,7 +41,7 @@ describe('changes batched into one exec', () => {
     expect(events[2]!.message).toMatch(/^define network kvmnet-e2e-clash; start network kvmnet-e2e-clash: .*already in use by interface br0/);
     expect(events[2]!.message).not.toContain('\n');
     const summary = summaryOf(r) as ReturnType<typeof summaryOf> & { stats: { connections: number; execs: number } };
-    expect(summary.stats).toEqual({ connections: 1, execs: 2 });
+    expect(summary.stats).toEqual({ connections: 1, execs: 2, factsTopUps: 0 });
 
     // Read back without kvmnet: br0 and its first address exist, the network was defined but
     // not started (the define ran, then the start failed), the last task never ran.
