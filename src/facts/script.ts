@@ -9,9 +9,8 @@
 // told by `uri`: it prints the connection URI only when connected.
 
 import { MANAGERS_SCRIPT } from '../persist/managers.js';
+import { shellProgram } from '../shell/program.js';
 import type { FactsFragment } from '../tasks/contract.js';
-
-const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
 
 /** The facts command with the task types' fragments: their shell before libvirt, their virsh commands in the one invocation. */
 export function factsScript(fragments: readonly FactsFragment[]): string {
@@ -41,38 +40,10 @@ fi
 // the background from the start, into a file under /run/kvmnet, while ip and the fragments read
 // the rest; its output is printed last, in one piece, as before (~15 ms less per facts exec on a
 // lab host). Where that file cannot be made (no /run/kvmnet, not root), it runs at the end.
-const coreScript = (fragmentShell: string, fragmentVirsh: string) => `export LC_ALL=C
-kv_out=
-if command -v virsh >/dev/null 2>&1; then
-cmds='uri; echo @@kvmnet:net-list@@; net-list --all'; seen=' '
-for f in /etc/libvirt/qemu/networks/*.xml /run/libvirt/network/*.xml; do
-  [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
-  case "$seen" in *" $n "*) continue;; esac; seen="$seen$n "
-  cmds="$cmds; echo @@kvmnet:net:$n@@; net-info $n; echo @@kvmnet:xml@@; net-dumpxml --inactive $n"
-done
-for f in /run/libvirt/qemu/*.xml; do
-  [ -e "$f" ] || continue; n=\${f##*/}; n=\${n%.xml}; ${NAME_SAFE}
-  cmds="$cmds; echo @@kvmnet:guest:$n@@; domiflist $n"
-done
-${fragmentVirsh}if { [ -d /run/kvmnet ] || mkdir -p /run/kvmnet; } 2>/dev/null && : 2>/dev/null > "/run/kvmnet/facts-virsh.$$"; then
-  kv_out=/run/kvmnet/facts-virsh.$$
-  virsh -q "$cmds; echo @@kvmnet:end@@" > "$kv_out" & kv_pid=$!
-fi
-fi
-echo '@@kvmnet:hostname@@'; uname -n
-echo '@@kvmnet:link@@'; ip -j -d link show
-echo '@@kvmnet:addr@@'; ip -j addr show
-echo '@@kvmnet:route@@'; ip -j route show
-echo '@@kvmnet:route6@@'; ip -j -6 route show 2>/dev/null
-echo '@@kvmnet:ssh@@'; echo "\${SSH_CONNECTION:-}"
-${MANAGERS_SCRIPT}${fragmentShell}echo '@@kvmnet:virsh@@'
-if ! command -v virsh >/dev/null 2>&1; then echo '@@kvmnet:no-virsh@@'; exit 0; fi
-if [ -n "$kv_out" ]; then
-  wait "$kv_pid"; kv_rc=$?
-  cat "$kv_out"; rm -f "$kv_out"
-  echo "@@kvmnet:virsh-exit:$kv_rc@@"
-else
-  virsh -q "$cmds; echo @@kvmnet:end@@"
-  echo "@@kvmnet:virsh-exit:$?@@"
-fi
-`;
+// The program is src/facts/facts-core.sh; its slot lines take the fragments' code.
+const CORE = shellProgram(new URL('./facts-core.sh', import.meta.url));
+
+const coreScript = (fragmentShell: string, fragmentVirsh: string) =>
+  CORE.replace('# @@SLOT:FRAGMENT_VIRSH@@\n', () => fragmentVirsh)
+    .replace('# @@SLOT:MANAGERS@@\n', () => MANAGERS_SCRIPT)
+    .replace('# @@SLOT:FRAGMENT_SHELL@@\n', () => fragmentShell);
