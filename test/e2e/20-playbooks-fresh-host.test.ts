@@ -22,7 +22,11 @@ interface Task {
   ensure_port?: { bridge: string; interface: string };
   ensure_ip?: { dev: string; address: string };
 }
-const tasksOf = (file: string): Task[] => (parse(readFileSync(join(REPO_PLAYBOOKS, file), 'utf8')) as Array<{ tasks: Task[] }>).flatMap((p) => p.tasks);
+// The tasks as the host gets them where they name a play variable (`name: "{{ mesh_bridge }}"`).
+const tasksOf = (file: string): Task[] =>
+  (parse(readFileSync(join(REPO_PLAYBOOKS, file), 'utf8')) as Array<{ tasks: Task[]; vars?: Record<string, unknown> }>).flatMap((p) =>
+    JSON.parse(JSON.stringify(p.tasks).replace(/\{\{\s*(\w+)\s*\}\}/g, (m: string, v: string) => (p.vars?.[v] === undefined ? m : String(p.vars[v])))) as Task[],
+  );
 
 const labs: string[] = [];
 afterAll(async () => {
