@@ -37,16 +37,6 @@ function checkNet(name: string, expected: Facts, actual: Facts, aspect: (n: Netw
 
 // ---- net-update: where an element of each section lives in the definition, and what it does to the facts.
 
-const SECTION_TAG: Record<NetUpdateSection, string> = {
-  'ip-dhcp-host': 'host',
-  'ip-dhcp-range': 'range',
-  'dns-host': 'host',
-  'dns-txt': 'txt',
-  'dns-srv': 'srv',
-  'forward-interface': 'interface',
-  portgroup: 'portgroup',
-};
-
 type Mutable = { tag: string; attrs: Record<string, string>; text: string; children: Mutable[] };
 const clone = (e: XmlElement): Mutable => ({ tag: e.tag, attrs: { ...e.attrs }, text: e.text, children: e.children.map(clone) });
 

@@ -2,7 +2,7 @@
 // A failed task stops this host only; the other hosts' pipelines never wait on it.
 import type { TaskSpec } from '../config/playbook.js';
 import type { Connection } from '../connection/types.js';
-import { KvmnetError, UnreachableError } from '../errors.js';
+import { UnreachableError } from '../errors.js';
 import type { LockRequest } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
 import { applyChanges, changeOps, touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';

@@ -1,7 +1,6 @@
 // VLAN-aware bridges: the facts (`vlan_filtering` from `ip -j -d link`, each port's VLAN set from
 // `bridge -j vlan show`), VLAN sets as written in playbooks (ids and ranges), and the
 // `bridge vlan add/del` commands that turn one set into another. Pure.
-import { shellJoin } from '../connection/quote.js';
 import type { Facts, PortVlan } from '../model/facts.js';
 import type { BridgeVlanOp } from '../ops/types.js';
 import type { FactsFragment } from './contract.js';

@@ -3,12 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { shellJoin, shellQuote } from '../connection/quote.js';
 import { LibvirtUnavailableError, RefusedError, RenderError } from '../errors.js';
 import type { Facts, NetworkFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { netAddressing } from '../render/net-addressing.js';
-import { isSubset, networkXmlSummary, parseXml, prettyXml, project, type XmlElement } from '../render/netxml.js';
+import { isSubset, parseXml, prettyXml, project, type XmlElement } from '../render/netxml.js';
 import { asLibvirtWrote, canonicalPair, describeIgnored } from '../render/netxml-canon.js';
 import { renderXml } from '../render/template.js';
 import { PACKAGE_TEMPLATES } from '../render/templates-dir.js';
@@ -165,8 +164,6 @@ function networkXml(net: EnsureLibvirtNetArgs, ctx: PrepareContext): string | un
   return undefined;
 }
 
-const virsh = (...args: string[]) => shellJoin(['virsh', '-q', ...args]);
-
 function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
   if (!facts.libvirt.available) throw new LibvirtUnavailableError(`libvirtd is not running on ${host}: ${facts.libvirt.reason}`);
   const { name } = args;
@@ -209,7 +206,6 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
       };
       changes.push(liveUpdate(name, how.ops));
     } else if (how?.way !== 'same' && (!net || !net.persistent || !actual || !isSubset(desired, actual))) {
-      const summary = networkXmlSummary(args.desiredXml);
       // An active network keeps running its old definition: restart it, unless the user asked for
       // 'defined' (then the new definition applies at the next start) or 'inactive' (stopped below).
       const restart = running;

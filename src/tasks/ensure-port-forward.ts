@@ -3,7 +3,6 @@
 // for what is installed and why; here: arguments, the plan, and the facts view.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { shellJoin, shellQuote } from '../connection/quote.js';
 import { parseCidr } from '../config/validators.js';
 import { LibvirtUnavailableError, RefusedError } from '../errors.js';
 import type { Facts, PortForwardFacts } from '../model/facts.js';
@@ -16,13 +15,11 @@ import {
   DAEMON_HOOK,
   describeForward,
   forwardRules,
-  hasTag,
   forwardTag,
   HOOK_SCRIPT,
   installedForwards,
   NETWORK_HOOK,
   portForwardFacts,
-  RULES_DIR,
   rulesFile,
   rulesFileContent,
   rulesWithTag,

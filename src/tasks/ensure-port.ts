@@ -1,7 +1,6 @@
 // ensure_port: an interface as a port of a bridge, up; with `migrate`, the interface's addresses
 // and routes move to the bridge in the same step (the way onto a bridge for the SSH interface).
 import { z } from 'zod';
-import { shellJoin } from '../connection/quote.js';
 import { RefusedError } from '../errors.js';
 import { describeDevices, portsOf } from '../facts/describe.js';
 import type { Facts } from '../model/facts.js';
