@@ -1,7 +1,7 @@
 // Link operations: create, delete, up/down, master/nomaster, MTU, MAC, bridge and bond settings.
 // The kernel's side effects are modelled here once: deleting a link deletes the VLANs on it and
 // releases its ports; a bond's MTU is its members'.
-import { shellJoin } from '../connection/quote.js';
+import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
 import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind, VxlanSettings } from './types.js';
@@ -25,7 +25,8 @@ export function bondOptions(s: BondSettings): string[] {
   if (s.miimon !== undefined) argv.push('miimon', String(s.miimon));
   if (s.lacpRate !== undefined) argv.push('lacp_rate', s.lacpRate);
   if (s.xmitHashPolicy !== undefined) argv.push('xmit_hash_policy', s.xmitHashPolicy);
-  if (s.primary !== undefined) argv.push('primary', s.primary);
+  if (s.primary) argv.push('primary', s.primary);
+  if (s.activeMember !== undefined) argv.push('active_slave', s.activeMember);
   return argv;
 }
 
@@ -70,7 +71,9 @@ export function linkAddFromFact(link: LinkFact): Of<'link.add'> | undefined {
   }
   if (link.kind === 'bond' && link.bond) {
     const b = link.bond;
-    return { op: 'link.add', name, kind: 'bond', bond: { mode: b.mode, miimon: b.miimon, lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined, xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined } };
+    const primary = PRIMARY_MODES.has(b.mode) ? b.primary : undefined;
+    // The kernel records a primary that is not a member yet and makes it active once enslaved.
+    return { op: 'link.add', name, kind: 'bond', bond: { mode: b.mode, miimon: b.miimon, lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined, xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined, ...(primary ? { primary } : {}) } };
   }
   if (link.kind === 'vlan' && link.vlan && link.lower) return { op: 'link.add', name, kind: 'vlan', parent: link.lower, id: link.vlan.id };
   if (link.kind === 'dummy') return { op: 'link.add', name, kind: 'dummy' };
@@ -100,6 +103,8 @@ export function recreateLink(before: Facts, name: string): Op[] {
   const add = link && linkAddFromFact(link);
   if (!link || !add) return [];
   const ops: Op[] = [add, { op: 'link.mtu', name, mtu: link.mtu }];
+  // A dummy's MAC is random at creation: the old one goes back on.
+  if (link.kind === 'dummy' && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
   if (link.master) ops.push(...enslave(before, name, link.master));
   for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
   for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name));
@@ -157,7 +162,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
         };
       } else if (op.kind === 'bond') {
         const b = op.bond;
-        f.links[op.name] = { ...base, kind: 'bond', bond: { mode: b.mode ?? 'balance-rr', miimon: b.miimon ?? 0, lacpRate: b.lacpRate ?? 'slow', xmitHashPolicy: b.xmitHashPolicy ?? 'layer2' } };
+        f.links[op.name] = { ...base, kind: 'bond', bond: { mode: b.mode ?? 'balance-rr', miimon: b.miimon ?? 0, lacpRate: b.lacpRate ?? 'slow', xmitHashPolicy: b.xmitHashPolicy ?? 'layer2', ...(b.primary ? { primary: b.primary } : {}) } };
       } else if (op.kind === 'vlan') {
         f.links[op.name] = { ...base, kind: 'vlan', lower: op.parent, mtu: f.links[op.parent]?.mtu ?? 1500, vlan: { id: op.id, protocol: '802.1Q' } };
       } else if (op.kind === 'vxlan') {
@@ -302,7 +307,12 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     },
   },
   'link.bond': {
-    lines: (op) => q(['ip', 'link', 'set', op.name, 'type', 'bond', ...bondOptions(op.bond)]),
+    lines: (op) => {
+      const argv = bondOptions(op.bond);
+      // `ip link` names a primary by its index: clearing it goes through sysfs (an empty line).
+      const clear = op.bond.primary === '' ? [`echo > ${shellQuote(`/sys/class/net/${op.name}/bonding/primary`)}`] : [];
+      return [...clear, ...(argv.length ? q(['ip', 'link', 'set', op.name, 'type', 'bond', ...argv]) : [])];
+    },
     touches: (op) => [linkTouch(op.name, 'settings')],
     effect: (op, f) => {
       const l = f.links[op.name];
@@ -316,7 +326,9 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (s.miimon !== undefined) b.miimon = s.miimon;
       if (s.lacpRate !== undefined) b.lacpRate = s.lacpRate;
       if (s.xmitHashPolicy !== undefined) b.xmitHashPolicy = s.xmitHashPolicy;
-      if (s.primary !== undefined) b.primary = s.primary;
+      if (s.primary) b.primary = s.primary;
+      else if (s.primary === '') delete b.primary;
+      if (s.activeMember !== undefined) b.activeMember = s.activeMember;
       l.bond = b;
     },
     inverse: (op, before) => {
@@ -328,11 +340,16 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (s.miimon !== undefined) back.miimon = b.miimon;
       if (s.lacpRate !== undefined && b.mode === '802.3ad' && s.mode === undefined) back.lacpRate = b.lacpRate;
       if (s.xmitHashPolicy !== undefined && b.xmitHashPolicy) back.xmitHashPolicy = b.xmitHashPolicy;
-      if (s.primary !== undefined && b.primary) back.primary = b.primary;
+      if (s.primary !== undefined) {
+        back.primary = b.primary ?? '';
+        // Without a primary (or with the old one) the kernel keeps the member the new one made active.
+        if (PRIMARY_MODES.has(b.mode) && b.activeMember) back.activeMember = b.activeMember;
+      }
+      if (s.activeMember !== undefined && b.activeMember) back.activeMember = b.activeMember;
       return Object.keys(back).length ? [{ op: 'link.bond', name: op.name, bond: back }] : [];
     },
     check: (op, expected, actual) => {
-      const fields: Array<keyof BondSettings> = ['mode', 'miimon', 'lacpRate', 'xmitHashPolicy', 'primary'];
+      const fields: Array<keyof BondSettings> = ['mode', 'miimon', 'lacpRate', 'xmitHashPolicy', 'primary', 'activeMember'];
       for (const k of fields.filter((x) => op.bond[x] !== undefined)) {
         // The bond's details come from /proc/net/bonding; without them there is nothing to compare.
         if (actual.links[op.name] && !actual.links[op.name]!.bond) return undefined;
