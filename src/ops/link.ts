@@ -89,6 +89,7 @@ export function removeLink(f: Facts, name: string): void {
     if (l.master !== name) continue;
     delete l.master;
     delete l.bondMember;
+    delete l.vlans;
   }
   f.addrs = f.addrs.filter((a) => a.dev !== name);
   f.routes = f.routes.filter((r) => r.dev !== name);
@@ -105,14 +106,27 @@ export function recreateLink(before: Facts, name: string): Op[] {
   const ops: Op[] = [add, { op: 'link.mtu', name, mtu: link.mtu }];
   // A dummy's MAC is random at creation: the old one goes back on.
   if (link.kind === 'dummy' && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
-  if (link.master) ops.push(...enslave(before, name, link.master));
+  if (link.master) ops.push(...enslave(before, name, link.master), ...portVlansBack(before, name, link.master));
   for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
-  for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name));
+  for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name), ...portVlansBack(before, m.name, name));
   if (link.up) ops.push({ op: 'link.up', name, up: true });
   for (const r of before.routes.filter((x) => x.dev === name && x.protocol !== 'kernel')) ops.push({ op: 'route.replace', route: { ...r, dev: name } });
   for (const dst of link.fdbRemotes ?? []) ops.push({ op: 'fdb.append', dev: name, dst });
   for (const upper of Object.values(before.links).filter((l) => l.lower === name && l.kind === 'vlan')) ops.push(...recreateLink(before, upper.name));
   return ops;
+}
+
+/**
+ * A port's VLANs on a VLAN-aware bridge as `before` had them: they went with the port when it left
+ * the bridge, and it comes back with the bridge's default PVID only.
+ */
+export function portVlansBack(before: Facts, dev: string, master: string): Op[] {
+  const want = before.links[dev]?.vlans;
+  const bridge = before.links[master]?.bridge;
+  if (!want || !bridge?.vlanFiltering) return [];
+  const dflt = bridge.defaultPvid ?? 1;
+  const ops: Op[] = dflt && !want.some((v) => v.id === dflt) ? [{ op: 'bridge-vlan.del', dev, vid: dflt }] : [];
+  return [...ops, ...want.map((v): Op => ({ op: 'bridge-vlan.add', dev, vid: v.id, pvid: v.pvid, untagged: v.untagged }))];
 }
 
 /** `dev` into `master`: the kernel enslaves a bond member only while it is down. */
@@ -230,6 +244,8 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       const l = f.links[op.name];
       if (!l) return;
       delete l.bondMember;
+      // A port's bridge VLANs go with it.
+      if (l.master !== op.master) delete l.vlans;
       if (op.master === null) delete l.master;
       else {
         l.master = op.master;
@@ -239,7 +255,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     inverse: (op, before) => {
       const was = before.links[op.name]?.master;
       if (!before.links[op.name]) return [];
-      return was ? enslave(before, op.name, was) : [{ op: 'link.master', name: op.name, master: null }];
+      return was ? [...enslave(before, op.name, was), ...portVlansBack(before, op.name, was)] : [{ op: 'link.master', name: op.name, master: null }];
     },
     check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => l.master ?? 'none', 'master'),
   },

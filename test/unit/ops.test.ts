@@ -207,6 +207,20 @@ const rows: Row[] = [
     problem: 'dummy0 still exists',
   },
   {
+    kind: 'link.master',
+    what: 'a port of a VLAN-aware bridge released (its VLANs go with it; the inverse puts them back)',
+    facts: vlanBridge,
+    ops: [{ op: 'link.master', name: 'eth3', master: null }],
+    effect: (before, after) => {
+      expect(before.links.eth3!.vlans?.map((v) => v.id)).toEqual([30, 99, 200, 201, 202]);
+      expect(after.links.eth3!.master).toBeUndefined();
+      expect(after.links.eth3!.vlans).toBeUndefined();
+    },
+    aspect: (f) => [f.links.eth3!.master, portVlans('eth3')(f)],
+    plant: (a) => (a.links.eth3!.master = 'br0'),
+    problem: 'eth3 master is br0, expected none',
+  },
+  {
     kind: 'link.up',
     what: 'a NIC that is down',
     facts: () => hostFixture('bridged'),

@@ -127,6 +127,10 @@ const CASES: Case[] = [
   { name: 'link.bridge vlanFiltering on with a default PVID', setup: VBRIDGE.replace(' vlan_filtering 1', ''), ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { vlanFiltering: true, defaultPvid: 5 } }] },
   { name: 'link.bridge vlanFiltering off', setup: VBRIDGE, ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { vlanFiltering: false } }] },
   { name: 'link.bridge defaultPvid (filtering off)', setup: VBRIDGE.replace(' vlan_filtering 1', ''), ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { defaultPvid: 7 } }] },
+  // A port's VLANs go with it when it leaves the bridge: the inverse puts them back.
+  { name: 'link.del of a VLAN-aware bridge whose port has VLANs (no default PVID left)', setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 30 && bridge vlan add dev eth3 vid 40 pvid untagged && bridge vlan del dev eth3 vid 1`, ops: [{ op: 'link.del', name: 'kvbr0' }] },
+  { name: 'link.master nomaster of a port with VLANs', setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 30 && bridge vlan add dev eth3 vid 40 pvid untagged`, ops: [{ op: 'link.master', name: 'eth3', master: null }] },
+  { name: 'link.bond active member', setup: `${ACTIVE_BACKUP} && ${MEMBERS}`, ops: [{ op: 'link.bond', name: 'kvbond0', bond: { activeMember: 'eth2' } }] },
   { name: 'bridge-vlan.add tagged', setup: VBRIDGE, ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: 30, pvid: false, untagged: false }] },
   { name: 'bridge-vlan.add PVID untagged (the PVID moves from 1)', setup: VBRIDGE, ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: 40, pvid: true, untagged: true }] },
   { name: 'bridge-vlan.add a range', setup: VBRIDGE, ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: [100, 110], pvid: false, untagged: false }] },
