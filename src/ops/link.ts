@@ -356,7 +356,8 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (s.miimon !== undefined) back.miimon = b.miimon;
       if (s.lacpRate !== undefined && b.mode === '802.3ad' && s.mode === undefined) back.lacpRate = b.lacpRate;
       if (s.xmitHashPolicy !== undefined && b.xmitHashPolicy) back.xmitHashPolicy = b.xmitHashPolicy;
-      if (s.primary !== undefined) {
+      // (Only a mode with a primary can clear one: the kernel refuses the option in the others.)
+      if (s.primary !== undefined && (b.primary || PRIMARY_MODES.has(b.mode))) {
         back.primary = b.primary ?? '';
         // Without a primary (or with the old one) the kernel keeps the member the new one made active.
         if (PRIMARY_MODES.has(b.mode) && b.activeMember) back.activeMember = b.activeMember;

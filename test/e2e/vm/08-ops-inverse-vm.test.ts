@@ -153,7 +153,7 @@ describe.skipIf(!enabled)('every bond, VLAN, dummy and bridge-VLAN operation is 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'kvmnet-e2e-vm-ops-'));
     dir = join(tmp, 'lab');
-    const lab = await vmLabUp(dir, 'kvo', 1);
+    const lab = await vmLabUp(dir, 'kvq', 1);
     state = lab.state;
     timings.up = lab.upMs;
     const { inventory, diagnostics } = loadInventory([lab.inventory]);
