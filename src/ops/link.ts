@@ -1,7 +1,7 @@
 // Link operations: create, delete, up/down, master/nomaster, MTU, MAC, bridge and bond settings.
 // The kernel's side effects are modelled here once: deleting a link deletes the VLANs on it and
 // releases its ports; a bond's MTU is its members'.
-import { shellJoin } from '../connection/quote.js';
+import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
 import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind, VxlanSettings } from './types.js';
@@ -25,7 +25,8 @@ export function bondOptions(s: BondSettings): string[] {
   if (s.miimon !== undefined) argv.push('miimon', String(s.miimon));
   if (s.lacpRate !== undefined) argv.push('lacp_rate', s.lacpRate);
   if (s.xmitHashPolicy !== undefined) argv.push('xmit_hash_policy', s.xmitHashPolicy);
-  if (s.primary !== undefined) argv.push('primary', s.primary);
+  if (s.primary) argv.push('primary', s.primary);
+  if (s.activeMember !== undefined) argv.push('active_slave', s.activeMember);
   return argv;
 }
 
@@ -70,7 +71,9 @@ export function linkAddFromFact(link: LinkFact): Of<'link.add'> | undefined {
   }
   if (link.kind === 'bond' && link.bond) {
     const b = link.bond;
-    return { op: 'link.add', name, kind: 'bond', bond: { mode: b.mode, miimon: b.miimon, lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined, xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined } };
+    const primary = PRIMARY_MODES.has(b.mode) ? b.primary : undefined;
+    // The kernel records a primary that is not a member yet and makes it active once enslaved.
+    return { op: 'link.add', name, kind: 'bond', bond: { mode: b.mode, miimon: b.miimon, lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined, xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined, ...(primary ? { primary } : {}) } };
   }
   if (link.kind === 'vlan' && link.vlan && link.lower) return { op: 'link.add', name, kind: 'vlan', parent: link.lower, id: link.vlan.id };
   if (link.kind === 'dummy') return { op: 'link.add', name, kind: 'dummy' };
@@ -86,6 +89,7 @@ export function removeLink(f: Facts, name: string): void {
     if (l.master !== name) continue;
     delete l.master;
     delete l.bondMember;
+    delete l.vlans;
   }
   f.addrs = f.addrs.filter((a) => a.dev !== name);
   f.routes = f.routes.filter((r) => r.dev !== name);
@@ -100,14 +104,29 @@ export function recreateLink(before: Facts, name: string): Op[] {
   const add = link && linkAddFromFact(link);
   if (!link || !add) return [];
   const ops: Op[] = [add, { op: 'link.mtu', name, mtu: link.mtu }];
-  if (link.master) ops.push(...enslave(before, name, link.master));
+  // A dummy's MAC is random at creation: the old one goes back on.
+  if (link.kind === 'dummy' && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
+  if (link.master) ops.push(...enslave(before, name, link.master), ...portVlansBack(before, name, link.master));
   for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
-  for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name));
+  for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name), ...portVlansBack(before, m.name, name));
   if (link.up) ops.push({ op: 'link.up', name, up: true });
   for (const r of before.routes.filter((x) => x.dev === name && x.protocol !== 'kernel')) ops.push({ op: 'route.replace', route: { ...r, dev: name } });
   for (const dst of link.fdbRemotes ?? []) ops.push({ op: 'fdb.append', dev: name, dst });
   for (const upper of Object.values(before.links).filter((l) => l.lower === name && l.kind === 'vlan')) ops.push(...recreateLink(before, upper.name));
   return ops;
+}
+
+/**
+ * A port's VLANs on a VLAN-aware bridge as `before` had them: they went with the port when it left
+ * the bridge, and it comes back with the bridge's default PVID only.
+ */
+export function portVlansBack(before: Facts, dev: string, master: string): Op[] {
+  const want = before.links[dev]?.vlans;
+  const bridge = before.links[master]?.bridge;
+  if (!want || !bridge?.vlanFiltering) return [];
+  const dflt = bridge.defaultPvid ?? 1;
+  const ops: Op[] = dflt && !want.some((v) => v.id === dflt) ? [{ op: 'bridge-vlan.del', dev, vid: dflt }] : [];
+  return [...ops, ...want.map((v): Op => ({ op: 'bridge-vlan.add', dev, vid: v.id, pvid: v.pvid, untagged: v.untagged }))];
 }
 
 /** `dev` into `master`: the kernel enslaves a bond member only while it is down. */
@@ -157,7 +176,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
         };
       } else if (op.kind === 'bond') {
         const b = op.bond;
-        f.links[op.name] = { ...base, kind: 'bond', bond: { mode: b.mode ?? 'balance-rr', miimon: b.miimon ?? 0, lacpRate: b.lacpRate ?? 'slow', xmitHashPolicy: b.xmitHashPolicy ?? 'layer2' } };
+        f.links[op.name] = { ...base, kind: 'bond', bond: { mode: b.mode ?? 'balance-rr', miimon: b.miimon ?? 0, lacpRate: b.lacpRate ?? 'slow', xmitHashPolicy: b.xmitHashPolicy ?? 'layer2', ...(b.primary ? { primary: b.primary } : {}) } };
       } else if (op.kind === 'vlan') {
         f.links[op.name] = { ...base, kind: 'vlan', lower: op.parent, mtu: f.links[op.parent]?.mtu ?? 1500, vlan: { id: op.id, protocol: '802.1Q' } };
       } else if (op.kind === 'vxlan') {
@@ -225,6 +244,8 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       const l = f.links[op.name];
       if (!l) return;
       delete l.bondMember;
+      // A port's bridge VLANs go with it.
+      if (l.master !== op.master) delete l.vlans;
       if (op.master === null) delete l.master;
       else {
         l.master = op.master;
@@ -234,7 +255,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     inverse: (op, before) => {
       const was = before.links[op.name]?.master;
       if (!before.links[op.name]) return [];
-      return was ? enslave(before, op.name, was) : [{ op: 'link.master', name: op.name, master: null }];
+      return was ? [...enslave(before, op.name, was), ...portVlansBack(before, op.name, was)] : [{ op: 'link.master', name: op.name, master: null }];
     },
     check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => l.master ?? 'none', 'master'),
   },
@@ -302,7 +323,12 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     },
   },
   'link.bond': {
-    lines: (op) => q(['ip', 'link', 'set', op.name, 'type', 'bond', ...bondOptions(op.bond)]),
+    lines: (op) => {
+      const argv = bondOptions(op.bond);
+      // `ip link` names a primary by its index: clearing it goes through sysfs (an empty line).
+      const clear = op.bond.primary === '' ? [`echo > ${shellQuote(`/sys/class/net/${op.name}/bonding/primary`)}`] : [];
+      return [...clear, ...(argv.length ? q(['ip', 'link', 'set', op.name, 'type', 'bond', ...argv]) : [])];
+    },
     touches: (op) => [linkTouch(op.name, 'settings')],
     effect: (op, f) => {
       const l = f.links[op.name];
@@ -316,7 +342,9 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (s.miimon !== undefined) b.miimon = s.miimon;
       if (s.lacpRate !== undefined) b.lacpRate = s.lacpRate;
       if (s.xmitHashPolicy !== undefined) b.xmitHashPolicy = s.xmitHashPolicy;
-      if (s.primary !== undefined) b.primary = s.primary;
+      if (s.primary) b.primary = s.primary;
+      else if (s.primary === '') delete b.primary;
+      if (s.activeMember !== undefined) b.activeMember = s.activeMember;
       l.bond = b;
     },
     inverse: (op, before) => {
@@ -328,11 +356,17 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (s.miimon !== undefined) back.miimon = b.miimon;
       if (s.lacpRate !== undefined && b.mode === '802.3ad' && s.mode === undefined) back.lacpRate = b.lacpRate;
       if (s.xmitHashPolicy !== undefined && b.xmitHashPolicy) back.xmitHashPolicy = b.xmitHashPolicy;
-      if (s.primary !== undefined && b.primary) back.primary = b.primary;
+      // (Only a mode with a primary can clear one: the kernel refuses the option in the others.)
+      if (s.primary !== undefined && (b.primary || PRIMARY_MODES.has(b.mode))) {
+        back.primary = b.primary ?? '';
+        // Without a primary (or with the old one) the kernel keeps the member the new one made active.
+        if (PRIMARY_MODES.has(b.mode) && b.activeMember) back.activeMember = b.activeMember;
+      }
+      if (s.activeMember !== undefined && b.activeMember) back.activeMember = b.activeMember;
       return Object.keys(back).length ? [{ op: 'link.bond', name: op.name, bond: back }] : [];
     },
     check: (op, expected, actual) => {
-      const fields: Array<keyof BondSettings> = ['mode', 'miimon', 'lacpRate', 'xmitHashPolicy', 'primary'];
+      const fields: Array<keyof BondSettings> = ['mode', 'miimon', 'lacpRate', 'xmitHashPolicy', 'primary', 'activeMember'];
       for (const k of fields.filter((x) => op.bond[x] !== undefined)) {
         // The bond's details come from /proc/net/bonding; without them there is nothing to compare.
         if (actual.links[op.name] && !actual.links[op.name]!.bond) return undefined;

@@ -19,7 +19,10 @@ export interface BondSettings {
   miimon?: number;
   lacpRate?: string;
   xmitHashPolicy?: string;
+  /** The preferred member; '' clears it (through sysfs: `ip link` only takes an existing link). */
   primary?: string;
+  /** The member to make active now (active-backup, tlb, alb). */
+  activeMember?: string;
 }
 
 /** A VXLAN as `ip link add … type vxlan` takes it; fixed at creation (a change is a re-create). */

@@ -8,7 +8,7 @@
 // re-created bridge must not ask for `vlan_filtering 0` on a kernel without VLAN filtering.
 //
 // Not here: bond, vlan and dummy links and bridge VLANs (link.add bond|vlan|dummy, link.bond,
-// bridge-vlan.*) need kernel modules the namespace lab cannot load (the VM lab has them), and
+// bridge-vlan.*) need kernel modules the namespace lab cannot load (vm/08-ops-inverse-vm.test.ts covers them on a VM lab host), and
 // guest.reattach needs a running guest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connection, ExecOptions, ExecResult } from '../../src/connection/types.js';

@@ -180,6 +180,47 @@ const rows: Row[] = [
     problem: 'br0 still exists',
   },
   {
+    kind: 'link.del',
+    what: 'an active-backup bond with a primary: re-created with it',
+    facts: () => vmFixture('active-backup'),
+    ops: [{ op: 'link.del', name: 'bond0' }],
+    effect: (before, after) => {
+      expect(before.links.bond0!.bond!.primary).toBe('eth1');
+      expect(after.links.bond0).toBeUndefined();
+      expect(after.links.eth1!.master).toBeUndefined();
+    },
+    aspect: (f) => [linkWithNeighbours('bond0')(f), f.links.bond0?.bond?.primary],
+    plant: (a) => (a.links.bond0 = vmFixture('active-backup').links.bond0!),
+    problem: 'bond0 still exists',
+  },
+  {
+    kind: 'link.del',
+    what: 'a dummy bridge port: re-created with its MAC (random at creation)',
+    facts: vlanBridge,
+    ops: [{ op: 'link.del', name: 'dummy0' }],
+    effect: (before, after) => {
+      expect(before.links.dummy0).toMatchObject({ kind: 'dummy', master: 'br0', mac: '8e:42:a5:67:64:c4' });
+      expect(after.links.dummy0).toBeUndefined();
+    },
+    aspect: (f) => [linkWithNeighbours('dummy0')(f), f.links.dummy0?.mac],
+    plant: (a) => (a.links.dummy0 = vlanBridge().links.dummy0!),
+    problem: 'dummy0 still exists',
+  },
+  {
+    kind: 'link.master',
+    what: 'a port of a VLAN-aware bridge released (its VLANs go with it; the inverse puts them back)',
+    facts: vlanBridge,
+    ops: [{ op: 'link.master', name: 'eth3', master: null }],
+    effect: (before, after) => {
+      expect(before.links.eth3!.vlans?.map((v) => v.id)).toEqual([30, 99, 200, 201, 202]);
+      expect(after.links.eth3!.master).toBeUndefined();
+      expect(after.links.eth3!.vlans).toBeUndefined();
+    },
+    aspect: (f) => [f.links.eth3!.master, portVlans('eth3')(f)],
+    plant: (a) => (a.links.eth3!.master = 'br0'),
+    problem: 'eth3 master is br0, expected none',
+  },
+  {
     kind: 'link.up',
     what: 'a NIC that is down',
     facts: () => hostFixture('bridged'),
@@ -272,6 +313,20 @@ const rows: Row[] = [
     aspect: link('bond0'),
     plant: (a) => (a.links.bond0!.bond!.miimon = 100),
     problem: 'bond0 miimon is 100, expected 200',
+  },
+  {
+    kind: 'link.bond',
+    what: 'a primary on an active-backup bond without one (the inverse clears it and makes the old member active again)',
+    facts: () => {
+      const f = vmFixture('active-backup');
+      delete f.links.bond0!.bond!.primary;
+      return f;
+    },
+    ops: [{ op: 'link.bond', name: 'bond0', bond: { primary: 'eth2' } }],
+    effect: (before, after) => expect([before.links.bond0!.bond!.primary, after.links.bond0!.bond!.primary]).toEqual([undefined, 'eth2']),
+    aspect: (f) => [f.links.bond0!.bond!.primary, f.links.bond0!.bond!.activeMember],
+    plant: (a) => (a.links.bond0!.bond!.primary = 'eth1'),
+    problem: 'bond0 primary is eth1, expected eth2',
   },
   {
     kind: 'addr.add',
@@ -863,6 +918,13 @@ describe('every operation kind: effect, inverse, read-back check', () => {
     expect(inverseOps(ops, before)).toEqual({ undo: [], again: [ops[0], ops[2]] });
     // Whatever the read-back holds, they name nothing (their files are checked by file.write).
     expect(verifyOps(ops, before, hostFixture('fresh'))).toEqual([]);
+  });
+
+  it('link.bond: a primary cleared goes through sysfs (ip link only names an existing link), before the other settings', () => {
+    expect(opsLines([{ op: 'link.bond', name: 'bond0', bond: { primary: '', activeMember: 'eth1' } }])).toEqual(['echo > /sys/class/net/bond0/bonding/primary', 'ip link set bond0 type bond active_slave eth1']);
+    const before = vmFixture('active-backup');
+    delete before.links.bond0!.bond!.primary;
+    expect(inverseOps([{ op: 'link.bond', name: 'bond0', bond: { primary: 'eth2' } }], before).undo).toEqual([{ op: 'link.bond', name: 'bond0', bond: { primary: '', activeMember: 'eth1' } }]);
   });
 
   it('verifyOps: br0 expected with STP on, read back with STP off', () => {
