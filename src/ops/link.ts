@@ -244,8 +244,13 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       const l = f.links[op.name];
       if (!l) return;
       delete l.bondMember;
-      // A port's bridge VLANs go with it.
-      if (l.master !== op.master) delete l.vlans;
+      // A port's bridge VLANs go with it; a VLAN-aware bridge gives a new port its default PVID, untagged.
+      if (l.master !== op.master) {
+        const br = op.master === null ? undefined : f.links[op.master]?.bridge;
+        const pvid = br?.vlanFiltering ? (br.defaultPvid ?? 1) : 0;
+        if (pvid) l.vlans = [{ id: pvid, pvid: true, untagged: true }];
+        else delete l.vlans;
+      }
       if (op.master === null) delete l.master;
       else {
         l.master = op.master;
