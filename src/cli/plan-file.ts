@@ -2,7 +2,7 @@
 // and `kvmnet report`. Refusals say which of plan, playbook, inventory or kvmnet differs.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { hostVars, type Inventory } from '../config/inventory.js';
+import type { Inventory } from '../config/inventory.js';
 import { UsageError } from '../errors.js';
 import { changeLines } from '../model/plan.js';
 import { OP_NAMES } from '../ops/index.js';
@@ -63,8 +63,6 @@ export function checkPlanInputs(plan: SavedPlan, file: string, o: { playbookByte
     throw new UsageError(`${file} was made from another inventory (${missing.length ? `no host ${missing.join(', ')} in this one` : 'hosts, groups or variables differ'}; it used ${plan.inventory.sources.join(', ')}); re-plan`);
   }
   if (sha256(canonicalJson(o.extraVars)) !== plan.extra_vars_sha256) throw new UsageError(`${file} was made with other extra vars (-e); give the same ones, or re-plan`);
-  // The inventory's variables are in its hash: a host's own vars can only be the planned ones.
-  void hostVars;
 }
 
 /** The plan as the HTML report reads a run: one `check` event per task, the operations' shell under each change. */
