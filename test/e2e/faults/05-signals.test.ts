@@ -2,7 +2,7 @@
 // the recap is printed, exit 130 / 143. A second SIGINT aborts at once.
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses, inventory, link, resetHosts, show, writePlaybook, type LabHost } from '../helpers.js';
+import { addresses, inHost, inventory, link, resetHosts, show, writePlaybook, type LabHost } from '../helpers.js';
 import { hostPath, killLeftovers, spawnKvmnet, waitDuringRun, waitFor } from './support.js';
 
 const HOSTS: LabHost[] = ['hv1', 'hv2'];
@@ -48,6 +48,10 @@ describe('interrupting a run', () => {
   afterAll(async () => {
     for (const h of HOSTS) {
       await killLeftovers(h, (p) => p.args.includes(STARTED));
+      // The aborted run left its guard armed on the host (by design: the host restores itself).
+      // Its timer would fire a minute later, in the middle of another test file: disarm it here.
+      await killLeftovers(h, (p) => p.args.includes('kvmnet-rollback'));
+      await inHost(h, ['sh', '-c', 'rm -rf /run/kvmnet/confirm-*']);
       rmSync(hostPath(h, STARTED), { force: true });
     }
   });
