@@ -582,6 +582,8 @@ function summarizeLab(result) {
       if (has('warm')) t(`${hosts}, warm: kvmnet / hand-written script`, over('warm', 'baseline'), 0.35, '<=', '×');
       if (has('check')) t(`${hosts}, check: kvmnet / hand-written script`, over('check', 'baseline'), 0.35, '<=', '×');
       if (has('cold')) t(`${hosts}, cold: kvmnet / hand-written script`, over('cold', 'baseline'), 0.7, '<=', '×');
+      // Issue 33: facts on demand must bring the many-host no-op under the read-only floor.
+      for (const s of ['warm', 'check']) if (has(s) && b.contenders.includes('floor')) t(`${hosts}, ${s}: kvmnet / floor`, over(s, 'floor'), 0.8, '<=', '×');
       if (has('warm')) {
         if (Number.isFinite(num(med['ansible/warm']?.wallMs))) t(`${hosts}, warm: Ansible / kvmnet`, num(med['ansible/warm'].wallMs) / kv('warm'), 20, '>=', '×');
         else if (size === ANSIBLE_BEFORE.hosts) t(`${hosts}, warm: Ansible / kvmnet`, ANSIBLE_BEFORE.warmMs / kv('warm'), 20, '>=', '×', `Ansible NOT run here: its ${ANSIBLE_BEFORE.date} figure (${ANSIBLE_BEFORE.warmMs / 1000} s, ${ANSIBLE_BEFORE.file}) over this run's kvmnet`);
@@ -774,8 +776,9 @@ function summarizeSim(result) {
     target('1000 hosts peak RSS', at(1000).kvmnetPeakRssMb, 400, 'MB');
   }
   if (at(10000)) {
-    target('10,000 hosts --check wall', num(at(10000).wallMs) / 1000, 60, 's');
-    target('10,000 hosts peak RSS', at(10000).kvmnetPeakRssMb, 1024, 'MB');
+    // Issue 33's limits (issue 18 asked for 60 s and 1 GB).
+    target('10,000 hosts --check wall', num(at(10000).wallMs) / 1000, 30, 's');
+    target('10,000 hosts peak RSS', at(10000).kvmnetPeakRssMb, 800, 'MB');
   }
   // Issue 18: the cost per host flat or falling from 1000 to 10,000 hosts (average per host at the
   // largest size over that at 1000; a fixed start-up cost makes small fleets look dearer, not cheaper).
