@@ -5,7 +5,7 @@ import { KvmnetError, RemoteCommandError } from '../errors.js';
 import { lockPreamble, parseLock, parseRollbacks, type LockRequest } from './lock-script.js';
 import type { Facts } from '../model/facts.js';
 import { cutPersisted, parseFacts, parseLibvirtDetails, splitSections } from './parse.js';
-import type { FactsFragment } from '../tasks/contract.js';
+import type { FactsFragment } from './fragment.js';
 import { factsScript, topUpScript } from './script.js';
 
 const SAFE_NAME = /^[A-Za-z0-9_.+-]+$/;

@@ -6,7 +6,8 @@
 // kvmnet, and fails loudly instead of planning on "no such state".
 import type { TaskSpec } from '../config/playbook.js';
 import type { Facts } from '../model/facts.js';
-import type { FactsFragment, TaskModule } from '../tasks/contract.js';
+import type { FactsFragment } from './fragment.js';
+import type { TaskModule } from '../tasks/contract.js';
 import { taskModule, taskModules } from '../tasks/registry.js';
 import { persistedFacts } from './persisted-files.js';
 

@@ -1,6 +1,6 @@
 // Splits the output of FACTS_SCRIPT into sections and builds the Facts. Pure.
 import type { Facts, GuestInterface, LibvirtFacts, NetworkFact, SessionFact } from '../model/facts.js';
-import type { FactsFragment } from '../tasks/contract.js';
+import type { FactsFragment } from './fragment.js';
 import { parseAddrs, parseLinks, parseRoutes } from './parse-ip.js';
 import { networkFromSections, parseDomIfList, parseNetList } from './parse-virsh.js';
 import { parseManagers } from '../persist/managers.js';

@@ -3,7 +3,7 @@
 import { PERSIST_DIRS } from '../model/persist-kinds.js';
 import { NETPLAN_DIR } from '../persist/netplan-files.js';
 import { NM_DIR } from '../persist/nm-profiles.js';
-import type { FactsFragment } from '../tasks/contract.js';
+import type { FactsFragment } from './fragment.js';
 
 // The files kvmnet persisted. Every content line is printed with a leading '|', so no line of a
 // file can look like a marker; the empty line an `echo` leaves after a file that ends in a newline

@@ -10,7 +10,7 @@
 
 import { MANAGERS_SCRIPT } from '../persist/managers.js';
 import { shellProgram } from '../shell/program.js';
-import type { FactsFragment } from '../tasks/contract.js';
+import type { FactsFragment } from './fragment.js';
 
 /** The facts command with the task types' fragments: their shell before libvirt, their virsh commands in the one invocation. */
 export function factsScript(fragments: readonly FactsFragment[]): string {

@@ -4,7 +4,7 @@
 // run (host-pipeline.ts), so a task skipped by its `when` costs nothing.
 import type { TaskSpec } from '../config/playbook.js';
 import { selectFragments, taskNeeds } from '../facts/needs.js';
-import type { FactsFragment } from '../tasks/contract.js';
+import type { FactsFragment } from '../facts/fragment.js';
 import { evaluateCondition } from './condition.js';
 
 const LATER = new Set(['facts', 'ansible_facts']);

@@ -7,7 +7,7 @@ import { ALL_FRAGMENTS, fragmentsByIds, missingFragments, selectFragments } from
 import { parseFacts } from '../facts/parse.js';
 import { factsScript } from '../facts/script.js';
 import type { Facts } from '../model/facts.js';
-import type { FactsFragment } from '../tasks/contract.js';
+import type { FactsFragment } from '../facts/fragment.js';
 
 /** The facts command with every fragment (without the lock preamble): what `kvmnet facts` sends and the bench simulator replays. */
 export const HOST_FACTS_SCRIPT = factsScript(ALL_FRAGMENTS);

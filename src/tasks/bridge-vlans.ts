@@ -3,7 +3,7 @@
 // `bridge vlan add/del` commands that turn one set into another. Pure.
 import type { Facts, PortVlan } from '../model/facts.js';
 import type { BridgeVlanOp } from '../ops/types.js';
-import type { FactsFragment } from './contract.js';
+import type { FactsFragment } from '../facts/fragment.js';
 import { linkDetails } from './link-details.js';
 
 /**

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { Facts } from '../model/facts.js';
 import type { Plan } from '../model/plan.js';
 import type { PersistFormat } from '../model/persist-kinds.js';
+import type { FactsFragment } from '../facts/fragment.js';
 
 export interface ArgProblem {
   /** The argument the problem is about (the error points at it). */
@@ -23,22 +24,6 @@ export interface PrepareContext {
   playbookDir: string;
   /** The file `resolveFile` found at load time, if any. */
   file?: string;
-}
-
-/**
- * A piece of the ONE facts exec. `shell` runs before libvirt is asked (print a
- * `@@kvmnet:KEY@@` marker before the output); `virsh` is shell that appends commands to `$cmds`,
- * the single virsh invocation. `parse` reads the sections back into the facts (pure).
- * A fragment with neither costs the host nothing (it reads core sections) and is always read.
- */
-export interface FactsFragment {
-  /** Names the fragment: which were read (Facts.gathered), `kvmnet facts --only`, the bench. */
-  id: string;
-  /** Fragments whose sections this one's parser reads too: always gathered in the same exec. */
-  with?: readonly FactsFragment[];
-  shell?: string;
-  virsh?: string;
-  parse(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void;
 }
 
 /** A file a task wants on the host: `content: null` means it must not exist. */

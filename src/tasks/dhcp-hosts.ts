@@ -8,7 +8,7 @@ import { netmaskToPrefix } from '../config/validators.js';
 import type { DhcpHostEntry, DhcpLease, DnsHostEntry, Facts, NetworkDhcpFact, NetworkFact } from '../model/facts.js';
 import { parseXml, type XmlElement } from '../render/netxml.js';
 import type { Change } from '../model/plan.js';
-import type { FactsFragment } from './contract.js';
+import type { FactsFragment } from '../facts/fragment.js';
 
 // Active networks have a status file in /run/libvirt/network; only they have a live definition and leases.
 const VIRSH = `for f in /run/libvirt/network/*.xml; do

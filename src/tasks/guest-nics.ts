@@ -4,7 +4,8 @@
 // directories, as the core's guest and network names do. Pure parser, pure views.
 import type { Facts, GuestDomainFact, GuestNicFact } from '../model/facts.js';
 import { parseXml, type XmlElement } from '../render/netxml.js';
-import type { FactsFragment, FactsSection } from './contract.js';
+import type { FactsFragment } from '../facts/fragment.js';
+import type { FactsSection } from './contract.js';
 
 const NAME_SAFE = `case "$n" in *[!A-Za-z0-9_.+-]*|'') continue;; esac`;
 

@@ -1,6 +1,6 @@
 // The libvirt version of the network daemon: ensure_libvirt_net's facts fragment, also read with
 // ensure_port_forward's (which firewall backend libvirt uses depends on it).
-import type { FactsFragment } from './contract.js';
+import type { FactsFragment } from '../facts/fragment.js';
 
 /**
  * Which libvirt runs the networks decides what net-update can change live. Asked of the daemon's

@@ -26,7 +26,7 @@
 // itself stay (a network restart leaves kvmnet's chains, table and accepts alone or re-applies them).
 import type { Facts, FirewallBackendFact, PortForwardFacts } from '../model/facts.js';
 import { shellProgram } from '../shell/program.js';
-import type { FactsFragment } from './contract.js';
+import type { FactsFragment } from '../facts/fragment.js';
 import { libvirtVersionFacts } from './libvirt-version.js';
 
 export const HOOKS_DIR = '/etc/libvirt/hooks';

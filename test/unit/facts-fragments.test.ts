@@ -7,7 +7,7 @@ import { parseFacts } from '../../src/facts/parse.js';
 import { factsScript } from '../../src/facts/script.js';
 import type { Facts } from '../../src/model/facts.js';
 import { HOST_FACTS_SCRIPT } from '../../src/run/host-facts.js';
-import type { FactsFragment } from '../../src/tasks/contract.js';
+import type { FactsFragment } from '../../src/facts/fragment.js';
 import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 
 const captured = readFileSync(new URL('../fixtures/facts/converged.stdout', import.meta.url), 'utf8');

@@ -12,7 +12,7 @@ import type { TaskEvent } from '../../src/model/result.js';
 import { runHost } from '../../src/run/host-pipeline.js';
 import { planTask, prepareTask } from '../../src/run/prepare.js';
 import type { Reporter } from '../../src/run/reporter.js';
-import type { FactsFragment } from '../../src/tasks/contract.js';
+import type { FactsFragment } from '../../src/facts/fragment.js';
 import { FakeHost } from './support/fake-host.js';
 import { testHostJob } from './support/host-job.js';
 
