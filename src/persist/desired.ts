@@ -2,7 +2,7 @@
 import { RefusedError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
 import { PERSIST_DIRS, type PersistKind } from '../model/persist-kinds.js';
-import type { FileWant, Persistence } from '../tasks/contract.js';
+import type { FileWant, Persistence } from './persistence.js';
 import { hostManager } from './managers.js';
 
 /** The arguments every persisting task has. */

@@ -12,7 +12,7 @@
 import { stringify } from 'yaml';
 import { RefusedError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
-import type { FileWant } from '../tasks/contract.js';
+import type { FileWant } from './persistence.js';
 
 export const NETPLAN_DIR = '/etc/netplan';
 // netplan 0.106 reads the files in name order and an interface must be defined before (or in) the

@@ -13,7 +13,7 @@
 //   [ipv4] method=manual + address1… | disabled; [ipv6] method=manual + addresses | ignore
 import { createHash } from 'node:crypto';
 import type { Facts, LinkFact } from '../model/facts.js';
-import type { FileWant } from '../tasks/contract.js';
+import type { FileWant } from './persistence.js';
 
 export const NM_DIR = '/etc/NetworkManager/system-connections';
 export const nmProfilePath = (dev: string) => `${NM_DIR}/kvmnet-${dev}.nmconnection`;

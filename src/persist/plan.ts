@@ -4,7 +4,7 @@ import type { Facts } from '../model/facts.js';
 import { factsAfter, type Change, type Plan, type TaskDiff } from '../model/plan.js';
 import { describeDevices } from '../facts/describe.js';
 import { NETWORKD_DIR } from '../model/persist-kinds.js';
-import type { FileWant } from '../tasks/contract.js';
+import type { FileWant } from './persistence.js';
 import { isNmProfilePath } from './nm-profiles.js';
 import { isNetplanPath } from './netplan-files.js';
 

@@ -5,8 +5,8 @@
 import type { z } from 'zod';
 import type { Facts } from '../model/facts.js';
 import type { Plan } from '../model/plan.js';
-import type { PersistFormat } from '../model/persist-kinds.js';
 import type { FactsFragment } from '../facts/fragment.js';
+import type { Persistence } from '../persist/persistence.js';
 
 export interface ArgProblem {
   /** The argument the problem is about (the error points at it). */
@@ -24,19 +24,6 @@ export interface PrepareContext {
   playbookDir: string;
   /** The file `resolveFile` found at load time, if any. */
   file?: string;
-}
-
-/** A file a task wants on the host: `content: null` means it must not exist. */
-export interface FileWant {
-  path: string;
-  content: string | null;
-}
-
-export interface Persistence<A> {
-  /** The files the task wants in `format` (throws RefusedError when it cannot persist). */
-  files(format: PersistFormat, args: A, facts: Facts, host: string): FileWant[];
-  /** Where kvmnet's files of this type and the running state disagree (what a reboot would change). */
-  drift?(facts: Facts, files: Record<string, string>): string[];
 }
 
 /** A table of the text view of `kvmnet facts`. */

@@ -10,7 +10,8 @@ import type { PersistFormat } from '../model/persist-kinds.js';
 import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js';
 import { iniValues, ifupdownAddress, ifupdownPorts, ifupdownStanzas, networkdAddress } from '../persist/render.js';
 import { cidr, interfaceName, persist, presence } from './common-args.js';
-import type { FileWant, PlannedTaskModule } from './contract.js';
+import type { FileWant } from '../persist/persistence.js';
+import type { PlannedTaskModule } from './contract.js';
 
 const schema = z.strictObject({
   dev: interfaceName,

@@ -19,7 +19,7 @@ import type { Facts } from '../model/facts.js';
 import type { PersistFormat } from '../model/persist-kinds.js';
 import { classifyPath, ifupdownPaths, networkdPaths } from '../persist/paths.js';
 import { iniValue, iniValues, ifupdownStanzas } from '../persist/render.js';
-import type { FileWant } from './contract.js';
+import type { FileWant } from '../persist/persistence.js';
 
 const HEADER = 'Written by kvmnet; changes made here are overwritten on its next run.';
 const lines = (...ls: Array<string | false | undefined>) => `${ls.filter((l): l is string => typeof l === 'string').join('\n')}\n`;

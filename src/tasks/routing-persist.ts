@@ -10,7 +10,7 @@ import { networkdPaths } from '../persist/paths.js';
 import { iniValue } from '../persist/render.js';
 import { sameRouteKey, tableName } from '../ops/addr-route.js';
 import type { RouteSpec, RuleSpec } from '../ops/types.js';
-import type { FileWant } from './contract.js';
+import type { FileWant } from '../persist/persistence.js';
 import type { EnsureRouteArgs } from './ensure-route.js';
 import { wantedRoute } from './ensure-route.js';
 

@@ -8,7 +8,7 @@ import type { PersistFormat } from '../model/persist-kinds.js';
 import { networkdPaths } from '../persist/paths.js';
 import { iniValue, iniValues } from '../persist/render.js';
 import { ZERO_MAC } from '../ops/rule-fdb.js';
-import type { FileWant } from './contract.js';
+import type { FileWant } from '../persist/persistence.js';
 import { wantedRemotes, wantedVxlan, type EnsureVxlanArgs } from './ensure-vxlan.js';
 
 const HEADER = '# Written by kvmnet; changes made here are overwritten on its next run.';
