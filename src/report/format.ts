@@ -1,7 +1,7 @@
 // Text shared by the reporters: the recap table and one-line task outcomes.
 import { hostFailed, type HostRecap, type RunSummary, type TaskEvent } from '../model/result.js';
 import { hostRanges } from './host-range.js';
-import { lineDiff } from '../run/diff.js';
+import { lineDiff } from '../text/line-diff.js';
 
 export interface Colors {
   green(s: string): string;

@@ -3,7 +3,7 @@
 import { GRAPH_CSS, LEGEND_HTML, escapeHtml as esc, problemsTable } from '../graph/html-page.js';
 import type { HostGroup } from '../graph/shape.js';
 import { hostFailed, type HostRecap, type TaskOutcome } from '../model/result.js';
-import { lineDiff } from '../run/diff.js';
+import { lineDiff } from '../text/line-diff.js';
 import { hostRecaps, hostsWorstFirst, timeline, type RunLog } from './html-run-log.js';
 
 export interface ReportTopology {

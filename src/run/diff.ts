@@ -1,33 +1,8 @@
-// Before/after text for link and address changes, and a small line diff for display.
+// Before/after text for link and address changes (shown by --diff through src/text/line-diff.ts).
 import type { Facts } from '../model/facts.js';
 import type { TaskDiff } from '../model/plan.js';
 import { describeDevices } from '../facts/describe.js';
 
 export function deviceDiff(before: Facts, after: Facts, devices: string[]): TaskDiff {
   return { before: describeDevices(before, devices), after: describeDevices(after, devices) };
-}
-
-/** Line diff (longest common subsequence): ' ' kept, '-' removed, '+' added. */
-export function lineDiff(before: string, after: string): string[] {
-  const a = before.split('\n');
-  const b = after.split('\n');
-  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (i < a.length && j < b.length && a[i] === b[j]) {
-      out.push(`  ${a[i]}`);
-      i++;
-      j++;
-    } else if (i < a.length && (j >= b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      out.push(`- ${a[i]}`);
-      i++;
-    } else {
-      out.push(`+ ${b[j]}`);
-      j++;
-    }
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { noColors, progressLine, recapText, eventLine, diffLines } from '../../src/report/format.js';
 import { emptyRecap, type RunSummary } from '../../src/model/result.js';
-import { lineDiff } from '../../src/run/diff.js';
+import { lineDiff } from '../../src/text/line-diff.js';
 
 const recap = (host: string, o: Partial<ReturnType<typeof emptyRecap>>) => ({ ...emptyRecap(host), ...o });
 
