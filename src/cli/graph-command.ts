@@ -3,9 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { selectHosts } from '../config/patterns.js';
 import { UsageError } from '../errors.js';
 import { parseFactsJson, type FactsEntry } from '../graph/facts-json.js';
-import { gatherFactsEntries } from '../graph/gather-live.js';
 import { formatFromFileName, hostGroups, limitNames, renderGraph, type GraphFormat } from '../graph/render.js';
 import { EXIT } from './exit-codes.js';
+import { gatherFactsEntries } from './gather-live.js';
 import { loadInputs, printWarnings } from './load.js';
 import { err, promptPassphrase } from './output.js';
 

@@ -132,8 +132,10 @@ export async function runCommand(playbookFile: string, flags: RunFlags, saved?: 
     }
   }
   if (flags.report && recorder) {
-    const { writeRunReport } = await import('../report/html-write.js');
-    await writeRunReport(flags.report, recorder.log, { inventory: loaded.inventory, forks: flags.forks, hooks: { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) }, title: `kvmnet run report: ${playbookFile}` }).catch((e: Error) => err(`warning: could not write the report ${flags.report}: ${e.message}`));
+    const [{ writeRunReport }, { gatherFactsEntries }] = await Promise.all([import('../report/html-write.js'), import('./gather-live.js')]);
+    const hooks = { passphrase: promptPassphrase, onWarning: (m: string) => err(`warning: ${m}`) };
+    const gather = (hosts: string[]) => gatherFactsEntries(loaded.inventory, hosts, { forks: flags.forks, hooks });
+    await writeRunReport(flags.report, recorder.log, { gather, title: `kvmnet run report: ${playbookFile}` }).catch((e: Error) => err(`warning: could not write the report ${flags.report}: ${e.message}`));
   }
   if (signal) return exitCodeForSignal(signal);
   return exitCodeFor(summary, Boolean(flags.detailedExitcode));

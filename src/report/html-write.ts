@@ -1,8 +1,6 @@
 // Writes the HTML report of a run: the page (html-report.ts) plus the topology picture of the
 // hosts that changed, drawn from facts read after the run (or from a facts file).
 import { writeFileSync } from 'node:fs';
-import type { Inventory } from '../config/inventory.js';
-import type { SshHooks } from '../connection/index.js';
 import type { FactsEntry } from '../graph/facts-json.js';
 import { hostGroups } from '../graph/render.js';
 import { toDot } from '../graph/dot.js';
@@ -19,15 +17,14 @@ export async function reportTopology(entries: readonly FactsEntry[], caption: st
   return { topology: { groups, svg: await renderSvg(toDot(groups)), caption } };
 }
 
-/** After `kvmnet run --report FILE`: facts of the changed hosts, read now, then the page. */
-export async function writeRunReport(file: string, log: RunLog, o: { inventory: Inventory; forks: number; hooks: SshHooks; title: string }): Promise<void> {
+/**
+ * After `kvmnet run --report FILE`: facts of the changed hosts, read now by `gather` (the caller
+ * opens the connections: the report only draws what it is given), then the page.
+ */
+export async function writeRunReport(file: string, log: RunLog, o: { gather: (hosts: string[]) => Promise<FactsEntry[]>; title: string }): Promise<void> {
   const check = log.summary?.check ?? log.plays[0]?.check ?? false;
   const hosts = changedHosts(log);
-  let entries: FactsEntry[] = [];
-  if (hosts.length) {
-    const { gatherFactsEntries } = await import('../graph/gather-live.js');
-    entries = await gatherFactsEntries(o.inventory, hosts, { forks: o.forks, hooks: o.hooks });
-  }
+  const entries = hosts.length ? await o.gather(hosts) : [];
   const caption = check
     ? `Now (check mode, nothing was changed): the ${hosts.length} host${hosts.length === 1 ? '' : 's'} with pending changes, as they are.`
     : `After the run: the ${hosts.length} host${hosts.length === 1 ? '' : 's'} that changed, read again once the run was over.`;

@@ -1,5 +1,6 @@
 // Facts of the selected hosts, gathered live (one exec per host, as `kvmnet facts` does), in the
-// JSON shape `kvmnet facts --output json` prints: what the pictures are drawn from.
+// JSON shape `kvmnet facts --output json` prints: what the pictures are drawn from. It opens SSH
+// connections, so it lives with the commands (`graph`, `run --report`), not in the picture layer.
 import pLimit from 'p-limit';
 import { resolveConnectionVars } from '../config/connection-vars.js';
 import { hostVars, type Inventory } from '../config/inventory.js';
@@ -8,7 +9,7 @@ import type { SshHooks } from '../connection/index.js';
 import { UnreachableError } from '../errors.js';
 import { gatherHostFacts } from '../run/host-facts.js';
 import { factsSummary } from '../report/facts-view.js';
-import type { FactsEntry, FactsSummary } from './facts-json.js';
+import type { FactsEntry, FactsSummary } from '../graph/facts-json.js';
 
 export async function gatherFactsEntries(inventory: Inventory, hosts: readonly string[], o: { forks: number; hooks: SshHooks }): Promise<FactsEntry[]> {
   const limit = pLimit(o.forks);
