@@ -303,7 +303,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
   let loopVar = 'item';
   if (raw.loop_control !== undefined) {
     const lc = raw.loop_control;
-    if (isMap(lc) && (lc.loop_var === undefined || (typeof lc.loop_var === 'string' && /^[A-Za-z_]\w*$/.test(lc.loop_var)))) loopVar = (lc.loop_var as string | undefined) ?? 'item';
+    if (isMap(lc) && (lc.loop_var === undefined || (typeof lc.loop_var === 'string' && /^[A-Za-z_]\w*$/.test(lc.loop_var)))) loopVar = (lc.loop_var) ?? 'item';
     else c.error([...p, 'loop_control'], `${human} › loop_control`, 'expected a mapping like {loop_var: nic}');
   }
   if (raw.loop !== undefined && !Array.isArray(raw.loop) && !(typeof raw.loop === 'string' && hasTemplate(raw.loop))) {

@@ -89,7 +89,7 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean;
         : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted/.test(e.message)
           ? firstLine(e.message)
           : `YAML syntax error: ${firstLine(e.message)}`;
-    diagnostics.push({ severity: doc.errors.includes(e as never) ? 'error' : 'warning', file, line, col, message });
+    diagnostics.push({ severity: doc.errors.includes(e) ? 'error' : 'warning', file, line, col, message });
   }
   if (doc.errors.length > 0) return { diagnostics };
   let value: unknown;
@@ -233,7 +233,7 @@ function nodeAt(doc: Document.Parsed, path: readonly PathSegment[], wantKey: boo
     const last = i === path.length - 1;
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) return node as Node;
+      if (!pair) return node;
       if (last && wantKey) return pair.key as Node;
       node = pair.value ?? pair.key;
     } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {

@@ -11,8 +11,8 @@ export function splitSections(text: string): Array<{ key: string; body: string }
   const out: Array<{ key: string; body: string }> = [];
   const marks = [...text.matchAll(MARKER)];
   marks.forEach((m, i) => {
-    const start = m.index! + m[0].length;
-    const end = i + 1 < marks.length ? marks[i + 1]!.index! : text.length;
+    const start = m.index + m[0].length;
+    const end = i + 1 < marks.length ? marks[i + 1]!.index : text.length;
     out.push({ key: m[1]!, body: text.slice(start, end) });
   });
   return out;

@@ -16,8 +16,8 @@ function check(dev: string, vid: number | [number, number], expected: Facts, act
   // Without the bridge's VLAN table in the read-back there is nothing to compare.
   if (!expected.links[dev] || actual.links[dev]?.vlans === undefined) return undefined;
   for (const id of ids(vid)) {
-    const want = flags(expected.links[dev]!.vlans?.find((v) => v.id === id));
-    const got = flags(actual.links[dev]!.vlans!.find((v) => v.id === id));
+    const want = flags(expected.links[dev].vlans?.find((v) => v.id === id));
+    const got = flags(actual.links[dev].vlans.find((v) => v.id === id));
     if (want !== got) return `VLAN ${id} of ${dev} is ${got}, expected ${want}`;
   }
   return undefined;

@@ -24,7 +24,7 @@ export const OP_NAMES = Object.keys(OP_KINDS) as OpName[];
 export function opKind<O extends Op>(op: O): OpKind<O> {
   const kind = (OP_KINDS as Record<string, OpKind<Op>>)[op.op];
   if (!kind) throw new Error(`unknown operation '${String(op.op)}'`);
-  return kind as OpKind<O>;
+  return kind;
 }
 
 /** The shell lines of the operations, in order. */

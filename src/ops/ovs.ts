@@ -10,7 +10,7 @@ type Of<K extends OvsOp['op']> = Extract<OvsOp, { op: K }>;
 const q = (argv: string[]) => [shellJoin(argv)];
 const bridges = (f: Facts) => f.ovs?.bridges;
 const portOf = (f: Facts, port: string): { bridge: string; tag: number | null } | undefined => {
-  for (const [bridge, b] of Object.entries(bridges(f) ?? {})) if (b.ports[port]) return { bridge, tag: b.ports[port]!.tag };
+  for (const [bridge, b] of Object.entries(bridges(f) ?? {})) if (b.ports[port]) return { bridge, tag: b.ports[port].tag };
   return undefined;
 };
 const tagText = (t: number | null | undefined) => (t === null || t === undefined ? 'untagged' : `tag ${t}`);
@@ -54,7 +54,7 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
     lines: (op) => q(['ovs-vsctl', '--if-exists', 'del-br', op.name]),
     touches: (op, f) => [{ kind: 'link', name: op.name, op: 'delete' }, ...Object.keys(bridges(f)?.[op.name]?.ports ?? {}).map((p) => ({ kind: 'link' as const, name: p, op: 'nomaster' as const }))],
     effect: (op, f) => {
-      for (const p of Object.keys(bridges(f)?.[op.name]?.ports ?? {})) if (f.links[p]?.master === 'ovs-system') delete f.links[p]!.master;
+      for (const p of Object.keys(bridges(f)?.[op.name]?.ports ?? {})) if (f.links[p]?.master === 'ovs-system') delete f.links[p].master;
       if (f.ovs) delete f.ovs.bridges[op.name];
       // Its internal port goes, and with it (as with any link) its addresses, routes and VLANs.
       removeLink(f, op.name);

@@ -25,7 +25,7 @@ export function ruleArgs(r: RuleSpec | RuleFact, verb: 'add' | 'del'): string[] 
 
 const selector = (r: RuleSpec | RuleFact) => [r.family, r.priority, r.from ?? 'all', r.to ?? 'all', r.iif ?? '', r.oif ?? '', r.fwmark ?? ''].join(' ');
 /** The same rule as the kernel lists it: selector, priority and table. */
-export const sameRule = (a: RuleSpec | RuleFact, b: RuleSpec | RuleFact): boolean => selector(a) === selector(b) && a.table === b.table && !(a as RuleFact).action === !(b as RuleFact).action;
+export const sameRule = (a: RuleSpec | RuleFact, b: RuleSpec | RuleFact): boolean => selector(a) === selector(b) && a.table === b.table && !(a).action === !(b).action;
 export const ruleText = (r: RuleSpec | RuleFact): string =>
   `rule ${r.priority}: ${r.family === 6 ? '-6 ' : ''}from ${r.from ?? 'all'}${r.to ? ` to ${r.to}` : ''}${r.iif ? ` iif ${r.iif}` : ''}${r.oif ? ` oif ${r.oif}` : ''}${r.fwmark ? ` fwmark ${r.fwmark}` : ''} lookup ${r.table ?? '?'}`;
 const hasRule = (f: Facts, r: RuleSpec) => (f.rules ?? []).some((x) => sameRule(x, r));

@@ -132,7 +132,7 @@ function canonicalValue(path: readonly string[], name: string, raw: string, walk
   if (where === 'network/forward' && name === 'managed') return walk.forwardMode === 'hostdev' ? (value.toLowerCase() === 'yes' ? 'yes' : 'no') : undefined;
   if (where === 'network/portgroup' && name === 'default') return value.toLowerCase() === 'yes' ? 'yes' : 'no';
   if (tag === 'address' && where === 'network/forward/address' && PCI_WIDTH[name] !== undefined && /^(0x)?[0-9a-f]+$/i.test(value)) {
-    return `0x${parseInt(value, 16).toString(16).padStart(PCI_WIDTH[name]!, '0')}`;
+    return `0x${parseInt(value, 16).toString(16).padStart(PCI_WIDTH[name], '0')}`;
   }
   if (ADDRESS.has(name) && isIPv6(value)) return canonicalIPv6(value);
   if (NUMERIC.has(name) && /^\d+$/.test(value) && !NUMERIC_EXCEPT.some((p) => samePath(p, path))) return String(Number(value));

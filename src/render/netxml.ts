@@ -76,7 +76,7 @@ function normalize(value: string): string {
 export function isSubset(desired: XmlElement, actual: XmlElement): boolean {
   if (desired.tag !== actual.tag) return false;
   for (const [k, v] of Object.entries(desired.attrs)) {
-    if (actual.attrs[k] === undefined || normalize(actual.attrs[k]!) !== normalize(v)) return false;
+    if (actual.attrs[k] === undefined || normalize(actual.attrs[k]) !== normalize(v)) return false;
   }
   if (desired.text && desired.text !== actual.text) return false;
   const tags = new Set(desired.children.map((c) => c.tag));

@@ -119,7 +119,7 @@ export class FleetRenderer {
       if (erase) self.write(erase);
       const result = original.apply(this, args as never);
       const chunk = args[0];
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString();
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
       if (text.length > 0) self.held = !text.endsWith('\n');
       self.paint();
       return result;

@@ -546,6 +546,6 @@ async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<Prep
 /** The links a guarded change may touch, and the bridges they are ports of: what the rollback restores. */
 function guardDevices(changes: Change[], facts: Facts): string[] {
   const devices = new Set(touchedLinks(changes, facts));
-  for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d]!.master!);
+  for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d].master);
   return [...devices];
 }

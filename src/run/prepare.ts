@@ -45,8 +45,8 @@ export function prepareTask(task: TaskSpec, vars: Record<string, unknown>, host:
 /** The task's plan on these facts: its module's changes, then its persisted files (if it persists). */
 export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts: Facts, host: string): Plan {
   const persists = (task.args.persist ?? 'none') !== 'none';
-  assertGathered(facts, plannedNeeds(task.module as unknown as TaskModule, persists), `planning a ${task.module.type} task on ${host}`);
-  const runtime = task.module.plan(task.input as never, facts, host);
+  assertGathered(facts, plannedNeeds(task.module, persists), `planning a ${task.module.type} task on ${host}`);
+  const runtime = task.module.plan(task.input, facts, host);
   const persistence = task.module.persistence;
   if (!persistence) {
     refuseNmManaged(runtime, facts, host, undefined);

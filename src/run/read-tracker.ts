@@ -33,7 +33,7 @@ export class ReadTracker {
         if (typeof key === 'symbol' || typeof value === 'function') return value;
         const at = [...path, key];
         // An array counts as one value (a new address anywhere in the list is a change).
-        if (value !== null && typeof value === 'object' && !Array.isArray(value)) return this.wrap(value as object, at);
+        if (value !== null && typeof value === 'object' && !Array.isArray(value)) return this.wrap(value, at);
         record({ path: at, as: 'value' });
         return value;
       },

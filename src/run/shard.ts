@@ -59,7 +59,7 @@ export function shardFromEnv(env: Record<string, string | undefined>): ShardSpec
   };
   try {
     if (env[explicit] !== undefined && env[explicit] !== '') {
-      const parsed = parseShardSpec(env[explicit]!);
+      const parsed = parseShardSpec(env[explicit]);
       if (!parsed) throw new ShardError(`--shard auto: ${explicit}='${env[explicit]}' is not I/N, like 2/3`);
       return { ...parsed, source: explicit };
     }

@@ -213,7 +213,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
       // guests' ports as they are, and `ip link set master` cannot plug a tap into one anyway.
       const ovs = actual?.children.find((c) => c.tag === 'virtualport')?.attrs.type === 'openvswitch';
       // Nor is there a bridge to plug into for a network without one (passthrough, hostdev: macvtap and VFs).
-      const taps = restart && !ovs && net!.bridge !== undefined ? attachedTaps(facts, net!) : [];
+      const taps = restart && !ovs && net.bridge !== undefined ? attachedTaps(facts, net) : [];
       diff = {
         before: actual ? prettyXml(project(actual, desired)) : `(network ${name} not defined)`,
         after: prettyXml(desired),
@@ -236,7 +236,7 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
         const change = restartNetwork(name, taps);
         changes.push(ovs ? { ...change, summary: `network ${name} restarted (its Open vSwitch bridge keeps the guests' ports)` } : change);
       }
-      current = { ...(net ?? { name, autostart: false }), active: net?.active ?? false, persistent: true } as NetworkFact;
+      current = { ...(net ?? { name, autostart: false }), active: net?.active ?? false, persistent: true };
     }
   } else if (!net) {
     throw new RefusedError(`network ${name} is not defined on ${host}, and the task gives no definition (template, xml, or forward/bridge/ip)`);

@@ -70,7 +70,7 @@ function planOvs(args: EnsureOvsBridgeArgs, facts: Facts, host: string): Plan {
     if (!bridge) return noop(`OVS bridge ${name} does not exist`);
     return { changes: [{ summary: `delete OVS bridge ${name}${Object.keys(bridge.ports).length ? ` (ports ${Object.keys(bridge.ports).join(', ')} released)` : ''}`, ops: [{ op: 'ovs.del-br', name }] }], devices: [name] };
   }
-  if (!bridge && facts.links[name]) throw new RefusedError(`${name} exists on ${host} but is not an Open vSwitch bridge (${facts.links[name]!.kind ?? 'a NIC'}); refusing to replace it`);
+  if (!bridge && facts.links[name]) throw new RefusedError(`${name} exists on ${host} but is not an Open vSwitch bridge (${facts.links[name].kind ?? 'a NIC'}); refusing to replace it`);
   const changes: Change[] = [];
   if (!bridge) changes.push({ summary: `create OVS bridge ${name}`, ops: [{ op: 'ovs.add-br', name }] });
   const have = bridge?.ports ?? {};

@@ -180,7 +180,7 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
     });
   }
   if (changes.length === 0) return noop(`${describeForward(spec)} is in place (rules, rules file and libvirt hooks)`, data);
-  const before = [...(pf.files[path] ? [pf.files[path]!.trimEnd()] : ['(no rules file)']), ...(fileOk || liveRules.length ? liveRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${[NETWORK_HOOK, DAEMON_HOOK].filter((h) => pf.files[h] === HOOK_SCRIPT).join(', ') || '(none)'}`])];
+  const before = [...(pf.files[path] ? [pf.files[path].trimEnd()] : ['(no rules file)']), ...(fileOk || liveRules.length ? liveRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${[NETWORK_HOOK, DAEMON_HOOK].filter((h) => pf.files[h] === HOOK_SCRIPT).join(', ') || '(none)'}`])];
   const after = [wantFile.trimEnd(), ...(fileOk ? wantRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${NETWORK_HOOK}, ${DAEMON_HOOK}`])];
   return { changes, data, diff: { before: before.join('\n'), after: after.join('\n') } };
 }

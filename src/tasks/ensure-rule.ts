@@ -32,7 +32,7 @@ function ruleProblems(args: Record<string, unknown>): ArgProblem[] {
   const problems: ArgProblem[] = [];
   for (const field of ['from', 'to'] as const) {
     if (!isText(args[field])) continue;
-    const p = prefixProblem(args[field] as string, false);
+    const p = prefixProblem(args[field], false);
     if (p) problems.push({ field, message: p });
   }
   const f1 = isText(args.from) ? familyOf(args.from) : undefined;

@@ -48,7 +48,7 @@ async function linkOf(name: string): Promise<IpLink | undefined> {
   const r = await inHost(HOST, ['ip', '-j', 'link', 'show', 'dev', name], { check: false });
   return r.code === 0 ? (JSON.parse(r.stdout) as IpLink[])[0] : undefined;
 }
-const ifindex = async (name: string) => ((await linkOf(name)) as (IpLink & { ifindex?: number }) | undefined)?.ifindex;
+const ifindex = async (name: string) => ((await linkOf(name)))?.ifindex;
 
 /** Samples the tap's `ip -o link` line inside the host (every ~50 ms) until `stop()`, which returns the samples. */
 async function sampleTap(): Promise<{ stop: () => Promise<string[]> }> {

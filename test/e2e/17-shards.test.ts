@@ -140,7 +140,7 @@ describe('shards: N processes, one merged result', () => {
       kvmnet(['facts', '-i', inventory(), '--output', 'json']),
       ...[1, 2].map((i) => kvmnet(['facts', '-i', inventory(), '--output', 'json', '--shard', `${i}/2`], { env })),
     ]);
-    for (const r of [whole!, ...shards]) expect(r.code, show(r)).toBe(0);
+    for (const r of [whole, ...shards]) expect(r.code, show(r)).toBe(0);
     const files = shards.map((r, i) => {
       const file = join(dir, `facts-${i + 1}.jsonl`);
       writeFileSync(file, r.stdout);
@@ -150,7 +150,7 @@ describe('shards: N processes, one merged result', () => {
     const merged = await kvmnet(['merge', ...files, '-o', out]);
     expect(merged.code, show(merged)).toBe(0);
     const brief = (jsonl: string) => jsonEvents(jsonl).filter((e) => e.event !== 'header').map((e) => [e.host, e.hostname, (e.bridges as Array<{ name: string }>).map((b) => b.name).sort()]);
-    expect(brief(readFileSync(out, 'utf8'))).toEqual(brief(whole!.stdout).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    expect(brief(readFileSync(out, 'utf8'))).toEqual(brief(whole.stdout).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
     expect(brief(readFileSync(out, 'utf8')).map((e) => e[0])).toEqual([...LAB_HOSTS]);
     const svg = await kvmnet(['graph', '--from', out, '--format', 'dot']);
     expect(svg.code, show(svg)).toBe(0);

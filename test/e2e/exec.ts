@@ -83,8 +83,8 @@ export function spawnKvmnet(args: readonly string[], opts: { env?: NodeJS.Proces
   let stdout = '';
   let stderr = '';
   let exited = false;
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const done = new Promise<Result & { signal: NodeJS.Signals | null; endedAt: number }>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -91,7 +91,7 @@ const nearValidLine = fc.constantFrom(...COMMANDS).chain((command) =>
     const head = [...c.split(' '), ...(c === 'run' || c === 'validate' ? ['site.yaml'] : [])];
     const inv = c.startsWith('lab') || c === 'schema' || c === 'doc' ? [] : ['-i', 'inventory.yaml'];
     const args = [...head, ...inv, ...opts.flat()];
-    return { command: c as string, args: c === 'lab up' ? [...args, '--hosts', labCount] : args };
+    return { command: c, args: c === 'lab up' ? [...args, '--hosts', labCount] : args };
   }),
 );
 const anyLine = fc.oneof(commandLine, nearValidLine);

@@ -11,7 +11,7 @@ import { runHost } from '../../src/run/host-pipeline.js';
 import { testHostJob } from './support/host-job.js';
 import { FakeHost } from './support/fake-host.js';
 
-const guard = vi.hoisted(() => ({ calls: [] as Array<GuardOptions & { changes: Change[] }>, outcome: 'changed' as 'changed' | 'rolled_back' }));
+const guard = vi.hoisted(() => ({ calls: [] as Array<GuardOptions & { changes: Change[] }>, outcome: 'changed' }));
 vi.mock('../../src/run/confirm.js', async (importOriginal) => ({
   ...(await importOriginal<object>()),
   applyConfirmed: async (o: GuardOptions & { changes: Change[] }): Promise<ConfirmResult> => {

@@ -63,5 +63,5 @@ describe('facts fragments', () => {
 function expectOneVirshPerRun(script: string): void {
   const calls = [...script.matchAll(/virsh -q "\$cmds; echo @@kvmnet:end@@"(.*)$/gm)].map((m) => m[1]);
   expect(calls).toEqual([' > "$kv_out" & kv_pid=$!', '']);
-  expect(script).toMatch(/if \[ -n "\$kv_out" \]; then\n  wait "\$kv_pid"; kv_rc=\$\?\n  cat "\$kv_out"; rm -f "\$kv_out"\n  echo "@@kvmnet:virsh-exit:\$kv_rc@@"\nelse\n  virsh -q /);
+  expect(script).toMatch(/if \[ -n "\$kv_out" \]; then\n {2}wait "\$kv_pid"; kv_rc=\$\?\n {2}cat "\$kv_out"; rm -f "\$kv_out"\n {2}echo "@@kvmnet:virsh-exit:\$kv_rc@@"\nelse\n {2}virsh -q /);
 }

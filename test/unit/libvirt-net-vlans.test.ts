@@ -31,7 +31,7 @@ const OVS = {
 };
 
 const render = (args: object): string => {
-  const parsed = ensureLibvirtNet.schema.parse(args) as EnsureLibvirtNetArgs;
+  const parsed = ensureLibvirtNet.schema.parse(args);
   return ensureLibvirtNet.prepare!(parsed, { vars: {}, where: 'test', playbookDir: '.' }).desiredXml!;
 };
 

@@ -39,7 +39,7 @@ describe('facts of the guests’ side (captured)', () => {
     expect(f.dhcp!.net10!.live).toContainEqual({ mac: '52:54:00:30:00:13', ip: '192.168.30.13' });
     expect(f.dhcp!.net10!.leases).toEqual([{ expiry: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), mac: '52:54:00:30:00:11', protocol: 'ipv4', address: '192.168.30.11/24', hostname: 'web1', clientId: '01:52:54:00:30:00:11' }]);
     // The running definition of an active network is read too (what a live update is checked against).
-    expect(f.dhcp!.default).toEqual({ config: [], live: [], liveXml: expect.stringMatching(/^<network>\n  <name>default<\/name>/), leases: [], dnsConfig: [], dnsLive: [] });
+    expect(f.dhcp!.default).toEqual({ config: [], live: [], liveXml: expect.stringMatching(/^<network>\n {2}<name>default<\/name>/), leases: [], dnsConfig: [], dnsLive: [] });
   });
 
   it('the firewall: libvirt’s backend, kvmnet’s rules, its jumps first, its files', () => {

@@ -36,7 +36,7 @@ function runOnFakeHost(script: string, sys: SysState): string[] {
 /** The rollback's device set as the run computes it: what the changes touch, and their masters. */
 function guardDevices(plan: ReturnType<typeof planOf>, facts: ReturnType<typeof vmFixture>): string[] {
   const devices = new Set(touchedLinks(plan.changes, facts));
-  for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d]!.master!);
+  for (const d of [...devices]) if (facts.links[d]?.master) devices.add(facts.links[d].master);
   return [...devices];
 }
 

@@ -172,11 +172,11 @@ describe('secrets', () => {
       await kvmnet(['run', playbook, '-i', inv, '--limit', HOST], { env: NO_AGENT }),
       await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: NO_AGENT }),
     ], { hostSession: false });
-    for (const r of [text!, json!]) {
+    for (const r of [text, json]) {
       expect(r.code, show(r)).toBe(4);
       expectClean(r);
     }
-    const error = summaryOf(json!).hosts[0]?.error ?? '';
+    const error = summaryOf(json).hosts[0]?.error ?? '';
     expect(error).toMatch(/authentication failed for root \(tried: key \S+not_authorized, password/);
     // The host's sshd saw the password attempts (and rejected them): the secret really went out, encrypted, and nowhere else.
     const log = readFileSync(hostPath(HOST, pwSshd.log), 'utf8');
@@ -203,12 +203,12 @@ describe('secrets', () => {
       await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: { ...NO_AGENT, KVMNET_SSH_PASSPHRASE: WRONG_PASSPHRASE } }),
       await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: NO_AGENT }),
     ], { hostSession: true });
-    expect(ok!.code, show(ok!)).toBe(0);
-    expect(ok!.stdout).toMatch(new RegExp(`^${HOST}\\s+: ok=0\\s+changed=4`, 'm'));
-    expect(wrong!.code, show(wrong!)).toBe(4);
-    expect(summaryOf(wrong!).hosts[0]?.error).toMatch(/cannot decrypt ssh key \S+encrypted_ed25519: wrong passphrase\?/);
-    expect(none!.code, show(none!)).toBe(4);
-    expect(summaryOf(none!).hosts[0]?.error).toMatch(/ssh key \S+encrypted_ed25519 is encrypted and no passphrase was given/);
-    for (const r of [ok!, wrong!, none!]) expectClean(r);
+    expect(ok.code, show(ok)).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`^${HOST}\\s+: ok=0\\s+changed=4`, 'm'));
+    expect(wrong.code, show(wrong)).toBe(4);
+    expect(summaryOf(wrong).hosts[0]?.error).toMatch(/cannot decrypt ssh key \S+encrypted_ed25519: wrong passphrase\?/);
+    expect(none.code, show(none)).toBe(4);
+    expect(summaryOf(none).hosts[0]?.error).toMatch(/ssh key \S+encrypted_ed25519 is encrypted and no passphrase was given/);
+    for (const r of [ok, wrong, none]) expectClean(r);
   });
 });

@@ -67,9 +67,9 @@ describe('rolling out over 6 hosts', () => {
     expect(warnings).toContain('never touched: hv2, hv3, hv4, hv5, hv6');
 
     // The canary really ran (br0 made, port refused) ...
-    expect((await link('hv1' as LabHost, 'br0'))?.linkinfo?.info_kind).toBe('bridge');
-    expect((await link('hv1' as LabHost, 'eth1'))?.master).toBeUndefined();
-    expect(contacted('hv1' as LabHost)).toBe(true);
+    expect((await link('hv1', 'br0'))?.linkinfo?.info_kind).toBe('bridge');
+    expect((await link('hv1', 'eth1'))?.master).toBeUndefined();
+    expect(contacted('hv1')).toBe(true);
     // ... and the rest of the fleet is exactly as it was.
     await Promise.all(FLEET.slice(1).map(expectUntouched));
   });
@@ -94,7 +94,7 @@ describe('rolling out over 6 hosts', () => {
       ['hv6', 3, 0],
     ]);
     await Promise.all(FLEET.filter((x) => x !== 'hv2').map(expectConverged));
-    expect((await link('hv2' as LabHost, 'eth1'))?.master).toBeUndefined();
+    expect((await link('hv2', 'eth1'))?.master).toBeUndefined();
 
     await resetFleet(FLEET);
     // Plain output this time: the recap a person reads says the same.
@@ -105,7 +105,7 @@ describe('rolling out over 6 hosts', () => {
     expect(at49.stdout).toMatch(/^hv2 +: ok=0 +changed=1 +failed=1 /m);
     expect(at49.stdout).toContain('never touched (rollout stopped): hv3, hv4, hv5, hv6');
     expect(at49.stdout).not.toMatch(/BATCH 2\//);
-    await expectConverged('hv1' as LabHost);
+    await expectConverged('hv1');
     await Promise.all(FLEET.slice(2).map(expectUntouched));
   });
 

@@ -274,7 +274,7 @@ ${[1, 2, 3]
       expect(tasks.code, show(tasks)).toBe(0);
       expect(tasks.stdout).toBe('play: tagged (2 hosts)\n  bridge  tags=[bridge]\n  always marker  tags=[always]\n  untagged port\n');
       expect(limited.code, show(limited)).toBe(0);
-      expect(limited.stdout).toMatch(/^play: tagged \(1 hosts?\)\n  far\n  bridge  tags=\[bridge\]\n  always marker  tags=\[always\]\n  untagged port\n$/);
+      expect(limited.stdout).toMatch(/^play: tagged \(1 hosts?\)\n {2}far\n {2}bridge {2}tags=\[bridge\]\n {2}always marker {2}tags=\[always\]\n {2}untagged port\n$/);
       expect(accepted, 'connections to the listening host').toBe(0);
 
       // The control: a real run does connect (and finds no SSH server there).

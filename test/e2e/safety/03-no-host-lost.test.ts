@@ -163,7 +163,7 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     writeFileSync(knownHosts, `${readFileSync(join(labDir(), 'known_hosts'), 'utf8')}[127.0.0.1]:${proxy.port} ${knownHostsEntry(H).key}\n`);
     const slowInv = inventoryCopy(dir, (doc) => {
       doc.all.vars.known_hosts = knownHosts;
-      doc.all.children.lab.hosts = { [H]: { host: '127.0.0.1', port: proxy.port } } as never;
+      doc.all.children.lab.hosts = { [H]: { host: '127.0.0.1', port: proxy.port } };
     });
     const started = Date.now();
     // 200 ms each way makes the SSH handshake take seconds: too short a confirm_timeout is refused first.

@@ -206,8 +206,8 @@ describe('authentication', () => {
       connected(settings({ sshKey: sshd.encryptedKey }), hooks),
       connected(settings({ sshKey: sshd.encryptedKey }), hooks),
     ]);
-    expect((await a!.exec('echo a')).stdout).toBe('a\n');
-    expect((await b!.exec('echo b')).stdout).toBe('b\n');
+    expect((await a.exec('echo a')).stdout).toBe('a\n');
+    expect((await b.exec('echo b')).stdout).toBe('b\n');
     expect(asked).toEqual([sshd.encryptedKey]);
   });
 
