@@ -97,7 +97,5 @@ export function procRssKb(pid) {
   return { peak: get('VmHWM'), current: get('VmRSS') };
 }
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 export const fmtS = (ms) => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
 export const fmtRatio = (x) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');

@@ -6,7 +6,7 @@ import { loadSource, type VarsDirCache } from './inventory-sources.js';
 import { LOCALHOST_NAMES, type Inventory, type VarBag } from './inventory-types.js';
 import { copyVar, setOwn } from './inventory-util.js';
 
-export type { Inventory, InventoryGroup, InventoryHost } from './inventory-types.js';
+export type { Inventory } from './inventory-types.js';
 
 /**
  * Reads every `-i` source in order; later sources add hosts and groups and override vars of earlier ones.

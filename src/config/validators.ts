@@ -67,7 +67,3 @@ export function netmaskToPrefix(mask: string): number | undefined {
   return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
 }
 
-export function prefixToNetmask(prefix: number): string {
-  const bits = '1'.repeat(prefix).padEnd(32, '0');
-  return [0, 8, 16, 24].map((i) => parseInt(bits.slice(i, i + 8), 2)).join('.');
-}

@@ -25,8 +25,6 @@ const ORDER = new Map(ALL_FRAGMENTS.map((f, i) => [f.id, i]));
 /** Fragments that cost the host nothing (they only read core sections): always read. */
 const FREE = ALL_FRAGMENTS.filter((f) => !f.shell && !f.virsh);
 
-/** The persistence drift (`kvmnet facts`) compares kvmnet's files with the running state. */
-export const DRIFT_FRAGMENTS: readonly FactsFragment[] = [persistedFacts];
 /** A command task's rollback restores kvmnet's files as they were before it. */
 export const COMMAND_GUARD_FRAGMENTS: readonly FactsFragment[] = [persistedFacts];
 // The SSH-path guard and the link rollback read links, addresses, routes and the session (core)

@@ -8,5 +8,3 @@ export async function renderSvg(dot: string): Promise<string> {
   return (await viz).renderString(dot, { format: 'svg' });
 }
 
-/** The SVG element alone, for inlining in HTML (no XML prolog, no doctype). */
-export const inlineSvg = (svg: string): string => svg.slice(svg.indexOf('<svg'));

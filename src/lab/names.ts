@@ -25,12 +25,6 @@ export function validateCount(n: number): number {
 
 export const hostName = (i: number): string => `hv${i}`;
 
-export function hostIndex(name: string): number {
-  const m = /^hv([1-9][0-9]*)$/.exec(name);
-  if (!m?.[1]) throw new LabError(`not a lab host name: ${name}`);
-  return Number(m[1]);
-}
-
 // The `-` separator keeps names of different labs apart: without it prefix `kvl` host 11 and
 // prefix `kvl1` host 1 would both own `kvl11m`. Prefixes cannot contain `-`.
 export const netnsName = (prefix: string, i: number): string => `${prefix}-hv${i}`;

@@ -36,7 +36,6 @@ export const switchMgmtTap = (prefix: string): string => `${prefix}-sm`;
 export const switchUplinkTap = (prefix: string): string => `${prefix}-su`;
 /** The switch's name for its port facing host I's NIC (inside the switch VM). */
 export const switchPortName = (i: number, nic: VmHostNic): string => `h${i}${NIC_LETTER[nic]}`;
-export const switchBondName = (i: number): string => `bond${i}`;
 
 export const switchAddress = (subnet: LabSubnet): string => `${subnet.base}.254`;
 /** Where a host can be reached over its bond on VLAN MGMT_VLAN once it has an address there (the lab offers .111-.116). */

@@ -22,7 +22,10 @@ function splitTerse(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const ch = line[i]!;
     if (ch === '\\' && i + 1 < line.length) cur += line[++i];
-    else if (ch === ':') (out.push(cur), (cur = ''));
+    else if (ch === ':') {
+      out.push(cur);
+      cur = '';
+    }
     else cur += ch;
   }
   out.push(cur);
@@ -63,12 +66,6 @@ export function nmManages(m: ManagerFacts | undefined, dev: string): boolean {
   if (!m?.active.networkmanager) return false;
   const d = m.nmDevices[dev];
   return d !== undefined && d.state !== 'unmanaged' && !d.state.includes('externally') && d.type !== 'loopback';
-}
-
-/** The renderer of the host's netplan configuration (netplan's default is networkd). */
-export function netplanRenderer(m: ManagerFacts): 'networkd' | 'NetworkManager' {
-  const r = m.netplan.map((f) => f.renderer).filter(Boolean).at(-1);
-  return r === 'NetworkManager' ? 'NetworkManager' : 'networkd';
 }
 
 /**

@@ -17,11 +17,6 @@ interface BridgeVlanJson {
   vlans?: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }>;
 }
 
-/** Reads vlan_filtering/default_pvid of bridges and the VLAN sets of their ports into the facts. */
-export function parseBridgeVlans(sections: ReadonlyArray<{ key: string; body: string }>, facts: Facts): void {
-  parseBridgeFiltering(sections, facts);
-  parseBridgeVlanTable(sections, facts);
-}
 
 /**
  * ensure_bridge's and ensure_port's fragments: vlan_filtering from the link section (no host

@@ -22,8 +22,6 @@ export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, en
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];
 export type TaskModuleOf<K extends TaskType> = Extract<AnyTaskModule, { type: K }>;
-/** A task type's arguments after parsing (defaults applied). */
-export type TaskArgs<K extends TaskType> = z.output<TaskModuleOf<K>['schema']>;
 
 export const taskTypes: TaskType[] = taskModules.map((m) => m.type);
 

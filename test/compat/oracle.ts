@@ -248,6 +248,3 @@ export function documentedRefusals(): string[] {
   return [...section.matchAll(/error:\s+`([^`]+)`/g)].map((m) => m[1]!);
 }
 
-export function fileExists(p: string): boolean {
-  return existsSync(p);
-}

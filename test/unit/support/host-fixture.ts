@@ -1,5 +1,5 @@
 // Builds Facts from the per-command outputs captured on real lab hosts (test/fixtures/hosts/).
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAddrs, parseLinks, parseRoutes } from '../../../src/facts/parse-ip.js';
 import { networkFromSections, parseNetList } from '../../../src/facts/parse-virsh.js';
@@ -33,4 +33,3 @@ export function hostFixture(state: 'fresh' | 'bridged' | 'nat' | 'no-libvirtd'):
   };
 }
 
-export const fixtureStates = () => readdirSync(root).filter((d) => !d.endsWith('.md'));
