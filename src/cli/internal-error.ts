@@ -2,7 +2,7 @@
 // points at the TypeScript sources. The bundle ships source maps (scripts/bundle.mjs); they are read
 // here, only when a bug happens, so that no run pays for parsing them.
 import { existsSync, readFileSync } from 'node:fs';
-import { SourceMap } from 'node:module';
+import { SourceMap, type SourceMapPayload } from 'node:module';
 import { arch, platform } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +55,7 @@ export function mapStack(stack: string, root: string = packageRoot()): string {
     if (!maps.has(file)) {
       try {
         const mapFile = `${file}.map`;
-        maps.set(file, existsSync(mapFile) ? { map: new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8'))), dir: dirname(mapFile) } : null);
+        maps.set(file, existsSync(mapFile) ? { map: new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMapPayload), dir: dirname(mapFile) } : null);
       } catch {
         maps.set(file, null);
       }

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseFactsJson } from '../graph/facts-json.js';
 import { parseRunLog } from '../report/html-run-log.js';
-import { runReportHtml } from '../report/html-report.js';
+import { runReportHtml, type ReportOptions } from '../report/html-report.js';
 import { changedHosts, reportTopology } from '../report/html-write.js';
 import { EXIT } from './exit-codes.js';
 import { out } from './output.js';
@@ -24,7 +24,7 @@ export async function reportCommand(results: string, flags: { output: string; fa
   // A saved plan is one JSON object (with kvmnet_plan); a run is JSON Lines of events.
   const isPlan = text.trimStart().startsWith('{') && text.includes('"kvmnet_plan"');
   const log = isPlan ? planRunLog(readPlan(results)) : parseRunLog(text, results);
-  let topology = {};
+  let topology: Pick<ReportOptions, 'topology' | 'topologyNote'>;
   if (flags.facts) {
     const entries = parseFactsJson(read(flags.facts), flags.facts);
     const changed = new Set(changedHosts(log));

@@ -217,5 +217,6 @@ function pyStr(key: unknown): string {
   if (key === true) return 'True';
   if (key === false) return 'False';
   if (key === null) return 'None';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- an inventory's keys are scalars
   return String(key);
 }

@@ -113,6 +113,7 @@ export function ansibleJson(value: unknown, indent = 0, float = false): string {
     const obj = value as Record<string, unknown>;
     return `{\n${keys.map((k) => `${pad}${JSON.stringify(k)}: ${ansibleJson(obj[k], indent + 4, isMarkedFloat(obj, k))}`).join(',\n')}\n${end}}`;
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only scalars are left: strings, lists and mappings are above
   return JSON.stringify(String(value));
 }
 

@@ -119,7 +119,6 @@ function enumerate(inv: Inventory, term: string, where: Location, diagnostics: D
 function applySubscript(term: string, hosts: string[], m: RegExpExecArray, where: Location, diagnostics: Diagnostic[]): string[] {
   const [, base, index, start, , end] = m;
   if (hosts.length === 0) return [];
-  let picked: string[];
   // Ansible: `[i]` and `[i:0]` pick one host (an index past the end: none, with a warning, as `ansible --list-hosts`
   // shows it); `[i:j]` is inclusive, `[i:]` runs to the end.
   const single = index ?? (end === '0' || (end !== undefined && end !== '' && Number(end) === 0) ? start : undefined);
@@ -132,7 +131,7 @@ function applySubscript(term: string, hosts: string[], m: RegExpExecArray, where
     return [hosts.at(i)!];
   }
   const last = end === '' || end === undefined ? hosts.length - 1 : Number(end);
-  picked = hosts.slice(Number(start), last + 1);
+  const picked = hosts.slice(Number(start), last + 1);
   if (picked.length === 0) {
     diagnostics.push({ severity: 'warning', ...where, message: `No hosts matched the subscripted pattern '${term}': '${base}' has ${hosts.length} host(s)` });
   }

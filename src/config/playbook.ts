@@ -10,6 +10,7 @@ import { isTaskType, taskModule, taskTypes, type TaskType } from '../tasks/regis
 import { PLAY_KEYS, TASK_KEYWORDS, validPlayValue } from './keywords.js';
 import { suggest } from './suggest.js';
 import { locate, parseYaml, readInputFile, type PathSegment, type YamlSource } from './yaml-source.js';
+import { shown } from '../text/shown.js';
 
 export interface SpecLocation {
   file: string;
@@ -95,7 +96,7 @@ class Collector {
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const describe = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v === 'string' ? `the string '${v}'` : `${typeof v} ${String(v)}`;
+  v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v === 'string' ? `the string '${v}'` : `${typeof v} ${shown(v)}`;
 
 function unknownKeyMessage(key: string, known: readonly string[], what: string): string {
   const hint = suggest(key, known);

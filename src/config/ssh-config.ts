@@ -360,7 +360,7 @@ function glob(pattern: string): string[] {
     }
     const next: string[] = [];
     for (const dir of paths) {
-      let entries: string[] = [];
+      let entries: string[];
       try {
         entries = readdirSync(dir);
       } catch {

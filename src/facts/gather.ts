@@ -85,7 +85,8 @@ export async function topUpFacts(conn: Connection, host: string, facts: Facts, f
 export function detachStrings<T>(value: T): T {
   if (typeof value === 'string') return (value.length >= 13 ? Buffer.from(value, 'utf8').toString('utf8') : value) as T;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = detachStrings(value[i]);
+    const list = value as unknown[];
+    for (let i = 0; i < list.length; i++) list[i] = detachStrings(list[i]);
   } else if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) obj[key] = detachStrings(obj[key]);

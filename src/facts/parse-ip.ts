@@ -99,7 +99,7 @@ function parseJsonArray<T>(json: string, what: string): T[] {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`cannot parse the output of '${what}' as JSON: ${(err as Error).message}`);
+    throw new Error(`cannot parse the output of '${what}' as JSON: ${(err as Error).message}`, { cause: err });
   }
   if (!Array.isArray(value)) throw new Error(`'${what}' did not print a JSON list`);
   return value as T[];

@@ -21,7 +21,6 @@ export async function labDown(opts: { dir: string }, log: (line: string) => void
   }
   const state = readLabState(paths.dir);
   const unlock = acquireLock(paths.lock);
-  let removeDir = false;
   try {
     const left = await prefixLeftovers(state.prefix);
     const netns = [...new Set([...state.hosts.map((h) => h.netns).filter((ns) => ns !== ''), ...left.netns])];
@@ -46,11 +45,10 @@ export async function labDown(opts: { dir: string }, log: (line: string) => void
     for (const file of [paths.inventory, paths.knownHosts, paths.key, `${paths.key}.pub`, `${paths.state}.tmp`, paths.state]) {
       rmSync(file, { force: true });
     }
-    removeDir = state.createdDir;
   } finally {
     unlock();
   }
-  if (removeDir) {
+  if (state.createdDir) {
     try {
       if (readdirSync(paths.dir).length === 0) rmdirSync(paths.dir);
     } catch {

@@ -5,6 +5,7 @@ import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
 import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind, VxlanSettings } from './types.js';
+import { shown } from '../text/shown.js';
 
 type Of<K extends LinkOp['op']> = Extract<LinkOp, { op: K }>;
 
@@ -149,7 +150,7 @@ export const vxlanText = (v: VxlanSettings): string =>
 
 const linkTouch = (name: string, op: Extract<Touch, { kind: 'link' }>['op']): Touch => ({ kind: 'link', name, op });
 const q = (argv: string[]) => [shellJoin(argv)];
-const differs = (what: string, want: unknown, got: unknown) => (want === got ? undefined : `${what} is ${String(got ?? 'unset')}, expected ${String(want ?? 'unset')}`);
+const differs = (what: string, want: unknown, got: unknown) => (want === got ? undefined : `${what} is ${got === undefined || got === null ? 'unset' : shown(got)}, expected ${want === undefined || want === null ? 'unset' : shown(want)}`);
 
 /** Compares one aspect of a link in the expected and the read-back facts; undefined when they agree or the link is expected gone. */
 function checkLink(name: string, expected: Facts, actual: Facts, aspect: (l: LinkFact) => unknown, what: string): string | undefined {

@@ -4,6 +4,7 @@ import { shellJoin } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { recreateLink, removeLink } from './link.js';
 import type { Op, OpKind, OvsOp } from './types.js';
+import { shown } from '../text/shown.js';
 
 type Of<K extends OvsOp['op']> = Extract<OvsOp, { op: K }>;
 
@@ -16,7 +17,7 @@ const portOf = (f: Facts, port: string): { bridge: string; tag: number | null } 
 const tagText = (t: number | null | undefined) => (t === null || t === undefined ? 'untagged' : `tag ${t}`);
 
 function checkOvs(what: string, want: unknown, got: unknown): string | undefined {
-  return JSON.stringify(want) === JSON.stringify(got) ? undefined : `${what} is ${got === undefined ? 'absent' : String(got)}, expected ${want === undefined ? 'absent' : String(want)}`;
+  return JSON.stringify(want) === JSON.stringify(got) ? undefined : `${what} is ${got === undefined ? 'absent' : shown(got)}, expected ${want === undefined ? 'absent' : shown(want)}`;
 }
 const portState = (f: Facts, port: string) => {
   const p = portOf(f, port);

@@ -23,7 +23,7 @@ function compile(source: string, escape: boolean): HandlebarsTemplateDelegate {
   let t = cache.get(source);
   if (!t) {
     const spec = PRECOMPILED.get(precompiledKey(source, escape));
-    t = spec ? (hb.template(spec) as HandlebarsTemplateDelegate) : hb.compile(source, compileOptions(escape));
+    t = spec ? hb.template(spec) : hb.compile(source, compileOptions(escape));
     cache.set(source, t);
   }
   return t;

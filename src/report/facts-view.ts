@@ -14,7 +14,7 @@ export function factsSummary(f: Facts): Record<string, unknown> {
   return {
     hostname: f.hostname,
     ssh: f.session ? { address: f.session.serverAddress, interface: f.session.dev ?? null } : null,
-    ...Object.assign({}, ...views.map((v) => v.json(f))),
+    ...(Object.assign({}, ...views.map((v) => v.json(f))) as Record<string, unknown>),
     // null: these facts do not say (not gathered); [] : nothing persisted.
     persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
     persistence_drift: persistenceDrift(f),

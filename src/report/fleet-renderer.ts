@@ -20,6 +20,7 @@ const ESC = '\u001b[';
 const HIDE_CURSOR = `${ESC}?25l`;
 const SHOW_CURSOR = `${ESC}?25h`;
 // Strip colours to measure what a line occupies on screen.
+// eslint-disable-next-line no-control-regex -- the escape character is what it matches
 const SGR = /\u001b\[[0-9;]*m/g;
 
 export class FleetRenderer {
@@ -40,7 +41,8 @@ export class FleetRenderer {
   constructor(_tasks: unknown[], private readonly options: FleetRendererOptions) {
     this.stream = options.stream ?? process.stdout;
     // Keep the stream's own write: other output goes through the interception below.
-    this.write = this.stream.write.bind(this.stream) as (s: string) => boolean;
+    const own = this.stream.write.bind(this.stream);
+    this.write = (s: string) => own(s);
   }
 
   render(): void {
@@ -111,19 +113,20 @@ export class FleetRenderer {
    * line is ended, so the prompt stays readable.
    */
   private intercept(stream: NodeJS.WriteStream): void {
+    // Kept as it is, to be put back; called with the stream as `this`.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     const original = stream.write;
-    const self = this;
-    stream.write = function (this: NodeJS.WriteStream, ...args: Parameters<NodeJS.WriteStream['write']>) {
-      const erase = self.erase();
-      self.drawn = [];
-      if (erase) self.write(erase);
-      const result = original.apply(this, args as never);
+    stream.write = ((...args: Parameters<NodeJS.WriteStream['write']>) => {
+      const erase = this.erase();
+      this.drawn = [];
+      if (erase) this.write(erase);
+      const result = original.apply(stream, args as never);
       const chunk = args[0];
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-      if (text.length > 0) self.held = !text.endsWith('\n');
-      self.paint();
+      if (text.length > 0) this.held = !text.endsWith('\n');
+      this.paint();
       return result;
-    } as NodeJS.WriteStream['write'];
+    }) as NodeJS.WriteStream['write'];
     this.restore.push(() => {
       stream.write = original;
     });

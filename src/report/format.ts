@@ -3,12 +3,13 @@ import { hostFailed, type HostRecap, type RunSummary, type TaskEvent } from '../
 import { hostRanges } from './host-range.js';
 import { lineDiff } from '../text/line-diff.js';
 
+// Function properties, not methods: they are plain functions, passed around on their own (`c.red`).
 export interface Colors {
-  green(s: string): string;
-  yellow(s: string): string;
-  red(s: string): string;
-  dim(s: string): string;
-  bold(s: string): string;
+  green: (s: string) => string;
+  yellow: (s: string) => string;
+  red: (s: string) => string;
+  dim: (s: string) => string;
+  bold: (s: string) => string;
 }
 
 const id = (s: string) => s;

@@ -89,6 +89,7 @@ export function cellWidth(ch: string): number {
 
 /** One line of at most `width` cells: control characters (a newline in a task name) become spaces, the end is cut with '…'. */
 export function fit(text: string, width: number): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it replaces
   const chars = Array.from(text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' '));
   let used = 0;
   for (let i = 0; i < chars.length; i++) {

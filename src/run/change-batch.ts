@@ -126,7 +126,11 @@ export class ChangeBatch {
       const result = await conn.exec(script, {
         timeoutFactor: count,
         onStdout: (text) => {
-          for (const m of markers.read(text)) if (m.status === 0) (readBack ? ended.push(Date.now()) : settle(0, ''));
+          for (const m of markers.read(text)) {
+            if (m.status !== 0) continue;
+            if (readBack) ended.push(Date.now());
+            else settle(0, '');
+          }
         },
       });
       const stderrParts = splitStderr(result.stderr, nonce);

@@ -12,7 +12,7 @@ import { withNetplanFiles } from '../persist/netplan-plan.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
 import { assertGathered, plannedNeeds } from '../facts/needs.js';
-import type { CommandTaskModule, PlannedTaskModule, TaskModule } from '../tasks/contract.js';
+import type { CommandTaskModule, PlannedTaskModule } from '../tasks/contract.js';
 import { taskModule } from '../tasks/registry.js';
 import type { CommandArgs } from '../tasks/command.js';
 

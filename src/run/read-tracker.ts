@@ -68,7 +68,7 @@ export function readValue(root: unknown, read: Read): unknown {
   if (v === undefined) return undefined;
   // Read as absent then: that it exists now is the change, not what it holds.
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) return PRESENT;
-  return JSON.parse(JSON.stringify(kept(read.path, v), (k, x) => (VOLATILE.has(k) ? undefined : x)));
+  return JSON.parse(JSON.stringify(kept(read.path, v), (k, x: unknown) => (VOLATILE.has(k) ? undefined : x))) as unknown;
 }
 
 export const PRESENT = '(present)';

@@ -29,7 +29,11 @@ export function sshPath(facts: Facts): SshPath | undefined {
       .filter((l) => l.master === d && l.kind !== 'tun')
       .map((l) => l.name);
     if (lower && facts.links[lower]) next.push(lower);
-    for (const n of next) if (!links.has(n)) (links.add(n), below.push(n));
+    for (const n of next) {
+      if (links.has(n)) continue;
+      links.add(n);
+      below.push(n);
+    }
   }
   return { links, dev: session.dev, address: session.serverAddress };
 }

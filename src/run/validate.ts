@@ -136,7 +136,7 @@ function loopVars(task: TaskSpec, vars: Record<string, unknown>, host: string, r
   if (task.loop === undefined) return [{}];
   try {
     const items = renderValue(task.loop, vars, `loop of '${task.name}'`);
-    if (Array.isArray(items)) return items.map((item) => ({ [task.loopVar]: item }));
+    if (Array.isArray(items)) return (items as unknown[]).map((item) => ({ [task.loopVar]: item }));
     problems.add(task.loc, 'loop is not a list', host);
   } catch (err) {
     const message = (err as Error).message;

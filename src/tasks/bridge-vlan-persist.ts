@@ -77,7 +77,10 @@ export function withIfupdownPortVlanLines(content: string, port: string, lines: 
   let placed = false;
   for (const l of content.split('\n')) {
     if (PORT_VLAN.exec(l.trim())?.[2] !== port) out.push(l);
-    else if (!placed) (out.push(...lines.map((x) => `    ${x}`)), (placed = true));
+    else if (!placed) {
+      out.push(...lines.map((x) => `    ${x}`));
+      placed = true;
+    }
   }
   while (out.length && out[out.length - 1] === '') out.pop();
   if (!placed) out.push(...lines.map((x) => `    ${x}`));

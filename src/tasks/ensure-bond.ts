@@ -255,8 +255,14 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
     }
     const set: BondSettings = {};
     const what: string[] = [];
-    if (b.miimon !== args.miimon) (set.miimon = args.miimon, what.push(`miimon ${b.miimon} → ${args.miimon}`));
-    if (xmit !== undefined && (b.xmitHashPolicy ?? 'layer2') !== xmit) (set.xmitHashPolicy = xmit, what.push(`xmit_hash_policy ${b.xmitHashPolicy ?? 'layer2'} → ${xmit}`));
+    if (b.miimon !== args.miimon) {
+      set.miimon = args.miimon;
+      what.push(`miimon ${b.miimon} → ${args.miimon}`);
+    }
+    if (xmit !== undefined && (b.xmitHashPolicy ?? 'layer2') !== xmit) {
+      set.xmitHashPolicy = xmit;
+      what.push(`xmit_hash_policy ${b.xmitHashPolicy ?? 'layer2'} → ${xmit}`);
+    }
     if (what.length) changes.push({ summary: `set ${name} ${what.join(', ')}`, ops: [{ op: 'link.bond', name, bond: set }] });
   }
   // New members first, then the ones to release: the bond always keeps a member that works.

@@ -110,8 +110,14 @@ function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
     if (wantFiltering !== filtering || (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid)) {
       const bridge: BridgeSettings = {};
       const what: string[] = [];
-      if (wantFiltering !== filtering) (bridge.vlanFiltering = wantFiltering, what.push(`VLAN filtering ${filtering ? 'on' : 'off'} → ${wantFiltering ? 'on' : 'off'}`));
-      if (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid) (bridge.defaultPvid = args.default_pvid, what.push(`default pvid ${pvid} → ${args.default_pvid}`));
+      if (wantFiltering !== filtering) {
+        bridge.vlanFiltering = wantFiltering;
+        what.push(`VLAN filtering ${filtering ? 'on' : 'off'} → ${wantFiltering ? 'on' : 'off'}`);
+      }
+      if (args.default_pvid !== undefined && wantFiltering && args.default_pvid !== pvid) {
+        bridge.defaultPvid = args.default_pvid;
+        what.push(`default pvid ${pvid} → ${args.default_pvid}`);
+      }
       changes.push({ summary: `set ${name} ${what.join(', ')}`, ops: [{ op: 'link.bridge', name, bridge }] });
     }
     if (args.mtu !== undefined && args.mtu !== link.mtu) changes.push(linkMtuChange(name, link.mtu, args.mtu));

@@ -17,6 +17,7 @@ import { libvirtVersionFacts } from './libvirt-version.js';
 import { classifyNetworkChange, describeOp, netUpdateOp, type LiveOp } from './libvirt-net-live.js';
 import { isTemplated, portgroupSchema, portgroupsXml, virtualportSchema, vlanArgProblems, vlanSchema, vlanXml } from './libvirt-net-vlans.js';
 import { describeNetVlan, netVlans } from '../render/net-vlans.js';
+import { shown } from '../text/shown.js';
 
 const dhcpRange = z.strictObject({ start: ip, end: ip });
 const dhcpHost = z.strictObject({ mac: mac.optional(), ip, name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/).optional() });
@@ -129,7 +130,7 @@ function poolProblems(args: Record<string, unknown>): ArgProblem[] {
   const out: ArgProblem[] = [];
   if (isTemplated(args.forward)) return out;
   for (const field of ['forward_interfaces', 'forward_pf'] as const) {
-    if (args[field] !== undefined && !pooled) out.push({ field, message: `${field} only applies to forward: passthrough or hostdev, found forward: ${String(args.forward ?? '(none)')}` });
+    if (args[field] !== undefined && !pooled) out.push({ field, message: `${field} only applies to forward: passthrough or hostdev, found forward: ${shown(args.forward ?? '(none)')}` });
   }
   if (args.forward === 'passthrough' && (args.forward_interfaces === undefined) === (args.forward_pf === undefined)) {
     out.push({ field: 'forward', message: 'forward: passthrough needs one of forward_interfaces (the VFs) or forward_pf (the physical function whose VFs libvirt pools)' });

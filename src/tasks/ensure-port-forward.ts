@@ -25,6 +25,7 @@ import {
   rulesWithTag,
   type ForwardSpec,
 } from './port-forward-rules.js';
+import { shown } from '../text/shown.js';
 
 const port = z.number().int().min(1).max(65535);
 const portRange = z.string().regex(/^\d{1,5}-\d{1,5}$/, "expected a port (2222) or a range ('8000-8010')");
@@ -47,7 +48,7 @@ export const ensurePortForward: PlannedTaskModule<'ensure_port_forward', typeof 
   kind: 'planned',
   type: 'ensure_port_forward',
   schema,
-  defaultName: (args) => `ensure_port_forward ${String(args.proto ?? 'tcp')}/${String(args.host_port)} → ${String(args.guest_ip ?? args.guest_mac)}:${String(args.guest_port ?? args.host_port)} in ${String(args.network)}`,
+  defaultName: (args) => `ensure_port_forward ${shown(args.proto ?? 'tcp')}/${String(args.host_port)} → ${String(args.guest_ip ?? args.guest_mac)}:${String(args.guest_port ?? args.host_port)} in ${String(args.network)}`,
   argProblems,
   // The guest's address may come from its DHCP reservation.
   facts: [portForwardFacts, dhcpFacts],

@@ -14,6 +14,7 @@ import { interfaceName, ip, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { familyOf, kernelPrefix, prefixProblem, tableArg, tableText } from './routing-args.js';
 import { routeDrift, routeFiles } from './routing-persist.js';
+import { shown } from '../text/shown.js';
 
 const schema = z.strictObject({
   dst: z.string().meta({ description: "destination: 'default', an address (a host route) or address/prefix; IPv4 or IPv6" }),
@@ -92,7 +93,7 @@ export const ensureRoute: PlannedTaskModule<'ensure_route', typeof schema> = {
   kind: 'planned',
   type: 'ensure_route',
   schema,
-  defaultName: (args) => `ensure_route ${String(args.dst)}${args.via !== undefined ? ` via ${String(args.via)}` : ''}${args.dev !== undefined ? ` dev ${String(args.dev)}` : ''}${args.table !== undefined ? ` table ${String(args.table)}` : ''}`,
+  defaultName: (args) => `ensure_route ${String(args.dst)}${args.via !== undefined ? ` via ${shown(args.via)}` : ''}${args.dev !== undefined ? ` dev ${shown(args.dev)}` : ''}${args.table !== undefined ? ` table ${shown(args.table)}` : ''}`,
   argProblems: routeProblems,
   plan: planRoute,
   persistence: { files: routeFiles, drift: routeDrift },

@@ -11,6 +11,7 @@ import { interfaceName, persist, presence } from './common-args.js';
 import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { familyOf, kernelPrefix, prefixProblem, tableArg, tableText } from './routing-args.js';
 import { ruleDrift, ruleFiles } from './routing-persist.js';
+import { shown } from '../text/shown.js';
 
 const schema = z.strictObject({
   priority: z.number().int().min(1).max(32765).meta({ description: 'the rule\'s priority (lower is looked at first; 0, 32766 and 32767 are the kernel\'s own rules)' }),
@@ -125,7 +126,7 @@ export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   kind: 'planned',
   type: 'ensure_rule',
   schema,
-  defaultName: (args) => `ensure_rule ${String(args.priority)}${args.from !== undefined ? ` from ${String(args.from)}` : ''}${args.to !== undefined ? ` to ${String(args.to)}` : ''}${args.table !== undefined ? ` lookup ${String(args.table)}` : ''}`,
+  defaultName: (args) => `ensure_rule ${String(args.priority)}${args.from !== undefined ? ` from ${shown(args.from)}` : ''}${args.to !== undefined ? ` to ${shown(args.to)}` : ''}${args.table !== undefined ? ` lookup ${shown(args.table)}` : ''}`,
   argProblems: ruleProblems,
   plan: (args, facts) => planRule(args, facts),
   persistence: { files: (format, args, facts, host) => ruleFiles(format, wantedRule(args), ruleDev(wantedRule(args), facts), args.state, facts, host), drift: ruleDrift },

@@ -19,6 +19,7 @@ import type { ArgProblem, PlannedTaskModule } from './contract.js';
 import { linkMtuChange, linkUpChange } from './link-changes.js';
 import { linkDetails } from './link-details.js';
 import { vxlanDrift, vxlanFiles } from './vxlan-persist.js';
+import { shown } from '../text/shown.js';
 
 const schema = z.strictObject({
   name: interfaceName,
@@ -195,7 +196,7 @@ export const ensureVxlan: PlannedTaskModule<'ensure_vxlan', typeof schema> = {
   kind: 'planned',
   type: 'ensure_vxlan',
   schema,
-  defaultName: (args) => `ensure_vxlan ${String(args.name)}${args.vni !== undefined ? ` (vni ${String(args.vni)})` : ''}`,
+  defaultName: (args) => `ensure_vxlan ${String(args.name)}${args.vni !== undefined ? ` (vni ${shown(args.vni)})` : ''}`,
   argProblems: vxlanProblems,
   plan: planVxlan,
   persistence: { files: vxlanFiles, drift: vxlanDrift },

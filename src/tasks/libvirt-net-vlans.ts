@@ -9,6 +9,7 @@
 // refuses a <vlan> on any other network at net-define (checked on a lab host, see README).
 import { z } from 'zod';
 import type { ArgProblem } from './contract.js';
+import { shown } from '../text/shown.js';
 
 const vlanId = z.number().int().min(1, 'a VLAN id is 1–4094').max(4094, 'a VLAN id is 1–4094');
 
@@ -88,7 +89,7 @@ export function vlanArgProblems(args: Record<string, unknown>): ArgProblem[] {
   // A templated forward mode is judged once rendered (this runs again per host then).
   if (isTemplated(args.forward) || isTemplated(args.virtualport)) return out;
   if (args.virtualport !== undefined && args.forward !== 'bridge') {
-    out.push({ field: 'virtualport', message: `virtualport: openvswitch needs forward: bridge (guests plugged into an existing Open vSwitch bridge), found forward: ${String(args.forward ?? '(none: isolated)')}` });
+    out.push({ field: 'virtualport', message: `virtualport: openvswitch needs forward: bridge (guests plugged into an existing Open vSwitch bridge), found forward: ${shown(args.forward ?? '(none: isolated)')}` });
   }
   const vlanAt: ArgProblem | undefined =
     args.vlan !== undefined ? { field: 'vlan', message: '' } : pgs.map((p, i) => (isObj(p) && p.vlan !== undefined ? { field: 'portgroups', at: [i, 'vlan'], message: '' } : undefined)).find(Boolean);
@@ -107,5 +108,5 @@ function vlanRefusal(forward: unknown): string {
       'or give the VLAN-aware bridge\'s uplink its VLANs (ensure_port vlans) and put guests on a bridge per VLAN'
     );
   }
-  return `a ${String(forward ?? 'isolated')} network cannot carry VLAN tags: its guests are on a bridge libvirt makes itself. ${where}`;
+  return `a ${shown(forward ?? 'isolated')} network cannot carry VLAN tags: its guests are on a bridge libvirt makes itself. ${where}`;
 }
