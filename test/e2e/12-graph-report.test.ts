@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, openInChromium } from './browser.js';
-import { convergeBoth, inHost, inventory, ipJson, kvmnet, LAB_HOSTS, labHost, link, netList, resetHosts, scratchDir, show, summaryOf, taskEvents, writePlaybook, type IpLink, type LabHost } from './helpers.js';
+import { convergeBoth, inHost, inventory, ipJson, kvmnet, LAB_HOSTS, labHost, link, netList, resetHosts, scratchDir, show, summaryOf, taskEvents, writePlaybook, type IpLink } from './helpers.js';
+import { shown } from '../../src/text/shown.js';
 
 const HOSTS = [...LAB_HOSTS];
 
@@ -15,7 +16,7 @@ function svgParts(svg: string): Map<string, { classes: string[]; text: string }>
   type G = { id: string; class: string; text?: unknown; g?: G[] };
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, isArray: (tag) => tag === 'g' || tag === 'text' }).parse(svg) as { svg: { g: G[] } };
   const out = new Map<string, { classes: string[]; text: string }>();
-  const textOf = (t: unknown): string => (Array.isArray(t) ? t.map(textOf).join('\n') : typeof t === 'object' && t !== null ? String((t as { '#text'?: unknown })['#text'] ?? '') : String(t ?? ''));
+  const textOf = (t: unknown): string => (Array.isArray(t) ? t.map(textOf).join('\n') : typeof t === 'object' && t !== null ? textOf((t as { '#text'?: unknown })['#text']) : t === undefined || t === null ? '' : shown(t));
   const walk = (gs: G[]) => {
     for (const g of gs) {
       out.set(g.id, { classes: g.class.split(' '), text: textOf(g.text) });

@@ -12,6 +12,7 @@ import { enterHost } from '../../src/lab/host.js';
 import { readLabState } from '../../src/lab/index.js';
 import { spawnCollect } from './exec.js';
 import { kvmnet, labPrefix, REPO_PLAYBOOKS, scratchDir, show, summaryOf, taskEvents } from './helpers.js';
+import { shown } from '../../src/text/shown.js';
 
 const NEEDS_VM = new Set(['bonded-vlans.yaml']);
 const PLAYBOOKS = readdirSync(REPO_PLAYBOOKS).filter((f) => f.endsWith('.yaml') && !NEEDS_VM.has(f)).sort();
@@ -25,7 +26,7 @@ interface Task {
 // The tasks as the host gets them where they name a play variable (`name: "{{ mesh_bridge }}"`).
 const tasksOf = (file: string): Task[] =>
   (parse(readFileSync(join(REPO_PLAYBOOKS, file), 'utf8')) as Array<{ tasks: Task[]; vars?: Record<string, unknown> }>).flatMap((p) =>
-    JSON.parse(JSON.stringify(p.tasks).replace(/\{\{\s*(\w+)\s*\}\}/g, (m: string, v: string) => (p.vars?.[v] === undefined ? m : String(p.vars[v])))) as Task[],
+    JSON.parse(JSON.stringify(p.tasks).replace(/\{\{\s*(\w+)\s*\}\}/g, (m: string, v: string) => (p.vars?.[v] === undefined ? m : shown(p.vars[v])))) as Task[],
   );
 
 const labs: string[] = [];

@@ -65,7 +65,7 @@ const guestMac = (n: number) => (JSON.parse(inNs(`${prefix}-guest${n}`, ['ip', '
 /** Pings from guest `from` to guest `to`; returns the replies received and the MAC ARP learned for `to`. */
 function ping(from: number, to: number): { received: number; mac?: string } {
   const guest = `${prefix}-guest${from}`;
-  let out = '';
+  let out: string;
   try {
     out = inNs(guest, ['busybox', 'ping', '-c', '3', '-W', '2', `${GUEST_NET}.${to}`]);
   } catch (err) {

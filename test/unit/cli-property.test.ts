@@ -16,7 +16,6 @@ const RUNS = Number(process.env.KVMNET_CLI_PROPERTY_RUNS ?? 40);
 const PARALLEL = 2;
 
 const COMMANDS = ['run', 'validate', 'facts', 'inventory', 'schema', 'doc', 'lab up', 'lab down', 'lab status'] as const;
-type CommandName = (typeof COMMANDS)[number];
 
 /** The options of every command (each command also gets the others': a misplaced option must be refused cleanly too). */
 const OPTIONS = [
@@ -53,7 +52,7 @@ const INVALID_LAB_COUNT = ['0', '201', 'x', '-1', '', '1.5'];
 
 const commandLine = fc
   .tuple(
-    fc.oneof({ weight: 8, arbitrary: fc.constantFrom<CommandName | string>(...COMMANDS) }, { weight: 1, arbitrary: safeString }),
+    fc.oneof({ weight: 8, arbitrary: fc.constantFrom<string>(...COMMANDS) }, { weight: 1, arbitrary: safeString }),
     fc.oneof(fc.constantFrom('site.yaml', 'bad.yaml', 'empty.yaml', 'missing.yaml', ''), safeString),
     fc.array(token, { maxLength: 6 }),
     fc.constantFrom(...INVALID_LAB_COUNT),

@@ -52,7 +52,10 @@ function declaredOnly(capture: string, need: readonly FactsFragment[]): Facts {
     });
   if (!read.has('dhcp')) trip(facts, 'dhcp', 'dhcp');
   if (!read.has('port-forwards')) trip(facts, 'portForwards', 'port-forwards');
-  if (!read.has('persisted')) (trip(facts, 'persisted', 'persisted'), trip(facts, 'persistDirs', 'persisted'));
+  if (!read.has('persisted')) {
+    trip(facts, 'persisted', 'persisted');
+    trip(facts, 'persistDirs', 'persisted');
+  }
   if (!read.has('libvirt-version') && facts.libvirt.available) trip(facts.libvirt, 'version', 'libvirt-version');
   if (!read.has('bridge-vlans')) for (const l of Object.values(facts.links)) trip(l, 'vlans', 'bridge-vlans');
   return facts;

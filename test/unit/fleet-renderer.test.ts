@@ -42,7 +42,10 @@ class Terminal {
   private newline(): void {
     this.col = 0;
     if (this.row < this.rows - 1) this.row++;
-    else this.history.push(this.screen.shift()!), this.screen.push('');
+    else {
+      this.history.push(this.screen.shift()!);
+      this.screen.push('');
+    }
   }
   text(): string {
     return this.screen.join('\n').trimEnd();

@@ -10,7 +10,6 @@ import { applyOps, opsLines, verifyOps } from '../../src/ops/index.js';
 import { parseXml } from '../../src/render/netxml.js';
 import { classifyNetworkChange, describeOp, netUpdateOp, parseVersion } from '../../src/tasks/libvirt-net-live.js';
 import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/netxml/${name}`, import.meta.url), 'utf8');

@@ -9,7 +9,7 @@ import type { Facts } from '../../src/model/facts.js';
 import { changeLines } from '../../src/model/plan.js';
 import { applyOps, verifyOps } from '../../src/ops/index.js';
 import { isSubset, parseXml } from '../../src/render/netxml.js';
-import { ensureLibvirtNet, type EnsureLibvirtNetArgs } from '../../src/tasks/ensure-libvirt-net.js';
+import { ensureLibvirtNet } from '../../src/tasks/ensure-libvirt-net.js';
 import { classifyNetworkChange, describeOp, netUpdateOp } from '../../src/tasks/libvirt-net-live.js';
 import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { planOf } from './support/plan-task.js';

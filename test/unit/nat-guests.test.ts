@@ -225,9 +225,9 @@ describe('ensure_port_forward', () => {
 
 describe('rules and files (pure)', () => {
   const spec: ForwardSpec = { network: 'net10', bridge: 'br10', proto: 'udp', listen: '198.18.0.11', hostPorts: [6000, 6010], guestIp: '192.168.30.12', source: '203.0.113.0/24' };
-  it.each([
+  it.each<[ForwardSpec, string[]]>([
     [spec, ['nat -A KVMNET_DNAT -s 203.0.113.0/24 -d 198.18.0.11/32 -p udp -m udp --dport 6000:6010 -m comment --comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010" -j DNAT --to-destination 192.168.30.12', 'filter -A KVMNET_FWD -s 203.0.113.0/24 -d 192.168.30.12/32 -o br10 -p udp -m udp --dport 6000:6010 -m conntrack --ctstate DNAT -m comment --comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010" -j ACCEPT']],
-    [{ ...spec, proto: 'tcp', listen: undefined, source: undefined, hostPorts: [2222, 2222], guestPort: 22 } as ForwardSpec, ['nat -A KVMNET_DNAT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 2222 -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j DNAT --to-destination 192.168.30.12:22', 'filter -A KVMNET_FWD -d 192.168.30.12/32 -o br10 -p tcp -m tcp --dport 22 -m conntrack --ctstate DNAT -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j ACCEPT']],
+    [{ ...spec, proto: 'tcp', listen: undefined, source: undefined, hostPorts: [2222, 2222], guestPort: 22 }, ['nat -A KVMNET_DNAT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 2222 -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j DNAT --to-destination 192.168.30.12:22', 'filter -A KVMNET_FWD -d 192.168.30.12/32 -o br10 -p tcp -m tcp --dport 22 -m conntrack --ctstate DNAT -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j ACCEPT']],
   ])('%#: forwardRules', (s, rules) => {
     expect(forwardRules(s)).toEqual(rules);
     expect(parseRulesFile(rulesFileContent(s))).toEqual(s);

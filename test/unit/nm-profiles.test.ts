@@ -66,7 +66,7 @@ describe('persist: networkmanager in a plan', () => {
 
 describe('persist: netplan files from the running state', () => {
   it('a bond with its members, a VLAN with an address; a VLAN-aware bridge or its port is refused', async () => {
-    const { netplanFile, netplanWants, netplanPath } = await import('../../src/persist/netplan-files.js');
+    const { netplanFile, netplanWants } = await import('../../src/persist/netplan-files.js');
     const f = vlanBridge();
     expect(netplanFile(f, 'bond0', 'hv1')).toBe(
       '# Written by kvmnet; changes made here are overwritten on its next run.\n' +

@@ -17,7 +17,7 @@ const play = (tasks: string) => `- hosts: all\n  tasks:\n${tasks}`;
 const cases: Case[] = [
   { name: 'unclosed [ points at where it opens', yaml: play('    - ensure_bridge: {name: br0, stp: [on}\n    - ensure_ip: {dev: br0}\n'), line: 3, col: 39, message: /the flow sequence '\[' opened here is never closed/ },
   { name: 'unclosed { points at where it opens', yaml: '- hosts: all\n  vars: {a: 1\n  tasks: []\n', line: 2, col: 9, message: /the flow mapping '\{' opened here is never closed/ },
-  { name: 'unclosed quote points at where it opens', yaml: play('    - ensure_ip: {dev: br0, address: "10.0.0.1/8}\n    - ensure_bridge: {name: br1}\n'), line: 3, col: 38, message: /the quoted string \(\"\) opened here is never closed/ },
+  { name: 'unclosed quote points at where it opens', yaml: play('    - ensure_ip: {dev: br0, address: "10.0.0.1/8}\n    - ensure_bridge: {name: br1}\n'), line: 3, col: 38, message: /the quoted string \("\) opened here is never closed/ },
   { name: 'misspelled task type', yaml: play('    - ensure_brige: {name: br0}\n'), line: 3, col: 7, message: /unknown task type or keyword 'ensure_brige': did you mean 'ensure_bridge'\?/ },
   { name: 'misspelled keyword', yaml: play('    - ensure_bridge: {name: br0}\n      notfy: x\n'), line: 4, col: 7, message: /did you mean 'notify'\?/ },
   { name: 'two task types', yaml: play('    - ensure_bridge: {name: br0}\n      ensure_port: {bridge: br0, interface: eth1}\n'), line: 4, col: 7, message: /exactly one task type, found ensure_bridge and ensure_port/ },

@@ -8,11 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { shellQuote } from '../../src/connection/quote.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
-import { applyChanges, changeLines, changeTouches } from '../../src/model/plan.js';
+import { applyChanges, changeLines } from '../../src/model/plan.js';
 import { factsSummary } from '../../src/report/facts-view.js';
 import { forwardRules, HOOK_SCRIPT, parseNftSection, parseRulesFile, rulesFileContent, type ForwardSpec } from '../../src/tasks/port-forward-rules.js';
 import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
-import { taskModules } from '../../src/tasks/registry.js';
 import { planOf } from './support/plan-task.js';
 
 const fragments = ALL_FRAGMENTS;
@@ -125,10 +124,10 @@ describe('ensure_port_forward on an nftables host', () => {
 
 describe('nft rules (pure)', () => {
   const spec: ForwardSpec = { network: 'net10', bridge: 'br10', proto: 'udp', listen: '198.18.0.11', hostPorts: [6000, 6010], guestIp: '192.168.30.12', source: '203.0.113.0/24' };
-  it.each([
+  it.each<[ForwardSpec, string[]]>([
     [spec, ['nft-dnat ip saddr 203.0.113.0/24 ip daddr 198.18.0.11 udp dport 6000-6010 dnat to 192.168.30.12 comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010"', 'nft-accept ip saddr 203.0.113.0/24 ip daddr 192.168.30.12 oifname "br10" udp dport 6000-6010 ct status dnat accept comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010"']],
     // A single source address: nft prints it without /32.
-    [{ ...spec, proto: 'tcp', listen: undefined, source: '203.0.113.7/32', hostPorts: [2222, 2222], guestPort: 22 } as ForwardSpec, ['nft-dnat ip saddr 203.0.113.7 fib daddr type local tcp dport 2222 dnat to 192.168.30.12:22 comment "kvmnet-pf:net10:tcp:any:2222"', 'nft-accept ip saddr 203.0.113.7 ip daddr 192.168.30.12 oifname "br10" tcp dport 22 ct status dnat accept comment "kvmnet-pf:net10:tcp:any:2222"']],
+    [{ ...spec, proto: 'tcp', listen: undefined, source: '203.0.113.7/32', hostPorts: [2222, 2222], guestPort: 22 }, ['nft-dnat ip saddr 203.0.113.7 fib daddr type local tcp dport 2222 dnat to 192.168.30.12:22 comment "kvmnet-pf:net10:tcp:any:2222"', 'nft-accept ip saddr 203.0.113.7 ip daddr 192.168.30.12 oifname "br10" tcp dport 22 ct status dnat accept comment "kvmnet-pf:net10:tcp:any:2222"']],
   ])('%#: forwardRules(nftables)', (s, rules) => {
     expect(forwardRules(s, 'nftables')).toEqual(rules);
     expect(parseRulesFile(rulesFileContent(s, 'nftables'))).toEqual(s);

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { show, spawnCollect, spawnKvmnet, type Result, type RunningKvmnet } from '../exec.js';
+import { show, spawnCollect, spawnKvmnet, type RunningKvmnet } from '../exec.js';
 
 export { spawnKvmnet };
 import { inHost, inventory, kvmnet, labDir, labHost, scratchDir, type LabHost } from '../helpers.js';

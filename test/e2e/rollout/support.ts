@@ -8,7 +8,7 @@ import { expect } from 'vitest';
 import YAML from 'yaml';
 import { labPaths } from '../../../src/lab/index.js';
 import type { Result } from '../exec.js';
-import { inHost, inventory, jsonEvents, kvmnet, labDir, labHost, labState, resetHost, scratchDir, show, sleep, waitFor as sharedWaitFor, type LabHost } from '../helpers.js';
+import { inHost, inventory, jsonEvents, kvmnet, labDir, labHost, labState, resetHost, scratchDir, show, waitFor as sharedWaitFor, type LabHost } from '../helpers.js';
 
 export { sleep } from '../helpers.js';
 

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { labPaths, readLabState, sshCommand, subnetForPrefix, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
+import { shown } from '../../../src/text/shown.js';
 
 /** Probes every second until it gives a value; a probe that throws (a guest still booting) is retried. */
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -20,7 +21,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.toString() : shown(last)}` : ''}`);
 }
 
 /** `STEM` + 3 digits, whose subnet and link names are free on this machine. */
