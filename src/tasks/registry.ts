@@ -1,6 +1,5 @@
 // THE list of task types. Everything else (loader, JSON Schema, facts, executor, persistence,
 // views) iterates over it or looks types up in it; adding a task type is one line here.
-import type { z } from 'zod';
 import { command } from './command.js';
 import { ensureBond } from './ensure-bond.js';
 import { ensureBridge } from './ensure-bridge.js';
