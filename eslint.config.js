@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'bench/results/', '.lab/', 'coverage/'] },
+  { ignores: ['dist/', 'bench/results/', '.lab/', 'coverage/', 'test-results/'] },
   js.configs.recommended,
   {
     files: ['**/*.ts'],
