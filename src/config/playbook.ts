@@ -1,5 +1,5 @@
 // Loads a playbook: a YAML list of plays. Structure is checked by hand (for precise, collected
-// messages and did-you-mean hints); task arguments by the zod schemas in task-schemas.ts.
+// messages and did-you-mean hints); task arguments by the zod schemas of the task modules (src/tasks/registry.ts).
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../errors.js';
