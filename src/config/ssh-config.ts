@@ -50,6 +50,9 @@ export interface SshHostConfig {
   from: Record<string, string>;
 }
 
+// The local account (read once; see localAccount below). Declared before DEFAULT_SSH_CONFIG uses it.
+let account: { home: string; user: string; host: string } | undefined;
+
 export class SshConfigError extends Error {}
 
 export const DEFAULT_SSH_CONFIG: SshConfigSource = {
@@ -92,6 +95,7 @@ interface Pass {
 }
 
 const parsed = new Map<string, Line[] | undefined>();
+const globbed = new Map<string, string[]>();
 
 /** Resolves HOST as `ssh -G [-o preset…] HOST` would (with the files of SOURCE). */
 export function resolveSshHost(host: string, source: SshConfigSource, preset: SshPreset = {}): SshHostConfig {
@@ -144,6 +148,8 @@ function load(file: string, mustExist: boolean): Line[] | undefined {
 /** Forgets parsed files (tests rewrite them). */
 export function clearSshConfigCache(): void {
   parsed.clear();
+  globbed.clear();
+  account = undefined;
 }
 
 function apply(lines: readonly Line[], active: boolean, pass: Pass, file: string, system: boolean, depth: number): void {
@@ -320,27 +326,41 @@ function strictOf(text: string | undefined): SshHostConfig['strictHostKeyCheckin
 
 /** `~` and the %-tokens OpenSSH expands in IdentityFile, UserKnownHostsFile and IdentityAgent. */
 export function expandPath(path: string, tokens: { h: string; r: string; n: string; p: string; k: string; j?: string }): string {
-  const lhost = localHostname();
-  const values: Record<string, string> = {
-    '%': '%',
-    d: home(),
-    u: localUser(),
-    l: lhost.split('.')[0]!,
-    L: lhost.split('.')[0]!,
-    i: String(process.getuid?.() ?? 0),
-    h: tokens.h,
-    r: tokens.r,
-    n: tokens.n,
-    p: tokens.p,
-    k: tokens.k,
-    j: tokens.j ?? '',
+  // Each token is computed only when the path uses it: this runs for every host of a fleet.
+  const value = (t: string): string | undefined => {
+    switch (t) {
+      case '%':
+        return '%';
+      case 'd':
+        return home();
+      case 'u':
+        return localUser();
+      case 'l':
+      case 'L':
+        return localHost().split('.')[0]!;
+      case 'i':
+        return String(process.getuid?.() ?? 0);
+      case 'j':
+        return tokens.j ?? '';
+      case 'C':
+        return createHash('sha1').update(`${localHost()}${tokens.h}${tokens.p}${tokens.r}${tokens.j ?? ''}`).digest('hex');
+      case 'h':
+      case 'r':
+      case 'n':
+      case 'p':
+      case 'k':
+        return tokens[t];
+      default:
+        return undefined;
+    }
   };
-  values['C'] = createHash('sha1').update(`${lhost}${tokens.h}${tokens.p}${tokens.r}${tokens.j ?? ''}`).digest('hex');
-  const expanded = path.replace(/%(.)/g, (all, t: string) => {
-    const v = values[t];
-    if (v === undefined) throw new SshConfigError(`ssh config: unknown token ${all} in '${path}'`);
-    return v;
-  });
+  const expanded = path.includes('%')
+    ? path.replace(/%(.)/g, (all, t: string) => {
+        const v = value(t);
+        if (v === undefined) throw new SshConfigError(`ssh config: unknown token ${all} in '${path}'`);
+        return v;
+      })
+    : path;
   return tilde(expanded);
 }
 
@@ -351,6 +371,13 @@ function tilde(path: string): string {
 // Include takes glob patterns; OpenSSH sorts the matches. Only the last path segments may hold wildcards here.
 function glob(pattern: string): string[] {
   if (!/[*?[]/.test(pattern)) return [pattern];
+  // Every host of a run reads the same Includes: list each directory once per run.
+  let paths = globbed.get(pattern);
+  if (!paths) globbed.set(pattern, (paths = globUncached(pattern)));
+  return paths;
+}
+
+function globUncached(pattern: string): string[] {
   const parts = pattern.split('/');
   let paths = [parts[0] === '' ? '/' : '.'];
   for (const part of parts.slice(1)) {
@@ -373,23 +400,30 @@ function glob(pattern: string): string[] {
   return paths.sort();
 }
 
-// ssh uses the passwd entry, not $HOME, for ~ and %d.
+// ssh uses the passwd entry, not $HOME, for ~ and %d. Read once (getpwuid reads /etc/passwd).
+
+function localAccount(): { home: string; user: string; host: string } {
+  if (!account) {
+    let info: { homedir: string; username: string } | undefined;
+    try {
+      info = userInfo();
+    } catch {
+      info = undefined;
+    }
+    account = { home: info?.homedir ?? process.env['HOME'] ?? '/', user: info?.username ?? process.env['USER'] ?? 'root', host: localHostname() };
+  }
+  return account;
+}
+
 function home(): string {
-  try {
-    return userInfo().homedir;
-  } catch {
-    return process.env['HOME'] ?? '/';
-  }
+  return localAccount().home;
 }
-
 function localUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env['USER'] ?? 'root';
-  }
+  return localAccount().user;
 }
-
+function localHost(): string {
+  return localAccount().host;
+}
 
 export interface JumpSpec {
   user?: string;
