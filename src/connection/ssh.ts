@@ -42,7 +42,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
 
   const warned = new Set<string>();
   // One handshake to `host:port` (named `name` in host key messages), counted in stats when it succeeds.
-  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable; auth: typeof auth; knownHosts: string; mode: ConnectionSettings['hostKeyChecking']; alias?: string }) => {
+  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable; auth: typeof auth; knownHosts: string; extraKnownHosts?: string[]; mode: ConnectionSettings['hostKeyChecking']; alias?: string }) => {
     const client = await handshake({
       ...to,
       readyTimeoutMs: settings.connectTimeoutMs,
@@ -53,6 +53,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
         host: to.host,
         port: to.port,
         knownHosts: expandHome(to.knownHosts),
+        ...(to.extraKnownHosts && { extraKnownHosts: to.extraKnownHosts }),
         mode: to.mode,
         ...(to.alias !== undefined && { alias: to.alias }),
         warn: (message) => {
@@ -72,6 +73,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
     name: settings.name,
     auth,
     knownHosts: settings.knownHosts,
+    ...(settings.extraKnownHosts && { extraKnownHosts: settings.extraKnownHosts }),
     mode: settings.hostKeyChecking,
     ...(settings.hostKeyAlias !== undefined && { alias: settings.hostKeyAlias }),
   };
@@ -113,6 +115,7 @@ function jumpHops(settings: ConnectionSettings): JumpHop[] {
       ...(settings.sshKey !== undefined && { sshKey: settings.sshKey }),
       ...(settings.sshPassword !== undefined && { sshPassword: settings.sshPassword }),
       knownHosts: settings.knownHosts,
+      ...(settings.extraKnownHosts && { extraKnownHosts: settings.extraKnownHosts }),
       hostKeyChecking: settings.hostKeyChecking,
     },
   ];

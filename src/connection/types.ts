@@ -48,7 +48,10 @@ export interface ConnectionSettings {
   becomePassword?: string;
   /** `user@host:port` of a bastion. */
   jump?: string;
+  /** Where host keys are looked up first and new ones are added (accept-new): the first UserKnownHostsFile. */
   knownHosts: string;
+  /** More known_hosts files, read in order after `knownHosts`, never written: the other UserKnownHostsFile, then GlobalKnownHostsFile. */
+  extraKnownHosts?: string[];
   hostKeyChecking: 'strict' | 'accept-new' | 'off';
   connection: 'ssh' | 'local';
   connectTimeoutMs: number;
@@ -80,6 +83,7 @@ export interface JumpHop {
   identitiesOnly?: boolean;
   identityAgent?: string;
   knownHosts: string;
+  extraKnownHosts?: string[];
   hostKeyChecking: 'strict' | 'accept-new' | 'off';
   hostKeyAlias?: string;
 }
