@@ -7,8 +7,9 @@ import type { ExecResult } from './types.js';
 export const SLOW_BECOME_MS = 2000;
 /** The name check may itself wait on DNS: past this, that is the answer. */
 const NAME_CHECK_TIMEOUT_MS = 15_000;
-// Runs WITHOUT sudo: how long the host takes to resolve its own name, and whether it can.
-const NAME_CHECK = 'h=$(hostname); getent hosts "$h" >/dev/null; echo "$? $h"';
+// Runs WITHOUT sudo: how long the host takes to resolve its own name, and whether it can. `ahosts` asks as sudo does
+// (getaddrinfo, any family); `getent hosts` would wait on DNS for an IPv6 address that /etc/hosts does not list.
+const NAME_CHECK = 'h=$(hostname); getent ahosts "$h" >/dev/null; echo "$? $h"';
 /** A name lookup slower than this is what holds sudo up. */
 const SLOW_LOOKUP_MS = 500;
 

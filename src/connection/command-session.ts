@@ -133,9 +133,9 @@ export class CommandSession {
     clearTimeout(this.promptTimer);
     if (!gate || gate.open) return undefined;
     const said = this.gated.split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== gate.foreignPrompt);
-    const quoted = said.length ? ` (sudo said: ${said.slice(-2).join(' / ')})` : '';
+    const quoted = said.length ? ` (sudo said: ${said.slice(-3).join(' / ')})` : '';
     if (gate.foreignPrompt !== undefined) {
-      return `sudo asked "${gate.foreignPrompt}", which kvmnet cannot answer (it only gives the become password when sudo asks for it): allow the user to sudo without that question`;
+      return `sudo asked "${gate.foreignPrompt}", which kvmnet cannot answer (it only gives the become password at sudo's own prompt)${quoted}`;
     }
     if (gate.prompt && gate.promptsSeen >= 2) return `sudo rejected the become password (become_password / ansible_become_password)${quoted}`;
     if (!gate.prompt && said.some((l) => /password is required|a terminal is required/i.test(l))) {

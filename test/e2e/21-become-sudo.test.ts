@@ -1,11 +1,13 @@
 // Fleets that forbid root logins: kvmnet logs in as an unprivileged user and runs everything through sudo. hv1's
 // user needs a sudo password (become_password), hv2's has NOPASSWD. The user, its key and sudoers live in the lab
 // host's private /etc overlay and /run, so nothing lands on the machine. State is read back with ip -j.
+// A sudo that is slow (its host's name does not resolve: sudo waits for DNS on every call) is reported; one that asks
+// what kvmnet cannot answer (no password given, a rejected one, an expired account's questions) fails in seconds.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollect } from './exec.js';
-import { BRIDGED, addresses, inHost, inventory, kvmnet, labDir, labHost, link, resetHosts, scratchDir, show, summaryOf, writePlaybook, type LabHost } from './helpers.js';
+import { BRIDGED, addresses, inHost, inventory, jsonEvents, kvmnet, labDir, labHost, link, resetHosts, scratchDir, show, summaryOf, taskEvents, writePlaybook, type LabHost } from './helpers.js';
 import { resetFleet } from './rollout/support.js';
 
 const USER = 'kvmnetops';
@@ -22,8 +24,6 @@ printf '%s:%s\\n' ${USER} "$1" | chpasswd
 mkdir -p ${HOME}/.ssh && printf '%s' "$2" > ${HOME}/.ssh/authorized_keys
 chown -R ${USER}: ${HOME} && chmod 755 ${HOME} && chmod 700 ${HOME}/.ssh && chmod 600 ${HOME}/.ssh/authorized_keys
 printf '%s\\n' "$3" > /etc/sudoers.d/${USER} && chmod 440 /etc/sudoers.d/${USER}
-# sudo looks its host name up: without this line each sudo waits for DNS to give up.
-grep -q " $(hostname)\\$" /etc/hosts || printf '127.0.1.1 %s\\n' "$(hostname)" >> /etc/hosts
 visudo -cq
 `;
   await inHost(host, ['sh', '-c', script, 'add-user', PASSWORD, pub, sudoers]);
@@ -95,16 +95,99 @@ describe('become through sudo as an unprivileged user', () => {
     for (const r of [first, second]) expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
   });
 
-  it('a wrong sudo password fails hv1 only, without echoing it', async () => {
+  it('lab hosts resolve their own name (the lab writes it in their /etc/hosts, as a Debian install does)', async () => {
+    for (const h of HOSTS) {
+      // ahosts asks as sudo does (getaddrinfo, any family).
+      const r = await inHost(h, ['getent', 'ahosts', h], { timeoutMs: 5000 });
+      expect(r.stdout.split('\n')[0]?.trim().split(/\s+/)).toEqual(['127.0.1.1', 'STREAM', h]);
+    }
+    // And sudo says nothing about it (it warns "unable to resolve host" otherwise).
+    const sudo = await inHost('hv2', ['sudo', '-n', '-u', USER, 'true'], { timeoutMs: 5000 });
+    expect(sudo.stderr).toBe('');
+  });
+
+  it('a wrong sudo password fails hv1 only, at once and saying so, without echoing it', async () => {
     const wrong = join(scratchDir('become-wrong'), 'inventory.yaml');
     writeFileSync(wrong, readFileSync(inv, 'utf8').replace(JSON.stringify(PASSWORD), '"not-the-password"'));
+    const started = Date.now();
     const r = await kvmnet(['run', BRIDGED, '-i', wrong, '--output', 'json'], { timeoutMs: 120_000 });
+    const elapsed = Date.now() - started;
     expect(r.code, show(r)).not.toBe(0);
     const hosts = summaryOf(r).hosts;
     expect(hosts.find((h) => h.host === 'hv2')).toMatchObject({ failed: 0, unreachable: 0 });
-    const hv1 = hosts.find((h) => h.host === 'hv1')!;
-    expect(hv1.failed + hv1.unreachable).toBeGreaterThan(0);
+    expect(hosts.find((h) => h.host === 'hv1')).toMatchObject({ failed: 1, unreachable: 0 });
+    const [facts] = taskEvents(r, 'hv1');
+    expect(facts, show(r)).toMatchObject({ task: 'gathering facts', outcome: 'failed' });
+    expect(facts!.message).toMatch(/: sudo rejected the become password \(become_password \/ ansible_become_password\) \(sudo said: .*incorrect password attempt/);
+    // sudo's own delay after a wrong password is ~2 s: no command timeout (120 s) is waited for.
+    console.log(`[become] wrong password: run failed after ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(20_000);
     expect(`${r.stdout}${r.stderr}`).not.toContain('not-the-password');
+  });
+
+  it('no become_password where sudo wants one: fails in seconds with what to set', async () => {
+    const none = join(scratchDir('become-none'), 'inventory.yaml');
+    writeFileSync(none, readFileSync(inv, 'utf8').replace(/\n\s*ansible_become_password: .*/, ''));
+    const started = Date.now();
+    const r = await kvmnet(['run', BRIDGED, '-i', none, '--limit', 'hv1']);
+    const elapsed = Date.now() - started;
+    expect(r.code, show(r)).not.toBe(0);
+    expect(`${r.stdout}${r.stderr}`, show(r)).toMatch(/sudo asks for a password and none was given: set become_password \(ansible_become_password\), or allow the user NOPASSWD in sudoers \(sudo said: sudo: a password is required\)/);
+    console.log(`[become] no password: run failed after ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(15_000);
+  });
+
+  it('an expired account (sudo asks its own questions after the password) fails in seconds, not at the command timeout', async ({ onTestFinished }) => {
+    // chpasswd (in addSudoUser) sets a fresh password again afterwards.
+    onTestFinished(() => addSudoUser('hv1', `${USER} ALL=(ALL) ALL`));
+    await inHost('hv1', ['chage', '-d', '0', USER]);
+    const started = Date.now();
+    const r = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', 'hv1', '--output', 'json']);
+    const elapsed = Date.now() - started;
+    expect(r.code, show(r)).not.toBe(0);
+    const [facts] = taskEvents(r, 'hv1');
+    expect(facts, show(r)).toMatchObject({ task: 'gathering facts', outcome: 'failed' });
+    expect(facts!.message).toMatch(/: sudo asked "\[sudo\] password for %p:", which kvmnet cannot answer \(it only gives the become password at sudo's own prompt\) \(sudo said: .*expired/);
+    console.log(`[become] expired account: run failed after ${elapsed} ms`);
+    expect(elapsed).toBeLessThan(20_000);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
+  });
+
+  it('a slow sudo (the host name does not resolve, DNS does not answer) is reported once per host, with the cause, in JSON and plain output', async ({ onTestFinished }) => {
+    const H: LabHost = 'hv2';
+    // In the host's own /etc (a private overlay): its name out of /etc/hosts, and a DNS server that never answers
+    // (a silent UDP socket in the host's netns) with a 2 s timeout per query: what an unreachable DNS server does.
+    const silent = `require('dgram').createSocket('udp4').bind(53, '127.0.0.53'); setTimeout(() => {}, 600000)`;
+    const started = await inHost(H, ['sh', '-c', `set -e
+cp /etc/hosts /run/e2e-hosts && cp -P /etc/resolv.conf /run/e2e-resolv
+grep -v "[[:space:]]$(hostname)$" /run/e2e-hosts > /etc/hosts
+rm -f /etc/resolv.conf && printf 'nameserver 127.0.0.53\\noptions timeout:2 attempts:1\\n' > /etc/resolv.conf
+nohup "$1" -e "$2" >/dev/null 2>&1 </dev/null & echo $!
+# Until it listens, a query gets "port unreachable" at once instead of no answer.
+for i in $(seq 100); do ss -Hlun 'sport = :53' | grep -q 127.0.0.53 && exit 0; sleep 0.1; done; exit 1`, 'slow-dns', process.execPath, silent]);
+    const listener = Number(started.stdout.trim());
+    onTestFinished(async () => {
+      process.kill(listener, 'SIGTERM');
+      await inHost(H, ['sh', '-c', 'cat /run/e2e-hosts > /etc/hosts && rm -f /etc/resolv.conf && cp -P /run/e2e-resolv /etc/resolv.conf']);
+    });
+    const probe = Date.now();
+    await inHost(H, ['sudo', '-n', '-u', USER, 'true'], { timeoutMs: 30_000 });
+    const sudoMs = Date.now() - probe;
+    console.log(`[become] one sudo on ${H} with its name unresolvable: ${sudoMs} ms`);
+    expect(sudoMs).toBeGreaterThan(2500);
+
+    const json = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', H, '--output', 'json'], { timeoutMs: 120_000 });
+    expect(json.code, show(json)).toBe(0);
+    expect(summaryOf(json).hosts).toMatchObject([{ host: H, changed: 0, failed: 0 }]);
+    const warnings = jsonEvents(json.stdout).filter((e) => e.event === 'warning').map((e) => e.message as string);
+    const slow = warnings.filter((m) => m.startsWith(`sudo on ${H} took `));
+    expect(slow, show(json)).toHaveLength(1);
+    expect(slow[0]).toMatch(new RegExp(`^sudo on ${H} took \\d+\\.\\d s to start: sudo resolves the host's own name and "${H}" does not resolve \\(not in /etc/hosts\\?\\), so every sudo waits for DNS to give up; add it to the host's /etc/hosts$`));
+    console.log(`[become] ${slow[0]}`);
+
+    const plain = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', H], { timeoutMs: 120_000 });
+    expect(plain.code, show(plain)).toBe(0);
+    expect(`${plain.stdout}${plain.stderr}`.match(new RegExp(`warning: sudo on ${H} took `, 'g')), show(plain)).toHaveLength(1);
   });
 
   it('a guarded change that cuts the host off is rolled back by the timer sudo armed (password), reported rolled_back', async ({ onTestFinished }) => {

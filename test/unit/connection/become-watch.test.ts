@@ -41,7 +41,7 @@ describe('BecomeWatch', () => {
     await Promise.all([w.observe(5000, ''), w.observe(6000, '')]);
     await w.observe(7000, '');
     expect(commands).toHaveLength(1);
-    expect(commands[0]).toContain('getent hosts');
+    expect(commands[0]).toContain('getent ahosts');
     expect(commands[0]).not.toContain('sudo');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^sudo on hv1 took 5\.0 s to start: sudo resolves the host's own name and "hv1" does not resolve \(lookup failed after 0\.\d s\) \(not in \/etc\/hosts\?\)/);

@@ -119,7 +119,7 @@ describe('CommandSession with become', () => {
     session.onStderr(`Sorry, try again.\n${prompt}`);
     session.onStderr('sudo: no password was provided\nsudo: 1 incorrect password attempt\n');
     const failure = session.becomeFailure();
-    expect(failure).toBe('sudo rejected the become password (become_password / ansible_become_password) (sudo said: sudo: no password was provided / sudo: 1 incorrect password attempt)');
+    expect(failure).toBe('sudo rejected the become password (become_password / ansible_become_password) (sudo said: Sorry, try again. / sudo: no password was provided / sudo: 1 incorrect password attempt)');
     expect(failure).not.toContain(PASSWORD);
   });
 
@@ -137,7 +137,7 @@ describe('CommandSession with become', () => {
       vi.advanceTimersByTime(200);
       expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`, 'end']);
       session.onStderr('\nsudo: PAM authentication error: Conversation error\n');
-      expect(session.becomeFailure()).toMatch(/^sudo asked "Verification code:", which kvmnet cannot answer/);
+      expect(session.becomeFailure()).toBe(`sudo asked "Verification code:", which kvmnet cannot answer (it only gives the become password at sudo's own prompt) (sudo said: sudo: PAM authentication error: Conversation error)`);
     } finally {
       vi.useRealTimers();
     }
