@@ -190,6 +190,19 @@ for i in $(seq 100); do ss -Hlun 'sport = :53' | grep -q 127.0.0.53 && exit 0; s
     expect(`${plain.stdout}${plain.stderr}`.match(new RegExp(`warning: sudo on ${H} took `, 'g')), show(plain)).toHaveLength(1);
   });
 
+  it('a sudo slow for another reason (a PAM session module) is reported as such: the name check, run without sudo, clears DNS', async ({ onTestFinished }) => {
+    const H: LabHost = 'hv2';
+    await inHost(H, ['sh', '-c', 'cp /etc/pam.d/sudo /run/e2e-pam-sudo && printf "session optional pam_exec.so quiet /bin/sleep 3\\n" >> /etc/pam.d/sudo']);
+    onTestFinished(() => inHost(H, ['sh', '-c', 'cat /run/e2e-pam-sudo > /etc/pam.d/sudo']).then(() => undefined));
+    const r = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', H, '--output', 'json'], { timeoutMs: 120_000 });
+    expect(r.code, show(r)).toBe(0);
+    const slow = jsonEvents(r.stdout).filter((e) => e.event === 'warning' && String(e.message).startsWith(`sudo on ${H} took `));
+    expect(slow.map((e) => e.message), show(r)).toEqual([
+      expect.stringMatching(new RegExp(`^sudo on ${H} took [3-9]\\.\\d s to start, though the host resolves its own name "${H}" at once: look at sudo's PAM stack and sudoers sources`)),
+    ]);
+    console.log(`[become] ${String(slow[0]?.message)}`);
+  });
+
   it('a guarded change that cuts the host off is rolled back by the timer sudo armed (password), reported rolled_back', async ({ onTestFinished }) => {
     const H: LabHost = 'hv3';
     onTestFinished(() => resetFleet([H]));
