@@ -15,6 +15,8 @@ const HOME = `/run/${USER}`;
 // Random per run: it must not show up anywhere kvmnet writes.
 const PASSWORD = `pw-${Math.random().toString(36).slice(2)}-sudo`;
 const HOSTS: LabHost[] = ['hv1', 'hv2'];
+// Runs that fail write PLAYBOOK.retry next to the playbook: a copy in scratch keeps it out of the repository.
+const failingPlaybook = () => writePlaybook('become-bridged', readFileSync(BRIDGED, 'utf8'));
 
 async function addSudoUser(host: LabHost, sudoers: string): Promise<void> {
   const pub = readFileSync(join(labDir(), 'id_ed25519.pub'), 'utf8');
@@ -60,7 +62,7 @@ describe('become through sudo as an unprivileged user', () => {
   });
 
   it('without become the same run fails: the user really is unprivileged (and nothing changes)', async () => {
-    const r = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', 'hv2', '-e', 'become=false', '--output', 'json']);
+    const r = await kvmnet(['run', failingPlaybook(), '-i', inv, '--limit', 'hv2', '-e', 'become=false', '--output', 'json']);
     expect(r.code, show(r)).not.toBe(0);
     expect(summaryOf(r).hosts[0]).toMatchObject({ host: 'hv2', changed: 0 });
     expect(await link('hv2', 'br0')).toBeUndefined();
@@ -110,7 +112,7 @@ describe('become through sudo as an unprivileged user', () => {
     const wrong = join(scratchDir('become-wrong'), 'inventory.yaml');
     writeFileSync(wrong, readFileSync(inv, 'utf8').replace(JSON.stringify(PASSWORD), '"not-the-password"'));
     const started = Date.now();
-    const r = await kvmnet(['run', BRIDGED, '-i', wrong, '--output', 'json'], { timeoutMs: 120_000 });
+    const r = await kvmnet(['run', failingPlaybook(), '-i', wrong, '--output', 'json'], { timeoutMs: 120_000 });
     const elapsed = Date.now() - started;
     expect(r.code, show(r)).not.toBe(0);
     const hosts = summaryOf(r).hosts;
@@ -129,7 +131,7 @@ describe('become through sudo as an unprivileged user', () => {
     const none = join(scratchDir('become-none'), 'inventory.yaml');
     writeFileSync(none, readFileSync(inv, 'utf8').replace(/\n\s*ansible_become_password: .*/, ''));
     const started = Date.now();
-    const r = await kvmnet(['run', BRIDGED, '-i', none, '--limit', 'hv1']);
+    const r = await kvmnet(['run', failingPlaybook(), '-i', none, '--limit', 'hv1']);
     const elapsed = Date.now() - started;
     expect(r.code, show(r)).not.toBe(0);
     expect(`${r.stdout}${r.stderr}`, show(r)).toMatch(/sudo asks for a password and none was given: set become_password \(ansible_become_password\), or allow the user NOPASSWD in sudoers \(sudo said: sudo: a password is required\)/);
@@ -142,7 +144,7 @@ describe('become through sudo as an unprivileged user', () => {
     onTestFinished(() => addSudoUser('hv1', `${USER} ALL=(ALL) ALL`));
     await inHost('hv1', ['chage', '-d', '0', USER]);
     const started = Date.now();
-    const r = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', 'hv1', '--output', 'json']);
+    const r = await kvmnet(['run', failingPlaybook(), '-i', inv, '--limit', 'hv1', '--output', 'json']);
     const elapsed = Date.now() - started;
     expect(r.code, show(r)).not.toBe(0);
     const [facts] = taskEvents(r, 'hv1');
