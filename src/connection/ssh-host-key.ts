@@ -46,7 +46,9 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
   // As OpenSSH: the entries of every file count (a key known in any is known, revoked in any is revoked).
   const entries = files.flatMap((f, i) => f.index.forName(name).map((e) => ({ ...e, file: paths[i]! })));
   const where = (e: KnownHostEntry) => `${e.file ?? policy.knownHosts}:${e.line}`;
-  const searched = paths.length > 1 ? `${paths.slice(0, -1).join(', ')} or ${paths.at(-1)}` : policy.knownHosts;
+  // Messages name the first file and the others that exist (not OpenSSH's absent defaults).
+  const named = paths.filter((p, i) => i === 0 || files[i]?.stamp !== 'missing');
+  const searched = named.length > 1 ? `${named.slice(0, -1).join(', ')} or ${named.at(-1)}` : policy.knownHosts;
   let refusal: HostKeyError | undefined;
   let accepted: Buffer | undefined;
   const refuse = (error: HostKeyError, done: (accept: boolean) => void) => {

@@ -51,12 +51,14 @@ describe('known_hosts files after the first', () => {
     expect(readFileSync(paths[2]!, 'utf8')).toBe(`other2 ssh-ed25519 ${ED_B}\n`);
   });
 
-  it('strict: an unknown key names every file searched', async () => {
-    const paths = files(undefined, undefined, undefined);
+  it('strict: an unknown key names the files searched (the first, and the others that exist)', async () => {
+    const paths = files(undefined, `other ssh-ed25519 ${ED_B}\n`, `other2 ssh-ed25519 ${ED_B}\n`);
     const r = await check(paths, 'strict', ED_A);
     expect(r.accepted).toBe(false);
     expect(r.refusal).toContain(`is not in ${paths[0]}, ${paths[1]} or ${paths[2]};`);
-    expect(paths.some((p) => existsSync(p))).toBe(false);
+    expect(existsSync(paths[0]!)).toBe(false);
+    const none = files(undefined, undefined, undefined);
+    expect((await check(none, 'strict', ED_A)).refusal).toContain(`is not in ${none[0]};`);
   });
 
   it('a different key of the same type in the second file is a changed key, named with its file and line', async () => {
