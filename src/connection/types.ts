@@ -26,7 +26,10 @@ export interface ConnectionStats {
 }
 
 export interface Connection {
-  /** Runs a POSIX shell command line on the host (through sudo when `become`). Rejects only on transport errors and timeouts. */
+  /**
+   * Runs a POSIX shell command line on the host (through sudo when `become`). Rejects only on transport errors,
+   * timeouts, and a sudo that did not run the command (BecomeError: no password given, a rejected one, a question).
+   */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
   readonly stats: ConnectionStats;
