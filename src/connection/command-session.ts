@@ -37,6 +37,8 @@ interface SudoGate {
   open: boolean;
   /** What sudo asked that is not its password prompt (a PAM module's own question), once it went quiet on it. */
   foreignPrompt?: string;
+  /** Where in the held-back stderr our last prompt was: what came before it on its line is not a question. */
+  afterPrompt: number;
 }
 
 // An unterminated line on sudo's stderr that stays unchanged this long is a question waiting for an answer.
@@ -75,11 +77,11 @@ export class CommandSession {
       const marker = `kvmnet-become-ok-${nonce}`;
       const script = `printf '%s\\n' ${marker} >&2\n${command}`;
       if (options.becomePassword === undefined) {
-        this.gate = { marker, promptsSeen: 0, open: false };
+        this.gate = { marker, promptsSeen: 0, open: false, afterPrompt: 0 };
         // -n: a sudo that wants a password fails at once instead of waiting for one.
         wrapped = `sudo -n -- ${KEEP_SSH_CONNECTION} sh -c ${shellQuote(script)}`;
       } else {
-        this.gate = { prompt: `[kvmnet-sudo-${nonce}]`, marker, promptsSeen: 0, open: false };
+        this.gate = { prompt: `[kvmnet-sudo-${nonce}]`, marker, promptsSeen: 0, open: false, afterPrompt: 0 };
         wrapped = `sudo -S -p ${shellQuote(this.gate.prompt!)} -- ${KEEP_SSH_CONNECTION} sh -c ${shellQuote(script)}`;
       }
     }
@@ -146,6 +148,7 @@ export class CommandSession {
 
   private advanceGate(gate: SudoGate): void {
     while (gate.prompt !== undefined && this.gated.includes(gate.prompt)) {
+      gate.afterPrompt = this.gated.indexOf(gate.prompt);
       this.gated = this.gated.replace(gate.prompt, '');
       gate.promptsSeen += 1;
       // A second prompt means the password was wrong: end stdin so sudo fails instead of waiting.
@@ -174,7 +177,7 @@ export class CommandSession {
   private watchForForeignPrompt(gate: SudoGate): void {
     clearTimeout(this.promptTimer);
     if (!gate.prompt) return;
-    const pending = this.gated.slice(this.gated.lastIndexOf('\n') + 1);
+    const pending = this.gated.slice(Math.max(this.gated.lastIndexOf('\n') + 1, gate.afterPrompt));
     if (pending.trim() === '' || gate.prompt.startsWith(pending)) return;
     this.promptTimer = setTimeout(() => {
       gate.foreignPrompt = pending.trim();

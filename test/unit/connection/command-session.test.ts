@@ -143,6 +143,24 @@ describe('CommandSession with become', () => {
     }
   });
 
+  it('text before our prompt on its line (a lecture file without a final newline) is not taken for a question', () => {
+    vi.useFakeTimers();
+    try {
+      const session = new CommandSession('true', { become: true, becomePassword: PASSWORD, isRoot: false });
+      const { prompt, marker } = markersOf(session.command);
+      const { events, input } = fakeProcess();
+      session.start(input);
+      session.onStderr(`Be careful.${prompt.slice(0, 3)}`);
+      session.onStderr(prompt.slice(3));
+      vi.advanceTimersByTime(5000);
+      expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`]);
+      session.onStderr(`${marker}\n`);
+      expect(session.result().stderr).toBe('Be careful.');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a prompt split over chunks, or a line still being written, is not taken for a question', () => {
     vi.useFakeTimers();
     try {
