@@ -93,7 +93,9 @@ describe('become through sudo as an unprivileged user', () => {
     expect(second.code, show(second)).toBe(0);
     expect(summaryOf(second).hosts.map((h) => [h.host, h.changed, h.failed, h.unreachable])).toEqual(HOSTS.map((h) => [h, 0, 0, 0]));
     // A sudo that waits on DNS for its own host name takes seconds per exec; a no-op run stays well under that.
+    console.log(`[become] no-op run of both hosts under sudo: ${elapsed} ms`);
     expect(elapsed).toBeLessThan(15_000);
+    expect(jsonEvents(second.stdout).filter((e) => e.event === 'warning' && String(e.message).startsWith('sudo on '))).toEqual([]);
     for (const r of [first, second]) expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
   });
 
