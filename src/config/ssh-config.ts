@@ -38,6 +38,8 @@ export interface SshHostConfig {
   identityAgent?: string;
   proxyJump?: string;
   userKnownHostsFiles: string[];
+  /** Read after the user files, never written (OpenSSH's defaults when not set). Used as written: ssh expands no `~` or token in them. */
+  globalKnownHostsFiles: string[];
   strictHostKeyChecking: 'true' | 'false' | 'ask' | 'accept-new';
   hostKeyAlias?: string;
   /** Seconds; undefined = none. */
@@ -65,7 +67,7 @@ const DEFAULT_IDENTITY_FILES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519
 
 const SUPPORTED = new Set(
   [
-    'hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile',
+    'hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile', 'globalknownhostsfile',
     'stricthostkeychecking', 'hostkeyalias', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax', 'include',
   ],
 );
@@ -77,7 +79,7 @@ const HARMLESS = new Set(
     'sendenv', 'setenv', 'tcpkeepalive', 'updatehostkeys', 'usekeychain', 'visualhostkey', 'preferredauthentications',
     'passwordauthentication', 'pubkeyauthentication', 'kbdinteractiveauthentication', 'gssapiauthentication',
     'gssapidelegatecredentials', 'ignoreunknown', 'stdinnull', 'forkafterauthentication', 'sessiontype', 'logverbose',
-    'globalknownhostsfile', 'syslogfacility', 'xauthlocation', 'exitonforwardfailure', 'clearallforwardings',
+    'syslogfacility', 'xauthlocation', 'exitonforwardfailure', 'clearallforwardings',
   ],
 );
 // Options that may appear many times and accumulate instead of "first wins".
@@ -290,6 +292,7 @@ function finish(alias: string, values: Values, unsupported: Set<string>): SshHos
       .split(/\s+/)
       .filter(Boolean)
       .map((f) => expandPath(f, tokens)),
+    globalKnownHostsFiles: (first(values, 'globalknownhostsfile') ?? '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2').split(/\s+/).filter(Boolean),
     strictHostKeyChecking: strictOf(first(values, 'stricthostkeychecking')),
     serverAliveInterval: numberOf(first(values, 'serveraliveinterval'), 'ServerAliveInterval') ?? 0,
     serverAliveCountMax: numberOf(first(values, 'serveralivecountmax'), 'ServerAliveCountMax') ?? 3,
