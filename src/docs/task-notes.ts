@@ -119,7 +119,7 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
   },
   ensure_nm_unmanaged: {
     summary: 'Devices handed from NetworkManager to kvmnet: NetworkManager leaves them alone, now and after a reboot.',
-    fields: { 'devices[]': 'an interface name' },
+    fields: {},
     behaviour: [
       'On a host where NetworkManager runs, kvmnet refuses a runtime change (`persist: none`, `networkd`, `ifupdown`) to a device NetworkManager manages: NetworkManager would undo it. This task is the explicit opt-in: put it before the tasks that change those devices. It plans, for each device NetworkManager manages now, `nmcli device set DEV managed no` (shown as `NetworkManager stops managing DEV`), and writes the devices into `/etc/NetworkManager/conf.d/90-kvmnet-unmanaged.conf` (`[keyfile] unmanaged-devices+=interface-name:DEV;…`, appended to the host\'s own list), which is what survives a restart of NetworkManager or a reboot — `managed no` alone does not. Later tasks of the play see the devices unmanaged. A second run changes nothing.',
       'A device that does not exist yet gets no runtime change; the file covers it from NetworkManager\'s next start (until then NetworkManager shows a software device kvmnet creates as connected externally, which kvmnet does not count as managed).',
