@@ -2,8 +2,9 @@
 // ONE kvmnet-owned conf.d file. `unmanaged-devices+=` APPENDS to what NetworkManager.conf and
 // earlier conf.d files list (NetworkManager.conf(5): a list-valued key takes `+=`); a plain
 // `unmanaged-devices=` would replace the host's own list (on the lab hosts: mgmt0) and hand
-// those devices to NetworkManager. Pure.
-export const NM_UNMANAGED_CONF = '/etc/NetworkManager/conf.d/90-kvmnet-unmanaged.conf';
+// those devices to NetworkManager. conf.d files are read in name order and a later plain `=`
+// replaces the list again (the lab's own file is kvmlab.conf), so kvmnet's sorts last: `zz-`. Pure.
+export const NM_UNMANAGED_CONF = '/etc/NetworkManager/conf.d/zz-kvmnet-unmanaged.conf';
 
 const HEADER = '# kvmnet: devices handed to kvmnet (ensure_nm_unmanaged). NetworkManager leaves them alone, also after a reboot.\n';
 
