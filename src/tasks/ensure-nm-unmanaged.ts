@@ -62,7 +62,7 @@ function planUnmanaged(args: EnsureNmUnmanagedArgs, facts: Facts, host: string):
         : `NetworkManager was not told by kvmnet to leave ${list(args.devices)} alone`,
     );
   }
-  const owners = (f: Facts) => deviceOwners(f.managers!, args.devices).map(([d, o]) => `${d}: ${o}`).join('\n') + '\n';
+  const owners = (f: Facts) => deviceOwners(f.managers!, args.devices).map(([d, o]) => `${d}: ${o}`).join('\n');
   return { changes, diff: { before: owners(facts), after: owners(factsAfter(changes, facts)) } };
 }
 

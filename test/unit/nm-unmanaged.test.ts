@@ -1,8 +1,9 @@
-// ensure_nm_unmanaged, the opt-in that hands devices from NetworkManager to kvmnet, planned on a
-// NetworkManager host's captured facts (test/fixtures/managers/networkmanager.txt: eth1-3 managed
-// and disconnected, mgmt0 unmanaged by the lab's own NetworkManager.conf): what it plans, that
-// the NetworkManager guard lets a later runtime change through, that a second run changes
-// nothing, and that `state: absent` gives back only what kvmnet took.
+// ensure_nm_unmanaged, the opt-in that hands devices from NetworkManager to kvmnet, planned on the
+// facts exec captured on the VM lab's NetworkManager host (test/fixtures/facts/nm-fixtures.md:
+// nm-fresh, eth1-3 managed and disconnected, mgmt0 unmanaged by the lab's own conf.d file; and
+// nm-handed-over, after the real run): what it plans, that the NetworkManager guard lets a later
+// runtime change through, that a second run changes nothing (on the planned facts and on the
+// host's), and that `state: absent` gives back only what kvmnet took.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFacts, splitSections } from '../../src/facts/parse.js';
@@ -20,11 +21,9 @@ const managersOf = (name: string) => {
   return parseManagers(splitSections(text).find((s) => s.key === 'managers')!.body);
 };
 
-/** A lab host's facts with the NetworkManager host's captured managers, and no kvmnet files yet. */
-function nmHost(): Facts {
-  const facts = parseFacts(readFileSync(new URL('../fixtures/facts/fresh.stdout', import.meta.url), 'utf8'), '').facts;
-  return { ...facts, managers: managersOf('networkmanager'), persisted: {} };
-}
+const capture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '').facts;
+/** The fresh NetworkManager host: its facts exec as captured (the persisted section read, no kvmnet files). */
+const nmHost = (): Facts => capture('nm-fresh');
 
 const plan = (facts: Facts, args: Partial<EnsureNmUnmanagedArgs> & { devices: string[] }): Plan => ensureNmUnmanaged.plan({ state: 'present', ...args }, facts, 'hv1');
 const bondPlan = (facts: Facts) => ensureBond.plan(ensureBond.schema.parse({ name: 'bond0', mode: 'active-backup', members: ['eth1', 'eth2'] }), facts, 'hv1');
@@ -44,7 +43,7 @@ describe('ensure_nm_unmanaged on a NetworkManager host', () => {
     expect(unmanagedConf(['eth2', 'eth1'])).toBe(
       '# kvmnet: devices handed to kvmnet (ensure_nm_unmanaged). NetworkManager leaves them alone, also after a reboot.\n[keyfile]\nunmanaged-devices+=interface-name:eth1;interface-name:eth2\n',
     );
-    expect(p.diff).toEqual({ before: 'eth1: NetworkManager (disconnected)\neth2: NetworkManager (disconnected)\n', after: 'eth1: not NetworkManager (unmanaged)\neth2: not NetworkManager (unmanaged)\n' });
+    expect(p.diff).toEqual({ before: 'eth1: NetworkManager (disconnected)\neth2: NetworkManager (disconnected)', after: 'eth1: not NetworkManager (unmanaged)\neth2: not NetworkManager (unmanaged)' });
   });
 
   it('a runtime change of eth1 is refused before the handover and let through after it; a second run changes nothing', () => {
@@ -61,6 +60,21 @@ describe('ensure_nm_unmanaged on a NetworkManager host', () => {
     const again = plan(facts, { devices: ['eth1', 'eth2'] });
     expect(again.changes).toEqual([]);
     expect(again.noop).toBe(`NetworkManager already leaves eth1, eth2 alone, and ${NM_UNMANAGED_CONF} lists them`);
+  });
+
+  it('on the host as the real run left it: nothing to do, the file as planned, bond0 not counted as managed', () => {
+    const real = capture('nm-handed-over');
+    const planned = nmHost();
+    applyChanges(plan(planned, { devices: ['eth1', 'eth2'] }).changes, planned);
+    expect(real.persisted![NM_UNMANAGED_CONF]).toBe(planned.persisted![NM_UNMANAGED_CONF]);
+    expect(real.managers!.nmDevices.eth1).toEqual(planned.managers!.nmDevices.eth1);
+    expect(plan(real, { devices: ['eth1', 'eth2'] }).noop).toMatch(/already leaves eth1, eth2 alone/);
+    // NetworkManager shows the bond kvmnet made as connected externally: kvmnet may change it.
+    expect(real.managers!.nmDevices.bond0!.state).toBe('connected (externally)');
+    const mtu = (dev: string): Plan => ({ changes: [{ summary: `set ${dev} mtu 9000`, ops: [{ op: 'link.mtu', name: dev, mtu: 9000 }] }] });
+    expect(() => refuseNmManaged(mtu('bond0'), real, 'hv1', 'none')).not.toThrow();
+    expect(() => refuseNmManaged(mtu('eth1'), real, 'hv1', 'none')).not.toThrow();
+    expect(() => refuseNmManaged(mtu('eth3'), real, 'hv1', 'none')).toThrow(/eth3 is managed by NetworkManager on hv1 \(disconnected\)/);
   });
 
   it('a device that does not exist yet only goes into the file; a later task adds to the list', () => {
@@ -101,6 +115,7 @@ describe('ensure_nm_unmanaged on a NetworkManager host', () => {
 
   it('a host without NetworkManager: nothing to hand over', () => {
     const facts = { ...nmHost(), managers: managersOf('networkd-converging') };
+    expect(facts.managers.active.networkmanager).toBe(false);
     expect(plan(facts, { devices: ['eth1'] }).noop).toBe('NetworkManager does not run on hv1: it manages none of eth1');
   });
 

@@ -61,7 +61,11 @@ describe.skipIf(!enabled)('handing NICs from NetworkManager to kvmnet (ensure_nm
   }, 180_000);
 
   it('a runtime-only change of NICs NetworkManager manages is refused with the reason, and nothing changes', async () => {
-    expect(await nmStates()).toMatchObject({ eth1: 'disconnected', eth2: 'disconnected', mgmt0: 'unmanaged' });
+    // Right after boot NetworkManager lists the NICs as unavailable for a few seconds.
+    await waitFor('NetworkManager to list eth1 and eth2 as disconnected', async () => {
+      const s = await nmStates();
+      return s.eth1 === 'disconnected' && s.eth2 === 'disconnected' && s.mgmt0 === 'unmanaged' ? s : undefined;
+    });
     const r = await run('refused', [BOND]);
     expect(r.code, show(r)).toBe(2);
     expect(r.stdout + r.stderr).toContain('eth1 is managed by NetworkManager on hv1 (disconnected)');
