@@ -15,7 +15,6 @@ import { applyOps, inverseOps, OP_NAMES, opsLines, verifyOps, type Op, type OpNa
 import { parseXml } from '../../src/render/netxml.js';
 import { forwardRules, HOOK_SCRIPT, installedForwards } from '../../src/tasks/port-forward-rules.js';
 import { hostFixture } from './support/host-fixture.js';
-import { parseManagers } from '../../src/persist/managers.js';
 import { vmFactsOutput, vmFixture } from './support/vm-fixture.js';
 
 const fragments = ALL_FRAGMENTS;
@@ -107,11 +106,8 @@ const BR5_NETDEV = '/etc/systemd/network/10-kvmnet-br5.netdev';
 const BR9_NETDEV = '/etc/systemd/network/10-kvmnet-br9.netdev';
 const RULES = '/etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules';
 
-/** A lab host with the NetworkManager host's captured `nmcli device status` (test/fixtures/managers/networkmanager.txt). */
-function nmHost(): Facts {
-  const text = readFileSync(new URL('../fixtures/managers/networkmanager.txt', import.meta.url), 'utf8');
-  return { ...hostFixture('fresh'), managers: parseManagers(text.replace('@@kvmnet:managers@@\n', '')) };
-}
+/** The VM lab's NetworkManager host, fresh (test/fixtures/facts/nm-fixtures.md). */
+const nmHost = (): Facts => capture('nm-fresh');
 
 const rows: Row[] = [
   {
