@@ -3,9 +3,11 @@
 // NetworkManager.conf keeps mgmt0 unmanaged): a runtime-only change of a NIC NetworkManager
 // manages is refused with the reason and changes nothing; with the opt-in before it, the plan says
 // the handover, the bond is made, `nmcli` shows the NICs unmanaged and a second run changes
-// nothing. A restart of NetworkManager (which forgets `nmcli device set … managed no`) leaves them
-// unmanaged and the bond as it was: the conf.d file kvmnet wrote is appended to the host's own
-// list, not replacing it (mgmt0 stays unmanaged too). All asserted with nmcli, `ip -j`, and
+// nothing. A restart of NetworkManager forgets `nmcli device set … managed no` (eth3, unmanaged
+// that way by hand, is taken back) but leaves eth1 and eth2 unmanaged and the bond as it was: the
+// conf.d file kvmnet wrote is appended to the host's own list, not replacing it (mgmt0 stays
+// unmanaged too). So does a real reboot, after which the runtime-only bond is gone (persist: none)
+// and a run makes it again with no new handover. All asserted with nmcli, `ip -j`, and
 // NetworkManager --print-config on the host, never with kvmnet's output alone.
 // 1 host + the lab switch; KVMNET_E2E_VM=0 skips it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,10 +105,13 @@ describe.skipIf(!enabled)('handing NICs from NetworkManager to kvmnet (ensure_nm
     const line = config.split('\n').find((x) => x.startsWith('unmanaged-devices='));
     expect(line, config).toBeDefined();
     for (const dev of ['mgmt0', 'eth1', 'eth2']) expect(line).toContain(`interface-name:${dev}`);
+    // The control: eth3 unmanaged at runtime only, as `nmcli device set` alone would leave it.
+    await sh('nmcli device set eth3 managed no');
+    expect((await nmStates()).eth3).toBe('unmanaged');
     await sh('systemctl restart NetworkManager');
-    const states = await waitFor('NetworkManager to list the NICs again after its restart', async () => {
+    const states = await waitFor('NetworkManager to take eth3 back after its restart', async () => {
       const s = await nmStates();
-      return s.eth1 && s.eth2 && s.mgmt0 ? s : undefined;
+      return s.eth1 && s.eth2 && s.mgmt0 && s.eth3 && s.eth3 !== 'unmanaged' ? s : undefined;
     });
     expect(states).toMatchObject({ eth1: 'unmanaged', eth2: 'unmanaged', mgmt0: 'unmanaged' });
     // Give NetworkManager time to do what it would do to a managed NIC, then look again.
@@ -116,4 +121,33 @@ describe.skipIf(!enabled)('handing NICs from NetworkManager to kvmnet (ensure_nm
     const again = await run('after-restart', [HANDOVER, BOND], ['--check', '--detailed-exitcode']);
     expect(again.code, show(again)).toBe(0);
   }, 300_000);
+
+  it('after a real reboot NetworkManager still leaves eth1 and eth2 alone (the file); the runtime-only bond is gone, and a run makes it again without a new handover', async () => {
+    const before = (await sh('cat /proc/sys/kernel/random/boot_id')).stdout.trim();
+    const t0 = Date.now();
+    await sh('systemctl reboot', false);
+    await waitFor(
+      'hv1 to come back from its reboot',
+      async () => {
+        const r = await sh('cat /proc/sys/kernel/random/boot_id; systemctl is-system-running --wait', false);
+        const [id, status] = r.stdout.trim().split('\n');
+        return id && id !== before && (status === 'running' || status === 'degraded') ? true : undefined;
+      },
+      300_000,
+    );
+    timings.reboot = Date.now() - t0;
+    const states = await waitFor('NetworkManager to list the NICs after the boot', async () => {
+      const s = await nmStates();
+      return s.eth1 && s.eth2 && s.eth3 && s.eth3 !== 'unavailable' ? s : undefined;
+    });
+    expect(states).toMatchObject({ eth1: 'unmanaged', eth2: 'unmanaged', mgmt0: 'unmanaged', eth3: 'disconnected' });
+    // persist: none: kvmnet's bond was runtime state only.
+    expect((await links()).bond0).toBeUndefined();
+    const r = await run('after-reboot', [HANDOVER, BOND]);
+    expect(r.code, show(r)).toBe(0);
+    expect(recap(r), show(r)).toEqual([1, 1, 0]);
+    expect(r.stdout).not.toContain('NetworkManager stops managing');
+    const l = await links();
+    expect([l.eth1?.master, l.eth2?.master]).toEqual(['bond0', 'bond0']);
+  }, 900_000);
 });
