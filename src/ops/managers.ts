@@ -28,8 +28,9 @@ export const managerOps: { [K in ManagerOp['op']]: OpKind<Of<K>> } = {
     check: () => undefined,
   },
   'nm.managed': {
-    // Runtime only: NetworkManager forgets it when it restarts (the conf.d file of
-    // ensure_nm_unmanaged is what lasts). Taking a device back may re-configure it at once.
+    // Runtime state: NetworkManager 1.42 keeps it across its own restart (under /run), not across a
+    // reboot (the conf.d file of ensure_nm_unmanaged is what lasts). Taking a device back may
+    // re-configure it at once.
     lines: (op) => [shellJoin(['nmcli', 'device', 'set', op.dev, 'managed', op.managed ? 'yes' : 'no'])],
     touches: (op) => [{ kind: 'link', name: op.dev, op: 'settings' }],
     effect: (op, f) => {

@@ -1,8 +1,8 @@
 // ensure_nm_unmanaged: devices handed from NetworkManager to kvmnet (the opt-in of issue 27). On a
 // device NetworkManager manages, kvmnet refuses a change made behind its back (nm-guard.ts),
 // because NetworkManager would undo it. This task says, in the plan, that NetworkManager stops
-// managing the devices: at once (`nmcli device set DEV managed no`, which NetworkManager forgets
-// when it restarts) and from its next start on (a kvmnet-owned conf.d file, nm-unmanaged.ts).
+// managing the devices: at once (`nmcli device set DEV managed no`, runtime state that a reboot
+// loses) and from every start on (a kvmnet-owned conf.d file, nm-unmanaged.ts).
 // Later tasks of the play plan on facts where the devices are unmanaged, so the guard lets their
 // changes through. A task of its own rather than a keyword on the changing task: the devices are
 // named, not inferred from whatever a change happens to touch (a port's old master, a bond's
