@@ -117,6 +117,19 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
     refused: ['a host where Open vSwitch is not running', 'a link of that name that is not an OVS bridge', 'a port that does not exist, is a port of another OVS bridge or of a Linux bridge or bond', SSH_PATH_REFUSAL],
     example: 'ensure_ovs_bridge: { name: ovsbr0, ports: [{ name: eth1, tag: 100 }] }',
   },
+  ensure_nm_unmanaged: {
+    summary: 'Devices handed from NetworkManager to kvmnet: NetworkManager leaves them alone, now and after a reboot.',
+    fields: {},
+    behaviour: [
+      'On a host where NetworkManager runs, kvmnet refuses a runtime change (`persist: none`, `networkd`, `ifupdown`) to a device NetworkManager manages: NetworkManager would undo it. This task is the explicit opt-in: put it before the tasks that change those devices. It plans, for each device NetworkManager manages now, `nmcli device set DEV managed no` (shown as `NetworkManager stops managing DEV`), and writes the devices into `/etc/NetworkManager/conf.d/zz-kvmnet-unmanaged.conf` (`[keyfile] unmanaged-devices+=interface-name:DEV;…`, appended to the host\'s own list), which is what survives a reboot — `managed no` alone is runtime state: NetworkManager 1.42 keeps it across a restart of its own (under /run), a reboot loses it (both measured on the VM lab). Later tasks of the play see the devices unmanaged. A second run changes nothing.',
+      'A device that does not exist yet gets no runtime change; the file covers it from NetworkManager\'s next start (until then NetworkManager shows a software device kvmnet creates as connected externally, which kvmnet does not count as managed).',
+      '`state: absent` gives back only the devices kvmnet\'s file lists (removed from the file, then `nmcli device set DEV managed yes`); a device the host\'s own configuration keeps unmanaged stays so. NetworkManager may re-configure a device it takes back.',
+      'On a host where NetworkManager does not run: nothing to do. The handover is undone by the rollback like any change (the file restored, `managed` set back). See [Surviving a reboot](../persistence.md#networkmanager-handing-a-device-to-kvmnet).',
+    ],
+    invalid: ['an empty `devices` list, an invalid interface name'],
+    refused: [SSH_PATH_REFUSAL],
+    example: 'ensure_nm_unmanaged: { devices: [eth1, eth2] }',
+  },
   ensure_bridge: {
     summary: 'A Linux bridge with its STP, forward delay, MTU and VLAN filtering.',
     fields: { name: 'the bridge\'s interface name', state: present, mtu, up },

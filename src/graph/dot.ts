@@ -2,6 +2,7 @@
 // and edge ids and classes carry over into the SVG, so the picture can be checked structurally
 // (`hv1/link:br0`, class `bridge ssh problem`). Pure.
 import type { HostGroup } from './shape.js';
+import { managerClass } from './owners.js';
 import type { NodeKind, TopoEdge, TopoNode } from './topology.js';
 
 const STYLE: Record<NodeKind, string> = {
@@ -32,7 +33,7 @@ export function nodeLabel(n: TopoNode): string {
   return [head, ...n.detail, ...n.perHost, ...(n.ssh && n.kind !== 'session' ? ['▶ carries the SSH session'] : []), ...n.problems.map((p) => `⚠ ${p}`)].join('\n');
 }
 
-export const nodeClasses = (n: TopoNode): string => [n.kind, n.ssh ? 'ssh' : '', n.problems.length ? 'problem' : ''].filter(Boolean).join(' ');
+export const nodeClasses = (n: TopoNode): string => [n.kind, n.ssh ? 'ssh' : '', n.problems.length ? 'problem' : '', n.manager ? managerClass(n.manager) : ''].filter(Boolean).join(' ');
 const edgeClasses = (e: TopoEdge): string => ['link', e.ssh ? 'ssh' : '', e.problem ? 'problem' : ''].filter(Boolean).join(' ');
 
 export function toDot(groups: readonly HostGroup[]): string {

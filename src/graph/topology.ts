@@ -1,6 +1,7 @@
 // One host's network as a graph: NICs → bonds/VLANs → bridges → libvirt networks → guests'
 // interfaces, the SSH path marked and problems attached where they are. Pure: facts in, graph out.
 import type { FactsSummary } from './facts-json.js';
+import { deviceManager } from './owners.js';
 import { findProblems, type Problem } from './problems.js';
 
 export type NodeKind = 'nic' | 'bond' | 'vlan' | 'bridge' | 'network' | 'guest' | 'session';
@@ -18,6 +19,8 @@ export interface TopoNode {
   problems: string[];
   /** For guest nodes: the node they hang off. */
   attachedTo?: string;
+  /** For links: the network manager that owns it (owners.ts), when the host runs one. */
+  manager?: string;
 }
 
 export interface TopoEdge {
@@ -68,9 +71,12 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
     if (l.port_vlans) detail.push(`VLANs ${l.port_vlans}`);
     if (l.mtu) detail.push(`MTU ${l.mtu}`);
     if (!l.up) detail.push('down');
+    // Part of the shape: hosts of one role have their devices managed alike.
+    const manager = deviceManager(f.network_managers, l.name);
+    if (manager) detail.push(`⚙ ${manager}`);
     // A VXLAN's remotes differ from host to host in a mesh (every host lists the others).
     const remotes = (vxlans.get(l.name)?.remotes ?? []).map((r) => `→ ${r}`);
-    add({ id: `link:${l.name}`, kind, name: l.name, detail, perHost: [...addrsOf(l.name), ...remotes] });
+    add({ id: `link:${l.name}`, kind, name: l.name, detail, perHost: [...addrsOf(l.name), ...remotes], ...(manager ? { manager } : {}) });
   }
   for (const l of f.links) {
     if (guestTaps.has(l.name) || !l.master) continue;

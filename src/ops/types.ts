@@ -133,8 +133,15 @@ export type GuestNicOp =
   | { op: 'guest-nic.detach'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean }
   | { op: 'guest-nic.update'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean };
 
-/** The host's network manager reads the files kvmnet wrote. */
-export type ManagerOp = { op: 'nm.load'; paths: string[]; reload: boolean } | { op: 'nm.up'; dev: string; profile: string } | { op: 'netplan.generate' };
+/**
+ * The host's network manager reads the files kvmnet wrote; `nm.managed`: NetworkManager manages
+ * a device or leaves it alone (`nmcli device set DEV managed yes|no`, runtime only).
+ */
+export type ManagerOp =
+  | { op: 'nm.load'; paths: string[]; reload: boolean }
+  | { op: 'nm.up'; dev: string; profile: string }
+  | { op: 'nm.managed'; dev: string; managed: boolean }
+  | { op: 'netplan.generate' };
 
 export type Op = ManagerOp | LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
 export type OpName = Op['op'];

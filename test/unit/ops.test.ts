@@ -106,7 +106,24 @@ const BR5_NETDEV = '/etc/systemd/network/10-kvmnet-br5.netdev';
 const BR9_NETDEV = '/etc/systemd/network/10-kvmnet-br9.netdev';
 const RULES = '/etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules';
 
+/** The VM lab's NetworkManager host, fresh (test/fixtures/facts/nm-fixtures.md). */
+const nmHost = (): Facts => capture('nm-fresh');
+
 const rows: Row[] = [
+  {
+    kind: 'nm.managed',
+    what: 'NetworkManager stops managing eth1 (ensure_nm_unmanaged)',
+    facts: nmHost,
+    ops: [{ op: 'nm.managed', dev: 'eth1', managed: false }],
+    effect: (before, after) => {
+      expect(before.managers!.nmDevices.eth1!.state).toBe('disconnected');
+      expect(after.managers!.nmDevices.eth1!.state).toBe('unmanaged');
+      expect(after.managers!.nmDevices.eth2).toEqual(before.managers!.nmDevices.eth2);
+    },
+    aspect: (f) => f.managers!.nmDevices.eth1,
+    plant: (a) => (a.managers!.nmDevices.eth1!.state = 'disconnected'),
+    problem: 'NetworkManager still manages eth1 (disconnected)',
+  },
   {
     kind: 'link.add',
     what: 'a bridge with STP, forward delay and VLAN filtering',
@@ -1052,6 +1069,8 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   { op: { op: 'nm.load', paths: [], reload: true }, log: ['nmcli [connection] [reload]'] },
   { op: { op: 'nm.up', dev: W, profile: P }, log: [`nmcli [-w] [60] [connection] [up] [id] [${P}]`] },
   { op: { op: 'netplan.generate' }, log: ['netplan [generate]'] },
+  { op: { op: 'nm.managed', dev: W, managed: false }, log: [`nmcli [device] [set] [${W}] [managed] [no]`] },
+  { op: { op: 'nm.managed', dev: W, managed: true }, log: [`nmcli [device] [set] [${W}] [managed] [yes]`] },
   { op: { op: 'bridge-vlan.add', dev: W, vid: [10, 12], pvid: true, untagged: true }, log: [`bridge [vlan] [add] [dev] [${W}] [vid] [10-12] [pvid] [untagged]`] },
   { op: { op: 'bridge-vlan.del', dev: W, vid: 10 }, log: [`bridge [vlan] [del] [dev] [${W}] [vid] [10]`] },
   // The definition goes on virsh's stdin, byte for byte.
