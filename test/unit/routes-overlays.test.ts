@@ -147,7 +147,7 @@ describe('ensure_route', () => {
     expect(problems({ dst: '10.0.0.0/8', via: 'fd00::1', onlink: true })).toEqual(['dev: ensure_route needs dev with state: present', 'via: via fd00::1 is IPv6, dst 10.0.0.0/8 is IPv4']);
     expect(problems({ dst: 'default', dev: 'x', onlink: true })).toEqual(['onlink: onlink needs a gateway (via)']);
   });
-  it('persists as a networkd [Route] drop-in of the device kvmnet persisted; refuses ifupdown', () => {
+  it('persists as a networkd [Route] drop-in of the device kvmnet persisted; ifupdown needs a stanza of the device', () => {
     const f = facts();
     f.persisted = { '/etc/systemd/network/10-kvmnet-br28.network': '[Match]\nName=br28\n' };
     const files = taskModule('ensure_route').persistence!.files('networkd', taskModule('ensure_route').schema.parse({ dst: '10.50.0.0/16', via: '198.18.28.254', dev: 'br28', table: 100, metric: 5, mtu: 1400, onlink: true }), f, 'hv1');
@@ -157,7 +157,7 @@ describe('ensure_route', () => {
         content: '# Written by kvmnet; changes made here are overwritten on its next run.\n# ensure_route 10.50.0.0/16 via 198.18.28.254 dev br28\n[Route]\nDestination=10.50.0.0/16\nGateway=198.18.28.254\nGatewayOnLink=yes\nMetric=5\nTable=100\nMTUBytes=1400\n',
       },
     ]);
-    expect(() => taskModule('ensure_route').persistence!.files('ifupdown', taskModule('ensure_route').schema.parse({ dst: '10.50.0.0/16', dev: 'br28' }), f, 'hv1')).toThrow(/only as systemd-networkd drop-ins/);
+    expect(() => taskModule('ensure_route').persistence!.files('ifupdown', taskModule('ensure_route').schema.parse({ dst: '10.50.0.0/16', dev: 'br28' }), f, 'hv1')).toThrow(/persist: ifupdown: no stanza brings br28 up on hv1/);
   });
 });
 
