@@ -4,14 +4,18 @@
 // (test/fixtures/facts/overlay.stdout); the ifupdown files are also read by ifupdown itself
 // (`ifup --no-act`) where it is installed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
+import { changeOps } from '../../src/model/plan.js';
+import { netplanFile, netplanPath } from '../../src/persist/netplan-files.js';
+import { nmProfile } from '../../src/persist/nm-profiles.js';
 import { taskModule } from '../../src/tasks/registry.js';
+import { planOf } from './support/plan-task.js';
 
 const captured = readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8');
 const facts = (): Facts => parseFacts(captured, '', ALL_FRAGMENTS).facts;
@@ -112,5 +116,149 @@ describe('ifupdown', () => {
       'bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.12',
     ]);
     expect(vx.down).toContain('ip link del vx28');
+  });
+});
+
+// The managers' own parsers, from the packages the VM lab unpacks (.ci/run; `kvmnet lab` with --vm).
+const NM_TREE = '/var/cache/kvmnet-lab/manager-networkmanager';
+const NETPLAN_TREE = '/var/cache/kvmnet-lab/manager-netplan';
+const libs = (tree: string) => ({ ...process.env, LD_LIBRARY_PATH: `${tree}/usr/lib/x86_64-linux-gnu` });
+
+/** NetworkManager's reading of a keyfile: `nmcli --offline` parses, verifies and writes it back normalised. */
+function nmcliNormalised(keyfile: string): string {
+  const r = spawnSync(`${NM_TREE}/usr/bin/nmcli`, ['--offline', 'connection', 'modify', 'connection.autoconnect', 'yes'], { input: keyfile, encoding: 'utf8', env: libs(NM_TREE) });
+  if (r.status !== 0) throw new Error(`nmcli --offline refused the profile: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** netplan's generator on the files: the networkd files it writes for the next boot. */
+function netplanGenerate(files: Record<string, string>): Record<string, string> {
+  const root = mkdtempSync(join(tmpdir(), 'kvmnet-netplan-'));
+  execIn(root, files);
+  const r = spawnSync(`${NETPLAN_TREE}/usr/libexec/netplan/generate`, ['--root-dir', root], { encoding: 'utf8', env: libs(NETPLAN_TREE) });
+  if (r.status !== 0) throw new Error(`netplan generate refused the files: ${r.stderr}`);
+  const out: Record<string, string> = {};
+  const dir = join(root, 'run/systemd/network');
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) out[name] = readFileSync(join(dir, name), 'utf8');
+  return out;
+}
+function execIn(root: string, files: Record<string, string>) {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(root, dirname(path)), { recursive: true });
+    writeFileSync(join(root, path), content, { mode: 0o600 });
+  }
+}
+
+const lines = (text: string, re: RegExp) => text.split('\n').filter((l) => re.test(l));
+
+describe('NetworkManager', () => {
+  it('routes (metric always, options) and rules of the device in its [ipv4]/[ipv6], rendered from the running state', () => {
+    const profile = nmProfile(facts(), 'br28');
+    expect(lines(profile, /^(\[ipv|route|routing-rule|method|address)/)).toEqual([
+      '[ipv4]',
+      'method=manual',
+      'address1=198.18.28.1/24',
+      'route1=10.60.0.0/16,192.0.2.1,0',
+      'route1_options=onlink=true',
+      'route2=10.50.0.0/16,198.18.28.254,5',
+      'route2_options=table=100,mtu=1400,src=198.18.28.1',
+      'routing-rule1=priority 1000 from 198.18.28.0/24 table 100',
+      'routing-rule2=priority 1001 from 0.0.0.0/0 fwmark 0x10/0xff iif br28 table 100',
+      '[ipv6]',
+      'method=manual',
+      'address1=fd28::1/64',
+      'route1=fd29::/64,fd28::9,1024',
+      'route1_options=table=100',
+      'routing-rule1=priority 1000 from fd28::/64 table 100',
+    ]);
+  });
+  it.runIf(existsSync(`${NM_TREE}/usr/bin/nmcli`))('NetworkManager 1.42 reads the profile as written (nmcli --offline)', () => {
+    const profile = nmProfile(facts(), 'br28');
+    const back = nmcliNormalised(profile);
+    const norm = (t: string) => lines(t, /^(route|routing-rule)/).map((l) => (/_options=/.test(l) ? l.replace(/=(.*)$/, (_m, o: string) => `=${o.split(',').sort().join(',')}`) : l));
+    expect(norm(back)).toEqual(norm(profile));
+    expect(norm(back)).toHaveLength(9);
+  });
+  it('a VXLAN with one remote is a vxlan profile; several remotes are refused; routes without an address are refused', () => {
+    const f = facts();
+    f.links.vx28!.fdbRemotes = ['198.19.151.12'];
+    const profile = nmProfile(f, 'vx28');
+    expect(lines(profile, /^(type|master|slave-type|\[vxlan\]|id=\d|local|remote|parent|destination-port|learning|mtu)/)).toEqual(['type=vxlan', 'master=br28', 'slave-type=bridge', '[vxlan]', 'id=28', 'local=198.19.151.11', 'remote=198.19.151.12', 'parent=mgmt0', 'destination-port=4789', 'learning=false', 'mtu=1450']);
+    if (existsSync(`${NM_TREE}/usr/bin/nmcli`)) expect(lines(nmcliNormalised(profile), /^(remote|id|learning)=(?!kvmnet)/)).toEqual(['id=28', 'learning=false', 'remote=198.19.151.12']);
+    expect(() => nmProfile(facts(), 'vx28')).toThrow(/VXLAN vx28 floods to 2 remotes \(198.19.151.12, 198.19.151.13\), and a NetworkManager VXLAN profile has one remote only/);
+    const g = facts();
+    g.addrs = g.addrs.filter((a) => !(a.dev === 'br28' && a.family === 6));
+    expect(() => nmProfile(g, 'br28')).toThrow(/br28 has IPv6 routes \(fd29::\/64\) but no IPv6 address/);
+  });
+  it('an ensure_route / ensure_rule task with persist: networkmanager renders the profile of the route\'s or rule\'s device', () => {
+    const f = facts();
+    f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: [] };
+    const route = planOf('ensure_route', { dst: '10.70.0.0/16', via: '198.18.28.254', dev: 'br28', persist: 'networkmanager' }, f);
+    const write = changeOps(route.changes).find((o) => o.op === 'file.write') as { path: string; content: string };
+    expect(write.path).toBe('/etc/NetworkManager/system-connections/kvmnet-br28.nmconnection');
+    expect(write.content).toContain('route3=10.70.0.0/16,198.18.28.254,0\n');
+    const rule = planOf('ensure_rule', { priority: 1100, from: '198.18.28.0/24', to: '10.9.0.0/16', table: 100, persist: 'networkmanager' }, f);
+    expect((changeOps(rule.changes).find((o) => o.op === 'file.write') as { content: string }).content).toContain('routing-rule3=priority 1100 from 198.18.28.0/24 to 10.9.0.0/16 table 100\n');
+  });
+});
+
+describe('netplan', () => {
+  const noIif = () => {
+    const f = facts();
+    f.rules = f.rules!.filter((r) => !r.iif);
+    return f;
+  };
+  it('routes and routing-policy of the device, rendered from the running state', () => {
+    expect(netplanFile(noIif(), 'br28', 'hv1')).toContain(
+      [
+        '      routes:',
+        '        - to: 10.60.0.0/16',
+        '          via: 192.0.2.1',
+        '          metric: 0',
+        '          on-link: true',
+        '        - to: 10.50.0.0/16',
+        '          via: 198.18.28.254',
+        '          metric: 5',
+        '          table: 100',
+        '          mtu: 1400',
+        '          from: 198.18.28.1',
+        '        - to: fd29::/64',
+        '          via: fd28::9',
+        '          metric: 1024',
+        '          table: 100',
+        '      routing-policy:',
+        '        - from: 198.18.28.0/24',
+        '          table: 100',
+        '          priority: 1000',
+        '        - from: fd28::/64',
+        '          table: 100',
+        '          priority: 1000',
+      ].join('\n'),
+    );
+    expect(() => netplanFile(facts(), 'br28', 'hv1')).toThrow(/rule 1001 matches iif br28, and netplan's routing-policy has no interface selector/);
+  });
+  it('a VXLAN with one remote is a tunnel; several remotes, or an underlay netplan does not define, are refused', () => {
+    const f = facts();
+    f.links.vx29!.vxlan!.dev = undefined;
+    f.links.vx29!.vxlan!.group = undefined;
+    f.links.vx29!.vxlan!.local = '198.19.151.11';
+    f.links.vx29!.fdbRemotes = ['198.19.151.12'];
+    expect(netplanFile(f, 'vx29', 'hv1')).toContain('  tunnels:\n    vx29:\n      mode: vxlan\n      id: 29\n      local: 198.19.151.11\n      remote: 198.19.151.12\n      port: 4790\n      mac-learning: true\n      mtu: 1450\n');
+    expect(() => netplanFile(facts(), 'vx28', 'hv1')).toThrow(/VXLAN vx28 floods to 2 remotes/);
+    const g = facts();
+    g.links.vx28!.fdbRemotes = ['198.19.151.12'];
+    expect(() => netplanFile(g, 'vx28', 'hv1')).toThrow(/VXLAN vx28 sits on mgmt0, which netplan must define too/);
+  });
+  it.runIf(existsSync(`${NETPLAN_TREE}/usr/libexec/netplan/generate`))('netplan 0.106 generates networkd [Route], [RoutingPolicyRule] and a vxlan .netdev from them', () => {
+    const f = noIif();
+    // (br28's port vx28 floods to two remotes, which netplan cannot say: br28 alone here)
+    f.links.vx28!.master = undefined;
+    f.links.vx29!.vxlan = { vni: 29, local: '198.19.151.11', dstport: 4790, learning: true };
+    f.links.vx29!.fdbRemotes = ['198.19.151.12'];
+    const out = netplanGenerate({ [netplanPath('br28', 'bridge')]: netplanFile(f, 'br28', 'hv1'), [netplanPath('vx29', 'vxlan')]: netplanFile(f, 'vx29', 'hv1') });
+    expect(out['10-netplan-br28.network']).toContain('[Route]\nDestination=10.50.0.0/16\nGateway=198.18.28.254\nPreferredSource=198.18.28.1\nMetric=5\nTable=100\nMTUBytes=1400\n');
+    expect(out['10-netplan-br28.network']).toContain('[Route]\nDestination=10.60.0.0/16\nGateway=192.0.2.1\nGatewayOnLink=true\nMetric=0\n');
+    expect(out['10-netplan-br28.network']).toContain('[RoutingPolicyRule]\nFrom=198.18.28.0/24\nTable=100\nPriority=1000\n');
+    expect(out['10-netplan-vx29.netdev']).toContain('Kind=vxlan\n\n[VXLAN]\nVNI=29\nRemote=198.19.151.12\nLocal=198.19.151.11\nMacLearning=true\nDestinationPort=4790\n');
   });
 });
