@@ -36,7 +36,7 @@ export interface FactsSummary {
     port_vlans?: string;
   }>;
   /** ensure_vxlan's view: VNI, remotes, and why its MTU does not fit its underlay (absent in older facts). */
-  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null }>;
+  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null; dev?: string; local?: string; group?: string }>;
 }
 
 export type FactsEntry = { host: string; facts: FactsSummary } | { host: string; error: string; unreachable: boolean };

@@ -323,4 +323,27 @@ describe('the graph', () => {
       "VXLAN vx28 mtu 1480 + 50 bytes of encapsulation is more than the underlay mgmt0's mtu 1500: frames above 1450 bytes will be lost; set mtu: 1450 or raise mgmt0's mtu",
     ]);
   });
+  it('draws each VXLAN from the device its packets leave by (dev, or the holder of local), that edge marked when the MTU does not fit', async () => {
+    const { factsSummary } = await import('../../src/report/facts-view.js');
+    const { buildTopology } = await import('../../src/graph/topology.js');
+    const { toDot } = await import('../../src/graph/dot.js');
+    const { oneGroupPerHost } = await import('../../src/graph/shape.js');
+    const f = facts();
+    const underlay = (t: ReturnType<typeof buildTopology>) => t.edges.filter((e) => e.relation === 'underlay');
+    const fine = buildTopology('hv1', JSON.parse(JSON.stringify(factsSummary(f))));
+    expect(underlay(fine)).toEqual([
+      { from: 'link:mgmt0', to: 'link:vx28', relation: 'underlay', ssh: false, problem: false },
+      { from: 'link:mgmt0', to: 'link:vx29', relation: 'underlay', ssh: false, problem: false },
+    ]);
+    // mgmt0 carries the session; the VXLANs over it do not (nor vx28's bridge, through them).
+    expect(fine.nodes.filter((n) => n.ssh).map((n) => n.id)).toEqual(['link:mgmt0', 'ssh']);
+    expect(toDot(oneGroupPerHost([fine]))).toMatch(/"hv1\/link:mgmt0" -> "hv1\/link:vx28" \[[^\]]*style=dotted\]/);
+    // Without dev: the device holding local.
+    const g = facts();
+    delete g.links.vx28!.vxlan!.dev;
+    g.links.vx28!.mtu = 1480;
+    const over = buildTopology('hv1', JSON.parse(JSON.stringify(factsSummary(g))));
+    expect(underlay(over)[0]).toEqual({ from: 'link:mgmt0', to: 'link:vx28', relation: 'underlay', ssh: false, problem: true });
+    expect(over.problems.find((p) => p.code === 'vxlan-mtu-over-underlay')).toMatchObject({ node: 'link:vx28', edge: { from: 'link:mgmt0', to: 'link:vx28' } });
+  });
 });
