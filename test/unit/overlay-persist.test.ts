@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
-import { changeOps } from '../../src/model/plan.js';
+import { changeOps, factsAfter } from '../../src/model/plan.js';
 import { netplanFile, netplanPath } from '../../src/persist/netplan-files.js';
 import { nmProfile } from '../../src/persist/nm-profiles.js';
 import { taskModule } from '../../src/tasks/registry.js';
@@ -199,6 +199,14 @@ describe('NetworkManager', () => {
     expect(write.content).toContain('route3=10.70.0.0/16,198.18.28.254,0\n');
     const rule = planOf('ensure_rule', { priority: 1100, from: '198.18.28.0/24', to: '10.9.0.0/16', table: 100, persist: 'networkmanager' }, f);
     expect((changeOps(rule.changes).find((o) => o.op === 'file.write') as { content: string }).content).toContain('routing-rule3=priority 1100 from 198.18.28.0/24 to 10.9.0.0/16 table 100\n');
+  });
+  it('a device activated by one task is not activated again by the next (NetworkManager would add its rules a second time)', () => {
+    const f = facts();
+    f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: [] };
+    const route = planOf('ensure_route', { dst: '10.70.0.0/16', via: '198.18.28.254', dev: 'br28', persist: 'networkmanager' }, f);
+    expect(changeOps(route.changes).filter((o) => o.op === 'nm.up')).toEqual([{ op: 'nm.up', dev: 'br28', profile: 'kvmnet-br28' }]);
+    const rule = planOf('ensure_rule', { priority: 1100, from: '198.18.28.0/24', table: 100, persist: 'networkmanager' }, factsAfter(route.changes, f));
+    expect(changeOps(rule.changes).map((o) => o.op)).toEqual(['rule.add', 'file.write', 'nm.load']);
   });
 });
 
