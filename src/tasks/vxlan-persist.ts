@@ -13,7 +13,8 @@ import type { PersistFormat } from '../model/persist-kinds.js';
 import { networkdPaths } from '../persist/paths.js';
 import { iniValue, iniValues } from '../persist/render.js';
 import { postUpLines, stanzaCommands } from '../persist/ifupdown-hooks.js';
-import { ifupdownPaths } from '../persist/paths.js';
+import { encodeIfupdownName, ifupdownPaths } from '../persist/paths.js';
+import { IFUPDOWN_DIR } from '../model/persist-kinds.js';
 import { opsLines, type Op } from '../ops/index.js';
 import { ZERO_MAC } from '../ops/rule-fdb.js';
 import type { FileWant } from './contract.js';
@@ -72,12 +73,24 @@ export function vxlanStanzaLines(args: EnsureVxlanArgs): string[] {
   ];
 }
 
+/**
+ * The file with the VXLAN's `auto` line. `ifup -a` brings interfaces up in the order of their
+ * `auto` lines (all files are read first), and bridge-utils adds only the ports that exist when it
+ * makes the bridge: this name sorts before every kvmnet-NAME file (a digit before letters), so the
+ * VXLAN exists before the stanza of a bridge that lists it in bridge_ports runs.
+ */
+export const ifupdownVxlanAutoPath = (name: string) => `${IFUPDOWN_DIR}/kvmnet-0-auto-${encodeIfupdownName(name)}`;
+
 function ifupdownVxlanFiles(args: EnsureVxlanArgs, facts: Facts): FileWant[] {
   const main = ifupdownPaths.main(args.name);
+  const auto = ifupdownVxlanAutoPath(args.name);
   // Deleting the VXLAN drops its addresses and routes: so do their files (kvmnet-VX__…).
-  if (args.state === 'absent') return [main, ...Object.keys(facts.persisted ?? {}).filter((p) => p.startsWith(`${main}__`))].map((path) => ({ path, content: null }));
-  const content = [HEADER, `# ensure_vxlan ${args.name}; addresses (ensure_ip) and routes (ensure_route) are in their own files`, `auto ${args.name}`, `iface ${args.name} inet manual`, ...vxlanStanzaLines(args).map((l) => `    ${l}`), ''].join('\n');
-  return [{ path: main, content }];
+  if (args.state === 'absent') return [auto, main, ...Object.keys(facts.persisted ?? {}).filter((p) => p.startsWith(`${main}__`))].map((path) => ({ path, content: null }));
+  const content = [HEADER, `# ensure_vxlan ${args.name} (its auto line is in ${auto}); addresses (ensure_ip) and routes (ensure_route) are in their own files`, `iface ${args.name} inet manual`, ...vxlanStanzaLines(args).map((l) => `    ${l}`), ''].join('\n');
+  return [
+    { path: auto, content: [HEADER, `# ensure_vxlan ${args.name}: brought up before the bridges whose stanzas list it as a port`, `auto ${args.name}`, ''].join('\n') },
+    { path: main, content },
+  ];
 }
 
 /** The VXLANs kvmnet's ifupdown files create, with their flooding entries. */

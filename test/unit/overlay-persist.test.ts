@@ -71,19 +71,21 @@ describe('ifupdown', () => {
     ]);
     expect(() => files('ensure_rule', { priority: 1000, to: '10.0.0.0/8', table: 100 }, withBridge())).toThrow(/names none kvmnet can tell/);
   });
-  it('a VXLAN: created in pre-up, its flooding entries in post-up, deleted in post-down', () => {
+  it('a VXLAN: created in pre-up, its flooding entries in post-up, deleted in post-down; its auto line first', () => {
     const f = facts();
     f.persisted = {};
     expect(files('ensure_vxlan', { name: 'vx28', vni: 28, local: '198.19.151.11', dev: 'mgmt0', learning: false, mtu: 1450, remotes: ['198.19.151.12', '198.19.151.13'] }, f)).toEqual([
+      // Its auto line sorts before every bridge's stanza: ifup -a makes it before bridge-utils looks for the bridge's ports.
+      { path: '/etc/network/interfaces.d/kvmnet-0-auto-vx28', content: `${HEADER}\n# ensure_vxlan vx28: brought up before the bridges whose stanzas list it as a port\nauto vx28\n` },
       {
         path: '/etc/network/interfaces.d/kvmnet-vx28',
-        content: `${HEADER}\n# ensure_vxlan vx28; addresses (ensure_ip) and routes (ensure_route) are in their own files\nauto vx28\niface vx28 inet manual\n    pre-up ip link add vx28 type vxlan id 28 local 198.19.151.11 dev mgmt0 dstport 4789 nolearning\n    mtu 1450\n    post-up bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.12\n    post-up bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.13\n    post-down ip link del vx28\n`,
+        content: `${HEADER}\n# ensure_vxlan vx28 (its auto line is in /etc/network/interfaces.d/kvmnet-0-auto-vx28); addresses (ensure_ip) and routes (ensure_route) are in their own files\niface vx28 inet manual\n    pre-up ip link add vx28 type vxlan id 28 local 198.19.151.11 dev mgmt0 dstport 4789 nolearning\n    mtu 1450\n    post-up bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.12\n    post-up bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.13\n    post-down ip link del vx28\n`,
       },
     ]);
   });
   it('drift: what the files would bring back that does not run', () => {
     const f = withBridge();
-    const vx = files('ensure_vxlan', { name: 'vx30', vni: 30, remotes: ['198.19.151.12'] }, f)[0]!;
+    const vx = files('ensure_vxlan', { name: 'vx30', vni: 30, remotes: ['198.19.151.12'] }, f)[1]!;
     const r = files('ensure_route', { dst: '10.51.0.0/16', via: '198.18.28.254', dev: 'br28', table: 100 }, f)[0]!;
     const ru = files('ensure_rule', { priority: 1500, from: '198.18.28.0/24', table: 100 }, f)[0]!;
     const here = files('ensure_route', route, f)[0]!;
