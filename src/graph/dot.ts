@@ -62,7 +62,7 @@ export function toDot(groups: readonly HostGroup[]): string {
       lines.push(`    ${id(n.id)} [id=${id(n.id)}, class=${dotString(nodeClasses(n))}, ${STYLE[n.kind]}, label=${dotString(nodeLabel(n))}${marks}];`);
     }
     for (const e of t.edges) {
-      const style = e.problem ? `, color="${PROBLEM_COLOR}", penwidth=2.5, style=dashed` : e.ssh ? `, color="${SSH_COLOR}", penwidth=2.5` : '';
+      const style = e.problem ? `, color="${PROBLEM_COLOR}", penwidth=2.5, style=dashed` : e.ssh ? `, color="${SSH_COLOR}", penwidth=2.5` : e.relation === 'underlay' ? ', style=dotted' : '';
       lines.push(`    ${id(e.from)} -> ${id(e.to)} [id=${dotString(`${prefix}/${e.from}->${e.to}`)}, class=${dotString(edgeClasses(e))}${style}];`);
     }
     lines.push('  }');

@@ -36,7 +36,7 @@ export interface FactsSummary {
     port_vlans?: string;
   }>;
   /** ensure_vxlan's view: VNI, remotes, and why its MTU does not fit its underlay (absent in older facts). */
-  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null }>;
+  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null; dev?: string; local?: string; group?: string }>;
   /** Which network managers run and own which device (null: not gathered; absent in older facts). */
   network_managers?: (ManagerFacts & { manager: string | null }) | null;
 }

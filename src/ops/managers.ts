@@ -23,7 +23,12 @@ export const managerOps: { [K in ManagerOp['op']]: OpKind<Of<K>> } = {
     // An activation re-configures the device: said in touches, so the SSH-path guard sees it.
     lines: (op) => [shellJoin(['nmcli', '-w', '60', 'connection', 'up', 'id', op.profile])],
     touches: (op) => [{ kind: 'link', name: op.dev, op: 'settings' }],
-    effect: () => {},
+    // NetworkManager now runs the device with the profile: a later task of the run only loads its
+    // update. Activating it again would make NetworkManager add the profile's policy rules a second
+    // time next to those kvmnet just added (measured: rule 1210 twice on br10).
+    effect: (op, f) => {
+      if (f.managers) f.managers.nmDevices[op.dev] = { type: f.managers.nmDevices[op.dev]?.type ?? '', state: 'connected', connection: op.profile };
+    },
     inverse: () => [],
     check: () => undefined,
   },

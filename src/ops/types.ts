@@ -109,9 +109,11 @@ export type GuestOp = { op: 'guest.reattach'; network: string; taps: Array<{ tap
 export type OvsOp =
   | { op: 'ovs.add-br'; name: string }
   | { op: 'ovs.del-br'; name: string }
-  | { op: 'ovs.add-port'; bridge: string; port: string; tag: number | null }
+  | { op: 'ovs.add-port'; bridge: string; port: string; tag: number | null; trunks?: number[] }
   | { op: 'ovs.del-port'; bridge: string; port: string }
-  | { op: 'ovs.set-tag'; port: string; tag: number | null };
+  | { op: 'ovs.set-tag'; port: string; tag: number | null }
+  /** The port's trunk VLANs (empty: none, i.e. every VLAN when it has no tag either). */
+  | { op: 'ovs.set-trunks'; port: string; trunks: number[] };
 
 /** A guest NIC as kvmnet writes it (the MAC is its identity); `mtu`/`portgroup`/`model` only when set. */
 export interface GuestNicSpec {

@@ -567,6 +567,16 @@ const rows: Row[] = [
     problem: 'OVS port eth1 is on ovsbr0 tag 100, expected on ovsbr0 untagged',
   },
   {
+    kind: 'ovs.set-trunks',
+    what: 'a port made a trunk of two VLANs (the inverse clears them again)',
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.set-trunks', port: 'eth2', trunks: [20, 10] }],
+    effect: (before, after) => expect([before.ovs!.bridges.ovsbr0!.ports.eth2, after.ovs!.bridges.ovsbr0!.ports.eth2]).toEqual([{ tag: null }, { tag: null, trunks: [10, 20] }]),
+    aspect: ovsBridges,
+    plant: (a) => (a.ovs!.bridges.ovsbr0!.ports.eth2 = { tag: null, trunks: [10] }),
+    problem: 'OVS port eth2 is on ovsbr0 untagged trunks 10, expected on ovsbr0 untagged trunks 10,20',
+  },
+  {
     kind: 'bridge-vlan.add',
     what: 'a range of tagged VLANs on a port',
     facts: vlanBridge,
@@ -1064,6 +1074,9 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   { op: { op: 'ovs.del-port', bridge: W, port: P }, log: [`ovs-vsctl [--if-exists] [del-port] [${W}] [${P}]`] },
   { op: { op: 'ovs.set-tag', port: P, tag: 7 }, log: [`ovs-vsctl [set] [port] [${P}] [tag=7]`] },
   { op: { op: 'ovs.set-tag', port: P, tag: null }, log: [`ovs-vsctl [clear] [port] [${P}] [tag]`] },
+  { op: { op: 'ovs.set-trunks', port: P, trunks: [10, 20] }, log: [`ovs-vsctl [set] [port] [${P}] [trunks=10,20]`] },
+  { op: { op: 'ovs.set-trunks', port: P, trunks: [] }, log: [`ovs-vsctl [clear] [port] [${P}] [trunks]`] },
+  { op: { op: 'ovs.add-port', bridge: W, port: P, tag: null, trunks: [5] }, log: [`ovs-vsctl [--may-exist] [add-port] [${W}] [${P}] [trunks=5]`] },
   // The profiles' paths loaded; a reload when a profile was deleted (NetworkManager reads the directory again).
   { op: { op: 'nm.load', paths: [W, P], reload: true }, log: [`nmcli [connection] [load] [${W}] [${P}]`, 'nmcli [connection] [reload]'] },
   { op: { op: 'nm.load', paths: [], reload: true }, log: ['nmcli [connection] [reload]'] },
