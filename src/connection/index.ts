@@ -7,5 +7,5 @@ export type { Connection, ConnectionSettings } from './types.js';
 export type { SshHooks } from './ssh.js';
 
 export async function connect(settings: ConnectionSettings, hooks?: SshHooks): Promise<Connection> {
-  return settings.connection === 'local' ? connectLocal(settings) : connectSsh(settings, hooks);
+  return settings.connection === 'local' ? connectLocal(settings, hooks) : connectSsh(settings, hooks);
 }
