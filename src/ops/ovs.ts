@@ -11,7 +11,7 @@ type Of<K extends OvsOp['op']> = Extract<OvsOp, { op: K }>;
 const q = (argv: string[]) => [shellJoin(argv)];
 const bridges = (f: Facts) => f.ovs?.bridges;
 const portOf = (f: Facts, port: string): { bridge: string; tag: number | null; trunks?: number[] } | undefined => {
-  for (const [bridge, b] of Object.entries(bridges(f) ?? {})) if (b.ports[port]) return { bridge, ...b.ports[port]! };
+  for (const [bridge, b] of Object.entries(bridges(f) ?? {})) if (b.ports[port]) return { bridge, ...b.ports[port] };
   return undefined;
 };
 const tagText = (t: number | null | undefined) => (t === null || t === undefined ? 'untagged' : `tag ${t}`);

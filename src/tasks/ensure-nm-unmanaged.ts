@@ -53,7 +53,7 @@ function planUnmanaged(args: EnsureNmUnmanagedArgs, facts: Facts, host: string):
     // management NIC) stays so, whatever the task names.
     const back = args.devices.filter((d) => listed.includes(d));
     changes.push(...fileChange(facts, listed.filter((d) => !back.includes(d))));
-    for (const dev of back) if (m.nmDevices[dev] && !nmManages(m, dev) && m.nmDevices[dev]!.state === 'unmanaged') changes.push(runtimeChange(dev, true));
+    for (const dev of back) if (m.nmDevices[dev] && !nmManages(m, dev) && m.nmDevices[dev].state === 'unmanaged') changes.push(runtimeChange(dev, true));
   }
   if (!changes.length) {
     return noop(

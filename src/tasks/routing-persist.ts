@@ -103,7 +103,7 @@ function needStanza(dev: string, facts: Facts, host: string, what: string): void
 
 function needNetwork(format: PersistFormat, dev: string, facts: Facts, host: string, what: string): void {
   if (format === 'ifupdown') return needStanza(dev, facts, host, what);
-  if (format !== 'networkd') throw new RefusedError(`persist: ${format}: kvmnet cannot persist ${what} in this format; set persist: none on this task`);
+  if (format !== 'networkd') throw new RefusedError(`persist: ${format as string}: kvmnet cannot persist ${what} in this format; set persist: none on this task`);
   if ((facts.persisted ?? {})[networkdPaths.network(dev)] === undefined) {
     throw new RefusedError(`persist: networkd: ${networkdPaths.network(dev)} does not exist on ${host}; networkd applies only the first .network file that matches ${dev}, so kvmnet adds ${what} only to the .network files it writes itself. Persist ${dev} first (ensure_bridge/ensure_port with persist: networkd), or set persist: none here`);
   }

@@ -27,7 +27,7 @@ export function vxlanFiles(format: PersistFormat, args: EnsureVxlanArgs, facts: 
   const { name } = args;
   if (format === 'ifupdown') return ifupdownVxlanFiles(args, facts);
   if (args.state === 'absent') return [networkdPaths.netdev(name), vxlanFdbPath(name)].map((path) => ({ path, content: null }));
-  if (format !== 'networkd') throw new RefusedError(`persist: ${format}: kvmnet cannot persist VXLANs in this format on ${host}; set persist: none on this task`);
+  if (format !== 'networkd') throw new RefusedError(`persist: ${format as string}: kvmnet cannot persist VXLANs in this format on ${host}; set persist: none on this task`);
   const v = wantedVxlan(args);
   const netdev = [
     HEADER,
