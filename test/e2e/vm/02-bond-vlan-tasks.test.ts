@@ -9,13 +9,13 @@
 // (`--untagged-mgmt`: the switch's untagged traffic is on the management network too; boots in
 // 20-60 s here); KVMNET_E2E_VM=0 skips it.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBondAddress, labPaths, labVmLink, sshCommand, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, REPO, show, spawnCollect, type Result } from '../exec.js';
-import { vmLabUp, waitFor } from './support.js';
+import { vmLabUp, waitFor, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -96,13 +96,7 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     console.log(`[e2e vm bond] lab ${lab.prefix} up in ${timings.up} ms`);
   }, 420_000);
 
-  afterAll(async () => {
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    console.log(`[e2e vm bond] timings (ms): ${JSON.stringify(timings)}`);
-    expect(down.code, show(down)).toBe(0);
-  }, 180_000);
+  afterAll(() => vmLabDown(dir, tmp, `[e2e vm bond] timings (ms): ${JSON.stringify(timings)}`), 180_000);
 
   it('refuses to make the SSH NIC a bond member without migrate, and changes nothing', async () => {
     const r = await run('refused', ['ensure_bond: { name: bond9, mode: active-backup, members: [mgmt0] }']);
