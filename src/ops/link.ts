@@ -4,6 +4,7 @@
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
+import { linkDownEffect, linkUpEffect } from './link-updown.js';
 import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind, VxlanSettings } from './types.js';
 
 type Of<K extends LinkOp['op']> = Extract<LinkOp, { op: K }>;
@@ -222,7 +223,11 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     touches: (op) => [linkTouch(op.name, op.up ? 'up' : 'down')],
     effect: (op, f) => {
       const l = f.links[op.name];
-      if (l) l.up = op.up;
+      if (!l) return;
+      // Only a change of the admin state moves routes and addresses (link-updown.ts).
+      if (l.up && !op.up) linkDownEffect(f, op.name);
+      else if (!l.up && op.up) linkUpEffect(f, op.name);
+      l.up = op.up;
     },
     inverse: (op, before) => {
       const was = before.links[op.name];
