@@ -97,7 +97,7 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
     fields: { name: 'the VXLAN\'s interface name', state: present, up },
     behaviour: [
       '`remotes` are kept exactly as listed, as all-zero MAC forwarding entries (`bridge fdb append 00:00:00:00:00:00 dev NAME dst REMOTE`, read back with `bridge -j fdb show dev NAME`): a remote added to the list is added, one no longer listed is removed, an entry equal to `local` is left out (so a playbook can list the whole group). Without `remotes`, the entries are left alone.',
-      '`vni`, `local`, `group`, `dev`, `dstport` and `learning` are fixed at creation: a different one is a planned re-create of the link, which goes back into its bridge and gets its entries again in the same step.',
+      '`vni`, `local`, `group`, `dev`, `dstport` and `learning` are fixed at creation: a different one is a planned re-create of the link, which keeps its MAC (the kernel would give the new link a random one: the neighbours\' ARP and forwarding entries, and the MAC of a bridge it is the lowest port of, would go stale), goes back into its bridge and gets its entries again in the same step.',
       'MTU: VXLAN adds 50 bytes (70 over IPv6); a VXLAN whose MTU plus that overhead is more than its underlay\'s (`dev`, else the device holding `local`) is reported in the plan (the summary and the diff) and marked in `kvmnet facts`.',
       'Make it a bridge port with `ensure_port` like any other link. `playbooks/vxlan-mesh.yaml` builds the full mesh of a group from the inventory alone.',
       'Persisted (`persist: networkd`): a `.netdev` (`[VXLAN]`, `Independent=yes`), a `.network` unless kvmnet already wrote one (ensure_port does), and the entries as `[BridgeFDB]` sections of a drop-in; ifupdown is refused.',

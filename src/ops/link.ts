@@ -105,8 +105,8 @@ export function recreateLink(before: Facts, name: string): Op[] {
   const add = link && linkAddFromFact(link);
   if (!link || !add) return [];
   const ops: Op[] = [add, { op: 'link.mtu', name, mtu: link.mtu }];
-  // A dummy's MAC is random at creation: the old one goes back on.
-  if (link.kind === 'dummy' && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
+  // A dummy's and a VXLAN's MAC is random at creation: the old one goes back on.
+  if ((link.kind === 'dummy' || link.kind === 'vxlan') && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
   if (link.master) ops.push(...enslave(before, name, link.master), ...portVlansBack(before, name, link.master));
   for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
   for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name), ...portVlansBack(before, m.name, name));
