@@ -156,7 +156,7 @@ describe('VXLAN mesh of a group from the inventory alone (playbooks/vxlan-mesh.y
     const three = ['hv1', 'hv2', 'hv3'];
     const macOf = (h: string, dev: string) => (JSON.parse(inNs(hostNs(h), ['ip', '-j', '-d', 'link', 'show', dev])) as Array<{ address: string; linkinfo: { info_data: { id: number } } }>)[0]!;
     const before = three.map((h) => [macOf(h, 'vx100').address, macOf(h, 'brvx').address]);
-    const moved = await mesh(three, ['-e', 'mesh_vni=101']);
+    const moved = await mesh(three, ['-e', '{"mesh_vni": 101}']);
     expect(moved.tasks.filter((t) => t.outcome === 'changed').map((t) => [t.host, t.changes]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual(
       three.map((h) => [h, [expect.stringMatching(/^re-create VXLAN vx100: it is vni 100 .* wanted vni 101 /)]]),
     );
