@@ -685,12 +685,13 @@ async function simBench() {
     if (opts.simWildcard) series.push({ size: max, wildcard: true });
     for (const { size, wildcard } of series) {
       const inventory = writeFleetFiles(dir, hello.ports, hello.names, size, { wildcard });
-      for (let r = 1; r <= opts.simRounds; r++) {
+      // --before: the other build runs right after this one in every round (side by side, same load).
+      for (let r = 1; r <= opts.simRounds; r++) for (const [contender, bin] of [['kvmnet', KVMNET], ...(opts.before ? [['before', opts.before]] : [])]) {
         await control('state converged');
         await control('reset-stats');
         const simCpu0 = simCpu();
         // ulimit: kvmnet keeps one socket per host open for the whole run.
-        const argv = ['sh', '-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', 'node', KVMNET, 'run', BOTH, '-i', inventory, '--check', '--output', 'json', '--forks', String(opts.forks)];
+        const argv = ['sh', '-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', 'node', bin, 'run', BOTH, '-i', inventory, '--check', '--output', 'json', '--forks', String(opts.forks)];
         const t = await runTimed(argv, { cwd: REPO_DIR });
         const simCpuMs = simCpu() - simCpu0;
         const { stats: sim } = await control('stats');
@@ -702,6 +703,7 @@ async function simBench() {
         if (!error && sim.locks !== size) error = `the simulator granted ${sim.locks} run locks for ${size} hosts`;
         const run = {
           hosts: size,
+          contender,
           ...(wildcard && { knownHosts: 'ONE wildcard line (diagnostic)' }),
           round: r,
           ok: !error,
@@ -715,7 +717,7 @@ async function simBench() {
         };
         result.runs.push(run);
         if (error) result.errors.push(`${size} hosts round ${r}: ${error}`);
-        log(`  ${String(size).padStart(5)} hosts${wildcard ? ' (wildcard known_hosts)' : ''}  ${fmtS(t.wallMs).padStart(6)} s  kvmnet cpu ${fmtS(t.cpuMs)} s  rss ${run.kvmnetPeakRssMb} MB  sim cpu ${fmtS(simCpuMs)} s${error ? `  NOT OK: ${error}` : ''}`);
+        log(`  ${String(size).padStart(5)} hosts${contender === 'before' ? ' BEFORE' : ''}${wildcard ? ' (wildcard known_hosts)' : ''}  ${fmtS(t.wallMs).padStart(6)} s  kvmnet cpu ${fmtS(t.cpuMs)} s  rss ${run.kvmnetPeakRssMb} MB  sim cpu ${fmtS(simCpuMs)} s${error ? `  NOT OK: ${error}` : ''}`);
       }
     }
     if (opts.simProfile) {
@@ -737,9 +739,11 @@ async function simBench() {
 
 function summarizeSim(result) {
   const per = result.params.sizes.map((size) => {
-    const good = result.runs.filter((r) => r.hosts === size && r.ok && !r.knownHosts);
+    const good = result.runs.filter((r) => r.hosts === size && r.ok && !r.knownHosts && r.contender !== 'before');
     const m = (k) => median(good.map((r) => r[k]));
-    return { hosts: size, okRounds: good.length, wallMs: round(m('wallMs')), kvmnetCpuMs: round(m('kvmnetCpuMs')), kvmnetPeakRssMb: round(m('kvmnetPeakRssMb')), simCpuMs: round(m('simCpuMs')), cpuMsPerHost: round2(m('kvmnetCpuMs') / size), wallMsPerHost: round2(m('wallMs') / size) };
+    const before = result.runs.filter((r) => r.hosts === size && r.ok && r.contender === 'before');
+    const b = (k) => median(before.map((r) => r[k]));
+    return { hosts: size, okRounds: good.length, ...(before.length && { before: { okRounds: before.length, wallMs: round(b('wallMs')), kvmnetCpuMs: round(b('kvmnetCpuMs')), kvmnetPeakRssMb: round(b('kvmnetPeakRssMb')) } }), wallMs: round(m('wallMs')), kvmnetCpuMs: round(m('kvmnetCpuMs')), kvmnetPeakRssMb: round(m('kvmnetPeakRssMb')), simCpuMs: round(m('simCpuMs')), cpuMsPerHost: round2(m('kvmnetCpuMs') / size), wallMsPerHost: round2(m('wallMs') / size) };
   });
   result.medians = per;
   const wild = result.runs.filter((r) => r.knownHosts && r.ok);
@@ -795,7 +799,10 @@ function summarizeSim(result) {
     table(
       ['hosts', 'wall s', 'kvmnet CPU s', 'CPU ms/host', 'peak RSS MB', 'simulator CPU s', 'ok rounds'],
       [
-        ...per.map((p) => [p.hosts, fmtS(p.wallMs), fmtS(p.kvmnetCpuMs), p.cpuMsPerHost, p.kvmnetPeakRssMb, fmtS(p.simCpuMs), `${p.okRounds}/${result.params.rounds}`]),
+        ...per.flatMap((p) => [
+          [p.hosts, fmtS(p.wallMs), fmtS(p.kvmnetCpuMs), p.cpuMsPerHost, p.kvmnetPeakRssMb, fmtS(p.simCpuMs), `${p.okRounds}/${result.params.rounds}`],
+          ...(p.before ? [[`${p.hosts} BEFORE (--before)`, fmtS(p.before.wallMs), fmtS(p.before.kvmnetCpuMs), round2(p.before.kvmnetCpuMs / p.hosts), p.before.kvmnetPeakRssMb, '', `${p.before.okRounds}/${result.params.rounds}`]] : []),
+        ]),
         ...(result.wildcardKnownHosts ? [[`${result.wildcardKnownHosts.hosts} (1-line known_hosts, diagnostic)`, fmtS(result.wildcardKnownHosts.wallMs), fmtS(result.wildcardKnownHosts.kvmnetCpuMs), result.wildcardKnownHosts.cpuMsPerHost, result.wildcardKnownHosts.kvmnetPeakRssMb, fmtS(result.wildcardKnownHosts.simCpuMs), `${result.wildcardKnownHosts.okRounds}/${result.params.rounds}`]] : []),
       ],
     ),

@@ -69,6 +69,14 @@ export class RemoteCommandError extends KvmnetError {
   }
 }
 
+/**
+ * sudo (become) did not run the command: it wants a password none was given, rejected the given one, or asked
+ * something kvmnet cannot answer. Reported at once, with what sudo said, instead of waiting for a timeout.
+ */
+export class BecomeError extends KvmnetError {
+  override readonly code = 'BECOME';
+}
+
 /** A planner refused a change that would be unsafe or cannot be done. */
 export class RefusedError extends KvmnetError {
   override readonly code = 'REFUSED';

@@ -26,7 +26,7 @@ export interface InventoryConnection {
 }
 
 export type SshConfigFields = Pick<ConnectionSettings, 'host' | 'port' | 'user'> &
-  Partial<Pick<ConnectionSettings, 'knownHosts' | 'hostKeyChecking' | 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax' | 'identityFiles' | 'identitiesOnly' | 'identityAgent' | 'hostKeyAlias' | 'jumps' | 'jump'>>;
+  Partial<Pick<ConnectionSettings, 'knownHosts' | 'extraKnownHosts' | 'hostKeyChecking' | 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax' | 'identityFiles' | 'identitiesOnly' | 'identityAgent' | 'hostKeyAlias' | 'jumps' | 'jump'>>;
 
 let cliFile: string | undefined;
 let cliOptions: string[] = [];
@@ -86,7 +86,12 @@ export function applySshConfig(inv: InventoryConnection): { fields: SshConfigFie
 function hostFields(c: SshHostConfig, inv: Pick<InventoryConnection, 'knownHosts' | 'hostKeyChecking' | 'connectTimeoutMs'>): Partial<SshConfigFields> {
   const out: Partial<SshConfigFields> = {};
   const set = (k: string) => c.from[k] !== undefined && c.from[k] !== 'inventory';
-  if (inv.knownHosts === undefined && set('userknownhostsfile')) out.knownHosts = c.userKnownHostsFiles[0]!;
+  // As OpenSSH: every UserKnownHostsFile is read and new keys go to the first; the inventory's known_hosts replaces
+  // them all (as `ssh -o UserKnownHostsFile=…` would); GlobalKnownHostsFile is read after them in any case.
+  const userFiles = inv.knownHosts === undefined ? c.userKnownHostsFiles : [];
+  if (inv.knownHosts === undefined && set('userknownhostsfile')) out.knownHosts = userFiles[0]!;
+  const extra = [...userFiles.slice(1), ...c.globalKnownHostsFiles];
+  if (extra.length) out.extraKnownHosts = extra;
   if (inv.hostKeyChecking === undefined && set('stricthostkeychecking')) out.hostKeyChecking = checkingOf(c.strictHostKeyChecking);
   if (inv.connectTimeoutMs === undefined && c.connectTimeout !== undefined) out.connectTimeoutMs = c.connectTimeout * 1000;
   if (c.serverAliveInterval > 0) out.keepaliveIntervalMs = c.serverAliveInterval * 1000;
@@ -105,13 +110,16 @@ function hostFields(c: SshHostConfig, inv: Pick<InventoryConnection, 'knownHosts
 
 /** A bastion: its own config first; the host's known_hosts and checking from the inventory as the fallback. */
 function hopOf(h: SshHostConfig, inv: InventoryConnection): JumpHop {
-  const f = hostFields(h, {});
+  // A bastion whose config names no known hosts files uses the inventory's, as the host does (and the same extra files).
+  const own = h.from['userknownhostsfile'] !== undefined;
+  const f = hostFields(h, own || inv.knownHosts === undefined ? {} : { knownHosts: inv.knownHosts });
   const hop: JumpHop = {
     name: h.alias,
     host: h.hostname,
     port: h.port,
     user: h.user,
     knownHosts: f.knownHosts ?? inv.knownHosts ?? '~/.ssh/known_hosts',
+    ...(f.extraKnownHosts && { extraKnownHosts: f.extraKnownHosts }),
     hostKeyChecking: f.hostKeyChecking ?? inv.hostKeyChecking ?? 'strict',
   };
   if (f.identityFiles) hop.identityFiles = f.identityFiles;

@@ -38,6 +38,8 @@ export interface SshHostConfig {
   identityAgent?: string;
   proxyJump?: string;
   userKnownHostsFiles: string[];
+  /** Read after the user files, never written (OpenSSH's defaults when not set). Used as written: ssh expands no `~` or token in them. */
+  globalKnownHostsFiles: string[];
   strictHostKeyChecking: 'true' | 'false' | 'ask' | 'accept-new';
   hostKeyAlias?: string;
   /** Seconds; undefined = none. */
@@ -49,6 +51,9 @@ export interface SshHostConfig {
   /** Where each option that was set came from (lowercase option → file, or `inventory` for a preset). */
   from: Record<string, string>;
 }
+
+// The local account (read once; see localAccount below). Declared before DEFAULT_SSH_CONFIG uses it.
+let account: { home: string; user: string; host: string } | undefined;
 
 export class SshConfigError extends Error {}
 
@@ -62,7 +67,7 @@ const DEFAULT_IDENTITY_FILES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519
 
 const SUPPORTED = new Set(
   [
-    'hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile',
+    'hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile', 'globalknownhostsfile',
     'stricthostkeychecking', 'hostkeyalias', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax', 'include',
   ],
 );
@@ -74,7 +79,7 @@ const HARMLESS = new Set(
     'sendenv', 'setenv', 'tcpkeepalive', 'updatehostkeys', 'usekeychain', 'visualhostkey', 'preferredauthentications',
     'passwordauthentication', 'pubkeyauthentication', 'kbdinteractiveauthentication', 'gssapiauthentication',
     'gssapidelegatecredentials', 'ignoreunknown', 'stdinnull', 'forkafterauthentication', 'sessiontype', 'logverbose',
-    'globalknownhostsfile', 'syslogfacility', 'xauthlocation', 'exitonforwardfailure', 'clearallforwardings',
+    'syslogfacility', 'xauthlocation', 'exitonforwardfailure', 'clearallforwardings',
   ],
 );
 // Options that may appear many times and accumulate instead of "first wins".
@@ -92,6 +97,7 @@ interface Pass {
 }
 
 const parsed = new Map<string, Line[] | undefined>();
+const globbed = new Map<string, string[]>();
 
 /** Resolves HOST as `ssh -G [-o preset…] HOST` would (with the files of SOURCE). */
 export function resolveSshHost(host: string, source: SshConfigSource, preset: SshPreset = {}): SshHostConfig {
@@ -144,6 +150,8 @@ function load(file: string, mustExist: boolean): Line[] | undefined {
 /** Forgets parsed files (tests rewrite them). */
 export function clearSshConfigCache(): void {
   parsed.clear();
+  globbed.clear();
+  account = undefined;
 }
 
 function apply(lines: readonly Line[], active: boolean, pass: Pass, file: string, system: boolean, depth: number): void {
@@ -284,6 +292,7 @@ function finish(alias: string, values: Values, unsupported: Set<string>): SshHos
       .split(/\s+/)
       .filter(Boolean)
       .map((f) => expandPath(f, tokens)),
+    globalKnownHostsFiles: (first(values, 'globalknownhostsfile') ?? '/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2').split(/\s+/).filter(Boolean),
     strictHostKeyChecking: strictOf(first(values, 'stricthostkeychecking')),
     serverAliveInterval: numberOf(first(values, 'serveraliveinterval'), 'ServerAliveInterval') ?? 0,
     serverAliveCountMax: numberOf(first(values, 'serveralivecountmax'), 'ServerAliveCountMax') ?? 3,
@@ -320,27 +329,41 @@ function strictOf(text: string | undefined): SshHostConfig['strictHostKeyCheckin
 
 /** `~` and the %-tokens OpenSSH expands in IdentityFile, UserKnownHostsFile and IdentityAgent. */
 export function expandPath(path: string, tokens: { h: string; r: string; n: string; p: string; k: string; j?: string }): string {
-  const lhost = localHostname();
-  const values: Record<string, string> = {
-    '%': '%',
-    d: home(),
-    u: localUser(),
-    l: lhost.split('.')[0]!,
-    L: lhost.split('.')[0]!,
-    i: String(process.getuid?.() ?? 0),
-    h: tokens.h,
-    r: tokens.r,
-    n: tokens.n,
-    p: tokens.p,
-    k: tokens.k,
-    j: tokens.j ?? '',
+  // Each token is computed only when the path uses it: this runs for every host of a fleet.
+  const value = (t: string): string | undefined => {
+    switch (t) {
+      case '%':
+        return '%';
+      case 'd':
+        return home();
+      case 'u':
+        return localUser();
+      case 'l':
+      case 'L':
+        return localHost().split('.')[0]!;
+      case 'i':
+        return String(process.getuid?.() ?? 0);
+      case 'j':
+        return tokens.j ?? '';
+      case 'C':
+        return createHash('sha1').update(`${localHost()}${tokens.h}${tokens.p}${tokens.r}${tokens.j ?? ''}`).digest('hex');
+      case 'h':
+      case 'r':
+      case 'n':
+      case 'p':
+      case 'k':
+        return tokens[t];
+      default:
+        return undefined;
+    }
   };
-  values['C'] = createHash('sha1').update(`${lhost}${tokens.h}${tokens.p}${tokens.r}${tokens.j ?? ''}`).digest('hex');
-  const expanded = path.replace(/%(.)/g, (all, t: string) => {
-    const v = values[t];
-    if (v === undefined) throw new SshConfigError(`ssh config: unknown token ${all} in '${path}'`);
-    return v;
-  });
+  const expanded = path.includes('%')
+    ? path.replace(/%(.)/g, (all, t: string) => {
+        const v = value(t);
+        if (v === undefined) throw new SshConfigError(`ssh config: unknown token ${all} in '${path}'`);
+        return v;
+      })
+    : path;
   return tilde(expanded);
 }
 
@@ -351,6 +374,13 @@ function tilde(path: string): string {
 // Include takes glob patterns; OpenSSH sorts the matches. Only the last path segments may hold wildcards here.
 function glob(pattern: string): string[] {
   if (!/[*?[]/.test(pattern)) return [pattern];
+  // Every host of a run reads the same Includes: list each directory once per run.
+  let paths = globbed.get(pattern);
+  if (!paths) globbed.set(pattern, (paths = globUncached(pattern)));
+  return paths;
+}
+
+function globUncached(pattern: string): string[] {
   const parts = pattern.split('/');
   let paths = [parts[0] === '' ? '/' : '.'];
   for (const part of parts.slice(1)) {
@@ -373,23 +403,30 @@ function glob(pattern: string): string[] {
   return paths.sort();
 }
 
-// ssh uses the passwd entry, not $HOME, for ~ and %d.
+// ssh uses the passwd entry, not $HOME, for ~ and %d. Read once (getpwuid reads /etc/passwd).
+
+function localAccount(): { home: string; user: string; host: string } {
+  if (!account) {
+    let info: { homedir: string; username: string } | undefined;
+    try {
+      info = userInfo();
+    } catch {
+      info = undefined;
+    }
+    account = { home: info?.homedir ?? process.env['HOME'] ?? '/', user: info?.username ?? process.env['USER'] ?? 'root', host: localHostname() };
+  }
+  return account;
+}
+
 function home(): string {
-  try {
-    return userInfo().homedir;
-  } catch {
-    return process.env['HOME'] ?? '/';
-  }
+  return localAccount().home;
 }
-
 function localUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env['USER'] ?? 'root';
-  }
+  return localAccount().user;
 }
-
+function localHost(): string {
+  return localAccount().host;
+}
 
 export interface JumpSpec {
   user?: string;

@@ -8,5 +8,5 @@ export type { SshHooks } from './ssh.js';
 export { shellJoin, shellQuote } from './quote.js';
 
 export async function connect(settings: ConnectionSettings, hooks?: SshHooks): Promise<Connection> {
-  return settings.connection === 'local' ? connectLocal(settings) : connectSsh(settings, hooks);
+  return settings.connection === 'local' ? connectLocal(settings, hooks) : connectSsh(settings, hooks);
 }

@@ -4,6 +4,8 @@ import { createHash, createHmac } from 'node:crypto';
 export interface KnownHostEntry {
   /** 1-based line in the file. */
   line: number;
+  /** The file it was read from, when several are read (UserKnownHostsFile lists, GlobalKnownHostsFile). */
+  file?: string;
   marker?: 'revoked' | 'cert-authority';
   /** Comma-separated patterns (`host`, `[host]:port`, `*.lab`, `!bad`) or one hashed `|1|salt|hash`. */
   hosts: string;

@@ -2,7 +2,8 @@
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { Client, ClientChannel } from 'ssh2';
-import { CommandTimeoutError, UnreachableError } from '../errors.js';
+import { BecomeError, CommandTimeoutError, UnreachableError } from '../errors.js';
+import { BecomeWatch } from './become-watch.js';
 import { CommandSession, commandSummary, execTimeoutMs } from './command-session.js';
 import { parseJump } from './jump.js';
 import { CONNECT_RETRY_DELAYS_MS, withRetry } from './retry.js';
@@ -18,6 +19,8 @@ interface Endpoint {
 
 export interface SshHooks extends AuthHooks {
   onWarning?(message: string): void;
+  /** A slow sudo (become-watch.ts); onWarning when not given. */
+  onBecomeWarning?(message: string): void;
 }
 
 // sshd allows 10 sessions per connection by default (MaxSessions), and a closed one holds its slot a moment longer.
@@ -39,7 +42,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
 
   const warned = new Set<string>();
   // One handshake to `host:port` (named `name` in host key messages), counted in stats when it succeeds.
-  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable; auth: typeof auth; knownHosts: string; mode: ConnectionSettings['hostKeyChecking']; alias?: string }) => {
+  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable; auth: typeof auth; knownHosts: string; extraKnownHosts?: string[]; mode: ConnectionSettings['hostKeyChecking']; alias?: string }) => {
     const client = await handshake({
       ...to,
       readyTimeoutMs: settings.connectTimeoutMs,
@@ -50,6 +53,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
         host: to.host,
         port: to.port,
         knownHosts: expandHome(to.knownHosts),
+        ...(to.extraKnownHosts && { extraKnownHosts: to.extraKnownHosts }),
         mode: to.mode,
         ...(to.alias !== undefined && { alias: to.alias }),
         warn: (message) => {
@@ -69,6 +73,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
     name: settings.name,
     auth,
     knownHosts: settings.knownHosts,
+    ...(settings.extraKnownHosts && { extraKnownHosts: settings.extraKnownHosts }),
     mode: settings.hostKeyChecking,
     ...(settings.hostKeyAlias !== undefined && { alias: settings.hostKeyAlias }),
   };
@@ -95,7 +100,7 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
 
   const started = Date.now();
   const { client, bastions } = await withRetry(attempt, { delaysMs: CONNECT_RETRY_DELAYS_MS, shouldRetry: isTransient });
-  return new SshConnection(client, bastions, settings, label, stats, Date.now() - started);
+  return new SshConnection(client, bastions, settings, label, stats, Date.now() - started, hooks);
 }
 
 /** The bastions: resolved ones from the ssh config, else the `jump` variable's one hop with the target's credentials. */
@@ -110,6 +115,7 @@ function jumpHops(settings: ConnectionSettings): JumpHop[] {
       ...(settings.sshKey !== undefined && { sshKey: settings.sshKey }),
       ...(settings.sshPassword !== undefined && { sshPassword: settings.sshPassword }),
       knownHosts: settings.knownHosts,
+      ...(settings.extraKnownHosts && { extraKnownHosts: settings.extraKnownHosts }),
       hostKeyChecking: settings.hostKeyChecking,
     },
   ];
@@ -138,6 +144,7 @@ class SshConnection implements Connection {
   private readonly limit = pLimit(MAX_CHANNELS);
   /** Kills of timed-out commands still on their way to the host. */
   private readonly kills = new Set<Promise<void>>();
+  private readonly becomeWatch: BecomeWatch;
 
   constructor(
     private readonly client: Client,
@@ -146,8 +153,15 @@ class SshConnection implements Connection {
     private readonly label: string,
     readonly stats: ConnectionStats,
     readonly connectMs: number,
+    hooks: SshHooks = {},
   ) {
     this.description = `${settings.user}@${settings.host}:${settings.port}`;
+    this.becomeWatch = new BecomeWatch({
+      name: settings.name,
+      // Outside the channel limit: the exec that waits for this check holds a slot.
+      runPlain: (command, timeoutMs) => this.run(command, { timeoutMs }, true),
+      warn: (message) => (hooks.onBecomeWarning ?? hooks.onWarning)?.(message),
+    });
     // After the handshake, a failure only marks the connection lost; the running and later execs report it.
     client.on('error', (error: Error) => {
       this.lost ??= error.message;
@@ -162,11 +176,14 @@ class SshConnection implements Connection {
     return this.limit(() => this.run(command, options));
   }
 
-  private async run(command: string, options: ExecOptions): Promise<ExecResult> {
+  /** `plain`: without become, whatever the settings say (the slow-sudo check). */
+  private async run(command: string, options: ExecOptions, plain = false): Promise<ExecResult> {
     if (this.closed) throw new Error(`${this.label}: exec after close()`);
     if (this.lost !== undefined) throw this.lostError(command);
+    let becomeCheck: Promise<void> | undefined;
     const session = new CommandSession(command, {
-      become: this.settings.become,
+      become: this.settings.become && !plain,
+      onBecomeStarted: (ms, said) => void (becomeCheck = this.becomeWatch.observe(ms, said)),
       ...(this.settings.becomePassword !== undefined && { becomePassword: this.settings.becomePassword }),
       isRoot: this.settings.user === 'root',
       ...(options.stdin !== undefined && { stdin: options.stdin }),
@@ -180,7 +197,9 @@ class SshConnection implements Connection {
       channel = await this.openChannel(session.command, command);
       // The timeout may have fired while the channel was opening.
       if (timedOut) stopChannel(channel);
-      return this.collect(channel, session, command);
+      const result = await this.collect(channel, session, command);
+      if (becomeCheck) await becomeCheck;
+      return result;
     })();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -238,6 +257,8 @@ class SshConnection implements Connection {
         const exit = exitStatus.get(channel);
         // No exit status and the connection gone: the command's fate is unknown, which is a transport failure.
         if (!exit && this.lost !== undefined) return reject(this.lostError(command));
+        const refused = exit?.code !== 0 ? session.becomeFailure() : undefined;
+        if (refused) return reject(new BecomeError(`${this.label}: ${refused}`));
         resolve({ ...session.result(), exitCode: exit?.code ?? null, ...(exit?.signal && { signal: exit.signal }) });
       };
       channel.setEncoding('utf8');

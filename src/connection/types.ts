@@ -26,7 +26,10 @@ export interface ConnectionStats {
 }
 
 export interface Connection {
-  /** Runs a POSIX shell command line on the host (through sudo when `become`). Rejects only on transport errors and timeouts. */
+  /**
+   * Runs a POSIX shell command line on the host (through sudo when `become`). Rejects only on transport errors,
+   * timeouts, and a sudo that did not run the command (BecomeError: no password given, a rejected one, a question).
+   */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   close(): Promise<void>;
   readonly stats: ConnectionStats;
@@ -48,7 +51,10 @@ export interface ConnectionSettings {
   becomePassword?: string;
   /** `user@host:port` of a bastion. */
   jump?: string;
+  /** Where host keys are looked up first and new ones are added (accept-new): the first UserKnownHostsFile. */
   knownHosts: string;
+  /** More known_hosts files, read in order after `knownHosts`, never written: the other UserKnownHostsFile, then GlobalKnownHostsFile. */
+  extraKnownHosts?: string[];
   hostKeyChecking: 'strict' | 'accept-new' | 'off';
   connection: 'ssh' | 'local';
   connectTimeoutMs: number;
@@ -80,6 +86,7 @@ export interface JumpHop {
   identitiesOnly?: boolean;
   identityAgent?: string;
   knownHosts: string;
+  extraKnownHosts?: string[];
   hostKeyChecking: 'strict' | 'accept-new' | 'off';
   hostKeyAlias?: string;
 }

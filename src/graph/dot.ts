@@ -2,6 +2,7 @@
 // and edge ids and classes carry over into the SVG, so the picture can be checked structurally
 // (`hv1/link:br0`, class `bridge ssh problem`). Pure.
 import type { HostGroup } from './shape.js';
+import { managerClass } from './owners.js';
 import type { NodeKind, TopoEdge, TopoNode } from './topology.js';
 
 const STYLE: Record<NodeKind, string> = {
@@ -32,7 +33,7 @@ export function nodeLabel(n: TopoNode): string {
   return [head, ...n.detail, ...n.perHost, ...(n.ssh && n.kind !== 'session' ? ['▶ carries the SSH session'] : []), ...n.problems.map((p) => `⚠ ${p}`)].join('\n');
 }
 
-export const nodeClasses = (n: TopoNode): string => [n.kind, n.ssh ? 'ssh' : '', n.problems.length ? 'problem' : ''].filter(Boolean).join(' ');
+export const nodeClasses = (n: TopoNode): string => [n.kind, n.ssh ? 'ssh' : '', n.problems.length ? 'problem' : '', n.manager ? managerClass(n.manager) : ''].filter(Boolean).join(' ');
 const edgeClasses = (e: TopoEdge): string => ['link', e.ssh ? 'ssh' : '', e.problem ? 'problem' : ''].filter(Boolean).join(' ');
 
 export function toDot(groups: readonly HostGroup[]): string {
@@ -61,7 +62,7 @@ export function toDot(groups: readonly HostGroup[]): string {
       lines.push(`    ${id(n.id)} [id=${id(n.id)}, class=${dotString(nodeClasses(n))}, ${STYLE[n.kind]}, label=${dotString(nodeLabel(n))}${marks}];`);
     }
     for (const e of t.edges) {
-      const style = e.problem ? `, color="${PROBLEM_COLOR}", penwidth=2.5, style=dashed` : e.ssh ? `, color="${SSH_COLOR}", penwidth=2.5` : '';
+      const style = e.problem ? `, color="${PROBLEM_COLOR}", penwidth=2.5, style=dashed` : e.ssh ? `, color="${SSH_COLOR}", penwidth=2.5` : e.relation === 'underlay' ? ', style=dotted' : '';
       lines.push(`    ${id(e.from)} -> ${id(e.to)} [id=${dotString(`${prefix}/${e.from}->${e.to}`)}, class=${dotString(edgeClasses(e))}${style}];`);
     }
     lines.push('  }');

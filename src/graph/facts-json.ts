@@ -1,7 +1,7 @@
 // The facts a picture is drawn from: one entry per host in the shape `kvmnet facts --output json`
 // prints (factsSummary plus `host`), whether gathered live or read back from a file. Pure.
 import { UsageError } from '../errors.js';
-import type { GuestInterface } from '../model/facts.js';
+import type { GuestInterface, ManagerFacts } from '../model/facts.js';
 
 /**
  * What a picture reads of `kvmnet facts --output json` (report/facts-view.ts assembles it from the
@@ -36,7 +36,9 @@ export interface FactsSummary {
     port_vlans?: string;
   }>;
   /** ensure_vxlan's view: VNI, remotes, and why its MTU does not fit its underlay (absent in older facts). */
-  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null }>;
+  vxlans?: Array<{ name: string; vni?: number; remotes: string[]; mtuWarning: string | null; dev?: string; local?: string; group?: string }>;
+  /** Which network managers run and own which device (null: not gathered; absent in older facts). */
+  network_managers?: (ManagerFacts & { manager: string | null }) | null;
 }
 
 export type FactsEntry = { host: string; facts: FactsSummary } | { host: string; error: string; unreachable: boolean };

@@ -5,7 +5,7 @@ import { groupLabel } from './dot.js';
 
 export const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export const LEGEND_HTML = `<p class="legend"><span class="k nic">NIC</span> → <span class="k bond">bond / VLAN</span> → <span class="k bridge">bridge</span> → <span class="k network">libvirt network</span> → <span class="k guest">guest interface</span> · <span class="k ssh">SSH path</span> · <span class="k problem">problem</span></p>`;
+export const LEGEND_HTML = `<p class="legend"><span class="k nic">NIC</span> → <span class="k bond">bond / VLAN</span> → <span class="k bridge">bridge</span> → <span class="k network">libvirt network</span> → <span class="k guest">guest interface</span> · <span class="k ssh">SSH path</span> · <span class="k problem">problem</span> · ⚙ the device's network manager (NetworkManager, networkd, ifupdown; none: left to kvmnet)</p>`;
 
 export const GRAPH_CSS = `
 .legend .k{display:inline-block;padding:1px 6px;border-radius:4px;border:1px solid #94a3b8;font-size:12px}

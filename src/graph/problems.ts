@@ -17,6 +17,13 @@ export interface Problem {
   message: string;
 }
 
+/** The device a VXLAN's packets leave by: its `dev`, else the device holding its `local` address. */
+export function vxlanUnderlay(v: NonNullable<FactsSummary['vxlans']>[number], f: FactsSummary): string | undefined {
+  if (v.dev) return v.dev;
+  if (!v.local) return undefined;
+  return f.addresses.find((a) => a.address.split('/')[0] === v.local)?.dev;
+}
+
 export function findProblems(f: FactsSummary): Problem[] {
   const out: Problem[] = [];
   const links = new Map(f.links.map((l) => [l.name, l]));
@@ -43,6 +50,10 @@ export function findProblems(f: FactsSummary): Problem[] {
     const above = f.links.filter((l) => l.master === b.name && l.mtu > b.mtu).map((l) => `${l.name} ${l.mtu}`);
     if (b.mtu > 0 && above.length) out.push({ code: 'bridge-mtu-below-port', node: `link:${b.name}`, message: `MTU ${b.mtu} below its port${above.length > 1 ? 's' : ''} (${above.join(', ')})` });
   }
-  for (const v of f.vxlans ?? []) if (v.mtuWarning) out.push({ code: 'vxlan-mtu-over-underlay', node: `link:${v.name}`, message: v.mtuWarning });
+  for (const v of f.vxlans ?? []) {
+    if (!v.mtuWarning) continue;
+    const under = vxlanUnderlay(v, f);
+    out.push({ code: 'vxlan-mtu-over-underlay', node: `link:${v.name}`, ...(under ? { edge: { from: `link:${under}`, to: `link:${v.name}` } } : {}), message: v.mtuWarning });
+  }
   return out;
 }

@@ -1,7 +1,8 @@
 // One host's network as a graph: NICs → bonds/VLANs → bridges → libvirt networks → guests'
 // interfaces, the SSH path marked and problems attached where they are. Pure: facts in, graph out.
 import type { FactsSummary } from './facts-json.js';
-import { findProblems, type Problem } from './problems.js';
+import { deviceManager } from './owners.js';
+import { findProblems, vxlanUnderlay, type Problem } from './problems.js';
 
 export type NodeKind = 'nic' | 'bond' | 'vlan' | 'bridge' | 'network' | 'guest' | 'session';
 
@@ -18,13 +19,15 @@ export interface TopoNode {
   problems: string[];
   /** For guest nodes: the node they hang off. */
   attachedTo?: string;
+  /** For links: the network manager that owns it (owners.ts), when the host runs one. */
+  manager?: string;
 }
 
 export interface TopoEdge {
   from: string;
   to: string;
-  /** port: from a port or bond member to its master; lower: from a parent to the VLAN on it. Other edges: unset. */
-  relation?: 'port' | 'lower';
+  /** port: from a port or bond member to its master; lower: from a parent to the VLAN on it; underlay: from the device a VXLAN's packets leave by to the VXLAN. Other edges: unset. */
+  relation?: 'port' | 'lower' | 'underlay';
   ssh: boolean;
   problem: boolean;
 }
@@ -68,9 +71,12 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
     if (l.port_vlans) detail.push(`VLANs ${l.port_vlans}`);
     if (l.mtu) detail.push(`MTU ${l.mtu}`);
     if (!l.up) detail.push('down');
+    // Part of the shape: hosts of one role have their devices managed alike.
+    const manager = deviceManager(f.network_managers, l.name);
+    if (manager) detail.push(`⚙ ${manager}`);
     // A VXLAN's remotes differ from host to host in a mesh (every host lists the others).
     const remotes = (vxlans.get(l.name)?.remotes ?? []).map((r) => `→ ${r}`);
-    add({ id: `link:${l.name}`, kind, name: l.name, detail, perHost: [...addrsOf(l.name), ...remotes] });
+    add({ id: `link:${l.name}`, kind, name: l.name, detail, perHost: [...addrsOf(l.name), ...remotes], ...(manager ? { manager } : {}) });
   }
   for (const l of f.links) {
     if (guestTaps.has(l.name) || !l.master) continue;
@@ -82,6 +88,13 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
     if (guestTaps.has(l.name) || !l.lower || !nodes.has(`link:${l.name}`)) continue;
     if (!nodes.has(`link:${l.lower}`)) add({ id: `link:${l.lower}`, kind: 'nic', name: l.lower, detail: ['(not in the facts)'] });
     edges.push({ from: `link:${l.lower}`, to: `link:${l.name}`, relation: 'lower', ssh: false, problem: false });
+  }
+  // A VXLAN to the right of the device its packets leave by (dev, or the one holding local): the tunnel's underlay.
+  for (const v of f.vxlans ?? []) {
+    const under = vxlanUnderlay(v, f);
+    if (!under || !nodes.has(`link:${v.name}`) || f.links.some((l) => l.name === v.name && l.lower === under)) continue;
+    if (!nodes.has(`link:${under}`)) add({ id: `link:${under}`, kind: 'nic', name: under, detail: ['(not in the facts)'] });
+    edges.push({ from: `link:${under}`, to: `link:${v.name}`, relation: 'underlay', ssh: false, problem: false });
   }
   for (const n of f.networks ?? []) {
     const detail = [`${n.forward ?? 'isolated'}${n.bridge ? ` on ${n.bridge}` : ''}`, ...n.ip.map((ip) => `ip ${ip}`), ...n.dhcp.map((r) => `DHCP ${r}`), `${n.state}${n.autostart ? ' · autostart' : ''}${n.persistent ? '' : ' · transient'}`];
@@ -127,7 +140,8 @@ function markSshPath(devId: string, nodes: Map<string, TopoNode>, edges: TopoEdg
   nodes.get(devId)!.ssh = true;
   const walk = (id: string, dir: 'up' | 'down') => {
     for (const e of edges) {
-      if (dir === 'up' && e.relation === 'lower') continue;
+      // What sits on a device of the path (a VLAN, a VXLAN over it) does not carry the session.
+      if (dir === 'up' && (e.relation === 'lower' || e.relation === 'underlay')) continue;
       const next = dir === 'up' ? (e.from === id ? e.to : undefined) : e.to === id ? e.from : undefined;
       if (!next || !next.startsWith('link:')) continue;
       e.ssh = true;

@@ -24,6 +24,9 @@ const HOLDER_SCRIPT = [
   'mount -c -t tmpfs -o mode=0755 kvmnet-lab-etc etc-rw',
   'mkdir -p etc-rw/work etc-rw/upper/network/interfaces.d etc-rw/upper/systemd/network',
   'printf "%s\\n" "$2" > etc-rw/upper/hostname',
+  // The host's own name resolves (as Debian's installer writes it): sudo looks it up on every call, and without
+  // this line each sudo waits for DNS to give up (seconds per exec under become).
+  '{ cat /etc/hosts 2>/dev/null || :; printf "127.0.1.1 %s\\n" "$2"; } > etc-rw/upper/hosts',
   'mount -c -t overlay kvmnet-lab-etc -o lowerdir=/etc,upperdir=etc-rw/upper,workdir=etc-rw/work /etc',
   // This namespace started as a copy of the root one, including the nsfs mounts of every lab
   // netns under /run/netns: drop them, or they would keep other hosts' deleted netns alive.

@@ -84,6 +84,8 @@ echo "options bonding max_bonds=0" > /etc/modprobe.d/kvmlab-bonding.conf
 fi
 echo "$KVMLAB_NAME" > /etc/hostname
 hostname "$KVMLAB_NAME"
+# Its own name resolves, as on a Debian install: sudo looks it up on every call and would wait for DNS.
+grep -Eq "^[^#]*[[:space:]]$KVMLAB_NAME([[:space:]]|\$)" /etc/hosts || echo "127.0.1.1 $KVMLAB_NAME" >> /etc/hosts
 say "filesystems ready"
 
 modprobe virtio_net

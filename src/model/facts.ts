@@ -271,7 +271,7 @@ export interface Facts {
   /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */
   dhcp?: Record<string, NetworkDhcpFact>;
   /** Open vSwitch bridges and their ports (ensure_ovs_bridge's facts); undefined: no ovs-vsctl, or its database is not running. */
-  ovs?: { bridges: Record<string, { ports: Record<string, { tag: number | null }> }> };
+  ovs?: { bridges: Record<string, { ports: Record<string, OvsPortFact> }> };
   /** Policy-routing rules (ensure_rule's facts); undefined when the facts do not say. */
   rules?: RuleFact[];
   /** kvmnet's port forwards and the firewall libvirt uses (ensure_port_forward's facts). */
@@ -320,4 +320,10 @@ export interface RollbackLogEntry {
   id: string;
   what: string;
   reported: boolean;
+}
+
+/** An Open vSwitch port: its access VLAN (`tag`) and, when it has any, its trunk VLANs (sorted). */
+export interface OvsPortFact {
+  tag: number | null;
+  trunks?: number[];
 }

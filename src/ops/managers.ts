@@ -1,6 +1,8 @@
 // Telling the host's network manager about the files kvmnet wrote: NetworkManager loads (and
 // activates) kvmnet's keyfile profiles, netplan generates its backend's files for the next boot.
 import { shellJoin } from '../connection/quote.js';
+import type { Facts } from '../model/facts.js';
+import { nmManages } from '../persist/managers.js';
 import type { ManagerOp, OpKind } from './types.js';
 
 type Of<K extends ManagerOp['op']> = Extract<ManagerOp, { op: K }>;
@@ -21,9 +23,28 @@ export const managerOps: { [K in ManagerOp['op']]: OpKind<Of<K>> } = {
     // An activation re-configures the device: said in touches, so the SSH-path guard sees it.
     lines: (op) => [shellJoin(['nmcli', '-w', '60', 'connection', 'up', 'id', op.profile])],
     touches: (op) => [{ kind: 'link', name: op.dev, op: 'settings' }],
-    effect: () => {},
+    // NetworkManager now runs the device with the profile: a later task of the run only loads its
+    // update. Activating it again would make NetworkManager add the profile's policy rules a second
+    // time next to those kvmnet just added (measured: rule 1210 twice on br10).
+    effect: (op, f) => {
+      if (f.managers) f.managers.nmDevices[op.dev] = { type: f.managers.nmDevices[op.dev]?.type ?? '', state: 'connected', connection: op.profile };
+    },
     inverse: () => [],
     check: () => undefined,
+  },
+  'nm.managed': {
+    // Runtime state: NetworkManager 1.42 keeps it across its own restart (under /run), not across a
+    // reboot (the conf.d file of ensure_nm_unmanaged is what lasts). Taking a device back may
+    // re-configure it at once.
+    lines: (op) => [shellJoin(['nmcli', 'device', 'set', op.dev, 'managed', op.managed ? 'yes' : 'no'])],
+    touches: (op) => [{ kind: 'link', name: op.dev, op: 'settings' }],
+    effect: (op, f) => {
+      const d = f.managers?.nmDevices[op.dev];
+      // What NetworkManager will make of a device it takes back is its own business: without a profile, disconnected.
+      if (d) Object.assign(d, op.managed ? { state: 'disconnected', connection: undefined } : { state: 'unmanaged', connection: undefined });
+    },
+    inverse: (op, before) => (before.managers?.nmDevices[op.dev] ? [{ op: 'nm.managed', dev: op.dev, managed: nmManages(before.managers, op.dev) }] : []),
+    check: (op, expected, actual) => checkManaged(op.dev, expected, actual),
   },
   'netplan.generate': {
     lines: () => ['netplan generate'],
@@ -35,3 +56,12 @@ export const managerOps: { [K in ManagerOp['op']]: OpKind<Of<K>> } = {
     check: () => undefined,
   },
 };
+
+/** Whether NetworkManager manages DEV as the step meant it to (read back from `nmcli device status`). */
+function checkManaged(dev: string, expected: Facts, actual: Facts): string | undefined {
+  // Only a read-back that lists the device can tell.
+  if (!actual.managers?.active.networkmanager || !actual.managers.nmDevices[dev]) return undefined;
+  const want = nmManages(expected.managers, dev);
+  if (nmManages(actual.managers, dev) === want) return undefined;
+  return want ? `NetworkManager does not manage ${dev} (${actual.managers.nmDevices[dev]!.state})` : `NetworkManager still manages ${dev} (${actual.managers.nmDevices[dev]!.state})`;
+}

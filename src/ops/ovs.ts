@@ -9,18 +9,22 @@ type Of<K extends OvsOp['op']> = Extract<OvsOp, { op: K }>;
 
 const q = (argv: string[]) => [shellJoin(argv)];
 const bridges = (f: Facts) => f.ovs?.bridges;
-const portOf = (f: Facts, port: string): { bridge: string; tag: number | null } | undefined => {
-  for (const [bridge, b] of Object.entries(bridges(f) ?? {})) if (b.ports[port]) return { bridge, tag: b.ports[port]!.tag };
+const portOf = (f: Facts, port: string): { bridge: string; tag: number | null; trunks?: number[] } | undefined => {
+  for (const [bridge, b] of Object.entries(bridges(f) ?? {})) if (b.ports[port]) return { bridge, ...b.ports[port]! };
   return undefined;
 };
 const tagText = (t: number | null | undefined) => (t === null || t === undefined ? 'untagged' : `tag ${t}`);
+const trunksText = (t: readonly number[] | undefined) => (t?.length ? ` trunks ${t.join(',')}` : '');
+/** The port as the facts hold it: trunks only when it has some (sorted). */
+const portFact = (tag: number | null, trunks: readonly number[] | undefined) => (trunks?.length ? { tag, trunks: [...trunks].sort((a, b) => a - b) } : { tag });
+const sameTrunks = (a: readonly number[] | undefined, b: readonly number[] | undefined) => (a ?? []).join(',') === (b ?? []).join(',');
 
 function checkOvs(what: string, want: unknown, got: unknown): string | undefined {
   return JSON.stringify(want) === JSON.stringify(got) ? undefined : `${what} is ${got === undefined ? 'absent' : String(got)}, expected ${want === undefined ? 'absent' : String(want)}`;
 }
 const portState = (f: Facts, port: string) => {
   const p = portOf(f, port);
-  return p ? `on ${p.bridge} ${tagText(p.tag)}` : undefined;
+  return p ? `on ${p.bridge} ${tagText(p.tag)}${trunksText(p.trunks)}` : undefined;
 };
 
 /**
@@ -62,22 +66,22 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
     inverse: (op, before) => {
       const b = bridges(before)?.[op.name];
       if (!b) return [];
-      return [{ op: 'ovs.add-br', name: op.name }, ...Object.entries(b.ports).map(([port, p]): Op => ({ op: 'ovs.add-port', bridge: op.name, port, tag: p.tag })), ...internalPortBack(before, op.name)];
+      return [{ op: 'ovs.add-br', name: op.name }, ...Object.entries(b.ports).map(([port, p]): Op => ({ op: 'ovs.add-port', bridge: op.name, port, tag: p.tag, ...(p.trunks?.length ? { trunks: p.trunks } : {}) })), ...internalPortBack(before, op.name)];
     },
     check: (op, expected, actual) => (bridges(actual)?.[op.name] && !bridges(expected)?.[op.name] ? `OVS bridge ${op.name} still exists` : undefined),
   },
   'ovs.add-port': {
-    lines: (op) => q(['ovs-vsctl', '--may-exist', 'add-port', op.bridge, op.port, ...(op.tag !== null ? [`tag=${op.tag}`] : [])]),
+    lines: (op) => q(['ovs-vsctl', '--may-exist', 'add-port', op.bridge, op.port, ...(op.tag !== null ? [`tag=${op.tag}`] : []), ...(op.trunks?.length ? [`trunks=${op.trunks.join(',')}`] : [])]),
     touches: (op) => [{ kind: 'link', name: op.port, op: 'master' }],
     effect: (op, f) => {
       const b = bridges(f)?.[op.bridge];
-      if (b) b.ports[op.port] = { tag: op.tag };
+      if (b) b.ports[op.port] = portFact(op.tag, op.trunks);
       if (f.links[op.port]) f.links[op.port]!.master = 'ovs-system';
     },
     inverse: (op, before) => {
       const was = portOf(before, op.port);
       if (!was) return [{ op: 'ovs.del-port', bridge: op.bridge, port: op.port }];
-      return was.tag === op.tag ? [] : [{ op: 'ovs.set-tag', port: op.port, tag: was.tag }];
+      return [...(was.tag === op.tag ? [] : [{ op: 'ovs.set-tag' as const, port: op.port, tag: was.tag }]), ...(sameTrunks(was.trunks, op.trunks) ? [] : [{ op: 'ovs.set-trunks' as const, port: op.port, trunks: was.trunks ?? [] }])];
     },
     check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
   },
@@ -91,7 +95,7 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
     },
     inverse: (op, before) => {
       const was = portOf(before, op.port);
-      return was ? [{ op: 'ovs.add-port', bridge: was.bridge, port: op.port, tag: was.tag }] : [];
+      return was ? [{ op: 'ovs.add-port', bridge: was.bridge, port: op.port, tag: was.tag, ...(was.trunks?.length ? { trunks: was.trunks } : {}) }] : [];
     },
     check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
   },
@@ -100,11 +104,24 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
     touches: (op) => [{ kind: 'link', name: op.port, op: 'settings' }],
     effect: (op, f) => {
       const p = portOf(f, op.port);
-      if (p) bridges(f)![p.bridge]!.ports[op.port] = { tag: op.tag };
+      if (p) bridges(f)![p.bridge]!.ports[op.port] = portFact(op.tag, p.trunks);
     },
     inverse: (op, before) => {
       const was = portOf(before, op.port);
       return was && was.tag !== op.tag ? [{ op: 'ovs.set-tag', port: op.port, tag: was.tag }] : [];
+    },
+    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+  },
+  'ovs.set-trunks': {
+    lines: (op) => q(op.trunks.length === 0 ? ['ovs-vsctl', 'clear', 'port', op.port, 'trunks'] : ['ovs-vsctl', 'set', 'port', op.port, `trunks=${op.trunks.join(',')}`]),
+    touches: (op) => [{ kind: 'link', name: op.port, op: 'settings' }],
+    effect: (op, f) => {
+      const p = portOf(f, op.port);
+      if (p) bridges(f)![p.bridge]!.ports[op.port] = portFact(p.tag, op.trunks);
+    },
+    inverse: (op, before) => {
+      const was = portOf(before, op.port);
+      return was && !sameTrunks(was.trunks, op.trunks) ? [{ op: 'ovs.set-trunks', port: op.port, trunks: was.trunks ?? [] }] : [];
     },
     check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
   },

@@ -109,9 +109,11 @@ export type GuestOp = { op: 'guest.reattach'; network: string; taps: Array<{ tap
 export type OvsOp =
   | { op: 'ovs.add-br'; name: string }
   | { op: 'ovs.del-br'; name: string }
-  | { op: 'ovs.add-port'; bridge: string; port: string; tag: number | null }
+  | { op: 'ovs.add-port'; bridge: string; port: string; tag: number | null; trunks?: number[] }
   | { op: 'ovs.del-port'; bridge: string; port: string }
-  | { op: 'ovs.set-tag'; port: string; tag: number | null };
+  | { op: 'ovs.set-tag'; port: string; tag: number | null }
+  /** The port's trunk VLANs (empty: none, i.e. every VLAN when it has no tag either). */
+  | { op: 'ovs.set-trunks'; port: string; trunks: number[] };
 
 /** A guest NIC as kvmnet writes it (the MAC is its identity); `mtu`/`portgroup`/`model` only when set. */
 export interface GuestNicSpec {
@@ -133,8 +135,15 @@ export type GuestNicOp =
   | { op: 'guest-nic.detach'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean }
   | { op: 'guest-nic.update'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean };
 
-/** The host's network manager reads the files kvmnet wrote. */
-export type ManagerOp = { op: 'nm.load'; paths: string[]; reload: boolean } | { op: 'nm.up'; dev: string; profile: string } | { op: 'netplan.generate' };
+/**
+ * The host's network manager reads the files kvmnet wrote; `nm.managed`: NetworkManager manages
+ * a device or leaves it alone (`nmcli device set DEV managed yes|no`, runtime only).
+ */
+export type ManagerOp =
+  | { op: 'nm.load'; paths: string[]; reload: boolean }
+  | { op: 'nm.up'; dev: string; profile: string }
+  | { op: 'nm.managed'; dev: string; managed: boolean }
+  | { op: 'netplan.generate' };
 
 export type Op = ManagerOp | LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
 export type OpName = Op['op'];

@@ -13,14 +13,17 @@ const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name :
 export function refuseNmManaged(plan: Plan, facts: Facts, host: string, persist: string | undefined): void {
   if (persist === 'networkmanager' || !facts.managers?.active.networkmanager) return;
   for (const change of plan.changes) {
-    for (const t of changeTouches([change], facts)) {
+    // Handing a device over (ensure_nm_unmanaged) is the way out of this refusal, not a change behind NetworkManager's back.
+    const ops = change.ops.filter((o) => o.op !== 'nm.managed');
+    for (const t of changeTouches([{ ...change, ops }], facts)) {
       const dev = deviceOf(t);
       if (dev === undefined || !nmManages(facts.managers, dev)) continue;
       const nm = facts.managers.nmDevices[dev]!;
       throw new RefusedError(
         `${dev} is managed by NetworkManager on ${host} (${nm.state}${nm.connection ? `, profile ${nm.connection}` : ''}): ` +
           `\`${change.summary}\` made behind its back would be undone by NetworkManager. Hand the device to kvmnet first ` +
-          `(\`nmcli device set ${dev} managed no\`, and unmanaged-devices= in NetworkManager.conf so it stays so after a reboot), or leave it to NetworkManager`,
+          `(a task \`ensure_nm_unmanaged: { devices: [${dev}] }\` before this one: \`nmcli device set ${dev} managed no\`, and unmanaged-devices in a NetworkManager conf.d file so it stays so after a reboot), ` +
+          `or let NetworkManager make the change (persist: networkmanager or auto)`,
       );
     }
   }

@@ -58,7 +58,18 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
   const preflight = validatePlaybook(playbook, inventory, options.extraVars, options.limit, playVarsList).renderDiagnostics;
   if (preflight.length) throw new InvalidInputError(preflight);
 
-  const open = options.connect ?? ((settings: ConnectionSettings) => connect(settings, options.sshHooks));
+  // A slow sudo is worth one warning per host per run, in the run's output (JSON too), whichever connection saw it.
+  const slowBecomeWarned = new Set<string>();
+  const open =
+    options.connect ??
+    ((settings: ConnectionSettings) =>
+      connect(settings, {
+        ...options.sshHooks,
+        onBecomeWarning: (message) => {
+          if (!slowBecomeWarned.has(settings.name)) reporter.warn(message);
+          slowBecomeWarned.add(settings.name);
+        },
+      }));
   const connectionFor = (host: string, settings: ConnectionSettings): (() => Promise<Connection>) => () => {
     let c = connections.get(host);
     if (!c) {

@@ -2,7 +2,7 @@
 // priority, looking up a table. Compared as `ip -j rule` lists rules (this module's facts
 // fragment); a rule at the same priority and selector with another table is replaced.
 import { z } from 'zod';
-import { prefixCovers } from '../model/cidr-match.js';
+import { kernelRule, ruleDevice } from '../persist/routing-devices.js';
 import type { Facts, RuleFact } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { ruleText, sameRule } from '../ops/rule-fdb.js';
@@ -113,14 +113,6 @@ function planRule(args: EnsureRuleArgs, facts: Facts): Plan {
   return { changes };
 }
 
-/** The device a rule's networkd drop-in goes to: iif, oif, else the device holding an address of `from`. */
-function ruleDev(rule: RuleSpec, facts: Facts): string | undefined {
-  if (rule.iif && rule.iif !== 'lo') return rule.iif;
-  if (rule.oif) return rule.oif;
-  if (rule.from) return facts.addrs.find((a) => a.scope === 'global' && prefixCovers(rule.from!, a.address))?.dev;
-  return undefined;
-}
-
 export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   kind: 'planned',
   type: 'ensure_rule',
@@ -128,7 +120,7 @@ export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   defaultName: (args) => `ensure_rule ${String(args.priority)}${args.from !== undefined ? ` from ${String(args.from)}` : ''}${args.to !== undefined ? ` to ${String(args.to)}` : ''}${args.table !== undefined ? ` lookup ${String(args.table)}` : ''}`,
   argProblems: ruleProblems,
   plan: (args, facts) => planRule(args, facts),
-  persistence: { files: (format, args, facts, host) => ruleFiles(format, wantedRule(args), ruleDev(wantedRule(args), facts), args.state, facts, host), drift: ruleDrift },
+  persistence: { files: (format, args, facts, host) => ruleFiles(format, wantedRule(args), ruleDevice(wantedRule(args), facts), args.state, facts, host), drift: ruleDrift },
   facts: {
     id: 'rules',
     shell: `echo '@@kvmnet:rules@@'; ip -j rule show 2>/dev/null\necho '@@kvmnet:rules6@@'; ip -j -6 rule show 2>/dev/null\n`,
@@ -145,5 +137,4 @@ export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   },
 };
 
-// The kernel's own rules: local (0), main (32766), default (32767).
-const notDefault = (r: RuleFact) => !(r.from === undefined && r.to === undefined && !r.iif && !r.oif && !r.fwmark && ((r.priority === 0 && r.table === 'local') || (r.priority === 32766 && r.table === 'main') || (r.priority === 32767 && r.table === 'default')));
+const notDefault = (r: RuleFact) => !kernelRule(r);

@@ -178,7 +178,8 @@ function warnIfStale(): void {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) {
+      // Declaration files (.d.ts) have no output of their own.
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
         const out = join(REPO, 'dist', relative(join(REPO, 'src'), p)).replace(/\.ts$/, '.js');
         const bundle = join(REPO, 'dist', 'bundle', 'kvmnet.cjs');
         if (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs || statSync(bundle).mtimeMs < statSync(p).mtimeMs) stale.push(relative(REPO, p));

@@ -22,6 +22,8 @@ const defaults = {
   commandTimeoutMs: 120_000,
   keepaliveIntervalMs: 15_000,
 };
+// As OpenSSH (ssh -G): the other default UserKnownHostsFile and the GlobalKnownHostsFile defaults, read after the first.
+const sshDefaults = { ...defaults, extraKnownHosts: [join(homedir(), '.ssh/known_hosts2'), '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'] };
 
 describe('resolveConnectionVars', () => {
   it.each<[string, Record<string, unknown>, Record<string, unknown>]>([
@@ -48,7 +50,8 @@ describe('resolveConnectionVars', () => {
     ['null means unset', { port: null, user: null }, {}],
     ['jump without user or port', { jump: 'bastion.example.com' }, { jump: 'bastion.example.com' }],
   ])('%s', (_title, vars, expected) => {
-    expect(resolveConnectionVars('hv1.example.com', vars, where)).toEqual({ settings: { ...defaults, ...expected }, diagnostics: [] });
+    const base = expected.connection === 'local' ? defaults : sshDefaults;
+    expect(resolveConnectionVars('hv1.example.com', vars, where)).toEqual({ settings: { ...base, ...expected }, diagnostics: [] });
   });
 
   it.each<[Record<string, unknown>, string]>([

@@ -106,7 +106,24 @@ const BR5_NETDEV = '/etc/systemd/network/10-kvmnet-br5.netdev';
 const BR9_NETDEV = '/etc/systemd/network/10-kvmnet-br9.netdev';
 const RULES = '/etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules';
 
+/** The VM lab's NetworkManager host, fresh (test/fixtures/facts/nm-fixtures.md). */
+const nmHost = (): Facts => capture('nm-fresh');
+
 const rows: Row[] = [
+  {
+    kind: 'nm.managed',
+    what: 'NetworkManager stops managing eth1 (ensure_nm_unmanaged)',
+    facts: nmHost,
+    ops: [{ op: 'nm.managed', dev: 'eth1', managed: false }],
+    effect: (before, after) => {
+      expect(before.managers!.nmDevices.eth1!.state).toBe('disconnected');
+      expect(after.managers!.nmDevices.eth1!.state).toBe('unmanaged');
+      expect(after.managers!.nmDevices.eth2).toEqual(before.managers!.nmDevices.eth2);
+    },
+    aspect: (f) => f.managers!.nmDevices.eth1,
+    plant: (a) => (a.managers!.nmDevices.eth1!.state = 'disconnected'),
+    problem: 'NetworkManager still manages eth1 (disconnected)',
+  },
   {
     kind: 'link.add',
     what: 'a bridge with STP, forward delay and VLAN filtering',
@@ -548,6 +565,16 @@ const rows: Row[] = [
     aspect: ovsBridges,
     plant: (a) => (a.ovs!.bridges.ovsbr0!.ports.eth1 = { tag: 100 }),
     problem: 'OVS port eth1 is on ovsbr0 tag 100, expected on ovsbr0 untagged',
+  },
+  {
+    kind: 'ovs.set-trunks',
+    what: 'a port made a trunk of two VLANs (the inverse clears them again)',
+    facts: () => capture('ovs'),
+    ops: [{ op: 'ovs.set-trunks', port: 'eth2', trunks: [20, 10] }],
+    effect: (before, after) => expect([before.ovs!.bridges.ovsbr0!.ports.eth2, after.ovs!.bridges.ovsbr0!.ports.eth2]).toEqual([{ tag: null }, { tag: null, trunks: [10, 20] }]),
+    aspect: ovsBridges,
+    plant: (a) => (a.ovs!.bridges.ovsbr0!.ports.eth2 = { tag: null, trunks: [10] }),
+    problem: 'OVS port eth2 is on ovsbr0 untagged trunks 10, expected on ovsbr0 untagged trunks 10,20',
   },
   {
     kind: 'bridge-vlan.add',
@@ -1053,11 +1080,16 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   { op: { op: 'ovs.del-port', bridge: W, port: P }, log: [`ovs-vsctl [--if-exists] [del-port] [${W}] [${P}]`] },
   { op: { op: 'ovs.set-tag', port: P, tag: 7 }, log: [`ovs-vsctl [set] [port] [${P}] [tag=7]`] },
   { op: { op: 'ovs.set-tag', port: P, tag: null }, log: [`ovs-vsctl [clear] [port] [${P}] [tag]`] },
+  { op: { op: 'ovs.set-trunks', port: P, trunks: [10, 20] }, log: [`ovs-vsctl [set] [port] [${P}] [trunks=10,20]`] },
+  { op: { op: 'ovs.set-trunks', port: P, trunks: [] }, log: [`ovs-vsctl [clear] [port] [${P}] [trunks]`] },
+  { op: { op: 'ovs.add-port', bridge: W, port: P, tag: null, trunks: [5] }, log: [`ovs-vsctl [--may-exist] [add-port] [${W}] [${P}] [trunks=5]`] },
   // The profiles' paths loaded; a reload when a profile was deleted (NetworkManager reads the directory again).
   { op: { op: 'nm.load', paths: [W, P], reload: true }, log: [`nmcli [connection] [load] [${W}] [${P}]`, 'nmcli [connection] [reload]'] },
   { op: { op: 'nm.load', paths: [], reload: true }, log: ['nmcli [connection] [reload]'] },
   { op: { op: 'nm.up', dev: W, profile: P }, log: [`nmcli [-w] [60] [connection] [up] [id] [${P}]`] },
   { op: { op: 'netplan.generate' }, log: ['netplan [generate]'] },
+  { op: { op: 'nm.managed', dev: W, managed: false }, log: [`nmcli [device] [set] [${W}] [managed] [no]`] },
+  { op: { op: 'nm.managed', dev: W, managed: true }, log: [`nmcli [device] [set] [${W}] [managed] [yes]`] },
   { op: { op: 'bridge-vlan.add', dev: W, vid: [10, 12], pvid: true, untagged: true }, log: [`bridge [vlan] [add] [dev] [${W}] [vid] [10-12] [pvid] [untagged]`] },
   { op: { op: 'bridge-vlan.del', dev: W, vid: 10 }, log: [`bridge [vlan] [del] [dev] [${W}] [vid] [10]`] },
   // The definition goes on virsh's stdin, byte for byte.

@@ -9,6 +9,8 @@ import { changeOps } from '../../src/model/plan.js';
 import { applyOps, inverseOps, opsLines, verifyOps, type Op } from '../../src/ops/index.js';
 import { sshPathTouch } from '../../src/run/ssh-path.js';
 import { planOf } from './support/plan-task.js';
+import { parseOvs } from '../../src/tasks/ensure-ovs-bridge.js';
+import { taskModule } from '../../src/tasks/registry.js';
 
 const captured = readFileSync(new URL('../fixtures/facts/ovs.stdout', import.meta.url), 'utf8');
 const facts = (): Facts => parseFacts(captured, '', ALL_FRAGMENTS).facts;
@@ -86,5 +88,53 @@ describe('ensure_ovs_bridge', () => {
     const dev = f.session!.dev!;
     f.links[dev]!.master = undefined;
     expect(sshPathTouch(planOf('ensure_ovs_bridge', { name: 'ovsbr1', ports: [{ name: dev }] }, f).changes, f)).toMatch(new RegExp(`re-parents ${dev}`));
+  });
+});
+
+describe('trunks', () => {
+  const trunkFacts = (): Facts => {
+    const f = facts();
+    f.ovs = parseOvs(readFileSync(new URL('../fixtures/facts/ovs-trunks.vsctl', import.meta.url), 'utf8'));
+    for (const n of ['eth3', 'eth4']) f.links[n] ??= { ...f.links.eth2!, name: n };
+    return f;
+  };
+  it('are read as ovs-vsctl lists them (one VLAN is a bare number, none an empty set), only where a port has some', () => {
+    expect(trunkFacts().ovs).toEqual({ bridges: { ovsbr0: { ports: { eth1: { tag: 100 }, eth2: { tag: null, trunks: [10, 20, 30] }, eth3: { tag: null, trunks: [40] }, eth4: { tag: 5, trunks: [50, 51] } } } } });
+  });
+  it('set-trunks and add-port with trunks: lines, effect, inverse, check', () => {
+    const before = trunkFacts();
+    const ops: Op[] = [
+      { op: 'ovs.set-trunks', port: 'eth2', trunks: [10, 20] },
+      { op: 'ovs.set-trunks', port: 'eth3', trunks: [] },
+      { op: 'ovs.del-port', bridge: 'ovsbr0', port: 'eth4' },
+      { op: 'ovs.add-port', bridge: 'ovsbr0', port: 'eth4', tag: null, trunks: [60, 61] },
+    ];
+    expect(opsLines(ops)).toEqual(["ovs-vsctl set port eth2 'trunks=10,20'", 'ovs-vsctl clear port eth3 trunks', 'ovs-vsctl --if-exists del-port ovsbr0 eth4', "ovs-vsctl --may-exist add-port ovsbr0 eth4 'trunks=60,61'"]);
+    const after = structuredClone(before);
+    applyOps(ops, after);
+    expect(after.ovs!.bridges.ovsbr0!.ports).toEqual({ eth1: { tag: 100 }, eth2: { tag: null, trunks: [10, 20] }, eth3: { tag: null }, eth4: { tag: null, trunks: [60, 61] } });
+    expect(inverseOps(ops, before).undo).toEqual([
+      { op: 'ovs.del-port', bridge: 'ovsbr0', port: 'eth4' },
+      { op: 'ovs.add-port', bridge: 'ovsbr0', port: 'eth4', tag: 5, trunks: [50, 51] },
+      { op: 'ovs.set-trunks', port: 'eth3', trunks: [40] },
+      { op: 'ovs.set-trunks', port: 'eth2', trunks: [10, 20, 30] },
+    ]);
+    expect(verifyOps(ops, after, after)).toEqual([]);
+    expect(verifyOps([ops[0]!], after, before)).toEqual(['OVS port eth2 is on ovsbr0 untagged trunks 10,20,30, expected on ovsbr0 untagged trunks 10,20']);
+  });
+  it('ensure_ovs_bridge: trunks compared as a sorted set; changed in place; a tag inside trunks is a mistake', () => {
+    const f = trunkFacts();
+    const ports = [{ name: 'eth1', tag: 100 }, { name: 'eth2', trunks: [30, 10, 20, 20] }, { name: 'eth3', trunks: [40] }, { name: 'eth4', tag: 5, trunks: [51, 50] }];
+    expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports, up: false }, f).changes.map((c) => c.summary)).toEqual(['bring eth2 up', 'bring eth3 up', 'bring eth4 up']);
+    const up = (f2: Facts) => {
+      for (const n of ['eth2', 'eth3', 'eth4']) f2.links[n]!.up = true;
+      return f2;
+    };
+    expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports, up: false }, up(trunkFacts())).noop).toBe('OVS bridge ovsbr0 is as wanted (eth1 tag 100, eth3 untagged trunks 40, eth4 tag 5 trunks 50,51, eth2 untagged trunks 10,20,30)');
+    const p = planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports: [{ name: 'eth1', tag: 100, trunks: [7] }, { name: 'eth2', trunks: [10] }, { name: 'eth3' }, ports[3]!], up: false }, up(trunkFacts()));
+    expect(p.changes.map((c) => c.summary)).toEqual(['OVS port eth1: trunks none → 7', 'OVS port eth2: trunks 10,20,30 → 10', 'OVS port eth3: trunks 40 → none']);
+    expect(opsLines(changeOps(p.changes))).toEqual(["ovs-vsctl set port eth1 'trunks=7'", "ovs-vsctl set port eth2 'trunks=10'", 'ovs-vsctl clear port eth3 trunks']);
+    const problems = taskModule('ensure_ovs_bridge').argProblems!({ name: 'ovsbr0', ports: [{ name: 'eth1', tag: 5, trunks: [5, 6] }] });
+    expect(problems).toEqual([{ field: 'ports', at: [0, 'trunks'], message: "VLAN 5 is the port's tag (its native VLAN): leave it out of trunks" }]);
   });
 });

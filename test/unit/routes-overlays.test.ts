@@ -148,7 +148,7 @@ describe('ensure_route', () => {
     expect(problems({ dst: '10.0.0.0/8', via: 'fd00::1', onlink: true })).toEqual(['dev: ensure_route needs dev with state: present', 'via: via fd00::1 is IPv6, dst 10.0.0.0/8 is IPv4']);
     expect(problems({ dst: 'default', dev: 'x', onlink: true })).toEqual(['onlink: onlink needs a gateway (via)']);
   });
-  it('persists as a networkd [Route] drop-in of the device kvmnet persisted; refuses ifupdown', () => {
+  it('persists as a networkd [Route] drop-in of the device kvmnet persisted; ifupdown needs a stanza of the device', () => {
     const f = facts();
     f.persisted = { '/etc/systemd/network/10-kvmnet-br28.network': '[Match]\nName=br28\n' };
     const files = taskModule('ensure_route').persistence!.files('networkd', taskModule('ensure_route').schema.parse({ dst: '10.50.0.0/16', via: '198.18.28.254', dev: 'br28', table: 100, metric: 5, mtu: 1400, onlink: true }), f, 'hv1');
@@ -158,7 +158,7 @@ describe('ensure_route', () => {
         content: '# Written by kvmnet; changes made here are overwritten on its next run.\n# ensure_route 10.50.0.0/16 via 198.18.28.254 dev br28\n[Route]\nDestination=10.50.0.0/16\nGateway=198.18.28.254\nGatewayOnLink=yes\nMetric=5\nTable=100\nMTUBytes=1400\n',
       },
     ]);
-    expect(() => taskModule('ensure_route').persistence!.files('ifupdown', taskModule('ensure_route').schema.parse({ dst: '10.50.0.0/16', dev: 'br28' }), f, 'hv1')).toThrow(/only as systemd-networkd drop-ins/);
+    expect(() => taskModule('ensure_route').persistence!.files('ifupdown', taskModule('ensure_route').schema.parse({ dst: '10.50.0.0/16', dev: 'br28' }), f, 'hv1')).toThrow(/persist: ifupdown: no stanza brings br28 up on hv1/);
   });
 });
 
@@ -325,5 +325,28 @@ describe('the graph', () => {
     expect(over.nodes.find((n) => n.id === 'link:vx28')!.problems).toEqual([
       "VXLAN vx28 mtu 1480 + 50 bytes of encapsulation is more than the underlay mgmt0's mtu 1500: frames above 1450 bytes will be lost; set mtu: 1450 or raise mgmt0's mtu",
     ]);
+  });
+  it('draws each VXLAN from the device its packets leave by (dev, or the holder of local), that edge marked when the MTU does not fit', async () => {
+    const { factsSummary } = await import('../../src/report/facts-view.js');
+    const { buildTopology } = await import('../../src/graph/topology.js');
+    const { toDot } = await import('../../src/graph/dot.js');
+    const { oneGroupPerHost } = await import('../../src/graph/shape.js');
+    const f = facts();
+    const underlay = (t: ReturnType<typeof buildTopology>) => t.edges.filter((e) => e.relation === 'underlay');
+    const fine = buildTopology('hv1', JSON.parse(JSON.stringify(factsSummary(f))));
+    expect(underlay(fine)).toEqual([
+      { from: 'link:mgmt0', to: 'link:vx28', relation: 'underlay', ssh: false, problem: false },
+      { from: 'link:mgmt0', to: 'link:vx29', relation: 'underlay', ssh: false, problem: false },
+    ]);
+    // mgmt0 carries the session; the VXLANs over it do not (nor vx28's bridge, through them).
+    expect(fine.nodes.filter((n) => n.ssh).map((n) => n.id)).toEqual(['link:mgmt0', 'ssh']);
+    expect(toDot(oneGroupPerHost([fine]))).toMatch(/"hv1\/link:mgmt0" -> "hv1\/link:vx28" \[[^\]]*style=dotted\]/);
+    // Without dev: the device holding local.
+    const g = facts();
+    delete g.links.vx28!.vxlan!.dev;
+    g.links.vx28!.mtu = 1480;
+    const over = buildTopology('hv1', JSON.parse(JSON.stringify(factsSummary(g))));
+    expect(underlay(over)[0]).toEqual({ from: 'link:mgmt0', to: 'link:vx28', relation: 'underlay', ssh: false, problem: true });
+    expect(over.problems.find((p) => p.code === 'vxlan-mtu-over-underlay')).toMatchObject({ node: 'link:vx28', edge: { from: 'link:mgmt0', to: 'link:vx28' } });
   });
 });

@@ -10,7 +10,7 @@ import { clearSshConfigCache, parseProxyJump, resolveJumpChain, resolveSshHost, 
 const dir = mkdtempSync(join(tmpdir(), 'kvmnet-sshcfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const KEYS = ['hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile', 'stricthostkeychecking', 'hostkeyalias', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax'];
+const KEYS = ['hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile', 'globalknownhostsfile', 'stricthostkeychecking', 'hostkeyalias', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax'];
 
 function sshG(file: string, host: string, preset: SshPreset = {}): Record<string, string> {
   const args = ['-G', '-F', file];
@@ -39,6 +39,7 @@ function asSshG(c: SshHostConfig): Record<string, string> {
     identityfile: c.identityFiles.join('\n'),
     identitiesonly: c.identitiesOnly ? 'yes' : 'no',
     userknownhostsfile: c.userKnownHostsFiles.join(' '),
+    globalknownhostsfile: c.globalKnownHostsFiles.join(' '),
     stricthostkeychecking: c.strictHostKeyChecking,
     connecttimeout: c.connectTimeout === undefined ? 'none' : String(c.connectTimeout),
     serveraliveinterval: String(c.serverAliveInterval),
@@ -110,6 +111,20 @@ Host web
   HostName 10.0.0.%%
 `,
     hosts: ['hv3', 'db', 'web', ['hv4', { user: 'bob', port: 2201, identityFile: '/inv/key' }]],
+  },
+  {
+    name: 'Known hosts file lists: several user files (tokens, ~), global files as written, first value wins',
+    text: `Host hv*
+  UserKnownHostsFile ~/.ssh/fleet_known_hosts /etc/kvmnet/known_%h %d/shared_known_hosts
+  GlobalKnownHostsFile /etc/ssh/fleet_known_hosts ~/not-expanded
+Host hv9
+  UserKnownHostsFile /ignored/after/the/first
+Host db*
+  GlobalKnownHostsFile /srv/%h/known
+Host *
+  UserKnownHostsFile /fallback/one
+`,
+    hosts: ['hv1', 'hv9', 'db1', 'other', ['hv2', { user: 'bob', port: 2201 }]],
   },
   {
     name: 'Match host (after HostName) / originalhost / user / localuser / all / negation',

@@ -1,7 +1,9 @@
 // ensure_ovs_bridge on a VM lab host running Debian's openvswitch-switch (its kernel module and
 // daemons, started with ovs-ctl): an OVS bridge with a tagged port, a libvirt network with
 // `<virtualport type="openvswitch"/>` on it, read back with ovs-vsctl and virsh; a second run
-// changes nothing; a new tag is set in place, a port no longer listed is removed.
+// changes nothing; a new tag is set in place, a port no longer listed is removed; a trunk port's
+// VLANs (trunks) set, compared as ovs-vsctl reports them (a second run with them listed in another
+// order changes nothing), changed and cleared in place.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,5 +65,22 @@ describe.skipIf(!enabled)('Open vSwitch on a VM lab host', () => {
     expect(r.stdout).toMatch(/OVS port eth1: tag 100 → tag 200/);
     expect(r.stdout).toMatch(/remove eth2 from OVS bridge ovsbr0 \(not listed\)/);
     expect((await sh('ovs-vsctl list-ports ovsbr0; ovs-vsctl get port eth1 tag')).stdout.split('\n').filter(Boolean)).toEqual(['eth1', '200']);
+  }, 300_000);
+
+  it('a trunk port: its VLANs set, the same set in another order is no change, then changed and cleared in place', async () => {
+    const trunk = (t: string) => [`ensure_ovs_bridge: { name: ovsbr0, ports: [{ name: eth1, tag: 200 }, { name: eth2, trunks: ${t} }] }`];
+    const trunks = async () => (await sh('ovs-vsctl get port eth2 trunks')).stdout.trim();
+    const r = await run('ovs-trunk', trunk('[30, 10, 20]'));
+    expect(r.code, show(r)).toBe(0);
+    expect(r.stdout).toMatch(/add eth2 to OVS bridge ovsbr0 \(untagged trunks 10,20,30\)/);
+    expect(await trunks()).toBe('[10, 20, 30]');
+    const again = await run('ovs-trunk-again', trunk('[20, 30, 10]'));
+    expect(recap(again), show(again)).toEqual([1, 0, 0]);
+    const changed = await run('ovs-trunk-change', trunk('[10, 40]'));
+    expect(changed.stdout).toMatch(/OVS port eth2: trunks 10,20,30 → 10,40/);
+    expect(await trunks()).toBe('[10, 40]');
+    const cleared = await run('ovs-trunk-clear', trunk('[]'));
+    expect(cleared.stdout).toMatch(/OVS port eth2: trunks 10,40 → none/);
+    expect(await trunks()).toBe('[]');
   }, 300_000);
 });

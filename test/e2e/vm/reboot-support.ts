@@ -27,6 +27,10 @@ export const LAYOUT_TASKS = [
   'ensure_bridge: { name: brv, vlan_filtering: true, default_pvid: 0 }',
   'ensure_port: { bridge: brv, interface: eth3, vlans: [30, "200-202"], pvid: 99, untagged: [99] }',
   'ensure_libvirt_net: { name: vlan10, forward: bridge, bridge: { name: br10 }, state: active, autostart: true }',
+  // A storage subnet behind a gateway on br10, in its own table, and the rule that sends br10's
+  // address there (not the lab subnet: mgmt0's address, the SSH session's, is in it too).
+  'ensure_route: { dst: 10.210.0.0/16, via: "{{ bond_gateway }}", dev: br10, table: 210 }',
+  'ensure_rule: { priority: 1210, from: "{{ bond_address }}", table: 210 }',
 ];
 export const WANTED_VLANS = ['eth3 30 99:PVID,untagged 200 201 202'];
 
@@ -41,10 +45,13 @@ export interface RebootCtx {
 
 export const recap = (r: Result) => /hv1\s+: ok=(\d+)\s+changed=(\d+)\s+failed=(\d+)/.exec(r.stdout)?.slice(1).map(Number);
 
+// Only a next hop for the route (nothing answers there).
+const bondGateway = (ctx: RebootCtx) => `${ctx.state.subnet.base}.254`;
+
 /** Writes the layout playbook (play-level `persist`) and runs kvmnet on it. */
 export async function runLayout(ctx: RebootCtx, name: string, persist: string, extra: string[] = [], tasks = ctx.vlanAware ? LAYOUT_TASKS : LAYOUT_TASKS.filter((t) => !t.includes('brv'))): Promise<Result> {
   const file = join(ctx.tmp, `${name}.yaml`);
-  const vars = `  vars:\n    bond_address: ${hostBondAddress(ctx.state.subnet, 1)}\n`;
+  const vars = `  vars:\n    bond_address: ${hostBondAddress(ctx.state.subnet, 1)}\n    bond_gateway: ${bondGateway(ctx)}\n`;
   writeFileSync(file, `- name: ${name}\n  hosts: hv1\n  persist: ${persist}\n${vars}  tasks:\n${tasks.map((t) => `    - ${t}\n`).join('')}`);
   const t0 = Date.now();
   const r = await kvmnet(['run', file, '-i', ctx.inventory, ...extra], { timeoutMs: 300_000, env: { ...process.env, CI: '1' } });
@@ -137,6 +144,10 @@ export async function assertLayout(ctx: RebootCtx): Promise<void> {
   expect(proc).toContain('IEEE 802.3ad Dynamic link aggregation');
   const nets = (await sh('virsh -q net-list --all')).stdout;
   expect(nets).toMatch(/^\s*vlan10\s+active\s+yes\s+yes/m);
+  const table = JSON.parse((await sh('ip -j -4 route show table 210')).stdout) as Array<{ dst: string; gateway?: string; dev: string }>;
+  expect(table.map((r) => [r.dst, r.gateway, r.dev])).toEqual([['10.210.0.0/16', bondGateway(ctx), 'br10']]);
+  const rules = JSON.parse((await sh('ip -j -4 rule show priority 1210')).stdout) as Array<{ src?: string; table?: string }>;
+  expect(rules.map((r) => [r.src, r.table])).toEqual([[hostBondAddress(ctx.state.subnet, 1), '210']]);
 }
 
 /** Pings br10's address from the machine until 3 echo requests came in tagged, through bond0.10. */

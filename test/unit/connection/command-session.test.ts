@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CommandSession, commandSummary } from '../../../src/connection/command-session.js';
 
 function fakeProcess() {
@@ -24,10 +24,44 @@ describe('CommandSession without become', () => {
 });
 
 describe('CommandSession with become', () => {
-  it('uses sudo -n when there is no password', () => {
+  it('uses sudo -n when there is no password, with the marker that shows sudo handed over', () => {
     const session = new CommandSession("echo 'a b'", { become: true, isRoot: false });
+    const { marker } = markersOf(session.command);
     // SSH_CONNECTION passed through sudo's env reset: the facts script finds the SSH path in it.
-    expect(session.command).toBe(`sudo -n -- env "SSH_CONNECTION=\${SSH_CONNECTION:-}" sh -c 'echo '\\''a b'\\'''`);
+    expect(session.command).toBe(`sudo -n -- env "SSH_CONNECTION=\${SSH_CONNECTION:-}" sh -c 'printf '\\''%s\\n'\\'' ${marker} >&2\necho '\\''a b'\\'''`);
+  });
+
+  it('sudo -n: stdin goes at once; the marker is hidden and times sudo, with what sudo said before it', () => {
+    const seen: Array<[number, string]> = [];
+    const session = new CommandSession('cat', { become: true, isRoot: false, stdin: 'xml', onBecomeStarted: (ms, said) => seen.push([ms, said]) });
+    const { marker } = markersOf(session.command);
+    const { events, input } = fakeProcess();
+    session.start(input);
+    expect(events).toEqual(['write "xml"', 'end']);
+    session.onStderr(`sudo: unable to resolve host hv1: Name or service not known\n${marker}\nfrom cat\n`);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]![1]).toBe('sudo: unable to resolve host hv1: Name or service not known\n');
+    expect(session.result().stderr).toBe('sudo: unable to resolve host hv1: Name or service not known\nfrom cat\n');
+    expect(session.becomeFailure()).toBeUndefined();
+  });
+
+  it('sudo -n refusing for want of a password is a clear become failure', () => {
+    const session = new CommandSession('true', { become: true, isRoot: false });
+    session.start(fakeProcess().input);
+    session.onStderr('sudo: a password is required\n');
+    expect(session.becomeFailure()).toBe('sudo asks for a password and none was given: set become_password (ansible_become_password), or allow the user NOPASSWD in sudoers (sudo said: sudo: a password is required)');
+  });
+
+  it('any other refusal says what sudo said; a command that ran and failed is not a become failure', () => {
+    const refused = new CommandSession('true', { become: true, isRoot: false });
+    refused.start(fakeProcess().input);
+    refused.onStderr('kvmnetops is not in the sudoers file.\n');
+    expect(refused.becomeFailure()).toBe('sudo did not run the command (sudo said: kvmnetops is not in the sudoers file.)');
+    const ran = new CommandSession('false', { become: true, isRoot: false });
+    ran.start(fakeProcess().input);
+    ran.onStderr(`${markersOf(ran.command).marker}\n`);
+    expect(ran.becomeFailure()).toBeUndefined();
+    expect(new CommandSession('false', { become: false, isRoot: false }).becomeFailure()).toBeUndefined();
   });
 
   it('never puts the password in the command line', () => {
@@ -77,6 +111,75 @@ describe('CommandSession with become', () => {
     expect(session.result().stderr).toBe('Sorry, try again.\n');
   });
 
+  it('a rejected password is a become failure that names the variable, never the password', () => {
+    const session = new CommandSession('true', { become: true, becomePassword: PASSWORD, isRoot: false });
+    const { prompt } = markersOf(session.command);
+    session.start(fakeProcess().input);
+    session.onStderr(prompt);
+    session.onStderr(`Sorry, try again.\n${prompt}`);
+    session.onStderr('sudo: no password was provided\nsudo: 1 incorrect password attempt\n');
+    const failure = session.becomeFailure();
+    expect(failure).toBe('sudo rejected the become password (become_password / ansible_become_password) (sudo said: Sorry, try again. / sudo: no password was provided / sudo: 1 incorrect password attempt)');
+    expect(failure).not.toContain(PASSWORD);
+  });
+
+  it('a question that is not sudo\'s password prompt ends stdin after a quiet second, instead of hanging', () => {
+    vi.useFakeTimers();
+    try {
+      const session = new CommandSession('true', { become: true, becomePassword: PASSWORD, isRoot: false });
+      const { prompt } = markersOf(session.command);
+      const { events, input } = fakeProcess();
+      session.start(input);
+      session.onStderr(prompt);
+      session.onStderr('Verification code: ');
+      vi.advanceTimersByTime(900);
+      expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`]);
+      vi.advanceTimersByTime(200);
+      expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`, 'end']);
+      session.onStderr('\nsudo: PAM authentication error: Conversation error\n');
+      expect(session.becomeFailure()).toBe(`sudo asked "Verification code:", which kvmnet cannot answer (it only gives the become password at sudo's own prompt) (sudo said: sudo: PAM authentication error: Conversation error)`);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('text before our prompt on its line (a lecture file without a final newline) is not taken for a question', () => {
+    vi.useFakeTimers();
+    try {
+      const session = new CommandSession('true', { become: true, becomePassword: PASSWORD, isRoot: false });
+      const { prompt, marker } = markersOf(session.command);
+      const { events, input } = fakeProcess();
+      session.start(input);
+      session.onStderr(`Be careful.${prompt.slice(0, 3)}`);
+      session.onStderr(prompt.slice(3));
+      vi.advanceTimersByTime(5000);
+      expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`]);
+      session.onStderr(`${marker}\n`);
+      expect(session.result().stderr).toBe('Be careful.');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a prompt split over chunks, or a line still being written, is not taken for a question', () => {
+    vi.useFakeTimers();
+    try {
+      const session = new CommandSession('cat', { become: true, becomePassword: PASSWORD, isRoot: false, stdin: 'x' });
+      const { prompt, marker } = markersOf(session.command);
+      const { events, input } = fakeProcess();
+      session.start(input);
+      session.onStderr(prompt.slice(0, 4));
+      vi.advanceTimersByTime(5000);
+      expect(events).toEqual([]);
+      session.onStderr(prompt.slice(4));
+      session.onStderr(`${marker}\n`);
+      vi.advanceTimersByTime(5000);
+      expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`, 'write "x"', 'end']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('runs the command after printing the marker, in a real sh', () => {
     const session = new CommandSession("printf '%s' \"it's\"", { become: true, becomePassword: PASSWORD, isRoot: false });
     // Strip the sudo part and run the inner `sh -c SCRIPT` as sudo would.
@@ -96,7 +199,7 @@ describe('commandSummary', () => {
 });
 
 function markersOf(command: string): { prompt: string; marker: string } {
-  const nonce = /kvmnet-sudo-([0-9a-f]{16})/.exec(command)?.[1];
+  const nonce = /kvmnet-become-ok-([0-9a-f]{16})/.exec(command)?.[1];
   if (!nonce) throw new Error(`no nonce in ${command}`);
   return { prompt: `[kvmnet-sudo-${nonce}]`, marker: `kvmnet-become-ok-${nonce}` };
 }

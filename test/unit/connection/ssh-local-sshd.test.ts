@@ -1,6 +1,6 @@
 // The SSH transport against a real OpenSSH sshd on 127.0.0.1 (openssh-server must be installed: nothing is skipped).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +184,16 @@ describe('host key checking', () => {
     expect(warnings).toEqual([
       `host key checking is off: accepted hv1 (127.0.0.1:${sshd.port}) with key ${sshd.fingerprint} without verifying it`,
     ]);
+  });
+
+  it('every known_hosts file is read (UserKnownHostsFile lists, GlobalKnownHostsFile): a key in a later one connects strictly, the first is not written', async () => {
+    const first = join(scratch, 'kh-list', 'first');
+    const conn = await connected(settings({ knownHosts: first, extraKnownHosts: [join(scratch, 'kh-list', 'absent'), knownHosts(sshd.knownHostsLine)] }));
+    expect((await conn.exec('echo ok')).stdout).toBe('ok\n');
+    expect(existsSync(first)).toBe(false);
+    // A changed key in a later file is refused naming that file.
+    const later = knownHosts(sshd.otherHostKeyLine);
+    await expect(connectSsh(settings({ knownHosts: first, extraKnownHosts: [later] }))).rejects.toThrow(new RegExp(`REMOTE HOST KEY CHANGED .*\\(${later}:1\\)`));
   });
 });
 
