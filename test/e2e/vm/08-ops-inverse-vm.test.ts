@@ -51,7 +51,7 @@ function comparable(f: Facts): unknown {
     }
     if (l.bondMember) {
       delete l.bondMember.aggregatorId;
-      delete l.bondMember.mii;
+      delete (l.bondMember as { mii?: unknown }).mii;
       delete l.bondMember.speed;
       if (l.master && f.links[l.master]?.bond?.mode === '802.3ad') delete (l.bondMember as { state?: string }).state;
     }
