@@ -5,6 +5,7 @@ import { hostVars } from '../config/inventory.js';
 import { connect } from '../connection/index.js';
 import { UnreachableError, UsageError } from '../errors.js';
 import { ALL_FRAGMENTS, fragmentsByIds } from '../facts/needs.js';
+import { rollbackLogFacts } from '../facts/rollback-log.js';
 import { gatherHostFacts } from '../run/host-facts.js';
 import { factsSummary, factsText } from '../report/facts-view.js';
 import { exitCodeForHosts } from './exit-codes.js';
@@ -12,6 +13,15 @@ import type { FactsFlags } from './flags.js';
 import { loadInputs, printWarnings } from './load.js';
 import { colors, err, out, promptPassphrase } from './output.js';
 import { buildHeader, chooseShard } from './shard-select.js';
+
+// What `kvmnet facts` reads: every fragment a run may read, and the host's rollback log, which only
+// this command shows (a run reports the new records through its lock preamble instead).
+const FACTS_COMMAND_FRAGMENTS = [...ALL_FRAGMENTS, rollbackLogFacts];
+
+function factsCommandFragments(ids: readonly string[]): ReturnType<typeof fragmentsByIds> {
+  const found = fragmentsByIds(ids.filter((id) => id !== rollbackLogFacts.id));
+  return ids.includes(rollbackLogFacts.id) ? { ...found, found: [...found.found, rollbackLogFacts] } : found;
+}
 
 export async function factsCommand(flags: FactsFlags): Promise<number> {
   // --limit goes through the same loader as `run`: @file works, and a limit that selects no host is an error.
@@ -26,8 +36,8 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
     // Unsharded facts JSON stays one object per host (what `graph --from` and scripts read); a shard says which slice it is.
     if (flags.output === 'json') out(JSON.stringify({ time: new Date().toISOString(), ...buildHeader({ command: 'facts', inventory: loaded.inventory, extraVars: {}, check: true, choice }) }));
   }
-  const only = flags.only === undefined ? undefined : fragmentsByIds(flags.only.split(',').map((s) => s.trim()).filter(Boolean));
-  if (only?.unknown.length) throw new UsageError(`--only: unknown facts fragment ${only.unknown.join(', ')} (known: ${ALL_FRAGMENTS.map((f) => f.id).join(', ')})`);
+  const only = flags.only === undefined ? undefined : factsCommandFragments(flags.only.split(',').map((s) => s.trim()).filter(Boolean));
+  if (only?.unknown.length) throw new UsageError(`--only: unknown facts fragment ${only.unknown.join(', ')} (known: ${FACTS_COMMAND_FRAGMENTS.map((f) => f.id).join(', ')})`);
   const limit = pLimit(flags.forks);
   let failed = 0;
   let unreachable = 0;
@@ -40,7 +50,7 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
           if (!resolved.settings) throw new UnreachableError(resolved.diagnostics.map((d) => d.message).join('; '));
           const conn = await connect(resolved.settings, { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) });
           try {
-            const facts = await gatherHostFacts(conn, host, undefined, only?.found);
+            const facts = await gatherHostFacts(conn, host, undefined, only?.found ?? FACTS_COMMAND_FRAGMENTS);
             if (flags.output === 'json') out(JSON.stringify({ host, ...factsSummary(facts) }));
             else out(factsText(host, facts, colors()).join('\n') + '\n');
           } finally {

@@ -132,7 +132,7 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .option('-l, --limit <pattern>', 'limit the hosts (default: all)', hostPattern)
     .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
     .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .option('--only <fragments>', 'read only these facts fragments besides the core ones (comma-separated: persisted, bond-details, proc-bonding, vlan-details, bridge-filtering, bridge-vlans, libvirt-version, dhcp, port-forwards, guest-nics; default: all)')))
+    .option('--only <fragments>', 'read only these facts fragments besides the core ones (comma-separated: persisted, bond-details, proc-bonding, vlan-details, bridge-filtering, bridge-vlans, libvirt-version, dhcp, port-forwards, guest-nics, rollback-log; default: all)')))
     .action(async (flags: FactsFlags, cmd: Command) => {
       if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
       const { factsCommand } = await import('./facts-command.js');

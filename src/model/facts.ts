@@ -266,6 +266,8 @@ export interface Facts {
   managers?: ManagerFacts;
   /** Rollback timers that fired since the last run took the lock (a guarded change nobody confirmed). */
   rollbacks?: Array<{ at: string; id: string; what: string }>;
+  /** The host's rollback log since boot, oldest first (`kvmnet facts` only, src/facts/rollback-log.ts); undefined: not read. */
+  rollbackLog?: RollbackLogEntry[];
   /** DHCP reservations and leases per libvirt network (ensure_dhcp_host's facts). */
   dhcp?: Record<string, NetworkDhcpFact>;
   /** Open vSwitch bridges and their ports (ensure_ovs_bridge's facts); undefined: no ovs-vsctl, or its database is not running. */
@@ -310,6 +312,14 @@ export const RAW_FACTS = Symbol('kvmnet raw facts');
 /** The plain object behind a tracked view of the facts (structuredClone cannot copy a proxy). */
 export function rawFacts<T>(value: T): T {
   return ((value as Record<symbol, unknown> | null)?.[RAW_FACTS] as T | undefined) ?? value;
+}
+
+/** A rollback a host's timer ran: when, its id, what it restored and why; reported: a run has reported it already. */
+export interface RollbackLogEntry {
+  at: string;
+  id: string;
+  what: string;
+  reported: boolean;
 }
 
 /** An Open vSwitch port: its access VLAN (`tag`) and, when it has any, its trunk VLANs (sorted). */

@@ -1,4 +1,5 @@
 // What happened on each host: the events the reporters show and the exit code is derived from.
+import type { Op } from '../ops/types.js';
 import type { TaskDiff } from './plan.js';
 
 /** rolled_back: a guarded change cut the host off and its rollback timer restored it (a failure). */
@@ -14,6 +15,8 @@ export interface TaskEvent {
   message: string;
   /** One line per change (planned in check mode, applied otherwise). */
   changes: string[];
+  /** A changed task's operations, in order, as a saved plan holds them (`{ op: 'link.add', name, … }`). */
+  ops?: Op[];
   diff?: TaskDiff;
   check: boolean;
   /** A failure of a task with ignore_errors. */

@@ -4,6 +4,7 @@
 import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
+import { linkDownEffect, linkUpEffect } from './link-updown.js';
 import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind, VxlanSettings } from './types.js';
 import { shown } from '../text/shown.js';
 
@@ -105,8 +106,8 @@ export function recreateLink(before: Facts, name: string): Op[] {
   const add = link && linkAddFromFact(link);
   if (!link || !add) return [];
   const ops: Op[] = [add, { op: 'link.mtu', name, mtu: link.mtu }];
-  // A dummy's MAC is random at creation: the old one goes back on.
-  if (link.kind === 'dummy' && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
+  // A dummy's and a VXLAN's MAC is random at creation: the old one goes back on.
+  if ((link.kind === 'dummy' || link.kind === 'vxlan') && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
   if (link.master) ops.push(...enslave(before, name, link.master), ...portVlansBack(before, name, link.master));
   for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
   for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name), ...portVlansBack(before, m.name, name));
@@ -223,7 +224,11 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     touches: (op) => [linkTouch(op.name, op.up ? 'up' : 'down')],
     effect: (op, f) => {
       const l = f.links[op.name];
-      if (l) l.up = op.up;
+      if (!l) return;
+      // Only a change of the admin state moves routes and addresses (link-updown.ts).
+      if (l.up && !op.up) linkDownEffect(f, op.name);
+      else if (!l.up && op.up) linkUpEffect(f, op.name);
+      l.up = op.up;
     },
     inverse: (op, before) => {
       const was = before.links[op.name];

@@ -210,6 +210,8 @@ export const networkOps: { [K in NetOp['op']]: OpKind<Of<K>> } = {
       if (!st) return;
       if (op.config) updateGuestSide(st, op, 'config');
       if (op.live && st.live !== undefined) updateGuestSide(st, op, 'live');
+      // The running definition too: a later task of the run plans and verifies on it.
+      if (op.live && st.liveXml) st.liveXml = updatedXml(st.liveXml, op);
     },
     inverse: updateInverse,
     // Judged on the step's end state: a portgroup changed in place is deleted and added again.

@@ -18,6 +18,8 @@ export function factsSummary(f: Facts): Record<string, unknown> {
     // null: these facts do not say (not gathered); [] : nothing persisted.
     persisted_files: f.persisted ? Object.keys(f.persisted).sort() : null,
     persistence_drift: persistenceDrift(f),
+    // null: not read (--only without rollback-log). Oldest first; reported: a run has reported it.
+    rollbacks: f.rollbackLog ?? null,
     // null: not gathered. manager: what `persist: auto` uses on this host.
     network_managers: f.managers ? { ...f.managers, manager: 'manager' in hostManager(f.managers) ? (hostManager(f.managers) as { manager: string }).manager : null } : null,
     // Every link but lo, for the topology picture (kvmnet graph --from): kinds, masters, MTUs, and
@@ -71,5 +73,14 @@ export function factsText(host: string, f: Facts, c: Colors): string[] {
     if (drift.length) lines.push(...drift.map((d) => c.yellow(`    ${d}`)));
     else lines.push('    runtime and persisted state agree');
   }
+  lines.push(...rollbackLines(f, c));
   return lines;
+}
+
+/** The host's rollback log: when, what was restored and why; the ones no run has reported yet stand out. */
+function rollbackLines(f: Facts, c: Colors): string[] {
+  if (!f.rollbackLog?.length) return [];
+  const rows = f.rollbackLog.map((r) => [r.at, r.reported ? 'reported' : 'new', r.id, r.what]);
+  const [head, ...body] = table([['at', 'state', 'id', 'restored (what, why)'], ...rows], '    ');
+  return [`  rollbacks (this host's timers since boot, /run/kvmnet/rollbacks.log):`, head!, ...body.map((l, i) => (f.rollbackLog![i]!.reported ? l : c.yellow(l)))];
 }

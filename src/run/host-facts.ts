@@ -9,7 +9,7 @@ import { factsScript } from '../facts/script.js';
 import type { Facts } from '../model/facts.js';
 import type { FactsFragment } from '../facts/fragment.js';
 
-/** The facts command with every fragment (without the lock preamble): what `kvmnet facts` sends and the bench simulator replays. */
+/** The facts command with every fragment a run may read (without the lock preamble): what the bench simulator replays; `kvmnet facts` adds the rollback log. */
 export const HOST_FACTS_SCRIPT = factsScript(ALL_FRAGMENTS);
 
 /**

@@ -7,6 +7,7 @@ import type { LockRequest } from '../facts/lock-script.js';
 import type { Facts } from '../model/facts.js';
 import { applyChanges, changeOps, touchedLinks, touchedNetworks, type Change, type Plan, type TaskDiff } from '../model/plan.js';
 import { verifyOps } from '../ops/index.js';
+import type { Op } from '../ops/types.js';
 import { emptyRecap, type HostRecap, type TaskEvent, type TaskOutcome } from '../model/result.js';
 import type { CommandArgs } from '../tasks/command.js';
 import { ChangeBatch } from './change-batch.js';
@@ -218,7 +219,7 @@ interface HeldGroup {
   devices: Set<string>;
   networks: Set<string>;
   why: string[];
-  tasks: Array<{ task: TaskSpec; summaries: string[]; diff: TaskDiff | undefined; started: number }>;
+  tasks: Array<{ task: TaskSpec; summaries: string[]; ops: Op[]; diff: TaskDiff | undefined; started: number }>;
 }
 
 /**
@@ -238,7 +239,7 @@ async function commitGroup(job: HostJob, link: HostLink, facts: Facts, emit: Emi
   });
   if (r.outcome === 'changed') {
     link.conn = r.conn;
-    for (const t of g.tasks) emit(t.task, 'changed', t.summaries.join('; '), t.started, { changes: t.summaries, diff: t.diff });
+    for (const t of g.tasks) emit(t.task, 'changed', t.summaries.join('; '), t.started, { changes: t.summaries, ops: t.ops, diff: t.diff });
     return true;
   }
   if (r.outcome !== 'unreachable' && r.conn) link.conn = r.conn;
@@ -396,7 +397,7 @@ function takeEffects(t: Applying): TaskDiff | undefined {
 }
 
 function changed(t: Applying, diff: TaskDiff | undefined, durationMs?: number): TaskResult {
-  t.emit(t.task, 'changed', t.summaries.join('; '), t.started, { changes: t.summaries, diff, ...(durationMs === undefined ? {} : { durationMs }) });
+  t.emit(t.task, 'changed', t.summaries.join('; '), t.started, { changes: t.summaries, ops: changeOps(t.plan.changes), diff, ...(durationMs === undefined ? {} : { durationMs }) });
   return changedResult(t.summaries, t.data);
 }
 
@@ -420,7 +421,7 @@ async function holdInGroup(t: Applying): Promise<TaskResult> {
   for (const d of guardDevices(t.plan.changes, facts)) g.devices.add(d);
   for (const n of touchedNetworks(t.plan.changes, facts)) g.networks.add(n);
   if (!g.why.includes(t.guarded)) g.why.push(t.guarded);
-  g.tasks.push({ task, summaries: t.summaries, diff: takeEffects(t), started: t.started });
+  g.tasks.push({ task, summaries: t.summaries, ops: changeOps(t.plan.changes), diff: takeEffects(t), started: t.started });
   return changedResult(t.summaries, t.data);
 }
 

@@ -118,6 +118,9 @@ function planVxlan(args: EnsureVxlanArgs, facts: Facts, host: string): Plan {
     const ops: Op[] = [];
     if (recreate) ops.push({ op: 'link.del', name });
     ops.push({ op: 'link.add', name, kind: 'vxlan', vxlan: want });
+    // The kernel gives a new VXLAN a random MAC: a re-created one keeps its old one, so the
+    // neighbours' ARP and FDB entries (and the MAC of a bridge it is the lowest port of) stay valid.
+    if (recreate && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
     if (args.mtu !== undefined) ops.push({ op: 'link.mtu', name, mtu: args.mtu });
     if (recreate && link.master) ops.push({ op: 'link.master', name, master: link.master });
     for (const dst of remotes ?? (recreate ? (link.fdbRemotes ?? []) : [])) ops.push({ op: 'fdb.append', dev: name, dst });

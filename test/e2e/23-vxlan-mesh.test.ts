@@ -33,8 +33,8 @@ function inventoryOf(names: string[]): string {
   return file;
 }
 
-async function mesh(names: string[]) {
-  const r = await kvmnet(['run', MESH, '-i', inventoryOf(names), '--output', 'json'], { timeoutMs: 120_000 });
+async function mesh(names: string[], extra: string[] = []) {
+  const r = await kvmnet(['run', MESH, '-i', inventoryOf(names), '--output', 'json', ...extra], { timeoutMs: 120_000 });
   expect(r.code, show(r)).toBe(0);
   return { r, summary: summaryOf(r), tasks: jsonEvents(r.stdout).filter((e) => e.event === 'task') };
 }
@@ -150,5 +150,23 @@ describe('VXLAN mesh of a group from the inventory alone (playbooks/vxlan-mesh.y
       ['hv1', 'hv2', 'hv3'].map((h) => [h, [`vx100: stop flooding to ${address('hv4')} (not listed)`]]),
     );
     for (const h of ['hv1', 'hv2', 'hv3']) expect(remotesOf(h), `${h}: flooding entries`).toEqual(['hv1', 'hv2', 'hv3'].filter((x) => x !== h).map(address).sort());
+  }, 300_000);
+
+  it('another VNI re-creates each VXLAN with the MAC it had (the kernel would pick a random one), so its bridge keeps its MAC too', async () => {
+    const three = ['hv1', 'hv2', 'hv3'];
+    const macOf = (h: string, dev: string) => (JSON.parse(inNs(hostNs(h), ['ip', '-j', '-d', 'link', 'show', dev])) as Array<{ address: string; linkinfo: { info_data: { id: number } } }>)[0]!;
+    const before = three.map((h) => [macOf(h, 'vx100').address, macOf(h, 'brvx').address]);
+    const moved = await mesh(three, ['-e', '{"mesh_vni": 101}']);
+    expect(moved.tasks.filter((t) => t.outcome === 'changed').map((t) => [t.host, t.changes]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual(
+      three.map((h) => [h, [expect.stringMatching(/^re-create VXLAN vx100: it is vni 100 .* wanted vni 101 /)]]),
+    );
+    expect(three.map((h) => macOf(h, 'vx100').linkinfo.info_data.id)).toEqual([101, 101, 101]);
+    expect(three.map((h) => [macOf(h, 'vx100').address, macOf(h, 'brvx').address])).toEqual(before);
+    // The guests still reach each other over the new VNI.
+    for (const to of [2, 3]) expect(ping(1, to).received, `guest1 → guest${to}`).toBeGreaterThan(0);
+    // Back to VNI 100: the same MACs again.
+    await mesh(three);
+    expect(three.map((h) => macOf(h, 'vx100').linkinfo.info_data.id)).toEqual([100, 100, 100]);
+    expect(three.map((h) => [macOf(h, 'vx100').address, macOf(h, 'brvx').address])).toEqual(before);
   }, 300_000);
 });

@@ -689,12 +689,15 @@ const rows: Row[] = [
     what: 'a DHCP reservation added live and persistent',
     facts: () => capture('nat-guests'),
     ops: [{ op: 'net.update', name: 'net10', command: 'add', section: 'ip-dhcp-host', xml: HOST_31, live: true, config: true }],
-    effect: (_, after) => {
+    effect: (before, after) => {
       expect(net(after, 'net10')!.xml).toMatch(/<host mac="52:54:00:30:00:31" ip="192.168.30.31"\/>/);
       expect(after.dhcp!.net10!.config).toContainEqual({ mac: '52:54:00:30:00:31', ip: '192.168.30.31' });
       expect(after.dhcp!.net10!.live).toContainEqual({ mac: '52:54:00:30:00:31', ip: '192.168.30.31' });
+      // The running definition (net-dumpxml) as well, where a later task reads it.
+      expect(before.dhcp!.net10!.liveXml).not.toMatch(/52:54:00:30:00:31/);
+      expect(after.dhcp!.net10!.liveXml).toMatch(/<host mac="52:54:00:30:00:31" ip="192.168.30.31"\/>/);
     },
-    aspect: (f) => [parseXml(net(f, 'net10')!.xml!), byMac(f.dhcp!.net10!.config), byMac(f.dhcp!.net10!.live ?? [])],
+    aspect: (f) => [parseXml(net(f, 'net10')!.xml!), parseXml(f.dhcp!.net10!.liveXml!), byMac(f.dhcp!.net10!.config), byMac(f.dhcp!.net10!.live ?? [])],
     // libvirt's running definition has it too.
     readBack: (expected) => {
       const f = structuredClone(expected);
@@ -709,9 +712,12 @@ const rows: Row[] = [
     what: 'a DHCP reservation changed in the persistent definition (the inverse modifies it back)',
     facts: () => capture('nat-guests'),
     ops: [{ op: 'net.update', name: 'net10', command: 'modify', section: 'ip-dhcp-host', xml: "<host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.21'/>", live: false, config: true }],
-    effect: (_, after) => {
+    effect: (before, after) => {
       expect(after.dhcp!.net10!.config).toContainEqual({ mac: '52:54:00:30:00:11', name: 'web1', ip: '192.168.30.21' });
       expect(after.dhcp!.net10!.config).not.toContainEqual({ mac: '52:54:00:30:00:11', name: 'web1', ip: '192.168.30.11' });
+      // Persistent only: the running definition keeps the old address.
+      expect(after.dhcp!.net10!.liveXml).toBe(before.dhcp!.net10!.liveXml);
+      expect(after.dhcp!.net10!.liveXml).toMatch(/52:54:00:30:00:11.*192\.168\.30\.11/);
     },
     aspect: (f) => [parseXml(net(f, 'net10')!.xml!), byMac(f.dhcp!.net10!.config)],
     plant: (a) => (net(a, 'net10')!.xml = net(capture('nat-guests'), 'net10')!.xml),

@@ -111,6 +111,7 @@ describe('operations', () => {
     const undo = inverseOps([{ op: 'link.del', name: 'vx28' }], before).undo;
     expect(undo).toContainEqual({ op: 'link.add', name: 'vx28', kind: 'vxlan', vxlan: { vni: 28, local: '198.19.151.11', dev: 'mgmt0', dstport: 4789, learning: false } });
     expect(undo).toContainEqual({ op: 'link.master', name: 'vx28', master: 'br28' });
+    expect(undo).toContainEqual({ op: 'link.mac', name: 'vx28', mac: 'be:44:7e:84:f1:a9' });
     expect(undo).toContainEqual({ op: 'fdb.append', dev: 'vx28', dst: '198.19.151.13' });
   });
 });
@@ -206,11 +207,13 @@ describe('ensure_vxlan', () => {
     expect(opsLines(changeOps(p.changes))).toEqual([
       'ip link del vx28',
       'ip link add vx28 type vxlan id 128 local 198.19.151.11 dev mgmt0 dstport 4789 nolearning',
+      // Its MAC as it was (the kernel would give it a random one).
+      'ip link set vx28 address be:44:7e:84:f1:a9',
       'ip link set vx28 master br28',
       'bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.12',
       'ip link set vx28 up',
     ]);
-    expect(factsAfter(p.changes, f).links.vx28).toMatchObject({ master: 'br28', up: true, vxlan: { vni: 128 }, fdbRemotes: ['198.19.151.12'] });
+    expect(factsAfter(p.changes, f).links.vx28).toMatchObject({ master: 'br28', up: true, vxlan: { vni: 128 }, fdbRemotes: ['198.19.151.12'], mac: 'be:44:7e:84:f1:a9' });
   });
   it('reports an MTU the underlay cannot carry, in the plan and the diff', () => {
     const f = facts();

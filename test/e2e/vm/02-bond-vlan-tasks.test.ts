@@ -9,13 +9,13 @@
 // (`--untagged-mgmt`: the switch's untagged traffic is on the management network too; boots in
 // 20-60 s here); KVMNET_E2E_VM=0 skips it.
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBondAddress, labPaths, labVmLink, sshCommand, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, REPO, show, spawnCollect, type Result } from '../exec.js';
-import { vmLabUp, waitFor } from './support.js';
+import { vmLabUp, waitFor, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -96,13 +96,7 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     console.log(`[e2e vm bond] lab ${lab.prefix} up in ${timings.up} ms`);
   }, 420_000);
 
-  afterAll(async () => {
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    console.log(`[e2e vm bond] timings (ms): ${JSON.stringify(timings)}`);
-    expect(down.code, show(down)).toBe(0);
-  }, 180_000);
+  afterAll(() => vmLabDown(dir, tmp, `[e2e vm bond] timings (ms): ${JSON.stringify(timings)}`), 180_000);
 
   it('refuses to make the SSH NIC a bond member without migrate, and changes nothing', async () => {
     const r = await run('refused', ['ensure_bond: { name: bond9, mode: active-backup, members: [mgmt0] }']);
@@ -312,11 +306,12 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
      * as too short for the confirming connection ("nothing was changed"), again with the timeout it
      * asks for. Returns the run and the timeout used.
      */
-    async function runGuardedPlay(name: string, tasks: string[]): Promise<{ r: Result; timeoutS: number; recoveredMs: number }> {
+    let cmdCutTimeoutS = 0;
+    async function runGuardedPlay(name: string, tasks: string[], extra: string[] = []): Promise<{ r: Result; timeoutS: number; recoveredMs: number }> {
       let timeoutS = 20;
       for (;;) {
         const t0 = Date.now();
-        const r = await run(name, tasks, [], { inventory: viaEth1, play: `  confirm_timeout: ${timeoutS}\n` });
+        const r = await run(name, tasks, extra, { inventory: viaEth1, play: `  confirm_timeout: ${timeoutS}\n` });
         const more = /set confirm_timeout to (\d+) or more; nothing was changed/.exec(r.stdout);
         if (!more || timeoutS >= 120) return { r, timeoutS, recoveredMs: Date.now() - t0 };
         timeoutS = Math.min(120, Number(more[1]) + 5);
@@ -425,6 +420,57 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       const l = await links(bondAddr);
       expect(l.bond0!.flags).toContain('UP');
       expect(l['bond0.10']).toMatchObject({ link: 'bond0', master: 'brv' });
+      cmdCutTimeoutS = timeoutS;
+    });
+
+    it("the same with --output json: the task event says rolled_back with the host's record, the summary counts it, exit code 2", async () => {
+      const { r, timeoutS } = await runGuardedPlay('cmd-cut-json', ['command: { cmd: ip link set bond0 down }'], ['--output', 'json']);
+      expect(r.code, show(r)).toBe(2);
+      const lines = r.stdout.split('\n').filter((x) => x.startsWith('{')).map((x) => JSON.parse(x) as Record<string, unknown>);
+      const task = lines.find((e) => e.event === 'task' && e.type === 'command') as { outcome: string; message: string; task: string } | undefined;
+      expect(task, r.stdout).toMatchObject({ outcome: 'rolled_back', task: 'command ip link set bond0 down' });
+      expect(task!.message).toMatch(new RegExp(`host's rollback log: (\\d{4}-\\d\\d-\\d\\dT[0-9:]+Z), command task 'command ip link set bond0 down' by .*restored after ${timeoutS} s without confirmation`));
+      const summary = lines.find((e) => e.event === 'summary') as { hosts: Array<{ host: string; rolled_back: number; unreachable: number; failed: number }> };
+      expect(summary.hosts).toEqual([expect.objectContaining({ host: 'hv1', rolled_back: 1, unreachable: 0 })]);
+      // The time in the message is the host's record of this rollback (read on the host).
+      const at = /host's rollback log: (\S+?),/.exec(task!.message)![1]!;
+      const log = (await sh('hv1', 'cat /run/kvmnet/rollbacks.log.reported', true, bondAddr)).stdout;
+      expect(log.split('\n').filter((x) => x.startsWith(`${at}\t`) && x.includes("command task 'command ip link set bond0 down'"))).toHaveLength(1);
+      cmdCutTimeoutS = timeoutS;
+    });
+
+    it("kvmnet facts shows the host's rollback log (text and JSON), as the host's own file has it, and acks nothing", async () => {
+      expect(cmdCutTimeoutS, 'the command-cut tests ran first').toBeGreaterThan(0);
+      // The host's log, read directly: this run reported its record, so it is in the reported part.
+      const read = async () => (await sh('hv1', 'cd /run/kvmnet && for f in rollbacks.log.reported rollbacks.log; do echo "== $f"; cat $f 2>/dev/null; done', true, bondAddr)).stdout;
+      const onHost = await read();
+      const [reported = '', pending = ''] = onHost.split('== rollbacks.log\n');
+      const records = (text: string, isReported: boolean) =>
+        text.split('\n').filter((x) => /^\d{4}-/.test(x)).map((x) => {
+          const [at = '', id = '', ...what] = x.split('\t');
+          return { at, id, what: what.join('\t'), reported: isReported };
+        });
+      const want = [...records(reported, true).slice(-20), ...records(pending, false)];
+      const cut = want.find((e) => e.what.startsWith("command task 'command ip link set bond0 down'"));
+      expect(cut, onHost).toMatchObject({ reported: true, what: expect.stringMatching(/restored after \d+ s without confirmation$/) });
+      // The two earlier rollbacks of this file (the wrong VLAN, the bond mode) and both command cuts.
+      expect(want.length, onHost).toBeGreaterThanOrEqual(4);
+      expect(want.filter((e) => e.what.startsWith("command task 'command ip link set bond0 down'")), onHost).toHaveLength(2);
+
+      const json = await kvmnet(['facts', '-i', viaEth1, '--limit', 'hv1', '--output', 'json'], { timeoutMs: 120_000 });
+      expect(json.code, show(json)).toBe(0);
+      const f = JSON.parse(json.stdout.trim().split('\n')[0]!) as { rollbacks: unknown };
+      expect(f.rollbacks).toEqual(want);
+
+      const text = await kvmnet(['facts', '-i', viaEth1, '--limit', 'hv1'], { timeoutMs: 120_000, env: { ...process.env, CI: '1' } });
+      expect(text.code, show(text)).toBe(0);
+      expect(text.stdout).toContain("rollbacks (this host's timers since boot, /run/kvmnet/rollbacks.log):");
+      const row = text.stdout.split('\n').find((x) => x.includes(cut!.id));
+      expect(row, text.stdout).toMatch(new RegExp(`^\\s+${cut!.at}\\s+reported\\s+${cut!.id}\\s+command task 'command ip link set bond0 down'`));
+      expect(row).toContain(cut!.what);
+      console.log(`[e2e vm bond] kvmnet facts, rollback log:\n${text.stdout.split('\n').filter((x) => x.includes('rollback') || /^\s+\d{4}-|^\s+at /.test(x)).join('\n')}`);
+      // Read only: the host's log is as it was.
+      expect(await read()).toBe(onHost);
     });
   });
 });

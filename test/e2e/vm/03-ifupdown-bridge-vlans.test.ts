@@ -4,13 +4,13 @@
 // VLAN table (`bridge -j vlan show`) and vlan_filtering (`ip -j -d link`). Then `kvmnet facts`
 // finds no drift and a second run changes nothing; `ifdown` removes the bridge again.
 // 1 host + the lab switch (eth3 is wired to a switch trunk port); KVMNET_E2E_VM=0 skips it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, type Result } from '../exec.js';
-import { onVmHost, vmLabUp } from './support.js';
+import { onVmHost, vmLabUp, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -64,13 +64,7 @@ describe.skipIf(!enabled)('persist: ifupdown of a VLAN-aware bridge, brought up 
     console.log(`[e2e vm ifupdown] lab ${lab.prefix} up in ${timings.up} ms`);
   }, 420_000);
 
-  afterAll(async () => {
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    console.log(`[e2e vm ifupdown] timings (ms): ${JSON.stringify(timings)}`);
-    expect(down.code, show(down)).toBe(0);
-  }, 180_000);
+  afterAll(() => vmLabDown(dir, tmp, `[e2e vm ifupdown] timings (ms): ${JSON.stringify(timings)}`), 180_000);
 
   it('converges the bridge and the port VLANs, and writes one stanza with them', async () => {
     const r = await run('converge', TASKS);

@@ -7,13 +7,13 @@
 // kvmnet graph of it has exactly the kernel's master and lower-device edges (ip -j -d link).
 // 1 VM host + the lab switch (--untagged-mgmt: the switch joins the host ports' untagged traffic
 // and VLAN 10 both to the lab network); KVMNET_E2E_VM=0 skips it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBondAddress, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
-import { onVmHost, vmLabUp, waitFor } from './support.js';
+import { onVmHost, vmLabUp, waitFor, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -50,12 +50,7 @@ describe.skipIf(!enabled)('a bond that is a bridge port and a VLAN parent (VM la
     ({ state, inventory } = await vmLabUp(dir, 'kbv', 1, ['--untagged-mgmt']));
   }, 420_000);
 
-  afterAll(async () => {
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    expect(down.code, show(down)).toBe(0);
-  }, 180_000);
+  afterAll(() => vmLabDown(dir, tmp), 180_000);
 
   it('converges: bond0 in br0 and under bond0.10', async () => {
     const r = await run('converge', TASKS);

@@ -4,13 +4,13 @@
 // changes nothing; a new tag is set in place, a port no longer listed is removed; a trunk port's
 // VLANs (trunks) set, compared as ovs-vsctl reports them (a second run with them listed in another
 // order changes nothing), changed and cleared in place.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, type Result } from '../exec.js';
-import { onVmHost, vmLabUp } from './support.js';
+import { onVmHost, vmLabUp, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -40,12 +40,7 @@ describe.skipIf(!enabled)('Open vSwitch on a VM lab host', () => {
     await sh('modprobe openvswitch && /usr/share/openvswitch/scripts/ovs-ctl start --system-id=random >/dev/null');
   }, 420_000);
 
-  afterAll(async () => {
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    expect(down.code, show(down)).toBe(0);
-  }, 180_000);
+  afterAll(() => vmLabDown(dir, tmp), 180_000);
 
   it('an OVS bridge with a tagged port and a libvirt network on it; a second run changes nothing', async () => {
     const tasks = ['ensure_ovs_bridge: { name: ovsbr0, ports: [{ name: eth1, tag: 100 }, { name: eth2 }] }', NET];

@@ -3,13 +3,13 @@
 // `ip -j -d link` and virsh), the second reports only `ok` and restarts no network.
 // test/e2e/20-playbooks-fresh-host.test.ts does the same for the others on namespace hosts.
 // 1 VM host + the lab switch; KVMNET_E2E_VM=0 skips it.
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabState } from '../../../src/lab/index.js';
 import { kvmnet, REPO, show } from '../exec.js';
-import { onVmHost, vmLabUp } from './support.js';
+import { onVmHost, vmLabUp, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 
@@ -37,12 +37,7 @@ describe.skipIf(!enabled)('playbooks/bonded-vlans.yaml on a fresh VM host', () =
     ({ state, inventory } = await vmLabUp(dir, 'kbf', 1));
   }, 420_000);
 
-  afterAll(async () => {
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    expect(down.code, show(down)).toBe(0);
-  }, 180_000);
+  afterAll(() => vmLabDown(dir, tmp), 180_000);
 
   it('converges on its first run and changes nothing on its second', async () => {
     // A copy, so that a failed run's .retry file lands beside it and not in playbooks/.

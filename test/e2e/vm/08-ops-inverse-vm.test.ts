@@ -7,7 +7,7 @@
 // before: undo, then again) and the facts must equal those before.
 // 1 VM host + the lab switch (eth1+eth2 face an 802.3ad bond of the switch, eth3 a trunk port);
 // KVMNET_E2E_VM=0 skips it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ import type { Facts } from '../../../src/model/facts.js';
 import { applyOps, inverseOps, opsLines, verifyOps, type Op } from '../../../src/ops/index.js';
 import { gatherHostFacts } from '../../../src/run/host-facts.js';
 import { kvmnet, show } from '../exec.js';
-import { onVmHost, vmLabUp } from './support.js';
+import { onVmHost, vmLabUp, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 const HOST = 'hv1';
@@ -51,7 +51,7 @@ function comparable(f: Facts): unknown {
     }
     if (l.bondMember) {
       delete l.bondMember.aggregatorId;
-      delete l.bondMember.mii;
+      delete (l.bondMember as { mii?: unknown }).mii;
       delete l.bondMember.speed;
       if (l.master && f.links[l.master]?.bond?.mode === '802.3ad') delete (l.bondMember as { state?: string }).state;
     }
@@ -167,11 +167,7 @@ describe.skipIf(!enabled)('every bond, VLAN, dummy and bridge-VLAN operation is 
 
   afterAll(async () => {
     await conn?.close();
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    console.log(`[e2e vm ops] timings (ms): ${JSON.stringify(timings)}`);
-    expect(down.code, show(down)).toBe(0);
+    await vmLabDown(dir, tmp, `[e2e vm ops] timings (ms): ${JSON.stringify(timings)}`);
   }, 180_000);
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (name, c) => {

@@ -10,13 +10,13 @@
 // runtime-only bond is gone (persist: none) and a run makes it again with no new handover. All asserted with nmcli, `ip -j`, and
 // NetworkManager --print-config on the host, never with kvmnet's output alone.
 // 1 host + the lab switch; KVMNET_E2E_VM=0 skips it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, type Result } from '../exec.js';
-import { onVmHost, vmLabUp, waitFor } from './support.js';
+import { onVmHost, vmLabUp, waitFor, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
 const BOND = 'ensure_bond: { name: bond0, mode: active-backup, members: [eth1, eth2] }';
@@ -54,13 +54,7 @@ describe.skipIf(!enabled)('handing NICs from NetworkManager to kvmnet (ensure_nm
     await sh('systemctl is-system-running --wait', false);
   }, 600_000);
 
-  afterAll(async () => {
-    if (!dir) return;
-    const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-    rmSync(tmp, { recursive: true, force: true });
-    console.log(`[e2e vm nm-unmanage] timings (ms): ${JSON.stringify(timings)}`);
-    expect(down.code, show(down)).toBe(0);
-  }, 180_000);
+  afterAll(() => vmLabDown(dir, tmp, `[e2e vm nm-unmanage] timings (ms): ${JSON.stringify(timings)}`), 180_000);
 
   it('a runtime-only change of NICs NetworkManager manages is refused with the reason, and nothing changes', async () => {
     // Right after boot NetworkManager lists the NICs as unavailable for a few seconds.

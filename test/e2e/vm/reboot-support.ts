@@ -7,13 +7,13 @@
 // what the manager brought back: asserted with `ip -j`, `bridge -j vlan`, /proc/net/bonding (the
 // lab switch as LACP partner), `virsh`, pings through VLAN 10, and `kvmnet run --check
 // --detailed-exitcode` reporting no change.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostBondAddress, type LabState } from '../../../src/lab/index.js';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
-import { onVmHost, vmLabUp, waitFor } from './support.js';
+import { onVmHost, vmLabUp, waitFor, vmLabDown } from './support.js';
 
 export const LAYOUT_TASKS = [
   'ensure_bond: { name: bond0, mode: 802.3ad, members: [eth1, eth2], lacp_rate: fast, xmit_hash_policy: layer3+4 }',
@@ -190,13 +190,7 @@ export function describeReboot(manager: string, stem: string, opts: { vlanAware?
       await onVmHost(ctx.state, 'hv1', 'echo net.ipv4.conf.all.arp_ignore=1 > /etc/sysctl.d/90-kvmnet-e2e.conf && sysctl -q -p /etc/sysctl.d/90-kvmnet-e2e.conf && systemctl is-system-running --wait', false);
     }, 600_000);
 
-    afterAll(async () => {
-      if (!dir) return;
-      const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
-      rmSync(ctx.tmp, { recursive: true, force: true });
-      console.log(`[e2e vm reboot ${manager}] timings (ms): ${JSON.stringify(ctx.timings)}`);
-      expect(down.code, show(down)).toBe(0);
-    }, 180_000);
+    afterAll(() => vmLabDown(dir, ctx.tmp, `[e2e vm reboot ${manager}] timings (ms): ${JSON.stringify(ctx.timings)}`), 180_000);
 
     it('kvmnet facts names the manager', async () => {
       const r = await kvmnet(['facts', '-i', ctx.inventory, '--output', 'json'], { timeoutMs: 120_000 });

@@ -2,9 +2,10 @@
 // no other lab on this machine uses.
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { labPaths, readLabState, sshCommand, subnetForPrefix, type LabState } from '../../../src/lab/index.js';
+import { expect } from 'vitest';
 import { kvmnet, show, spawnCollect, type Result } from '../exec.js';
 import { shown } from '../../../src/text/shown.js';
 
@@ -59,4 +60,16 @@ export async function onVmHost(state: LabState, name: string, script: string, ch
   const r = await spawnCollect([...argv, script], { timeoutMs: 120_000 });
   if (check && r.code !== 0) throw new Error(`${name}: ${script}\n${show(r)}`);
   return r;
+}
+
+/**
+ * The afterAll of a VM-lab file: takes the lab under DIR down (none was made when DIR is empty),
+ * removes TMP, logs NOTE (timings) and fails the file if `lab down` failed.
+ */
+export async function vmLabDown(dir: string, tmp: string, note?: string): Promise<void> {
+  if (!dir) return;
+  const down = await kvmnet(['lab', 'down', '--dir', dir], { timeoutMs: 120_000 });
+  rmSync(tmp, { recursive: true, force: true });
+  if (note) console.log(note);
+  expect(down.code, show(down)).toBe(0);
 }
