@@ -3,7 +3,7 @@
 // (lock-take.sh), which moves the records it reports to ROLLBACK_LOG.reported, this fragment
 // acks nothing, so the next run still reports a rollback that nobody has seen yet.
 import type { Facts, RollbackLogEntry } from '../model/facts.js';
-import type { FactsFragment } from '../tasks/contract.js';
+import type { FactsFragment } from './fragment.js';
 import { ROLLBACK_LOG } from './lock-script.js';
 
 /** At most this many of the reported records (the newest); the unreported ones are all shown. */
