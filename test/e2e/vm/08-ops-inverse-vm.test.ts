@@ -18,7 +18,6 @@ import type { LabState } from '../../../src/lab/index.js';
 import type { Facts } from '../../../src/model/facts.js';
 import { applyOps, inverseOps, opsLines, verifyOps, type Op } from '../../../src/ops/index.js';
 import { gatherHostFacts } from '../../../src/run/host-facts.js';
-import { kvmnet, show } from '../exec.js';
 import { onVmHost, vmLabUp, vmLabDown } from './support.js';
 
 const enabled = process.env.KVMNET_E2E_VM !== '0';
