@@ -1,5 +1,6 @@
 // Telling the host's network manager about the files kvmnet wrote: NetworkManager loads (and
-// activates) kvmnet's keyfile profiles, netplan generates its backend's files for the next boot.
+// activates) kvmnet's keyfile profiles, netplan generates its backend's files for the next boot,
+// ifupdown2 checks its stanzas against what runs.
 import { shellJoin } from '../connection/quote.js';
 import type { ManagerOp, OpKind } from './types.js';
 
@@ -32,6 +33,15 @@ export const managerOps: { [K in ManagerOp['op']]: OpKind<Of<K>> } = {
     // Generated again from the files the rollback put back.
     inverse: () => [],
     reapplyAfterRollback: true,
+    check: () => undefined,
+  },
+  'ifupdown2.check': {
+    // Read-only: ifupdown2 parses every stanza (a syntax error fails the task, and the rollback puts
+    // the files back), then compares the devices' stanzas with the kernel (exit 1 on a difference).
+    lines: (op) => ['ifup -a -s', ...(op.devs.length ? [shellJoin(['ifquery', '--check', ...op.devs])] : [])],
+    touches: () => [],
+    effect: () => {},
+    inverse: () => [],
     check: () => undefined,
   },
 };

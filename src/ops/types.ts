@@ -134,7 +134,7 @@ export type GuestNicOp =
   | { op: 'guest-nic.update'; domain: string; nic: GuestNicSpec; live: boolean; config: boolean };
 
 /** The host's network manager reads the files kvmnet wrote. */
-export type ManagerOp = { op: 'nm.load'; paths: string[]; reload: boolean } | { op: 'nm.up'; dev: string; profile: string } | { op: 'netplan.generate' };
+export type ManagerOp = { op: 'nm.load'; paths: string[]; reload: boolean } | { op: 'nm.up'; dev: string; profile: string } | { op: 'netplan.generate' } | { op: 'ifupdown2.check'; devs: string[] };
 
 export type Op = ManagerOp | LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
 export type OpName = Op['op'];
