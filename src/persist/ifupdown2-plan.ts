@@ -4,6 +4,7 @@
 // --check`). Never `ifreload -a`: kvmnet already made the change at runtime, and ifreload downs
 // (deletes) every logical interface whose stanza changed since its last run, and takes ports it was
 // not told about out of bridges (ifupdownmain.py _reload_default, bridge.py _add_ports). Pure.
+import { RefusedError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
 import { changeTouches, factsAfter, type Plan, type Touch } from '../model/plan.js';
 import { fileChanges, withPersistence } from './plan.js';
@@ -12,7 +13,12 @@ import { taskDevices } from './nm-profiles.js';
 
 const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name : t.kind === 'addr' ? t.dev : undefined);
 
-export function withIfupdown2Files(runtime: Plan, args: Record<string, unknown>, facts: Facts, host: string): Plan {
+// The stanzas say links and addresses: routes, rules and VXLAN forwarding would not survive a reboot.
+const LINK_TASKS = ['ensure_bond', 'ensure_vlan', 'ensure_bridge', 'ensure_port', 'ensure_ip'];
+
+/** Throws RefusedError for a task type whose state the stanzas do not carry. */
+export function withIfupdown2Files(runtime: Plan, args: Record<string, unknown>, facts: Facts, host: string, type: string): Plan {
+  if (!LINK_TASKS.includes(type)) throw new RefusedError(`persist: ifupdown2 on ${host}: kvmnet writes ifupdown2 stanzas of links and addresses only, not what ${type} makes; use persist: none (and configure it in ifupdown2 yourself) or another format`);
   const after = factsAfter(runtime.changes, facts);
   const touched = changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []);
   const wants = ifupdown2Wants(after, taskDevices(touched, args), host, facts);

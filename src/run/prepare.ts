@@ -58,7 +58,7 @@ export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts
   refuseNmManaged(runtime, facts, host, kind);
   if (kind === 'networkmanager') return withNmProfiles(runtime, task.args as Record<string, unknown>, facts);
   if (kind === 'netplan') return withNetplanFiles(runtime, task.args as Record<string, unknown>, facts, host);
-  if (kind === 'ifupdown2') return withIfupdown2Files(runtime, task.args as Record<string, unknown>, facts, host);
+  if (kind === 'ifupdown2') return withIfupdown2Files(runtime, task.args as Record<string, unknown>, facts, host, task.module.type);
   const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);
   return withPersistence(runtime, kind ?? 'none', wants, facts);
 }

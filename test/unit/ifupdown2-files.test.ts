@@ -76,7 +76,7 @@ describe('persist: ifupdown2 in a plan', () => {
 
   it('the files, then a read-only check (ifup -a -s, ifquery --check); never ifreload', () => {
     const f = vlanBridge();
-    const plan = withIfupdown2Files(empty, { name: 'bond0', members: ['eth1', 'eth2'] }, f, 'hv1');
+    const plan = withIfupdown2Files(empty, { name: 'bond0', members: ['eth1', 'eth2'] }, f, 'hv1', 'ensure_bond');
     expect(plan.changes.map((c) => c.summary)).toEqual([
       `write ${ifupdown2Path('bond0')}`,
       `write ${ifupdown2Path('eth1')}`,
@@ -90,10 +90,14 @@ describe('persist: ifupdown2 in a plan', () => {
     expect(changeTouches([plan.changes[3]!], f)).toEqual([]);
     // Written and running: nothing to do, not even the check.
     const done = { ...f, persisted: Object.fromEntries(['bond0', 'eth1', 'eth2'].map((d) => [ifupdown2Path(d), ifupdown2File(f, d, 'hv1')])) };
-    const again = withIfupdown2Files(empty, { name: 'bond0', members: ['eth1', 'eth2'] }, done, 'hv1');
+    const again = withIfupdown2Files(empty, { name: 'bond0', members: ['eth1', 'eth2'] }, done, 'hv1', 'ensure_bond');
     expect(again.changes).toEqual([]);
     expect(again.noop).toContain('kvmnet-bond0.ifupdown2, kvmnet-eth1.ifupdown2, kvmnet-eth2.ifupdown2 in place');
     expect(fileChanges([{ path: ifupdown2Path('bond0'), content: 'x' }], done)[0]!.ops[0]).toMatchObject({ op: 'file.write' });
+  });
+
+  it('refuses task types whose state the stanzas do not carry (routes, rules, VXLAN forwarding)', () => {
+    expect(() => withIfupdown2Files(empty, { dev: 'bond0.20', to: '198.19.0.0/16' }, vlanBridge(), 'hv1', 'ensure_route')).toThrow(/ifupdown2 stanzas of links and addresses only, not what ensure_route makes/);
   });
 });
 
