@@ -9,8 +9,8 @@
 //   (ifupdown2 globs: a dot in the name is fine; Debian's ifupdown `source-directory` skips such
 //   names, and classifyPath does not take them for its own)
 //   auto DEV / iface DEV, then: bond-slaves, bond-mode, bond-miimon, bond-lacp-rate,
-//   bond-xmit-hash-policy, bond-primary; vlan-raw-device, vlan-id; bridge-ports (none), bridge-stp,
-//   bridge-fd, bridge-vlan-aware yes; on a VLAN-aware bridge's port bridge-vids + bridge-pvid;
+//   bond-xmit-hash-policy, bond-primary; vlan-raw-device, vlan-id; bridge-ports, bridge-stp,
+//   bridge-fd, bridge-vlan-aware yes|no; on a VLAN-aware bridge's port bridge-vids + bridge-pvid;
 //   link-type dummy; address CIDR (one line each); mtu.
 import { RefusedError } from '../errors.js';
 import type { Facts, LinkFact } from '../model/facts.js';
@@ -80,9 +80,11 @@ export function ifupdown2File(facts: Facts, dev: string, host: string): string {
   } else if (link.kind === 'bridge' && link.bridge) {
     const br = link.bridge;
     const ports = members(facts, dev);
-    lines.push(`bridge-ports ${ports.length ? ports.join(' ') : 'none'}`, `bridge-ports-condone-regex ${GUEST_TAPS}`, `bridge-stp ${br.stp ? 'on' : 'off'}`, `bridge-fd ${br.forwardDelay}`);
+    // `bridge-ports none` fails ifupdown2 3.0's syntax check (measured); `bridge-vlan-aware`, yes or
+    // no, makes the stanza a bridge's all the same (bridge.py _is_bridge), with or without ports.
+    if (ports.length) lines.push(`bridge-ports ${ports.join(' ')}`);
+    lines.push(`bridge-ports-condone-regex ${GUEST_TAPS}`, `bridge-stp ${br.stp ? 'on' : 'off'}`, `bridge-fd ${br.forwardDelay}`, `bridge-vlan-aware ${br.vlanFiltering ? 'yes' : 'no'}`);
     if (br.vlanFiltering) {
-      lines.push('bridge-vlan-aware yes');
       // ifupdown2 leaves the kernel's default PVID (1) of a bridge it creates: anything else after it.
       const pvid = br.defaultPvid ?? 1;
       if (pvid !== 1) lines.push(`post-up ${shellJoin(['ip', 'link', 'set', 'dev', dev, 'type', 'bridge', 'vlan_default_pvid', String(pvid)])}`);

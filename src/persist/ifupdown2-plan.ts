@@ -1,6 +1,6 @@
 // `persist: ifupdown2` in a task's plan: its runtime changes, then the stanza files of the devices
-// it is about (ifupdown2-files.ts), then `ifupdown2.check`: ifupdown2 parses the whole
-// configuration (`ifup -a -s`) and compares the written devices with the kernel (`ifquery
+// it is about (ifupdown2-files.ts), then `ifupdown2.check`: ifupdown2 parses and syntax-checks the
+// whole configuration (`ifup -a -s`) and compares the written devices with the kernel (`ifquery
 // --check`). Never `ifreload -a`: kvmnet already made the change at runtime, and ifreload downs
 // (deletes) every logical interface whose stanza changed since its last run, and takes ports it was
 // not told about out of bridges (ifupdownmain.py _reload_default, bridge.py _add_ports). Pure.

@@ -33,6 +33,8 @@ export const WANTED_VLANS = ['eth3 30 99:PVID,untagged 200 201 202'];
 export interface RebootCtx {
   /** false: the layout without the VLAN-aware bridge brv (netplan 0.106 cannot configure VLAN filtering). */
   vlanAware: boolean;
+  /** How long a reboot may take until systemd is up (the manager's unit included). */
+  bootMs: number;
   state: LabState;
   inventory: string;
   tmp: string;
@@ -47,7 +49,7 @@ export async function runLayout(ctx: RebootCtx, name: string, persist: string, e
   const vars = `  vars:\n    bond_address: ${hostBondAddress(ctx.state.subnet, 1)}\n`;
   writeFileSync(file, `- name: ${name}\n  hosts: hv1\n  persist: ${persist}\n${vars}  tasks:\n${tasks.map((t) => `    - ${t}\n`).join('')}`);
   const t0 = Date.now();
-  const r = await kvmnet(['run', file, '-i', ctx.inventory, ...extra], { timeoutMs: 300_000, env: { ...process.env, CI: '1' } });
+  const r = await kvmnet(['run', file, '-i', ctx.inventory, ...extra], { timeoutMs: 600_000, env: { ...process.env, CI: '1' } });
   ctx.timings[name] = Date.now() - t0;
   return r;
 }
@@ -66,7 +68,7 @@ export async function rebootHost(ctx: RebootCtx, name = 'hv1'): Promise<number> 
       const [id, status] = r.stdout.trim().split('\n');
       return id && id !== before && (status === 'running' || status === 'degraded') ? true : undefined;
     },
-    300_000,
+    ctx.bootMs,
   );
   // systemd is up once the manager's unit started; the manager may still be bringing links up.
   await waitFor(`${name}'s manager to bring the layout's links up`, async () => {
@@ -162,11 +164,11 @@ export async function assertNoChange(ctx: RebootCtx, persist: string): Promise<v
  * `persist: PERSIST` (auto unless KVMNET_E2E_PERSIST says otherwise), a second run changes nothing,
  * reboot, everything is back and `--check --detailed-exitcode` finds nothing to change.
  */
-export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean } = {}): void {
+export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean; bootMs?: number } = {}): void {
   const enabled = process.env.KVMNET_E2E_VM !== '0';
   const persist = process.env.KVMNET_E2E_PERSIST ?? 'auto';
   let dir = '';
-  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true } as RebootCtx;
+  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true, bootMs: opts.bootMs ?? 300_000 } as RebootCtx;
 
   describe.skipIf(!enabled)(`persist: ${persist} on a ${manager} host survives a real reboot`, () => {
     beforeAll(async () => {
@@ -210,13 +212,13 @@ export function describeReboot(manager: string, stem: string, opts: { vlanAware?
       const again = await runLayout(ctx, 'again', persist);
       expect(again.code, show(again)).toBe(0);
       expect(recap(again)?.[1], show(again)).toBe(0);
-    }, 300_000);
+    }, 900_000);
 
     it('after a real reboot the manager brings back the same layout, VLAN traffic flows, and --check finds nothing to change', async () => {
       await rebootHost(ctx);
       await assertLayout(ctx);
       expect(await assertVlanTraffic(ctx)).toBeGreaterThanOrEqual(3);
       await assertNoChange(ctx, persist);
-    }, 900_000);
+    }, ctx.bootMs + 600_000);
   });
 }
