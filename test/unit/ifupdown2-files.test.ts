@@ -47,6 +47,11 @@ describe('ifupdown2 stanzas from the running state', () => {
     g.links.bond0!.mtu = 9000;
     expect(ifupdown2File(g, 'br0', 'hv1')).toContain('    bridge-vlan-aware yes\n    post-up ip link set dev br0 type bridge vlan_default_pvid 0\n');
     expect(ifupdown2File(g, 'bond0', 'hv1')).toMatch(/\n {4}mtu 9000\n$/);
+    // A bridge without ports and without VLAN filtering: no `bridge-ports none` (ifup -s refuses it).
+    const empty = structuredClone(f);
+    empty.links.br0!.bridge!.vlanFiltering = false;
+    for (const l of Object.values(empty.links)) if (l.master === 'br0') delete l.master;
+    expect(ifupdown2File(empty, 'br0', 'hv1')).toBe(`${HEADER}auto br0\niface br0\n    bridge-ports-condone-regex ^vnet[0-9]+$\n    bridge-stp off\n    bridge-fd 15\n    bridge-vlan-aware no\n`);
     g.links.eth3!.vlans = g.links.eth3!.vlans!.map((v) => (v.id === 30 ? { ...v, untagged: true } : v));
     expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(/eth3 \(port of the VLAN-aware bridge br0\) sends VLAN 30 untagged besides its PVID, which ifupdown2 cannot configure/);
     g.links.eth3!.vlans = g.links.eth3!.vlans!.filter((v) => !v.pvid);
