@@ -13,7 +13,7 @@ export interface PersistingArgs {
 
 /**
  * `persist: auto` → the format of the manager the host boots with; other kinds as they are.
- * Throws RefusedError when the host's manager cannot be told or kvmnet cannot write its format yet.
+ * Throws RefusedError when the host's manager cannot be told.
  */
 export function resolvePersist(kind: PersistKind | undefined, facts: Facts, host: string): Exclude<PersistKind, 'auto'> | undefined {
   if (kind !== 'auto') return kind;
