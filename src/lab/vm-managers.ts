@@ -3,7 +3,7 @@
 // links; ifupdown2 conflicts with ifupdown; this machine has neither) are downloaded by apt (only what the machine lacks)
 // and unpacked with dpkg-deb -x into a cache, once; each VM host layers that tree over its /usr
 // and /etc (vm-guest-init.ts), as --libvirt backports does for namespace hosts.
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../errors.js';
 import { run } from './exec.js';
@@ -23,12 +23,22 @@ export const MANAGER_PACKAGES: Record<LabManager, string[]> = {
 
 const COMPLETE = '.kvmnet-complete-v2';
 
+// What the packages' maintainer scripts do that the hosts need (dpkg-deb -x runs none of them);
+// done on every use, so a cache unpacked before a fix-up was added gets it too.
+const POSTINST: Partial<Record<LabManager, (root: string) => void>> = {
+  // ifupdown2's postinst: `chmod +x /usr/share/ifupdown2/__main__.py` (ifup, ifquery… link to it).
+  ifupdown2: (root) => chmodSync(join(root, 'usr/share/ifupdown2/__main__.py'), 0o755),
+};
+
 /** The unpacked roots the hosts layer over their own (empty when the machine has all it needs). */
 export async function managerPackageRoots(manager: LabManager, log: (line: string) => void = () => {}): Promise<string[]> {
   const packages = MANAGER_PACKAGES[manager];
   if (packages.length === 0) return [];
   const dest = join(BACKPORTS_CACHE, `manager-${manager}`);
-  if (existsSync(join(dest, COMPLETE))) return [dest];
+  if (existsSync(join(dest, COMPLETE))) {
+    POSTINST[manager]?.(dest);
+    return [dest];
+  }
   const t0 = Date.now();
   const tmp = `${dest}.tmp-${process.pid}`;
   const debs = join(tmp, 'debs');
@@ -59,6 +69,7 @@ export async function managerPackageRoots(manager: LabManager, log: (line: strin
     await run(['cp', '-a', `${join(tmp, d)}/.`, join(tmp, 'usr', d)]);
     rmSync(join(tmp, d), { recursive: true, force: true });
   }
+  POSTINST[manager]?.(tmp);
   writeFileSync(join(tmp, COMPLETE), `${files.sort().join('\n')}\n`);
   rmSync(dest, { recursive: true, force: true });
   renameSync(tmp, dest);

@@ -3,10 +3,10 @@
 // `auto`: the host's own manager (src/persist/managers.ts hostManager), decided per host from its facts.
 // `networkmanager`: keyfile profiles rendered from the running state (src/persist/nm-profiles.ts),
 // not by the task modules: PersistFormat is what those render.
-// `netplan` likewise (src/persist/netplan-files.ts).
-export type PersistKind = 'networkd' | 'ifupdown' | 'networkmanager' | 'netplan' | 'auto' | 'none';
-export type PersistFormat = Exclude<PersistKind, 'none' | 'auto' | 'networkmanager' | 'netplan'>;
-export const PERSIST_KINDS = ['networkd', 'ifupdown', 'networkmanager', 'netplan', 'auto', 'none'] as const;
+// `netplan` and `ifupdown2` likewise (src/persist/netplan-files.ts, ifupdown2-files.ts).
+export type PersistKind = 'networkd' | 'ifupdown' | 'networkmanager' | 'netplan' | 'ifupdown2' | 'auto' | 'none';
+export type PersistFormat = Exclude<PersistKind, 'none' | 'auto' | 'networkmanager' | 'netplan' | 'ifupdown2'>;
+export const PERSIST_KINDS = ['networkd', 'ifupdown', 'networkmanager', 'netplan', 'ifupdown2', 'auto', 'none'] as const;
 
 export const NETWORKD_DIR = '/etc/systemd/network';
 export const IFUPDOWN_DIR = '/etc/network/interfaces.d';

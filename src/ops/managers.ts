@@ -1,5 +1,6 @@
 // Telling the host's network manager about the files kvmnet wrote: NetworkManager loads (and
-// activates) kvmnet's keyfile profiles, netplan generates its backend's files for the next boot.
+// activates) kvmnet's keyfile profiles, netplan generates its backend's files for the next boot,
+// ifupdown2 checks its stanzas against what runs.
 import { shellJoin } from '../connection/quote.js';
 import type { Facts } from '../model/facts.js';
 import { nmManages } from '../persist/managers.js';
@@ -53,6 +54,17 @@ export const managerOps: { [K in ManagerOp['op']]: OpKind<Of<K>> } = {
     // Generated again from the files the rollback put back.
     inverse: () => [],
     reapplyAfterRollback: true,
+    check: () => undefined,
+  },
+  'ifupdown2.check': {
+    // Read-only: `ifup -a -s` runs ifupdown2's parser and its addons' syntax checks over every
+    // stanza (measured: `bond-miimon abc` fails it; `ifquery --check` passes it), then `ifquery
+    // --check` compares the devices' stanzas with the kernel (measured: `mtu 1400` on a 1500 link
+    // fails it). Exit 1 fails the task: the host stops there, as at any failed change.
+    lines: (op) => ['ifup -a -s', ...(op.devs.length ? [shellJoin(['ifquery', '--check', ...op.devs])] : [])],
+    touches: () => [],
+    effect: () => {},
+    inverse: () => [],
     check: () => undefined,
   },
 };

@@ -143,7 +143,8 @@ export type ManagerOp =
   | { op: 'nm.load'; paths: string[]; reload: boolean }
   | { op: 'nm.up'; dev: string; profile: string }
   | { op: 'nm.managed'; dev: string; managed: boolean }
-  | { op: 'netplan.generate' };
+  | { op: 'netplan.generate' }
+  | { op: 'ifupdown2.check'; devs: string[] };
 
 export type Op = ManagerOp | LinkOp | AddrOp | RouteOp | RuleOp | FdbOp | OvsOp | BridgeVlanOp | NetOp | FileOp | FirewallOp | GuestOp | GuestNicOp;
 export type OpName = Op['op'];

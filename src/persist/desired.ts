@@ -13,22 +13,20 @@ export interface PersistingArgs {
 
 /**
  * `persist: auto` → the format of the manager the host boots with; other kinds as they are.
- * Throws RefusedError when the host's manager cannot be told or kvmnet cannot write its format yet.
+ * Throws RefusedError when the host's manager cannot be told.
  */
 export function resolvePersist(kind: PersistKind | undefined, facts: Facts, host: string): Exclude<PersistKind, 'auto'> | undefined {
   if (kind !== 'auto') return kind;
   const found = hostManager(facts.managers);
-  if ('reason' in found) throw new RefusedError(`persist: auto on ${host}: ${found.reason}; name the format (persist: networkd | ifupdown) or use persist: none`);
-  // ifupdown2 is not written by kvmnet yet: refuse rather than guess.
-  if (found.manager !== 'ifupdown2') return found.manager;
-  throw new RefusedError(`persist: auto on ${host}: the host's network is managed by ${found.manager}, which kvmnet cannot persist to yet; a change made only at runtime would be lost at the next reboot: use persist: none to accept that`);
+  if ('reason' in found) throw new RefusedError(`persist: auto on ${host}: ${found.reason}; name the format (persist: networkd | ifupdown | ifupdown2 | networkmanager | netplan) or use persist: none`);
+  return found.manager;
 }
 
 /** The files the task wants (none for `persist: none`). Throws RefusedError. */
 export function persistedFiles<A extends PersistingArgs>(persistence: Persistence<A>, args: A, facts: Facts, host: string): FileWant[] {
   const kind = resolvePersist(args.persist, facts, host);
   if (kind === undefined || kind === 'none') return [];
-  if (kind === 'networkmanager' || kind === 'netplan') throw new RefusedError(`persist: ${kind} files come from the running state (nm-profiles.ts, netplan-files.ts), not from the task module`);
+  if (kind === 'networkmanager' || kind === 'netplan' || kind === 'ifupdown2') throw new RefusedError(`persist: ${kind} files come from the running state (nm-profiles.ts, netplan-files.ts, ifupdown2-files.ts), not from the task module`);
   const dirs = facts.persistDirs;
   // Only refuse when the facts say so: facts without the section (older fixtures) know nothing.
   if (args.state !== 'absent' && dirs && !dirs.includes(PERSIST_DIRS[kind])) {

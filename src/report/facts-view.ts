@@ -62,8 +62,7 @@ export function factsText(host: string, f: Facts, c: Colors): string[] {
   for (const v of views) for (const s of v.sections(f)) lines.push(...sectionLines(s, c));
   if (f.managers) {
     const found = hostManager(f.managers);
-    const auto = 'manager' in found && found.manager !== 'ifupdown2' ? `persist: auto writes ${found.manager} files` : 'persist: auto refuses: kvmnet cannot write its configuration yet';
-    lines.push(`  network manager: ${'manager' in found ? `${found.manager} (${auto})` : `none found (${found.reason})`}`);
+    lines.push(`  network manager: ${'manager' in found ? `${found.manager} (persist: auto writes ${found.manager} files)` : `none found (${found.reason})`}`);
     lines.push(...table(deviceOwners(f.managers, Object.keys(f.links).sort()), '    '));
   }
   const drift = persistenceDrift(f);

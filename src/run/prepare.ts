@@ -9,6 +9,7 @@ import { persistedFiles, resolvePersist, type PersistingArgs } from '../persist/
 import { refuseNmManaged } from '../persist/nm-guard.js';
 import { withNmProfiles } from '../persist/nm-plan.js';
 import { withNetplanFiles } from '../persist/netplan-plan.js';
+import { withIfupdown2Files } from '../persist/ifupdown2-plan.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
 import { assertGathered, plannedNeeds } from '../facts/needs.js';
@@ -57,6 +58,7 @@ export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts
   refuseNmManaged(runtime, facts, host, kind);
   if (kind === 'networkmanager') return withNmProfiles(runtime, task.args as Record<string, unknown>, facts);
   if (kind === 'netplan') return withNetplanFiles(runtime, task.args as Record<string, unknown>, facts, host);
+  if (kind === 'ifupdown2') return withIfupdown2Files(runtime, task.args as Record<string, unknown>, facts, host, task.module.type);
   const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);
   return withPersistence(runtime, kind ?? 'none', wants, facts);
 }

@@ -83,9 +83,9 @@ describe('network managers, from captured output', () => {
     expect(m.ifupdownStanzas).toEqual(['lo', 'eth0']);
     expect(hostManager(m)).toEqual({ manager: 'netplan' });
     expect(resolvePersist('auto', factsWith(m), 'hv1')).toBe('netplan');
-    // ifupdown2 is found, and refused (kvmnet does not write its syntax yet).
+    // ifupdown2 is found, and persist: auto writes its stanzas.
     const i2 = parseManagers('systemd\nactive networking active\nifupdown2\nifup\n');
     expect(hostManager(i2)).toEqual({ manager: 'ifupdown2' });
-    expect(() => resolvePersist('auto', factsWith(i2), 'hv1')).toThrow(/managed by ifupdown2, which kvmnet cannot persist to yet/);
+    expect(resolvePersist('auto', factsWith(i2), 'hv1')).toBe('ifupdown2');
   });
 });

@@ -874,7 +874,7 @@ const rows: Row[] = [
  * Kinds that change only the network manager's own state (what it loaded, activated, generated):
  * no effect on the facts, no inverse, nothing to check. Tested on their own below.
  */
-const MANAGER_STATE_ONLY: OpName[] = ['nm.load', 'nm.up', 'netplan.generate'];
+const MANAGER_STATE_ONLY: OpName[] = ['nm.load', 'nm.up', 'netplan.generate', 'ifupdown2.check'];
 
 describe('every operation kind: effect, inverse, read-back check', () => {
   it('has a row, and quoted lines, for every kind of the vocabulary', () => {
@@ -936,11 +936,13 @@ describe('every operation kind: effect, inverse, read-back check', () => {
     expect([...flushed.portForwards!.rules].sort()).toEqual([...capture('nat-guests').portForwards!.rules].sort());
   });
 
-  it('nm.load, nm.up and netplan.generate change nothing in the facts, have no inverse and no check; the rollback loads and generates again', () => {
+  it('nm.load, nm.up, netplan.generate and ifupdown2.check change nothing in the facts, have no inverse and no check; the rollback loads and generates again', () => {
     const ops: Op[] = [
       { op: 'nm.load', paths: ['/etc/NetworkManager/system-connections/kvmnet-br0.nmconnection'], reload: false },
       { op: 'nm.up', dev: 'br0', profile: 'kvmnet-br0' },
       { op: 'netplan.generate' },
+      // Read-only: nothing to do again after a rollback.
+      { op: 'ifupdown2.check', devs: ['br0'] },
     ];
     expect(ops.map((o) => o.op).sort()).toEqual([...MANAGER_STATE_ONLY].sort());
     const before = hostFixture('bridged');
@@ -1016,6 +1018,8 @@ virsh() {
 sh() { kvmnet_log sh "$@"; cat > "$KVMNET_T/stdin"; }
 nmcli() { kvmnet_log nmcli "$@"; }
 netplan() { kvmnet_log netplan "$@"; }
+ifup() { kvmnet_log ifup "$@"; }
+ifquery() { kvmnet_log ifquery "$@"; }
 `;
 
 /**
@@ -1090,6 +1094,8 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   { op: { op: 'netplan.generate' }, log: ['netplan [generate]'] },
   { op: { op: 'nm.managed', dev: W, managed: false }, log: [`nmcli [device] [set] [${W}] [managed] [no]`] },
   { op: { op: 'nm.managed', dev: W, managed: true }, log: [`nmcli [device] [set] [${W}] [managed] [yes]`] },
+  { op: { op: 'ifupdown2.check', devs: [W, P] }, log: ['ifup [-a] [-s]', `ifquery [--check] [${W}] [${P}]`] },
+  { op: { op: 'ifupdown2.check', devs: [] }, log: ['ifup [-a] [-s]'] },
   { op: { op: 'bridge-vlan.add', dev: W, vid: [10, 12], pvid: true, untagged: true }, log: [`bridge [vlan] [add] [dev] [${W}] [vid] [10-12] [pvid] [untagged]`] },
   { op: { op: 'bridge-vlan.del', dev: W, vid: 10 }, log: [`bridge [vlan] [del] [dev] [${W}] [vid] [10]`] },
   // The definition goes on virsh's stdin, byte for byte.

@@ -37,6 +37,10 @@ export const WANTED_VLANS = ['eth3 30 99:PVID,untagged 200 201 202'];
 export interface RebootCtx {
   /** false: the layout without the VLAN-aware bridge brv (netplan 0.106 cannot configure VLAN filtering). */
   vlanAware: boolean;
+  /** false: the layout without the route and rule (kvmnet's ifupdown2 stanzas carry links and addresses only). */
+  routing: boolean;
+  /** How long a reboot may take until systemd is up (the manager's unit included). */
+  bootMs: number;
   state: LabState;
   inventory: string;
   tmp: string;
@@ -48,13 +52,16 @@ export const recap = (r: Result) => /hv1\s+: ok=(\d+)\s+changed=(\d+)\s+failed=(
 // Only a next hop for the route (nothing answers there).
 const bondGateway = (ctx: RebootCtx) => `${ctx.state.subnet.base}.254`;
 
+/** The layout less what the manager cannot persist (see RebootCtx). */
+const layoutTasks = (ctx: RebootCtx) => LAYOUT_TASKS.filter((t) => (ctx.vlanAware || !t.includes('brv')) && (ctx.routing || !/^ensure_(route|rule):/.test(t)));
+
 /** Writes the layout playbook (play-level `persist`) and runs kvmnet on it. */
-export async function runLayout(ctx: RebootCtx, name: string, persist: string, extra: string[] = [], tasks = ctx.vlanAware ? LAYOUT_TASKS : LAYOUT_TASKS.filter((t) => !t.includes('brv'))): Promise<Result> {
+export async function runLayout(ctx: RebootCtx, name: string, persist: string, extra: string[] = [], tasks = layoutTasks(ctx)): Promise<Result> {
   const file = join(ctx.tmp, `${name}.yaml`);
   const vars = `  vars:\n    bond_address: ${hostBondAddress(ctx.state.subnet, 1)}\n    bond_gateway: ${bondGateway(ctx)}\n`;
   writeFileSync(file, `- name: ${name}\n  hosts: hv1\n  persist: ${persist}\n${vars}  tasks:\n${tasks.map((t) => `    - ${t}\n`).join('')}`);
   const t0 = Date.now();
-  const r = await kvmnet(['run', file, '-i', ctx.inventory, ...extra], { timeoutMs: 300_000, env: { ...process.env, CI: '1' } });
+  const r = await kvmnet(['run', file, '-i', ctx.inventory, ...extra], { timeoutMs: 600_000, env: { ...process.env, CI: '1' } });
   ctx.timings[name] = Date.now() - t0;
   return r;
 }
@@ -73,7 +80,7 @@ export async function rebootHost(ctx: RebootCtx, name = 'hv1'): Promise<number> 
       const [id, status] = r.stdout.trim().split('\n');
       return id && id !== before && (status === 'running' || status === 'degraded') ? true : undefined;
     },
-    300_000,
+    ctx.bootMs,
   );
   // systemd is up once the manager's unit started; the manager may still be bringing links up.
   await waitFor(`${name}'s manager to bring the layout's links up`, async () => {
@@ -144,6 +151,7 @@ export async function assertLayout(ctx: RebootCtx): Promise<void> {
   expect(proc).toContain('IEEE 802.3ad Dynamic link aggregation');
   const nets = (await sh('virsh -q net-list --all')).stdout;
   expect(nets).toMatch(/^\s*vlan10\s+active\s+yes\s+yes/m);
+  if (!ctx.routing) return;
   const table = JSON.parse((await sh('ip -j -4 route show table 210')).stdout) as Array<{ dst: string; gateway?: string; dev: string }>;
   expect(table.map((r) => [r.dst, r.gateway, r.dev])).toEqual([['10.210.0.0/16', bondGateway(ctx), 'br10']]);
   const rules = JSON.parse((await sh('ip -j -4 rule show priority 1210')).stdout) as Array<{ src?: string; table?: string }>;
@@ -173,11 +181,11 @@ export async function assertNoChange(ctx: RebootCtx, persist: string): Promise<v
  * `persist: PERSIST` (auto unless KVMNET_E2E_PERSIST says otherwise), a second run changes nothing,
  * reboot, everything is back and `--check --detailed-exitcode` finds nothing to change.
  */
-export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean } = {}): void {
+export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean; routing?: boolean; bootMs?: number } = {}): void {
   const enabled = process.env.KVMNET_E2E_VM !== '0';
   const persist = process.env.KVMNET_E2E_PERSIST ?? 'auto';
   let dir = '';
-  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true } as RebootCtx;
+  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true, routing: opts.routing ?? true, bootMs: opts.bootMs ?? 300_000 } as RebootCtx;
 
   describe.skipIf(!enabled)(`persist: ${persist} on a ${manager} host survives a real reboot`, () => {
     beforeAll(async () => {
@@ -215,13 +223,13 @@ export function describeReboot(manager: string, stem: string, opts: { vlanAware?
       const again = await runLayout(ctx, 'again', persist);
       expect(again.code, show(again)).toBe(0);
       expect(recap(again)?.[1], show(again)).toBe(0);
-    }, 300_000);
+    }, 900_000);
 
     it('after a real reboot the manager brings back the same layout, VLAN traffic flows, and --check finds nothing to change', async () => {
       await rebootHost(ctx);
       await assertLayout(ctx);
       expect(await assertVlanTraffic(ctx)).toBeGreaterThanOrEqual(3);
       await assertNoChange(ctx, persist);
-    }, 900_000);
+    }, ctx.bootMs + 600_000);
   });
 }

@@ -1,0 +1,121 @@
+// persist: ifupdown2: Proxmox-syntax stanzas rendered from the running state, on facts captured from
+// a VM lab host (test/fixtures/facts/vm/vlan-bridge: 802.3ad bond0 of eth1+eth2, bond0.20 with an
+// address, VLAN-aware br0 with eth3 carrying 30, 99 PVID untagged, 200-202, and dummy0 on VLAN 30).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseFacts } from '../../src/facts/parse.js';
+import { ALL_FRAGMENTS } from '../../src/facts/needs.js';
+import type { Facts } from '../../src/model/facts.js';
+import { changeLines, changeTouches, type Plan } from '../../src/model/plan.js';
+import { classifyPath } from '../../src/persist/paths.js';
+import { fileChanges } from '../../src/persist/plan.js';
+import { ifupdown2Device, ifupdown2File, ifupdown2Path, ifupdown2Wants, isIfupdown2Path, vidList } from '../../src/persist/ifupdown2-files.js';
+import { withIfupdown2Files } from '../../src/persist/ifupdown2-plan.js';
+import { managedDrift } from '../../src/persist/managed-drift.js';
+import { persistenceDrift } from '../../src/tasks/persistence-drift.js';
+import { vmFactsOutput } from './support/vm-fixture.js';
+
+function vlanBridge(): Facts {
+  const out = vmFactsOutput('vlan-bridge').replace('@@kvmnet:virsh@@', `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`);
+  return parseFacts(out, '', ALL_FRAGMENTS).facts;
+}
+
+const HEADER = '# Written by kvmnet; changes made here are overwritten on its next run.\n';
+
+describe('ifupdown2 stanzas from the running state', () => {
+  const f = vlanBridge();
+
+  it('a bond with its members, a VLAN with an address, a VLAN-aware bridge, its ports and their VLAN sets', () => {
+    expect(ifupdown2File(f, 'bond0', 'hv1')).toBe(
+      `${HEADER}auto bond0\niface bond0\n    bond-slaves eth1 eth2\n    bond-mode 802.3ad\n    bond-miimon 100\n    bond-lacp-rate fast\n    bond-xmit-hash-policy layer3+4\n`,
+    );
+    expect(ifupdown2File(f, 'eth1', 'hv1')).toBe(`${HEADER}auto eth1\niface eth1\n`);
+    expect(ifupdown2File(f, 'bond0.20', 'hv1')).toBe(`${HEADER}auto bond0.20\niface bond0.20\n    vlan-raw-device bond0\n    vlan-id 20\n    address 198.19.220.1/24\n`);
+    // Guests' taps stay in the bridge on an admin's ifreload, and out of ifquery --check's way.
+    expect(ifupdown2File(f, 'br0', 'hv1')).toBe(
+      `${HEADER}auto br0\niface br0\n    bridge-ports dummy0 eth3\n    bridge-ports-condone-regex ^vnet[0-9]+$\n    bridge-stp off\n    bridge-fd 15\n    bridge-vlan-aware yes\n`,
+    );
+    // PVID 99 is untagged by ifupdown2 itself; the rest tagged, ranges folded.
+    expect(ifupdown2File(f, 'eth3', 'hv1')).toBe(`${HEADER}auto eth3\niface eth3\n    bridge-vids 30 200-202\n    bridge-pvid 99\n`);
+    expect(ifupdown2File(f, 'dummy0', 'hv1')).toBe(`${HEADER}auto dummy0\niface dummy0\n    link-type dummy\n    bridge-pvid 30\n`);
+    expect(vidList([202, 30, 200, 201, 5, 6])).toBe('5-6 30 200-202');
+  });
+
+  it('a default PVID other than 1, an MTU; what ifupdown2 cannot say is refused', () => {
+    const g = structuredClone(f);
+    g.links.br0!.bridge!.defaultPvid = 0;
+    g.links.bond0!.mtu = 9000;
+    expect(ifupdown2File(g, 'br0', 'hv1')).toContain('    bridge-vlan-aware yes\n    post-up ip link set dev br0 type bridge vlan_default_pvid 0\n');
+    expect(ifupdown2File(g, 'bond0', 'hv1')).toMatch(/\n {4}mtu 9000\n$/);
+    // A bridge without ports and without VLAN filtering: no `bridge-ports none` (ifup -s refuses it).
+    const empty = structuredClone(f);
+    empty.links.br0!.bridge!.vlanFiltering = false;
+    for (const l of Object.values(empty.links)) if (l.master === 'br0') delete l.master;
+    expect(ifupdown2File(empty, 'br0', 'hv1')).toBe(`${HEADER}auto br0\niface br0\n    bridge-ports-condone-regex ^vnet[0-9]+$\n    bridge-stp off\n    bridge-fd 15\n    bridge-vlan-aware no\n`);
+    g.links.eth3!.vlans = g.links.eth3!.vlans!.map((v) => (v.id === 30 ? { ...v, untagged: true } : v));
+    expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(/eth3 \(port of the VLAN-aware bridge br0\) sends VLAN 30 untagged besides its PVID, which ifupdown2 cannot configure/);
+    g.links.eth3!.vlans = g.links.eth3!.vlans!.filter((v) => !v.pvid);
+    expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(/has no PVID/);
+  });
+
+  it('paths: a dot in the name (ifupdown2 globs), never taken for an ifupdown file', () => {
+    expect(ifupdown2Path('bond0.20')).toBe('/etc/network/interfaces.d/kvmnet-bond0.20.ifupdown2');
+    expect(isIfupdown2Path(ifupdown2Path('bond0.20'))).toBe(true);
+    expect(ifupdown2Device(ifupdown2Path('bond0.20'))).toBe('bond0.20');
+    expect(classifyPath(ifupdown2Path('bond0'))).toBeUndefined();
+    expect(isIfupdown2Path('/etc/network/interfaces.d/kvmnet-bond0')).toBe(false);
+  });
+
+  it('the files of the devices and their bond or bridge; a device gone loses its file', () => {
+    expect(ifupdown2Wants(f, ['eth3'], 'hv1').map((w) => w.path)).toEqual([ifupdown2Path('eth3'), ifupdown2Path('br0')]);
+    const gone = structuredClone(f);
+    delete gone.links['bond0.20'];
+    const before = { ...f, persisted: { [ifupdown2Path('bond0.20')]: ifupdown2File(f, 'bond0.20', 'hv1') } };
+    expect(ifupdown2Wants(gone, ['bond0.20'], 'hv1', before)).toEqual([{ path: ifupdown2Path('bond0.20'), content: null }]);
+    expect(ifupdown2Wants(gone, ['bond0.20'], 'hv1', f)).toEqual([]);
+  });
+});
+
+describe('persist: ifupdown2 in a plan', () => {
+  const empty = { changes: [], noop: 'bond bond0 exists as wanted' } as unknown as Plan;
+
+  it('the files, then a read-only check (ifup -a -s, ifquery --check); never ifreload', () => {
+    const f = vlanBridge();
+    const plan = withIfupdown2Files(empty, { name: 'bond0', members: ['eth1', 'eth2'] }, f, 'hv1', 'ensure_bond');
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      `write ${ifupdown2Path('bond0')}`,
+      `write ${ifupdown2Path('eth1')}`,
+      `write ${ifupdown2Path('eth2')}`,
+      'ifupdown2: check the configuration and that bond0, eth1, eth2 run as written',
+    ]);
+    const check = changeLines([plan.changes[3]!]);
+    expect(check).toEqual(['ifup -a -s', 'ifquery --check bond0 eth1 eth2']);
+    expect(changeLines(plan.changes).join('\n')).not.toMatch(/ifreload|ifdown/);
+    // Reads only: nothing for the SSH-path guard.
+    expect(changeTouches([plan.changes[3]!], f)).toEqual([]);
+    // Written and running: nothing to do, not even the check.
+    const done = { ...f, persisted: Object.fromEntries(['bond0', 'eth1', 'eth2'].map((d) => [ifupdown2Path(d), ifupdown2File(f, d, 'hv1')])) };
+    const again = withIfupdown2Files(empty, { name: 'bond0', members: ['eth1', 'eth2'] }, done, 'hv1', 'ensure_bond');
+    expect(again.changes).toEqual([]);
+    expect(again.noop).toContain('kvmnet-bond0.ifupdown2, kvmnet-eth1.ifupdown2, kvmnet-eth2.ifupdown2 in place');
+    expect(fileChanges([{ path: ifupdown2Path('bond0'), content: 'x' }], done)[0]!.ops[0]).toMatchObject({ op: 'file.write' });
+  });
+
+  it('refuses task types whose state the stanzas do not carry (routes, rules, VXLAN forwarding)', () => {
+    expect(() => withIfupdown2Files(empty, { dev: 'bond0.20', to: '198.19.0.0/16' }, vlanBridge(), 'hv1', 'ensure_route')).toThrow(/ifupdown2 stanzas of links and addresses only, not what ensure_route makes/);
+  });
+});
+
+describe('drift of ifupdown2 files', () => {
+  it('none when the files render as what runs; a changed VLAN set or a deleted device is named', () => {
+    const f = vlanBridge();
+    const devs = ['bond0', 'eth1', 'eth2', 'bond0.20', 'br0', 'eth3', 'dummy0'];
+    f.persisted = Object.fromEntries(devs.map((d) => [ifupdown2Path(d), ifupdown2File(f, d, 'hv1')]));
+    expect(managedDrift(f)).toEqual([]);
+    expect(persistenceDrift(f).filter((l) => devs.some((d) => l.startsWith(`${d}:`)))).toEqual([]);
+    const changed = structuredClone(f);
+    changed.links.eth3!.vlans = changed.links.eth3!.vlans!.filter((v) => v.id !== 30);
+    delete changed.links['bond0.20'];
+    expect(managedDrift(changed)).toEqual([`bond0.20: persisted (ifupdown2) but not present at runtime`, `eth3: its ifupdown2 file ${ifupdown2Path('eth3')} and the running state differ`]);
+  });
+});
