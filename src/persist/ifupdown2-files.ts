@@ -16,7 +16,7 @@ import { RefusedError } from '../errors.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import { IFUPDOWN_DIR } from '../model/persist-kinds.js';
 import { shellJoin } from '../connection/quote.js';
-import type { FileWant } from '../tasks/contract.js';
+import type { FileWant } from './persistence.js';
 
 const SUFFIX = '.ifupdown2';
 export const ifupdown2Path = (dev: string) => `${IFUPDOWN_DIR}/kvmnet-${dev}${SUFFIX}`;
