@@ -54,7 +54,7 @@ describe('ifupdown2 stanzas from the running state', () => {
     expect(ifupdown2File(empty, 'br0', 'hv1')).toBe(`${HEADER}auto br0\niface br0\n    bridge-ports-condone-regex ^vnet[0-9]+$\n    bridge-stp off\n    bridge-fd 15\n    bridge-vlan-aware no\n`);
     g.links.eth3!.vlans = g.links.eth3!.vlans!.map((v) => (v.id === 30 ? { ...v, untagged: true } : v));
     expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(/eth3 \(port of the VLAN-aware bridge br0\) sends VLAN 30 untagged besides its PVID, which ifupdown2 cannot configure/);
-    g.links.eth3!.vlans = g.links.eth3!.vlans!.filter((v) => !v.pvid);
+    g.links.eth3!.vlans = g.links.eth3!.vlans.filter((v) => !v.pvid);
     expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(/has no PVID/);
   });
 
