@@ -83,8 +83,15 @@ function managerSetup(manager: LabManager): string[] {
     case 'networkmanager':
       return [enable('NetworkManager.service'), 'mkdir -p /etc/NetworkManager/conf.d /etc/NetworkManager/system-connections', file('/etc/NetworkManager/conf.d/kvmlab.conf', NM_CONF)];
     case 'ifupdown':
-    case 'ifupdown2':
       return [enable('networking.service'), file('/etc/network/interfaces', INTERFACES)];
+    case 'ifupdown2':
+      // The VM shares the machine's /usr, where Debian's ifupdown (installed for other tests) has a
+      // udev rule that starts `ifup` for every new link its `ifquery --allow hotplug -l DEV` names —
+      // and ifupdown2's ifquery names any DEV it has a stanza for, `auto` ones included. So each link
+      // kvmnet made was re-upped behind it with the stanza of that moment (measured: a bridge lost
+      // the port kvmnet had just added). A Proxmox host has ifupdown2's own hotplug only, which
+      // leaves `auto` stanzas alone: masked here, as it is absent there.
+      return [enable('networking.service'), file('/etc/network/interfaces', INTERFACES), 'mkdir -p /etc/udev/rules.d', 'ln -sf /dev/null /etc/udev/rules.d/80-ifupdown.rules'];
     case 'none':
       return [];
   }

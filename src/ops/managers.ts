@@ -61,13 +61,23 @@ export const managerOps: { [K in ManagerOp['op']]: OpKind<Of<K>> } = {
     // stanza (measured: `bond-miimon abc` fails it; `ifquery --check` passes it), then `ifquery
     // --check` compares the devices' stanzas with the kernel (measured: `mtu 1400` on a 1500 link
     // fails it). Exit 1 fails the task: the host stops there, as at any failed change.
-    lines: (op) => ['ifup -a -s', ...(op.devs.length ? [shellJoin(['ifquery', '--check', ...op.devs])] : [])],
+    // Both wait for ifupdown2's lock: a link kvmnet just made starts udev's hotplug ifup, and while
+    // it runs ifup/ifquery refuse with "Another instance of this program is already running"
+    // (measured on the VM lab: the check after creating a bond failed so, a re-run passed). The
+    // report of ifquery --check (stdout) goes to stderr: a failure says which stanza line differs.
+    lines: (op) => [waitingForLock(['ifup', '-a', '-s']), ...(op.devs.length ? [waitingForLock(['ifquery', '--check', ...op.devs])] : [])],
     touches: () => [],
     effect: () => {},
     inverse: () => [],
     check: () => undefined,
   },
 };
+
+/** ARGV retried for up to a minute while another ifupdown2 holds its lock; its output on stderr when it fails. */
+function waitingForLock(argv: string[]): string {
+  const busy = "*'Another instance of this program is already running'*";
+  return `i=0; rc=1; while [ "$i" -le 60 ]; do if out=$(${shellJoin(argv)} 2>&1); then rc=0; break; fi; case $out in ${busy}) i=$((i + 1)); sleep 1 ;; *) break ;; esac; done; [ "$rc" = 0 ] || { printf '%s\\n' "$out" >&2; false; }`;
+}
 
 /** Whether NetworkManager manages DEV as the step meant it to (read back from `nmcli device status`). */
 function checkManaged(dev: string, expected: Facts, actual: Facts): string | undefined {
