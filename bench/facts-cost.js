@@ -52,9 +52,26 @@ const variants = [
   { name: 'nothing (sh -c true)', script: 'true\n' },
   { name: 'floor.sh', script: readFileSync(join(BENCH_DIR, 'floor.sh'), 'utf8') },
   { name: 'core', script: factsScript(selectFragments([])) },
-  ...costly.map((f) => ({ name: `core + ${f.id}${f.with?.length ? ` (with ${f.with.map((w) => w.id).join(', ')})` : ''}`, script: factsScript(selectFragments([f])) })),
-  { name: `bridged.yaml reads (${bridgedNeeds.filter((f) => f.shell || f.virsh).map((f) => f.id).join(', ') || 'core'})`, script: factsScript(bridgedNeeds) },
-  { name: `both.yaml reads (${bothNeeds.filter((f) => f.shell || f.virsh).map((f) => f.id).join(', ')})`, script: factsScript(bothNeeds) },
+  ...costly.map((f) => ({
+    name: `core + ${f.id}${f.with?.length ? ` (with ${f.with.map((w) => w.id).join(', ')})` : ''}`,
+    script: factsScript(selectFragments([f])),
+  })),
+  {
+    name: `bridged.yaml reads (${
+      bridgedNeeds
+        .filter((f) => f.shell || f.virsh)
+        .map((f) => f.id)
+        .join(', ') || 'core'
+    })`,
+    script: factsScript(bridgedNeeds),
+  },
+  {
+    name: `both.yaml reads (${bothNeeds
+      .filter((f) => f.shell || f.virsh)
+      .map((f) => f.id)
+      .join(', ')})`,
+    script: factsScript(bothNeeds),
+  },
   { name: 'everything (kvmnet facts, = before issue 33)', script: factsScript(ALL_FRAGMENTS) },
 ];
 
@@ -78,7 +95,18 @@ try {
   // Converged hosts (bridge, port, address, bridged-network and the NAT network net10 active):
   // the state a warm run reads.
   const paths = lab.labPaths(opt.dir);
-  const conv = await runTimed(['node', join(REPO_DIR, 'bin', 'kvmnet.js'), 'run', join(BENCH_DIR, 'both.yaml'), '-i', paths.inventory, '--forks', String(hosts.length), '--output', 'json']);
+  const conv = await runTimed([
+    'node',
+    join(REPO_DIR, 'bin', 'kvmnet.js'),
+    'run',
+    join(BENCH_DIR, 'both.yaml'),
+    '-i',
+    paths.inventory,
+    '--forks',
+    String(hosts.length),
+    '--output',
+    'json',
+  ]);
   if (conv.code !== 0) throw new Error(`converging the lab failed: ${conv.stderr.slice(0, 2000)}`);
   log('lab converged with bench/both.yaml');
 
@@ -88,8 +116,13 @@ try {
   const scriptDir = join(BENCH_DIR, '.lab', 'facts-scripts');
   mkdirSync(scriptDir, { recursive: true });
   variants.forEach((v, i) => writeFileSync((v.file = join(scriptDir, `v${i}.sh`)), v.script));
-  const repeat = (file, reps) => `i=0; while [ $i -lt ${reps} ]; do sh ${file} >/dev/null 2>/tmp/kvmnet-facts-cost.err || { cat /tmp/kvmnet-facts-cost.err >&2; exit 1; }; i=$((i+1)); done\n`;
-  const inHost = (h, script) => runTimed([...lab.hostCommand(state, h.name), '/bin/sh', '-s'], { input: script, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' } });
+  const repeat = (file, reps) =>
+    `i=0; while [ $i -lt ${reps} ]; do sh ${file} >/dev/null 2>/tmp/kvmnet-facts-cost.err || { cat /tmp/kvmnet-facts-cost.err >&2; exit 1; }; i=$((i+1)); done\n`;
+  const inHost = (h, script) =>
+    runTimed([...lab.hostCommand(state, h.name), '/bin/sh', '-s'], {
+      input: script,
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' },
+    });
   const pids = new Map(hosts.map((h) => [h.name, libvirtdPid(h)]));
   const daemonCpu = (names) => names.reduce((s, n) => s + procCpuMs(pids.get(n)), 0);
 
@@ -133,7 +166,9 @@ function report(res) {
   const core = res.variants.core;
   const m = (a) => median(a);
   const lines = [];
-  lines.push(`facts exec, host side, ${res.env.hosts} namespace lab hosts, ${res.env.rounds} rounds of ${res.env.repsOneHost} execs (1 host) and ${res.env.repsAllHosts} (all hosts), per exec; load ${res.env.loadBefore[0].toFixed(1)} → ${res.env.loadAfter[0].toFixed(1)} (2 shared cores)`);
+  lines.push(
+    `facts exec, host side, ${res.env.hosts} namespace lab hosts, ${res.env.rounds} rounds of ${res.env.repsOneHost} execs (1 host) and ${res.env.repsAllHosts} (all hosts), per exec; load ${res.env.loadBefore[0].toFixed(1)} → ${res.env.loadAfter[0].toFixed(1)} (2 shared cores)`,
+  );
   lines.push('medians; ratio = variant / core, measured side by side');
   lines.push(['variant'.padEnd(58), '1 host wall', 'CPU', `${res.env.hosts} hosts wall`, 'CPU (sum)', 'wall/core', 'CPU/core (1 host)'].join(' | '));
   for (const [name, v] of Object.entries(res.variants)) {

@@ -8,17 +8,7 @@ import { cpus, loadavg, release } from 'node:os';
 import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import {
-  BOTH,
-  KVMNET,
-  ansibleVersion,
-  installAnsible,
-  runAnsible,
-  runBaseline,
-  runFloor,
-  runKvmnet,
-  useExitRaceShim,
-} from './lib/contenders.js';
+import { BOTH, KVMNET, ansibleVersion, installAnsible, runAnsible, runBaseline, runFloor, runKvmnet, useExitRaceShim } from './lib/contenders.js';
 import { BENCH_DIR, REPO_DIR, installVirshCounter, labApi, readVirshCounter, removeVirshCounter, resetHosts } from './lib/lab.js';
 import { factsExecTimes } from './lib/facts-exec.js';
 import { commandExists, fmtRatio, fmtS, median, procCpuMs, procRssKb, runTimed } from './lib/proc.js';
@@ -75,7 +65,6 @@ const RESULTS = join(BENCH_DIR, 'results');
 const WORK = join(BENCH_DIR, '.lab');
 const log = (line) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-
 async function main() {
   if (opts.help) {
     console.log(USAGE);
@@ -110,7 +99,22 @@ async function main() {
 
 // ---------------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const o = { sizes: [1, 3, 20], rounds: 3, smallRounds: 5, prefix: 'kb', dir: join(BENCH_DIR, '.lab', 'lab'), scenarios: ['cold', 'warm', 'check'], smallScenarios: ['warm', 'check'], ansibleRounds: 1, ansibleScenarios: ['warm'], sim: 10000, forks: 500, simRounds: 2, simLatencyMs: 0, counters: true };
+  const o = {
+    sizes: [1, 3, 20],
+    rounds: 3,
+    smallRounds: 5,
+    prefix: 'kb',
+    dir: join(BENCH_DIR, '.lab', 'lab'),
+    scenarios: ['cold', 'warm', 'check'],
+    smallScenarios: ['warm', 'check'],
+    ansibleRounds: 1,
+    ansibleScenarios: ['warm'],
+    sim: 10000,
+    forks: 500,
+    simRounds: 2,
+    simLatencyMs: 0,
+    counters: true,
+  };
   let simGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -125,7 +129,14 @@ function parseArgs(argv) {
       return v;
     };
     if (a === '-n' || a === '--hosts') o.sizes = [int()];
-    else if (a === '--sizes') o.sizes = val().split(',').map((x) => { const v = Number(x); if (!Number.isInteger(v) || v < 1) throw new Error(`--sizes: ${x} is not a host count`); return v; });
+    else if (a === '--sizes')
+      o.sizes = val()
+        .split(',')
+        .map((x) => {
+          const v = Number(x);
+          if (!Number.isInteger(v) || v < 1) throw new Error(`--sizes: ${x} is not a host count`);
+          return v;
+        });
     else if (a === '--small-rounds') o.smallRounds = int();
     else if (a === '--small-scenarios') o.smallScenarios = val().split(',');
     else if (a === '--ansible-rounds') o.ansibleRounds = int();
@@ -146,8 +157,7 @@ function parseArgs(argv) {
     else if (a === '--sim') {
       o.sim = int();
       simGiven = true;
-    }
-    else if (a === '--lab') o.lab = true;
+    } else if (a === '--lab') o.lab = true;
     else if (a === '--forks') o.forks = int();
     else if (a === '--sim-rounds') o.simRounds = int();
     else if (a === '--sim-latency-ms') o.simLatencyMs = Number(val());
@@ -157,7 +167,8 @@ function parseArgs(argv) {
     else if (a === '-h' || a === '--help') o.help = true;
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
-  for (const s of [...o.scenarios, ...o.smallScenarios, ...o.ansibleScenarios]) if (!['cold', 'warm', 'check'].includes(s)) throw new Error(`unknown scenario ${s}`);
+  for (const s of [...o.scenarios, ...o.smallScenarios, ...o.ansibleScenarios])
+    if (!['cold', 'warm', 'check'].includes(s)) throw new Error(`unknown scenario ${s}`);
   o.simOnly = simGiven && !o.lab;
   return o;
 }
@@ -305,7 +316,8 @@ async function labBench() {
       // Reuse as is (e.g. after --keep-lab): only check that every host answers.
       state = lab.readLabState(opts.dir);
       const down = (await lab.labStatus({ dir: opts.dir })).filter((h) => !h.sshd || !h.libvirtd);
-      if (down.length) throw new Error(`lab ${opts.dir}: ${down.map((h) => h.name).join(', ')} not answering; run \`node bin/kvmnet.js lab up --dir ${opts.dir}\``);
+      if (down.length)
+        throw new Error(`lab ${opts.dir}: ${down.map((h) => h.name).join(', ')} not answering; run \`node bin/kvmnet.js lab up --dir ${opts.dir}\``);
     } else {
       state = await lab.labUp({ dir: opts.dir, n, prefix: opts.prefix }, (l) => log(`  ${l}`));
     }
@@ -318,7 +330,8 @@ async function labBench() {
     await resetHosts(lab, state);
     const fresh = await runKvmnet({ ...ctx, scenario: 'check' });
     const pending = fresh.perHost.filter((h) => h.changed > 0 && !h.failed && !h.unreachable).length;
-    if (pending !== n) throw new Error(`after bench/reset.sh, kvmnet --check sees changes pending on ${pending}/${n} hosts (expected all): ${fresh.error ?? ''}`);
+    if (pending !== n)
+      throw new Error(`after bench/reset.sh, kvmnet --check sees changes pending on ${pending}/${n} hosts (expected all): ${fresh.error ?? ''}`);
     log(`reset verified: ${n}/${n} hosts look fresh to kvmnet --check`);
 
     // Smallest size first: the 1-host figures are the ones an operator feels most often.
@@ -335,7 +348,9 @@ async function labBench() {
     // The facts exec as each host pays it (converged hosts: the warm/check state).
     await ensureConverged(ctx);
     result.factsExec = await factsExecTimes(lab, state);
-    log(`facts exec inside the hosts (${result.factsExec.fragments.join(', ') || 'core only'}): 1 host ${result.factsExec.oneHost.wallMs} ms wall, ${result.factsExec.oneHost.cpuMs} ms CPU; ${n} at once: median ${result.factsExec.allHosts.medianWallMs} ms, max ${result.factsExec.allHosts.maxWallMs} ms per host`);
+    log(
+      `facts exec inside the hosts (${result.factsExec.fragments.join(', ') || 'core only'}): 1 host ${result.factsExec.oneHost.wallMs} ms wall, ${result.factsExec.oneHost.cpuMs} ms CPU; ${n} at once: median ${result.factsExec.allHosts.medianWallMs} ms, max ${result.factsExec.allHosts.maxWallMs} ms per host`,
+    );
     if (opts.counters) result.counters = await counters(lab, ctx);
     if (opts.profile) result.profile = await profileCheck(subLab(ctx, 1));
     if (opts.capture) {
@@ -371,9 +386,21 @@ async function benchSize(lab, ctx, result, bucket, { scenarios: wanted, rounds: 
   const { state } = ctx;
   const sample = (contender, scenario, r) => {
     const key = `${contender}/${scenario}`;
-    (bucket.samples[key] ??= []).push({ load1: Number(loadavg()[0].toFixed(1)), wallMs: round(r.wallMs), cpuMs: round(r.cpuMs), maxRssKb: r.maxRssKb, ok: r.ok, ...(r.error && { error: r.error }), ...(r.stats && { stats: r.stats }), ...(r.taskMs && contender === 'kvmnet' && scenario === 'cold' && { taskMs: r.taskMs }), ...(r.elapsedMs && { kvmnetElapsedMs: r.elapsedMs }) });
+    (bucket.samples[key] ??= []).push({
+      load1: Number(loadavg()[0].toFixed(1)),
+      wallMs: round(r.wallMs),
+      cpuMs: round(r.cpuMs),
+      maxRssKb: r.maxRssKb,
+      ok: r.ok,
+      ...(r.error && { error: r.error }),
+      ...(r.stats && { stats: r.stats }),
+      ...(r.taskMs && contender === 'kvmnet' && scenario === 'cold' && { taskMs: r.taskMs }),
+      ...(r.elapsedMs && { kvmnetElapsedMs: r.elapsedMs }),
+    });
     if (!r.ok) result.errors.push(`${ctx.hosts} hosts ${key} round ${bucket.samples[key].length}: ${r.error}`);
-    log(`  ${key.padEnd(16)} ${fmtS(r.wallMs).padStart(7)} s  cpu ${fmtS(r.cpuMs)} s${r.stats ? `  conn ${r.stats.connections} exec ${r.stats.execs}` : ''}${r.ok ? '' : `  NOT OK: ${r.error}`}`);
+    log(
+      `  ${key.padEnd(16)} ${fmtS(r.wallMs).padStart(7)} s  cpu ${fmtS(r.cpuMs)} s${r.stats ? `  conn ${r.stats.connections} exec ${r.stats.execs}` : ''}${r.ok ? '' : `  NOT OK: ${r.error}`}`,
+    );
   };
   const runOne = (contender, scenario) => {
     if (contender === 'kvmnet') return runKvmnet({ ...ctx, scenario });
@@ -408,11 +435,15 @@ async function benchSize(lab, ctx, result, bucket, { scenarios: wanted, rounds: 
   for (let round = 1; round <= 2 * R; round++) {
     const scenarios = wanted.filter((s) => round <= R || lacking(s));
     if (!scenarios.length) break;
-    log(`${ctx.hosts} host(s), round ${round}${round > R ? ' (extra, to replace failed runs)' : `/${R}`}: ${scenarios.join(', ')} (load ${loadavg()[0].toFixed(1)})`);
+    log(
+      `${ctx.hosts} host(s), round ${round}${round > R ? ' (extra, to replace failed runs)' : `/${R}`}: ${scenarios.join(', ')} (load ${loadavg()[0].toFixed(1)})`,
+    );
     // In an extra round only the contenders short of good runs go again, with kvmnet and the
     // baseline always (the reference pair stays alternated).
     const who = (scenario) =>
-      contenders.filter((c) => runs(c, scenario) && (c === 'kvmnet' || c === 'baseline' || (round <= R && c !== 'ansible') || okCount(`${c}/${scenario}`) < roundsOf(c)));
+      contenders.filter(
+        (c) => runs(c, scenario) && (c === 'kvmnet' || c === 'baseline' || (round <= R && c !== 'ansible') || okCount(`${c}/${scenario}`) < roundsOf(c)),
+      );
     if (scenarios.includes('cold')) {
       for (const c of who('cold')) {
         await resetHosts(lab, state);
@@ -464,7 +495,11 @@ async function counters(lab, ctx) {
   log('counting round trips (untimed): virsh wrapper on every lab host');
   await installVirshCounter(lab, state);
   const out = {};
-  const perHost = (lists) => ({ min: Math.min(...lists.map((l) => l.length)), max: Math.max(...lists.map((l) => l.length)), median: median(lists.map((l) => l.length)) });
+  const perHost = (lists) => ({
+    min: Math.min(...lists.map((l) => l.length)),
+    max: Math.max(...lists.map((l) => l.length)),
+    median: median(lists.map((l) => l.length)),
+  });
   try {
     const measure = async (name, fn, scenarioNote) => {
       await readVirshCounter(lab, state); // drop anything before
@@ -478,7 +513,9 @@ async function counters(lab, ctx) {
         virshCommandsHost1: lists[0],
         ...(scenarioNote && { note: scenarioNote }),
       };
-      log(`  ${name.padEnd(34)} virsh/host ${out[name].virshPerHost.median}${r.stats ? `  connections/host ${out[name].connectionsPerHost}  execs/host ${out[name].execsPerHost}` : ''}${r.ok ? '' : `  NOT OK: ${r.error}`}`);
+      log(
+        `  ${name.padEnd(34)} virsh/host ${out[name].virshPerHost.median}${r.stats ? `  connections/host ${out[name].connectionsPerHost}  execs/host ${out[name].execsPerHost}` : ''}${r.ok ? '' : `  NOT OK: ${r.error}`}`,
+      );
     };
     await measure('kvmnet check (both.yaml, 2 plays)', () => runKvmnet({ ...ctx, scenario: 'check' }));
     await measure('kvmnet warm (both.yaml, 2 plays)', () => runKvmnet({ ...ctx, scenario: 'warm' }));
@@ -523,7 +560,11 @@ function summarizeProfile(profile) {
     const where = cf.url ? cf.url.replace(/^file:\/\//, '').replace(`${REPO_DIR}/`, '') : '';
     const name = `${cf.functionName || '(anonymous)'} ${where}:${cf.lineNumber + 1}`;
     fn.set(name, (fn.get(name) ?? 0) + us);
-    const p = !where ? cf.functionName || '(native)' : where.startsWith('node:') ? 'node internals' : /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? where.split('/').slice(0, 2).join('/');
+    const p = !where
+      ? cf.functionName || '(native)'
+      : where.startsWith('node:')
+        ? 'node internals'
+        : (/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? where.split('/').slice(0, 2).join('/'));
     pkg.set(p, (pkg.get(p) ?? 0) + us);
   }
   const top = (m) => [...m].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, ms: Math.round(us / 100) / 10 }));
@@ -531,7 +572,15 @@ function summarizeProfile(profile) {
 }
 
 // The previous Ansible figure (when this run has none): labelled with its date wherever it is used.
-const ANSIBLE_BEFORE = { date: '2026-11-28', hosts: 20, version: 'ansible-playbook 2.14', warmMs: 100600, checkMs: 96300, coldMs: 102800, file: 'bench/results/lab-n20-with-ansible.json and README (kvmnet b79c60c)' };
+const ANSIBLE_BEFORE = {
+  date: '2026-11-28',
+  hosts: 20,
+  version: 'ansible-playbook 2.14',
+  warmMs: 100600,
+  checkMs: 96300,
+  coldMs: 102800,
+  file: 'bench/results/lab-n20-with-ansible.json and README (kvmnet b79c60c)',
+};
 
 function medians(samples) {
   const med = {};
@@ -550,14 +599,27 @@ function medians(samples) {
 }
 
 function summarizeLab(result) {
-  const sizes = Object.keys(result.bySize).map(Number).sort((a, b) => a - b);
+  const sizes = Object.keys(result.bySize)
+    .map(Number)
+    .sort((a, b) => a - b);
   const max = Math.max(...sizes);
   const targets = [];
   const t = (name, value, limit, cmp = '<=', unit = '', note) =>
-    targets.push({ name, value: Number.isFinite(value) ? round2(value) : null, limit, cmp, unit, ...(note && { note }), met: Number.isFinite(value) ? (cmp === '<=' ? value <= limit : cmp === '>=' ? value >= limit : value === limit) : null });
+    targets.push({
+      name,
+      value: Number.isFinite(value) ? round2(value) : null,
+      limit,
+      cmp,
+      unit,
+      ...(note && { note }),
+      met: Number.isFinite(value) ? (cmp === '<=' ? value <= limit : cmp === '>=' ? value >= limit : value === limit) : null,
+    });
   const out = [];
   if (opts.shim) out.push('', 'DIAGNOSTIC RUN: "kvmnet" below is kvmnet+shim (bench/lib/exit-race-shim.js preloaded), not kvmnet as shipped');
-  out.push('', `kvmnet ${result.env.git.head.slice(0, 7)}${result.env.git.dirtyFiles ? ` (+${result.env.git.dirtyFiles} uncommitted src files)` : ''}, dist built ${result.env.distBuiltAt ?? '?'} (load at start ${result.env.loadavgAtStart.join(' ')})`);
+  out.push(
+    '',
+    `kvmnet ${result.env.git.head.slice(0, 7)}${result.env.git.dirtyFiles ? ` (+${result.env.git.dirtyFiles} uncommitted src files)` : ''}, dist built ${result.env.distBuiltAt ?? '?'} (load at start ${result.env.loadavgAtStart.join(' ')})`,
+  );
 
   for (const size of sizes) {
     const b = result.bySize[size];
@@ -585,8 +647,17 @@ function summarizeLab(result) {
       // Issue 33: facts on demand must bring the many-host no-op under the read-only floor.
       for (const s of ['warm', 'check']) if (has(s) && b.contenders.includes('floor')) t(`${hosts}, ${s}: kvmnet / floor`, over(s, 'floor'), 0.8, '<=', '×');
       if (has('warm')) {
-        if (Number.isFinite(num(med['ansible/warm']?.wallMs))) t(`${hosts}, warm: Ansible / kvmnet`, num(med['ansible/warm'].wallMs) / kv('warm'), 20, '>=', '×');
-        else if (size === ANSIBLE_BEFORE.hosts) t(`${hosts}, warm: Ansible / kvmnet`, ANSIBLE_BEFORE.warmMs / kv('warm'), 20, '>=', '×', `Ansible NOT run here: its ${ANSIBLE_BEFORE.date} figure (${ANSIBLE_BEFORE.warmMs / 1000} s, ${ANSIBLE_BEFORE.file}) over this run's kvmnet`);
+        if (Number.isFinite(num(med['ansible/warm']?.wallMs)))
+          t(`${hosts}, warm: Ansible / kvmnet`, num(med['ansible/warm'].wallMs) / kv('warm'), 20, '>=', '×');
+        else if (size === ANSIBLE_BEFORE.hosts)
+          t(
+            `${hosts}, warm: Ansible / kvmnet`,
+            ANSIBLE_BEFORE.warmMs / kv('warm'),
+            20,
+            '>=',
+            '×',
+            `Ansible NOT run here: its ${ANSIBLE_BEFORE.date} figure (${ANSIBLE_BEFORE.warmMs / 1000} s, ${ANSIBLE_BEFORE.file}) over this run's kvmnet`,
+          );
       }
       if (med['kvmnet/check']) t(`${hosts}, no-op --check: controller CPU per host`, num(med['kvmnet/check'].cpuMs) / size, 20, '<=', ' ms');
     }
@@ -600,11 +671,17 @@ function summarizeLab(result) {
         return `${fmtS(m.wallMs)} s  ${c === 'kvmnet' ? '1.00×' : fmtRatio(ratios[`${c}/${s}`])}  cpu ${fmtS(m.cpuMs)} s${m.okRounds < b.rounds ? ` (${m.okRounds} ok)` : ''}`;
       }),
     ]);
-    out.push('', `${hosts}: median of ${b.rounds} alternated rounds (${b.contenders.join(' → ')}); wall s, multiple of kvmnet's (>1× = slower), controller CPU (user+sys, incl. children)`);
+    out.push(
+      '',
+      `${hosts}: median of ${b.rounds} alternated rounds (${b.contenders.join(' → ')}); wall s, multiple of kvmnet's (>1× = slower), controller CPU (user+sys, incl. children)`,
+    );
     out.push(table(['contender', ...b.scenarios], rows));
   }
   if (result.ansible.requested && !result.ansible.run) out.push(`ansible: NOT RUN: ${result.ansible.reason}`);
-  else if (!result.ansible.requested) out.push(`ansible: not run (--with-ansible); the target uses its ${ANSIBLE_BEFORE.date} figure, ${ANSIBLE_BEFORE.warmMs / 1000} s warm on ${ANSIBLE_BEFORE.hosts} hosts`);
+  else if (!result.ansible.requested)
+    out.push(
+      `ansible: not run (--with-ansible); the target uses its ${ANSIBLE_BEFORE.date} figure, ${ANSIBLE_BEFORE.warmMs / 1000} s warm on ${ANSIBLE_BEFORE.hosts} hosts`,
+    );
 
   const noop = result.counters?.['kvmnet check (both.yaml, 2 plays)'];
   if (noop) {
@@ -618,14 +695,39 @@ function summarizeLab(result) {
   out.push('');
   if (result.counters) {
     out.push(`round trips per host, ${max} hosts (untimed pass; virsh counted by a wrapper mounted in each host's private mount namespace)`);
-    out.push(table(['run', 'connections', 'execs', 'virsh'], Object.entries(result.counters).map(([k, v]) => [k, v.connectionsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.execsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'), v.virshPerHost.median])), '');
+    out.push(
+      table(
+        ['run', 'connections', 'execs', 'virsh'],
+        Object.entries(result.counters).map(([k, v]) => [
+          k,
+          v.connectionsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'),
+          v.execsPerHost ?? (k.startsWith('baseline') || k === 'floor' ? 1 : '—'),
+          v.virshPerHost.median,
+        ]),
+      ),
+      '',
+    );
   }
   out.push(`kvmnet --help: ${result.help.medianMs} ms median of 10 (bare \`node -e 0\`: ${result.help.nodeBareStartMs} ms)`, '');
   if (result.factsExec) {
     const f = result.factsExec;
-    out.push(`facts exec inside the hosts, no SSH (fragments: ${f.fragments.join(', ') || 'core only'}): 1 host ${f.oneHost.wallMs} ms wall, ${f.oneHost.cpuMs} ms CPU (script + libvirtd, mean of ${f.oneHost.execs}); ${f.allHosts.hosts} hosts at once: median ${f.allHosts.medianWallMs} ms, max ${f.allHosts.maxWallMs} ms per host`, '');
+    out.push(
+      `facts exec inside the hosts, no SSH (fragments: ${f.fragments.join(', ') || 'core only'}): 1 host ${f.oneHost.wallMs} ms wall, ${f.oneHost.cpuMs} ms CPU (script + libvirtd, mean of ${f.oneHost.execs}); ${f.allHosts.hosts} hosts at once: median ${f.allHosts.medianWallMs} ms, max ${f.allHosts.maxWallMs} ms per host`,
+      '',
+    );
   }
-  out.push('targets', table(['target', 'measured', 'limit', ''], targets.map((x) => [x.name, x.value === null ? 'n/a' : `${x.value}${x.unit}`, `${x.cmp === '<=' ? '≤ ' : x.cmp === '>=' ? '≥ ' : ''}${x.limit}${x.unit}`, `${verdict(x.met)}${x.note ? ` (${x.note})` : ''}`])));
+  out.push(
+    'targets',
+    table(
+      ['target', 'measured', 'limit', ''],
+      targets.map((x) => [
+        x.name,
+        x.value === null ? 'n/a' : `${x.value}${x.unit}`,
+        `${x.cmp === '<=' ? '≤ ' : x.cmp === '>=' ? '≥ ' : ''}${x.limit}${x.unit}`,
+        `${verdict(x.met)}${x.note ? ` (${x.note})` : ''}`,
+      ]),
+    ),
+  );
   if (result.errors.length) out.push('', `problems (${result.errors.length}):`, ...result.errors.map((e) => `  - ${e.slice(0, 500)}`));
   console.log(out.join('\n'));
 }
@@ -656,9 +758,29 @@ async function simBench() {
   // fleet is split over several simulator processes of SIM_HOSTS_PER_PROCESS hosts each.
   const servers = [];
   for (let first = 0; first < max; first += SIM_HOSTS_PER_PROCESS) {
-    const proc = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', 'node', join(BENCH_DIR, 'sim', 'server.js'), '--dir', dir, '--first', String(first), '--hosts', String(Math.min(SIM_HOSTS_PER_PROCESS, max - first)), '--state', 'converged', '--latency-ms', String(opts.simLatencyMs)], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const proc = spawn(
+      'sh',
+      [
+        '-c',
+        'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"',
+        'sh',
+        'node',
+        join(BENCH_DIR, 'sim', 'server.js'),
+        '--dir',
+        dir,
+        '--first',
+        String(first),
+        '--hosts',
+        String(Math.min(SIM_HOSTS_PER_PROCESS, max - first)),
+        '--state',
+        'converged',
+        '--latency-ms',
+        String(opts.simLatencyMs),
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
     servers.push({ proc, next: async () => JSON.parse((await lines.next()).value) });
   }
@@ -674,51 +796,85 @@ async function simBench() {
     return { stats: sum };
   };
   const simCpu = () => servers.reduce((t, s) => t + procCpuMs(s.proc.pid), 0);
-  const result = { kind: 'kvmnet simulated-fleet benchmark', env, params: { sizes, forks: opts.forks, rounds: opts.simRounds, latencyMs: opts.simLatencyMs, playbook: 'bench/both.yaml', mode: '--check on converged hosts' }, fixtureWarnings, runs: [], errors: [] };
+  const result = {
+    kind: 'kvmnet simulated-fleet benchmark',
+    env,
+    params: { sizes, forks: opts.forks, rounds: opts.simRounds, latencyMs: opts.simLatencyMs, playbook: 'bench/both.yaml', mode: '--check on converged hosts' },
+    fixtureWarnings,
+    runs: [],
+    errors: [],
+  };
   try {
     const hellos = await Promise.all(servers.map((s) => s.next()));
     if (!hellos.every((h) => h.ready)) throw new Error('simulator did not start');
     const hello = { ports: hellos.flatMap((h) => h.ports), names: hellos.flatMap((h) => h.names) };
-    log(`simulator ready (${servers.length} process${servers.length > 1 ? 'es' : ''}: pid ${servers.map((s) => s.proc.pid).join(', ')}; rss ${(servers.reduce((t, s) => t + procRssKb(s.proc.pid).current, 0) / 1024).toFixed(0)} MB)`);
+    log(
+      `simulator ready (${servers.length} process${servers.length > 1 ? 'es' : ''}: pid ${servers.map((s) => s.proc.pid).join(', ')}; rss ${(servers.reduce((t, s) => t + procRssKb(s.proc.pid).current, 0) / 1024).toFixed(0)} MB)`,
+    );
     result.params.simulatorProcesses = servers.length;
     const series = sizes.map((size) => ({ size, wildcard: false }));
     if (opts.simWildcard) series.push({ size: max, wildcard: true });
     for (const { size, wildcard } of series) {
       const inventory = writeFleetFiles(dir, hello.ports, hello.names, size, { wildcard });
       // --before: the other build runs right after this one in every round (side by side, same load).
-      for (let r = 1; r <= opts.simRounds; r++) for (const [contender, bin] of [['kvmnet', KVMNET], ...(opts.before ? [['before', opts.before]] : [])]) {
-        await control('state converged');
-        await control('reset-stats');
-        const simCpu0 = simCpu();
-        // ulimit: kvmnet keeps one socket per host open for the whole run.
-        const argv = ['sh', '-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"', 'sh', 'node', bin, 'run', BOTH, '-i', inventory, '--check', '--output', 'json', '--forks', String(opts.forks)];
-        const t = await runTimed(argv, { cwd: REPO_DIR });
-        const simCpuMs = simCpu() - simCpu0;
-        const { stats: sim } = await control('stats');
-        const { parseKvmnetSummary } = await import('./lib/contenders.js');
-        const summary = parseKvmnetSummary(t.stdout);
-        const bad = summary ? summary.hosts.filter((h) => h.failed || h.unreachable || h.changed !== 0) : [];
-        let error = !summary ? `no summary (exit ${t.code}): ${t.stderr.slice(0, 300)}` : bad.length ? `${bad.length} hosts not ok: ${JSON.stringify(bad.slice(0, 2))}` : summary.hosts.length !== size ? `${summary.hosts.length} hosts in summary` : null;
-        if (!error && sim.unknown) error = `simulator got ${sim.unknown} unknown commands: ${sim.unknownSamples.join(' | ')}`;
-        if (!error && sim.locks !== size) error = `the simulator granted ${sim.locks} run locks for ${size} hosts`;
-        const run = {
-          hosts: size,
-          contender,
-          ...(wildcard && { knownHosts: 'ONE wildcard line (diagnostic)' }),
-          round: r,
-          ok: !error,
-          ...(error && { error }),
-          wallMs: round(t.wallMs),
-          kvmnetCpuMs: round(t.cpuMs),
-          kvmnetPeakRssMb: round(t.maxRssKb / 1024),
-          simCpuMs: round(simCpuMs),
-          kvmnetStats: summary?.stats,
-          simStats: { connections: sim.connections, execs: sim.execs, facts: sim.facts, peakOpenConnections: sim.peakOpenConnections },
-        };
-        result.runs.push(run);
-        if (error) result.errors.push(`${size} hosts round ${r}: ${error}`);
-        log(`  ${String(size).padStart(5)} hosts${contender === 'before' ? ' BEFORE' : ''}${wildcard ? ' (wildcard known_hosts)' : ''}  ${fmtS(t.wallMs).padStart(6)} s  kvmnet cpu ${fmtS(t.cpuMs)} s  rss ${run.kvmnetPeakRssMb} MB  sim cpu ${fmtS(simCpuMs)} s${error ? `  NOT OK: ${error}` : ''}`);
-      }
+      for (let r = 1; r <= opts.simRounds; r++)
+        for (const [contender, bin] of [['kvmnet', KVMNET], ...(opts.before ? [['before', opts.before]] : [])]) {
+          await control('state converged');
+          await control('reset-stats');
+          const simCpu0 = simCpu();
+          // ulimit: kvmnet keeps one socket per host open for the whole run.
+          const argv = [
+            'sh',
+            '-c',
+            'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"',
+            'sh',
+            'node',
+            bin,
+            'run',
+            BOTH,
+            '-i',
+            inventory,
+            '--check',
+            '--output',
+            'json',
+            '--forks',
+            String(opts.forks),
+          ];
+          const t = await runTimed(argv, { cwd: REPO_DIR });
+          const simCpuMs = simCpu() - simCpu0;
+          const { stats: sim } = await control('stats');
+          const { parseKvmnetSummary } = await import('./lib/contenders.js');
+          const summary = parseKvmnetSummary(t.stdout);
+          const bad = summary ? summary.hosts.filter((h) => h.failed || h.unreachable || h.changed !== 0) : [];
+          let error = !summary
+            ? `no summary (exit ${t.code}): ${t.stderr.slice(0, 300)}`
+            : bad.length
+              ? `${bad.length} hosts not ok: ${JSON.stringify(bad.slice(0, 2))}`
+              : summary.hosts.length !== size
+                ? `${summary.hosts.length} hosts in summary`
+                : null;
+          if (!error && sim.unknown) error = `simulator got ${sim.unknown} unknown commands: ${sim.unknownSamples.join(' | ')}`;
+          if (!error && sim.locks !== size) error = `the simulator granted ${sim.locks} run locks for ${size} hosts`;
+          const run = {
+            hosts: size,
+            contender,
+            ...(wildcard && { knownHosts: 'ONE wildcard line (diagnostic)' }),
+            round: r,
+            ok: !error,
+            ...(error && { error }),
+            wallMs: round(t.wallMs),
+            kvmnetCpuMs: round(t.cpuMs),
+            kvmnetPeakRssMb: round(t.maxRssKb / 1024),
+            simCpuMs: round(simCpuMs),
+            kvmnetStats: summary?.stats,
+            simStats: { connections: sim.connections, execs: sim.execs, facts: sim.facts, peakOpenConnections: sim.peakOpenConnections },
+          };
+          result.runs.push(run);
+          if (error) result.errors.push(`${size} hosts round ${r}: ${error}`);
+          log(
+            `  ${String(size).padStart(5)} hosts${contender === 'before' ? ' BEFORE' : ''}${wildcard ? ' (wildcard known_hosts)' : ''}  ${fmtS(t.wallMs).padStart(6)} s  kvmnet cpu ${fmtS(t.cpuMs)} s  rss ${run.kvmnetPeakRssMb} MB  sim cpu ${fmtS(simCpuMs)} s${error ? `  NOT OK: ${error}` : ''}`,
+          );
+        }
     }
     if (opts.simProfile) {
       const inventory = writeFleetFiles(dir, hello.ports, hello.names, max);
@@ -743,13 +899,33 @@ function summarizeSim(result) {
     const m = (k) => median(good.map((r) => r[k]));
     const before = result.runs.filter((r) => r.hosts === size && r.ok && r.contender === 'before');
     const b = (k) => median(before.map((r) => r[k]));
-    return { hosts: size, okRounds: good.length, ...(before.length && { before: { okRounds: before.length, wallMs: round(b('wallMs')), kvmnetCpuMs: round(b('kvmnetCpuMs')), kvmnetPeakRssMb: round(b('kvmnetPeakRssMb')) } }), wallMs: round(m('wallMs')), kvmnetCpuMs: round(m('kvmnetCpuMs')), kvmnetPeakRssMb: round(m('kvmnetPeakRssMb')), simCpuMs: round(m('simCpuMs')), cpuMsPerHost: round2(m('kvmnetCpuMs') / size), wallMsPerHost: round2(m('wallMs') / size) };
+    return {
+      hosts: size,
+      okRounds: good.length,
+      ...(before.length && {
+        before: { okRounds: before.length, wallMs: round(b('wallMs')), kvmnetCpuMs: round(b('kvmnetCpuMs')), kvmnetPeakRssMb: round(b('kvmnetPeakRssMb')) },
+      }),
+      wallMs: round(m('wallMs')),
+      kvmnetCpuMs: round(m('kvmnetCpuMs')),
+      kvmnetPeakRssMb: round(m('kvmnetPeakRssMb')),
+      simCpuMs: round(m('simCpuMs')),
+      cpuMsPerHost: round2(m('kvmnetCpuMs') / size),
+      wallMsPerHost: round2(m('wallMs') / size),
+    };
   });
   result.medians = per;
   const wild = result.runs.filter((r) => r.knownHosts && r.ok);
   if (wild.length) {
     const m = (k) => median(wild.map((r) => r[k]));
-    result.wildcardKnownHosts = { hosts: wild[0].hosts, okRounds: wild.length, wallMs: round(m('wallMs')), kvmnetCpuMs: round(m('kvmnetCpuMs')), kvmnetPeakRssMb: round(m('kvmnetPeakRssMb')), simCpuMs: round(m('simCpuMs')), cpuMsPerHost: round2(m('kvmnetCpuMs') / wild[0].hosts) };
+    result.wildcardKnownHosts = {
+      hosts: wild[0].hosts,
+      okRounds: wild.length,
+      wallMs: round(m('wallMs')),
+      kvmnetCpuMs: round(m('kvmnetCpuMs')),
+      kvmnetPeakRssMb: round(m('kvmnetPeakRssMb')),
+      simCpuMs: round(m('simCpuMs')),
+      cpuMsPerHost: round2(m('kvmnetCpuMs') / wild[0].hosts),
+    };
   }
   const first = per[0];
   const last = per[per.length - 1];
@@ -790,32 +966,78 @@ function summarizeSim(result) {
   if (last.hosts > from.hosts) {
     target(`per-host wall, ${last.hosts} vs ${from.hosts} hosts`, num(last.wallMsPerHost) / num(from.wallMsPerHost), 1.0, '×');
     target(`per-host kvmnet CPU, ${last.hosts} vs ${from.hosts} hosts`, num(last.cpuMsPerHost) / num(from.cpuMsPerHost), 1.0, '×');
-    target(`per-host peak RSS, ${last.hosts} vs ${from.hosts} hosts`, (num(last.kvmnetPeakRssMb) / last.hosts) / (num(from.kvmnetPeakRssMb) / from.hosts), 1.0, '×');
+    target(
+      `per-host peak RSS, ${last.hosts} vs ${from.hosts} hosts`,
+      num(last.kvmnetPeakRssMb) / last.hosts / (num(from.kvmnetPeakRssMb) / from.hosts),
+      1.0,
+      '×',
+    );
   }
   result.targets = targets;
 
-  const out = ['', `kvmnet ${result.env.git.head.slice(0, 7)}${result.env.git.dirtyFiles ? ` (+${result.env.git.dirtyFiles} uncommitted src files)` : ''}, dist built ${result.env.distBuiltAt ?? '?'}`, `kvmnet --check on a simulated fleet (bench/both.yaml, converged hosts, --forks ${result.params.forks}, median of ${result.params.rounds}; simulator latency ${result.params.latencyMs} ms)`, ''];
+  const out = [
+    '',
+    `kvmnet ${result.env.git.head.slice(0, 7)}${result.env.git.dirtyFiles ? ` (+${result.env.git.dirtyFiles} uncommitted src files)` : ''}, dist built ${result.env.distBuiltAt ?? '?'}`,
+    `kvmnet --check on a simulated fleet (bench/both.yaml, converged hosts, --forks ${result.params.forks}, median of ${result.params.rounds}; simulator latency ${result.params.latencyMs} ms)`,
+    '',
+  ];
   out.push(
     table(
       ['hosts', 'wall s', 'kvmnet CPU s', 'CPU ms/host', 'peak RSS MB', 'simulator CPU s', 'ok rounds'],
       [
         ...per.flatMap((p) => [
           [p.hosts, fmtS(p.wallMs), fmtS(p.kvmnetCpuMs), p.cpuMsPerHost, p.kvmnetPeakRssMb, fmtS(p.simCpuMs), `${p.okRounds}/${result.params.rounds}`],
-          ...(p.before ? [[`${p.hosts} BEFORE (--before)`, fmtS(p.before.wallMs), fmtS(p.before.kvmnetCpuMs), round2(p.before.kvmnetCpuMs / p.hosts), p.before.kvmnetPeakRssMb, '', `${p.before.okRounds}/${result.params.rounds}`]] : []),
+          ...(p.before
+            ? [
+                [
+                  `${p.hosts} BEFORE (--before)`,
+                  fmtS(p.before.wallMs),
+                  fmtS(p.before.kvmnetCpuMs),
+                  round2(p.before.kvmnetCpuMs / p.hosts),
+                  p.before.kvmnetPeakRssMb,
+                  '',
+                  `${p.before.okRounds}/${result.params.rounds}`,
+                ],
+              ]
+            : []),
         ]),
-        ...(result.wildcardKnownHosts ? [[`${result.wildcardKnownHosts.hosts} (1-line known_hosts, diagnostic)`, fmtS(result.wildcardKnownHosts.wallMs), fmtS(result.wildcardKnownHosts.kvmnetCpuMs), result.wildcardKnownHosts.cpuMsPerHost, result.wildcardKnownHosts.kvmnetPeakRssMb, fmtS(result.wildcardKnownHosts.simCpuMs), `${result.wildcardKnownHosts.okRounds}/${result.params.rounds}`]] : []),
+        ...(result.wildcardKnownHosts
+          ? [
+              [
+                `${result.wildcardKnownHosts.hosts} (1-line known_hosts, diagnostic)`,
+                fmtS(result.wildcardKnownHosts.wallMs),
+                fmtS(result.wildcardKnownHosts.kvmnetCpuMs),
+                result.wildcardKnownHosts.cpuMsPerHost,
+                result.wildcardKnownHosts.kvmnetPeakRssMb,
+                fmtS(result.wildcardKnownHosts.simCpuMs),
+                `${result.wildcardKnownHosts.okRounds}/${result.params.rounds}`,
+              ],
+            ]
+          : []),
       ],
     ),
   );
   if (firstStep) {
     out.push('', `marginal cost per added host: first step ${firstStep[0].hosts}→${firstStep[1].hosts}, last step ${lastStep[0].hosts}→${lastStep[1].hosts}`);
-    out.push(table(['', 'first step', 'last step'], [
-      ['wall ms', growth.marginalWallMsPerHost.first, growth.marginalWallMsPerHost.last],
-      ['kvmnet CPU ms', growth.marginalCpuMsPerHost.first, growth.marginalCpuMsPerHost.last],
-      ['kvmnet RSS MB', growth.marginalRssMbPerHost.first, growth.marginalRssMbPerHost.last],
-    ]));
+    out.push(
+      table(
+        ['', 'first step', 'last step'],
+        [
+          ['wall ms', growth.marginalWallMsPerHost.first, growth.marginalWallMsPerHost.last],
+          ['kvmnet CPU ms', growth.marginalCpuMsPerHost.first, growth.marginalCpuMsPerHost.last],
+          ['kvmnet RSS MB', growth.marginalRssMbPerHost.first, growth.marginalRssMbPerHost.last],
+        ],
+      ),
+    );
   }
-  out.push('', 'targets', table(['target', 'measured', 'limit', ''], targets.map((x) => [x.name, x.value === null ? 'n/a' : `${x.value}${x.unit}`, `${x.limit}${x.unit}`, verdict(x.met)])));
+  out.push(
+    '',
+    'targets',
+    table(
+      ['target', 'measured', 'limit', ''],
+      targets.map((x) => [x.name, x.value === null ? 'n/a' : `${x.value}${x.unit}`, `${x.limit}${x.unit}`, verdict(x.met)]),
+    ),
+  );
   if (result.fixtureWarnings.length) out.push('', ...result.fixtureWarnings.map((w) => `WARNING: ${w}`));
   if (result.errors.length) out.push('', `problems (${result.errors.length}):`, ...result.errors.map((e) => `  - ${e.slice(0, 500)}`));
   console.log(out.join('\n'));

@@ -75,7 +75,12 @@ await build({
             imports.push(`import ${name} from ${JSON.stringify(rel)};`);
             return name;
           });
-          if (inlined.includes('shellProgram(new URL(')) return { errors: [{ text: `${a.path}: shellProgram() in another form than shellProgram(new URL('./x.sh', import.meta.url)): the bundle cannot inline it` }] };
+          if (inlined.includes('shellProgram(new URL('))
+            return {
+              errors: [
+                { text: `${a.path}: shellProgram() in another form than shellProgram(new URL('./x.sh', import.meta.url)): the bundle cannot inline it` },
+              ],
+            };
           // Imports are hoisted: put them after the code, before the source map comment, so lines keep their numbers.
           const at = inlined.lastIndexOf('\n//# sourceMappingURL=');
           const contents = at < 0 ? `${inlined}\n${imports.join('\n')}\n` : `${inlined.slice(0, at)}\n${imports.join('\n')}${inlined.slice(at)}`;

@@ -36,7 +36,12 @@ export class KvmnetError extends Error {
 export class InvalidInputError extends KvmnetError {
   override readonly code = 'INVALID_INPUT';
   constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'));
+    super(
+      diagnostics
+        .filter((d) => d.severity === 'error')
+        .map(formatDiagnostic)
+        .join('\n'),
+    );
   }
 }
 

@@ -14,7 +14,12 @@ export const BOTH = join(BENCH_DIR, 'both.yaml');
 /** What every host must report for the run to count: cold changes something everywhere, warm and check nothing. */
 function judge(scenario, perHost) {
   const bad = perHost.filter((h) => h.failed || h.unreachable || (scenario === 'cold' ? !(h.changed > 0) : h.changed !== 0));
-  return bad.length === 0 ? null : `${bad.length} host(s) not as expected for ${scenario}: ${bad.slice(0, 3).map((h) => `${h.host} ${JSON.stringify(h)}`).join('; ')}`;
+  return bad.length === 0
+    ? null
+    : `${bad.length} host(s) not as expected for ${scenario}: ${bad
+        .slice(0, 3)
+        .map((h) => `${h.host} ${JSON.stringify(h)}`)
+        .join('; ')}`;
 }
 
 export function parseKvmnetSummary(stdout) {
@@ -38,7 +43,21 @@ export function useExitRaceShim() {
 
 /** `kvmnet run bench/both.yaml` (one invocation, both plays). */
 export async function runKvmnet({ inventory, hosts, scenario, playbook = BOTH, extraArgs = [], nodeArgs = [], forks, bin = KVMNET }) {
-  const argv = ['node', ...kvmnetNodeArgs, ...nodeArgs, bin, 'run', playbook, '-i', inventory, '--output', 'json', '--forks', String(forks ?? Math.max(50, hosts)), ...extraArgs];
+  const argv = [
+    'node',
+    ...kvmnetNodeArgs,
+    ...nodeArgs,
+    bin,
+    'run',
+    playbook,
+    '-i',
+    inventory,
+    '--output',
+    'json',
+    '--forks',
+    String(forks ?? Math.max(50, hosts)),
+    ...extraArgs,
+  ];
   if (scenario === 'check') argv.push('--check');
   const r = await runTimed(argv, { cwd: REPO_DIR });
   const summary = parseKvmnetSummary(r.stdout);
@@ -47,7 +66,10 @@ export async function runKvmnet({ inventory, hosts, scenario, playbook = BOTH, e
   let error = judge(scenario, perHost);
   if (!error && perHost.length !== hosts) error = `${perHost.length} hosts in the summary, expected ${hosts}`;
   if (error) {
-    const failures = r.stdout.split('\n').filter((l) => /"outcome":"(failed|unreachable)"/.test(l)).slice(0, 3);
+    const failures = r.stdout
+      .split('\n')
+      .filter((l) => /"outcome":"(failed|unreachable)"/.test(l))
+      .slice(0, 3);
     if (failures.length) error += `; first failures: ${failures.join(' | ')}`;
   }
   return { ...pick(r), ok: !error, ...(error && { error }), perHost, stats: summary.stats, elapsedMs: summary.elapsedMs, taskMs: taskTimes(r.stdout) };
@@ -79,12 +101,19 @@ const pick = (r) => ({ wallMs: r.wallMs, cpuMs: r.cpuMs, maxRssKb: r.maxRssKb })
 
 export function sshArgv(labPaths, address, remoteCommand) {
   return [
-    'ssh', '-F', '/dev/null',
-    '-i', labPaths.key,
-    '-o', `UserKnownHostsFile=${labPaths.knownHosts}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-i',
+    labPaths.key,
+    '-o',
+    `UserKnownHostsFile=${labPaths.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
     `root@${address}`,
     remoteCommand,
   ];
@@ -104,7 +133,11 @@ export async function runBaseline({ state, labPaths, scenario }) {
   const f = await fanOut(state, labPaths, scenario === 'check' ? 'CHECK=1 sh -s' : 'sh -s', script);
   const perHost = f.res.map((r, i) => {
     const m = /^changed=(\d+)$/m.exec(r.stdout);
-    return { host: state.hosts[i].name, changed: m ? Number(m[1]) : undefined, failed: r.code !== 0 || !m ? `exit ${r.code} ${r.stderr.trim().slice(0, 200)}` : 0 };
+    return {
+      host: state.hosts[i].name,
+      changed: m ? Number(m[1]) : undefined,
+      failed: r.code !== 0 || !m ? `exit ${r.code} ${r.stderr.trim().slice(0, 200)}` : 0,
+    };
   });
   const error = judge(scenario, perHost);
   return { wallMs: f.wallMs, cpuMs: f.cpuMs, maxRssKb: f.maxRssKb, ok: !error, ...(error && { error }), perHost };
@@ -114,7 +147,11 @@ export async function runBaseline({ state, labPaths, scenario }) {
 export async function runFloor({ state, labPaths }) {
   const script = readFileSync(join(BENCH_DIR, 'floor.sh'), 'utf8');
   const f = await fanOut(state, labPaths, 'sh -s', script);
-  const perHost = f.res.map((r, i) => ({ host: state.hosts[i].name, changed: 0, failed: r.code !== 0 || !r.stdout.includes('<name>net10</name>') ? `exit ${r.code} ${r.stderr.trim().slice(0, 200)}` : 0 }));
+  const perHost = f.res.map((r, i) => ({
+    host: state.hosts[i].name,
+    changed: 0,
+    failed: r.code !== 0 || !r.stdout.includes('<name>net10</name>') ? `exit ${r.code} ${r.stderr.trim().slice(0, 200)}` : 0,
+  }));
   const error = judge('warm', perHost);
   return { wallMs: f.wallMs, cpuMs: f.cpuMs, maxRssKb: f.maxRssKb, ok: !error, ...(error && { error }), perHost };
 }
@@ -138,7 +175,8 @@ export function installAnsible(log) {
   if (!need.length) return null;
   log(`installing ${need.join(' ')} (apt-get install -y)…`);
   const r = spawnSync('apt-get', ['install', '-y', ...need], { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (r.status !== 0) return `apt-get install ${need.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' ')}`;
+  if (r.status !== 0)
+    return `apt-get install ${need.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout || '').trim().split('\n').slice(-3).join(' ')}`;
   if (!ansibleAvailable() || !ansibleHostReady()) return 'ansible or python3-libvirt/lxml still missing after apt-get install';
   return null;
 }
@@ -179,9 +217,15 @@ export async function runAnsible({ state, labPaths, scenario, workDir }) {
   for (const m of r.stdout.matchAll(/^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/gm)) {
     perHost.push({ host: m[1], ok: Number(m[2]), changed: Number(m[3]), unreachable: Number(m[4]), failed: Number(m[5]) });
   }
-  let error = perHost.length === state.hosts.length ? judge(scenario, perHost) : `exit ${r.code}: ${perHost.length} hosts in the recap; ${(r.stdout + r.stderr).trim().split('\n').slice(-4).join(' | ').slice(0, 600)}`;
+  let error =
+    perHost.length === state.hosts.length
+      ? judge(scenario, perHost)
+      : `exit ${r.code}: ${perHost.length} hosts in the recap; ${(r.stdout + r.stderr).trim().split('\n').slice(-4).join(' | ').slice(0, 600)}`;
   if (error && r.code !== 0) {
-    const fatal = r.stdout.split('\n').filter((l) => /^fatal:|^failed:/.test(l)).slice(0, 2);
+    const fatal = r.stdout
+      .split('\n')
+      .filter((l) => /^fatal:|^failed:/.test(l))
+      .slice(0, 2);
     if (fatal.length) error += `; ${fatal.join(' | ').slice(0, 600)}`;
   }
   rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,11 @@ const HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME:
 /** The facts script kvmnet sends for bench/both.yaml (the fragments its plays declare). */
 export async function bothFactsScript() {
   const dist = (p) => import(join(REPO_DIR, 'dist', p));
-  const [{ factsScript }, { playNeeds, selectFragments }, { parsePlaybook }] = await Promise.all([dist('facts/script.js'), dist('facts/needs.js'), dist('config/playbook.js')]);
+  const [{ factsScript }, { playNeeds, selectFragments }, { parsePlaybook }] = await Promise.all([
+    dist('facts/script.js'),
+    dist('facts/needs.js'),
+    dist('config/playbook.js'),
+  ]);
   const file = join(BENCH_DIR, 'both.yaml');
   const { playbook } = parsePlaybook(file, readFileSync(file, 'utf8'));
   const fragments = selectFragments(playbook.plays.flatMap((p) => playNeeds(p.tasks)));

@@ -42,7 +42,10 @@ export async function captureFixtures({ dir, host = 'hv1', log = console.log }) 
   const rr = await inHost(lab, state, host, reset);
   if (rr.code !== 0) throw new Error(`reset of ${host} failed: ${rr.stderr}`);
   capture('fresh');
-  const run = spawnSync('node', [KVMNET, 'run', join(BENCH_DIR, 'both.yaml'), '-i', paths.inventory, '--limit', host, '--output', 'json'], { cwd: REPO_DIR, encoding: 'utf8' });
+  const run = spawnSync('node', [KVMNET, 'run', join(BENCH_DIR, 'both.yaml'), '-i', paths.inventory, '--limit', host, '--output', 'json'], {
+    cwd: REPO_DIR,
+    encoding: 'utf8',
+  });
   if (run.status !== 0) throw new Error(`converging ${host} failed (exit ${run.status}): ${run.stdout.slice(-500)} ${run.stderr}`);
   capture('converged');
 }

@@ -50,7 +50,19 @@ const clientKey = utils.parseKey(readFileSync(join(dir, 'client_key.pub')));
 if (clientKey instanceof Error) throw clientKey;
 const clientPub = clientKey.getPublicSSH();
 
-const stats = { connections: 0, authFailures: 0, execs: 0, facts: 0, locks: 0, changes: 0, kills: 0, unknown: 0, openConnections: 0, peakOpenConnections: 0, unknownSamples: [] };
+const stats = {
+  connections: 0,
+  authFailures: 0,
+  execs: 0,
+  facts: 0,
+  locks: 0,
+  changes: 0,
+  kills: 0,
+  unknown: 0,
+  openConnections: 0,
+  peakOpenConnections: 0,
+  unknownSamples: [],
+};
 // --first K: this process simulates hosts K+1 … K+N (the bench splits big fleets over processes).
 const first = Number(args.first ?? 0);
 const model = Array.from({ length: hosts }, (_, i) => ({ name: `sim${String(first + i + 1).padStart(4, '0')}`, state: args.state ?? 'converged' }));

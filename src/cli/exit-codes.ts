@@ -22,9 +22,9 @@ export const EXIT = {
 export const ALL_EXIT_CODES: readonly number[] = [
   EXIT.ok,
   EXIT.invalidInput,
-  ...[0, EXIT.changesPending].flatMap((pending) =>
-    [0, EXIT.taskFailed, EXIT.unreachable, EXIT.taskFailed + EXIT.unreachable].map((hosts) => hosts + pending),
-  ).filter((c) => c !== 0),
+  ...[0, EXIT.changesPending]
+    .flatMap((pending) => [0, EXIT.taskFailed, EXIT.unreachable, EXIT.taskFailed + EXIT.unreachable].map((hosts) => hosts + pending))
+    .filter((c) => c !== 0),
   EXIT.internal,
   EXIT.interrupted,
   EXIT.terminated,

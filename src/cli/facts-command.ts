@@ -34,10 +34,25 @@ export async function factsCommand(flags: FactsFlags): Promise<number> {
   if (choice.shard) {
     err(`shard ${choice.shard.index}/${choice.shard.count} (${choice.shard.source}, by ${choice.shard.by}): ${hosts.length} of ${selected.length} hosts`);
     // Unsharded facts JSON stays one object per host (what `graph --from` and scripts read); a shard says which slice it is.
-    if (flags.output === 'json') out(JSON.stringify({ time: new Date().toISOString(), ...buildHeader({ command: 'facts', inventory: loaded.inventory, extraVars: {}, check: true, choice }) }));
+    if (flags.output === 'json')
+      out(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          ...buildHeader({ command: 'facts', inventory: loaded.inventory, extraVars: {}, check: true, choice }),
+        }),
+      );
   }
-  const only = flags.only === undefined ? undefined : factsCommandFragments(flags.only.split(',').map((s) => s.trim()).filter(Boolean));
-  if (only?.unknown.length) throw new UsageError(`--only: unknown facts fragment ${only.unknown.join(', ')} (known: ${FACTS_COMMAND_FRAGMENTS.map((f) => f.id).join(', ')})`);
+  const only =
+    flags.only === undefined
+      ? undefined
+      : factsCommandFragments(
+          flags.only
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        );
+  if (only?.unknown.length)
+    throw new UsageError(`--only: unknown facts fragment ${only.unknown.join(', ')} (known: ${FACTS_COMMAND_FRAGMENTS.map((f) => f.id).join(', ')})`);
   const limit = pLimit(flags.forks);
   let failed = 0;
   let unreachable = 0;

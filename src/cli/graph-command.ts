@@ -32,7 +32,12 @@ export async function graphCommand(flags: GraphFlags): Promise<number> {
     }
     entries = parseFactsJson(text, flags.from);
     if (flags.limit) {
-      const keep = new Set(limitNames(entries.map((e) => e.host), flags.limit));
+      const keep = new Set(
+        limitNames(
+          entries.map((e) => e.host),
+          flags.limit,
+        ),
+      );
       entries = entries.filter((e) => keep.has(e.host));
       if (!entries.length) throw new UsageError(`--limit ${flags.limit} matches no host in ${flags.from}`);
     }
@@ -41,7 +46,10 @@ export async function graphCommand(flags: GraphFlags): Promise<number> {
     printWarnings(loaded.warnings, err);
     const sel = selectHosts(loaded.inventory, flags.limit ?? 'all', { file: '--limit' });
     printWarnings(sel.diagnostics, err);
-    entries = await gatherFactsEntries(loaded.inventory, sel.hosts, { forks: flags.forks, hooks: { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) } });
+    entries = await gatherFactsEntries(loaded.inventory, sel.hosts, {
+      forks: flags.forks,
+      hooks: { passphrase: promptPassphrase, onWarning: (m) => err(`warning: ${m}`) },
+    });
   }
   for (const e of entries) if ('error' in e) err(`${e.host}: ${e.unreachable ? 'unreachable' : 'failed'}: ${e.error}`);
 

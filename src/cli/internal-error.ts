@@ -55,7 +55,10 @@ export function mapStack(stack: string, root: string = packageRoot()): string {
     if (!maps.has(file)) {
       try {
         const mapFile = `${file}.map`;
-        maps.set(file, existsSync(mapFile) ? { map: new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMapPayload), dir: dirname(mapFile) } : null);
+        maps.set(
+          file,
+          existsSync(mapFile) ? { map: new SourceMap(JSON.parse(readFileSync(mapFile, 'utf8')) as SourceMapPayload), dir: dirname(mapFile) } : null,
+        );
       } catch {
         maps.set(file, null);
       }

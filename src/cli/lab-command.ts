@@ -4,7 +4,20 @@ import type { LabDirFlags, LabUpFlags } from './flags.js';
 import { err, out } from './output.js';
 
 export async function labUpCommand(flags: LabUpFlags): Promise<number> {
-  const state = await labUp({ dir: flags.dir, n: flags.hosts, prefix: flags.prefix, kernel: flags.kernel, guests: flags.guest, libvirt: flags.libvirt, untaggedMgmt: flags.untaggedMgmt, init: flags.init, manager: flags.manager }, (line) => err(line));
+  const state = await labUp(
+    {
+      dir: flags.dir,
+      n: flags.hosts,
+      prefix: flags.prefix,
+      kernel: flags.kernel,
+      guests: flags.guest,
+      libvirt: flags.libvirt,
+      untaggedMgmt: flags.untaggedMgmt,
+      init: flags.init,
+      manager: flags.manager,
+    },
+    (line) => err(line),
+  );
   const paths = labPaths(flags.dir);
   out(`lab up: ${state.hosts.length} hosts (${state.hosts.map((h) => `${h.name} ${h.address}`).join(', ')})`);
   if (state.vm) out(`switch: sw ${state.vm.switch.address} (VMs booted kernel ${state.vm.release}; ssh with the lab key, see docs/lab.md)`);

@@ -39,7 +39,11 @@ export function loadInputs(opts: { playbook?: string; inventory: string[]; extra
     // (which CI would read as "converged" or, with --check --detailed-exitcode, as "no drift").
     if (sel.hosts.length === 0 && ![...invDiags, ...lim.diagnostics].some((d) => d.severity === 'error')) {
       const n = inventory.hosts.size;
-      diagnostics.push({ severity: 'error', file: '--limit', message: `'${opts.limit}' selects none of the inventory's ${n} host${n === 1 ? '' : 's'}: nothing to do` });
+      diagnostics.push({
+        severity: 'error',
+        file: '--limit',
+        message: `'${opts.limit}' selects none of the inventory's ${n} host${n === 1 ? '' : 's'}: nothing to do`,
+      });
     }
     limit = new Set(sel.hosts);
   }

@@ -4,7 +4,19 @@ import { Argument, Command, Option } from 'commander';
 import { KVMNET_VERSION } from './version.js';
 import { EXIT, reportError } from './exit-codes.js';
 import type { FactsFlags, InventoryFlags, LabDirFlags, LabUpFlags, MergeFlags, RunFlags, ValidateFlags } from './flags.js';
-import { MAX_FORKS, collect, hostPattern, labHostCount, labPrefix, nonEmpty, seconds, shardByOption, shardOption, tagList, wholeNumber } from './option-parsers.js';
+import {
+  MAX_FORKS,
+  collect,
+  hostPattern,
+  labHostCount,
+  labPrefix,
+  nonEmpty,
+  seconds,
+  shardByOption,
+  shardOption,
+  tagList,
+  wholeNumber,
+} from './option-parsers.js';
 
 const pkg = { version: KVMNET_VERSION };
 
@@ -23,7 +35,11 @@ function inventoryOption(cmd: Command): Command {
 /** -F: the OpenSSH client config to read instead of ~/.ssh/config and /etc/ssh/ssh_config (`none`: none). */
 function sshConfigOption(cmd: Command): Command {
   return cmd
-    .option('-F, --ssh-config <file>', 'OpenSSH client config to read (default: ~/.ssh/config, then /etc/ssh/ssh_config; none: none); the ssh_config variable wins', nonEmpty('an ssh config file or none'))
+    .option(
+      '-F, --ssh-config <file>',
+      'OpenSSH client config to read (default: ~/.ssh/config, then /etc/ssh/ssh_config; none: none); the ssh_config variable wins',
+      nonEmpty('an ssh config file or none'),
+    )
     .hook('preAction', async (_cmd, action) => {
       const { applyAnsibleCfg } = await import('./ansible-cfg-defaults.js');
       applyAnsibleCfg(action);
@@ -33,8 +49,16 @@ function sshConfigOption(cmd: Command): Command {
 /** --shard and --shard-by, the same on `run` and `facts`. */
 function shardOptions(cmd: Command): Command {
   return cmd
-    .option('--shard <I/N|auto>', 'take only shard I of N of the selected hosts (1-based; sorted by name, every N-th host), or auto: from KVMNET_SHARD, JOB_COMPLETION_INDEX + KVMNET_SHARD_COUNT, or CI_NODE_INDEX/CI_NODE_TOTAL', shardOption)
-    .option('--shard-by <var|group:GLOB>', 'with --shard: keep hosts with the same value of this host variable (or in the same group matching GLOB) in one shard', shardByOption);
+    .option(
+      '--shard <I/N|auto>',
+      'take only shard I of N of the selected hosts (1-based; sorted by name, every N-th host), or auto: from KVMNET_SHARD, JOB_COMPLETION_INDEX + KVMNET_SHARD_COUNT, or CI_NODE_INDEX/CI_NODE_TOTAL',
+      shardOption,
+    )
+    .option(
+      '--shard-by <var|group:GLOB>',
+      'with --shard: keep hosts with the same value of this host variable (or in the same group matching GLOB) in one shard',
+      shardByOption,
+    );
 }
 
 /** A usage error found after parsing (options that only make sense together): reported like commander's own. */
@@ -44,7 +68,9 @@ function usageError(cmd: Command, message: string): never {
 
 export function buildProgram(): Command {
   const program = new Command('kvmnet')
-    .description('Configure the networking of KVM/libvirt hypervisor fleets over SSH: bridges, ports, addresses, libvirt networks.\nIdempotent, parallel, with a dry run first. Nothing to install on the hosts but a POSIX shell, iproute2 and virsh.')
+    .description(
+      'Configure the networking of KVM/libvirt hypervisor fleets over SSH: bridges, ports, addresses, libvirt networks.\nIdempotent, parallel, with a dry run first. Nothing to install on the hosts but a POSIX shell, iproute2 and virsh.',
+    )
     .version(pkg.version, '-V, --version')
     // Set before the subcommands are added: they inherit both.
     .exitOverride()
@@ -67,48 +93,57 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
             · 130/143 interrupted`,
     );
 
-  shardOptions(sshConfigOption(inventoryOption(
-    program
-      .command('run')
-      .description('apply a playbook to the selected hosts (or, with --check, show what would change)')
-      .addArgument(playbookArgument()),
-  ))
-    .option('-C, --check', 'contact hosts and read their state, but change nothing; report what would change')
-    .option('--dry-run', 'same as --check')
-    .option('-D, --diff', 'show before/after for each change')
-    .option('-l, --limit <pattern>', 'further limit the hosts: a pattern, or @file with one host per line (e.g. @playbook.retry)', hostPattern)
-    .option('-f, --forks <n>', `hosts worked on at once (1-${MAX_FORKS})`, forks, 50)
-    .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yaml, or JSON; highest precedence (repeatable)', collect, [])
-    .option('-t, --tags <tags>', 'only run tasks with these tags (comma separated)', tagList)
-    .option('--skip-tags <tags>', 'skip tasks with these tags (comma separated)', tagList)
-    .addOption(new Option('-o, --output <format>', 'text (live view on a terminal) or json (JSON Lines)').choices(['text', 'json']).default('text'))
-    .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
-    .addOption(new Option('--recap <mode>', 'auto: on a terminal, hosts with the same outcome share a line when one per host would not fit; full: every host (as -v)').choices(['auto', 'full']).default('auto'))
-    .option('--detailed-exitcode', 'with --check: add 8 to the exit code when changes are pending')
-    .option('--connect-timeout <seconds>', 'SSH connection timeout', seconds(false))
-    .option('--command-timeout <seconds>', 'timeout of each remote command', seconds(false))
-    .option('--force-handlers', 'run notified handlers even on hosts that failed later')
-    .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", seconds(true))
-    .option('--list-tasks', 'print the tasks that would run, without contacting hosts')
-    .option('--list-hosts', 'print the hosts each play would run on, without contacting hosts')
-    .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)')
-    .option('--out <plan.json>', 'with --check: save the plan (per host: every operation, the diffs, and the facts it was planned on) for review and `kvmnet apply`'))
-    .action(async (playbook: string, flags: RunFlags, cmd: Command) => {
-      const check = Boolean(flags.check || flags.dryRun);
-      if (flags.out && !check) usageError(cmd, '--out needs --check (or --dry-run): a saved plan is made without changing anything');
-      if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
-      // Without --check the run changes hosts and the +8 never comes: refuse before anything is contacted.
-      if (flags.detailedExitcode && !check && !flags.listHosts && !flags.listTasks) usageError(cmd, '--detailed-exitcode needs --check (or --dry-run)');
-      const { runCommand } = await import('./run-command.js');
-      process.exitCode = await runCommand(playbook, { ...flags, check });
-    });
+  shardOptions(
+    sshConfigOption(
+      inventoryOption(
+        program.command('run').description('apply a playbook to the selected hosts (or, with --check, show what would change)').addArgument(playbookArgument()),
+      ),
+    )
+      .option('-C, --check', 'contact hosts and read their state, but change nothing; report what would change')
+      .option('--dry-run', 'same as --check')
+      .option('-D, --diff', 'show before/after for each change')
+      .option('-l, --limit <pattern>', 'further limit the hosts: a pattern, or @file with one host per line (e.g. @playbook.retry)', hostPattern)
+      .option('-f, --forks <n>', `hosts worked on at once (1-${MAX_FORKS})`, forks, 50)
+      .option('-e, --extra-vars <vars>', 'k=v pairs, @file.yaml, or JSON; highest precedence (repeatable)', collect, [])
+      .option('-t, --tags <tags>', 'only run tasks with these tags (comma separated)', tagList)
+      .option('--skip-tags <tags>', 'skip tasks with these tags (comma separated)', tagList)
+      .addOption(new Option('-o, --output <format>', 'text (live view on a terminal) or json (JSON Lines)').choices(['text', 'json']).default('text'))
+      .option('-v, --verbose', 'more detail (repeat for more)', (_v: string, n: number) => n + 1, 0)
+      .addOption(
+        new Option('--recap <mode>', 'auto: on a terminal, hosts with the same outcome share a line when one per host would not fit; full: every host (as -v)')
+          .choices(['auto', 'full'])
+          .default('auto'),
+      )
+      .option('--detailed-exitcode', 'with --check: add 8 to the exit code when changes are pending')
+      .option('--connect-timeout <seconds>', 'SSH connection timeout', seconds(false))
+      .option('--command-timeout <seconds>', 'timeout of each remote command', seconds(false))
+      .option('--force-handlers', 'run notified handlers even on hosts that failed later')
+      .option('--wait-lock <seconds>', "wait this long for another kvmnet run's lock on a host (default 2)", seconds(true))
+      .option('--list-tasks', 'print the tasks that would run, without contacting hosts')
+      .option('--list-hosts', 'print the hosts each play would run on, without contacting hosts')
+      .option('--report <file.html>', 'also write a self-contained HTML report of the run (recap, tasks, diffs, timeline, topology of the changed hosts)')
+      .option(
+        '--out <plan.json>',
+        'with --check: save the plan (per host: every operation, the diffs, and the facts it was planned on) for review and `kvmnet apply`',
+      ),
+  ).action(async (playbook: string, flags: RunFlags, cmd: Command) => {
+    const check = Boolean(flags.check || flags.dryRun);
+    if (flags.out && !check) usageError(cmd, '--out needs --check (or --dry-run): a saved plan is made without changing anything');
+    if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
+    // Without --check the run changes hosts and the +8 never comes: refuse before anything is contacted.
+    if (flags.detailedExitcode && !check && !flags.listHosts && !flags.listTasks) usageError(cmd, '--detailed-exitcode needs --check (or --dry-run)');
+    const { runCommand } = await import('./run-command.js');
+    process.exitCode = await runCommand(playbook, { ...flags, check });
+  });
 
-  sshConfigOption(inventoryOption(
-    program
-      .command('validate')
-      .description('load and validate a playbook and inventory, and render every task for every host, without connecting')
-      .addArgument(playbookArgument()),
-  ))
+  sshConfigOption(
+    inventoryOption(
+      program
+        .command('validate')
+        .description('load and validate a playbook and inventory, and render every task for every host, without connecting')
+        .addArgument(playbookArgument()),
+    ),
+  )
     .option('-l, --limit <pattern>', 'limit the hosts', hostPattern)
     .option('-e, --extra-vars <vars>', 'extra vars (repeatable)', collect, [])
     .action(async (playbook: string, flags: ValidateFlags) => {
@@ -128,22 +163,33 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.exitCode = await inventoryCommand(flags);
     });
 
-  shardOptions(sshConfigOption(inventoryOption(program.command('facts').description("show each host's bridges, ports, addresses, libvirt networks and guest interfaces"))
-    .option('-l, --limit <pattern>', 'limit the hosts (default: all)', hostPattern)
-    .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
-    .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .option('--only <fragments>', 'read only these facts fragments besides the core ones (comma-separated: persisted, bond-details, proc-bonding, vlan-details, bridge-filtering, bridge-vlans, libvirt-version, dhcp, port-forwards, guest-nics, rollback-log; default: all)')))
-    .action(async (flags: FactsFlags, cmd: Command) => {
-      if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
-      const { factsCommand } = await import('./facts-command.js');
-      process.exitCode = await factsCommand(flags);
-    });
+  shardOptions(
+    sshConfigOption(
+      inventoryOption(program.command('facts').description("show each host's bridges, ports, addresses, libvirt networks and guest interfaces"))
+        .option('-l, --limit <pattern>', 'limit the hosts (default: all)', hostPattern)
+        .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
+        .addOption(new Option('-o, --output <format>', 'text or json').choices(['text', 'json']).default('text'))
+        .option(
+          '--only <fragments>',
+          'read only these facts fragments besides the core ones (comma-separated: persisted, bond-details, proc-bonding, vlan-details, bridge-filtering, bridge-vlans, libvirt-version, dhcp, port-forwards, guest-nics, rollback-log; default: all)',
+        ),
+    ),
+  ).action(async (flags: FactsFlags, cmd: Command) => {
+    if (flags.shardBy && !flags.shard) usageError(cmd, '--shard-by needs --shard');
+    const { factsCommand } = await import('./facts-command.js');
+    process.exitCode = await factsCommand(flags);
+  });
 
-  sshConfigOption(inventoryOption(program.command('graph').description("draw each host's network: NICs, bridges, libvirt networks, guests; the SSH path and problems marked"))
-    .option('-l, --limit <pattern>', 'limit the hosts', hostPattern))
+  sshConfigOption(
+    inventoryOption(
+      program.command('graph').description("draw each host's network: NICs, bridges, libvirt networks, guests; the SSH path and problems marked"),
+    ).option('-l, --limit <pattern>', 'limit the hosts', hostPattern),
+  )
     .option('-f, --forks <n>', `hosts contacted at once (1-${MAX_FORKS})`, forks, 50)
     .option('--from <facts.json>', 'draw from the output of `kvmnet facts --output json` instead of contacting hosts', nonEmpty('a facts JSON file'))
-    .addOption(new Option('--format <format>', 'svg, dot, mermaid or html (default: from the -o file name, else svg)').choices(['svg', 'dot', 'mermaid', 'html']))
+    .addOption(
+      new Option('--format <format>', 'svg, dot, mermaid or html (default: from the -o file name, else svg)').choices(['svg', 'dot', 'mermaid', 'html']),
+    )
     .option('-o, --output <file>', 'write to FILE instead of stdout')
     .option('--no-group', 'draw every host, even those of the same shape (default: same-shape hosts are one picture, ×N)')
     .action(async (flags: import('./graph-command.js').GraphFlags) => {
@@ -151,12 +197,16 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
       process.exitCode = await graphCommand(flags);
     });
 
-  sshConfigOption(inventoryOption(
-    program
-      .command('apply')
-      .description('apply a plan saved with `kvmnet run --check --out plan.json`: exactly its operations, on each host whose facts are still what the plan read (others are refused, naming what changed)')
-      .argument('<plan.json>', 'the saved plan'),
-  ))
+  sshConfigOption(
+    inventoryOption(
+      program
+        .command('apply')
+        .description(
+          'apply a plan saved with `kvmnet run --check --out plan.json`: exactly its operations, on each host whose facts are still what the plan read (others are refused, naming what changed)',
+        )
+        .argument('<plan.json>', 'the saved plan'),
+    ),
+  )
     .option('-f, --forks <n>', `hosts worked on at once (1-${MAX_FORKS})`, forks, 50)
     .option('-e, --extra-vars <vars>', 'the extra vars the plan was made with (repeatable)', collect, [])
     .option('-D, --diff', 'show before/after for each change')
@@ -185,7 +235,9 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
 
   program
     .command('merge')
-    .description('merge the JSON Lines of the shards of one run (`run` or `facts` with --shard I/N --output json) into the result of a single run, checking they are of one run, disjoint and complete')
+    .description(
+      'merge the JSON Lines of the shards of one run (`run` or `facts` with --shard I/N --output json) into the result of a single run, checking they are of one run, disjoint and complete',
+    )
     .argument('<files...>', 'the JSON Lines of every shard')
     .option('-o, --output <file.jsonl>', 'write the merged JSON Lines here (default: only the recap is printed)')
     .option('--report <file.html>', 'also write the HTML report of the merged run')
@@ -205,7 +257,9 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
 
   program
     .command('doc')
-    .description('show the reference of a task type: its fields, defaults, allowed values, refusals and an example (like ansible-doc); without TYPE, list the task types')
+    .description(
+      'show the reference of a task type: its fields, defaults, allowed values, refusals and an example (like ansible-doc); without TYPE, list the task types',
+    )
     .argument('[type]', 'a task type, e.g. ensure_bond')
     .action(async (type: string | undefined) => {
       const { docCommand } = await import('./doc-command.js');
@@ -220,11 +274,34 @@ Exit codes: 0 ok · 1 invalid input or usage (no host contacted) · 2 a task fai
     .addOption(dirOption('where the lab keeps its keys, inventory and state'))
     .option('--prefix <prefix>', "prefix of every name the lab creates (namespaces, links; default kvl, or the existing lab's)", labPrefix)
     .option('--guest <host>', 'start a tiny running guest (qemu, 64 MB, one NIC on network default) on this host; repeatable', collect)
-    .addOption(new Option('--kernel <kind>', 'netns: hosts are namespaces on this kernel (default, fast); vm: QEMU VMs with their own kernel and a lab switch (bonds, VLANs; slow)').choices(['netns', 'vm']))
-    .addOption(new Option('--libvirt <which>', "system: the machine's libvirt (default); backports: hosts this run creates get Debian bookworm-backports' libvirt (11.x, nftables firewall backend), unpacked into /var/cache/kvmnet-lab").choices(['system', 'backports']))
-    .option('--untagged-mgmt', "with --kernel vm: the switch also joins its host ports' untagged traffic to the management network (VLAN 10), so a host's eth1 or bond0 without a VLAN is on the lab subnet too")
-    .addOption(new Option('--init <init>', 'with --kernel vm: busybox (default, fast, nothing survives a reboot); systemd: hosts boot systemd, keep /etc and /var on a disk and can reboot').choices(['busybox', 'systemd']))
-    .addOption(new Option('--manager <manager>', "with --init systemd: the hosts' network stack (default networkd); networkmanager, netplan, ifupdown and ifupdown2 are unpacked into /var/cache/kvmnet-lab, never installed here").choices(['networkd', 'networkmanager', 'netplan', 'ifupdown', 'ifupdown2', 'none']))
+    .addOption(
+      new Option(
+        '--kernel <kind>',
+        'netns: hosts are namespaces on this kernel (default, fast); vm: QEMU VMs with their own kernel and a lab switch (bonds, VLANs; slow)',
+      ).choices(['netns', 'vm']),
+    )
+    .addOption(
+      new Option(
+        '--libvirt <which>',
+        "system: the machine's libvirt (default); backports: hosts this run creates get Debian bookworm-backports' libvirt (11.x, nftables firewall backend), unpacked into /var/cache/kvmnet-lab",
+      ).choices(['system', 'backports']),
+    )
+    .option(
+      '--untagged-mgmt',
+      "with --kernel vm: the switch also joins its host ports' untagged traffic to the management network (VLAN 10), so a host's eth1 or bond0 without a VLAN is on the lab subnet too",
+    )
+    .addOption(
+      new Option(
+        '--init <init>',
+        'with --kernel vm: busybox (default, fast, nothing survives a reboot); systemd: hosts boot systemd, keep /etc and /var on a disk and can reboot',
+      ).choices(['busybox', 'systemd']),
+    )
+    .addOption(
+      new Option(
+        '--manager <manager>',
+        "with --init systemd: the hosts' network stack (default networkd); networkmanager, netplan, ifupdown and ifupdown2 are unpacked into /var/cache/kvmnet-lab, never installed here",
+      ).choices(['networkd', 'networkmanager', 'netplan', 'ifupdown', 'ifupdown2', 'none']),
+    )
     .action(async (flags: LabUpFlags) => {
       const { labUpCommand } = await import('./lab-command.js');
       process.exitCode = await labUpCommand(flags);

@@ -17,14 +17,17 @@ export async function mergeCommand(files: string[], flags: MergeFlags): Promise<
     }
   });
   const merged = mergeShards(inputs);
-  if (flags.report && merged.header.command !== 'run') throw new UsageError('--report is the HTML report of a run: these are facts shards (draw them with `kvmnet graph --from MERGED.jsonl`)');
+  if (flags.report && merged.header.command !== 'run')
+    throw new UsageError('--report is the HTML report of a run: these are facts shards (draw them with `kvmnet graph --from MERGED.jsonl`)');
   if (flags.detailedExitcode && !merged.summary.check) throw new UsageError('--detailed-exitcode needs shards run with --check');
   const jsonl = merged.events.map((e) => JSON.stringify(e)).join('\n') + '\n';
   if (flags.output) writeFileSync(flags.output, jsonl);
   // With -o the merged JSON Lines go to the file and the recap to the screen; without, the recap only.
   out(recapText(merged.summary, colors()));
   const shards = merged.header.merged_from.length;
-  err(`merged ${shards} shard${shards === 1 ? '' : 's'} of run ${merged.header.run_id}: ${merged.summary.hosts.length} hosts${flags.output ? ` → ${flags.output}` : ''}`);
+  err(
+    `merged ${shards} shard${shards === 1 ? '' : 's'} of run ${merged.header.run_id}: ${merged.summary.hosts.length} hosts${flags.output ? ` → ${flags.output}` : ''}`,
+  );
   if (flags.report) {
     const { parseRunLog } = await import('../report/html-run-log.js');
     const { runReportHtml } = await import('../report/html-report.js');

@@ -32,7 +32,10 @@ export function seconds(allowZero: boolean): (value: string) => number {
 
 /** A comma-separated list that must name at least one tag: an empty --tags would silently mean "every task". */
 export function tagList(value: string): string[] {
-  const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+  const tags = value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (tags.length === 0) throw new InvalidArgumentError('Expected one or more comma-separated tags, like net,bridges.');
   return tags;
 }

@@ -42,7 +42,13 @@ const reporterOut = (line: string) => {
 };
 
 /** Only the chosen reporter is loaded: listr2 costs start-up time that JSON and plain output never need. */
-export async function makeReporter(o: { output: 'text' | 'json'; diff: boolean; verbose: number; recap?: 'auto' | 'full'; header?: RunHeader }): Promise<Reporter> {
+export async function makeReporter(o: {
+  output: 'text' | 'json';
+  diff: boolean;
+  verbose: number;
+  recap?: 'auto' | 'full';
+  header?: RunHeader;
+}): Promise<Reporter> {
   if (o.output === 'json') return new (await import('../report/json.js')).JsonReporter(reporterOut, o.header);
   const recap = o.recap === 'full' || o.verbose > 0 ? 'full' : 'fit';
   if (interactive()) return new (await import('../report/live.js')).LiveReporter({ diff: o.diff, colors: colors(), write: out, recap });
@@ -59,7 +65,10 @@ export async function promptPassphrase(keyPath: string): Promise<string | undefi
  * a stream that drops everything, and the prompt goes straight to the real one. Ctrl-C gives up (undefined)
  * and is passed on to the process, so a run stops as it would at any other moment.
  */
-export async function readSecret(prompt: string, io: { input: NodeJS.ReadableStream & { isTTY?: boolean }; output: NodeJS.WritableStream }): Promise<string | undefined> {
+export async function readSecret(
+  prompt: string,
+  io: { input: NodeJS.ReadableStream & { isTTY?: boolean }; output: NodeJS.WritableStream },
+): Promise<string | undefined> {
   if (!io.input.isTTY) return undefined;
   const muted = new Writable({ write: (_chunk, _encoding, done) => done() });
   const rl = createInterface({ input: io.input, output: muted, terminal: true });

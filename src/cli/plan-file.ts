@@ -46,23 +46,35 @@ export function readPlan(file: string): SavedPlan {
   } catch (e) {
     throw new UsageError(`cannot read the plan ${file}: ${(e as Error).message}`);
   }
-  if (typeof plan !== 'object' || plan === null || plan.kvmnet_plan === undefined) throw new UsageError(`${file} is not a kvmnet plan (expected the output of \`kvmnet run --check --out FILE\`)`);
-  if (plan.kvmnet_plan !== PLAN_FORMAT) throw new UsageError(`${file}: plan format ${String(plan.kvmnet_plan)}, this kvmnet reads format ${PLAN_FORMAT}; re-plan`);
-  if (plan.kvmnet_version !== KVMNET_VERSION) throw new UsageError(`${file} was made by kvmnet ${plan.kvmnet_version}, this is kvmnet ${KVMNET_VERSION}: its operations may mean something else here; re-plan`);
-  if (plan.digest !== planDigest(plan)) throw new UsageError(`${file} was changed after it was made (its digest does not match its content): a plan is applied only as it was reviewed; re-plan`);
-  const unknown = Object.values(plan.hosts ?? {}).flatMap((h) => h.tasks.flatMap((t) => (t.plan?.changes ?? []).flatMap((c) => c.ops.filter((o) => !OP_NAMES.includes(o.op)))));
+  if (typeof plan !== 'object' || plan === null || plan.kvmnet_plan === undefined)
+    throw new UsageError(`${file} is not a kvmnet plan (expected the output of \`kvmnet run --check --out FILE\`)`);
+  if (plan.kvmnet_plan !== PLAN_FORMAT)
+    throw new UsageError(`${file}: plan format ${String(plan.kvmnet_plan)}, this kvmnet reads format ${PLAN_FORMAT}; re-plan`);
+  if (plan.kvmnet_version !== KVMNET_VERSION)
+    throw new UsageError(
+      `${file} was made by kvmnet ${plan.kvmnet_version}, this is kvmnet ${KVMNET_VERSION}: its operations may mean something else here; re-plan`,
+    );
+  if (plan.digest !== planDigest(plan))
+    throw new UsageError(`${file} was changed after it was made (its digest does not match its content): a plan is applied only as it was reviewed; re-plan`);
+  const unknown = Object.values(plan.hosts ?? {}).flatMap((h) =>
+    h.tasks.flatMap((t) => (t.plan?.changes ?? []).flatMap((c) => c.ops.filter((o) => !OP_NAMES.includes(o.op)))),
+  );
   if (unknown.length) throw new UsageError(`${file} holds operations this kvmnet does not know: ${[...new Set(unknown.map((o) => String(o.op)))].join(', ')}`);
   return plan;
 }
 
 /** Refuses a plan made from another playbook, inventory or extra vars than the ones loaded now. */
 export function checkPlanInputs(plan: SavedPlan, file: string, o: { playbookBytes: Buffer; inventory: Inventory; extraVars: Record<string, unknown> }): void {
-  if (sha256(o.playbookBytes) !== plan.playbook.sha256) throw new UsageError(`${file} was made from another version of ${plan.playbook.file} (its content changed since); re-plan`);
+  if (sha256(o.playbookBytes) !== plan.playbook.sha256)
+    throw new UsageError(`${file} was made from another version of ${plan.playbook.file} (its content changed since); re-plan`);
   if (inventoryHash(o.inventory) !== plan.inventory.sha256) {
     const missing = plan.selection.hosts.filter((h) => !o.inventory.hosts.has(h));
-    throw new UsageError(`${file} was made from another inventory (${missing.length ? `no host ${missing.join(', ')} in this one` : 'hosts, groups or variables differ'}; it used ${plan.inventory.sources.join(', ')}); re-plan`);
+    throw new UsageError(
+      `${file} was made from another inventory (${missing.length ? `no host ${missing.join(', ')} in this one` : 'hosts, groups or variables differ'}; it used ${plan.inventory.sources.join(', ')}); re-plan`,
+    );
   }
-  if (sha256(canonicalJson(o.extraVars)) !== plan.extra_vars_sha256) throw new UsageError(`${file} was made with other extra vars (-e); give the same ones, or re-plan`);
+  if (sha256(canonicalJson(o.extraVars)) !== plan.extra_vars_sha256)
+    throw new UsageError(`${file} was made with other extra vars (-e); give the same ones, or re-plan`);
 }
 
 /** The plan as the HTML report reads a run: one `check` event per task, the operations' shell under each change. */
@@ -73,8 +85,26 @@ export function planRunLog(plan: SavedPlan): RunLog {
     for (const t of h.tasks) {
       const changes = t.plan?.changes ?? [];
       const outcome = t.kind === 'failed' ? 'failed' : t.kind === 'skipped' ? 'skipped' : changes.length ? 'changed' : 'ok';
-      const diff = changes.length ? { before: t.plan?.diff?.before ?? '', after: t.plan?.diff?.after ?? '', notes: [...(t.plan?.diff?.notes ?? []), ...changeLines(changes).map((l) => `runs: ${l}`)] } : undefined;
-      tasks.push({ time, host, play: '', task: t.name, type: t.type, outcome, message: changes.map((c) => c.summary).join('; ') || t.plan?.noop || t.message || '', changes: changes.map((c) => c.summary), ...(diff ? { diff } : {}), check: true, durationMs: 0 });
+      const diff = changes.length
+        ? {
+            before: t.plan?.diff?.before ?? '',
+            after: t.plan?.diff?.after ?? '',
+            notes: [...(t.plan?.diff?.notes ?? []), ...changeLines(changes).map((l) => `runs: ${l}`)],
+          }
+        : undefined;
+      tasks.push({
+        time,
+        host,
+        play: '',
+        task: t.name,
+        type: t.type,
+        outcome,
+        message: changes.map((c) => c.summary).join('; ') || t.plan?.noop || t.message || '',
+        changes: changes.map((c) => c.summary),
+        ...(diff ? { diff } : {}),
+        check: true,
+        durationMs: 0,
+      });
     }
   }
   return { plays: [{ time, play: `plan of ${plan.playbook.file}`, hosts: Object.keys(plan.hosts), check: true }], batches: [], tasks, warnings: [] };

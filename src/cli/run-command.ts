@@ -21,7 +21,11 @@ export async function applyCommand(planFile: string, flags: RunFlags): Promise<n
   const plan = readPlan(planFile);
   const inventory = flags.inventory.length ? flags.inventory : plan.inventory.sources;
   const { tags, skip_tags: skipTags } = plan.selection;
-  return runCommand(plan.playbook.file, { ...flags, inventory, check: false, tags: tags ?? undefined, skipTags: skipTags ?? undefined, limit: undefined }, { plan, file: planFile });
+  return runCommand(
+    plan.playbook.file,
+    { ...flags, inventory, check: false, tags: tags ?? undefined, skipTags: skipTags ?? undefined, limit: undefined },
+    { plan, file: planFile },
+  );
 }
 
 export async function runCommand(playbookFile: string, flags: RunFlags, saved?: { plan: SavedPlan; file: string }): Promise<number> {
@@ -36,12 +40,17 @@ export async function runCommand(playbookFile: string, flags: RunFlags, saved?: 
     ...loaded.playbook!,
     plays: loaded.playbook!.plays.map((p) => ({ ...p, tasks: p.tasks.filter((t) => taskSelected(t, filter)) })),
   };
-  const selectedHosts = playbook.plays.map((play) => selectHosts(loaded.inventory, play.hosts, play.loc).hosts.filter((h) => !loaded.limit || loaded.limit.has(h)));
+  const selectedHosts = playbook.plays.map((play) =>
+    selectHosts(loaded.inventory, play.hosts, play.loc).hosts.filter((h) => !loaded.limit || loaded.limit.has(h)),
+  );
   // The split is over every host of every play, so that each host's whole run happens in one shard.
   const choice = chooseShard(loaded.inventory, [...new Set(selectedHosts.flat())], { shard: flags.shard, shardBy: flags.shardBy });
   const mine = new Set(choice.mine);
   const playHosts = choice.shard ? selectedHosts.map((hosts) => hosts.filter((h) => mine.has(h))) : selectedHosts;
-  if (choice.shard) err(`shard ${choice.shard.index}/${choice.shard.count} (${choice.shard.source}, by ${choice.shard.by}): ${choice.mine.length} of ${choice.split.flat().length} hosts`);
+  if (choice.shard)
+    err(
+      `shard ${choice.shard.index}/${choice.shard.count} (${choice.shard.source}, by ${choice.shard.by}): ${choice.mine.length} of ${choice.split.flat().length} hosts`,
+    );
 
   if (flags.listHosts || flags.listTasks) {
     for (const [p, play] of playbook.plays.entries()) {
@@ -60,8 +69,13 @@ export async function runCommand(playbookFile: string, flags: RunFlags, saved?: 
   // A shard with no host (more shards than hosts) is not a mistake of this job: it reports an empty run for merge.
   const emptyShard = Boolean(choice.shard) && choice.mine.length === 0 && selectedHosts.some((h) => h.length > 0);
   if (nothing) {
-    if (flags.check && flags.detailedExitcode && !emptyShard) throw new UsageError(`${nothing}: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift`);
-    err(emptyShard ? `warning: shard ${choice.shard!.index}/${choice.shard!.count} has none of the ${choice.split.flat().length} selected hosts: nothing to do` : `warning: ${nothing}: nothing to do`);
+    if (flags.check && flags.detailedExitcode && !emptyShard)
+      throw new UsageError(`${nothing}: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift`);
+    err(
+      emptyShard
+        ? `warning: shard ${choice.shard!.index}/${choice.shard!.count} has none of the ${choice.split.flat().length} selected hosts: nothing to do`
+        : `warning: ${nothing}: nothing to do`,
+    );
     // Hosts of plays without a task would still be connected to (facts, the run lock): contact none.
     limit = new Set();
   }
@@ -77,16 +91,19 @@ export async function runCommand(playbookFile: string, flags: RunFlags, saved?: 
   process.on('SIGTERM', onSignal);
 
   // Hashing every host's vars costs time on a large fleet: only JSON output carries the header.
-  const header = flags.output !== 'json' ? undefined : buildHeader({
-    command: 'run',
-    inventory: loaded.inventory,
-    playbookBytes: readFileSync(playbookFile),
-    extraVars: loaded.extraVars,
-    check: Boolean(flags.check),
-    tags: flags.tags,
-    skipTags: flags.skipTags,
-    choice,
-  });
+  const header =
+    flags.output !== 'json'
+      ? undefined
+      : buildHeader({
+          command: 'run',
+          inventory: loaded.inventory,
+          playbookBytes: readFileSync(playbookFile),
+          extraVars: loaded.extraVars,
+          check: Boolean(flags.check),
+          tags: flags.tags,
+          skipTags: flags.skipTags,
+          choice,
+        });
   const shown = await makeReporter({ output: flags.output, diff: Boolean(flags.diff), verbose: flags.verbose, recap: flags.recap, header });
   const recorder = flags.report ? new (await import('../report/html-recorder.js')).RecordingReporter(shown) : undefined;
   const recordings = flags.out ? new Map<string, HostRecording>() : undefined;
@@ -113,9 +130,22 @@ export async function runCommand(playbookFile: string, flags: RunFlags, saved?: 
     reporter,
   );
   if (flags.out && recordings) {
-    const plan = writePlan(flags.out, recordings, { playbookFile, inventorySources: flags.inventory, inventory: loaded.inventory, extraVars: loaded.extraVars, tags: flags.tags, skipTags: flags.skipTags });
-    const ops = Object.values(plan.hosts).reduce((n, h) => n + h.tasks.reduce((m, t) => m + (t.plan?.changes ?? []).reduce((k, c) => k + c.ops.length, 0), 0), 0);
-    if (flags.output !== 'json') out(`plan saved to ${flags.out}: ${ops} operation${ops === 1 ? '' : 's'} on ${Object.keys(plan.hosts).length} host${Object.keys(plan.hosts).length === 1 ? '' : 's'}; review it (kvmnet report ${flags.out} -o plan.html), then: kvmnet apply ${flags.out}`);
+    const plan = writePlan(flags.out, recordings, {
+      playbookFile,
+      inventorySources: flags.inventory,
+      inventory: loaded.inventory,
+      extraVars: loaded.extraVars,
+      tags: flags.tags,
+      skipTags: flags.skipTags,
+    });
+    const ops = Object.values(plan.hosts).reduce(
+      (n, h) => n + h.tasks.reduce((m, t) => m + (t.plan?.changes ?? []).reduce((k, c) => k + c.ops.length, 0), 0),
+      0,
+    );
+    if (flags.output !== 'json')
+      out(
+        `plan saved to ${flags.out}: ${ops} operation${ops === 1 ? '' : 's'} on ${Object.keys(plan.hosts).length} host${Object.keys(plan.hosts).length === 1 ? '' : 's'}; review it (kvmnet report ${flags.out} -o plan.html), then: kvmnet apply ${flags.out}`,
+      );
   }
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -135,7 +165,9 @@ export async function runCommand(playbookFile: string, flags: RunFlags, saved?: 
     const [{ writeRunReport }, { gatherFactsEntries }] = await Promise.all([import('../report/html-write.js'), import('./gather-live.js')]);
     const hooks = { passphrase: promptPassphrase, onWarning: (m: string) => err(`warning: ${m}`) };
     const gather = (hosts: string[]) => gatherFactsEntries(loaded.inventory, hosts, { forks: flags.forks, hooks });
-    await writeRunReport(flags.report, recorder.log, { gather, title: `kvmnet run report: ${playbookFile}` }).catch((e: Error) => err(`warning: could not write the report ${flags.report}: ${e.message}`));
+    await writeRunReport(flags.report, recorder.log, { gather, title: `kvmnet run report: ${playbookFile}` }).catch((e: Error) =>
+      err(`warning: could not write the report ${flags.report}: ${e.message}`),
+    );
   }
   if (signal) return exitCodeForSignal(signal);
   return exitCodeFor(summary, Boolean(flags.detailedExitcode));
@@ -147,6 +179,7 @@ function nothingSelected(playbook: Playbook, playHosts: string[][], flags: RunFl
   if (playbook.plays.length === 0) return 'the playbook has no play';
   const tagged = flags.tags || flags.skipTags;
   if (playHosts.every((h) => h.length === 0)) return `no play selects a host${flags.limit !== undefined ? ` (with --limit ${flags.limit})` : ''}`;
-  if (tagged) return `${[flags.tags && `--tags ${flags.tags.join(',')}`, flags.skipTags && `--skip-tags ${flags.skipTags.join(',')}`].filter(Boolean).join(' and ')} select${flags.tags && flags.skipTags ? '' : 's'} no task of a play with hosts`;
+  if (tagged)
+    return `${[flags.tags && `--tags ${flags.tags.join(',')}`, flags.skipTags && `--skip-tags ${flags.skipTags.join(',')}`].filter(Boolean).join(' and ')} select${flags.tags && flags.skipTags ? '' : 's'} no task of a play with hosts`;
   return 'no play with hosts has a task';
 }

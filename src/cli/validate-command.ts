@@ -12,6 +12,8 @@ export async function validateCommand(playbookFile: string, flags: ValidateFlags
   if (problems.some((d) => d.severity === 'error')) throw new InvalidInputError(problems);
   printWarnings(problems, err);
   const s = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  out(`${playbookFile}: valid · ${s(report.plays, 'play')} · ${s(report.hosts.size, 'host')} · ${s(report.tasks, 'task')} · ${s(report.renderings, 'rendering')} checked`);
+  out(
+    `${playbookFile}: valid · ${s(report.plays, 'play')} · ${s(report.hosts.size, 'host')} · ${s(report.tasks, 'task')} · ${s(report.renderings, 'rendering')} checked`,
+  );
   return EXIT.ok;
 }

@@ -114,7 +114,15 @@ export function loadAnsibleCfg(env: NodeJS.ProcessEnv = process.env, cwd = proce
   };
 
   const inv = raw('defaults', 'inventory', 'ANSIBLE_INVENTORY');
-  if (inv) cfg.inventory = { value: inv.text.split(',').map((p) => p.trim()).filter(Boolean).map((p) => path(p, inv.base)), origin: inv.origin };
+  if (inv)
+    cfg.inventory = {
+      value: inv.text
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map((p) => path(p, inv.base)),
+      origin: inv.origin,
+    };
   const key = raw('defaults', 'private_key_file', 'ANSIBLE_PRIVATE_KEY_FILE');
   if (key) cfg.privateKeyFile = { value: path(key.text, key.base), origin: key.origin };
   const set = <K extends keyof AnsibleCfg>(k: K, v: AnsibleCfg[K] | undefined) => {

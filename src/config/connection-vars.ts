@@ -30,12 +30,7 @@ export const CONNECTION_VAR_ALIASES = {
 
 type VarName = keyof typeof CONNECTION_VAR_ALIASES;
 
-const SECRETS = new Set<string>([
-  'ssh_password',
-  'become_password',
-  ...CONNECTION_VAR_ALIASES.ssh_password,
-  ...CONNECTION_VAR_ALIASES.become_password,
-]);
+const SECRETS = new Set<string>(['ssh_password', 'become_password', ...CONNECTION_VAR_ALIASES.ssh_password, ...CONNECTION_VAR_ALIASES.become_password]);
 
 const TEMPLATE = /\{\{|\{%/;
 
@@ -73,7 +68,11 @@ export function resolveConnectionVars(
     for (const other of set.slice(1)) {
       if (vars[other] !== vars[first]) {
         const values = SECRETS.has(first) ? '' : ` (${show(vars[first])} over ${show(vars[other])})`;
-        diagnostics.push({ severity: 'warning', ...(originOf?.(other) ?? where), message: `host '${name}': both '${first}' and '${other}' are set; using '${first}'${values}` });
+        diagnostics.push({
+          severity: 'warning',
+          ...(originOf?.(other) ?? where),
+          message: `host '${name}': both '${first}' and '${other}' are set; using '${first}'${values}`,
+        });
       }
     }
     return { value: vars[first], from: first };
@@ -245,5 +244,5 @@ function currentUser(): string | undefined {
 }
 
 function show(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : JSON.stringify(v) ?? String(v);
+  return typeof v === 'string' ? `'${v}'` : (JSON.stringify(v) ?? String(v));
 }

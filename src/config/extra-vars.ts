@@ -42,7 +42,12 @@ function parseOne(arg: string, label: string, cwd: string, diagnostics: Diagnost
   for (const w of words) {
     const eq = w.value.indexOf('=');
     if (eq <= 0) {
-      error(eq === 0 ? `missing variable name before '=' in '${w.value}'` : `expected key=value, found '${w.value}' (or use -e @file.yaml or -e '{"key": "value"}')`, w.start + 1);
+      error(
+        eq === 0
+          ? `missing variable name before '=' in '${w.value}'`
+          : `expected key=value, found '${w.value}' (or use -e @file.yaml or -e '{"key": "value"}')`,
+        w.start + 1,
+      );
       ok = false;
       continue;
     }
@@ -69,7 +74,12 @@ function fromFile(path: string, cwd: string, diagnostics: Diagnostic[]): Record<
     return {};
   }
   if (!isRecord(source.value)) {
-    diagnostics.push({ severity: 'error', file: shown, ...locate(source, []), message: `extra vars file must be a map of variable names to values; found ${describe(source.value)}` });
+    diagnostics.push({
+      severity: 'error',
+      file: shown,
+      ...locate(source, []),
+      message: `extra vars file must be a map of variable names to values; found ${describe(source.value)}`,
+    });
     return undefined;
   }
   return source.value;

@@ -93,9 +93,7 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
     if (line[0] === '[' && !(IPV6_HOST.test(line) && !line.endsWith(']'))) {
       const m = SECTION.exec(line);
       if (!m) {
-        const why = line.includes(']')
-          ? 'a section header is [group], [group:vars] or [group:children], with no spaces'
-          : "missing ']'";
+        const why = line.includes(']') ? 'a section header is [group], [group:vars] or [group:children], with no spaces' : "missing ']'";
         err(lineNo, lead + 1, `invalid section header '${line}': ${why}`);
         state = 'skip';
         return;
@@ -103,7 +101,11 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
       const name = m[1]!;
       const kind = m[2] ?? 'hosts';
       if (!SECTION_KINDS.includes(kind)) {
-        err(lineNo, lead + name.length + 3, `section [${name}:${kind}] has unknown type '${kind}': expected hosts, children or vars${didYouMean(kind, SECTION_KINDS)}`);
+        err(
+          lineNo,
+          lead + name.length + 3,
+          `section [${name}:${kind}] has unknown type '${kind}': expected hosts, children or vars${didYouMean(kind, SECTION_KINDS)}`,
+        );
         state = 'skip';
         return;
       }
@@ -126,7 +128,8 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
       const eq = line.indexOf('=');
       if (eq === -1) return err(lineNo, lead + 1, `expected key=value in [${group}:vars], found '${line}'`);
       const key = line.slice(0, eq).trim();
-      if (key === '' || /\s/.test(key)) return err(lineNo, lead + 1, `invalid variable name '${key}' in [${group}:vars]: expected a name without spaces before '='`);
+      if (key === '' || /\s/.test(key))
+        return err(lineNo, lead + 1, `invalid variable name '${key}' in [${group}:vars]: expected a name without spaces before '='`);
       const typed = parseIniTyped(line.slice(eq + 1).trim());
       const vars: Record<string, unknown> = {};
       setOwn(vars, key, typed.value);
@@ -148,10 +151,20 @@ export function loadIniInventory(file: string, text: string, b: InventoryBuilder
 
   // As in Ansible: [g:vars] and [p:children] must refer to groups this file (or an earlier source) defines.
   for (const [name, at] of pendingVars) {
-    if (!declared.has(name)) b.diagnostics.push({ severity: 'error', ...at, message: `section [${name}:vars] is for group '${name}', which is not defined: add a [${name}] section (it may be empty)${didYouMean(name, declared)}` });
+    if (!declared.has(name))
+      b.diagnostics.push({
+        severity: 'error',
+        ...at,
+        message: `section [${name}:vars] is for group '${name}', which is not defined: add a [${name}] section (it may be empty)${didYouMean(name, declared)}`,
+      });
   }
   for (const [child, { parent, at }] of pendingChildren) {
-    if (!declared.has(child)) b.diagnostics.push({ severity: 'error', ...at, message: `section [${parent}:children] lists group '${child}', which is not defined: add a [${child}] section (it may be empty)${didYouMean(child, declared)}` });
+    if (!declared.has(child))
+      b.diagnostics.push({
+        severity: 'error',
+        ...at,
+        message: `section [${parent}:children] lists group '${child}', which is not defined: add a [${child}] section (it may be empty)${didYouMean(child, declared)}`,
+      });
   }
 }
 
@@ -190,4 +203,3 @@ function hostLine(file: string, raw: string, lineNo: number, group: string, b: I
     if (ok && origins.size > 0) b.addVars({ target: 'host', name, vars, origins });
   }
 }
-

@@ -128,7 +128,12 @@ export class InventoryBuilder {
         if (layer.target === 'group' && k === 'ansible_group_priority') {
           const p = typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : v;
           if (typeof p === 'number' && Number.isInteger(p)) priorities.set(layer.name, p);
-          else this.diagnostics.push({ severity: 'error', ...(layer.origins.get(k) ?? { file: '<inventory>' }), message: `ansible_group_priority of group '${layer.name}' must be an integer; found ${JSON.stringify(v)}` });
+          else
+            this.diagnostics.push({
+              severity: 'error',
+              ...(layer.origins.get(k) ?? { file: '<inventory>' }),
+              message: `ansible_group_priority of group '${layer.name}' must be an integer; found ${JSON.stringify(v)}`,
+            });
           continue;
         }
         copyVar(vars, k, layer.vars);

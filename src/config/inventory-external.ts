@@ -35,7 +35,8 @@ function runScript(abs: string, args: string[], fail: Fail): unknown {
   const timeout = scriptTimeoutMs();
   const r = spawnSync(abs, args, { encoding: 'utf8', timeout, maxBuffer: MAX_GENERATED_BYTES, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = (r.stderr ?? '').trim().split('\n').slice(-3).join(' | ');
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return fail(`${what} did not finish within ${timeout / 1000} s (KVMNET_INVENTORY_SCRIPT_TIMEOUT)`);
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+    return fail(`${what} did not finish within ${timeout / 1000} s (KVMNET_INVENTORY_SCRIPT_TIMEOUT)`);
   if (r.error) return fail(`cannot run ${what}: ${r.error.message}`);
   if (r.signal) return fail(`${what} was killed by ${r.signal}${stderr ? `: ${stderr}` : ''}`);
   if (r.status !== 0) return fail(`${what} exited with status ${r.status}${stderr ? `: ${stderr}` : ''}`);
@@ -59,7 +60,8 @@ export function loadScriptInventory(abs: string, shown: string, b: InventoryBuil
   const fail: Fail = (message) => void b.diagnostics.push({ severity: 'error', file: shown, line: 1, col: 1, message });
   const data = runScript(abs, ['--list'], fail);
   if (data === undefined) return;
-  if (!isRecord(data)) return fail(`inventory script ${shown} --list must print a JSON object of groups; it printed ${Array.isArray(data) ? 'a list' : typeof data}`);
+  if (!isRecord(data))
+    return fail(`inventory script ${shown} --list must print a JSON object of groups; it printed ${Array.isArray(data) ? 'a list' : typeof data}`);
   const groups: Record<string, Record<string, unknown>> = {};
   const hosts: string[] = [];
   let meta: Record<string, unknown> | undefined;
@@ -91,7 +93,7 @@ export function loadScriptInventory(abs: string, shown: string, b: InventoryBuil
   }
   // Host vars go where the host first appears; where that is does not matter for host vars.
   for (const host of hosts) {
-    const vars = meta !== undefined ? meta[host] ?? {} : runScript(abs, ['--host', host], fail);
+    const vars = meta !== undefined ? (meta[host] ?? {}) : runScript(abs, ['--host', host], fail);
     if (vars === undefined) return;
     if (!isRecord(vars)) return fail(`inventory script ${shown}: the variables of host '${host}' must be a JSON object`);
     if (Object.keys(vars).length === 0) continue;
@@ -130,7 +132,11 @@ export function loadTomlInventory(shown: string, text: string, b: InventoryBuild
         if (!isRecord(value)) return fail(`group '${name}': "${key}" must be a table`);
         out[key] = value;
       } else {
-        b.diagnostics.push({ severity: 'warning', file: shown, message: `skipping unexpected key "${key}" in group "${name}", only "vars", "children" and "hosts" are valid (as Ansible does)` });
+        b.diagnostics.push({
+          severity: 'warning',
+          file: shown,
+          message: `skipping unexpected key "${key}" in group "${name}", only "vars", "children" and "hosts" are valid (as Ansible does)`,
+        });
       }
     }
     groups[name] = out;
@@ -160,7 +166,10 @@ function orderedJson(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
   if (v instanceof Date) return JSON.stringify(v.toISOString());
   if (Array.isArray(v)) return `[${v.map(orderedJson).join(',')}]`;
-  if (isRecord(v)) return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${orderedJson(x)}`).join(',')}}`;
+  if (isRecord(v))
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${orderedJson(x)}`)
+      .join(',')}}`;
   if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan' : v > 0 ? '.inf' : '-.inf';
   return JSON.stringify(v ?? null);
 }

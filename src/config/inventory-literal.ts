@@ -146,7 +146,9 @@ class LiteralParser {
 
   private number(): number | bigint {
     const rest = this.s.slice(this.i);
-    const m = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?)/.exec(rest);
+    const m = /^(?:0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?)/.exec(
+      rest,
+    );
     if (!m) throw new NotALiteral();
     const raw = m[0];
     const next = rest[raw.length];
@@ -204,7 +206,20 @@ class LiteralParser {
   }
 }
 
-const ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"', n: '\n', t: '\t', r: '\r', '0': '\0', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
+const ESCAPES: Record<string, string> = {
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  '\n': '',
+};
 
 /** Python ints are unbounded: one a JS number cannot hold exactly stays a bigint (printed digit for digit). */
 function exactInt(text: string): number | bigint {

@@ -43,7 +43,11 @@ export function loadSource(arg: string, cwd: string, b: InventoryBuilder, varsDi
     const before = b.diagnostics.length;
     const found = loadDirectory(abs, cwd, b, 0);
     if (found === 0 && b.diagnostics.length === before) {
-      b.diagnostics.push({ severity: 'warning', file: shown, message: 'inventory directory has no inventory file (files ending in .ini, .cfg, .txt, .md… are skipped, as by Ansible): there are no hosts' });
+      b.diagnostics.push({
+        severity: 'warning',
+        file: shown,
+        message: 'inventory directory has no inventory file (files ending in .ini, .cfg, .txt, .md… are skipped, as by Ansible): there are no hosts',
+      });
     }
     addVarsDirs(abs, cwd, b, varsDirs);
     return;
@@ -62,7 +66,11 @@ function loadDirectory(dir: string, cwd: string, b: InventoryBuilder, depth: num
     if (DIRECTORY_IGNORED.test(entry)) {
       // The one surprise of Ansible's ignore list for kvmnet's users: an inventory file named *.ini or *.cfg.
       if (/\.(ini|cfg)$/.test(entry) && isDirectory(abs) === false) {
-        b.diagnostics.push({ severity: 'warning', file: displayPath(abs, cwd), message: `skipped: Ansible (and so kvmnet) ignores *${extname(entry)} files inside an inventory directory; name it without the extension, or pass it with -i ${displayPath(abs, cwd)}` });
+        b.diagnostics.push({
+          severity: 'warning',
+          file: displayPath(abs, cwd),
+          message: `skipped: Ansible (and so kvmnet) ignores *${extname(entry)} files inside an inventory directory; name it without the extension, or pass it with -i ${displayPath(abs, cwd)}`,
+        });
       }
       continue;
     }

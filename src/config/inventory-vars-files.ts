@@ -79,7 +79,13 @@ export function readVarsFile(abs: string, shown: string, target: 'group' | 'host
   diagnostics.push(...read.diagnostics.map((d) => ({ ...d, file: shown })));
   if (read.text === undefined) return undefined;
   if (read.text.trimStart().startsWith('$ANSIBLE_VAULT;')) {
-    diagnostics.push({ severity: 'error', file: shown, line: 1, col: 1, message: 'this vars file is encrypted with Ansible Vault, which kvmnet does not support: decrypt it (ansible-vault decrypt) or give the values with -e' });
+    diagnostics.push({
+      severity: 'error',
+      file: shown,
+      line: 1,
+      col: 1,
+      message: 'this vars file is encrypted with Ansible Vault, which kvmnet does not support: decrypt it (ansible-vault decrypt) or give the values with -e',
+    });
     return undefined;
   }
   const { source, diagnostics: parsed } = parseYaml(shown, read.text, { ansible: true });
@@ -87,7 +93,13 @@ export function readVarsFile(abs: string, shown: string, target: 'group' | 'host
   if (!source || source.value === null || source.value === undefined) return undefined;
   if (!isRecord(source.value)) {
     const { line, col } = locate(source, []);
-    diagnostics.push({ severity: 'error', file: shown, line, col, message: `a vars file must be a map of variable names to values; found ${describe(source.value)}` });
+    diagnostics.push({
+      severity: 'error',
+      file: shown,
+      line,
+      col,
+      message: `a vars file must be a map of variable names to values; found ${describe(source.value)}`,
+    });
     return undefined;
   }
   const origins = new Map<string, Location>(Object.keys(source.value).map((k) => [k, { file: shown, ...locate(source, [k]) }]));

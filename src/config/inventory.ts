@@ -22,7 +22,11 @@ export function loadInventory(sources: string[], cwd: string = process.cwd()): {
     return { inventory: b.build(), diagnostics };
   } catch (err) {
     // A bug here must not take the CLI down with a stack trace; report it like any other problem.
-    diagnostics.push({ severity: 'error', file: sources.join(', ') || '<inventory>', message: `internal error while loading the inventory: ${(err as Error)?.message ?? String(err)}` });
+    diagnostics.push({
+      severity: 'error',
+      file: sources.join(', ') || '<inventory>',
+      message: `internal error while loading the inventory: ${(err as Error)?.message ?? String(err)}`,
+    });
     return { inventory: emptyInventory(), diagnostics };
   }
 }

@@ -10,7 +10,16 @@ const templated = { type: 'string', pattern: '\\{\\{.*\\}\\}' };
 function allowTemplates(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(allowTemplates);
   if (!schema || typeof schema !== 'object') return schema;
-  const s = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, k === 'properties' ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, allowTemplates(pv)])) : k === 'items' || k === 'additionalProperties' || k === 'anyOf' ? allowTemplates(v) : v]));
+  const s = Object.fromEntries(
+    Object.entries(schema).map(([k, v]) => [
+      k,
+      k === 'properties'
+        ? Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, allowTemplates(pv)]))
+        : k === 'items' || k === 'additionalProperties' || k === 'anyOf'
+          ? allowTemplates(v)
+          : v,
+    ]),
+  );
   const t = (s as { type?: string }).type;
   if (t === 'number' || t === 'integer' || t === 'boolean' || (s as { enum?: unknown }).enum) return { anyOf: [s, templated] };
   return s;

@@ -37,7 +37,13 @@ export const taskKeywords = {
   ignore_errors: z.boolean(),
   check_mode: z.boolean(),
   confirm: z.boolean().meta({ description: 'guard this task with commit-confirmed rollback' }),
-  confirm_group: z.string().regex(/^[A-Za-z0-9_.-]+$/).meta({ description: 'tasks next to each other with the same confirm_group are applied as ONE commit-confirmed step (one rollback to the state before the first of them)' }),
+  confirm_group: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .meta({
+      description:
+        'tasks next to each other with the same confirm_group are applied as ONE commit-confirmed step (one rollback to the state before the first of them)',
+    }),
   vars: z.record(z.string(), z.unknown()),
 } as const;
 

@@ -103,7 +103,11 @@ function matchTerm(inv: Inventory, term: string, where: Location, diagnostics: D
 function enumerate(inv: Inventory, term: string, where: Location, diagnostics: Diagnostic[]): { hosts: string[]; groups: number } | undefined {
   const test = compile(term);
   if ('error' in test) {
-    diagnostics.push({ severity: 'error', ...where, message: `invalid ${term[0] === '~' ? 'regular expression' : 'glob'} in host pattern '${term}': ${test.error}` });
+    diagnostics.push({
+      severity: 'error',
+      ...where,
+      message: `invalid ${term[0] === '~' ? 'regular expression' : 'glob'} in host pattern '${term}': ${test.error}`,
+    });
     return undefined;
   }
   // Duplicates stay, as in Ansible, until the selection is complete: a subscript counts them.

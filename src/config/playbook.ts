@@ -96,7 +96,15 @@ class Collector {
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const describe = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : typeof v === 'string' ? `the string '${v}'` : `${typeof v} ${shown(v)}`;
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'a list'
+      : typeof v === 'object'
+        ? 'a mapping'
+        : typeof v === 'string'
+          ? `the string '${v}'`
+          : `${typeof v} ${shown(v)}`;
 
 function unknownKeyMessage(key: string, known: readonly string[], what: string): string {
   const hint = suggest(key, known);
@@ -172,7 +180,12 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
   let confirmTimeout = 60;
   if (raw.confirm_timeout !== undefined) {
     if (validPlayValue('confirm_timeout', raw.confirm_timeout)) confirmTimeout = raw.confirm_timeout as number;
-    else c.error([...p, 'confirm_timeout'], `${human} › confirm_timeout`, `expected seconds from 6 to 3600 (below 6 s a new SSH connection has no time to confirm a change), found ${describe(raw.confirm_timeout)}`);
+    else
+      c.error(
+        [...p, 'confirm_timeout'],
+        `${human} › confirm_timeout`,
+        `expected seconds from 6 to 3600 (below 6 s a new SSH connection has no time to confirm a change), found ${describe(raw.confirm_timeout)}`,
+      );
   }
   const tasks = loadTaskList(c, raw.tasks, [...p, 'tasks'], human, 'task', dir);
   const handlers = loadTaskList(c, raw.handlers, [...p, 'handlers'], human, 'handler', dir);
@@ -188,7 +201,23 @@ function loadPlay(c: Collector, raw: unknown, i: number, dir: string): PlaySpec 
       }
     }
   });
-  return { name, hosts, vars, varsFiles, become, serial, maxFailPercentage, anyErrorsFatal, strategy, confirm, confirmTimeout, persist, tasks, handlers, loc: c.at(p, human) };
+  return {
+    name,
+    hosts,
+    vars,
+    varsFiles,
+    become,
+    serial,
+    maxFailPercentage,
+    anyErrorsFatal,
+    strategy,
+    confirm,
+    confirmTimeout,
+    persist,
+    tasks,
+    handlers,
+    loc: c.at(p, human),
+  };
 }
 
 function persists(type: TaskType): boolean {
@@ -290,11 +319,25 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
   const fileArg = module.fileArg === undefined ? undefined : args[module.fileArg];
   if (typeof fileArg === 'string' && !hasTemplate(fileArg)) {
     file = findTemplate(fileArg, dir);
-    if (!file) c.error([...p, type, module.fileArg!], `${humanTyped}.${module.fileArg}`, `template file not found: '${fileArg}' (looked beside the playbook and in templates/)`);
+    if (!file)
+      c.error(
+        [...p, type, module.fileArg!],
+        `${humanTyped}.${module.fileArg}`,
+        `template file not found: '${fileArg}' (looked beside the playbook and in templates/)`,
+      );
   }
   const name = typeof raw.name === 'string' ? raw.name : module.defaultName(args);
   if (raw.name !== undefined && typeof raw.name !== 'string') c.error([...p, 'name'], `${human} › name`, `expected a string, found ${describe(raw.name)}`);
-  const when = raw.when === undefined ? undefined : typeof raw.when === 'string' ? raw.when : Array.isArray(raw.when) ? raw.when.map((w) => `(${String(w)})`).join(' and ') : typeof raw.when === 'boolean' ? String(raw.when) : undefined;
+  const when =
+    raw.when === undefined
+      ? undefined
+      : typeof raw.when === 'string'
+        ? raw.when
+        : Array.isArray(raw.when)
+          ? raw.when.map((w) => `(${String(w)})`).join(' and ')
+          : typeof raw.when === 'boolean'
+            ? String(raw.when)
+            : undefined;
   if (raw.when !== undefined && when === undefined) c.error([...p, 'when'], `${human} › when`, `expected an expression string, found ${describe(raw.when)}`);
   let register: string | undefined;
   if (raw.register !== undefined) {
@@ -304,7 +347,7 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
   let loopVar = 'item';
   if (raw.loop_control !== undefined) {
     const lc = raw.loop_control;
-    if (isMap(lc) && (lc.loop_var === undefined || (typeof lc.loop_var === 'string' && /^[A-Za-z_]\w*$/.test(lc.loop_var)))) loopVar = (lc.loop_var) ?? 'item';
+    if (isMap(lc) && (lc.loop_var === undefined || (typeof lc.loop_var === 'string' && /^[A-Za-z_]\w*$/.test(lc.loop_var)))) loopVar = lc.loop_var ?? 'item';
     else c.error([...p, 'loop_control'], `${human} › loop_control`, 'expected a mapping like {loop_var: nic}');
   }
   if (raw.loop !== undefined && !Array.isArray(raw.loop) && !(typeof raw.loop === 'string' && hasTemplate(raw.loop))) {
@@ -316,9 +359,19 @@ function loadTask(c: Collector, raw: unknown, p: PathSegment[], human: string, d
   let confirmGroup: string | undefined;
   if (raw.confirm_group !== undefined) {
     // A command runs on the host as it is, guarded on its own: it cannot wait for a group's changes.
-    if (type === 'command') c.error([...p, 'confirm_group'], `${human} › confirm_group`, 'a command task is always guarded on its own and cannot be part of a confirm_group; use confirm: true');
+    if (type === 'command')
+      c.error(
+        [...p, 'confirm_group'],
+        `${human} › confirm_group`,
+        'a command task is always guarded on its own and cannot be part of a confirm_group; use confirm: true',
+      );
     else if (typeof raw.confirm_group === 'string' && /^[A-Za-z0-9_.-]+$/.test(raw.confirm_group)) confirmGroup = raw.confirm_group;
-    else c.error([...p, 'confirm_group'], `${human} › confirm_group`, `expected a group name (letters, digits, '_', '.', '-'), found ${describe(raw.confirm_group)}`);
+    else
+      c.error(
+        [...p, 'confirm_group'],
+        `${human} › confirm_group`,
+        `expected a group name (letters, digits, '_', '.', '-'), found ${describe(raw.confirm_group)}`,
+      );
   }
   return {
     type,
@@ -381,7 +434,11 @@ export function checkTaskArgs<K extends TaskType>(type: K, args: Record<string, 
   return { issues, value: issues.length === 0 && result.success ? result.data : undefined };
 }
 
-function argMessage(issue: { code: string; message: string; input?: unknown; path: PropertyKey[] }, args: Record<string, unknown>, path: PathSegment[]): string {
+function argMessage(
+  issue: { code: string; message: string; input?: unknown; path: PropertyKey[] },
+  args: Record<string, unknown>,
+  path: PathSegment[],
+): string {
   let found: unknown = args;
   for (const seg of path) found = found && typeof found === 'object' ? (found as Record<string, unknown>)[seg as string] : undefined;
   if (issue.code === 'invalid_type' && found === undefined) return `missing required argument '${String(path[path.length - 1])}'`;

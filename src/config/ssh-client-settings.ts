@@ -26,7 +26,23 @@ export interface InventoryConnection {
 }
 
 export type SshConfigFields = Pick<ConnectionSettings, 'host' | 'port' | 'user'> &
-  Partial<Pick<ConnectionSettings, 'knownHosts' | 'extraKnownHosts' | 'hostKeyChecking' | 'connectTimeoutMs' | 'keepaliveIntervalMs' | 'keepaliveCountMax' | 'identityFiles' | 'identitiesOnly' | 'identityAgent' | 'hostKeyAlias' | 'jumps' | 'jump'>>;
+  Partial<
+    Pick<
+      ConnectionSettings,
+      | 'knownHosts'
+      | 'extraKnownHosts'
+      | 'hostKeyChecking'
+      | 'connectTimeoutMs'
+      | 'keepaliveIntervalMs'
+      | 'keepaliveCountMax'
+      | 'identityFiles'
+      | 'identitiesOnly'
+      | 'identityAgent'
+      | 'hostKeyAlias'
+      | 'jumps'
+      | 'jump'
+    >
+  >;
 
 let cliFile: string | undefined;
 let cliOptions: string[] = [];

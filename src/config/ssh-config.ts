@@ -65,23 +65,61 @@ export const DEFAULT_SSH_CONFIG: SshConfigSource = {
 // OpenSSH 9.2's default identities, in its order (`ssh -G` prints them when no IdentityFile is set).
 const DEFAULT_IDENTITY_FILES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'].map((f) => `~/.ssh/${f}`);
 
-const SUPPORTED = new Set(
-  [
-    'hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile', 'globalknownhostsfile',
-    'stricthostkeychecking', 'hostkeyalias', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax', 'include',
-  ],
-);
+const SUPPORTED = new Set([
+  'hostname',
+  'user',
+  'port',
+  'identityfile',
+  'identitiesonly',
+  'identityagent',
+  'proxyjump',
+  'userknownhostsfile',
+  'globalknownhostsfile',
+  'stricthostkeychecking',
+  'hostkeyalias',
+  'connecttimeout',
+  'serveraliveinterval',
+  'serveralivecountmax',
+  'include',
+]);
 // Options that change nothing for kvmnet's non-interactive exec sessions: not worth a warning.
-const HARMLESS = new Set(
-  [
-    'addkeystoagent', 'batchmode', 'checkhostip', 'compression', 'controlmaster', 'controlpath', 'controlpersist',
-    'escapechar', 'forwardagent', 'forwardx11', 'forwardx11trusted', 'hashknownhosts', 'loglevel', 'requesttty',
-    'sendenv', 'setenv', 'tcpkeepalive', 'updatehostkeys', 'usekeychain', 'visualhostkey', 'preferredauthentications',
-    'passwordauthentication', 'pubkeyauthentication', 'kbdinteractiveauthentication', 'gssapiauthentication',
-    'gssapidelegatecredentials', 'ignoreunknown', 'stdinnull', 'forkafterauthentication', 'sessiontype', 'logverbose',
-    'syslogfacility', 'xauthlocation', 'exitonforwardfailure', 'clearallforwardings',
-  ],
-);
+const HARMLESS = new Set([
+  'addkeystoagent',
+  'batchmode',
+  'checkhostip',
+  'compression',
+  'controlmaster',
+  'controlpath',
+  'controlpersist',
+  'escapechar',
+  'forwardagent',
+  'forwardx11',
+  'forwardx11trusted',
+  'hashknownhosts',
+  'loglevel',
+  'requesttty',
+  'sendenv',
+  'setenv',
+  'tcpkeepalive',
+  'updatehostkeys',
+  'usekeychain',
+  'visualhostkey',
+  'preferredauthentications',
+  'passwordauthentication',
+  'pubkeyauthentication',
+  'kbdinteractiveauthentication',
+  'gssapiauthentication',
+  'gssapidelegatecredentials',
+  'ignoreunknown',
+  'stdinnull',
+  'forkafterauthentication',
+  'sessiontype',
+  'logverbose',
+  'syslogfacility',
+  'xauthlocation',
+  'exitonforwardfailure',
+  'clearallforwardings',
+]);
 // Options that may appear many times and accumulate instead of "first wins".
 const MULTI = new Set(['identityfile', 'certificatefile', 'localforward', 'remoteforward', 'dynamicforward', 'sendenv', 'setenv']);
 
@@ -231,7 +269,10 @@ function patternList(value: string, list: string): boolean {
 }
 
 function wildcard(text: string, pattern: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 's').test(text);
 }
 
@@ -346,7 +387,9 @@ export function expandPath(path: string, tokens: { h: string; r: string; n: stri
       case 'j':
         return tokens.j ?? '';
       case 'C':
-        return createHash('sha1').update(`${localHost()}${tokens.h}${tokens.p}${tokens.r}${tokens.j ?? ''}`).digest('hex');
+        return createHash('sha1')
+          .update(`${localHost()}${tokens.h}${tokens.p}${tokens.r}${tokens.j ?? ''}`)
+          .digest('hex');
       case 'h':
       case 'r':
       case 'n':
@@ -459,7 +502,11 @@ export function resolveJumpChain(spec: string, source: SshConfigSource, depth = 
   const hops = parseProxyJump(spec);
   const last = hops[hops.length - 1]!;
   const rest = hops.slice(0, -1).map(formatJump).join(',');
-  const preset: SshPreset = { ...(last.user !== undefined && { user: last.user }), ...(last.port !== undefined && { port: last.port }), ...(rest && { proxyJump: rest }) };
+  const preset: SshPreset = {
+    ...(last.user !== undefined && { user: last.user }),
+    ...(last.port !== undefined && { port: last.port }),
+    ...(rest && { proxyJump: rest }),
+  };
   const hop = resolveSshHost(last.host, source, preset);
   const before = hop.proxyJump === undefined ? [] : resolveJumpChain(hop.proxyJump, source, depth + 1);
   return [...before, hop];

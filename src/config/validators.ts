@@ -63,7 +63,9 @@ export function macProblem(text: string): string | undefined {
 /** Netmask 255.255.255.0 → 24; undefined when the mask is not contiguous. */
 export function netmaskToPrefix(mask: string): number | undefined {
   if (isIP(mask) !== 4) return undefined;
-  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+  const bits = mask
+    .split('.')
+    .map((o) => Number(o).toString(2).padStart(8, '0'))
+    .join('');
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
 }
-

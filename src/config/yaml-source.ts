@@ -82,13 +82,14 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean;
     const opened = unclosedAt(text, at, e.message);
     if (opened) at = opened.at;
     const { line, col } = lines.linePos(at);
-    const message = e.code === 'DUPLICATE_KEY'
-      ? `duplicate key: ${duplicateKeyName(text, at)}`
-      : opened
-        ? `YAML syntax error: ${opened.what} opened here is never closed`
-        : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted/.test(e.message)
-          ? firstLine(e.message)
-          : `YAML syntax error: ${firstLine(e.message)}`;
+    const message =
+      e.code === 'DUPLICATE_KEY'
+        ? `duplicate key: ${duplicateKeyName(text, at)}`
+        : opened
+          ? `YAML syntax error: ${opened.what} opened here is never closed`
+          : e.code === 'TAG_RESOLVE_FAILED' || /vault-encrypted/.test(e.message)
+            ? firstLine(e.message)
+            : `YAML syntax error: ${firstLine(e.message)}`;
     diagnostics.push({ severity: doc.errors.includes(e) ? 'error' : 'warning', file, line, col, message });
   }
   if (doc.errors.length > 0) return { diagnostics };
@@ -97,9 +98,10 @@ export function parseYaml(file: string, text: string, opts: { ansible?: boolean;
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const msg = (err as Error).message;
-    const message = /alias/i.test(msg) && /count|resource|exhaust/i.test(msg)
-      ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}): refusing a document that expands exponentially`
-      : `YAML error: ${firstLine(msg)}`;
+    const message =
+      /alias/i.test(msg) && /count|resource|exhaust/i.test(msg)
+        ? `too many YAML alias expansions (limit ${MAX_ALIAS_COUNT}): refusing a document that expands exponentially`
+        : `YAML error: ${firstLine(msg)}`;
     return { diagnostics: [...diagnostics, { severity: 'error', file, line: 1, col: 1, message }] };
   }
   if (opts.ansible) {
@@ -190,7 +192,15 @@ function resolved(doc: Document.Parsed, node: unknown): unknown {
  * innermost `[`, `{` or quote still open at `pos`, found by scanning the text up to it.
  */
 export function unclosedAt(text: string, pos: number, message: string): { at: number; what: string } | undefined {
-  const want = /end with a \]/.test(message) ? '[' : /end with a \}/.test(message) ? '{' : /Missing closing "quote/.test(message) ? '"' : /Missing closing 'quote/.test(message) ? "'" : undefined;
+  const want = /end with a \]/.test(message)
+    ? '['
+    : /end with a \}/.test(message)
+      ? '{'
+      : /Missing closing "quote/.test(message)
+        ? '"'
+        : /Missing closing 'quote/.test(message)
+          ? "'"
+          : undefined;
   if (!want) return undefined;
   const open: Array<{ ch: string; at: number }> = [];
   let quote: { ch: string; at: number } | undefined;

@@ -42,7 +42,9 @@ export class BecomeWatch {
     // sudo says so itself when it cannot resolve the name: "sudo: unable to resolve host hv1: Name or service not known".
     const unresolved = /unable to resolve host ([^\s:]+)/.exec(sudoSaid);
     if (unresolved) {
-      this.options.warn(`${head}: sudo resolves the host's own name and "${unresolved[1]}" does not resolve (not in /etc/hosts?), so every sudo waits for DNS to give up; add it to the host's /etc/hosts`);
+      this.options.warn(
+        `${head}: sudo resolves the host's own name and "${unresolved[1]}" does not resolve (not in /etc/hosts?), so every sudo waits for DNS to give up; add it to the host's /etc/hosts`,
+      );
       return;
     }
     const started = Date.now();
@@ -56,13 +58,17 @@ export class BecomeWatch {
     }
     const took = Date.now() - started;
     if (!lookup) {
-      this.options.warn(`${head}: sudo resolves the host's own name, and looking it up on the host did not finish in ${seconds(took)} (not in /etc/hosts? a DNS server that does not answer?); add it to the host's /etc/hosts`);
+      this.options.warn(
+        `${head}: sudo resolves the host's own name, and looking it up on the host did not finish in ${seconds(took)} (not in /etc/hosts? a DNS server that does not answer?); add it to the host's /etc/hosts`,
+      );
     } else if (!lookup.ok || lookup.ms >= SLOW_LOOKUP_MS) {
       const how = lookup.ok ? `takes ${seconds(lookup.ms)} to look up` : `does not resolve (lookup failed after ${seconds(lookup.ms)})`;
       this.options.warn(`${head}: sudo resolves the host's own name and "${lookup.name}" ${how} (not in /etc/hosts?); add it to the host's /etc/hosts`);
     } else if (took * 2 < ms) {
       // The check's whole round trip is well under sudo's start-up: sudo itself is slow.
-      this.options.warn(`${head}, though the host resolves its own name "${lookup.name}" at once: look at sudo's PAM stack and sudoers sources (LDAP/sssd lookups, pam_faildelay, I/O logging)`);
+      this.options.warn(
+        `${head}, though the host resolves its own name "${lookup.name}" at once: look at sudo's PAM stack and sudoers sources (LDAP/sssd lookups, pam_faildelay, I/O logging)`,
+      );
     }
     // Else the host is slow at anything (an emulated lab VM, a loaded host): nothing particular to sudo to report.
   }

@@ -134,7 +134,10 @@ export class CommandSession {
     const gate = this.gate;
     clearTimeout(this.promptTimer);
     if (!gate || gate.open) return undefined;
-    const said = this.gated.split('\n').map((l) => l.trim()).filter((l) => l !== '' && l !== gate.foreignPrompt);
+    const said = this.gated
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && l !== gate.foreignPrompt);
     const quoted = said.length ? ` (sudo said: ${said.slice(-3).join(' / ')})` : '';
     if (gate.foreignPrompt !== undefined) {
       return `sudo asked "${gate.foreignPrompt}", which kvmnet cannot answer (it only gives the become password at sudo's own prompt)${quoted}`;

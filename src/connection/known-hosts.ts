@@ -84,7 +84,10 @@ function compileHashed(field: string): (name: string) => boolean {
 }
 
 function globRegex(pattern: string): RegExp {
-  const regex = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   return new RegExp(`^${regex}$`);
 }
 

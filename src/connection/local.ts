@@ -9,7 +9,10 @@ import type { Connection, ConnectionSettings, ConnectionStats, ExecOptions, Exec
 // After SIGTERM on timeout, how long the process group gets before SIGKILL.
 const KILL_GRACE_MS = 2000;
 
-export function connectLocal(settings: ConnectionSettings, hooks: { onWarning?(message: string): void; onBecomeWarning?(message: string): void } = {}): Connection {
+export function connectLocal(
+  settings: ConnectionSettings,
+  hooks: { onWarning?(message: string): void; onBecomeWarning?(message: string): void } = {},
+): Connection {
   const label = `${settings.name} (local)`;
   // No handshake happens, but the one "connection" is there from the start; execs are counted as for SSH.
   const stats: ConnectionStats = { connections: 1, execs: 0 };
@@ -52,16 +55,12 @@ export function connectLocal(settings: ConnectionSettings, hooks: { onWarning?(m
         }
       };
       const timer = setTimeout(() => {
-        settle(() =>
-          reject(new CommandTimeoutError(`${label}: command timed out after ${timeoutMs} ms: ${commandSummary(command)}`)),
-        );
+        settle(() => reject(new CommandTimeoutError(`${label}: command timed out after ${timeoutMs} ms: ${commandSummary(command)}`)));
         killGroup('SIGTERM');
         setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
       }, timeoutMs);
 
-      child.on('error', (error) =>
-        settle(() => reject(new UnreachableError(`${label}: cannot run sh: ${error.message}`, { cause: error }))),
-      );
+      child.on('error', (error) => settle(() => reject(new UnreachableError(`${label}: cannot run sh: ${error.message}`, { cause: error }))));
       // The command may exit without reading its stdin: that EPIPE is not an error of ours.
       child.stdin.on('error', () => {});
       child.stdout.setEncoding('utf8').on('data', (text: string) => session.onStdout(text));

@@ -101,10 +101,7 @@ function keyStep(path: string, key: ParsedKey): AuthStep {
 // One decryption (and at most one prompt) per key file for the whole run, however many hosts use it.
 const keyCache = new Map<string, Promise<ParsedKey>>();
 
-async function loadKey(
-  path: string,
-  options: { env: NodeJS.ProcessEnv; hooks: AuthHooks; prompt: boolean; optional?: boolean },
-): Promise<ParsedKey> {
+async function loadKey(path: string, options: { env: NodeJS.ProcessEnv; hooks: AuthHooks; prompt: boolean; optional?: boolean }): Promise<ParsedKey> {
   const cacheKey = `${path}\0${options.prompt}`;
   let loading = keyCache.get(cacheKey);
   if (!loading) {
@@ -116,10 +113,7 @@ async function loadKey(
   return loading;
 }
 
-async function readAndParseKey(
-  path: string,
-  options: { env: NodeJS.ProcessEnv; hooks: AuthHooks; prompt: boolean; optional?: boolean },
-): Promise<ParsedKey> {
+async function readAndParseKey(path: string, options: { env: NodeJS.ProcessEnv; hooks: AuthHooks; prompt: boolean; optional?: boolean }): Promise<ParsedKey> {
   let data: Buffer;
   try {
     data = await readFile(path);
@@ -129,8 +123,7 @@ async function readAndParseKey(
   }
   let parsed = firstKey(keyParser.parseKey(data));
   if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
-    const passphrase =
-      options.env.KVMNET_SSH_PASSPHRASE ?? (options.prompt ? await options.hooks.passphrase?.(path) : undefined);
+    const passphrase = options.env.KVMNET_SSH_PASSPHRASE ?? (options.prompt ? await options.hooks.passphrase?.(path) : undefined);
     if (passphrase === undefined) throw new KeyLoadError(`ssh key ${path} is encrypted and no passphrase was given`);
     parsed = firstKey(keyParser.parseKey(data, passphrase));
     if (parsed instanceof Error) throw new KeyLoadError(`cannot decrypt ssh key ${path}: wrong passphrase?`);

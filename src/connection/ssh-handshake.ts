@@ -51,9 +51,7 @@ export async function handshake(options: HandshakeOptions): Promise<Client> {
       if (error.level === 'agent') return;
       fail(describeFailure(error, check.refusal, tried, options));
     });
-    client.once('close', () =>
-      fail(markTransient(new UnreachableError(`${options.label}: connection closed during the SSH handshake`))),
-    );
+    client.once('close', () => fail(markTransient(new UnreachableError(`${options.label}: connection closed during the SSH handshake`))));
     client.once('ready', () => {
       settled = true;
       resolve(client);
@@ -100,9 +98,7 @@ function describeFailure(
   }
   if (code === 'ENOTFOUND') return new UnreachableError(`${label}: host name not found`, { cause: error });
   if (error.level === 'client-timeout' && /handshake/.test(error.message)) {
-    return markTransient(
-      new UnreachableError(`${label}: no SSH handshake and login within ${options.readyTimeoutMs} ms`, { cause: error }),
-    );
+    return markTransient(new UnreachableError(`${label}: no SSH handshake and login within ${options.readyTimeoutMs} ms`, { cause: error }));
   }
   // A DISCONNECT (numeric code) once authentication started is the server giving up ("Too many authentication failures").
   if (error.level === 'client-authentication' || (typeof error.code === 'number' && tried.length > 0)) {
@@ -116,9 +112,7 @@ function describeFailure(
 }
 
 function authFailure(options: HandshakeOptions, tried: readonly string[]): string {
-  const what = tried.length
-    ? `tried: ${tried.join(', ')}`
-    : 'nothing to try: no ssh key, password or agent, and no default key in ~/.ssh';
+  const what = tried.length ? `tried: ${tried.join(', ')}` : 'nothing to try: no ssh key, password or agent, and no default key in ~/.ssh';
   const skipped = options.auth.skipped.length ? `; skipped: ${options.auth.skipped.join(', ')}` : '';
   return `authentication failed for ${options.user} (${what}${skipped})`;
 }

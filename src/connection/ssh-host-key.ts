@@ -77,23 +77,13 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
         case 'known':
           return accept();
         case 'revoked':
-          return refuse(
-            new HostKeyError(
-              `host key ${presented} of ${policy.label} is marked @revoked in ${where(status.entry)}`,
-            ),
-            done,
-          );
+          return refuse(new HostKeyError(`host key ${presented} of ${policy.label} is marked @revoked in ${where(status.entry)}`), done);
         case 'changed':
           return refuse(changedKeyError(policy, name, status.known, presented, where), done);
         case 'unknown':
           if (policy.mode === 'strict') {
             const others = status.knownTypes.length ? ` (only ${status.knownTypes.join(', ')} keys are known)` : '';
-            return refuse(
-              new HostKeyError(
-                `host key for ${policy.label} is not in ${searched}${others}; its SHA256 fingerprint is ${presented}`,
-              ),
-              done,
-            );
+            return refuse(new HostKeyError(`host key for ${policy.label} is not in ${searched}${others}; its SHA256 fingerprint is ${presented}`), done);
           }
           appendKnownHost(policy.knownHosts, file!, formatKnownHostsLine(name, key)).then(
             () => {
@@ -113,13 +103,7 @@ export async function prepareHostKeyCheck(policy: HostKeyPolicy): Promise<HostKe
   };
 }
 
-function changedKeyError(
-  policy: HostKeyPolicy,
-  name: string,
-  known: KnownHostEntry[],
-  presented: string,
-  where: (e: KnownHostEntry) => string,
-): HostKeyError {
+function changedKeyError(policy: HostKeyPolicy, name: string, known: KnownHostEntry[], presented: string, where: (e: KnownHostEntry) => string): HostKeyError {
   const old = known.map((e) => `${fingerprint(e.key)} (${where(e)})`).join(', ');
   const holding = [...new Set(known.map((e) => e.file ?? policy.knownHosts))];
   return new HostKeyError(

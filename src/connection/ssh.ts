@@ -42,7 +42,18 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
 
   const warned = new Set<string>();
   // One handshake to `host:port` (named `name` in host key messages), counted in stats when it succeeds.
-  const dial = async (to: Endpoint & { name: string; label: string; sock?: Readable; auth: typeof auth; knownHosts: string; extraKnownHosts?: string[]; mode: ConnectionSettings['hostKeyChecking']; alias?: string }) => {
+  const dial = async (
+    to: Endpoint & {
+      name: string;
+      label: string;
+      sock?: Readable;
+      auth: typeof auth;
+      knownHosts: string;
+      extraKnownHosts?: string[];
+      mode: ConnectionSettings['hostKeyChecking'];
+      alias?: string;
+    },
+  ) => {
     const client = await handshake({
       ...to,
       readyTimeoutMs: settings.connectTimeoutMs,
@@ -85,7 +96,15 @@ export async function connectSsh(settings: ConnectionSettings, hooks: SshHooks =
       for (const { hop, auth: hopAuth } of hops) {
         const via = `${hop.user}@${hop.host}:${hop.port}`;
         const hopLabel = `${label}: jump host ${hop.name === hop.host || hop.name === via ? via : `${hop.name} (${via})`}`;
-        const bastion = await dial({ ...hop, name: `jump host ${hop.name}`, label: hopLabel, auth: hopAuth, mode: hop.hostKeyChecking, ...(hop.hostKeyAlias !== undefined && { alias: hop.hostKeyAlias }), ...(sock && { sock }) });
+        const bastion = await dial({
+          ...hop,
+          name: `jump host ${hop.name}`,
+          label: hopLabel,
+          auth: hopAuth,
+          mode: hop.hostKeyChecking,
+          ...(hop.hostKeyAlias !== undefined && { alias: hop.hostKeyAlias }),
+          ...(sock && { sock }),
+        });
         bastions.push(bastion);
         const next = hops[bastions.length]?.hop ?? target;
         sock = await forwardOut(bastion, next.host, next.port, hopLabel);

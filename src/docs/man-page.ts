@@ -17,7 +17,11 @@ export function roff(text: string): string {
 }
 
 /** Markdown inline text as plain words: links keep their text, backticks go. */
-const plain = (md: string): string => md.replace(/\[([^\]]+)\]\([^)]+\)/g, '$1').replace(/`/g, '').replace(/\\\|/g, '|');
+const plain = (md: string): string =>
+  md
+    .replace(/\[([^\]]+)\]\([^)]+\)/g, '$1')
+    .replace(/`/g, '')
+    .replace(/\\\|/g, '|');
 
 /** The rows of the exit-code table of docs/exit-codes.md: [code, meaning]. */
 export function exitCodeRows(exitCodesMarkdown: string): Array<[string, string]> {
@@ -26,7 +30,10 @@ export function exitCodeRows(exitCodesMarkdown: string): Array<[string, string]>
     .split('\n')
     .filter((l) => /^\| *\d/.test(l))
     .map((l) => {
-      const cells = l.split(/(?<!\\)\|/).slice(1, -1).map((c) => plain(c.trim()));
+      const cells = l
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((c) => plain(c.trim()));
       return [cells[0]!, cells[1]!];
     });
 }
@@ -37,7 +44,11 @@ function commandSection(cmd: Command, help: Help, path: string[]): string[] {
   const subs = help.visibleCommands(cmd).filter((c) => c.name() !== 'help');
   const out: string[] = [];
   if (subs.length === 0 || cmd.registeredArguments.length || help.visibleOptions(cmd).some((o) => o.long !== '--help')) {
-    out.push('.TP', `.B ${roff(name)}${args.length ? ` ${roff(args.join(' '))}` : ''}${help.visibleOptions(cmd).some((o) => o.long !== '--help') ? ' [options]' : ''}`, roff(cmd.description()));
+    out.push(
+      '.TP',
+      `.B ${roff(name)}${args.length ? ` ${roff(args.join(' '))}` : ''}${help.visibleOptions(cmd).some((o) => o.long !== '--help') ? ' [options]' : ''}`,
+      roff(cmd.description()),
+    );
     for (const a of cmd.registeredArguments) if (a.description) out.push('.RS', '.TP', `.I ${roff(a.name())}`, roff(help.argumentDescription(a)), '.RE');
     const options = help.visibleOptions(cmd).filter((o) => o.long !== '--help');
     if (options.length) {
@@ -64,30 +75,55 @@ export function manPage(program: Command, version: string, exitCodesMarkdown: st
     '.SH DESCRIPTION',
     roff(program.description().replace(/\n/g, ' ')),
     '.PP',
-    roff('kvmnet reads an inventory of hypervisors and YAML playbooks of typed tasks, connects to every host over SSH in parallel, reads the host\'s real state (facts) in one exec, plans the smallest set of changes, applies them (or only shows them with --check) and reports per host what was ok, changed, failed or unreachable.'),
+    roff(
+      "kvmnet reads an inventory of hypervisors and YAML playbooks of typed tasks, connects to every host over SSH in parallel, reads the host's real state (facts) in one exec, plans the smallest set of changes, applies them (or only shows them with --check) and reports per host what was ok, changed, failed or unreachable.",
+    ),
     '.SH COMMANDS',
   ];
   for (const o of help.visibleOptions(program)) lines.push('.TP', `.B ${roff(o.flags)}`, roff(help.optionDescription(o)));
   for (const cmd of help.visibleCommands(program).filter((c) => c.name() !== 'help')) lines.push(...commandSection(cmd, help, ['kvmnet']));
-  lines.push('.SH TASK TYPES', roff('The task types a playbook can use; kvmnet doc TYPE shows the fields, defaults, allowed values, refusals and an example of one.'));
+  lines.push(
+    '.SH TASK TYPES',
+    roff('The task types a playbook can use; kvmnet doc TYPE shows the fields, defaults, allowed values, refusals and an example of one.'),
+  );
   for (const m of taskModules) lines.push('.TP', `.B ${roff(m.type)}`, roff(taskNotes[m.type].summary));
   lines.push('.SH EXIT STATUS');
   for (const [code, meaning] of exitCodeRows(exitCodesMarkdown)) lines.push('.TP', `.B ${roff(code)}`, roff(meaning));
   lines.push(
     '.SH ENVIRONMENT',
-    '.TP', '.B KVMNET_SSH_PASSPHRASE', roff('the passphrase of an encrypted SSH key (else a prompt on the terminal)'),
-    '.TP', '.B SSH_AUTH_SOCK', roff('ssh-agent is used through it'),
-    '.TP', '.B KVMNET_SHARD', roff('I/N: the shard of --shard auto (also JOB_COMPLETION_INDEX + KVMNET_SHARD_COUNT, CI_NODE_INDEX + CI_NODE_TOTAL)'),
-    '.TP', '.B KVMNET_RUN_ID', roff('the run id in the header of --output json (else from GitHub or GitLab CI variables, else a random UUID)'),
-    '.TP', '.B CI', roff('when set (or when stdout is not a terminal): plain lines instead of the live view'),
-    '.TP', '.B NO_COLOR', roff('no colours'),
+    '.TP',
+    '.B KVMNET_SSH_PASSPHRASE',
+    roff('the passphrase of an encrypted SSH key (else a prompt on the terminal)'),
+    '.TP',
+    '.B SSH_AUTH_SOCK',
+    roff('ssh-agent is used through it'),
+    '.TP',
+    '.B KVMNET_SHARD',
+    roff('I/N: the shard of --shard auto (also JOB_COMPLETION_INDEX + KVMNET_SHARD_COUNT, CI_NODE_INDEX + CI_NODE_TOTAL)'),
+    '.TP',
+    '.B KVMNET_RUN_ID',
+    roff('the run id in the header of --output json (else from GitHub or GitLab CI variables, else a random UUID)'),
+    '.TP',
+    '.B CI',
+    roff('when set (or when stdout is not a terminal): plain lines instead of the live view'),
+    '.TP',
+    '.B NO_COLOR',
+    roff('no colours'),
     '.SH FILES',
-    '.TP', '.I PLAYBOOK.retry', roff('the hosts that failed or were unreachable in the last run; --limit @PLAYBOOK.retry reruns only those'),
-    '.TP', '.I ~/.ssh/known_hosts', roff('host keys (the known_hosts host variable names another file)'),
-    '.TP', '.I /run/lock/kvmnet.lock', roff('on each host: the lock that lets one run at a time work on it'),
+    '.TP',
+    '.I PLAYBOOK.retry',
+    roff('the hosts that failed or were unreachable in the last run; --limit @PLAYBOOK.retry reruns only those'),
+    '.TP',
+    '.I ~/.ssh/known_hosts',
+    roff('host keys (the known_hosts host variable names another file)'),
+    '.TP',
+    '.I /run/lock/kvmnet.lock',
+    roff('on each host: the lock that lets one run at a time work on it'),
     '.SH EXAMPLES',
     '.nf',
-    roff('kvmnet validate playbooks/bridged.yaml -i inventory\nkvmnet run playbooks/bridged.yaml -i inventory --check --diff\nkvmnet run playbooks/bridged.yaml -i inventory\nkvmnet facts -i inventory --limit hv1\nkvmnet doc ensure_bond'),
+    roff(
+      'kvmnet validate playbooks/bridged.yaml -i inventory\nkvmnet run playbooks/bridged.yaml -i inventory --check --diff\nkvmnet run playbooks/bridged.yaml -i inventory\nkvmnet facts -i inventory --limit hv1\nkvmnet doc ensure_bond',
+    ),
     '.fi',
     '.SH SEE ALSO',
     roff('The documentation in the package: README.md, docs/ and docs/tasks/.'),

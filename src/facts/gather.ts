@@ -36,7 +36,11 @@ export async function gatherFacts(conn: Connection, host: string, { fragments, l
   }
   const rollbacks = lock ? parseRollbacks(res.stdout) : [];
   if (res.exitCode !== 0) {
-    throw new RemoteCommandError(`gathering facts on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
+    throw new RemoteCommandError(
+      `gathering facts on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`,
+      res.exitCode,
+      res.stderr,
+    );
   }
   let parsed;
   try {
@@ -64,7 +68,11 @@ export async function gatherFacts(conn: Connection, host: string, { fragments, l
 export async function topUpFacts(conn: Connection, host: string, facts: Facts, fragments: readonly FactsFragment[]): Promise<void> {
   const res = await conn.exec(topUpScript(fragments, facts.libvirt.available));
   if (res.exitCode !== 0) {
-    throw new RemoteCommandError(`reading more facts (${fragments.map((f) => f.id).join(', ')}) on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`, res.exitCode, res.stderr);
+    throw new RemoteCommandError(
+      `reading more facts (${fragments.map((f) => f.id).join(', ')}) on ${host} failed (exit ${res.exitCode}): ${res.stderr.trim().split('\n')[0] ?? ''}`,
+      res.exitCode,
+      res.stderr,
+    );
   }
   const { rest, persisted, persistDirs } = cutPersisted(res.stdout);
   const sections = splitSections(rest);

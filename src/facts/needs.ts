@@ -18,7 +18,10 @@ export function moduleFragments(m: Pick<TaskModule, 'facts'>): readonly FactsFra
 }
 
 /** Every fragment, in a fixed order (the script is the same whatever order tasks come in). */
-export const ALL_FRAGMENTS: readonly FactsFragment[] = uniqueById([persistedFacts, ...taskModules.flatMap((m) => moduleFragments(m).flatMap((f) => [...(f.with ?? []), f]))]);
+export const ALL_FRAGMENTS: readonly FactsFragment[] = uniqueById([
+  persistedFacts,
+  ...taskModules.flatMap((m) => moduleFragments(m).flatMap((f) => [...(f.with ?? []), f])),
+]);
 
 const ORDER = new Map(ALL_FRAGMENTS.map((f, i) => [f.id, i]));
 

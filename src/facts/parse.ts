@@ -88,7 +88,8 @@ function parseSession(text: string, addrs: Facts['addrs']): SessionFact | undefi
 }
 
 function parseLibvirt(sections: Array<{ key: string; body: string }>, stderr: string): { libvirt: LibvirtFacts; missing: string[] } {
-  if (sections.some((s) => s.key === 'no-virsh')) return { libvirt: { available: false, reason: 'virsh is not installed (install libvirt-clients)' }, missing: [] };
+  if (sections.some((s) => s.key === 'no-virsh'))
+    return { libvirt: { available: false, reason: 'virsh is not installed (install libvirt-clients)' }, missing: [] };
   const uri = sections.find((s) => s.key === 'virsh')?.body.trim();
   const listSection = sections.find((s) => s.key === 'net-list');
   const exit = sections.find((s) => s.key.startsWith('virsh-exit:'));
@@ -125,6 +126,9 @@ export function parseLibvirtDetails(sections: Array<{ key: string; body: string 
 }
 
 export function firstErrorLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.find((l) => /^error:/.test(l) && !/^error: failed to connect to the hypervisor$/.test(l))?.replace(/^error:\s*/, '') ?? lines[0];
 }

@@ -27,12 +27,15 @@ export function factsScript(fragments: readonly FactsFragment[]): string {
 export function topUpScript(fragments: readonly FactsFragment[], libvirt: boolean): string {
   const shell = fragments.map((f) => f.shell ?? '').join('');
   const virsh = fragments.map((f) => f.virsh ?? '').join('');
-  const ask = libvirt && virsh ? `if command -v virsh >/dev/null 2>&1; then
+  const ask =
+    libvirt && virsh
+      ? `if command -v virsh >/dev/null 2>&1; then
 cmds='uri'
 ${virsh}echo '@@kvmnet:virsh@@'
 virsh -q "$cmds; echo @@kvmnet:end@@"
 fi
-` : '';
+`
+      : '';
   return `export LC_ALL=C\necho '@@kvmnet:top-up@@'\n${shell}${ask}`;
 }
 

@@ -14,7 +14,15 @@ const STYLE: Record<NodeKind, string> = {
   guest: 'shape=box, style="filled,dashed", fillcolor="#fff7ed"',
   session: 'shape=cds, style="filled", fillcolor="#1d4ed8", fontcolor="white"',
 };
-const KIND_LABEL: Record<NodeKind, string> = { nic: 'NIC', bond: 'bond', vlan: 'VLAN', bridge: 'bridge', network: 'libvirt network', guest: 'guest interface', session: '' };
+const KIND_LABEL: Record<NodeKind, string> = {
+  nic: 'NIC',
+  bond: 'bond',
+  vlan: 'VLAN',
+  bridge: 'bridge',
+  network: 'libvirt network',
+  guest: 'guest interface',
+  session: '',
+};
 export const SSH_COLOR = '#1d4ed8';
 export const PROBLEM_COLOR = '#dc2626';
 
@@ -30,10 +38,13 @@ export function groupLabel(g: HostGroup): string {
 
 export function nodeLabel(n: TopoNode): string {
   const head = n.kind === 'session' ? n.name : `${n.name}${KIND_LABEL[n.kind] ? `  ·  ${KIND_LABEL[n.kind]}` : ''}`;
-  return [head, ...n.detail, ...n.perHost, ...(n.ssh && n.kind !== 'session' ? ['▶ carries the SSH session'] : []), ...n.problems.map((p) => `⚠ ${p}`)].join('\n');
+  return [head, ...n.detail, ...n.perHost, ...(n.ssh && n.kind !== 'session' ? ['▶ carries the SSH session'] : []), ...n.problems.map((p) => `⚠ ${p}`)].join(
+    '\n',
+  );
 }
 
-export const nodeClasses = (n: TopoNode): string => [n.kind, n.ssh ? 'ssh' : '', n.problems.length ? 'problem' : '', n.manager ? managerClass(n.manager) : ''].filter(Boolean).join(' ');
+export const nodeClasses = (n: TopoNode): string =>
+  [n.kind, n.ssh ? 'ssh' : '', n.problems.length ? 'problem' : '', n.manager ? managerClass(n.manager) : ''].filter(Boolean).join(' ');
 const edgeClasses = (e: TopoEdge): string => ['link', e.ssh ? 'ssh' : '', e.problem ? 'problem' : ''].filter(Boolean).join(' ');
 
 export function toDot(groups: readonly HostGroup[]): string {
@@ -54,15 +65,31 @@ export function toDot(groups: readonly HostGroup[]): string {
     const problems = t.problems.length ? `  ·  ⚠ ${t.problems.length} problem${t.problems.length === 1 ? '' : 's'}` : '';
     lines.push(`  subgraph cluster_${i} {`, `    id=${dotString(`host:${prefix}`)}; class="host"; label=${dotString(groupLabel(g) + problems)};`);
     if (t.problems.length) lines.push(`    color="${PROBLEM_COLOR}";`);
-    if (t.error) lines.push(`    ${id('error')} [id=${id('error')}, class="error problem", shape=note, style=filled, fillcolor="#fee2e2", color="${PROBLEM_COLOR}", label=${dotString(`not read: ${t.error}`)}];`);
-    if (t.libvirtUnavailable) lines.push(`    ${id('libvirt')} [id=${id('libvirt')}, class="libvirt-unavailable", shape=note, label=${dotString(`libvirt unavailable: ${t.libvirtUnavailable}`)}];`);
+    if (t.error)
+      lines.push(
+        `    ${id('error')} [id=${id('error')}, class="error problem", shape=note, style=filled, fillcolor="#fee2e2", color="${PROBLEM_COLOR}", label=${dotString(`not read: ${t.error}`)}];`,
+      );
+    if (t.libvirtUnavailable)
+      lines.push(
+        `    ${id('libvirt')} [id=${id('libvirt')}, class="libvirt-unavailable", shape=note, label=${dotString(`libvirt unavailable: ${t.libvirtUnavailable}`)}];`,
+      );
     if (!t.error && t.nodes.length === 0) lines.push(`    ${id('empty')} [id=${id('empty')}, shape=plaintext, label="(no links)"];`);
     for (const n of t.nodes) {
-      const marks = n.problems.length ? `, color="${PROBLEM_COLOR}", penwidth=2.5, fillcolor="#fee2e2"` : n.ssh && n.kind !== 'session' ? `, color="${SSH_COLOR}", penwidth=2.5` : '';
+      const marks = n.problems.length
+        ? `, color="${PROBLEM_COLOR}", penwidth=2.5, fillcolor="#fee2e2"`
+        : n.ssh && n.kind !== 'session'
+          ? `, color="${SSH_COLOR}", penwidth=2.5`
+          : '';
       lines.push(`    ${id(n.id)} [id=${id(n.id)}, class=${dotString(nodeClasses(n))}, ${STYLE[n.kind]}, label=${dotString(nodeLabel(n))}${marks}];`);
     }
     for (const e of t.edges) {
-      const style = e.problem ? `, color="${PROBLEM_COLOR}", penwidth=2.5, style=dashed` : e.ssh ? `, color="${SSH_COLOR}", penwidth=2.5` : e.relation === 'underlay' ? ', style=dotted' : '';
+      const style = e.problem
+        ? `, color="${PROBLEM_COLOR}", penwidth=2.5, style=dashed`
+        : e.ssh
+          ? `, color="${SSH_COLOR}", penwidth=2.5`
+          : e.relation === 'underlay'
+            ? ', style=dotted'
+            : '';
       lines.push(`    ${id(e.from)} -> ${id(e.to)} [id=${dotString(`${prefix}/${e.from}->${e.to}`)}, class=${dotString(edgeClasses(e))}${style}];`);
     }
     lines.push('  }');

@@ -14,7 +14,16 @@ export interface FactsSummary {
   persisted_bridges: string[] | null;
   addresses: Array<{ dev: string; address: string }>;
   libvirt: string;
-  networks: Array<{ name: string; state: string; autostart: boolean; persistent: boolean; bridge: string | null; forward: string | null; ip: string[]; dhcp: string[] }> | null;
+  networks: Array<{
+    name: string;
+    state: string;
+    autostart: boolean;
+    persistent: boolean;
+    bridge: string | null;
+    forward: string | null;
+    ip: string[];
+    dhcp: string[];
+  }> | null;
   guest_interfaces: GuestInterface[];
   /** ensure_guest_nic's view (absent in facts from before it). */
   guest_nics?: Array<{ domain: string; mac: string; type: string; source: string; portgroup: string | null; link: string }> | null;
@@ -76,12 +85,14 @@ export function parseFactsJson(text: string, file: string): FactsEntry[] {
     const where = `${file}: entry ${i + 1}`;
     // The header of `kvmnet facts --shard I/N --output json` (report/run-header.ts): not a host.
     if (isObject(v) && v.event === 'header') return;
-    if (!isObject(v) || typeof v.host !== 'string') throw new FactsFileError(`${where}: expected an object with a "host" (the output of \`kvmnet facts --output json\`)`);
+    if (!isObject(v) || typeof v.host !== 'string')
+      throw new FactsFileError(`${where}: expected an object with a "host" (the output of \`kvmnet facts --output json\`)`);
     if (typeof v.error === 'string') {
       entries.push({ host: v.host, error: v.error, unreachable: v.unreachable === true });
       return;
     }
-    if (!Array.isArray(v.bridges) || !Array.isArray(v.addresses)) throw new FactsFileError(`${where} (${v.host}): expected "bridges" and "addresses" lists (the output of \`kvmnet facts --output json\`)`);
+    if (!Array.isArray(v.bridges) || !Array.isArray(v.addresses))
+      throw new FactsFileError(`${where} (${v.host}): expected "bridges" and "addresses" lists (the output of \`kvmnet facts --output json\`)`);
     const { host, ...rest } = v;
     entries.push({ host, facts: normalize(rest) });
   });
@@ -105,7 +116,14 @@ function normalize(raw: Record<string, unknown>): FactsSummary {
 }
 
 function linksFromBridges(f: FactsSummary): FactsSummary['links'] {
-  const links: FactsSummary['links'] = f.bridges.map((b) => ({ name: b.name, kind: 'bridge', master: null, up: b.up, operstate: b.up ? 'UP' : 'DOWN', mtu: b.mtu }));
+  const links: FactsSummary['links'] = f.bridges.map((b) => ({
+    name: b.name,
+    kind: 'bridge',
+    master: null,
+    up: b.up,
+    operstate: b.up ? 'UP' : 'DOWN',
+    mtu: b.mtu,
+  }));
   for (const b of f.bridges) for (const p of b.ports) links.push({ name: p, kind: null, master: b.name, up: true, operstate: 'UNKNOWN', mtu: 0 });
   return links;
 }

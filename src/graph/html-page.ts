@@ -18,8 +18,15 @@ export const GRAPH_CSS = `
 
 /** The problems of every group, one row each: where, what, on which hosts. */
 export function problemsTable(groups: readonly HostGroup[]): string {
-  const rows = groups.flatMap((g) => g.topology.problems.map((p) => `<tr><td>${escapeHtml(groupLabel(g))}</td><td><code>${escapeHtml(p.node.replace(/^[a-z]+:/, ''))}</code></td><td>${escapeHtml(p.message)}</td></tr>`));
-  const errors = groups.filter((g) => g.topology.error).map((g) => `<tr><td>${escapeHtml(groupLabel(g))}</td><td>—</td><td>not read: ${escapeHtml(g.topology.error!)}</td></tr>`);
+  const rows = groups.flatMap((g) =>
+    g.topology.problems.map(
+      (p) =>
+        `<tr><td>${escapeHtml(groupLabel(g))}</td><td><code>${escapeHtml(p.node.replace(/^[a-z]+:/, ''))}</code></td><td>${escapeHtml(p.message)}</td></tr>`,
+    ),
+  );
+  const errors = groups
+    .filter((g) => g.topology.error)
+    .map((g) => `<tr><td>${escapeHtml(groupLabel(g))}</td><td>—</td><td>not read: ${escapeHtml(g.topology.error!)}</td></tr>`);
   if (!rows.length && !errors.length) return '<p class="ok">No problems found.</p>';
   return `<table class="problems"><thead><tr><th>hosts</th><th>where</th><th>problem</th></tr></thead><tbody>${[...errors, ...rows].join('')}</tbody></table>`;
 }

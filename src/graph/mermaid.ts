@@ -4,7 +4,8 @@ import type { HostGroup } from './shape.js';
 
 // Mermaid ids are plain words; labels are quoted strings where `"` must be an entity.
 const mid = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, (c) => `_${c.charCodeAt(0).toString(16)}_`);
-const mlabel = (s: string): string => `"${s.replace(/&/g, '&amp;').replace(/"/g, '#quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, '<br/>')}"`;
+const mlabel = (s: string): string =>
+  `"${s.replace(/&/g, '&amp;').replace(/"/g, '#quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\n/g, '<br/>')}"`;
 
 export function toMermaid(groups: readonly HostGroup[]): string {
   const lines = ['flowchart LR'];

@@ -6,7 +6,14 @@ import type { FactsSummary } from './facts-json.js';
 const NOT_LIBVIRT_BRIDGE = new Set(['bridge', 'private', 'vepa', 'passthrough', 'hostdev']);
 export const libvirtOwnsBridge = (forward: string | null): boolean => !NOT_LIBVIRT_BRIDGE.has(forward ?? 'none');
 
-export type ProblemCode = 'port-in-libvirt-bridge' | 'bridge-not-persisted' | 'bridge-missing' | 'bridge-mtu-below-port' | 'network-inactive' | 'network-not-autostarted' | 'vxlan-mtu-over-underlay';
+export type ProblemCode =
+  | 'port-in-libvirt-bridge'
+  | 'bridge-not-persisted'
+  | 'bridge-missing'
+  | 'bridge-mtu-below-port'
+  | 'network-inactive'
+  | 'network-not-autostarted'
+  | 'vxlan-mtu-over-underlay';
 
 export interface Problem {
   code: ProblemCode;
@@ -37,7 +44,12 @@ export function findProblems(f: FactsSummary): Problem[] {
       // libvirt's own bridge (NAT, routed, isolated): only its guests' taps belong on it.
       for (const l of f.links) {
         if (l.master !== n.bridge || guestTaps.has(l.name) || l.kind === 'tun') continue;
-        out.push({ code: 'port-in-libvirt-bridge', node: `link:${l.name}`, edge: { from: `link:${l.name}`, to: `link:${n.bridge}` }, message: `port of ${n.bridge}, which libvirt's ${n.forward ?? 'isolated'} network ${n.name} owns` });
+        out.push({
+          code: 'port-in-libvirt-bridge',
+          node: `link:${l.name}`,
+          edge: { from: `link:${l.name}`, to: `link:${n.bridge}` },
+          message: `port of ${n.bridge}, which libvirt's ${n.forward ?? 'isolated'} network ${n.name} owns`,
+        });
       }
     } else if (n.forward === 'bridge') {
       if (!links.has(n.bridge)) out.push({ code: 'bridge-missing', node: at, message: `its bridge ${n.bridge} does not exist` });
@@ -48,12 +60,22 @@ export function findProblems(f: FactsSummary): Problem[] {
   }
   for (const b of f.links.filter((l) => l.kind === 'bridge')) {
     const above = f.links.filter((l) => l.master === b.name && l.mtu > b.mtu).map((l) => `${l.name} ${l.mtu}`);
-    if (b.mtu > 0 && above.length) out.push({ code: 'bridge-mtu-below-port', node: `link:${b.name}`, message: `MTU ${b.mtu} below its port${above.length > 1 ? 's' : ''} (${above.join(', ')})` });
+    if (b.mtu > 0 && above.length)
+      out.push({
+        code: 'bridge-mtu-below-port',
+        node: `link:${b.name}`,
+        message: `MTU ${b.mtu} below its port${above.length > 1 ? 's' : ''} (${above.join(', ')})`,
+      });
   }
   for (const v of f.vxlans ?? []) {
     if (!v.mtuWarning) continue;
     const under = vxlanUnderlay(v, f);
-    out.push({ code: 'vxlan-mtu-over-underlay', node: `link:${v.name}`, ...(under ? { edge: { from: `link:${under}`, to: `link:${v.name}` } } : {}), message: v.mtuWarning });
+    out.push({
+      code: 'vxlan-mtu-over-underlay',
+      node: `link:${v.name}`,
+      ...(under ? { edge: { from: `link:${under}`, to: `link:${v.name}` } } : {}),
+      message: v.mtuWarning,
+    });
   }
   return out;
 }

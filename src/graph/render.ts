@@ -10,7 +10,9 @@ export const GRAPH_FORMATS = ['svg', 'dot', 'mermaid', 'html'] as const;
 export type GraphFormat = (typeof GRAPH_FORMATS)[number];
 
 export function topologies(entries: readonly FactsEntry[]): HostTopology[] {
-  return entries.map((e) => ('facts' in e ? buildTopology(e.host, e.facts) : unreadableHost(e.host, `${e.unreachable ? 'unreachable' : 'failed'}: ${e.error}`)));
+  return entries.map((e) =>
+    'facts' in e ? buildTopology(e.host, e.facts) : unreadableHost(e.host, `${e.unreachable ? 'unreachable' : 'failed'}: ${e.error}`),
+  );
 }
 
 export function hostGroups(entries: readonly FactsEntry[], group: boolean): HostGroup[] {
@@ -33,7 +35,15 @@ export async function renderGraph(groups: readonly HostGroup[], format: GraphFor
 /** The format a file name asks for: `.svg`, `.dot`/`.gv`, `.mmd`/`.mermaid`, `.html`/`.htm`. */
 export function formatFromFileName(file: string): GraphFormat | undefined {
   const ext = /\.([a-z]+)$/i.exec(file)?.[1]?.toLowerCase();
-  return ext === 'svg' ? 'svg' : ext === 'dot' || ext === 'gv' ? 'dot' : ext === 'mmd' || ext === 'mermaid' ? 'mermaid' : ext === 'html' || ext === 'htm' ? 'html' : undefined;
+  return ext === 'svg'
+    ? 'svg'
+    : ext === 'dot' || ext === 'gv'
+      ? 'dot'
+      : ext === 'mmd' || ext === 'mermaid'
+        ? 'mermaid'
+        : ext === 'html' || ext === 'htm'
+          ? 'html'
+          : undefined;
 }
 
 /**
@@ -41,7 +51,10 @@ export function formatFromFileName(file: string): GraphFormat | undefined {
  * `*` globs separated by `,` or `:`, `!` to exclude.
  */
 export function limitNames(hosts: readonly string[], pattern: string): string[] {
-  const parts = pattern.split(/[,:]/).map((p) => p.trim()).filter(Boolean);
+  const parts = pattern
+    .split(/[,:]/)
+    .map((p) => p.trim())
+    .filter(Boolean);
   const glob = (p: string) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
   const include = parts.filter((p) => !p.startsWith('!')).map(glob);
   const exclude = parts.filter((p) => p.startsWith('!')).map((p) => glob(p.slice(1)));

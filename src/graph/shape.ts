@@ -55,7 +55,16 @@ function fold(members: HostTopology[]): HostTopology {
   }
   for (const [attach, g] of guests) {
     const id = `guests:${attach}`;
-    nodes.push({ id, kind: 'guest', name: `${g.interfaces} guest interface${g.interfaces === 1 ? '' : 's'}`, detail: [`on ${g.hosts.size} of ${members.length} hosts`], perHost: [], ssh: false, problems: [], attachedTo: attach });
+    nodes.push({
+      id,
+      kind: 'guest',
+      name: `${g.interfaces} guest interface${g.interfaces === 1 ? '' : 's'}`,
+      detail: [`on ${g.hosts.size} of ${members.length} hosts`],
+      perHost: [],
+      ssh: false,
+      problems: [],
+      attachedTo: attach,
+    });
     edges.push({ from: attach, to: id, ssh: false, problem: false });
   }
   return { ...first, nodes, edges };

@@ -7,4 +7,3 @@ export async function renderSvg(dot: string): Promise<string> {
   viz ??= import('@viz-js/viz').then((m) => m.instance() as Promise<Viz>);
   return (await viz).renderString(dot, { format: 'svg' });
 }
-

@@ -67,7 +67,16 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
     const b = bridges.get(l.name);
     if (kind === 'bridge' && b) detail.push(`STP ${b.stp ? 'on' : 'off'} · delay ${b.forward_delay} s`);
     if (l.vlan_id !== undefined) detail.push(`VLAN ${l.vlan_id}${l.lower ? ` on ${l.lower}` : ''}`);
-    if (l.bond) detail.push([l.bond.mode, l.bond.partner !== undefined ? (l.bond.partner ? `partner ${l.bond.partner}` : 'no LACP partner') : '', l.bond.active ? `active ${l.bond.active}` : ''].filter(Boolean).join(' · '));
+    if (l.bond)
+      detail.push(
+        [
+          l.bond.mode,
+          l.bond.partner !== undefined ? (l.bond.partner ? `partner ${l.bond.partner}` : 'no LACP partner') : '',
+          l.bond.active ? `active ${l.bond.active}` : '',
+        ]
+          .filter(Boolean)
+          .join(' · '),
+      );
     if (l.port_vlans) detail.push(`VLANs ${l.port_vlans}`);
     if (l.mtu) detail.push(`MTU ${l.mtu}`);
     if (!l.up) detail.push('down');
@@ -97,7 +106,12 @@ export function buildTopology(host: string, f: FactsSummary): HostTopology {
     edges.push({ from: `link:${under}`, to: `link:${v.name}`, relation: 'underlay', ssh: false, problem: false });
   }
   for (const n of f.networks ?? []) {
-    const detail = [`${n.forward ?? 'isolated'}${n.bridge ? ` on ${n.bridge}` : ''}`, ...n.ip.map((ip) => `ip ${ip}`), ...n.dhcp.map((r) => `DHCP ${r}`), `${n.state}${n.autostart ? ' · autostart' : ''}${n.persistent ? '' : ' · transient'}`];
+    const detail = [
+      `${n.forward ?? 'isolated'}${n.bridge ? ` on ${n.bridge}` : ''}`,
+      ...n.ip.map((ip) => `ip ${ip}`),
+      ...n.dhcp.map((r) => `DHCP ${r}`),
+      `${n.state}${n.autostart ? ' · autostart' : ''}${n.persistent ? '' : ' · transient'}`,
+    ];
     add({ id: `net:${n.name}`, kind: 'network', name: n.name, detail });
     if (n.bridge && nodes.has(`link:${n.bridge}`)) edges.push({ from: `link:${n.bridge}`, to: `net:${n.name}`, ssh: false, problem: false });
   }

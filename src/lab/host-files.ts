@@ -158,4 +158,3 @@ export function ensureQemuConf(hostDir: string): boolean {
   appendFileSync(path, `${text === '' || text.endsWith('\n') ? '' : '\n'}# kvmnet lab: no virtlogd in a lab host\nstdio_handler = "file"\n`);
   return true;
 }
-

@@ -54,7 +54,23 @@ export function startHolder(netns: string, hostDir: string, name: string, timeou
     const driverDir = hasDriverLinks(hostDir) ? LIBVIRT_DRIVER_DIR_IN_HOST : '';
     const child = spawn(
       'ip',
-      ['netns', 'exec', netns, 'unshare', '-m', '-u', '--propagation', 'private', '/bin/sh', '-c', HOLDER_SCRIPT, 'kvmnet-lab-holder', hostDir, name, driverDir],
+      [
+        'netns',
+        'exec',
+        netns,
+        'unshare',
+        '-m',
+        '-u',
+        '--propagation',
+        'private',
+        '/bin/sh',
+        '-c',
+        HOLDER_SCRIPT,
+        'kvmnet-lab-holder',
+        hostDir,
+        name,
+        driverDir,
+      ],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: LAB_ENV },
     );
     let stdout = '';

@@ -19,7 +19,15 @@ const MIRROR = process.env.KVMNET_LAB_DEBIAN_MIRROR ?? 'http://deb.debian.org/de
 const SUITE = 'bookworm-backports';
 // What a monolithic libvirtd with the network and QEMU drivers, and virsh, need (dpkg -x ignores
 // dependencies: everything else these link against is already on a bookworm machine).
-const PACKAGES = ['libvirt0', 'libvirt-common', 'libvirt-daemon', 'libvirt-daemon-common', 'libvirt-daemon-driver-network', 'libvirt-daemon-driver-qemu', 'libvirt-clients'];
+const PACKAGES = [
+  'libvirt0',
+  'libvirt-common',
+  'libvirt-daemon',
+  'libvirt-daemon-common',
+  'libvirt-daemon-driver-network',
+  'libvirt-daemon-driver-qemu',
+  'libvirt-clients',
+];
 const DEB_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 const COMPLETE = '.kvmnet-complete';
 
@@ -101,14 +109,22 @@ export async function ensureBackportsLibvirt(log: (line: string) => void = () =>
  */
 export function backportsMounts(root: string): Array<[string, string]> {
   const driverDir = libvirtDriverDir();
-  if (!driverDir) throw new LabError('--libvirt backports: cannot find the machine\'s libvirt driver directory');
+  if (!driverDir) throw new LabError("--libvirt backports: cannot find the machine's libvirt driver directory");
   const libDir = dirname(dirname(driverDir));
   const mounts: Array<[string, string]> = [];
   for (const so of ['libvirt.so.0', 'libvirt-qemu.so.0', 'libvirt-admin.so.0', 'libvirt-lxc.so.0']) {
     const sys = join(libDir, so);
     if (existsSync(sys) && existsSync(join(root, sys))) mounts.push([realpathSync(join(root, sys)), realpathSync(sys)]);
   }
-  for (const p of ['/usr/sbin/libvirtd', '/usr/bin/virsh', '/usr/lib/libvirt/libvirt_leaseshelper', '/usr/lib/libvirt/libvirt_iohelper', driverDir, '/usr/share/libvirt/schemas', '/usr/share/libvirt/cpu_map']) {
+  for (const p of [
+    '/usr/sbin/libvirtd',
+    '/usr/bin/virsh',
+    '/usr/lib/libvirt/libvirt_leaseshelper',
+    '/usr/lib/libvirt/libvirt_iohelper',
+    driverDir,
+    '/usr/share/libvirt/schemas',
+    '/usr/share/libvirt/cpu_map',
+  ]) {
     if (existsSync(p) && existsSync(join(root, p))) mounts.push([join(root, p), p]);
   }
   return mounts;

@@ -19,8 +19,8 @@ function ipv4ToInt(ip: string): number {
 function overlaps(a: string, aLen: number, b: string, bLen: number): boolean {
   const len = Math.min(aLen, bLen);
   if (len === 0) return true;
-  const mask = len === 32 ? 0xffffffff : (~(0xffffffff >>> len)) >>> 0;
-  return ((ipv4ToInt(a) & mask) >>> 0) === ((ipv4ToInt(b) & mask) >>> 0);
+  const mask = len === 32 ? 0xffffffff : ~(0xffffffff >>> len) >>> 0;
+  return (ipv4ToInt(a) & mask) >>> 0 === (ipv4ToInt(b) & mask) >>> 0;
 }
 
 /** Fails when another interface in the root namespace already uses (or routes) the lab's /24. */
@@ -87,12 +87,7 @@ export async function attachToBridge(bridge: string, links: string[]): Promise<v
 }
 
 /** Creates the netns and the three veth pairs of each host, in ONE `ip` process for the whole lab. */
-export async function createHostLinks(
-  prefix: string,
-  bridge: string,
-  subnet: LabSubnet,
-  hosts: Array<{ index: number; netns: string }>,
-): Promise<void> {
+export async function createHostLinks(prefix: string, bridge: string, subnet: LabSubnet, hosts: Array<{ index: number; netns: string }>): Promise<void> {
   if (hosts.length === 0) return;
   const cmds: string[] = [];
   for (const h of hosts) {

@@ -31,14 +31,7 @@ export function generateEd25519(comment: string): SshKeyPair {
 
   // PROTOCOL.key: check ints, then the key (private part is seed||public), comment, pad to 8.
   const check = randomBytes(4).readUInt32BE();
-  let priv = Buffer.concat([
-    uint32(check),
-    uint32(check),
-    sshString('ssh-ed25519'),
-    sshString(pub),
-    sshString(Buffer.concat([seed, pub])),
-    sshString(comment),
-  ]);
+  let priv = Buffer.concat([uint32(check), uint32(check), sshString('ssh-ed25519'), sshString(pub), sshString(Buffer.concat([seed, pub])), sshString(comment)]);
   const pad = (8 - (priv.length % 8)) % 8;
   priv = Buffer.concat([priv, Buffer.from(Array.from({ length: pad }, (_, i) => i + 1))]);
 

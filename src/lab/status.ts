@@ -21,9 +21,7 @@ export async function labStatus(opts: { dir: string }): Promise<LabHostStatus[]>
   const banners = await Promise.all(state.hosts.map((h) => sshBanner(h.address, 3000)));
   // A few virsh at a time: on a loaded 2-CPU machine 20 at once time out for no fault of libvirtd.
   const limit = pLimit(4);
-  const libvirtd = await Promise.all(
-    state.hosts.map((h) => limit(() => (state.vm ? vmLibvirtdAnswers(state, h.name, 8000) : libvirtdAnswers(h, 8000)))),
-  );
+  const libvirtd = await Promise.all(state.hosts.map((h) => limit(() => (state.vm ? vmLibvirtdAnswers(state, h.name, 8000) : libvirtdAnswers(h, 8000)))));
   return state.hosts.map((h, i) => ({ name: h.name, address: h.address, netns: h.netns, sshd: banners[i] !== null, libvirtd: libvirtd[i] ?? false }));
 }
 
@@ -49,12 +47,17 @@ export function sshCommand(state: LabState, name: string): string[] {
   const paths = labPaths(state.dir);
   return [
     'ssh',
-    '-i', paths.key,
+    '-i',
+    paths.key,
     // ssh splits this option's value on whitespace unless it is double-quoted.
-    '-o', `UserKnownHostsFile="${paths.knownHosts}"`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile="${paths.knownHosts}"`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
     `root@${host.address}`,
   ];
 }

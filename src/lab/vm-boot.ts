@@ -17,7 +17,13 @@ export const VM_PACKAGES = 'apt-get install -y qemu-system-x86 linux-image-amd64
 // Modules needed before the root is mounted (the rest load from the 9p root, which has /lib/modules).
 const INITRAMFS_MODULES = ['virtio_pci', '9pnet_virtio', '9p'];
 // Modules the lab's guests must be able to load (the point of a VM lab).
-const REQUIRED_GUEST_MODULES = ['kernel/fs/9p/9p.ko', 'kernel/fs/overlayfs/overlay.ko', 'kernel/drivers/net/bonding/bonding.ko', 'kernel/net/8021q/8021q.ko', 'kernel/drivers/net/virtio_net.ko'];
+const REQUIRED_GUEST_MODULES = [
+  'kernel/fs/9p/9p.ko',
+  'kernel/fs/overlayfs/overlay.ko',
+  'kernel/drivers/net/bonding/bonding.ko',
+  'kernel/net/8021q/8021q.ko',
+  'kernel/drivers/net/virtio_net.ko',
+];
 // `--init systemd` hosts also mount their disk (virtio_blk, ext4): loaded from the 9p root.
 
 export interface VmKernel {
@@ -136,7 +142,12 @@ export function prepareVmDir(dir: string, cfg: VmGuestConfig, labPublicKey: stri
     KVMLAB_INIT: cfg.systemd ? 'systemd' : '',
     KVMLAB_PKGROOTS: cfg.systemd?.pkgRoots.join(' ') ?? '',
   };
-  writeFileSync(join(dir, 'guest.env'), Object.entries(env).map(([k, v]) => `${k}=${shValue(v)}\n`).join(''));
+  writeFileSync(
+    join(dir, 'guest.env'),
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${shValue(v)}\n`)
+      .join(''),
+  );
   writeFileSync(join(dir, 'nics'), cfg.nics.map((n) => `${n.mac} ${n.name}\n`).join(''));
   const key = generateEd25519(`root@${cfg.name}`);
   // Same place as a namespace host's key: host-files.ts hostPublicKey() reads it for known_hosts.

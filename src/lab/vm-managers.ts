@@ -46,7 +46,19 @@ export async function managerPackageRoots(manager: LabManager, log: (line: strin
   mkdirSync(join(debs, 'partial'), { recursive: true });
   // apt resolves the dependencies against what the machine has installed and only downloads.
   const r = await run(
-    ['apt-get', 'install', '-y', '-q', '--download-only', '--no-install-recommends', '-o', `Dir::Cache::archives=${debs}`, '-o', 'Debug::NoLocking=1', ...packages],
+    [
+      'apt-get',
+      'install',
+      '-y',
+      '-q',
+      '--download-only',
+      '--no-install-recommends',
+      '-o',
+      `Dir::Cache::archives=${debs}`,
+      '-o',
+      'Debug::NoLocking=1',
+      ...packages,
+    ],
     { timeoutMs: 600_000, check: false, env: { DEBIAN_FRONTEND: 'noninteractive' } },
   );
   const files = existsSync(debs) ? readdirSync(debs).filter((f) => f.endsWith('.deb')) : [];
@@ -57,7 +69,9 @@ export async function managerPackageRoots(manager: LabManager, log: (line: strin
   }
   if (r.exitCode !== 0) {
     rmSync(tmp, { recursive: true, force: true });
-    throw new LabError(`--manager ${manager}: apt could not download ${packages.join(' ')} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
+    throw new LabError(
+      `--manager ${manager}: apt could not download ${packages.join(' ')} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
+    );
   }
   for (const f of files) await run(['dpkg-deb', '-x', join(debs, f), tmp], { timeoutMs: 120_000 });
   rmSync(debs, { recursive: true, force: true });

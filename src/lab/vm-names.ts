@@ -27,8 +27,7 @@ export function validateVmCount(n: number): number {
 }
 
 /** Root-namespace tap of a host NIC (mgmt0 on the lab bridge; eth1-3 wired to the switch). */
-export const hostTap = (prefix: string, i: number, nic: 'mgmt0' | VmHostNic): string =>
-  `${prefix}-${i}${nic === 'mgmt0' ? 'm' : NIC_LETTER[nic]}`;
+export const hostTap = (prefix: string, i: number, nic: 'mgmt0' | VmHostNic): string => `${prefix}-${i}${nic === 'mgmt0' ? 'm' : NIC_LETTER[nic]}`;
 /** Root-namespace tap of the switch's port facing host I's NIC. */
 export const switchPortTap = (prefix: string, i: number, nic: VmHostNic): string => `${prefix}-s${i}${NIC_LETTER[nic]}`;
 export const switchMgmtTap = (prefix: string): string => `${prefix}-sm`;
@@ -70,7 +69,9 @@ export function switchNics(prefix: string, subnet: LabSubnet, hostIndexes: numbe
     { name: 'uplink', mac: vmMac(subnet, 'switch', 1), tap: switchUplinkTap(prefix) },
   ];
   for (const i of hostIndexes) {
-    VM_HOST_NICS.forEach((nic, k) => nics.push({ name: switchPortName(i, nic), mac: vmMac(subnet, 'switch', 0x10 + 4 * i + k), tap: switchPortTap(prefix, i, nic) }));
+    VM_HOST_NICS.forEach((nic, k) =>
+      nics.push({ name: switchPortName(i, nic), mac: vmMac(subnet, 'switch', 0x10 + 4 * i + k), tap: switchPortTap(prefix, i, nic) }),
+    );
   }
   return nics;
 }

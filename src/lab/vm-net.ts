@@ -14,7 +14,10 @@ export async function wireTaps(bridge: string, bridged: string[], wires: Array<[
   if (wires.length === 0) return;
   const tcCmds: string[] = [];
   for (const [a, b] of wires) {
-    for (const [from, to] of [[a, b], [b, a]] as const) {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       tcCmds.push(
         `qdisc add dev ${from} ingress`,
         // u32 matching everything: this kernel has no matchall classifier.

@@ -17,7 +17,9 @@ const VM_COMMANDS: Record<string, string> = {
 /** Everything the namespace lab needs, plus QEMU, a kernel with its modules, and the initramfs tools. Returns the kernel to boot. */
 export async function preflightVm(): Promise<VmKernel> {
   await preflight();
-  const missing = Object.entries(VM_COMMANDS).filter(([cmd]) => !findCommand(cmd)).map(([cmd, pkg]) => `${cmd} (${pkg})`);
+  const missing = Object.entries(VM_COMMANDS)
+    .filter(([cmd]) => !findCommand(cmd))
+    .map(([cmd, pkg]) => `${cmd} (${pkg})`);
   const kernel = findVmKernel();
   if (!kernel) missing.push('a kernel in /boot with its modules (9p, overlay, bonding, 8021q, virtio_net) in /lib/modules (linux-image-amd64)');
   if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun (the tun module; in a container: --device /dev/net/tun)');

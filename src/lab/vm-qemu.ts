@@ -36,31 +36,48 @@ export function qemuArgv(spec: VmSpec): string[] {
   const cmdline = ['console=ttyS0', 'quiet', 'panic=-1', 'mitigations=off', `kvmlab.init=${spec.init}`, `kvmlab.dir=${spec.dir}`];
   const argv = [
     'qemu-system-x86_64',
-    '-name', `kvmnet-lab-${spec.name}`,
-    '-machine', 'pc,accel=tcg',
-    '-m', String(spec.memoryMb),
-    '-smp', '1',
-    '-nodefaults', '-no-user-config', '-display', 'none',
+    '-name',
+    `kvmnet-lab-${spec.name}`,
+    '-machine',
+    'pc,accel=tcg',
+    '-m',
+    String(spec.memoryMb),
+    '-smp',
+    '1',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
     // A busybox guest never reboots on purpose (a kernel panic ends the VM); a systemd guest does.
     ...(spec.disk ? [] : ['-no-reboot']),
-    '-kernel', spec.kernel,
-    '-initrd', spec.initrd,
-    '-append', cmdline.join(' '),
-    '-fsdev', 'local,id=kvmroot,path=/,security_model=none,readonly=on,multidevs=remap',
-    '-device', 'virtio-9p-pci,fsdev=kvmroot,mount_tag=kvmroot,addr=0x3',
-    '-serial', `file:${files.console}`,
-    '-monitor', `unix:${files.monitor},server=on,wait=off`,
-    '-pidfile', files.pid,
+    '-kernel',
+    spec.kernel,
+    '-initrd',
+    spec.initrd,
+    '-append',
+    cmdline.join(' '),
+    '-fsdev',
+    'local,id=kvmroot,path=/,security_model=none,readonly=on,multidevs=remap',
+    '-device',
+    'virtio-9p-pci,fsdev=kvmroot,mount_tag=kvmroot,addr=0x3',
+    '-serial',
+    `file:${files.console}`,
+    '-monitor',
+    `unix:${files.monitor},server=on,wait=off`,
+    '-pidfile',
+    files.pid,
     '-daemonize',
   ];
   // Slot 0x1f: far from the NICs' 0x4, 0x5…
   if (spec.disk) argv.push('-drive', `file=${spec.disk},if=none,id=kvmdisk,format=raw`, '-device', 'virtio-blk-pci,drive=kvmdisk,addr=0x1f');
   spec.nics.forEach((nic, k) => {
     argv.push(
-      '-netdev', `tap,id=${nic.name},ifname=${nic.tap},script=no,downscript=no`,
+      '-netdev',
+      `tap,id=${nic.name},ifname=${nic.tap},script=no,downscript=no`,
       // A known speed and full duplex: without them bonding gives the port LACP key 0 and never
       // finds a partner (virtio-net reports neither by default).
-      '-device', `virtio-net-pci,netdev=${nic.name},mac=${nic.mac},addr=0x${(4 + k).toString(16)},speed=1000,duplex=full`,
+      '-device',
+      `virtio-net-pci,netdev=${nic.name},mac=${nic.mac},addr=0x${(4 + k).toString(16)},speed=1000,duplex=full`,
     );
   });
   return argv;

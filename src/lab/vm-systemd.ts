@@ -81,7 +81,11 @@ function managerSetup(manager: LabManager): string[] {
       // Like an installed Ubuntu: a netplan file exists (here one that defines nothing).
       return [...networkd, 'mkdir -p /etc/netplan', file('/etc/netplan/00-kvmlab.yaml', NETPLAN_BASE), 'chmod 600 /etc/netplan/00-kvmlab.yaml'];
     case 'networkmanager':
-      return [enable('NetworkManager.service'), 'mkdir -p /etc/NetworkManager/conf.d /etc/NetworkManager/system-connections', file('/etc/NetworkManager/conf.d/kvmlab.conf', NM_CONF)];
+      return [
+        enable('NetworkManager.service'),
+        'mkdir -p /etc/NetworkManager/conf.d /etc/NetworkManager/system-connections',
+        file('/etc/NetworkManager/conf.d/kvmlab.conf', NM_CONF),
+      ];
     case 'ifupdown':
       return [enable('networking.service'), file('/etc/network/interfaces', INTERFACES)];
     case 'ifupdown2':
@@ -91,7 +95,12 @@ function managerSetup(manager: LabManager): string[] {
       // kvmnet made was re-upped behind it with the stanza of that moment (measured: a bridge lost
       // the port kvmnet had just added). A Proxmox host has ifupdown2's own hotplug only, which
       // leaves `auto` stanzas alone: masked here, as it is absent there.
-      return [enable('networking.service'), file('/etc/network/interfaces', INTERFACES), 'mkdir -p /etc/udev/rules.d', 'ln -sf /dev/null /etc/udev/rules.d/80-ifupdown.rules'];
+      return [
+        enable('networking.service'),
+        file('/etc/network/interfaces', INTERFACES),
+        'mkdir -p /etc/udev/rules.d',
+        'ln -sf /dev/null /etc/udev/rules.d/80-ifupdown.rules',
+      ];
     case 'none':
       return [];
   }
@@ -108,7 +117,7 @@ export function systemdInstallScript(manager: LabManager): string {
     `ln -sf /etc/systemd/system/kvmlab-sshd.service ${WANTS}/kvmlab-sshd.service`,
     `ln -sf /etc/systemd/system/kvmlab-libvirtd.service ${WANTS}/kvmlab-libvirtd.service`,
     // The controller's machine-id would be every VM's (and its DHCP DUIDs, NM's UUIDs…).
-    "tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id",
+    'tr -d - < /proc/sys/kernel/random/uuid > /etc/machine-id',
     ...managerSetup(manager),
     // Libraries of the unpacked manager packages (KVMLAB_PKGROOTS), for the dynamic loader.
     '[ -n "$KVMLAB_PKGROOTS" ] && ldconfig',

@@ -68,7 +68,8 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
   if (existing) return checkExisting(existing, opts, log);
   const kernel = await preflightVm();
   if (opts.manager !== undefined && opts.init !== 'systemd') throw new LabError('--manager needs --init systemd (a manager runs under systemd)');
-  const systemd = opts.init === 'systemd' ? { manager: opts.manager ?? 'networkd', pkgRoots: await managerPackageRoots(opts.manager ?? 'networkd', log) } : undefined;
+  const systemd =
+    opts.init === 'systemd' ? { manager: opts.manager ?? 'networkd', pkgRoots: await managerPackageRoots(opts.manager ?? 'networkd', log) } : undefined;
   const prefix = validatePrefix(opts.prefix ?? 'kvl');
   const n = validateVmCount(opts.n ?? DEFAULT_VM_HOSTS);
   const bridge = bridgeName(prefix);
@@ -177,7 +178,11 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
       writeLabState(state);
     }
     const bridged = [...hosts.map((h) => hostTap(prefix, h.index, 'mgmt0')), swNics[0]!.tap, swNics[1]!.tap];
-    await wireTaps(bridge, bridged, hosts.flatMap((h) => hostWires(prefix, h.index)));
+    await wireTaps(
+      bridge,
+      bridged,
+      hosts.flatMap((h) => hostWires(prefix, h.index)),
+    );
     log(`${vms.length} VMs started (QEMU, TCG) in ${Date.now() - bootStart} ms; waiting for their sshd`);
 
     const results = await Promise.allSettled(
@@ -190,7 +195,9 @@ export async function labUpVm(opts: VmLabOptions, log: (line: string) => void = 
     if (failed.length > 0) throw new LabError(`lab up failed for ${failed.length} VM(s):\n${failed.join('\n')}`);
 
     writeLabFiles(state, paths);
-    log(`lab ${prefix} up (VMs, kernel ${kernel.release}): ${hosts.length} host(s) + switch on ${subnet.cidr} in ${Date.now() - started} ms; inventory ${paths.inventory}`);
+    log(
+      `lab ${prefix} up (VMs, kernel ${kernel.release}): ${hosts.length} host(s) + switch on ${subnet.cidr} in ${Date.now() - started} ms; inventory ${paths.inventory}`,
+    );
     return state;
   } finally {
     unlock();
@@ -219,11 +226,15 @@ function checkExisting(state: LabState, opts: VmLabOptions, log: (line: string) 
     throw new LabError(`${state.dir} already holds a lab with prefix ${state.prefix}; run \`kvmnet lab down\` first or use another dir`);
   }
   if (opts.n !== undefined && opts.n !== state.hosts.length) {
-    throw new LabError(`a VM lab cannot grow or shrink (its switch has a fixed set of ports): run \`kvmnet lab down\`, then \`lab up --kernel vm -n ${opts.n}\``);
+    throw new LabError(
+      `a VM lab cannot grow or shrink (its switch has a fixed set of ports): run \`kvmnet lab down\`, then \`lab up --kernel vm -n ${opts.n}\``,
+    );
   }
   const dead = [state.vm.switch, ...state.hosts].filter((vm) => !isVmProcess(vm.qemuPid, vm.dir));
   if (dead.length > 0) {
-    throw new LabError(`VM(s) ${dead.map((v) => v.name).join(', ')} of the lab in ${state.dir} are not running: run \`kvmnet lab down\`, then \`lab up --kernel vm\``);
+    throw new LabError(
+      `VM(s) ${dead.map((v) => v.name).join(', ')} of the lab in ${state.dir} are not running: run \`kvmnet lab down\`, then \`lab up --kernel vm\``,
+    );
   }
   log(`lab ${state.prefix} (VMs): all ${state.hosts.length + 1} VMs are running`);
   return state;

@@ -11,7 +11,7 @@ export function canonicalAddress(address: string): string {
   if ([...h, ...t].some((g) => g.includes('.'))) return address.toLowerCase();
   const groups = [...h, ...(address.includes('::') ? Array<string>(8 - h.length - t.length).fill('0') : []), ...t].map((g) => g.replace(/^0+(?=.)/, ''));
   let best = { start: -1, len: 0 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== '0') {
       i++;
       continue;

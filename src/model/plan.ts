@@ -82,7 +82,8 @@ export function factsAfter(changes: readonly Change[], facts: Facts): Facts {
 /** Links a change touches (by name), whatever the aspect. */
 export function touchedLinks(changes: readonly Change[], facts: Facts): string[] {
   const names = new Set<string>();
-  for (const t of changeTouches(changes, facts)) if (t.kind === 'link') names.add(t.name);
+  for (const t of changeTouches(changes, facts))
+    if (t.kind === 'link') names.add(t.name);
     else if (t.kind === 'addr' || t.kind === 'route') names.add(t.dev);
   return [...names];
 }

@@ -10,7 +10,8 @@ import type { AddrOp, OpKind, RouteOp, RouteSpec } from './types.js';
 type Of<K extends AddrOp['op'] | RouteOp['op']> = Extract<AddrOp | RouteOp, { op: K }>;
 
 const cidr = (op: { address: string; prefix: number }) => `${op.address}/${op.prefix}`;
-const hasAddr = (f: Facts, op: { dev: string; address: string; prefix: number }) => f.addrs.some((a) => a.dev === op.dev && sameAddress(a.address, op.address) && a.prefix === op.prefix);
+const hasAddr = (f: Facts, op: { dev: string; address: string; prefix: number }) =>
+  f.addrs.some((a) => a.dev === op.dev && sameAddress(a.address, op.address) && a.prefix === op.prefix);
 const presence = (f: Facts, op: { dev: string; address: string; prefix: number }) => (hasAddr(f, op) ? 'present' : 'absent');
 
 function checkAddr(op: { dev: string; address: string; prefix: number }, expected: Facts, actual: Facts): string | undefined {
@@ -20,7 +21,8 @@ function checkAddr(op: { dev: string; address: string; prefix: number }, expecte
 }
 
 /** The table as one spelling: undefined, `main` and 254 are the main table. */
-export const tableName = (table: string | number | undefined): string => (table === undefined || String(table) === '254' || table === 'main' ? 'main' : String(table));
+export const tableName = (table: string | number | undefined): string =>
+  table === undefined || String(table) === '254' || table === 'main' ? 'main' : String(table);
 
 /** `ip route replace` arguments of a route (on `dev`). */
 export function routeArgs(r: RouteSpec | RouteFact, dev: string, verb: 'replace' | 'del' = 'replace'): string[] {
@@ -43,12 +45,14 @@ export const sameRouteKey = (a: RouteSpec | RouteFact, b: RouteSpec | RouteFact)
   a.family === b.family && a.dst === b.dst && (a.metric ?? 0) === (b.metric ?? 0) && tableName(a.table) === tableName(b.table);
 const sameKey = sameRouteKey;
 const inTable = (r: RouteSpec) => (tableName(r.table) === 'main' ? '' : ` table ${r.table}`);
-export const routeText = (r: RouteSpec | RouteFact): string => `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${inTable(r as RouteSpec)}`;
+export const routeText = (r: RouteSpec | RouteFact): string =>
+  `route ${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${inTable(r as RouteSpec)}`;
 const routeFact = (r: RouteSpec): RouteFact => {
   const { table, ...rest } = r;
   return tableName(table) === 'main' ? { ...rest } : { ...rest, table: String(table) };
 };
-const routePresence = (f: Facts, r: RouteSpec) => (f.routes.some((x) => sameKey(x, r) && x.dev === r.dev && (x.gateway ?? '') === (r.gateway ?? '')) ? 'present' : 'absent');
+const routePresence = (f: Facts, r: RouteSpec) =>
+  f.routes.some((x) => sameKey(x, r) && x.dev === r.dev && (x.gateway ?? '') === (r.gateway ?? '')) ? 'present' : 'absent';
 
 /** What of a route the kernel lists and kvmnet sets: compared after a replace. */
 const routeShape = (r: RouteFact | undefined) =>
@@ -102,7 +106,9 @@ export const addrRouteOps: { [K in AddrOp['op'] | RouteOp['op']]: OpKind<Of<K>> 
       if (!hasAddr(before, op)) return [];
       // The kernel drops the routes with this source address, and every route through the link
       // with its last IPv4 address: put the link's routes of this family back after the address.
-      const routes = before.routes.filter((r) => r.dev === op.dev && r.family === op.family && r.protocol !== 'kernel').map((r) => ({ op: 'route.replace' as const, route: { ...r, dev: op.dev } }));
+      const routes = before.routes
+        .filter((r) => r.dev === op.dev && r.family === op.family && r.protocol !== 'kernel')
+        .map((r) => ({ op: 'route.replace' as const, route: { ...r, dev: op.dev } }));
       return [{ op: 'addr.add', dev: op.dev, address: op.address, prefix: op.prefix, family: op.family, replace: true }, ...routes];
     },
     check: checkAddr,

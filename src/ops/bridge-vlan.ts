@@ -34,7 +34,9 @@ function restore(dev: string, vid: number | [number, number], before: Facts): Br
 
 export const bridgeVlanOps: { [K in BridgeVlanOp['op']]: OpKind<Of<K>> } = {
   'bridge-vlan.add': {
-    lines: (op) => [shellJoin(['bridge', 'vlan', 'add', 'dev', op.dev, 'vid', vidText(op.vid), ...(op.pvid ? ['pvid'] : []), ...(op.untagged ? ['untagged'] : [])])],
+    lines: (op) => [
+      shellJoin(['bridge', 'vlan', 'add', 'dev', op.dev, 'vid', vidText(op.vid), ...(op.pvid ? ['pvid'] : []), ...(op.untagged ? ['untagged'] : [])]),
+    ],
     touches: (op) => [{ kind: 'link', name: op.dev, op: 'settings' }],
     effect: (op, f) => {
       const l = f.links[op.dev];

@@ -87,7 +87,8 @@ export const firewallOps: { 'firewall.apply': OpKind<FirewallOp> } = {
       const want = expected.portForwards;
       const got = actual.portForwards;
       if (!want || !got) return undefined;
-      if (!sameRules(want.rules, got.rules)) return `the firewall has ${got.rules.length} kvmnet rule(s) that differ from the ${want.rules.length} its rules files give`;
+      if (!sameRules(want.rules, got.rules))
+        return `the firewall has ${got.rules.length} kvmnet rule(s) that differ from the ${want.rules.length} its rules files give`;
       return want.rules.length && !got.jumpsFirst ? 'kvmnet’s rules are not evaluated before libvirt’s' : undefined;
     },
   },
@@ -98,7 +99,10 @@ export const firewallOps: { 'firewall.apply': OpKind<FirewallOp> } = {
  * UP), as libvirtd does when it reconnects; the taps that failed are named, and the step fails.
  */
 const reattach = shellTemplate(shellProgram(new URL('./guest-reattach.sh', import.meta.url)));
-const reattachLines = (op: GuestOp): string[] => reattach({ NETWORK: op.network, TAPS: op.taps.map((t) => `${t.tap}=${t.guest}`) }).trimEnd().split('\n');
+const reattachLines = (op: GuestOp): string[] =>
+  reattach({ NETWORK: op.network, TAPS: op.taps.map((t) => `${t.tap}=${t.guest}`) })
+    .trimEnd()
+    .split('\n');
 
 export const guestOps: { 'guest.reattach': OpKind<GuestOp> } = {
   'guest.reattach': {

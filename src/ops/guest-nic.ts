@@ -38,7 +38,11 @@ function virshDevice(cmd: string, op: GuestNicOp): string[] {
 // libvirt returns from a live detach after ~5 s even when the guest has not let the device go yet.
 const detachLive = shellTemplate(shellProgram(new URL('./guest-nic-detach.sh', import.meta.url)));
 const detachLines = (op: GuestNicOp): string[] =>
-  op.live ? detachLive({ XML: nicXml(op.nic), DOMAIN: op.domain, FLAGS: flags(op), MAC: op.nic.mac }).trimEnd().split('\n') : virshDevice('detach-device', op);
+  op.live
+    ? detachLive({ XML: nicXml(op.nic), DOMAIN: op.domain, FLAGS: flags(op), MAC: op.nic.mac })
+        .trimEnd()
+        .split('\n')
+    : virshDevice('detach-device', op);
 
 const domainOf = (f: Facts, name: string): GuestDomainFact | undefined => f.guestNics?.[name];
 const sameMac = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -47,7 +51,15 @@ export const findNic = (nics: readonly GuestNicFact[] | undefined, mac: string) 
 /** The spec of a NIC the facts hold (what re-creates it), or undefined when kvmnet does not manage its type. */
 export function specOf(nic: GuestNicFact): GuestNicSpec | undefined {
   if (nic.type !== 'network' && nic.type !== 'bridge') return undefined;
-  return { mac: nic.mac, type: nic.type, source: nic.source, ...(nic.portgroup ? { portgroup: nic.portgroup } : {}), ...(nic.model ? { model: nic.model } : {}), link: nic.link, ...(nic.mtu !== undefined ? { mtu: nic.mtu } : {}) };
+  return {
+    mac: nic.mac,
+    type: nic.type,
+    source: nic.source,
+    ...(nic.portgroup ? { portgroup: nic.portgroup } : {}),
+    ...(nic.model ? { model: nic.model } : {}),
+    link: nic.link,
+    ...(nic.mtu !== undefined ? { mtu: nic.mtu } : {}),
+  };
 }
 
 /** The bridge a NIC's tap sits in: its own for type bridge, its network's otherwise. */
@@ -77,7 +89,9 @@ function setNic(f: Facts, op: GuestNicOp, side: Side, nic: GuestNicSpec | null):
 
 /** The aspects of a NIC kvmnet sets, as one comparable line. */
 export const nicLine = (n: GuestNicSpec | GuestNicFact | undefined): string =>
-  n ? `${n.type} ${n.source}${n.portgroup ? ` portgroup ${n.portgroup}` : ''} model ${n.model ?? 'default'} link ${n.link}${n.mtu !== undefined ? ` mtu ${n.mtu}` : ''}` : 'absent';
+  n
+    ? `${n.type} ${n.source}${n.portgroup ? ` portgroup ${n.portgroup}` : ''} model ${n.model ?? 'default'} link ${n.link}${n.mtu !== undefined ? ` mtu ${n.mtu}` : ''}`
+    : 'absent';
 
 function checkSides(op: GuestNicOp, expected: Facts, actual: Facts): string | undefined {
   const got = domainOf(actual, op.domain);
@@ -108,7 +122,8 @@ function restore(op: GuestNicOp, before: Facts): Op[] {
     else if (spec) out.push({ op: 'guest-nic.update', ...one, nic: spec });
   }
   // One operation for both sides where they are the same.
-  if (out.length === 2 && JSON.stringify({ ...out[0], live: 0, config: 0 }) === JSON.stringify({ ...out[1], live: 0, config: 0 })) return [{ ...(out[0] as GuestNicOp), live: true, config: true }];
+  if (out.length === 2 && JSON.stringify({ ...out[0], live: 0, config: 0 }) === JSON.stringify({ ...out[1], live: 0, config: 0 }))
+    return [{ ...(out[0] as GuestNicOp), live: true, config: true }];
   return out;
 }
 

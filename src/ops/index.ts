@@ -17,7 +17,19 @@ import type { Op, OpKind, OpKinds, OpName } from './types.js';
 export type { Op, OpName } from './types.js';
 
 // A mapped type: an operation kind without a definition does not compile.
-const OP_KINDS: OpKinds = { ...managerOps, ...linkOps, ...addrRouteOps, ...bridgeVlanOps, ...networkOps, ...ruleFdbOps, ...ovsOps, ...fileOps, ...firewallOps, ...guestOps, ...guestNicOps };
+const OP_KINDS: OpKinds = {
+  ...managerOps,
+  ...linkOps,
+  ...addrRouteOps,
+  ...bridgeVlanOps,
+  ...networkOps,
+  ...ruleFdbOps,
+  ...ovsOps,
+  ...fileOps,
+  ...firewallOps,
+  ...guestOps,
+  ...guestNicOps,
+};
 
 export const OP_NAMES = Object.keys(OP_KINDS) as OpName[];
 

@@ -69,13 +69,29 @@ export function linkAddFromFact(link: LinkFact): Of<'link.add'> | undefined {
     const b = link.bridge;
     // VLAN filtering only when on: off is the kernel's default, and a kernel built without
     // CONFIG_BRIDGE_VLAN_FILTERING refuses even `vlan_filtering 0` (the bridge would not come back).
-    return { op: 'link.add', name, kind: 'bridge', bridge: b ? { stp: b.stp, forwardDelayS: b.forwardDelay, ...(b.vlanFiltering ? { vlanFiltering: true, defaultPvid: b.defaultPvid } : {}) } : {} };
+    return {
+      op: 'link.add',
+      name,
+      kind: 'bridge',
+      bridge: b ? { stp: b.stp, forwardDelayS: b.forwardDelay, ...(b.vlanFiltering ? { vlanFiltering: true, defaultPvid: b.defaultPvid } : {}) } : {},
+    };
   }
   if (link.kind === 'bond' && link.bond) {
     const b = link.bond;
     const primary = PRIMARY_MODES.has(b.mode) ? b.primary : undefined;
     // The kernel records a primary that is not a member yet and makes it active once enslaved.
-    return { op: 'link.add', name, kind: 'bond', bond: { mode: b.mode, miimon: b.miimon, lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined, xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined, ...(primary ? { primary } : {}) } };
+    return {
+      op: 'link.add',
+      name,
+      kind: 'bond',
+      bond: {
+        mode: b.mode,
+        miimon: b.miimon,
+        lacpRate: b.mode === '802.3ad' ? b.lacpRate : undefined,
+        xmitHashPolicy: HASH_MODES.has(b.mode) ? b.xmitHashPolicy : undefined,
+        ...(primary ? { primary } : {}),
+      },
+    };
   }
   if (link.kind === 'vlan' && link.vlan && link.lower) return { op: 'link.add', name, kind: 'vlan', parent: link.lower, id: link.vlan.id };
   if (link.kind === 'dummy') return { op: 'link.add', name, kind: 'dummy' };
@@ -109,8 +125,10 @@ export function recreateLink(before: Facts, name: string): Op[] {
   // A dummy's and a VXLAN's MAC is random at creation: the old one goes back on.
   if ((link.kind === 'dummy' || link.kind === 'vxlan') && link.mac) ops.push({ op: 'link.mac', name, mac: link.mac });
   if (link.master) ops.push(...enslave(before, name, link.master), ...portVlansBack(before, name, link.master));
-  for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
-  for (const m of Object.values(before.links).filter((l) => l.master === name)) ops.push(...enslave(before, m.name, name), ...portVlansBack(before, m.name, name));
+  for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global'))
+    ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
+  for (const m of Object.values(before.links).filter((l) => l.master === name))
+    ops.push(...enslave(before, m.name, name), ...portVlansBack(before, m.name, name));
   if (link.up) ops.push({ op: 'link.up', name, up: true });
   for (const r of before.routes.filter((x) => x.dev === name && x.protocol !== 'kernel')) ops.push({ op: 'route.replace', route: { ...r, dev: name } });
   for (const dst of link.fdbRemotes ?? []) ops.push({ op: 'fdb.append', dev: name, dst });
@@ -151,7 +169,10 @@ export const vxlanText = (v: VxlanSettings): string =>
 
 const linkTouch = (name: string, op: Extract<Touch, { kind: 'link' }>['op']): Touch => ({ kind: 'link', name, op });
 const q = (argv: string[]) => [shellJoin(argv)];
-const differs = (what: string, want: unknown, got: unknown) => (want === got ? undefined : `${what} is ${got === undefined || got === null ? 'unset' : shown(got)}, expected ${want === undefined || want === null ? 'unset' : shown(want)}`);
+const differs = (what: string, want: unknown, got: unknown) =>
+  want === got
+    ? undefined
+    : `${what} is ${got === undefined || got === null ? 'unset' : shown(got)}, expected ${want === undefined || want === null ? 'unset' : shown(want)}`;
 
 /** Compares one aspect of a link in the expected and the read-back facts; undefined when they agree or the link is expected gone. */
 function checkLink(name: string, expected: Facts, actual: Facts, aspect: (l: LinkFact) => unknown, what: string): string | undefined {
@@ -174,17 +195,37 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
         f.links[op.name] = {
           ...base,
           kind: 'bridge',
-          bridge: { stp, forwardDelay: effectiveForwardDelay(b.forwardDelayS ?? KERNEL_DEFAULT_FORWARD_DELAY, stp), ...(b.vlanFiltering !== undefined ? { vlanFiltering: b.vlanFiltering, defaultPvid: b.defaultPvid ?? 1 } : {}) },
+          bridge: {
+            stp,
+            forwardDelay: effectiveForwardDelay(b.forwardDelayS ?? KERNEL_DEFAULT_FORWARD_DELAY, stp),
+            ...(b.vlanFiltering !== undefined ? { vlanFiltering: b.vlanFiltering, defaultPvid: b.defaultPvid ?? 1 } : {}),
+          },
         };
       } else if (op.kind === 'bond') {
         const b = op.bond;
-        f.links[op.name] = { ...base, kind: 'bond', bond: { mode: b.mode ?? 'balance-rr', miimon: b.miimon ?? 0, lacpRate: b.lacpRate ?? 'slow', xmitHashPolicy: b.xmitHashPolicy ?? 'layer2', ...(b.primary ? { primary: b.primary } : {}) } };
+        f.links[op.name] = {
+          ...base,
+          kind: 'bond',
+          bond: {
+            mode: b.mode ?? 'balance-rr',
+            miimon: b.miimon ?? 0,
+            lacpRate: b.lacpRate ?? 'slow',
+            xmitHashPolicy: b.xmitHashPolicy ?? 'layer2',
+            ...(b.primary ? { primary: b.primary } : {}),
+          },
+        };
       } else if (op.kind === 'vlan') {
         f.links[op.name] = { ...base, kind: 'vlan', lower: op.parent, mtu: f.links[op.parent]?.mtu ?? 1500, vlan: { id: op.id, protocol: '802.1Q' } };
       } else if (op.kind === 'vxlan') {
         // The kernel takes the overhead off the underlay device's MTU; without one it keeps 1500.
         const under = op.vxlan.dev ? f.links[op.vxlan.dev]?.mtu : undefined;
-        f.links[op.name] = { ...base, kind: 'vxlan', mtu: under !== undefined ? under - vxlanOverhead(op.vxlan) : 1500, vxlan: { ...op.vxlan }, fdbRemotes: op.vxlan.group ? [op.vxlan.group] : [] };
+        f.links[op.name] = {
+          ...base,
+          kind: 'vxlan',
+          mtu: under !== undefined ? under - vxlanOverhead(op.vxlan) : 1500,
+          vxlan: { ...op.vxlan },
+          fdbRemotes: op.vxlan.group ? [op.vxlan.group] : [],
+        };
         // (The kernel floods a multicast VXLAN through an all-zero entry to its group.)
       } else f.links[op.name] = { ...base, kind: 'dummy' };
     },
@@ -199,7 +240,10 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (op.kind === 'bond' && got.bond && op.bond.mode) return differs(`${op.name} mode`, op.bond.mode, got.bond.mode);
       if (op.kind === 'bridge') {
         const want = expected.links[op.name]!.bridge;
-        return differs(`${op.name} stp`, want?.stp ? 'on' : 'off', got.bridge?.stp ? 'on' : 'off') ?? differs(`${op.name} forward delay`, want?.forwardDelay, got.bridge?.forwardDelay);
+        return (
+          differs(`${op.name} stp`, want?.stp ? 'on' : 'off', got.bridge?.stp ? 'on' : 'off') ??
+          differs(`${op.name} forward delay`, want?.forwardDelay, got.bridge?.forwardDelay)
+        );
       }
       return undefined;
     },
@@ -237,8 +281,10 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       if (op.up || !was.up) return back;
       // Down, the kernel drops the routes through the link and its IPv6 addresses (keep_addr_on_down
       // is off by default); up brings back only its own routes. Put the others back, addresses first.
-      for (const a of before.addrs.filter((x) => x.dev === op.name && x.scope === 'global')) back.push({ op: 'addr.add', dev: op.name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
-      for (const r of before.routes.filter((x) => x.dev === op.name && x.protocol !== 'kernel')) back.push({ op: 'route.replace', route: { ...r, dev: op.name } });
+      for (const a of before.addrs.filter((x) => x.dev === op.name && x.scope === 'global'))
+        back.push({ op: 'addr.add', dev: op.name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
+      for (const r of before.routes.filter((x) => x.dev === op.name && x.protocol !== 'kernel'))
+        back.push({ op: 'route.replace', route: { ...r, dev: op.name } });
       return back;
     },
     check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => (l.up ? 'up' : 'down'), 'state'),
@@ -303,7 +349,12 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
       const s = op.bridge;
       const stp = s.stp ?? cur.stp;
       // Turning STP on or off re-clamps the delay the bridge already has.
-      const forwardDelay = s.forwardDelayS !== undefined ? effectiveForwardDelay(s.forwardDelayS, stp) : stp !== cur.stp ? effectiveForwardDelay(cur.forwardDelay, stp) : cur.forwardDelay;
+      const forwardDelay =
+        s.forwardDelayS !== undefined
+          ? effectiveForwardDelay(s.forwardDelayS, stp)
+          : stp !== cur.stp
+            ? effectiveForwardDelay(cur.forwardDelay, stp)
+            : cur.forwardDelay;
       l.bridge = { ...cur, stp, forwardDelay };
       if (s.vlanFiltering !== undefined) l.bridge.vlanFiltering = s.vlanFiltering;
       if (s.defaultPvid !== undefined) l.bridge.defaultPvid = s.defaultPvid;

@@ -85,5 +85,7 @@ function checkManaged(dev: string, expected: Facts, actual: Facts): string | und
   if (!actual.managers?.active.networkmanager || !actual.managers.nmDevices[dev]) return undefined;
   const want = nmManages(expected.managers, dev);
   if (nmManages(actual.managers, dev) === want) return undefined;
-  return want ? `NetworkManager does not manage ${dev} (${actual.managers.nmDevices[dev].state})` : `NetworkManager still manages ${dev} (${actual.managers.nmDevices[dev].state})`;
+  return want
+    ? `NetworkManager does not manage ${dev} (${actual.managers.nmDevices[dev].state})`
+    : `NetworkManager still manages ${dev} (${actual.managers.nmDevices[dev].state})`;
 }

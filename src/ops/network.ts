@@ -51,7 +51,10 @@ function sectionParent(net: Mutable, op: Pick<NetUpdate, 'section' | 'parentInde
   if (op.section === 'ip-dhcp-host' || op.section === 'ip-dhcp-range') {
     const ips = net.children.filter((c) => c.tag === 'ip');
     // Without a parent index libvirt takes the first IPv4 <ip>.
-    return child(op.parentIndex !== undefined ? ips[op.parentIndex] : ips.find((c) => c.attrs.family !== 'ipv6' && !(c.attrs.address ?? '').includes(':')), 'dhcp');
+    return child(
+      op.parentIndex !== undefined ? ips[op.parentIndex] : ips.find((c) => c.attrs.family !== 'ipv6' && !(c.attrs.address ?? '').includes(':')),
+      'dhcp',
+    );
   }
   if (op.section === 'forward-interface') return child(net, 'forward');
   if (op.section === 'portgroup') return net;
@@ -142,7 +145,15 @@ export const networkOps: { [K in NetOp['op']]: OpKind<Of<K>> } = {
       if (!nets) return;
       const prev = nets[op.name];
       const summary = networkXmlSummary(op.xml);
-      nets[op.name] = { name: op.name, active: prev?.active ?? false, autostart: prev?.autostart ?? false, persistent: true, bridge: summary.bridge ?? prev?.bridge, forwardMode: summary.forwardMode, xml: op.xml };
+      nets[op.name] = {
+        name: op.name,
+        active: prev?.active ?? false,
+        autostart: prev?.autostart ?? false,
+        persistent: true,
+        bridge: summary.bridge ?? prev?.bridge,
+        forwardMode: summary.forwardMode,
+        xml: op.xml,
+      };
     },
     inverse: (op, before) => {
       const prev = networksOf(before)?.[op.name];
@@ -158,7 +169,9 @@ export const networkOps: { [K in NetOp['op']]: OpKind<Of<K>> } = {
       // Compared as libvirt keeps definitions (its spellings, its defaults, minus what this libvirt does not know).
       const version = actual.libvirt.available ? actual.libvirt.version : undefined;
       const pair = canonicalPair(want, got, version);
-      return isSubset(pair.desired, pair.actual!) ? undefined : `libvirt's definition of ${op.name} differs from the one defined (libvirt dropped or rewrote part of it)`;
+      return isSubset(pair.desired, pair.actual!)
+        ? undefined
+        : `libvirt's definition of ${op.name} differs from the one defined (libvirt dropped or rewrote part of it)`;
     },
   },
   'net.undefine': {

@@ -21,7 +21,9 @@ const portFact = (tag: number | null, trunks: readonly number[] | undefined) => 
 const sameTrunks = (a: readonly number[] | undefined, b: readonly number[] | undefined) => (a ?? []).join(',') === (b ?? []).join(',');
 
 function checkOvs(what: string, want: unknown, got: unknown): string | undefined {
-  return JSON.stringify(want) === JSON.stringify(got) ? undefined : `${what} is ${got === undefined ? 'absent' : shown(got)}, expected ${want === undefined ? 'absent' : shown(want)}`;
+  return JSON.stringify(want) === JSON.stringify(got)
+    ? undefined
+    : `${what} is ${got === undefined ? 'absent' : shown(got)}, expected ${want === undefined ? 'absent' : shown(want)}`;
 }
 const portState = (f: Facts, port: string) => {
   const p = portOf(f, port);
@@ -37,7 +39,8 @@ function internalPortBack(before: Facts, name: string): Op[] {
   if (!l) return [];
   const ops: Op[] = [];
   if (l.mtu !== 1500) ops.push({ op: 'link.mtu', name, mtu: l.mtu });
-  for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global')) ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
+  for (const a of before.addrs.filter((x) => x.dev === name && x.scope === 'global'))
+    ops.push({ op: 'addr.add', dev: name, address: a.address, prefix: a.prefix, family: a.family, replace: true });
   if (l.up) ops.push({ op: 'link.up', name, up: true });
   for (const r of before.routes.filter((x) => x.dev === name && x.protocol !== 'kernel')) ops.push({ op: 'route.replace', route: { ...r, dev: name } });
   for (const upper of Object.values(before.links).filter((x) => x.lower === name && x.kind === 'vlan')) ops.push(...recreateLink(before, upper.name));
@@ -53,11 +56,17 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
       if (!f.links[op.name]) f.links[op.name] = { name: op.name, kind: 'openvswitch', up: false, operstate: 'DOWN', mtu: 1500 };
     },
     inverse: (op, before) => (bridges(before)?.[op.name] ? [] : [{ op: 'ovs.del-br', name: op.name }]),
-    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS bridge ${op.name}`, bridges(expected)![op.name] ? 'present' : undefined, bridges(actual)![op.name] ? 'present' : undefined) : undefined),
+    check: (op, expected, actual) =>
+      bridges(expected) && bridges(actual)
+        ? checkOvs(`OVS bridge ${op.name}`, bridges(expected)![op.name] ? 'present' : undefined, bridges(actual)![op.name] ? 'present' : undefined)
+        : undefined,
   },
   'ovs.del-br': {
     lines: (op) => q(['ovs-vsctl', '--if-exists', 'del-br', op.name]),
-    touches: (op, f) => [{ kind: 'link', name: op.name, op: 'delete' }, ...Object.keys(bridges(f)?.[op.name]?.ports ?? {}).map((p) => ({ kind: 'link' as const, name: p, op: 'nomaster' as const }))],
+    touches: (op, f) => [
+      { kind: 'link', name: op.name, op: 'delete' },
+      ...Object.keys(bridges(f)?.[op.name]?.ports ?? {}).map((p) => ({ kind: 'link' as const, name: p, op: 'nomaster' as const })),
+    ],
     effect: (op, f) => {
       for (const p of Object.keys(bridges(f)?.[op.name]?.ports ?? {})) if (f.links[p]?.master === 'ovs-system') delete f.links[p].master;
       if (f.ovs) delete f.ovs.bridges[op.name];
@@ -67,12 +76,31 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
     inverse: (op, before) => {
       const b = bridges(before)?.[op.name];
       if (!b) return [];
-      return [{ op: 'ovs.add-br', name: op.name }, ...Object.entries(b.ports).map(([port, p]): Op => ({ op: 'ovs.add-port', bridge: op.name, port, tag: p.tag, ...(p.trunks?.length ? { trunks: p.trunks } : {}) })), ...internalPortBack(before, op.name)];
+      return [
+        { op: 'ovs.add-br', name: op.name },
+        ...Object.entries(b.ports).map(([port, p]): Op => ({
+          op: 'ovs.add-port',
+          bridge: op.name,
+          port,
+          tag: p.tag,
+          ...(p.trunks?.length ? { trunks: p.trunks } : {}),
+        })),
+        ...internalPortBack(before, op.name),
+      ];
     },
     check: (op, expected, actual) => (bridges(actual)?.[op.name] && !bridges(expected)?.[op.name] ? `OVS bridge ${op.name} still exists` : undefined),
   },
   'ovs.add-port': {
-    lines: (op) => q(['ovs-vsctl', '--may-exist', 'add-port', op.bridge, op.port, ...(op.tag !== null ? [`tag=${op.tag}`] : []), ...(op.trunks?.length ? [`trunks=${op.trunks.join(',')}`] : [])]),
+    lines: (op) =>
+      q([
+        'ovs-vsctl',
+        '--may-exist',
+        'add-port',
+        op.bridge,
+        op.port,
+        ...(op.tag !== null ? [`tag=${op.tag}`] : []),
+        ...(op.trunks?.length ? [`trunks=${op.trunks.join(',')}`] : []),
+      ]),
     touches: (op) => [{ kind: 'link', name: op.port, op: 'master' }],
     effect: (op, f) => {
       const b = bridges(f)?.[op.bridge];
@@ -82,9 +110,13 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
     inverse: (op, before) => {
       const was = portOf(before, op.port);
       if (!was) return [{ op: 'ovs.del-port', bridge: op.bridge, port: op.port }];
-      return [...(was.tag === op.tag ? [] : [{ op: 'ovs.set-tag' as const, port: op.port, tag: was.tag }]), ...(sameTrunks(was.trunks, op.trunks) ? [] : [{ op: 'ovs.set-trunks' as const, port: op.port, trunks: was.trunks ?? [] }])];
+      return [
+        ...(was.tag === op.tag ? [] : [{ op: 'ovs.set-tag' as const, port: op.port, tag: was.tag }]),
+        ...(sameTrunks(was.trunks, op.trunks) ? [] : [{ op: 'ovs.set-trunks' as const, port: op.port, trunks: was.trunks ?? [] }]),
+      ];
     },
-    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+    check: (op, expected, actual) =>
+      bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined,
   },
   'ovs.del-port': {
     lines: (op) => q(['ovs-vsctl', '--if-exists', 'del-port', op.bridge, op.port]),
@@ -98,7 +130,8 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
       const was = portOf(before, op.port);
       return was ? [{ op: 'ovs.add-port', bridge: was.bridge, port: op.port, tag: was.tag, ...(was.trunks?.length ? { trunks: was.trunks } : {}) }] : [];
     },
-    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+    check: (op, expected, actual) =>
+      bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined,
   },
   'ovs.set-tag': {
     lines: (op) => q(op.tag === null ? ['ovs-vsctl', 'clear', 'port', op.port, 'tag'] : ['ovs-vsctl', 'set', 'port', op.port, `tag=${op.tag}`]),
@@ -111,10 +144,12 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
       const was = portOf(before, op.port);
       return was && was.tag !== op.tag ? [{ op: 'ovs.set-tag', port: op.port, tag: was.tag }] : [];
     },
-    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+    check: (op, expected, actual) =>
+      bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined,
   },
   'ovs.set-trunks': {
-    lines: (op) => q(op.trunks.length === 0 ? ['ovs-vsctl', 'clear', 'port', op.port, 'trunks'] : ['ovs-vsctl', 'set', 'port', op.port, `trunks=${op.trunks.join(',')}`]),
+    lines: (op) =>
+      q(op.trunks.length === 0 ? ['ovs-vsctl', 'clear', 'port', op.port, 'trunks'] : ['ovs-vsctl', 'set', 'port', op.port, `trunks=${op.trunks.join(',')}`]),
     touches: (op) => [{ kind: 'link', name: op.port, op: 'settings' }],
     effect: (op, f) => {
       const p = portOf(f, op.port);
@@ -124,6 +159,7 @@ export const ovsOps: { [K in OvsOp['op']]: OpKind<Of<K>> } = {
       const was = portOf(before, op.port);
       return was && !sameTrunks(was.trunks, op.trunks) ? [{ op: 'ovs.set-trunks', port: op.port, trunks: was.trunks ?? [] }] : [];
     },
-    check: (op, expected, actual) => (bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined),
+    check: (op, expected, actual) =>
+      bridges(expected) && bridges(actual) ? checkOvs(`OVS port ${op.port}`, portState(expected, op.port), portState(actual, op.port)) : undefined,
   },
 };

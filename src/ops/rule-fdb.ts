@@ -25,7 +25,8 @@ export function ruleArgs(r: RuleSpec | RuleFact, verb: 'add' | 'del'): string[] 
 
 const selector = (r: RuleSpec | RuleFact) => [r.family, r.priority, r.from ?? 'all', r.to ?? 'all', r.iif ?? '', r.oif ?? '', r.fwmark ?? ''].join(' ');
 /** The same rule as the kernel lists it: selector, priority and table. */
-export const sameRule = (a: RuleSpec | RuleFact, b: RuleSpec | RuleFact): boolean => selector(a) === selector(b) && a.table === b.table && !(a).action === !(b).action;
+export const sameRule = (a: RuleSpec | RuleFact, b: RuleSpec | RuleFact): boolean =>
+  selector(a) === selector(b) && a.table === b.table && !a.action === !b.action;
 export const ruleText = (r: RuleSpec | RuleFact): string =>
   `rule ${r.priority}: ${r.family === 6 ? '-6 ' : ''}from ${r.from ?? 'all'}${r.to ? ` to ${r.to}` : ''}${r.iif ? ` iif ${r.iif}` : ''}${r.oif ? ` oif ${r.oif}` : ''}${r.fwmark ? ` fwmark ${r.fwmark}` : ''} lookup ${r.table ?? '?'}`;
 const hasRule = (f: Facts, r: RuleSpec) => (f.rules ?? []).some((x) => sameRule(x, r));
@@ -37,7 +38,14 @@ const hasRule = (f: Facts, r: RuleSpec) => (f.rules ?? []).some((x) => sameRule(
 function ruleTouches(r: RuleSpec, f: Facts): Touch[] {
   const devs = [r.iif, r.oif].filter((d): d is string => d !== undefined && d !== 'lo');
   const s = f.session;
-  if (s?.dev && !r.fwmark && (r.iif === undefined || r.iif === 'lo') && (r.oif === undefined || r.oif === s.dev) && (r.from === undefined || prefixCovers(r.from, s.serverAddress)) && (r.to === undefined || prefixCovers(r.to, s.clientAddress))) {
+  if (
+    s?.dev &&
+    !r.fwmark &&
+    (r.iif === undefined || r.iif === 'lo') &&
+    (r.oif === undefined || r.oif === s.dev) &&
+    (r.from === undefined || prefixCovers(r.from, s.serverAddress)) &&
+    (r.to === undefined || prefixCovers(r.to, s.clientAddress))
+  ) {
     devs.push(s.dev);
   }
   return [...new Set(devs)].map((dev) => ({ kind: 'route', dev, dst: ruleText(r), op: 'add' }));

@@ -18,7 +18,10 @@ export interface PersistingArgs {
 export function resolvePersist(kind: PersistKind | undefined, facts: Facts, host: string): Exclude<PersistKind, 'auto'> | undefined {
   if (kind !== 'auto') return kind;
   const found = hostManager(facts.managers);
-  if ('reason' in found) throw new RefusedError(`persist: auto on ${host}: ${found.reason}; name the format (persist: networkd | ifupdown | ifupdown2 | networkmanager | netplan) or use persist: none`);
+  if ('reason' in found)
+    throw new RefusedError(
+      `persist: auto on ${host}: ${found.reason}; name the format (persist: networkd | ifupdown | ifupdown2 | networkmanager | netplan) or use persist: none`,
+    );
   return found.manager;
 }
 
@@ -26,7 +29,10 @@ export function resolvePersist(kind: PersistKind | undefined, facts: Facts, host
 export function persistedFiles<A extends PersistingArgs>(persistence: Persistence<A>, args: A, facts: Facts, host: string): FileWant[] {
   const kind = resolvePersist(args.persist, facts, host);
   if (kind === undefined || kind === 'none') return [];
-  if (kind === 'networkmanager' || kind === 'netplan' || kind === 'ifupdown2') throw new RefusedError(`persist: ${kind} files come from the running state (nm-profiles.ts, netplan-files.ts, ifupdown2-files.ts), not from the task module`);
+  if (kind === 'networkmanager' || kind === 'netplan' || kind === 'ifupdown2')
+    throw new RefusedError(
+      `persist: ${kind} files come from the running state (nm-profiles.ts, netplan-files.ts, ifupdown2-files.ts), not from the task module`,
+    );
   const dirs = facts.persistDirs;
   // Only refuse when the facts say so: facts without the section (older fixtures) know nothing.
   if (args.state !== 'absent' && dirs && !dirs.includes(PERSIST_DIRS[kind])) {

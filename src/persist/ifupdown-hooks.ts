@@ -15,7 +15,10 @@ export const preDownLines = (ops: readonly Op[]): string[] => opsLines(ops).map(
  * `ifup`): first the undo, without failing when there is nothing to undo, then the command.
  * `ip rule add` and `bridge fdb append` add a second copy when run twice.
  */
-export const idempotentPostUpLines = (undo: readonly Op[], ops: readonly Op[]): string[] => [...opsLines(undo).map((l) => `post-up ${l} 2>/dev/null || true`), ...postUpLines(ops)];
+export const idempotentPostUpLines = (undo: readonly Op[], ops: readonly Op[]): string[] => [
+  ...opsLines(undo).map((l) => `post-up ${l} 2>/dev/null || true`),
+  ...postUpLines(ops),
+];
 
 /** The commands of a stanza's `KEY` lines (`post-up`, `pre-up`, …), in order. */
 export function stanzaCommands(content: string, key: string): string[] {

@@ -20,7 +20,8 @@ import type { FileWant } from './persistence.js';
 
 const SUFFIX = '.ifupdown2';
 export const ifupdown2Path = (dev: string) => `${IFUPDOWN_DIR}/kvmnet-${dev}${SUFFIX}`;
-export const isIfupdown2Path = (path: string) => path.startsWith(`${IFUPDOWN_DIR}/kvmnet-`) && path.endsWith(SUFFIX) && !path.slice(IFUPDOWN_DIR.length + 1).includes('/');
+export const isIfupdown2Path = (path: string) =>
+  path.startsWith(`${IFUPDOWN_DIR}/kvmnet-`) && path.endsWith(SUFFIX) && !path.slice(IFUPDOWN_DIR.length + 1).includes('/');
 /** The device of a kvmnet ifupdown2 file. */
 export const ifupdown2Device = (path: string) => path.slice(`${IFUPDOWN_DIR}/kvmnet-`.length, -SUFFIX.length);
 
@@ -34,7 +35,7 @@ const HASH_MODES = ['802.3ad', 'balance-xor', 'balance-tlb', 'balance-alb'];
 export function vidList(ids: readonly number[]): string {
   const sorted = [...ids].sort((a, b) => a - b);
   const out: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     out.push(j > i ? `${sorted[i]}-${sorted[j]}` : `${sorted[i]}`);
@@ -47,7 +48,10 @@ export function vidList(ids: readonly number[]): string {
 function portVlanLines(link: LinkFact, bridge: string, host: string): string[] {
   const vlans = link.vlans ?? [];
   const pvid = vlans.find((v) => v.pvid);
-  const refuse = (why: string) => new RefusedError(`persist: ifupdown2 on ${host}: ${link.name} (port of the VLAN-aware bridge ${bridge}) ${why}, which ifupdown2 cannot configure; use persist: networkd or none for it`);
+  const refuse = (why: string) =>
+    new RefusedError(
+      `persist: ifupdown2 on ${host}: ${link.name} (port of the VLAN-aware bridge ${bridge}) ${why}, which ifupdown2 cannot configure; use persist: networkd or none for it`,
+    );
   // ifupdown2 gives every port a PVID (bridge-pvid, default 1), always egress-untagged, and no other untagged VLAN.
   if (!pvid) throw refuse('has no PVID');
   if (!pvid.untagged) throw refuse(`has PVID ${pvid.id} tagged on egress`);
@@ -83,7 +87,12 @@ export function ifupdown2File(facts: Facts, dev: string, host: string): string {
     // `bridge-ports none` fails ifupdown2 3.0's syntax check (measured); `bridge-vlan-aware`, yes or
     // no, makes the stanza a bridge's all the same (bridge.py _is_bridge), with or without ports.
     if (ports.length) lines.push(`bridge-ports ${ports.join(' ')}`);
-    lines.push(`bridge-ports-condone-regex ${GUEST_TAPS}`, `bridge-stp ${br.stp ? 'on' : 'off'}`, `bridge-fd ${br.forwardDelay}`, `bridge-vlan-aware ${br.vlanFiltering ? 'yes' : 'no'}`);
+    lines.push(
+      `bridge-ports-condone-regex ${GUEST_TAPS}`,
+      `bridge-stp ${br.stp ? 'on' : 'off'}`,
+      `bridge-fd ${br.forwardDelay}`,
+      `bridge-vlan-aware ${br.vlanFiltering ? 'yes' : 'no'}`,
+    );
     if (br.vlanFiltering) {
       // ifupdown2 leaves the kernel's default PVID (1) of a bridge it creates: anything else after it.
       const pvid = br.defaultPvid ?? 1;

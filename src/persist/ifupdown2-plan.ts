@@ -18,12 +18,24 @@ const LINK_TASKS = ['ensure_bond', 'ensure_vlan', 'ensure_bridge', 'ensure_port'
 
 /** Throws RefusedError for a task type whose state the stanzas do not carry. */
 export function withIfupdown2Files(runtime: Plan, args: Record<string, unknown>, facts: Facts, host: string, type: string): Plan {
-  if (!LINK_TASKS.includes(type)) throw new RefusedError(`persist: ifupdown2 on ${host}: kvmnet writes ifupdown2 stanzas of links and addresses only, not what ${type} makes; use persist: none (and configure it in ifupdown2 yourself) or another format`);
+  if (!LINK_TASKS.includes(type))
+    throw new RefusedError(
+      `persist: ifupdown2 on ${host}: kvmnet writes ifupdown2 stanzas of links and addresses only, not what ${type} makes; use persist: none (and configure it in ifupdown2 yourself) or another format`,
+    );
   const after = factsAfter(runtime.changes, facts);
   const touched = changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []);
   const wants = ifupdown2Wants(after, taskDevices(touched, args), host, facts);
   const plan = withPersistence(runtime, 'ifupdown2', wants, facts);
   if (fileChanges(wants, facts).length === 0) return plan;
   const devs = wants.filter((w) => w.content !== null).map((w) => ifupdown2Device(w.path));
-  return { ...plan, changes: [...plan.changes, { summary: `ifupdown2: check the configuration${devs.length ? ` and that ${devs.join(', ')} run as written` : ''}`, ops: [{ op: 'ifupdown2.check', devs }] }] };
+  return {
+    ...plan,
+    changes: [
+      ...plan.changes,
+      {
+        summary: `ifupdown2: check the configuration${devs.length ? ` and that ${devs.join(', ')} run as written` : ''}`,
+        ops: [{ op: 'ifupdown2.check', devs }],
+      },
+    ],
+  };
 }

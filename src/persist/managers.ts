@@ -25,8 +25,7 @@ function splitTerse(line: string): string[] {
     else if (ch === ':') {
       out.push(cur);
       cur = '';
-    }
-    else cur += ch;
+    } else cur += ch;
   }
   out.push(cur);
   return out;
@@ -81,7 +80,11 @@ export function hostManager(m: ManagerFacts | undefined): { manager: NetworkMana
   if (m.ifupdown && (m.active.networking || !m.systemd)) return { manager: m.ifupdown };
   if (m.active.networkd) return { manager: 'networkd' };
   if (m.ifupdown) return { manager: m.ifupdown };
-  return { reason: m.systemd ? 'neither systemd-networkd, NetworkManager nor ifupdown runs, and there is no netplan configuration' : 'the host runs no systemd and has no ifupdown' };
+  return {
+    reason: m.systemd
+      ? 'neither systemd-networkd, NetworkManager nor ifupdown runs, and there is no netplan configuration'
+      : 'the host runs no systemd and has no ifupdown',
+  };
 }
 
 /** Who owns each device, for `kvmnet facts`: `eth1: NetworkManager (connected, profile bond0-port-eth1)`. */
@@ -91,7 +94,8 @@ export function deviceOwners(m: ManagerFacts, links: readonly string[]): Array<[
     if (dev === 'lo') continue;
     const owners: string[] = [];
     const nm = m.nmDevices[dev];
-    if (m.active.networkmanager && nm) owners.push(nmManages(m, dev) ? `NetworkManager (${nm.state}${nm.connection ? `, ${nm.connection}` : ''})` : `not NetworkManager (${nm.state})`);
+    if (m.active.networkmanager && nm)
+      owners.push(nmManages(m, dev) ? `NetworkManager (${nm.state}${nm.connection ? `, ${nm.connection}` : ''})` : `not NetworkManager (${nm.state})`);
     const nd = m.networkdLinks[dev];
     if (nd && nd.setup !== 'unmanaged') owners.push(`systemd-networkd (${nd.setup})`);
     if (m.ifupdownStanzas.includes(dev)) owners.push(`${m.ifupdown ?? 'ifupdown'} stanza`);

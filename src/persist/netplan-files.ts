@@ -32,7 +32,8 @@ const HEADER = '# Written by kvmnet; changes made here are overwritten on its ne
 
 const tableNumber = (table: string | undefined, what: string, host: string): number | undefined => {
   if (table === undefined || table === 'main') return undefined;
-  if (!/^\d+$/.test(table)) throw new RefusedError(`persist: netplan on ${host}: ${what} looks up table ${table}, and netplan takes table numbers only: use the table's number`);
+  if (!/^\d+$/.test(table))
+    throw new RefusedError(`persist: netplan on ${host}: ${what} looks up table ${table}, and netplan takes table numbers only: use the table's number`);
   return Number(table);
 };
 
@@ -54,10 +55,23 @@ export function netplanRoute(r: RouteFact, host: string): Record<string, unknown
 /** A rule as netplan's routing-policy writes it. */
 export function netplanRule(r: RuleFact, host: string): Record<string, unknown> {
   const what = `rule ${r.priority}`;
-  if (r.iif || r.oif) throw new RefusedError(`persist: netplan on ${host}: ${what} matches ${r.iif ? `iif ${r.iif}` : `oif ${r.oif}`}, and netplan's routing-policy has no interface selector; use persist: networkd or none for it`);
-  if (r.fwmark?.includes('/')) throw new RefusedError(`persist: netplan on ${host}: ${what} matches fwmark ${r.fwmark}, and netplan's mark has no mask; use persist: networkd or none for it`);
-  if (r.from === undefined && r.to === undefined) throw new RefusedError(`persist: netplan on ${host}: ${what} has neither from nor to, which netplan's routing-policy needs`);
-  return { ...(r.from ? { from: r.from } : {}), ...(r.to ? { to: r.to } : {}), ...(r.fwmark ? { mark: Number(r.fwmark) } : {}), table: tableNumber(r.table, what, host) ?? 254, priority: r.priority };
+  if (r.iif || r.oif)
+    throw new RefusedError(
+      `persist: netplan on ${host}: ${what} matches ${r.iif ? `iif ${r.iif}` : `oif ${r.oif}`}, and netplan's routing-policy has no interface selector; use persist: networkd or none for it`,
+    );
+  if (r.fwmark?.includes('/'))
+    throw new RefusedError(
+      `persist: netplan on ${host}: ${what} matches fwmark ${r.fwmark}, and netplan's mark has no mask; use persist: networkd or none for it`,
+    );
+  if (r.from === undefined && r.to === undefined)
+    throw new RefusedError(`persist: netplan on ${host}: ${what} has neither from nor to, which netplan's routing-policy needs`);
+  return {
+    ...(r.from ? { from: r.from } : {}),
+    ...(r.to ? { to: r.to } : {}),
+    ...(r.fwmark ? { mark: Number(r.fwmark) } : {}),
+    table: tableNumber(r.table, what, host) ?? 254,
+    priority: r.priority,
+  };
 }
 
 /** The netplan file of DEV as it runs in FACTS. Throws RefusedError for what netplan cannot say. */
@@ -85,7 +99,10 @@ export function netplanFile(facts: Facts, dev: string, host: string): string {
     section = 'vlans';
     Object.assign(def, { id: link.vlan.id, link: link.lower });
   } else if (link.kind === 'bridge' && link.bridge) {
-    if (link.bridge.vlanFiltering) throw new RefusedError(`persist: netplan on ${host}: ${dev} is a VLAN-aware bridge, and netplan (0.106) cannot configure VLAN filtering; use persist: networkd or none for it`);
+    if (link.bridge.vlanFiltering)
+      throw new RefusedError(
+        `persist: netplan on ${host}: ${dev} is a VLAN-aware bridge, and netplan (0.106) cannot configure VLAN filtering; use persist: networkd or none for it`,
+      );
     section = 'bridges';
     if (members().length) def.interfaces = members();
     def.parameters = { stp: link.bridge.stp, 'forward-delay': link.bridge.forwardDelay };
@@ -93,19 +110,36 @@ export function netplanFile(facts: Facts, dev: string, host: string): string {
     section = 'tunnels';
     const v = link.vxlan;
     const remotes = v.group ? [v.group] : (link.fdbRemotes ?? []);
-    if (remotes.length > 1) throw new RefusedError(`persist: netplan on ${host}: VXLAN ${dev} floods to ${remotes.length} remotes (${remotes.join(', ')}), and netplan's VXLAN has one remote only; use persist: networkd or ifupdown for it, or persist: none`);
+    if (remotes.length > 1)
+      throw new RefusedError(
+        `persist: netplan on ${host}: VXLAN ${dev} floods to ${remotes.length} remotes (${remotes.join(', ')}), and netplan's VXLAN has one remote only; use persist: networkd or ifupdown for it, or persist: none`,
+      );
     // netplan needs the underlay defined in its configuration too (measured: "interface 'mgmt0' is not defined").
     if (v.dev && !Object.keys(facts.persisted ?? {}).some((p) => isNetplanPath(p) && netplanDevice(p) === v.dev)) {
-      throw new RefusedError(`persist: netplan on ${host}: VXLAN ${dev} sits on ${v.dev}, which netplan must define too, and kvmnet has no netplan file of ${v.dev}; persist ${v.dev} with netplan first, or give the VXLAN a local address instead of dev`);
+      throw new RefusedError(
+        `persist: netplan on ${host}: VXLAN ${dev} sits on ${v.dev}, which netplan must define too, and kvmnet has no netplan file of ${v.dev}; persist ${v.dev} with netplan first, or give the VXLAN a local address instead of dev`,
+      );
     }
-    Object.assign(def, { mode: 'vxlan', id: v.vni, ...(v.local ? { local: v.local } : {}), ...(remotes[0] ? { remote: remotes[0] } : {}), ...(v.dev ? { link: v.dev } : {}), port: v.dstport, 'mac-learning': v.learning });
+    Object.assign(def, {
+      mode: 'vxlan',
+      id: v.vni,
+      ...(v.local ? { local: v.local } : {}),
+      ...(remotes[0] ? { remote: remotes[0] } : {}),
+      ...(v.dev ? { link: v.dev } : {}),
+      port: v.dstport,
+      'mac-learning': v.learning,
+    });
   } else if (link.kind !== undefined) {
     throw new RefusedError(`persist: netplan on ${host}: kvmnet does not write netplan definitions of ${link.kind} links (${dev})`);
   }
   const master = link.master ? facts.links[link.master] : undefined;
-  if (master?.kind === 'bridge' && master.bridge?.vlanFiltering) throw new RefusedError(`persist: netplan on ${host}: ${dev} is a port of the VLAN-aware bridge ${master.name}, which netplan (0.106) cannot configure`);
+  if (master?.kind === 'bridge' && master.bridge?.vlanFiltering)
+    throw new RefusedError(`persist: netplan on ${host}: ${dev} is a port of the VLAN-aware bridge ${master.name}, which netplan (0.106) cannot configure`);
   if (!master) {
-    const addrs = facts.addrs.filter((a) => a.dev === dev && a.scope === 'global').map((a) => `${a.address}/${a.prefix}`).sort();
+    const addrs = facts.addrs
+      .filter((a) => a.dev === dev && a.scope === 'global')
+      .map((a) => `${a.address}/${a.prefix}`)
+      .sort();
     if (addrs.length) def.addresses = addrs;
     const routes = [4, 6].flatMap((family) => persistableRoutes(facts, dev, family as 4 | 6)).map((r) => netplanRoute(r, host));
     if (routes.length) def.routes = routes;
@@ -128,6 +162,8 @@ export function netplanWants(after: Facts, devices: readonly string[], host: str
   return [...all].flatMap((dev): FileWant[] => {
     const link = after.links[dev];
     if (link) return [{ path: netplanPath(dev, link.kind), content: netplanFile(after, dev, host) }];
-    return Object.keys(before.persisted ?? {}).filter((p) => isNetplanPath(p) && netplanDevice(p) === dev).map((path) => ({ path, content: null }));
+    return Object.keys(before.persisted ?? {})
+      .filter((p) => isNetplanPath(p) && netplanDevice(p) === dev)
+      .map((path) => ({ path, content: null }));
   });
 }

@@ -13,9 +13,16 @@ const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name :
 export function withNetplanFiles(runtime: Plan, args: Record<string, unknown>, facts: Facts, host: string): Plan {
   const after = factsAfter(runtime.changes, facts);
   // Routes and rules live in their device's configuration: that device's file is rendered again too.
-  const touched = [...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []), ...routingDevices(changeOps(runtime.changes), facts, after), ...[ruleArgDevice(args, after) ?? []].flat()];
+  const touched = [
+    ...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []),
+    ...routingDevices(changeOps(runtime.changes), facts, after),
+    ...[ruleArgDevice(args, after) ?? []].flat(),
+  ];
   const wants = netplanWants(after, taskDevices(touched, args), host, facts);
   const plan = withPersistence(runtime, 'netplan', wants, facts);
   if (fileChanges(wants, facts).length === 0) return plan;
-  return { ...plan, changes: [...plan.changes, { summary: 'netplan generate (validates; the backend files for the next boot)', ops: [{ op: 'netplan.generate' }] }] };
+  return {
+    ...plan,
+    changes: [...plan.changes, { summary: 'netplan generate (validates; the backend files for the next boot)', ops: [{ op: 'netplan.generate' }] }],
+  };
 }

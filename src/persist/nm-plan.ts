@@ -14,7 +14,11 @@ const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name :
 export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, facts: Facts): Plan {
   const after = factsAfter(runtime.changes, facts);
   // Routes and rules live in their device's configuration: that device's file is rendered again too.
-  const touched = [...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []), ...routingDevices(changeOps(runtime.changes), facts, after), ...[ruleArgDevice(args, after) ?? []].flat()];
+  const touched = [
+    ...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []),
+    ...routingDevices(changeOps(runtime.changes), facts, after),
+    ...[ruleArgDevice(args, after) ?? []].flat(),
+  ];
   const wants = nmProfileWants(after, taskDevices(touched, args));
   const plan = withPersistence(runtime, 'networkmanager', wants, facts);
   const written = changeOps(fileChanges(wants, facts)).flatMap((o) => (o.op === 'file.write' || o.op === 'file.remove' ? [o.path] : []));

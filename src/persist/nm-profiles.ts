@@ -37,7 +37,7 @@ const NM_TYPE: Record<string, string> = { bond: 'bond', vlan: 'vlan', bridge: 'b
 export function nmPortVlans(link: LinkFact): string {
   const vlans = [...(link.vlans ?? [])].sort((a, b) => a.id - b.id);
   const out: string[] = [];
-  for (let i = 0; i < vlans.length; ) {
+  for (let i = 0; i < vlans.length;) {
     const v = vlans[i]!;
     let j = i;
     while (!v.pvid && j + 1 < vlans.length && vlans[j + 1]!.id === vlans[j]!.id + 1 && !vlans[j + 1]!.pvid && vlans[j + 1]!.untagged === v.untagged) j++;
@@ -47,11 +47,15 @@ export function nmPortVlans(link: LinkFact): string {
   return out.join(',');
 }
 
-const withPrefix = (p: string, family: 4 | 6) => (p === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : p.includes('/') ? p : `${p}/${family === 4 ? 32 : 128}`);
+const withPrefix = (p: string, family: 4 | 6) =>
+  p === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : p.includes('/') ? p : `${p}/${family === 4 ? 32 : 128}`;
 // NetworkManager takes table numbers only (main is 254, what it uses without the option).
 function nmTable(table: string | undefined, what: string, dev: string): string | undefined {
   if (table === undefined || table === 'main') return undefined;
-  if (!/^\d+$/.test(table)) throw new RefusedError(`persist: networkmanager: ${what} on ${dev} looks up table ${table}, and NetworkManager takes table numbers only: use the table's number`);
+  if (!/^\d+$/.test(table))
+    throw new RefusedError(
+      `persist: networkmanager: ${what} on ${dev} looks up table ${table}, and NetworkManager takes table numbers only: use the table's number`,
+    );
   return table;
 }
 
@@ -59,7 +63,12 @@ function nmTable(table: string | undefined, what: string, dev: string): string |
 export function nmRouteLines(r: RouteFact, k: number, dev: string): string[] {
   const gw = r.gateway ?? (r.family === 4 ? '0.0.0.0' : '::');
   const table = nmTable(r.table, `route ${r.dst}`, dev);
-  const opts = [table !== undefined && `table=${table}`, r.mtu !== undefined && `mtu=${r.mtu}`, r.onlink && 'onlink=true', r.prefsrc && `src=${r.prefsrc}`].filter((o): o is string => typeof o === 'string');
+  const opts = [
+    table !== undefined && `table=${table}`,
+    r.mtu !== undefined && `mtu=${r.mtu}`,
+    r.onlink && 'onlink=true',
+    r.prefsrc && `src=${r.prefsrc}`,
+  ].filter((o): o is string => typeof o === 'string');
   return [`route${k}=${withPrefix(r.dst, r.family)},${gw},${r.metric ?? 0}`, ...(opts.length ? [`route${k}_options=${opts.join(',')}`] : [])];
 }
 
@@ -67,7 +76,15 @@ export function nmRouteLines(r: RouteFact, k: number, dev: string): string[] {
 export function nmRuleLine(r: RuleFact, k: number, dev: string): string {
   const from = r.from ?? (r.to === undefined ? (r.family === 4 ? '0.0.0.0/0' : '::/0') : undefined);
   // In the order NetworkManager writes them back (nmcli --offline), so a profile it rewrites compares equal.
-  const parts = [`priority ${r.priority}`, from && `from ${withPrefix(from, r.family)}`, r.to && `to ${withPrefix(r.to, r.family)}`, r.fwmark && `fwmark ${r.fwmark}`, r.iif && `iif ${r.iif}`, r.oif && `oif ${r.oif}`, `table ${nmTable(r.table, `rule ${r.priority}`, dev) ?? 254}`];
+  const parts = [
+    `priority ${r.priority}`,
+    from && `from ${withPrefix(from, r.family)}`,
+    r.to && `to ${withPrefix(r.to, r.family)}`,
+    r.fwmark && `fwmark ${r.fwmark}`,
+    r.iif && `iif ${r.iif}`,
+    r.oif && `oif ${r.oif}`,
+    `table ${nmTable(r.table, `rule ${r.priority}`, dev) ?? 254}`,
+  ];
   return `routing-rule${k}=${parts.filter(Boolean).join(' ')}`;
 }
 
@@ -75,8 +92,20 @@ export function nmRuleLine(r: RuleFact, k: number, dev: string): string {
 function nmVxlan(link: LinkFact, dev: string): string[] {
   const v = link.vxlan!;
   const remotes = v.group ? [v.group] : (link.fdbRemotes ?? []);
-  if (remotes.length > 1) throw new RefusedError(`persist: networkmanager: VXLAN ${dev} floods to ${remotes.length} remotes (${remotes.join(', ')}), and a NetworkManager VXLAN profile has one remote only; use persist: networkd or ifupdown for it, or persist: none`);
-  return ['', '[vxlan]', `id=${v.vni}`, ...(v.local ? [`local=${v.local}`] : []), ...(remotes[0] ? [`remote=${remotes[0]}`] : []), ...(v.dev ? [`parent=${v.dev}`] : []), `destination-port=${v.dstport}`, `learning=${v.learning}`];
+  if (remotes.length > 1)
+    throw new RefusedError(
+      `persist: networkmanager: VXLAN ${dev} floods to ${remotes.length} remotes (${remotes.join(', ')}), and a NetworkManager VXLAN profile has one remote only; use persist: networkd or ifupdown for it, or persist: none`,
+    );
+  return [
+    '',
+    '[vxlan]',
+    `id=${v.vni}`,
+    ...(v.local ? [`local=${v.local}`] : []),
+    ...(remotes[0] ? [`remote=${remotes[0]}`] : []),
+    ...(v.dev ? [`parent=${v.dev}`] : []),
+    `destination-port=${v.dstport}`,
+    `learning=${v.learning}`,
+  ];
 }
 
 /** The keyfile of DEV as it runs in FACTS. Throws RefusedError for what NetworkManager cannot say. */
@@ -84,7 +113,14 @@ export function nmProfile(facts: Facts, dev: string): string {
   const link = facts.links[dev]!;
   const type = (link.kind && NM_TYPE[link.kind]) ?? 'ethernet';
   const master = link.master ? facts.links[link.master] : undefined;
-  const lines = ['# Written by kvmnet; changes made here are overwritten on its next run.', '[connection]', `id=kvmnet-${dev}`, `uuid=${stableUuid(dev)}`, `type=${type}`, `interface-name=${dev}`];
+  const lines = [
+    '# Written by kvmnet; changes made here are overwritten on its next run.',
+    '[connection]',
+    `id=kvmnet-${dev}`,
+    `uuid=${stableUuid(dev)}`,
+    `type=${type}`,
+    `interface-name=${dev}`,
+  ];
   if (master?.kind === 'bond' || master?.kind === 'bridge') lines.push(`master=${master.name}`, `slave-type=${master.kind}`);
   if (type === 'bond' && link.bond) {
     const b = link.bond;
@@ -107,7 +143,10 @@ export function nmProfile(facts: Facts, dev: string): string {
   // A bond member or bridge port has no IP configuration of its own in NetworkManager.
   if (!master || (master.kind !== 'bond' && master.kind !== 'bridge')) {
     for (const family of [4, 6] as const) {
-      const addrs = facts.addrs.filter((a) => a.dev === dev && a.family === family && a.scope === 'global').map((a) => `${a.address}/${a.prefix}`).sort();
+      const addrs = facts.addrs
+        .filter((a) => a.dev === dev && a.family === family && a.scope === 'global')
+        .map((a) => `${a.address}/${a.prefix}`)
+        .sort();
       const routes = persistableRoutes(facts, dev, family);
       const rules = persistableRules(facts, dev, family);
       lines.push('', `[ipv${family}]`);
@@ -116,7 +155,10 @@ export function nmProfile(facts: Facts, dev: string): string {
         routes.forEach((r, k) => lines.push(...nmRouteLines(r, k + 1, dev)));
         rules.forEach((r, k) => lines.push(nmRuleLine(r, k + 1, dev)));
       } else {
-        if (routes.length || rules.length) throw new RefusedError(`persist: networkmanager: ${dev} has IPv${family} ${routes.length ? `routes (${routes.map((r) => r.dst).join(', ')})` : 'policy rules'} but no IPv${family} address, and NetworkManager (1.42) configures routes and rules only where the family is enabled; give ${dev} an address first, or persist them otherwise`);
+        if (routes.length || rules.length)
+          throw new RefusedError(
+            `persist: networkmanager: ${dev} has IPv${family} ${routes.length ? `routes (${routes.map((r) => r.dst).join(', ')})` : 'policy rules'} but no IPv${family} address, and NetworkManager (1.42) configures routes and rules only where the family is enabled; give ${dev} an address first, or persist them otherwise`,
+          );
         lines.push(family === 4 ? 'method=disabled' : 'method=ignore');
       }
     }

@@ -19,7 +19,9 @@ export const networkdPaths = {
 // e.g. of eth1.100, would make it skip the file silently), so other characters become _XX (hex).
 // `_` itself is escaped, so `__` never occurs in an encoded name and can separate the address.
 export function encodeIfupdownName(name: string): string {
-  return [...Buffer.from(name, 'utf8')].map((b) => (/[A-Za-z0-9-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `_${b.toString(16).padStart(2, '0')}`)).join('');
+  return [...Buffer.from(name, 'utf8')]
+    .map((b) => (/[A-Za-z0-9-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `_${b.toString(16).padStart(2, '0')}`))
+    .join('');
 }
 
 export const ifupdownPaths = {

@@ -42,7 +42,13 @@ function fileDiff(facts: Facts, wants: readonly FileWant[]): TaskDiff {
     changed
       .map((w) => {
         const content = f.persisted?.[w.path];
-        const body = content === undefined ? ['    (absent)'] : content.replace(/\n$/, '').split('\n').map((l) => `    ${l}`.trimEnd());
+        const body =
+          content === undefined
+            ? ['    (absent)']
+            : content
+                .replace(/\n$/, '')
+                .split('\n')
+                .map((l) => `    ${l}`.trimEnd());
         return [`file ${w.path}`, ...body].join('\n');
       })
       .join('\n');

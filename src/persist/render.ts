@@ -94,7 +94,9 @@ export function ifupdownPorts(content: string): string[] {
 /** Replaces the ports of a kvmnet ifupdown bridge file, leaving every other line as it is. */
 export function withIfupdownPorts(content: string, ports: readonly string[]): string {
   const line = `    bridge_ports ${ports.length ? ports.join(' ') : 'none'}`;
-  return /^[ \t]*bridge_ports[ \t].*$/m.test(content) ? content.replace(/^[ \t]*bridge_ports[ \t].*$/m, line) : content.replace(/^(iface [^\n]*)$/m, `$1\n${line}`);
+  return /^[ \t]*bridge_ports[ \t].*$/m.test(content)
+    ? content.replace(/^[ \t]*bridge_ports[ \t].*$/m, line)
+    : content.replace(/^(iface [^\n]*)$/m, `$1\n${line}`);
 }
 
 /** `key=value` of the first such line in an INI-style networkd file. */

@@ -24,7 +24,12 @@ export const persistableRoutes = (facts: Facts, dev: string, family: 4 | 6): Rou
 
 // The kernel's own rules: local (0), main (32766), default (32767).
 export const kernelRule = (r: RuleFact): boolean =>
-  r.from === undefined && r.to === undefined && !r.iif && !r.oif && !r.fwmark && ((r.priority === 0 && r.table === 'local') || (r.priority === 32766 && r.table === 'main') || (r.priority === 32767 && r.table === 'default'));
+  r.from === undefined &&
+  r.to === undefined &&
+  !r.iif &&
+  !r.oif &&
+  !r.fwmark &&
+  ((r.priority === 0 && r.table === 'local') || (r.priority === 32766 && r.table === 'main') || (r.priority === 32767 && r.table === 'default'));
 
 /** The rules (table lookups) that belong with DEV (family), as they run. */
 export const persistableRules = (facts: Facts, dev: string, family: 4 | 6): RuleFact[] =>

@@ -15,7 +15,9 @@ export interface NetVlans {
 function readVlan(parent: XmlElement): NetVlan | null {
   const v = parent.children.find((c) => c.tag === 'vlan');
   if (!v) return null;
-  const tags = v.children.filter((c) => c.tag === 'tag' && c.attrs.id !== undefined).map((t) => ({ id: Number(t.attrs.id), ...(t.attrs.nativeMode ? { native_mode: t.attrs.nativeMode } : {}) }));
+  const tags = v.children
+    .filter((c) => c.tag === 'tag' && c.attrs.id !== undefined)
+    .map((t) => ({ id: Number(t.attrs.id), ...(t.attrs.nativeMode ? { native_mode: t.attrs.nativeMode } : {}) }));
   return { trunk: v.attrs.trunk === 'yes' || tags.length > 1, tags };
 }
 

@@ -63,7 +63,11 @@ export function canonicalPair(desired: XmlElement, actual: XmlElement | undefine
   const ignored: IgnoredPart[] = [];
   const v = parseVersion(version);
   const forwardMode = (el: XmlElement) => el.children.find((c) => c.tag === 'forward')?.attrs.mode;
-  const d = canonical(desired, [], { version: v, ignored, forwardMode: forwardMode(desired) ?? (desired.children.some((c) => c.tag === 'forward') ? 'nat' : undefined) });
+  const d = canonical(desired, [], {
+    version: v,
+    ignored,
+    forwardMode: forwardMode(desired) ?? (desired.children.some((c) => c.tag === 'forward') ? 'nat' : undefined),
+  });
   const a = actual && withDefaults(canonical(actual, [], { version: undefined, ignored: [], forwardMode: forwardMode(actual) }), []);
   return { desired: d, actual: a, ignored };
 }
@@ -116,7 +120,10 @@ function droppedBy(walk: Walk, path: readonly string[], attr?: string): IgnoredP
   if (!walk.version) return undefined;
   const entry = SINCE.find((s) => s.attr === attr && samePath(s.path, path));
   if (!entry || atLeast(walk.version, entry.since)) return undefined;
-  const where = path.slice(1).map((t, i, all) => (i === all.length - 1 && attr ? `<${t} ${attr}>` : `<${t}>`)).join('');
+  const where = path
+    .slice(1)
+    .map((t, i, all) => (i === all.length - 1 && attr ? `<${t} ${attr}>` : `<${t}>`))
+    .join('');
   return { what: where, why: `not supported before ${entry.since.join('.')}` };
 }
 

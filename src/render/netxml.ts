@@ -12,7 +12,15 @@ export interface XmlElement {
   children: XmlElement[];
 }
 
-const parser = new XMLParser({ preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, parseTagValue: false, trimValues: true, commentPropName: '#comment' });
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  parseTagValue: false,
+  trimValues: true,
+  commentPropName: '#comment',
+});
 
 type Ordered = Array<Record<string, unknown>>;
 
@@ -59,7 +67,11 @@ function toElements(nodes: Ordered): XmlElement[] {
     const tag = Object.keys(node).find((k) => k !== ':@');
     if (!tag || tag === '#text' || tag === '#comment') continue;
     const childNodes = (node[tag] as Ordered) ?? [];
-    const text = childNodes.filter((c) => '#text' in c).map((c) => String(c['#text'])).join('').trim();
+    const text = childNodes
+      .filter((c) => '#text' in c)
+      .map((c) => String(c['#text']))
+      .join('')
+      .trim();
     out.push({ tag, attrs: (node[':@'] as Record<string, string>) ?? {}, text, children: toElements(childNodes) });
   }
   return out;
@@ -100,7 +112,9 @@ export function xmlMatches(desiredXml: string, actualXml: string): boolean {
 
 /** A stable pretty-print (attributes in document order, two-space indent) for diffs. */
 export function prettyXml(el: XmlElement, indent = ''): string {
-  const attrs = Object.entries(el.attrs).map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
+  const attrs = Object.entries(el.attrs)
+    .map(([k, v]) => ` ${k}="${escapeAttr(v)}"`)
+    .join('');
   if (el.children.length === 0 && !el.text) return `${indent}<${el.tag}${attrs}/>`;
   if (el.children.length === 0) return `${indent}<${el.tag}${attrs}>${escapeText(el.text)}</${el.tag}>`;
   const inner = el.children.map((c) => prettyXml(c, indent + '  ')).join('\n');
@@ -135,5 +149,5 @@ export function networkXmlSummary(text: string): { forwardMode: string; bridge?:
   const net = parseXml(text);
   const forward = net.children.find((c) => c.tag === 'forward');
   const bridge = net.children.find((c) => c.tag === 'bridge');
-  return { forwardMode: forward ? forward.attrs.mode ?? 'nat' : 'isolated', bridge: bridge?.attrs.name };
+  return { forwardMode: forward ? (forward.attrs.mode ?? 'nat') : 'isolated', bridge: bridge?.attrs.name };
 }

@@ -41,7 +41,7 @@ const WHOLE_VAR = /^\{\{\s*([A-Za-z_][\w]*(?:\.[A-Za-z_0-9][\w]*)*)\s*\}\}$/;
 function lookup(context: Record<string, unknown>, path: string): { found: boolean; value?: unknown } {
   let cur: unknown = context;
   for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object' || !(part in (cur))) return { found: false };
+    if (cur === null || typeof cur !== 'object' || !(part in cur)) return { found: false };
     cur = (cur as Record<string, unknown>)[part];
   }
   return { found: true, value: cur };

@@ -21,7 +21,9 @@ export function factsSummary(f: Facts): Record<string, unknown> {
     // null: not read (--only without rollback-log). Oldest first; reported: a run has reported it.
     rollbacks: f.rollbackLog ?? null,
     // null: not gathered. manager: what `persist: auto` uses on this host.
-    network_managers: f.managers ? { ...f.managers, manager: 'manager' in hostManager(f.managers) ? (hostManager(f.managers) as { manager: string }).manager : null } : null,
+    network_managers: f.managers
+      ? { ...f.managers, manager: 'manager' in hostManager(f.managers) ? (hostManager(f.managers) as { manager: string }).manager : null }
+      : null,
     // Every link but lo, for the topology picture (kvmnet graph --from): kinds, masters, MTUs, and
     // where there are some: a VLAN's parent and id, a bond's mode and LACP partner, a port's VLANs.
     links: Object.values(f.links)
@@ -39,7 +41,11 @@ function linkRelations(l: LinkFact): Record<string, unknown> {
   if (l.vlan) out.vlan_id = l.vlan.id;
   if (l.bond) {
     const partner = l.bond.aggregator?.partnerMac;
-    out.bond = { mode: l.bond.mode, ...(partner !== undefined ? { partner: partner === NO_PARTNER ? null : partner } : {}), ...(l.bond.activeMember ? { active: l.bond.activeMember } : {}) };
+    out.bond = {
+      mode: l.bond.mode,
+      ...(partner !== undefined ? { partner: partner === NO_PARTNER ? null : partner } : {}),
+      ...(l.bond.activeMember ? { active: l.bond.activeMember } : {}),
+    };
   }
   if (l.vlans?.length) out.port_vlans = describeVlans(l.vlans);
   return out;
@@ -47,7 +53,14 @@ function linkRelations(l: LinkFact): Record<string, unknown> {
 
 function table(rows: string[][], indent: string): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => indent + r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  return rows.map(
+    (r) =>
+      indent +
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 function sectionLines(s: FactsSection, c: Colors): string[] {
@@ -81,5 +94,9 @@ function rollbackLines(f: Facts, c: Colors): string[] {
   if (!f.rollbackLog?.length) return [];
   const rows = f.rollbackLog.map((r) => [r.at, r.reported ? 'reported' : 'new', r.id, r.what]);
   const [head, ...body] = table([['at', 'state', 'id', 'restored (what, why)'], ...rows], '    ');
-  return [`  rollbacks (this host's timers since boot, /run/kvmnet/rollbacks.log):`, head!, ...body.map((l, i) => (f.rollbackLog![i]!.reported ? l : c.yellow(l)))];
+  return [
+    `  rollbacks (this host's timers since boot, /run/kvmnet/rollbacks.log):`,
+    head!,
+    ...body.map((l, i) => (f.rollbackLog![i]!.reported ? l : c.yellow(l))),
+  ];
 }

@@ -38,7 +38,10 @@ export class FleetRenderer {
   private readonly restore: Array<() => void> = [];
   private readonly showCursorOnExit = () => this.write(SHOW_CURSOR);
 
-  constructor(_tasks: unknown[], private readonly options: FleetRendererOptions) {
+  constructor(
+    _tasks: unknown[],
+    private readonly options: FleetRendererOptions,
+  ) {
     this.stream = options.stream ?? process.stdout;
     // Keep the stream's own write: other output goes through the interception below.
     const own = this.stream.write.bind(this.stream);

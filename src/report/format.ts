@@ -58,7 +58,9 @@ export function recapLine(r: HostRecap, width: number, c: Colors): string {
     cell('unreachable', r.unreachable, c.red),
     ...(r.rolled_back ? [cell('rolled_back', r.rolled_back, c.red)] : []),
     ...(r.ignored ? [cell('ignored', r.ignored, c.yellow)] : []),
-  ].join(' ').trimEnd();
+  ]
+    .join(' ')
+    .trimEnd();
 }
 
 /**

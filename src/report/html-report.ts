@@ -21,18 +21,38 @@ export interface ReportOptions {
   topologyNote?: string;
 }
 
-const OUTCOME_COLOR: Record<TaskOutcome, string> = { ok: '#16a34a', changed: '#d97706', failed: '#dc2626', skipped: '#94a3b8', unreachable: '#7f1d1d', rolled_back: '#be185d' };
+const OUTCOME_COLOR: Record<TaskOutcome, string> = {
+  ok: '#16a34a',
+  changed: '#d97706',
+  failed: '#dc2626',
+  skipped: '#94a3b8',
+  unreachable: '#7f1d1d',
+  rolled_back: '#be185d',
+};
 
-export const formatMs = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
+export const formatMs = (ms: number): string =>
+  ms < 1000 ? `${Math.round(ms)} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
 
-const hostState = (r: HostRecap): string => (r.unreachable ? 'unreachable' : r.rolled_back ? 'rolled_back' : r.failed ? 'failed' : r.changed ? 'changed' : 'ok');
+const hostState = (r: HostRecap): string =>
+  r.unreachable ? 'unreachable' : r.rolled_back ? 'rolled_back' : r.failed ? 'failed' : r.changed ? 'changed' : 'ok';
 const badge = (outcome: string, text = outcome) => `<span class="badge ${esc(outcome)}">${esc(text)}</span>`;
 
 function recapTable(recaps: readonly HostRecap[]): string {
   const batched = recaps.some((r) => r.batch !== undefined);
   const head = ['host', ...(batched ? ['batch'] : []), 'state', 'ok', 'changed', 'failed', 'skipped', 'unreachable', 'rolled back', 'error'];
   const rows = recaps.map((r) => {
-    const cells = [`<a href="#host-${esc(r.host)}">${esc(r.host)}</a>`, ...(batched ? [String(r.batch ?? '')] : []), badge(hostState(r)), r.ok, r.changed, r.failed, r.skipped, r.unreachable, r.rolled_back, esc(r.error ?? '')];
+    const cells = [
+      `<a href="#host-${esc(r.host)}">${esc(r.host)}</a>`,
+      ...(batched ? [String(r.batch ?? '')] : []),
+      badge(hostState(r)),
+      r.ok,
+      r.changed,
+      r.failed,
+      r.skipped,
+      r.unreachable,
+      r.rolled_back,
+      esc(r.error ?? ''),
+    ];
     return `<tr class="recap ${hostState(r)}" data-host="${esc(r.host)}">${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
   });
   return `<table class="recap-table"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
@@ -44,7 +64,10 @@ function batchTable(recaps: readonly HostRecap[]): string {
   if (batches.size === 0) return '';
   const rows = [...batches.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([b, rs]) => `<tr><td>${b}</td><td>${rs.length}</td><td>${rs.filter((r) => r.changed).length}</td><td>${rs.filter(hostFailed).length}</td><td>${rs.map((r) => esc(r.host)).join(', ')}</td></tr>`);
+    .map(
+      ([b, rs]) =>
+        `<tr><td>${b}</td><td>${rs.length}</td><td>${rs.filter((r) => r.changed).length}</td><td>${rs.filter(hostFailed).length}</td><td>${rs.map((r) => esc(r.host)).join(', ')}</td></tr>`,
+    );
   return `<h3>Batches</h3><table class="batches"><thead><tr><th>batch</th><th>hosts</th><th>changed</th><th>failed</th><th>which</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
@@ -62,11 +85,17 @@ function timelineSvg(log: RunLog, hostOrder: readonly string[]): string {
     const y = 20 + i * rowH;
     const rects = bars
       .filter((b) => b.host === h)
-      .map((b) => `<rect x="${x(b.start).toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, x(b.end) - x(b.start)).toFixed(1)}" height="${rowH - 6}" fill="${OUTCOME_COLOR[b.outcome]}"><title>${esc(`${h} · ${b.task} · ${b.outcome} · ${formatMs(b.end - b.start)}`)}</title></rect>`);
+      .map(
+        (b) =>
+          `<rect x="${x(b.start).toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, x(b.end) - x(b.start)).toFixed(1)}" height="${rowH - 6}" fill="${OUTCOME_COLOR[b.outcome]}"><title>${esc(`${h} · ${b.task} · ${b.outcome} · ${formatMs(b.end - b.start)}`)}</title></rect>`,
+      );
     return `<text x="4" y="${y + rowH - 5}" class="tl-host">${esc(h)}</text>${rects.join('')}`;
   });
   const height = 20 + hosts.length * rowH + 6;
-  const axis = ticks.map((t) => `<line x1="${x(t)}" y1="14" x2="${x(t)}" y2="${height}" class="tl-tick"/><text x="${x(t)}" y="11" text-anchor="middle" class="tl-time">${formatMs(t)}</text>`);
+  const axis = ticks.map(
+    (t) =>
+      `<line x1="${x(t)}" y1="14" x2="${x(t)}" y2="${height}" class="tl-tick"/><text x="${x(t)}" y="11" text-anchor="middle" class="tl-time">${formatMs(t)}</text>`,
+  );
   return `<svg class="timeline" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="timeline of the run">${axis.join('')}${rows.join('')}</svg>`;
 }
 
@@ -81,8 +110,13 @@ function hostSection(r: HostRecap, log: RunLog): string {
   const rows = tasks.map((t) => {
     const outcome = t.ignored ? 'failed (ignored)' : t.outcome;
     // A single change is usually the message itself: do not say it twice.
-    const changes = t.changes.length && !(t.changes.length === 1 && t.changes[0] === t.message) ? `<ul class="changes">${t.changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : '';
-    const diff = t.diff ? `<details${t.outcome === 'failed' ? ' open' : ''}><summary>diff</summary>${diffHtml(t.diff.before, t.diff.after, t.diff.notes)}</details>` : '';
+    const changes =
+      t.changes.length && !(t.changes.length === 1 && t.changes[0] === t.message)
+        ? `<ul class="changes">${t.changes.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>`
+        : '';
+    const diff = t.diff
+      ? `<details${t.outcome === 'failed' ? ' open' : ''}><summary>diff</summary>${diffHtml(t.diff.before, t.diff.after, t.diff.notes)}</details>`
+      : '';
     return `<tr class="task ${esc(t.outcome)}" data-outcome="${esc(t.outcome)}"><td>${esc(t.task)}<div class="type">${esc(t.play)} · ${esc(t.type)}</div></td><td>${badge(t.outcome, outcome)}</td><td class="num">${formatMs(t.durationMs)}</td><td>${esc(t.message)}${changes}${diff}</td></tr>`;
   });
   const error = r.error ? `<p class="host-error">${esc(r.error)}</p>` : '';
@@ -99,7 +133,9 @@ export function runReportHtml(log: RunLog, o: ReportOptions): string {
   const total = (k: 'ok' | 'changed' | 'failed' | 'skipped' | 'unreachable') => recaps.reduce((n, r) => n + r[k], 0);
   const failedHosts = recaps.filter(hostFailed).length;
   const started = log.plays[0]?.time ?? log.tasks[0]?.time;
-  const headline = failedHosts ? `${failedHosts} of ${recaps.length} host${recaps.length === 1 ? '' : 's'} failed` : `${recaps.length} host${recaps.length === 1 ? '' : 's'}, none failed`;
+  const headline = failedHosts
+    ? `${failedHosts} of ${recaps.length} host${recaps.length === 1 ? '' : 's'} failed`
+    : `${recaps.length} host${recaps.length === 1 ? '' : 's'}, none failed`;
   const topology = o.topology
     ? `<p class="muted">${esc(o.topology.caption)}</p>${LEGEND_HTML}<div class="picture">${o.topology.svg.slice(o.topology.svg.indexOf('<svg'))}</div>${problemsTable(o.topology.groups)}`
     : `<p class="muted">${esc(o.topologyNote ?? 'No topology picture.')}</p>`;
@@ -140,7 +176,10 @@ ${recapTable(recaps)}
 ${batchTable(recaps)}
 <h2>Timeline</h2>
 <p class="key muted">${(Object.keys(OUTCOME_COLOR) as TaskOutcome[]).map((k) => `<span style="background:${OUTCOME_COLOR[k]}"></span>${k}`).join('')}</p>
-${timelineSvg(log, recaps.map((r) => r.host))}
+${timelineSvg(
+  log,
+  recaps.map((r) => r.host),
+)}
 <p class="muted">Each bar is a task, from its start to its end (its event's time). 0 is the start of the run; before a host's first bar it was being connected to and its facts read.</p>
 <h2>Hosts</h2>
 ${recaps.map((r) => hostSection(r, log)).join('\n')}

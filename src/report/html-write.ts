@@ -8,7 +8,10 @@ import { hostRecaps, type RunLog } from './html-run-log.js';
 import { runReportHtml, type ReportOptions } from './html-report.js';
 
 /** Hosts the run changed (in check mode: would have changed). */
-export const changedHosts = (log: RunLog): string[] => hostRecaps(log).filter((r) => r.changed > 0).map((r) => r.host);
+export const changedHosts = (log: RunLog): string[] =>
+  hostRecaps(log)
+    .filter((r) => r.changed > 0)
+    .map((r) => r.host);
 
 export async function reportTopology(entries: readonly FactsEntry[], caption: string): Promise<Pick<ReportOptions, 'topology' | 'topologyNote'>> {
   if (!entries.length) return { topologyNote: 'No host changed: no topology picture.' };

@@ -51,7 +51,9 @@ export function layoutLive(s: LiveSnapshot, screen: Screen, spinner = '⠋'): Li
   else if (failRoom > 0) {
     const shown = s.failed.slice(0, failRoom - 1);
     out.push(...shown.map((f) => line('failed', failedText(f))));
-    out.push(line('failed', `✖ … and ${s.failed.length - shown.length} more failed or unreachable (${hostRanges(s.failed.slice(shown.length).map((f) => f.host))})`));
+    out.push(
+      line('failed', `✖ … and ${s.failed.length - shown.length} more failed or unreachable (${hostRanges(s.failed.slice(shown.length).map((f) => f.host))})`),
+    );
   }
   left = budget - out.length;
   if (left <= 0 || s.running.length === 0) return out;
@@ -63,7 +65,9 @@ export function layoutLive(s: LiveSnapshot, screen: Screen, spinner = '⠋'): Li
     const groups = [...byTask.entries()].sort((a, b) => b[1].length - a[1].length);
     return [
       ...out,
-      ...groups.map(([task, hosts]) => line('running', hosts.length === 1 ? `${spinner} ${hosts[0]}: ${task}` : `${spinner} ${task}: ${plural(hosts.length)} (${hostRanges(hosts)})`)),
+      ...groups.map(([task, hosts]) =>
+        line('running', hosts.length === 1 ? `${spinner} ${hosts[0]}: ${task}` : `${spinner} ${task}: ${plural(hosts.length)} (${hostRanges(hosts)})`),
+      ),
     ];
   }
   const shown = s.running.slice(0, left - 1);

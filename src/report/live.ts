@@ -75,7 +75,12 @@ export class LiveReporter implements Reporter {
     if (hosts.length === 0) this.endPlay?.();
     // listr2 would exit(127) on the first Ctrl-C: run-command's handler lets changes in flight
     // finish and prints the recap instead.
-    const list = new Listr([{ title: view.title, task: () => played }], { renderer: FleetRenderer, rendererOptions, exitOnError: false, registerSignalListeners: false });
+    const list = new Listr([{ title: view.title, task: () => played }], {
+      renderer: FleetRenderer,
+      rendererOptions,
+      exitOnError: false,
+      registerSignalListeners: false,
+    });
     this.rendering = this.rendering.then(() => list.run().catch(() => undefined));
   }
 

@@ -57,7 +57,9 @@ function parseShard(f: ShardFile, problems: string[]): ParsedShard | undefined {
     // After a facts header, one object per host (as `kvmnet facts --output json` prints them), without "event".
     const ok = typeof v === 'object' && v !== null && (facts ? typeof (v as Event).host === 'string' : typeof (v as Event).event === 'string');
     if (!ok) {
-      problems.push(`${f.file}:${i + 1}: expected ${facts ? 'an object with "host" (the output of `kvmnet facts --output json`)' : 'an event object with "event" (the output of `kvmnet run --output json`)'}`);
+      problems.push(
+        `${f.file}:${i + 1}: expected ${facts ? 'an object with "host" (the output of `kvmnet facts --output json`)' : 'an event object with "event" (the output of `kvmnet run --output json`)'}`,
+      );
       return undefined;
     }
     if (events.length === 0 && (v as Event).event === 'header' && (v as Event).command === 'facts') facts = true;
@@ -65,7 +67,9 @@ function parseShard(f: ShardFile, problems: string[]): ParsedShard | undefined {
   }
   const first = events[0];
   if (!first || first.event !== 'header') {
-    problems.push(`${f.file}: does not start with a header event: it is not the JSON output of a kvmnet run that can be merged (empty, or written by an older kvmnet)`);
+    problems.push(
+      `${f.file}: does not start with a header event: it is not the JSON output of a kvmnet run that can be merged (empty, or written by an older kvmnet)`,
+    );
     return undefined;
   }
   const header = first as unknown as ParsedShard['header'];
@@ -74,13 +78,18 @@ function parseShard(f: ShardFile, problems: string[]): ParsedShard | undefined {
     return undefined;
   }
   if (header.command !== 'run' && header.command !== 'facts') {
-    problems.push(`${f.file}: the output of \`kvmnet ${String(header.command)}\`: merge takes the output of \`kvmnet run\` or \`kvmnet facts\` with --output json`);
+    problems.push(
+      `${f.file}: the output of \`kvmnet ${String(header.command)}\`: merge takes the output of \`kvmnet run\` or \`kvmnet facts\` with --output json`,
+    );
     return undefined;
   }
   if (header.command === 'facts') {
     // Facts have no summary: their per-host outcome is the recap (ok: facts read; failed; unreachable).
     const entries = events.slice(1);
-    const hosts = entries.map((e) => ({ ...emptyRecap(e.host as string), ...(typeof e.error !== 'string' ? { ok: 1 } : e.unreachable === true ? { unreachable: 1, error: e.error } : { failed: 1, error: e.error }) }));
+    const hosts = entries.map((e) => ({
+      ...emptyRecap(e.host as string),
+      ...(typeof e.error !== 'string' ? { ok: 1 } : e.unreachable === true ? { unreachable: 1, error: e.error } : { failed: 1, error: e.error }),
+    }));
     return { file: f.file, header, events: entries, summary: { hosts, elapsedMs: 0, check: true, notTouched: [], stats: { connections: 0, execs: 0 } } };
   }
   const summary = events.find((e) => e.event === 'summary') as ParsedShard['summary'];
@@ -118,14 +127,19 @@ export function mergeShards(files: readonly ShardFile[]): MergedRun {
   for (const [what, get] of IDENTITY) {
     const want = canonicalJson(get(ref.header));
     const others = shards.filter((s) => canonicalJson(get(s.header)) !== want);
-    if (others.length) problems.push(`not shards of one run: the ${what} of ${others.map((s) => `${s.file} (${short(get(s.header))})`).join(', ')} differs from ${ref.file}'s (${short(get(ref.header))})`);
+    if (others.length)
+      problems.push(
+        `not shards of one run: the ${what} of ${others.map((s) => `${s.file} (${short(get(s.header))})`).join(', ')} differs from ${ref.file}'s (${short(get(ref.header))})`,
+      );
   }
   if (problems.length) throw new MergeError(problems);
 
   const count = ref.header.shard?.count ?? 1;
   const split = ref.header.split;
   if (!ref.header.shard && shards.length > 1) {
-    throw new MergeError([`${shards.map((s) => s.file).join(', ')}: ${shards.length} outputs of the same unsharded run: each holds every host (run with --shard I/N to split a run)`]);
+    throw new MergeError([
+      `${shards.map((s) => s.file).join(', ')}: ${shards.length} outputs of the same unsharded run: each holds every host (run with --shard I/N to split a run)`,
+    ]);
   }
 
   // Complete: every shard once.
@@ -137,8 +151,12 @@ export function mergeShards(files: readonly ShardFile[]): MergedRun {
   for (let i = 1; i <= count; i++) {
     const got = byIndex.get(i) ?? [];
     const expected = split[i - 1] ?? [];
-    if (got.length === 0 && expected.length > 0) problems.push(`shard ${i}/${count} never ran (no file has it): its ${expected.length} host${expected.length === 1 ? ' is' : 's are'} missing: ${listSome(expected)}`);
-    if (got.length > 1) problems.push(`shard ${i}/${count} is in ${got.length} files (${got.map((s) => s.file).join(', ')}): its hosts would be doubled: ${listSome(expected)}`);
+    if (got.length === 0 && expected.length > 0)
+      problems.push(
+        `shard ${i}/${count} never ran (no file has it): its ${expected.length} host${expected.length === 1 ? ' is' : 's are'} missing: ${listSome(expected)}`,
+      );
+    if (got.length > 1)
+      problems.push(`shard ${i}/${count} is in ${got.length} files (${got.map((s) => s.file).join(', ')}): its hosts would be doubled: ${listSome(expected)}`);
   }
 
   // Disjoint and whole: a host's results in one file only, and every host of a shard with a recap.
@@ -152,16 +170,25 @@ export function mergeShards(files: readonly ShardFile[]): MergedRun {
     for (const h of s.summary?.notTouched ?? []) reported.add(h);
     for (const h of reported) seenIn.set(h, [...(seenIn.get(h) ?? []), s.file]);
     const stray = [...reported].filter((h) => !expected.has(h));
-    if (stray.length) problems.push(`${s.file} (shard ${index}/${count}) has results for host${stray.length === 1 ? '' : 's'} of another shard: ${listSome(stray)}`);
+    if (stray.length)
+      problems.push(`${s.file} (shard ${index}/${count}) has results for host${stray.length === 1 ? '' : 's'} of another shard: ${listSome(stray)}`);
     if (!s.summary) {
-      problems.push(`${s.file} (shard ${index}/${count}) has no summary: the shard was cut short${expected.size ? `; its hosts have no recap: ${listSome([...expected])}` : ''}`);
+      problems.push(
+        `${s.file} (shard ${index}/${count}) has no summary: the shard was cut short${expected.size ? `; its hosts have no recap: ${listSome([...expected])}` : ''}`,
+      );
       continue;
     }
     const missing = [...expected].filter((h) => !reported.has(h));
     if (missing.length) problems.push(`${s.file} (shard ${index}/${count}) has no result for ${missing.length} of its hosts: ${listSome(missing)}`);
   }
   const doubled = [...seenIn.entries()].filter(([, f]) => new Set(f).size > 1);
-  if (doubled.length) problems.push(`host${doubled.length === 1 ? '' : 's'} in more than one shard: ${doubled.map(([h, f]) => `${h} (${[...new Set(f)].join(', ')})`).sort(byName).join(', ')}`);
+  if (doubled.length)
+    problems.push(
+      `host${doubled.length === 1 ? '' : 's'} in more than one shard: ${doubled
+        .map(([h, f]) => `${h} (${[...new Set(f)].join(', ')})`)
+        .sort(byName)
+        .join(', ')}`,
+    );
   if (problems.length) throw new MergeError(problems);
 
   return combine(shards, count);
@@ -181,21 +208,27 @@ function combine(shards: ParsedShard[], count: number): MergedRun {
   // Plays: the k-th play event of each shard is the same play; one event with every shard's hosts.
   const plays: Event[] = [];
   for (const s of ordered) {
-    s.events.filter((e) => e.event === 'play').forEach((p, k) => {
-      const merged = plays[k];
-      if (!merged) plays[k] = { ...p, hosts: [...((p.hosts as string[]) ?? [])] };
-      else {
-        merged.hosts = [...(merged.hosts as string[]), ...((p.hosts as string[]) ?? [])];
-        if (timeOf(p) < timeOf(merged)) merged.time = p.time;
-      }
-    });
+    s.events
+      .filter((e) => e.event === 'play')
+      .forEach((p, k) => {
+        const merged = plays[k];
+        if (!merged) plays[k] = { ...p, hosts: [...((p.hosts as string[]) ?? [])] };
+        else {
+          merged.hosts = [...(merged.hosts as string[]), ...((p.hosts as string[]) ?? [])];
+          if (timeOf(p) < timeOf(merged)) merged.time = p.time;
+        }
+      });
   }
   for (const p of plays) (p.hosts as string[]).sort(byName);
 
   // Everything else keeps its time and says which shard it came from: batches and warnings are per shard.
   const rest: Event[] = [];
-  for (const s of ordered) for (const e of s.events) if (e.event !== 'play' && e.event !== 'summary') rest.push(e.event === 'task' ? e : { ...e, shard: shardOf(s) });
-  const body = [...plays, ...rest].map((e, i) => ({ e, i })).sort((a, b) => (timeOf(a.e) || 0) - (timeOf(b.e) || 0) || a.i - b.i).map((x) => x.e);
+  for (const s of ordered)
+    for (const e of s.events) if (e.event !== 'play' && e.event !== 'summary') rest.push(e.event === 'task' ? e : { ...e, shard: shardOf(s) });
+  const body = [...plays, ...rest]
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => (timeOf(a.e) || 0) - (timeOf(b.e) || 0) || a.i - b.i)
+    .map((x) => x.e);
 
   const summaries = ordered.map((s) => s.summary!);
   const hosts: HostRecap[] = summaries.flatMap((s) => s.hosts).sort((a, b) => byName(a.host, b.host));
@@ -238,8 +271,20 @@ function combineFacts(ordered: ParsedShard[], count: number): MergedRun {
   const ref = ordered[0]!;
   const allHosts = ref.header.split.flat().sort(byName);
   const { time, ...refHeader } = ref.header;
-  const header: MergedRun['header'] = { ...refHeader, shard: null, split: [allHosts], hosts: allHosts, merged_from: ordered.map((s) => ({ file: s.file, shard: s.header.shard?.index ?? null })) };
+  const header: MergedRun['header'] = {
+    ...refHeader,
+    shard: null,
+    split: [allHosts],
+    hosts: allHosts,
+    merged_from: ordered.map((s) => ({ file: s.file, shard: s.header.shard?.index ?? null })),
+  };
   const entries = ordered.flatMap((s) => s.events).sort((a, b) => byName(a.host as string, b.host as string));
-  const summary: RunSummary = { hosts: ordered.flatMap((s) => s.summary!.hosts).sort((a, b) => byName(a.host, b.host)), elapsedMs: 0, check: true, notTouched: [], stats: { connections: 0, execs: 0 } };
+  const summary: RunSummary = {
+    hosts: ordered.flatMap((s) => s.summary!.hosts).sort((a, b) => byName(a.host, b.host)),
+    elapsedMs: 0,
+    check: true,
+    notTouched: [],
+    stats: { connections: 0, execs: 0 },
+  };
   return { header, events: [{ ...(time ? { time } : {}), ...header, shards: count }, ...entries], summary };
 }

@@ -33,7 +33,11 @@ export interface RunHeader {
 export function canonicalJson(value: unknown): string {
   const norm = (v: unknown): unknown => {
     if (v instanceof Map) return [...v.entries()].map(([k, x]) => [String(k), norm(x)]).sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
-    if (v instanceof Set) return [...v].map(norm).map((x) => JSON.stringify(x)).sort();
+    if (v instanceof Set)
+      return [...v]
+        .map(norm)
+        .map((x) => JSON.stringify(x))
+        .sort();
     if (Array.isArray(v)) return v.map(norm);
     if (v && typeof v === 'object') {
       const out: Record<string, unknown> = {};

@@ -82,7 +82,11 @@ export class ChangeBatch {
     const readBack = this.readBackOf?.();
     const readBackMark = `kvmnet-${nonce} read-back`;
     // After the last part, the same exec reads back what the changes touched.
-    const script = batchScript(queued.map((t) => t.changes), nonce) + (readBack ? `printf '\\n%s\\n' '${readBackMark}'\n(\n${readBack.script})\n` : '');
+    const script =
+      batchScript(
+        queued.map((t) => t.changes),
+        nonce,
+      ) + (readBack ? `printf '\\n%s\\n' '${readBackMark}'\n(\n${readBack.script})\n` : '');
     let next = 0;
     let lastEnd = Date.now();
     // Runs the events at the head of the queue, up to the next queued task.

@@ -26,7 +26,12 @@ export function commandScript(args: CommandArgs): string {
 }
 
 /** `wrap` puts the script inside what a guard needs around it (see run/confirm.ts). */
-export async function runCommandTask(conn: Connection, args: CommandArgs, vars: Record<string, unknown>, wrap: (script: string) => string = (s) => s): Promise<CommandOutcome> {
+export async function runCommandTask(
+  conn: Connection,
+  args: CommandArgs,
+  vars: Record<string, unknown>,
+  wrap: (script: string) => string = (s) => s,
+): Promise<CommandOutcome> {
   const res = await conn.exec(wrap(commandScript(args)));
   if (res.exitCode === 0 && res.stdout.startsWith(SKIP)) {
     return { skipped: res.stdout.slice(SKIP.length).trim(), changed: false, failed: false, rc: 0, stdout: '', stderr: '' };

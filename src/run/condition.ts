@@ -59,15 +59,16 @@ export function evaluateCondition(expression: string, vars: Record<string, unkno
     return v;
   };
 
-  const orExpr = (): Value => nest(() => {
-    let left = andExpr();
-    while (peek('or')) {
-      i++;
-      const right = andExpr();
-      left = truthy(defined(left)) || truthy(defined(right));
-    }
-    return left;
-  });
+  const orExpr = (): Value =>
+    nest(() => {
+      let left = andExpr();
+      while (peek('or')) {
+        i++;
+        const right = andExpr();
+        left = truthy(defined(left)) || truthy(defined(right));
+      }
+      return left;
+    });
   const andExpr = (): Value => {
     let left = notExpr();
     while (peek('and')) {
@@ -112,54 +113,61 @@ export function evaluateCondition(expression: string, vars: Record<string, unkno
       const a = defined(left);
       const b = defined(primary());
       switch (t.value) {
-        case '==': return equal(a, b);
-        case '!=': return !equal(a, b);
-        case '<': return order(a, b) < 0;
-        case '<=': return order(a, b) <= 0;
-        case '>': return order(a, b) > 0;
-        default: return order(a, b) >= 0;
+        case '==':
+          return equal(a, b);
+        case '!=':
+          return !equal(a, b);
+        case '<':
+          return order(a, b) < 0;
+        case '<=':
+          return order(a, b) <= 0;
+        case '>':
+          return order(a, b) > 0;
+        default:
+          return order(a, b) >= 0;
       }
     }
     return left;
   };
-  const primary = (): Value => nest(() => {
-    const t = tokens[i++];
-    if (!t) throw new ConditionError(`condition '${src}' ends too early`);
-    if (t.kind === 'num') return Number(t.value);
-    if (t.kind === 'str') return t.value;
-    if (t.value === '(') {
-      const v = orExpr();
-      take(')');
-      return v;
-    }
-    if (t.value === '[') {
-      const items: Value[] = [];
-      while (!peek(']')) {
-        items.push(defined(orExpr()));
-        if (!peek(']')) take(',');
+  const primary = (): Value =>
+    nest(() => {
+      const t = tokens[i++];
+      if (!t) throw new ConditionError(`condition '${src}' ends too early`);
+      if (t.kind === 'num') return Number(t.value);
+      if (t.kind === 'str') return t.value;
+      if (t.value === '(') {
+        const v = orExpr();
+        take(')');
+        return v;
       }
-      take(']');
-      return items;
-    }
-    if (t.kind !== 'name') throw new ConditionError(`unexpected '${t.value}' in condition '${src}'`);
-    if (t.value === 'true' || t.value === 'True') return true;
-    if (t.value === 'false' || t.value === 'False') return false;
-    if (t.value === 'none' || t.value === 'None' || t.value === 'null') return null;
-    let v: Value = lookup(vars, t.value);
-    for (;;) {
-      if (peek('.')) {
-        i++;
-        const name = tokens[i++];
-        if (!name || name.kind !== 'name') throw new ConditionError(`expected an attribute name after '.' in condition '${src}'`);
-        v = lookup(v, name.value);
-      } else if (peek('[')) {
-        i++;
-        const key = defined(orExpr());
+      if (t.value === '[') {
+        const items: Value[] = [];
+        while (!peek(']')) {
+          items.push(defined(orExpr()));
+          if (!peek(']')) take(',');
+        }
         take(']');
-        v = lookup(v, key);
-      } else return v;
-    }
-  });
+        return items;
+      }
+      if (t.kind !== 'name') throw new ConditionError(`unexpected '${t.value}' in condition '${src}'`);
+      if (t.value === 'true' || t.value === 'True') return true;
+      if (t.value === 'false' || t.value === 'False') return false;
+      if (t.value === 'none' || t.value === 'None' || t.value === 'null') return null;
+      let v: Value = lookup(vars, t.value);
+      for (;;) {
+        if (peek('.')) {
+          i++;
+          const name = tokens[i++];
+          if (!name || name.kind !== 'name') throw new ConditionError(`expected an attribute name after '.' in condition '${src}'`);
+          v = lookup(v, name.value);
+        } else if (peek('[')) {
+          i++;
+          const key = defined(orExpr());
+          take(']');
+          v = lookup(v, key);
+        } else return v;
+      }
+    });
 
   const result = orExpr();
   if (i < tokens.length) throw new ConditionError(`unexpected '${tokens[i]!.value}' in condition '${src}'`);

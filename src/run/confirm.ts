@@ -93,7 +93,10 @@ export function armScript(id: string, dir: string, rollback: string, guarded: Gu
 }
 
 /** Wraps a guarded command so that the host's timer knows when it ended. */
-export const commandDoneWrapper = (dir: string) => (script: string): string => `(\n${script}\n)\nrc=$?; : > ${shellQuote(`${dir}/cmd-done`)}; exit $rc`;
+export const commandDoneWrapper =
+  (dir: string) =>
+  (script: string): string =>
+    `(\n${script}\n)\nrc=$?; : > ${shellQuote(`${dir}/cmd-done`)}; exit $rc`;
 
 /**
  * Stops the timer if the rollback has not begun (this claims it), or waits for a begun one to end
@@ -172,7 +175,11 @@ async function moveLock(o: GuardOptions, fresh: Connection): Promise<string> {
 }
 
 /** Confirms over a NEW connection: disarms, and tells whether the timer had already fired. */
-async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh: Connection; firedAlready: boolean; record?: { when: string; what: string }; rc: string; log: string; lockNote: string } | undefined> {
+async function confirm(
+  o: GuardOptions,
+  a: Armed,
+  from = a.at,
+): Promise<{ fresh: Connection; firedAlready: boolean; record?: { when: string; what: string }; rc: string; log: string; lockNote: string } | undefined> {
   // From `from` (the arming, or the end of a guarded command) the new connection gets 60 % of confirm_timeout.
   const fresh = await tryReconnect(o.reconnect, from + confirmWindowMs(o.timeoutS, 0));
   if (!fresh) return undefined;
@@ -183,7 +190,14 @@ async function confirm(o: GuardOptions, a: Armed, from = a.at): Promise<{ fresh:
     // Disarm first, then look: if the timer already fired, the change is gone.
     const disarm = await fresh.exec(disarmScript(a.id, a.dir, false));
     const record = parseRollbackRecord(disarm.stdout);
-    return { fresh, firedAlready: disarm.stdout.split('\n').includes('rolled-back'), ...(record ? { record } : {}), rc: rc.trim(), log: log.join(' ').trim(), lockNote };
+    return {
+      fresh,
+      firedAlready: disarm.stdout.split('\n').includes('rolled-back'),
+      ...(record ? { record } : {}),
+      rc: rc.trim(),
+      log: log.join(' ').trim(),
+      lockNote,
+    };
   } catch (err) {
     // The new connection died before the timer was disarmed (the path broke just after it was
     // made): not a confirmation. The timer restores the host.
@@ -228,7 +242,10 @@ export async function applyConfirmed(o: GuardOptions & { changes: Change[] }): P
  * the rollback armed around it. A command that fails or times out while the host stays reachable
  * is its own failure (no rollback); one that cuts the host off is rolled back by the timer.
  */
-export async function runGuarded<T>(o: GuardOptions & { runS: number; command?: string }, run: (conn: Connection, wrap: (script: string) => string) => Promise<T>): Promise<{ result?: T; guard: ConfirmResult }> {
+export async function runGuarded<T>(
+  o: GuardOptions & { runS: number; command?: string },
+  run: (conn: Connection, wrap: (script: string) => string) => Promise<T>,
+): Promise<{ result?: T; guard: ConfirmResult }> {
   const a = await arm(o, { command: { runS: o.runS } });
   if (typeof a === 'string') return { guard: { outcome: 'failed', conn: o.conn, message: a } };
   let result: T | undefined;
@@ -266,7 +283,10 @@ async function afterLostCommand(o: GuardOptions & { command?: string }, a: Armed
     if (probe) return settleReachable(o, a, probe, lost);
   } catch (e) {
     if (/refused|ECONNREFUSED/i.test((e as Error).message)) {
-      return { outcome: 'unreachable', message: `${lost}; sshd on the host refuses new connections, and the rollback armed there restores the state before the task ${a.timerS} s after arming at the latest` };
+      return {
+        outcome: 'unreachable',
+        message: `${lost}; sshd on the host refuses new connections, and the rollback armed there restores the state before the task ${a.timerS} s after arming at the latest`,
+      };
     }
   }
   return awaitCommandRollback(o, a, lost);
@@ -294,9 +314,18 @@ async function verifyRollback(o: GuardOptions, conn: Connection, a: Armed, recor
   const diffs = restoredDifferences(o.before, after, o.devices);
   // This run reports it now: the record moves to the reported ones, so the next run does not again.
   await conn.exec(`rm -rf ${shellQuote(a.dir)}; ${ACK_ROLLBACKS}`).catch(() => undefined);
-  if (diffs.length) return { outcome: 'failed', conn, message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}` };
+  if (diffs.length)
+    return {
+      outcome: 'failed',
+      conn,
+      message: `the change cut ${o.host} off; after the rollback the host is reachable but not as before: ${diffs.join('; ')}`,
+    };
   const when = a.afterCommand ? `${o.timeoutS} s after the command ended` : `after ${a.timerS} s`;
   // What the host itself recorded: when it rolled back, and what it restored.
   const recorded = record ? ` (host's rollback log: ${record.when}, ${record.what})` : '';
-  return { outcome: 'rolled_back', conn, message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it ${when} and the host is reachable again${recorded}` };
+  return {
+    outcome: 'rolled_back',
+    conn,
+    message: `the change cut ${o.host} off (no new SSH connection was possible); the rollback timer restored it ${when} and the host is reachable again${recorded}`,
+  };
 }

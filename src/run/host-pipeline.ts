@@ -94,7 +94,19 @@ export async function runHost(job: HostJob): Promise<HostOutcome> {
       if (ignored) recap.ignored += 1;
       else recap[outcome] += 1;
       if (!ignored && (outcome === 'failed' || outcome === 'unreachable' || outcome === 'rolled_back')) recap.error = `${task.name}: ${message}`;
-      job.reporter.taskDone({ host: job.host, play: job.play, task: task.name, type: task.type, outcome, message, changes: [], check: job.check, durationMs, ...(ignored ? { ignored: true } : {}), ...extra });
+      job.reporter.taskDone({
+        host: job.host,
+        play: job.play,
+        task: task.name,
+        type: task.type,
+        outcome,
+        message,
+        changes: [],
+        check: job.check,
+        durationMs,
+        ...(ignored ? { ignored: true } : {}),
+        ...extra,
+      });
     });
   };
 
@@ -245,7 +257,8 @@ async function commitGroup(job: HostJob, link: HostLink, facts: Facts, emit: Emi
   if (r.outcome !== 'unreachable' && r.conn) link.conn = r.conn;
   // Rolled back (or never applied): the host is as it was before the group's first task.
   Object.assign(facts, g.before);
-  for (const t of g.tasks) emit(t.task, r.outcome, `${r.message} (guarded as one step: confirm_group '${g.name}', tasks ${names})`, t.started, { changes: t.summaries });
+  for (const t of g.tasks)
+    emit(t.task, r.outcome, `${r.message} (guarded as one step: confirm_group '${g.name}', tasks ${names})`, t.started, { changes: t.summaries });
   return false;
 }
 
@@ -254,7 +267,8 @@ async function abandonGroup(link: HostLink, facts: Facts, emit: Emit, why: strin
   const g = link.group!;
   link.group = undefined;
   Object.assign(facts, g.before);
-  for (const t of g.tasks) emit(t.task, 'failed', `not applied: ${why} (confirm_group '${g.name}' is applied as one step)`, t.started, { changes: t.summaries });
+  for (const t of g.tasks)
+    emit(t.task, 'failed', `not applied: ${why} (confirm_group '${g.name}' is applied as one step)`, t.started, { changes: t.summaries });
 }
 
 /** Runs `event` now, or after the changes queued so far have been applied. */
@@ -301,16 +315,34 @@ async function runTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpe
   const summaries = taskPlan.changes.map((c) => c.summary);
   // The SSH path is judged on the facts as they are before this task (earlier tasks' effects included).
   const onPath = sshPathTouch(taskPlan.changes, job.recording ? job.recording.view(facts) : facts);
-  const confirmBy = task.confirm ? 'the task sets confirm: true' : task.confirmGroup ? `confirm_group ${task.confirmGroup}` : job.confirm ? 'the play sets confirm: true' : undefined;
+  const confirmBy = task.confirm
+    ? 'the task sets confirm: true'
+    : task.confirmGroup
+      ? `confirm_group ${task.confirmGroup}`
+      : job.confirm
+        ? 'the play sets confirm: true'
+        : undefined;
   if (onPath && !taskPlan.consent && !confirmBy) {
-    return fail(`refused: this change ${onPath}; it could cut the host off. Set confirm: true on the task or play to apply it under automatic rollback`, 'failed', { changes: summaries });
+    return fail(
+      `refused: this change ${onPath}; it could cut the host off. Set confirm: true on the task or play to apply it under automatic rollback`,
+      'failed',
+      { changes: summaries },
+    );
   }
   const guarded = onPath ? `${onPath} (${taskPlan.consent ?? confirmBy})` : confirmBy;
 
-  const strategy = chooseStrategy({ check: job.check, guarded, confirmGroup: task.confirmGroup, linear: job.beforeTask !== undefined, ignoreErrors: Boolean(task.ignoreErrors), fitsBatch: link.batch.fits(taskPlan.changes) });
+  const strategy = chooseStrategy({
+    check: job.check,
+    guarded,
+    confirmGroup: task.confirmGroup,
+    linear: job.beforeTask !== undefined,
+    ignoreErrors: Boolean(task.ignoreErrors),
+    fitsBatch: link.batch.fits(taskPlan.changes),
+  });
   // The facts before this task, copied only where needed: the rollback snapshot of a guarded change,
   // the "before" of a link diff, and what a task sent alone goes back to when it fails.
-  const before = strategy === 'group' || strategy === 'guarded' || strategy === 'alone' || (!taskPlan.diff && taskPlan.devices) ? structuredClone(facts) : undefined;
+  const before =
+    strategy === 'group' || strategy === 'guarded' || strategy === 'alone' || (!taskPlan.diff && taskPlan.devices) ? structuredClone(facts) : undefined;
   const t: Applying = { job, link, facts, task, plan: taskPlan, summaries, data, before, started, emit, guarded: guarded ?? '', prepared };
   switch (strategy) {
     case 'check':
@@ -340,7 +372,15 @@ function savedDecision(replay: HostReplay, task: TaskSpec, emit: Emit, started: 
 }
 
 /** `when`, then the task's module: a command runs (guarded), a planned task is planned; recorded for a saved plan. */
-async function planDecision(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, vars: Record<string, unknown>, emit: Emit, started: number): Promise<Decided> {
+async function planDecision(
+  job: HostJob,
+  link: HostLink,
+  facts: Facts,
+  task: TaskSpec,
+  vars: Record<string, unknown>,
+  emit: Emit,
+  started: number,
+): Promise<Decided> {
   const record = (saved: Omit<SavedTask, 'name' | 'type'>) => job.recording?.tasks.push({ name: task.name, type: task.type, ...saved });
   if (task.when !== undefined && !evaluateCondition(task.when, vars)) {
     record({ kind: 'skipped', message: `condition is false: ${task.when}` });
@@ -397,7 +437,12 @@ function takeEffects(t: Applying): TaskDiff | undefined {
 }
 
 function changed(t: Applying, diff: TaskDiff | undefined, durationMs?: number): TaskResult {
-  t.emit(t.task, 'changed', t.summaries.join('; '), t.started, { changes: t.summaries, ops: changeOps(t.plan.changes), diff, ...(durationMs === undefined ? {} : { durationMs }) });
+  t.emit(t.task, 'changed', t.summaries.join('; '), t.started, {
+    changes: t.summaries,
+    ops: changeOps(t.plan.changes),
+    diff,
+    ...(durationMs === undefined ? {} : { durationMs }),
+  });
   return changedResult(t.summaries, t.data);
 }
 
@@ -492,16 +537,35 @@ function guardOptions(job: HostJob, link: HostLink, before: Facts, what: string)
  * address, route, libvirt network and persisted file as the facts had them before it, and removes
  * virtual links it created, if the host cannot be reached over a new connection afterwards.
  */
-async function commandTask(job: HostJob, link: HostLink, facts: Facts, task: TaskSpec, args: CommandArgs, vars: Record<string, unknown>, emit: Emit, started: number): Promise<TaskResult> {
+async function commandTask(
+  job: HostJob,
+  link: HostLink,
+  facts: Facts,
+  task: TaskSpec,
+  args: CommandArgs,
+  vars: Record<string, unknown>,
+  emit: Emit,
+  started: number,
+): Promise<TaskResult> {
   if (job.check && task.checkMode !== false) {
     emit(task, 'skipped', 'command tasks do not run in check mode (set check_mode: false to run it anyway)', started);
     return { changed: false, stop: false, registered: registeredResult('skipped', 'check mode') };
   }
   const before = structuredClone(facts);
-  const devices = Object.values(before.links).filter((l) => l.kind !== 'tun').map((l) => l.name);
+  const devices = Object.values(before.links)
+    .filter((l) => l.kind !== 'tun')
+    .map((l) => l.name);
   const networks = before.libvirt.available ? Object.keys(before.libvirt.networks) : [];
-  const { result: r, guard } = await runGuarded({ ...guardOptions(job, link, before, `command task '${task.name}'`), devices, networks, anyLink: true, runS: job.commandTimeoutS, command: Array.isArray(args.cmd) ? args.cmd.join(' ') : args.cmd }, (conn, wrap) =>
-    runCommandTask(conn, args, vars, wrap),
+  const { result: r, guard } = await runGuarded(
+    {
+      ...guardOptions(job, link, before, `command task '${task.name}'`),
+      devices,
+      networks,
+      anyLink: true,
+      runS: job.commandTimeoutS,
+      command: Array.isArray(args.cmd) ? args.cmd.join(' ') : args.cmd,
+    },
+    (conn, wrap) => runCommandTask(conn, args, vars, wrap),
   );
   if (guard.outcome === 'unreachable') {
     emit(task, 'unreachable', guard.message, started);
@@ -538,7 +602,9 @@ async function inFlightFate(job: HostJob, task: TaskSpec, prepared: Extract<Prep
     const conn = await job.reconnect();
     const fresh = await gatherHostFacts(conn, job.host, undefined, taskNeeds(task));
     const again = planTask(prepared, fresh, job.host);
-    return again.changes.length === 0 ? 'on reconnect, the change turned out to be applied' : `on reconnect, the change turned out NOT to be applied (still to do: ${again.changes.map((c) => c.summary).join('; ')})`;
+    return again.changes.length === 0
+      ? 'on reconnect, the change turned out to be applied'
+      : `on reconnect, the change turned out NOT to be applied (still to do: ${again.changes.map((c) => c.summary).join('; ')})`;
   } catch {
     return `the host could not be reached again, so whether '${task.name}' was applied is unknown`;
   }

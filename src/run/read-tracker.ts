@@ -78,7 +78,11 @@ export const PRESENT = '(present)';
 function kept(path: string[], v: unknown): unknown {
   if (!Array.isArray(v) || path.length !== 1) return v;
   // In no particular order: the kernel lists routes by table and prefix, an effect appends.
-  const sorted = (list: unknown[]) => list.map((x) => [JSON.stringify(x), x] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, x]) => x);
+  const sorted = (list: unknown[]) =>
+    list
+      .map((x) => [JSON.stringify(x), x] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, x]) => x);
   if (path[0] === 'addrs') return sorted(v.filter((a: { scope?: string }) => a.scope === 'global'));
   if (path[0] === 'routes') return sorted(v.filter((r: { protocol?: string }) => r.protocol !== 'kernel'));
   return v;

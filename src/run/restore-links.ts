@@ -49,16 +49,41 @@ export function recreateLinkLines(before: Facts, existed: string[]): string[] {
     const mtu = orTrue(shellJoin(['ip', 'link', 'set', link.name, 'mtu', String(link.mtu)]));
     if (link.kind === 'vlan') {
       // A VLAN with another id or parent under this name is replaced (its id is fixed at creation).
-      const same = `ip -d -o link show dev ${shellQuote(link.name)} 2>/dev/null | grep -q ${shellQuote(` ${link.name}@${link.lower}: `)}` + ` && ip -d -o link show dev ${shellQuote(link.name)} | grep -q ${shellQuote(`vlan protocol ${link.vlan!.protocol} id ${link.vlan!.id} `)}`;
+      const same =
+        `ip -d -o link show dev ${shellQuote(link.name)} 2>/dev/null | grep -q ${shellQuote(` ${link.name}@${link.lower}: `)}` +
+        ` && ip -d -o link show dev ${shellQuote(link.name)} | grep -q ${shellQuote(`vlan protocol ${link.vlan!.protocol} id ${link.vlan!.id} `)}`;
       lines.push(`if ! { ${same}; }; then ip link del ${shellQuote(link.name)} 2>/dev/null; ${add} && ${mtu}; fi`);
       continue;
     }
     if (link.kind === 'bond') {
       const b = link.bond!;
       const wanted = `${b.mode} ${b.mode === '802.3ad' ? (b.lacpRate ?? 'slow') : '-'}`;
-      lines.push(restoreBond({ NAME: link.name, ADD: addArgv(linkAddFromFact(link)!), MTU: link.mtu, SYS: `/sys/class/net/${link.name}`, WANTED: wanted, SETTINGS: bondSettings(link) }).trimEnd());
+      lines.push(
+        restoreBond({
+          NAME: link.name,
+          ADD: addArgv(linkAddFromFact(link)!),
+          MTU: link.mtu,
+          SYS: `/sys/class/net/${link.name}`,
+          WANTED: wanted,
+          SETTINGS: bondSettings(link),
+        }).trimEnd(),
+      );
       // Settings the kernel changes on a running bond.
-      lines.push(orTrue(shellJoin(['ip', 'link', 'set', link.name, 'type', 'bond', 'miimon', String(b.miimon), ...(HASH_MODES.has(b.mode) && b.xmitHashPolicy ? ['xmit_hash_policy', b.xmitHashPolicy] : [])])));
+      lines.push(
+        orTrue(
+          shellJoin([
+            'ip',
+            'link',
+            'set',
+            link.name,
+            'type',
+            'bond',
+            'miimon',
+            String(b.miimon),
+            ...(HASH_MODES.has(b.mode) && b.xmitHashPolicy ? ['xmit_hash_policy', b.xmitHashPolicy] : []),
+          ]),
+        ),
+      );
       continue;
     }
     lines.push(`${exists(link.name)} || { ${add} && ${mtu}; } 2>/dev/null || true`);

@@ -38,7 +38,8 @@ export function restoreScript(before: Facts, devices: string[], networks: string
     lines.push(orTrue(shellJoin(['ip', 'link', 'set', d, link.up ? 'up' : 'down'])));
     lines.push(orTrue(shellJoin(['ip', '-4', 'address', 'flush', 'dev', d, 'scope', 'global'])));
     lines.push(orTrue(shellJoin(['ip', '-6', 'address', 'flush', 'dev', d, 'scope', 'global'])));
-    for (const a of before.addrs.filter((x) => x.dev === d && x.scope === 'global')) lines.push(orTrue(shellJoin(['ip', 'address', 'replace', `${a.address}/${a.prefix}`, 'dev', d])));
+    for (const a of before.addrs.filter((x) => x.dev === d && x.scope === 'global'))
+      lines.push(orTrue(shellJoin(['ip', 'address', 'replace', `${a.address}/${a.prefix}`, 'dev', d])));
   }
   // Routes last: their gateways need the addresses back first.
   for (const r of before.routes.filter((x) => x.dev && existed.includes(x.dev) && x.protocol !== 'kernel')) {
@@ -64,7 +65,12 @@ export function restoreScript(before: Facts, devices: string[], networks: string
 /** What the rollback must have brought back: each device's master, up state and addresses. */
 export function restoredDifferences(before: Facts, after: Facts, devices: string[]): string[] {
   const problems: string[] = [];
-  const addrs = (f: Facts, d: string) => f.addrs.filter((a) => a.dev === d && a.scope === 'global').map((a) => `${a.address}/${a.prefix}`).sort().join(',');
+  const addrs = (f: Facts, d: string) =>
+    f.addrs
+      .filter((a) => a.dev === d && a.scope === 'global')
+      .map((a) => `${a.address}/${a.prefix}`)
+      .sort()
+      .join(',');
   for (const d of devices) {
     const b = before.links[d];
     const a = after.links[d];
@@ -78,7 +84,8 @@ export function restoredDifferences(before: Facts, after: Facts, devices: string
     }
     if ((b.kind ?? 'nic') !== (a.kind ?? 'nic')) problems.push(`${d} is a ${a.kind ?? 'NIC'}, was a ${b.kind ?? 'NIC'}`);
     if (b.bond && a.bond && b.bond.mode !== a.bond.mode) problems.push(`${d} is a bond in mode ${a.bond.mode}, was ${b.bond.mode}`);
-    if (b.vlan && a.vlan && (b.vlan.id !== a.vlan.id || b.lower !== a.lower)) problems.push(`${d} is VLAN ${a.vlan.id} on ${a.lower ?? '?'}, was ${b.vlan.id} on ${b.lower ?? '?'}`);
+    if (b.vlan && a.vlan && (b.vlan.id !== a.vlan.id || b.lower !== a.lower))
+      problems.push(`${d} is VLAN ${a.vlan.id} on ${a.lower ?? '?'}, was ${b.vlan.id} on ${b.lower ?? '?'}`);
     if ((b.master ?? '') !== (a.master ?? '')) problems.push(`${d} master is ${a.master ?? 'none'}, was ${b.master ?? 'none'}`);
     if (addrs(before, d) !== addrs(after, d)) problems.push(`${d} addresses are ${addrs(after, d) || 'none'}, were ${addrs(before, d) || 'none'}`);
   }

@@ -70,15 +70,17 @@ export async function runPlaybook(playbook: Playbook, inventory: Inventory, opti
           slowBecomeWarned.add(settings.name);
         },
       }));
-  const connectionFor = (host: string, settings: ConnectionSettings): (() => Promise<Connection>) => () => {
-    let c = connections.get(host);
-    if (!c) {
-      c = open({ ...settings, ...options.connectionOverrides });
-      // A failed connect is remembered: the host is unreachable for the rest of the run.
-      connections.set(host, c);
-    }
-    return c;
-  };
+  const connectionFor =
+    (host: string, settings: ConnectionSettings): (() => Promise<Connection>) =>
+    () => {
+      let c = connections.get(host);
+      if (!c) {
+        c = open({ ...settings, ...options.connectionOverrides });
+        // A failed connect is remembered: the host is unreachable for the rest of the run.
+        connections.set(host, c);
+      }
+      return c;
+    };
 
   // Fresh connections for commit-confirmed checks; the host's pipeline keeps the one it gets.
   const extra: Connection[] = [];
@@ -220,7 +222,17 @@ async function runOneHost(host: string, ctx: PlayContext): Promise<HostRecap> {
     const recap = emptyRecap(host);
     recap.unreachable = 1;
     recap.error = resolved.diagnostics.map((d: { message: string }) => d.message).join('; ');
-    reporter.taskDone({ host, play: play.name, task: 'connect', type: 'connect', outcome: 'unreachable', message: recap.error ?? 'invalid connection variables', changes: [], check: options.check, durationMs: 0 });
+    reporter.taskDone({
+      host,
+      play: play.name,
+      task: 'connect',
+      type: 'connect',
+      outcome: 'unreachable',
+      message: recap.error ?? 'invalid connection variables',
+      changes: [],
+      check: options.check,
+      durationMs: 0,
+    });
     return recap;
   }
   reporter.taskStart(host, 'connecting');

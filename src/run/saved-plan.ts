@@ -81,7 +81,8 @@ export class HostReplay {
   /** The saved decision for the task the run meets now (the same playbook gives the same order). */
   take(name: string): SavedTask {
     const t = this.saved.tasks[this.next++];
-    if (!t || t.name !== name) throw new Error(`the saved plan of ${this.host} does not match the run at task '${name}' (saved: ${t ? `'${t.name}'` : 'nothing'})`);
+    if (!t || t.name !== name)
+      throw new Error(`the saved plan of ${this.host} does not match the run at task '${name}' (saved: ${t ? `'${t.name}'` : 'nothing'})`);
     return t;
   }
 
@@ -96,7 +97,8 @@ export class HostReplay {
     const ops = this.saved.tasks.flatMap((t) => changeOps(t.plan?.changes ?? []));
     const expected = structuredClone(facts);
     applyOps(ops, expected);
-    const applied = changed.every((r) => canonicalJson(readValue(facts, r) ?? null) === canonicalJson(r.after ?? null)) && verifyOps(ops, expected, facts).length === 0;
+    const applied =
+      changed.every((r) => canonicalJson(readValue(facts, r) ?? null) === canonicalJson(r.after ?? null)) && verifyOps(ops, expected, facts).length === 0;
     const what = changed.slice(0, 3).map((r) => describeRead(r, readValue(facts, r)));
     const more = changed.length > 3 ? ` and ${changed.length - 3} more` : '';
     return applied
@@ -105,7 +107,8 @@ export class HostReplay {
   }
 }
 
-const show = (v: unknown) => (v === undefined ? 'absent' : v === PRESENT ? 'present' : typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'on' : 'off') : JSON.stringify(v));
+const show = (v: unknown) =>
+  v === undefined ? 'absent' : v === PRESENT ? 'present' : typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? 'on' : 'off') : JSON.stringify(v);
 
 /** `+br0 -vnet3` for a set of names. */
 function setChange(before: unknown, now: unknown): string {
@@ -123,7 +126,8 @@ function describeRead(r: Read & { before: unknown }, now: unknown): string {
   else if (top === 'libvirt' && name === 'networks' && rest[0]) [subject, field] = [`network ${rest[0]}`, rest.slice(1).join('.')];
   else if ((top === 'persisted' || top === 'dhcp') && name) [subject, field] = [`${top === 'dhcp' ? 'the guests of network' : 'file'} ${name}`, rest.join('.')];
   if (r.as === 'keys') return `${subject}${field ? ` ${field}` : ''} (${setChange(r.before, now)})`;
-  if (top === 'addrs' || top === 'routes') return `${top === 'addrs' ? 'the addresses' : 'the routes'} (${(Array.isArray(r.before) ? r.before.length : 0)} → ${Array.isArray(now) ? now.length : 0})`;
+  if (top === 'addrs' || top === 'routes')
+    return `${top === 'addrs' ? 'the addresses' : 'the routes'} (${Array.isArray(r.before) ? r.before.length : 0} → ${Array.isArray(now) ? now.length : 0})`;
   if (r.as === 'has') return `${[subject, field].filter(Boolean).join(' ')} (${r.before ? 'present' : 'absent'} → ${now ? 'present' : 'absent'})`;
   return `${subject} (${field ? `${field} ` : ''}${show(r.before)} → ${show(now)})`;
 }

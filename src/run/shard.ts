@@ -89,7 +89,7 @@ export function parseShardBy(value: string): ShardBy {
   const v = value.trim();
   if (v.startsWith('group:')) {
     const pattern = v.slice('group:'.length).trim();
-    if (!pattern) throw new ShardError("--shard-by group: needs a group name or glob, like group:site_*");
+    if (!pattern) throw new ShardError('--shard-by group: needs a group name or glob, like group:site_*');
     return { kind: 'group', pattern };
   }
   if (!VAR_NAME.test(v)) throw new ShardError(`--shard-by '${value}': expected a host variable name, like site, or group:GLOB, like group:site_*`);
@@ -133,16 +133,26 @@ export function splitHosts(hosts: readonly string[], count: number, keyOf?: (hos
 }
 
 function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 }
 
-const listSome = (hosts: readonly string[]): string => (hosts.length <= 5 ? hosts.join(', ') : `${hosts.slice(0, 5).join(', ')} … and ${hosts.length - 5} more`);
+const listSome = (hosts: readonly string[]): string =>
+  hosts.length <= 5 ? hosts.join(', ') : `${hosts.slice(0, 5).join(', ')} … and ${hosts.length - 5} more`;
 
 /**
  * The key of every host for `--shard-by`, or a ShardError naming every host that has none (a host without
  * the variable, or in no / several matching groups): a host must never silently fall into some shard.
  */
-export function shardKeys(hosts: readonly string[], by: ShardBy, lookup: { vars: (h: string) => Record<string, unknown>; groups: (h: string) => string[] }): (host: string) => string {
+export function shardKeys(
+  hosts: readonly string[],
+  by: ShardBy,
+  lookup: { vars: (h: string) => Record<string, unknown>; groups: (h: string) => string[] },
+): (host: string) => string {
   if (by.kind === 'name') return (h) => h;
   const keys = new Map<string, string>();
   const missing: string[] = [];
@@ -162,9 +172,16 @@ export function shardKeys(hosts: readonly string[], by: ShardBy, lookup: { vars:
   }
   const problems: string[] = [];
   if (missing.length) {
-    problems.push(by.kind === 'var' ? `${missing.length} host${missing.length === 1 ? '' : 's'} without the variable '${by.name}': ${listSome(missing)}` : `${missing.length} host${missing.length === 1 ? '' : 's'} in no group matching '${by.pattern}': ${listSome(missing)}`);
+    problems.push(
+      by.kind === 'var'
+        ? `${missing.length} host${missing.length === 1 ? '' : 's'} without the variable '${by.name}': ${listSome(missing)}`
+        : `${missing.length} host${missing.length === 1 ? '' : 's'} in no group matching '${by.pattern}': ${listSome(missing)}`,
+    );
   }
-  if (ambiguous.length) problems.push(`${ambiguous.length} host${ambiguous.length === 1 ? '' : 's'} in several groups matching '${(by as { pattern: string }).pattern}': ${listSome(ambiguous)}`);
+  if (ambiguous.length)
+    problems.push(
+      `${ambiguous.length} host${ambiguous.length === 1 ? '' : 's'} in several groups matching '${(by as { pattern: string }).pattern}': ${listSome(ambiguous)}`,
+    );
   if (problems.length) throw new ShardError(`--shard-by ${describeShardBy(by)}: ${problems.join('; ')}`);
   return (h) => keys.get(h)!;
 }

@@ -44,8 +44,10 @@ const CUTTING_LINK_OPS = new Set(['delete', 'down', 'master', 'nomaster', 'setti
 
 function touchReason(t: Touch, path: SshPath): string | undefined {
   const where = `the SSH session runs over ${[...path.links].join(', ')} (${path.address} on ${path.dev})`;
-  if (t.kind === 'link' && path.links.has(t.name) && CUTTING_LINK_OPS.has(t.op)) return `${t.op === 'delete' ? 'deletes' : t.op === 'down' ? 'takes down' : t.op === 'master' || t.op === 'nomaster' ? 're-parents' : 'reconfigures'} ${t.name}, and ${where}`;
-  if (t.kind === 'addr' && t.op === 'del' && sameAddress(t.address, path.address)) return `removes ${t.address} from ${t.dev}, the address the SSH session uses`;
+  if (t.kind === 'link' && path.links.has(t.name) && CUTTING_LINK_OPS.has(t.op))
+    return `${t.op === 'delete' ? 'deletes' : t.op === 'down' ? 'takes down' : t.op === 'master' || t.op === 'nomaster' ? 're-parents' : 'reconfigures'} ${t.name}, and ${where}`;
+  if (t.kind === 'addr' && t.op === 'del' && sameAddress(t.address, path.address))
+    return `removes ${t.address} from ${t.dev}, the address the SSH session uses`;
   if (t.kind === 'route' && path.links.has(t.dev)) return `changes route ${t.dst} on ${t.dev}, and ${where}`;
   return undefined;
 }

@@ -9,7 +9,10 @@ export interface TagFilter {
 
 export function parseTagList(text: string | undefined): string[] | undefined {
   if (text === undefined) return undefined;
-  return text.split(',').map((t) => t.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 export function taskSelected(task: Pick<TaskSpec, 'tags'>, f: TagFilter): boolean {

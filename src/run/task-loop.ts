@@ -34,7 +34,11 @@ export function loopResult(results: Array<Record<string, unknown>>): Record<stri
 }
 
 /** What `register` holds for a task's result (Ansible's shape). */
-export function registeredResult(outcome: 'ok' | 'changed' | 'failed' | 'skipped', msg: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function registeredResult(
+  outcome: 'ok' | 'changed' | 'failed' | 'skipped',
+  msg: string | undefined,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { changed: outcome === 'changed', failed: outcome === 'failed', skipped: outcome === 'skipped', msg, ...extra };
 }
 

@@ -32,6 +32,13 @@ export class MtuSense {
   }
 
   diagnostics(): Diagnostic[] {
-    return [...this.found.values()].map(({ loc, message, hosts }) => ({ severity: 'warning', file: loc.file, line: loc.line, col: loc.col, path: loc.path, message: `${message} (${hosts.length === 1 ? 'host' : `${hosts.length} hosts`}: ${hosts.slice(0, 5).join(', ')}${hosts.length > 5 ? ` … and ${hosts.length - 5} more` : ''})` }));
+    return [...this.found.values()].map(({ loc, message, hosts }) => ({
+      severity: 'warning',
+      file: loc.file,
+      line: loc.line,
+      col: loc.col,
+      path: loc.path,
+      message: `${message} (${hosts.length === 1 ? 'host' : `${hosts.length} hosts`}: ${hosts.slice(0, 5).join(', ')}${hosts.length > 5 ? ` … and ${hosts.length - 5} more` : ''})`,
+    }));
   }
 }

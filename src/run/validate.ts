@@ -40,13 +40,26 @@ class ProblemsByPlace {
   diagnostics(): Diagnostic[] {
     return [...this.found.values()].map(({ loc, message, hosts }) => {
       const shown = hosts.slice(0, SHOWN_HOSTS).join(', ') + (hosts.length > SHOWN_HOSTS ? ` … and ${hosts.length - SHOWN_HOSTS} more` : '');
-      return { severity: 'error', file: loc.file, line: loc.line, col: loc.col, path: loc.path, message: `${message} (${hosts.length === 1 ? 'host' : `${hosts.length} hosts`}: ${shown})` };
+      return {
+        severity: 'error',
+        file: loc.file,
+        line: loc.line,
+        col: loc.col,
+        path: loc.path,
+        message: `${message} (${hosts.length === 1 ? 'host' : `${hosts.length} hosts`}: ${shown})`,
+      };
     });
   }
 }
 
 /** `playVars`: each play's vars with its vars files read, when the caller has them already. */
-export function validatePlaybook(playbook: Playbook, inventory: Inventory, extraVars: Record<string, unknown>, limit?: Set<string>, playVars?: Array<Record<string, unknown>>): ValidationReport {
+export function validatePlaybook(
+  playbook: Playbook,
+  inventory: Inventory,
+  extraVars: Record<string, unknown>,
+  limit?: Set<string>,
+  playVars?: Array<Record<string, unknown>>,
+): ValidationReport {
   const report: ValidationReport = { plays: playbook.plays.length, hosts: new Set(), tasks: 0, renderings: 0, diagnostics: [], renderDiagnostics: [] };
   const problems = new ProblemsByPlace();
   const mtu = new MtuSense();
@@ -100,7 +113,15 @@ const isRuntime = (message: string, runtime: Set<string>) => {
   return undef !== null && runtime.has(undef[1]!.split('.')[0]!);
 };
 
-function checkTask(task: TaskSpec, vars: Record<string, unknown>, host: string, dir: string, runtime: Set<string>, problems: ProblemsByPlace, mtu: MtuSense): void {
+function checkTask(
+  task: TaskSpec,
+  vars: Record<string, unknown>,
+  host: string,
+  dir: string,
+  runtime: Set<string>,
+  problems: ProblemsByPlace,
+  mtu: MtuSense,
+): void {
   // Each templated value on its own first, so a problem points at the line that has it.
   let valuesRender = true;
   for (const [path, value] of templatedLeaves(task.args)) {
@@ -132,7 +153,13 @@ function templatedLeaves(value: unknown, path: PathSegment[] = []): Array<[PathS
   return [];
 }
 
-function loopVars(task: TaskSpec, vars: Record<string, unknown>, host: string, runtime: Set<string>, problems: ProblemsByPlace): Array<Record<string, unknown>> {
+function loopVars(
+  task: TaskSpec,
+  vars: Record<string, unknown>,
+  host: string,
+  runtime: Set<string>,
+  problems: ProblemsByPlace,
+): Array<Record<string, unknown>> {
   if (task.loop === undefined) return [{}];
   try {
     const items = renderValue(task.loop, vars, `loop of '${task.name}'`);

@@ -16,7 +16,8 @@ export function readVarsFiles(files: string[]): Record<string, unknown> {
     problems.push(...parsed.diagnostics.filter((d) => d.severity === 'error'));
     const value = parsed.source?.value;
     if (value === null || value === undefined) continue;
-    if (typeof value !== 'object' || Array.isArray(value)) problems.push({ severity: 'error', file, line: 1, col: 1, message: 'a vars file must be a mapping of variables' });
+    if (typeof value !== 'object' || Array.isArray(value))
+      problems.push({ severity: 'error', file, line: 1, col: 1, message: 'a vars file must be a mapping of variables' });
     else Object.assign(vars, value);
   }
   if (problems.length) throw new InvalidInputError(problems);

@@ -22,7 +22,10 @@ const optionLines = (content: string) => content.split('\n').map((l) => l.trim()
 /** The bridge's own lines: bridge_vlan_aware, and the default PVID when it is given. */
 export function ifupdownBridgeVlanLines(bridge: string, vlanFiltering: boolean | undefined, defaultPvid: number | undefined): string[] {
   if (vlanFiltering === undefined) return [];
-  return [`bridge_vlan_aware ${vlanFiltering ? 'yes' : 'no'}`, ...(vlanFiltering && defaultPvid !== undefined ? [`post-up ip link set dev ${bridge} type bridge vlan_default_pvid ${defaultPvid}`] : [])];
+  return [
+    `bridge_vlan_aware ${vlanFiltering ? 'yes' : 'no'}`,
+    ...(vlanFiltering && defaultPvid !== undefined ? [`post-up ip link set dev ${bridge} type bridge vlan_default_pvid ${defaultPvid}`] : []),
+  ];
 }
 
 /** The default PVID a kvmnet bridge stanza gives new ports (the kernel's 1 without the line). */

@@ -17,7 +17,6 @@ interface BridgeVlanJson {
   vlans?: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }>;
 }
 
-
 /**
  * ensure_bridge's and ensure_port's fragments: vlan_filtering from the link section (no host
  * cost, always read: the rollback re-creates bridges with it), port VLAN sets from `bridge -j
@@ -90,7 +89,7 @@ export function describeVlans(vlans: readonly PortVlan[] | undefined): string {
   if (!vlans?.length) return 'none';
   const parts: string[] = [];
   const sorted = [...vlans].sort((a, b) => a.id - b.id);
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const v = sorted[i]!;
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1]!.id === sorted[j]!.id + 1 && !v.pvid && !sorted[j + 1]!.pvid && sorted[j + 1]!.untagged === v.untagged) j++;
@@ -108,18 +107,21 @@ export function vlanOps(dev: string, current: readonly PortVlan[], wanted: reado
   const cur = new Map(current.map((v) => [v.id, v]));
   const want = new Map(wanted.map((v) => [v.id, v]));
   const add = wanted.filter((v) => !same(cur.get(v.id), v)).sort((a, b) => a.id - b.id);
-  const del = current.filter((v) => !want.has(v.id)).map((v) => v.id).sort((a, b) => a - b);
+  const del = current
+    .filter((v) => !want.has(v.id))
+    .map((v) => v.id)
+    .sort((a, b) => a - b);
   const ops: BridgeVlanOp[] = [];
   // The PVID first: a port without one drops untagged frames in between.
   for (const v of add.filter((x) => x.pvid)) ops.push({ op: 'bridge-vlan.add', dev, vid: v.id, pvid: true, untagged: v.untagged });
   const rest = add.filter((x) => !x.pvid);
-  for (let i = 0; i < rest.length; ) {
+  for (let i = 0; i < rest.length;) {
     let j = i;
     while (j + 1 < rest.length && rest[j + 1]!.id === rest[j]!.id + 1 && rest[j + 1]!.untagged === rest[i]!.untagged) j++;
     ops.push({ op: 'bridge-vlan.add', dev, vid: j > i ? [rest[i]!.id, rest[j]!.id] : rest[i]!.id, pvid: false, untagged: rest[i]!.untagged });
     i = j + 1;
   }
-  for (let i = 0; i < del.length; ) {
+  for (let i = 0; i < del.length;) {
     let j = i;
     while (j + 1 < del.length && del[j + 1] === del[j]! + 1) j++;
     ops.push({ op: 'bridge-vlan.del', dev, vid: j > i ? [del[i]!, del[j]!] : del[i]! });
@@ -129,7 +131,11 @@ export function vlanOps(dev: string, current: readonly PortVlan[], wanted: reado
 }
 
 /** The port VLAN set a task asks for: tagged `vlans`, the `pvid` (PVID), egress-untagged `untagged`. */
-export function wantedVlans(vlans: ReadonlyArray<number | string> | undefined, pvid: number | undefined, untagged: ReadonlyArray<number | string> | undefined): PortVlan[] {
+export function wantedVlans(
+  vlans: ReadonlyArray<number | string> | undefined,
+  pvid: number | undefined,
+  untagged: ReadonlyArray<number | string> | undefined,
+): PortVlan[] {
   const ids = new Set(expandVlanList(vlans ?? []));
   if (pvid !== undefined) ids.add(pvid);
   const untag = new Set(expandVlanList(untagged ?? []));

@@ -17,7 +17,7 @@ export const mac = check(macProblem);
 export const presence = z.enum(['present', 'absent']).default('present');
 
 // Also written as a play keyword (the default of the play's tasks that persist).
-export const persist = z
-  .enum(PERSIST_KINDS)
-  .optional()
-  .meta({ description: "also write the change to systemd-networkd files or ifupdown stanzas, so it survives a reboot; auto: the format of the manager the host runs (default: the play's persist, else none)" });
+export const persist = z.enum(PERSIST_KINDS).optional().meta({
+  description:
+    "also write the change to systemd-networkd files or ifupdown stanzas, so it survives a reboot; auto: the format of the manager the host runs (default: the play's persist, else none)",
+});

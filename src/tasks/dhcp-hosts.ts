@@ -117,7 +117,14 @@ export function parseLeases(text: string): DhcpLease[] {
     if (cols.length < 5 || cols[0] === 'Expiry' || /^-+$/.test(cols[0]!)) continue;
     const [date, time, mac, protocol, address, hostname, clientId] = cols as [string, string, string, string, string, string?, string?];
     if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) continue;
-    out.push({ expiry: `${date} ${time}`, mac: mac.toLowerCase(), protocol, address, ...(hostname && hostname !== '-' ? { hostname } : {}), ...(clientId && clientId !== '-' ? { clientId } : {}) });
+    out.push({
+      expiry: `${date} ${time}`,
+      mac: mac.toLowerCase(),
+      protocol,
+      address,
+      ...(hostname && hostname !== '-' ? { hostname } : {}),
+      ...(clientId && clientId !== '-' ? { clientId } : {}),
+    });
   }
   return out;
 }
@@ -142,7 +149,8 @@ export function dhcpState(facts: Facts, network: string, store = false): Network
   return state;
 }
 
-export const describeHost = (h: DhcpHostEntry): string => [h.mac ? `mac ${h.mac}` : '', h.name ? `name ${h.name}` : '', `ip ${h.ip}`].filter(Boolean).join(', ');
+export const describeHost = (h: DhcpHostEntry): string =>
+  [h.mac ? `mac ${h.mac}` : '', h.name ? `name ${h.name}` : '', `ip ${h.ip}`].filter(Boolean).join(', ');
 
 /** `<host mac='…' name='…' ip='…'/>`, the element `virsh net-update … ip-dhcp-host` takes. */
 export function hostXml(h: DhcpHostEntry): string {
@@ -184,6 +192,13 @@ export function groupBySide<E>(sides: Side[], entry: (s: Side) => E, same: (a: E
 }
 
 /** One `virsh net-update` of SECTION on the given sides (its effect on the reservations is the operation's). */
-export function netUpdateChange(network: string, command: 'add' | 'modify' | 'delete', section: 'ip-dhcp-host' | 'dns-host', xml: string, sides: Side[], summary: string): Change {
+export function netUpdateChange(
+  network: string,
+  command: 'add' | 'modify' | 'delete',
+  section: 'ip-dhcp-host' | 'dns-host',
+  xml: string,
+  sides: Side[],
+  summary: string,
+): Change {
   return { summary, ops: [{ op: 'net.update', name: network, command, section, xml, config: sides.includes('config'), live: sides.includes('live') }] };
 }

@@ -25,15 +25,24 @@ export { HASH_MODES, PRIMARY_MODES };
 const schema = z.strictObject({
   name: interfaceName,
   state: presence,
-  mode: z.enum(BOND_MODES).optional().meta({ description: 'bonding mode; required with state: present. Changing it re-creates the bond in place (down, members released and re-added)' }),
-  members: z.array(interfaceName).optional().meta({ description: 'the member interfaces (the whole set: others are released); omitted: membership is left alone' }),
+  mode: z
+    .enum(BOND_MODES)
+    .optional()
+    .meta({ description: 'bonding mode; required with state: present. Changing it re-creates the bond in place (down, members released and re-added)' }),
+  members: z
+    .array(interfaceName)
+    .optional()
+    .meta({ description: 'the member interfaces (the whole set: others are released); omitted: membership is left alone' }),
   miimon: z.number().int().min(0).max(60000).default(100).meta({ description: 'MII link monitoring interval in ms (0: no link monitoring, so no failover)' }),
   lacp_rate: z.enum(['slow', 'fast']).optional().meta({ description: '802.3ad only: LACPDU rate asked of the partner' }),
   xmit_hash_policy: z.enum(XMIT_HASH_POLICIES).optional().meta({ description: 'member selection for 802.3ad, balance-xor, balance-tlb, balance-alb' }),
   primary: interfaceName.optional().meta({ description: 'active-backup, balance-tlb, balance-alb: the member preferred as active' }),
   mtu: z.number().int().min(68).max(65535).optional(),
   up: z.boolean().default(true),
-  migrate: z.boolean().default(false).meta({ description: "a member that holds addresses (the SSH interface) hands them and its routes to the bond in the same step" }),
+  migrate: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'a member that holds addresses (the SSH interface) hands them and its routes to the bond in the same step' }),
   persist,
 });
 
@@ -46,10 +55,14 @@ function bondProblems(args: Record<string, unknown>): ArgProblem[] {
   const problems: ArgProblem[] = [];
   const mode = args.mode;
   const modeKnown = isText(mode) && !templated(mode);
-  if ((args.state ?? 'present') === 'present' && mode === undefined) problems.push({ field: 'mode', message: `ensure_bond needs a mode with state: present (one of ${BOND_MODES.join(', ')})` });
-  if (args.lacp_rate !== undefined && modeKnown && mode !== '802.3ad') problems.push({ field: 'lacp_rate', message: `lacp_rate only applies to mode 802.3ad (mode is ${mode})` });
-  if (args.primary !== undefined && modeKnown && !PRIMARY_MODES.has(mode)) problems.push({ field: 'primary', message: `primary only applies to modes ${[...PRIMARY_MODES].join(', ')} (mode is ${mode})` });
-  if (args.xmit_hash_policy !== undefined && modeKnown && !HASH_MODES.has(mode)) problems.push({ field: 'xmit_hash_policy', message: `xmit_hash_policy only applies to modes ${[...HASH_MODES].join(', ')} (mode is ${mode})` });
+  if ((args.state ?? 'present') === 'present' && mode === undefined)
+    problems.push({ field: 'mode', message: `ensure_bond needs a mode with state: present (one of ${BOND_MODES.join(', ')})` });
+  if (args.lacp_rate !== undefined && modeKnown && mode !== '802.3ad')
+    problems.push({ field: 'lacp_rate', message: `lacp_rate only applies to mode 802.3ad (mode is ${mode})` });
+  if (args.primary !== undefined && modeKnown && !PRIMARY_MODES.has(mode))
+    problems.push({ field: 'primary', message: `primary only applies to modes ${[...PRIMARY_MODES].join(', ')} (mode is ${mode})` });
+  if (args.xmit_hash_policy !== undefined && modeKnown && !HASH_MODES.has(mode))
+    problems.push({ field: 'xmit_hash_policy', message: `xmit_hash_policy only applies to modes ${[...HASH_MODES].join(', ')} (mode is ${mode})` });
   if (Array.isArray(args.members)) {
     const names = args.members.filter((m) => isText(m) && !templated(m)) as string[];
     const dup = names.find((m, i) => names.indexOf(m) !== i);
@@ -116,7 +129,13 @@ export function bondsOf(f: Facts) {
       xmit_hash_policy: b.bond?.xmitHashPolicy ?? null,
       primary: b.bond?.primary ?? null,
       mtu: b.mtu,
-      members: membersOf(f, b.name).map((m) => ({ name: m, mii: f.links[m]!.bondMember?.mii ?? null, state: f.links[m]!.bondMember?.state ?? null, aggregator: f.links[m]!.bondMember?.aggregatorId ?? null, speed: f.links[m]!.bondMember?.speed ?? null })),
+      members: membersOf(f, b.name).map((m) => ({
+        name: m,
+        mii: f.links[m]!.bondMember?.mii ?? null,
+        state: f.links[m]!.bondMember?.state ?? null,
+        aggregator: f.links[m]!.bondMember?.aggregatorId ?? null,
+        speed: f.links[m]!.bondMember?.speed ?? null,
+      })),
       active_member: b.bond?.activeMember ?? null,
       aggregator: b.bond?.aggregator ?? null,
       partner: lacpPartner(b.bond) ?? null,
@@ -146,14 +165,19 @@ function describeBond(f: Facts, name: string): string {
 function refuseMember(args: EnsureBondArgs, member: string, facts: Facts, host: string): void {
   const link = facts.links[member];
   if (!link) {
-    const candidates = Object.values(facts.links).filter((l) => !l.kind && l.name !== 'lo').map((l) => l.name);
+    const candidates = Object.values(facts.links)
+      .filter((l) => !l.kind && l.name !== 'lo')
+      .map((l) => l.name);
     throw new RefusedError(`member ${member} of bond ${args.name} does not exist on ${host} (interfaces there: ${candidates.join(', ') || 'none'})`);
   }
-  if (link.kind && link.kind !== 'veth' && link.kind !== 'dummy') throw new RefusedError(`${member} is a ${link.kind}; only network interfaces can be members of bond ${args.name}`);
+  if (link.kind && link.kind !== 'veth' && link.kind !== 'dummy')
+    throw new RefusedError(`${member} is a ${link.kind}; only network interfaces can be members of bond ${args.name}`);
   if (link.master && link.master !== args.name) {
     const m = facts.links[link.master];
     if (m?.kind === 'bridge') {
-      throw new RefusedError(`${member} is a port of bridge ${link.master} on ${host}; a bond member cannot be a bridge port. Release it first (ensure_port ${member} → ${link.master} state: absent) and make ${args.name} the bridge's port instead`);
+      throw new RefusedError(
+        `${member} is a port of bridge ${link.master} on ${host}; a bond member cannot be a bridge port. Release it first (ensure_port ${member} → ${link.master} state: absent) and make ${args.name} the bridge's port instead`,
+      );
     }
     throw new RefusedError(`${member} is already a member of ${m?.kind ?? 'device'} ${link.master} on ${host}; remove it there first`);
   }
@@ -164,7 +188,9 @@ function refuseMember(args: EnsureBondArgs, member: string, facts: Facts, host: 
     );
   }
   if (holdsAddresses && !args.migrate) {
-    throw new RefusedError(`${member} holds addresses on ${host} (${describeAddrs(facts, member)}); a bond member's addresses stop working. Set migrate: true to move them to ${args.name}, or remove them first`);
+    throw new RefusedError(
+      `${member} holds addresses on ${host} (${describeAddrs(facts, member)}); a bond member's addresses stop working. Set migrate: true to move them to ${args.name}, or remove them first`,
+    );
   }
 }
 
@@ -203,7 +229,8 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
   const link = facts.links[name];
   if (args.state === 'absent') return planAbsent(name, link, facts, host);
   if (!args.mode) throw new RefusedError(`ensure_bond ${name} needs a mode`);
-  if (link && link.kind !== 'bond') throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a bond'}; refusing to replace it`);
+  if (link && link.kind !== 'bond')
+    throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a bond'}; refusing to replace it`);
 
   const current = link ? membersOf(facts, name) : [];
   const wanted = args.members ?? current;
@@ -284,12 +311,15 @@ function planBond(args: EnsureBondArgs, facts: Facts, host: string): Plan {
   const data = { name, mode, members: wanted };
   if (changes.length === 0) {
     const b = link!.bond!;
-    const partner = mode === '802.3ad' ? (lacpPartner(b) ? `, LACP partner ${lacpPartner(b)}` : ', no LACP partner yet') : b.activeMember ? `, active ${b.activeMember}` : '';
+    const partner =
+      mode === '802.3ad' ? (lacpPartner(b) ? `, LACP partner ${lacpPartner(b)}` : ', no LACP partner yet') : b.activeMember ? `, active ${b.activeMember}` : '';
     return noop(`bond ${name} exists as wanted (${mode}, members ${current.join(', ') || 'none'}${partner})`, data);
   }
   // The diff: the bond's own description before and after (mode, settings, members, addresses).
   const after = factsAfter(changes, facts);
-  const notes = changes.some((c) => c.summary.startsWith('re-create')) ? [`${name} is re-created in place: it is down, without members, while its mode changes`] : undefined;
+  const notes = changes.some((c) => c.summary.startsWith('re-create'))
+    ? [`${name} is re-created in place: it is down, without members, while its mode changes`]
+    : undefined;
   return {
     changes,
     data,
@@ -303,13 +333,20 @@ function planAbsent(name: string, link: LinkFact | undefined, facts: Facts, host
   if (!link) return noop(`bond ${name} does not exist`, { name, members: [] });
   if (link.kind !== 'bond') throw new RefusedError(`${name} on ${host} is ${link.kind ? `a ${link.kind}` : 'not a bond'}; ensure_bond will not delete it`);
   const members = membersOf(facts, name);
-  const uppers = Object.values(facts.links).filter((l) => l.lower === name).map((l) => l.name);
+  const uppers = Object.values(facts.links)
+    .filter((l) => l.lower === name)
+    .map((l) => l.name);
   if (facts.session?.dev === name || uppers.includes(facts.session?.dev ?? '')) {
-    throw new RefusedError(`bond ${name} carries this SSH session on ${host} (${facts.session!.serverAddress} on ${facts.session!.dev}); deleting it would cut the host off`);
+    throw new RefusedError(
+      `bond ${name} carries this SSH session on ${host} (${facts.session!.serverAddress} on ${facts.session!.dev}); deleting it would cut the host off`,
+    );
   }
   return {
     changes: [
-      { summary: `delete bond ${name} (releases ${members.join(', ') || 'no members'}${uppers.length ? `; the kernel deletes ${uppers.join(', ')} on it too` : ''})`, ops: [{ op: 'link.del', name }] },
+      {
+        summary: `delete bond ${name} (releases ${members.join(', ') || 'no members'}${uppers.length ? `; the kernel deletes ${uppers.join(', ')} on it too` : ''})`,
+        ops: [{ op: 'link.del', name }],
+      },
     ],
     data: { name, members: [] },
     devices: [name, ...members],

@@ -25,7 +25,13 @@ const schema = z.strictObject({
   mtu: z.number().int().min(68).max(65535).optional(),
   up: z.boolean().default(true),
   vlan_filtering: z.boolean().optional().meta({ description: 'a VLAN-aware bridge: ports carry the VLAN sets ensure_port gives them (vlans, pvid, untagged)' }),
-  default_pvid: z.number().int().min(0).max(4094).optional().meta({ description: 'with vlan_filtering: the VLAN a new port gets as PVID, untagged (0: none; kernel default 1)' }),
+  default_pvid: z
+    .number()
+    .int()
+    .min(0)
+    .max(4094)
+    .optional()
+    .meta({ description: 'with vlan_filtering: the VLAN a new port gets as PVID, untagged (0: none; kernel default 1)' }),
   persist,
 });
 
@@ -40,7 +46,15 @@ export const ensureBridge: PlannedTaskModule<'ensure_bridge', typeof schema> = {
   persistence: { files: bridgeFiles, drift: bridgeDrift },
   facts: bridgeVlanFacts,
   factsView: {
-    json: (f) => ({ bridges: bridgesOf(f), persisted_bridges: f.persisted ? persistedBridges(f.persisted).map((b) => b.name).sort() : null, bridge_vlans: bridgeVlansOf(f) }),
+    json: (f) => ({
+      bridges: bridgesOf(f),
+      persisted_bridges: f.persisted
+        ? persistedBridges(f.persisted)
+            .map((b) => b.name)
+            .sort()
+        : null,
+      bridge_vlans: bridgeVlansOf(f),
+    }),
     sections: (f) => [
       {
         title: 'bridges',
@@ -70,14 +84,23 @@ function bridgeVlansOf(f: Facts) {
 function bridgesOf(f: Facts) {
   return Object.values(f.links)
     .filter((l) => l.kind === 'bridge')
-    .map((b) => ({ name: b.name, up: b.up, stp: b.bridge?.stp ?? false, forward_delay: b.bridge?.forwardDelay ?? 0, mtu: b.mtu, ports: portsOf(f, b.name), vlan_filtering: b.bridge?.vlanFiltering ?? false }));
+    .map((b) => ({
+      name: b.name,
+      up: b.up,
+      stp: b.bridge?.stp ?? false,
+      forward_delay: b.bridge?.forwardDelay ?? 0,
+      mtu: b.mtu,
+      ports: portsOf(f, b.name),
+      vlan_filtering: b.bridge?.vlanFiltering ?? false,
+    }));
 }
 
 function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
   const { name } = args;
   const link = facts.links[name];
   if (args.state === 'absent') return planAbsent(name, link, facts, host);
-  if (link && link.kind !== 'bridge') throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a bridge'}; refusing to replace it`);
+  if (link && link.kind !== 'bridge')
+    throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a bridge'}; refusing to replace it`);
 
   const changes: Change[] = [];
   if (!link) {
@@ -96,12 +119,20 @@ function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
   } else {
     const current = link.bridge ?? { stp: false, forwardDelay: KERNEL_DEFAULT_FORWARD_DELAY };
     const stp = args.stp ?? current.stp;
-    const wantDelay = args.forward_delay !== undefined ? effectiveForwardDelay(args.forward_delay, stp) : stp !== current.stp ? effectiveForwardDelay(current.forwardDelay, stp) : current.forwardDelay;
+    const wantDelay =
+      args.forward_delay !== undefined
+        ? effectiveForwardDelay(args.forward_delay, stp)
+        : stp !== current.stp
+          ? effectiveForwardDelay(current.forwardDelay, stp)
+          : current.forwardDelay;
     if (stp !== current.stp || wantDelay !== current.forwardDelay) {
       const bridge: BridgeSettings = {};
       if (stp !== current.stp) bridge.stp = stp;
       if (args.forward_delay !== undefined && wantDelay !== current.forwardDelay) bridge.forwardDelayS = args.forward_delay;
-      const what = [stp !== current.stp && `stp ${current.stp ? 'on' : 'off'} → ${stp ? 'on' : 'off'}`, wantDelay !== current.forwardDelay && `forward delay ${current.forwardDelay} s → ${wantDelay} s`].filter(Boolean);
+      const what = [
+        stp !== current.stp && `stp ${current.stp ? 'on' : 'off'} → ${stp ? 'on' : 'off'}`,
+        wantDelay !== current.forwardDelay && `forward delay ${current.forwardDelay} s → ${wantDelay} s`,
+      ].filter(Boolean);
       changes.push({ summary: `set ${name} ${what.join(', ')}`, ops: [{ op: 'link.bridge', name, bridge }] });
     }
     const filtering = current.vlanFiltering ?? false;
@@ -130,14 +161,17 @@ function planBridge(args: EnsureBridgeArgs, facts: Facts, host: string): Plan {
 
 function planAbsent(name: string, link: LinkFact | undefined, facts: Facts, host: string): Plan {
   if (!link) return noop(`bridge ${name} does not exist`, { name, exists: false });
-  if (link.kind !== 'bridge') throw new RefusedError(`${name} on ${host} is ${link.kind ? `a ${link.kind}` : 'not a bridge'}; ensure_bridge will not delete it`);
+  if (link.kind !== 'bridge')
+    throw new RefusedError(`${name} on ${host} is ${link.kind ? `a ${link.kind}` : 'not a bridge'}; ensure_bridge will not delete it`);
   const users = networksUsingBridge(facts, name);
-  if (users.length) throw new RefusedError(`bridge ${name} is used by libvirt network ${users.join(', ')} on ${host}; remove the network first (ensure_libvirt_net state: absent)`);
-  if (facts.session?.dev === name) throw new RefusedError(`bridge ${name} carries this SSH session on ${host} (${facts.session.serverAddress}); deleting it would cut the host off`);
+  if (users.length)
+    throw new RefusedError(
+      `bridge ${name} is used by libvirt network ${users.join(', ')} on ${host}; remove the network first (ensure_libvirt_net state: absent)`,
+    );
+  if (facts.session?.dev === name)
+    throw new RefusedError(`bridge ${name} carries this SSH session on ${host} (${facts.session.serverAddress}); deleting it would cut the host off`);
   return {
-    changes: [
-      { summary: `delete bridge ${name}`, ops: [{ op: 'link.del', name }] },
-    ],
+    changes: [{ summary: `delete bridge ${name}`, ops: [{ op: 'link.del', name }] }],
     data: { name, exists: false },
     devices: [name],
   };
@@ -180,7 +214,10 @@ function bridgeFiles(kind: PersistFormat, args: EnsureBridgeArgs, facts: Facts):
 /** The netdev's [Bridge] section with VLANFiltering= and DefaultPVID= (systemd.netdev(5)) when the task sets them. */
 function withVlanFiltering(netdev: string, args: EnsureBridgeArgs): string {
   if (args.vlan_filtering === undefined) return netdev;
-  const extra = [`VLANFiltering=${args.vlan_filtering ? 'yes' : 'no'}`, ...(args.vlan_filtering && args.default_pvid !== undefined ? [`DefaultPVID=${args.default_pvid === 0 ? 'none' : args.default_pvid}`] : [])];
+  const extra = [
+    `VLANFiltering=${args.vlan_filtering ? 'yes' : 'no'}`,
+    ...(args.vlan_filtering && args.default_pvid !== undefined ? [`DefaultPVID=${args.default_pvid === 0 ? 'none' : args.default_pvid}`] : []),
+  ];
   // [Bridge] is the netdev's last section when it is there.
   return netdev.includes('\n[Bridge]\n') ? `${netdev}${extra.join('\n')}\n` : `${netdev}\n[Bridge]\n${extra.join('\n')}\n`;
 }
@@ -222,7 +259,15 @@ export function persistedBridges(files: Record<string, string>): PersistedBridge
         const mtu = opt('mtu');
         const ports = ifupdownPorts(`bridge_ports ${opt('bridge_ports')}`);
         const vlanFiltering = ifupdownVlanAware(content);
-        out.push({ name: s.iface, format: 'ifupdown', stp: stp === undefined ? undefined : /^(yes|on)$/i.test(stp), mtu: mtu === undefined ? undefined : Number(mtu), ports, vlanFiltering, defaultPvid: vlanFiltering ? ifupdownDefaultPvid(content) : undefined });
+        out.push({
+          name: s.iface,
+          format: 'ifupdown',
+          stp: stp === undefined ? undefined : /^(yes|on)$/i.test(stp),
+          mtu: mtu === undefined ? undefined : Number(mtu),
+          ports,
+          vlanFiltering,
+          defaultPvid: vlanFiltering ? ifupdownDefaultPvid(content) : undefined,
+        });
       }
     }
   }
@@ -235,25 +280,35 @@ function bridgeDrift(facts: Facts, files: Record<string, string>): string[] {
   for (const b of bridges) {
     const link = facts.links[b.name];
     if (!link) out.push(`${b.name}: persisted (${b.format}) but not present at runtime`);
-    else if (link.kind !== 'bridge') out.push(`${b.name}: persisted (${b.format}) as a bridge, but ${link.kind ? `a ${link.kind}` : 'not a bridge'} at runtime`);
+    else if (link.kind !== 'bridge')
+      out.push(`${b.name}: persisted (${b.format}) as a bridge, but ${link.kind ? `a ${link.kind}` : 'not a bridge'} at runtime`);
     else {
       const stp = link.bridge?.stp ?? false;
       if (b.stp !== undefined && b.stp !== stp) out.push(`${b.name}: stp ${b.stp ? 'on' : 'off'} persisted (${b.format}), ${stp ? 'on' : 'off'} at runtime`);
       if (b.mtu !== undefined && b.mtu !== link.mtu) out.push(`${b.name}: mtu ${b.mtu} persisted (${b.format}), ${link.mtu} at runtime`);
       const filtering = link.bridge?.vlanFiltering ?? false;
-      if (b.vlanFiltering !== undefined && b.vlanFiltering !== filtering) out.push(`${b.name}: VLAN filtering ${b.vlanFiltering ? 'on' : 'off'} persisted (${b.format}), ${filtering ? 'on' : 'off'} at runtime`);
+      if (b.vlanFiltering !== undefined && b.vlanFiltering !== filtering)
+        out.push(`${b.name}: VLAN filtering ${b.vlanFiltering ? 'on' : 'off'} persisted (${b.format}), ${filtering ? 'on' : 'off'} at runtime`);
       const pvid = link.bridge?.defaultPvid;
-      if (b.vlanFiltering && b.defaultPvid !== undefined && pvid !== undefined && b.defaultPvid !== pvid) out.push(`${b.name}: default pvid ${b.defaultPvid} persisted (${b.format}), ${pvid} at runtime`);
+      if (b.vlanFiltering && b.defaultPvid !== undefined && pvid !== undefined && b.defaultPvid !== pvid)
+        out.push(`${b.name}: default pvid ${b.defaultPvid} persisted (${b.format}), ${pvid} at runtime`);
     }
   }
   // Bridges libvirt creates itself (nat, route, isolated, open networks) come back with the network.
   const names = new Set(bridges.map((b) => b.name));
-  const libvirtOwned = new Set(facts.libvirt.available ? Object.values(facts.libvirt.networks).filter((n) => n.bridge && n.forwardMode !== 'bridge').map((n) => n.bridge!) : []);
+  const libvirtOwned = new Set(
+    facts.libvirt.available
+      ? Object.values(facts.libvirt.networks)
+          .filter((n) => n.bridge && n.forwardMode !== 'bridge')
+          .map((n) => n.bridge!)
+      : [],
+  );
   for (const link of Object.values(facts.links)) {
     if (link.kind !== 'bridge' || names.has(link.name) || libvirtOwned.has(link.name)) continue;
     const users = networksUsingBridge(facts, link.name);
-    out.push(`${link.name}: bridge at runtime but not persisted by kvmnet${users.length ? ` (libvirt network ${users.join(', ')} needs it after a reboot)` : ''}`);
+    out.push(
+      `${link.name}: bridge at runtime but not persisted by kvmnet${users.length ? ` (libvirt network ${users.join(', ')} needs it after a reboot)` : ''}`,
+    );
   }
   return out;
 }
-

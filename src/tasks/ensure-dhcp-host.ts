@@ -8,13 +8,31 @@ import type { DhcpHostEntry, Facts } from '../model/facts.js';
 import { noop, type Change, type Plan } from '../model/plan.js';
 import { ip, mac, networkName, presence } from './common-args.js';
 import type { FactsSection, PlannedTaskModule } from './contract.js';
-import { describeHost, dhcpFacts, dhcpState, groupBySide, hostXml, inSubnet, ipv4Subnet, isNetworkOrBroadcast, netUpdateChange, onlyOn as where, sidesOf, sideText, type Side } from './dhcp-hosts.js';
+import {
+  describeHost,
+  dhcpFacts,
+  dhcpState,
+  groupBySide,
+  hostXml,
+  inSubnet,
+  ipv4Subnet,
+  isNetworkOrBroadcast,
+  netUpdateChange,
+  onlyOn as where,
+  sidesOf,
+  sideText,
+  type Side,
+} from './dhcp-hosts.js';
 
 const schema = z.strictObject({
   network: networkName,
   mac: mac.meta({ description: "the guest's MAC address (identifies the reservation)" }),
   ip: ip.meta({ description: 'the IPv4 address reserved for it, inside the network’s subnet' }),
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'expected a host name (letters, digits, dots, dashes)').max(63).optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'expected a host name (letters, digits, dots, dashes)')
+    .max(63)
+    .optional(),
   state: presence,
 });
 
@@ -25,7 +43,10 @@ export const ensureDhcpHost: PlannedTaskModule<'ensure_dhcp_host', typeof schema
   type: 'ensure_dhcp_host',
   schema,
   defaultName: (args) => `ensure_dhcp_host ${String(args.name ?? args.mac)} → ${String(args.ip)} in ${String(args.network)}`,
-  argProblems: (args) => (typeof args.ip === 'string' && args.ip.includes(':') ? [{ field: 'ip', message: 'only IPv4 reservations are supported (ip-dhcp-host of the IPv4 <ip>)' }] : []),
+  argProblems: (args) =>
+    typeof args.ip === 'string' && args.ip.includes(':')
+      ? [{ field: 'ip', message: 'only IPv4 reservations are supported (ip-dhcp-host of the IPv4 <ip>)' }]
+      : [],
   facts: dhcpFacts,
   plan: planDhcpHost,
   factsView: { json: dhcpJson, sections: dhcpSections },
@@ -41,7 +62,7 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
   const state = dhcpState(facts, network)!;
   const want: DhcpHostEntry = { mac: args.mac.toLowerCase(), ip: args.ip, ...(args.name ? { name: args.name } : {}) };
   const sides = sidesOf(net);
-  const entries = (side: Side) => (side === 'config' ? state.config : state.live ?? []);
+  const entries = (side: Side) => (side === 'config' ? state.config : (state.live ?? []));
   const mine = (side: Side) => entries(side).find((e) => e.mac === want.mac);
   const data = { network, mac: want.mac, ip: want.ip, name: want.name ?? null };
 
@@ -56,23 +77,37 @@ function planDhcpHost(args: EnsureDhcpHostArgs, facts: Facts, host: string): Pla
 
   const subnet = ipv4Subnet(net.xml);
   if (!subnet) throw new RefusedError(`network ${network} has no IPv4 <ip> on ${host}: there is nothing to reserve an address in`);
-  if (!inSubnet(want.ip, subnet) || isNetworkOrBroadcast(want.ip, subnet)) throw new RefusedError(`${want.ip} is outside the usable addresses of network ${network}'s subnet ${subnet.address}/${subnet.prefix}`);
+  if (!inSubnet(want.ip, subnet) || isNetworkOrBroadcast(want.ip, subnet))
+    throw new RefusedError(`${want.ip} is outside the usable addresses of network ${network}'s subnet ${subnet.address}/${subnet.prefix}`);
   if (want.ip === subnet.address) throw new RefusedError(`${want.ip} is network ${network}'s own address (the guests' gateway)`);
   for (const side of sides) {
     const other = entries(side).find((e) => e.mac !== want.mac && (e.ip === want.ip || (want.name !== undefined && e.name === want.name)));
     if (other) {
       const what = other.ip === want.ip ? `ip ${want.ip}` : `name ${want.name}`;
-      throw new RefusedError(`${what} is already reserved in network ${network} (${sideText(side)}) by another entry: ${describeHost(other)}; remove or change that entry first`);
+      throw new RefusedError(
+        `${what} is already reserved in network ${network} (${sideText(side)}) by another entry: ${describeHost(other)}; remove or change that entry first`,
+      );
     }
   }
   const toAdd = sides.filter((s) => !mine(s));
   const toModify = sides.filter((s) => mine(s) && !sameHost(mine(s)!, want));
-  if (toAdd.length === 0 && toModify.length === 0) return noop(`${network} reserves ${want.ip} for ${want.mac}${want.name ? ` (${want.name})` : ''}${where(sides, sides)}`, data);
+  if (toAdd.length === 0 && toModify.length === 0)
+    return noop(`${network} reserves ${want.ip} for ${want.mac}${want.name ? ` (${want.name})` : ''}${where(sides, sides)}`, data);
   const changes: Change[] = [];
-  if (toAdd.length) changes.push(netUpdate(network, 'add', want, toAdd, `reserve ${want.ip} for ${want.mac}${want.name ? ` (${want.name})` : ''} in ${network}${where(toAdd, sides)}`));
-  if (toModify.length) changes.push(netUpdate(network, 'modify', want, toModify, `change reservation of ${want.mac} in ${network} to ${describeHost(want)}${where(toModify, sides)}`));
+  if (toAdd.length)
+    changes.push(
+      netUpdate(network, 'add', want, toAdd, `reserve ${want.ip} for ${want.mac}${want.name ? ` (${want.name})` : ''} in ${network}${where(toAdd, sides)}`),
+    );
+  if (toModify.length)
+    changes.push(
+      netUpdate(network, 'modify', want, toModify, `change reservation of ${want.mac} in ${network} to ${describeHost(want)}${where(toModify, sides)}`),
+    );
   const before = sideLines(sides, mine);
-  return { changes, data, diff: { before: before.length ? before.join('\n') : '(no reservation)', after: sides.map((s) => `${s}: ${hostXml(want)}`).join('\n') } };
+  return {
+    changes,
+    data,
+    diff: { before: before.length ? before.join('\n') : '(no reservation)', after: sides.map((s) => `${s}: ${hostXml(want)}`).join('\n') },
+  };
 }
 
 function sideLines(sides: Side[], mine: (s: Side) => DhcpHostEntry | undefined): string[] {

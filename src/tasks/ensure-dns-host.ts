@@ -11,7 +11,10 @@ import { ip, networkName, presence } from './common-args.js';
 import type { FactsSection, PlannedTaskModule } from './contract.js';
 import { dhcpFacts, dhcpState, dnsHostXml, groupBySide, netUpdateChange, onlyOn as where, sidesOf, sideText, type Side } from './dhcp-hosts.js';
 
-const hostname = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'expected a DNS name like www.lab.example').max(253);
+const hostname = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, 'expected a DNS name like www.lab.example')
+  .max(253);
 
 const schema = z.strictObject({
   network: networkName,
@@ -26,7 +29,8 @@ export const ensureDnsHost: PlannedTaskModule<'ensure_dns_host', typeof schema> 
   kind: 'planned',
   type: 'ensure_dns_host',
   schema,
-  defaultName: (args) => `ensure_dns_host ${Array.isArray(args.hostnames) ? args.hostnames.join(', ') : String(args.hostnames)} → ${String(args.ip)} in ${String(args.network)}`,
+  defaultName: (args) =>
+    `ensure_dns_host ${Array.isArray(args.hostnames) ? args.hostnames.join(', ') : String(args.hostnames)} → ${String(args.ip)} in ${String(args.network)}`,
   // The reservations' fragment reads the DNS records too (the live and the persistent definition).
   facts: dhcpFacts,
   plan: planDnsHost,
@@ -46,31 +50,48 @@ function planDnsHost(args: EnsureDnsHostArgs, facts: Facts, host: string): Plan 
   const state = dhcpState(facts, network)!;
   const want: DnsHostEntry = { ip: args.ip, hostnames: args.hostnames };
   const sides = sidesOf(net);
-  const entries = (s: Side) => (s === 'config' ? state.dnsConfig ?? [] : state.dnsLive ?? []);
+  const entries = (s: Side) => (s === 'config' ? (state.dnsConfig ?? []) : (state.dnsLive ?? []));
   const mine = (s: Side) => entries(s).find((e) => sameIp(e.ip, want.ip));
   const data = { network, ip: want.ip, hostnames: want.hostnames };
 
   if (args.state === 'absent') {
     const present = sides.filter((s) => mine(s));
     if (present.length === 0) return noop(`${network} has no DNS host record for ${want.ip}`, data);
-    const changes = groupBySide(present, (s) => mine(s)!, sameHost).map((g) => netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network}${where(g.sides, sides)}`));
+    const changes = groupBySide(present, (s) => mine(s)!, sameHost).map((g) =>
+      netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network}${where(g.sides, sides)}`),
+    );
     return { changes, data, diff: { before: present.map((s) => `${s}: ${dnsHostXml(mine(s)!)}`).join('\n'), after: '(no record)' } };
   }
 
   for (const s of sides) {
     const other = entries(s).find((e) => !sameIp(e.ip, want.ip) && e.hostnames.some((n) => want.hostnames.includes(n)));
-    if (other) throw new RefusedError(`name ${other.hostnames.find((n) => want.hostnames.includes(n))} is already a DNS host record of network ${network} (${sideText(s)}) for another address: ${describe(other)}; remove or change that record first`);
+    if (other)
+      throw new RefusedError(
+        `name ${other.hostnames.find((n) => want.hostnames.includes(n))} is already a DNS host record of network ${network} (${sideText(s)}) for another address: ${describe(other)}; remove or change that record first`,
+      );
   }
   const changes: Change[] = [];
   const changed = sides.filter((s) => mine(s) && !sameNames(mine(s)!.hostnames, want.hostnames));
   for (const g of groupBySide(changed, (s) => mine(s)!, sameHost)) {
-    changes.push(netUpdate(network, 'delete', g.entry, g.sides, `remove DNS host ${describe(g.entry)} from ${network} (to add it with other names)${where(g.sides, sides)}`));
+    changes.push(
+      netUpdate(
+        network,
+        'delete',
+        g.entry,
+        g.sides,
+        `remove DNS host ${describe(g.entry)} from ${network} (to add it with other names)${where(g.sides, sides)}`,
+      ),
+    );
   }
   const toAdd = sides.filter((s) => !mine(s) || !sameNames(mine(s)!.hostnames, want.hostnames));
   if (toAdd.length === 0) return noop(`${network} resolves ${describe(want)}`, data);
   changes.push(netUpdate(network, 'add', want, toAdd, `add DNS host ${describe(want)} to ${network}${where(toAdd, sides)}`));
   const before = sides.flatMap((s) => (mine(s) ? [`${s}: ${dnsHostXml(mine(s)!)}`] : []));
-  return { changes, data, diff: { before: before.length ? before.join('\n') : '(no record)', after: sides.map((s) => `${s}: ${dnsHostXml(want)}`).join('\n') } };
+  return {
+    changes,
+    data,
+    diff: { before: before.length ? before.join('\n') : '(no record)', after: sides.map((s) => `${s}: ${dnsHostXml(want)}`).join('\n') },
+  };
 }
 
 function netUpdate(network: string, op: 'add' | 'delete', entry: DnsHostEntry, sides: Side[], summary: string): Change {
@@ -90,7 +111,8 @@ function dnsRows(f: Facts): DnsRow[] | null {
   for (const [network, st] of Object.entries(f.dhcp)) {
     const config = st.dnsConfig ?? [];
     const live = st.dnsLive;
-    for (const h of config) rows.push({ network, ip: h.ip, hostnames: h.hostnames, in: live === undefined || live.some((l) => sameHost(l, h)) ? 'both' : 'config' });
+    for (const h of config)
+      rows.push({ network, ip: h.ip, hostnames: h.hostnames, in: live === undefined || live.some((l) => sameHost(l, h)) ? 'both' : 'config' });
     for (const h of live ?? []) if (!config.some((c) => sameHost(c, h))) rows.push({ network, ip: h.ip, hostnames: h.hostnames, in: 'live' });
   }
   return rows;
@@ -100,5 +122,7 @@ function dnsSections(f: Facts): FactsSection[] {
   const rows = dnsRows(f);
   if (!rows) return [];
   const inText = { both: 'live+config', config: 'config only', live: 'live only' } as const;
-  return [{ title: 'DNS host records', columns: ['network', 'ip', 'names', 'in'], rows: rows.map((r) => [r.network, r.ip, r.hostnames.join(', '), inText[r.in]]) }];
+  return [
+    { title: 'DNS host records', columns: ['network', 'ip', 'names', 'in'], rows: rows.map((r) => [r.network, r.ip, r.hostnames.join(', '), inText[r.in]]) },
+  ];
 }

@@ -21,11 +21,21 @@ const schema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_.+-]+$/, 'expected a libvirt domain name (letters, digits, _ . + -)')
     .meta({ description: 'the guest (libvirt domain) whose NIC this is' }),
-  mac: mac.optional().meta({ description: "the NIC's MAC address, its identity (required to change or remove a NIC; without it kvmnet derives one from host, domain and network)" }),
+  mac: mac.optional().meta({
+    description: "the NIC's MAC address, its identity (required to change or remove a NIC; without it kvmnet derives one from host, domain and network)",
+  }),
   network: networkName.optional().meta({ description: 'the libvirt network the NIC is on (active on the host); or bridge' }),
   bridge: interfaceName.optional().meta({ description: 'the host bridge the NIC is in (type bridge); or network' }),
-  portgroup: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'expected a portgroup name').optional().meta({ description: "the network's portgroup (only with network; without it, the network's default)" }),
-  model: z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a NIC model like virtio or e1000').default('virtio').meta({ description: 'the NIC model the guest sees' }),
+  portgroup: z
+    .string()
+    .regex(/^[A-Za-z0-9_.+-]+$/, 'expected a portgroup name')
+    .optional()
+    .meta({ description: "the network's portgroup (only with network; without it, the network's default)" }),
+  model: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'expected a NIC model like virtio or e1000')
+    .default('virtio')
+    .meta({ description: 'the NIC model the guest sees' }),
   link: z.enum(['up', 'down']).default('up').meta({ description: "the NIC's link state as the guest sees it (down: unplugged cable)" }),
   mtu: z.number().int().min(68).max(65535).optional().meta({ description: "the NIC's MTU (libvirt's <mtu size>); without it, whatever the NIC has" }),
   state: presence,
@@ -38,11 +48,14 @@ export const ensureGuestNic: PlannedTaskModule<'ensure_guest_nic', typeof schema
   type: 'ensure_guest_nic',
   schema,
   defaultName: (args) =>
-    args.state === 'absent' ? `ensure_guest_nic ${String(args.mac)} absent from ${String(args.domain)}` : `ensure_guest_nic ${String(args.domain)} on ${String(args.network ?? args.bridge)}`,
+    args.state === 'absent'
+      ? `ensure_guest_nic ${String(args.mac)} absent from ${String(args.domain)}`
+      : `ensure_guest_nic ${String(args.domain)} on ${String(args.network ?? args.bridge)}`,
   argProblems: (args) => {
     const out: Array<{ field: string; message: string }> = [];
     const absent = args.state === 'absent';
-    if (!absent && (args.network === undefined) === (args.bridge === undefined)) out.push({ field: args.bridge !== undefined ? 'bridge' : 'network', message: 'give exactly one of network or bridge' });
+    if (!absent && (args.network === undefined) === (args.bridge === undefined))
+      out.push({ field: args.bridge !== undefined ? 'bridge' : 'network', message: 'give exactly one of network or bridge' });
     if (absent && args.mac === undefined) out.push({ field: 'mac', message: 'a NIC to remove is named by its mac' });
     if (args.portgroup !== undefined && args.network === undefined) out.push({ field: 'portgroup', message: 'a portgroup belongs to a network: give network' });
     return out;
@@ -94,9 +107,19 @@ function planGuestNic(args: EnsureGuestNicArgs, facts: Facts, host: string): Pla
     const data = { domain: args.domain, mac: m, state: 'absent' };
     if (!present.length) return noop(`${args.domain} has no NIC ${m}`, data);
     const nic = specOfFact(nicIn(present[0]!, m)!);
-    const ops = sameNic(present.map((s) => nicIn(s, m)!)) ? merged('guest-nic.detach', args.domain, nic, present) : present.flatMap((s) => merged('guest-nic.detach', args.domain, specOfFact(nicIn(s, m)!), [s]));
+    const ops = sameNic(present.map((s) => nicIn(s, m)!))
+      ? merged('guest-nic.detach', args.domain, nic, present)
+      : present.flatMap((s) => merged('guest-nic.detach', args.domain, specOfFact(nicIn(s, m)!), [s]));
     const changes: Change[] = [{ summary: `detach NIC ${m} (${nicLine(nic)}) from ${args.domain}${sideText(present, sides)}`, ops }];
-    return { changes, data, diff: diffOf(present, (s) => nicIn(s, m), () => undefined) };
+    return {
+      changes,
+      data,
+      diff: diffOf(
+        present,
+        (s) => nicIn(s, m),
+        () => undefined,
+      ),
+    };
   }
 
   const type = args.network !== undefined ? 'network' : 'bridge';
@@ -112,7 +135,11 @@ function planGuestNic(args: EnsureGuestNicArgs, facts: Facts, host: string): Pla
     throw new RefusedError(`bridge ${source} does not exist on ${host}`);
   }
   // Without a MAC: the NIC this domain has on that source, or a new one with a derived MAC.
-  const m = (args.mac ?? [...(dom.live ?? []), ...(dom.config ?? [])].find((n) => n.type === type && n.source === source)?.mac ?? derivedMac(host, args.domain, source)).toLowerCase();
+  const m = (
+    args.mac ??
+    [...(dom.live ?? []), ...(dom.config ?? [])].find((n) => n.type === type && n.source === source)?.mac ??
+    derivedMac(host, args.domain, source)
+  ).toLowerCase();
   const owner = macOwner(facts, args.domain, m);
   if (owner) throw new RefusedError(`MAC ${m} is already used by guest ${owner} on ${host}`);
 
@@ -132,24 +159,32 @@ function planGuestNic(args: EnsureGuestNicArgs, facts: Facts, host: string): Pla
   };
   for (const s of sides) {
     const cur = nicIn(s, m);
-    if (cur && cur.type !== 'network' && cur.type !== 'bridge') throw new RefusedError(`${args.domain}'s NIC ${m} is of type ${cur.type} (${s} definition): kvmnet changes NICs on networks and bridges only`);
+    if (cur && cur.type !== 'network' && cur.type !== 'bridge')
+      throw new RefusedError(`${args.domain}'s NIC ${m} is of type ${cur.type} (${s} definition): kvmnet changes NICs on networks and bridges only`);
   }
   const toAttach = sides.filter((s) => !nicIn(s, m));
   const changed = sides.filter((s) => nicIn(s, m) && nicLine(nicIn(s, m)) !== nicLine(wantOn(s)));
   // libvirt changes a running NIC's source, portgroup and link in place, not its model or MTU.
   const replugged = changed.filter((s) => s === 'live' && (nicIn(s, m)!.model !== wantOn(s).model || nicIn(s, m)!.mtu !== wantOn(s).mtu));
   const updated = changed.filter((s) => !replugged.includes(s));
-  if (!toAttach.length && !changed.length) return noop(`${args.domain} has NIC ${m} ${nicLine(wantOn(sides[0] ?? 'config'))}${sides.length === 2 ? ' (live and persistent definitions)' : ''}`, data);
+  if (!toAttach.length && !changed.length)
+    return noop(`${args.domain} has NIC ${m} ${nicLine(wantOn(sides[0] ?? 'config'))}${sides.length === 2 ? ' (live and persistent definitions)' : ''}`, data);
 
   const changes: Change[] = [];
   const specFor = (ss: Side[]) => wantOn(ss[0]!);
   const group = (ss: Side[]) => (ss.length === 2 && nicLine(wantOn('live')) !== nicLine(wantOn('config')) ? ss.map((s) => [s]) : [ss]);
   for (const ss of group(toAttach).filter((g) => g.length)) {
-    changes.push({ summary: `attach NIC ${m} (${nicLine(specFor(ss))}) to ${args.domain}${sideText(ss, sides)}`, ops: merged('guest-nic.attach', args.domain, specFor(ss), ss) });
+    changes.push({
+      summary: `attach NIC ${m} (${nicLine(specFor(ss))}) to ${args.domain}${sideText(ss, sides)}`,
+      ops: merged('guest-nic.attach', args.domain, specFor(ss), ss),
+    });
   }
   for (const ss of group(updated).filter((g) => g.length)) {
     const before = nicIn(ss[0]!, m)!;
-    changes.push({ summary: `update NIC ${m} of ${args.domain} in place: ${changeText(before, specFor(ss))}${sideText(ss, sides)}`, ops: merged('guest-nic.update', args.domain, specFor(ss), ss) });
+    changes.push({
+      summary: `update NIC ${m} of ${args.domain} in place: ${changeText(before, specFor(ss))}${sideText(ss, sides)}`,
+      ops: merged('guest-nic.update', args.domain, specFor(ss), ss),
+    });
   }
   if (replugged.length) {
     const before = nicIn('live', m)!;
@@ -165,7 +200,15 @@ function planGuestNic(args: EnsureGuestNicArgs, facts: Facts, host: string): Pla
 }
 
 function specOfFact(n: GuestNicFact): GuestNicSpec {
-  return { mac: n.mac, type: n.type === 'bridge' ? 'bridge' : 'network', source: n.source, ...(n.portgroup ? { portgroup: n.portgroup } : {}), ...(n.model ? { model: n.model } : {}), link: n.link, ...(n.mtu !== undefined ? { mtu: n.mtu } : {}) };
+  return {
+    mac: n.mac,
+    type: n.type === 'bridge' ? 'bridge' : 'network',
+    source: n.source,
+    ...(n.portgroup ? { portgroup: n.portgroup } : {}),
+    ...(n.model ? { model: n.model } : {}),
+    link: n.link,
+    ...(n.mtu !== undefined ? { mtu: n.mtu } : {}),
+  };
 }
 
 const sameNic = (nics: GuestNicFact[]) => new Set(nics.map((n) => nicLine(n))).size === 1;

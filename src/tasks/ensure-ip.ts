@@ -63,7 +63,10 @@ function planIp(args: EnsureIpArgs, facts: Facts, host: string): Plan {
   if (!facts.links[dev]) throw new RefusedError(`device ${dev} does not exist on ${host}; create it first (e.g. ensure_bridge)`);
   if (same && same.prefix !== want.prefix) changes.push(removeAddr(same, ` (prefix /${same.prefix} → /${want.prefix})`));
   if (!same || same.prefix !== want.prefix) {
-    changes.push({ summary: `add ${addrText(want)} to ${dev}`, ops: [{ op: 'addr.add', dev, address: want.address, prefix: want.prefix, family: want.family }] });
+    changes.push({
+      summary: `add ${addrText(want)} to ${dev}`,
+      ops: [{ op: 'addr.add', dev, address: want.address, prefix: want.prefix, family: want.family }],
+    });
   }
   if (args.exclusive) {
     for (const other of onDev) {
@@ -97,14 +100,23 @@ function addressFiles(kind: PersistFormat, args: EnsureIpArgs, facts: Facts, hos
       kind === 'networkd'
         ? `networkd applies only the first .network file that matches an interface, so kvmnet adds addresses only to the .network files it writes itself (for bridges and ports)`
         : `kvmnet adds address stanzas only to interfaces whose stanza it writes itself (bridges)`;
-    throw new RefusedError(`persist: ${kind}: ${main} does not exist on ${host}; ${why}. Persist ${dev} first (ensure_bridge with persist: ${kind}, before this task), or set persist: none here`);
+    throw new RefusedError(
+      `persist: ${kind}: ${main} does not exist on ${host}; ${why}. Persist ${dev} first (ensure_bridge with persist: ${kind}, before this task), or set persist: none here`,
+    );
   }
   const wants: FileWant[] = [{ path, content: kind === 'networkd' ? networkdAddress(dev, cidrText) : ifupdownAddress(dev, want.family, cidrText) }];
   if (args.exclusive) {
     // As at runtime: the other addresses of this family on dev go.
     for (const [other, content] of Object.entries(persisted(facts))) {
       if (other === path) continue;
-      const theirs = kind === 'networkd' ? (other.startsWith(`${networkdPaths.dropIns(dev)}/`) ? iniValues(content, 'Address') : []) : other.startsWith(`${main}__`) ? ifupdownAddresses(content) : [];
+      const theirs =
+        kind === 'networkd'
+          ? other.startsWith(`${networkdPaths.dropIns(dev)}/`)
+            ? iniValues(content, 'Address')
+            : []
+          : other.startsWith(`${main}__`)
+            ? ifupdownAddresses(content)
+            : [];
       if (theirs.some((a) => parseCidr(a)?.family === want.family)) wants.push({ path: other, content: null });
     }
   }

@@ -20,7 +20,14 @@ import { describeNetVlan, netVlans } from '../render/net-vlans.js';
 import { shown } from '../text/shown.js';
 
 const dhcpRange = z.strictObject({ start: ip, end: ip });
-const dhcpHost = z.strictObject({ mac: mac.optional(), ip, name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/).optional() });
+const dhcpHost = z.strictObject({
+  mac: mac.optional(),
+  ip,
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/)
+    .optional(),
+});
 
 const schema = z.strictObject({
   name: networkName,
@@ -30,7 +37,11 @@ const schema = z.strictObject({
   vars: z.record(z.string(), z.unknown()).optional().meta({ description: 'variables for the template' }),
   xml: z.string().min(1).optional().meta({ description: 'inline network XML' }),
   forward: z.enum(['nat', 'route', 'bridge', 'isolated', 'open', 'passthrough', 'hostdev']).optional(),
-  forward_interfaces: z.array(interfaceName).min(1).optional().meta({ description: 'forward: passthrough: the pool of host interfaces (SR-IOV VFs) guests get one of, by macvtap passthrough' }),
+  forward_interfaces: z
+    .array(interfaceName)
+    .min(1)
+    .optional()
+    .meta({ description: 'forward: passthrough: the pool of host interfaces (SR-IOV VFs) guests get one of, by macvtap passthrough' }),
   forward_pf: interfaceName.optional().meta({ description: 'forward: passthrough or hostdev: the SR-IOV physical function whose VFs make the pool' }),
   bridge: z.strictObject({ name: interfaceName, stp: z.boolean().optional(), delay: z.number().int().min(0).max(30).optional() }).optional(),
   ip: z
@@ -44,7 +55,10 @@ const schema = z.strictObject({
   nat_ports: z.strictObject({ start: z.number().int().min(1).max(65535), end: z.number().int().min(1).max(65535) }).optional(),
   virtualport: virtualportSchema.optional(),
   vlan: vlanSchema.optional(),
-  portgroups: z.array(portgroupSchema).optional().meta({ description: "libvirt <portgroup>s: guests pick one by name (<source network=… portgroup=…>); changed live with net-update" }),
+  portgroups: z
+    .array(portgroupSchema)
+    .optional()
+    .meta({ description: 'libvirt <portgroup>s: guests pick one by name (<source network=… portgroup=…>); changed live with net-update' }),
 });
 
 export type EnsureLibvirtNetArgs = z.output<typeof schema>;
@@ -67,9 +81,18 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
   factsView: {
     json: (f) => ({
       libvirt: f.libvirt.available ? 'available' : f.libvirt.reason,
-      libvirt_version: f.libvirt.available ? f.libvirt.version ?? null : null,
+      libvirt_version: f.libvirt.available ? (f.libvirt.version ?? null) : null,
       networks: f.libvirt.available
-        ? Object.values(f.libvirt.networks).map((n) => ({ name: n.name, state: n.active ? 'active' : 'inactive', autostart: n.autostart, persistent: n.persistent, bridge: n.bridge ?? null, forward: n.forwardMode ?? null, ...netAddressing(n.xml), ...netVlans(n.xml) }))
+        ? Object.values(f.libvirt.networks).map((n) => ({
+            name: n.name,
+            state: n.active ? 'active' : 'inactive',
+            autostart: n.autostart,
+            persistent: n.persistent,
+            bridge: n.bridge ?? null,
+            forward: n.forwardMode ?? null,
+            ...netAddressing(n.xml),
+            ...netVlans(n.xml),
+          }))
         : null,
       guest_interfaces: f.libvirt.available ? f.libvirt.guests : [],
     }),
@@ -80,7 +103,14 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
         {
           title: 'libvirt networks',
           columns: ['name', 'state', 'autostart', 'persistent', 'bridge', 'forward'],
-          rows: Object.values(f.libvirt.networks).map((n) => [n.name, n.active ? 'active' : 'inactive', yes(n.autostart), yes(n.persistent), n.bridge ?? '-', n.forwardMode ?? '-']),
+          rows: Object.values(f.libvirt.networks).map((n) => [
+            n.name,
+            n.active ? 'active' : 'inactive',
+            yes(n.autostart),
+            yes(n.persistent),
+            n.bridge ?? '-',
+            n.forwardMode ?? '-',
+          ]),
           empty: '(none)',
         },
         {
@@ -88,7 +118,11 @@ export const ensureLibvirtNet: PlannedTaskModule<'ensure_libvirt_net', typeof sc
           columns: ['network', 'portgroup', 'default', 'vlan'],
           rows: Object.values(f.libvirt.networks).flatMap((n) => vlanRows(n)),
         },
-        { title: 'guest interfaces', columns: ['guest', 'interface', 'type', 'source', 'model', 'mac'], rows: f.libvirt.guests.map((g) => [g.guest, g.interface, g.type, g.source, g.model, g.mac]) },
+        {
+          title: 'guest interfaces',
+          columns: ['guest', 'interface', 'type', 'source', 'model', 'mac'],
+          rows: f.libvirt.guests.map((g) => [g.guest, g.interface, g.type, g.source, g.model, g.mac]),
+        },
       ];
     },
   },
@@ -110,16 +144,22 @@ function sourceProblems(args: Record<string, unknown>): ArgProblem[] {
   const sources = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', structured.length > 0 && 'structured fields'].filter(Boolean);
   const problems: ArgProblem[] = [];
   const second = [args.template !== undefined && 'template', args.xml !== undefined && 'xml', ...structured].filter((x): x is string => Boolean(x))[1];
-  if (sources.length > 1) problems.push({ field: second ?? 'name', message: `give exactly one definition source (template, xml, or structured fields), found ${sources.join(' and ')}` });
+  if (sources.length > 1)
+    problems.push({
+      field: second ?? 'name',
+      message: `give exactly one definition source (template, xml, or structured fields), found ${sources.join(' and ')}`,
+    });
   if (args.vars !== undefined && args.template === undefined) problems.push({ field: 'vars', message: 'vars are only used with template' });
   const ipArg = args.ip as { netmask?: unknown; prefix?: unknown } | undefined;
   if (ipArg && ipArg.netmask !== undefined && ipArg.prefix !== undefined) problems.push({ field: 'ip', message: 'give netmask or prefix, not both' });
   if (ipArg && ipArg.netmask === undefined && ipArg.prefix === undefined) problems.push({ field: 'ip', message: 'ip needs netmask or prefix' });
   const ports = args.nat_ports as { start?: number; end?: number } | undefined;
-  if (ports && typeof ports.start === 'number' && typeof ports.end === 'number' && ports.start > ports.end) problems.push({ field: 'nat_ports', message: 'nat_ports.start must not exceed nat_ports.end' });
+  if (ports && typeof ports.start === 'number' && typeof ports.end === 'number' && ports.start > ports.end)
+    problems.push({ field: 'nat_ports', message: 'nat_ports.start must not exceed nat_ports.end' });
   if (ports && args.forward !== undefined && args.forward !== 'nat') problems.push({ field: 'nat_ports', message: 'nat_ports only applies to forward: nat' });
   problems.push(...poolProblems(args));
-  if (args.forward === 'bridge' && !args.bridge) problems.push({ field: 'forward', message: "forward: bridge needs bridge: {name: …}, the host bridge to attach guests to" });
+  if (args.forward === 'bridge' && !args.bridge)
+    problems.push({ field: 'forward', message: 'forward: bridge needs bridge: {name: …}, the host bridge to attach guests to' });
   problems.push(...vlanArgProblems(args));
   return problems;
 }
@@ -130,14 +170,25 @@ function poolProblems(args: Record<string, unknown>): ArgProblem[] {
   const out: ArgProblem[] = [];
   if (isTemplated(args.forward)) return out;
   for (const field of ['forward_interfaces', 'forward_pf'] as const) {
-    if (args[field] !== undefined && !pooled) out.push({ field, message: `${field} only applies to forward: passthrough or hostdev, found forward: ${shown(args.forward ?? '(none)')}` });
+    if (args[field] !== undefined && !pooled)
+      out.push({ field, message: `${field} only applies to forward: passthrough or hostdev, found forward: ${shown(args.forward ?? '(none)')}` });
   }
   if (args.forward === 'passthrough' && (args.forward_interfaces === undefined) === (args.forward_pf === undefined)) {
-    out.push({ field: 'forward', message: 'forward: passthrough needs one of forward_interfaces (the VFs) or forward_pf (the physical function whose VFs libvirt pools)' });
+    out.push({
+      field: 'forward',
+      message: 'forward: passthrough needs one of forward_interfaces (the VFs) or forward_pf (the physical function whose VFs libvirt pools)',
+    });
   }
-  if (args.forward === 'hostdev' && args.forward_pf === undefined) out.push({ field: 'forward', message: 'forward: hostdev needs forward_pf (the physical function whose VFs libvirt assigns to guests); a pool of PCI addresses needs a template or xml' });
-  if (args.forward === 'hostdev' && args.forward_interfaces !== undefined) out.push({ field: 'forward_interfaces', message: 'forward: hostdev assigns PCI devices, not interfaces: use forward_pf' });
-  if (pooled) for (const field of ['bridge', 'ip', 'nat_ports'] as const) if (args[field] !== undefined) out.push({ field, message: `forward: ${String(args.forward)} gives guests host devices directly: no ${field}` });
+  if (args.forward === 'hostdev' && args.forward_pf === undefined)
+    out.push({
+      field: 'forward',
+      message: 'forward: hostdev needs forward_pf (the physical function whose VFs libvirt assigns to guests); a pool of PCI addresses needs a template or xml',
+    });
+  if (args.forward === 'hostdev' && args.forward_interfaces !== undefined)
+    out.push({ field: 'forward_interfaces', message: 'forward: hostdev assigns PCI devices, not interfaces: use forward_pf' });
+  if (pooled)
+    for (const field of ['bridge', 'ip', 'nat_ports'] as const)
+      if (args[field] !== undefined) out.push({ field, message: `forward: ${String(args.forward)} gives guests host devices directly: no ${field}` });
   return out;
 }
 
@@ -197,7 +248,10 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
     const running = net?.active === true && net.persistent && actual !== undefined && args.state === 'active';
     const classified = running ? classifyNetworkChange(desired, actual, facts.libvirt.version) : undefined;
     // A deletion names the current element as libvirt wrote it (not with the defaults the comparison filled in).
-    const how = classified?.way === 'live' ? { ...classified, ops: classified.ops.map((op) => (op.command === 'delete' ? { ...op, element: asLibvirtWrote(op.element) } : op)) } : classified;
+    const how =
+      classified?.way === 'live'
+        ? { ...classified, ops: classified.ops.map((op) => (op.command === 'delete' ? { ...op, element: asLibvirtWrote(op.element) } : op)) }
+        : classified;
     const guests = net ? attachedGuests(facts, net) : [];
     if (how?.way === 'live') {
       diff = {
@@ -226,8 +280,8 @@ function planNetwork(args: LibvirtNetInput, facts: Facts, host: string): Plan {
                   : ovs && guests.length
                     ? `the Open vSwitch bridge keeps the guests' ports (${guests.join(', ')}); what changed applies to guest interfaces started afterwards`
                     : guests.length
-                    ? `guests attached lose connectivity until then: ${guests.join(', ')}`
-                    : 'no running guests attached'),
+                      ? `guests attached lose connectivity until then: ${guests.join(', ')}`
+                      : 'no running guests attached'),
             ]
           : undefined,
       };
@@ -293,7 +347,10 @@ function liveUpdate(name: string, ops: LiveOp[]): Change {
 export function restartNetwork(name: string, taps: Array<{ tap: string; guest: string }>): Change {
   const n = taps.length;
   return {
-    summary: n === 0 ? `network ${name} restarted (no running guests attached)` : `network ${name} restarted; ${n} guest interface${n === 1 ? '' : 's'} re-attached (${taps.map((t) => `${t.guest} ${t.tap}`).join(', ')})`,
+    summary:
+      n === 0
+        ? `network ${name} restarted (no running guests attached)`
+        : `network ${name} restarted; ${n} guest interface${n === 1 ? '' : 's'} re-attached (${taps.map((t) => `${t.guest} ${t.tap}`).join(', ')})`,
     ops: [{ op: 'net.destroy', name }, { op: 'net.start', name }, ...(n ? [{ op: 'guest.reattach' as const, network: name, taps }] : [])],
   };
 }

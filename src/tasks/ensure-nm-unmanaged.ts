@@ -18,8 +18,13 @@ import { interfaceName, presence } from './common-args.js';
 import type { PlannedTaskModule } from './contract.js';
 
 const schema = z.strictObject({
-  devices: z.array(interfaceName).min(1).meta({ description: 'the devices NetworkManager must leave to kvmnet (they need not exist yet: the file covers them when they appear after a restart of NetworkManager)' }),
-  state: presence.meta({ description: 'present: NetworkManager leaves the devices alone, now and after a reboot; absent: the devices kvmnet took are given back to NetworkManager' }),
+  devices: z.array(interfaceName).min(1).meta({
+    description:
+      'the devices NetworkManager must leave to kvmnet (they need not exist yet: the file covers them when they appear after a restart of NetworkManager)',
+  }),
+  state: presence.meta({
+    description: 'present: NetworkManager leaves the devices alone, now and after a reboot; absent: the devices kvmnet took are given back to NetworkManager',
+  }),
 });
 
 export type EnsureNmUnmanagedArgs = z.output<typeof schema>;
@@ -30,13 +35,29 @@ function fileChange(facts: Facts, devices: string[]): Change[] {
   const current = facts.persisted?.[NM_UNMANAGED_CONF];
   const content = unmanagedConf(devices);
   if ((current ?? null) === content) return [];
-  if (content === null) return [{ summary: `NetworkManager manages every device again at its next start (remove ${NM_UNMANAGED_CONF})`, ops: [{ op: 'file.remove', path: NM_UNMANAGED_CONF }] }];
-  return [{ summary: `NetworkManager leaves ${list(devices)} alone after a reboot too (${NM_UNMANAGED_CONF})`, ops: [{ op: 'file.write', path: NM_UNMANAGED_CONF, content }] }];
+  if (content === null)
+    return [
+      {
+        summary: `NetworkManager manages every device again at its next start (remove ${NM_UNMANAGED_CONF})`,
+        ops: [{ op: 'file.remove', path: NM_UNMANAGED_CONF }],
+      },
+    ];
+  return [
+    {
+      summary: `NetworkManager leaves ${list(devices)} alone after a reboot too (${NM_UNMANAGED_CONF})`,
+      ops: [{ op: 'file.write', path: NM_UNMANAGED_CONF, content }],
+    },
+  ];
 }
 
 const runtimeChange = (dev: string, managed: boolean): Change => {
   const op: Op = { op: 'nm.managed', dev, managed };
-  return { summary: managed ? `NetworkManager manages ${dev} again (nmcli device set ${dev} managed yes)` : `NetworkManager stops managing ${dev} (nmcli device set ${dev} managed no)`, ops: [op] };
+  return {
+    summary: managed
+      ? `NetworkManager manages ${dev} again (nmcli device set ${dev} managed yes)`
+      : `NetworkManager stops managing ${dev} (nmcli device set ${dev} managed no)`,
+    ops: [op],
+  };
 };
 
 function planUnmanaged(args: EnsureNmUnmanagedArgs, facts: Facts, host: string): Plan {
@@ -52,7 +73,12 @@ function planUnmanaged(args: EnsureNmUnmanagedArgs, facts: Facts, host: string):
     // Only what kvmnet took goes back: a device the host's own configuration keeps unmanaged (a
     // management NIC) stays so, whatever the task names.
     const back = args.devices.filter((d) => listed.includes(d));
-    changes.push(...fileChange(facts, listed.filter((d) => !back.includes(d))));
+    changes.push(
+      ...fileChange(
+        facts,
+        listed.filter((d) => !back.includes(d)),
+      ),
+    );
     for (const dev of back) if (m.nmDevices[dev] && !nmManages(m, dev) && m.nmDevices[dev].state === 'unmanaged') changes.push(runtimeChange(dev, true));
   }
   if (!changes.length) {
@@ -62,7 +88,10 @@ function planUnmanaged(args: EnsureNmUnmanagedArgs, facts: Facts, host: string):
         : `NetworkManager was not told by kvmnet to leave ${list(args.devices)} alone`,
     );
   }
-  const owners = (f: Facts) => deviceOwners(f.managers!, args.devices).map(([d, o]) => `${d}: ${o}`).join('\n');
+  const owners = (f: Facts) =>
+    deviceOwners(f.managers!, args.devices)
+      .map(([d, o]) => `${d}: ${o}`)
+      .join('\n');
   return { changes, diff: { before: owners(facts), after: owners(factsAfter(changes, facts)) } };
 }
 

@@ -13,8 +13,17 @@ import { linkUpChange } from './link-changes.js';
 
 const port = z.strictObject({
   name: interfaceName.meta({ description: 'an existing interface to add as a port' }),
-  tag: z.number().int().min(1).max(4094).optional().meta({ description: "the port's access VLAN (untagged on the wire, tagged inside the bridge); omitted: no tag" }),
-  trunks: z.array(z.number().int().min(1).max(4094)).optional().meta({ description: "the VLANs the port carries tagged (a trunk; with tag too, tag is its native VLAN); omitted or empty: no trunk list (OVS then carries every VLAN on a port without a tag)" }),
+  tag: z
+    .number()
+    .int()
+    .min(1)
+    .max(4094)
+    .optional()
+    .meta({ description: "the port's access VLAN (untagged on the wire, tagged inside the bridge); omitted: no tag" }),
+  trunks: z.array(z.number().int().min(1).max(4094)).optional().meta({
+    description:
+      'the VLANs the port carries tagged (a trunk; with tag too, tag is its native VLAN); omitted or empty: no trunk list (OVS then carries every VLAN on a port without a tag)',
+  }),
 });
 
 const schema = z.strictObject({
@@ -33,14 +42,18 @@ function ovsProblems(args: Record<string, unknown>): ArgProblem[] {
   const problems: ArgProblem[] = dup ? [{ field: 'ports', message: `${dup} is listed twice` }] : [];
   args.ports.forEach((p, i) => {
     const { tag, trunks } = p as { tag?: unknown; trunks?: unknown };
-    if (typeof tag === 'number' && Array.isArray(trunks) && trunks.includes(tag)) problems.push({ field: 'ports', at: [i, 'trunks'], message: `VLAN ${tag} is the port's tag (its native VLAN): leave it out of trunks` });
+    if (typeof tag === 'number' && Array.isArray(trunks) && trunks.includes(tag))
+      problems.push({ field: 'ports', at: [i, 'trunks'], message: `VLAN ${tag} is the port's tag (its native VLAN): leave it out of trunks` });
   });
   return problems;
 }
 
 /** `ovs-vsctl --format=json list Bridge` then `list Port` (one invocation, two JSON lines). Pure. */
 export function parseOvs(text: string): NonNullable<Facts['ovs']> {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('{'));
   const [bridgeJson, portJson] = lines.map((l) => JSON.parse(l) as { data: unknown[][]; headings: string[] });
   const uuids = (v: unknown): string[] => {
     const x = v as [string, unknown];
@@ -52,7 +65,8 @@ export function parseOvs(text: string): NonNullable<Facts['ovs']> {
   const col = (h: string) => portJson?.headings.indexOf(h) ?? -1;
   const [iUuid, iName, iTag, iTrunks] = ['_uuid', 'name', 'tag', 'trunks'].map(col) as [number, number, number, number];
   // An OVSDB set of one element is the element itself; an empty one is ["set", []].
-  const numbers = (v: unknown): number[] => (typeof v === 'number' ? [v] : Array.isArray(v) && v[0] === 'set' ? (v[1] as unknown[]).filter((x): x is number => typeof x === 'number') : []);
+  const numbers = (v: unknown): number[] =>
+    typeof v === 'number' ? [v] : Array.isArray(v) && v[0] === 'set' ? (v[1] as unknown[]).filter((x): x is number => typeof x === 'number') : [];
   const ports = new Map<string, { name: string; port: OvsPortFact }>();
   for (const row of portJson?.data ?? []) {
     const uuid = row[iUuid] as [string, string];
@@ -82,13 +96,25 @@ const trunkSet = (t: readonly number[] | undefined) => [...new Set(t ?? [])].sor
 
 function planOvs(args: EnsureOvsBridgeArgs, facts: Facts, host: string): Plan {
   const { name } = args;
-  if (!facts.ovs) throw new RefusedError(`Open vSwitch is not running on ${host} (no ovs-vsctl, or it cannot reach ovsdb-server): install and start openvswitch-switch first`);
+  if (!facts.ovs)
+    throw new RefusedError(
+      `Open vSwitch is not running on ${host} (no ovs-vsctl, or it cannot reach ovsdb-server): install and start openvswitch-switch first`,
+    );
   const bridge = facts.ovs.bridges[name];
   if (args.state === 'absent') {
     if (!bridge) return noop(`OVS bridge ${name} does not exist`);
-    return { changes: [{ summary: `delete OVS bridge ${name}${Object.keys(bridge.ports).length ? ` (ports ${Object.keys(bridge.ports).join(', ')} released)` : ''}`, ops: [{ op: 'ovs.del-br', name }] }], devices: [name] };
+    return {
+      changes: [
+        {
+          summary: `delete OVS bridge ${name}${Object.keys(bridge.ports).length ? ` (ports ${Object.keys(bridge.ports).join(', ')} released)` : ''}`,
+          ops: [{ op: 'ovs.del-br', name }],
+        },
+      ],
+      devices: [name],
+    };
   }
-  if (!bridge && facts.links[name]) throw new RefusedError(`${name} exists on ${host} but is not an Open vSwitch bridge (${facts.links[name].kind ?? 'a NIC'}); refusing to replace it`);
+  if (!bridge && facts.links[name])
+    throw new RefusedError(`${name} exists on ${host} but is not an Open vSwitch bridge (${facts.links[name].kind ?? 'a NIC'}); refusing to replace it`);
   const changes: Change[] = [];
   if (!bridge) changes.push({ summary: `create OVS bridge ${name}`, ops: [{ op: 'ovs.add-br', name }] });
   const have = bridge?.ports ?? {};
@@ -101,20 +127,37 @@ function planOvs(args: EnsureOvsBridgeArgs, facts: Facts, host: string): Plan {
     if (link.master && link.master !== 'ovs-system') throw new RefusedError(`${p.name} is a port of ${link.master} on ${host}; release it first`);
     const trunks = trunkSet(p.trunks);
     const was = have[p.name];
-    if (!was) changes.push({ summary: `add ${p.name} to OVS bridge ${name} (${portText({ tag, trunks })})`, ops: [{ op: 'ovs.add-port', bridge: name, port: p.name, tag, ...(trunks.length ? { trunks } : {}) }] });
+    if (!was)
+      changes.push({
+        summary: `add ${p.name} to OVS bridge ${name} (${portText({ tag, trunks })})`,
+        ops: [{ op: 'ovs.add-port', bridge: name, port: p.name, tag, ...(trunks.length ? { trunks } : {}) }],
+      });
     else {
-      if (was.tag !== tag) changes.push({ summary: `OVS port ${p.name}: ${tagText(was.tag)} → ${tagText(tag)}`, ops: [{ op: 'ovs.set-tag', port: p.name, tag }] });
-      if (trunkSet(was.trunks).join(',') !== trunks.join(',')) changes.push({ summary: `OVS port ${p.name}: trunks ${trunkSet(was.trunks).join(',') || 'none'} → ${trunks.join(',') || 'none'}`, ops: [{ op: 'ovs.set-trunks', port: p.name, trunks }] });
+      if (was.tag !== tag)
+        changes.push({ summary: `OVS port ${p.name}: ${tagText(was.tag)} → ${tagText(tag)}`, ops: [{ op: 'ovs.set-tag', port: p.name, tag }] });
+      if (trunkSet(was.trunks).join(',') !== trunks.join(','))
+        changes.push({
+          summary: `OVS port ${p.name}: trunks ${trunkSet(was.trunks).join(',') || 'none'} → ${trunks.join(',') || 'none'}`,
+          ops: [{ op: 'ovs.set-trunks', port: p.name, trunks }],
+        });
     }
     if (!link.up) changes.push(linkUpChange(p.name, true));
   }
   if (args.ports) {
     const wanted = new Set(args.ports.map((p) => p.name));
-    for (const old of Object.keys(have).filter((p) => !wanted.has(p))) changes.push({ summary: `remove ${old} from OVS bridge ${name} (not listed)`, ops: [{ op: 'ovs.del-port', bridge: name, port: old }] });
+    for (const old of Object.keys(have).filter((p) => !wanted.has(p)))
+      changes.push({ summary: `remove ${old} from OVS bridge ${name} (not listed)`, ops: [{ op: 'ovs.del-port', bridge: name, port: old }] });
   }
   const up = factsAfter(changes, facts).links[name]?.up ?? false;
   if (args.up !== up) changes.push(linkUpChange(name, args.up));
-  if (changes.length === 0) return noop(`OVS bridge ${name} is as wanted (${Object.entries(have).map(([p, x]) => `${p} ${portText(x)}`).join(', ') || 'no ports'})`);
+  if (changes.length === 0)
+    return noop(
+      `OVS bridge ${name} is as wanted (${
+        Object.entries(have)
+          .map(([p, x]) => `${p} ${portText(x)}`)
+          .join(', ') || 'no ports'
+      })`,
+    );
   return { changes, devices: [name, ...(args.ports ?? []).map((p) => p.name)] };
 }
 
@@ -136,10 +179,28 @@ export const ensureOvsBridge: PlannedTaskModule<'ensure_ovs_bridge', typeof sche
     },
   },
   factsView: {
-    json: (f) => ({ ovs_bridges: f.ovs ? Object.entries(f.ovs.bridges).map(([name, b]) => ({ name, ports: Object.entries(b.ports).map(([p, x]) => ({ name: p, tag: x.tag, trunks: x.trunks ?? [] })) })) : null }),
+    json: (f) => ({
+      ovs_bridges: f.ovs
+        ? Object.entries(f.ovs.bridges).map(([name, b]) => ({
+            name,
+            ports: Object.entries(b.ports).map(([p, x]) => ({ name: p, tag: x.tag, trunks: x.trunks ?? [] })),
+          }))
+        : null,
+    }),
     sections: (f) =>
       f.ovs
-        ? [{ title: 'open vswitch bridges', columns: ['name', 'ports'], rows: Object.entries(f.ovs.bridges).map(([name, b]) => [name, Object.entries(b.ports).map(([p, x]) => `${p}${x.tag !== null ? `:${x.tag}` : ''}${x.trunks?.length ? `[${x.trunks.join(',')}]` : ''}`).join(' ') || '-']) }]
+        ? [
+            {
+              title: 'open vswitch bridges',
+              columns: ['name', 'ports'],
+              rows: Object.entries(f.ovs.bridges).map(([name, b]) => [
+                name,
+                Object.entries(b.ports)
+                  .map(([p, x]) => `${p}${x.tag !== null ? `:${x.tag}` : ''}${x.trunks?.length ? `[${x.trunks.join(',')}]` : ''}`)
+                  .join(' ') || '-',
+              ]),
+            },
+          ]
         : [],
   },
 };

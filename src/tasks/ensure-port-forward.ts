@@ -48,7 +48,8 @@ export const ensurePortForward: PlannedTaskModule<'ensure_port_forward', typeof 
   kind: 'planned',
   type: 'ensure_port_forward',
   schema,
-  defaultName: (args) => `ensure_port_forward ${shown(args.proto ?? 'tcp')}/${String(args.host_port)} → ${String(args.guest_ip ?? args.guest_mac)}:${String(args.guest_port ?? args.host_port)} in ${String(args.network)}`,
+  defaultName: (args) =>
+    `ensure_port_forward ${shown(args.proto ?? 'tcp')}/${String(args.host_port)} → ${String(args.guest_ip ?? args.guest_mac)}:${String(args.guest_port ?? args.host_port)} in ${String(args.network)}`,
   argProblems,
   // The guest's address may come from its DHCP reservation.
   facts: [portForwardFacts, dhcpFacts],
@@ -64,8 +65,10 @@ export function hostPorts(hp: number | string): [number, number] {
 
 function argProblems(args: Record<string, unknown>): ArgProblem[] {
   const problems: ArgProblem[] = [];
-  if ((args.guest_ip === undefined) === (args.guest_mac === undefined)) problems.push({ field: 'guest_ip', message: 'give exactly one of guest_ip and guest_mac' });
-  if (typeof args.guest_ip === 'string' && isIP(args.guest_ip) === 6) problems.push({ field: 'guest_ip', message: 'only IPv4 guests are supported (libvirt NATs IPv4 only)' });
+  if ((args.guest_ip === undefined) === (args.guest_mac === undefined))
+    problems.push({ field: 'guest_ip', message: 'give exactly one of guest_ip and guest_mac' });
+  if (typeof args.guest_ip === 'string' && isIP(args.guest_ip) === 6)
+    problems.push({ field: 'guest_ip', message: 'only IPv4 guests are supported (libvirt NATs IPv4 only)' });
   if (typeof args.listen === 'string' && isIP(args.listen) === 6) problems.push({ field: 'listen', message: 'expected an IPv4 address of the host' });
   if (typeof args.source === 'string') {
     const c = parseCidr(args.source.includes('/') ? args.source : `${args.source}/32`);
@@ -75,7 +78,8 @@ function argProblems(args: Record<string, unknown>): ArgProblem[] {
     const [a, b] = hostPorts(args.host_port);
     if (a < 1 || b > 65535 || a > b) problems.push({ field: 'host_port', message: 'expected a range low-high within 1–65535' });
     // iptables' DNAT to a port range picks any port of it, it does not map one to one: a range keeps its ports.
-    else if (typeof args.guest_port === 'number' && args.guest_port !== a) problems.push({ field: 'guest_port', message: `a range of host ports goes to the same ports on the guest: leave guest_port out (or give ${a})` });
+    else if (typeof args.guest_port === 'number' && args.guest_port !== a)
+      problems.push({ field: 'guest_port', message: `a range of host ports goes to the same ports on the guest: leave guest_port out (or give ${a})` });
   }
   return problems;
 }
@@ -108,38 +112,67 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
     if (current === undefined && live.length === 0) return noop(`no kvmnet port forward ${args.proto}/${args.host_port} in ${args.network}`, data);
     const lastOne = installed.every((i) => i.path === path);
     // The last forward gone: its directory and the hooks go too (the apply removes kvmnet's chains).
-    const ops: Op[] = [{ op: 'file.remove', path, rmdir: lastOne }, { op: 'firewall.apply', backend: firewallBackend(pf) }];
+    const ops: Op[] = [
+      { op: 'file.remove', path, rmdir: lastOne },
+      { op: 'firewall.apply', backend: firewallBackend(pf) },
+    ];
     if (lastOne) ops.push({ op: 'file.remove', path: NETWORK_HOOK }, { op: 'file.remove', path: DAEMON_HOOK });
-    const change: Change = { summary: `remove port forward ${spec ? describeForward(spec) : tag}${lastOne ? ' and kvmnet’s libvirt hooks (no forward left)' : ''}`, ops };
-    return { changes: [change], data, diff: { before: [...(current ? [current.trimEnd()] : []), ...live.map((r) => `live: ${r}`)].join('\n'), after: '(no forward)' } };
+    const change: Change = {
+      summary: `remove port forward ${spec ? describeForward(spec) : tag}${lastOne ? ' and kvmnet’s libvirt hooks (no forward left)' : ''}`,
+      ops,
+    };
+    return {
+      changes: [change],
+      data,
+      diff: { before: [...(current ? [current.trimEnd()] : []), ...live.map((r) => `live: ${r}`)].join('\n'), after: '(no forward)' },
+    };
   }
 
   const net = facts.libvirt.networks[args.network];
   if (!net) throw new RefusedError(`network ${args.network} is not defined on ${host}`);
-  if (net.forwardMode !== 'nat') throw new RefusedError(`network ${args.network} on ${host} has forward mode '${net.forwardMode ?? 'none'}', not nat: its guests are not behind the host's NAT`);
+  if (net.forwardMode !== 'nat')
+    throw new RefusedError(
+      `network ${args.network} on ${host} has forward mode '${net.forwardMode ?? 'none'}', not nat: its guests are not behind the host's NAT`,
+    );
   if (!net.bridge) throw new RefusedError(`network ${args.network} on ${host} has no bridge name yet (start it, or give it a bridge)`);
   const backend = pf.firewall.backend;
   if (backend === 'unknown') {
-    throw new RefusedError(`cannot tell which firewall backend libvirt on ${host} uses (${pf.firewall.why}); start a NAT network first, or set firewall_backend in /etc/libvirt/network.conf`);
+    throw new RefusedError(
+      `cannot tell which firewall backend libvirt on ${host} uses (${pf.firewall.why}); start a NAT network first, or set firewall_backend in /etc/libvirt/network.conf`,
+    );
   }
   if (backend === 'nftables' && pf.nft === false) {
-    throw new RefusedError(`libvirt on ${host} uses the nftables firewall backend (${pf.firewall.why}) but nft is not installed there (apt-get install nftables)`);
+    throw new RefusedError(
+      `libvirt on ${host} uses the nftables firewall backend (${pf.firewall.why}) but nft is not installed there (apt-get install nftables)`,
+    );
   }
   // DNAT of the port this SSH session uses would send every new SSH connection to the guest.
   const session = facts.session;
-  if (session && args.proto === 'tcp' && session.serverPort >= id.hostPorts[0] && session.serverPort <= id.hostPorts[1] && (args.listen === undefined || args.listen === session.serverAddress)) {
-    throw new RefusedError(`forwarding tcp port ${session.serverPort} of ${session.serverAddress} would send new SSH connections to ${host} (like kvmnet's next one) to the guest; use another host port, or a listen address other than ${session.serverAddress}`);
+  if (
+    session &&
+    args.proto === 'tcp' &&
+    session.serverPort >= id.hostPorts[0] &&
+    session.serverPort <= id.hostPorts[1] &&
+    (args.listen === undefined || args.listen === session.serverAddress)
+  ) {
+    throw new RefusedError(
+      `forwarding tcp port ${session.serverPort} of ${session.serverAddress} would send new SSH connections to ${host} (like kvmnet's next one) to the guest; use another host port, or a listen address other than ${session.serverAddress}`,
+    );
   }
   let guestIp = args.guest_ip;
   if (guestIp === undefined) {
     const st = dhcpState(facts, args.network);
     const m = args.guest_mac!.toLowerCase();
     const entry = st?.config.find((h) => h.mac === m) ?? st?.live?.find((h) => h.mac === m);
-    if (!entry) throw new RefusedError(`network ${args.network} on ${host} has no DHCP reservation for ${m}: reserve an address first (ensure_dhcp_host) or give guest_ip`);
+    if (!entry)
+      throw new RefusedError(
+        `network ${args.network} on ${host} has no DHCP reservation for ${m}: reserve an address first (ensure_dhcp_host) or give guest_ip`,
+      );
     guestIp = entry.ip;
   }
   const subnet = ipv4Subnet(net.xml);
-  if (subnet && !inSubnet(guestIp, subnet)) throw new RefusedError(`guest ${guestIp} is outside network ${args.network}'s subnet ${subnet.address}/${subnet.prefix}`);
+  if (subnet && !inSubnet(guestIp, subnet))
+    throw new RefusedError(`guest ${guestIp} is outside network ${args.network}'s subnet ${subnet.address}/${subnet.prefix}`);
   const spec: ForwardSpec = {
     network: args.network,
     bridge: net.bridge,
@@ -156,7 +189,9 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
     const o = other.spec;
     const listenOverlap = o.listen === undefined || spec.listen === undefined || o.listen === spec.listen;
     if (o.proto === spec.proto && listenOverlap && overlaps(o.hostPorts, spec.hostPorts)) {
-      throw new RefusedError(`${spec.proto} port ${args.host_port} on ${host} is already forwarded by kvmnet: ${describeForward(o)} (${other.path}); remove that forward first`);
+      throw new RefusedError(
+        `${spec.proto} port ${args.host_port} on ${host} is already forwarded by kvmnet: ${describeForward(o)} (${other.path}); remove that forward first`,
+      );
     }
   }
 
@@ -171,7 +206,9 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
   const rulesOk = sameRules(liveRules, wantRules) && pf.jumpsFirst;
   if (!fileOk || !rulesOk) {
     const notFirst = backend === 'nftables' ? ', kvmnet’s accepts are not above libvirt’s jumps' : ', kvmnet’s chains are not first';
-    const why = fileOk ? ` (re-applied: ${liveRules.length ? 'its rules differ from the firewall' : 'its rules are missing from the firewall'}${pf.jumpsFirst ? '' : notFirst})` : '';
+    const why = fileOk
+      ? ` (re-applied: ${liveRules.length ? 'its rules differ from the firewall' : 'its rules are missing from the firewall'}${pf.jumpsFirst ? '' : notFirst})`
+      : '';
     changes.push({
       summary: `${pf.files[path] === undefined ? 'forward' : 'update forward'} ${describeForward(spec)}${why}`,
       ops: [
@@ -181,7 +218,11 @@ function planForward(args: EnsurePortForwardArgs, facts: Facts, host: string): P
     });
   }
   if (changes.length === 0) return noop(`${describeForward(spec)} is in place (rules, rules file and libvirt hooks)`, data);
-  const before = [...(pf.files[path] ? [pf.files[path].trimEnd()] : ['(no rules file)']), ...(fileOk || liveRules.length ? liveRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${[NETWORK_HOOK, DAEMON_HOOK].filter((h) => pf.files[h] === HOOK_SCRIPT).join(', ') || '(none)'}`])];
+  const before = [
+    ...(pf.files[path] ? [pf.files[path].trimEnd()] : ['(no rules file)']),
+    ...(fileOk || liveRules.length ? liveRules.map((r) => `live: ${r}`) : []),
+    ...(hooksOk ? [] : [`hooks: ${[NETWORK_HOOK, DAEMON_HOOK].filter((h) => pf.files[h] === HOOK_SCRIPT).join(', ') || '(none)'}`]),
+  ];
   const after = [wantFile.trimEnd(), ...(fileOk ? wantRules.map((r) => `live: ${r}`) : []), ...(hooksOk ? [] : [`hooks: ${NETWORK_HOOK}, ${DAEMON_HOOK}`])];
   return { changes, data, diff: { before: before.join('\n'), after: after.join('\n') } };
 }
@@ -191,7 +232,9 @@ const sameRules = (a: string[], b: string[]) => a.length === b.length && [...a].
 function installHooks(pf: PortForwardFacts): Change {
   return {
     summary: `install kvmnet's libvirt network and daemon hooks (re-apply port forwards when libvirt re-creates its rules; libvirtd uses new hooks from its next start)`,
-    ops: [NETWORK_HOOK, DAEMON_HOOK].filter((hook) => pf.files[hook] !== HOOK_SCRIPT).map((path): Op => ({ op: 'file.write', path, content: HOOK_SCRIPT, mode: '755' })),
+    ops: [NETWORK_HOOK, DAEMON_HOOK]
+      .filter((hook) => pf.files[hook] !== HOOK_SCRIPT)
+      .map((path): Op => ({ op: 'file.write', path, content: HOOK_SCRIPT, mode: '755' })),
   };
 }
 
@@ -224,7 +267,10 @@ function forwardsView(f: Facts): ForwardRow[] | null {
       guest: spec.guestPort === undefined ? spec.guestIp : `${spec.guestIp}:${spec.guestPort}`,
       guest_name: domain?.guest ?? reservation?.name ?? null,
       source: spec.source ?? 'any',
-      active: pf.jumpsFirst && (pf.firewall.backend === 'iptables' || pf.firewall.backend === 'nftables') && sameRules(rulesWithTag(f, forwardTag(spec)), forwardRules(spec, pf.firewall.backend)),
+      active:
+        pf.jumpsFirst &&
+        (pf.firewall.backend === 'iptables' || pf.firewall.backend === 'nftables') &&
+        sameRules(rulesWithTag(f, forwardTag(spec)), forwardRules(spec, pf.firewall.backend)),
     };
   });
 }
@@ -237,7 +283,15 @@ function forwardSections(f: Facts): FactsSection[] {
     {
       title: `port forwards (libvirt firewall: ${pf.firewall.backend}, ${pf.firewall.why})`,
       columns: ['network', 'proto', 'host', 'guest', 'name', 'source', 'in firewall'],
-      rows: rows.map((r) => [r.network, r.proto, `${r.listen}:${r.host_ports}`, r.guest, r.guest_name ?? '-', r.source, r.active ? 'yes' : 'NO (run kvmnet again)']),
+      rows: rows.map((r) => [
+        r.network,
+        r.proto,
+        `${r.listen}:${r.host_ports}`,
+        r.guest,
+        r.guest_name ?? '-',
+        r.source,
+        r.active ? 'yes' : 'NO (run kvmnet again)',
+      ]),
     },
   ];
 }

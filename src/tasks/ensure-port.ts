@@ -28,9 +28,18 @@ const schema = z.strictObject({
   bridge: interfaceName,
   interface: interfaceName,
   state: presence,
-  migrate: z.boolean().default(false).meta({ description: "move the interface's addresses and routes to the bridge in the same step (safe for the interface that carries SSH)" }),
-  force: z.boolean().default(false).meta({ description: 'add the interface even if it carries the SSH session, without migrating (guarded by an automatic rollback)' }),
-  vlans: z.array(vlanItem).optional().meta({ description: 'VLAN-aware bridge: the VLANs the port carries (ids and ranges like "200-299"); the whole set, others are removed' }),
+  migrate: z
+    .boolean()
+    .default(false)
+    .meta({ description: "move the interface's addresses and routes to the bridge in the same step (safe for the interface that carries SSH)" }),
+  force: z
+    .boolean()
+    .default(false)
+    .meta({ description: 'add the interface even if it carries the SSH session, without migrating (guarded by an automatic rollback)' }),
+  vlans: z
+    .array(vlanItem)
+    .optional()
+    .meta({ description: 'VLAN-aware bridge: the VLANs the port carries (ids and ranges like "200-299"); the whole set, others are removed' }),
   pvid: z.number().int().min(1).max(4094).optional().meta({ description: 'VLAN-aware bridge: the VLAN untagged frames arriving on the port belong to' }),
   untagged: z.array(vlanItem).optional().meta({ description: 'VLAN-aware bridge: VLANs that leave the port untagged (usually the pvid)' }),
   persist,
@@ -55,7 +64,8 @@ const hasVlanArgs = (a: { vlans?: unknown; pvid?: unknown; untagged?: unknown })
 function portVlanProblems(args: Record<string, unknown>): ArgProblem[] {
   if (!hasVlanArgs(args)) return [];
   if (args.state === 'absent') return [{ field: 'vlans', message: 'vlans, pvid and untagged only apply with state: present' }];
-  const known = (l: unknown) => Array.isArray(l) && l.every((x) => (typeof x === 'number' || typeof x === 'string') && !vlanItemProblem(x) && !(typeof x === 'string' && x.includes('{{')));
+  const known = (l: unknown) =>
+    Array.isArray(l) && l.every((x) => (typeof x === 'number' || typeof x === 'string') && !vlanItemProblem(x) && !(typeof x === 'string' && x.includes('{{')));
   if (!known(args.untagged) || (args.vlans !== undefined && !known(args.vlans)) || (args.pvid !== undefined && typeof args.pvid !== 'number')) return [];
   if (args.vlans === undefined) return [];
   const carried = new Set(expandVlanList(args.vlans as Array<number | string>));
@@ -74,10 +84,13 @@ function withPortVlans(args: EnsurePortArgs, plan: Plan, facts: Facts, host: str
   const link = facts.links[iface]!;
   // libvirt creates guests' taps anew at every start: VLANs written on them would not last.
   if (link.kind === 'tun' || /^vnet\d+$/.test(iface)) {
-    throw new RefusedError(`${iface} is a guest's tap on ${host}: libvirt re-creates it when the guest starts, so VLANs set on it would not last. Give guests VLANs through libvirt (<vlan> in the network or its portgroups)`);
+    throw new RefusedError(
+      `${iface} is a guest's tap on ${host}: libvirt re-creates it when the guest starts, so VLANs set on it would not last. Give guests VLANs through libvirt (<vlan> in the network or its portgroups)`,
+    );
   }
   const br = facts.links[bridge]!.bridge;
-  if (!br?.vlanFiltering) throw new RefusedError(`${bridge} does not filter VLANs on ${host}; set vlan_filtering: true on it (ensure_bridge) before giving ports VLANs`);
+  if (!br?.vlanFiltering)
+    throw new RefusedError(`${bridge} does not filter VLANs on ${host}; set vlan_filtering: true on it (ensure_bridge) before giving ports VLANs`);
   const current: PortVlan[] = link.master === bridge ? (link.vlans ?? []) : br.defaultPvid ? [{ id: br.defaultPvid, pvid: true, untagged: true }] : [];
   let wanted: PortVlan[];
   if (args.vlans !== undefined) wanted = wantedVlans(args.vlans, args.pvid, args.untagged);
@@ -97,7 +110,13 @@ function withPortVlans(args: EnsurePortArgs, plan: Plan, facts: Facts, host: str
   };
   const after = factsAfter([...plan.changes, change], facts);
   const show = (f: Facts) => `${describeDevices(f, [iface])}\n${iface} vlans: ${describeVlans(f.links[iface]?.vlans)}`;
-  return { ...plan, noop: undefined, changes: [...plan.changes, change], devices: plan.devices ?? [iface], diff: plan.diff ?? { before: show(facts), after: show(after) } };
+  return {
+    ...plan,
+    noop: undefined,
+    changes: [...plan.changes, change],
+    devices: plan.devices ?? [iface],
+    diff: plan.diff ?? { before: show(facts), after: show(after) },
+  };
 }
 
 /** Forward modes whose bridge libvirt creates and owns (a NIC must never be plugged into those). */
@@ -150,7 +169,9 @@ function refuseUnsafePort(args: EnsurePortArgs, facts: Facts, host: string): voi
   const { bridge, interface: iface } = args;
   const link = facts.links[iface];
   if (!link) {
-    const candidates = Object.values(facts.links).filter((l) => l.kind !== 'bridge' && l.name !== 'lo').map((l) => l.name);
+    const candidates = Object.values(facts.links)
+      .filter((l) => l.kind !== 'bridge' && l.name !== 'lo')
+      .map((l) => l.name);
     throw new RefusedError(`interface ${iface} does not exist on ${host} (interfaces there: ${candidates.join(', ') || 'none'})`);
   }
   const br = facts.links[bridge];
@@ -192,7 +213,8 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
     if (current === undefined || !ifupdownPorts(current).includes(iface)) return [];
     return [{ path: main, content: withoutIfupdownPort(current, iface) }];
   }
-  if (BRIDGE_PORTS_KEYWORDS.has(iface)) throw new RefusedError(`persist: ifupdown cannot list an interface named '${iface}' in bridge_ports: bridge-utils reads it as a keyword`);
+  if (BRIDGE_PORTS_KEYWORDS.has(iface))
+    throw new RefusedError(`persist: ifupdown cannot list an interface named '${iface}' in bridge_ports: bridge-utils reads it as a keyword`);
   if (current === undefined) {
     throw new RefusedError(
       `persist: ifupdown lists the ports of a bridge in the bridge's own stanza, and ${main} does not exist on ${host}: persist the bridge first (ensure_bridge ${bridge} with persist: ifupdown, before this task)`,
@@ -200,7 +222,12 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
   }
   let content = withIfupdownPorts(current, [...new Set([...ifupdownPorts(current), iface])]);
   // The port's VLAN set as `post-up bridge vlan` lines in the bridge's stanza (bridge-utils has no keyword for it).
-  if (args.vlans !== undefined) content = withIfupdownPortVlanLines(content, iface, ifupdownPortVlanLines(iface, ifupdownDefaultPvid(current), wantedVlans(args.vlans, args.pvid, args.untagged)));
+  if (args.vlans !== undefined)
+    content = withIfupdownPortVlanLines(
+      content,
+      iface,
+      ifupdownPortVlanLines(iface, ifupdownDefaultPvid(current), wantedVlans(args.vlans, args.pvid, args.untagged)),
+    );
   const wants: FileWant[] = [{ path: main, content }];
   // A port belongs to one bridge: moving it takes it out of the other bridge's stanza too.
   for (const [path, content] of Object.entries(persisted(facts))) {
@@ -212,7 +239,15 @@ function portFiles(kind: PersistFormat, args: EnsurePortArgs, facts: Facts, host
 }
 
 /** A bridge stanza without PORT: out of bridge_ports, and its `bridge vlan` lines gone. */
-const withoutIfupdownPort = (content: string, port: string) => withIfupdownPortVlanLines(withIfupdownPorts(content, ifupdownPorts(content).filter((p) => p !== port)), port, []);
+const withoutIfupdownPort = (content: string, port: string) =>
+  withIfupdownPortVlanLines(
+    withIfupdownPorts(
+      content,
+      ifupdownPorts(content).filter((p) => p !== port),
+    ),
+    port,
+    [],
+  );
 
 /** The port's VLAN set as [BridgeVLAN] sections (systemd.network(5)), when the task gives one. */
 function withBridgeVlans(network: string, args: EnsurePortArgs): string {
@@ -220,7 +255,7 @@ function withBridgeVlans(network: string, args: EnsurePortArgs): string {
   const vlans = wantedVlans(args.vlans, args.pvid, args.untagged);
   const sections: string[] = [];
   // Consecutive VLANs with the same flags share one section (VLAN=200-299).
-  for (let i = 0; i < vlans.length; ) {
+  for (let i = 0; i < vlans.length;) {
     const v = vlans[i]!;
     let j = i;
     while (!v.pvid && j + 1 < vlans.length && vlans[j + 1]!.id === vlans[j]!.id + 1 && !vlans[j + 1]!.pvid && vlans[j + 1]!.untagged === v.untagged) j++;
@@ -250,7 +285,8 @@ function portDrift(facts: Facts, files: Record<string, string>): string[] {
   for (const p of ports) {
     const link = facts.links[p.iface];
     if (!link) out.push(`${p.iface}: persisted (${p.format}) as a port of ${p.bridge} but not present at runtime`);
-    else if (link.master !== p.bridge) out.push(`${p.iface}: persisted (${p.format}) as a port of ${p.bridge}, but ${link.master ? `a port of ${link.master}` : 'not a port'} at runtime`);
+    else if (link.master !== p.bridge)
+      out.push(`${p.iface}: persisted (${p.format}) as a port of ${p.bridge}, but ${link.master ? `a port of ${link.master}` : 'not a port'} at runtime`);
   }
   // ifupdown: the set the stanza's `bridge vlan` lines leave each port with, against `bridge vlan show`.
   for (const [path, content] of Object.entries(files)) {

@@ -20,7 +20,13 @@ const schema = z.strictObject({
   dst: z.string().meta({ description: "destination: 'default', an address (a host route) or address/prefix; IPv4 or IPv6" }),
   via: ip.optional().meta({ description: 'gateway address (same family as dst)' }),
   dev: interfaceName.optional().meta({ description: 'the device the route leaves by; required with state: present' }),
-  metric: z.number().int().min(0).max(4294967295).optional().meta({ description: 'route priority; default 0 for IPv4 and 1024 for IPv6 (as the kernel sets it)' }),
+  metric: z
+    .number()
+    .int()
+    .min(0)
+    .max(4294967295)
+    .optional()
+    .meta({ description: 'route priority; default 0 for IPv4 and 1024 for IPv6 (as the kernel sets it)' }),
   table: tableArg.meta({ description: 'routing table: a number or a name from /etc/iproute2/rt_tables, as `ip route` lists it (default main)' }),
   src: ip.optional().meta({ description: 'preferred source address for traffic the host sends by this route' }),
   onlink: z.boolean().default(false).meta({ description: 'the gateway is reachable on dev even though no prefix of dev covers it' }),
@@ -67,7 +73,8 @@ export function wantedRoute(args: EnsureRouteArgs): RouteSpec {
   return route;
 }
 
-const shape = (r: RouteSpec | RouteFact) => `${r.gateway ? `via ${r.gateway} ` : ''}dev ${r.dev ?? '?'}${r.prefsrc ? ` src ${r.prefsrc}` : ''}${r.onlink ? ' onlink' : ''}${r.mtu !== undefined ? ` mtu ${r.mtu}` : ''}`;
+const shape = (r: RouteSpec | RouteFact) =>
+  `${r.gateway ? `via ${r.gateway} ` : ''}dev ${r.dev ?? '?'}${r.prefsrc ? ` src ${r.prefsrc}` : ''}${r.onlink ? ' onlink' : ''}${r.mtu !== undefined ? ` mtu ${r.mtu}` : ''}`;
 
 function planRoute(args: EnsureRouteArgs, facts: Facts, host: string): Plan {
   const want = wantedRoute(args);
@@ -82,7 +89,9 @@ function planRoute(args: EnsureRouteArgs, facts: Facts, host: string): Plan {
   if (!facts.links[want.dev]) throw new RefusedError(`device ${want.dev} does not exist on ${host}; create it first`);
   const current = same[0];
   if (current && current.protocol === 'kernel') {
-    throw new RefusedError(`${want.dst}${want.table ? ` table ${want.table}` : ''} is the kernel's own route of an address on ${current.dev} on ${host}; give another metric for a second route`);
+    throw new RefusedError(
+      `${want.dst}${want.table ? ` table ${want.table}` : ''} is the kernel's own route of an address on ${current.dev} on ${host}; give another metric for a second route`,
+    );
   }
   if (current && same.length === 1 && shape(current) === shape(want)) return noop(`route ${where} is ${shape(want)}`);
   const summary = current ? `change route ${where}: ${shape(current)} → ${shape(want)}` : `add route ${where} ${shape(want)}`;
@@ -93,7 +102,8 @@ export const ensureRoute: PlannedTaskModule<'ensure_route', typeof schema> = {
   kind: 'planned',
   type: 'ensure_route',
   schema,
-  defaultName: (args) => `ensure_route ${String(args.dst)}${args.via !== undefined ? ` via ${shown(args.via)}` : ''}${args.dev !== undefined ? ` dev ${shown(args.dev)}` : ''}${args.table !== undefined ? ` table ${shown(args.table)}` : ''}`,
+  defaultName: (args) =>
+    `ensure_route ${String(args.dst)}${args.via !== undefined ? ` via ${shown(args.via)}` : ''}${args.dev !== undefined ? ` dev ${shown(args.dev)}` : ''}${args.table !== undefined ? ` table ${shown(args.table)}` : ''}`,
   argProblems: routeProblems,
   plan: planRoute,
   persistence: { files: routeFiles, drift: routeDrift },

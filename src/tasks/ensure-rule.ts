@@ -14,14 +14,25 @@ import { ruleDrift, ruleFiles } from './routing-persist.js';
 import { shown } from '../text/shown.js';
 
 const schema = z.strictObject({
-  priority: z.number().int().min(1).max(32765).meta({ description: 'the rule\'s priority (lower is looked at first; 0, 32766 and 32767 are the kernel\'s own rules)' }),
+  priority: z
+    .number()
+    .int()
+    .min(1)
+    .max(32765)
+    .meta({ description: "the rule's priority (lower is looked at first; 0, 32766 and 32767 are the kernel's own rules)" }),
   from: z.string().optional().meta({ description: 'source prefix or address the rule matches (default all)' }),
   to: z.string().optional().meta({ description: 'destination prefix or address the rule matches (default all)' }),
   iif: interfaceName.optional().meta({ description: 'incoming interface (lo: traffic the host itself sends)' }),
   oif: interfaceName.optional().meta({ description: 'outgoing interface (sockets bound to a device)' }),
-  fwmark: z.union([z.number().int().min(0).max(4294967295), z.string().regex(/^(0x[0-9a-fA-F]+|\d+)(\/(0x[0-9a-fA-F]+|\d+))?$/, 'a mark like 16, 0x10 or 0x10/0xff')]).optional().meta({ description: 'firewall mark (and /mask) the rule matches' }),
+  fwmark: z
+    .union([z.number().int().min(0).max(4294967295), z.string().regex(/^(0x[0-9a-fA-F]+|\d+)(\/(0x[0-9a-fA-F]+|\d+))?$/, 'a mark like 16, 0x10 or 0x10/0xff')])
+    .optional()
+    .meta({ description: 'firewall mark (and /mask) the rule matches' }),
   table: tableArg.meta({ description: 'the table the rule looks up (a number or a name from /etc/iproute2/rt_tables); required with state: present' }),
-  family: z.union([z.literal(4), z.literal(6)]).optional().meta({ description: 'IPv4 or IPv6 rule when neither from nor to tells (default 4)' }),
+  family: z
+    .union([z.literal(4), z.literal(6)])
+    .optional()
+    .meta({ description: 'IPv4 or IPv6 rule when neither from nor to tells (default 4)' }),
   state: presence,
   persist,
 });
@@ -39,8 +50,10 @@ function ruleProblems(args: Record<string, unknown>): ArgProblem[] {
   const f1 = isText(args.from) ? familyOf(args.from) : undefined;
   const f2 = isText(args.to) ? familyOf(args.to) : undefined;
   if (f1 && f2 && f1 !== f2) problems.push({ field: 'to', message: `from is IPv${f1}, to is IPv${f2}` });
-  if (typeof args.family === 'number' && (f1 ?? f2) && args.family !== (f1 ?? f2)) problems.push({ field: 'family', message: `family ${args.family} does not match from/to (IPv${f1 ?? f2})` });
-  if ((args.state ?? 'present') === 'present' && args.table === undefined) problems.push({ field: 'table', message: 'ensure_rule needs the table to look up with state: present' });
+  if (typeof args.family === 'number' && (f1 ?? f2) && args.family !== (f1 ?? f2))
+    problems.push({ field: 'family', message: `family ${args.family} does not match from/to (IPv${f1 ?? f2})` });
+  if ((args.state ?? 'present') === 'present' && args.table === undefined)
+    problems.push({ field: 'table', message: 'ensure_rule needs the table to look up with state: present' });
   return problems;
 }
 
@@ -97,7 +110,14 @@ export function parseRules(json: string, family: 4 | 6): RuleFact[] {
   });
 }
 
-const sameSelector = (a: RuleSpec | RuleFact, b: RuleSpec | RuleFact) => (a.family === b.family && a.priority === b.priority && (a.from ?? '') === (b.from ?? '') && (a.to ?? '') === (b.to ?? '') && (a.iif ?? '') === (b.iif ?? '') && (a.oif ?? '') === (b.oif ?? '') && (a.fwmark ?? '') === (b.fwmark ?? ''));
+const sameSelector = (a: RuleSpec | RuleFact, b: RuleSpec | RuleFact) =>
+  a.family === b.family &&
+  a.priority === b.priority &&
+  (a.from ?? '') === (b.from ?? '') &&
+  (a.to ?? '') === (b.to ?? '') &&
+  (a.iif ?? '') === (b.iif ?? '') &&
+  (a.oif ?? '') === (b.oif ?? '') &&
+  (a.fwmark ?? '') === (b.fwmark ?? '');
 
 function planRule(args: EnsureRuleArgs, facts: Facts): Plan {
   const want = wantedRule(args);
@@ -109,7 +129,10 @@ function planRule(args: EnsureRuleArgs, facts: Facts): Plan {
     return { changes: gone.map((r) => ({ summary: `delete ${ruleText(r)}`, ops: [{ op: 'rule.del', rule: r as RuleSpec }] })) };
   }
   if (matching.some((r) => sameRule(r, want))) return noop(`${ruleText(want)} is there`);
-  const changes: Change[] = matching.map((r) => ({ summary: `delete ${ruleText(r)} (another table)`, ops: [{ op: 'rule.del' as const, rule: r as RuleSpec }] }));
+  const changes: Change[] = matching.map((r) => ({
+    summary: `delete ${ruleText(r)} (another table)`,
+    ops: [{ op: 'rule.del' as const, rule: r as RuleSpec }],
+  }));
   changes.push({ summary: `add ${ruleText(want)}`, ops: [{ op: 'rule.add', rule: want }] });
   return { changes };
 }
@@ -118,10 +141,14 @@ export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   kind: 'planned',
   type: 'ensure_rule',
   schema,
-  defaultName: (args) => `ensure_rule ${String(args.priority)}${args.from !== undefined ? ` from ${shown(args.from)}` : ''}${args.to !== undefined ? ` to ${shown(args.to)}` : ''}${args.table !== undefined ? ` lookup ${shown(args.table)}` : ''}`,
+  defaultName: (args) =>
+    `ensure_rule ${String(args.priority)}${args.from !== undefined ? ` from ${shown(args.from)}` : ''}${args.to !== undefined ? ` to ${shown(args.to)}` : ''}${args.table !== undefined ? ` lookup ${shown(args.table)}` : ''}`,
   argProblems: ruleProblems,
   plan: (args, facts) => planRule(args, facts),
-  persistence: { files: (format, args, facts, host) => ruleFiles(format, wantedRule(args), ruleDevice(wantedRule(args), facts), args.state, facts, host), drift: ruleDrift },
+  persistence: {
+    files: (format, args, facts, host) => ruleFiles(format, wantedRule(args), ruleDevice(wantedRule(args), facts), args.state, facts, host),
+    drift: ruleDrift,
+  },
   facts: {
     id: 'rules',
     shell: `echo '@@kvmnet:rules@@'; ip -j rule show 2>/dev/null\necho '@@kvmnet:rules6@@'; ip -j -6 rule show 2>/dev/null\n`,
@@ -134,7 +161,14 @@ export const ensureRule: PlannedTaskModule<'ensure_rule', typeof schema> = {
   },
   factsView: {
     json: (f) => ({ rules: (f.rules ?? []).filter(notDefault) }),
-    sections: (f) => [{ title: 'policy rules', columns: ['priority', 'rule'], rows: (f.rules ?? []).filter(notDefault).map((r) => [String(r.priority), ruleText(r).replace(/^rule \d+: /, '')]), empty: '(only the kernel\'s own)' }],
+    sections: (f) => [
+      {
+        title: 'policy rules',
+        columns: ['priority', 'rule'],
+        rows: (f.rules ?? []).filter(notDefault).map((r) => [String(r.priority), ruleText(r).replace(/^rule \d+: /, '')]),
+        empty: "(only the kernel's own)",
+      },
+    ],
   },
 };
 

@@ -21,7 +21,10 @@ const schema = z.strictObject({
   state: presence,
   mtu: z.number().int().min(68).max(65535).optional().meta({ description: "at most the parent's MTU" }),
   up: z.boolean().default(true),
-  migrate: z.boolean().default(false).meta({ description: "the parent's addresses and routes (the management address on a NIC or bond) move onto the VLAN in the same step" }),
+  migrate: z
+    .boolean()
+    .default(false)
+    .meta({ description: "the parent's addresses and routes (the management address on a NIC or bond) move onto the VLAN in the same step" }),
   persist,
 });
 
@@ -54,7 +57,15 @@ export const ensureVlan: PlannedTaskModule<'ensure_vlan', typeof schema> = {
       {
         title: 'vlans',
         columns: ['name', 'parent', 'id', 'state', 'mtu', 'master', 'addresses'],
-        rows: vlansOf(f).map((v) => [v.name, v.parent ?? '-', String(v.id ?? '?'), v.up ? 'up' : 'down', String(v.mtu), v.master ?? '-', v.addresses.join(' ') || '-']),
+        rows: vlansOf(f).map((v) => [
+          v.name,
+          v.parent ?? '-',
+          String(v.id ?? '?'),
+          v.up ? 'up' : 'down',
+          String(v.mtu),
+          v.master ?? '-',
+          v.addresses.join(' ') || '-',
+        ]),
       },
     ],
   },
@@ -84,7 +95,8 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
   if (args.state === 'absent') {
     if (!link) return noop(`VLAN ${name} does not exist`, { ...data, exists: false });
     if (link.kind !== 'vlan') throw new RefusedError(`${name} on ${host} is ${link.kind ? `a ${link.kind}` : 'not a VLAN'}; ensure_vlan will not delete it`);
-    if (facts.session?.dev === name) throw new RefusedError(`VLAN ${name} carries this SSH session on ${host} (${facts.session.serverAddress}); deleting it would cut the host off`);
+    if (facts.session?.dev === name)
+      throw new RefusedError(`VLAN ${name} carries this SSH session on ${host} (${facts.session.serverAddress}); deleting it would cut the host off`);
     return {
       changes: [{ summary: `delete VLAN ${name}`, ops: [{ op: 'link.del', name }] }],
       data: { ...data, exists: false },
@@ -92,15 +104,20 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     };
   }
   const lower = facts.links[parent];
-  if (!lower) throw new RefusedError(`parent ${parent} of VLAN ${name} does not exist on ${host}; create it first (ensure_bond, ensure_bridge) or fix the name`);
-  if (link && link.kind !== 'vlan') throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a VLAN'}; refusing to replace it`);
-  if (lower.master && facts.links[lower.master]?.kind === 'bond') throw new RefusedError(`${parent} is a member of bond ${lower.master} on ${host}; put the VLAN on ${lower.master} instead`);
+  if (!lower)
+    throw new RefusedError(`parent ${parent} of VLAN ${name} does not exist on ${host}; create it first (ensure_bond, ensure_bridge) or fix the name`);
+  if (link && link.kind !== 'vlan')
+    throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a VLAN'}; refusing to replace it`);
+  if (lower.master && facts.links[lower.master]?.kind === 'bond')
+    throw new RefusedError(`${parent} is a member of bond ${lower.master} on ${host}; put the VLAN on ${lower.master} instead`);
   // A bridge port may also be a VLAN's parent (nmstate's bond-in-a-bridge-plus-VLAN layout): the
   // kernel hands a tagged frame to the VLAN device (vlan_do_receive) before the port's rx handler
   // gives the rest, untagged, to the bridge. Nothing to refuse.
   const clash = Object.values(facts.links).find((l) => l.kind === 'vlan' && l.name !== name && l.lower === parent && l.vlan?.id === id);
-  if (clash) throw new RefusedError(`VLAN ${id} already exists on ${parent} as ${clash.name} on ${host}; the kernel allows one per parent (use name: ${clash.name})`);
-  if (args.mtu !== undefined && args.mtu > lower.mtu) throw new RefusedError(`mtu ${args.mtu} of ${name} is above its parent ${parent}'s (${lower.mtu}); raise the parent's first`);
+  if (clash)
+    throw new RefusedError(`VLAN ${id} already exists on ${parent} as ${clash.name} on ${host}; the kernel allows one per parent (use name: ${clash.name})`);
+  if (args.mtu !== undefined && args.mtu > lower.mtu)
+    throw new RefusedError(`mtu ${args.mtu} of ${name} is above its parent ${parent}'s (${lower.mtu}); raise the parent's first`);
 
   const changes: Change[] = [];
   const create = (): Change => ({
@@ -130,7 +147,8 @@ function planVlan(args: EnsureVlanArgs, facts: Facts, host: string): Plan {
     if (!args.up) throw new RefusedError(`migrate: true moves ${parent}'s addresses onto ${name}, which would be down (up: false) on ${host}`);
     changes.push(moving);
   }
-  if (changes.length === 0) return noop(`VLAN ${name} exists as wanted (id ${id} on ${parent}, mtu ${link!.mtu}, ${link!.up ? 'up' : 'down'})`, { ...data, exists: true });
+  if (changes.length === 0)
+    return noop(`VLAN ${name} exists as wanted (id ${id} on ${parent}, mtu ${link!.mtu}, ${link!.up ? 'up' : 'down'})`, { ...data, exists: true });
   const after = factsAfter(changes, facts);
   const describe = (f: Facts) => {
     const l = f.links[name];

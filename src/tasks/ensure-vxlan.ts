@@ -28,12 +28,21 @@ const schema = z.strictObject({
   remotes: z
     .union([z.array(ip), z.string()])
     .optional()
-    .meta({ description: 'unicast underlay addresses of the other ends, a list or one string of addresses separated by spaces or commas (what a template renders): broadcast and unknown frames are sent to each (all-zero MAC forwarding entries, kept exactly as listed; an entry equal to local is left out). Omitted: the entries are left alone' }),
+    .meta({
+      description:
+        'unicast underlay addresses of the other ends, a list or one string of addresses separated by spaces or commas (what a template renders): broadcast and unknown frames are sent to each (all-zero MAC forwarding entries, kept exactly as listed; an entry equal to local is left out). Omitted: the entries are left alone',
+    }),
   group: ip.optional().meta({ description: 'multicast group for flooding, instead of remotes (needs dev)' }),
   dev: interfaceName.optional().meta({ description: 'the underlay device' }),
   dstport: z.number().int().min(1).max(65535).default(4789).meta({ description: 'UDP destination port (IANA: 4789)' }),
   learning: z.boolean().default(true).meta({ description: 'learn remote MAC addresses from received packets' }),
-  mtu: z.number().int().min(68).max(65535).optional().meta({ description: "the VXLAN's MTU; at most the underlay's MTU minus 50 bytes (70 over IPv6), or frames are lost" }),
+  mtu: z
+    .number()
+    .int()
+    .min(68)
+    .max(65535)
+    .optional()
+    .meta({ description: "the VXLAN's MTU; at most the underlay's MTU minus 50 bytes (70 over IPv6), or frames are lost" }),
   up: z.boolean().default(true),
   state: presence,
   persist,
@@ -44,10 +53,13 @@ const isText = (v: unknown): v is string => typeof v === 'string' && !v.includes
 
 function vxlanProblems(args: Record<string, unknown>): ArgProblem[] {
   const problems: ArgProblem[] = [];
-  if ((args.state ?? 'present') === 'present' && args.vni === undefined) problems.push({ field: 'vni', message: 'ensure_vxlan needs a vni with state: present' });
-  if (args.group !== undefined && args.remotes !== undefined) problems.push({ field: 'group', message: 'give either remotes (unicast) or group (multicast), not both' });
+  if ((args.state ?? 'present') === 'present' && args.vni === undefined)
+    problems.push({ field: 'vni', message: 'ensure_vxlan needs a vni with state: present' });
+  if (args.group !== undefined && args.remotes !== undefined)
+    problems.push({ field: 'group', message: 'give either remotes (unicast) or group (multicast), not both' });
   if (args.group !== undefined && args.dev === undefined) problems.push({ field: 'dev', message: 'a multicast group needs the underlay device (dev)' });
-  if (isText(args.group) && isIP(args.group) && !isMulticast(args.group)) problems.push({ field: 'group', message: `${args.group} is not a multicast address (224.0.0.0/4 or ff00::/8)` });
+  if (isText(args.group) && isIP(args.group) && !isMulticast(args.group))
+    problems.push({ field: 'group', message: `${args.group} is not a multicast address (224.0.0.0/4 or ff00::/8)` });
   if (isText(args.remotes)) {
     const bad = splitRemotes(args.remotes).filter((r) => !isIP(r));
     if (bad.length) problems.push({ field: 'remotes', message: `not IP addresses: ${bad.join(', ')}` });
@@ -56,7 +68,8 @@ function vxlanProblems(args: Record<string, unknown>): ArgProblem[] {
   const list = Array.isArray(args.remotes) ? args.remotes : isText(args.remotes) ? splitRemotes(args.remotes) : undefined;
   if (fam && list) {
     list.forEach((r, i) => {
-      if (isText(r) && isIP(r) && isIP(r) !== fam) problems.push({ field: 'remotes', at: [i], message: `${r} is IPv${isIP(r)}, local ${String(args.local)} is IPv${fam}` });
+      if (isText(r) && isIP(r) && isIP(r) !== fam)
+        problems.push({ field: 'remotes', at: [i], message: `${r} is IPv${isIP(r)}, local ${String(args.local)} is IPv${fam}` });
     });
   }
   return problems;
@@ -105,7 +118,8 @@ function planVxlan(args: EnsureVxlanArgs, facts: Facts, host: string): Plan {
     if (link.kind !== 'vxlan') throw new RefusedError(`${name} on ${host} is ${link.kind ? `a ${link.kind}` : 'not a VXLAN'}; ensure_vxlan will not delete it`);
     return { changes: [{ summary: `delete VXLAN ${name}`, ops: [{ op: 'link.del', name }] }], devices: [name] };
   }
-  if (link && link.kind !== 'vxlan') throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a VXLAN'}; refusing to replace it`);
+  if (link && link.kind !== 'vxlan')
+    throw new RefusedError(`${name} exists on ${host} but is ${link.kind ? `a ${link.kind}` : 'not a VXLAN'}; refusing to replace it`);
   const want = wantedVxlan(args);
   if (want.dev && !facts.links[want.dev]) throw new RefusedError(`underlay device ${want.dev} of VXLAN ${name} does not exist on ${host}`);
   if (want.local && !facts.addrs.some((a) => canonicalAddress(a.address) === want.local)) {
@@ -126,7 +140,12 @@ function planVxlan(args: EnsureVxlanArgs, facts: Facts, host: string): Plan {
     for (const dst of remotes ?? (recreate ? (link.fdbRemotes ?? []) : [])) ops.push({ op: 'fdb.append', dev: name, dst });
     if (args.up) ops.push({ op: 'link.up', name, up: true });
     const what = `${vxlanText(want)}${remotes?.length ? `, remotes ${remotes.join(' ')}` : ''}`;
-    changes.push({ summary: recreate ? `re-create VXLAN ${name}: it is ${vxlanText(link.vxlan!)}, wanted ${what}${link.master ? ` (back into ${link.master})` : ''}` : `create VXLAN ${name} (${what})`, ops });
+    changes.push({
+      summary: recreate
+        ? `re-create VXLAN ${name}: it is ${vxlanText(link.vxlan!)}, wanted ${what}${link.master ? ` (back into ${link.master})` : ''}`
+        : `create VXLAN ${name} (${what})`,
+      ops,
+    });
   } else {
     if (args.mtu !== undefined && args.mtu !== link.mtu) changes.push(linkMtuChange(name, link.mtu, args.mtu));
     if (remotes) {
@@ -134,18 +153,27 @@ function planVxlan(args: EnsureVxlanArgs, facts: Facts, host: string): Plan {
       const add = remotes.filter((r) => !have.includes(r));
       const del = have.filter((r) => !remotes.includes(r));
       if (add.length) changes.push({ summary: `${name}: flood to ${add.join(', ')}`, ops: add.map((dst) => ({ op: 'fdb.append' as const, dev: name, dst })) });
-      if (del.length) changes.push({ summary: `${name}: stop flooding to ${del.join(', ')} (not listed)`, ops: del.map((dst) => ({ op: 'fdb.del' as const, dev: name, dst })) });
+      if (del.length)
+        changes.push({
+          summary: `${name}: stop flooding to ${del.join(', ')} (not listed)`,
+          ops: del.map((dst) => ({ op: 'fdb.del' as const, dev: name, dst })),
+        });
     }
     if (args.up !== link.up) changes.push(linkUpChange(name, args.up));
   }
   const after = factsAfter(changes, facts);
   const mtu = after.links[name]?.mtu ?? args.mtu ?? 1500;
   const warning = mtuProblem(name, want, mtu, after);
-  if (changes.length === 0) return noop(`VXLAN ${name} is as wanted (${vxlanText(want)}${remotes ? `, ${remotes.length} remote${remotes.length === 1 ? '' : 's'}` : ''})${warning ? `; warning: ${warning}` : ''}`);
+  if (changes.length === 0)
+    return noop(
+      `VXLAN ${name} is as wanted (${vxlanText(want)}${remotes ? `, ${remotes.length} remote${remotes.length === 1 ? '' : 's'}` : ''})${warning ? `; warning: ${warning}` : ''}`,
+    );
   if (warning) changes[0]!.summary += ` (warning: ${warning})`;
   const describe = (f: Facts) => {
     const l = f.links[name];
-    return l ? `${name}: ${l.vxlan ? vxlanText(l.vxlan) : 'vxlan'} mtu ${l.mtu} ${l.up ? 'up' : 'down'}${l.master ? ` master ${l.master}` : ''}\n${name} remotes: ${(l.fdbRemotes ?? []).join(' ') || '-'}` : `${name}: absent`;
+    return l
+      ? `${name}: ${l.vxlan ? vxlanText(l.vxlan) : 'vxlan'} mtu ${l.mtu} ${l.up ? 'up' : 'down'}${l.master ? ` master ${l.master}` : ''}\n${name} remotes: ${(l.fdbRemotes ?? []).join(' ') || '-'}`
+      : `${name}: absent`;
   };
   return { changes, devices: [name], diff: { before: describe(facts), after: describe(after), notes: warning ? [warning] : undefined } };
 }
@@ -193,7 +221,15 @@ export function applyFdbRemotes(sections: ReadonlyArray<{ key: string; body: str
 export const vxlansOf = (f: Facts) =>
   Object.values(f.links)
     .filter((l) => l.kind === 'vxlan')
-    .map((l) => ({ name: l.name, ...(l.vxlan ?? {}), mtu: l.mtu, up: l.up, master: l.master ?? null, remotes: l.fdbRemotes ?? [], mtuWarning: l.vxlan ? (mtuProblem(l.name, l.vxlan, l.mtu, f) ?? null) : null }));
+    .map((l) => ({
+      name: l.name,
+      ...(l.vxlan ?? {}),
+      mtu: l.mtu,
+      up: l.up,
+      master: l.master ?? null,
+      remotes: l.fdbRemotes ?? [],
+      mtuWarning: l.vxlan ? (mtuProblem(l.name, l.vxlan, l.mtu, f) ?? null) : null,
+    }));
 
 export const ensureVxlan: PlannedTaskModule<'ensure_vxlan', typeof schema> = {
   kind: 'planned',
@@ -219,7 +255,16 @@ export const ensureVxlan: PlannedTaskModule<'ensure_vxlan', typeof schema> = {
       {
         title: 'vxlans',
         columns: ['name', 'vni', 'local', 'dev', 'port', 'mtu', 'master', 'remotes'],
-        rows: vxlansOf(f).map((v) => [v.name + (v.mtuWarning ? ' (!mtu)' : ''), String(v.vni ?? '?'), v.local ?? v.group ?? '-', v.dev ?? '-', String(v.dstport ?? '?'), String(v.mtu), v.master ?? '-', v.remotes.join(' ') || '-']),
+        rows: vxlansOf(f).map((v) => [
+          v.name + (v.mtuWarning ? ' (!mtu)' : ''),
+          String(v.vni ?? '?'),
+          v.local ?? v.group ?? '-',
+          v.dev ?? '-',
+          String(v.dstport ?? '?'),
+          String(v.mtu),
+          v.master ?? '-',
+          v.remotes.join(' ') || '-',
+        ]),
       },
     ],
   },

@@ -105,8 +105,30 @@ export function guestNicRows(f: Facts): GuestNicRow[] {
       const live = d.live?.find((n) => n.mac === mac);
       const config = d.config?.find((n) => n.mac === mac);
       const n = (live ?? config)!;
-      const where = !d.persistent ? 'live only' : !d.running ? 'config only' : live && config ? (aspects(live) === aspects(config) ? 'live+config' : 'differs') : live ? 'live only' : 'config only';
-      rows.push({ domain: d.name, state: d.running ? 'running' : 'shut off', mac, type: n.type, source: n.source, portgroup: n.portgroup ?? null, model: n.model ?? null, tap: live?.tap ?? null, link: n.link, mtu: n.mtu ?? null, in: where });
+      const where = !d.persistent
+        ? 'live only'
+        : !d.running
+          ? 'config only'
+          : live && config
+            ? aspects(live) === aspects(config)
+              ? 'live+config'
+              : 'differs'
+            : live
+              ? 'live only'
+              : 'config only';
+      rows.push({
+        domain: d.name,
+        state: d.running ? 'running' : 'shut off',
+        mac,
+        type: n.type,
+        source: n.source,
+        portgroup: n.portgroup ?? null,
+        model: n.model ?? null,
+        tap: live?.tap ?? null,
+        link: n.link,
+        mtu: n.mtu ?? null,
+        in: where,
+      });
     }
   }
   return rows;
@@ -120,7 +142,19 @@ export const guestNicsView = {
           {
             title: 'Guest NICs',
             columns: ['domain', 'state', 'mac', 'type', 'source', 'portgroup', 'model', 'tap', 'link', 'mtu', 'in'],
-            rows: guestNicRows(f).map((r) => [r.domain, r.state, r.mac, r.type, r.source, r.portgroup ?? '-', r.model ?? '-', r.tap ?? '-', r.link, r.mtu === null ? '-' : String(r.mtu), r.in]),
+            rows: guestNicRows(f).map((r) => [
+              r.domain,
+              r.state,
+              r.mac,
+              r.type,
+              r.source,
+              r.portgroup ?? '-',
+              r.model ?? '-',
+              r.tap ?? '-',
+              r.link,
+              r.mtu === null ? '-' : String(r.mtu),
+              r.in,
+            ]),
             empty: 'no guests',
           },
         ]

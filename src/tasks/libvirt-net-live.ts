@@ -69,7 +69,9 @@ export function withoutLiveParts(net: XmlElement): XmlElement {
       if (c.tag === 'dns') return stripContainer(c, ['host', 'txt', 'srv']);
       if (c.tag === 'forward') return stripContainer(c, ['interface']);
       if (c.tag === 'ip') {
-        const ipChildren = c.children.map((d) => (d.tag === 'dhcp' ? stripContainer(d, ['range', 'host']) : d)).filter((d) => !(d.tag === 'dhcp' && isEmpty(d)));
+        const ipChildren = c.children
+          .map((d) => (d.tag === 'dhcp' ? stripContainer(d, ['range', 'host']) : d))
+          .filter((d) => !(d.tag === 'dhcp' && isEmpty(d)));
         return { ...c, children: ipChildren };
       }
       return c;
@@ -124,7 +126,11 @@ export function classifyNetworkChange(desired: XmlElement, actual: XmlElement, v
   const actualIps = childrenOf(actual, 'ip');
   const used = new Set<number>();
   for (const wantIp of childrenOf(desired, 'ip')) {
-    const index = actualIps.findIndex((h, i) => !used.has(i) && isSubset(withoutLiveParts({ ...desired, children: [wantIp] }).children[0]!, withoutLiveParts({ ...actual, children: [h] }).children[0]!));
+    const index = actualIps.findIndex(
+      (h, i) =>
+        !used.has(i) &&
+        isSubset(withoutLiveParts({ ...desired, children: [wantIp] }).children[0]!, withoutLiveParts({ ...actual, children: [h] }).children[0]!),
+    );
     if (index < 0) return { way: 'restart', parts: ['<ip>'], why: '<ip> cannot change without a restart' };
     used.add(index);
     for (const slot of IP_SLOTS) push(slot.section, childrenOf(child(wantIp, 'dhcp'), slot.tag), childrenOf(child(actualIps[index], 'dhcp'), slot.tag), index);
@@ -134,7 +140,8 @@ export function classifyNetworkChange(desired: XmlElement, actual: XmlElement, v
   const v = parseVersion(version);
   if (!v) return { way: 'restart', parts: [], why: 'the libvirt version on the host is unknown (live updates need 1.2.6 or later)' };
   const old = [...new Set(ops.filter((o) => !atLeast(v, LIVE_SINCE[o.section])).map((o) => o.section))];
-  if (old.length > 0) return { way: 'restart', parts: [], why: old.map((s) => `libvirt ${v.join('.')} cannot update ${s} live (needs ${LIVE_SINCE[s].join('.')})`).join('; ') };
+  if (old.length > 0)
+    return { way: 'restart', parts: [], why: old.map((s) => `libvirt ${v.join('.')} cannot update ${s} live (needs ${LIVE_SINCE[s].join('.')})`).join('; ') };
   // Deletions first: libvirt refuses to add a DHCP host whose MAC, name or address is still taken.
   return { way: 'live', ops: [...ops.filter((o) => o.command === 'delete'), ...ops.filter((o) => o.command === 'add')] };
 }
@@ -155,5 +162,14 @@ export const describeOp = (op: LiveOp): string => `${op.command} ${op.section} $
 
 /** The net-update operation of one change (applies to the running network and its persistent definition). */
 export function netUpdateOp(network: string, op: LiveOp): Op {
-  return { op: 'net.update', name: network, command: op.command, section: op.section, xml: one(op.element), ...(op.parentIndex !== undefined ? { parentIndex: op.parentIndex } : {}), live: true, config: true };
+  return {
+    op: 'net.update',
+    name: network,
+    command: op.command,
+    section: op.section,
+    xml: one(op.element),
+    ...(op.parentIndex !== undefined ? { parentIndex: op.parentIndex } : {}),
+    live: true,
+    config: true,
+  };
 }

@@ -47,7 +47,8 @@ export function applyBondDetails(links: IpLinkDetail[], facts: Facts): void {
       if (str(d.xmit_hash_policy)) bond.xmitHashPolicy = str(d.xmit_hash_policy);
       if (str(d.primary)) bond.primary = str(d.primary);
       if (str(d.active_slave)) bond.activeMember = str(d.active_slave);
-      if (ad && ad.aggregator !== undefined) bond.aggregator = { id: ad.aggregator, ports: ad.num_ports ?? 0, partnerMac: ad.partner_mac ?? '00:00:00:00:00:00' };
+      if (ad && ad.aggregator !== undefined)
+        bond.aggregator = { id: ad.aggregator, ports: ad.num_ports ?? 0, partnerMac: ad.partner_mac ?? '00:00:00:00:00:00' };
       link.bond = bond;
     }
     if (info.info_slave_kind === 'bond' && info.info_slave_data) {

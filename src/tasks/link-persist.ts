@@ -86,14 +86,23 @@ function networkdMembers(all: Record<string, string>, bond: string): Record<stri
 export function bondFiles(kind: PersistFormat, args: BondPersistArgs, facts: Facts): FileWant[] {
   const { name } = args;
   const all = files(facts);
-  const running = Object.values(facts.links).filter((l) => l.master === name).map((l) => l.name).sort();
+  const running = Object.values(facts.links)
+    .filter((l) => l.master === name)
+    .map((l) => l.name)
+    .sort();
   if (kind === 'networkd') {
     const existing = networkdMembers(all, name);
     if (args.state === 'absent') {
       // Deleting the bond deletes its VLANs and releases its members: so do their files.
       const dropIns = Object.keys(all).filter((p) => p.startsWith(`${networkdPaths.dropIns(name)}/`));
-      const vlans = dropIns.flatMap((p) => iniValues(all[p]!, 'VLAN')).flatMap((v) => [networkdPaths.netdev(v), networkdPaths.network(v)]).filter((p) => all[p] !== undefined);
-      return [networkdPaths.netdev(name), networkdPaths.network(name), ...dropIns, ...vlans, ...Object.values(existing)].map((path) => ({ path, content: null }));
+      const vlans = dropIns
+        .flatMap((p) => iniValues(all[p]!, 'VLAN'))
+        .flatMap((v) => [networkdPaths.netdev(v), networkdPaths.network(v)])
+        .filter((p) => all[p] !== undefined);
+      return [networkdPaths.netdev(name), networkdPaths.network(name), ...dropIns, ...vlans, ...Object.values(existing)].map((path) => ({
+        path,
+        content: null,
+      }));
     }
     const mode = args.mode ?? facts.links[name]?.bond?.mode ?? 'balance-rr';
     const netdev = lines(
@@ -113,7 +122,19 @@ export function bondFiles(kind: PersistFormat, args: BondPersistArgs, facts: Fac
     const wants: FileWant[] = [{ path: networkdPaths.netdev(name), content: netdev }, ...deviceNetwork(facts, name, args.up, `ensure_bond ${name}`)];
     const members = args.members ?? (Object.keys(existing).length ? Object.keys(existing) : running);
     for (const m of members) {
-      wants.push({ path: networkdPaths.network(m), content: lines(`# ${HEADER}`, `# ensure_bond ${name}: member ${m}`, '[Match]', `Name=${m}`, '', '[Network]', `Bond=${name}`, args.primary === m && 'PrimarySlave=yes') });
+      wants.push({
+        path: networkdPaths.network(m),
+        content: lines(
+          `# ${HEADER}`,
+          `# ensure_bond ${name}: member ${m}`,
+          '[Match]',
+          `Name=${m}`,
+          '',
+          '[Network]',
+          `Bond=${name}`,
+          args.primary === m && 'PrimarySlave=yes',
+        ),
+      });
     }
     for (const [m, path] of Object.entries(existing)) if (!members.includes(m)) wants.push({ path, content: null });
     return wants;
@@ -121,7 +142,14 @@ export function bondFiles(kind: PersistFormat, args: BondPersistArgs, facts: Fac
   const main = ifupdownPaths.main(name);
   if (args.state === 'absent') return [main, ...Object.keys(all).filter((p) => p.startsWith(`${main}__`))].map((path) => ({ path, content: null }));
   const current = all[main];
-  const slaves = args.members ?? (current !== undefined ? ifupdownOption(current, 'bond-slaves')?.split(/\s+/).filter((s) => s && s !== 'none') : undefined) ?? running;
+  const slaves =
+    args.members ??
+    (current !== undefined
+      ? ifupdownOption(current, 'bond-slaves')
+          ?.split(/\s+/)
+          .filter((s) => s && s !== 'none')
+      : undefined) ??
+    running;
   const mode = args.mode ?? facts.links[name]?.bond?.mode ?? 'balance-rr';
   return [
     {
@@ -159,7 +187,20 @@ export function vlanFiles(kind: PersistFormat, args: VlanPersistArgs, facts: Fac
       return [networkdPaths.netdev(name), networkdPaths.network(name), ...dropIns, ...parents].map((path) => ({ path, content: null }));
     }
     const wants: FileWant[] = [
-      { path: networkdPaths.netdev(name), content: lines(`# ${HEADER}`, `# ensure_vlan ${name}`, '[NetDev]', `Name=${name}`, 'Kind=vlan', args.mtu !== undefined && `MTUBytes=${args.mtu}`, '', '[VLAN]', `Id=${id}`) },
+      {
+        path: networkdPaths.netdev(name),
+        content: lines(
+          `# ${HEADER}`,
+          `# ensure_vlan ${name}`,
+          '[NetDev]',
+          `Name=${name}`,
+          'Kind=vlan',
+          args.mtu !== undefined && `MTUBytes=${args.mtu}`,
+          '',
+          '[VLAN]',
+          `Id=${id}`,
+        ),
+      },
       ...deviceNetwork(facts, name, args.up, `ensure_vlan ${name}`),
       { path: vlanDropIn(parent, name), content: lines(`# ${HEADER}`, `# ensure_vlan ${name}: VLAN ${id} on ${parent}`, '[Network]', `VLAN=${name}`) },
     ];
@@ -167,7 +208,9 @@ export function vlanFiles(kind: PersistFormat, args: VlanPersistArgs, facts: Fac
     if (all[networkdPaths.network(parent)] === undefined) {
       const kindOf = facts.links[parent]?.kind;
       if (kindOf === 'bond' || kindOf === 'bridge') {
-        throw new RefusedError(`persist: networkd creates a VLAN from its parent's .network, and ${networkdPaths.network(parent)} does not exist on ${host}: persist the ${kindOf} first (ensure_${kindOf} ${parent} with persist: networkd, before this task)`);
+        throw new RefusedError(
+          `persist: networkd creates a VLAN from its parent's .network, and ${networkdPaths.network(parent)} does not exist on ${host}: persist the ${kindOf} first (ensure_${kindOf} ${parent} with persist: networkd, before this task)`,
+        );
       }
       wants.push(...deviceNetwork(facts, parent, true, `ensure_vlan ${name}: the parent ${parent}`));
     }
@@ -214,16 +257,31 @@ export function persistedLinks(all: Record<string, string>): PersistedLink[] {
     if (c?.format === 'networkd' && c.role === 'netdev') {
       const name = iniValue(content, 'Name') ?? c.name;
       const kind = iniValue(content, 'Kind');
-      if (kind === 'bond') out.push({ name, format: 'networkd', kind, mode: iniValue(content, 'Mode'), members: Object.keys(networkdMembers(all, name)).sort() });
+      if (kind === 'bond')
+        out.push({ name, format: 'networkd', kind, mode: iniValue(content, 'Mode'), members: Object.keys(networkdMembers(all, name)).sort() });
       if (kind === 'vlan') {
         const parentFile = Object.keys(all).find((p) => p.endsWith(`/vlan-${name}.conf`));
-        const parent = parentFile ? classifyPath(parentFile)?.format === 'networkd' ? (classifyPath(parentFile) as { name: string }).name : undefined : undefined;
+        const parent = parentFile
+          ? classifyPath(parentFile)?.format === 'networkd'
+            ? (classifyPath(parentFile) as { name: string }).name
+            : undefined
+          : undefined;
         out.push({ name, format: 'networkd', kind, id: Number(iniValue(content, 'Id')), parent });
       }
     } else if (c?.format === 'ifupdown' && c.role === 'main') {
       for (const s of ifupdownStanzas(content)) {
         const opt = (k: string) => s.options.find(([key]) => key === k)?.[1];
-        if (opt('bond-mode') !== undefined) out.push({ name: s.iface, format: 'ifupdown', kind: 'bond', mode: opt('bond-mode'), members: (opt('bond-slaves') ?? '').split(/\s+/).filter((m) => m && m !== 'none').sort() });
+        if (opt('bond-mode') !== undefined)
+          out.push({
+            name: s.iface,
+            format: 'ifupdown',
+            kind: 'bond',
+            mode: opt('bond-mode'),
+            members: (opt('bond-slaves') ?? '')
+              .split(/\s+/)
+              .filter((m) => m && m !== 'none')
+              .sort(),
+          });
         const raw = opt('vlan-raw-device');
         const pre = /ip link add link (\S+) name \S+ type vlan id (\d+)/.exec(opt('pre-up') ?? '');
         if (raw !== undefined) out.push({ name: s.iface, format: 'ifupdown', kind: 'vlan', parent: raw, id: Number(s.iface.slice(raw.length + 1)) });
@@ -243,15 +301,20 @@ function linkDrift(kind: 'bond' | 'vlan', facts: Facts, all: Record<string, stri
     else if (link.kind !== kind) out.push(`${p.name}: persisted (${p.format}) as a ${kind}, but ${link.kind ? `a ${link.kind}` : 'not a ' + kind} at runtime`);
     else if (kind === 'bond') {
       if (p.mode && link.bond && p.mode !== link.bond.mode) out.push(`${p.name}: mode ${p.mode} persisted (${p.format}), ${link.bond.mode} at runtime`);
-      const running = Object.values(facts.links).filter((l) => l.master === p.name).map((l) => l.name).sort();
-      if (p.members && p.members.join(',') !== running.join(',')) out.push(`${p.name}: members ${p.members.join(', ') || 'none'} persisted (${p.format}), ${running.join(', ') || 'none'} at runtime`);
+      const running = Object.values(facts.links)
+        .filter((l) => l.master === p.name)
+        .map((l) => l.name)
+        .sort();
+      if (p.members && p.members.join(',') !== running.join(','))
+        out.push(`${p.name}: members ${p.members.join(', ') || 'none'} persisted (${p.format}), ${running.join(', ') || 'none'} at runtime`);
     } else {
       if (p.id !== undefined && link.vlan && p.id !== link.vlan.id) out.push(`${p.name}: VLAN id ${p.id} persisted (${p.format}), ${link.vlan.id} at runtime`);
       if (p.parent && link.lower && p.parent !== link.lower) out.push(`${p.name}: parent ${p.parent} persisted (${p.format}), ${link.lower} at runtime`);
     }
   }
   const names = new Set(persisted.map((p) => p.name));
-  for (const l of Object.values(facts.links)) if (l.kind === kind && !names.has(l.name)) out.push(`${l.name}: ${kind === 'bond' ? 'bond' : 'VLAN'} at runtime but not persisted by kvmnet`);
+  for (const l of Object.values(facts.links))
+    if (l.kind === kind && !names.has(l.name)) out.push(`${l.name}: ${kind === 'bond' ? 'bond' : 'VLAN'} at runtime but not persisted by kvmnet`);
   return out;
 }
 

@@ -13,7 +13,8 @@ export const addrsTo = (addrs: readonly AddrFact[], dev: string): Op[] =>
   addrs.map((a) => ({ op: 'addr.add', dev, address: a.address, prefix: a.prefix, family: a.family, replace: true }));
 
 /** The addresses off the device that holds them. */
-export const addrsFrom = (addrs: readonly AddrFact[]): Op[] => addrs.map((a) => ({ op: 'addr.del', dev: a.dev, address: a.address, prefix: a.prefix, family: a.family }));
+export const addrsFrom = (addrs: readonly AddrFact[]): Op[] =>
+  addrs.map((a) => ({ op: 'addr.del', dev: a.dev, address: a.address, prefix: a.prefix, family: a.family }));
 
 /** The routes onto `dev` (deleting the old device's address took them from it). */
 export const routesTo = (routes: readonly RouteFact[], dev: string): Op[] => routes.map((r) => ({ op: 'route.replace', route: { ...r, dev } }));
@@ -29,6 +30,13 @@ export function planMigration(iface: string, bridge: string, facts: Facts): Chan
   const ops: Op[] = [];
   // The bridge answers with the NIC's MAC, so neighbours' ARP caches stay right.
   if (link.mac) ops.push({ op: 'link.mac', name: bridge, mac: link.mac });
-  ops.push({ op: 'link.up', name: bridge, up: true }, { op: 'link.up', name: iface, up: true }, ...addrsTo(addrs, bridge), { op: 'link.master', name: iface, master: bridge }, ...addrsFrom(addrs), ...routesTo(routes, bridge));
+  ops.push(
+    { op: 'link.up', name: bridge, up: true },
+    { op: 'link.up', name: iface, up: true },
+    ...addrsTo(addrs, bridge),
+    { op: 'link.master', name: iface, master: bridge },
+    ...addrsFrom(addrs),
+    ...routesTo(routes, bridge),
+  );
   return { summary: `migrate ${iface} into ${bridge}: move ${movedText(addrs, routes) || 'nothing'} to ${bridge}, then add ${iface} to ${bridge}`, ops };
 }

@@ -87,7 +87,8 @@ export function describeForward(f: ForwardSpec): string {
   return `${f.proto} ${f.listen ?? '*'}:${ports(f.hostPorts, '-')} → ${to} (${f.network}${f.source ? `, from ${f.source}` : ''})`;
 }
 
-const guestPortsOf = (f: ForwardSpec): [number, number] => (f.guestPort === undefined ? f.hostPorts : [f.guestPort, f.guestPort + f.hostPorts[1] - f.hostPorts[0]]);
+const guestPortsOf = (f: ForwardSpec): [number, number] =>
+  f.guestPort === undefined ? f.hostPorts : [f.guestPort, f.guestPort + f.hostPorts[1] - f.hostPorts[0]];
 
 /** The forward's rules for the host's backend, exactly as the facts read them back. */
 export function forwardRules(f: ForwardSpec, backend: Backend = 'iptables'): string[] {
@@ -103,22 +104,50 @@ function iptablesRules(f: ForwardSpec): string[] {
   const src = f.source ? ['-s', f.source] : [];
   const guestPorts = guestPortsOf(f);
   const dnat = [
-    '-A', DNAT_CHAIN, ...src,
+    '-A',
+    DNAT_CHAIN,
+    ...src,
     ...(f.listen ? ['-d', `${f.listen}/32`] : []),
-    '-p', f.proto,
+    '-p',
+    f.proto,
     // Without a listen address: only connections to the host's own addresses, never traffic passing through.
     ...(f.listen ? [] : ['-m', 'addrtype', '--dst-type', 'LOCAL']),
-    '-m', f.proto, '--dport', ports(f.hostPorts, ':'),
-    '-m', 'comment', commentMatch(tag),
-    '-j', 'DNAT', '--to-destination', f.guestPort === undefined ? f.guestIp : `${f.guestIp}:${ports(guestPorts, '-')}`,
+    '-m',
+    f.proto,
+    '--dport',
+    ports(f.hostPorts, ':'),
+    '-m',
+    'comment',
+    commentMatch(tag),
+    '-j',
+    'DNAT',
+    '--to-destination',
+    f.guestPort === undefined ? f.guestIp : `${f.guestIp}:${ports(guestPorts, '-')}`,
   ];
   const accept = [
-    '-A', FWD_CHAIN, ...src, '-d', `${f.guestIp}/32`, '-o', f.bridge, '-p', f.proto,
-    '-m', f.proto, '--dport', ports(guestPorts, ':'),
+    '-A',
+    FWD_CHAIN,
+    ...src,
+    '-d',
+    `${f.guestIp}/32`,
+    '-o',
+    f.bridge,
+    '-p',
+    f.proto,
+    '-m',
+    f.proto,
+    '--dport',
+    ports(guestPorts, ':'),
     // Only what kvmnet's DNAT sent: the guest's port stays closed to anything else.
-    '-m', 'conntrack', '--ctstate', 'DNAT',
-    '-m', 'comment', commentMatch(tag),
-    '-j', 'ACCEPT',
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'DNAT',
+    '-m',
+    'comment',
+    commentMatch(tag),
+    '-j',
+    'ACCEPT',
   ];
   return [`nat ${dnat.join(' ')}`, `filter ${accept.join(' ')}`];
 }
@@ -154,7 +183,13 @@ export function rulesFileContent(f: ForwardSpec, backend: Backend = 'iptables'):
 export function parseRulesFile(content: string): ForwardSpec | undefined {
   const line = content.split('\n').find((l) => l.startsWith('#forward '));
   if (!line) return undefined;
-  const kv = Object.fromEntries(line.slice(9).trim().split(/\s+/).map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+  const kv = Object.fromEntries(
+    line
+      .slice(9)
+      .trim()
+      .split(/\s+/)
+      .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
+  );
   const [a, b] = (kv.ports ?? '').split('-').map(Number);
   const [gip, gport] = (kv.guest ?? '').split(':');
   if (!kv.network || !kv.proto || a === undefined || Number.isNaN(a) || !gip) return undefined;
@@ -228,8 +263,16 @@ export const portForwardFacts: FactsFragment = {
   },
 };
 
-export function parsePortForwardSections(rulesText: string, backendText: string, files: Array<{ path: string; body: string }>, nftText?: string): PortForwardFacts {
-  const lines = rulesText.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+export function parsePortForwardSections(
+  rulesText: string,
+  backendText: string,
+  files: Array<{ path: string; body: string }>,
+  nftText?: string,
+): PortForwardFacts {
+  const lines = rulesText
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
   const rules = lines.filter((l) => /^(nat|filter) -A KVMNET_/.test(l));
   const firstOf = (t: string) => lines.find((l) => l.startsWith(`${t} first `))?.slice(t.length + 7);
   const iptablesFirst = firstOf('nat') === `-A PREROUTING -j ${DNAT_CHAIN}` && firstOf('filter') === `-A FORWARD -j ${FWD_CHAIN}`;
@@ -238,7 +281,10 @@ export function parsePortForwardSections(rulesText: string, backendText: string,
   rules.push(...nft.dnat.map((r) => `nft-dnat ${r}`), ...nft.accepts.map((r) => `nft-accept ${r}`));
   const fileMap: Record<string, string> = {};
   for (const f of files) {
-    const content = f.body.split('\n').filter((l) => l.startsWith('|')).map((l) => l.slice(1));
+    const content = f.body
+      .split('\n')
+      .filter((l) => l.startsWith('|'))
+      .map((l) => l.slice(1));
     fileMap[f.path] = content.length ? `${content.join('\n')}\n` : '';
   }
   const firewall = firewallBackend(backendText, libvirtChains);
@@ -250,14 +296,20 @@ const isKvmnetNft = (rule: string) => / comment "kvmnet-pf:[^"]*"$/.test(rule);
 
 /** The pf-nft section: kvmnet's DNAT rules, its accepts in libvirt's forward chain, and whether they precede libvirt's jumps there. */
 export function parseNftSection(text: string): { command: boolean; dnat: string[]; accepts: string[]; acceptsFirst: boolean } {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const forward = lines.filter((l) => l.startsWith('forward ')).map((l) => l.slice(8));
   const firstJump = forward.findIndex((r) => / jump /.test(` ${r} `) && !isKvmnetNft(r));
   const accepts = forward.filter(isKvmnetNft);
   const lastOurs = forward.reduce((last, r, i) => (isKvmnetNft(r) ? i : last), -1);
   return {
     command: lines.includes('nft'),
-    dnat: lines.filter((l) => l.startsWith('dnat ')).map((l) => l.slice(5)).filter(isKvmnetNft),
+    dnat: lines
+      .filter((l) => l.startsWith('dnat '))
+      .map((l) => l.slice(5))
+      .filter(isKvmnetNft),
     accepts,
     acceptsFirst: accepts.length > 0 && (firstJump < 0 || lastOurs < firstJump),
   };
@@ -274,7 +326,9 @@ export function firewallBackend(backendText: string, libvirtChains: boolean): Fi
   if (version) {
     const [maj, min] = [Number(version[1]), Number(version[2])];
     const v = version[0];
-    return maj > 10 || (maj === 10 && min >= 4) ? { backend: 'nftables', why: `libvirt ${v} defaults to nftables` } : { backend: 'iptables', why: `libvirt ${v} has only the iptables backend` };
+    return maj > 10 || (maj === 10 && min >= 4)
+      ? { backend: 'nftables', why: `libvirt ${v} defaults to nftables` }
+      : { backend: 'iptables', why: `libvirt ${v} has only the iptables backend` };
   }
   return { backend: 'unknown', why: 'no libvirt firewall rules, no firewall_backend setting and no libvirtd version found' };
 }

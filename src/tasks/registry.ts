@@ -17,7 +17,24 @@ import { ensureVxlan } from './ensure-vxlan.js';
 import { ensureOvsBridge } from './ensure-ovs-bridge.js';
 import { ensureNmUnmanaged } from './ensure-nm-unmanaged.js';
 
-export const taskModules = [ensureBond, ensureVlan, ensureBridge, ensurePort, ensureIp, ensureLibvirtNet, ensureDhcpHost, ensureDnsHost, ensurePortForward, ensureGuestNic, ensureRoute, ensureRule, ensureVxlan, ensureOvsBridge, ensureNmUnmanaged, command] as const;
+export const taskModules = [
+  ensureBond,
+  ensureVlan,
+  ensureBridge,
+  ensurePort,
+  ensureIp,
+  ensureLibvirtNet,
+  ensureDhcpHost,
+  ensureDnsHost,
+  ensurePortForward,
+  ensureGuestNic,
+  ensureRoute,
+  ensureRule,
+  ensureVxlan,
+  ensureOvsBridge,
+  ensureNmUnmanaged,
+  command,
+] as const;
 
 export type AnyTaskModule = (typeof taskModules)[number];
 export type TaskType = AnyTaskModule['type'];

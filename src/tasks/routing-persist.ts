@@ -103,9 +103,12 @@ function needStanza(dev: string, facts: Facts, host: string, what: string): void
 
 function needNetwork(format: PersistFormat, dev: string, facts: Facts, host: string, what: string): void {
   if (format === 'ifupdown') return needStanza(dev, facts, host, what);
-  if (format !== 'networkd') throw new RefusedError(`persist: ${format as string}: kvmnet cannot persist ${what} in this format; set persist: none on this task`);
+  if (format !== 'networkd')
+    throw new RefusedError(`persist: ${format as string}: kvmnet cannot persist ${what} in this format; set persist: none on this task`);
   if ((facts.persisted ?? {})[networkdPaths.network(dev)] === undefined) {
-    throw new RefusedError(`persist: networkd: ${networkdPaths.network(dev)} does not exist on ${host}; networkd applies only the first .network file that matches ${dev}, so kvmnet adds ${what} only to the .network files it writes itself. Persist ${dev} first (ensure_bridge/ensure_port with persist: networkd), or set persist: none here`);
+    throw new RefusedError(
+      `persist: networkd: ${networkdPaths.network(dev)} does not exist on ${host}; networkd applies only the first .network file that matches ${dev}, so kvmnet adds ${what} only to the .network files it writes itself. Persist ${dev} first (ensure_bridge/ensure_port with persist: networkd), or set persist: none here`,
+    );
   }
 }
 
@@ -114,7 +117,10 @@ export function routeFiles(format: PersistFormat, args: EnsureRouteArgs, facts: 
   if (args.state === 'absent') {
     const gone = facts.routes.filter((r) => sameRouteKey(r, want) && r.dev && (!args.dev || r.dev === args.dev));
     const devs = args.dev ? [args.dev] : gone.map((r) => r.dev!);
-    return [...new Set(devs)].map((dev) => ({ path: format === 'ifupdown' ? ifupdownRoutePath({ ...want, dev }) : routeFilePath({ ...want, dev }), content: null }));
+    return [...new Set(devs)].map((dev) => ({
+      path: format === 'ifupdown' ? ifupdownRoutePath({ ...want, dev }) : routeFilePath({ ...want, dev }),
+      content: null,
+    }));
   }
   needNetwork(format, want.dev, facts, host, 'routes');
   if (format === 'ifupdown') return [{ path: ifupdownRoutePath(want), content: ifupdownRoute(want) }];
@@ -124,12 +130,18 @@ export function routeFiles(format: PersistFormat, args: EnsureRouteArgs, facts: 
 export function ruleFiles(format: PersistFormat, rule: RuleSpec, dev: string | undefined, state: 'present' | 'absent', facts: Facts, host: string): FileWant[] {
   if (state === 'absent') {
     // Whichever device's drop-in held it.
-    const own = format === 'ifupdown' ? (p: string) => p.startsWith(`${IFUPDOWN_DIR}/`) && p.endsWith(`__rule-${rule.family === 6 ? '6-' : ''}${rule.priority}`) : (p: string) => p.startsWith(`${NETWORKD_DIR}/`) && p.endsWith(`/rule-${rule.family === 6 ? '6-' : ''}${rule.priority}.conf`);
+    const own =
+      format === 'ifupdown'
+        ? (p: string) => p.startsWith(`${IFUPDOWN_DIR}/`) && p.endsWith(`__rule-${rule.family === 6 ? '6-' : ''}${rule.priority}`)
+        : (p: string) => p.startsWith(`${NETWORKD_DIR}/`) && p.endsWith(`/rule-${rule.family === 6 ? '6-' : ''}${rule.priority}.conf`);
     return Object.keys(facts.persisted ?? {})
       .filter(own)
       .map((path) => ({ path, content: null }));
   }
-  if (!dev) throw new RefusedError(`persist: ${format} writes a rule into the configuration of a device, and this rule names none kvmnet can tell on ${host}: give iif or oif, or a from that is an address of a device, or set persist: none`);
+  if (!dev)
+    throw new RefusedError(
+      `persist: ${format} writes a rule into the configuration of a device, and this rule names none kvmnet can tell on ${host}: give iif or oif, or a from that is an address of a device, or set persist: none`,
+    );
   needNetwork(format, dev, facts, host, 'policy rules');
   if (format === 'ifupdown') return [{ path: ifupdownRulePath(dev, rule), content: ifupdownRule(dev, rule) }];
   return [{ path: ruleFilePath(dev, rule), content: networkdRule(rule) }];

@@ -27,7 +27,8 @@ export function vxlanFiles(format: PersistFormat, args: EnsureVxlanArgs, facts: 
   const { name } = args;
   if (format === 'ifupdown') return ifupdownVxlanFiles(args, facts);
   if (args.state === 'absent') return [networkdPaths.netdev(name), vxlanFdbPath(name)].map((path) => ({ path, content: null }));
-  if (format !== 'networkd') throw new RefusedError(`persist: ${format as string}: kvmnet cannot persist VXLANs in this format on ${host}; set persist: none on this task`);
+  if (format !== 'networkd')
+    throw new RefusedError(`persist: ${format as string}: kvmnet cannot persist VXLANs in this format on ${host}; set persist: none on this task`);
   const v = wantedVxlan(args);
   const netdev = [
     HEADER,
@@ -49,10 +50,19 @@ export function vxlanFiles(format: PersistFormat, args: EnsureVxlanArgs, facts: 
   ].join('\n');
   const wants: FileWant[] = [{ path: networkdPaths.netdev(name), content: netdev }];
   const network = networkdPaths.network(name);
-  if ((facts.persisted ?? {})[network] === undefined) wants.push({ path: network, content: [HEADER, `# ensure_vxlan ${name}`, '[Match]', `Name=${name}`, '', '[Network]', 'ConfigureWithoutCarrier=yes', ''].join('\n') });
+  if ((facts.persisted ?? {})[network] === undefined)
+    wants.push({
+      path: network,
+      content: [HEADER, `# ensure_vxlan ${name}`, '[Match]', `Name=${name}`, '', '[Network]', 'ConfigureWithoutCarrier=yes', ''].join('\n'),
+    });
   const remotes = wantedRemotes(args);
   if (remotes) {
-    const fdb = [HEADER, `# ensure_vxlan ${name}: flooding entries`, ...remotes.flatMap((r) => ['', '[BridgeFDB]', `MACAddress=${ZERO_MAC}`, `Destination=${r}`]), ''].join('\n');
+    const fdb = [
+      HEADER,
+      `# ensure_vxlan ${name}: flooding entries`,
+      ...remotes.flatMap((r) => ['', '[BridgeFDB]', `MACAddress=${ZERO_MAC}`, `Destination=${r}`]),
+      '',
+    ].join('\n');
     wants.push({ path: vxlanFdbPath(name), content: remotes.length ? fdb : null });
   }
   return wants;
@@ -85,10 +95,20 @@ function ifupdownVxlanFiles(args: EnsureVxlanArgs, facts: Facts): FileWant[] {
   const main = ifupdownPaths.main(args.name);
   const auto = ifupdownVxlanAutoPath(args.name);
   // Deleting the VXLAN drops its addresses and routes: so do their files (kvmnet-VX__…).
-  if (args.state === 'absent') return [auto, main, ...Object.keys(facts.persisted ?? {}).filter((p) => p.startsWith(`${main}__`))].map((path) => ({ path, content: null }));
-  const content = [HEADER, `# ensure_vxlan ${args.name} (its auto line is in ${auto}); addresses (ensure_ip) and routes (ensure_route) are in their own files`, `iface ${args.name} inet manual`, ...vxlanStanzaLines(args).map((l) => `    ${l}`), ''].join('\n');
+  if (args.state === 'absent')
+    return [auto, main, ...Object.keys(facts.persisted ?? {}).filter((p) => p.startsWith(`${main}__`))].map((path) => ({ path, content: null }));
+  const content = [
+    HEADER,
+    `# ensure_vxlan ${args.name} (its auto line is in ${auto}); addresses (ensure_ip) and routes (ensure_route) are in their own files`,
+    `iface ${args.name} inet manual`,
+    ...vxlanStanzaLines(args).map((l) => `    ${l}`),
+    '',
+  ].join('\n');
   return [
-    { path: auto, content: [HEADER, `# ensure_vxlan ${args.name}: brought up before the bridges whose stanzas list it as a port`, `auto ${args.name}`, ''].join('\n') },
+    {
+      path: auto,
+      content: [HEADER, `# ensure_vxlan ${args.name}: brought up before the bridges whose stanzas list it as a port`, `auto ${args.name}`, ''].join('\n'),
+    },
     { path: main, content },
   ];
 }
@@ -98,7 +118,9 @@ function ifupdownVxlans(files: Record<string, string>): Array<{ name: string; re
   const out: Array<{ name: string; remotes: string[] }> = [];
   for (const [path, content] of Object.entries(files)) {
     if (!path.startsWith(`${ifupdownPaths.main('')}`) || path.includes('__')) continue;
-    const add = stanzaCommands(content, 'pre-up').map((c) => /^ip link add (\S+) type vxlan /.exec(c)).find(Boolean);
+    const add = stanzaCommands(content, 'pre-up')
+      .map((c) => /^ip link add (\S+) type vxlan /.exec(c))
+      .find(Boolean);
     if (!add) continue;
     const remotes = stanzaCommands(content, 'post-up').flatMap((c) => /^bridge fdb append \S+ dev \S+ dst (\S+)$/.exec(c)?.[1] ?? []);
     out.push({ name: add[1]!, remotes });

@@ -121,8 +121,9 @@ const NOT_LOADED = /Unable to parse|Failed to parse|No inventory was parsed|Skip
 
 /** Python's json.dumps writes NaN and ±Infinity bare; JSON.parse does not read them. */
 function parsePythonJson(text: string): unknown {
-  return JSON.parse(text.replace(/(: |^\s+)(-?Infinity|NaN)(,?)$/gm, (_m, pre: string, v: string, comma: string) => `${pre}"@@pyjson:${v}"${comma}`), (_k, v: unknown) =>
-    typeof v === 'string' && v.startsWith('@@pyjson:') ? Number(v.slice(9)) : v,
+  return JSON.parse(
+    text.replace(/(: |^\s+)(-?Infinity|NaN)(,?)$/gm, (_m, pre: string, v: string, comma: string) => `${pre}"@@pyjson:${v}"${comma}`),
+    (_k, v: unknown) => (typeof v === 'string' && v.startsWith('@@pyjson:') ? Number(v.slice(9)) : v),
   );
 }
 
@@ -144,7 +145,8 @@ export function patternsFor(names: { groups: string[]; hosts: string[] }): strin
   const groups = names.groups.filter((g) => g !== 'all' && g !== 'ungrouped').slice(0, 4);
   const out = ['all', '*', 'ungrouped', 'all[0]', 'all[-1]', 'all[1:3]', 'localhost', 'all:localhost'];
   for (const g of groups) out.push(g, `${g}[0]`, `${g}[-1]`, `${g}[1:]`);
-  if (groups.length >= 2) out.push(`${groups[0]}:${groups[1]}`, `${groups[0]}:&${groups[1]}`, `${groups[0]}:!${groups[1]}`, `all:!${groups[1]}`, `${groups[1]}:${groups[0]}`);
+  if (groups.length >= 2)
+    out.push(`${groups[0]}:${groups[1]}`, `${groups[0]}:&${groups[1]}`, `${groups[0]}:!${groups[1]}`, `all:!${groups[1]}`, `${groups[1]}:${groups[0]}`);
   const h = names.hosts;
   if (h.length) out.push(h[0]!, `~${escapeRegex(h[h.length - 1]!.slice(0, 2))}`, `${h[0]!.slice(0, 1)}*`);
   if (h.length >= 2 && groups.length) out.push(`${h[1]}:${groups[0]}`);
@@ -182,7 +184,14 @@ export function ansibleView(c: Case, results: Map<string, OracleResult>, names?:
     if (kind === 'host') view.hosts.set(arg, r.stdout);
     if (kind === 'pattern') {
       if (r.rc !== 0) view.patterns.set(arg, { error: (r.stderr.match(/ERROR!.*/) ?? [`exit ${r.rc}`])[0] });
-      else view.patterns.set(arg, { hosts: r.stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean) });
+      else
+        view.patterns.set(arg, {
+          hosts: r.stdout
+            .split('\n')
+            .slice(1)
+            .map((l) => l.trim())
+            .filter(Boolean),
+        });
     }
   }
   return view;
@@ -247,4 +256,3 @@ export function documentedRefusals(): string[] {
   const section = readme.slice(start, end === -1 ? undefined : end);
   return [...section.matchAll(/error:\s+`([^`]+)`/g)].map((m) => m[1]!);
 }
-

@@ -1,7 +1,24 @@
 // A second run changes nothing; --check changes nothing and lists every change;
 // --check --detailed-exitcode tells pending changes (8) from none (0).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BRIDGED, convergeBoth, expectFresh, inventory, kvmnet, LAB_HOSTS, link, NAT, netInfo, resetHost, resetHosts, show, snapshot, summaryOf, taskEvents, type LabHost } from './helpers.js';
+import {
+  BRIDGED,
+  convergeBoth,
+  expectFresh,
+  inventory,
+  kvmnet,
+  LAB_HOSTS,
+  link,
+  NAT,
+  netInfo,
+  resetHost,
+  resetHosts,
+  show,
+  snapshot,
+  summaryOf,
+  taskEvents,
+  type LabHost,
+} from './helpers.js';
 
 const CONVERGED: LabHost[] = ['hv1', 'hv2'];
 const FRESH: LabHost = 'hv3';

@@ -1,6 +1,22 @@
 // state: absent for every task type undoes what bridged.yaml and nat-network.yaml made.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addresses, BRIDGED, convergeBoth, inventory, isUp, kvmnet, link, netInfo, netList, resetHost, show, summaryOf, taskEvents, writePlaybook, type LabHost } from './helpers.js';
+import {
+  addresses,
+  BRIDGED,
+  convergeBoth,
+  inventory,
+  isUp,
+  kvmnet,
+  link,
+  netInfo,
+  netList,
+  resetHost,
+  show,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type LabHost,
+} from './helpers.js';
 
 const HOST: LabHost = 'hv2';
 

@@ -1,7 +1,24 @@
 // Refusals: kvmnet must not plug the NIC that carries its own SSH session into a bridge, nor a
 // NIC into a bridge libvirt owns (virbr0 of a NAT network). The host stays as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addresses, expectFresh, inHost, inventory, isUp, kvmnet, labHost, link, netInfo, resetHost, show, summaryOf, taskEvents, virsh, writePlaybook, type LabHost } from './helpers.js';
+import {
+  addresses,
+  expectFresh,
+  inHost,
+  inventory,
+  isUp,
+  kvmnet,
+  labHost,
+  link,
+  netInfo,
+  resetHost,
+  show,
+  summaryOf,
+  taskEvents,
+  virsh,
+  writePlaybook,
+  type LabHost,
+} from './helpers.js';
 
 const HOST: LabHost = 'hv3';
 

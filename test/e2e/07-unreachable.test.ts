@@ -26,7 +26,6 @@ import {
 const DOWN: LabHost = 'hv2';
 const UP: LabHost[] = ['hv1', 'hv3'];
 
-
 /** Kills exactly the sshd lab.json records for HOST, after checking it is that host's sshd (never a broad pkill: other labs run here). */
 async function killSshd(host: LabHost): Promise<number> {
   const h = labHost(host);

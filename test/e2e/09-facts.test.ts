@@ -25,7 +25,12 @@ describe('kvmnet facts', () => {
       expect((await link(h, 'eth1'))?.master).toBe('br0');
       const br0 = (f.bridges as Array<Record<string, unknown>>).find((b) => b.name === 'br0');
       expect(br0).toMatchObject({ name: 'br0', up: true, stp: true, ports: ['eth1'] });
-      expect(f.addresses).toEqual(expect.arrayContaining([{ dev: 'br0', address: '192.168.0.90/24' }, { dev: 'mgmt0', address: `${labHost(h).address}/24` }]));
+      expect(f.addresses).toEqual(
+        expect.arrayContaining([
+          { dev: 'br0', address: '192.168.0.90/24' },
+          { dev: 'mgmt0', address: `${labHost(h).address}/24` },
+        ]),
+      );
       expect(f.ssh).toMatchObject({ address: labHost(h).address, interface: 'mgmt0' });
       expect(f.libvirt).toBe('available');
       const nets = Object.fromEntries((f.networks as Array<Record<string, unknown>>).map((n) => [n.name, n]));
@@ -46,6 +51,10 @@ describe('kvmnet facts', () => {
   it('covers every lab host when not limited', async () => {
     const r = await kvmnet(['facts', '-i', inventory(), '--output', 'json']);
     expect(r.code, show(r)).toBe(0);
-    expect(jsonEvents(r.stdout).map((f) => f.host).sort()).toEqual([...LAB_HOSTS]);
+    expect(
+      jsonEvents(r.stdout)
+        .map((f) => f.host)
+        .sort(),
+    ).toEqual([...LAB_HOSTS]);
   });
 });

@@ -6,7 +6,11 @@ describe('kvmnet lab status', () => {
   it('shows every host with sshd and libvirtd up', async () => {
     const r = await kvmnet(['lab', 'status', '--dir', labDir()]);
     expect(r.code, show(r)).toBe(0);
-    const rows = r.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
     expect(rows.map((row) => row[0])).toEqual([...LAB_HOSTS]);
     for (const row of rows) {
       const h = labHost(row[0] as (typeof LAB_HOSTS)[number]);

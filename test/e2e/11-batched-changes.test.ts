@@ -32,7 +32,10 @@ describe('changes batched into one exec', () => {
     const r = await kvmnet(['run', writePlaybook('batch-clash', CLASH), '-i', inventory(), '--limit', HOST, '--output', 'json']);
     expect(r.code, show(r)).toBe(2);
     const events = taskEvents(r, HOST);
-    expect(events.map((e) => [e.task, e.outcome]), show(r)).toEqual([
+    expect(
+      events.map((e) => [e.task, e.outcome]),
+      show(r),
+    ).toEqual([
       ['bridge br0', 'changed'],
       ['address on br0', 'changed'],
       ["NAT network on br0's subnet", 'failed'],
@@ -52,7 +55,10 @@ describe('changes batched into one exec', () => {
 
   it('the next run picks up where it stopped: only the failed task is still to do', async () => {
     const r = await kvmnet(['run', writePlaybook('batch-clash', CLASH), '-i', inventory(), '--limit', HOST, '--output', 'json', '--check']);
-    expect(taskEvents(r, HOST).map((e) => [e.task, e.outcome]), show(r)).toEqual([
+    expect(
+      taskEvents(r, HOST).map((e) => [e.task, e.outcome]),
+      show(r),
+    ).toEqual([
       ['bridge br0', 'ok'],
       ['address on br0', 'ok'],
       ["NAT network on br0's subnet", 'changed'],

@@ -6,7 +6,24 @@ import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactPath, openInChromium } from './browser.js';
-import { convergeBoth, inHost, inventory, ipJson, kvmnet, LAB_HOSTS, labHost, link, netList, resetHosts, scratchDir, show, summaryOf, taskEvents, writePlaybook, type IpLink } from './helpers.js';
+import {
+  convergeBoth,
+  inHost,
+  inventory,
+  ipJson,
+  kvmnet,
+  LAB_HOSTS,
+  labHost,
+  link,
+  netList,
+  resetHosts,
+  scratchDir,
+  show,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type IpLink,
+} from './helpers.js';
 import { shown } from '../../src/text/shown.js';
 
 const HOSTS = [...LAB_HOSTS];
@@ -14,9 +31,18 @@ const HOSTS = [...LAB_HOSTS];
 /** The SVG's nodes, edges and clusters: id → classes and text. */
 function svgParts(svg: string): Map<string, { classes: string[]; text: string }> {
   type G = { id: string; class: string; text?: unknown; g?: G[] };
-  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, isArray: (tag) => tag === 'g' || tag === 'text' }).parse(svg) as { svg: { g: G[] } };
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true, isArray: (tag) => tag === 'g' || tag === 'text' }).parse(
+    svg,
+  ) as { svg: { g: G[] } };
   const out = new Map<string, { classes: string[]; text: string }>();
-  const textOf = (t: unknown): string => (Array.isArray(t) ? t.map(textOf).join('\n') : typeof t === 'object' && t !== null ? textOf((t as { '#text'?: unknown })['#text']) : t === undefined || t === null ? '' : shown(t));
+  const textOf = (t: unknown): string =>
+    Array.isArray(t)
+      ? t.map(textOf).join('\n')
+      : typeof t === 'object' && t !== null
+        ? textOf((t as { '#text'?: unknown })['#text'])
+        : t === undefined || t === null
+          ? ''
+          : shown(t);
   const walk = (gs: G[]) => {
     for (const g of gs) {
       out.set(g.id, { classes: g.class.split(' '), text: textOf(g.text) });
@@ -60,7 +86,8 @@ describe('kvmnet graph and the HTML report', () => {
       const bridges = links.filter((l) => l.linkinfo?.info_kind === 'bridge').map((l) => l.ifname);
       expect(bridges.sort()).toEqual(['br0', 'br10', 'virbr0']);
       for (const b of bridges) expect(parts.get(`${h}/link:${b}`)?.classes, `${h} ${b}`).toContain('bridge');
-      for (const port of links.filter((l) => l.master)) expect(parts.get(`${h}/link:${port.ifname}->link:${port.master}`), `${h} ${port.ifname} in ${port.master}`).toBeDefined();
+      for (const port of links.filter((l) => l.master))
+        expect(parts.get(`${h}/link:${port.ifname}->link:${port.master}`), `${h} ${port.ifname} in ${port.master}`).toBeDefined();
       expect(parts.get(`${h}/link:eth1->link:br0`)).toBeDefined();
       const nets = await netList(h);
       expect(nets.map((n) => n.name).sort()).toEqual(['bridged-network', 'default', 'net10']);
@@ -152,12 +179,15 @@ describe('kvmnet graph and the HTML report', () => {
   });
 
   it('--report with the plain output, in check mode: the recap as usual, and a picture of the hosts as they are', async () => {
-    const playbook = writePlaybook('report-check', `- name: one more bridge
+    const playbook = writePlaybook(
+      'report-check',
+      `- name: one more bridge
   hosts: all
   tasks:
     - name: bridge br21
       ensure_bridge: { name: br21 }
-`);
+`,
+    );
     const reportFile = join(dir, 'check.html');
     const r = await kvmnet(['run', playbook, '-i', inventory(), '--check', '--report', reportFile]);
     expect(r.code, show(r)).toBe(0);
@@ -171,4 +201,3 @@ describe('kvmnet graph and the HTML report', () => {
     for (const h of HOSTS) expect(await link(h, 'br21')).toBeUndefined();
   });
 });
-

@@ -66,7 +66,9 @@ async function libvirtRules(): Promise<string[]> {
 }
 const tables = async () => (await nftRuleset()).flatMap((i) => (i.table ? [`${i.table.family} ${i.table.name}`] : []));
 async function libvirtChain(chain: string): Promise<NftRule[]> {
-  return (await nftRuleset()).flatMap((i) => (i.rule && i.rule.family === 'ip' && i.rule.table === 'libvirt_network' && i.rule.chain === chain ? [i.rule] : []));
+  return (await nftRuleset()).flatMap((i) =>
+    i.rule && i.rule.family === 'ip' && i.rule.table === 'libvirt_network' && i.rule.chain === chain ? [i.rule] : [],
+  );
 }
 /** kvmnet's accepts come before libvirt's jumps to guest_input & co. in its forward chain (else guest_input's reject wins). */
 async function oursFirst(): Promise<boolean> {
@@ -139,7 +141,10 @@ describe('nat-guests.yaml on a host whose libvirt uses the nftables firewall bac
     libvirtBefore = await libvirtRules();
     expect(libvirtBefore.filter((l) => l.startsWith('ip guest_input ')).length).toBeGreaterThanOrEqual(2);
 
-    writeFileSync(script(), '#!/bin/sh\ncase "$1" in bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$subnet" dev "$interface"; ip route replace default via "${router%% *}";; esac\nexit 0\n');
+    writeFileSync(
+      script(),
+      '#!/bin/sh\ncase "$1" in bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$subnet" dev "$interface"; ip route replace default via "${router%% *}";; esac\nexit 0\n',
+    );
     chmodSync(script(), 0o755);
     for (const g of GUESTS) {
       await sh(['ip', 'netns', 'add', ns(g)]);
@@ -177,9 +182,14 @@ describe('nat-guests.yaml on a host whose libvirt uses the nftables firewall bac
 
   it('each guest gets its reserved address from libvirt’s dnsmasq', async () => {
     for (const g of GUESTS) {
-      const r = await spawnCollect(['ip', 'netns', 'exec', ns(g), 'busybox', 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '10', '-T', '2', '-s', script(), '-x', `hostname:${g.name}`], { timeoutMs: 60_000 });
+      const r = await spawnCollect(
+        ['ip', 'netns', 'exec', ns(g), 'busybox', 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '10', '-T', '2', '-s', script(), '-x', `hostname:${g.name}`],
+        { timeoutMs: 60_000 },
+      );
       expect(r.code, show(r)).toBe(0);
-      const addrs = JSON.parse(await sh(['ip', '-n', ns(g), '-j', 'addr', 'show', 'dev', 'eth0'])) as Array<{ addr_info: Array<{ family: string; local: string }> }>;
+      const addrs = JSON.parse(await sh(['ip', '-n', ns(g), '-j', 'addr', 'show', 'dev', 'eth0'])) as Array<{
+        addr_info: Array<{ family: string; local: string }>;
+      }>;
       expect(addrs[0]!.addr_info.filter((a) => a.family === 'inet').map((a) => a.local)).toEqual([g.ip]);
     }
     const f = await kvmnet(['facts', '-i', inventory(), '--output', 'json']);
@@ -244,7 +254,11 @@ describe('nat-guests.yaml on a host whose libvirt uses the nftables firewall bac
     expect(await tables()).not.toContain('ip kvmnet_pf');
     expect(await ourAccepts()).toEqual([]);
     expect(await libvirtRules()).toEqual(libvirtNow);
-    const files = await inHost(['sh', '-c', 'ls /etc/libvirt/hooks/network.d /etc/libvirt/hooks/daemon.d 2>/dev/null; ls -d /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null; true']);
+    const files = await inHost([
+      'sh',
+      '-c',
+      'ls /etc/libvirt/hooks/network.d /etc/libvirt/hooks/daemon.d 2>/dev/null; ls -d /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null; true',
+    ]);
     expect(files).not.toContain('kvmnet');
     console.log(`[nat-nft] ${tries.attempts} connections tried to reach web1`);
   });

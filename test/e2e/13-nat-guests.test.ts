@@ -11,7 +11,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollect } from './exec.js';
 import { GUESTS, hookSettled as hookSettledIn, reaches, tryConnect as tryConnectTo } from './nat-guests-support.js';
-import { inHost, inventory, kvmnet, labDir, labHost, labPrefix, REPO_PLAYBOOKS, resetHost, scratchDir, show, summaryOf, virsh, waitFor, writePlaybook } from './helpers.js';
+import {
+  inHost,
+  inventory,
+  kvmnet,
+  labDir,
+  labHost,
+  labPrefix,
+  REPO_PLAYBOOKS,
+  resetHost,
+  scratchDir,
+  show,
+  summaryOf,
+  virsh,
+  waitFor,
+  writePlaybook,
+} from './helpers.js';
 
 const HOST = 'hv1';
 const PLAYBOOK = join(REPO_PLAYBOOKS, 'nat-guests.yaml');
@@ -32,7 +47,10 @@ const reachesWeb1 = () => reaches(labHost(HOST).address, 2222, 'hello from web1'
 /** libvirt's own rules: iptables-save without kvmnet's chains, counters and comments. */
 async function libvirtRules(): Promise<string[]> {
   const out = (await inHost(HOST, ['iptables-save'])).stdout;
-  return out.split('\n').filter((l) => l && !l.startsWith('#') && !l.includes('KVMNET')).map((l) => l.replace(/\[\d+:\d+\]/, ''));
+  return out
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#') && !l.includes('KVMNET'))
+    .map((l) => l.replace(/\[\d+:\d+\]/, ''));
 }
 const kvmnetRules = async () => (await inHost(HOST, ['iptables-save'])).stdout.split('\n').filter((l) => l.includes('KVMNET'));
 
@@ -43,7 +61,12 @@ async function plugIn(g: (typeof GUESTS)[number]): Promise<void> {
 async function restartLibvirtd(): Promise<void> {
   const pid = labHost(HOST).libvirtdPid!;
   await inHost(HOST, ['kill', String(pid)]);
-  await waitFor('libvirtd to exit', async () => (await inHost(HOST, ['sh', '-c', `kill -0 ${pid} 2>/dev/null || echo gone`])).stdout.includes('gone'), 30_000, 100);
+  await waitFor(
+    'libvirtd to exit',
+    async () => (await inHost(HOST, ['sh', '-c', `kill -0 ${pid} 2>/dev/null || echo gone`])).stdout.includes('gone'),
+    30_000,
+    100,
+  );
   // `lab up` restarts what is missing (libvirtd the way the lab runs it) and records its pid.
   const r = await kvmnet(['lab', 'up', '--dir', labDir()], { timeoutMs: 180_000 });
   expect(r.code, show(r)).toBe(0);
@@ -61,11 +84,17 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
   beforeAll(async () => {
     await resetHost(HOST);
     // net10 alone first: libvirt's rules as they are before kvmnet forwards anything.
-    const net = writePlaybook('nat-guests-net10', `- hosts: ${HOST}\n  tasks:\n    - ensure_libvirt_net: { name: net10, forward: nat, nat_ports: { start: 1024, end: 65535 }, bridge: { name: br10, stp: true, delay: 0 }, ip: { address: 192.168.30.1, netmask: 255.255.255.0, dhcp: { ranges: [{ start: 192.168.30.50, end: 192.168.30.200 }] } }, state: active, autostart: true }\n`);
+    const net = writePlaybook(
+      'nat-guests-net10',
+      `- hosts: ${HOST}\n  tasks:\n    - ensure_libvirt_net: { name: net10, forward: nat, nat_ports: { start: 1024, end: 65535 }, bridge: { name: br10, stp: true, delay: 0 }, ip: { address: 192.168.30.1, netmask: 255.255.255.0, dhcp: { ranges: [{ start: 192.168.30.50, end: 192.168.30.200 }] } }, state: active, autostart: true }\n`,
+    );
     const r = await kvmnet(['run', net, '-i', inventory(), '--limit', HOST]);
     expect(r.code, show(r)).toBe(0);
     libvirtBefore = await libvirtRules();
-    writeFileSync(script, '#!/bin/sh\ncase "$1" in bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$subnet" dev "$interface"; ip route replace default via "${router%% *}";; esac\nexit 0\n');
+    writeFileSync(
+      script,
+      '#!/bin/sh\ncase "$1" in bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/$subnet" dev "$interface"; ip route replace default via "${router%% *}";; esac\nexit 0\n',
+    );
     chmodSync(script, 0o755);
     for (const g of GUESTS) {
       await sh(['ip', 'netns', 'add', ns(g)]);
@@ -82,7 +111,15 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
     for (const l of listeners) if (l.pid) process.kill(l.pid);
     for (const g of GUESTS) await spawnCollect(['ip', 'netns', 'del', ns(g)], { timeoutMs: 30_000 });
     // Whatever a failed test left: kvmnet's hooks, rules files and chains on hv1 (by hand).
-    await inHost(HOST, ['sh', '-c', 'rm -rf /etc/libvirt/hooks/network.d/kvmnet-port-forwards /etc/libvirt/hooks/daemon.d/kvmnet-port-forwards /etc/libvirt/hooks/kvmnet-port-forwards; for c in "nat PREROUTING KVMNET_DNAT" "filter FORWARD KVMNET_FWD"; do set -- $c; while iptables -t $1 -D $2 -j $3 2>/dev/null; do :; done; iptables -t $1 -F $3 2>/dev/null; iptables -t $1 -X $3 2>/dev/null; done; true'], { check: false });
+    await inHost(
+      HOST,
+      [
+        'sh',
+        '-c',
+        'rm -rf /etc/libvirt/hooks/network.d/kvmnet-port-forwards /etc/libvirt/hooks/daemon.d/kvmnet-port-forwards /etc/libvirt/hooks/kvmnet-port-forwards; for c in "nat PREROUTING KVMNET_DNAT" "filter FORWARD KVMNET_FWD"; do set -- $c; while iptables -t $1 -D $2 -j $3 2>/dev/null; do :; done; iptables -t $1 -F $3 2>/dev/null; iptables -t $1 -X $3 2>/dev/null; done; true',
+      ],
+      { check: false },
+    );
     await resetHost(HOST);
   });
 
@@ -114,7 +151,11 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
     expect(rules).toContain('-A PREROUTING -j KVMNET_DNAT');
     expect(rules).toContain('-A FORWARD -j KVMNET_FWD');
     expect(rules.filter((l) => l.includes('kvmnet-pf:net10:tcp:any:2222'))).toHaveLength(2);
-    const hooks = await inHost(HOST, ['sh', '-c', 'test -x /etc/libvirt/hooks/network.d/kvmnet-port-forwards && test -x /etc/libvirt/hooks/daemon.d/kvmnet-port-forwards && echo ok']);
+    const hooks = await inHost(HOST, [
+      'sh',
+      '-c',
+      'test -x /etc/libvirt/hooks/network.d/kvmnet-port-forwards && test -x /etc/libvirt/hooks/daemon.d/kvmnet-port-forwards && echo ok',
+    ]);
     expect(hooks.stdout.trim()).toBe('ok');
     // Idempotent: nothing more to do.
     const again = await kvmnet(['run', PLAYBOOK, '-i', inventory(), '--limit', HOST, '--output', 'json']);
@@ -123,9 +164,14 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
 
   it('each guest gets its reserved address from libvirt’s dnsmasq', async () => {
     for (const g of GUESTS) {
-      const r = await spawnCollect(['ip', 'netns', 'exec', ns(g), 'busybox', 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '10', '-T', '2', '-s', script, '-x', `hostname:${g.name}`], { timeoutMs: 60_000 });
+      const r = await spawnCollect(
+        ['ip', 'netns', 'exec', ns(g), 'busybox', 'udhcpc', '-i', 'eth0', '-n', '-q', '-f', '-t', '10', '-T', '2', '-s', script, '-x', `hostname:${g.name}`],
+        { timeoutMs: 60_000 },
+      );
       expect(r.code, show(r)).toBe(0);
-      const addrs = JSON.parse(await sh(['ip', '-n', ns(g), '-j', 'addr', 'show', 'dev', 'eth0'])) as Array<{ addr_info: Array<{ family: string; local: string }> }>;
+      const addrs = JSON.parse(await sh(['ip', '-n', ns(g), '-j', 'addr', 'show', 'dev', 'eth0'])) as Array<{
+        addr_info: Array<{ family: string; local: string }>;
+      }>;
       expect(addrs[0]!.addr_info.filter((a) => a.family === 'inet').map((a) => a.local)).toEqual([g.ip]);
     }
     const leases = await virsh(HOST, ['-q', 'net-dhcp-leases', 'net10']);
@@ -200,7 +246,11 @@ describe('nat-guests.yaml: DHCP reservations and a port forward, through the dat
     expect(await kvmnetRules()).toEqual([]);
     expect(await libvirtRules()).toEqual(libvirtNow);
     expect(await libvirtRules()).toEqual(libvirtBefore);
-    const files = await inHost(HOST, ['sh', '-c', 'ls /etc/libvirt/hooks/network.d /etc/libvirt/hooks/daemon.d 2>/dev/null; ls -d /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null; true']);
+    const files = await inHost(HOST, [
+      'sh',
+      '-c',
+      'ls /etc/libvirt/hooks/network.d /etc/libvirt/hooks/daemon.d 2>/dev/null; ls -d /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null; true',
+    ]);
     expect(files.stdout).not.toContain('kvmnet');
     for (const flags of [[], ['--inactive']]) {
       const xml = await virsh(HOST, ['net-dumpxml', ...flags, 'net10']);

@@ -48,7 +48,7 @@ async function linkOf(name: string): Promise<IpLink | undefined> {
   const r = await inHost(HOST, ['ip', '-j', 'link', 'show', 'dev', name], { check: false });
   return r.code === 0 ? (JSON.parse(r.stdout) as IpLink[])[0] : undefined;
 }
-const ifindex = async (name: string) => ((await linkOf(name)))?.ifindex;
+const ifindex = async (name: string) => (await linkOf(name))?.ifindex;
 
 /** Samples the tap's `ip -o link` line inside the host (every ~50 ms) until `stop()`, which returns the samples. */
 async function sampleTap(): Promise<{ stop: () => Promise<string[]> }> {
@@ -107,12 +107,17 @@ describe('ensure_libvirt_net under a running guest', () => {
     // During: every sample has the tap in virbr0 (a restart deletes the bridge under it).
     console.log(`[e2e] ${samples.length} samples of ${tap} during the live update: all in virbr0`);
     expect(samples.length).toBeGreaterThan(3);
-    expect(samples.filter((s) => !s.includes(' master virbr0 ')), samples.join('\n')).toEqual([]);
+    expect(
+      samples.filter((s) => !s.includes(' master virbr0 ')),
+      samples.join('\n'),
+    ).toEqual([]);
     // After: same tap, same bridge (same ifindex: it was never re-created).
     expect((await linkOf(tap))?.master).toBe('virbr0');
     expect(await ifindex('virbr0')).toBe(bridgeBefore);
     for (const inactive of [false, true]) {
-      expect((await netXml(HOST, 'default', { inactive })).ip?.[0]?.dhcp?.range, `inactive=${inactive}`).toEqual([{ start: '192.168.122.100', end: '192.168.122.150' }]);
+      expect((await netXml(HOST, 'default', { inactive })).ip?.[0]?.dhcp?.range, `inactive=${inactive}`).toEqual([
+        { start: '192.168.122.100', end: '192.168.122.150' },
+      ]);
     }
     const again = await kvmnet(['run', pb, '-i', inventory(), '--output', 'json']);
     expect(taskEvents(again, HOST)[0]?.outcome, show(again)).toBe('ok');

@@ -33,7 +33,8 @@ interface Outcome {
 function outcomeOf(jsonl: string, code: number | null): Outcome {
   const events = jsonEvents(jsonl);
   const tasks: Outcome['tasks'] = {};
-  for (const e of events.filter((x) => x.event === 'task')) (tasks[e.host as string] ??= []).push([e.task as string, e.outcome as string, e.changes as string[]]);
+  for (const e of events.filter((x) => x.event === 'task'))
+    (tasks[e.host as string] ??= []).push([e.task as string, e.outcome as string, e.changes as string[]]);
   const summary = events.find((e) => e.event === 'summary') as { hosts: Array<Record<string, unknown>> } | undefined;
   if (!summary) throw new Error(`no summary in:\n${jsonl}`);
   const recap = Object.fromEntries(summary.hosts.map(({ host, ...counters }) => [host as string, counters]));
@@ -42,7 +43,11 @@ function outcomeOf(jsonl: string, code: number | null): Outcome {
 
 async function realState(h: LabHost) {
   const eth1 = await link(h, 'eth1');
-  return { br0: (await link(h, 'br0'))?.linkinfo?.info_kind ?? null, eth1Master: eth1?.master ?? null, br0Addresses: (await link(h, 'br0')) ? await addresses(h, 'br0') : [] };
+  return {
+    br0: (await link(h, 'br0'))?.linkinfo?.info_kind ?? null,
+    eth1Master: eth1?.master ?? null,
+    br0Addresses: (await link(h, 'br0')) ? await addresses(h, 'br0') : [],
+  };
 }
 
 describe('shards: N processes, one merged result', () => {
@@ -77,7 +82,11 @@ describe('shards: N processes, one merged result', () => {
 
   it('2 shards from JOB_COMPLETION_INDEX (as Indexed Job pods), one of them failing, merge to the single run', async () => {
     const runs = await Promise.all(
-      [0, 1].map((index) => kvmnet(['run', playbook, '-i', inventory(), '--output', 'json', '--shard', 'auto'], { env: { JOB_COMPLETION_INDEX: String(index), KVMNET_SHARD_COUNT: '2', KVMNET_RUN_ID: 'e2e-shards-1' } })),
+      [0, 1].map((index) =>
+        kvmnet(['run', playbook, '-i', inventory(), '--output', 'json', '--shard', 'auto'], {
+          env: { JOB_COMPLETION_INDEX: String(index), KVMNET_SHARD_COUNT: '2', KVMNET_RUN_ID: 'e2e-shards-1' },
+        }),
+      ),
     );
     // By name: shard 1 = hv1, hv3; shard 2 = hv2 (the failing one, on its own exit 2).
     const files = runs.map((r, i) => {
@@ -85,7 +94,10 @@ describe('shards: N processes, one merged result', () => {
       writeFileSync(file, r.stdout);
       return file;
     });
-    expect(runs.map((r) => r.code), runs.map(show).join('\n')).toEqual([0, 2]);
+    expect(
+      runs.map((r) => r.code),
+      runs.map(show).join('\n'),
+    ).toEqual([0, 2]);
     const headers = runs.map((r) => jsonEvents(r.stdout)[0]!);
     expect(headers.map((h) => [h.event, h.shard, h.hosts, h.run_id])).toEqual([
       ['header', { index: 1, count: 2, by: 'name' }, ['hv1', 'hv3'], 'e2e-shards-1'],
@@ -109,8 +121,15 @@ describe('shards: N processes, one merged result', () => {
     await resetHosts(LAB_HOSTS);
     const env = { KVMNET_RUN_ID: 'e2e-shards-2' };
     // GitLab numbering (CI_NODE_INDEX is 1-based); shard 2 of 3 (hv2) never starts.
-    const runs = await Promise.all([1, 3].map((i) => kvmnet(['run', playbook, '-i', inventory(), '--output', 'json', '--shard', 'auto'], { env: { ...env, CI_NODE_INDEX: String(i), CI_NODE_TOTAL: '3' } })));
-    expect(runs.map((r) => r.code), runs.map(show).join('\n')).toEqual([0, 0]);
+    const runs = await Promise.all(
+      [1, 3].map((i) =>
+        kvmnet(['run', playbook, '-i', inventory(), '--output', 'json', '--shard', 'auto'], { env: { ...env, CI_NODE_INDEX: String(i), CI_NODE_TOTAL: '3' } }),
+      ),
+    );
+    expect(
+      runs.map((r) => r.code),
+      runs.map(show).join('\n'),
+    ).toEqual([0, 0]);
     const files = runs.map((r, i) => {
       const file = join(dir, `never-${i}.jsonl`);
       writeFileSync(file, r.stdout);
@@ -149,7 +168,10 @@ describe('shards: N processes, one merged result', () => {
     const out = join(dir, 'facts-merged.jsonl');
     const merged = await kvmnet(['merge', ...files, '-o', out]);
     expect(merged.code, show(merged)).toBe(0);
-    const brief = (jsonl: string) => jsonEvents(jsonl).filter((e) => e.event !== 'header').map((e) => [e.host, e.hostname, (e.bridges as Array<{ name: string }>).map((b) => b.name).sort()]);
+    const brief = (jsonl: string) =>
+      jsonEvents(jsonl)
+        .filter((e) => e.event !== 'header')
+        .map((e) => [e.host, e.hostname, (e.bridges as Array<{ name: string }>).map((b) => b.name).sort()]);
     expect(brief(readFileSync(out, 'utf8'))).toEqual(brief(whole.stdout).sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
     expect(brief(readFileSync(out, 'utf8')).map((e) => e[0])).toEqual([...LAB_HOSTS]);
     const svg = await kvmnet(['graph', '--from', out, '--format', 'dot']);
@@ -158,7 +180,9 @@ describe('shards: N processes, one merged result', () => {
   });
 
   it('a shard merged with one of another run (other extra vars) is refused, naming the difference', async () => {
-    const other = await kvmnet(['run', playbook, '-i', inventory(), '--output', 'json', '--shard', '2/3', '-e', 'x=1', '--check'], { env: { KVMNET_RUN_ID: 'e2e-shards-2' } });
+    const other = await kvmnet(['run', playbook, '-i', inventory(), '--output', 'json', '--shard', '2/3', '-e', 'x=1', '--check'], {
+      env: { KVMNET_RUN_ID: 'e2e-shards-2' },
+    });
     const otherFile = join(dir, 'other.jsonl');
     writeFileSync(otherFile, other.stdout);
     const merged = await kvmnet(['merge', join(dir, 'never-0.jsonl'), otherFile, join(dir, 'never-1.jsonl')]);
@@ -167,4 +191,3 @@ describe('shards: N processes, one merged result', () => {
     expect(merged.stderr).toMatch(/the check mode of .*other\.jsonl \(true\) differs/);
   });
 });
-

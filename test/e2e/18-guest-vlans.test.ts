@@ -30,9 +30,21 @@ const SECOND = playbook(`          - { name: web, default: true, vlan: { tags: [
           - { name: trunk, vlan: { tags: [40, 41], trunk: true } }
           - { name: db, vlan: { tags: [50], native: 50, native_mode: tagged, trunk: true } }`);
 
-interface Vlan { trunk?: string; tag: Array<{ id: string; nativeMode?: string }> }
-interface Portgroup { name: string; default?: string; vlan?: Vlan }
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (tag) => tag === 'tag' || tag === 'portgroup' });
+interface Vlan {
+  trunk?: string;
+  tag: Array<{ id: string; nativeMode?: string }>;
+}
+interface Portgroup {
+  name: string;
+  default?: string;
+  vlan?: Vlan;
+}
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  isArray: (tag) => tag === 'tag' || tag === 'portgroup',
+});
 
 async function dump(host: LabHost, inactive: boolean): Promise<{ uuid: string; vlan?: Vlan; virtualport?: { type: string }; portgroup?: Portgroup[] }> {
   const out = await virsh(host, ['net-dumpxml', ...(inactive ? ['--inactive'] : []), 'ovs-net']);
@@ -40,7 +52,12 @@ async function dump(host: LabHost, inactive: boolean): Promise<{ uuid: string; v
 }
 
 const groups = (pgs: Portgroup[] | undefined) =>
-  (pgs ?? []).map((p) => ({ name: p.name, default: p.default ?? 'no', trunk: p.vlan?.trunk ?? 'no', tags: (p.vlan?.tag ?? []).map((t) => `${t.id}${t.nativeMode ? `:${t.nativeMode}` : ''}`) }));
+  (pgs ?? []).map((p) => ({
+    name: p.name,
+    default: p.default ?? 'no',
+    trunk: p.vlan?.trunk ?? 'no',
+    tags: (p.vlan?.tag ?? []).map((t) => `${t.id}${t.nativeMode ? `:${t.nativeMode}` : ''}`),
+  }));
 
 describe('guest VLANs through libvirt (Open vSwitch network, namespace lab)', () => {
   let first = '';
@@ -82,7 +99,9 @@ describe('guest VLANs through libvirt (Open vSwitch network, namespace lab)', ()
     const before = await virsh('hv1', ['net-dumpxml', 'ovs-net']);
     const r = await kvmnet(['run', second, '-i', inventory(), '--limit', 'hv1', '--check', '--diff']);
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toContain('live update, guests keep their link (virsh net-update --live --config: delete portgroup <portgroup name="web" default="yes"><vlan><tag id="30"/></vlan></portgroup>');
+    expect(r.stdout).toContain(
+      'live update, guests keep their link (virsh net-update --live --config: delete portgroup <portgroup name="web" default="yes"><vlan><tag id="30"/></vlan></portgroup>',
+    );
     expect(r.stdout).toMatch(/-\s+<tag id="30"\/>\n\s+\+\s+<tag id="31"\/>/);
     expect(r.stdout).toMatch(/-\s+<portgroup name="plain"\/>/);
     expect(await virsh('hv1', ['net-dumpxml', 'ovs-net'])).toBe(before);
@@ -112,26 +131,39 @@ describe('guest VLANs through libvirt (Open vSwitch network, namespace lab)', ()
   it('kvmnet facts shows the network VLAN and the portgroups', async () => {
     const r = await kvmnet(['facts', '-i', inventory(), '--limit', 'hv1']);
     expect(r.code, show(r)).toBe(0);
-    expect(r.stdout).toMatch(/network vlans and portgroups:\n\s+network\s+portgroup\s+default\s+vlan\n\s+ovs-net\s+-\s+-\s+trunk 10 \(native untagged\), 20\n\s+ovs-net\s+trunk\s+no\s+trunk 40, 41\n\s+ovs-net\s+web\s+yes\s+31\n\s+ovs-net\s+db\s+no\s+trunk 50 \(native tagged\)/);
+    expect(r.stdout).toMatch(
+      /network vlans and portgroups:\n\s+network\s+portgroup\s+default\s+vlan\n\s+ovs-net\s+-\s+-\s+trunk 10 \(native untagged\), 20\n\s+ovs-net\s+trunk\s+no\s+trunk 40, 41\n\s+ovs-net\s+web\s+yes\s+31\n\s+ovs-net\s+db\s+no\s+trunk 50 \(native tagged\)/,
+    );
   });
 
   it('SR-IOV networks take VLANs too: passthrough (started) and hostdev (defined: the lab has no VFs), changed nothing on a second run', async () => {
-    const pb = writePlaybook('guest-vlans-sriov', `- hosts: hv1
+    const pb = writePlaybook(
+      'guest-vlans-sriov',
+      `- hosts: hv1
   tasks:
     - ensure_libvirt_net: { name: sriov-pt, forward: passthrough, forward_interfaces: [eth2], vlan: { tags: [70] }, portgroups: [{ name: v71, vlan: { tags: [71] } }] }
     - ensure_libvirt_net: { name: sriov-hd, forward: hostdev, forward_pf: eth1, vlan: { tags: [80] }, state: defined }
-`);
+`,
+    );
     const r = await kvmnet(['run', pb, '-i', inventory(), '--output', 'json']);
     expect(r.code, show(r)).toBe(0);
     expect(summaryOf(r).hosts.map((h) => [h.host, h.changed])).toEqual([['hv1', 2]]);
     expect(await netInfo('hv1', 'sriov-pt')).toMatchObject({ active: true });
     for (const inactive of [false, true]) {
-      const pt = (parser.parse(await virsh('hv1', ['net-dumpxml', ...(inactive ? ['--inactive'] : []), 'sriov-pt'])) as { network: { forward: { mode: string; interface: { dev: string } }; vlan: Vlan; portgroup: Portgroup[] } }).network;
+      const pt = (
+        parser.parse(await virsh('hv1', ['net-dumpxml', ...(inactive ? ['--inactive'] : []), 'sriov-pt'])) as {
+          network: { forward: { mode: string; interface: { dev: string } }; vlan: Vlan; portgroup: Portgroup[] };
+        }
+      ).network;
       expect(pt.forward).toMatchObject({ mode: 'passthrough', interface: { dev: 'eth2' } });
       expect(pt.vlan).toEqual({ tag: [{ id: '70' }] });
       expect(groups(pt.portgroup)).toEqual([{ name: 'v71', default: 'no', trunk: 'no', tags: ['71'] }]);
     }
-    const hd = (parser.parse(await virsh('hv1', ['net-dumpxml', '--inactive', 'sriov-hd'])) as { network: { forward: { mode: string; managed: string; pf: { dev: string } }; vlan: Vlan } }).network;
+    const hd = (
+      parser.parse(await virsh('hv1', ['net-dumpxml', '--inactive', 'sriov-hd'])) as {
+        network: { forward: { mode: string; managed: string; pf: { dev: string } }; vlan: Vlan };
+      }
+    ).network;
     expect(hd.forward).toEqual({ mode: 'hostdev', managed: 'yes', pf: { dev: 'eth1' } });
     expect(hd.vlan).toEqual({ tag: [{ id: '80' }] });
     const again = await kvmnet(['run', pb, '-i', inventory(), '--output', 'json']);
@@ -139,10 +171,15 @@ describe('guest VLANs through libvirt (Open vSwitch network, namespace lab)', ()
   });
 
   it('validate refuses VLANs on a Linux host bridge with the reason, before contacting any host', async () => {
-    const bad = writePlaybook('guest-vlans-linux', `- hosts: all\n  tasks:\n    - ensure_libvirt_net:\n        name: br-net\n        forward: bridge\n        bridge: { name: br0 }\n        vlan: { tags: [10] }\n`);
+    const bad = writePlaybook(
+      'guest-vlans-linux',
+      `- hosts: all\n  tasks:\n    - ensure_libvirt_net:\n        name: br-net\n        forward: bridge\n        bridge: { name: br0 }\n        vlan: { tags: [10] }\n`,
+    );
     const r = await kvmnet(['validate', bad, '-i', inventory()]);
     expect(r.code, show(r)).toBe(1);
-    expect(r.stderr).toContain(`${bad}:7:9: play 1 › task 1 › ensure_libvirt_net.vlan: VLANs on a Linux host bridge: libvirt 9.0 (Debian 12) refuses them at net-define`);
+    expect(r.stderr).toContain(
+      `${bad}:7:9: play 1 › task 1 › ensure_libvirt_net.vlan: VLANs on a Linux host bridge: libvirt 9.0 (Debian 12) refuses them at net-define`,
+    );
     // What libvirt itself answers, on a lab host, to that definition.
     const xml = "<network><name>br-net</name><forward mode='bridge'/><bridge name='br0'/><vlan><tag id='10'/></vlan></network>";
     const libvirt = await inHost('hv1', ['sh', '-c', `printf '%s' "$1" | virsh net-define /dev/stdin`, 'define', xml], { check: false });

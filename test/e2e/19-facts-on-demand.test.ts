@@ -45,8 +45,14 @@ describe('facts on demand', () => {
     const r = await kvmnet(['facts', '-i', inventory(), '--limit', H, '--output', 'json']);
     expect(r.code, show(r)).toBe(0);
     const log = await calls();
-    expect(log.some((l) => /iptables-save /.test(l)), log.join('\n')).toBe(true);
-    expect(log.some((l) => /\/nft list tables/.test(l)), log.join('\n')).toBe(true);
+    expect(
+      log.some((l) => /iptables-save /.test(l)),
+      log.join('\n'),
+    ).toBe(true);
+    expect(
+      log.some((l) => /\/nft list tables/.test(l)),
+      log.join('\n'),
+    ).toBe(true);
   });
 
   it('a bridged run (bridge, port, address, libvirt network), fresh and again: neither runs on the host', async () => {

@@ -10,7 +10,9 @@ import { inHost, inventory, kvmnet, resetHost, show, summaryOf, taskEvents, writ
 
 const HOST = 'hv3';
 const DIR = new URL('../fixtures/libvirt-networkxml/', import.meta.url);
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.xml')).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.xml'))
+  .sort();
 
 // What libvirt 9.0.0 answers to net-define, in its own words (checked on a lab host by hand).
 const REFUSED: Record<string, RegExp> = {
@@ -44,14 +46,16 @@ const netName = (i: number) => `lx${String(i).padStart(2, '0')}`;
  * running networks may not share one). Everything else stays as libvirt's authors wrote it.
  */
 function adapt(text: string, i: number): string {
-  return text
-    .replace(/<name>[^<]*<\/name>/, `<name>${netName(i)}</name>`)
-    .replace(/(<uuid>[^<]*)[0-9a-fA-F]{2}(<\/uuid>)/, `$1${i.toString(16).padStart(2, '0')}$2`)
-    .replace(/<bridge name=(['"])[^'"]*\1/, `<bridge name='lxb${String(i).padStart(2, '0')}'`)
-    .replace(/192\.168\./g, `10.${100 + i}.`)
-    // An <ip> without netmask is classful: 10.24.10.1 would claim 10.0.0.0/8 and collide with every other.
-    .replace(/10\.24\.10\./g, `198.18.${i}.`)
-    .replace(/2001:db8:ac10:/gi, `2001:db8:${(0xac00 + i).toString(16)}:`);
+  return (
+    text
+      .replace(/<name>[^<]*<\/name>/, `<name>${netName(i)}</name>`)
+      .replace(/(<uuid>[^<]*)[0-9a-fA-F]{2}(<\/uuid>)/, `$1${i.toString(16).padStart(2, '0')}$2`)
+      .replace(/<bridge name=(['"])[^'"]*\1/, `<bridge name='lxb${String(i).padStart(2, '0')}'`)
+      .replace(/192\.168\./g, `10.${100 + i}.`)
+      // An <ip> without netmask is classful: 10.24.10.1 would claim 10.0.0.0/8 and collide with every other.
+      .replace(/10\.24\.10\./g, `198.18.${i}.`)
+      .replace(/2001:db8:ac10:/gi, `2001:db8:${(0xac00 + i).toString(16)}:`)
+  );
 }
 
 const yamlScalar = (s: string) => JSON.stringify(s);
@@ -83,13 +87,21 @@ interface NetState {
 /** uuid, state, the bridge's ifindex and dnsmasq's pid of every corpus network, read in one exec. */
 async function readState(): Promise<Record<string, NetState>> {
   const script = accepted
-    .map((e) => `echo "@@ ${e.name} $(virsh -q net-uuid ${e.name}) $(virsh -q net-info ${e.name} | sed -n 's/^Active:[[:space:]]*//p') $(cat /sys/class/net/$(virsh -q net-info ${e.name} | sed -n 's/^Bridge:[[:space:]]*//p')/ifindex 2>/dev/null || echo -) $(cat /run/libvirt/network/${e.name}.pid 2>/dev/null || echo -)"`)
+    .map(
+      (e) =>
+        `echo "@@ ${e.name} $(virsh -q net-uuid ${e.name}) $(virsh -q net-info ${e.name} | sed -n 's/^Active:[[:space:]]*//p') $(cat /sys/class/net/$(virsh -q net-info ${e.name} | sed -n 's/^Bridge:[[:space:]]*//p')/ifindex 2>/dev/null || echo -) $(cat /run/libvirt/network/${e.name}.pid 2>/dev/null || echo -)"`,
+    )
     .join('\n');
   const out = (await inHost(HOST, ['sh', '-c', script])).stdout;
   const state: Record<string, NetState> = {};
   for (const line of out.split('\n').filter((l) => l.startsWith('@@ '))) {
     const [, name, uuid, active, ifindex, pid] = line.split(/\s+/);
-    state[name!] = { uuid: uuid!, active: active === 'yes', ...(ifindex !== '-' ? { ifindex: Number(ifindex) } : {}), ...(pid !== '-' ? { dnsmasq: pid } : {}) };
+    state[name!] = {
+      uuid: uuid!,
+      active: active === 'yes',
+      ...(ifindex !== '-' ? { ifindex: Number(ifindex) } : {}),
+      ...(pid !== '-' ? { dnsmasq: pid } : {}),
+    };
   }
   return state;
 }
@@ -111,7 +123,10 @@ describe("libvirt's own network definitions: defined once, then left alone", () 
     const r = await kvmnet(['run', writePlaybook('corpus-accepted', playbook(accepted, false)), '-i', inventory(), '--output', 'json'], { timeoutMs: 170_000 });
     expect(r.code, show(r)).toBe(0);
     const events = taskEvents(r, HOST);
-    expect(events.map((e) => [e.task, e.outcome]), show(r)).toEqual(accepted.map((e) => [e.file, 'changed']));
+    expect(
+      events.map((e) => [e.task, e.outcome]),
+      show(r),
+    ).toEqual(accepted.map((e) => [e.file, 'changed']));
     // libvirt 9.0.0 drops <driver model>: said once, when the network is defined.
     const driverModel = events.find((e) => e.task === 'hostdev-pf-driver-model.xml')!;
     expect(JSON.stringify(driverModel)).toMatch(/libvirt 9\.0\.0 on hv3 ignores <forward><driver model> \(not supported before 10\.0\.0\)/);
@@ -123,12 +138,16 @@ describe("libvirt's own network definitions: defined once, then left alone", () 
 
   it('the second run changes nothing and restarts nothing (uuid, bridge and dnsmasq as before)', async () => {
     const before = await readState();
-    const r = await kvmnet(['run', writePlaybook('corpus-accepted-2', playbook(accepted, false)), '-i', inventory(), '--output', 'json'], { timeoutMs: 170_000 });
+    const r = await kvmnet(['run', writePlaybook('corpus-accepted-2', playbook(accepted, false)), '-i', inventory(), '--output', 'json'], {
+      timeoutMs: 170_000,
+    });
     expect(r.code, show(r)).toBe(0);
     expect(summaryOf(r).hosts).toMatchObject([{ host: HOST, changed: 0, failed: 0, ok: accepted.length }]);
     const events = taskEvents(r, HOST);
     expect(events.filter((e) => e.outcome !== 'ok').map((e) => `${e.task}: ${e.outcome} ${e.message}`)).toEqual([]);
-    expect(events.find((e) => e.task === 'hostdev-pf-driver-model.xml')?.message).toMatch(/defined as wanted .*libvirt 9\.0\.0 on hv3 ignores <forward><driver model>/);
+    expect(events.find((e) => e.task === 'hostdev-pf-driver-model.xml')?.message).toMatch(
+      /defined as wanted .*libvirt 9\.0\.0 on hv3 ignores <forward><driver model>/,
+    );
     const after = await readState();
     expect(after).toEqual(before);
     // The check measures something: running networks have a bridge and (with an <ip>) a dnsmasq.
@@ -139,7 +158,10 @@ describe("libvirt's own network definitions: defined once, then left alone", () 
   it("definitions libvirt refuses fail with libvirt's own message, and nothing is defined", async () => {
     const r = await kvmnet(['run', writePlaybook('corpus-refused', playbook(refused, true)), '-i', inventory(), '--output', 'json'], { timeoutMs: 170_000 });
     const events = taskEvents(r, HOST);
-    expect(events.map((e) => e.task), show(r)).toEqual(refused.map((e) => e.file));
+    expect(
+      events.map((e) => e.task),
+      show(r),
+    ).toEqual(refused.map((e) => e.file));
     for (const e of refused) {
       const ev = events.find((x) => x.task === e.file)!;
       expect(ev.outcome, `${e.file}: ${ev.message}`).toBe('failed');

@@ -58,11 +58,15 @@ async function shape(h: LabHost): Promise<unknown> {
   const xmls: Record<string, string> = {};
   // The plan never touches `default`, and earlier test files redefine it on some hosts: its state is
   // compared (nets), its definition is not.
-  for (const n of st.nets.filter((x) => x.name !== 'default')) xmls[n.name] = (await inHost(h, ['virsh', 'net-dumpxml', n.name])).stdout.replace(/<uuid>[^<]*<\/uuid>/, '').replace(/<mac address='[^']*'\/>/, '');
+  for (const n of st.nets.filter((x) => x.name !== 'default'))
+    xmls[n.name] = (await inHost(h, ['virsh', 'net-dumpxml', n.name])).stdout.replace(/<uuid>[^<]*<\/uuid>/, '').replace(/<mac address='[^']*'\/>/, '');
   return { links, addrs, nets: st.nets, xmls };
 }
 
-type Plan = { hosts: Record<string, { tasks: Array<{ name: string; plan?: { changes: Array<{ ops: Array<Record<string, unknown>> }> } }> }>; selection: { hosts: string[] } };
+type Plan = {
+  hosts: Record<string, { tasks: Array<{ name: string; plan?: { changes: Array<{ ops: Array<Record<string, unknown>> }> } }> }>;
+  selection: { hosts: string[] };
+};
 
 describe('saved plans: plan, review, apply exactly that', () => {
   let dir: string;
@@ -164,7 +168,10 @@ describe('saved plans: plan, review, apply exactly that', () => {
     expect(r.code, show(r)).toBe(2);
     for (const h of LAB_HOSTS) {
       const ev = taskEvents(r, h);
-      expect(ev.map((e) => [e.task, e.outcome]), `${h}\n${show(r)}`).toEqual([['saved plan', 'failed']]);
+      expect(
+        ev.map((e) => [e.task, e.outcome]),
+        `${h}\n${show(r)}`,
+      ).toEqual([['saved plan', 'failed']]);
     }
     for (const h of APPLIED) expect(taskEvents(r, h)[0]!.message).toMatch(new RegExp(`^${h}: the plan looks applied already: .*; re-plan$`));
     for (const h of LAB_HOSTS) console.log(`[e2e] saved plan applied again: ${taskEvents(r, h)[0]!.message}`);

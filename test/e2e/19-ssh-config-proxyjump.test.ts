@@ -75,7 +75,10 @@ Host hv*
 
   it('the direct path is blocked: without the config hv3 is unreachable', async () => {
     const direct = join(dir, 'direct.yaml');
-    writeFileSync(direct, `all:\n  vars:\n    user: root\n    ssh_key: ${join(labDir(), 'id_ed25519')}\n    known_hosts: ${join(labDir(), 'known_hosts')}\n    connect_timeout: 2\n  hosts:\n    hv3:\n      host: ${labHost('hv3').address}\n`);
+    writeFileSync(
+      direct,
+      `all:\n  vars:\n    user: root\n    ssh_key: ${join(labDir(), 'id_ed25519')}\n    known_hosts: ${join(labDir(), 'known_hosts')}\n    connect_timeout: 2\n  hosts:\n    hv3:\n      host: ${labHost('hv3').address}\n`,
+    );
     const r = await kvmnet(['facts', '-i', direct, '-F', 'none', '--output', 'json'], { timeoutMs: 60_000 });
     expect(r.code, show(r)).toBe(4);
   });

@@ -18,7 +18,10 @@ describe('ansible.cfg only (no -i)', () => {
     await resetHosts(HOSTS);
     project = scratchDir('ansiblecfg');
     mkdirSync(join(project, 'inventory'));
-    writeFileSync(join(project, 'inventory', 'hosts.yml'), `kvm:\n  hosts:\n${HOSTS.map((h) => `    ${h}:\n      ansible_host: ${labHost(h).address}\n`).join('')}`);
+    writeFileSync(
+      join(project, 'inventory', 'hosts.yml'),
+      `kvm:\n  hosts:\n${HOSTS.map((h) => `    ${h}:\n      ansible_host: ${labHost(h).address}\n`).join('')}`,
+    );
     writeFileSync(
       join(project, 'ansible.cfg'),
       `[defaults]
@@ -51,10 +54,16 @@ ssh_args = -o UserKnownHostsFile=${join(labDir(), 'known_hosts')} -o StrictHostK
       expect(await addresses(h, 'br0')).toContain('192.168.0.90/24');
     }
     // forks = 1: one host's tasks end before the other's start (JSON lines carry the host of each event).
-    const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; host?: string });
+    const events = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; host?: string });
     const order = events.filter((e) => e.host !== undefined && e.event !== 'summary').map((e) => e.host);
     const firstOther = order.findIndex((h) => h !== order[0]);
     expect(firstOther).toBeGreaterThan(0);
-    expect(order.slice(firstOther).every((h) => h !== order[0]), `events interleave: ${order.join(' ')}`).toBe(true);
+    expect(
+      order.slice(firstOther).every((h) => h !== order[0]),
+      `events interleave: ${order.join(' ')}`,
+    ).toBe(true);
   });
 });

@@ -5,7 +5,23 @@
 // that also wrote a port-forward rules file is rolled back to exactly the files and the firewall
 // rules the host had before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectFresh, inHost, inventory, isUp, kvmnet, LAB_HOSTS, link, resetHost, resetHosts, show, snapshot, summaryOf, taskEvents, writePlaybook, type LabHost } from './helpers.js';
+import {
+  expectFresh,
+  inHost,
+  inventory,
+  isUp,
+  kvmnet,
+  LAB_HOSTS,
+  link,
+  resetHost,
+  resetHosts,
+  show,
+  snapshot,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type LabHost,
+} from './helpers.js';
 
 /** The host whose `ip` drops STP. */
 const WRAPPED: LabHost = 'hv2';
@@ -71,10 +87,16 @@ describe('read-back: a setting the host does not take', () => {
     const r = await kvmnet(['run', pb, '-i', inventory(), '--output', 'json']);
     expect(r.code, show(r)).toBe(2);
     const ev = taskEvents(r, WRAPPED);
-    expect(ev.map((e) => [e.task, e.outcome]), show(r)).toEqual([['bridge br0 with STP', 'failed']]);
+    expect(
+      ev.map((e) => [e.task, e.outcome]),
+      show(r),
+    ).toEqual([['bridge br0 with STP', 'failed']]);
     expect(ev[0]!.message).toMatch(/^create bridge br0 \(stp on[^)]*\): applied, not in effect: br0 stp is off, expected on$/);
     for (const h of OTHERS) {
-      expect(taskEvents(r, h).map((e) => e.outcome), h).toEqual(['changed']);
+      expect(
+        taskEvents(r, h).map((e) => e.outcome),
+        h,
+      ).toEqual(['changed']);
       expect(await stpOf(h), h).toBe(1);
     }
     expect(summaryOf(r).hosts.map((x) => [x.host, x.changed, x.failed])).toEqual([
@@ -94,14 +116,20 @@ describe('read-back: a setting the host does not take', () => {
     const ms = Date.now() - t0;
     expect(r.code, show(r)).toBe(2);
     const ev = taskEvents(r, WRAPPED);
-    expect(ev.map((e) => [e.task, e.outcome]), show(r)).toEqual([['bridge br0 with STP', 'rolled_back']]);
+    expect(
+      ev.map((e) => [e.task, e.outcome]),
+      show(r),
+    ).toEqual([['bridge br0 with STP', 'rolled_back']]);
     expect(ev[0]!.message).toMatch(/applied, not in effect: br0 stp is off, expected on; rolled back/);
     // Rolled back by kvmnet over the confirming connection, not by the 15 s timer.
     expect(ms).toBeLessThan(15_000);
     expect(await link(WRAPPED, 'br0')).toBeUndefined();
     await expectFresh(WRAPPED);
     for (const h of OTHERS) {
-      expect(taskEvents(r, h).map((e) => e.outcome), h).toEqual(['changed']);
+      expect(
+        taskEvents(r, h).map((e) => e.outcome),
+        h,
+      ).toEqual(['changed']);
       const br0 = await link(h, 'br0');
       expect(br0?.linkinfo?.info_data?.stp_state, h).toBe(1);
       expect(isUp(br0), h).toBe(true);
@@ -126,10 +154,20 @@ describe('read-back: a setting the host does not take', () => {
       await resetHost(WRAPPED);
       // The NAT network first, in its own run: the forward's planner reads the firewall backend from libvirt's rules.
       for (const [label, task] of [
-        ['net10', 'ensure_libvirt_net: { name: net10, forward: nat, nat_ports: { start: 1024, end: 65535 }, bridge: { name: br10, stp: true, delay: 0 }, ip: { address: 192.168.30.1, netmask: 255.255.255.0, dhcp: { ranges: [{ start: 192.168.30.50, end: 192.168.30.200 }] } }, state: active, autostart: true }'],
+        [
+          'net10',
+          'ensure_libvirt_net: { name: net10, forward: nat, nat_ports: { start: 1024, end: 65535 }, bridge: { name: br10, stp: true, delay: 0 }, ip: { address: 192.168.30.1, netmask: 255.255.255.0, dhcp: { ranges: [{ start: 192.168.30.50, end: 192.168.30.200 }] } }, state: active, autostart: true }',
+        ],
         ['forward', 'ensure_port_forward: { network: net10, guest_ip: 192.168.30.11, host_port: 2222, guest_port: 22 }'],
       ]) {
-        const r = await kvmnet(['run', writePlaybook(`readback-${label}`, `- hosts: ${WRAPPED}\n  tasks:\n    - ${task}\n`), '-i', inventory(), '--limit', WRAPPED]);
+        const r = await kvmnet([
+          'run',
+          writePlaybook(`readback-${label}`, `- hosts: ${WRAPPED}\n  tasks:\n    - ${task}\n`),
+          '-i',
+          inventory(),
+          '--limit',
+          WRAPPED,
+        ]);
         expect(r.code, show(r)).toBe(0);
       }
     });
@@ -157,7 +195,10 @@ ${BRIDGE_TASK('\n      confirm_group: g')}`,
       const r = await kvmnet(['run', pb, '-i', inventory(), '--limit', WRAPPED, '--output', 'json']);
       expect(r.code, show(r)).toBe(2);
       const ev = taskEvents(r);
-      expect(ev.map((e) => [e.task, e.outcome]), show(r)).toEqual([
+      expect(
+        ev.map((e) => [e.task, e.outcome]),
+        show(r),
+      ).toEqual([
         ['second forward', 'rolled_back'],
         ['bridge br0 with STP', 'rolled_back'],
       ]);

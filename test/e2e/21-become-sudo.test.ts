@@ -7,7 +7,24 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnCollect } from './exec.js';
-import { BRIDGED, addresses, inHost, inventory, jsonEvents, kvmnet, labDir, labHost, link, resetHosts, scratchDir, show, summaryOf, taskEvents, writePlaybook, type LabHost } from './helpers.js';
+import {
+  BRIDGED,
+  addresses,
+  inHost,
+  inventory,
+  jsonEvents,
+  kvmnet,
+  labDir,
+  labHost,
+  link,
+  resetHosts,
+  scratchDir,
+  show,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type LabHost,
+} from './helpers.js';
 import { resetFleet } from './rollout/support.js';
 
 const USER = 'kvmnetops';
@@ -122,7 +139,9 @@ describe('become through sudo as an unprivileged user', () => {
     expect(hosts.find((h) => h.host === 'hv1')).toMatchObject({ failed: 1, unreachable: 0 });
     const [facts] = taskEvents(r, 'hv1');
     expect(facts, show(r)).toMatchObject({ task: 'gathering facts', outcome: 'failed' });
-    expect(facts!.message).toMatch(/: sudo rejected the become password \(become_password \/ ansible_become_password\) \(sudo said: .*incorrect password attempt/);
+    expect(facts!.message).toMatch(
+      /: sudo rejected the become password \(become_password \/ ansible_become_password\) \(sudo said: .*incorrect password attempt/,
+    );
     // sudo's own delay after a wrong password is ~2 s: no command timeout (120 s) is waited for.
     console.log(`[become] wrong password: run failed after ${elapsed} ms`);
     expect(elapsed).toBeLessThan(20_000);
@@ -136,7 +155,9 @@ describe('become through sudo as an unprivileged user', () => {
     const r = await kvmnet(['run', failingPlaybook(), '-i', none, '--limit', 'hv1']);
     const elapsed = Date.now() - started;
     expect(r.code, show(r)).not.toBe(0);
-    expect(`${r.stdout}${r.stderr}`, show(r)).toMatch(/sudo asks for a password and none was given: set become_password \(ansible_become_password\), or allow the user NOPASSWD in sudoers \(sudo said: sudo: a password is required\)/);
+    expect(`${r.stdout}${r.stderr}`, show(r)).toMatch(
+      /sudo asks for a password and none was given: set become_password \(ansible_become_password\), or allow the user NOPASSWD in sudoers \(sudo said: sudo: a password is required\)/,
+    );
     console.log(`[become] no password: run failed after ${elapsed} ms`);
     expect(elapsed).toBeLessThan(15_000);
   });
@@ -151,24 +172,35 @@ describe('become through sudo as an unprivileged user', () => {
     expect(r.code, show(r)).not.toBe(0);
     const [facts] = taskEvents(r, 'hv1');
     expect(facts, show(r)).toMatchObject({ task: 'gathering facts', outcome: 'failed' });
-    expect(facts!.message).toMatch(/: sudo asked "\[sudo\] password for %p:", which kvmnet cannot answer \(it only gives the become password at sudo's own prompt\) \(sudo said: .*expired/);
+    expect(facts!.message).toMatch(
+      /: sudo asked "\[sudo\] password for %p:", which kvmnet cannot answer \(it only gives the become password at sudo's own prompt\) \(sudo said: .*expired/,
+    );
     console.log(`[become] expired account: run failed after ${elapsed} ms`);
     expect(elapsed).toBeLessThan(20_000);
     expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
   });
 
-  it('a slow sudo (the host name does not resolve, DNS does not answer) is reported once per host, with the cause, in JSON and plain output', async ({ onTestFinished }) => {
+  it('a slow sudo (the host name does not resolve, DNS does not answer) is reported once per host, with the cause, in JSON and plain output', async ({
+    onTestFinished,
+  }) => {
     const H: LabHost = 'hv2';
     // In the host's own /etc (a private overlay): its name out of /etc/hosts, and a DNS server that never answers
     // (a silent UDP socket in the host's netns) with a 2 s timeout per query: what an unreachable DNS server does.
     const silent = `require('dgram').createSocket('udp4').bind(53, '127.0.0.53'); setTimeout(() => {}, 600000)`;
-    const started = await inHost(H, ['sh', '-c', `set -e
+    const started = await inHost(H, [
+      'sh',
+      '-c',
+      `set -e
 cp /etc/hosts /run/e2e-hosts && cp -P /etc/resolv.conf /run/e2e-resolv
 grep -v "[[:space:]]$(hostname)$" /run/e2e-hosts > /etc/hosts
 rm -f /etc/resolv.conf && printf 'nameserver 127.0.0.53\\noptions timeout:2 attempts:1\\n' > /etc/resolv.conf
 nohup "$1" -e "$2" >/dev/null 2>&1 </dev/null & echo $!
 # Until it listens, a query gets "port unreachable" at once instead of no answer.
-for i in $(seq 100); do ss -Hlun 'sport = :53' | grep -q 127.0.0.53 && exit 0; sleep 0.1; done; exit 1`, 'slow-dns', process.execPath, silent]);
+for i in $(seq 100); do ss -Hlun 'sport = :53' | grep -q 127.0.0.53 && exit 0; sleep 0.1; done; exit 1`,
+      'slow-dns',
+      process.execPath,
+      silent,
+    ]);
     const listener = Number(started.stdout.trim());
     onTestFinished(async () => {
       process.kill(listener, 'SIGTERM');
@@ -183,10 +215,16 @@ for i in $(seq 100); do ss -Hlun 'sport = :53' | grep -q 127.0.0.53 && exit 0; s
     const json = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', H, '--output', 'json'], { timeoutMs: 120_000 });
     expect(json.code, show(json)).toBe(0);
     expect(summaryOf(json).hosts).toMatchObject([{ host: H, changed: 0, failed: 0 }]);
-    const warnings = jsonEvents(json.stdout).filter((e) => e.event === 'warning').map((e) => e.message as string);
+    const warnings = jsonEvents(json.stdout)
+      .filter((e) => e.event === 'warning')
+      .map((e) => e.message as string);
     const slow = warnings.filter((m) => m.startsWith(`sudo on ${H} took `));
     expect(slow, show(json)).toHaveLength(1);
-    expect(slow[0]).toMatch(new RegExp(`^sudo on ${H} took \\d+\\.\\d s to start: sudo resolves the host's own name and "${H}" does not resolve \\(not in /etc/hosts\\?\\), so every sudo waits for DNS to give up; add it to the host's /etc/hosts$`));
+    expect(slow[0]).toMatch(
+      new RegExp(
+        `^sudo on ${H} took \\d+\\.\\d s to start: sudo resolves the host's own name and "${H}" does not resolve \\(not in /etc/hosts\\?\\), so every sudo waits for DNS to give up; add it to the host's /etc/hosts$`,
+      ),
+    );
     console.log(`[become] ${slow[0]}`);
 
     const plain = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', H], { timeoutMs: 120_000 });
@@ -201,8 +239,15 @@ for i in $(seq 100); do ss -Hlun 'sport = :53' | grep -q 127.0.0.53 && exit 0; s
     const r = await kvmnet(['run', BRIDGED, '-i', inv, '--limit', H, '--output', 'json'], { timeoutMs: 120_000 });
     expect(r.code, show(r)).toBe(0);
     const slow = jsonEvents(r.stdout).filter((e) => e.event === 'warning' && String(e.message).startsWith(`sudo on ${H} took `));
-    expect(slow.map((e) => e.message), show(r)).toEqual([
-      expect.stringMatching(new RegExp(`^sudo on ${H} took [3-9]\\.\\d s to start, though the host resolves its own name "${H}" at once: look at sudo's PAM stack and sudoers sources`)),
+    expect(
+      slow.map((e) => e.message),
+      show(r),
+    ).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^sudo on ${H} took [3-9]\\.\\d s to start, though the host resolves its own name "${H}" at once: look at sudo's PAM stack and sudoers sources`,
+        ),
+      ),
     ]);
     console.log(`[become] ${String(slow[0]?.message)}`);
   });
@@ -213,7 +258,13 @@ for i in $(seq 100); do ss -Hlun 'sport = :53' | grep -q 127.0.0.53 && exit 0; s
     await resetHosts([H]);
     await addSudoUser(H, `${USER} ALL=(ALL) ALL`);
     const cutInv = join(scratchDir('become-cut'), 'inventory.yaml');
-    writeFileSync(cutInv, readFileSync(inv, 'utf8').replace(/ {2}hosts:\n[\s\S]*$/, `  hosts:\n    ${H}:\n      host: ${labHost(H).address}\n      ansible_become_password: ${JSON.stringify(PASSWORD)}\n`));
+    writeFileSync(
+      cutInv,
+      readFileSync(inv, 'utf8').replace(
+        / {2}hosts:\n[\s\S]*$/,
+        `  hosts:\n    ${H}:\n      host: ${labHost(H).address}\n      ansible_become_password: ${JSON.stringify(PASSWORD)}\n`,
+      ),
+    );
     const playbook = writePlaybook(
       'become-cut',
       `- name: a forced cut

@@ -53,7 +53,9 @@ function comparable(f: Facts): unknown {
     if (l.kind === 'bridge' && !links.some((p) => p.master === l.name)) delete l.mac;
   }
   c.addrs = c.addrs.filter((a) => a.scope !== 'link').sort((a, b) => `${a.dev} ${a.address}`.localeCompare(`${b.dev} ${b.address}`));
-  c.routes = c.routes.filter((r) => !(r.family === 6 && (r.dst.startsWith('fe80') || r.dst.startsWith('ff00') || r.dst === 'multicast'))).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  c.routes = c.routes
+    .filter((r) => !(r.family === 6 && (r.dst.startsWith('fe80') || r.dst.startsWith('ff00') || r.dst === 'multicast')))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   for (const d of Object.values(c.dhcp ?? {})) d.leases = [];
   return c;
 }
@@ -72,9 +74,11 @@ async function runOps(ops: readonly Op[]): Promise<void> {
 
 // ---- what the cases start from (by hand, not through kvmnet) -----------------------------------
 
-const BRIDGE = 'ip link add kvb0 type bridge stp_state 1 forward_delay 400 && ip link set eth2 master kvb0 && ip link set eth2 up && ip link set kvb0 up && ip address add 192.0.2.1/24 dev kvb0 && ip route add 198.51.100.0/24 via 192.0.2.254 dev kvb0 metric 50';
+const BRIDGE =
+  'ip link add kvb0 type bridge stp_state 1 forward_delay 400 && ip link set eth2 master kvb0 && ip link set eth2 up && ip link set kvb0 up && ip address add 192.0.2.1/24 dev kvb0 && ip route add 198.51.100.0/24 via 192.0.2.254 dev kvb0 metric 50';
 const BRIDGE6 = 'ip -6 address add 2001:db8:1::1/64 dev kvb0 nodad && ip -6 route add 2001:db8:2::/64 via 2001:db8:1::fe dev kvb0 metric 50';
-const NET_XML = "<network><name>kvnet</name><bridge name='kvnbr0' stp='on' delay='0'/><ip address='203.0.113.1' netmask='255.255.255.0'><dhcp><range start='203.0.113.100' end='203.0.113.200'/><host mac='52:54:00:71:00:01' name='g1' ip='203.0.113.11'/></dhcp></ip></network>";
+const NET_XML =
+  "<network><name>kvnet</name><bridge name='kvnbr0' stp='on' delay='0'/><ip address='203.0.113.1' netmask='255.255.255.0'><dhcp><range start='203.0.113.100' end='203.0.113.200'/><host mac='52:54:00:71:00:01' name='g1' ip='203.0.113.11'/></dhcp></ip></network>";
 const NET_DEFINED = `printf '%s' "${NET_XML}" | virsh -q net-define /dev/stdin >/dev/null`;
 const NET_ACTIVE = `${NET_DEFINED} && virsh -q net-start kvnet >/dev/null`;
 const NETWORKD_FILE = '/etc/systemd/network/10-kvmnet-kvb0.netdev';
@@ -119,7 +123,12 @@ const CASES: Case[] = [
   { name: 'link.up (down)', setup: BRIDGE, ops: [{ op: 'link.up', name: 'eth2', up: false }], exactL3: true },
   // The kernel drops the IPv4 routes through a link that goes down.
   { name: 'link.up (down, a bridge with an address and a route)', setup: BRIDGE, ops: [{ op: 'link.up', name: 'kvb0', up: false }], exactL3: true },
-  { name: 'link.up (down, a bridge with IPv6 addresses and routes)', setup: `${BRIDGE} && ${BRIDGE6}`, ops: [{ op: 'link.up', name: 'kvb0', up: false }], exactL3: true },
+  {
+    name: 'link.up (down, a bridge with IPv6 addresses and routes)',
+    setup: `${BRIDGE} && ${BRIDGE6}`,
+    ops: [{ op: 'link.up', name: 'kvb0', up: false }],
+    exactL3: true,
+  },
   { name: 'link.master (into a bridge)', setup: 'ip link add kvb0 type bridge', ops: [{ op: 'link.master', name: 'eth2', master: 'kvb0' }] },
   { name: 'link.master (nomaster)', setup: BRIDGE, ops: [{ op: 'link.master', name: 'eth2', master: null }] },
   { name: 'link.mtu', ops: [{ op: 'link.mtu', name: 'eth2', mtu: 1400 }] },
@@ -128,20 +137,44 @@ const CASES: Case[] = [
   // addresses and routes
   { name: 'addr.add IPv4', ops: [{ op: 'addr.add', dev: 'eth2', address: '192.0.2.7', prefix: 24, family: 4 }] },
   { name: 'addr.add IPv6', ops: [{ op: 'addr.add', dev: 'eth2', address: '2001:db8::7', prefix: 64, family: 6 }] },
-  { name: 'addr.del (a second address)', setup: `${BRIDGE} && ip address add 192.0.2.2/24 dev kvb0`, ops: [{ op: 'addr.del', dev: 'kvb0', address: '192.0.2.2', prefix: 24, family: 4 }] },
+  {
+    name: 'addr.del (a second address)',
+    setup: `${BRIDGE} && ip address add 192.0.2.2/24 dev kvb0`,
+    ops: [{ op: 'addr.del', dev: 'kvb0', address: '192.0.2.2', prefix: 24, family: 4 }],
+  },
   // The kernel drops every route through a link when its last IPv4 address goes.
-  { name: 'addr.del (the only address, a route through it)', setup: BRIDGE, ops: [{ op: 'addr.del', dev: 'kvb0', address: '192.0.2.1', prefix: 24, family: 4 }] },
-  { name: 'addr.del (the only IPv6 address, a route through it)', setup: `${BRIDGE} && ${BRIDGE6}`, ops: [{ op: 'addr.del', dev: 'kvb0', address: '2001:db8:1::1', prefix: 64, family: 6 }] },
+  {
+    name: 'addr.del (the only address, a route through it)',
+    setup: BRIDGE,
+    ops: [{ op: 'addr.del', dev: 'kvb0', address: '192.0.2.1', prefix: 24, family: 4 }],
+  },
+  {
+    name: 'addr.del (the only IPv6 address, a route through it)',
+    setup: `${BRIDGE} && ${BRIDGE6}`,
+    ops: [{ op: 'addr.del', dev: 'kvb0', address: '2001:db8:1::1', prefix: 64, family: 6 }],
+  },
   { name: 'route.replace (new)', setup: BRIDGE.replace(/ && ip route add .*$/, ''), ops: [{ op: 'route.replace', route: ROUTE }] },
   { name: 'route.replace (another gateway)', setup: BRIDGE, ops: [{ op: 'route.replace', route: { ...ROUTE, gateway: '192.0.2.253' } }] },
   { name: 'route.del', setup: BRIDGE, ops: [{ op: 'route.del', route: ROUTE }] },
   // libvirt networks
   { name: 'net.define (new)', ops: [{ op: 'net.define', name: 'kvnet', xml: NET_XML }] },
   // As a planner redefines a network: libvirt's definition (with its uuid), changed.
-  { name: 'net.define (redefined)', setup: NET_DEFINED, ops: (before) => [{ op: 'net.define', name: 'kvnet', xml: netXmlOf(before).replace("delay='0'", "delay='2'") }] },
-  { name: 'net.undefine (autostarted, inactive)', setup: `${NET_DEFINED} && virsh -q net-autostart kvnet >/dev/null`, ops: [{ op: 'net.undefine', name: 'kvnet' }] },
+  {
+    name: 'net.define (redefined)',
+    setup: NET_DEFINED,
+    ops: (before) => [{ op: 'net.define', name: 'kvnet', xml: netXmlOf(before).replace("delay='0'", "delay='2'") }],
+  },
+  {
+    name: 'net.undefine (autostarted, inactive)',
+    setup: `${NET_DEFINED} && virsh -q net-autostart kvnet >/dev/null`,
+    ops: [{ op: 'net.undefine', name: 'kvnet' }],
+  },
   // Started and stopped once before: libvirt creates its firewall chains at the first start and keeps them.
-  { name: 'net.undefine (active: it stays, transient)', setup: `${NET_ACTIVE} && virsh -q net-autostart kvnet >/dev/null`, ops: [{ op: 'net.undefine', name: 'kvnet' }] },
+  {
+    name: 'net.undefine (active: it stays, transient)',
+    setup: `${NET_ACTIVE} && virsh -q net-autostart kvnet >/dev/null`,
+    ops: [{ op: 'net.undefine', name: 'kvnet' }],
+  },
   { name: 'net.start', setup: `${NET_ACTIVE} && virsh -q net-destroy kvnet >/dev/null`, ops: [{ op: 'net.start', name: 'kvnet' }] },
   { name: 'net.destroy', setup: NET_ACTIVE, ops: [{ op: 'net.destroy', name: 'kvnet' }] },
   { name: 'net.autostart (on)', setup: NET_DEFINED, ops: [{ op: 'net.autostart', name: 'kvnet', on: true }] },
@@ -149,26 +182,70 @@ const CASES: Case[] = [
   {
     name: 'net.update add (DHCP host, live and config)',
     setup: NET_ACTIVE,
-    ops: [{ op: 'net.update', name: 'kvnet', command: 'add', section: 'ip-dhcp-host', xml: "<host mac='52:54:00:71:00:02' name='g2' ip='203.0.113.12'/>", live: true, config: true }],
+    ops: [
+      {
+        op: 'net.update',
+        name: 'kvnet',
+        command: 'add',
+        section: 'ip-dhcp-host',
+        xml: "<host mac='52:54:00:71:00:02' name='g2' ip='203.0.113.12'/>",
+        live: true,
+        config: true,
+      },
+    ],
   },
   {
     name: 'net.update modify (DHCP host, live and config)',
     setup: NET_ACTIVE,
-    ops: [{ op: 'net.update', name: 'kvnet', command: 'modify', section: 'ip-dhcp-host', xml: "<host mac='52:54:00:71:00:01' name='g1' ip='203.0.113.21'/>", live: true, config: true }],
+    ops: [
+      {
+        op: 'net.update',
+        name: 'kvnet',
+        command: 'modify',
+        section: 'ip-dhcp-host',
+        xml: "<host mac='52:54:00:71:00:01' name='g1' ip='203.0.113.21'/>",
+        live: true,
+        config: true,
+      },
+    ],
   },
   {
     name: 'net.update delete (DHCP host, live and config)',
     setup: NET_ACTIVE,
-    ops: [{ op: 'net.update', name: 'kvnet', command: 'delete', section: 'ip-dhcp-host', xml: "<host mac='52:54:00:71:00:01' name='g1' ip='203.0.113.11'/>", live: true, config: true }],
+    ops: [
+      {
+        op: 'net.update',
+        name: 'kvnet',
+        command: 'delete',
+        section: 'ip-dhcp-host',
+        xml: "<host mac='52:54:00:71:00:01' name='g1' ip='203.0.113.11'/>",
+        live: true,
+        config: true,
+      },
+    ],
   },
   {
     name: 'net.update add (DNS host, live and config)',
     setup: NET_ACTIVE,
-    ops: [{ op: 'net.update', name: 'kvnet', command: 'add', section: 'dns-host', xml: "<host ip='203.0.113.11'><hostname>www.kv.example</hostname></host>", live: true, config: true }],
+    ops: [
+      {
+        op: 'net.update',
+        name: 'kvnet',
+        command: 'add',
+        section: 'dns-host',
+        xml: "<host ip='203.0.113.11'><hostname>www.kv.example</hostname></host>",
+        live: true,
+        config: true,
+      },
+    ],
   },
   // files and the firewall
   { name: 'file.write (new persisted file)', ops: [{ op: 'file.write', path: NETWORKD_FILE, content: NETWORKD_OLD }] },
-  { name: 'file.write (overwrite)', setup: `printf '%s' '${NETWORKD_OLD}' > ${NETWORKD_FILE}`, ops: [{ op: 'file.write', path: NETWORKD_FILE, content: `${NETWORKD_OLD}MTUBytes=1400\n` }] },
+  {
+    name: 'file.write (overwrite)',
+    setup: `printf '%s' '${NETWORKD_OLD}' > ${NETWORKD_FILE}`,
+    ops: [{ op: 'file.write', path: NETWORKD_FILE, content: `${NETWORKD_OLD}MTUBytes=1400\n` }],
+  },
   { name: 'file.remove', setup: `printf '%s' '${NETWORKD_OLD}' > ${NETWORKD_FILE}`, ops: [{ op: 'file.remove', path: NETWORKD_FILE }] },
   { name: 'a port forward: hooks, rules file, firewall.apply', setup: NET_ACTIVE, ops: FORWARD_FILES },
   {

@@ -27,7 +27,10 @@ const INITRD = '/tmp/e2e-nicvm-initrd.img';
 const CONSOLE = '/tmp/e2e-nicvm-console.log';
 
 const KERNEL = (() => {
-  const k = readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')).sort().at(-1);
+  const k = readdirSync('/boot')
+    .filter((f) => f.startsWith('vmlinuz-'))
+    .sort()
+    .at(-1);
   if (!k) throw new Error('e2e: the guest boots the machine’s kernel: no /boot/vmlinuz-*');
   return `/boot/${k}`;
 })();
@@ -58,7 +61,9 @@ function buildInitrd(target: string): void {
     cpSync('/bin/busybox', join(staging, 'bin', 'busybox'));
     const libs = execFileSync('ldd', ['/bin/busybox'], { encoding: 'utf8' }).match(/\/\S+/g) ?? [];
     for (const lib of libs) cpSync(lib, join(staging, lib), { dereference: true });
-    writeFileSync(join(staging, 'init'), '#!/bin/busybox sh\n/bin/busybox echo kvmnet-e2e-guest-up\nwhile :; do /bin/busybox sleep 3600; done\n', { mode: 0o755 });
+    writeFileSync(join(staging, 'init'), '#!/bin/busybox sh\n/bin/busybox echo kvmnet-e2e-guest-up\nwhile :; do /bin/busybox sleep 3600; done\n', {
+      mode: 0o755,
+    });
     execFileSync('sh', ['-c', 'cd "$1" && find . | cpio -o -H newc --quiet | gzip -1 > "$2"', 'sh', staging, target]);
   } finally {
     rmSync(staging, { recursive: true, force: true });
@@ -97,7 +102,13 @@ async function nicXml(m: string, inactive: boolean): Promise<NicXml | undefined>
   if (!el) return undefined;
   const attr = (tag: string, name: string) => new RegExp(`<${tag}\\b[^>]*\\b${name}='([^']*)'`).exec(el[2]!)?.[1];
   const out: NicXml = { type: el[1]! };
-  for (const [k, tag, name] of [['network', 'source', 'network'], ['bridge', 'source', 'bridge'], ['portgroup', 'source', 'portgroup'], ['tap', 'target', 'dev'], ['link', 'link', 'state']] as const) {
+  for (const [k, tag, name] of [
+    ['network', 'source', 'network'],
+    ['bridge', 'source', 'bridge'],
+    ['portgroup', 'source', 'portgroup'],
+    ['tap', 'target', 'dev'],
+    ['link', 'link', 'state'],
+  ] as const) {
     const v = attr(tag, name);
     if (v !== undefined) out[k] = v;
   }
@@ -131,7 +142,10 @@ async function runOps(ops: readonly Op[]): Promise<void> {
 /** The guest's NICs per definition, each with the bridge its tap is in (a re-attached NIC gets a new tap name, in the same bridge). */
 const guestState = (f: Facts) =>
   Object.fromEntries(
-    (['live', 'config'] as const).map((side) => [side, (f.guestNics?.[GUEST]?.[side] ?? []).map((n) => `${n.mac} ${nicLine(n)}${n.tap ? ` in ${f.links[n.tap]?.master ?? 'no bridge'}` : ''}`)]),
+    (['live', 'config'] as const).map((side) => [
+      side,
+      (f.guestNics?.[GUEST]?.[side] ?? []).map((n) => `${n.mac} ${nicLine(n)}${n.tap ? ` in ${f.links[n.tap]?.master ?? 'no bridge'}` : ''}`),
+    ]),
   );
 
 const play = (label: string, task: string) =>
@@ -159,12 +173,31 @@ describe('ensure_guest_nic on a running guest', () => {
     await resetHost(HOST);
     buildInitrd(join(hostTmp(), INITRD.slice('/tmp/'.length)));
     await inHost(HOST, ['sh', '-c', 'ip link add "$1" type bridge && ip link set "$1" up', 'setup', BRIDGE]);
-    await inHost(HOST, ['sh', '-c', 'f=$(mktemp) && cat > "$f" && virsh -q net-start default >/dev/null && virsh -q net-define "$f" >/dev/null && rm -f "$f" && virsh -q net-start "$1" >/dev/null', 'setup', BRIDGED], { input: BRIDGED_XML });
-    const def = await inHost(HOST, ['sh', '-c', 'f=$(mktemp) && cat > "$f" && virsh -q define "$f" >/dev/null && rm -f "$f" && virsh -q start "$1"', 'setup', GUEST], { input: GUEST_XML, timeoutMs: 170_000 });
+    await inHost(
+      HOST,
+      [
+        'sh',
+        '-c',
+        'f=$(mktemp) && cat > "$f" && virsh -q net-start default >/dev/null && virsh -q net-define "$f" >/dev/null && rm -f "$f" && virsh -q net-start "$1" >/dev/null',
+        'setup',
+        BRIDGED,
+      ],
+      { input: BRIDGED_XML },
+    );
+    const def = await inHost(
+      HOST,
+      ['sh', '-c', 'f=$(mktemp) && cat > "$f" && virsh -q define "$f" >/dev/null && rm -f "$f" && virsh -q start "$1"', 'setup', GUEST],
+      { input: GUEST_XML, timeoutMs: 170_000 },
+    );
     expect(def.code, show(def)).toBe(0);
     // The kernel is up (and with it ACPI hotplug) once init prints its marker; TCG on a loaded machine is slow.
     const t0 = Date.now();
-    await waitFor('the guest kernel to reach init', async () => (await inHost(HOST, ['cat', CONSOLE], { check: false })).stdout.includes('kvmnet-e2e-guest-up') || undefined, 240_000, 1000);
+    await waitFor(
+      'the guest kernel to reach init',
+      async () => (await inHost(HOST, ['cat', CONSOLE], { check: false })).stdout.includes('kvmnet-e2e-guest-up') || undefined,
+      240_000,
+      1000,
+    );
     console.log(`[e2e] guest ${GUEST} booted in ${Date.now() - t0} ms`);
     const [nic] = await domifList();
     mac = nic!.mac!;
@@ -233,7 +266,14 @@ describe('ensure_guest_nic on a running guest', () => {
   }, 600_000);
 
   it('refuses a domain that does not exist and a MAC another guest uses; nothing changes', async () => {
-    const missing = await kvmnet(['run', play('nic-missing', `{ domain: no-such-vm, mac: "${SECOND}", network: default }`), '-i', inventory(), '--output', 'json']);
+    const missing = await kvmnet([
+      'run',
+      play('nic-missing', `{ domain: no-such-vm, mac: "${SECOND}", network: default }`),
+      '-i',
+      inventory(),
+      '--output',
+      'json',
+    ]);
     expect(missing.code, show(missing)).not.toBe(0);
     expect(taskEvents(missing, HOST)[0]?.message).toContain(`domain no-such-vm does not exist on ${HOST}`);
 
@@ -255,13 +295,48 @@ describe('ensure_guest_nic on a running guest', () => {
   it('each guest-nic operation, run as kvmnet sends it, takes (its read-back check agrees) and is undone by its inverse', async () => {
     const before0 = await identity();
     const cases: Array<{ name: string; setup?: string; ops: Op[] }> = [
-      { name: 'update: moved to the bridged network, portgroup ops', ops: [{ op: 'guest-nic.update', domain: GUEST, nic: { mac, type: 'network', source: BRIDGED, portgroup: 'ops', model: 'virtio', link: 'up' }, live: true, config: true }] },
-      { name: 'update: link down, live only', ops: [{ op: 'guest-nic.update', domain: GUEST, nic: { mac, type: 'network', source: 'default', model: 'virtio', link: 'down' }, live: true, config: false }] },
-      { name: 'attach: a second NIC on the bridge', ops: [{ op: 'guest-nic.attach', domain: GUEST, nic: { mac: SECOND, type: 'bridge', source: BRIDGE, model: 'virtio', link: 'up' }, live: true, config: true }] },
+      {
+        name: 'update: moved to the bridged network, portgroup ops',
+        ops: [
+          {
+            op: 'guest-nic.update',
+            domain: GUEST,
+            nic: { mac, type: 'network', source: BRIDGED, portgroup: 'ops', model: 'virtio', link: 'up' },
+            live: true,
+            config: true,
+          },
+        ],
+      },
+      {
+        name: 'update: link down, live only',
+        ops: [
+          { op: 'guest-nic.update', domain: GUEST, nic: { mac, type: 'network', source: 'default', model: 'virtio', link: 'down' }, live: true, config: false },
+        ],
+      },
+      {
+        name: 'attach: a second NIC on the bridge',
+        ops: [
+          {
+            op: 'guest-nic.attach',
+            domain: GUEST,
+            nic: { mac: SECOND, type: 'bridge', source: BRIDGE, model: 'virtio', link: 'up' },
+            live: true,
+            config: true,
+          },
+        ],
+      },
       {
         name: 'detach: a second NIC plugged by hand',
         setup: `printf '%s' '<interface type="network"><mac address="${SECOND}"/><source network="default"/><model type="virtio"/></interface>' > /tmp/e2e-nic.xml && virsh -q attach-device ${GUEST} /tmp/e2e-nic.xml --live --config >/dev/null`,
-        ops: [{ op: 'guest-nic.detach', domain: GUEST, nic: { mac: SECOND, type: 'network', source: 'default', model: 'virtio', link: 'up' }, live: true, config: true }],
+        ops: [
+          {
+            op: 'guest-nic.detach',
+            domain: GUEST,
+            nic: { mac: SECOND, type: 'network', source: 'default', model: 'virtio', link: 'up' },
+            live: true,
+            config: true,
+          },
+        ],
       },
     ];
     for (const c of cases) {

@@ -29,7 +29,10 @@ const address = (name: string) => lab.hosts.find((h) => h.name === name)!.addres
 function inventoryOf(names: string[]): string {
   const file = join(scratchDir('mesh-inv'), 'inventory.yaml');
   const hosts = names.map((n) => `        ${n}:\n          host: ${address(n)}\n`).join('');
-  writeFileSync(file, `all:\n  vars:\n    user: root\n    ssh_key: ${dir}/id_ed25519\n    known_hosts: ${dir}/known_hosts\n  children:\n    lab:\n      hosts:\n${hosts}`);
+  writeFileSync(
+    file,
+    `all:\n  vars:\n    user: root\n    ssh_key: ${dir}/id_ed25519\n    known_hosts: ${dir}/known_hosts\n  children:\n    lab:\n      hosts:\n${hosts}`,
+  );
   return file;
 }
 
@@ -98,14 +101,36 @@ describe('VXLAN mesh of a group from the inventory alone (playbooks/vxlan-mesh.y
       ['hv3', 3, 0],
     ]);
     for (const h of ['hv1', 'hv2', 'hv3']) {
-      const others = ['hv1', 'hv2', 'hv3'].filter((x) => x !== h).map(address).sort();
+      const others = ['hv1', 'hv2', 'hv3']
+        .filter((x) => x !== h)
+        .map(address)
+        .sort();
       expect(remotesOf(h), `${h}: flooding entries`).toEqual(others);
-      const vx = (JSON.parse(inNs(hostNs(h), ['ip', '-j', '-d', 'link', 'show', 'vx100'])) as Array<{ master?: string; mtu: number; flags: string[]; linkinfo: { info_data: { id: number; local: string; port: number } } }>)[0]!;
-      expect([vx.master, vx.mtu, vx.flags.includes('UP'), vx.linkinfo.info_data.id, vx.linkinfo.info_data.local, vx.linkinfo.info_data.port]).toEqual(['brvx', 1450, true, 100, address(h), 4789]);
+      const vx = (
+        JSON.parse(inNs(hostNs(h), ['ip', '-j', '-d', 'link', 'show', 'vx100'])) as Array<{
+          master?: string;
+          mtu: number;
+          flags: string[];
+          linkinfo: { info_data: { id: number; local: string; port: number } };
+        }>
+      )[0]!;
+      expect([vx.master, vx.mtu, vx.flags.includes('UP'), vx.linkinfo.info_data.id, vx.linkinfo.info_data.local, vx.linkinfo.info_data.port]).toEqual([
+        'brvx',
+        1450,
+        true,
+        100,
+        address(h),
+        4789,
+      ]);
     }
 
     [1, 2, 3].forEach((n) => addGuest(`hv${n}`, n));
-    for (const [from, to] of [[1, 2], [1, 3], [2, 3], [3, 1]] as const) {
+    for (const [from, to] of [
+      [1, 2],
+      [1, 3],
+      [2, 3],
+      [3, 1],
+    ] as const) {
       const p = ping(from, to);
       console.log(`[e2e] guest${from} → guest${to}: ${p.received}/3 replies, ARP ${GUEST_NET}.${to} is ${p.mac}`);
       expect(p.received, `guest${from} → guest${to}`).toBeGreaterThan(0);
@@ -134,7 +159,13 @@ describe('VXLAN mesh of a group from the inventory alone (playbooks/vxlan-mesh.y
       ['hv3', 1],
       ['hv4', 3],
     ]);
-    for (const h of all) expect(remotesOf(h), `${h}: flooding entries`).toEqual(all.filter((x) => x !== h).map(address).sort());
+    for (const h of all)
+      expect(remotesOf(h), `${h}: flooding entries`).toEqual(
+        all
+          .filter((x) => x !== h)
+          .map(address)
+          .sort(),
+      );
     addGuest('hv4', 4);
     for (const to of [1, 2, 3]) {
       const p = ping(4, to);
@@ -142,24 +173,40 @@ describe('VXLAN mesh of a group from the inventory alone (playbooks/vxlan-mesh.y
       expect(p.mac).toBe(guestMac(to));
     }
     const again = await mesh(all);
-    expect(again.summary.hosts.every((h) => h.changed === 0), show(again.r)).toBe(true);
+    expect(
+      again.summary.hosts.every((h) => h.changed === 0),
+      show(again.r),
+    ).toBe(true);
 
     // hv4 leaves the inventory: the others stop flooding to it.
     const shrunk = await mesh(['hv1', 'hv2', 'hv3']);
-    expect(shrunk.tasks.filter((t) => t.outcome === 'changed').map((t) => [t.host, t.changes]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual(
-      ['hv1', 'hv2', 'hv3'].map((h) => [h, [`vx100: stop flooding to ${address('hv4')} (not listed)`]]),
-    );
-    for (const h of ['hv1', 'hv2', 'hv3']) expect(remotesOf(h), `${h}: flooding entries`).toEqual(['hv1', 'hv2', 'hv3'].filter((x) => x !== h).map(address).sort());
+    expect(
+      shrunk.tasks
+        .filter((t) => t.outcome === 'changed')
+        .map((t) => [t.host, t.changes])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ).toEqual(['hv1', 'hv2', 'hv3'].map((h) => [h, [`vx100: stop flooding to ${address('hv4')} (not listed)`]]));
+    for (const h of ['hv1', 'hv2', 'hv3'])
+      expect(remotesOf(h), `${h}: flooding entries`).toEqual(
+        ['hv1', 'hv2', 'hv3']
+          .filter((x) => x !== h)
+          .map(address)
+          .sort(),
+      );
   }, 300_000);
 
   it('another VNI re-creates each VXLAN with the MAC it had (the kernel would pick a random one), so its bridge keeps its MAC too', async () => {
     const three = ['hv1', 'hv2', 'hv3'];
-    const macOf = (h: string, dev: string) => (JSON.parse(inNs(hostNs(h), ['ip', '-j', '-d', 'link', 'show', dev])) as Array<{ address: string; linkinfo: { info_data: { id: number } } }>)[0]!;
+    const macOf = (h: string, dev: string) =>
+      (JSON.parse(inNs(hostNs(h), ['ip', '-j', '-d', 'link', 'show', dev])) as Array<{ address: string; linkinfo: { info_data: { id: number } } }>)[0]!;
     const before = three.map((h) => [macOf(h, 'vx100').address, macOf(h, 'brvx').address]);
     const moved = await mesh(three, ['-e', '{"mesh_vni": 101}']);
-    expect(moved.tasks.filter((t) => t.outcome === 'changed').map((t) => [t.host, t.changes]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual(
-      three.map((h) => [h, [expect.stringMatching(/^re-create VXLAN vx100: it is vni 100 .* wanted vni 101 /)]]),
-    );
+    expect(
+      moved.tasks
+        .filter((t) => t.outcome === 'changed')
+        .map((t) => [t.host, t.changes])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ).toEqual(three.map((h) => [h, [expect.stringMatching(/^re-create VXLAN vx100: it is vni 100 .* wanted vni 101 /)]]));
     expect(three.map((h) => macOf(h, 'vx100').linkinfo.info_data.id)).toEqual([101, 101, 101]);
     expect(three.map((h) => [macOf(h, 'vx100').address, macOf(h, 'brvx').address])).toEqual(before);
     // The guests still reach each other over the new VNI.

@@ -61,7 +61,8 @@ async function runJson(playbook: string, host: LabHost) {
   return { r, tasks: jsonEvents(r.stdout).filter((e) => e.event === 'task') as Array<{ task: string; outcome: string; message: string }> };
 }
 
-const hostRoutesTo = async (host: LabHost, dst: string) => (await ipJson<IpRoute[]>(host, ['-4', 'route', 'show', 'table', 'all'])).filter((r) => r.dst === dst);
+const hostRoutesTo = async (host: LabHost, dst: string) =>
+  (await ipJson<IpRoute[]>(host, ['-4', 'route', 'show', 'table', 'all'])).filter((r) => r.dst === dst);
 
 describe('static routes and policy rules', () => {
   beforeAll(() => resetHosts([STORAGE, REFUSED, ROLLED]));
@@ -90,7 +91,8 @@ describe('static routes and policy rules', () => {
     expect(await lookup('198.18.229.1')).toMatchObject({ gateway: '198.18.229.254', dev: 'brst' });
     expect((await lookup(labState().hosts.find((h) => h.name === STORAGE)!.address)).dev).toBe('mgmt0');
 
-    const files = (await inHost(STORAGE, ['sh', '-c', 'for f in /etc/systemd/network/10-kvmnet-brst.network.d/r*.conf; do echo "== $f"; cat "$f"; done'])).stdout;
+    const files = (await inHost(STORAGE, ['sh', '-c', 'for f in /etc/systemd/network/10-kvmnet-brst.network.d/r*.conf; do echo "== $f"; cat "$f"; done']))
+      .stdout;
     expect(files).toContain('== /etc/systemd/network/10-kvmnet-brst.network.d/route-10_228_0_0_16-m0-t228.conf');
     expect(files).toContain('[Route]\nDestination=10.228.0.0/16\nGateway=198.18.229.254\nTable=228\nMTUBytes=9000\n');
     expect(files).toContain('[RoutingPolicyRule]\nFrom=198.18.229.0/24\nTable=228\nPriority=1228\n');
@@ -101,10 +103,12 @@ describe('static routes and policy rules', () => {
     expect(second.tasks.map((t) => t.message).join('\n')).toMatch(/^route 10\.228\.0\.0\/16 table 228 is via 198\.18\.229\.254 dev brst mtu 9000/m);
   });
 
-  it.runIf(existsSync('/lib/systemd/systemd-networkd'))('after a "reboot", systemd-networkd rebuilds the route, the rule and the VXLAN with its entries from the files alone', async () => {
-    // Runtime state gone, as after a reboot; then the real networkd in the host's namespaces (as in
-    // persist.test.ts), until the route, the rule and the VXLAN's entries are back, then stopped.
-    const script = String.raw`
+  it.runIf(existsSync('/lib/systemd/systemd-networkd'))(
+    'after a "reboot", systemd-networkd rebuilds the route, the rule and the VXLAN with its entries from the files alone',
+    async () => {
+      // Runtime state gone, as after a reboot; then the real networkd in the host's namespaces (as in
+      // persist.test.ts), until the route, the rule and the VXLAN's entries are back, then stopped.
+      const script = String.raw`
       ip link del vxst; ip link del brst; ip route flush table 228; ip rule del priority 1228
       ip -br link show brst 2>/dev/null; ip route show table 228; ip rule show priority 1228; echo '@@gone@@'
       rm -rf /run/systemd/netif; mkdir -p /run/systemd/netif; chown systemd-network:systemd-network /run/systemd/netif
@@ -117,25 +121,49 @@ describe('static routes and policy rules', () => {
       kill $pid; wait $pid 2>/dev/null
       cat /run/kvmnet-e2e-networkd.log
     `;
-    const r = await inHost(STORAGE, ['sh', '-c', script], { check: false });
-    expect(r.stdout.split('@@gone@@')[0]!.trim(), show(r)).toBe('');
-    const table = await ipJson<Array<IpRoute & { metrics?: Array<{ mtu?: number }> }>>(STORAGE, ['-4', 'route', 'show', 'table', '228']);
-    expect(table.map((x) => [x.dst, x.gateway, x.dev, x.metrics?.[0]?.mtu]), show(r)).toContainEqual(['10.228.0.0/16', '198.18.229.254', 'brst', 9000]);
-    // (networkd's rule says protocol static: kvmnet compares rules without it)
-    expect((await ipJson<IpRule[]>(STORAGE, ['-4', 'rule', 'show'])).filter((x) => x.priority === 1228), show(r)).toEqual([{ priority: 1228, src: '198.18.229.0', srclen: 24, table: '228', protocol: 'static' }]);
-    const vx = (await ipJson<Array<{ master?: string; mtu: number; linkinfo: { info_data: { id: number; local: string } } }>>(STORAGE, ['-d', 'link', 'show', 'vxst']))[0]!;
-    expect([vx.master, vx.mtu, vx.linkinfo.info_data.id, vx.linkinfo.info_data.local], show(r)).toEqual(['brst', 1450, 228, labState().hosts.find((h) => h.name === STORAGE)!.address]);
-    const fdb = (await inHost(STORAGE, ['bridge', '-j', 'fdb', 'show', 'dev', 'vxst'])).stdout;
-    expect((JSON.parse(fdb) as Array<{ mac: string; dst?: string }>).filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst).sort()).toEqual(['198.18.230.2', '198.18.230.3']);
-    // And kvmnet, reading the host again, finds nothing to change.
-    const again = await runJson(writePlaybook('storage-after-reboot', STORAGE_PLAYBOOK), STORAGE);
-    expect(summaryOf(again.r).hosts[0], show(again.r)).toMatchObject({ changed: 0, failed: 0 });
-  });
+      const r = await inHost(STORAGE, ['sh', '-c', script], { check: false });
+      expect(r.stdout.split('@@gone@@')[0]!.trim(), show(r)).toBe('');
+      const table = await ipJson<Array<IpRoute & { metrics?: Array<{ mtu?: number }> }>>(STORAGE, ['-4', 'route', 'show', 'table', '228']);
+      expect(
+        table.map((x) => [x.dst, x.gateway, x.dev, x.metrics?.[0]?.mtu]),
+        show(r),
+      ).toContainEqual(['10.228.0.0/16', '198.18.229.254', 'brst', 9000]);
+      // (networkd's rule says protocol static: kvmnet compares rules without it)
+      expect(
+        (await ipJson<IpRule[]>(STORAGE, ['-4', 'rule', 'show'])).filter((x) => x.priority === 1228),
+        show(r),
+      ).toEqual([{ priority: 1228, src: '198.18.229.0', srclen: 24, table: '228', protocol: 'static' }]);
+      const vx = (
+        await ipJson<Array<{ master?: string; mtu: number; linkinfo: { info_data: { id: number; local: string } } }>>(STORAGE, ['-d', 'link', 'show', 'vxst'])
+      )[0]!;
+      expect([vx.master, vx.mtu, vx.linkinfo.info_data.id, vx.linkinfo.info_data.local], show(r)).toEqual([
+        'brst',
+        1450,
+        228,
+        labState().hosts.find((h) => h.name === STORAGE)!.address,
+      ]);
+      const fdb = (await inHost(STORAGE, ['bridge', '-j', 'fdb', 'show', 'dev', 'vxst'])).stdout;
+      expect(
+        (JSON.parse(fdb) as Array<{ mac: string; dst?: string }>)
+          .filter((e) => e.mac === '00:00:00:00:00:00')
+          .map((e) => e.dst)
+          .sort(),
+      ).toEqual(['198.18.230.2', '198.18.230.3']);
+      // And kvmnet, reading the host again, finds nothing to change.
+      const again = await runJson(writePlaybook('storage-after-reboot', STORAGE_PLAYBOOK), STORAGE);
+      expect(summaryOf(again.r).hosts[0], show(again.r)).toMatchObject({ changed: 0, failed: 0 });
+    },
+  );
 
-  it('a route that would take the SSH session\'s replies away is refused, and nothing changes', async () => {
+  it("a route that would take the SSH session's replies away is refused, and nothing changes", async () => {
     const { r, tasks } = await runJson(writePlaybook('cut-refused', cutRoute(false)), REFUSED);
     expect(r.code, show(r)).toBe(2);
-    expect(tasks.find((t) => t.task === 'cut')).toMatchObject({ outcome: 'failed', message: expect.stringMatching(new RegExp(`^refused: this change changes route ${labState().subnet.gateway.replace(/\./g, '\\.')} on mgmt0, and the SSH session runs over mgmt0`)) });
+    expect(tasks.find((t) => t.task === 'cut')).toMatchObject({
+      outcome: 'failed',
+      message: expect.stringMatching(
+        new RegExp(`^refused: this change changes route ${labState().subnet.gateway.replace(/\./g, '\\.')} on mgmt0, and the SSH session runs over mgmt0`),
+      ),
+    });
     expect(await hostRoutesTo(REFUSED, labState().subnet.gateway)).toEqual([]);
   });
 

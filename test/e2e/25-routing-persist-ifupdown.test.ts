@@ -51,7 +51,9 @@ async function run(label: string) {
 
 /** What the kernel has of the layout, read inside the host. */
 async function kernelState() {
-  const links = await ipJson<Array<{ ifname: string; mtu: number; master?: string; linkinfo?: { info_kind: string; info_data: { id: number; local: string } } }>>(HOST, ['-d', 'link', 'show']);
+  const links = await ipJson<
+    Array<{ ifname: string; mtu: number; master?: string; linkinfo?: { info_kind: string; info_data: { id: number; local: string } } }>
+  >(HOST, ['-d', 'link', 'show']);
   const vx = links.find((l) => l.ifname === 'vxif');
   const fdb = vx ? (JSON.parse((await inHost(HOST, ['bridge', '-j', 'fdb', 'show', 'dev', 'vxif'])).stdout) as Array<{ mac: string; dst?: string }>) : [];
   const addrs = await ipJson<Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number; scope: string }> }>>(HOST, ['-4', 'address', 'show']);
@@ -59,7 +61,10 @@ async function kernelState() {
   const rules = (await ipJson<IpRule[]>(HOST, ['-4', 'rule', 'show'])).filter((r) => r.priority === 1231);
   return {
     vxlan: vx ? [vx.linkinfo?.info_kind, vx.linkinfo?.info_data.id, vx.linkinfo?.info_data.local, vx.mtu, vx.master] : null,
-    remotes: fdb.filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst).sort(),
+    remotes: fdb
+      .filter((e) => e.mac === '00:00:00:00:00:00')
+      .map((e) => e.dst)
+      .sort(),
     address: (addrs.find((a) => a.ifname === 'brif')?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`),
     routes: routes.map((r) => [r.dst, r.gateway, r.dev]),
     rules: rules.map((r) => [r.src, r.srclen, r.table]),
@@ -75,12 +80,17 @@ const WANTED = () => ({
 });
 
 // ifup reads this file, which reads the host's drop-in directory (as Debian's /etc/network/interfaces does).
-const IFUPDOWN = (verb: 'ifup' | 'ifdown') => `printf 'source-directory ${DIR}\\n' >/run/kvmnet-e2e-interfaces; mkdir -p /run/kvmnet-e2e-ifstate; ${verb} -v -a -i /run/kvmnet-e2e-interfaces --state-dir /run/kvmnet-e2e-ifstate ${verb === 'ifdown' ? '--force ' : ''}2>&1`;
+const IFUPDOWN = (verb: 'ifup' | 'ifdown') =>
+  `printf 'source-directory ${DIR}\\n' >/run/kvmnet-e2e-interfaces; mkdir -p /run/kvmnet-e2e-ifstate; ${verb} -v -a -i /run/kvmnet-e2e-interfaces --state-dir /run/kvmnet-e2e-ifstate ${verb === 'ifdown' ? '--force ' : ''}2>&1`;
 
 describe.runIf(existsSync('/sbin/ifup'))('routes, rules and a VXLAN persisted as ifupdown stanzas', () => {
   beforeAll(() => resetHosts([HOST]));
   afterAll(async () => {
-    await inHost(HOST, ['sh', '-c', 'ip rule del priority 1231 2>/dev/null; ip route flush table 231 2>/dev/null; rm -rf /run/kvmnet-e2e-interfaces /run/kvmnet-e2e-ifstate; true']);
+    await inHost(HOST, [
+      'sh',
+      '-c',
+      'ip rule del priority 1231 2>/dev/null; ip route flush table 231 2>/dev/null; rm -rf /run/kvmnet-e2e-interfaces /run/kvmnet-e2e-ifstate; true',
+    ]);
     await resetHosts([HOST]);
   });
 
@@ -91,9 +101,13 @@ describe.runIf(existsSync('/sbin/ifup'))('routes, rules and a VXLAN persisted as
     expect(files).toContain(`== ${DIR}/kvmnet-0-auto-vxif\n`);
     expect(files).toContain(`== ${DIR}/kvmnet-vxif\n`);
     expect(files).toContain('    bridge_ports vxif\n');
-    expect(files).toContain(`iface vxif inet manual\n    pre-up ip link add vxif type vxlan id 231 local ${address()} dstport 4789 learning\n    mtu 1400\n    post-up bridge fdb append 00:00:00:00:00:00 dev vxif dst 198.18.232.2\n    post-up bridge fdb append 00:00:00:00:00:00 dev vxif dst 198.18.232.3\n    post-down ip link del vxif\n`);
+    expect(files).toContain(
+      `iface vxif inet manual\n    pre-up ip link add vxif type vxlan id 231 local ${address()} dstport 4789 learning\n    mtu 1400\n    post-up bridge fdb append 00:00:00:00:00:00 dev vxif dst 198.18.232.2\n    post-up bridge fdb append 00:00:00:00:00:00 dev vxif dst 198.18.232.3\n    post-down ip link del vxif\n`,
+    );
     expect(files).toContain(`== ${DIR}/kvmnet-brif__route-10-231-0-0-16-m0-t231\n`);
-    expect(files).toContain('iface brif inet manual\n    post-up ip route replace 10.231.0.0/16 via 198.18.231.254 dev brif table 231\n    pre-down ip route del 10.231.0.0/16 via 198.18.231.254 dev brif table 231 2>/dev/null || true\n');
+    expect(files).toContain(
+      'iface brif inet manual\n    post-up ip route replace 10.231.0.0/16 via 198.18.231.254 dev brif table 231\n    pre-down ip route del 10.231.0.0/16 via 198.18.231.254 dev brif table 231 2>/dev/null || true\n',
+    );
     expect(files).toContain(`== ${DIR}/kvmnet-brif__rule-1231\n`);
     expect(files).toContain('    post-up ip rule add from 198.18.231.0/24 priority 1231 table 231\n');
     expect(await run('ifupdown-routing-again')).toMatchObject({ changed: 0, failed: 0 });

@@ -170,7 +170,6 @@ async function removeStaleRuns(): Promise<void> {
   }
 }
 
-
 /** dist/ older than src/ means the e2e tests would exercise stale code: say so loudly. */
 function warnIfStale(): void {
   const stale: string[] = [];
@@ -187,12 +186,19 @@ function warnIfStale(): void {
       // Shell programs: copied beside tsc's output and inlined in the bundle (scripts/copy-shell.mjs).
       else if (e.name.endsWith('.sh')) {
         const out = join(REPO, 'dist', relative(join(REPO, 'src'), p));
-        if (!existsSync(out) || statSync(out).mtimeMs < statSync(p).mtimeMs || statSync(join(REPO, 'dist', 'bundle', 'kvmnet.cjs')).mtimeMs < statSync(p).mtimeMs) stale.push(relative(REPO, p));
+        if (
+          !existsSync(out) ||
+          statSync(out).mtimeMs < statSync(p).mtimeMs ||
+          statSync(join(REPO, 'dist', 'bundle', 'kvmnet.cjs')).mtimeMs < statSync(p).mtimeMs
+        )
+          stale.push(relative(REPO, p));
       }
     }
   };
   walk(join(REPO, 'src'));
   if (stale.length > 0) {
-    console.warn(`[e2e] WARNING: dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}): run \`npm run build\` first, or these tests exercise stale code`);
+    console.warn(
+      `[e2e] WARNING: dist/ is older than ${stale.length} source file(s) (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? ', …' : ''}): run \`npm run build\` first, or these tests exercise stale code`,
+    );
   }
 }

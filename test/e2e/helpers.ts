@@ -62,7 +62,11 @@ export function writePlaybook(label: string, yaml: string): string {
 
 /** Runs ARGV inside host NAME's namespaces (hostCommand: nsenter into its holder). Throws on a non-zero exit unless check is false. */
 export async function inHost(name: LabHost, argv: readonly string[], opts: SpawnOptions & { check?: boolean } = {}): Promise<Result> {
-  const r = await spawnCollect([...hostCommand(labState(), name), ...argv], { timeoutMs: 60_000, ...opts, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root', ...opts.env } });
+  const r = await spawnCollect([...hostCommand(labState(), name), ...argv], {
+    timeoutMs: 60_000,
+    ...opts,
+    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root', ...opts.env },
+  });
   if (opts.check !== false && r.code !== 0) throw new Error(`${name}: ${argv.join(' ')} failed: ${show(r)}`);
   return r;
 }
@@ -159,7 +163,12 @@ function parseNetList(out: string): NetListEntry[] {
     });
 }
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseAttributeValue: false, isArray: (tag) => tag === 'range' || tag === 'host' || tag === 'ip' });
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseAttributeValue: false,
+  isArray: (tag) => tag === 'range' || tag === 'host' || tag === 'ip',
+});
 
 /** `virsh net-dumpxml NET` parsed into a plain object (attributes as properties). */
 export async function netXml(name: LabHost, net: string, opts: { inactive?: boolean } = {}): Promise<NetXml> {

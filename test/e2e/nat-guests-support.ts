@@ -54,7 +54,9 @@ export async function hookSettled(netns: string, timeoutMs = 90_000): Promise<nu
   await waitFor(
     'kvmnet’s daemon hook to finish',
     async () => {
-      const r = await spawnCollect(['sh', '-c', `for p in $(ip netns pids ${netns}); do tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null; echo; done`], { timeoutMs: 30_000 });
+      const r = await spawnCollect(['sh', '-c', `for p in $(ip netns pids ${netns}); do tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null; echo; done`], {
+        timeoutMs: 30_000,
+      });
       return r.stdout.includes('kvmnet-port-forwards') ? undefined : true;
     },
     timeoutMs,

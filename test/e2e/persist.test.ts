@@ -4,14 +4,32 @@
 // namespaces, and br0 comes back with its port, STP and addresses from kvmnet's files alone.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses, expectFresh, inHost, inventory, jsonEvents, kvmnet, link, resetHost, show, summaryOf, taskEvents, writePlaybook, type LabHost } from './helpers.js';
+import {
+  addresses,
+  expectFresh,
+  inHost,
+  inventory,
+  jsonEvents,
+  kvmnet,
+  link,
+  resetHost,
+  show,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type LabHost,
+} from './helpers.js';
 
 const NWD = '/etc/systemd/network';
 const IFD = '/etc/network/interfaces.d';
 
 /** Every kvmnet file of both formats on the host, path → content, read in its mount namespace. */
 async function persistedFiles(host: LabHost): Promise<Record<string, string>> {
-  const r = await inHost(host, ['sh', '-c', `find ${NWD} ${IFD} -type f -path '*kvmnet-*' 2>/dev/null | sort | while read -r f; do printf '@@file:%s@@\\n' "$f"; cat "$f"; done`]);
+  const r = await inHost(host, [
+    'sh',
+    '-c',
+    `find ${NWD} ${IFD} -type f -path '*kvmnet-*' 2>/dev/null | sort | while read -r f; do printf '@@file:%s@@\\n' "$f"; cat "$f"; done`,
+  ]);
   const out: Record<string, string> = {};
   const parts = r.stdout.split(/^@@file:(.*)@@\n/m);
   for (let i = 1; i < parts.length; i += 2) out[parts[i]!] = parts[i + 1]!;
@@ -89,7 +107,8 @@ describe.each([
     expect(r.code, show(r)).toBe(0);
     for (const [path, lines] of Object.entries(EXPECTED[format])) {
       expect(r.stdout, path).toContain(`file ${path}`);
-      for (const l of lines.filter((x) => !x.includes('bridge_ports'))) expect(r.stdout, `${path}: ${l}`).toMatch(new RegExp(`^\\s*\\+\\s+${esc(l.trim())}$`, 'm'));
+      for (const l of lines.filter((x) => !x.includes('bridge_ports')))
+        expect(r.stdout, `${path}: ${l}`).toMatch(new RegExp(`^\\s*\\+\\s+${esc(l.trim())}$`, 'm'));
     }
     // The bridge_ports line grows task by task, in check mode too (later tasks see earlier ones).
     if (format === 'ifupdown') expect(r.stdout).toMatch(/-\s+bridge_ports eth1\n\s*\+\s+bridge_ports eth1 eth2\n/);
@@ -147,11 +166,12 @@ describe.each([
 
   // ifupdown was checked the same way by hand (ifup 0.8.41 and the bridge-utils 1.7.1 hook from
   // their Debian packages); they are not installed here, so no test can run them.
-  if (format === 'networkd') it.runIf(existsSync('/lib/systemd/systemd-networkd'))('after a "reboot", systemd-networkd rebuilds br0 from the files alone', async () => {
-    // Runtime state gone, as after a reboot; then the real networkd in the host's namespaces (in a
-    // child mount namespace with /sys read-only: networkd then does not wait for udev, which
-    // ignores other network namespaces), until br0 has its ports and addresses, then stopped.
-    const script = String.raw`
+  if (format === 'networkd')
+    it.runIf(existsSync('/lib/systemd/systemd-networkd'))('after a "reboot", systemd-networkd rebuilds br0 from the files alone', async () => {
+      // Runtime state gone, as after a reboot; then the real networkd in the host's namespaces (in a
+      // child mount namespace with /sys read-only: networkd then does not wait for udev, which
+      // ignores other network namespaces), until br0 has its ports and addresses, then stopped.
+      const script = String.raw`
       ip link del br0; ip link set eth1 down; ip link set eth2 down
       rm -rf /run/systemd/netif; mkdir -p /run/systemd/netif; chown systemd-network:systemd-network /run/systemd/netif
       unshare -m --propagation private sh -c 'mount -o remount,bind,ro /sys && exec /lib/systemd/systemd-networkd' >/run/kvmnet-e2e-networkd.log 2>&1 &
@@ -164,12 +184,12 @@ describe.each([
       ip -d link show br0 | grep -oE '(stp_state|forward_delay) [0-9]+'
       ip -o link show master br0 | awk '{print $2}'
     `;
-    const r = await inHost(HOST, ['sh', '-c', script], { check: false });
-    expect(r.stdout, show(r)).toContain('forward_delay 400');
-    expect(r.stdout, show(r)).toContain('stp_state 1');
-    expect(r.stdout.match(/eth[12]/g)?.sort()).toEqual(['eth1', 'eth2']);
-    expect((await addresses(HOST, 'br0')).sort()).toEqual(['192.168.0.90/24', '2001:db8::90/64']);
-  });
+      const r = await inHost(HOST, ['sh', '-c', script], { check: false });
+      expect(r.stdout, show(r)).toContain('forward_delay 400');
+      expect(r.stdout, show(r)).toContain('stp_state 1');
+      expect(r.stdout.match(/eth[12]/g)?.sort()).toEqual(['eth1', 'eth2']);
+      expect((await addresses(HOST, 'br0')).sort()).toEqual(['192.168.0.90/24', '2001:db8::90/64']);
+    });
 
   it('state: absent removes the bridge and every file of it (shown in --check --diff first)', async () => {
     const pb = writePlaybook(`persist-${format}-absent`, absentPlaybook(format));

@@ -15,10 +15,17 @@ const HOME = join(root, 'home');
 mkdirSync(HOME);
 const baseEnv = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME, LANG: 'C.UTF-8' };
 
-interface Dumped { name: string; value: unknown; origin: string }
+interface Dumped {
+  name: string;
+  value: unknown;
+  origin: string;
+}
 
 function ansibleDump(cwd: string, env: Record<string, string>): Map<string, Dumped> {
-  const run = (extra: string[]) => JSON.parse(execFileSync('ansible-config', ['dump', '--only-changed', '--format', 'json', ...extra], { cwd, env: { ...baseEnv, ...env }, encoding: 'utf8' })) as unknown;
+  const run = (extra: string[]) =>
+    JSON.parse(
+      execFileSync('ansible-config', ['dump', '--only-changed', '--format', 'json', ...extra], { cwd, env: { ...baseEnv, ...env }, encoding: 'utf8' }),
+    ) as unknown;
   const core = run([]) as Dumped[];
   const plugins = run(['-t', 'connection']) as Array<Record<string, Dumped[]>>;
   const ssh = plugins.find((p) => 'ssh' in p)?.['ssh'] ?? [];
@@ -42,7 +49,16 @@ function asDump(c: AnsibleCfg): Record<string, { value: unknown; origin: string 
   return out;
 }
 
-const KEYS = ['DEFAULT_HOST_LIST', 'DEFAULT_REMOTE_USER', 'DEFAULT_PRIVATE_KEY_FILE', 'DEFAULT_FORKS', 'DEFAULT_TIMEOUT', 'HOST_KEY_CHECKING', 'DEFAULT_BECOME', 'ssh_args'];
+const KEYS = [
+  'DEFAULT_HOST_LIST',
+  'DEFAULT_REMOTE_USER',
+  'DEFAULT_PRIVATE_KEY_FILE',
+  'DEFAULT_FORKS',
+  'DEFAULT_TIMEOUT',
+  'HOST_KEY_CHECKING',
+  'DEFAULT_BECOME',
+  'ssh_args',
+];
 
 function fromAnsible(d: Map<string, Dumped>): Record<string, { value: unknown; origin: string }> {
   const out: Record<string, { value: unknown; origin: string }> = {};
@@ -75,7 +91,11 @@ ssh_args = -C -o ControlMaster=auto
 `,
   },
   { name: 'booleans as Ansible reads them', cfg: '[defaults]\nhost_key_checking = t\n[privilege_escalation]\nbecome = maybe\n' },
-  { name: 'ANSIBLE_* over the file', cfg: '[defaults]\nforks = 7\nremote_user = ops\n', env: { ANSIBLE_FORKS: '3', ANSIBLE_INVENTORY: 'inv1,inv2', ANSIBLE_HOST_KEY_CHECKING: 'false' } },
+  {
+    name: 'ANSIBLE_* over the file',
+    cfg: '[defaults]\nforks = 7\nremote_user = ops\n',
+    env: { ANSIBLE_FORKS: '3', ANSIBLE_INVENTORY: 'inv1,inv2', ANSIBLE_HOST_KEY_CHECKING: 'false' },
+  },
   { name: 'ANSIBLE_CONFIG names the file', cfg: '[defaults]\ninventory = ~/fleet/hosts\nprivate_key_file = $HOME/k\n', where: 'env' },
   { name: '~/.ansible.cfg when there is none here', cfg: '[defaults]\nremote_user = from-home\n', where: 'home' },
 ];
@@ -102,7 +122,10 @@ describe('ansible.cfg equals `ansible-config dump --only-changed`', () => {
   });
 
   it('reads ssh_args like ssh: -o in both spellings, -F', () => {
-    expect(sshArgsOptions('-C -o ControlMaster=auto -oUser=ops -o "ProxyJump bastion" -F ./cfg')).toEqual({ options: ['ControlMaster auto', 'User ops', 'ProxyJump bastion'], configFile: './cfg' });
+    expect(sshArgsOptions('-C -o ControlMaster=auto -oUser=ops -o "ProxyJump bastion" -F ./cfg')).toEqual({
+      options: ['ControlMaster auto', 'User ops', 'ProxyJump bastion'],
+      configFile: './cfg',
+    });
     expect(parseCfg('[a]\nk = v ; c\n  more\n#x\n[b]\nK: w\n').get('a')?.get('k')).toBe('v\nmore');
   });
 

@@ -114,7 +114,10 @@ describe('persist: networkd', () => {
   it('a member released and state: absent remove their files', () => {
     const f = fresh();
     for (const [t, a] of layout('networkd')) run(t, a, f);
-    expect(run('ensure_bond', { ...LACP, members: ['eth1'], persist: 'networkd' }, f).changes.map((c) => c.summary)).toEqual(['release eth2 from bond0', `remove ${NWD}/10-kvmnet-eth2.network`]);
+    expect(run('ensure_bond', { ...LACP, members: ['eth1'], persist: 'networkd' }, f).changes.map((c) => c.summary)).toEqual([
+      'release eth2 from bond0',
+      `remove ${NWD}/10-kvmnet-eth2.network`,
+    ]);
     run('ensure_port', { bridge: 'br100', interface: 'bond0.100', state: 'absent', persist: 'networkd' }, f);
     run('ensure_vlan', { parent: 'bond0', id: 100, state: 'absent', persist: 'networkd' }, f);
     run('ensure_bond', { name: 'bond0', state: 'absent', persist: 'networkd' }, f);

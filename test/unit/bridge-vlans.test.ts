@@ -23,7 +23,10 @@ const bridge = (a: object, f: Facts) => planOf('ensure_bridge', a, f);
 
 /** vlan-bridge with the `bridge -j vlan show` section the facts exec prints for a filtering bridge. */
 function vlanBridge(): Facts {
-  const out = vmFactsOutput('vlan-bridge').replace('@@kvmnet:virsh@@', `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`);
+  const out = vmFactsOutput('vlan-bridge').replace(
+    '@@kvmnet:virsh@@',
+    `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`,
+  );
   return parseFacts(out, '', ALL_FRAGMENTS).facts;
 }
 const ETH3 = { bridge: 'br0', interface: 'eth3', vlans: [30, '200-202'], pvid: 99, untagged: [99] };
@@ -54,9 +57,13 @@ describe('facts of a VLAN-aware bridge', () => {
 describe('ensure_bridge vlan_filtering', () => {
   it('no-op on the captured bridge; creates one with filtering and a default pvid; turns it off in place', () => {
     expect(bridge({ name: 'br0', vlan_filtering: true }, vlanBridge()).changes).toEqual([]);
-    expect(commands(bridge({ name: 'br1', vlan_filtering: true, default_pvid: 0 }, vlanBridge()))[0]).toBe('ip link add br1 type bridge stp_state 0 vlan_filtering 1 vlan_default_pvid 0');
+    expect(commands(bridge({ name: 'br1', vlan_filtering: true, default_pvid: 0 }, vlanBridge()))[0]).toBe(
+      'ip link add br1 type bridge stp_state 0 vlan_filtering 1 vlan_default_pvid 0',
+    );
     expect(commands(bridge({ name: 'br0', vlan_filtering: false }, vlanBridge()))).toEqual(['ip link set br0 type bridge vlan_filtering 0']);
-    expect(commands(bridge({ name: 'br0', vlan_filtering: true, default_pvid: 10 }, vlanBridge()))).toEqual(['ip link set br0 type bridge vlan_default_pvid 10']);
+    expect(commands(bridge({ name: 'br0', vlan_filtering: true, default_pvid: 10 }, vlanBridge()))).toEqual([
+      'ip link set br0 type bridge vlan_default_pvid 10',
+    ]);
   });
 });
 
@@ -82,7 +89,10 @@ describe('ensure_port vlans, pvid, untagged', () => {
       'bridge vlan del dev eth3 vid 200-202',
     ]);
     // Only pvid: the set stays, the PVID moves.
-    expect(commands(port({ bridge: 'br0', interface: 'eth3', pvid: 30 }, vlanBridge()))).toEqual(['bridge vlan add dev eth3 vid 30 pvid', 'bridge vlan add dev eth3 vid 99 untagged']);
+    expect(commands(port({ bridge: 'br0', interface: 'eth3', pvid: 30 }, vlanBridge()))).toEqual([
+      'bridge vlan add dev eth3 vid 30 pvid',
+      'bridge vlan add dev eth3 vid 99 untagged',
+    ]);
   });
   it('a port added by the same task starts with the default pvid (1), which goes if not wanted', () => {
     const f = vlanBridge();
@@ -97,21 +107,28 @@ describe('ensure_port vlans, pvid, untagged', () => {
     const f = vlanBridge();
     f.links.vnet3 = { name: 'vnet3', kind: 'tun', master: 'br0', up: true, operstate: 'UNKNOWN', mtu: 1500 };
     expect(() => port({ bridge: 'br0', interface: 'vnet3', vlans: [30] }, f)).toThrow(/vnet3 is a guest's tap on hv1: libvirt re-creates it/);
-    expect(() => port({ bridge: 'br0', interface: 'eth1', vlans: [30] }, hostFixture('bridged'))).toThrow(/br0 does not filter VLANs on hv1; set vlan_filtering: true/);
+    expect(() => port({ bridge: 'br0', interface: 'eth1', vlans: [30] }, hostFixture('bridged'))).toThrow(
+      /br0 does not filter VLANs on hv1; set vlan_filtering: true/,
+    );
   });
   it('argument checks: ids and ranges, untagged VLANs the port does not carry', () => {
     const problems = (a: object) => checkTaskArgs('ensure_port', a as Record<string, unknown>, true).issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(problems({ bridge: 'br0', interface: 'eth3', vlans: ['300-200'] })[0]).toMatch(/^vlans\.0: VLAN ids are 1–4094 and a range goes up/);
     expect(problems({ bridge: 'br0', interface: 'eth3', vlans: [5000] })[0]).toMatch(/^vlans\.0: /);
-    expect(problems({ bridge: 'br0', interface: 'eth3', vlans: [30], untagged: [40] })).toEqual(['untagged: untagged VLANs must be carried by the port (in vlans or pvid): 40']);
-    expect(problems({ bridge: 'br0', interface: 'eth3', vlans: [30], state: 'absent' })).toEqual(['vlans: vlans, pvid and untagged only apply with state: present']);
+    expect(problems({ bridge: 'br0', interface: 'eth3', vlans: [30], untagged: [40] })).toEqual([
+      'untagged: untagged VLANs must be carried by the port (in vlans or pvid): 40',
+    ]);
+    expect(problems({ bridge: 'br0', interface: 'eth3', vlans: [30], state: 'absent' })).toEqual([
+      'vlans: vlans, pvid and untagged only apply with state: present',
+    ]);
   });
 });
 
 describe('persist: networkd of VLAN-aware bridges', () => {
   it('VLANFiltering= and DefaultPVID= in the netdev, [BridgeVLAN] sections in the port .network; a second plan is a no-op', () => {
     const f = vlanBridge();
-    for (const p of [bridge({ name: 'br0', vlan_filtering: true, default_pvid: 1, persist: 'networkd' }, f), port({ ...ETH3, persist: 'networkd' }, f)]) apply(p, f);
+    for (const p of [bridge({ name: 'br0', vlan_filtering: true, default_pvid: 1, persist: 'networkd' }, f), port({ ...ETH3, persist: 'networkd' }, f)])
+      apply(p, f);
     expect(f.persisted!['/etc/systemd/network/10-kvmnet-br0.netdev']).toMatchInlineSnapshot(`
       "# Written by kvmnet; changes made here are overwritten on its next run.
       # ensure_bridge br0
@@ -184,7 +201,12 @@ describe('persist: ifupdown of VLAN-aware bridges (Debian 12 bridge-utils: bridg
 
   it('what the lines leave each port with is what `bridge vlan show` reported on the VM host: no drift', () => {
     const f = converge(vlanBridge());
-    expect(ifupdownPortVlans(f.persisted![MAIN]!)).toEqual(new Map([['eth3', f.links.eth3!.vlans], ['dummy0', f.links.dummy0!.vlans]]));
+    expect(ifupdownPortVlans(f.persisted![MAIN]!)).toEqual(
+      new Map([
+        ['eth3', f.links.eth3!.vlans],
+        ['dummy0', f.links.dummy0!.vlans],
+      ]),
+    );
     expect(persistenceDrift(f)).toEqual([]);
   });
 
@@ -197,7 +219,7 @@ describe('persist: ifupdown of VLAN-aware bridges (Debian 12 bridge-utils: bridg
     expect(persistenceDrift(f)).toEqual(['eth3: VLANs 30, 99 PVID untagged, 200-202 persisted (ifupdown), 99 PVID untagged, 200-202 at runtime']);
   });
 
-  it('a new default PVID on the bridge rewrites the ports\' lines for it, keeping their sets; --diff shows the lines', () => {
+  it("a new default PVID on the bridge rewrites the ports' lines for it, keeping their sets; --diff shows the lines", () => {
     const f = converge(vlanBridge());
     const p = bridge({ name: 'br0', vlan_filtering: true, default_pvid: 99, persist: 'ifupdown' }, f);
     expect(p.diff!.after).toContain('post-up ip link set dev br0 type bridge vlan_default_pvid 99');
@@ -217,7 +239,8 @@ describe('persist: ifupdown of VLAN-aware bridges (Debian 12 bridge-utils: bridg
 });
 
 // The fixture host also has a bond and a VLAN kvmnet did not persist: only the bridge's lines matter here.
-const persistenceDrift = (f: Facts) => taskModules.flatMap((m) => (m.kind === 'planned' && m.persistence ? m.persistence.drift(f, f.persisted ?? {}) : [])).filter((l) => !l.startsWith('bond0'));
+const persistenceDrift = (f: Facts) =>
+  taskModules.flatMap((m) => (m.kind === 'planned' && m.persistence ? m.persistence.drift(f, f.persisted ?? {}) : [])).filter((l) => !l.startsWith('bond0'));
 
 describe('the ifupdown lines read back as the kernel would apply them', () => {
   it.each([

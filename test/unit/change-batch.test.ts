@@ -218,6 +218,11 @@ describe('markers', () => {
 
   it('are printed once per task part on each stream, in order', () => {
     const script = batchScript([[up('a')], [up('b')]], 'n2');
-    expect(script.match(/'kvmnet-n2 \d+' "\$rc"( >&2)?/g)).toEqual([`'kvmnet-n2 0' "$rc"`, `'kvmnet-n2 0' "$rc" >&2`, `'kvmnet-n2 1' "$rc"`, `'kvmnet-n2 1' "$rc" >&2`]);
+    expect(script.match(/'kvmnet-n2 \d+' "\$rc"( >&2)?/g)).toEqual([
+      `'kvmnet-n2 0' "$rc"`,
+      `'kvmnet-n2 0' "$rc" >&2`,
+      `'kvmnet-n2 1' "$rc"`,
+      `'kvmnet-n2 1' "$rc" >&2`,
+    ]);
   });
 });

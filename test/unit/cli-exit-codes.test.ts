@@ -47,9 +47,19 @@ describe('exit codes', () => {
 describe('reportError: the one mapping of errors to exit codes', () => {
   const context = { version: '9.9.9', args: ['run', 'pb.yaml', '-e', 'ssh_password=hunter2'] };
   it.each([
-    ['commander usage error (already printed by commander)', new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"), EXIT.invalidInput, ''],
+    [
+      'commander usage error (already printed by commander)',
+      new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"),
+      EXIT.invalidInput,
+      '',
+    ],
     ['--help', new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'), EXIT.ok, ''],
-    ['invalid input', new InvalidInputError([{ severity: 'error', file: 'pb.yaml', line: 3, col: 7, message: 'bad' }]), EXIT.invalidInput, 'error: pb.yaml:3:7: bad\n1 error; nothing was changed on any host'],
+    [
+      'invalid input',
+      new InvalidInputError([{ severity: 'error', file: 'pb.yaml', line: 3, col: 7, message: 'bad' }]),
+      EXIT.invalidInput,
+      'error: pb.yaml:3:7: bad\n1 error; nothing was changed on any host',
+    ],
     ['usage', new UsageError("no host named 'x' in the inventory"), EXIT.invalidInput, "error: no host named 'x' in the inventory"],
     ['lab', new LabError('no lab in .lab'), EXIT.invalidInput, 'error: no lab in .lab'],
   ])('%s', (_name, error, code, text) => {

@@ -5,16 +5,46 @@ import { REPO, assertBuilt, runCli, show } from './support/cli.js';
 
 describe('the command line in a bug report has no secrets', () => {
   it.each([
-    [['run', 'pb.yaml', '-e', 'ssh_password=x'], ['run', 'pb.yaml', '-e', '<redacted>']],
-    [['run', 'pb.yaml', '--extra-vars', '{"a":1}'], ['run', 'pb.yaml', '--extra-vars', '<redacted>']],
-    [['run', 'pb.yaml', '--extra-vars={"a":1}'], ['run', 'pb.yaml', '--extra-vars=<redacted>']],
-    [['run', 'pb.yaml', '-ek=v'], ['run', 'pb.yaml', '-e<redacted>']],
-    [['run', 'pb.yaml', '-Ce', 'k=v', '-l', 'hv1'], ['run', 'pb.yaml', '-Ce', '<redacted>', '-l', 'hv1']],
-    [['run', 'pb.yaml', '-CDek=v'], ['run', 'pb.yaml', '-CDe<redacted>']],
-    [['run', 'pb.yaml', '--become-password=x'], ['run', 'pb.yaml', '--become-password=<redacted>']],
-    [['run', 'pb.yaml', 'ssh_passphrase=abc'], ['run', 'pb.yaml', '<redacted>']],
-    [['run', 'pb.yaml', '-e'], ['run', 'pb.yaml', '-e']],
-    [['run', 'pb.yaml', '-i', 'inventory', '-l', 'rack1:!hv2*', '-f', '5'], ['run', 'pb.yaml', '-i', 'inventory', '-l', 'rack1:!hv2*', '-f', '5']],
+    [
+      ['run', 'pb.yaml', '-e', 'ssh_password=x'],
+      ['run', 'pb.yaml', '-e', '<redacted>'],
+    ],
+    [
+      ['run', 'pb.yaml', '--extra-vars', '{"a":1}'],
+      ['run', 'pb.yaml', '--extra-vars', '<redacted>'],
+    ],
+    [
+      ['run', 'pb.yaml', '--extra-vars={"a":1}'],
+      ['run', 'pb.yaml', '--extra-vars=<redacted>'],
+    ],
+    [
+      ['run', 'pb.yaml', '-ek=v'],
+      ['run', 'pb.yaml', '-e<redacted>'],
+    ],
+    [
+      ['run', 'pb.yaml', '-Ce', 'k=v', '-l', 'hv1'],
+      ['run', 'pb.yaml', '-Ce', '<redacted>', '-l', 'hv1'],
+    ],
+    [
+      ['run', 'pb.yaml', '-CDek=v'],
+      ['run', 'pb.yaml', '-CDe<redacted>'],
+    ],
+    [
+      ['run', 'pb.yaml', '--become-password=x'],
+      ['run', 'pb.yaml', '--become-password=<redacted>'],
+    ],
+    [
+      ['run', 'pb.yaml', 'ssh_passphrase=abc'],
+      ['run', 'pb.yaml', '<redacted>'],
+    ],
+    [
+      ['run', 'pb.yaml', '-e'],
+      ['run', 'pb.yaml', '-e'],
+    ],
+    [
+      ['run', 'pb.yaml', '-i', 'inventory', '-l', 'rack1:!hv2*', '-f', '5'],
+      ['run', 'pb.yaml', '-i', 'inventory', '-l', 'rack1:!hv2*', '-f', '5'],
+    ],
   ])('%j', (args, expected) => {
     expect(redactArgs(args)).toEqual(expected);
   });
@@ -34,7 +64,16 @@ describe('an internal error from the built CLI', () => {
   const preload = ['--import', join(REPO, 'test/unit/support/crash-preload.mjs')];
 
   it('says it is a bug and how to report it, exit 70, frames in the TypeScript sources, secrets removed', async () => {
-    const args = ['run', 'playbooks/bridged.yaml', '-i', 'inventory', '-e', 'ssh_password=hunter2', '--extra-vars={"become_password":"s3cret"}', '--list-hosts'];
+    const args = [
+      'run',
+      'playbooks/bridged.yaml',
+      '-i',
+      'inventory',
+      '-e',
+      'ssh_password=hunter2',
+      '--extra-vars={"become_password":"s3cret"}',
+      '--list-hosts',
+    ];
     const r = await runCli(args, { nodeArgs: preload, env: { KVMNET_TEST_CRASH_ON: '^play:' } });
     expect(r.code, show(args, r)).toBe(70);
     expect(r.stderr).toMatch(/^internal error: this is a bug in kvmnet/m);

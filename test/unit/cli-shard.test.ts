@@ -18,7 +18,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const listed = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
+const listed = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('  '))
+    .map((l) => l.trim());
 
 describe('option values', () => {
   it.each([
@@ -47,11 +51,13 @@ describe('run --shard, as N separate processes', () => {
     for (const r of slices) expect(r.code, r.stderr).toBe(0);
     const hosts = slices.map((r) => listed(r.stdout));
     // Code-unit order: hv1, hv10, hv11, hv2, hv3 … hv9
-    expect(hosts).toEqual([
-      ['hv1', 'hv2', 'hv5', 'hv8'],
-      ['hv10', 'hv3', 'hv6', 'hv9'],
-      ['hv11', 'hv4', 'hv7'],
-    ].map((s) => s.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))));
+    expect(hosts).toEqual(
+      [
+        ['hv1', 'hv2', 'hv5', 'hv8'],
+        ['hv10', 'hv3', 'hv6', 'hv9'],
+        ['hv11', 'hv4', 'hv7'],
+      ].map((s) => s.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))),
+    );
     expect(slices[0]!.stderr).toContain('shard 1/3 (--shard, by name): 4 of 11 hosts');
   });
 
@@ -89,11 +95,29 @@ describe('run --shard, as N separate processes', () => {
 });
 
 describe('kvmnet merge on the command line', () => {
-  const header = (index: number, split: string[][]) => ({ event: 'header', format: 1, command: 'run', run_id: 'r', check: false, tags: null, skip_tags: null, shard: { index, count: split.length, by: 'name' }, inventory_sha256: 'a', playbook_sha256: 'b', extra_vars_sha256: 'c', split, hosts: split[index - 1] });
+  const header = (index: number, split: string[][]) => ({
+    event: 'header',
+    format: 1,
+    command: 'run',
+    run_id: 'r',
+    check: false,
+    tags: null,
+    skip_tags: null,
+    shard: { index, count: split.length, by: 'name' },
+    inventory_sha256: 'a',
+    playbook_sha256: 'b',
+    extra_vars_sha256: 'c',
+    split,
+    hosts: split[index - 1],
+  });
   const write = (name: string, index: number, split: string[][], outcome: string) => {
     const hosts = split[index - 1]!;
     const recap = (host: string) => ({ host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rolled_back: 0, ignored: 0, [outcome]: 1 });
-    const lines = [header(index, split), { event: 'play', play: 'p', hosts, check: false }, { event: 'summary', hosts: hosts.map(recap), elapsedMs: 1, check: false, notTouched: [], stats: { connections: 1, execs: 1 } }];
+    const lines = [
+      header(index, split),
+      { event: 'play', play: 'p', hosts, check: false },
+      { event: 'summary', hosts: hosts.map(recap), elapsedMs: 1, check: false, notTouched: [], stats: { connections: 1, execs: 1 } },
+    ];
     const file = join(work, name);
     writeFileSync(file, lines.map((l) => JSON.stringify({ time: '2026-01-01T00:00:00.000Z', ...l })).join('\n') + '\n');
     return file;
@@ -107,7 +131,10 @@ describe('kvmnet merge on the command line', () => {
     const r = await runCli(['merge', ...files, '-o', out, '--report', report]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toMatch(/RECAP\nhv1 +: ok=1 +changed=0 +failed=0[\s\S]*hv2 +: ok=0 +changed=0 +failed=1[\s\S]*3 hosts · ok 1 · changed 1 · failed 1/);
-    const events = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.map((e) => e.event)).toEqual(['header', 'play', 'summary']);
     expect(readFileSync(report, 'utf8')).toMatch(/^<!doctype html>/i);
   });

@@ -64,8 +64,18 @@ describe('empty selections', () => {
     ['--skip-tags skipping every task', 0, run('--skip-tags', 'net,addr', '--check'), /warning: --skip-tags net,addr selects no task/],
     ['--limit to a host no play runs on', 0, run('--limit', 'hv3', '--check'), /warning: no play selects a host \(with --limit hv3\): nothing to do/],
     // ...except for drift detection, where "nothing was checked" must not read as "no drift".
-    ['drift check with --tags selecting no task', 1, run('--tags', 'nosuch', '--check', '--detailed-exitcode'), /error: --tags nosuch selects no task of a play with hosts: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift/],
-    ['drift check on a host no play runs on', 1, run('--limit', 'hv3', '--check', '--detailed-exitcode'), /error: no play selects a host \(with --limit hv3\): nothing would be checked/],
+    [
+      'drift check with --tags selecting no task',
+      1,
+      run('--tags', 'nosuch', '--check', '--detailed-exitcode'),
+      /error: --tags nosuch selects no task of a play with hosts: nothing would be checked, so --check --detailed-exitcode cannot tell whether there is drift/,
+    ],
+    [
+      'drift check on a host no play runs on',
+      1,
+      run('--limit', 'hv3', '--check', '--detailed-exitcode'),
+      /error: no play selects a host \(with --limit hv3\): nothing would be checked/,
+    ],
     ['drift check with a --limit matching nothing', 1, run('--limit', 'nomatch', '--check', '--detailed-exitcode'), /selects none of the inventory's 3 hosts/],
   ])('%s → exit %i, nothing contacted', async (_name, code, args, message) => {
     const r = await fx.run(args);

@@ -16,7 +16,9 @@ vi.mock('../../src/run/confirm.js', async (importOriginal) => ({
   ...(await importOriginal<object>()),
   applyConfirmed: async (o: GuardOptions & { changes: Change[] }): Promise<ConfirmResult> => {
     guard.calls.push(o);
-    return guard.outcome === 'changed' ? { outcome: 'changed', conn: o.conn, message: 'confirmed' } : { outcome: 'rolled_back', conn: o.conn, message: 'the change cut hv1 off; the rollback timer restored it' };
+    return guard.outcome === 'changed'
+      ? { outcome: 'changed', conn: o.conn, message: 'confirmed' }
+      : { outcome: 'rolled_back', conn: o.conn, message: 'the change cut hv1 off; the rollback timer restored it' };
   },
 }));
 
@@ -33,7 +35,9 @@ async function run(yaml: string) {
   const host = new FakeHost({ facts: 'fresh' });
   hosts.push(host);
   const events: TaskEvent[] = [];
-  const outcome = await runHost(testHostJob(play, host, { playStart() {}, taskStart() {}, taskDone: (e) => events.push(e), hostDone() {}, warn() {}, finish() {} }));
+  const outcome = await runHost(
+    testHostJob(play, host, { playStart() {}, taskStart() {}, taskDone: (e) => events.push(e), hostDone() {}, warn() {}, finish() {} }),
+  );
   return { outcome, events, outcomes: events.map((e) => [e.task, e.outcome]) };
 }
 
@@ -53,7 +57,10 @@ describe('confirm_group', () => {
     const r = await run(GROUP);
     expect(guard.calls).toHaveLength(1);
     const g = guard.calls[0]!;
-    expect(g.changes.map((c) => c.summary)).toEqual(['create bridge brm (stp off, forward delay 15 s, up)', 'migrate mgmt0 into brm: move 198.18.176.17/24, route default via 198.18.176.1 to brm, then add mgmt0 to brm']);
+    expect(g.changes.map((c) => c.summary)).toEqual([
+      'create bridge brm (stp off, forward delay 15 s, up)',
+      'migrate mgmt0 into brm: move 198.18.176.17/24, route default via 198.18.176.1 to brm, then add mgmt0 to brm',
+    ]);
     // The snapshot is from before the group's first task (brm did not exist), after the task before it (br9).
     expect(g.before.links.brm).toBeUndefined();
     expect(g.before.links.br9).toBeDefined();
@@ -111,13 +118,16 @@ describe('confirm_group', () => {
   });
 
   it('is checked when the playbook is read: a group name, and never on a command', () => {
-    const { diagnostics } = parsePlaybook('play.yaml', `- hosts: all
+    const { diagnostics } = parsePlaybook(
+      'play.yaml',
+      `- hosts: all
   tasks:
     - command: { cmd: ip link show }
       confirm_group: mgmt
     - ensure_bridge: { name: br0 }
       confirm_group: "two words"
-`);
+`,
+    );
     expect(diagnostics.map((d) => d.message)).toEqual([
       'a command task is always guarded on its own and cannot be part of a confirm_group; use confirm: true',
       "expected a group name (letters, digits, '_', '.', '-'), found the string 'two words'",

@@ -37,7 +37,18 @@ describe('commit-confirmed: a confirming connection that dies', () => {
     const back = scripted('back', (s) => (s.includes('@@kvmnet:hostname@@') ? ok(vmFactsOutput('active-backup')) : ok()), log);
     const connections = [dying, back];
     const t0 = Date.now();
-    const r = await applyConfirmed({ host: 'hv1', conn: first, reconnect: async () => connections.shift() ?? back, before, devices: ['bond0', 'eth1', 'eth2'], networks: [], timeoutS: 6, what: 'test', changes, settleMs: 100 });
+    const r = await applyConfirmed({
+      host: 'hv1',
+      conn: first,
+      reconnect: async () => connections.shift() ?? back,
+      before,
+      devices: ['bond0', 'eth1', 'eth2'],
+      networks: [],
+      timeoutS: 6,
+      what: 'test',
+      changes,
+      settleMs: 100,
+    });
     expect(r.outcome, r.message).toBe('rolled_back');
     expect(r.message).toMatch(/the rollback timer restored it after 6 s/);
     // It waited for the timer (6 s) rather than giving up when the connection died.

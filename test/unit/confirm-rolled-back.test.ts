@@ -37,7 +37,9 @@ describe('disarming never cuts a begun rollback short', () => {
     expect(spawnSync('/bin/sh', ['-c', `mkdir ${dir}/fire 2>/dev/null || exit 7`]).status).toBe(7);
   });
   it("reads the host's record", () => {
-    expect(parseRollbackRecord("rolled-back\nrecord 2026-12-07T20:01:02Z\tabc\tcommand task 'down' by kvmnet; restored after 6 s without confirmation\n")).toEqual({
+    expect(
+      parseRollbackRecord("rolled-back\nrecord 2026-12-07T20:01:02Z\tabc\tcommand task 'down' by kvmnet; restored after 6 s without confirmation\n"),
+    ).toEqual({
       when: '2026-12-07T20:01:02Z',
       what: "command task 'down' by kvmnet; restored after 6 s without confirmation",
     });
@@ -49,7 +51,9 @@ describe('a command whose connection is lost', () => {
     const before = vmFixture('bond-vlan');
     const scripts: string[] = [];
     const first: Connection = {
-      description: 'first', stats: { connections: 1, execs: 0 }, connectMs: 50,
+      description: 'first',
+      stats: { connections: 1, execs: 0 },
+      connectMs: 50,
       async exec(script) {
         if (script.includes('echo armed')) return ok('armed\n');
         throw new UnreachableError('hv1: connection lost (Keepalive timeout) while running (');
@@ -57,17 +61,31 @@ describe('a command whose connection is lost', () => {
       async close() {},
     };
     const back: Connection = {
-      description: 'back', stats: { connections: 1, execs: 0 }, connectMs: 50,
+      description: 'back',
+      stats: { connections: 1, execs: 0 },
+      connectMs: 50,
       async exec(script) {
         scripts.push(script);
         if (script.includes('@@kvmnet:hostname@@')) return ok(vmFactsOutput('bond-vlan'));
-        if (script.includes('mkdir') && script.includes('/fire')) return ok("rolled-back\nrecord 2026-12-07T20:01:02Z\tid\tcommand task 'down' by kvmnet; restored after 6 s without confirmation\n");
+        if (script.includes('mkdir') && script.includes('/fire'))
+          return ok("rolled-back\nrecord 2026-12-07T20:01:02Z\tid\tcommand task 'down' by kvmnet; restored after 6 s without confirmation\n");
         return ok('0\n');
       },
       async close() {},
     };
     const { guard } = await runGuarded(
-      { host: 'hv1', conn: first, reconnect: async () => back, before, devices: Object.keys(before.links), networks: [], timeoutS: 6, what: 'test', runS: 30, command: 'ip link set bond0 down' },
+      {
+        host: 'hv1',
+        conn: first,
+        reconnect: async () => back,
+        before,
+        devices: Object.keys(before.links),
+        networks: [],
+        timeoutS: 6,
+        what: 'test',
+        runS: 30,
+        command: 'ip link set bond0 down',
+      },
       (conn, wrap) => conn.exec(wrap('ip link set bond0 down')),
     );
     expect(guard.outcome, guard.message).toBe('rolled_back');
@@ -77,7 +95,9 @@ describe('a command whose connection is lost', () => {
   it('the message of a lost command names it as written', async () => {
     const before = vmFixture('bond-vlan');
     const first: Connection = {
-      description: 'first', stats: { connections: 1, execs: 0 }, connectMs: 50,
+      description: 'first',
+      stats: { connections: 1, execs: 0 },
+      connectMs: 50,
       async exec(script) {
         if (script.includes('echo armed')) return ok('armed\n');
         throw new UnreachableError('hv1: connection lost (Keepalive timeout) while running (');
@@ -86,10 +106,25 @@ describe('a command whose connection is lost', () => {
     };
     // sshd refuses new connections: nothing to wait for, the message says so.
     const { guard } = await runGuarded(
-      { host: 'hv1', conn: first, reconnect: async () => { throw new Error('connect ECONNREFUSED'); }, before, devices: [], networks: [], timeoutS: 6, what: 'test', runS: 30, command: 'ip link set bond0 down' },
+      {
+        host: 'hv1',
+        conn: first,
+        reconnect: async () => {
+          throw new Error('connect ECONNREFUSED');
+        },
+        before,
+        devices: [],
+        networks: [],
+        timeoutS: 6,
+        what: 'test',
+        runS: 30,
+        command: 'ip link set bond0 down',
+      },
       (conn, wrap) => conn.exec(wrap('ip link set bond0 down')),
     );
     expect(guard.outcome).toBe('unreachable');
-    expect(guard.message).toMatch(/^connection lost \(Keepalive timeout\) while running `ip link set bond0 down`; whether the command ran to completion is unknown/);
+    expect(guard.message).toMatch(
+      /^connection lost \(Keepalive timeout\) while running `ip link set bond0 down`; whether the command ran to completion is unknown/,
+    );
   });
 });

@@ -8,7 +8,11 @@ describe('confirmation window', () => {
     [60, undefined, undefined],
     [6, undefined, undefined],
     [6, 400, undefined],
-    [6, 900, /confirm_timeout 6 s leaves 2\.1 s for the confirming SSH connection, and it needs at least 2\.7 s here \(connecting took 0\.90 s\): set confirm_timeout to 7 or more/],
+    [
+      6,
+      900,
+      /confirm_timeout 6 s leaves 2\.1 s for the confirming SSH connection, and it needs at least 2\.7 s here \(connecting took 0\.90 s\): set confirm_timeout to 7 or more/,
+    ],
     [10, 3000, /needs at least 9\.0 s here.*set confirm_timeout to 18 or more/],
     [5, undefined, /leaves 1\.5 s .* at least 2\.0 s/],
   ])('confirm_timeout %d s, first connection %s ms', (timeoutS, connectMs, problem) => {

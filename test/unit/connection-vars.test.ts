@@ -31,14 +31,34 @@ describe('resolveConnectionVars', () => {
     [
       'every kvmnet name',
       {
-        host: '10.0.0.1', port: 2222, user: 'admin', ssh_key: '~/.ssh/id_kvm', ssh_password: 'pw', become: true,
-        become_password: 'bpw', jump: 'ops@bastion.example.com:2200', known_hosts: '/etc/ssh/known', host_key_checking: 'accept-new',
-        connection: 'local', connect_timeout: 5, command_timeout: '2.5',
+        host: '10.0.0.1',
+        port: 2222,
+        user: 'admin',
+        ssh_key: '~/.ssh/id_kvm',
+        ssh_password: 'pw',
+        become: true,
+        become_password: 'bpw',
+        jump: 'ops@bastion.example.com:2200',
+        known_hosts: '/etc/ssh/known',
+        host_key_checking: 'accept-new',
+        connection: 'local',
+        connect_timeout: 5,
+        command_timeout: '2.5',
       },
       {
-        host: '10.0.0.1', port: 2222, user: 'admin', sshKey: join(homedir(), '.ssh/id_kvm'), sshPassword: 'pw', become: true,
-        becomePassword: 'bpw', jump: 'ops@bastion.example.com:2200', knownHosts: '/etc/ssh/known', hostKeyChecking: 'accept-new',
-        connection: 'local', connectTimeoutMs: 5000, commandTimeoutMs: 2500,
+        host: '10.0.0.1',
+        port: 2222,
+        user: 'admin',
+        sshKey: join(homedir(), '.ssh/id_kvm'),
+        sshPassword: 'pw',
+        become: true,
+        becomePassword: 'bpw',
+        jump: 'ops@bastion.example.com:2200',
+        knownHosts: '/etc/ssh/known',
+        hostKeyChecking: 'accept-new',
+        connection: 'local',
+        connectTimeoutMs: 5000,
+        commandTimeoutMs: 2500,
       },
     ],
     ['INI-style strings', { port: '2200', become: 'yes', connect_timeout: '1' }, { port: 2200, become: true, connectTimeoutMs: 1000 }],
@@ -46,7 +66,11 @@ describe('resolveConnectionVars', () => {
     ['host_key_checking as an Ansible boolean', { host_key_checking: false }, { hostKeyChecking: 'off' }],
     ['ansible_host_key_checking', { ansible_host_key_checking: 'True' }, { hostKeyChecking: 'strict' }],
     ['ansible_connection: paramiko', { ansible_connection: 'paramiko' }, { connection: 'ssh' }],
-    ['legacy ansible_ssh_* names', { ansible_ssh_host: '10.0.0.3', ansible_ssh_user: 'u', ansible_ssh_pass: 'p' }, { host: '10.0.0.3', user: 'u', sshPassword: 'p' }],
+    [
+      'legacy ansible_ssh_* names',
+      { ansible_ssh_host: '10.0.0.3', ansible_ssh_user: 'u', ansible_ssh_pass: 'p' },
+      { host: '10.0.0.3', user: 'u', sshPassword: 'p' },
+    ],
     ['null means unset', { port: null, user: null }, {}],
     ['jump without user or port', { jump: 'bastion.example.com' }, { jump: 'bastion.example.com' }],
   ])('%s', (_title, vars, expected) => {
@@ -87,13 +111,19 @@ describe('resolveConnectionVars', () => {
 
   it('reads Ansible aliases from an inventory; the kvmnet name wins and the ignored alias gets a warning where it is set', () => {
     const { inventory: inv } = loadInventory(['yaml/aliases.yaml'], FIXTURES);
-    const resolve = (h: string) =>
-      resolveConnectionVars(h, hostVars(inv, h), inv.hostOrigin.get(h)!, (v) => varOrigin(inv, h, v));
+    const resolve = (h: string) => resolveConnectionVars(h, hostVars(inv, h), inv.hostOrigin.get(h)!, (v) => varOrigin(inv, h, v));
 
     expect(resolve('a.example.com')).toEqual({
       settings: {
-        ...defaults, name: 'a.example.com', host: '10.0.0.1', port: 2222, user: 'admin', sshKey: join(homedir(), '.ssh/id_kvm'),
-        sshPassword: 's3cret', become: true, connection: 'local',
+        ...defaults,
+        name: 'a.example.com',
+        host: '10.0.0.1',
+        port: 2222,
+        user: 'admin',
+        sshKey: join(homedir(), '.ssh/id_kvm'),
+        sshPassword: 's3cret',
+        become: true,
+        connection: 'local',
       },
       diagnostics: [],
     });
@@ -101,8 +131,20 @@ describe('resolveConnectionVars', () => {
     const b = resolve('b.example.com');
     expect(b.settings).toMatchObject({ host: '10.0.0.2', port: 2200 });
     expect(b.diagnostics).toEqual([
-      { severity: 'warning', file: 'yaml/aliases.yaml', line: 13, col: 21, message: "host 'b.example.com': both 'host' and 'ansible_host' are set; using 'host' ('10.0.0.2' over '10.9.9.9')" },
-      { severity: 'warning', file: 'yaml/aliases.yaml', line: 15, col: 21, message: "host 'b.example.com': both 'port' and 'ansible_port' are set; using 'port' ('2200' over 22)" },
+      {
+        severity: 'warning',
+        file: 'yaml/aliases.yaml',
+        line: 13,
+        col: 21,
+        message: "host 'b.example.com': both 'host' and 'ansible_host' are set; using 'host' ('10.0.0.2' over '10.9.9.9')",
+      },
+      {
+        severity: 'warning',
+        file: 'yaml/aliases.yaml',
+        line: 15,
+        col: 21,
+        message: "host 'b.example.com': both 'port' and 'ansible_port' are set; using 'port' ('2200' over 22)",
+      },
     ]);
 
     const c = resolve('c.example.com');

@@ -34,7 +34,10 @@ export function anchors(markdown: string): Set<string> {
     const m = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!m) continue;
     const text = m[1]!.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/`/g, '');
-    const base = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     out.add(n ? `${base}-${n}` : base);
@@ -113,12 +116,11 @@ describe('documentation links', () => {
 
 describe('the checks catch what they are for', () => {
   it('slugs headings as GitHub does', () => {
-    expect([...anchors("# A\n## Pictures: `kvmnet graph` and the HTML run report\n## Guests on VLANs: libvirt's `<vlan>` and portgroups\n## A\n```\n# not a heading\n```\n")]).toEqual([
-      'a',
-      'pictures-kvmnet-graph-and-the-html-run-report',
-      'guests-on-vlans-libvirts-vlan-and-portgroups',
-      'a-1',
-    ]);
+    expect([
+      ...anchors(
+        "# A\n## Pictures: `kvmnet graph` and the HTML run report\n## Guests on VLANs: libvirt's `<vlan>` and portgroups\n## A\n```\n# not a heading\n```\n",
+      ),
+    ]).toEqual(['a', 'pictures-kvmnet-graph-and-the-html-run-report', 'guests-on-vlans-libvirts-vlan-and-portgroups', 'a-1']);
   });
   it('refuses a missing file, a missing anchor and a link out of the repository', () => {
     expect(problem({ file: 'docs/running.md', line: 1, target: 'nope.md' })).toMatch(/does not exist/);
@@ -127,7 +129,9 @@ describe('the checks catch what they are for', () => {
     expect(problem({ file: 'docs/running.md', line: 1, target: 'fleets.md#shards-past-one-controller' })).toBeUndefined();
   });
   it('finds repository paths in backticks, and only those', () => {
-    const found = [...'see `src/run/shard.ts`, `test/fixtures/facts/nat-*`, `src/tasks/<type>.ts`, `/etc/kvmnet.conf` and `playbooks/bridged.yaml`'.matchAll(REPO_PATH)].map((m) => m[1]);
+    const found = [
+      ...'see `src/run/shard.ts`, `test/fixtures/facts/nat-*`, `src/tasks/<type>.ts`, `/etc/kvmnet.conf` and `playbooks/bridged.yaml`'.matchAll(REPO_PATH),
+    ].map((m) => m[1]);
     expect(found).toEqual(['src/run/shard.ts', 'playbooks/bridged.yaml']);
   });
 });

@@ -28,7 +28,14 @@ function withoutBond(): Facts {
 describe('bond facts (ip -j -d link + /proc/net/bonding)', () => {
   it('active-backup: mode, miimon, primary, active member, members', () => {
     const f = vmFixture('active-backup');
-    expect(f.links.bond0!.bond).toEqual({ mode: 'active-backup', miimon: 100, lacpRate: 'slow', xmitHashPolicy: 'layer2', primary: 'eth1', activeMember: 'eth1' });
+    expect(f.links.bond0!.bond).toEqual({
+      mode: 'active-backup',
+      miimon: 100,
+      lacpRate: 'slow',
+      xmitHashPolicy: 'layer2',
+      primary: 'eth1',
+      activeMember: 'eth1',
+    });
     expect(f.links.eth1!.bondMember).toMatchObject({ state: 'ACTIVE', mii: 'UP', speed: '1000 Mbps' });
     expect(f.links.eth2!.bondMember).toMatchObject({ state: 'BACKUP', mii: 'UP' });
   });
@@ -39,7 +46,12 @@ describe('bond facts (ip -j -d link + /proc/net/bonding)', () => {
   });
   it('802.3ad: LACP rate, hash policy, the aggregator and the partner (the lab switch)', () => {
     const b = vmFixture('802.3ad').links.bond0!.bond!;
-    expect(b).toMatchObject({ mode: '802.3ad', lacpRate: 'fast', xmitHashPolicy: 'layer3+4', aggregator: { id: 1, ports: 2, partnerMac: '02:6b:00:8a:fe:14' } });
+    expect(b).toMatchObject({
+      mode: '802.3ad',
+      lacpRate: 'fast',
+      xmitHashPolicy: 'layer3+4',
+      aggregator: { id: 1, ports: 2, partnerMac: '02:6b:00:8a:fe:14' },
+    });
     const down = vmFixture('802.3ad-member-down');
     expect(down.links.bond0!.bond!.aggregator).toEqual({ id: 1, ports: 1, partnerMac: '02:6b:00:8a:fe:14' });
     expect(down.links.eth2!.bondMember).toMatchObject({ mii: 'DOWN', aggregatorId: 1 });
@@ -50,10 +62,28 @@ describe('bond facts (ip -j -d link + /proc/net/bonding)', () => {
   });
   it('kvmnet facts shows bonds (mode, members, active member, partner) and VLANs', () => {
     const f = vmFixture('802.3ad-member-down');
-    expect(ensureBond.factsView!.sections(f)[0]!.rows).toEqual([['bond0', 'up', '802.3ad (fast)', '100', 'eth1,eth2(down)', '-', '02:6b:00:8a:fe:14 agg 1 (1 ports)']]);
-    expect(ensureBond.factsView!.sections(vmFixture('active-backup-failover'))[0]!.rows[0]).toEqual(['bond0', 'up', 'active-backup', '100', 'eth1(down),eth2', 'eth2', '-']);
+    expect(ensureBond.factsView!.sections(f)[0]!.rows).toEqual([
+      ['bond0', 'up', '802.3ad (fast)', '100', 'eth1,eth2(down)', '-', '02:6b:00:8a:fe:14 agg 1 (1 ports)'],
+    ]);
+    expect(ensureBond.factsView!.sections(vmFixture('active-backup-failover'))[0]!.rows[0]).toEqual([
+      'bond0',
+      'up',
+      'active-backup',
+      '100',
+      'eth1(down),eth2',
+      'eth2',
+      '-',
+    ]);
     const json = ensureBond.factsView!.json(vmFixture('802.3ad')) as { bonds: Array<Record<string, unknown>> };
-    expect(json.bonds[0]).toMatchObject({ name: 'bond0', mode: '802.3ad', partner: '02:6b:00:8a:fe:14', members: [{ name: 'eth1', mii: 'UP', aggregator: 1 }, { name: 'eth2', mii: 'UP', aggregator: 1 }] });
+    expect(json.bonds[0]).toMatchObject({
+      name: 'bond0',
+      mode: '802.3ad',
+      partner: '02:6b:00:8a:fe:14',
+      members: [
+        { name: 'eth1', mii: 'UP', aggregator: 1 },
+        { name: 'eth2', mii: 'UP', aggregator: 1 },
+      ],
+    });
     expect(ensureVlan.factsView!.sections(vmFixture('bond-vlan'))[0]!.rows).toEqual([['bond0.20', 'bond0', '20', 'up', '1500', '-', '198.19.220.1/24']]);
   });
   it('a host without bonds or VLANs has none, and no extra fields', () => {
@@ -165,21 +195,33 @@ describe('ensure_bond', () => {
       );
     });
     it('a member that does not exist, or is not a NIC', () => {
-      expect(() => bond({ name: 'bond0', mode: '802.3ad', members: ['eth9'] }, vmFixture('802.3ad'))).toThrow(/member eth9 of bond bond0 does not exist on hv1/);
+      expect(() => bond({ name: 'bond0', mode: '802.3ad', members: ['eth9'] }, vmFixture('802.3ad'))).toThrow(
+        /member eth9 of bond bond0 does not exist on hv1/,
+      );
       expect(() => bond({ name: 'bond1', mode: '802.3ad', members: ['br0'] }, vmFixture('vlan-bridge'))).toThrow(/br0 is a bridge; only network interfaces/);
     });
     it('a name that is another kind of link', () => {
       expect(() => bond({ name: 'br0', mode: '802.3ad' }, vmFixture('vlan-bridge'))).toThrow('br0 exists on hv1 but is a bridge; refusing to replace it');
     });
     it('deleting the bond that carries the session', () => {
-      expect(() => bond({ name: 'bond0', state: 'absent' }, vmFixture('bond-vlan', { sshAddress: '198.19.220.1' }))).toThrow(/bond bond0 carries this SSH session on hv1 \(198.19.220.1 on bond0.20\)/);
+      expect(() => bond({ name: 'bond0', state: 'absent' }, vmFixture('bond-vlan', { sshAddress: '198.19.220.1' }))).toThrow(
+        /bond bond0 carries this SSH session on hv1 \(198.19.220.1 on bond0.20\)/,
+      );
     });
     it('arguments that do not fit the mode', () => {
       const problems = (a: object) => checkTaskArgs('ensure_bond', a as Record<string, unknown>, true).issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-      expect(problems({ name: 'bond0', mode: 'active-backup', lacp_rate: 'fast' })).toEqual(['lacp_rate: lacp_rate only applies to mode 802.3ad (mode is active-backup)']);
-      expect(problems({ name: 'bond0', mode: '802.3ad', primary: 'eth1' })).toEqual(['primary: primary only applies to modes active-backup, balance-tlb, balance-alb (mode is 802.3ad)']);
-      expect(problems({ name: 'bond0', mode: 'active-backup', members: ['eth1', 'eth2'], primary: 'eth3' })).toEqual(['primary: primary eth3 is not one of the members (eth1, eth2)']);
-      expect(problems({ name: 'bond0', members: ['eth1'] })).toEqual(['mode: ensure_bond needs a mode with state: present (one of 802.3ad, active-backup, balance-xor, balance-alb, balance-tlb, broadcast, balance-rr)']);
+      expect(problems({ name: 'bond0', mode: 'active-backup', lacp_rate: 'fast' })).toEqual([
+        'lacp_rate: lacp_rate only applies to mode 802.3ad (mode is active-backup)',
+      ]);
+      expect(problems({ name: 'bond0', mode: '802.3ad', primary: 'eth1' })).toEqual([
+        'primary: primary only applies to modes active-backup, balance-tlb, balance-alb (mode is 802.3ad)',
+      ]);
+      expect(problems({ name: 'bond0', mode: 'active-backup', members: ['eth1', 'eth2'], primary: 'eth3' })).toEqual([
+        'primary: primary eth3 is not one of the members (eth1, eth2)',
+      ]);
+      expect(problems({ name: 'bond0', members: ['eth1'] })).toEqual([
+        'mode: ensure_bond needs a mode with state: present (one of 802.3ad, active-backup, balance-xor, balance-alb, balance-tlb, broadcast, balance-rr)',
+      ]);
       expect(problems({ name: 'bond0', mode: 'lacp' })[0]).toMatch(/^mode: expected one of/);
       expect(problems({ name: 'bond0', mode: '{{ bond_mode }}', lacp_rate: 'fast' })).toEqual([]);
     });
@@ -194,7 +236,7 @@ describe('ensure_bond', () => {
       expect(sshPathTouch(p.changes, f)).toMatch(/^takes down bond0, and the SSH session runs over bond0.20, bond0, eth1, eth2 \(198.19.220.1 on bond0.20\)/);
       expect(p.consent).toBeUndefined();
     });
-    it("leaving 802.3ad is confirmed only after the switch would have dropped the bond as partner (3 missed LACPDUs)", () => {
+    it('leaving 802.3ad is confirmed only after the switch would have dropped the bond as partner (3 missed LACPDUs)', () => {
       const f = onBond();
       expect(f.links.bond0!.bond!.lacpRate).toBe('fast');
       const p = bond({ name: 'bond0', mode: 'balance-rr', members: ['eth1', 'eth2'] }, f);
@@ -259,7 +301,10 @@ describe('ensure_vlan', () => {
     expect(p.diff!.after).toContain('bond0.20: 802.1Q id 21 on bond0');
   });
   it('changes mtu and up state in place; state: absent deletes', () => {
-    expect(commands(vlan({ parent: 'bond0', id: 20, mtu: 1400, up: false }, vmFixture('bond-vlan')))).toEqual(['ip link set bond0.20 mtu 1400', 'ip link set bond0.20 down']);
+    expect(commands(vlan({ parent: 'bond0', id: 20, mtu: 1400, up: false }, vmFixture('bond-vlan')))).toEqual([
+      'ip link set bond0.20 mtu 1400',
+      'ip link set bond0.20 down',
+    ]);
     expect(commands(vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan')))).toEqual(['ip link del bond0.20']);
     expect(vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('802.3ad')).noop).toBe('VLAN bond0.20 does not exist');
   });
@@ -285,9 +330,11 @@ describe('ensure_vlan', () => {
     expect(() => vlan({ parent: 'eth1', id: 20 }, vmFixture('bond-vlan'))).toThrow('eth1 is a member of bond bond0 on hv1; put the VLAN on bond0 instead');
     expect(() => vlan({ parent: 'bond0', id: 20, name: 'v20' }, vmFixture('bond-vlan'))).toThrow(/VLAN 20 already exists on bond0 as bond0.20/);
     expect(() => vlan({ parent: 'bond0', id: 30, mtu: 9000 }, vmFixture('bond-vlan'))).toThrow(/mtu 9000 of bond0.30 is above its parent bond0's \(1500\)/);
-    expect(() => vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan', { sshAddress: '198.19.220.1' }))).toThrow(/carries this SSH session/);
+    expect(() => vlan({ parent: 'bond0', id: 20, state: 'absent' }, vmFixture('bond-vlan', { sshAddress: '198.19.220.1' }))).toThrow(
+      /carries this SSH session/,
+    );
   });
-  it("migrate: the management address moves from the bond onto its VLAN in one step (addresses first, then the routes)", () => {
+  it('migrate: the management address moves from the bond onto its VLAN in one step (addresses first, then the routes)', () => {
     const f = withoutBond();
     // The session's NIC into a new bond (migrate), then onto a VLAN of it: the plans of one confirm_group.
     const b = bond({ name: 'bond1', mode: 'active-backup', members: ['mgmt0'], migrate: true }, f);
@@ -310,7 +357,9 @@ describe('ensure_vlan', () => {
     const br = planOf('ensure_bridge', { name: 'brm' }, f);
     apply(br, f);
     const port = planOf('ensure_port', { bridge: 'brm', interface: 'bond1.10', migrate: true }, f);
-    expect(port.changes.map((c) => c.summary)).toEqual(['migrate bond1.10 into brm: move 198.18.138.11/24, route default via 198.18.138.1 to brm, then add bond1.10 to brm']);
+    expect(port.changes.map((c) => c.summary)).toEqual([
+      'migrate bond1.10 into brm: move 198.18.138.11/24, route default via 198.18.138.1 to brm, then add bond1.10 to brm',
+    ]);
     apply(port, f);
     expect(f.session!.dev).toBe('brm');
     // Without migrate the address stays on the parent; with migrate and up: false, it would be lost.
@@ -323,7 +372,9 @@ describe('ensure_vlan', () => {
     const problems = (a: object) => checkTaskArgs('ensure_vlan', a as Record<string, unknown>, true).issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     expect(problems({ parent: 'bond0', id: 4095 })[0]).toMatch(/^id: /);
     expect(problems({ parent: 'bond0', id: 0 })[0]).toMatch(/^id: /);
-    expect(problems({ parent: 'enp129s0f0np0', id: 100 })).toEqual(['parent: the default name enp129s0f0np0.100 is not usable (an interface name is at most 15 bytes, this one is 17): give a name']);
+    expect(problems({ parent: 'enp129s0f0np0', id: 100 })).toEqual([
+      'parent: the default name enp129s0f0np0.100 is not usable (an interface name is at most 15 bytes, this one is 17): give a name',
+    ]);
     expect(problems({ parent: 'enp129s0f0np0', id: 100, name: 'vlan100' })).toEqual([]);
   });
 });

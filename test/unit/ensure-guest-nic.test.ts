@@ -80,13 +80,24 @@ describe('ensure_guest_nic plans', () => {
   it('a move to a bridged network: one update-device --live --config, the MAC kept; then nothing', () => {
     const { first, second, after } = planTwice({ domain: GUEST, mac: MAC, network: 'lan', portgroup: 'b' });
     expect(first.changes.map((c) => c.summary)).toEqual([`update NIC ${MAC} of ${GUEST} in place: network default → network lan, portgroup (default) → b`]);
-    expect(changeOps(first.changes)).toEqual([{ op: 'guest-nic.update', domain: GUEST, nic: { mac: MAC, type: 'network', source: 'lan', portgroup: 'b', model: 'virtio', link: 'up' }, live: true, config: true }]);
+    expect(changeOps(first.changes)).toEqual([
+      {
+        op: 'guest-nic.update',
+        domain: GUEST,
+        nic: { mac: MAC, type: 'network', source: 'lan', portgroup: 'b', model: 'virtio', link: 'up' },
+        live: true,
+        config: true,
+      },
+    ]);
     expect(changeLines(first.changes)).toEqual([
       `printf '%s' '<interface type="network"><mac address="${MAC}"/><source network="lan" portgroup="b"/><model type="virtio"/><link state="up"/></interface>' | virsh -q update-device ${GUEST} /dev/stdin --live --config >/dev/null`,
     ]);
     expect(second.changes).toEqual([]);
     expect(after.links.vnet2?.master).toBe('brl');
-    expect(first.diff).toEqual({ before: 'live: network default model virtio link up\nconfig: network default model virtio link up', after: 'live: network lan portgroup b model virtio link up\nconfig: network lan portgroup b model virtio link up' });
+    expect(first.diff).toEqual({
+      before: 'live: network default model virtio link up\nconfig: network default model virtio link up',
+      after: 'live: network lan portgroup b model virtio link up\nconfig: network lan portgroup b model virtio link up',
+    });
   });
 
   it('link down, onto a bridge: in place', () => {
@@ -114,13 +125,29 @@ describe('ensure_guest_nic plans', () => {
     expect(add.first.changes.map((c) => c.summary)).toEqual([`attach NIC 52:54:00:29:00:02 (network lan model virtio link up) to ${GUEST}`]);
     expect(add.second.changes).toEqual([]);
     const del = planTwice({ domain: GUEST, mac: '52:54:00:29:00:02', state: 'absent' }, add.after);
-    expect(changeOps(del.first.changes)).toEqual([{ op: 'guest-nic.detach', domain: GUEST, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'lan', model: 'virtio', link: 'up' }, live: true, config: true }]);
+    expect(changeOps(del.first.changes)).toEqual([
+      {
+        op: 'guest-nic.detach',
+        domain: GUEST,
+        nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'lan', model: 'virtio', link: 'up' },
+        live: true,
+        config: true,
+      },
+    ]);
     expect(del.second.noop).toBe(`${GUEST} has no NIC 52:54:00:29:00:02`);
   });
 
   it('a stopped domain: its persistent definition only', () => {
     const p = planOf('ensure_guest_nic', { domain: 'k29-off', mac: '52:54:00:29:0f:01', bridge: 'brl', model: 'e1000', link: 'up' }, facts());
-    expect(changeOps(p.changes)).toEqual([{ op: 'guest-nic.update', domain: 'k29-off', nic: { mac: '52:54:00:29:0f:01', type: 'bridge', source: 'brl', model: 'e1000', link: 'up', mtu: 1400 }, live: false, config: true }]);
+    expect(changeOps(p.changes)).toEqual([
+      {
+        op: 'guest-nic.update',
+        domain: 'k29-off',
+        nic: { mac: '52:54:00:29:0f:01', type: 'bridge', source: 'brl', model: 'e1000', link: 'up', mtu: 1400 },
+        live: false,
+        config: true,
+      },
+    ]);
   });
 
   it('without a MAC: the NIC the domain has there, or a new one whose MAC is derived the same way every run', () => {
@@ -145,7 +172,9 @@ describe('ensure_guest_nic plans', () => {
   it('refuses a network that is not active', () => {
     const f = facts();
     if (f.libvirt.available) f.libvirt.networks.lan!.active = false;
-    expect(() => planOf('ensure_guest_nic', { domain: GUEST, mac: MAC, network: 'lan' }, f)).toThrow("network lan is not active on hv1: a guest's NIC cannot join it");
+    expect(() => planOf('ensure_guest_nic', { domain: GUEST, mac: MAC, network: 'lan' }, f)).toThrow(
+      "network lan is not active on hv1: a guest's NIC cannot join it",
+    );
   });
 });
 

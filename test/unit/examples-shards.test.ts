@@ -16,7 +16,11 @@ const read = (f: string) => readFileSync(join(DIR, f), 'utf8');
 /** Every document of a YAML file, failing on any parse error. */
 function yamlDocs(f: string): Array<Record<string, any>> {
   const docs = parseAllDocuments(read(f));
-  for (const d of docs) expect(d.errors.map((e) => e.message), f).toEqual([]);
+  for (const d of docs)
+    expect(
+      d.errors.map((e) => e.message),
+      f,
+    ).toEqual([]);
   return docs.map((d) => d.toJS() as Record<string, any>);
 }
 
@@ -42,7 +46,9 @@ describe('Kubernetes: examples/shards/k8s', () => {
     expect(n).toBeGreaterThan(1);
     expect(job!.spec.parallelism).toBe(n);
     expect(env.KVMNET_SHARD_COUNT).toBe(String(n));
-    expect(container.env.find((e: { name: string }) => e.name === 'KVMNET_RUN_ID').valueFrom.fieldRef.fieldPath).toBe("metadata.labels['batch.kubernetes.io/controller-uid']");
+    expect(container.env.find((e: { name: string }) => e.name === 'KVMNET_RUN_ID').valueFrom.fieldRef.fieldPath).toBe(
+      "metadata.labels['batch.kubernetes.io/controller-uid']",
+    );
     expect(job!.spec.template.spec.restartPolicy).toBe('Never');
     // A failing shard neither runs again nor stops the others (backoffLimit 0 would terminate every running pod).
     expect(job!.spec.backoffLimitPerIndex).toBe(0);
@@ -84,10 +90,15 @@ describe('Kubernetes: examples/shards/k8s', () => {
   it("the Job's command, as each of the N pods runs it (JOB_COMPLETION_INDEX 0…N-1), takes disjoint slices covering the fleet", async () => {
     const args = (container.args as string[]).map((a) => a.replace(/^\/etc\/kvmnet\/inputs\//, `${work}/`));
     args.splice(args.indexOf('--output'), 2);
-    const pods = await Promise.all(Array.from({ length: n }, (_, i) => runCli([...args, '--list-hosts'], { env: { ...env, JOB_COMPLETION_INDEX: String(i) } })));
+    const pods = await Promise.all(
+      Array.from({ length: n }, (_, i) => runCli([...args, '--list-hosts'], { env: { ...env, JOB_COMPLETION_INDEX: String(i) } })),
+    );
     const slices = pods.map((r) => {
       expect(r.code, r.stderr).toBe(0);
-      return r.stdout.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim());
+      return r.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('  '))
+        .map((l) => l.trim());
     });
     const all = slices.flat();
     expect(new Set(all).size).toBe(all.length);
@@ -129,7 +140,10 @@ describe('CI: examples/shards/ci', () => {
 
 describe('the image: examples/shards/Containerfile', () => {
   const text = read('Containerfile');
-  const instructions = text.split('\n').filter((l) => /^[A-Z]+ /.test(l)).map((l) => l.split(' ')[0]);
+  const instructions = text
+    .split('\n')
+    .filter((l) => /^[A-Z]+ /.test(l))
+    .map((l) => l.split(' ')[0]);
 
   it('builds kvmnet from this repository with npm ci, on the Node the package asks for, and runs it as its entrypoint', () => {
     const engines = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
@@ -147,7 +161,9 @@ describe('the image: examples/shards/Containerfile', () => {
   });
 
   it('keeps node_modules, dist and labs out of the build context', () => {
-    const ignored = read('Containerfile.dockerignore').split('\n').filter((l) => l && !l.startsWith('#'));
+    const ignored = read('Containerfile.dockerignore')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.lab', '.git']));
   });
 });

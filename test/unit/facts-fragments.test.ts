@@ -47,8 +47,8 @@ describe('facts fragments', () => {
     expect(HOST_FACTS_SCRIPT.indexOf('@@kvmnet:libvirt-version@@')).toBeLessThan(HOST_FACTS_SCRIPT.indexOf("echo '@@kvmnet:virsh@@'"));
   });
 
-  it("each fragment parses its own section; the core facts are the same as without it", () => {
-    const output = captured.replace("@@kvmnet:virsh@@", "@@kvmnet:bonding@@\nEthernet Channel Bonding Driver: v5.10\n@@kvmnet:virsh@@");
+  it('each fragment parses its own section; the core facts are the same as without it', () => {
+    const output = captured.replace('@@kvmnet:virsh@@', '@@kvmnet:bonding@@\nEthernet Channel Bonding Driver: v5.10\n@@kvmnet:virsh@@');
     const withFragment = parseFacts(output, '', [bondsFragment]).facts as Facts & { bondingText?: string };
     expect(withFragment.bondingText).toBe('Ethernet Channel Bonding Driver: v5.10');
     const { bondingText: _, ...core } = withFragment;
@@ -63,5 +63,7 @@ describe('facts fragments', () => {
 function expectOneVirshPerRun(script: string): void {
   const calls = [...script.matchAll(/virsh -q "\$cmds; echo @@kvmnet:end@@"(.*)$/gm)].map((m) => m[1]);
   expect(calls).toEqual([' > "$kv_out" & kv_pid=$!', '']);
-  expect(script).toMatch(/if \[ -n "\$kv_out" \]; then\n {2}wait "\$kv_pid"; kv_rc=\$\?\n {2}cat "\$kv_out"; rm -f "\$kv_out"\n {2}echo "@@kvmnet:virsh-exit:\$kv_rc@@"\nelse\n {2}virsh -q /);
+  expect(script).toMatch(
+    /if \[ -n "\$kv_out" \]; then\n {2}wait "\$kv_pid"; kv_rc=\$\?\n {2}cat "\$kv_out"; rm -f "\$kv_out"\n {2}echo "@@kvmnet:virsh-exit:\$kv_rc@@"\nelse\n {2}virsh -q /,
+  );
 }

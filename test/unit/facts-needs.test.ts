@@ -102,7 +102,9 @@ describe('which fragments a run reads', () => {
   });
 
   it('a task under `when` is left to a later exec; the union over every task is what `kvmnet facts` reads', () => {
-    const p = play(`- hosts: all\n  tasks:\n    - ensure_bridge: { name: br0 }\n    - ensure_dhcp_host: { network: net10, mac: "52:54:00:30:00:11", ip: 192.168.30.11 }\n      when: reserve\n`);
+    const p = play(
+      `- hosts: all\n  tasks:\n    - ensure_bridge: { name: br0 }\n    - ensure_dhcp_host: { network: net10, mac: "52:54:00:30:00:11", ip: 192.168.30.11 }\n      when: reserve\n`,
+    );
     expect(ids(playNeeds(p.tasks))).not.toContain('dhcp');
     expect(ids(taskNeeds(p.tasks[1]!))).toContain('dhcp');
     expect(ids(selectFragments(ALL_FRAGMENTS)).sort()).toEqual(ids(ALL_FRAGMENTS).sort());
@@ -194,7 +196,7 @@ describe('a later task that needs more', () => {
     expect(rest.join('\n')).toContain('52:54:00:30:00:99');
   });
 
-  it('a `when` on the play\'s vars is decided before the first exec: false costs nothing, true is read with the rest', async () => {
+  it("a `when` on the play's vars is decided before the first exec: false costs nothing, true is read with the rest", async () => {
     const yaml = (reserve: boolean) => `- hosts: all
   vars: { reserve: ${reserve} }
   tasks:
@@ -210,7 +212,10 @@ describe('a later task that needs more', () => {
       const reporter = recorder();
       const p = play(yaml(reserve));
       const outcome = await runHost(testHostJob(p, host, reporter, { check: true, vars: p.vars }));
-      expect(reporter.events.every((e) => e.outcome !== 'failed'), JSON.stringify(reporter.events)).toBe(true);
+      expect(
+        reporter.events.every((e) => e.outcome !== 'failed'),
+        JSON.stringify(reporter.events),
+      ).toBe(true);
       expect(outcome.factsTopUps).toBe(0);
       expect(host.scripts).toHaveLength(1);
       expect(host.scripts[0]!.includes('net-dhcp-leases')).toBe(reserve);

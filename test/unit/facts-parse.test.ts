@@ -49,11 +49,17 @@ describe('facts from one exec', () => {
   });
 
   it('markers are found mid-line (virsh echo prints no newline)', () => {
-    expect(splitSections('@@kvmnet:a@@x@@kvmnet:b@@y\n')).toEqual([{ key: 'a', body: 'x' }, { key: 'b', body: 'y\n' }]);
+    expect(splitSections('@@kvmnet:a@@x@@kvmnet:b@@y\n')).toEqual([
+      { key: 'a', body: 'x' },
+      { key: 'b', body: 'y\n' },
+    ]);
   });
 
   it('no virsh on the host: clear reason', () => {
-    expect(parseFacts('@@kvmnet:link@@[]\n@@kvmnet:virsh@@\n@@kvmnet:no-virsh@@\n', '').facts.libvirt).toEqual({ available: false, reason: 'virsh is not installed (install libvirt-clients)' });
+    expect(parseFacts('@@kvmnet:link@@[]\n@@kvmnet:virsh@@\n@@kvmnet:no-virsh@@\n', '').facts.libvirt).toEqual({
+      available: false,
+      reason: 'virsh is not installed (install libvirt-clients)',
+    });
   });
 
   it('net-list rows parse from the right, so names with spaces survive', () => {
@@ -68,7 +74,9 @@ describe('facts from one exec', () => {
 describe('running guests', () => {
   it('domiflist rows of running guests are part of the same exec', () => {
     const { facts } = capture('with-guest');
-    expect(facts.libvirt.available && facts.libvirt.guests).toEqual([{ guest: 'guest1', interface: 'vnet0', type: 'network', source: 'net10', model: 'virtio', mac: expect.stringMatching(/^52:54:00:/) }]);
+    expect(facts.libvirt.available && facts.libvirt.guests).toEqual([
+      { guest: 'guest1', interface: 'vnet0', type: 'network', source: 'net10', model: 'virtio', mac: expect.stringMatching(/^52:54:00:/) },
+    ]);
   });
   it('a restart (this capture predates the libvirt version fact: no live update) names the guests it re-attaches', async () => {
     const { planOf } = await import('./support/plan-task.js');
@@ -90,6 +98,10 @@ describe('facts kept for the run', () => {
     expect(detached).toBe(facts);
     expect(detached).toEqual(before);
     // Long strings are new copies (equal text); short ones and non-strings are untouched.
-    expect(detachStrings({ a: 'x'.repeat(40), b: ['y'.repeat(20), 3, null], c: 'short' })).toEqual({ a: 'x'.repeat(40), b: ['y'.repeat(20), 3, null], c: 'short' });
+    expect(detachStrings({ a: 'x'.repeat(40), b: ['y'.repeat(20), 3, null], c: 'short' })).toEqual({
+      a: 'x'.repeat(40),
+      b: ['y'.repeat(20), 3, null],
+      c: 'short',
+    });
   });
 });

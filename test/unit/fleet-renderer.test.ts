@@ -56,7 +56,7 @@ function fakeStream(term: Terminal): NodeJS.WriteStream {
   const s = new EventEmitter() as unknown as NodeJS.WriteStream & { rows: number; columns: number };
   s.rows = term.rows;
   s.columns = term.columns;
-  s.write = ((chunk: string) => (term.write(String(chunk)), true));
+  s.write = (chunk: string) => (term.write(String(chunk)), true);
   return s;
 }
 

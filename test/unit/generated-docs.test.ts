@@ -21,7 +21,9 @@ describe('the committed generated docs are current (regenerate with `npm run doc
     expect(committed, `${path} is stale: run \`npm run docs\` and commit the result`).toBe(files.get(path));
   });
   it('docs/tasks holds a page for each task type and nothing else', () => {
-    const pages = readdirSync(join(REPO, 'docs/tasks')).filter((f) => f.endsWith('.md')).sort();
+    const pages = readdirSync(join(REPO, 'docs/tasks'))
+      .filter((f) => f.endsWith('.md'))
+      .sort();
     expect(pages).toEqual(['README.md', ...taskTypes.map((t) => `${t}.md`)].sort());
   });
 });
@@ -30,9 +32,15 @@ describe('the task reference is complete', () => {
   it.each(taskTypes)('%s: every field has a description, and every note names a real field', (type) => {
     const doc = taskDoc(type);
     expect(doc.fields.length).toBeGreaterThan(0);
-    expect(doc.fields.filter((f) => !f.description).map((f) => f.path), 'fields without a description (add .meta({ description }) to the schema, or a line to src/docs/task-notes.ts)').toEqual([]);
+    expect(
+      doc.fields.filter((f) => !f.description).map((f) => f.path),
+      'fields without a description (add .meta({ description }) to the schema, or a line to src/docs/task-notes.ts)',
+    ).toEqual([]);
     const paths = new Set(doc.fields.map((f) => f.path));
-    expect(Object.keys(taskNotes[type].fields).filter((p) => !paths.has(p)), 'notes for fields the schema does not have').toEqual([]);
+    expect(
+      Object.keys(taskNotes[type].fields).filter((p) => !paths.has(p)),
+      'notes for fields the schema does not have',
+    ).toEqual([]);
   });
   it.each(taskTypes)('%s: the example loads as a task of that type, without a problem', (type) => {
     const doc = taskDoc(type);
@@ -73,11 +81,23 @@ describe('kvmnet doc', () => {
 describe('man ./kvmnet.1', () => {
   it('renders without a warning and shows every command and task type', () => {
     // --warnings=w: every groff warning (a bad escape, an unknown macro) goes to stderr.
-    const r = spawnSync('man', ['--warnings=w', '-l', join(REPO, 'kvmnet.1')], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat', LC_ALL: 'C.UTF-8' } });
+    const r = spawnSync('man', ['--warnings=w', '-l', join(REPO, 'kvmnet.1')], {
+      encoding: 'utf8',
+      env: { ...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat', LC_ALL: 'C.UTF-8' },
+    });
     expect(r.error, 'man is not installed (apt-get install man-db groff-base; .ci/run does it)').toBeUndefined();
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    for (const c of ['kvmnet run <playbook>', 'kvmnet validate <playbook>', 'kvmnet merge <files...>', 'kvmnet doc [type]', 'kvmnet lab up', 'EXIT STATUS', '130 / 143']) expect(r.stdout).toContain(c);
+    for (const c of [
+      'kvmnet run <playbook>',
+      'kvmnet validate <playbook>',
+      'kvmnet merge <files...>',
+      'kvmnet doc [type]',
+      'kvmnet lab up',
+      'EXIT STATUS',
+      '130 / 143',
+    ])
+      expect(r.stdout).toContain(c);
     for (const t of taskTypes) expect(r.stdout).toMatch(new RegExp(`^ +${t}$`, 'm'));
   });
   it('the check fails on a page with a roff mistake', () => {
@@ -138,7 +158,10 @@ describe('zsh completion (completion/_kvmnet), in a real interactive zsh', () =>
     const dir = mkdtempSync(join(tmpdir(), 'kvmnet-zsh-'));
     try {
       const out = join(dir, 'matches');
-      const r = spawnSync('zsh', ['-f', join(REPO, 'test/unit/support/zsh-complete.zsh'), join(REPO, 'completion'), line, out], { encoding: 'utf8', timeout: 20_000 });
+      const r = spawnSync('zsh', ['-f', join(REPO, 'test/unit/support/zsh-complete.zsh'), join(REPO, 'completion'), line, out], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
       expect(r.error, 'zsh is not installed (apt-get install zsh; .ci/run does it)').toBeUndefined();
       const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean);
       expect(lines.at(-1), `the completion did not finish for '${line}'`).toBe('<done>');

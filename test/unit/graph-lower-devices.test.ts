@@ -37,7 +37,12 @@ describe('lower devices in the picture, from captured VM-lab facts', () => {
   it('vlan-bridge: the VLAN-aware br0 with its ports and their VLAN sets, as `bridge -j vlan` has them', () => {
     const t = host('vlan-bridge');
     expect(edges(t)).toEqual([
-      'link:bond0 -> link:bond0.20 (lower)', 'link:dummy0 -> link:br0 (port)', 'link:eth1 -> link:bond0 (port)', 'link:eth2 -> link:bond0 (port)', 'link:eth3 -> link:br0 (port)', 'ssh -> link:mgmt0',
+      'link:bond0 -> link:bond0.20 (lower)',
+      'link:dummy0 -> link:br0 (port)',
+      'link:eth1 -> link:bond0 (port)',
+      'link:eth2 -> link:bond0 (port)',
+      'link:eth3 -> link:br0 (port)',
+      'ssh -> link:mgmt0',
     ]);
     expect(detail(t, 'link:eth3')).toContain('VLANs 30, 99 PVID untagged, 200-202');
     expect(detail(t, 'link:dummy0')).toContain('VLANs 30 PVID untagged');
@@ -45,15 +50,28 @@ describe('lower devices in the picture, from captured VM-lab facts', () => {
   });
   it('a session on the VLAN: the path runs VLAN → bond → members, and the dot output has each edge', () => {
     const t = host('bond-vlan', '198.19.220.1');
-    expect(t.nodes.filter((n) => n.ssh).map((n) => n.id).sort()).toEqual(['link:bond0', 'link:bond0.20', 'link:eth1', 'link:eth2', 'ssh']);
+    expect(
+      t.nodes
+        .filter((n) => n.ssh)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(['link:bond0', 'link:bond0.20', 'link:eth1', 'link:eth2', 'ssh']);
     const dot = toDot(oneGroupPerHost([t]));
     for (const e of t.edges) expect(dot).toContain(`${e.from}->${e.to}`);
   });
   it('a session on the bond itself does not put its VLANs on the path', () => {
     const f = host('bond-vlan');
     // bond-vlan's bond0 has no address of its own: plant the session on it the way the facts name the device.
-    const t = buildTopology('hv1', { ...(JSON.parse(JSON.stringify(factsSummary(parseFacts(vmFactsOutput('bond-vlan'), '', fragments).facts))) as FactsSummary), ssh: { address: '198.18.138.11', interface: 'bond0' } });
+    const t = buildTopology('hv1', {
+      ...(JSON.parse(JSON.stringify(factsSummary(parseFacts(vmFactsOutput('bond-vlan'), '', fragments).facts))) as FactsSummary),
+      ssh: { address: '198.18.138.11', interface: 'bond0' },
+    });
     expect(f.nodes.length).toBe(t.nodes.length);
-    expect(t.nodes.filter((n) => n.ssh).map((n) => n.id).sort()).toEqual(['link:bond0', 'link:eth1', 'link:eth2', 'ssh']);
+    expect(
+      t.nodes
+        .filter((n) => n.ssh)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(['link:bond0', 'link:eth1', 'link:eth2', 'ssh']);
   });
 });

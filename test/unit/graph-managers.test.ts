@@ -10,7 +10,7 @@ import { captured, topo } from './support/graph-facts.js';
 const managerOf = (t: ReturnType<typeof topo>) => Object.fromEntries(t.nodes.filter((n) => n.id.startsWith('link:')).map((n) => [n.name, n.manager ?? '-']));
 
 describe('the graph shows the manager of each device', () => {
-  it('on the NetworkManager host: eth3 NetworkManager\'s, eth1/eth2 handed to kvmnet, mgmt0 kept unmanaged by the lab', () => {
+  it("on the NetworkManager host: eth3 NetworkManager's, eth1/eth2 handed to kvmnet, mgmt0 kept unmanaged by the lab", () => {
     const t = topo(captured('nm-handed-over'));
     const owners = managerOf(t);
     expect(owners).toMatchObject({

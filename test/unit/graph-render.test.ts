@@ -18,7 +18,13 @@ function twin(host: string, n: number, guests = 0): FactsEntry {
     const tap = x.links.vnet0!;
     delete x.links.vnet0;
     for (let i = 0; i < guests; i++) x.links[`vnet${i}`] = { ...tap, name: `vnet${i}` };
-    if (x.libvirt.available) x.libvirt.guests = Array.from({ length: guests }, (_, i) => ({ ...x.libvirt.guests[0]!, guest: `vm${n}-${i}`, interface: `vnet${i}`, mac: `52:54:00:00:0${n}:0${i}` }));
+    if (x.libvirt.available)
+      x.libvirt.guests = Array.from({ length: guests }, (_, i) => ({
+        ...x.libvirt.guests[0]!,
+        guest: `vm${n}-${i}`,
+        interface: `vnet${i}`,
+        mac: `52:54:00:00:0${n}:0${i}`,
+      }));
   });
   return { host, facts: factsSummary(f) };
 }
@@ -39,7 +45,10 @@ describe('same-shape hosts are one picture', () => {
 
   it('an unreadable host is its own group', () => {
     const groups = hostGroups([twin('hv1', 1), { host: 'hv9', error: 'connection refused', unreachable: true }], true);
-    expect(groups.map((g) => [g.hosts, g.topology.error])).toEqual([[['hv1'], undefined], [['hv9'], 'unreachable: connection refused']]);
+    expect(groups.map((g) => [g.hosts, g.topology.error])).toEqual([
+      [['hv1'], undefined],
+      [['hv9'], 'unreachable: connection refused'],
+    ]);
   });
 
   it('200 identical hosts: one cluster labelled ×200', async () => {
@@ -59,7 +68,9 @@ describe('formats', () => {
 
   it('SVG: every node and edge keeps its id and classes; SSH path and problems are classed', async () => {
     const svg = await renderGraph(groups(), 'svg');
-    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true }).parse(svg) as { svg: { g: { g: Array<{ id: string; class: string }> } } };
+    const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', htmlEntities: true }).parse(svg) as {
+      svg: { g: { g: Array<{ id: string; class: string }> } };
+    };
     const byId = new Map(doc.svg.g.g.map((g) => [g.id, g.class]));
     expect(byId.get('host:hv1')).toBe('cluster host');
     expect(byId.get('hv1/link:br0')).toBe('node bridge problem');
@@ -108,10 +119,16 @@ describe('formats', () => {
 
 describe('facts JSON (kvmnet facts --output json) as input', () => {
   it('reads back what factsSummary wrote, one host per line, and unreachable hosts', () => {
-    const text = [JSON.stringify({ host: 'hv1', ...factsSummary(captured('converged')) }), JSON.stringify({ host: 'hv2', error: 'timed out', unreachable: true }), ''].join('\n');
+    const text = [
+      JSON.stringify({ host: 'hv1', ...factsSummary(captured('converged')) }),
+      JSON.stringify({ host: 'hv2', error: 'timed out', unreachable: true }),
+      '',
+    ].join('\n');
     const entries = parseFactsJson(text, 'f.json');
     expect(entries.map((e) => e.host)).toEqual(['hv1', 'hv2']);
-    expect(groupByShape([topo(captured('converged'))])[0]!.topology.nodes.map((n) => n.id)).toEqual(hostGroups(entries.slice(0, 1), true)[0]!.topology.nodes.map((n) => n.id));
+    expect(groupByShape([topo(captured('converged'))])[0]!.topology.nodes.map((n) => n.id)).toEqual(
+      hostGroups(entries.slice(0, 1), true)[0]!.topology.nodes.map((n) => n.id),
+    );
     expect(entries[1]).toEqual({ host: 'hv2', error: 'timed out', unreachable: true });
   });
 

@@ -4,13 +4,27 @@ import type { Facts } from '../../src/model/facts.js';
 import type { HostTopology } from '../../src/graph/topology.js';
 import { captured, edited, topo } from './support/graph-facts.js';
 
-const ids = (t: HostTopology, kind: string) => t.nodes.filter((n) => n.kind === kind).map((n) => n.id).sort();
+const ids = (t: HostTopology, kind: string) =>
+  t.nodes
+    .filter((n) => n.kind === kind)
+    .map((n) => n.id)
+    .sort();
 const edges = (t: HostTopology) => t.edges.map((e) => `${e.from} -> ${e.to}`).sort();
-const marked = (t: HostTopology) => [...t.nodes.filter((n) => n.ssh).map((n) => n.id), ...t.edges.filter((e) => e.ssh).map((e) => `${e.from} -> ${e.to}`)].sort();
+const marked = (t: HostTopology) =>
+  [...t.nodes.filter((n) => n.ssh).map((n) => n.id), ...t.edges.filter((e) => e.ssh).map((e) => `${e.from} -> ${e.to}`)].sort();
 const problems = (t: HostTopology) => t.problems.map((p) => `${p.code} @ ${p.node}`).sort();
 
 describe('topology from captured facts', () => {
-  const cases: Array<{ fixture: string; nics: string[]; bridges: string[]; networks: string[]; guests: string[]; edges: string[]; ssh: string[]; problems: string[] }> = [
+  const cases: Array<{
+    fixture: string;
+    nics: string[];
+    bridges: string[];
+    networks: string[];
+    guests: string[];
+    edges: string[];
+    ssh: string[];
+    problems: string[];
+  }> = [
     {
       fixture: 'fresh',
       nics: ['link:eth1', 'link:eth2', 'link:mgmt0'],
@@ -39,7 +53,14 @@ describe('topology from captured facts', () => {
       networks: ['net:bridged-network', 'net:default', 'net:net10'],
       // The guest's tap (vnet0, a port of br10) is drawn as the guest's interface, not as a NIC.
       guests: ['guest:guest1/vnet0'],
-      edges: ['link:br0 -> net:bridged-network', 'link:br10 -> net:net10', 'link:eth1 -> link:br0', 'link:virbr0 -> net:default', 'net:net10 -> guest:guest1/vnet0', 'ssh -> link:mgmt0'],
+      edges: [
+        'link:br0 -> net:bridged-network',
+        'link:br10 -> net:net10',
+        'link:eth1 -> link:br0',
+        'link:virbr0 -> net:default',
+        'net:net10 -> guest:guest1/vnet0',
+        'ssh -> link:mgmt0',
+      ],
       ssh: ['link:mgmt0', 'ssh', 'ssh -> link:mgmt0'],
       problems: ['bridge-not-persisted @ link:br0'],
     },
@@ -103,17 +124,19 @@ describe('planted problems are marked where they are', () => {
     },
     {
       name: 'a bridged network whose bridge does not exist',
-      facts: () => edited('converged', (f) => {
-        delete f.links.br0;
-        delete f.links.eth1!.master;
-      }),
+      facts: () =>
+        edited('converged', (f) => {
+          delete f.links.br0;
+          delete f.links.eth1!.master;
+        }),
       problems: ['bridge-missing @ net:bridged-network'],
     },
     {
       name: 'a network that is active but not autostarted',
-      facts: () => edited('converged', (f) => {
-        if (f.libvirt.available) f.libvirt.networks.net10!.autostart = false;
-      }),
+      facts: () =>
+        edited('converged', (f) => {
+          if (f.libvirt.available) f.libvirt.networks.net10!.autostart = false;
+        }),
       problems: ['bridge-not-persisted @ link:br0', 'network-not-autostarted @ net:net10'],
     },
     {

@@ -52,7 +52,13 @@ describe('host pipeline', () => {
       ['ensure_ip 192.168.0.90/24 on br0', 'changed'],
     ]);
     expect(r.host.stats.execs).toBe(2);
-    expect(r.host.commands).toEqual(['ip link add br0 type bridge stp_state 0', 'ip link set br0 up', 'ip link set eth1 up', 'ip link set eth1 master br0', 'ip address add 192.168.0.90/24 dev br0']);
+    expect(r.host.commands).toEqual([
+      'ip link add br0 type bridge stp_state 0',
+      'ip link set br0 up',
+      'ip link set eth1 up',
+      'ip link set eth1 master br0',
+      'ip address add 192.168.0.90/24 dev br0',
+    ]);
     expect(r.outcome.recap).toMatchObject({ changed: 3, failed: 0 });
     // The facts the play leaves behind describe the host after the changes.
     expect(r.outcome.facts!.links.eth1!.master).toBe('br0');
@@ -81,7 +87,11 @@ describe('host pipeline', () => {
     ]);
     expect(r.events[1]!.message).toBe('bring eth1 up; add eth1 to br0: RTNETLINK answers: Operation not permitted');
     expect(r.host.commands).not.toContain('ip address add 192.168.0.90/24 dev br0');
-    expect(r.outcome.recap).toMatchObject({ changed: 1, failed: 1, error: 'ensure_port eth1 → br0: bring eth1 up; add eth1 to br0: RTNETLINK answers: Operation not permitted' });
+    expect(r.outcome.recap).toMatchObject({
+      changed: 1,
+      failed: 1,
+      error: 'ensure_port eth1 → br0: bring eth1 up; add eth1 to br0: RTNETLINK answers: Operation not permitted',
+    });
   });
 
   it('ignore_errors: the failing task is sent on its own, reported ignored, the facts stay as before it, and the host goes on', async () => {
@@ -142,7 +152,9 @@ describe('the SSH path guard, from what changes touch', () => {
   it('after a migration onto a bridge, a later task that takes the NIC out of it is refused (the session now runs over brm)', async () => {
     const r = await run(MIGRATE_THEN_UNDO, { facts: 'fresh' }, { check: true });
     expect(r.outcomes.map(([, o]) => o)).toEqual(['changed', 'changed', 'failed']);
-    expect(r.events[2]!.message).toMatch(/^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0 \(198\.18\.176\.17 on brm\); it could cut the host off/);
+    expect(r.events[2]!.message).toMatch(
+      /^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0 \(198\.18\.176\.17 on brm\); it could cut the host off/,
+    );
   });
 
   it('taking down the bridge that carries the session is refused without confirm', async () => {

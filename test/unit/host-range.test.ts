@@ -17,7 +17,11 @@ describe('compressHosts', () => {
     ['zero padding is kept', ['hv01', 'hv02', 'hv03', 'hv09', 'hv10', 'hv11'], 'hv[01:03],hv[09:11]'],
     ['a padded run across a power of ten', ['n08', 'n09', 'n10', 'n11'], 'n[08:11]'],
     ['padded and plain names never share a range', ['hv1', 'hv02', 'hv3', 'hv4'], 'hv1,hv02,hv3,hv4'],
-    ['the last number counts; suffixes stay', ['r1-hv1.example.com', 'r1-hv2.example.com', 'r1-hv3.example.com', 'r2-hv1.example.com'], 'r1-hv[1:3].example.com,r2-hv1.example.com'],
+    [
+      'the last number counts; suffixes stay',
+      ['r1-hv1.example.com', 'r1-hv2.example.com', 'r1-hv3.example.com', 'r2-hv1.example.com'],
+      'r1-hv[1:3].example.com,r2-hv1.example.com',
+    ],
     ['families keep first-seen order, numbers sort', ['web3', 'hv1', 'hv2', 'hv3', 'web1', 'db'], 'web1,web3,hv[1:3],db'],
     ['IPv4 addresses are names like any other', ['10.0.0.1', '10.0.0.2', '10.0.0.3'], '10.0.0.[1:3]'],
     ['names without numbers and duplicates', ['alpha', 'beta', 'alpha'], 'alpha,beta'],

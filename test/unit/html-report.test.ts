@@ -7,7 +7,14 @@ import { runReportHtml } from '../../src/report/html-report.js';
 import { hostRecaps, hostsWorstFirst, parseRunLog, timeline } from '../../src/report/html-run-log.js';
 import type { Reporter } from '../../src/run/reporter.js';
 
-const task = (host: string, name: string, outcome: TaskEvent['outcome'], time: string, durationMs: number, extra: Partial<TaskEvent> = {}): Record<string, unknown> => ({
+const task = (
+  host: string,
+  name: string,
+  outcome: TaskEvent['outcome'],
+  time: string,
+  durationMs: number,
+  extra: Partial<TaskEvent> = {},
+): Record<string, unknown> => ({
   time,
   event: 'task',
   host,
@@ -21,11 +28,23 @@ const task = (host: string, name: string, outcome: TaskEvent['outcome'], time: s
   durationMs,
   ...extra,
 });
-const recap = (host: string, r: Partial<HostRecap>): HostRecap => ({ host, ok: 0, changed: 0, failed: 0, skipped: 0, unreachable: 0, rolled_back: 0, ignored: 0, ...r });
+const recap = (host: string, r: Partial<HostRecap>): HostRecap => ({
+  host,
+  ok: 0,
+  changed: 0,
+  failed: 0,
+  skipped: 0,
+  unreachable: 0,
+  rolled_back: 0,
+  ignored: 0,
+  ...r,
+});
 
 const EVENTS = [
   { time: '2026-01-01T10:00:00.000Z', event: 'play', play: 'bridged', hosts: ['hv1', 'hv2', 'hv3'], check: false },
-  task('hv1', 'br0', 'changed', '2026-01-01T10:00:01.000Z', 800, { diff: { before: 'eth1 down', after: 'eth1 up master br0', notes: ['guest vm1 loses connectivity'] } }),
+  task('hv1', 'br0', 'changed', '2026-01-01T10:00:01.000Z', 800, {
+    diff: { before: 'eth1 down', after: 'eth1 up master br0', notes: ['guest vm1 loses connectivity'] },
+  }),
   task('hv2', 'br0', 'ok', '2026-01-01T10:00:00.500Z', 300),
   task('hv3', 'br0', 'failed', '2026-01-01T10:00:02.000Z', 1500),
   { time: '2026-01-01T10:00:02.100Z', event: 'warning', message: 'hv3: <b>careful</b>' },
@@ -47,8 +66,14 @@ describe('run log', () => {
   });
 
   it('a run cut short (no summary): the recap is counted from the task events', () => {
-    const cut = JSONL.split('\n').filter((l) => !l.includes('"summary"')).join('\n');
-    expect(hostRecaps(parseRunLog(cut, 'r.jsonl'))).toEqual([recap('hv1', { changed: 1 }), recap('hv2', { ok: 1 }), recap('hv3', { failed: 1, error: 'br0: RTNETLINK answers: Operation not permitted' })]);
+    const cut = JSONL.split('\n')
+      .filter((l) => !l.includes('"summary"'))
+      .join('\n');
+    expect(hostRecaps(parseRunLog(cut, 'r.jsonl'))).toEqual([
+      recap('hv1', { changed: 1 }),
+      recap('hv2', { ok: 1 }),
+      recap('hv3', { failed: 1, error: 'br0: RTNETLINK answers: Operation not permitted' }),
+    ]);
   });
 
   it('timeline: a task ends at its time and took its duration; the run starts at the play', () => {
@@ -98,7 +123,9 @@ describe('the page', () => {
     const batched = EVENTS.map((e) => (e.event === 'summary' ? { ...e, hosts: (e.hosts as HostRecap[]).map((h, i) => ({ ...h, batch: i < 2 ? 1 : 2 })) } : e));
     const page = runReportHtml(parseRunLog(batched.map((e) => JSON.stringify(e)).join('\n'), 'r.jsonl'), { title: 't' });
     expect(page).toContain('<th>batch</th>');
-    expect([...page.matchAll(/<tr><td>(\d)<\/td><td>(\d)<\/td><td>(\d)<\/td><td>(\d)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => m.slice(1).join(' '))).toEqual(['1 2 1 0 hv1, hv2', '2 1 0 1 hv3']);
+    expect([...page.matchAll(/<tr><td>(\d)<\/td><td>(\d)<\/td><td>(\d)<\/td><td>(\d)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => m.slice(1).join(' '))).toEqual(
+      ['1 2 1 0 hv1, hv2', '2 1 0 1 hv3'],
+    );
   });
 
   it('self-contained: no script, no external resource', () => {
@@ -126,7 +153,13 @@ describe('RecordingReporter', () => {
     r.taskDone(e);
     r.hostDone(recap('hv1', { changed: 1 }));
     r.warn('w');
-    await r.finish({ hosts: [recap('hv1', { changed: 1 })], elapsedMs: 5, check: false, notTouched: [], stats: { connections: 1, execs: 1 } } satisfies RunSummary);
+    await r.finish({
+      hosts: [recap('hv1', { changed: 1 })],
+      elapsedMs: 5,
+      check: false,
+      notTouched: [],
+      stats: { connections: 1, execs: 1 },
+    } satisfies RunSummary);
     expect(calls).toEqual(['playStart', 'batchStart', 'taskStart', 'taskDone', 'hostDone', 'warn', 'finish']);
     expect(r.log.plays.map((p) => p.play)).toEqual(['p']);
     expect(r.log.tasks.map((t) => [t.host, t.outcome])).toEqual([['hv1', 'changed']]);

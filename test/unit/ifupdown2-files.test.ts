@@ -16,7 +16,10 @@ import { persistenceDrift } from '../../src/tasks/persistence-drift.js';
 import { vmFactsOutput } from './support/vm-fixture.js';
 
 function vlanBridge(): Facts {
-  const out = vmFactsOutput('vlan-bridge').replace('@@kvmnet:virsh@@', `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`);
+  const out = vmFactsOutput('vlan-bridge').replace(
+    '@@kvmnet:virsh@@',
+    `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`,
+  );
   return parseFacts(out, '', ALL_FRAGMENTS).facts;
 }
 
@@ -30,7 +33,9 @@ describe('ifupdown2 stanzas from the running state', () => {
       `${HEADER}auto bond0\niface bond0\n    bond-slaves eth1 eth2\n    bond-mode 802.3ad\n    bond-miimon 100\n    bond-lacp-rate fast\n    bond-xmit-hash-policy layer3+4\n`,
     );
     expect(ifupdown2File(f, 'eth1', 'hv1')).toBe(`${HEADER}auto eth1\niface eth1\n`);
-    expect(ifupdown2File(f, 'bond0.20', 'hv1')).toBe(`${HEADER}auto bond0.20\niface bond0.20\n    vlan-raw-device bond0\n    vlan-id 20\n    address 198.19.220.1/24\n`);
+    expect(ifupdown2File(f, 'bond0.20', 'hv1')).toBe(
+      `${HEADER}auto bond0.20\niface bond0.20\n    vlan-raw-device bond0\n    vlan-id 20\n    address 198.19.220.1/24\n`,
+    );
     // Guests' taps stay in the bridge on an admin's ifreload, and out of ifquery --check's way.
     expect(ifupdown2File(f, 'br0', 'hv1')).toBe(
       `${HEADER}auto br0\niface br0\n    bridge-ports dummy0 eth3\n    bridge-ports-condone-regex ^vnet[0-9]+$\n    bridge-stp off\n    bridge-fd 15\n    bridge-vlan-aware yes\n`,
@@ -51,9 +56,13 @@ describe('ifupdown2 stanzas from the running state', () => {
     const empty = structuredClone(f);
     empty.links.br0!.bridge!.vlanFiltering = false;
     for (const l of Object.values(empty.links)) if (l.master === 'br0') delete l.master;
-    expect(ifupdown2File(empty, 'br0', 'hv1')).toBe(`${HEADER}auto br0\niface br0\n    bridge-ports-condone-regex ^vnet[0-9]+$\n    bridge-stp off\n    bridge-fd 15\n    bridge-vlan-aware no\n`);
+    expect(ifupdown2File(empty, 'br0', 'hv1')).toBe(
+      `${HEADER}auto br0\niface br0\n    bridge-ports-condone-regex ^vnet[0-9]+$\n    bridge-stp off\n    bridge-fd 15\n    bridge-vlan-aware no\n`,
+    );
     g.links.eth3!.vlans = g.links.eth3!.vlans!.map((v) => (v.id === 30 ? { ...v, untagged: true } : v));
-    expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(/eth3 \(port of the VLAN-aware bridge br0\) sends VLAN 30 untagged besides its PVID, which ifupdown2 cannot configure/);
+    expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(
+      /eth3 \(port of the VLAN-aware bridge br0\) sends VLAN 30 untagged besides its PVID, which ifupdown2 cannot configure/,
+    );
     g.links.eth3!.vlans = g.links.eth3!.vlans.filter((v) => !v.pvid);
     expect(() => ifupdown2File(g, 'eth3', 'hv1')).toThrow(/has no PVID/);
   });
@@ -89,7 +98,11 @@ describe('persist: ifupdown2 in a plan', () => {
       'ifupdown2: check the configuration and that bond0, eth1, eth2 run as written',
     ]);
     const check = changeLines([plan.changes[3]!]);
-    expect(check).toEqual(['ifup -a -s', 'ifquery --check bond0 eth1 eth2']);
+    // Each waits while another ifupdown2 holds the lock (see managers.ts).
+    expect(check).toHaveLength(2);
+    expect(check[0]).toContain('out=$(ifup -a -s 2>&1)');
+    expect(check[1]).toContain('out=$(ifquery --check bond0 eth1 eth2 2>&1)');
+    expect(check.every((l) => l.includes('Another instance of this program is already running'))).toBe(true);
     expect(changeLines(plan.changes).join('\n')).not.toMatch(/ifreload|ifdown/);
     // Reads only: nothing for the SSH-path guard.
     expect(changeTouches([plan.changes[3]!], f)).toEqual([]);
@@ -102,7 +115,9 @@ describe('persist: ifupdown2 in a plan', () => {
   });
 
   it('refuses task types whose state the stanzas do not carry (routes, rules, VXLAN forwarding)', () => {
-    expect(() => withIfupdown2Files(empty, { dev: 'bond0.20', to: '198.19.0.0/16' }, vlanBridge(), 'hv1', 'ensure_route')).toThrow(/ifupdown2 stanzas of links and addresses only, not what ensure_route makes/);
+    expect(() => withIfupdown2Files(empty, { dev: 'bond0.20', to: '198.19.0.0/16' }, vlanBridge(), 'hv1', 'ensure_route')).toThrow(
+      /ifupdown2 stanzas of links and addresses only, not what ensure_route makes/,
+    );
   });
 });
 
@@ -116,6 +131,9 @@ describe('drift of ifupdown2 files', () => {
     const changed = structuredClone(f);
     changed.links.eth3!.vlans = changed.links.eth3!.vlans!.filter((v) => v.id !== 30);
     delete changed.links['bond0.20'];
-    expect(managedDrift(changed)).toEqual([`bond0.20: persisted (ifupdown2) but not present at runtime`, `eth3: its ifupdown2 file ${ifupdown2Path('eth3')} and the running state differ`]);
+    expect(managedDrift(changed)).toEqual([
+      `bond0.20: persisted (ifupdown2) but not present at runtime`,
+      `eth3: its ifupdown2 file ${ifupdown2Path('eth3')} and the running state differ`,
+    ]);
   });
 });

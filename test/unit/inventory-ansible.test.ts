@@ -21,7 +21,10 @@ function tree(files: Record<string, string>): string {
 }
 
 function load(dir: string, ...sources: string[]) {
-  return loadInventory(sources.map((s) => (s.includes(',') ? s : join(dir, s))), dir);
+  return loadInventory(
+    sources.map((s) => (s.includes(',') ? s : join(dir, s))),
+    dir,
+  );
 }
 
 describe('variable precedence: group_vars/ files after every inline group var', () => {
@@ -70,7 +73,13 @@ describe('variable precedence: group_vars/ files after every inline group var', 
       'hv1',
       { x: 'file-a', y: 'file-a' },
     ],
-    ['host:port sets ansible_port; a later ansible_port= on the line wins', { hosts: 'hv1:2222 ansible_port=2200\n' }, ['hosts'], 'hv1', { ansible_port: 2200 }],
+    [
+      'host:port sets ansible_port; a later ansible_port= on the line wins',
+      { hosts: 'hv1:2222 ansible_port=2200\n' },
+      ['hosts'],
+      'hv1',
+      { ansible_port: 2200 },
+    ],
     ['a second hv1:3333 does not change the port, as in Ansible', { hosts: '[a]\nhv1:2222\n[b]\nhv1:3333\n' }, ['hosts'], 'hv1', { ansible_port: 2222 }],
     ['IPv6 with a port in INI', { hosts: '[kvm]\n[2001:db8::11]:2200 x=1\n' }, ['hosts'], '2001:db8::11', { ansible_port: 2200, x: 1 }],
   ])('%s', (_title, files, sources, host, expected) => {
@@ -121,7 +130,10 @@ describe('YAML 1.1 scalars, as Ansible reads inventories and vars files', () => 
   });
 
   it('keeps 3.0 a float in output, in YAML and INI, as ansible-inventory prints it', () => {
-    const dir = tree({ 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      a: 3.0\n      b: [1.0, 2]\n      c: 3\n', 'more.ini': '[kvm]\nhv2 a=12.0 b="[1.5, 2.0]" c="\'2.0\'"\n' });
+    const dir = tree({
+      'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      a: 3.0\n      b: [1.0, 2]\n      c: 3\n',
+      'more.ini': '[kvm]\nhv2 a=12.0 b="[1.5, 2.0]" c="\'2.0\'"\n',
+    });
     const { inventory } = load(dir, 'hosts.yml', 'more.ini');
     expect(ansibleJson(hostVars(inventory, 'hv1'))).toBe('{\n    "a": 3.0,\n    "b": [\n        1.0,\n        2\n    ],\n    "c": 3\n}');
     expect(ansibleJson(hostVars(inventory, 'hv2'))).toBe('{\n    "a": 12.0,\n    "b": [\n        1.5,\n        2.0\n    ],\n    "c": "2.0"\n}');
@@ -132,11 +144,36 @@ describe('refused, with the error docs/inventory.md lists', () => {
   const vault = '$ANSIBLE_VAULT;1.1;AES256\n6231336539666234\n';
   it.each<[string, Record<string, string>, string, string]>([
     ['a vault-encrypted inventory', { inv: vault }, 'inv', 'encrypted with Ansible Vault, which kvmnet does not support'],
-    ['a vault-encrypted vars file', { hosts: '[kvm]\nhv1\n', 'group_vars/kvm.yml': vault }, 'hosts', 'encrypted with Ansible Vault, which kvmnet does not support'],
-    ['a !vault value', { 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      pw: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n        62\n' }, 'hosts.yml', 'a vault-encrypted value (!vault)'],
-    ['an inventory script that is not executable', { script: '#!/bin/sh\necho {}\n' }, 'script', 'looks like an inventory script (it starts with #!) but is not executable'],
-    ['a plugin configuration', { 'aws_ec2.yml': 'plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n' }, 'aws_ec2.yml', 'inventory plugin configuration files are not supported'],
-    ['a key that is not a string', { 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      x:\n        0: zero\n' }, 'hosts.yml', 'not a string: Ansible keeps such keys as they are'],
+    [
+      'a vault-encrypted vars file',
+      { hosts: '[kvm]\nhv1\n', 'group_vars/kvm.yml': vault },
+      'hosts',
+      'encrypted with Ansible Vault, which kvmnet does not support',
+    ],
+    [
+      'a !vault value',
+      { 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      pw: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n        62\n' },
+      'hosts.yml',
+      'a vault-encrypted value (!vault)',
+    ],
+    [
+      'an inventory script that is not executable',
+      { script: '#!/bin/sh\necho {}\n' },
+      'script',
+      'looks like an inventory script (it starts with #!) but is not executable',
+    ],
+    [
+      'a plugin configuration',
+      { 'aws_ec2.yml': 'plugin: amazon.aws.aws_ec2\nregions: [eu-west-1]\n' },
+      'aws_ec2.yml',
+      'inventory plugin configuration files are not supported',
+    ],
+    [
+      'a key that is not a string',
+      { 'hosts.yml': 'kvm:\n  hosts:\n    hv1:\n      x:\n        0: zero\n' },
+      'hosts.yml',
+      'not a string: Ansible keeps such keys as they are',
+    ],
   ])('%s', (_title, files, source, message) => {
     const dir = tree(files);
     if (source === 'inventory') chmodSync(join(dir, source), 0o755);
@@ -154,7 +191,9 @@ describe('refused, with the error docs/inventory.md lists', () => {
   ])('a template in %s is refused before connecting', (_t, variable, value) => {
     const { settings, diagnostics } = resolveConnectionVars('hv1', { [variable]: value }, { file: 'hosts.yml' });
     expect(settings).toBeUndefined();
-    expect(diagnostics).toEqual([expect.objectContaining({ severity: 'error', message: expect.stringContaining('templates are not evaluated in connection variables') })]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ severity: 'error', message: expect.stringContaining('templates are not evaluated in connection variables') }),
+    ]);
   });
 });
 
@@ -198,7 +237,7 @@ describe('structure and order as Ansible builds them', () => {
     ['kvm:localhost', '[kvm]\nhv1\n', ['hv1', 'localhost'], { ansible_connection: 'local' }],
     ['all', '[kvm]\nhv1\n', ['hv1'], { ansible_connection: 'local' }],
     ['localhost', '[kvm]\nhv1\n127.0.0.1 ansible_connection=ssh\n', ['127.0.0.1'], { ansible_connection: 'local' }],
-  ])("implicit localhost: %s in %j → %j", (pattern, text, expected, localVars) => {
+  ])('implicit localhost: %s in %j → %j', (pattern, text, expected, localVars) => {
     const dir = tree({ hosts: text });
     const { inventory } = load(dir, 'hosts');
     expect(selectHosts(inventory, pattern, { file: 'x' })).toEqual({ hosts: expected, diagnostics: [] });

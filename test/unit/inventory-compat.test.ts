@@ -132,7 +132,11 @@ describe('inventories as ansible-inventory reads them', () => {
       // Ansible warns and goes on with an empty inventory; kvmnet must not invent hosts from it.
       outcomes.set(c.name, 'not loaded by Ansible');
       const k = kvmnetView(c);
-      if (process.env['KVMNET_COMPAT_REPORT']) appendFileSync(process.env['KVMNET_COMPAT_REPORT'], `=== ${c.name} NOT LOADED: ${a.why}\n kvmnet: ${k.errors.join(' | ') || `${k.inventory!.hosts.size} hosts`}\n`);
+      if (process.env['KVMNET_COMPAT_REPORT'])
+        appendFileSync(
+          process.env['KVMNET_COMPAT_REPORT'],
+          `=== ${c.name} NOT LOADED: ${a.why}\n kvmnet: ${k.errors.join(' | ') || `${k.inventory!.hosts.size} hosts`}\n`,
+        );
       expect(k.errors.length > 0 || k.inventory!.hosts.size === 0, `Ansible could not load it (${a.why}) but kvmnet found hosts`).toBe(true);
       return;
     }
@@ -140,7 +144,8 @@ describe('inventories as ansible-inventory reads them', () => {
     if (refused) {
       outcomes.set(c.name, 'refused');
       const undocumented = refused.filter((e) => !refusals.some((r) => e.includes(r)));
-      if (process.env['KVMNET_COMPAT_REPORT']) appendFileSync(process.env['KVMNET_COMPAT_REPORT'], `=== ${c.name} REFUSED${undocumented.length ? ' (NOT DOCUMENTED)' : ''}\n${refused.join('\n')}\n`);
+      if (process.env['KVMNET_COMPAT_REPORT'])
+        appendFileSync(process.env['KVMNET_COMPAT_REPORT'], `=== ${c.name} REFUSED${undocumented.length ? ' (NOT DOCUMENTED)' : ''}\n${refused.join('\n')}\n`);
       expect(undocumented, 'kvmnet refuses this inventory with an error the README does not list under "Not supported"').toEqual([]);
       return;
     }
@@ -168,7 +173,9 @@ describe('inventories as ansible-inventory reads them', () => {
       const playbook = join(SCRATCH, 'list-hosts.yaml');
       writeFileSync(playbook, `- name: p\n  hosts: ${JSON.stringify(pattern)}\n  tasks: []\n`);
       const got = await capture(() => runCommand(playbook, { inventory: c.sources, listHosts: true, forks: 1, extraVars: [], output: 'text', verbose: 0 }));
-      expect(got.stdout, `kvmnet run --list-hosts, hosts: ${pattern}`).toBe(`play: p (${want.hosts.length} host${want.hosts.length === 1 ? '' : 's'})\n${want.hosts.map((h) => `  ${h}\n`).join('')}`);
+      expect(got.stdout, `kvmnet run --list-hosts, hosts: ${pattern}`).toBe(
+        `play: p (${want.hosts.length} host${want.hosts.length === 1 ? '' : 's'})\n${want.hosts.map((h) => `  ${h}\n`).join('')}`,
+      );
     }
   });
 

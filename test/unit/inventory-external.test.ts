@@ -16,12 +16,17 @@ function script(name: string, body: string): string {
 }
 
 function errorsOf(file: string): string[] {
-  return loadInventory([file], dir).diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}: ${d.message}`);
+  return loadInventory([file], dir)
+    .diagnostics.filter((d) => d.severity === 'error')
+    .map((d) => `${d.file}: ${d.message}`);
 }
 
 describe('inventory scripts', () => {
   it('runs --list, and --host for each host when there is no _meta; big integers stay exact', () => {
-    const file = script('hosts-proto', `case "$1" in --list) echo '{"kvm": ["hv1", "hv2"]}';; --host) echo "{\\"who\\": \\"$2\\", \\"n\\": 123456789012345678901}";; esac`);
+    const file = script(
+      'hosts-proto',
+      `case "$1" in --list) echo '{"kvm": ["hv1", "hv2"]}';; --host) echo "{\\"who\\": \\"$2\\", \\"n\\": 123456789012345678901}";; esac`,
+    );
     const { inventory, diagnostics } = loadInventory([file], dir);
     expect(diagnostics).toEqual([]);
     expect(hostVars(inventory, 'hv2')).toMatchObject({ who: 'hv2', n: 123456789012345678901n });

@@ -42,7 +42,7 @@ describe('parseIniValue (Ansible: ast.literal_eval, else the raw text)', () => {
 
   it('keeps integers beyond 2^53 exact, as Python ints (bigints)', () => {
     expect(parseIniValue('99999999999999999999')).toBe(99999999999999999999n);
-    expect(parseIniValue('-0x1FFFFFFFFFFFFFFFFF')).toBe(-0x1FFFFFFFFFFFFFFFFFn);
+    expect(parseIniValue('-0x1FFFFFFFFFFFFFFFFF')).toBe(-0x1fffffffffffffffffn);
     expect(parseIniValue('[9007199254740993, 1]')).toEqual([9007199254740993n, 1]);
     expect(parseIniValue('9007199254740991')).toBe(9007199254740991);
   });
@@ -61,7 +61,7 @@ describe('splitWords (shlex, posix)', () => {
     ['hv1 p=a\\ b', ['hv1', 'p=a b']],
     ['hv1 # comment a=1', ['hv1']],
     ['hv1 pass#word', ['hv1', 'pass']], // as in shlex: `#` starts a comment even inside a word
-    ["hv1 secret=\"'03#pa33w0rd'\"", ['hv1', "secret='03#pa33w0rd'"]],
+    ['hv1 secret="\'03#pa33w0rd\'"', ['hv1', "secret='03#pa33w0rd'"]],
     ['hv1 e=""', ['hv1', 'e=']],
   ])('%j', (line, words) => {
     expect(splitWords(line, true).words.map((w) => w.value)).toEqual(words);

@@ -32,10 +32,43 @@ const yamlish = fc
   .array(
     fc.oneof(
       fc.constantFrom(
-        'all:', '  hosts:', '  children:', '  vars:', '    hv1:', '    hv[1:3]:', '    hv[9:1]:', '    h:99999:', '      port: 22',
-        '    rack1:', '      hosts:', '      chidren:', '        - x', '    - y', 'rack1: x', '  vars: [1, 2]', '&a {x: 1}', '*a',
-        '<<: *a', '---', 'plugin: x', '? [a, b]', ': z', '"', "'", '{', '}', '[', ']', '\t', '  ', '~', 'null', '__proto__:',
-        '  hosts: hv1', '  children: all', '    all:',
+        'all:',
+        '  hosts:',
+        '  children:',
+        '  vars:',
+        '    hv1:',
+        '    hv[1:3]:',
+        '    hv[9:1]:',
+        '    h:99999:',
+        '      port: 22',
+        '    rack1:',
+        '      hosts:',
+        '      chidren:',
+        '        - x',
+        '    - y',
+        'rack1: x',
+        '  vars: [1, 2]',
+        '&a {x: 1}',
+        '*a',
+        '<<: *a',
+        '---',
+        'plugin: x',
+        '? [a, b]',
+        ': z',
+        '"',
+        "'",
+        '{',
+        '}',
+        '[',
+        ']',
+        '\t',
+        '  ',
+        '~',
+        'null',
+        '__proto__:',
+        '  hosts: hv1',
+        '  children: all',
+        '    all:',
       ),
       fc.string({ maxLength: 12 }),
     ),
@@ -47,9 +80,32 @@ const iniish = fc
   .array(
     fc.oneof(
       fc.constantFrom(
-        '[rack1]', '[rack1:vars]', '[rack1:children]', '[rack1:child]', '[all:vars]', '[a:children]', '[b:children]', '[rack1',
-        'a', 'b', 'all', 'hv1 port=22', 'hv[01:03] x="a b"', 'hv1:2222', 'hv1 become', 'x = 1', "y='", 'z=[1, {2: (3,', '---',
-        '# c', '; c', '=v', 'hv1 __proto__=1', '[::1]:22', 'fe80::1', 'h[a:z:0]',
+        '[rack1]',
+        '[rack1:vars]',
+        '[rack1:children]',
+        '[rack1:child]',
+        '[all:vars]',
+        '[a:children]',
+        '[b:children]',
+        '[rack1',
+        'a',
+        'b',
+        'all',
+        'hv1 port=22',
+        'hv[01:03] x="a b"',
+        'hv1:2222',
+        'hv1 become',
+        'x = 1',
+        "y='",
+        'z=[1, {2: (3,',
+        '---',
+        '# c',
+        '; c',
+        '=v',
+        'hv1 __proto__=1',
+        '[::1]:22',
+        'fe80::1',
+        'h[a:z:0]',
       ),
       fc.string({ maxLength: 12 }),
     ),
@@ -84,7 +140,13 @@ describe('never throws', { timeout: 30_000 }, () => {
     let n = 0;
     fc.assert(
       fc.property(
-        fc.record({ hosts: text, name: fc.constantFrom('hosts.yaml', 'hosts.ini', 'hosts'), gv: text, hv: text, group: fc.constantFrom('all', 'rack1', 'nope') }),
+        fc.record({
+          hosts: text,
+          name: fc.constantFrom('hosts.yaml', 'hosts.ini', 'hosts'),
+          gv: text,
+          hv: text,
+          group: fc.constantFrom('all', 'rack1', 'nope'),
+        }),
         ({ hosts, name, gv, hv, group }) => {
           const dir = join(work, String(n++));
           mkdirSync(join(dir, 'group_vars'), { recursive: true });
@@ -110,14 +172,17 @@ describe('never throws', { timeout: 30_000 }, () => {
       fc.string({ maxLength: 5 }),
     );
     fc.assert(
-      fc.property(fc.array(token, { maxLength: 12 }).map((t) => t.join('')), (pattern) => {
-        const { hosts, diagnostics } = selectHosts(inv, pattern, { file: 'p' });
-        wellFormed(diagnostics);
-        // Ansible's order is per term (not inventory order): each host once, every one known (or the implicit localhost).
-        expect(new Set(hosts).size).toBe(hosts.length);
-        for (const h of hosts) expect(inv.hosts.has(h) || ['localhost', '127.0.0.1', '::1'].includes(h)).toBe(true);
-        wellFormed(readLimit(pattern, work).diagnostics);
-      }),
+      fc.property(
+        fc.array(token, { maxLength: 12 }).map((t) => t.join('')),
+        (pattern) => {
+          const { hosts, diagnostics } = selectHosts(inv, pattern, { file: 'p' });
+          wellFormed(diagnostics);
+          // Ansible's order is per term (not inventory order): each host once, every one known (or the implicit localhost).
+          expect(new Set(hosts).size).toBe(hosts.length);
+          for (const h of hosts) expect(inv.hosts.has(h) || ['localhost', '127.0.0.1', '::1'].includes(h)).toBe(true);
+          wellFormed(readLimit(pattern, work).diagnostics);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -144,12 +209,22 @@ describe('never throws', { timeout: 30_000 }, () => {
   });
 
   it('parseIniValue on arbitrary text; integers and simple quoted strings round-trip', () => {
-    fc.assert(fc.property(fc.string(), (s) => void parseIniValue(s)), { numRuns: 1000 });
-    fc.assert(fc.property(fc.maxSafeInteger(), (n) => {
-      expect(parseIniValue(String(n))).toBe(n);
-    }));
-    fc.assert(fc.property(fc.string().filter((s) => !/['\\\n\r]/.test(s)), (s) => {
-      expect(parseIniValue(`'${s}'`)).toBe(s);
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => void parseIniValue(s)),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (n) => {
+        expect(parseIniValue(String(n))).toBe(n);
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.string().filter((s) => !/['\\\n\r]/.test(s)),
+        (s) => {
+          expect(parseIniValue(`'${s}'`)).toBe(s);
+        },
+      ),
+    );
   });
 });

@@ -21,8 +21,7 @@ function inline(name: string, text: string): { dir: string; file: string } {
   return { dir, file: name };
 }
 
-const groupsSummary = (inv: Inventory) =>
-  Object.fromEntries([...inv.groups.values()].map((g) => [g.name, { hosts: g.hosts, children: g.children }]));
+const groupsSummary = (inv: Inventory) => Object.fromEntries([...inv.groups.values()].map((g) => [g.name, { hosts: g.hosts, children: g.children }]));
 
 describe('YAML inventory', () => {
   const inv = load('yaml/fleet.yaml');
@@ -142,7 +141,13 @@ describe('directory inventory', () => {
     writeFileSync(join(dir, '02-more.yml'), 'kvm:\n  hosts:\n    hv2.example.com:\n');
     const { inventory, diagnostics } = loadInventory([dir], dir);
     expect([...inventory.hosts.keys()]).toEqual(['hv1.example.com', 'hv2.example.com']);
-    expect(diagnostics).toEqual([expect.objectContaining({ severity: 'warning', file: 'hosts.ini', message: expect.stringContaining('ignores *.ini files inside an inventory directory') })]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        file: 'hosts.ini',
+        message: expect.stringContaining('ignores *.ini files inside an inventory directory'),
+      }),
+    ]);
   });
 
   it('reads group_vars and host_vars beside an inventory file (host_vars file without extension)', () => {
@@ -220,10 +225,7 @@ describe('variable precedence', () => {
   });
 
   it('ansible_group_priority reorders groups of the same depth', () => {
-    const { dir, file } = inline(
-      'prio.yaml',
-      'a:\n  vars: {x: a, ansible_group_priority: 10}\n  hosts: {h1: }\nb:\n  vars: {x: b}\n  hosts: {h1: }\n',
-    );
+    const { dir, file } = inline('prio.yaml', 'a:\n  vars: {x: a, ansible_group_priority: 10}\n  hosts: {h1: }\nb:\n  vars: {x: b}\n  hosts: {h1: }\n');
     const { inventory } = loadInventory([join(dir, file)]);
     expect(hostVars(inventory, 'h1')['x']).toBe('a');
   });

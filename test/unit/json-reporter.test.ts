@@ -56,7 +56,7 @@ describe('JSON task events of changed tasks carry their operations', () => {
     return { tasks, recording, host };
   }
 
-  it('check mode: the ops of each changed task are the saved plan\'s; an ok task has none', async () => {
+  it("check mode: the ops of each changed task are the saved plan's; an ok task has none", async () => {
     const { tasks, recording } = await events(true);
     expect(tasks.map((t) => t.outcome)).toEqual(['changed', 'changed', 'ok']);
     const saved = recording.saved().tasks;

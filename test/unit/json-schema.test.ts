@@ -9,7 +9,9 @@ describe('JSON Schema of the playbook language', () => {
     expect(committed).toEqual(JSON.parse(JSON.stringify(playbookJsonSchema())));
   });
   it('describes every task type, and accepts templates for typed fields', () => {
-    const schema = playbookJsonSchema() as { $defs: { task: { oneOf: Array<{ required: string[]; properties: Record<string, { properties: Record<string, unknown> }> }> } } };
+    const schema = playbookJsonSchema() as {
+      $defs: { task: { oneOf: Array<{ required: string[]; properties: Record<string, { properties: Record<string, unknown> }> }> } };
+    };
     expect(schema.$defs.task.oneOf.map((t) => t.required[0])).toEqual(taskTypes);
     const bridge = schema.$defs.task.oneOf.find((t) => t.required[0] === 'ensure_bridge')!.properties.ensure_bridge!.properties;
     expect(JSON.stringify(bridge.mtu)).toContain('\\\\{\\\\{');

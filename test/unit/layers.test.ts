@@ -19,7 +19,8 @@ function foreignImports(layer: string): string[] {
     });
 }
 
-const forbidden = (layer: string, others: string[]) => foreignImports(layer).filter((i) => others.some((o) => i.split(' → ')[1]!.startsWith(`${o}/`) || i.split(' → ')[1] === o));
+const forbidden = (layer: string, others: string[]) =>
+  foreignImports(layer).filter((i) => others.some((o) => i.split(' → ')[1]!.startsWith(`${o}/`) || i.split(' → ')[1] === o));
 
 describe('layer boundaries', () => {
   it('src/graph opens no connection and reads no inventory: it draws the facts it is given', () => {

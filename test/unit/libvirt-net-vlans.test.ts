@@ -23,11 +23,7 @@ const OVS = {
   bridge: { name: 'ovsbr0' },
   virtualport: 'openvswitch',
   vlan: { tags: [10, 20], native: 10 },
-  portgroups: [
-    { name: 'web', default: true, vlan: { tags: [30] } },
-    { name: 'trunk', vlan: { tags: [40, 41], trunk: true } },
-    { name: 'plain' },
-  ],
+  portgroups: [{ name: 'web', default: true, vlan: { tags: [30] } }, { name: 'trunk', vlan: { tags: [40, 41], trunk: true } }, { name: 'plain' }],
 };
 
 const render = (args: object): string => {
@@ -39,26 +35,99 @@ describe('validation: every problem at its place, with what libvirt expects', ()
   const task = (fields: string) => `- hosts: all\n  tasks:\n    - ensure_libvirt_net:\n        name: n1\n${fields}`;
   const ovs = '        forward: bridge\n        bridge: {name: ovsbr0}\n        virtualport: openvswitch\n';
   const cases: Array<{ name: string; yaml: string; line: number; col: number; message: RegExp }> = [
-    { name: 'a VLAN id above 4094', yaml: task(`${ovs}        vlan: {tags: [10, 5000]}\n`), line: 8, col: 27, message: /a VLAN id is 1–4094 \(found number 5000\)/ },
+    {
+      name: 'a VLAN id above 4094',
+      yaml: task(`${ovs}        vlan: {tags: [10, 5000]}\n`),
+      line: 8,
+      col: 27,
+      message: /a VLAN id is 1–4094 \(found number 5000\)/,
+    },
     { name: 'VLAN id 0', yaml: task(`${ovs}        portgroups: [{name: a, vlan: {tags: [0]}}]\n`), line: 8, col: 46, message: /a VLAN id is 1–4094/ },
-    { name: 'two default portgroups', yaml: task(`${ovs}        portgroups:\n          - {name: a, default: true}\n          - {name: b, default: true}\n`), line: 10, col: 23, message: /only one portgroup can be the default, found 'a' and 'b'/ },
-    { name: 'a portgroup name twice', yaml: task(`${ovs}        portgroups:\n          - {name: a}\n          - {name: a}\n`), line: 10, col: 14, message: /portgroup 'a' is given twice/ },
-    { name: 'native not among the tags', yaml: task(`${ovs}        vlan: {tags: [10, 20], native: 30}\n`), line: 8, col: 32, message: /the native VLAN must be one of tags \(10, 20\), found 30/ },
-    { name: 'trunk: false with two tags', yaml: task(`${ovs}        vlan: {tags: [10, 20], trunk: false}\n`), line: 8, col: 32, message: /trunk: false allows one tag only/ },
-    { name: 'native_mode without native', yaml: task(`${ovs}        vlan: {tags: [10], native_mode: tagged}\n`), line: 8, col: 28, message: /native_mode needs native/ },
-    { name: 'vlan on a NAT network', yaml: task('        forward: nat\n        ip: {address: 198.18.5.1, prefix: 24}\n        vlan: {tags: [10]}\n'), line: 7, col: 9, message: /a nat network cannot carry VLAN tags: its guests are on a bridge libvirt makes itself/ },
+    {
+      name: 'two default portgroups',
+      yaml: task(`${ovs}        portgroups:\n          - {name: a, default: true}\n          - {name: b, default: true}\n`),
+      line: 10,
+      col: 23,
+      message: /only one portgroup can be the default, found 'a' and 'b'/,
+    },
+    {
+      name: 'a portgroup name twice',
+      yaml: task(`${ovs}        portgroups:\n          - {name: a}\n          - {name: a}\n`),
+      line: 10,
+      col: 14,
+      message: /portgroup 'a' is given twice/,
+    },
+    {
+      name: 'native not among the tags',
+      yaml: task(`${ovs}        vlan: {tags: [10, 20], native: 30}\n`),
+      line: 8,
+      col: 32,
+      message: /the native VLAN must be one of tags \(10, 20\), found 30/,
+    },
+    {
+      name: 'trunk: false with two tags',
+      yaml: task(`${ovs}        vlan: {tags: [10, 20], trunk: false}\n`),
+      line: 8,
+      col: 32,
+      message: /trunk: false allows one tag only/,
+    },
+    {
+      name: 'native_mode without native',
+      yaml: task(`${ovs}        vlan: {tags: [10], native_mode: tagged}\n`),
+      line: 8,
+      col: 28,
+      message: /native_mode needs native/,
+    },
+    {
+      name: 'vlan on a NAT network',
+      yaml: task('        forward: nat\n        ip: {address: 198.18.5.1, prefix: 24}\n        vlan: {tags: [10]}\n'),
+      line: 7,
+      col: 9,
+      message: /a nat network cannot carry VLAN tags: its guests are on a bridge libvirt makes itself/,
+    },
     {
       name: 'vlan on a Linux host bridge (libvirt 9.0 refuses it)',
       yaml: task('        forward: bridge\n        bridge: {name: br0}\n        portgroups: [{name: v10, vlan: {tags: [10]}}]\n'),
       line: 7,
       col: 34,
-      message: /libvirt 9\.0 \(Debian 12\) refuses them at net-define \("unsupported configuration: <vlan> element specified for network NAME, whose type doesn't support vlan configuration"\)/,
+      message:
+        /libvirt 9\.0 \(Debian 12\) refuses them at net-define \("unsupported configuration: <vlan> element specified for network NAME, whose type doesn't support vlan configuration"\)/,
     },
-    { name: 'virtualport without forward: bridge', yaml: task('        forward: route\n        ip: {address: 198.18.5.1, prefix: 24}\n        virtualport: openvswitch\n'), line: 7, col: 9, message: /virtualport: openvswitch needs forward: bridge/ },
-    { name: 'forward_pf on a NAT network', yaml: task('        forward: nat\n        ip: {address: 198.18.5.1, prefix: 24}\n        forward_pf: eth0\n'), line: 7, col: 9, message: /forward_pf only applies to forward: passthrough or hostdev, found forward: nat/ },
-    { name: 'passthrough without a pool', yaml: task('        forward: passthrough\n'), line: 5, col: 9, message: /forward: passthrough needs one of forward_interfaces \(the VFs\) or forward_pf/ },
-    { name: 'hostdev without a PF', yaml: task('        forward: hostdev\n        vlan: {tags: [10]}\n'), line: 5, col: 9, message: /forward: hostdev needs forward_pf/ },
-    { name: 'passthrough with an address', yaml: task('        forward: passthrough\n        forward_pf: eth0\n        ip: {address: 198.18.5.1, prefix: 24}\n'), line: 7, col: 9, message: /forward: passthrough gives guests host devices directly: no ip/ },
+    {
+      name: 'virtualport without forward: bridge',
+      yaml: task('        forward: route\n        ip: {address: 198.18.5.1, prefix: 24}\n        virtualport: openvswitch\n'),
+      line: 7,
+      col: 9,
+      message: /virtualport: openvswitch needs forward: bridge/,
+    },
+    {
+      name: 'forward_pf on a NAT network',
+      yaml: task('        forward: nat\n        ip: {address: 198.18.5.1, prefix: 24}\n        forward_pf: eth0\n'),
+      line: 7,
+      col: 9,
+      message: /forward_pf only applies to forward: passthrough or hostdev, found forward: nat/,
+    },
+    {
+      name: 'passthrough without a pool',
+      yaml: task('        forward: passthrough\n'),
+      line: 5,
+      col: 9,
+      message: /forward: passthrough needs one of forward_interfaces \(the VFs\) or forward_pf/,
+    },
+    {
+      name: 'hostdev without a PF',
+      yaml: task('        forward: hostdev\n        vlan: {tags: [10]}\n'),
+      line: 5,
+      col: 9,
+      message: /forward: hostdev needs forward_pf/,
+    },
+    {
+      name: 'passthrough with an address',
+      yaml: task('        forward: passthrough\n        forward_pf: eth0\n        ip: {address: 198.18.5.1, prefix: 24}\n'),
+      line: 7,
+      col: 9,
+      message: /forward: passthrough gives guests host devices directly: no ip/,
+    },
   ];
   it.each(cases)('$name', (c) => {
     const { playbook, diagnostics } = parsePlaybook('bad.yaml', c.yaml);
@@ -71,18 +140,25 @@ describe('validation: every problem at its place, with what libvirt expects', ()
 
   it('SR-IOV networks (passthrough, hostdev) with VLANs are valid', () => {
     for (const pool of ['        forward: passthrough\n        forward_interfaces: [eth10, eth11]\n', '        forward: hostdev\n        forward_pf: eth0\n']) {
-      expect(parsePlaybook('ok.yaml', task(`${pool}        vlan: {tags: [10]}\n        portgroups: [{name: v20, vlan: {tags: [20]}}]\n`)).diagnostics).toEqual([]);
+      expect(parsePlaybook('ok.yaml', task(`${pool}        vlan: {tags: [10]}\n        portgroups: [{name: v20, vlan: {tags: [20]}}]\n`)).diagnostics).toEqual(
+        [],
+      );
     }
   });
 
   it('a templated forward mode is judged per host, once rendered', () => {
     expect(parsePlaybook('ok.yaml', task('        forward: "{{ mode }}"\n        forward_pf: eth0\n        vlan: {tags: [10]}\n')).diagnostics).toEqual([]);
     const problems = (a: object) => checkTaskArgs('ensure_libvirt_net', a as Record<string, unknown>, false).issues.map((i) => i.message);
-    expect(problems({ name: 'n1', forward: 'nat', ip: { address: '198.18.5.1', prefix: 24 }, vlan: { tags: [10] } })).toEqual([expect.stringMatching(/^a nat network cannot carry VLAN tags/)]);
+    expect(problems({ name: 'n1', forward: 'nat', ip: { address: '198.18.5.1', prefix: 24 }, vlan: { tags: [10] } })).toEqual([
+      expect.stringMatching(/^a nat network cannot carry VLAN tags/),
+    ]);
   });
 
   it('an Open vSwitch network with vlan and portgroups is valid', () => {
-    const { diagnostics } = parsePlaybook('ok.yaml', task(`${ovs}        vlan: {tags: [10, 20], native: 10}\n        portgroups: [{name: web, default: true, vlan: {tags: [30]}}, {name: plain}]\n`));
+    const { diagnostics } = parsePlaybook(
+      'ok.yaml',
+      task(`${ovs}        vlan: {tags: [10, 20], native: 10}\n        portgroups: [{name: web, default: true, vlan: {tags: [30]}}, {name: plain}]\n`),
+    );
     expect(diagnostics).toEqual([]);
   });
 });
@@ -142,9 +218,11 @@ describe("the net-update read-back compares each portgroup's VLAN tags (definiti
     expect(check(STORED.replace("<tag id='30'/>", "<tag id='31'/>"), web31)).toBe('ok');
   });
   it('fails, naming the portgroup, when the tag inside it did not change', () => {
-    expect(check(STORED, web31)).toBe('the persistent definition of ovs-net lacks portgroup <portgroup name="web" default="yes"><vlan><tag id="31"/></vlan></portgroup>');
+    expect(check(STORED, web31)).toBe(
+      'the persistent definition of ovs-net lacks portgroup <portgroup name="web" default="yes"><vlan><tag id="31"/></vlan></portgroup>',
+    );
   });
-  it("a portgroup without VLAN is found although libvirt never writes it as <portgroup …/>", () => {
+  it('a portgroup without VLAN is found although libvirt never writes it as <portgroup …/>', () => {
     const wanted = { ...OVS, portgroups: [...OVS.portgroups, { name: 'extra' }] };
     expect(check(STORED.replace('</network>', "  <portgroup name='extra'>\n  </portgroup>\n</network>"), wanted)).toBe('ok');
     expect(check(STORED, wanted)).toMatch(/lacks portgroup <portgroup name="extra"\/>/);
@@ -182,11 +260,19 @@ describe('kvmnet facts on a lab host running the network', () => {
   it("a new network <vlan> with a guest on the network: a restart that leaves the Open vSwitch bridge's ports alone (no ip link set master)", () => {
     const f = parseFacts(fixture('facts-ovs-vlans.stdout'), '', fragments).facts;
     // The lab host has no guest on ovs-net (no Open vSwitch there): one as domiflist would list it.
-    if (f.libvirt.available) f.libvirt.guests.push({ guest: 'g1', interface: 'vnet0', type: 'bridge', source: 'ovsbr0', model: 'virtio', mac: '52:54:00:00:00:01' });
-    const p = planOf('ensure_libvirt_net', { name: 'ovs-net', state: 'active' }, f, 'hv1', { desiredXml: render({ ...OVS, vlan: { tags: [10, 20, 21], native: 10 } }) });
-    expect(p.changes.map((c) => c.summary)).toEqual(['redefine network ovs-net', "network ovs-net restarted (its Open vSwitch bridge keeps the guests' ports)"]);
+    if (f.libvirt.available)
+      f.libvirt.guests.push({ guest: 'g1', interface: 'vnet0', type: 'bridge', source: 'ovsbr0', model: 'virtio', mac: '52:54:00:00:00:01' });
+    const p = planOf('ensure_libvirt_net', { name: 'ovs-net', state: 'active' }, f, 'hv1', {
+      desiredXml: render({ ...OVS, vlan: { tags: [10, 20, 21], native: 10 } }),
+    });
+    expect(p.changes.map((c) => c.summary)).toEqual([
+      'redefine network ovs-net',
+      "network ovs-net restarted (its Open vSwitch bridge keeps the guests' ports)",
+    ]);
     expect(changeLines(p.changes).join('\n')).not.toContain('master');
-    expect(p.diff!.notes![0]).toMatch(/restart: ovs-net is active and <vlan> cannot change without a restart; the Open vSwitch bridge keeps the guests' ports \(g1 \(vnet0\)\)/);
+    expect(p.diff!.notes![0]).toMatch(
+      /restart: ovs-net is active and <vlan> cannot change without a restart; the Open vSwitch bridge keeps the guests' ports \(g1 \(vnet0\)\)/,
+    );
   });
 
   it('planning the same definition on those facts is a no-op', () => {

@@ -9,7 +9,8 @@ import type { Facts } from '../../src/model/facts.js';
 import { applyOps } from '../../src/ops/index.js';
 import { ipv4Network } from '../../src/ops/link-updown.js';
 
-const capture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
+const capture = (name: string): Facts =>
+  parseFacts(readFileSync(new URL(`../fixtures/facts/${name}.stdout`, import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
 
 /**
  * Addresses and routes, sorted. Left out: IPv6 link-local addresses and fe80::/64, which the kernel
@@ -29,11 +30,18 @@ describe('link.up: the effect is what the kernel does', () => {
   const up = capture('link-down-up');
 
   it('the captures show it: down drops every route through the link and its IPv6 addresses; its IPv4 addresses stay', () => {
-    expect(before.routes.filter((r) => r.dev === 'klft0').map((r) => r.dst)).toEqual(expect.arrayContaining(['default', '198.18.250.0/24', '198.18.251.0/24', '198.18.252.0/24', '2001:db8:251::/64', '198.18.253.0/24']));
+    expect(before.routes.filter((r) => r.dev === 'klft0').map((r) => r.dst)).toEqual(
+      expect.arrayContaining(['default', '198.18.250.0/24', '198.18.251.0/24', '198.18.252.0/24', '2001:db8:251::/64', '198.18.253.0/24']),
+    );
     expect(down.routes.filter((r) => r.dev === 'klft0')).toEqual([]);
     expect(down.addrs.filter((a) => a.dev === 'klft0').map((a) => a.address)).toEqual(['198.18.250.1', '198.18.249.1']);
     // The peer lost its carrier only: its routes stay.
-    expect(down.routes.filter((r) => r.dev === 'klft1').map((r) => r.dst).sort()).toEqual(['198.18.248.0/24', '198.18.254.0/24', 'fe80::/64']);
+    expect(
+      down.routes
+        .filter((r) => r.dev === 'klft1')
+        .map((r) => r.dst)
+        .sort(),
+    ).toEqual(['198.18.248.0/24', '198.18.254.0/24', 'fe80::/64']);
   });
 
   it('down: the effect on the facts before gives the facts read after', () => {
@@ -62,6 +70,12 @@ describe('link.up: the effect is what the kernel does', () => {
   });
 
   it('ipv4Network', () => {
-    expect([ipv4Network('198.18.250.1', 24), ipv4Network('10.1.2.3', 8), ipv4Network('192.168.7.200', 26), ipv4Network('255.255.255.255', 1), ipv4Network('1.2.3.4', 0)]).toEqual(['198.18.250.0', '10.0.0.0', '192.168.7.192', '128.0.0.0', '0.0.0.0']);
+    expect([
+      ipv4Network('198.18.250.1', 24),
+      ipv4Network('10.1.2.3', 8),
+      ipv4Network('192.168.7.200', 26),
+      ipv4Network('255.255.255.255', 1),
+      ipv4Network('1.2.3.4', 0),
+    ]).toEqual(['198.18.250.0', '10.0.0.0', '192.168.7.192', '128.0.0.0', '0.0.0.0']);
   });
 });

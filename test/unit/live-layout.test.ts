@@ -10,7 +10,12 @@ const base: LiveSnapshot = {
   failed: [{ host: 'hv7', outcome: 'failed', error: 'planted failure: command failed (rc=1), no output' }],
   waiting: 0,
 };
-const show = (s: LiveSnapshot, rows: number, columns = 110) => '\n' + layoutLive(s, { rows, columns }).map((l) => l.text).join('\n') + '\n';
+const show = (s: LiveSnapshot, rows: number, columns = 110) =>
+  '\n' +
+  layoutLive(s, { rows, columns })
+    .map((l) => l.text)
+    .join('\n') +
+  '\n';
 
 describe('layoutLive', () => {
   it('lists every host in progress when they fit', () => {

@@ -37,9 +37,25 @@ describe('facts of the guests’ side (captured)', () => {
     ]);
     // 52:54:00:30:00:13 was added with `net-update --live` only.
     expect(f.dhcp!.net10!.live).toContainEqual({ mac: '52:54:00:30:00:13', ip: '192.168.30.13' });
-    expect(f.dhcp!.net10!.leases).toEqual([{ expiry: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), mac: '52:54:00:30:00:11', protocol: 'ipv4', address: '192.168.30.11/24', hostname: 'web1', clientId: '01:52:54:00:30:00:11' }]);
+    expect(f.dhcp!.net10!.leases).toEqual([
+      {
+        expiry: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
+        mac: '52:54:00:30:00:11',
+        protocol: 'ipv4',
+        address: '192.168.30.11/24',
+        hostname: 'web1',
+        clientId: '01:52:54:00:30:00:11',
+      },
+    ]);
     // The running definition of an active network is read too (what a live update is checked against).
-    expect(f.dhcp!.default).toEqual({ config: [], live: [], liveXml: expect.stringMatching(/^<network>\n {2}<name>default<\/name>/), leases: [], dnsConfig: [], dnsLive: [] });
+    expect(f.dhcp!.default).toEqual({
+      config: [],
+      live: [],
+      liveXml: expect.stringMatching(/^<network>\n {2}<name>default<\/name>/),
+      leases: [],
+      dnsConfig: [],
+      dnsLive: [],
+    });
   });
 
   it('the firewall: libvirt’s backend, kvmnet’s rules, its jumps first, its files', () => {
@@ -85,7 +101,9 @@ describe('facts of the guests’ side (captured)', () => {
       { network: 'net10', mac: '52:54:00:30:00:13', ip: '192.168.30.13', name: null, in: 'live', guest: null, lease: null },
     ]);
     const summary = factsSummary(f);
-    expect(summary.port_forwards).toEqual([{ network: 'net10', proto: 'tcp', listen: '*', host_ports: '2222', guest: '192.168.30.11:22', guest_name: 'web1', source: 'any', active: true }]);
+    expect(summary.port_forwards).toEqual([
+      { network: 'net10', proto: 'tcp', listen: '*', host_ports: '2222', guest: '192.168.30.11:22', guest_name: 'web1', source: 'any', active: true },
+    ]);
     expect((factsSummary(capture('nat-guests-flushed')).port_forwards as Array<{ active: boolean }>)[0]!.active).toBe(false);
   });
 });
@@ -93,7 +111,11 @@ describe('facts of the guests’ side (captured)', () => {
 describe('ensure_dhcp_host', () => {
   it('no reservation yet: one net-update add, --live --config (active, persistent)', () => {
     const plan = planOf('ensure_dhcp_host', WEB1, capture('nat-no-forwards'));
-    expect(plan.changes.map((c) => changeLines([c]))).toEqual([[`virsh -q net-update net10 add ip-dhcp-host '<host mac='\\''52:54:00:30:00:11'\\'' name='\\''web1'\\'' ip='\\''192.168.30.11'\\''/>' --config --live >/dev/null`]]);
+    expect(plan.changes.map((c) => changeLines([c]))).toEqual([
+      [
+        `virsh -q net-update net10 add ip-dhcp-host '<host mac='\\''52:54:00:30:00:11'\\'' name='\\''web1'\\'' ip='\\''192.168.30.11'\\''/>' --config --live >/dev/null`,
+      ],
+    ]);
     expect(changeTouches(plan.changes, capture('nat-no-forwards'))).toEqual([{ kind: 'network', name: 'net10' }]);
   });
 
@@ -115,7 +137,9 @@ describe('ensure_dhcp_host', () => {
 
   it('a changed address: net-update modify', () => {
     const plan = planOf('ensure_dhcp_host', { ...WEB1, ip: '192.168.30.21' }, capture('nat-guests'));
-    expect(plan.changes.map((c) => c.summary)).toEqual(['change reservation of 52:54:00:30:00:11 in net10 to mac 52:54:00:30:00:11, name web1, ip 192.168.30.21']);
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      'change reservation of 52:54:00:30:00:11 in net10 to mac 52:54:00:30:00:11, name web1, ip 192.168.30.21',
+    ]);
     expect(changeLines([plan.changes[0]!])[0]).toContain(' modify ip-dhcp-host ');
     expect(plan.diff).toEqual({
       before: "config: <host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.11'/>\nlive: <host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.11'/>",
@@ -127,9 +151,18 @@ describe('ensure_dhcp_host', () => {
     [{ ...WEB1, ip: '10.0.0.5' }, "10.0.0.5 is outside the usable addresses of network net10's subnet 192.168.30.1/24"],
     [{ ...WEB1, ip: '192.168.30.255' }, "192.168.30.255 is outside the usable addresses of network net10's subnet 192.168.30.1/24"],
     [{ ...WEB1, ip: '192.168.30.1' }, "192.168.30.1 is network net10's own address (the guests' gateway)"],
-    [{ ...WEB1, mac: '52:54:00:30:00:99' }, 'ip 192.168.30.11 is already reserved in network net10 (persistent definition) by another entry: mac 52:54:00:30:00:11, name web1, ip 192.168.30.11; remove or change that entry first'],
-    [{ ...WEB1, mac: '52:54:00:30:00:99', ip: '192.168.30.99', name: 'db1' }, 'name db1 is already reserved in network net10 (persistent definition) by another entry: mac 52:54:00:30:00:12, name db1, ip 192.168.30.12; remove or change that entry first'],
-    [{ ...WEB1, mac: '52:54:00:30:00:99', ip: '192.168.30.13', name: undefined }, 'ip 192.168.30.13 is already reserved in network net10 (live network) by another entry: mac 52:54:00:30:00:13, ip 192.168.30.13; remove or change that entry first'],
+    [
+      { ...WEB1, mac: '52:54:00:30:00:99' },
+      'ip 192.168.30.11 is already reserved in network net10 (persistent definition) by another entry: mac 52:54:00:30:00:11, name web1, ip 192.168.30.11; remove or change that entry first',
+    ],
+    [
+      { ...WEB1, mac: '52:54:00:30:00:99', ip: '192.168.30.99', name: 'db1' },
+      'name db1 is already reserved in network net10 (persistent definition) by another entry: mac 52:54:00:30:00:12, name db1, ip 192.168.30.12; remove or change that entry first',
+    ],
+    [
+      { ...WEB1, mac: '52:54:00:30:00:99', ip: '192.168.30.13', name: undefined },
+      'ip 192.168.30.13 is already reserved in network net10 (live network) by another entry: mac 52:54:00:30:00:13, ip 192.168.30.13; remove or change that entry first',
+    ],
     [{ ...WEB1, network: 'nope' }, 'network nope is not defined on hv1'],
   ])('refuses %j', (args, message) => {
     const f = capture('nat-guests');
@@ -162,26 +195,34 @@ describe('ensure_port_forward', () => {
       { kind: 'file', path: '/etc/libvirt/hooks/daemon.d/kvmnet-port-forwards' },
       { kind: 'file', path: '/etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules' },
     ]);
-    expect(plan.diff!.after).toContain('nat -A KVMNET_DNAT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 2222 -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j DNAT --to-destination 192.168.30.11:22');
+    expect(plan.diff!.after).toContain(
+      'nat -A KVMNET_DNAT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 2222 -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j DNAT --to-destination 192.168.30.11:22',
+    );
     applyPlan(f, plan);
     expect(planOf('ensure_port_forward', SSH, f).noop).toBe('tcp *:2222 → 192.168.30.11:22 (net10) is in place (rules, rules file and libvirt hooks)');
   });
 
   it('the rules kvmnet writes are exactly the ones iptables-save gives back (captured): a no-op', () => {
-    expect(planOf('ensure_port_forward', SSH, capture('nat-guests')).noop).toBe('tcp *:2222 → 192.168.30.11:22 (net10) is in place (rules, rules file and libvirt hooks)');
+    expect(planOf('ensure_port_forward', SSH, capture('nat-guests')).noop).toBe(
+      'tcp *:2222 → 192.168.30.11:22 (net10) is in place (rules, rules file and libvirt hooks)',
+    );
     expect(planOf('ensure_port_forward', { ...SSH, guest_mac: undefined, guest_ip: '192.168.30.11' }, capture('nat-guests')).changes).toEqual([]);
   });
 
   it('firewall flushed: re-applied from the same rules file', () => {
     const plan = planOf('ensure_port_forward', SSH, capture('nat-guests-flushed'));
-    expect(plan.changes.map((c) => c.summary)).toEqual(['update forward tcp *:2222 → 192.168.30.11:22 (net10) (re-applied: its rules are missing from the firewall, kvmnet’s chains are not first)']);
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      'update forward tcp *:2222 → 192.168.30.11:22 (net10) (re-applied: its rules are missing from the firewall, kvmnet’s chains are not first)',
+    ]);
     expect(changeLines([plan.changes[0]!]).at(-1)).toBe(`printf '%s' ${shellQuote(HOOK_SCRIPT)} | sh -s -- - apply`);
   });
 
   it('absent: the last forward takes the hooks with it; then a no-op', () => {
     const f = capture('nat-guests');
     const plan = planOf('ensure_port_forward', { ...SSH, state: 'absent' }, f);
-    expect(plan.changes.map((c) => c.summary)).toEqual(['remove port forward tcp *:2222 → 192.168.30.11:22 (net10) and kvmnet’s libvirt hooks (no forward left)']);
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      'remove port forward tcp *:2222 → 192.168.30.11:22 (net10) and kvmnet’s libvirt hooks (no forward left)',
+    ]);
     expect(changeLines([plan.changes[0]!])).toEqual([
       'rm -f /etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules',
       // The emptied rules directory goes before the apply: the apply then finds no rules file, as in an empty directory.
@@ -201,7 +242,10 @@ describe('ensure_port_forward', () => {
   });
 
   it.each([
-    [{ ...SSH, guest_mac: '52:54:00:00:00:01' }, 'network net10 on hv1 has no DHCP reservation for 52:54:00:00:00:01: reserve an address first (ensure_dhcp_host) or give guest_ip'],
+    [
+      { ...SSH, guest_mac: '52:54:00:00:00:01' },
+      'network net10 on hv1 has no DHCP reservation for 52:54:00:00:00:01: reserve an address first (ensure_dhcp_host) or give guest_ip',
+    ],
     [{ ...SSH, guest_mac: undefined, guest_ip: '10.1.1.1' }, "guest 10.1.1.1 is outside network net10's subnet 192.168.30.1/24"],
     [{ ...SSH, network: 'nope' }, 'network nope is not defined on hv1'],
   ])('refuses %j', (args, message) => {
@@ -210,9 +254,13 @@ describe('ensure_port_forward', () => {
 
   it('the SSH session’s own port is refused (new SSH connections would reach the guest); on another listen address it is fine', () => {
     const f = capture('nat-guests');
-    expect(() => planOf('ensure_port_forward', { ...SSH, host_port: 22 }, f)).toThrow(/^forwarding tcp port 22 of 198\.18\.\d+\.\d+ would send new SSH connections to hv1 \(like kvmnet's next one\) to the guest/);
+    expect(() => planOf('ensure_port_forward', { ...SSH, host_port: 22 }, f)).toThrow(
+      /^forwarding tcp port 22 of 198\.18\.\d+\.\d+ would send new SSH connections to hv1 \(like kvmnet's next one\) to the guest/,
+    );
     expect(() => planOf('ensure_port_forward', { ...SSH, host_port: '20-30', guest_port: undefined }, f)).toThrow(/^forwarding tcp port 22 /);
-    expect(planOf('ensure_port_forward', { ...SSH, host_port: 22, listen: '192.168.122.1' }, f).changes.map((c) => c.summary)).toEqual(['forward tcp 192.168.122.1:22 → 192.168.30.11:22 (net10)']);
+    expect(planOf('ensure_port_forward', { ...SSH, host_port: 22, listen: '192.168.122.1' }, f).changes.map((c) => c.summary)).toEqual([
+      'forward tcp 192.168.122.1:22 → 192.168.30.11:22 (net10)',
+    ]);
     expect(planOf('ensure_port_forward', { ...SSH, host_port: 22, proto: 'udp' }, f).changes).toHaveLength(1);
   });
 
@@ -224,17 +272,41 @@ describe('ensure_port_forward', () => {
 });
 
 describe('rules and files (pure)', () => {
-  const spec: ForwardSpec = { network: 'net10', bridge: 'br10', proto: 'udp', listen: '198.18.0.11', hostPorts: [6000, 6010], guestIp: '192.168.30.12', source: '203.0.113.0/24' };
+  const spec: ForwardSpec = {
+    network: 'net10',
+    bridge: 'br10',
+    proto: 'udp',
+    listen: '198.18.0.11',
+    hostPorts: [6000, 6010],
+    guestIp: '192.168.30.12',
+    source: '203.0.113.0/24',
+  };
   it.each<[ForwardSpec, string[]]>([
-    [spec, ['nat -A KVMNET_DNAT -s 203.0.113.0/24 -d 198.18.0.11/32 -p udp -m udp --dport 6000:6010 -m comment --comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010" -j DNAT --to-destination 192.168.30.12', 'filter -A KVMNET_FWD -s 203.0.113.0/24 -d 192.168.30.12/32 -o br10 -p udp -m udp --dport 6000:6010 -m conntrack --ctstate DNAT -m comment --comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010" -j ACCEPT']],
-    [{ ...spec, proto: 'tcp', listen: undefined, source: undefined, hostPorts: [2222, 2222], guestPort: 22 }, ['nat -A KVMNET_DNAT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 2222 -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j DNAT --to-destination 192.168.30.12:22', 'filter -A KVMNET_FWD -d 192.168.30.12/32 -o br10 -p tcp -m tcp --dport 22 -m conntrack --ctstate DNAT -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j ACCEPT']],
+    [
+      spec,
+      [
+        'nat -A KVMNET_DNAT -s 203.0.113.0/24 -d 198.18.0.11/32 -p udp -m udp --dport 6000:6010 -m comment --comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010" -j DNAT --to-destination 192.168.30.12',
+        'filter -A KVMNET_FWD -s 203.0.113.0/24 -d 192.168.30.12/32 -o br10 -p udp -m udp --dport 6000:6010 -m conntrack --ctstate DNAT -m comment --comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010" -j ACCEPT',
+      ],
+    ],
+    [
+      { ...spec, proto: 'tcp', listen: undefined, source: undefined, hostPorts: [2222, 2222], guestPort: 22 },
+      [
+        'nat -A KVMNET_DNAT -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 2222 -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j DNAT --to-destination 192.168.30.12:22',
+        'filter -A KVMNET_FWD -d 192.168.30.12/32 -o br10 -p tcp -m tcp --dport 22 -m conntrack --ctstate DNAT -m comment --comment "kvmnet-pf:net10:tcp:any:2222" -j ACCEPT',
+      ],
+    ],
   ])('%#: forwardRules', (s, rules) => {
     expect(forwardRules(s)).toEqual(rules);
     expect(parseRulesFile(rulesFileContent(s))).toEqual(s);
   });
 
   it.each([
-    [{ network: 'net10', guest_ip: '192.168.30.11', host_port: '8000-8010', guest_port: 80 }, 'guest_port', 'a range of host ports goes to the same ports on the guest: leave guest_port out (or give 8000)'],
+    [
+      { network: 'net10', guest_ip: '192.168.30.11', host_port: '8000-8010', guest_port: 80 },
+      'guest_port',
+      'a range of host ports goes to the same ports on the guest: leave guest_port out (or give 8000)',
+    ],
     [{ network: 'net10', guest_ip: '192.168.30.11', guest_mac: '52:54:00:30:00:11', host_port: 22 }, 'guest_ip', 'give exactly one of guest_ip and guest_mac'],
     [{ network: 'net10', guest_ip: '192.168.30.11', host_port: 22, source: '2001:db8::/32' }, 'source', 'expected an IPv4 network like 203.0.113.0/24'],
     [{ network: 'net10', guest_ip: '192.168.30.11', host_port: '9-2' }, 'host_port', 'expected a range low-high within 1–65535'],
@@ -245,9 +317,16 @@ describe('rules and files (pure)', () => {
 
   it('host XML, subnets and lease rows', () => {
     expect(hostXml({ mac: '52:54:00:00:00:01', ip: '192.168.30.5', name: "a'b" })).toBe("<host mac='52:54:00:00:00:01' name='a&apos;b' ip='192.168.30.5'/>");
-    expect(dhcpHostsOf("<network><ip address='10.0.0.1' prefix='8'><dhcp><host mac='AA:BB:CC:DD:EE:FF' ip='10.1.2.3'/></dhcp></ip></network>")).toEqual([{ mac: 'aa:bb:cc:dd:ee:ff', ip: '10.1.2.3' }]);
-    expect([inSubnet('192.168.30.200', { address: '192.168.30.1', prefix: 24 }), inSubnet('192.168.31.1', { address: '192.168.30.1', prefix: 24 })]).toEqual([true, false]);
-    expect(parseLeases(' 2026-12-01 16:50:33   52:54:00:30:00:11   ipv4   192.168.30.11/24   -   -\n')).toEqual([{ expiry: '2026-12-01 16:50:33', mac: '52:54:00:30:00:11', protocol: 'ipv4', address: '192.168.30.11/24' }]);
+    expect(dhcpHostsOf("<network><ip address='10.0.0.1' prefix='8'><dhcp><host mac='AA:BB:CC:DD:EE:FF' ip='10.1.2.3'/></dhcp></ip></network>")).toEqual([
+      { mac: 'aa:bb:cc:dd:ee:ff', ip: '10.1.2.3' },
+    ]);
+    expect([inSubnet('192.168.30.200', { address: '192.168.30.1', prefix: 24 }), inSubnet('192.168.31.1', { address: '192.168.30.1', prefix: 24 })]).toEqual([
+      true,
+      false,
+    ]);
+    expect(parseLeases(' 2026-12-01 16:50:33   52:54:00:30:00:11   ipv4   192.168.30.11/24   -   -\n')).toEqual([
+      { expiry: '2026-12-01 16:50:33', mac: '52:54:00:30:00:11', protocol: 'ipv4', address: '192.168.30.11/24' },
+    ]);
   });
 });
 
@@ -268,13 +347,17 @@ describe('ensure_dns_host (captured: nat-dns)', () => {
   });
 
   it('in place (names in any order): no change', () => {
-    expect(planOf('ensure_dns_host', { ...WWW, hostnames: ['web1.lab.example', 'www.lab.example'] }, capture('nat-dns')).noop).toBe('net10 resolves web1.lab.example, www.lab.example → 192.168.30.11');
+    expect(planOf('ensure_dns_host', { ...WWW, hostnames: ['web1.lab.example', 'www.lab.example'] }, capture('nat-dns')).noop).toBe(
+      'net10 resolves web1.lab.example, www.lab.example → 192.168.30.11',
+    );
   });
 
   it('new: one add on both sides; then a no-op', () => {
     const f = capture('nat-no-forwards');
     const plan = planOf('ensure_dns_host', WWW, f);
-    expect(plan.changes.map((c) => changeLines([c])[0])).toEqual([`virsh -q net-update net10 add dns-host '<host ip='\\''192.168.30.11'\\''><hostname>www.lab.example</hostname><hostname>web1.lab.example</hostname></host>' --config --live >/dev/null`]);
+    expect(plan.changes.map((c) => changeLines([c])[0])).toEqual([
+      `virsh -q net-update net10 add dns-host '<host ip='\\''192.168.30.11'\\''><hostname>www.lab.example</hostname><hostname>web1.lab.example</hostname></host>' --config --live >/dev/null`,
+    ]);
     applyPlan(f, plan);
     expect(planOf('ensure_dns_host', WWW, f).changes).toEqual([]);
   });
@@ -301,7 +384,9 @@ describe('ensure_dns_host (captured: nat-dns)', () => {
   it('absent: one delete on both sides; then a no-op', () => {
     const f = capture('nat-dns');
     const plan = planOf('ensure_dns_host', { ...WWW, state: 'absent' }, f);
-    expect(plan.changes.map((c) => changeLines([c])[0])).toEqual([expect.stringMatching(/^virsh -q net-update net10 delete dns-host .* --config --live >\/dev\/null$/)]);
+    expect(plan.changes.map((c) => changeLines([c])[0])).toEqual([
+      expect.stringMatching(/^virsh -q net-update net10 delete dns-host .* --config --live >\/dev\/null$/),
+    ]);
     applyPlan(f, plan);
     expect(planOf('ensure_dns_host', { ...WWW, state: 'absent' }, f).noop).toBe('net10 has no DNS host record for 192.168.30.11');
   });

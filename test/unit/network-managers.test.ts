@@ -60,7 +60,9 @@ describe('network managers, from captured output', () => {
     expect(Object.fromEntries(deviceOwners(m, ['eth1', 'mgmt0']))).toEqual({ eth1: 'NetworkManager (disconnected)', mgmt0: 'not NetworkManager (unmanaged)' });
     const facts = factsWith(m);
     expect(() => refuseNmManaged(linkPlan('eth1'), facts, 'hv1', 'none')).toThrow(RefusedError);
-    expect(() => refuseNmManaged(linkPlan('eth1'), facts, 'hv1', 'none')).toThrow(/eth1 is managed by NetworkManager on hv1 \(disconnected\): `set eth1 master bond0`/);
+    expect(() => refuseNmManaged(linkPlan('eth1'), facts, 'hv1', 'none')).toThrow(
+      /eth1 is managed by NetworkManager on hv1 \(disconnected\): `set eth1 master bond0`/,
+    );
     // A device NetworkManager leaves alone (mgmt0 is unmanaged; bond0 does not exist yet) may change.
     expect(() => refuseNmManaged(linkPlan('mgmt0'), facts, 'hv1', 'none')).not.toThrow();
     expect(() => refuseNmManaged(linkPlan('bond0'), facts, 'hv1', 'none')).not.toThrow();
@@ -78,7 +80,9 @@ describe('network managers, from captured output', () => {
   });
 
   it('netplan files come first for persist: auto; ifupdown stanzas name their devices', () => {
-    const m = parseManagers('systemd\nactive networkd active\nnetplan /etc/netplan/01-netcfg.yaml\nrenderer NetworkManager\nstanza auto lo eth0\nstanza iface eth0 inet dhcp\n');
+    const m = parseManagers(
+      'systemd\nactive networkd active\nnetplan /etc/netplan/01-netcfg.yaml\nrenderer NetworkManager\nstanza auto lo eth0\nstanza iface eth0 inet dhcp\n',
+    );
     expect(m.netplan).toEqual([{ file: '/etc/netplan/01-netcfg.yaml', renderer: 'NetworkManager' }]);
     expect(m.ifupdownStanzas).toEqual(['lo', 'eth0']);
     expect(hostManager(m)).toEqual({ manager: 'netplan' });

@@ -25,8 +25,15 @@ describe("libvirt's network corpus against what libvirt 9.0.0 kept", () => {
   });
   it('compared as written, without the canonical form, 9 of them would be redefined on every run', () => {
     expect(dumped.filter((f) => !isSubset(read(f), read(`dumped-9.0.0/${f}`)))).toEqual([
-      'bandwidth-network.xml', 'dhcp6host-routed-network.xml', 'empty-allow-ipv6.xml', 'hostdev-pf-driver-model.xml', 'isolated-network.xml',
-      'open-network.xml', 'routed-network-no-dns.xml', 'routed-network.xml', 'set-mtu.xml',
+      'bandwidth-network.xml',
+      'dhcp6host-routed-network.xml',
+      'empty-allow-ipv6.xml',
+      'hostdev-pf-driver-model.xml',
+      'isolated-network.xml',
+      'open-network.xml',
+      'routed-network-no-dns.xml',
+      'routed-network.xml',
+      'set-mtu.xml',
     ]);
   });
   it('a libvirt that knows <driver model> compares it (and ignores nothing)', () => {
@@ -56,9 +63,20 @@ describe('real differences stay differences', () => {
     expect(same("<network><name>n</name><bridge name='b' stp='off'/></network>", actual)).toBe(false);
   });
   it('an SRV record with port 0 equals one without a port; a lease of 0 has no unit', () => {
-    expect(same("<network><name>n</name><dns><srv service='s' protocol='tcp' port='0'/></dns></network>", "<network><name>n</name><dns><srv service='s' protocol='tcp'/></dns></network>")).toBe(true);
-    expect(same("<network><name>n</name><dns><srv service='s' protocol='tcp' port='1'/></dns></network>", "<network><name>n</name><dns><srv service='s' protocol='tcp'/></dns></network>")).toBe(false);
-    const lease = (l: string) => `<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><range start='10.0.0.2' end='10.0.0.9'>${l}</range></dhcp></ip></network>`;
+    expect(
+      same(
+        "<network><name>n</name><dns><srv service='s' protocol='tcp' port='0'/></dns></network>",
+        "<network><name>n</name><dns><srv service='s' protocol='tcp'/></dns></network>",
+      ),
+    ).toBe(true);
+    expect(
+      same(
+        "<network><name>n</name><dns><srv service='s' protocol='tcp' port='1'/></dns></network>",
+        "<network><name>n</name><dns><srv service='s' protocol='tcp'/></dns></network>",
+      ),
+    ).toBe(false);
+    const lease = (l: string) =>
+      `<network><name>n</name><ip address='10.0.0.1' prefix='24'><dhcp><range start='10.0.0.2' end='10.0.0.9'>${l}</range></dhcp></ip></network>`;
     expect(same(lease("<lease expiry='0' unit='hours'/>"), lease("<lease expiry='0'/>"))).toBe(true);
     expect(same(lease("<lease expiry='60'/>"), lease("<lease expiry='60' unit='minutes'/>"))).toBe(true);
     expect(same(lease("<lease expiry='60' unit='minutes'/>"), lease("<lease expiry='60' unit='hours'/>"))).toBe(false);

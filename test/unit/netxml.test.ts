@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseXml, prettyXml, project, xmlMatches } from '../../src/render/netxml.js';
 import { renderXml } from '../../src/render/template.js';
 
-const fixture = (state: string, net: string) => readFileSync(new URL(`../fixtures/hosts/${state}/virsh-net-dumpxml-inactive-${net}.xml`, import.meta.url), 'utf8');
+const fixture = (state: string, net: string) =>
+  readFileSync(new URL(`../fixtures/hosts/${state}/virsh-net-dumpxml-inactive-${net}.xml`, import.meta.url), 'utf8');
 const template = (name: string) => readFileSync(new URL(`../../templates/${name}`, import.meta.url), 'utf8');
 const net10 = {
   name: 'net10',
@@ -30,7 +31,9 @@ describe('libvirt XML as a subset', () => {
     expect(xmlMatches(renderXml(template('network.xml.hbs'), two, 't'), fixture('nat', 'net10'))).toBe(false);
   });
   it('attribute spellings libvirt normalises (on/yes) and quote styles are not changes', () => {
-    expect(xmlMatches('<network><name>n</name><bridge name="b" stp="yes"/></network>', "<network><name>n</name><bridge name='b' stp='on' delay='0'/></network>")).toBe(true);
+    expect(
+      xmlMatches('<network><name>n</name><bridge name="b" stp="yes"/></network>', "<network><name>n</name><bridge name='b' stp='on' delay='0'/></network>"),
+    ).toBe(true);
   });
   it('a different forward mode or bridge is a change', () => {
     expect(xmlMatches('<network><name>bridged-network</name><forward mode="nat"/></network>', fixture('bridged', 'bridged-network'))).toBe(false);

@@ -12,7 +12,10 @@ import { changeLines, changeTouches } from '../../src/model/plan.js';
 import { vmFactsOutput } from './support/vm-fixture.js';
 
 function vlanBridge(): Facts {
-  const out = vmFactsOutput('vlan-bridge').replace('@@kvmnet:virsh@@', `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`);
+  const out = vmFactsOutput('vlan-bridge').replace(
+    '@@kvmnet:virsh@@',
+    `@@kvmnet:bridge-vlan@@\n${readFileSync(new URL('../fixtures/facts/vm/vlan-bridge/bridge-vlan.json', import.meta.url), 'utf8')}\n@@kvmnet:virsh@@`,
+  );
   return parseFacts(out, '', ALL_FRAGMENTS).facts;
 }
 
@@ -50,12 +53,30 @@ describe('persist: networkmanager in a plan', () => {
   it('runtime changes, then the profiles, then load + up of the profiles NetworkManager does not run yet', async () => {
     const { withNmProfiles } = await import('../../src/persist/nm-plan.js');
     const f = vlanBridge();
-    f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], networkdLinks: {}, ifupdownStanzas: [], nmDevices: { bond0: { type: 'bond', state: 'connected', connection: 'kvmnet-bond0' }, eth1: { type: 'ethernet', state: 'connected (externally)', connection: 'eth1' } } };
+    f.managers = {
+      systemd: true,
+      active: { networkmanager: true },
+      ifupdown: null,
+      netplan: [],
+      networkdLinks: {},
+      ifupdownStanzas: [],
+      nmDevices: {
+        bond0: { type: 'bond', state: 'connected', connection: 'kvmnet-bond0' },
+        eth1: { type: 'ethernet', state: 'connected (externally)', connection: 'eth1' },
+      },
+    };
     const empty = { changes: [], noop: 'bond bond0 exists as wanted' } as unknown as import('../../src/model/plan.js').Plan;
     const plan = withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, f);
-    expect(plan.changes.map((c) => c.summary)).toEqual([`write ${nmProfilePath('bond0')}`, `write ${nmProfilePath('eth1')}`, 'NetworkManager: load 2 kvmnet profile(s)']);
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      `write ${nmProfilePath('bond0')}`,
+      `write ${nmProfilePath('eth1')}`,
+      'NetworkManager: load 2 kvmnet profile(s)',
+    ]);
     // bond0 already runs kvmnet-bond0: only eth1 is activated.
-    expect(changeLines([plan.changes[2]!])).toEqual([`nmcli connection load ${nmProfilePath('bond0')} ${nmProfilePath('eth1')}`, 'nmcli -w 60 connection up id kvmnet-eth1']);
+    expect(changeLines([plan.changes[2]!])).toEqual([
+      `nmcli connection load ${nmProfilePath('bond0')} ${nmProfilePath('eth1')}`,
+      'nmcli -w 60 connection up id kvmnet-eth1',
+    ]);
     // The activation is a link change the SSH-path guard must see.
     expect(changeTouches([plan.changes[2]!], f)).toEqual([{ kind: 'link', name: 'eth1', op: 'settings' }]);
     // Written and running: nothing to do.
@@ -72,7 +93,9 @@ describe('persist: netplan files from the running state', () => {
       '# Written by kvmnet; changes made here are overwritten on its next run.\n' +
         'network:\n  version: 2\n  bonds:\n    bond0:\n      interfaces:\n        - eth1\n        - eth2\n      parameters:\n        mode: 802.3ad\n        mii-monitor-interval: 100\n        lacp-rate: fast\n        transmit-hash-policy: layer3+4\n',
     );
-    expect(netplanFile(f, 'bond0.20', 'hv1')).toContain('  vlans:\n    bond0.20:\n      id: 20\n      link: bond0\n      addresses:\n        - 198.19.220.1/24\n');
+    expect(netplanFile(f, 'bond0.20', 'hv1')).toContain(
+      '  vlans:\n    bond0.20:\n      id: 20\n      link: bond0\n      addresses:\n        - 198.19.220.1/24\n',
+    );
     expect(netplanFile(f, 'eth1', 'hv1')).toContain('  ethernets:\n    eth1: {}\n');
     // A member's file comes with its bond's (netplan lists members in the bond).
     expect(netplanWants(f, ['eth1'], 'hv1').map((w) => w.path)).toEqual(['/etc/netplan/90-kvmnet-0-eth1.yaml', '/etc/netplan/90-kvmnet-1-bond0.yaml']);
@@ -87,7 +110,10 @@ describe('drift of NetworkManager profiles and netplan files', () => {
     const { persistenceDrift } = await import('../../src/tasks/persistence-drift.js');
     const f = vlanBridge();
     const { netplanFile, netplanPath } = await import('../../src/persist/netplan-files.js');
-    f.persisted = Object.fromEntries([...['bond0', 'eth1', 'eth2', 'bond0.20', 'br0', 'eth3'].map((d) => [nmProfilePath(d), nmProfile(f, d)]), [netplanPath('bond0', 'bond'), netplanFile(f, 'bond0', 'hv1')]]);
+    f.persisted = Object.fromEntries([
+      ...['bond0', 'eth1', 'eth2', 'bond0.20', 'br0', 'eth3'].map((d) => [nmProfilePath(d), nmProfile(f, d)]),
+      [netplanPath('bond0', 'bond'), netplanFile(f, 'bond0', 'hv1')],
+    ]);
     expect(managedDrift(f)).toEqual([]);
     // The task modules' "not persisted by kvmnet" lines are not said of devices with such files.
     expect(persistenceDrift(f).filter((l) => /bond0|eth1|br0/.test(l))).toEqual([]);

@@ -25,7 +25,8 @@ const capture = (name: string): Facts => parseFacts(readFileSync(new URL(`../fix
 /** The fresh NetworkManager host: its facts exec as captured (the persisted section read, no kvmnet files). */
 const nmHost = (): Facts => capture('nm-fresh');
 
-const plan = (facts: Facts, args: Partial<EnsureNmUnmanagedArgs> & { devices: string[] }): Plan => ensureNmUnmanaged.plan({ state: 'present', ...args }, facts, 'hv1');
+const plan = (facts: Facts, args: Partial<EnsureNmUnmanagedArgs> & { devices: string[] }): Plan =>
+  ensureNmUnmanaged.plan({ state: 'present', ...args }, facts, 'hv1');
 const bondPlan = (facts: Facts) => ensureBond.plan(ensureBond.schema.parse({ name: 'bond0', mode: 'active-backup', members: ['eth1', 'eth2'] }), facts, 'hv1');
 
 describe('ensure_nm_unmanaged on a NetworkManager host', () => {
@@ -43,12 +44,17 @@ describe('ensure_nm_unmanaged on a NetworkManager host', () => {
     expect(unmanagedConf(['eth2', 'eth1'])).toBe(
       '# kvmnet: devices handed to kvmnet (ensure_nm_unmanaged). NetworkManager leaves them alone, also after a reboot.\n[keyfile]\nunmanaged-devices+=interface-name:eth1;interface-name:eth2\n',
     );
-    expect(p.diff).toEqual({ before: 'eth1: NetworkManager (disconnected)\neth2: NetworkManager (disconnected)', after: 'eth1: not NetworkManager (unmanaged)\neth2: not NetworkManager (unmanaged)' });
+    expect(p.diff).toEqual({
+      before: 'eth1: NetworkManager (disconnected)\neth2: NetworkManager (disconnected)',
+      after: 'eth1: not NetworkManager (unmanaged)\neth2: not NetworkManager (unmanaged)',
+    });
   });
 
   it('a runtime change of eth1 is refused before the handover and let through after it; a second run changes nothing', () => {
     const facts = nmHost();
-    expect(() => refuseNmManaged(bondPlan(facts), facts, 'hv1', 'none')).toThrow(/eth1 is managed by NetworkManager on hv1 \(disconnected\).*ensure_nm_unmanaged: \{ devices: \[eth1\] \}/);
+    expect(() => refuseNmManaged(bondPlan(facts), facts, 'hv1', 'none')).toThrow(
+      /eth1 is managed by NetworkManager on hv1 \(disconnected\).*ensure_nm_unmanaged: \{ devices: \[eth1\] \}/,
+    );
     const handover = plan(facts, { devices: ['eth1', 'eth2'] });
     // The handover itself is not refused: it is the way out.
     expect(() => refuseNmManaged(handover, facts, 'hv1', undefined)).not.toThrow();
@@ -56,7 +62,9 @@ describe('ensure_nm_unmanaged on a NetworkManager host', () => {
     expect(facts.managers!.nmDevices.eth1!.state).toBe('unmanaged');
     expect(() => refuseNmManaged(bondPlan(facts), facts, 'hv1', 'none')).not.toThrow();
     // eth3 was not handed over: still refused.
-    expect(() => refuseNmManaged({ changes: [{ summary: 'set eth3 down', ops: [{ op: 'link.up', name: 'eth3', up: false }] }] }, facts, 'hv1', 'none')).toThrow(/eth3 is managed by NetworkManager/);
+    expect(() => refuseNmManaged({ changes: [{ summary: 'set eth3 down', ops: [{ op: 'link.up', name: 'eth3', up: false }] }] }, facts, 'hv1', 'none')).toThrow(
+      /eth3 is managed by NetworkManager/,
+    );
     const again = plan(facts, { devices: ['eth1', 'eth2'] });
     expect(again.changes).toEqual([]);
     expect(again.noop).toBe(`NetworkManager already leaves eth1, eth2 alone, and ${NM_UNMANAGED_CONF} lists them`);
@@ -92,7 +100,10 @@ describe('ensure_nm_unmanaged on a NetworkManager host', () => {
     const p = plan(before, { devices: ['eth1'] });
     const after = structuredClone(before);
     applyChanges(p.changes, after);
-    const { undo } = inverseOps(p.changes.flatMap((c) => c.ops), before);
+    const { undo } = inverseOps(
+      p.changes.flatMap((c) => c.ops),
+      before,
+    );
     expect(undo).toEqual([
       { op: 'file.remove', path: NM_UNMANAGED_CONF },
       { op: 'nm.managed', dev: 'eth1', managed: true },
@@ -106,7 +117,10 @@ describe('ensure_nm_unmanaged on a NetworkManager host', () => {
     const facts = nmHost();
     applyChanges(plan(facts, { devices: ['eth1', 'eth2'] }).changes, facts);
     const p = plan(facts, { devices: ['eth1', 'mgmt0'], state: 'absent' });
-    expect(p.changes.map((c) => c.summary)).toEqual([`NetworkManager leaves eth2 alone after a reboot too (${NM_UNMANAGED_CONF})`, 'NetworkManager manages eth1 again (nmcli device set eth1 managed yes)']);
+    expect(p.changes.map((c) => c.summary)).toEqual([
+      `NetworkManager leaves eth2 alone after a reboot too (${NM_UNMANAGED_CONF})`,
+      'NetworkManager manages eth1 again (nmcli device set eth1 managed yes)',
+    ]);
     applyChanges(p.changes, facts);
     const last = plan(facts, { devices: ['eth2'], state: 'absent' });
     expect(last.changes.map((c) => changeLines([c]))).toEqual([[`rm -f ${NM_UNMANAGED_CONF}`], ['nmcli device set eth2 managed yes']]);

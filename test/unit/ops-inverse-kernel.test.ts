@@ -18,7 +18,11 @@ const converged = parseFacts(readFileSync(new URL('../fixtures/facts/converged.s
 describe('the inverse of taking a link down, or deleting an address', () => {
   it('down: up again, then its addresses and its routes (not the kernel’s own)', () => {
     const { undo } = inverseOps([{ op: 'link.up', name: 'mgmt0', up: false }], converged);
-    expect(opsLines(undo)).toEqual(['ip link set mgmt0 up', 'ip address replace 198.18.176.12/24 dev mgmt0', 'ip route replace default via 198.18.176.1 dev mgmt0']);
+    expect(opsLines(undo)).toEqual([
+      'ip link set mgmt0 up',
+      'ip address replace 198.18.176.12/24 dev mgmt0',
+      'ip route replace default via 198.18.176.1 dev mgmt0',
+    ]);
   });
 
   it('up: only down again', () => {

@@ -131,7 +131,12 @@ const rows: Row[] = [
     ops: [{ op: 'link.add', name: 'br7', kind: 'bridge', bridge: { stp: true, forwardDelayS: 4, vlanFiltering: true, defaultPvid: 1 } }],
     effect: (before, after) => {
       expect(before.links.br7).toBeUndefined();
-      expect(after.links.br7).toMatchObject({ kind: 'bridge', up: false, mtu: 1500, bridge: { stp: true, forwardDelay: 4, vlanFiltering: true, defaultPvid: 1 } });
+      expect(after.links.br7).toMatchObject({
+        kind: 'bridge',
+        up: false,
+        mtu: 1500,
+        bridge: { stp: true, forwardDelay: 4, vlanFiltering: true, defaultPvid: 1 },
+      });
     },
     aspect: link('br7'),
     plant: (a) => (a.links.br7!.bridge!.stp = false),
@@ -159,12 +164,19 @@ const rows: Row[] = [
     ops: [{ op: 'link.add', name: 'vx30', kind: 'vxlan', vxlan: { vni: 30, local: '198.19.151.11', dev: 'mgmt0', dstport: 4789, learning: false } }],
     effect: (before, after) => {
       expect(before.links.vx30).toBeUndefined();
-      expect(after.links.vx30).toMatchObject({ kind: 'vxlan', up: false, mtu: before.links.vx28!.mtu, vxlan: { vni: 30, local: '198.19.151.11', dev: 'mgmt0', dstport: 4789, learning: false }, fdbRemotes: [] });
+      expect(after.links.vx30).toMatchObject({
+        kind: 'vxlan',
+        up: false,
+        mtu: before.links.vx28!.mtu,
+        vxlan: { vni: 30, local: '198.19.151.11', dev: 'mgmt0', dstport: 4789, learning: false },
+        fdbRemotes: [],
+      });
       expect(after.links.vx30!.mtu).toBe(1450);
     },
     aspect: vxlan('vx30'),
     plant: (a) => (a.links.vx30!.vxlan!.dstport = 8472),
-    problem: 'vx30 VXLAN is vni 30 local 198.19.151.11 dev mgmt0 dstport 8472 nolearning, expected vni 30 local 198.19.151.11 dev mgmt0 dstport 4789 nolearning',
+    problem:
+      'vx30 VXLAN is vni 30 local 198.19.151.11 dev mgmt0 dstport 8472 nolearning, expected vni 30 local 198.19.151.11 dev mgmt0 dstport 4789 nolearning',
   },
   {
     kind: 'link.add',
@@ -173,7 +185,12 @@ const rows: Row[] = [
     ops: [{ op: 'link.add', name: 'vx31', kind: 'vxlan', vxlan: { vni: 31, group: '239.1.1.31', dev: 'mgmt0', dstport: 4790, learning: true } }],
     effect: (before, after) => {
       expect(before.links.vx29!.fdbRemotes).toEqual(['239.1.1.29']);
-      expect(after.links.vx31).toMatchObject({ kind: 'vxlan', mtu: before.links.vx29!.mtu, vxlan: { vni: 31, group: '239.1.1.31', dev: 'mgmt0', dstport: 4790, learning: true }, fdbRemotes: ['239.1.1.31'] });
+      expect(after.links.vx31).toMatchObject({
+        kind: 'vxlan',
+        mtu: before.links.vx29!.mtu,
+        vxlan: { vni: 31, group: '239.1.1.31', dev: 'mgmt0', dstport: 4790, learning: true },
+        fdbRemotes: ['239.1.1.31'],
+      });
     },
     aspect: vxlan('vx31'),
     plant: (a) => (a.links.vx31!.vxlan!.group = '239.1.1.29'),
@@ -397,7 +414,8 @@ const rows: Row[] = [
     what: 'a new route (the inverse deletes it)',
     facts: () => hostFixture('bridged'),
     ops: [{ op: 'route.replace', route: { family: 4, dst: '10.1.0.0/16', dev: 'br0', gateway: '192.168.0.254', metric: 50, protocol: 'static' } }],
-    effect: (_, after) => expect(routesTo('10.1.0.0/16')(after)).toEqual([{ family: 4, dst: '10.1.0.0/16', dev: 'br0', gateway: '192.168.0.254', metric: 50, protocol: 'static' }]),
+    effect: (_, after) =>
+      expect(routesTo('10.1.0.0/16')(after)).toEqual([{ family: 4, dst: '10.1.0.0/16', dev: 'br0', gateway: '192.168.0.254', metric: 50, protocol: 'static' }]),
     aspect: routesTo('10.1.0.0/16'),
     plant: (a) => (a.routes = a.routes.filter((r) => r.dst !== '10.1.0.0/16')),
     problem: 'route 10.1.0.0/16 via 192.168.0.254 dev br0 is absent, expected via 192.168.0.254 dev br0 src - mtu -',
@@ -423,7 +441,17 @@ const rows: Row[] = [
     effect: (before, after) => {
       expect(before.rules!.map((r) => `${r.family}:${r.priority}`)).toEqual(['4:0', '4:1000', '4:1001', '4:32766', '4:32767', '6:0', '6:1000', '6:32766']);
       // In the kernel's order: by family, then priority.
-      expect(after.rules!.map((r) => `${r.family}:${r.priority}`)).toEqual(['4:0', '4:1000', '4:1001', '4:1100', '4:32766', '4:32767', '6:0', '6:1000', '6:32766']);
+      expect(after.rules!.map((r) => `${r.family}:${r.priority}`)).toEqual([
+        '4:0',
+        '4:1000',
+        '4:1001',
+        '4:1100',
+        '4:32766',
+        '4:32767',
+        '6:0',
+        '6:1000',
+        '6:32766',
+      ]);
       expect(after.rules).toContainEqual({ family: 4, priority: 1100, from: '198.18.29.0/24', table: '200' });
     },
     aspect: (f) => f.rules,
@@ -505,7 +533,10 @@ const rows: Row[] = [
       const f = capture('ovs');
       f.links.ovsbr0!.up = true;
       f.addrs.push({ dev: 'ovsbr0', family: 4, address: '10.28.0.1', prefix: 24, scope: 'global' });
-      f.routes.push({ family: 4, dst: '10.28.0.0/24', dev: 'ovsbr0', protocol: 'kernel', scope: 'link', prefsrc: '10.28.0.1' }, { family: 4, dst: '10.29.0.0/16', dev: 'ovsbr0', gateway: '10.28.0.254' });
+      f.routes.push(
+        { family: 4, dst: '10.28.0.0/24', dev: 'ovsbr0', protocol: 'kernel', scope: 'link', prefsrc: '10.28.0.1' },
+        { family: 4, dst: '10.29.0.0/16', dev: 'ovsbr0', gateway: '10.28.0.254' },
+      );
       return f;
     },
     ops: [{ op: 'ovs.del-br', name: 'ovsbr0' }],
@@ -571,7 +602,8 @@ const rows: Row[] = [
     what: 'a port made a trunk of two VLANs (the inverse clears them again)',
     facts: () => capture('ovs'),
     ops: [{ op: 'ovs.set-trunks', port: 'eth2', trunks: [20, 10] }],
-    effect: (before, after) => expect([before.ovs!.bridges.ovsbr0!.ports.eth2, after.ovs!.bridges.ovsbr0!.ports.eth2]).toEqual([{ tag: null }, { tag: null, trunks: [10, 20] }]),
+    effect: (before, after) =>
+      expect([before.ovs!.bridges.ovsbr0!.ports.eth2, after.ovs!.bridges.ovsbr0!.ports.eth2]).toEqual([{ tag: null }, { tag: null, trunks: [10, 20] }]),
     aspect: ovsBridges,
     plant: (a) => (a.ovs!.bridges.ovsbr0!.ports.eth2 = { tag: null, trunks: [10] }),
     problem: 'OVS port eth2 is on ovsbr0 untagged trunks 10, expected on ovsbr0 untagged trunks 10,20',
@@ -615,7 +647,8 @@ const rows: Row[] = [
     what: 'a new network (the inverse undefines it)',
     facts: () => hostFixture('nat'),
     ops: [{ op: 'net.define', name: 'n9', xml: NEW_NET }],
-    effect: (_, after) => expect(net(after, 'n9')).toMatchObject({ name: 'n9', active: false, autostart: false, persistent: true, bridge: 'br9', xml: NEW_NET }),
+    effect: (_, after) =>
+      expect(net(after, 'n9')).toMatchObject({ name: 'n9', active: false, autostart: false, persistent: true, bridge: 'br9', xml: NEW_NET }),
     aspect: network('n9'),
     plant: (a) => delete networks(a).n9,
     problem: 'network n9 does not exist',
@@ -711,7 +744,17 @@ const rows: Row[] = [
     kind: 'net.update',
     what: 'a DHCP reservation changed in the persistent definition (the inverse modifies it back)',
     facts: () => capture('nat-guests'),
-    ops: [{ op: 'net.update', name: 'net10', command: 'modify', section: 'ip-dhcp-host', xml: "<host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.21'/>", live: false, config: true }],
+    ops: [
+      {
+        op: 'net.update',
+        name: 'net10',
+        command: 'modify',
+        section: 'ip-dhcp-host',
+        xml: "<host mac='52:54:00:30:00:11' name='web1' ip='192.168.30.21'/>",
+        live: false,
+        config: true,
+      },
+    ],
     effect: (before, after) => {
       expect(after.dhcp!.net10!.config).toContainEqual({ mac: '52:54:00:30:00:11', name: 'web1', ip: '192.168.30.21' });
       expect(after.dhcp!.net10!.config).not.toContainEqual({ mac: '52:54:00:30:00:11', name: 'web1', ip: '192.168.30.11' });
@@ -816,15 +859,25 @@ const rows: Row[] = [
     noRoundTrip: 'the facts do not model a tap dropping out of a restarted bridge: its undo is tested on its own',
     plant: (a) => delete a.links.vnet0!.master,
     problem: "guest guest1's vnet0 is in no bridge, expected br10",
-  },  // Guests' NICs, on the lab host with a running persistent guest (k29-nicvm: one virtio NIC on default, tap vnet2).
+  }, // Guests' NICs, on the lab host with a running persistent guest (k29-nicvm: one virtio NIC on default, tap vnet2).
   {
     kind: 'guest-nic.update',
     what: "a running guest's NIC moved to a bridged network in place, live and persistent",
     facts: () => capture('guest-nics'),
-    ops: [{ op: 'guest-nic.update', domain: 'k29-nicvm', nic: { mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up' }, live: true, config: true }],
+    ops: [
+      {
+        op: 'guest-nic.update',
+        domain: 'k29-nicvm',
+        nic: { mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up' },
+        live: true,
+        config: true,
+      },
+    ],
     effect: (before, after) => {
       expect(before.links.vnet2?.master).toBe('virbr0');
-      expect(after.guestNics!['k29-nicvm']!.live).toEqual([{ mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up', tap: 'vnet2' }]);
+      expect(after.guestNics!['k29-nicvm']!.live).toEqual([
+        { mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up', tap: 'vnet2' },
+      ]);
       expect(after.guestNics!['k29-nicvm']!.config).toEqual([{ mac: '52:54:00:7b:04:3b', type: 'network', source: 'lan', model: 'virtio', link: 'up' }]);
       // The tap moves with it, into lan's bridge.
       expect(after.links.vnet2?.master).toBe('brl');
@@ -837,7 +890,15 @@ const rows: Row[] = [
     kind: 'guest-nic.attach',
     what: 'a second NIC hot-plugged into a running guest and its persistent definition',
     facts: () => capture('guest-nics'),
-    ops: [{ op: 'guest-nic.attach', domain: 'k29-nicvm', nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'default', model: 'virtio', link: 'down', mtu: 1400 }, live: true, config: true }],
+    ops: [
+      {
+        op: 'guest-nic.attach',
+        domain: 'k29-nicvm',
+        nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'default', model: 'virtio', link: 'down', mtu: 1400 },
+        live: true,
+        config: true,
+      },
+    ],
     effect: (before, after) => {
       const d = after.guestNics!['k29-nicvm']!;
       expect(d.live!.map((n) => n.mac)).toEqual(['52:54:00:7b:04:3b', '52:54:00:29:00:02']);
@@ -858,7 +919,15 @@ const rows: Row[] = [
     kind: 'guest-nic.detach',
     what: "a defined guest's NIC removed from its persistent definition (the domain does not run)",
     facts: () => capture('guest-nics'),
-    ops: [{ op: 'guest-nic.detach', domain: 'k29-off', nic: { mac: '52:54:00:29:0f:01', type: 'bridge', source: 'brl', model: 'e1000', link: 'down', mtu: 1400 }, live: false, config: true }],
+    ops: [
+      {
+        op: 'guest-nic.detach',
+        domain: 'k29-off',
+        nic: { mac: '52:54:00:29:0f:01', type: 'bridge', source: 'brl', model: 'e1000', link: 'down', mtu: 1400 },
+        live: false,
+        config: true,
+      },
+    ],
     effect: (before, after) => {
       expect(before.guestNics!['k29-off']!.config).toHaveLength(1);
       expect(after.guestNics!['k29-off']!.config).toEqual([]);
@@ -881,7 +950,11 @@ describe('every operation kind: effect, inverse, read-back check', () => {
     expect(rows.filter((r) => MANAGER_STATE_ONLY.includes(r.kind))).toEqual([]);
     expect([...new Set([...rows.map((r) => r.kind), ...MANAGER_STATE_ONLY])].sort()).toEqual([...OP_NAMES].sort());
     expect([...new Set([...quoting.map((q) => q.op.op), ...RUN_FOR_REAL])].sort()).toEqual([...OP_NAMES].sort());
-    for (const r of rows) expect(r.ops.map((o) => o.op), r.what).toContain(r.kind);
+    for (const r of rows)
+      expect(
+        r.ops.map((o) => o.op),
+        r.what,
+      ).toContain(r.kind);
   });
 
   it.each(rows)('$kind, $what: effect', (r) => {
@@ -956,10 +1029,15 @@ describe('every operation kind: effect, inverse, read-back check', () => {
   });
 
   it('link.bond: a primary cleared goes through sysfs (ip link only names an existing link), before the other settings', () => {
-    expect(opsLines([{ op: 'link.bond', name: 'bond0', bond: { primary: '', activeMember: 'eth1' } }])).toEqual(['echo > /sys/class/net/bond0/bonding/primary', 'ip link set bond0 type bond active_slave eth1']);
+    expect(opsLines([{ op: 'link.bond', name: 'bond0', bond: { primary: '', activeMember: 'eth1' } }])).toEqual([
+      'echo > /sys/class/net/bond0/bonding/primary',
+      'ip link set bond0 type bond active_slave eth1',
+    ]);
     const before = vmFixture('active-backup');
     delete before.links.bond0!.bond!.primary;
-    expect(inverseOps([{ op: 'link.bond', name: 'bond0', bond: { primary: 'eth2' } }], before).undo).toEqual([{ op: 'link.bond', name: 'bond0', bond: { primary: '', activeMember: 'eth1' } }]);
+    expect(inverseOps([{ op: 'link.bond', name: 'bond0', bond: { primary: 'eth2' } }], before).undo).toEqual([
+      { op: 'link.bond', name: 'bond0', bond: { primary: '', activeMember: 'eth1' } },
+    ]);
   });
 
   it('verifyOps: br0 expected with STP on, read back with STP off', () => {
@@ -1033,7 +1111,10 @@ function runLines(ops: Op[], env: Record<string, string> = {}): { log: string[];
   const bin = join(t, 'bin');
   mkdirSync(bin);
   for (const name of STUB_SCRIPTS) writeFileSync(join(bin, name), `#!/bin/sh\n${LOG}\nkvmnet_log ${name} "$@"\n`, { mode: 0o755 });
-  const r = spawnSync('/bin/sh', ['-c', `${STUBS}\nset -e\n${opsLines(ops).join('\n')}\n`], { encoding: 'utf8', env: { ...process.env, KVMNET_T: t, ...env, PATH: `${bin}:${process.env.PATH}` } });
+  const r = spawnSync('/bin/sh', ['-c', `${STUBS}\nset -e\n${opsLines(ops).join('\n')}\n`], {
+    encoding: 'utf8',
+    env: { ...process.env, KVMNET_T: t, ...env, PATH: `${bin}:${process.env.PATH}` },
+  });
   const read = (f: string) => (existsSync(join(t, f)) ? readFileSync(join(t, f), 'utf8') : undefined);
   return { log: (read('log') ?? '').split('\n').filter(Boolean), stdin: read('stdin'), status: r.status, stderr: r.stderr };
 }
@@ -1044,37 +1125,64 @@ const P = `p a'r`;
 const XML = `<network name='it''s'>\n  <description>$(reboot) \`x\` \\n "q" %s</description>\n</network>\n`;
 
 const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
-  { op: { op: 'link.add', name: W, kind: 'bridge', bridge: { stp: false, forwardDelayS: 2 } }, log: [`ip [link] [add] [${W}] [type] [bridge] [stp_state] [0] [forward_delay] [200]`] },
-  { op: { op: 'link.add', name: W, kind: 'bridge', bridge: { vlanFiltering: false } }, log: [`ip [link] [add] [${W}] [type] [bridge] [stp_state] [0] [vlan_filtering] [0]`] },
+  {
+    op: { op: 'link.add', name: W, kind: 'bridge', bridge: { stp: false, forwardDelayS: 2 } },
+    log: [`ip [link] [add] [${W}] [type] [bridge] [stp_state] [0] [forward_delay] [200]`],
+  },
+  {
+    op: { op: 'link.add', name: W, kind: 'bridge', bridge: { vlanFiltering: false } },
+    log: [`ip [link] [add] [${W}] [type] [bridge] [stp_state] [0] [vlan_filtering] [0]`],
+  },
   { op: { op: 'link.add', name: W, kind: 'vlan', parent: P, id: 7 }, log: [`ip [link] [add] [link] [${P}] [name] [${W}] [type] [vlan] [id] [7]`] },
-  { op: { op: 'link.add', name: W, kind: 'bond', bond: { mode: 'active-backup', miimon: 100, primary: P } }, log: [`ip [link] [add] [${W}] [type] [bond] [mode] [active-backup] [miimon] [100] [primary] [${P}]`] },
+  {
+    op: { op: 'link.add', name: W, kind: 'bond', bond: { mode: 'active-backup', miimon: 100, primary: P } },
+    log: [`ip [link] [add] [${W}] [type] [bond] [mode] [active-backup] [miimon] [100] [primary] [${P}]`],
+  },
   { op: { op: 'link.add', name: W, kind: 'dummy' }, log: [`ip [link] [add] [${W}] [type] [dummy]`] },
   {
     op: { op: 'link.add', name: W, kind: 'vxlan', vxlan: { vni: 30, local: '2001:db8::1', dev: P, dstport: 4789, learning: false } },
     log: [`ip [link] [add] [${W}] [type] [vxlan] [id] [30] [local] [2001:db8::1] [dev] [${P}] [dstport] [4789] [nolearning]`],
   },
-  { op: { op: 'link.add', name: W, kind: 'vxlan', vxlan: { vni: 31, group: '239.1.1.31', dev: P, dstport: 4790, learning: true } }, log: [`ip [link] [add] [${W}] [type] [vxlan] [id] [31] [group] [239.1.1.31] [dev] [${P}] [dstport] [4790] [learning]`] },
+  {
+    op: { op: 'link.add', name: W, kind: 'vxlan', vxlan: { vni: 31, group: '239.1.1.31', dev: P, dstport: 4790, learning: true } },
+    log: [`ip [link] [add] [${W}] [type] [vxlan] [id] [31] [group] [239.1.1.31] [dev] [${P}] [dstport] [4790] [learning]`],
+  },
   { op: { op: 'link.del', name: W }, log: [`ip [link] [del] [${W}]`] },
   { op: { op: 'link.up', name: W, up: false }, log: [`ip [link] [set] [${W}] [down]`] },
   { op: { op: 'link.master', name: W, master: P }, log: [`ip [link] [set] [${W}] [master] [${P}]`] },
   { op: { op: 'link.master', name: W, master: null }, log: [`ip [link] [set] [${W}] [nomaster]`] },
   { op: { op: 'link.mtu', name: W, mtu: 9000 }, log: [`ip [link] [set] [${W}] [mtu] [9000]`] },
   { op: { op: 'link.mac', name: W, mac: '02:00:00:00:00:01' }, log: [`ip [link] [set] [${W}] [address] [02:00:00:00:00:01]`] },
-  { op: { op: 'link.bridge', name: W, bridge: { vlanFiltering: true, defaultPvid: 0 } }, log: [`ip [link] [set] [${W}] [type] [bridge] [vlan_filtering] [1] [vlan_default_pvid] [0]`] },
-  { op: { op: 'link.bond', name: W, bond: { lacpRate: 'fast', xmitHashPolicy: 'layer3+4' } }, log: [`ip [link] [set] [${W}] [type] [bond] [lacp_rate] [fast] [xmit_hash_policy] [layer3+4]`] },
+  {
+    op: { op: 'link.bridge', name: W, bridge: { vlanFiltering: true, defaultPvid: 0 } },
+    log: [`ip [link] [set] [${W}] [type] [bridge] [vlan_filtering] [1] [vlan_default_pvid] [0]`],
+  },
+  {
+    op: { op: 'link.bond', name: W, bond: { lacpRate: 'fast', xmitHashPolicy: 'layer3+4' } },
+    log: [`ip [link] [set] [${W}] [type] [bond] [lacp_rate] [fast] [xmit_hash_policy] [layer3+4]`],
+  },
   { op: { op: 'addr.add', dev: W, address: '10.0.0.1', prefix: 24, family: 4 }, log: [`ip [address] [add] [10.0.0.1/24] [dev] [${W}]`] },
-  { op: { op: 'addr.add', dev: W, address: '2001:db8::1', prefix: 64, family: 6, replace: true }, log: [`ip [address] [replace] [2001:db8::1/64] [dev] [${W}]`] },
+  {
+    op: { op: 'addr.add', dev: W, address: '2001:db8::1', prefix: 64, family: 6, replace: true },
+    log: [`ip [address] [replace] [2001:db8::1/64] [dev] [${W}]`],
+  },
   { op: { op: 'addr.del', dev: W, address: '10.0.0.1', prefix: 24, family: 4 }, log: [`ip [address] [del] [10.0.0.1/24] [dev] [${W}]`] },
   {
     op: { op: 'route.replace', route: { family: 6, dst: '2001:db8::/64', dev: W, gateway: 'fe80::1', metric: 5, protocol: 'static', prefsrc: '2001:db8::2' } },
     log: [`ip [-6] [route] [replace] [2001:db8::/64] [via] [fe80::1] [dev] [${W}] [metric] [5] [proto] [static] [src] [2001:db8::2]`],
   },
-  { op: { op: 'route.del', route: { family: 6, dst: '2001:db8::/64', dev: W, gateway: 'fe80::1', metric: 5, protocol: 'static' } }, log: [`ip [-6] [route] [del] [2001:db8::/64] [via] [fe80::1] [dev] [${W}] [metric] [5]`] },
+  {
+    op: { op: 'route.del', route: { family: 6, dst: '2001:db8::/64', dev: W, gateway: 'fe80::1', metric: 5, protocol: 'static' } },
+    log: [`ip [-6] [route] [del] [2001:db8::/64] [via] [fe80::1] [dev] [${W}] [metric] [5]`],
+  },
   {
     op: { op: 'rule.add', rule: { family: 6, priority: 100, from: 'fd00::/64', to: 'fd01::/64', iif: W, oif: P, fwmark: '0x10/0xff', table: W } },
     log: [`ip [-6] [rule] [add] [from] [fd00::/64] [to] [fd01::/64] [iif] [${W}] [oif] [${P}] [fwmark] [0x10/0xff] [priority] [100] [table] [${W}]`],
   },
-  { op: { op: 'rule.del', rule: { family: 4, priority: 5, from: '10.0.0.0/8', table: W } }, log: [`ip [rule] [del] [from] [10.0.0.0/8] [priority] [5] [table] [${W}]`] },
+  {
+    op: { op: 'rule.del', rule: { family: 4, priority: 5, from: '10.0.0.0/8', table: W } },
+    log: [`ip [rule] [del] [from] [10.0.0.0/8] [priority] [5] [table] [${W}]`],
+  },
   { op: { op: 'fdb.append', dev: W, dst: '192.0.2.1' }, log: [`bridge [fdb] [append] [00:00:00:00:00:00] [dev] [${W}] [dst] [192.0.2.1]`] },
   { op: { op: 'fdb.del', dev: W, dst: '2001:db8::2' }, log: [`bridge [fdb] [del] [00:00:00:00:00:00] [dev] [${W}] [dst] [2001:db8::2]`] },
   { op: { op: 'ovs.add-br', name: W }, log: [`ovs-vsctl [--may-exist] [add-br] [${W}]`] },
@@ -1096,7 +1204,10 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   { op: { op: 'nm.managed', dev: W, managed: true }, log: [`nmcli [device] [set] [${W}] [managed] [yes]`] },
   { op: { op: 'ifupdown2.check', devs: [W, P] }, log: ['ifup [-a] [-s]', `ifquery [--check] [${W}] [${P}]`] },
   { op: { op: 'ifupdown2.check', devs: [] }, log: ['ifup [-a] [-s]'] },
-  { op: { op: 'bridge-vlan.add', dev: W, vid: [10, 12], pvid: true, untagged: true }, log: [`bridge [vlan] [add] [dev] [${W}] [vid] [10-12] [pvid] [untagged]`] },
+  {
+    op: { op: 'bridge-vlan.add', dev: W, vid: [10, 12], pvid: true, untagged: true },
+    log: [`bridge [vlan] [add] [dev] [${W}] [vid] [10-12] [pvid] [untagged]`],
+  },
   { op: { op: 'bridge-vlan.del', dev: W, vid: 10 }, log: [`bridge [vlan] [del] [dev] [${W}] [vid] [10]`] },
   // The definition goes on virsh's stdin, byte for byte.
   { op: { op: 'net.define', name: W, xml: XML }, log: ['virsh [-q] [net-define] [/dev/stdin]'], stdin: XML },
@@ -1106,21 +1217,55 @@ const quoting: Array<{ op: Op; log: string[]; stdin?: string }> = [
   { op: { op: 'net.autostart', name: W, on: true }, log: [`virsh [-q] [net-autostart] [${W}]`] },
   { op: { op: 'net.autostart', name: W, on: false }, log: [`virsh [-q] [net-autostart] [--disable] [${W}]`] },
   {
-    op: { op: 'net.update', name: W, command: 'add', section: 'ip-dhcp-host', xml: `<host mac='52:54:00:00:00:01' name="a b" ip='10.0.0.5'/>`, parentIndex: 1, live: true, config: true },
-    log: [`virsh [-q] [net-update] [${W}] [add] [ip-dhcp-host] [<host mac='52:54:00:00:00:01' name="a b" ip='10.0.0.5'/>] [--parent-index] [1] [--config] [--live]`],
+    op: {
+      op: 'net.update',
+      name: W,
+      command: 'add',
+      section: 'ip-dhcp-host',
+      xml: `<host mac='52:54:00:00:00:01' name="a b" ip='10.0.0.5'/>`,
+      parentIndex: 1,
+      live: true,
+      config: true,
+    },
+    log: [
+      `virsh [-q] [net-update] [${W}] [add] [ip-dhcp-host] [<host mac='52:54:00:00:00:01' name="a b" ip='10.0.0.5'/>] [--parent-index] [1] [--config] [--live]`,
+    ],
   },
-  { op: { op: 'net.update', name: W, command: 'delete', section: 'dns-host', xml: '<host ip="10.0.0.5"/>', live: false, config: true }, log: [`virsh [-q] [net-update] [${W}] [delete] [dns-host] [<host ip="10.0.0.5"/>] [--config]`] },
+  {
+    op: { op: 'net.update', name: W, command: 'delete', section: 'dns-host', xml: '<host ip="10.0.0.5"/>', live: false, config: true },
+    log: [`virsh [-q] [net-update] [${W}] [delete] [dns-host] [<host ip="10.0.0.5"/>] [--config]`],
+  },
   // The hook script goes on the stdin of the `sh` that runs its apply.
   { op: { op: 'firewall.apply', backend: 'nftables' }, log: ['sh [-s] [--] [-] [apply]'], stdin: HOOK_SCRIPT },
-  { op: { op: 'guest.reattach', network: W, taps: [{ tap: `vnet 0'x`, guest: `it's vm` }] }, log: [`virsh [-q] [net-info] [${W}]`, `ip [link] [set] [dev] [vnet 0'x] [master] [vir br'0]`, `ip [link] [set] [dev] [vnet 0'x] [up]`, `ip [-o] [link] [show] [dev] [vnet 0'x]`] },
+  {
+    op: { op: 'guest.reattach', network: W, taps: [{ tap: `vnet 0'x`, guest: `it's vm` }] },
+    log: [
+      `virsh [-q] [net-info] [${W}]`,
+      `ip [link] [set] [dev] [vnet 0'x] [master] [vir br'0]`,
+      `ip [link] [set] [dev] [vnet 0'x] [up]`,
+      `ip [-o] [link] [show] [dev] [vnet 0'x]`,
+    ],
+  },
   // The <interface> element goes on virsh's stdin (XML-escaped), the domain as one word.
   {
-    op: { op: 'guest-nic.attach', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'bridge', source: P, model: 'virtio', link: 'down', mtu: 9000 }, live: true, config: true },
+    op: {
+      op: 'guest-nic.attach',
+      domain: W,
+      nic: { mac: '52:54:00:29:00:02', type: 'bridge', source: P, model: 'virtio', link: 'down', mtu: 9000 },
+      live: true,
+      config: true,
+    },
     log: [`virsh [-q] [attach-device] [${W}] [/dev/stdin] [--live] [--config]`],
     stdin: `<interface type="bridge"><mac address="52:54:00:29:00:02"/><source bridge="p a'r"/><model type="virtio"/><link state="down"/><mtu size="9000"/></interface>`,
   },
   {
-    op: { op: 'guest-nic.update', domain: W, nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'lan', portgroup: 'v<1"', link: 'up' }, live: true, config: false },
+    op: {
+      op: 'guest-nic.update',
+      domain: W,
+      nic: { mac: '52:54:00:29:00:02', type: 'network', source: 'lan', portgroup: 'v<1"', link: 'up' },
+      live: true,
+      config: false,
+    },
     log: [`virsh [-q] [update-device] [${W}] [/dev/stdin] [--live]`],
     stdin: '<interface type="network"><mac address="52:54:00:29:00:02"/><source network="lan" portgroup="v&lt;1&quot;"/><link state="up"/></interface>',
   },
@@ -1151,7 +1296,9 @@ describe('shell lines pass every value as one word', () => {
   it('guest.reattach names the guest whose tap could not be re-attached, and fails', () => {
     const r = runLines([{ op: 'guest.reattach', network: W, taps: [{ tap: `vnet 0'x`, guest: `it's vm` }] }], { STUB_BR: `vir br'0`, STUB_FAIL: '1' });
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe(`network ${W} restarted, but guest interfaces could not be re-attached to vir br'0: vnet 0'x (guest it's vm: RTNETLINK answers: Operation not permitted)`);
+    expect(r.stderr.trim()).toBe(
+      `network ${W} restarted, but guest interfaces could not be re-attached to vir br'0: vnet 0'x (guest it's vm: RTNETLINK answers: Operation not permitted)`,
+    );
   });
 
   it('file.write: the exact content, through a temporary file renamed into place, with its mode, in a directory it makes', () => {
@@ -1177,7 +1324,12 @@ describe('shell lines pass every value as one word', () => {
     writeFileSync(b, 'b');
     expect(runLines([{ op: 'file.remove', path: a, rmdir: true }]).status).toBe(0);
     expect([existsSync(a), existsSync(b)]).toEqual([false, true]);
-    expect(runLines([{ op: 'file.remove', path: b, rmdir: true }, { op: 'file.remove', path: b }]).status).toBe(0);
+    expect(
+      runLines([
+        { op: 'file.remove', path: b, rmdir: true },
+        { op: 'file.remove', path: b },
+      ]).status,
+    ).toBe(0);
     expect(existsSync(dir)).toBe(false);
   });
 });

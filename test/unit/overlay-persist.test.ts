@@ -54,13 +54,20 @@ describe('ifupdown', () => {
       },
     ]);
     // IPv6, main table.
-    expect(files('ensure_route', { dst: 'fd29::/64', via: 'fd28::9', dev: 'br28' }, withBridge())[0]).toMatchObject({ path: '/etc/network/interfaces.d/kvmnet-br28__route-fd29---64-m1024-tmain', content: expect.stringContaining('    post-up ip -6 route replace fd29::/64 via fd28::9 dev br28 metric 1024\n') });
+    expect(files('ensure_route', { dst: 'fd29::/64', via: 'fd28::9', dev: 'br28' }, withBridge())[0]).toMatchObject({
+      path: '/etc/network/interfaces.d/kvmnet-br28__route-fd29---64-m1024-tmain',
+      content: expect.stringContaining('    post-up ip -6 route replace fd29::/64 via fd28::9 dev br28 metric 1024\n'),
+    });
   });
   it('refuses a device no stanza brings up; absent removes the file', () => {
-    expect(() => files('ensure_route', { ...route, dev: 'mgmt0' }, withBridge())).toThrow(/persist: ifupdown: no stanza brings mgmt0 up on hv1 .* Persist mgmt0 first/);
+    expect(() => files('ensure_route', { ...route, dev: 'mgmt0' }, withBridge())).toThrow(
+      /persist: ifupdown: no stanza brings mgmt0 up on hv1 .* Persist mgmt0 first/,
+    );
     const f = withBridge();
     f.persisted!['/etc/network/interfaces.d/kvmnet-br28__route-10-50-0-0-16-m5-t100'] = 'x';
-    expect(files('ensure_route', { dst: '10.50.0.0/16', table: 100, metric: 5, state: 'absent' }, f)).toEqual([{ path: '/etc/network/interfaces.d/kvmnet-br28__route-10-50-0-0-16-m5-t100', content: null }]);
+    expect(files('ensure_route', { dst: '10.50.0.0/16', table: 100, metric: 5, state: 'absent' }, f)).toEqual([
+      { path: '/etc/network/interfaces.d/kvmnet-br28__route-10-50-0-0-16-m5-t100', content: null },
+    ]);
   });
   it('a rule: deleted before it is added (ip rule add makes copies), on the device of its from', () => {
     expect(files('ensure_rule', { priority: 1000, from: '198.18.28.0/24', table: 100 }, withBridge())).toEqual([
@@ -74,9 +81,18 @@ describe('ifupdown', () => {
   it('a VXLAN: created in pre-up, its flooding entries in post-up, deleted in post-down; its auto line first', () => {
     const f = facts();
     f.persisted = {};
-    expect(files('ensure_vxlan', { name: 'vx28', vni: 28, local: '198.19.151.11', dev: 'mgmt0', learning: false, mtu: 1450, remotes: ['198.19.151.12', '198.19.151.13'] }, f)).toEqual([
+    expect(
+      files(
+        'ensure_vxlan',
+        { name: 'vx28', vni: 28, local: '198.19.151.11', dev: 'mgmt0', learning: false, mtu: 1450, remotes: ['198.19.151.12', '198.19.151.13'] },
+        f,
+      ),
+    ).toEqual([
       // Its auto line sorts before every bridge's stanza: ifup -a makes it before bridge-utils looks for the bridge's ports.
-      { path: '/etc/network/interfaces.d/kvmnet-0-auto-vx28', content: `${HEADER}\n# ensure_vxlan vx28: brought up before the bridges whose stanzas list it as a port\nauto vx28\n` },
+      {
+        path: '/etc/network/interfaces.d/kvmnet-0-auto-vx28',
+        content: `${HEADER}\n# ensure_vxlan vx28: brought up before the bridges whose stanzas list it as a port\nauto vx28\n`,
+      },
       {
         path: '/etc/network/interfaces.d/kvmnet-vx28',
         content: `${HEADER}\n# ensure_vxlan vx28 (its auto line is in /etc/network/interfaces.d/kvmnet-0-auto-vx28); addresses (ensure_ip) and routes (ensure_route) are in their own files\niface vx28 inet manual\n    pre-up ip link add vx28 type vxlan id 28 local 198.19.151.11 dev mgmt0 dstport 4789 nolearning\n    mtu 1450\n    post-up bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.12\n    post-up bridge fdb append 00:00:00:00:00:00 dev vx28 dst 198.19.151.13\n    post-down ip link del vx28\n`,
@@ -90,13 +106,26 @@ describe('ifupdown', () => {
     const ru = files('ensure_rule', { priority: 1500, from: '198.18.28.0/24', table: 100 }, f)[0]!;
     const here = files('ensure_route', route, f)[0]!;
     const all = { [vx.path]: vx.content!, [r.path]: r.content!, [ru.path]: ru.content!, [here.path]: here.content! };
-    const drift = [...taskModule('ensure_vxlan').persistence!.drift!(f, all), ...taskModule('ensure_route').persistence!.drift!(f, all), ...taskModule('ensure_rule').persistence!.drift!(f, all)];
-    expect(drift).toEqual(['vx30: VXLAN persisted (ifupdown) but not present at runtime', 'br28: route 10.51.0.0/16 table 100 persisted (ifupdown) but not present at runtime', 'rule 1500 (table 100) persisted (ifupdown) but not present at runtime']);
+    const drift = [
+      ...taskModule('ensure_vxlan').persistence!.drift!(f, all),
+      ...taskModule('ensure_route').persistence!.drift!(f, all),
+      ...taskModule('ensure_rule').persistence!.drift!(f, all),
+    ];
+    expect(drift).toEqual([
+      'vx30: VXLAN persisted (ifupdown) but not present at runtime',
+      'br28: route 10.51.0.0/16 table 100 persisted (ifupdown) but not present at runtime',
+      'rule 1500 (table 100) persisted (ifupdown) but not present at runtime',
+    ]);
   });
-  it.runIf(existsSync('/sbin/ifup'))('ifupdown reads them: ifup runs the commands, in order, after the device\'s own stanza; ifdown undoes them', () => {
+  it.runIf(existsSync('/sbin/ifup'))("ifupdown reads them: ifup runs the commands, in order, after the device's own stanza; ifdown undoes them", () => {
     const f = withBridge();
     const all: Record<string, string> = { ...(f.persisted as Record<string, string>) };
-    for (const w of [...files('ensure_route', route, f), ...files('ensure_rule', { priority: 1000, from: '198.18.28.0/24', table: 100 }, f), ...files('ensure_vxlan', { name: 'vx28', vni: 28, local: '198.19.151.11', mtu: 1450, remotes: ['198.19.151.12'] }, f)]) all[w.path] = w.content!;
+    for (const w of [
+      ...files('ensure_route', route, f),
+      ...files('ensure_rule', { priority: 1000, from: '198.18.28.0/24', table: 100 }, f),
+      ...files('ensure_vxlan', { name: 'vx28', vni: 28, local: '198.19.151.11', mtu: 1450, remotes: ['198.19.151.12'] }, f),
+    ])
+      all[w.path] = w.content!;
     // source-directory reads the files in name order: as here.
     const sorted = Object.fromEntries(Object.entries(all).sort(([a], [b]) => a.localeCompare(b)));
     const br = ifupdownDryRun(sorted, 'br28');
@@ -128,7 +157,11 @@ const libs = (tree: string) => ({ ...process.env, LD_LIBRARY_PATH: `${tree}/usr/
 
 /** NetworkManager's reading of a keyfile: `nmcli --offline` parses, verifies and writes it back normalised. */
 function nmcliNormalised(keyfile: string): string {
-  const r = spawnSync(`${NM_TREE}/usr/bin/nmcli`, ['--offline', 'connection', 'modify', 'connection.autoconnect', 'yes'], { input: keyfile, encoding: 'utf8', env: libs(NM_TREE) });
+  const r = spawnSync(`${NM_TREE}/usr/bin/nmcli`, ['--offline', 'connection', 'modify', 'connection.autoconnect', 'yes'], {
+    input: keyfile,
+    encoding: 'utf8',
+    env: libs(NM_TREE),
+  });
   if (r.status !== 0) throw new Error(`nmcli --offline refused the profile: ${r.stderr}`);
   return r.stdout;
 }
@@ -177,7 +210,8 @@ describe('NetworkManager', () => {
   it.runIf(existsSync(`${NM_TREE}/usr/bin/nmcli`))('NetworkManager 1.42 reads the profile as written (nmcli --offline)', () => {
     const profile = nmProfile(facts(), 'br28');
     const back = nmcliNormalised(profile);
-    const norm = (t: string) => lines(t, /^(route|routing-rule)/).map((l) => (/_options=/.test(l) ? l.replace(/=(.*)$/, (_m, o: string) => `=${o.split(',').sort().join(',')}`) : l));
+    const norm = (t: string) =>
+      lines(t, /^(route|routing-rule)/).map((l) => (/_options=/.test(l) ? l.replace(/=(.*)$/, (_m, o: string) => `=${o.split(',').sort().join(',')}`) : l));
     expect(norm(back)).toEqual(norm(profile));
     expect(norm(back)).toHaveLength(9);
   });
@@ -185,14 +219,29 @@ describe('NetworkManager', () => {
     const f = facts();
     f.links.vx28!.fdbRemotes = ['198.19.151.12'];
     const profile = nmProfile(f, 'vx28');
-    expect(lines(profile, /^(type|master|slave-type|\[vxlan\]|id=\d|local|remote|parent|destination-port|learning|mtu)/)).toEqual(['type=vxlan', 'master=br28', 'slave-type=bridge', '[vxlan]', 'id=28', 'local=198.19.151.11', 'remote=198.19.151.12', 'parent=mgmt0', 'destination-port=4789', 'learning=false', 'mtu=1450']);
-    if (existsSync(`${NM_TREE}/usr/bin/nmcli`)) expect(lines(nmcliNormalised(profile), /^(remote|id|learning)=(?!kvmnet)/)).toEqual(['id=28', 'learning=false', 'remote=198.19.151.12']);
-    expect(() => nmProfile(facts(), 'vx28')).toThrow(/VXLAN vx28 floods to 2 remotes \(198.19.151.12, 198.19.151.13\), and a NetworkManager VXLAN profile has one remote only/);
+    expect(lines(profile, /^(type|master|slave-type|\[vxlan\]|id=\d|local|remote|parent|destination-port|learning|mtu)/)).toEqual([
+      'type=vxlan',
+      'master=br28',
+      'slave-type=bridge',
+      '[vxlan]',
+      'id=28',
+      'local=198.19.151.11',
+      'remote=198.19.151.12',
+      'parent=mgmt0',
+      'destination-port=4789',
+      'learning=false',
+      'mtu=1450',
+    ]);
+    if (existsSync(`${NM_TREE}/usr/bin/nmcli`))
+      expect(lines(nmcliNormalised(profile), /^(remote|id|learning)=(?!kvmnet)/)).toEqual(['id=28', 'learning=false', 'remote=198.19.151.12']);
+    expect(() => nmProfile(facts(), 'vx28')).toThrow(
+      /VXLAN vx28 floods to 2 remotes \(198.19.151.12, 198.19.151.13\), and a NetworkManager VXLAN profile has one remote only/,
+    );
     const g = facts();
     g.addrs = g.addrs.filter((a) => !(a.dev === 'br28' && a.family === 6));
     expect(() => nmProfile(g, 'br28')).toThrow(/br28 has IPv6 routes \(fd29::\/64\) but no IPv6 address/);
   });
-  it('an ensure_route / ensure_rule task with persist: networkmanager renders the profile of the route\'s or rule\'s device', () => {
+  it("an ensure_route / ensure_rule task with persist: networkmanager renders the profile of the route's or rule's device", () => {
     const f = facts();
     f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: [] };
     const route = planOf('ensure_route', { dst: '10.70.0.0/16', via: '198.18.28.254', dev: 'br28', persist: 'networkmanager' }, f);
@@ -200,7 +249,9 @@ describe('NetworkManager', () => {
     expect(write.path).toBe('/etc/NetworkManager/system-connections/kvmnet-br28.nmconnection');
     expect(write.content).toContain('route3=10.70.0.0/16,198.18.28.254,0\n');
     const rule = planOf('ensure_rule', { priority: 1100, from: '198.18.28.0/24', to: '10.9.0.0/16', table: 100, persist: 'networkmanager' }, f);
-    expect((changeOps(rule.changes).find((o) => o.op === 'file.write') as { content: string }).content).toContain('routing-rule3=priority 1100 from 198.18.28.0/24 to 10.9.0.0/16 table 100\n');
+    expect((changeOps(rule.changes).find((o) => o.op === 'file.write') as { content: string }).content).toContain(
+      'routing-rule3=priority 1100 from 198.18.28.0/24 to 10.9.0.0/16 table 100\n',
+    );
   });
   it('a device activated by one task is not activated again by the next (NetworkManager would add its rules a second time)', () => {
     const f = facts();
@@ -253,22 +304,34 @@ describe('netplan', () => {
     f.links.vx29!.vxlan!.group = undefined;
     f.links.vx29!.vxlan!.local = '198.19.151.11';
     f.links.vx29!.fdbRemotes = ['198.19.151.12'];
-    expect(netplanFile(f, 'vx29', 'hv1')).toContain('  tunnels:\n    vx29:\n      mode: vxlan\n      id: 29\n      local: 198.19.151.11\n      remote: 198.19.151.12\n      port: 4790\n      mac-learning: true\n      mtu: 1450\n');
+    expect(netplanFile(f, 'vx29', 'hv1')).toContain(
+      '  tunnels:\n    vx29:\n      mode: vxlan\n      id: 29\n      local: 198.19.151.11\n      remote: 198.19.151.12\n      port: 4790\n      mac-learning: true\n      mtu: 1450\n',
+    );
     expect(() => netplanFile(facts(), 'vx28', 'hv1')).toThrow(/VXLAN vx28 floods to 2 remotes/);
     const g = facts();
     g.links.vx28!.fdbRemotes = ['198.19.151.12'];
     expect(() => netplanFile(g, 'vx28', 'hv1')).toThrow(/VXLAN vx28 sits on mgmt0, which netplan must define too/);
   });
-  it.runIf(existsSync(`${NETPLAN_TREE}/usr/libexec/netplan/generate`))('netplan 0.106 generates networkd [Route], [RoutingPolicyRule] and a vxlan .netdev from them', () => {
-    const f = noIif();
-    // (br28's port vx28 floods to two remotes, which netplan cannot say: br28 alone here)
-    f.links.vx28!.master = undefined;
-    f.links.vx29!.vxlan = { vni: 29, local: '198.19.151.11', dstport: 4790, learning: true };
-    f.links.vx29!.fdbRemotes = ['198.19.151.12'];
-    const out = netplanGenerate({ [netplanPath('br28', 'bridge')]: netplanFile(f, 'br28', 'hv1'), [netplanPath('vx29', 'vxlan')]: netplanFile(f, 'vx29', 'hv1') });
-    expect(out['10-netplan-br28.network']).toContain('[Route]\nDestination=10.50.0.0/16\nGateway=198.18.28.254\nPreferredSource=198.18.28.1\nMetric=5\nTable=100\nMTUBytes=1400\n');
-    expect(out['10-netplan-br28.network']).toContain('[Route]\nDestination=10.60.0.0/16\nGateway=192.0.2.1\nGatewayOnLink=true\nMetric=0\n');
-    expect(out['10-netplan-br28.network']).toContain('[RoutingPolicyRule]\nFrom=198.18.28.0/24\nTable=100\nPriority=1000\n');
-    expect(out['10-netplan-vx29.netdev']).toContain('Kind=vxlan\n\n[VXLAN]\nVNI=29\nRemote=198.19.151.12\nLocal=198.19.151.11\nMacLearning=true\nDestinationPort=4790\n');
-  });
+  it.runIf(existsSync(`${NETPLAN_TREE}/usr/libexec/netplan/generate`))(
+    'netplan 0.106 generates networkd [Route], [RoutingPolicyRule] and a vxlan .netdev from them',
+    () => {
+      const f = noIif();
+      // (br28's port vx28 floods to two remotes, which netplan cannot say: br28 alone here)
+      f.links.vx28!.master = undefined;
+      f.links.vx29!.vxlan = { vni: 29, local: '198.19.151.11', dstport: 4790, learning: true };
+      f.links.vx29!.fdbRemotes = ['198.19.151.12'];
+      const out = netplanGenerate({
+        [netplanPath('br28', 'bridge')]: netplanFile(f, 'br28', 'hv1'),
+        [netplanPath('vx29', 'vxlan')]: netplanFile(f, 'vx29', 'hv1'),
+      });
+      expect(out['10-netplan-br28.network']).toContain(
+        '[Route]\nDestination=10.50.0.0/16\nGateway=198.18.28.254\nPreferredSource=198.18.28.1\nMetric=5\nTable=100\nMTUBytes=1400\n',
+      );
+      expect(out['10-netplan-br28.network']).toContain('[Route]\nDestination=10.60.0.0/16\nGateway=192.0.2.1\nGatewayOnLink=true\nMetric=0\n');
+      expect(out['10-netplan-br28.network']).toContain('[RoutingPolicyRule]\nFrom=198.18.28.0/24\nTable=100\nPriority=1000\n');
+      expect(out['10-netplan-vx29.netdev']).toContain(
+        'Kind=vxlan\n\n[VXLAN]\nVNI=29\nRemote=198.19.151.12\nLocal=198.19.151.11\nMacLearning=true\nDestinationPort=4790\n',
+      );
+    },
+  );
 });

@@ -16,7 +16,7 @@ const captured = readFileSync(new URL('../fixtures/facts/ovs.stdout', import.met
 const facts = (): Facts => parseFacts(captured, '', ALL_FRAGMENTS).facts;
 
 describe('Open vSwitch facts (captured on a VM lab host)', () => {
-  it('bridges with their ports and tags, without the bridge\'s own internal port; ports have master ovs-system', () => {
+  it("bridges with their ports and tags, without the bridge's own internal port; ports have master ovs-system", () => {
     const f = facts();
     expect(f.ovs).toEqual({ bridges: { ovsbr0: { ports: { eth1: { tag: 100 }, eth2: { tag: null } } }, ovsbr1: { ports: {} } } });
     expect(f.links.eth1).toMatchObject({ master: 'ovs-system', up: true });
@@ -56,7 +56,11 @@ describe('ovs operations', () => {
       { op: 'ovs.del-br', name: 'ovsbr2' },
     ]);
     expect(verifyOps(ops, after, after)).toEqual([]);
-    expect(verifyOps(ops, after, before)).toEqual(['OVS bridge ovsbr2 is absent, expected present', 'OVS port eth1 is on ovsbr0 tag 100, expected on ovsbr0 tag 200', 'OVS port eth2 is on ovsbr0 untagged, expected on ovsbr2 tag 7']);
+    expect(verifyOps(ops, after, before)).toEqual([
+      'OVS bridge ovsbr2 is absent, expected present',
+      'OVS port eth1 is on ovsbr0 tag 100, expected on ovsbr0 tag 200',
+      'OVS port eth2 is on ovsbr0 untagged, expected on ovsbr2 tag 7',
+    ]);
     // Deleting a bridge is undone with its ports and tags.
     expect(inverseOps([{ op: 'ovs.del-br', name: 'ovsbr0' }], before).undo).toEqual([
       { op: 'ovs.add-br', name: 'ovsbr0' },
@@ -70,12 +74,23 @@ describe('ensure_ovs_bridge', () => {
   it('as it is: no change; ports kept exactly as listed, tags set, new ports brought up', () => {
     const f = facts();
     // eth2 is a port but down: listed, it is brought up; nothing else changes.
-    expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports: [{ name: 'eth1', tag: 100 }, { name: 'eth2' }], up: false }, f).changes.map((c) => c.summary)).toEqual(['bring eth2 up']);
+    expect(
+      planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports: [{ name: 'eth1', tag: 100 }, { name: 'eth2' }], up: false }, f).changes.map((c) => c.summary),
+    ).toEqual(['bring eth2 up']);
     expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', up: false }, f).noop).toBe('OVS bridge ovsbr0 is as wanted (eth1 tag 100, eth2 untagged)');
     const p = planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports: [{ name: 'eth1', tag: 101 }], up: false }, f);
     expect(p.changes.map((c) => c.summary)).toEqual(['OVS port eth1: tag 100 → tag 101', 'remove eth2 from OVS bridge ovsbr0 (not listed)']);
-    const made = planOf('ensure_ovs_bridge', { name: 'ovsbr9', ports: [{ name: 'eth2', tag: 5 }] }, { ...f, ovs: { bridges: { ovsbr0: { ports: { eth1: { tag: 100 } } }, ovsbr1: { ports: {} } } } });
-    expect(opsLines(changeOps(made.changes))).toEqual(['ovs-vsctl --may-exist add-br ovsbr9', "ovs-vsctl --may-exist add-port ovsbr9 eth2 'tag=5'", 'ip link set eth2 up', 'ip link set ovsbr9 up']);
+    const made = planOf(
+      'ensure_ovs_bridge',
+      { name: 'ovsbr9', ports: [{ name: 'eth2', tag: 5 }] },
+      { ...f, ovs: { bridges: { ovsbr0: { ports: { eth1: { tag: 100 } } }, ovsbr1: { ports: {} } } } },
+    );
+    expect(opsLines(changeOps(made.changes))).toEqual([
+      'ovs-vsctl --may-exist add-br ovsbr9',
+      "ovs-vsctl --may-exist add-port ovsbr9 eth2 'tag=5'",
+      'ip link set eth2 up',
+      'ip link set ovsbr9 up',
+    ]);
   });
   it('refuses a host without Open vSwitch, a port of another bridge, a missing port', () => {
     const f = facts();
@@ -99,7 +114,13 @@ describe('trunks', () => {
     return f;
   };
   it('are read as ovs-vsctl lists them (one VLAN is a bare number, none an empty set), only where a port has some', () => {
-    expect(trunkFacts().ovs).toEqual({ bridges: { ovsbr0: { ports: { eth1: { tag: 100 }, eth2: { tag: null, trunks: [10, 20, 30] }, eth3: { tag: null, trunks: [40] }, eth4: { tag: 5, trunks: [50, 51] } } } } });
+    expect(trunkFacts().ovs).toEqual({
+      bridges: {
+        ovsbr0: {
+          ports: { eth1: { tag: 100 }, eth2: { tag: null, trunks: [10, 20, 30] }, eth3: { tag: null, trunks: [40] }, eth4: { tag: 5, trunks: [50, 51] } },
+        },
+      },
+    });
   });
   it('set-trunks and add-port with trunks: lines, effect, inverse, check', () => {
     const before = trunkFacts();
@@ -109,10 +130,20 @@ describe('trunks', () => {
       { op: 'ovs.del-port', bridge: 'ovsbr0', port: 'eth4' },
       { op: 'ovs.add-port', bridge: 'ovsbr0', port: 'eth4', tag: null, trunks: [60, 61] },
     ];
-    expect(opsLines(ops)).toEqual(["ovs-vsctl set port eth2 'trunks=10,20'", 'ovs-vsctl clear port eth3 trunks', 'ovs-vsctl --if-exists del-port ovsbr0 eth4', "ovs-vsctl --may-exist add-port ovsbr0 eth4 'trunks=60,61'"]);
+    expect(opsLines(ops)).toEqual([
+      "ovs-vsctl set port eth2 'trunks=10,20'",
+      'ovs-vsctl clear port eth3 trunks',
+      'ovs-vsctl --if-exists del-port ovsbr0 eth4',
+      "ovs-vsctl --may-exist add-port ovsbr0 eth4 'trunks=60,61'",
+    ]);
     const after = structuredClone(before);
     applyOps(ops, after);
-    expect(after.ovs!.bridges.ovsbr0!.ports).toEqual({ eth1: { tag: 100 }, eth2: { tag: null, trunks: [10, 20] }, eth3: { tag: null }, eth4: { tag: null, trunks: [60, 61] } });
+    expect(after.ovs!.bridges.ovsbr0!.ports).toEqual({
+      eth1: { tag: 100 },
+      eth2: { tag: null, trunks: [10, 20] },
+      eth3: { tag: null },
+      eth4: { tag: null, trunks: [60, 61] },
+    });
     expect(inverseOps(ops, before).undo).toEqual([
       { op: 'ovs.del-port', bridge: 'ovsbr0', port: 'eth4' },
       { op: 'ovs.add-port', bridge: 'ovsbr0', port: 'eth4', tag: 5, trunks: [50, 51] },
@@ -124,16 +155,39 @@ describe('trunks', () => {
   });
   it('ensure_ovs_bridge: trunks compared as a sorted set; changed in place; a tag inside trunks is a mistake', () => {
     const f = trunkFacts();
-    const ports = [{ name: 'eth1', tag: 100 }, { name: 'eth2', trunks: [30, 10, 20, 20] }, { name: 'eth3', trunks: [40] }, { name: 'eth4', tag: 5, trunks: [51, 50] }];
-    expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports, up: false }, f).changes.map((c) => c.summary)).toEqual(['bring eth2 up', 'bring eth3 up', 'bring eth4 up']);
+    const ports = [
+      { name: 'eth1', tag: 100 },
+      { name: 'eth2', trunks: [30, 10, 20, 20] },
+      { name: 'eth3', trunks: [40] },
+      { name: 'eth4', tag: 5, trunks: [51, 50] },
+    ];
+    expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports, up: false }, f).changes.map((c) => c.summary)).toEqual([
+      'bring eth2 up',
+      'bring eth3 up',
+      'bring eth4 up',
+    ]);
     const up = (f2: Facts) => {
       for (const n of ['eth2', 'eth3', 'eth4']) f2.links[n]!.up = true;
       return f2;
     };
-    expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports, up: false }, up(trunkFacts())).noop).toBe('OVS bridge ovsbr0 is as wanted (eth1 tag 100, eth3 untagged trunks 40, eth4 tag 5 trunks 50,51, eth2 untagged trunks 10,20,30)');
-    const p = planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports: [{ name: 'eth1', tag: 100, trunks: [7] }, { name: 'eth2', trunks: [10] }, { name: 'eth3' }, ports[3]!], up: false }, up(trunkFacts()));
-    expect(p.changes.map((c) => c.summary)).toEqual(['OVS port eth1: trunks none → 7', 'OVS port eth2: trunks 10,20,30 → 10', 'OVS port eth3: trunks 40 → none']);
-    expect(opsLines(changeOps(p.changes))).toEqual(["ovs-vsctl set port eth1 'trunks=7'", "ovs-vsctl set port eth2 'trunks=10'", 'ovs-vsctl clear port eth3 trunks']);
+    expect(planOf('ensure_ovs_bridge', { name: 'ovsbr0', ports, up: false }, up(trunkFacts())).noop).toBe(
+      'OVS bridge ovsbr0 is as wanted (eth1 tag 100, eth3 untagged trunks 40, eth4 tag 5 trunks 50,51, eth2 untagged trunks 10,20,30)',
+    );
+    const p = planOf(
+      'ensure_ovs_bridge',
+      { name: 'ovsbr0', ports: [{ name: 'eth1', tag: 100, trunks: [7] }, { name: 'eth2', trunks: [10] }, { name: 'eth3' }, ports[3]!], up: false },
+      up(trunkFacts()),
+    );
+    expect(p.changes.map((c) => c.summary)).toEqual([
+      'OVS port eth1: trunks none → 7',
+      'OVS port eth2: trunks 10,20,30 → 10',
+      'OVS port eth3: trunks 40 → none',
+    ]);
+    expect(opsLines(changeOps(p.changes))).toEqual([
+      "ovs-vsctl set port eth1 'trunks=7'",
+      "ovs-vsctl set port eth2 'trunks=10'",
+      'ovs-vsctl clear port eth3 trunks',
+    ]);
     const problems = taskModule('ensure_ovs_bridge').argProblems!({ name: 'ovsbr0', ports: [{ name: 'eth1', tag: 5, trunks: [5, 6] }] });
     expect(problems).toEqual([{ field: 'ports', at: [0, 'trunks'], message: "VLAN 5 is the port's tag (its native VLAN): leave it out of trunks" }]);
   });

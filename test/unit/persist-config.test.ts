@@ -42,7 +42,11 @@ describe('persist in playbooks', () => {
   });
 
   it.each([
-    ['a play value', `- hosts: all\n  persist: netpln\n  tasks: [{ ensure_bridge: { name: br0 } }]\n`, "expected one of 'networkd', 'ifupdown', 'networkmanager', 'netplan', 'ifupdown2', 'auto', 'none', found the string 'netpln'"],
+    [
+      'a play value',
+      `- hosts: all\n  persist: netpln\n  tasks: [{ ensure_bridge: { name: br0 } }]\n`,
+      "expected one of 'networkd', 'ifupdown', 'networkmanager', 'netplan', 'ifupdown2', 'auto', 'none', found the string 'netpln'",
+    ],
     ['a task value', `- hosts: all\n  tasks: [{ ensure_bridge: { name: br0, persist: yes } }]\n`, 'expected one of'],
     ['a misspelt play keyword', `- hosts: all\n  persits: networkd\n  tasks: [{ ensure_bridge: { name: br0 } }]\n`, "did you mean 'persist'?"],
   ])('rejects %s', (_, text, message) => {

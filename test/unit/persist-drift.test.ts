@@ -42,7 +42,14 @@ describe('persistence drift', () => {
     facts.links.virbr0 = { name: 'virbr0', kind: 'bridge', up: true, operstate: 'UP', mtu: 1500, bridge: { stp: true, forwardDelay: 2 } };
     facts.links.vnet0 = { name: 'vnet0', kind: 'tun', master: 'br0', up: true, operstate: 'UP', mtu: 1500 };
     if (!facts.libvirt.available) throw new Error('fixture has libvirt');
-    facts.libvirt.networks['bridged-network'] = { name: 'bridged-network', active: true, persistent: true, autostart: true, bridge: 'br0', forwardMode: 'bridge' };
+    facts.libvirt.networks['bridged-network'] = {
+      name: 'bridged-network',
+      active: true,
+      persistent: true,
+      autostart: true,
+      bridge: 'br0',
+      forwardMode: 'bridge',
+    };
     facts.libvirt.networks.default = { name: 'default', active: true, persistent: true, autostart: false, bridge: 'virbr0', forwardMode: 'nat' };
     expect(persistenceDrift(facts)).toEqual(['br0: bridge at runtime but not persisted by kvmnet (libvirt network bridged-network needs it after a reboot)']);
   });

@@ -39,7 +39,9 @@ describe('persisted files in the facts', () => {
   it('reads ifupdown stanzas', () => {
     const { facts } = parseFacts(fixture('persist-ifupdown'), '');
     expect(facts.persisted).toEqual({
-      '/etc/network/interfaces.d/kvmnet-br0': expect.stringContaining('auto br0\niface br0 inet manual\n    bridge_ports eth1 eth2\n    bridge_stp on\n    bridge_fd 4\n    mtu 1400\n'),
+      '/etc/network/interfaces.d/kvmnet-br0': expect.stringContaining(
+        'auto br0\niface br0 inet manual\n    bridge_ports eth1 eth2\n    bridge_stp on\n    bridge_fd 4\n    mtu 1400\n',
+      ),
       '/etc/network/interfaces.d/kvmnet-br0__192-168-0-91': expect.stringMatching(/iface br0 inet static\n {4}address 192\.168\.0\.91\/24\n$/),
       '/etc/network/interfaces.d/kvmnet-br0__2001-db8--2': expect.stringMatching(/iface br0 inet6 static\n {4}address 2001:db8::2\/64\n$/),
     });

@@ -132,7 +132,10 @@ describe('persist: networkd', () => {
 
   it('persist: none (the default) touches no file, even when kvmnet files exist', () => {
     const facts = fixture('persist-networkd-drift');
-    for (const args of [{ name: 'br0', stp: false }, { name: 'br0', stp: false, persist: 'none' }]) {
+    for (const args of [
+      { name: 'br0', stp: false },
+      { name: 'br0', stp: false, persist: 'none' },
+    ]) {
       const p = planTask('ensure_bridge', args, facts);
       expect(summaries(p)).toEqual(['set br0 stp on → off']);
     }
@@ -176,11 +179,15 @@ describe('persist: networkd', () => {
       `update ${NWD}/10-kvmnet-br0.network.d/address-192.168.0.90.conf`,
       `remove ${NWD}/10-kvmnet-br0.network.d/address-10.0.0.1.conf`,
     ]);
-    expect(Object.keys(facts.persisted!).filter((k) => k.includes('address-')).sort()).toEqual([
-      `${NWD}/10-kvmnet-br0.network.d/address-192.168.0.90.conf`,
-      `${NWD}/10-kvmnet-br0.network.d/address-2001:db8::1.conf`,
+    expect(
+      Object.keys(facts.persisted!)
+        .filter((k) => k.includes('address-'))
+        .sort(),
+    ).toEqual([`${NWD}/10-kvmnet-br0.network.d/address-192.168.0.90.conf`, `${NWD}/10-kvmnet-br0.network.d/address-2001:db8::1.conf`]);
+    expect(changeLines([p.changes.at(-1)!])).toEqual([
+      `rm -f ${NWD}/10-kvmnet-br0.network.d/address-10.0.0.1.conf`,
+      `rmdir ${NWD}/10-kvmnet-br0.network.d 2>/dev/null || :`,
     ]);
-    expect(changeLines([p.changes.at(-1)!])).toEqual([`rm -f ${NWD}/10-kvmnet-br0.network.d/address-10.0.0.1.conf`, `rmdir ${NWD}/10-kvmnet-br0.network.d 2>/dev/null || :`]);
   });
 
   it('state: absent of an address removes its file (whatever its prefix)', () => {
@@ -197,7 +204,9 @@ describe('persist: networkd', () => {
   it('refuses an address on a device whose .network kvmnet does not write (another file may own it)', () => {
     const facts = fresh();
     expect(() => planTask('ensure_ip', { dev: 'eth2', address: '10.1.1.1/24', persist: 'networkd' }, facts)).toThrow(RefusedError);
-    expect(() => planTask('ensure_ip', { dev: 'eth2', address: '10.1.1.1/24', persist: 'networkd' }, facts)).toThrow(/networkd applies only the first \.network file/);
+    expect(() => planTask('ensure_ip', { dev: 'eth2', address: '10.1.1.1/24', persist: 'networkd' }, facts)).toThrow(
+      /networkd applies only the first \.network file/,
+    );
   });
 
   it('deleting the bridge removes its files, its address drop-ins and the files of its ports, not those of other bridges', () => {
@@ -291,7 +300,12 @@ describe('persist: ifupdown', () => {
     `);
     expect(facts.persisted![`${IFD}/kvmnet-br0__2001-db8--1`]).toContain('iface br0 inet6 static\n    address 2001:db8::1/64\n');
     const p = run('ensure_bridge', { name: 'br0', state: 'absent', persist: 'ifupdown' }, facts);
-    expect(summaries(p)).toEqual(['delete bridge br0', `remove ${IFD}/kvmnet-br0`, `remove ${IFD}/kvmnet-br0__192-168-0-90`, `remove ${IFD}/kvmnet-br0__2001-db8--1`]);
+    expect(summaries(p)).toEqual([
+      'delete bridge br0',
+      `remove ${IFD}/kvmnet-br0`,
+      `remove ${IFD}/kvmnet-br0__192-168-0-90`,
+      `remove ${IFD}/kvmnet-br0__2001-db8--1`,
+    ]);
     expect(facts.persisted).toEqual({});
   });
 
@@ -304,7 +318,9 @@ describe('persist: ifupdown', () => {
     run('ensure_bridge', { name: 'br0', persist: 'ifupdown' }, facts);
     expect(() => planTask('ensure_port', { bridge: 'br0', interface: 'none', persist: 'ifupdown' }, facts)).toThrow(/bridge-utils reads it as a keyword/);
     const noDir = fixture('persist-fresh-no-ifupdown-dir');
-    expect(() => planTask('ensure_bridge', { name: 'br0', persist: 'ifupdown' }, noDir)).toThrow(/\/etc\/network\/interfaces\.d does not exist on hv1 \(is ifupdown installed\?\)/);
+    expect(() => planTask('ensure_bridge', { name: 'br0', persist: 'ifupdown' }, noDir)).toThrow(
+      /\/etc\/network\/interfaces\.d does not exist on hv1 \(is ifupdown installed\?\)/,
+    );
     // Removing needs no directory.
     expect(planTask('ensure_bridge', { name: 'br0', state: 'absent', persist: 'ifupdown' }, noDir).noop).toMatch(/^bridge br0 does not exist/);
   });
@@ -318,7 +334,11 @@ describe('file commands', () => {
       const path = join(dir, 'network', '10-kvmnet-x.network');
       const [change] = fileChanges([{ path, content }], fresh());
       const lines = changeLines([change!]);
-      expect(lines).toEqual([`mkdir -p ${dir}/network`, expect.stringMatching(/^printf %s '.*' > \S+\/10-kvmnet-x\.network\.kvmnet-tmp$/s), `mv -f ${path}.kvmnet-tmp ${path}`]);
+      expect(lines).toEqual([
+        `mkdir -p ${dir}/network`,
+        expect.stringMatching(/^printf %s '.*' > \S+\/10-kvmnet-x\.network\.kvmnet-tmp$/s),
+        `mv -f ${path}.kvmnet-tmp ${path}`,
+      ]);
       execFileSync('sh', ['-c', ['set -e', ...lines].join('\n')], { stdio: ['ignore', 'pipe', 'pipe'] });
       expect(readFileSync(path, 'utf8')).toBe(content);
       expect(existsSync(`${path}.kvmnet-tmp`)).toBe(false);

@@ -76,7 +76,9 @@ describe('ensure_port', () => {
     expect(port({ bridge: 'br0', interface: 'eth2', state: 'absent' }, hostFixture('bridged')).noop).toBe('eth2 is not a port of br0');
   });
   it('refuses an interface that does not exist, naming those that do', () => {
-    expect(() => port({ bridge: 'br0', interface: 'eth9' }, hostFixture('bridged'))).toThrow(/interface eth9 does not exist on hv1 \(interfaces there: .*eth1, eth2/);
+    expect(() => port({ bridge: 'br0', interface: 'eth9' }, hostFixture('bridged'))).toThrow(
+      /interface eth9 does not exist on hv1 \(interfaces there: .*eth1, eth2/,
+    );
   });
   it('refuses a bridge owned by a libvirt NAT network', () => {
     expect(() => port({ bridge: 'virbr0', interface: 'eth2' }, hostFixture('nat'))).toThrow(/virbr0 belongs to libvirt network 'default' \(forward mode nat\)/);
@@ -146,7 +148,11 @@ describe('ensure_ip', () => {
 describe('ensure_libvirt_net', () => {
   it('defines, starts and autostarts a missing network (XML on stdin)', () => {
     const p = net({ name: 'bridged-network', autostart: true }, hostFixture('fresh'), BRIDGED_XML);
-    expect(p.changes.map((c) => c.summary)).toEqual(['define network bridged-network', 'start network bridged-network', 'enable autostart of network bridged-network']);
+    expect(p.changes.map((c) => c.summary)).toEqual([
+      'define network bridged-network',
+      'start network bridged-network',
+      'enable autostart of network bridged-network',
+    ]);
     expect(definedXml(p.changes[0])).toBe(BRIDGED_XML);
   });
   it('what libvirt added (uuid, mac, stp, delay) is not a change', () => {
@@ -198,7 +204,10 @@ describe('redefining an existing network keeps its uuid', () => {
     expect(definedXml(p.changes[0])).toContain('end="192.168.30.150"');
   });
   it('a uuid the user wrote is kept as written', () => {
-    const own = NET10_XML.replace('<name>net10</name>', '<name>net10</name><uuid>11111111-2222-3333-4444-555555555555</uuid>').replace('192.168.30.200', '192.168.30.150');
+    const own = NET10_XML.replace('<name>net10</name>', '<name>net10</name><uuid>11111111-2222-3333-4444-555555555555</uuid>').replace(
+      '192.168.30.200',
+      '192.168.30.150',
+    );
     expect(definedXml(net({ name: 'net10' }, hostFixture('nat'), own).changes[0])).toContain('11111111-2222-3333-4444-555555555555');
   });
 });

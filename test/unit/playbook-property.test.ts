@@ -18,9 +18,28 @@ function loads(text: string): void {
   expect(r.playbook !== undefined || r.diagnostics.some((d) => d.severity === 'error')).toBe(true);
 }
 
-const taskKeys = fc.constantFrom('ensure_bridge', 'ensure_port', 'ensure_ip', 'ensure_libvirt_net', 'command', 'name', 'when', 'loop', 'notify', 'tags', 'register', 'bogus');
+const taskKeys = fc.constantFrom(
+  'ensure_bridge',
+  'ensure_port',
+  'ensure_ip',
+  'ensure_libvirt_net',
+  'command',
+  'name',
+  'when',
+  'loop',
+  'notify',
+  'tags',
+  'register',
+  'bogus',
+);
 const argKeys = fc.constantFrom('name', 'bridge', 'interface', 'dev', 'address', 'state', 'stp', 'mtu', 'forward', 'ip', 'xml', 'template', 'cmd', 'migrate');
-const leaf = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('br0', '$(reboot)', 'a;b', '../eth1', 'x\ny', '{{ v }}', '10.0.0.1/24', '</network><network>'));
+const leaf = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('br0', '$(reboot)', 'a;b', '../eth1', 'x\ny', '{{ v }}', '10.0.0.1/24', '</network><network>'),
+);
 const value = fc.letrec((tie) => ({
   v: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(argKeys, tie('v'), { maxKeys: 4 })),
 })).v;
@@ -29,13 +48,22 @@ const play = fc.record({ hosts: fc.oneof(fc.constant('all'), leaf), tasks: fc.ar
 
 describe('playbook loader on hostile input', () => {
   it('never throws on arbitrary text', () => {
-    fc.assert(fc.property(fc.string({ maxLength: 400 }), (text) => loads(text)), runs);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => loads(text)),
+      runs,
+    );
   });
   it('never throws on random YAML-shaped playbooks', () => {
-    fc.assert(fc.property(fc.array(play, { maxLength: 3 }), (plays) => loads(stringify(plays))), runs);
+    fc.assert(
+      fc.property(fc.array(play, { maxLength: 3 }), (plays) => loads(stringify(plays))),
+      runs,
+    );
   });
   it('refuses a YAML alias bomb with a limit error', () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(',')}]`),
+    ].join('\n');
     const r = parsePlaybook('bomb.yaml', bomb);
     expect(r.diagnostics[0]!.message).toMatch(/too many YAML alias expansions \(limit \d+\)/);
   });
@@ -49,7 +77,10 @@ describe('playbook loader on hostile input', () => {
     for (const name of ['eth1;reboot', '$(reboot)', '`id`', 'eth1\nreboot', '../../etc', 'a b']) {
       const r = parsePlaybook('x.yaml', stringify([{ hosts: 'all', tasks: [{ ensure_port: { bridge: 'br0', interface: name } }] }]));
       expect(r.playbook, name).toBeUndefined();
-      expect(r.diagnostics.some((d) => d.path === 'play 1 › task 1 › ensure_port.interface'), name).toBe(true);
+      expect(
+        r.diagnostics.some((d) => d.path === 'play 1 › task 1 › ensure_port.interface'),
+        name,
+      ).toBe(true);
     }
   });
 });
@@ -57,7 +88,10 @@ describe('playbook loader on hostile input', () => {
 describe('rendering hostile values', () => {
   it('variables in inline xml are escaped: they cannot add elements', async () => {
     const { prepareTask } = await import('../../src/run/prepare.js');
-    const { playbook } = parsePlaybook('x.yaml', stringify([{ hosts: 'all', tasks: [{ ensure_libvirt_net: { name: 'n1', xml: '<network><name>n1</name><bridge name="{{ br }}"/></network>' } }] }]));
+    const { playbook } = parsePlaybook(
+      'x.yaml',
+      stringify([{ hosts: 'all', tasks: [{ ensure_libvirt_net: { name: 'n1', xml: '<network><name>n1</name><bridge name="{{ br }}"/></network>' } }] }]),
+    );
     const prepared = prepareTask(playbook!.plays[0]!.tasks[0]!, { br: 'x"/></network><network><name>evil</name>' }, 'hv1', '.');
     const xml = (prepared.kind === 'planned' ? (prepared.input as { desiredXml?: string }).desiredXml : undefined)!;
     expect(xml).not.toContain('<name>evil</name>');
@@ -66,11 +100,18 @@ describe('rendering hostile values', () => {
   it('a rendered interface name is validated again, naming host and task', async () => {
     const { prepareTask } = await import('../../src/run/prepare.js');
     const { playbook } = parsePlaybook('x.yaml', stringify([{ hosts: 'all', tasks: [{ ensure_port: { bridge: 'br0', interface: '{{ nic }}' } }] }]));
-    expect(() => prepareTask(playbook!.plays[0]!.tasks[0]!, { nic: 'eth1; reboot' }, 'hv7', '.')).toThrow(/invalid arguments after rendering, in task 'ensure_port .*' \(x\.yaml:\d+:\d+\) on hv7: ensure_port\.interface: an interface name cannot contain a space/);
+    expect(() => prepareTask(playbook!.plays[0]!.tasks[0]!, { nic: 'eth1; reboot' }, 'hv7', '.')).toThrow(
+      /invalid arguments after rendering, in task 'ensure_port .*' \(x\.yaml:\d+:\d+\) on hv7: ensure_port\.interface: an interface name cannot contain a space/,
+    );
   });
   it('an undefined variable names the variable, the task and the host', async () => {
     const { prepareTask } = await import('../../src/run/prepare.js');
-    const { playbook } = parsePlaybook('x.yaml', stringify([{ hosts: 'all', tasks: [{ name: 'uplink', ensure_port: { bridge: 'br0', interface: '{{ uplink }}' } }] }]));
-    expect(() => prepareTask(playbook!.plays[0]!.tasks[0]!, {}, 'hv7', '.')).toThrow(/undefined variable 'uplink' in ensure_port arguments of task 'uplink' .* on hv7/);
+    const { playbook } = parsePlaybook(
+      'x.yaml',
+      stringify([{ hosts: 'all', tasks: [{ name: 'uplink', ensure_port: { bridge: 'br0', interface: '{{ uplink }}' } }] }]),
+    );
+    expect(() => prepareTask(playbook!.plays[0]!.tasks[0]!, {}, 'hv7', '.')).toThrow(
+      /undefined variable 'uplink' in ensure_port arguments of task 'uplink' .* on hv7/,
+    );
   });
 });

@@ -49,7 +49,9 @@ describe('facts of an nftables host (captured, libvirt 11.3)', () => {
     expect(pf.jumpsFirst).toBe(true);
     expect(pf.files['/etc/libvirt/hooks/daemon.d/kvmnet-port-forwards']).toBe(HOOK_SCRIPT);
     expect(pf.files['/etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules']).toContain(`${DNAT}\n${ACCEPT}\n`);
-    expect(factsSummary(capture('nft-guests')).port_forwards).toEqual([{ network: 'net10', proto: 'tcp', listen: '*', host_ports: '2222', guest: '192.168.30.11:22', guest_name: 'web1', source: 'any', active: true }]);
+    expect(factsSummary(capture('nft-guests')).port_forwards).toEqual([
+      { network: 'net10', proto: 'tcp', listen: '*', host_ports: '2222', guest: '192.168.30.11:22', guest_name: 'web1', source: 'any', active: true },
+    ]);
     expect((factsSummary(capture('nft-guests-flushed')).port_forwards as Array<{ active: boolean }>)[0]!.active).toBe(false);
   });
 
@@ -85,14 +87,18 @@ describe('ensure_port_forward on an nftables host', () => {
 
   it('ruleset flushed: re-applied from the same rules file', () => {
     const plan = planOf('ensure_port_forward', SSH, capture('nft-guests-flushed'));
-    expect(plan.changes.map((c) => c.summary)).toEqual(['update forward tcp *:2222 → 192.168.30.11:22 (net10) (re-applied: its rules are missing from the firewall, kvmnet’s accepts are not above libvirt’s jumps)']);
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      'update forward tcp *:2222 → 192.168.30.11:22 (net10) (re-applied: its rules are missing from the firewall, kvmnet’s accepts are not above libvirt’s jumps)',
+    ]);
     expect(plan.diff!.after).toContain(`live: ${ACCEPT}`);
   });
 
   it('absent: rules file and hooks removed, the apply takes the table and the accept; the diff shows the live rules; then a no-op', () => {
     const f = capture('nft-guests');
     const plan = planOf('ensure_port_forward', { ...SSH, state: 'absent' }, f);
-    expect(plan.changes.map((c) => c.summary)).toEqual(['remove port forward tcp *:2222 → 192.168.30.11:22 (net10) and kvmnet’s libvirt hooks (no forward left)']);
+    expect(plan.changes.map((c) => c.summary)).toEqual([
+      'remove port forward tcp *:2222 → 192.168.30.11:22 (net10) and kvmnet’s libvirt hooks (no forward left)',
+    ]);
     expect(changeLines([plan.changes[0]!]).slice(0, 3)).toEqual([
       'rm -f /etc/libvirt/hooks/kvmnet-port-forwards/net10_tcp_any_2222.rules',
       'rmdir /etc/libvirt/hooks/kvmnet-port-forwards 2>/dev/null || :',
@@ -116,18 +122,42 @@ describe('ensure_port_forward on an nftables host', () => {
   it('refused without nft, and when the backend cannot be told', () => {
     const f = capture('nft-guests');
     f.portForwards!.nft = false;
-    expect(() => planOf('ensure_port_forward', SSH, f)).toThrow("libvirt on hv1 uses the nftables firewall backend (libvirt's nftables table (ip libvirt_network) exists) but nft is not installed there (apt-get install nftables)");
+    expect(() => planOf('ensure_port_forward', SSH, f)).toThrow(
+      "libvirt on hv1 uses the nftables firewall backend (libvirt's nftables table (ip libvirt_network) exists) but nft is not installed there (apt-get install nftables)",
+    );
     f.portForwards!.firewall = { backend: 'unknown', why: 'no libvirt firewall rules, no firewall_backend setting and no libvirtd version found' };
-    expect(() => planOf('ensure_port_forward', SSH, f)).toThrow('cannot tell which firewall backend libvirt on hv1 uses (no libvirt firewall rules, no firewall_backend setting and no libvirtd version found); start a NAT network first, or set firewall_backend in /etc/libvirt/network.conf');
+    expect(() => planOf('ensure_port_forward', SSH, f)).toThrow(
+      'cannot tell which firewall backend libvirt on hv1 uses (no libvirt firewall rules, no firewall_backend setting and no libvirtd version found); start a NAT network first, or set firewall_backend in /etc/libvirt/network.conf',
+    );
   });
 });
 
 describe('nft rules (pure)', () => {
-  const spec: ForwardSpec = { network: 'net10', bridge: 'br10', proto: 'udp', listen: '198.18.0.11', hostPorts: [6000, 6010], guestIp: '192.168.30.12', source: '203.0.113.0/24' };
+  const spec: ForwardSpec = {
+    network: 'net10',
+    bridge: 'br10',
+    proto: 'udp',
+    listen: '198.18.0.11',
+    hostPorts: [6000, 6010],
+    guestIp: '192.168.30.12',
+    source: '203.0.113.0/24',
+  };
   it.each<[ForwardSpec, string[]]>([
-    [spec, ['nft-dnat ip saddr 203.0.113.0/24 ip daddr 198.18.0.11 udp dport 6000-6010 dnat to 192.168.30.12 comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010"', 'nft-accept ip saddr 203.0.113.0/24 ip daddr 192.168.30.12 oifname "br10" udp dport 6000-6010 ct status dnat accept comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010"']],
+    [
+      spec,
+      [
+        'nft-dnat ip saddr 203.0.113.0/24 ip daddr 198.18.0.11 udp dport 6000-6010 dnat to 192.168.30.12 comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010"',
+        'nft-accept ip saddr 203.0.113.0/24 ip daddr 192.168.30.12 oifname "br10" udp dport 6000-6010 ct status dnat accept comment "kvmnet-pf:net10:udp:198.18.0.11:6000-6010"',
+      ],
+    ],
     // A single source address: nft prints it without /32.
-    [{ ...spec, proto: 'tcp', listen: undefined, source: '203.0.113.7/32', hostPorts: [2222, 2222], guestPort: 22 }, ['nft-dnat ip saddr 203.0.113.7 fib daddr type local tcp dport 2222 dnat to 192.168.30.12:22 comment "kvmnet-pf:net10:tcp:any:2222"', 'nft-accept ip saddr 203.0.113.7 ip daddr 192.168.30.12 oifname "br10" tcp dport 22 ct status dnat accept comment "kvmnet-pf:net10:tcp:any:2222"']],
+    [
+      { ...spec, proto: 'tcp', listen: undefined, source: '203.0.113.7/32', hostPorts: [2222, 2222], guestPort: 22 },
+      [
+        'nft-dnat ip saddr 203.0.113.7 fib daddr type local tcp dport 2222 dnat to 192.168.30.12:22 comment "kvmnet-pf:net10:tcp:any:2222"',
+        'nft-accept ip saddr 203.0.113.7 ip daddr 192.168.30.12 oifname "br10" tcp dport 22 ct status dnat accept comment "kvmnet-pf:net10:tcp:any:2222"',
+      ],
+    ],
   ])('%#: forwardRules(nftables)', (s, rules) => {
     expect(forwardRules(s, 'nftables')).toEqual(rules);
     expect(parseRulesFile(rulesFileContent(s, 'nftables'))).toEqual(s);

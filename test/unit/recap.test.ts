@@ -8,7 +8,11 @@ const recap = (host: string, o: Partial<ReturnType<typeof emptyRecap>>) => ({ ..
 describe('recap', () => {
   it('lists every host with its counters, errors, and totals', () => {
     const s: RunSummary = {
-      hosts: [recap('hv1', { changed: 4 }), recap('hv2', { ok: 4 }), recap('hv3.example.com', { unreachable: 1, error: 'gathering facts: connection refused' })],
+      hosts: [
+        recap('hv1', { changed: 4 }),
+        recap('hv2', { ok: 4 }),
+        recap('hv3.example.com', { unreachable: 1, error: 'gathering facts: connection refused' }),
+      ],
       elapsedMs: 1432,
       check: false,
       notTouched: [],
@@ -48,9 +52,25 @@ describe('recap', () => {
     );
   });
   it('prints one line per task outcome, and a diff with removed lines first', () => {
-    const e = { host: 'hv1', play: 'p', task: 'address on br0', type: 'ensure_ip', outcome: 'changed' as const, message: 'add 192.168.0.90/24 to br0', changes: [], check: true, durationMs: 3, diff: { before: 'br0: no addresses', after: 'br0: 192.168.0.90/24' } };
+    const e = {
+      host: 'hv1',
+      play: 'p',
+      task: 'address on br0',
+      type: 'ensure_ip',
+      outcome: 'changed' as const,
+      message: 'add 192.168.0.90/24 to br0',
+      changes: [],
+      check: true,
+      durationMs: 3,
+      diff: { before: 'br0: no addresses', after: 'br0: 192.168.0.90/24' },
+    };
     expect(eventLine(e, noColors)).toBe('hv1 | address on br0 | would change | add 192.168.0.90/24 to br0');
-    expect(diffLines(e, noColors).map((l) => l.trim())).toEqual(['--- hv1: address on br0 (before)', '+++ hv1: address on br0 (after)', '- br0: no addresses', '+ br0: 192.168.0.90/24']);
+    expect(diffLines(e, noColors).map((l) => l.trim())).toEqual([
+      '--- hv1: address on br0 (before)',
+      '+++ hv1: address on br0 (after)',
+      '- br0: no addresses',
+      '+ br0: 192.168.0.90/24',
+    ]);
   });
   it('line diff keeps common lines', () => {
     expect(lineDiff('a\nb\nc', 'a\nx\nc')).toEqual(['  a', '- b', '+ x', '  c']);
@@ -61,7 +81,18 @@ describe('ignore_errors', () => {
   it('an ignored failure shows as ignored, not as a failed host', () => {
     const s: RunSummary = { hosts: [recap('hv1', { ok: 2, ignored: 1 })], elapsedMs: 100, check: false, notTouched: [], stats: { connections: 1, execs: 2 } };
     expect(recapText(s, noColors).split('\n')[1]).toBe('hv1      : ok=2    changed=0    failed=0    skipped=0    unreachable=0    ignored=1');
-    const e = { host: 'hv1', play: 'p', task: 't', type: 'command', outcome: 'failed' as const, ignored: true, message: 'rc=1', changes: [], check: false, durationMs: 1 };
+    const e = {
+      host: 'hv1',
+      play: 'p',
+      task: 't',
+      type: 'command',
+      outcome: 'failed' as const,
+      ignored: true,
+      message: 'rc=1',
+      changes: [],
+      check: false,
+      durationMs: 1,
+    };
     expect(eventLine(e, noColors)).toBe('hv1 | t | failed (ignored) | rc=1');
   });
 });
@@ -75,7 +106,13 @@ describe('recap at fleet scale', () => {
     stats: { connections: n, execs: 2 * n },
   });
   const planted = (i: number) =>
-    i === 7 ? { changed: 1, failed: 1, error: 'planted failure: command failed (rc=1), no output' } : i === 21 ? { unreachable: 1, error: 'connect: timed out' } : i % 10 === 0 ? { ok: 2 } : { changed: 2 };
+    i === 7
+      ? { changed: 1, failed: 1, error: 'planted failure: command failed (rc=1), no output' }
+      : i === 21
+        ? { unreachable: 1, error: 'connect: timed out' }
+        : i % 10 === 0
+          ? { ok: 2 }
+          : { changed: 2 };
 
   it('groups hosts with the same counters under inventory ranges once one line per host would not fit; failed hosts keep their line and error', () => {
     expect(recapText(fleet(30, planted), noColors, { mode: 'fit', lines: 22 })).toMatchInlineSnapshot(`
@@ -92,7 +129,11 @@ describe('recap at fleet scale', () => {
   it('prints every host when that fits, or when asked for (-v, --recap full)', () => {
     const small = recapText(fleet(5, planted), noColors, { mode: 'fit', lines: 22 });
     expect(small.split('\n')).toHaveLength(1 + 5 + 1); // RECAP, hv1…hv5, totals
-    expect(recapText(fleet(30, planted), noColors, { mode: 'full' }).split('\n').filter((l) => /^hv\d+ +: ok=/.test(l))).toHaveLength(30);
+    expect(
+      recapText(fleet(30, planted), noColors, { mode: 'full' })
+        .split('\n')
+        .filter((l) => /^hv\d+ +: ok=/.test(l)),
+    ).toHaveLength(30);
   });
   it('groups within each batch and writes the hosts never touched as ranges too', () => {
     const s = fleet(12, (i) => ({ changed: 1, batch: i <= 2 ? 1 : 2, ...(i === 4 ? { failed: 1, error: 'boom' } : {}) }));
@@ -114,7 +155,13 @@ describe('recap at fleet scale', () => {
 
 describe('recap after an interruption', () => {
   it('names the tasks that never started under their host', () => {
-    const s: RunSummary = { hosts: [recap('hv1', { changed: 1, notStarted: ['ensure_port eth1 → br0', 'ensure_ip 192.168.0.90/24 on br0'] })], elapsedMs: 1200, check: false, notTouched: [], stats: { connections: 1, execs: 2 } };
+    const s: RunSummary = {
+      hosts: [recap('hv1', { changed: 1, notStarted: ['ensure_port eth1 → br0', 'ensure_ip 192.168.0.90/24 on br0'] })],
+      elapsedMs: 1200,
+      check: false,
+      notTouched: [],
+      stats: { connections: 1, execs: 2 },
+    };
     expect(recapText(s, noColors)).toContain('never started: ensure_port eth1 → br0, ensure_ip 192.168.0.90/24 on br0');
   });
 });

@@ -20,7 +20,10 @@ function runOnFakeHost(script: string, sys: SysState): string[] {
   const log = join(dir, 'log');
   const net = join(dir, 'sys');
   // The fake `ip` records its arguments, and a release removes the member's master link, as the kernel does.
-  writeFileSync(join(dir, 'ip'), `#!/bin/sh\nprintf '%s\\n' "ip $*" >> ${log}\ncase "$*" in "link set "*" nomaster") rm -f "${net}/$3/master";; "link show dev "*) [ -e "${net}/$4" ] || exit 1;; esac\n`);
+  writeFileSync(
+    join(dir, 'ip'),
+    `#!/bin/sh\nprintf '%s\\n' "ip $*" >> ${log}\ncase "$*" in "link set "*" nomaster") rm -f "${net}/$3/master";; "link show dev "*) [ -e "${net}/$4" ] || exit 1;; esac\n`,
+  );
   chmodSync(join(dir, 'ip'), 0o755);
   for (const [name, s] of Object.entries(sys)) {
     mkdirSync(join(net, name, 'bonding'), { recursive: true });
@@ -118,7 +121,10 @@ describe('rollback re-creates links', () => {
     const bond = planOf('ensure_bond', { name: 'bond0', mode: '802.3ad', members: ['eth1', 'eth2'], migrate: true }, after);
     applyChanges(bond.changes, after);
     const vlan = planOf('ensure_vlan', { parent: 'bond0', id: 10, migrate: true }, after);
-    expect(vlan.changes.map((c) => c.summary)).toEqual(['create VLAN bond0.10 (id 10 on bond0, up)', "migrate bond0's addresses onto VLAN bond0.10: move 198.18.138.111/24, route default via 198.18.138.1 from bond0 to bond0.10"]);
+    expect(vlan.changes.map((c) => c.summary)).toEqual([
+      'create VLAN bond0.10 (id 10 on bond0, up)',
+      "migrate bond0's addresses onto VLAN bond0.10: move 198.18.138.111/24, route default via 198.18.138.1 from bond0 to bond0.10",
+    ]);
     const devices = [...new Set([...guardDevices(bond, before), ...guardDevices(vlan, after)])];
     const calls = runOnFakeHost(restoreScript(before, devices, []), {});
     const del = calls.indexOf('ip link del bond0');

@@ -84,7 +84,7 @@ describe('rollback script', () => {
     rmSync('/tmp/kvmnet-wrap-test', { recursive: true, force: true });
   });
   it('persistence files are put back as they were, and new kvmnet files removed', () => {
-    const before = { ...hostFixture('fresh'), persisted: { '/etc/systemd/network/10-kvmnet-br0.netdev': "[NetDev]\nName=br0\nKind=bridge\n" } };
+    const before = { ...hostFixture('fresh'), persisted: { '/etc/systemd/network/10-kvmnet-br0.netdev': '[NetDev]\nName=br0\nKind=bridge\n' } };
     const script = restoreScript(before, [], []);
     expect(script).toContain("printf %s '[NetDev]\nName=br0\nKind=bridge\n' > /etc/systemd/network/10-kvmnet-br0.netdev");
     expect(script).toContain('rm -f "$f"');

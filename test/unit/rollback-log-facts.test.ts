@@ -58,7 +58,7 @@ describe("the host's rollback log in kvmnet facts", () => {
   });
 
   it('nothing shown when the log is empty or absent', () => {
-    const empty = stdout.replace(/@@kvmnet:rollback-log@@[\s\S]*?(?=@@kvmnet:virsh@@)/, "@@kvmnet:rollback-log@@\n@@kvmnet:rollback-log-unreported@@\n");
+    const empty = stdout.replace(/@@kvmnet:rollback-log@@[\s\S]*?(?=@@kvmnet:virsh@@)/, '@@kvmnet:rollback-log@@\n@@kvmnet:rollback-log-unreported@@\n');
     const f = parseFacts(empty, '', withLog).facts;
     expect(f.rollbackLog).toEqual([]);
     expect(factsText('hv1', f, plain).join('\n')).not.toContain('rollbacks');

@@ -29,16 +29,27 @@ function inventoryFrom(files: Record<string, string>) {
 const INI = '[paris]\nhv1 uplink=eth1\nhv2 uplink=eth1\n[lyon]\nhv3 uplink=eth2\n[all:vars]\nmtu=1500\n';
 
 describe('inventoryHash: the loaded content, not the files', () => {
-  const base = inventoryHash(inventoryFrom({ 'hosts': INI }));
+  const base = inventoryHash(inventoryFrom({ hosts: INI }));
 
   it.each([
-    ['the same file in another directory', { 'hosts': INI }, true],
-    ['hosts listed in another order', { 'hosts': '[lyon]\nhv3 uplink=eth2\n[paris]\nhv2 uplink=eth1\nhv1 uplink=eth1\n[all:vars]\nmtu=1500\n' }, true],
-    ['the same vars from group_vars/ instead of inline', { 'hosts': '[paris]\nhv1 uplink=eth1\nhv2 uplink=eth1\n[lyon]\nhv3 uplink=eth2\n', 'group_vars/all.yaml': 'mtu: 1500\n' }, true],
-    ['the same inventory as YAML', { 'hosts.yaml': 'all:\n  vars: {mtu: 1500}\n  children:\n    paris: {hosts: {hv1: {uplink: eth1}, hv2: {uplink: eth1}}}\n    lyon: {hosts: {hv3: {uplink: eth2}}}\n' }, true],
-    ['one var changed', { 'hosts': INI.replace('hv3 uplink=eth2', 'hv3 uplink=eth3') }, false],
-    ['a host moved to another group', { 'hosts': '[paris]\nhv1 uplink=eth1\n[lyon]\nhv2 uplink=eth1\nhv3 uplink=eth2\n[all:vars]\nmtu=1500\n' }, false],
-    ['a host more', { 'hosts': INI + '[lyon]\nhv4 uplink=eth2\n' }, false],
+    ['the same file in another directory', { hosts: INI }, true],
+    ['hosts listed in another order', { hosts: '[lyon]\nhv3 uplink=eth2\n[paris]\nhv2 uplink=eth1\nhv1 uplink=eth1\n[all:vars]\nmtu=1500\n' }, true],
+    [
+      'the same vars from group_vars/ instead of inline',
+      { hosts: '[paris]\nhv1 uplink=eth1\nhv2 uplink=eth1\n[lyon]\nhv3 uplink=eth2\n', 'group_vars/all.yaml': 'mtu: 1500\n' },
+      true,
+    ],
+    [
+      'the same inventory as YAML',
+      {
+        'hosts.yaml':
+          'all:\n  vars: {mtu: 1500}\n  children:\n    paris: {hosts: {hv1: {uplink: eth1}, hv2: {uplink: eth1}}}\n    lyon: {hosts: {hv3: {uplink: eth2}}}\n',
+      },
+      true,
+    ],
+    ['one var changed', { hosts: INI.replace('hv3 uplink=eth2', 'hv3 uplink=eth3') }, false],
+    ['a host moved to another group', { hosts: '[paris]\nhv1 uplink=eth1\n[lyon]\nhv2 uplink=eth1\nhv3 uplink=eth2\n[all:vars]\nmtu=1500\n' }, false],
+    ['a host more', { hosts: INI + '[lyon]\nhv4 uplink=eth2\n' }, false],
   ])('%s: equal=%s', (_what, files, equal) => {
     expect(inventoryHash(inventoryFrom(files)) === base).toBe(equal);
   });
@@ -61,11 +72,19 @@ describe('extra vars hash', () => {
 });
 
 describe('the header', () => {
-  const inventory = inventoryFrom({ 'hosts': INI });
+  const inventory = inventoryFrom({ hosts: INI });
 
   it('is the first line of JSON output, with the shard, the split and the hashes', () => {
     const choice = chooseShard(inventory, ['hv1', 'hv2', 'hv3'], { shard: { index: 2, count: 2 } });
-    const header = buildHeader({ command: 'run', inventory, playbookBytes: Buffer.from('- hosts: all\n'), extraVars: { a: '1' }, check: false, choice, env: { KVMNET_RUN_ID: 'r1' } });
+    const header = buildHeader({
+      command: 'run',
+      inventory,
+      playbookBytes: Buffer.from('- hosts: all\n'),
+      extraVars: { a: '1' },
+      check: false,
+      choice,
+      env: { KVMNET_RUN_ID: 'r1' },
+    });
     const lines: string[] = [];
     const reporter = new JsonReporter((l) => lines.push(l), header);
     reporter.warn('w');
@@ -93,7 +112,12 @@ describe('the header', () => {
   });
 
   it('--shard auto reads the environment; --shard-by a var keeps a site together', () => {
-    const choice = chooseShard(inventory, ['hv1', 'hv2', 'hv3'], { shard: 'auto', shardBy: { kind: 'var', name: 'uplink' } }, { JOB_COMPLETION_INDEX: '1', KVMNET_SHARD_COUNT: '2' });
+    const choice = chooseShard(
+      inventory,
+      ['hv1', 'hv2', 'hv3'],
+      { shard: 'auto', shardBy: { kind: 'var', name: 'uplink' } },
+      { JOB_COMPLETION_INDEX: '1', KVMNET_SHARD_COUNT: '2' },
+    );
     expect(choice.shard).toEqual({ index: 2, count: 2, by: 'var:uplink', source: 'JOB_COMPLETION_INDEX+1/KVMNET_SHARD_COUNT' });
     expect(choice.split).toEqual([['hv1', 'hv2'], ['hv3']]);
     expect(choice.mine).toEqual(['hv3']);

@@ -16,7 +16,14 @@ function assertPartition(shards: string[][], hosts: readonly string[]): void {
 
 describe('splitHosts by name (AWX job slicing)', () => {
   it.each([
-    { hosts: ['hv3', 'hv1', 'hv2', 'hv4', 'hv5'], count: 2, want: [['hv1', 'hv3', 'hv5'], ['hv2', 'hv4']] },
+    {
+      hosts: ['hv3', 'hv1', 'hv2', 'hv4', 'hv5'],
+      count: 2,
+      want: [
+        ['hv1', 'hv3', 'hv5'],
+        ['hv2', 'hv4'],
+      ],
+    },
     { hosts: ['hv1', 'hv10', 'hv2'], count: 3, want: [['hv1'], ['hv10'], ['hv2']] }, // code-unit order: hv10 < hv2, on every machine
     { hosts: ['a', 'b'], count: 4, want: [['a'], ['b'], [], []] }, // more shards than hosts: empty shards
     { hosts: [], count: 2, want: [[], []] },
@@ -64,11 +71,13 @@ describe('splitHosts with keys (--shard-by)', () => {
         expect(shards).toHaveLength(count);
         assertPartition(shards, hosts);
         const shardOfKey = new Map<string, number>();
-        shards.forEach((s, i) => s.forEach((h) => {
-          const k = keyOf(h);
-          expect(shardOfKey.get(k) ?? i).toBe(i);
-          shardOfKey.set(k, i);
-        }));
+        shards.forEach((s, i) =>
+          s.forEach((h) => {
+            const k = keyOf(h);
+            expect(shardOfKey.get(k) ?? i).toBe(i);
+            shardOfKey.set(k, i);
+          }),
+        );
         expect(splitHosts([...hosts].reverse(), count, keyOf)).toEqual(shards);
       }),
       { numRuns: RUNS },
@@ -128,7 +137,13 @@ describe('shardFromEnv (--shard auto)', () => {
 
 describe('--shard-by keys', () => {
   const vars: Record<string, Record<string, unknown>> = { hv1: { site: 'paris' }, hv2: { site: 'paris' }, hv3: { site: 'lyon' }, hv4: {}, hv5: { site: 7 } };
-  const groups: Record<string, string[]> = { hv1: ['all', 'site_paris'], hv2: ['all', 'site_paris'], hv3: ['all', 'site_lyon', 'site_lyon_b'], hv4: ['all', 'ungrouped'], hv5: ['all', 'site_nice'] };
+  const groups: Record<string, string[]> = {
+    hv1: ['all', 'site_paris'],
+    hv2: ['all', 'site_paris'],
+    hv3: ['all', 'site_lyon', 'site_lyon_b'],
+    hv4: ['all', 'ungrouped'],
+    hv5: ['all', 'site_nice'],
+  };
   const lookup = { vars: (h: string) => vars[h]!, groups: (h: string) => groups[h]! };
 
   it('a host variable: its value is the key', () => {
@@ -143,7 +158,11 @@ describe('--shard-by keys', () => {
 
   it.each([
     ['site', ['hv1', 'hv4'], "--shard-by var:site: 1 host without the variable 'site': hv4"],
-    ['group:site_*', ['hv1', 'hv3', 'hv4'], "--shard-by group:site_*: 1 host in no group matching 'site_*': hv4; 1 host in several groups matching 'site_*': hv3 (site_lyon, site_lyon_b)"],
+    [
+      'group:site_*',
+      ['hv1', 'hv3', 'hv4'],
+      "--shard-by group:site_*: 1 host in no group matching 'site_*': hv4; 1 host in several groups matching 'site_*': hv3 (site_lyon, site_lyon_b)",
+    ],
   ])('%s: a host without a key is an error naming it, never a silent default', (by, hosts, message) => {
     expect(() => shardKeys(hosts, parseShardBy(by), lookup)).toThrow(message);
   });

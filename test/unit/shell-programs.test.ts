@@ -3,10 +3,21 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { shellTemplate } from '../../src/shell/program.js';
-import { DNAT_CHAIN, FWD_CHAIN, HOOK_SCRIPT, LIBVIRT_NFT_FORWARD, LIBVIRT_NFT_TABLE, NFT_CHAIN, NFT_TABLE, RULES_DIR } from '../../src/tasks/port-forward-rules.js';
+import {
+  DNAT_CHAIN,
+  FWD_CHAIN,
+  HOOK_SCRIPT,
+  LIBVIRT_NFT_FORWARD,
+  LIBVIRT_NFT_TABLE,
+  NFT_CHAIN,
+  NFT_TABLE,
+  RULES_DIR,
+} from '../../src/tasks/port-forward-rules.js';
 
 describe('shellTemplate', () => {
-  const fill = shellTemplate('# shellcheck disable=SC2043 # a directive is not sent\nfor w in @@WORDS@@; do printf "<%s>" "$w"; done; printf "<%s>" @@ONE@@ @@N@@x\n');
+  const fill = shellTemplate(
+    '# shellcheck disable=SC2043 # a directive is not sent\nfor w in @@WORDS@@; do printf "<%s>" "$w"; done; printf "<%s>" @@ONE@@ @@N@@x\n',
+  );
   it('puts each value in as exactly one quoted word (a list as one word each), directives left out', () => {
     const script = fill({ WORDS: ["it's", 'a b', '$HOME', ''], ONE: '`id`;\n*', N: 7 });
     expect(script).not.toContain('shellcheck');

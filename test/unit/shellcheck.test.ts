@@ -41,7 +41,9 @@ const files = shellFiles(SRC);
 
 describe('shellcheck', () => {
   it('finds the shell programs under src/', () => {
-    expect(files.map((f) => relative(SRC, f))).toEqual(expect.arrayContaining(['tasks/port-forward-hook.sh', 'run/rollback-arm.sh', 'run/rollback-timer.sh', 'ops/guest-reattach.sh', 'facts/lock-take.sh']));
+    expect(files.map((f) => relative(SRC, f))).toEqual(
+      expect.arrayContaining(['tasks/port-forward-hook.sh', 'run/rollback-arm.sh', 'run/rollback-timer.sh', 'ops/guest-reattach.sh', 'facts/lock-take.sh']),
+    );
   });
 
   it.each(files.map((f) => [relative(SRC, f), f]))('%s has no finding', (_name, file) => {
@@ -54,7 +56,12 @@ describe('shellcheck', () => {
     expect(plan.changes.length).toBeGreaterThan(0);
     const rollback = restoreScript(before, ['mgmt0', 'br0'], ['default'], { ops: changeOps(plan.changes) });
     expect(shellcheck(['-'], rollback)).toBe('');
-    expect(shellcheck(['-'], armScript('k1', '/run/kvmnet/confirm-k1', rollback, { changes: plan.changes }, 60, "task 'mgmt' (migrate: true)", 'kvmnet pid 1 on ctl'))).toBe('');
+    expect(
+      shellcheck(
+        ['-'],
+        armScript('k1', '/run/kvmnet/confirm-k1', rollback, { changes: plan.changes }, 60, "task 'mgmt' (migrate: true)", 'kvmnet pid 1 on ctl'),
+      ),
+    ).toBe('');
     expect(shellcheck(['-'], ['set -e', ...changeLines(plan.changes)].join('\n') + '\n')).toBe('');
   });
 

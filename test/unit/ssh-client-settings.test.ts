@@ -44,9 +44,18 @@ describe('ssh config under inventory variables', () => {
     const r = resolveConnectionVars('hv1.dc2', { ssh_config: file }, where);
     expect(r.diagnostics).toEqual([]);
     expect(r.settings).toMatchObject({
-      host: 'hv1.dc2.mgmt', user: 'ops', port: 2222, identityFiles: [`${home}/.ssh/dc2_ops`], identitiesOnly: true,
-      knownHosts: `${dir}/kh_dc2`, hostKeyChecking: 'accept-new', hostKeyAlias: 'alias-%h', connectTimeoutMs: 4000,
-      keepaliveIntervalMs: 5000, keepaliveCountMax: 2, jump: 'bastion-dc2',
+      host: 'hv1.dc2.mgmt',
+      user: 'ops',
+      port: 2222,
+      identityFiles: [`${home}/.ssh/dc2_ops`],
+      identitiesOnly: true,
+      knownHosts: `${dir}/kh_dc2`,
+      hostKeyChecking: 'accept-new',
+      hostKeyAlias: 'alias-%h',
+      connectTimeoutMs: 4000,
+      keepaliveIntervalMs: 5000,
+      keepaliveCountMax: 2,
+      jump: 'bastion-dc2',
       jumps: [
         // Each bastion by its own entries only (Host hv*.dc2 is not theirs), as ssh dials them.
         { name: 'gw', host: '198.51.100.254', port: 2200, user: userInfo().username, knownHosts: `${dir}/kh_gw`, hostKeyChecking: 'strict' },
@@ -57,19 +66,46 @@ describe('ssh config under inventory variables', () => {
   });
 
   it('inventory variables win, and Match/Host see the inventory host and user', () => {
-    const r = resolveConnectionVars('name-in-inventory', {
-      ssh_config: file, ansible_host: 'hv2.dc2', ansible_user: 'admin', ansible_port: 22, ansible_ssh_private_key_file: '/k/inv',
-      known_hosts: '/kh/inv', host_key_checking: false, connect_timeout: 9, jump: 'other@bastion:2',
-    }, where);
+    const r = resolveConnectionVars(
+      'name-in-inventory',
+      {
+        ssh_config: file,
+        ansible_host: 'hv2.dc2',
+        ansible_user: 'admin',
+        ansible_port: 22,
+        ansible_ssh_private_key_file: '/k/inv',
+        known_hosts: '/kh/inv',
+        host_key_checking: false,
+        connect_timeout: 9,
+        jump: 'other@bastion:2',
+      },
+      where,
+    );
     expect(r.settings).toMatchObject({
-      host: 'hv2.dc2.mgmt', user: 'admin', port: 22, sshKey: '/k/inv', identityFiles: [`${home}/.ssh/dc2_admin`],
-      knownHosts: '/kh/inv', hostKeyChecking: 'off', connectTimeoutMs: 9000, jump: 'other@bastion:2',
+      host: 'hv2.dc2.mgmt',
+      user: 'admin',
+      port: 22,
+      sshKey: '/k/inv',
+      identityFiles: [`${home}/.ssh/dc2_admin`],
+      knownHosts: '/kh/inv',
+      hostKeyChecking: 'off',
+      connectTimeoutMs: 9000,
+      jump: 'other@bastion:2',
     });
     expect(r.settings?.jumps).toBeUndefined();
   });
 
   it('ansible_ssh_common_args / _extra_args: their -o and -J beat the files, lose to the inventory', () => {
-    const r = resolveConnectionVars('hv5.dc2', { ssh_config: file, ansible_user: 'inv', ansible_ssh_common_args: '-o User=args -o Port=2299 -o ProxyJump=gw', ansible_ssh_extra_args: '-o ConnectTimeout=3' }, where);
+    const r = resolveConnectionVars(
+      'hv5.dc2',
+      {
+        ssh_config: file,
+        ansible_user: 'inv',
+        ansible_ssh_common_args: '-o User=args -o Port=2299 -o ProxyJump=gw',
+        ansible_ssh_extra_args: '-o ConnectTimeout=3',
+      },
+      where,
+    );
     expect(r.diagnostics).toEqual([]);
     expect(r.settings).toMatchObject({ host: 'hv5.dc2.mgmt', user: 'inv', port: 2299, connectTimeoutMs: 3000, jump: 'gw' });
     expect(r.settings?.jumps?.map((j) => `${j.user}@${j.host}:${j.port}`)).toEqual([`${userInfo().username}@198.51.100.254:2200`]);

@@ -10,7 +10,22 @@ import { clearSshConfigCache, parseProxyJump, resolveJumpChain, resolveSshHost, 
 const dir = mkdtempSync(join(tmpdir(), 'kvmnet-sshcfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const KEYS = ['hostname', 'user', 'port', 'identityfile', 'identitiesonly', 'identityagent', 'proxyjump', 'userknownhostsfile', 'globalknownhostsfile', 'stricthostkeychecking', 'hostkeyalias', 'connecttimeout', 'serveraliveinterval', 'serveralivecountmax'];
+const KEYS = [
+  'hostname',
+  'user',
+  'port',
+  'identityfile',
+  'identitiesonly',
+  'identityagent',
+  'proxyjump',
+  'userknownhostsfile',
+  'globalknownhostsfile',
+  'stricthostkeychecking',
+  'hostkeyalias',
+  'connecttimeout',
+  'serveraliveinterval',
+  'serveralivecountmax',
+];
 
 function sshG(file: string, host: string, preset: SshPreset = {}): Record<string, string> {
   const args = ['-G', '-F', file];

@@ -5,7 +5,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses, BRIDGED, inHost, kvmnet, labDir, labHost, link, netInfo, resetHost, scratchDir, show, summaryOf, taskEvents, type LabHost } from '../helpers.js';
+import {
+  addresses,
+  BRIDGED,
+  inHost,
+  kvmnet,
+  labDir,
+  labHost,
+  link,
+  netInfo,
+  resetHost,
+  scratchDir,
+  show,
+  summaryOf,
+  taskEvents,
+  type LabHost,
+} from '../helpers.js';
 import { inventoryCopy, knownHostsEntry, startDelayProxy, type DelayProxy } from './support.js';
 
 const HOST: LabHost = 'hv1';

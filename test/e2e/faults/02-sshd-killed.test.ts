@@ -4,7 +4,22 @@
 // The other hosts converge; the exit code is 4.
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses, hostState, inHost, inventory, LAB_HOSTS, link, netInfo, resetHost, resetHosts, show, summaryOf, taskEvents, writePlaybook, type LabHost } from '../helpers.js';
+import {
+  addresses,
+  hostState,
+  inHost,
+  inventory,
+  LAB_HOSTS,
+  link,
+  netInfo,
+  resetHost,
+  resetHosts,
+  show,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type LabHost,
+} from '../helpers.js';
 import { BRIDGED_TASKS, hostPath, killLeftovers, killSshd, restoreLab, spawnKvmnet, unmountVirsh, virshIsReal, waitDuringRun } from './support.js';
 
 const VICTIM: LabHost = 'hv2';
@@ -63,7 +78,10 @@ ${BRIDGED_TASKS.split('\n').slice(2).join('\n')}`,
 
     expect(r.code, show(r)).toBe(4);
     const events = taskEvents(r, VICTIM);
-    expect(events.map((e) => [e.task, e.outcome]), show(r)).toEqual([
+    expect(
+      events.map((e) => [e.task, e.outcome]),
+      show(r),
+    ).toEqual([
       ['bridge br0 with STP', 'changed'],
       ['slow command', 'unreachable'],
     ]);
@@ -96,7 +114,15 @@ case "$*" in
 esac
 exec /tmp/kvmnet-e2e-virsh.real "$@"
 `;
-      await inHost(VICTIM, ['sh', '-c', 'cp /usr/bin/virsh /tmp/kvmnet-e2e-virsh.real && cat > /tmp/kvmnet-e2e-virsh && chmod 755 /tmp/kvmnet-e2e-virsh && mount --bind /tmp/kvmnet-e2e-virsh /usr/bin/virsh'], { input: wrapper });
+      await inHost(
+        VICTIM,
+        [
+          'sh',
+          '-c',
+          'cp /usr/bin/virsh /tmp/kvmnet-e2e-virsh.real && cat > /tmp/kvmnet-e2e-virsh && chmod 755 /tmp/kvmnet-e2e-virsh && mount --bind /tmp/kvmnet-e2e-virsh /usr/bin/virsh',
+        ],
+        { input: wrapper },
+      );
       expect(await virshIsReal(VICTIM)).toBe(false);
     });
 
@@ -110,7 +136,10 @@ exec /tmp/kvmnet-e2e-virsh.real "$@"
       const r = resultOf(await run.done);
       expect(r.code, show(r)).toBe(4);
       const events = taskEvents(r, VICTIM);
-      expect(events.map((e) => e.outcome), show(r)).toEqual(['changed', 'changed', 'changed', 'unreachable']);
+      expect(
+        events.map((e) => e.outcome),
+        show(r),
+      ).toEqual(['changed', 'changed', 'changed', 'unreachable']);
       const last = events[3]!;
       expect(last.task).toBe('libvirt network bridged-network on br0');
       expect(last.message).toMatch(/connection lost while applying/);

@@ -3,7 +3,22 @@
 // other hosts converge. Nothing half-done is left in libvirt once it is back.
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses, BRIDGED, inventory, kvmnet, LAB_HOSTS, labHost, link, netInfo, resetHosts, show, summaryOf, taskEvents, writePlaybook, type LabHost } from '../helpers.js';
+import {
+  addresses,
+  BRIDGED,
+  inventory,
+  kvmnet,
+  LAB_HOSTS,
+  labHost,
+  link,
+  netInfo,
+  resetHosts,
+  show,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type LabHost,
+} from '../helpers.js';
 import { killAndWait, restoreLab } from './support.js';
 
 const VICTIM: LabHost = 'hv3';
@@ -30,7 +45,10 @@ describe('libvirtd stopped on one host', () => {
     expect(r.code, show(r)).toBe(2);
 
     const events = taskEvents(r, VICTIM);
-    expect(events.map((e) => e.outcome), show(r)).toEqual(['changed', 'changed', 'changed', 'failed']);
+    expect(
+      events.map((e) => e.outcome),
+      show(r),
+    ).toEqual(['changed', 'changed', 'changed', 'failed']);
     expect(events[3]!.task).toBe('libvirt network bridged-network on br0');
     expect(events[3]!.message).toMatch(new RegExp(`^libvirtd is not running on ${VICTIM}: \\S`));
     const byHost = Object.fromEntries(summaryOf(r).hosts.map((h) => [h.host, h]));

@@ -4,7 +4,22 @@
 // remote command is killed — no `sleep 600` is left running on the host.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses, BRIDGED, inHost, inventory, kvmnet, LAB_HOSTS, link, netInfo, resetHosts, show, summaryOf, taskEvents, writePlaybook, type LabHost } from '../helpers.js';
+import {
+  addresses,
+  BRIDGED,
+  inHost,
+  inventory,
+  kvmnet,
+  LAB_HOSTS,
+  link,
+  netInfo,
+  resetHosts,
+  show,
+  summaryOf,
+  taskEvents,
+  writePlaybook,
+  type LabHost,
+} from '../helpers.js';
 import { hostProcesses, killLeftovers, sleep, unmountVirsh, virshIsReal } from './support.js';
 
 const VICTIM: LabHost = 'hv1';
@@ -69,7 +84,10 @@ describe('a command that hangs', () => {
     await settle();
     expect(sleepers(), 'processes still running on the host after the run (3 hosts) ended').toEqual([]);
     // Only the hung host: nothing else keeps the run (and its SSH connection) going after the timeout.
-    const alone = await kvmnet(['run', writePlaybook('hang-alone', readFileSync(BRIDGED, 'utf8')), '-i', inventory(), '--limit', VICTIM, '--command-timeout', String(TIMEOUT_S)], { timeoutMs: 150_000 });
+    const alone = await kvmnet(
+      ['run', writePlaybook('hang-alone', readFileSync(BRIDGED, 'utf8')), '-i', inventory(), '--limit', VICTIM, '--command-timeout', String(TIMEOUT_S)],
+      { timeoutMs: 150_000 },
+    );
     expect(alone.code, show(alone)).toBe(2);
     expect(alone.stdout).toMatch(new RegExp(`${VICTIM} \\| gathering facts \\| failed \\| .*command timed out after ${TIMEOUT_S * 1000} ms`));
     await settle();

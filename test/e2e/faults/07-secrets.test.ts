@@ -109,7 +109,11 @@ describe('secrets', () => {
   });
 
   it('in the inventory, with key auth working: run (text with -vv --diff, JSON), inventory --list/--host', async () => {
-    const inv = inventoryCopy(dir, (doc) => Object.assign(doc.all.vars, { ssh_password: SSH_PASSWORD, become: true, become_password: BECOME_PASSWORD }), 'with-passwords.yaml');
+    const inv = inventoryCopy(
+      dir,
+      (doc) => Object.assign(doc.all.vars, { ssh_password: SSH_PASSWORD, become: true, become_password: BECOME_PASSWORD }),
+      'with-passwords.yaml',
+    );
     expect(readFileSync(inv, 'utf8')).toContain('kvmnetE2eSshPw');
 
     // The inventory commands contact no host: they run beside the runs (which take turns, for the host's run lock).
@@ -153,7 +157,9 @@ describe('secrets', () => {
       'LogLevel VERBOSE',
       '',
     ].join('\n');
-    await inHost(HOST, ['sh', '-c', `mkdir -p ${base} && cat > ${base}/sshd_config && /usr/sbin/sshd -f ${base}/sshd_config -E ${pwSshd.log}`], { input: config });
+    await inHost(HOST, ['sh', '-c', `mkdir -p ${base} && cat > ${base}/sshd_config && /usr/sbin/sshd -f ${base}/sshd_config -E ${pwSshd.log}`], {
+      input: config,
+    });
     await waitFor('the password sshd', () => existsSync(hostPath(HOST, pwSshd!.pidFile)), 10_000);
 
     const knownHosts = join(dir, 'known_hosts_pw');
@@ -162,16 +168,25 @@ describe('secrets', () => {
     const inv = inventoryCopy(
       dir,
       (doc) => {
-        Object.assign(doc.all.vars, { ssh_key: stranger.key, ssh_password: SSH_PASSWORD, become: true, become_password: BECOME_PASSWORD, known_hosts: knownHosts });
+        Object.assign(doc.all.vars, {
+          ssh_key: stranger.key,
+          ssh_password: SSH_PASSWORD,
+          become: true,
+          become_password: BECOME_PASSWORD,
+          known_hosts: knownHosts,
+        });
         doc.all.children.lab.hosts[HOST]!.port = PW_PORT;
       },
       'wrong-key.yaml',
     );
 
-    const [text, json] = await watchingProcesses(async () => [
-      await kvmnet(['run', playbook, '-i', inv, '--limit', HOST], { env: NO_AGENT }),
-      await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: NO_AGENT }),
-    ], { hostSession: false });
+    const [text, json] = await watchingProcesses(
+      async () => [
+        await kvmnet(['run', playbook, '-i', inv, '--limit', HOST], { env: NO_AGENT }),
+        await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: NO_AGENT }),
+      ],
+      { hostSession: false },
+    );
     for (const r of [text, json]) {
       expect(r.code, show(r)).toBe(4);
       expectClean(r);
@@ -184,7 +199,11 @@ describe('secrets', () => {
     expectNoSecret('the sshd log of the host', log);
 
     // An explicit key that does not exist: refused before connecting, still no secret in the message.
-    const missing = inventoryCopy(dir, (doc) => Object.assign(doc.all.vars, { ssh_key: join(dir, 'no-such-key'), ssh_password: SSH_PASSWORD, become_password: BECOME_PASSWORD }), 'missing-key.yaml');
+    const missing = inventoryCopy(
+      dir,
+      (doc) => Object.assign(doc.all.vars, { ssh_key: join(dir, 'no-such-key'), ssh_password: SSH_PASSWORD, become_password: BECOME_PASSWORD }),
+      'missing-key.yaml',
+    );
     const r = await kvmnet(['run', playbook, '-i', missing, '--limit', HOST, '--output', 'json'], { env: NO_AGENT });
     expect(r.code, show(r)).toBe(4);
     expect(summaryOf(r).hosts[0]?.error).toMatch(/cannot read ssh key \S+no-such-key/);
@@ -198,11 +217,14 @@ describe('secrets', () => {
     writeFileSync(hostPath(HOST, '/root/.ssh/authorized_keys'), `${authorizedBefore.trimEnd()}\n${locked.pub}\n`);
     const inv = inventoryCopy(dir, (doc) => Object.assign(doc.all.vars, { ssh_key: locked.key }), 'encrypted-key.yaml');
 
-    const [ok, wrong, none] = await watchingProcesses(async () => [
-      await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--check'], { env: { ...NO_AGENT, KVMNET_SSH_PASSPHRASE: PASSPHRASE } }),
-      await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: { ...NO_AGENT, KVMNET_SSH_PASSPHRASE: WRONG_PASSPHRASE } }),
-      await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: NO_AGENT }),
-    ], { hostSession: true });
+    const [ok, wrong, none] = await watchingProcesses(
+      async () => [
+        await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--check'], { env: { ...NO_AGENT, KVMNET_SSH_PASSPHRASE: PASSPHRASE } }),
+        await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: { ...NO_AGENT, KVMNET_SSH_PASSPHRASE: WRONG_PASSPHRASE } }),
+        await kvmnet(['run', playbook, '-i', inv, '--limit', HOST, '--output', 'json'], { env: NO_AGENT }),
+      ],
+      { hostSession: true },
+    );
     expect(ok.code, show(ok)).toBe(0);
     expect(ok.stdout).toMatch(new RegExp(`^${HOST}\\s+: ok=0\\s+changed=4`, 'm'));
     expect(wrong.code, show(wrong)).toBe(4);

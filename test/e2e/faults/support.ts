@@ -90,7 +90,12 @@ function processGroup(pid: number): number | undefined {
 export async function killLeftovers(name: LabHost, match: (p: HostProcess) => boolean): Promise<HostProcess[]> {
   const procs = hostProcesses(name);
   const daemons = new Set([labHost(name).holderPid, labHost(name).sshdPid, labHost(name).libvirtdPid]);
-  const groups = new Set(procs.filter(match).map((p) => processGroup(p.pid)).filter((g) => g !== undefined && g > 1));
+  const groups = new Set(
+    procs
+      .filter(match)
+      .map((p) => processGroup(p.pid))
+      .filter((g) => g !== undefined && g > 1),
+  );
   const victims = procs.filter((p) => groups.has(processGroup(p.pid)) && !daemons.has(p.pid));
   if (victims.length) await killAndWait(victims.map((p) => p.pid));
   return victims;
@@ -104,7 +109,8 @@ export async function killLeftovers(name: LabHost, match: (p: HostProcess) => bo
 export async function killSshd(name: LabHost, opts: { listener: boolean }): Promise<HostProcess[]> {
   const listenerPid = labHost(name).sshdPid;
   const all = hostProcesses(name).filter((p) => p.comm === 'sshd' || p.comm === 'sshd-session');
-  if (opts.listener && !all.some((p) => p.pid === listenerPid)) throw new Error(`${name}: lab.json's sshd ${listenerPid} is not an sshd of this host: ${JSON.stringify(all)}`);
+  if (opts.listener && !all.some((p) => p.pid === listenerPid))
+    throw new Error(`${name}: lab.json's sshd ${listenerPid} is not an sshd of this host: ${JSON.stringify(all)}`);
   const victims = all.filter((p) => opts.listener || p.pid !== listenerPid);
   await killAndWait(victims.map((p) => p.pid));
   return victims;

@@ -25,7 +25,9 @@ const playbook = [
   ...Array.from({ length: STEPS }, (_, i) => [
     `    - name: step ${i + 1}`,
     '      command: { cmd: "n={{ inventory_hostname }}; n=${n#hv}; sleep $((n * 3 / 100)).$((n * 3 % 100 / 10))$((n * 3 % 10))" }',
-    ...(i === 1 ? ['    - name: planted failure', '      command: { cmd: "echo planted on purpose >&2; false" }', "      when: inventory_hostname == 'hv7'"] : []),
+    ...(i === 1
+      ? ['    - name: planted failure', '      command: { cmd: "echo planted on purpose >&2; false" }', "      when: inventory_hostname == 'hv7'"]
+      : []),
   ]).flat(),
 ].join('\n');
 
@@ -89,7 +91,10 @@ describe(`the live view on ${HOSTS} hosts in a 110×24 terminal`, () => {
     let resizedAt: number | undefined;
     let failureSeenAt: number | undefined;
     while (Date.now() - t0 < 120_000) {
-      const [rows, columns, history] = tmux('display-message', '-p', '-t', 'live', '#{pane_height} #{pane_width} #{history_size}').trim().split(' ').map(Number);
+      const [rows, columns, history] = tmux('display-message', '-p', '-t', 'live', '#{pane_height} #{pane_width} #{history_size}')
+        .trim()
+        .split(' ')
+        .map(Number);
       const lines = tmux('capture-pane', '-p', '-t', 'live').replace(/\n$/, '').split('\n');
       const c: Capture = { ms: Date.now() - t0, rows: rows!, columns: columns!, history: history!, lines };
       captures.push(c);

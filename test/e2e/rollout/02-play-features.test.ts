@@ -203,7 +203,8 @@ ${[1, 2, 3]
       expect(free.r.code, show(free.r)).toBe(0);
 
       const clock = stepClock(LINEAR);
-      for (const n of [1, 2]) expect(clock.get(n)!.lastEnd, `linear: step ${n} ended everywhere before step ${n + 1} started anywhere`).toBeLessThan(clock.get(n + 1)!.firstStart);
+      for (const n of [1, 2])
+        expect(clock.get(n)!.lastEnd, `linear: step ${n} ended everywhere before step ${n + 1} started anywhere`).toBeLessThan(clock.get(n + 1)!.firstStart);
       // The event stream says the same: all of step N, then all of step N+1.
       expect(linear.tasks.map((t) => t.task)).toEqual(['step 1', 'step 1', 'step 1', 'step 2', 'step 2', 'step 2', 'step 3', 'step 3', 'step 3']);
 
@@ -268,13 +269,19 @@ ${[1, 2, 3]
       const pb = playbook();
       const inv = nowhere();
       const list = (extra: string[]) => kvmnet(['run', pb, '-i', inv, ...extra], { timeoutMs: 60_000 });
-      const [hosts, tasks, limited] = await Promise.all([list(['--list-hosts']), list(['--list-tasks']), list(['--list-hosts', '--list-tasks', '--limit', 'far'])]);
+      const [hosts, tasks, limited] = await Promise.all([
+        list(['--list-hosts']),
+        list(['--list-tasks']),
+        list(['--list-hosts', '--list-tasks', '--limit', 'far']),
+      ]);
       expect(hosts.code, show(hosts)).toBe(0);
       expect(hosts.stdout).toBe('play: tagged (2 hosts)\n  counted\n  far\n');
       expect(tasks.code, show(tasks)).toBe(0);
       expect(tasks.stdout).toBe('play: tagged (2 hosts)\n  bridge  tags=[bridge]\n  always marker  tags=[always]\n  untagged port\n');
       expect(limited.code, show(limited)).toBe(0);
-      expect(limited.stdout).toMatch(/^play: tagged \(1 hosts?\)\n {2}far\n {2}bridge {2}tags=\[bridge\]\n {2}always marker {2}tags=\[always\]\n {2}untagged port\n$/);
+      expect(limited.stdout).toMatch(
+        /^play: tagged \(1 hosts?\)\n {2}far\n {2}bridge {2}tags=\[bridge\]\n {2}always marker {2}tags=\[always\]\n {2}untagged port\n$/,
+      );
       expect(accepted, 'connections to the listening host').toBe(0);
 
       // The control: a real run does connect (and finds no SSH server there).
@@ -287,15 +294,24 @@ ${[1, 2, 3]
       const pb = playbook();
       const inv = nowhere();
       const cases: Array<[string[], string[]]> = [
-        [['--tags', 'bridge'], ['bridge', 'always marker']],
-        [['--tags', 'never'], ['always marker', 'debug address']],
+        [
+          ['--tags', 'bridge'],
+          ['bridge', 'always marker'],
+        ],
+        [
+          ['--tags', 'never'],
+          ['always marker', 'debug address'],
+        ],
         [['--tags', 'debug', '--skip-tags', 'always'], ['debug address']],
         [['--skip-tags', 'bridge,always'], ['untagged port']],
       ];
       const results = await Promise.all(cases.map(([flags]) => kvmnet(['run', pb, '-i', inv, '--list-tasks', ...flags], { timeoutMs: 60_000 })));
       results.forEach((r, i) => {
         expect(r.code, show(r)).toBe(0);
-        const names = r.stdout.split('\n').filter((l) => l.startsWith('  ')).map((l) => l.trim().split('  tags=')[0]);
+        const names = r.stdout
+          .split('\n')
+          .filter((l) => l.startsWith('  '))
+          .map((l) => l.trim().split('  tags=')[0]);
         expect(names, cases[i]![0].join(' ')).toEqual(cases[i]![1]);
       });
 

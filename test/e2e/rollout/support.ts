@@ -8,7 +8,20 @@ import { expect } from 'vitest';
 import YAML from 'yaml';
 import { labPaths } from '../../../src/lab/index.js';
 import type { Result } from '../exec.js';
-import { inHost, inventory, jsonEvents, kvmnet, labDir, labHost, labState, resetHost, scratchDir, show, waitFor as sharedWaitFor, type LabHost } from '../helpers.js';
+import {
+  inHost,
+  inventory,
+  jsonEvents,
+  kvmnet,
+  labDir,
+  labHost,
+  labState,
+  resetHost,
+  scratchDir,
+  show,
+  waitFor as sharedWaitFor,
+  type LabHost,
+} from '../helpers.js';
 
 export { sleep } from '../helpers.js';
 
@@ -146,9 +159,13 @@ export async function resetFleet(names: readonly LabHost[], files: readonly stri
         st = await quickReset(name, []);
       }
       const address = `${labHost(name).address}/24`;
-      const global = (dev: string) => (st.addrs.find((x) => x.ifname === dev)?.addr_info ?? []).filter((x) => x.scope === 'global').map((x) => `${x.local}/${x.prefixlen}`);
+      const global = (dev: string) =>
+        (st.addrs.find((x) => x.ifname === dev)?.addr_info ?? []).filter((x) => x.scope === 'global').map((x) => `${x.local}/${x.prefixlen}`);
       expect(st.nets, `${name}: libvirt networks`).toBe(FRESH_NETS);
-      expect(st.links.map((x) => [x.ifname, x.master ?? null, x.ifname === 'lo' || x.ifname === 'mgmt0' ? true : x.flags.includes('UP')]).sort(), `${name}: links`).toEqual(
+      expect(
+        st.links.map((x) => [x.ifname, x.master ?? null, x.ifname === 'lo' || x.ifname === 'mgmt0' ? true : x.flags.includes('UP')]).sort(),
+        `${name}: links`,
+      ).toEqual(
         [
           ['eth1', null, false],
           ['eth2', null, false],
@@ -158,7 +175,10 @@ export async function resetFleet(names: readonly LabHost[], files: readonly stri
       );
       expect(global('mgmt0'), `${name}: mgmt0 addresses`).toEqual([address]);
       expect([...global('eth1'), ...global('eth2')], `${name}: eth1/eth2 addresses`).toEqual([]);
-      expect(st.routes.map((x) => [x.gateway, x.dev]), `${name}: default route`).toEqual([[labState().subnet.gateway, 'mgmt0']]);
+      expect(
+        st.routes.map((x) => [x.gateway, x.dev]),
+        `${name}: default route`,
+      ).toEqual([[labState().subnet.gateway, 'mgmt0']]);
     }),
   );
 }
@@ -216,13 +236,26 @@ export interface TaskEventJson {
 }
 
 export interface SummaryJson {
-  hosts: Array<{ host: string; ok: number; changed: number; failed: number; skipped: number; unreachable: number; rolled_back: number; error?: string; batch?: number }>;
+  hosts: Array<{
+    host: string;
+    ok: number;
+    changed: number;
+    failed: number;
+    skipped: number;
+    unreachable: number;
+    rolled_back: number;
+    error?: string;
+    batch?: number;
+  }>;
   notTouched: string[];
   check: boolean;
 }
 
 /** `kvmnet run … --output json`, parsed: every event, the task events, the summary. */
-export async function runJson(args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<{ r: Result; events: Array<Record<string, unknown>>; tasks: TaskEventJson[]; summary: SummaryJson }> {
+export async function runJson(
+  args: readonly string[],
+  opts: { timeoutMs?: number } = {},
+): Promise<{ r: Result; events: Array<Record<string, unknown>>; tasks: TaskEventJson[]; summary: SummaryJson }> {
   const r = await kvmnet(['run', ...args, '--output', 'json'], { timeoutMs: opts.timeoutMs ?? 150_000 });
   const events = jsonEvents(r.stdout);
   const summary = events.find((e) => e.event === 'summary') as unknown as SummaryJson | undefined;
@@ -232,7 +265,6 @@ export async function runJson(args: readonly string[], opts: { timeoutMs?: numbe
 
 /** `[host, task, outcome]` of task events, in output order. */
 export const outcomes = (tasks: TaskEventJson[]): Array<[string, string, string]> => tasks.map((t) => [t.host, t.task, t.outcome]);
-
 
 /** waitFor with a longer default: rollout tests wait on whole fleets. */
 export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000, intervalMs = 50): Promise<NonNullable<T>> {

@@ -102,7 +102,10 @@ describe.concurrent('changes on the SSH path, guarded by commit-confirmed', () =
     onTestFinished(() => resetFleet(CUT));
     // The same cut on two hosts at once, one reported as JSON, one as text (the recap a person reads).
     const started = Date.now();
-    const [json, text] = await Promise.all([runJson([playbook, '-i', inv, '--limit', JSON_HOST]), kvmnet(['run', playbook, '-i', inv, '--limit', TEXT_HOST], { timeoutMs: 150_000 })]);
+    const [json, text] = await Promise.all([
+      runJson([playbook, '-i', inv, '--limit', JSON_HOST]),
+      kvmnet(['run', playbook, '-i', inv, '--limit', TEXT_HOST], { timeoutMs: 150_000 }),
+    ]);
     const elapsed = Date.now() - started;
 
     expect(json.r.code, show(json.r)).toBe(2);
@@ -110,7 +113,9 @@ describe.concurrent('changes on the SSH path, guarded by commit-confirmed', () =
       [JSON_HOST, 'bridge brm, down', 'changed'],
       [JSON_HOST, 'mgmt0 into brm, forced', 'rolled_back'],
     ]);
-    expect(json.tasks[1]!.message).toMatch(/^the change cut hv5 off \(no new SSH connection was possible\); the rollback timer restored it after 10 s and the host is reachable again/);
+    expect(json.tasks[1]!.message).toMatch(
+      /^the change cut hv5 off \(no new SSH connection was possible\); the rollback timer restored it after 10 s and the host is reachable again/,
+    );
     expect(json.summary.hosts).toMatchObject([{ host: JSON_HOST, changed: 1, failed: 0, unreachable: 0, rolled_back: 1 }]);
 
     expect(text.code, show(text)).toBe(2);
@@ -131,7 +136,9 @@ describe.concurrent('changes on the SSH path, guarded by commit-confirmed', () =
     }
   });
 
-  it('confirm: true on a harmless change is confirmed and disarmed: reported changed, and the address is still there after the timeout', async ({ onTestFinished }) => {
+  it('confirm: true on a harmless change is confirmed and disarmed: reported changed, and the address is still there after the timeout', async ({
+    onTestFinished,
+  }) => {
     const H = CONFIRM;
     onTestFinished(() => resetFleet([H]));
     const playbook = writePlaybook(

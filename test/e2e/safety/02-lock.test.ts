@@ -5,7 +5,21 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { link, show, writePlaybook } from '../helpers.js';
-import { fleetInventory, growLab, hostPath, hostProcesses, hv, killHostProcesses, markerLines, outcomes, removeHostFiles, resetFleet, runJson, sleep, waitFor } from '../rollout/support.js';
+import {
+  fleetInventory,
+  growLab,
+  hostPath,
+  hostProcesses,
+  hv,
+  killHostProcesses,
+  markerLines,
+  outcomes,
+  removeHostFiles,
+  resetFleet,
+  runJson,
+  sleep,
+  waitFor,
+} from '../rollout/support.js';
 import { spawnKvmnet } from '../exec.js';
 
 describe('two runs against one host', () => {
@@ -66,7 +80,9 @@ describe('two runs against one host', () => {
 
     expect(locked.r.code, show(locked.r)).toBe(2);
     expect(outcomes(locked.tasks)).toEqual([[H, 'gathering facts', 'failed']]);
-    expect(locked.tasks[0]!.message).toMatch(new RegExp(`^${H} is locked by another run: kvmnet pid ${first.pid} on \\S+ \\(\\S+\\) since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z`));
+    expect(locked.tasks[0]!.message).toMatch(
+      new RegExp(`^${H} is locked by another run: kvmnet pid ${first.pid} on \\S+ \\(\\S+\\) since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z`),
+    );
     expect(locked.summary.hosts).toMatchObject([{ host: H, ok: 0, changed: 0, failed: 1 }]);
     expect(done.code, show(done)).toBe(0);
     // Nothing of the second run on the host; the first run's work complete.

@@ -58,22 +58,53 @@ describe('no host lost: refused cuts (nothing changes on the SSH path)', () => {
   afterAll(() => resetFleet([H]));
 
   it.each([
-    ['ensure_port: the SSH NIC into a bridge without migrate', `    - ensure_bridge: { name: brm }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0 }\n`, /mgmt0 carries this SSH session/],
-    ['ensure_ip: removing the session address', `    - name: cut\n      ensure_ip: { dev: mgmt0, address: "{{ mgmt_cidr }}", state: absent }\n`, /is the address this SSH session uses/],
-    ['ensure_ip: exclusive another address on the SSH NIC', `    - name: cut\n      ensure_ip: { dev: mgmt0, address: 198.19.255.1/24, exclusive: true }\n`, /is the address this SSH session uses/],
-    ['ensure_bridge: deleting the bridge that carries SSH (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, state: absent }\n`, /carries this SSH session/],
-    ['ensure_bridge: taking the SSH bridge down (after a migration)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n`, /^refused: this change takes down brm, and the SSH session runs over brm, mgmt0/],
-    ['ensure_port: a later task undoing the migration', `${MIGRATE}    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, state: absent }\n`, /^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0/],
+    [
+      'ensure_port: the SSH NIC into a bridge without migrate',
+      `    - ensure_bridge: { name: brm }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0 }\n`,
+      /mgmt0 carries this SSH session/,
+    ],
+    [
+      'ensure_ip: removing the session address',
+      `    - name: cut\n      ensure_ip: { dev: mgmt0, address: "{{ mgmt_cidr }}", state: absent }\n`,
+      /is the address this SSH session uses/,
+    ],
+    [
+      'ensure_ip: exclusive another address on the SSH NIC',
+      `    - name: cut\n      ensure_ip: { dev: mgmt0, address: 198.19.255.1/24, exclusive: true }\n`,
+      /is the address this SSH session uses/,
+    ],
+    [
+      'ensure_bridge: deleting the bridge that carries SSH (after a migration)',
+      `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, state: absent }\n`,
+      /carries this SSH session/,
+    ],
+    [
+      'ensure_bridge: taking the SSH bridge down (after a migration)',
+      `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n`,
+      /^refused: this change takes down brm, and the SSH session runs over brm, mgmt0/,
+    ],
+    [
+      'ensure_port: a later task undoing the migration',
+      `${MIGRATE}    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, state: absent }\n`,
+      /^refused: this change re-parents mgmt0, and the SSH session runs over brm, mgmt0/,
+    ],
     [
       'ensure_libvirt_net: a NAT network on the management subnet (libvirt refuses to start it)',
       `    - name: cut\n      ensure_libvirt_net: { name: kvmcut, forward: nat, bridge: { name: virbrcut }, ip: { address: "{{ mgmt_net_ip }}", prefix: 24 } }\n`,
       /Network is already in use by interface mgmt0/,
     ],
-    ['ensure_bridge: STP on the SSH bridge (bridge settings on the path need confirm: STP can stop forwarding for 2 × forward delay)', `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`, /^refused: this change reconfigures brm/],
+    [
+      'ensure_bridge: STP on the SSH bridge (bridge settings on the path need confirm: STP can stop forwarding for 2 × forward delay)',
+      `${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, stp: true }\n`,
+      /^refused: this change reconfigures brm/,
+    ],
   ])('%s', async (name, tasks, why) => {
     // Sequential tests: the global onTestFinished belongs to this one.
     onTestFinished(() => resetFleet([H]));
-    const playbook = writePlaybook('refused', `- hosts: lab\n  vars: { mgmt_cidr: "${labHost(H).address}/24", mgmt_net_ip: "${labState().subnet.base}.250" }\n  tasks:\n${tasks}`);
+    const playbook = writePlaybook(
+      'refused',
+      `- hosts: lab\n  vars: { mgmt_cidr: "${labHost(H).address}/24", mgmt_net_ip: "${labState().subnet.base}.250" }\n  tasks:\n${tasks}`,
+    );
     const { r, tasks: events } = await runJson([playbook, '-i', inv, '--limit', H]);
     expect(r.code, show(r)).toBe(2);
     const cut = events.find((e) => e.task === 'cut');
@@ -117,10 +148,21 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     rolledBack(ctx, 'command: ip link set mgmt0 down', hv(2), `  tasks:\n    - name: cut\n      command: { cmd: "ip link set mgmt0 down" }\n`));
 
   it('command under play confirm: true: the session address flushed', (ctx) =>
-    rolledBack(ctx, 'command + confirm: ip address flush dev mgmt0', hv(3), `  confirm: true\n  tasks:\n    - name: cut\n      command: { cmd: "ip address flush dev mgmt0 scope global" }\n`));
+    rolledBack(
+      ctx,
+      'command + confirm: ip address flush dev mgmt0',
+      hv(3),
+      `  confirm: true\n  tasks:\n    - name: cut\n      command: { cmd: "ip address flush dev mgmt0 scope global" }\n`,
+    ));
 
   it('task confirm: true: the bridge that carries SSH after a migration taken down', (ctx) =>
-    rolledBack(ctx, 'ensure_bridge up: false on the SSH bridge, task confirm: true', hv(4), `  tasks:\n${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n      confirm: true\n`, 'brm'));
+    rolledBack(
+      ctx,
+      'ensure_bridge up: false on the SSH bridge, task confirm: true',
+      hv(4),
+      `  tasks:\n${MIGRATE}    - name: cut\n      ensure_bridge: { name: brm, up: false }\n      confirm: true\n`,
+      'brm',
+    ));
 
   it('the controller killed (-9) in the middle of a guarded change: the host restores itself, the next run says so', async ({ onTestFinished }) => {
     const H = hv(5);
@@ -128,15 +170,23 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
       writeFileSync(hostPath(H, `${ROLLBACK_LOG}.reported`), '');
       await resetFleet([H]);
     });
-    const playbook = writePlaybook('kill9', `- hosts: lab\n  confirm_timeout: 10\n  tasks:\n    - name: cut\n      command: { cmd: "ip link set mgmt0 down; sleep 30" }\n`);
+    const playbook = writePlaybook(
+      'kill9',
+      `- hosts: lab\n  confirm_timeout: 10\n  tasks:\n    - name: cut\n      command: { cmd: "ip link set mgmt0 down; sleep 30" }\n`,
+    );
     const started = Date.now();
     // The command's timeout bounds how long the host's timer waits for it to end (it never does here).
     const run = spawnKvmnet(['run', playbook, '-i', inv, '--limit', H, '--output', 'json', '--command-timeout', '15'], { timeoutMs: 120_000 });
     // Armed and cut (mgmt0 is down): kill the controller.
-    await waitFor('the guarded command to cut mgmt0', async () => {
-      const l = await link(H, 'mgmt0');
-      return (l && !l.flags.includes('UP')) || undefined;
-    }, 60_000, 100);
+    await waitFor(
+      'the guarded command to cut mgmt0',
+      async () => {
+        const l = await link(H, 'mgmt0');
+        return (l && !l.flags.includes('UP')) || undefined;
+      },
+      60_000,
+      100,
+    );
     run.child.kill('SIGKILL');
     await run.done;
     // Nobody is left to confirm or roll back but the host's own timer.
@@ -144,11 +194,27 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     const recoveredMs = Date.now() - started;
     await expectIntact(inv, H);
     // The next run reports the rollback that fired, when and why.
-    const next = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'), '-i', inv, '--limit', H]);
+    const next = await runJson([
+      writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'),
+      '-i',
+      inv,
+      '--limit',
+      H,
+    ]);
     expect(next.r.code, show(next.r)).toBe(0);
-    expect(next.r.stderr + next.r.stdout).toMatch(new RegExp(`${H}: a rollback timer fired at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(\\w+\\): command task 'cut' by kvmnet pid \\d+ .*restored after \\d+ s without confirmation`));
+    expect(next.r.stderr + next.r.stdout).toMatch(
+      new RegExp(
+        `${H}: a rollback timer fired at \\d{4}-\\d\\d-\\d\\dT[\\d:]+Z \\(\\w+\\): command task 'cut' by kvmnet pid \\d+ .*restored after \\d+ s without confirmation`,
+      ),
+    );
     // ... once: the record is acknowledged.
-    const again = await runJson([writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'), '-i', inv, '--limit', H]);
+    const again = await runJson([
+      writePlaybook('noop', '- hosts: lab\n  tasks:\n    - ensure_bridge: { name: brnone, state: absent }\n'),
+      '-i',
+      inv,
+      '--limit',
+      H,
+    ]);
     expect(again.r.stderr + again.r.stdout).not.toMatch(/a rollback timer fired/);
     record({ name: 'controller kill -9 during a guarded command', host: H, ended: 'rolled_back', recoveredMs, reachable: true });
   });
@@ -167,10 +233,27 @@ describe.concurrent('no host lost: cuts that are applied, and rolled back by the
     });
     const started = Date.now();
     // 200 ms each way makes the SSH handshake take seconds: too short a confirm_timeout is refused first.
-    const tooShort = await runJson([writePlaybook('slow-short', `- hosts: lab\n  confirm_timeout: 8\n  tasks:\n    - ensure_bridge: { name: brm, up: false }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, force: true }\n`), '-i', slowInv, '--limit', H], { timeoutMs: 170_000 });
-    expect(tooShort.tasks.find((t) => t.task === 'cut')?.message, show(tooShort.r)).toMatch(/^confirm_timeout 8 s leaves 3\.3 s for the confirming SSH connection, and it needs at least \d+\.\d s here \(connecting took \d+\.\d\d s\): set confirm_timeout to \d+ or more; nothing was changed/);
+    const tooShort = await runJson(
+      [
+        writePlaybook(
+          'slow-short',
+          `- hosts: lab\n  confirm_timeout: 8\n  tasks:\n    - ensure_bridge: { name: brm, up: false }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, force: true }\n`,
+        ),
+        '-i',
+        slowInv,
+        '--limit',
+        H,
+      ],
+      { timeoutMs: 170_000 },
+    );
+    expect(tooShort.tasks.find((t) => t.task === 'cut')?.message, show(tooShort.r)).toMatch(
+      /^confirm_timeout 8 s leaves 3\.3 s for the confirming SSH connection, and it needs at least \d+\.\d s here \(connecting took \d+\.\d\d s\): set confirm_timeout to \d+ or more; nothing was changed/,
+    );
     expect((await link(H, 'mgmt0'))?.master).toBeUndefined();
-    const cutBook = writePlaybook('slow-cut', `- hosts: lab\n  confirm_timeout: 40\n  tasks:\n    - ensure_bridge: { name: brm, up: false }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, force: true }\n`);
+    const cutBook = writePlaybook(
+      'slow-cut',
+      `- hosts: lab\n  confirm_timeout: 40\n  tasks:\n    - ensure_bridge: { name: brm, up: false }\n    - name: cut\n      ensure_port: { bridge: brm, interface: mgmt0, force: true }\n`,
+    );
     const cut = await runJson([cutBook, '-i', slowInv, '--limit', H], { timeoutMs: 170_000 });
     expect(cut.r.code, show(cut.r)).toBe(2);
     expect(outcomes(cut.tasks).at(-1), show(cut.r)).toEqual([H, 'cut', 'rolled_back']);

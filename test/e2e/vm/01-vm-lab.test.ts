@@ -133,7 +133,8 @@ describe.skipIf(!enabled)('VM lab: real kernel, lab switch', () => {
       `ip address add ${addr20} dev bond0.20; ip address add ${addr30} dev bond0.30; ip link set bond0.20 up; ip link set bond0.30 up`;
     await sh('hv1', vlans('198.19.220.1/24', '198.19.230.1/24'));
     await sh('hv2', vlans('198.19.220.2/24', '198.19.230.2/24'));
-    const rx = async () => Object.fromEntries(await Promise.all([20, 30].map(async (v) => [v, (await linkJson('hv2', `bond0.${v}`, true)).stats64!.rx.packets] as const)));
+    const rx = async () =>
+      Object.fromEntries(await Promise.all([20, 30].map(async (v) => [v, (await linkJson('hv2', `bond0.${v}`, true)).stats64!.rx.packets] as const)));
 
     const before = await rx();
     const ping20 = await sh('hv1', 'busybox ping -c 3 -W 2 198.19.220.2', { check: false });

@@ -151,7 +151,14 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     const switchMac = (await sh('sw', 'cat /sys/class/net/bond1/address')).stdout.trim();
     const json = JSON.parse(facts.stdout.trim().split('\n')[0]!) as { facts?: Record<string, unknown> } & Record<string, unknown>;
     const f = (json.facts ?? json) as { bonds: Array<Record<string, unknown>>; vlans: Array<Record<string, unknown>> };
-    expect(f.bonds).toEqual([expect.objectContaining({ name: 'bond0', mode: '802.3ad', partner: switchMac, members: [expect.objectContaining({ name: 'eth1', mii: 'UP' }), expect.objectContaining({ name: 'eth2', mii: 'UP' })] })]);
+    expect(f.bonds).toEqual([
+      expect.objectContaining({
+        name: 'bond0',
+        mode: '802.3ad',
+        partner: switchMac,
+        members: [expect.objectContaining({ name: 'eth1', mii: 'UP' }), expect.objectContaining({ name: 'eth2', mii: 'UP' })],
+      }),
+    ]);
     expect(f.vlans.map((v) => [v.name, v.parent, v.id])).toEqual([
       ['bond0.10', 'bond0', 10],
       ['bond0.20', 'bond0', 20],
@@ -175,7 +182,11 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     expect(l.bond0!.linkinfo!.info_data).toMatchObject({ mode: 'active-backup', primary: 'eth2' });
     expect([l.eth1!.master, l.eth2!.master]).toEqual(['bond0', 'bond0']);
     expect(l['bond0.10']?.link).toBe('bond0');
-    await waitFor('eth2 active', async () => ((await sh('hv1', 'cat /proc/net/bonding/bond0')).stdout.includes('Currently Active Slave: eth2') ? true : undefined), 20_000);
+    await waitFor(
+      'eth2 active',
+      async () => ((await sh('hv1', 'cat /proc/net/bonding/bond0')).stdout.includes('Currently Active Slave: eth2') ? true : undefined),
+      20_000,
+    );
     expect(recap(await run('mode-again', [changed]))).toEqual([1, 0, 0]);
   });
 
@@ -191,7 +202,11 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
   });
 
   it('state: absent removes the VLANs and the bond; again: nothing to do', async () => {
-    const absent = ['ensure_vlan: { parent: bond0, id: 10, state: absent }', 'ensure_vlan: { parent: bond0, id: 20, state: absent }', 'ensure_bond: { name: bond0, state: absent }'];
+    const absent = [
+      'ensure_vlan: { parent: bond0, id: 10, state: absent }',
+      'ensure_vlan: { parent: bond0, id: 20, state: absent }',
+      'ensure_bond: { name: bond0, state: absent }',
+    ];
     const r = await run('absent', absent);
     expect(r.code, show(r)).toBe(0);
     expect(recap(r)).toEqual([0, 3, 0]);
@@ -203,14 +218,25 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
   });
 
   it('a VLAN-aware bridge on eth3 (a switch trunk): port VLAN sets compared with bridge -j vlan show', async () => {
-    const tasks = ['ensure_bridge: { name: brt, vlan_filtering: true }', 'ensure_port: { bridge: brt, interface: eth3, vlans: [30, "200-202"], pvid: 99, untagged: [99] }'];
+    const tasks = [
+      'ensure_bridge: { name: brt, vlan_filtering: true }',
+      'ensure_port: { bridge: brt, interface: eth3, vlans: [30, "200-202"], pvid: 99, untagged: [99] }',
+    ];
     const r = await run('vlan-bridge', tasks);
     expect(r.code, show(r)).toBe(0);
     const l = await links();
     expect(l.brt!.linkinfo!.info_data).toMatchObject({ vlan_filtering: 1 });
     expect(l.eth3!.master).toBe('brt');
-    const table = JSON.parse((await sh('hv1', 'bridge -j vlan show dev eth3')).stdout) as Array<{ ifname: string; vlans: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }> }>;
-    const ids = table[0]!.vlans.flatMap((v) => Array.from({ length: (v.vlanEnd ?? v.vlan) - v.vlan + 1 }, (_, k) => `${v.vlan + k}${v.flags?.includes('PVID') ? ' PVID' : ''}${v.flags?.includes('Egress Untagged') ? ' untagged' : ''}`));
+    const table = JSON.parse((await sh('hv1', 'bridge -j vlan show dev eth3')).stdout) as Array<{
+      ifname: string;
+      vlans: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }>;
+    }>;
+    const ids = table[0]!.vlans.flatMap((v) =>
+      Array.from(
+        { length: (v.vlanEnd ?? v.vlan) - v.vlan + 1 },
+        (_, k) => `${v.vlan + k}${v.flags?.includes('PVID') ? ' PVID' : ''}${v.flags?.includes('Egress Untagged') ? ' untagged' : ''}`,
+      ),
+    );
     expect(ids).toEqual(['30', '99 PVID untagged', '200', '201', '202']);
     const again = await run('vlan-bridge-again', tasks);
     expect(recap(again)).toEqual([2, 0, 0]);
@@ -225,14 +251,29 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     const tasks = [BOND.replace(' }', ', persist: networkd }'), 'ensure_vlan: { parent: bond0, id: 10, persist: networkd }'];
     const r = await run('persist', tasks);
     expect(r.code, show(r)).toBe(0);
-    const files = (await sh('hv1', 'cd /etc/systemd/network && for f in 10-kvmnet-*; do [ -f "$f" ] && echo "$f"; done; ls 10-kvmnet-bond0.network.d')).stdout.trim().split('\n');
-    expect(files).toEqual(['10-kvmnet-bond0.10.netdev', '10-kvmnet-bond0.10.network', '10-kvmnet-bond0.netdev', '10-kvmnet-bond0.network', '10-kvmnet-eth1.network', '10-kvmnet-eth2.network', 'vlan-bond0.10.conf']);
-    expect((await sh('hv1', 'cat /etc/systemd/network/10-kvmnet-bond0.netdev')).stdout).toContain('[Bond]\nMode=802.3ad\nMIIMonitorSec=100ms\nLACPTransmitRate=fast\nTransmitHashPolicy=layer3+4\n');
+    const files = (await sh('hv1', 'cd /etc/systemd/network && for f in 10-kvmnet-*; do [ -f "$f" ] && echo "$f"; done; ls 10-kvmnet-bond0.network.d')).stdout
+      .trim()
+      .split('\n');
+    expect(files).toEqual([
+      '10-kvmnet-bond0.10.netdev',
+      '10-kvmnet-bond0.10.network',
+      '10-kvmnet-bond0.netdev',
+      '10-kvmnet-bond0.network',
+      '10-kvmnet-eth1.network',
+      '10-kvmnet-eth2.network',
+      'vlan-bond0.10.conf',
+    ]);
+    expect((await sh('hv1', 'cat /etc/systemd/network/10-kvmnet-bond0.netdev')).stdout).toContain(
+      '[Bond]\nMode=802.3ad\nMIIMonitorSec=100ms\nLACPTransmitRate=fast\nTransmitHashPolicy=layer3+4\n',
+    );
     expect(recap(await run('persist-again', tasks))).toEqual([2, 0, 0]);
     const facts = await kvmnet(['facts', '-i', inventory, '--limit', 'hv1', '--output', 'json'], { timeoutMs: 120_000 });
     const drift = (JSON.parse(facts.stdout.trim().split('\n')[0]!) as { persistence_drift: string[] }).persistence_drift;
     expect(drift.filter((d) => /bond|VLAN|eth[12]/.test(d))).toEqual([]);
-    const gone = await run('persist-absent', ['ensure_vlan: { parent: bond0, id: 10, state: absent, persist: networkd }', 'ensure_bond: { name: bond0, state: absent, persist: networkd }']);
+    const gone = await run('persist-absent', [
+      'ensure_vlan: { parent: bond0, id: 10, state: absent, persist: networkd }',
+      'ensure_bond: { name: bond0, state: absent, persist: networkd }',
+    ]);
     expect(gone.code, show(gone)).toBe(0);
     expect((await sh('hv1', 'ls /etc/systemd/network | grep -c kvmnet', false)).stdout.trim()).toBe('0');
   });
@@ -326,17 +367,37 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       // that is after LACP came and went is the kernel's choice. With one cable in, it is eth1's.
       await labVmLink(state, 'hv1', 'eth2', 'down');
       // What the earlier tests left: the shipped playbook's networks, bridges, VLANs and bond.
-      await sh('hv1', 'for n in vlan100 vlan200; do virsh -q net-destroy $n; virsh -q net-undefine $n; done >/dev/null 2>&1; for l in br100 br200 bond0; do ip link del $l 2>/dev/null; done; ' + `ip link set eth1 up; ip address add ${bondAddr}/24 dev eth1`);
+      await sh(
+        'hv1',
+        'for n in vlan100 vlan200; do virsh -q net-destroy $n; virsh -q net-undefine $n; done >/dev/null 2>&1; for l in br100 br200 bond0; do ip link del $l 2>/dev/null; done; ' +
+          `ip link set eth1 up; ip address add ${bondAddr}/24 dev eth1`,
+      );
       await waitFor('SSH to hv1 on eth1', async () => ((await sh('hv1', 'hostname', true, bondAddr)).stdout.trim() === 'hv1' ? true : undefined));
       // mgmt0's path goes away (in the background, so this session ends first whichever way its replies went).
-      await sh('hv1', `(sleep 1; ip route replace default via ${state.subnet.gateway} dev eth1; ip address flush dev brm scope global; ip link set brm down; ip link set mgmt0 down) >/dev/null 2>&1 &`, true, bondAddr);
+      await sh(
+        'hv1',
+        `(sleep 1; ip route replace default via ${state.subnet.gateway} dev eth1; ip address flush dev brm scope global; ip link set brm down; ip link set mgmt0 down) >/dev/null 2>&1 &`,
+        true,
+        bondAddr,
+      );
       await new Promise((r) => setTimeout(r, 3000));
       expect((await sh('hv1', 'true', false)).code, 'hv1 still answers on its mgmt0 address').not.toBe(0);
       const known = readFileSync(labPaths(dir).knownHosts, 'utf8');
       const host = state.hosts[0]!.address;
-      writeFileSync(join(tmp, 'known_hosts.eth1'), known.split('\n').map((l) => (l.startsWith(`${host} `) ? l.replace(`${host} `, `${bondAddr} `) : l)).join('\n'));
+      writeFileSync(
+        join(tmp, 'known_hosts.eth1'),
+        known
+          .split('\n')
+          .map((l) => (l.startsWith(`${host} `) ? l.replace(`${host} `, `${bondAddr} `) : l))
+          .join('\n'),
+      );
       viaEth1 = join(tmp, 'inventory.eth1.yaml');
-      writeFileSync(viaEth1, readFileSync(inventory, 'utf8').replace(/known_hosts: .*/, `known_hosts: ${join(tmp, 'known_hosts.eth1')}`).replace(`host: ${host}`, `host: ${bondAddr}`));
+      writeFileSync(
+        viaEth1,
+        readFileSync(inventory, 'utf8')
+          .replace(/known_hosts: .*/, `known_hosts: ${join(tmp, 'known_hosts.eth1')}`)
+          .replace(`host: ${host}`, `host: ${bondAddr}`),
+      );
     }, 180_000);
 
     it('a VLAN the switch does not carry to the management network (99): the host is cut off and restores its old path by itself', async () => {
@@ -351,18 +412,26 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       const addrs = JSON.parse((await sh('hv1', 'ip -j -4 addr show dev eth1', true, bondAddr)).stdout) as Array<{ addr_info: Array<{ local: string }> }>;
       expect(addrs[0]!.addr_info.map((a) => a.local)).toEqual([bondAddr]);
       expect((await sh('hv1', 'ip -j route show default', true, bondAddr)).stdout).toContain('"dev":"eth1"');
-      expect((await sh('hv1', 'cat /run/kvmnet/rollbacks.log*', true, bondAddr)).stdout).toMatch(new RegExp(`confirm_group 'mgmt' .*restored after ${timeoutS} s without confirmation`));
+      expect((await sh('hv1', 'cat /run/kvmnet/rollbacks.log*', true, bondAddr)).stdout).toMatch(
+        new RegExp(`confirm_group 'mgmt' .*restored after ${timeoutS} s without confirmation`),
+      );
     });
 
     // The full layout in one step: the address ends on a bridge on the VLAN (where guests can join it).
-    const MIGRATE_BRIDGED = [...MIGRATE(10), 'ensure_bridge: { name: brv }\n      confirm_group: mgmt', 'ensure_port: { bridge: brv, interface: bond0.10, migrate: true }\n      confirm_group: mgmt'];
+    const MIGRATE_BRIDGED = [
+      ...MIGRATE(10),
+      'ensure_bridge: { name: brv }\n      confirm_group: mgmt',
+      'ensure_port: { bridge: brv, interface: bond0.10, migrate: true }\n      confirm_group: mgmt',
+    ];
 
     it('VLAN 10: eth1 → bond0 of eth1+eth2 → bond0.10 → bridge brv with the address and the default route, reachable at the same address throughout', async () => {
       const p = await pingDuring(bondAddr, () => runGuardedPlay('vlan-migrate', MIGRATE_BRIDGED));
       const { r } = p.result;
       expect(r.code, show(r)).toBe(0);
       expect(recap(r)).toEqual([0, 4, 0]);
-      console.log(`[e2e vm bond] migration onto bond0.10 → brv: ${timings['vlan-migrate']} ms; ping every 0.2 s: ${p.received}/${p.sent} answered, longest gap ${p.longestGapS.toFixed(1)} s`);
+      console.log(
+        `[e2e vm bond] migration onto bond0.10 → brv: ${timings['vlan-migrate']} ms; ping every 0.2 s: ${p.received}/${p.sent} answered, longest gap ${p.longestGapS.toFixed(1)} s`,
+      );
       // Measured here: 57 of 58 answered, one 0.2 s gap (while LACP forms); a loaded machine may stretch it.
       expect(p.received).toBeGreaterThan(0);
       expect(p.longestGapS).toBeLessThanOrEqual(5);
@@ -389,12 +458,17 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       // switch's "lacp suspend-individual"): without LACP from hv1 it forwards nothing to it.
       await sh('sw', 'ip link set bond1 type bond min_links 2');
       try {
-        const { r, timeoutS, recoveredMs } = await runGuardedPlay('mode-cut', ['ensure_bond: { name: bond0, mode: balance-rr, members: [eth1, eth2] }\n      confirm: true']);
+        const { r, timeoutS, recoveredMs } = await runGuardedPlay('mode-cut', [
+          'ensure_bond: { name: bond0, mode: balance-rr, members: [eth1, eth2] }\n      confirm: true',
+        ]);
         console.log(`[e2e vm bond] bond mode change: rolled back and verified ${recoveredMs} ms after the run started (confirm_timeout ${timeoutS} s)`);
         expect(r.code, show(r)).toBe(2);
         expect(r.stdout).toMatch(/hv1 \| ensure_bond bond0 \(eth1, eth2\) \| rolled_back \| the change cut hv1 off/);
         const [bond] = JSON.parse((await sh('hv1', 'ip -j -d link show dev bond0', true, bondAddr)).stdout) as IpLink[];
-        expect(bond!.linkinfo).toMatchObject({ info_kind: 'bond', info_data: { mode: '802.3ad', miimon: 100, ad_lacp_rate: 'fast', xmit_hash_policy: 'layer3+4' } });
+        expect(bond!.linkinfo).toMatchObject({
+          info_kind: 'bond',
+          info_data: { mode: '802.3ad', miimon: 100, ad_lacp_rate: 'fast', xmit_hash_policy: 'layer3+4' },
+        });
         const l = await links(bondAddr);
         expect([l.eth1!.master, l.eth2!.master]).toEqual(['bond0', 'bond0']);
         expect(l['bond0.10']).toMatchObject({ link: 'bond0', master: 'brv' });
@@ -404,7 +478,9 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
           return text.includes(`Partner Mac Address: ${switchMac}`) && /Number of ports: 2/.test(text) ? text : undefined;
         });
         expect(proc).toContain('Bonding Mode: IEEE 802.3ad Dynamic link aggregation');
-        expect((await sh('hv1', 'cat /run/kvmnet/rollbacks.log*', true, bondAddr)).stdout).toMatch(new RegExp(`task 'ensure_bond bond0 \\(eth1, eth2\\)' .*restored after ${timeoutS} s without confirmation`));
+        expect((await sh('hv1', 'cat /run/kvmnet/rollbacks.log*', true, bondAddr)).stdout).toMatch(
+          new RegExp(`task 'ensure_bond bond0 \\(eth1, eth2\\)' .*restored after ${timeoutS} s without confirmation`),
+        );
       } finally {
         await sh('sw', 'ip link set bond1 type bond min_links 0');
       }
@@ -415,7 +491,11 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       expect(r.code, show(r)).toBe(2);
       expect(r.stdout).toMatch(/hv1 \| command ip link set bond0 down \| rolled_back \| the change cut hv1 off/);
       // What the host itself logged when its timer restored it.
-      expect(r.stdout).toMatch(new RegExp(`host's rollback log: \\d{4}-\\d\\d-\\d\\dT[0-9:]+Z, command task 'command ip link set bond0 down' by .*restored after ${timeoutS} s without confirmation`));
+      expect(r.stdout).toMatch(
+        new RegExp(
+          `host's rollback log: \\d{4}-\\d\\d-\\d\\dT[0-9:]+Z, command task 'command ip link set bond0 down' by .*restored after ${timeoutS} s without confirmation`,
+        ),
+      );
       expect(r.stdout).not.toContain('running (');
       const l = await links(bondAddr);
       expect(l.bond0!.flags).toContain('UP');
@@ -426,10 +506,17 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     it("the same with --output json: the task event says rolled_back with the host's record, the summary counts it, exit code 2", async () => {
       const { r, timeoutS } = await runGuardedPlay('cmd-cut-json', ['command: { cmd: ip link set bond0 down }'], ['--output', 'json']);
       expect(r.code, show(r)).toBe(2);
-      const lines = r.stdout.split('\n').filter((x) => x.startsWith('{')).map((x) => JSON.parse(x) as Record<string, unknown>);
+      const lines = r.stdout
+        .split('\n')
+        .filter((x) => x.startsWith('{'))
+        .map((x) => JSON.parse(x) as Record<string, unknown>);
       const task = lines.find((e) => e.event === 'task' && e.type === 'command') as { outcome: string; message: string; task: string } | undefined;
       expect(task, r.stdout).toMatchObject({ outcome: 'rolled_back', task: 'command ip link set bond0 down' });
-      expect(task!.message).toMatch(new RegExp(`host's rollback log: (\\d{4}-\\d\\d-\\d\\dT[0-9:]+Z), command task 'command ip link set bond0 down' by .*restored after ${timeoutS} s without confirmation`));
+      expect(task!.message).toMatch(
+        new RegExp(
+          `host's rollback log: (\\d{4}-\\d\\d-\\d\\dT[0-9:]+Z), command task 'command ip link set bond0 down' by .*restored after ${timeoutS} s without confirmation`,
+        ),
+      );
       const summary = lines.find((e) => e.event === 'summary') as { hosts: Array<{ host: string; rolled_back: number; unreachable: number; failed: number }> };
       expect(summary.hosts).toEqual([expect.objectContaining({ host: 'hv1', rolled_back: 1, unreachable: 0 })]);
       // The time in the message is the host's record of this rollback (read on the host).
@@ -442,20 +529,27 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
     it("kvmnet facts shows the host's rollback log (text and JSON), as the host's own file has it, and acks nothing", async () => {
       expect(cmdCutTimeoutS, 'the command-cut tests ran first').toBeGreaterThan(0);
       // The host's log, read directly: this run reported its record, so it is in the reported part.
-      const read = async () => (await sh('hv1', 'cd /run/kvmnet && for f in rollbacks.log.reported rollbacks.log; do echo "== $f"; cat $f 2>/dev/null; done', true, bondAddr)).stdout;
+      const read = async () =>
+        (await sh('hv1', 'cd /run/kvmnet && for f in rollbacks.log.reported rollbacks.log; do echo "== $f"; cat $f 2>/dev/null; done', true, bondAddr)).stdout;
       const onHost = await read();
       const [reported = '', pending = ''] = onHost.split('== rollbacks.log\n');
       const records = (text: string, isReported: boolean) =>
-        text.split('\n').filter((x) => /^\d{4}-/.test(x)).map((x) => {
-          const [at = '', id = '', ...what] = x.split('\t');
-          return { at, id, what: what.join('\t'), reported: isReported };
-        });
+        text
+          .split('\n')
+          .filter((x) => /^\d{4}-/.test(x))
+          .map((x) => {
+            const [at = '', id = '', ...what] = x.split('\t');
+            return { at, id, what: what.join('\t'), reported: isReported };
+          });
       const want = [...records(reported, true).slice(-20), ...records(pending, false)];
       const cut = want.find((e) => e.what.startsWith("command task 'command ip link set bond0 down'"));
       expect(cut, onHost).toMatchObject({ reported: true, what: expect.stringMatching(/restored after \d+ s without confirmation$/) });
       // The two earlier rollbacks of this file (the wrong VLAN, the bond mode) and both command cuts.
       expect(want.length, onHost).toBeGreaterThanOrEqual(4);
-      expect(want.filter((e) => e.what.startsWith("command task 'command ip link set bond0 down'")), onHost).toHaveLength(2);
+      expect(
+        want.filter((e) => e.what.startsWith("command task 'command ip link set bond0 down'")),
+        onHost,
+      ).toHaveLength(2);
 
       const json = await kvmnet(['facts', '-i', viaEth1, '--limit', 'hv1', '--output', 'json'], { timeoutMs: 120_000 });
       expect(json.code, show(json)).toBe(0);
@@ -468,7 +562,12 @@ describe.skipIf(!enabled)('ensure_bond + ensure_vlan on a VM lab host', () => {
       const row = text.stdout.split('\n').find((x) => x.includes(cut!.id));
       expect(row, text.stdout).toMatch(new RegExp(`^\\s+${cut!.at}\\s+reported\\s+${cut!.id}\\s+command task 'command ip link set bond0 down'`));
       expect(row).toContain(cut!.what);
-      console.log(`[e2e vm bond] kvmnet facts, rollback log:\n${text.stdout.split('\n').filter((x) => x.includes('rollback') || /^\s+\d{4}-|^\s+at /.test(x)).join('\n')}`);
+      console.log(
+        `[e2e vm bond] kvmnet facts, rollback log:\n${text.stdout
+          .split('\n')
+          .filter((x) => x.includes('rollback') || /^\s+\d{4}-|^\s+at /.test(x))
+          .join('\n')}`,
+      );
       // Read only: the host's log is as it was.
       expect(await read()).toBe(onHost);
     });

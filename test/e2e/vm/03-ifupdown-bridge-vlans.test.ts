@@ -35,13 +35,18 @@ const recap = (r: Result) => /hv1\s+: ok=(\d+)\s+changed=(\d+)\s+failed=(\d+)/.e
 
 /** `bridge -j vlan show`, one line per port: `eth3 30 99:PVID,untagged 200 201 202`. */
 async function vlanTable(): Promise<string[]> {
-  const list = JSON.parse((await sh('bridge -j vlan show')).stdout) as Array<{ ifname: string; vlans: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }> }>;
+  const list = JSON.parse((await sh('bridge -j vlan show')).stdout) as Array<{
+    ifname: string;
+    vlans: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }>;
+  }>;
   return list
     .map((p) => {
-      const ids = p.vlans.flatMap((v) => Array.from({ length: (v.vlanEnd ?? v.vlan) - v.vlan + 1 }, (_, i) => {
-        const flags = (v.flags ?? []).map((f) => (f === 'Egress Untagged' ? 'untagged' : f));
-        return `${v.vlan + i}${flags.length ? `:${flags.join(',')}` : ''}`;
-      }));
+      const ids = p.vlans.flatMap((v) =>
+        Array.from({ length: (v.vlanEnd ?? v.vlan) - v.vlan + 1 }, (_, i) => {
+          const flags = (v.flags ?? []).map((f) => (f === 'Egress Untagged' ? 'untagged' : f));
+          return `${v.vlan + i}${flags.length ? `:${flags.join(',')}` : ''}`;
+        }),
+      );
       return `${p.ifname} ${ids.join(' ')}`;
     })
     .sort();
@@ -83,7 +88,10 @@ describe.skipIf(!enabled)('persist: ifupdown of a VLAN-aware bridge, brought up 
     const up = await sh('mkdir -p /run/network && ifup br0 2>&1');
     timings.ifup = Date.now() - t0;
     expect(up.code, show(up)).toBe(0);
-    const [br0] = JSON.parse((await sh('ip -j -d link show br0')).stdout) as Array<{ flags: string[]; linkinfo: { info_data: { vlan_filtering: number; vlan_default_pvid: number } } }>;
+    const [br0] = JSON.parse((await sh('ip -j -d link show br0')).stdout) as Array<{
+      flags: string[];
+      linkinfo: { info_data: { vlan_filtering: number; vlan_default_pvid: number } };
+    }>;
     expect(br0!.linkinfo.info_data).toMatchObject({ vlan_filtering: 1, vlan_default_pvid: 1 });
     expect(br0!.flags).toContain('UP');
     expect(JSON.parse((await sh('ip -j link show eth3')).stdout)[0].master).toBe('br0');

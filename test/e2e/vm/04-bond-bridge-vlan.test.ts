@@ -56,7 +56,16 @@ describe.skipIf(!enabled)('a bond that is a bridge port and a VLAN parent (VM la
     const r = await run('converge', TASKS);
     expect(r.code, show(r)).toBe(0);
     expect(recap(r)).toEqual([0, 4, 0]);
-    const l = Object.fromEntries((JSON.parse((await onVmHost(state, 'hv1', 'ip -j -d link show')).stdout) as Array<{ ifname: string; master?: string; link?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number } } }>).map((x) => [x.ifname, x]));
+    const l = Object.fromEntries(
+      (
+        JSON.parse((await onVmHost(state, 'hv1', 'ip -j -d link show')).stdout) as Array<{
+          ifname: string;
+          master?: string;
+          link?: string;
+          linkinfo?: { info_kind?: string; info_data?: { id?: number } };
+        }>
+      ).map((x) => [x.ifname, x]),
+    );
     expect(l.bond0?.master).toBe('br0');
     expect(l['bond0.10']).toMatchObject({ link: 'bond0', linkinfo: { info_kind: 'vlan', info_data: { id: 10 } } });
     expect([l.eth1?.master, l.eth2?.master]).toEqual(['bond0', 'bond0']);
@@ -73,7 +82,9 @@ describe.skipIf(!enabled)('a bond that is a bridge port and a VLAN parent (VM la
       // `link` is the lower device (a VLAN's parent); only when it is a link of this host (a veth's peer is not).
       ...kernel.filter((l) => l.link && names.has(l.link)).map((l) => `link:${l.link} -> link:${l.ifname}`),
     ];
-    expect(expected).toEqual(expect.arrayContaining(['link:eth1 -> link:bond0', 'link:eth2 -> link:bond0', 'link:bond0 -> link:br0', 'link:bond0 -> link:bond0.10']));
+    expect(expected).toEqual(
+      expect.arrayContaining(['link:eth1 -> link:bond0', 'link:eth2 -> link:bond0', 'link:bond0 -> link:br0', 'link:bond0 -> link:bond0.10']),
+    );
     expect([...drawn].sort()).toEqual([...new Set(expected)].sort());
     const partner = (await onVmHost(state, 'sw', 'cat /sys/class/net/bond1/address')).stdout.trim();
     await waitFor('the bond with its LACP partner in the picture', async () => {
@@ -96,17 +107,28 @@ describe.skipIf(!enabled)('a bond that is a bridge port and a VLAN parent (VM la
     expect(r.code, show(r)).toBe(0);
     // Only the device holding an address answers ARP for it (mgmt0 is on the same subnet);
     // one counting rule per input device for echo requests to its own address.
-    await onVmHost(state, 'hv1', [
-      'sysctl -qw net.ipv4.conf.all.arp_ignore=1',
-      `iptables -I INPUT -i br0 -d ${untagged} -p icmp --icmp-type echo-request -m comment --comment kvmnet-e2e-br0`,
-      `iptables -I INPUT -i bond0.10 -d ${tagged} -p icmp --icmp-type echo-request -m comment --comment kvmnet-e2e-bond0.10`,
-    ].join(' && '));
-    for (const [address, dev] of [[untagged, 'br0'], [tagged, 'bond0.10']] as const) {
-      const n = await waitFor(`3 echo requests for ${address} in through ${dev}`, async () => {
-        const p = await spawnCollect(['busybox', 'ping', '-c', '3', '-W', '2', address], { timeoutMs: 30_000 });
-        const count = await echoRequestsIn(dev);
-        return p.code === 0 && count >= 3 ? count : undefined;
-      }, 90_000);
+    await onVmHost(
+      state,
+      'hv1',
+      [
+        'sysctl -qw net.ipv4.conf.all.arp_ignore=1',
+        `iptables -I INPUT -i br0 -d ${untagged} -p icmp --icmp-type echo-request -m comment --comment kvmnet-e2e-br0`,
+        `iptables -I INPUT -i bond0.10 -d ${tagged} -p icmp --icmp-type echo-request -m comment --comment kvmnet-e2e-bond0.10`,
+      ].join(' && '),
+    );
+    for (const [address, dev] of [
+      [untagged, 'br0'],
+      [tagged, 'bond0.10'],
+    ] as const) {
+      const n = await waitFor(
+        `3 echo requests for ${address} in through ${dev}`,
+        async () => {
+          const p = await spawnCollect(['busybox', 'ping', '-c', '3', '-W', '2', address], { timeoutMs: 30_000 });
+          const count = await echoRequestsIn(dev);
+          return p.code === 0 && count >= 3 ? count : undefined;
+        },
+        90_000,
+      );
       expect(n, dev).toBeGreaterThanOrEqual(3);
     }
   });

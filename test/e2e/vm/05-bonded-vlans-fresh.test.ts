@@ -25,10 +25,21 @@ interface JsonEvent {
   message?: string;
   hosts?: Array<{ host: string; changed: number; failed: number; unreachable: number }>;
 }
-const events = (stdout: string): JsonEvent[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as JsonEvent);
+const events = (stdout: string): JsonEvent[] =>
+  stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as JsonEvent);
 
 /** Each network's state, autostart, bridge ifindex (a restart makes the bridge anew). */
-const networks = async () => (await onVmHost(state, 'hv1', "for n in vlan100 vlan200; do echo \"$n $(virsh -q net-info $n | sed -n 's/^\\(Active\\|Autostart\\):[[:space:]]*//p' | tr '\\n' ' ')$(cat /sys/class/net/br${n#vlan}/ifindex)\"; done")).stdout.trim();
+const networks = async () =>
+  (
+    await onVmHost(
+      state,
+      'hv1',
+      "for n in vlan100 vlan200; do echo \"$n $(virsh -q net-info $n | sed -n 's/^\\(Active\\|Autostart\\):[[:space:]]*//p' | tr '\\n' ' ')$(cat /sys/class/net/br${n#vlan}/ifindex)\"; done",
+    )
+  ).stdout.trim();
 
 describe.skipIf(!enabled)('playbooks/bonded-vlans.yaml on a fresh VM host', () => {
   beforeAll(async () => {
@@ -49,7 +60,16 @@ describe.skipIf(!enabled)('playbooks/bonded-vlans.yaml on a fresh VM host', () =
     expect(summary.hosts).toMatchObject([{ host: 'hv1', failed: 0, unreachable: 0 }]);
     expect(summary.hosts![0]!.changed).toBeGreaterThan(0);
 
-    const l = Object.fromEntries((JSON.parse((await onVmHost(state, 'hv1', 'ip -j -d link show')).stdout) as Array<{ ifname: string; master?: string; link?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number; mode?: string } } }>).map((x) => [x.ifname, x]));
+    const l = Object.fromEntries(
+      (
+        JSON.parse((await onVmHost(state, 'hv1', 'ip -j -d link show')).stdout) as Array<{
+          ifname: string;
+          master?: string;
+          link?: string;
+          linkinfo?: { info_kind?: string; info_data?: { id?: number; mode?: string } };
+        }>
+      ).map((x) => [x.ifname, x]),
+    );
     expect(l.bond0?.linkinfo?.info_data?.mode).toBe('802.3ad');
     expect([l.eth1?.master, l.eth2?.master]).toEqual(['bond0', 'bond0']);
     for (const v of [100, 200]) {

@@ -56,7 +56,9 @@ function comparable(f: Facts): unknown {
     }
   }
   c.addrs = c.addrs.filter((a) => a.scope !== 'link').sort((a, b) => `${a.dev} ${a.address}`.localeCompare(`${b.dev} ${b.address}`));
-  c.routes = c.routes.filter((r) => !(r.family === 6 && (r.dst.startsWith('fe80') || r.dst.startsWith('ff00') || r.dst === 'multicast'))).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  c.routes = c.routes
+    .filter((r) => !(r.family === 6 && (r.dst.startsWith('fe80') || r.dst.startsWith('ff00') || r.dst === 'multicast')))
+    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   for (const d of Object.values(c.dhcp ?? {})) d.leases = [];
   return c;
 }
@@ -93,7 +95,10 @@ interface Case {
 
 const CASES: Case[] = [
   // link.add and link.del of bonds, VLANs and dummies
-  { name: 'link.add bond (802.3ad, miimon, lacp_rate, xmit_hash_policy)', ops: [{ op: 'link.add', name: 'kvbond0', kind: 'bond', bond: { mode: '802.3ad', miimon: 100, lacpRate: 'fast', xmitHashPolicy: 'layer3+4' } }] },
+  {
+    name: 'link.add bond (802.3ad, miimon, lacp_rate, xmit_hash_policy)',
+    ops: [{ op: 'link.add', name: 'kvbond0', kind: 'bond', bond: { mode: '802.3ad', miimon: 100, lacpRate: 'fast', xmitHashPolicy: 'layer3+4' } }],
+  },
   { name: 'link.add vlan', ops: [{ op: 'link.add', name: 'eth3.30', kind: 'vlan', parent: 'eth3', id: 30 }] },
   { name: 'link.add dummy', ops: [{ op: 'link.add', name: 'kvd0', kind: 'dummy' }] },
   {
@@ -101,13 +106,34 @@ const CASES: Case[] = [
     setup: `${BOND} && ip link set kvbond0 mtu 9000 && ${BOND_L3} && ${BOND_VLAN}`,
     ops: [{ op: 'link.del', name: 'kvbond0' }],
   },
-  { name: 'link.del of an active-backup bond with a primary', setup: `${ACTIVE_BACKUP} primary eth2 && ${MEMBERS}`, ops: [{ op: 'link.del', name: 'kvbond0' }] },
-  { name: 'link.del of a VLAN with an address', setup: 'ip link set eth3 up && ip link add link eth3 name eth3.30 type vlan id 30 && ip link set eth3.30 up && ip address add 192.0.2.30/24 dev eth3.30', ops: [{ op: 'link.del', name: 'eth3.30' }] },
-  { name: 'link.del of a dummy with an address and a route', setup: 'ip link add kvd0 type dummy && ip link set kvd0 mtu 1400 up && ip address add 192.0.2.9/24 dev kvd0 && ip route add 198.51.100.0/24 via 192.0.2.254 dev kvd0 metric 60', ops: [{ op: 'link.del', name: 'kvd0' }] },
+  {
+    name: 'link.del of an active-backup bond with a primary',
+    setup: `${ACTIVE_BACKUP} primary eth2 && ${MEMBERS}`,
+    ops: [{ op: 'link.del', name: 'kvbond0' }],
+  },
+  {
+    name: 'link.del of a VLAN with an address',
+    setup: 'ip link set eth3 up && ip link add link eth3 name eth3.30 type vlan id 30 && ip link set eth3.30 up && ip address add 192.0.2.30/24 dev eth3.30',
+    ops: [{ op: 'link.del', name: 'eth3.30' }],
+  },
+  {
+    name: 'link.del of a dummy with an address and a route',
+    setup:
+      'ip link add kvd0 type dummy && ip link set kvd0 mtu 1400 up && ip address add 192.0.2.9/24 dev kvd0 && ip route add 198.51.100.0/24 via 192.0.2.254 dev kvd0 metric 60',
+    ops: [{ op: 'link.del', name: 'kvd0' }],
+  },
   // bond settings
-  { name: 'link.bond miimon and xmit_hash_policy (bond up, with members)', setup: BOND, ops: [{ op: 'link.bond', name: 'kvbond0', bond: { miimon: 200, xmitHashPolicy: 'layer2+3' } }] },
+  {
+    name: 'link.bond miimon and xmit_hash_policy (bond up, with members)',
+    setup: BOND,
+    ops: [{ op: 'link.bond', name: 'kvbond0', bond: { miimon: 200, xmitHashPolicy: 'layer2+3' } }],
+  },
   { name: 'link.bond primary (none before)', setup: `${ACTIVE_BACKUP} && ${MEMBERS}`, ops: [{ op: 'link.bond', name: 'kvbond0', bond: { primary: 'eth2' } }] },
-  { name: 'link.bond primary (another one before)', setup: `${ACTIVE_BACKUP} primary eth1 && ${MEMBERS}`, ops: [{ op: 'link.bond', name: 'kvbond0', bond: { primary: 'eth2' } }] },
+  {
+    name: 'link.bond primary (another one before)',
+    setup: `${ACTIVE_BACKUP} primary eth1 && ${MEMBERS}`,
+    ops: [{ op: 'link.bond', name: 'kvbond0', bond: { primary: 'eth2' } }],
+  },
   // lacp_rate changes only on a bond that is down (as ensure_bond plans it).
   {
     name: 'link.bond lacp_rate (down, set, up)',
@@ -119,23 +145,63 @@ const CASES: Case[] = [
     ],
   },
   // members and MTU
-  { name: 'link.master of a member into a bond (down, master, up)', setup: `${LACP} && ip link set eth1 master kvbond0 && ip link set kvbond0 up && ip link set eth3 up`, ops: [{ op: 'link.up', name: 'eth3', up: false }, { op: 'link.master', name: 'eth3', master: 'kvbond0' }, { op: 'link.up', name: 'eth3', up: true }] },
+  {
+    name: 'link.master of a member into a bond (down, master, up)',
+    setup: `${LACP} && ip link set eth1 master kvbond0 && ip link set kvbond0 up && ip link set eth3 up`,
+    ops: [
+      { op: 'link.up', name: 'eth3', up: false },
+      { op: 'link.master', name: 'eth3', master: 'kvbond0' },
+      { op: 'link.up', name: 'eth3', up: true },
+    ],
+  },
   { name: 'link.mtu of a bond (its members follow)', setup: BOND, ops: [{ op: 'link.mtu', name: 'kvbond0', mtu: 9000 }] },
   // VLAN-aware bridges
-  { name: 'link.bridge vlanFiltering on', setup: VBRIDGE.replace(' vlan_filtering 1', ''), ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { vlanFiltering: true } }] },
-  { name: 'link.bridge vlanFiltering on with a default PVID', setup: VBRIDGE.replace(' vlan_filtering 1', ''), ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { vlanFiltering: true, defaultPvid: 5 } }] },
+  {
+    name: 'link.bridge vlanFiltering on',
+    setup: VBRIDGE.replace(' vlan_filtering 1', ''),
+    ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { vlanFiltering: true } }],
+  },
+  {
+    name: 'link.bridge vlanFiltering on with a default PVID',
+    setup: VBRIDGE.replace(' vlan_filtering 1', ''),
+    ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { vlanFiltering: true, defaultPvid: 5 } }],
+  },
   { name: 'link.bridge vlanFiltering off', setup: VBRIDGE, ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { vlanFiltering: false } }] },
-  { name: 'link.bridge defaultPvid (filtering off)', setup: VBRIDGE.replace(' vlan_filtering 1', ''), ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { defaultPvid: 7 } }] },
+  {
+    name: 'link.bridge defaultPvid (filtering off)',
+    setup: VBRIDGE.replace(' vlan_filtering 1', ''),
+    ops: [{ op: 'link.bridge', name: 'kvbr0', bridge: { defaultPvid: 7 } }],
+  },
   // A port's VLANs go with it when it leaves the bridge: the inverse puts them back.
-  { name: 'link.del of a VLAN-aware bridge whose port has VLANs (no default PVID left)', setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 30 && bridge vlan add dev eth3 vid 40 pvid untagged && bridge vlan del dev eth3 vid 1`, ops: [{ op: 'link.del', name: 'kvbr0' }] },
-  { name: 'link.master nomaster of a port with VLANs', setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 30 && bridge vlan add dev eth3 vid 40 pvid untagged`, ops: [{ op: 'link.master', name: 'eth3', master: null }] },
+  {
+    name: 'link.del of a VLAN-aware bridge whose port has VLANs (no default PVID left)',
+    setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 30 && bridge vlan add dev eth3 vid 40 pvid untagged && bridge vlan del dev eth3 vid 1`,
+    ops: [{ op: 'link.del', name: 'kvbr0' }],
+  },
+  {
+    name: 'link.master nomaster of a port with VLANs',
+    setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 30 && bridge vlan add dev eth3 vid 40 pvid untagged`,
+    ops: [{ op: 'link.master', name: 'eth3', master: null }],
+  },
   { name: 'link.bond active member', setup: `${ACTIVE_BACKUP} && ${MEMBERS}`, ops: [{ op: 'link.bond', name: 'kvbond0', bond: { activeMember: 'eth2' } }] },
   { name: 'bridge-vlan.add tagged', setup: VBRIDGE, ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: 30, pvid: false, untagged: false }] },
-  { name: 'bridge-vlan.add PVID untagged (the PVID moves from 1)', setup: VBRIDGE, ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: 40, pvid: true, untagged: true }] },
+  {
+    name: 'bridge-vlan.add PVID untagged (the PVID moves from 1)',
+    setup: VBRIDGE,
+    ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: 40, pvid: true, untagged: true }],
+  },
   { name: 'bridge-vlan.add a range', setup: VBRIDGE, ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: [100, 110], pvid: false, untagged: false }] },
-  { name: 'bridge-vlan.add a range over VLANs already there', setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 103 untagged`, ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: [100, 105], pvid: false, untagged: false }] },
+  {
+    name: 'bridge-vlan.add a range over VLANs already there',
+    setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 103 untagged`,
+    ops: [{ op: 'bridge-vlan.add', dev: 'eth3', vid: [100, 105], pvid: false, untagged: false }],
+  },
   { name: 'bridge-vlan.del the PVID', setup: VBRIDGE, ops: [{ op: 'bridge-vlan.del', dev: 'eth3', vid: 1 }] },
-  { name: 'bridge-vlan.del a range', setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 100-110 && bridge vlan add dev eth3 vid 104 pvid untagged`, ops: [{ op: 'bridge-vlan.del', dev: 'eth3', vid: [100, 105] }] },
+  {
+    name: 'bridge-vlan.del a range',
+    setup: `${VBRIDGE} && bridge vlan add dev eth3 vid 100-110 && bridge vlan add dev eth3 vid 104 pvid untagged`,
+    ops: [{ op: 'bridge-vlan.del', dev: 'eth3', vid: [100, 105] }],
+  },
 ];
 
 /** The facts again until they equal `want` (a bond's members come up on the next MII poll), for at most 5 s. */
@@ -169,24 +235,28 @@ describe.skipIf(!enabled)('every bond, VLAN, dummy and bridge-VLAN operation is 
     await vmLabDown(dir, tmp, `[e2e vm ops] timings (ms): ${JSON.stringify(timings)}`);
   }, 180_000);
 
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (name, c) => {
-    const t0 = Date.now();
-    await onVmHost(state, HOST, RESET);
-    if (c.setup) await onVmHost(state, HOST, `set -e; ${c.setup}; sleep 1`);
-    const before = await facts();
+  it.each(CASES.map((c) => [c.name, c] as const))(
+    '%s',
+    async (name, c) => {
+      const t0 = Date.now();
+      await onVmHost(state, HOST, RESET);
+      if (c.setup) await onVmHost(state, HOST, `set -e; ${c.setup}; sleep 1`);
+      const before = await facts();
 
-    await runOps(c.ops);
-    const mid = await facts();
-    const expected = structuredClone(before);
-    applyOps(c.ops, expected);
-    // It took (kvmnet's own read-back agrees), and it changed the host.
-    expect(verifyOps(c.ops, expected, mid)).toEqual([]);
-    expect(comparable(mid)).not.toEqual(comparable(before));
+      await runOps(c.ops);
+      const mid = await facts();
+      const expected = structuredClone(before);
+      applyOps(c.ops, expected);
+      // It took (kvmnet's own read-back agrees), and it changed the host.
+      expect(verifyOps(c.ops, expected, mid)).toEqual([]);
+      expect(comparable(mid)).not.toEqual(comparable(before));
 
-    const { undo, again } = inverseOps(c.ops, before);
-    await runOps([...undo, ...again]);
-    const after = await settledFacts(comparable(before));
-    timings[name] = Date.now() - t0;
-    expect(comparable(after), `inverse: ${JSON.stringify([...undo, ...again])}`).toEqual(comparable(before));
-  }, 120_000);
+      const { undo, again } = inverseOps(c.ops, before);
+      await runOps([...undo, ...again]);
+      const after = await settledFacts(comparable(before));
+      timings[name] = Date.now() - t0;
+      expect(comparable(after), `inverse: ${JSON.stringify([...undo, ...again])}`).toEqual(comparable(before));
+    },
+    120_000,
+  );
 });

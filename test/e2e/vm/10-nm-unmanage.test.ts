@@ -32,8 +32,20 @@ describe.skipIf(!enabled)('handing NICs from NetworkManager to kvmnet (ensure_nm
   const sh = (s: string, check = true) => onVmHost(state, 'hv1', s, check);
 
   /** `nmcli -t -f DEVICE,STATE device` as DEVICE → STATE. */
-  const nmStates = async () => Object.fromEntries((await sh('nmcli -t -f DEVICE,STATE device')).stdout.trim().split('\n').map((l) => l.split(':') as [string, string]));
-  const links = async () => Object.fromEntries((JSON.parse((await sh('ip -j -d link show')).stdout) as Array<{ ifname: string; master?: string; linkinfo?: { info_kind?: string } }>).map((l) => [l.ifname, l]));
+  const nmStates = async () =>
+    Object.fromEntries(
+      (await sh('nmcli -t -f DEVICE,STATE device')).stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(':') as [string, string]),
+    );
+  const links = async () =>
+    Object.fromEntries(
+      (JSON.parse((await sh('ip -j -d link show')).stdout) as Array<{ ifname: string; master?: string; linkinfo?: { info_kind?: string } }>).map((l) => [
+        l.ifname,
+        l,
+      ]),
+    );
 
   const run = async (name: string, tasks: string[], extra: string[] = []): Promise<Result> => {
     const file = join(tmp, `${name}.yaml`);
@@ -93,7 +105,7 @@ describe.skipIf(!enabled)('handing NICs from NetworkManager to kvmnet (ensure_nm
     expect(recap(again)?.[1], show(again)).toBe(0);
   }, 600_000);
 
-  it('NetworkManager restarted leaves them alone, mgmt0 included (the conf.d file appends to the host\'s list), and the bond stays', async () => {
+  it("NetworkManager restarted leaves them alone, mgmt0 included (the conf.d file appends to the host's list), and the bond stays", async () => {
     // The merged configuration: the host's own list and kvmnet's, appended.
     const config = (await sh('NetworkManager --print-config')).stdout;
     const line = config.split('\n').find((x) => x.startsWith('unmanaged-devices='));

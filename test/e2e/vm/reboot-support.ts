@@ -83,10 +83,17 @@ export async function rebootHost(ctx: RebootCtx, name = 'hv1'): Promise<number> 
     ctx.bootMs,
   );
   // systemd is up once the manager's unit started; the manager may still be bringing links up.
-  await waitFor(`${name}'s manager to bring the layout's links up`, async () => {
-    const r = await sh(`for d in bond0 bond0.10 bond0.20 br10${ctx.vlanAware ? ' brv' : ''}; do ip link show dev $d up | grep -q . || exit 1; done; ip -4 -o addr show dev br10 | grep -q inet`, false);
-    return r.code === 0 ? true : undefined;
-  }, 180_000);
+  await waitFor(
+    `${name}'s manager to bring the layout's links up`,
+    async () => {
+      const r = await sh(
+        `for d in bond0 bond0.10 bond0.20 br10${ctx.vlanAware ? ' brv' : ''}; do ip link show dev $d up | grep -q . || exit 1; done; ip -4 -o addr show dev br10 | grep -q inet`,
+        false,
+      );
+      return r.code === 0 ? true : undefined;
+    },
+    180_000,
+  );
   const ms = Date.now() - t0;
   ctx.timings[`reboot-${name}`] = ms;
   return ms;
@@ -109,7 +116,10 @@ export async function links(ctx: RebootCtx): Promise<Record<string, IpLink>> {
 
 /** `bridge -j vlan show`, one line per port: `eth3 30 99:PVID,untagged 200 201 202`. */
 export async function vlanTable(ctx: RebootCtx): Promise<string[]> {
-  const list = JSON.parse((await onVmHost(ctx.state, 'hv1', 'bridge -j vlan show')).stdout) as Array<{ ifname: string; vlans: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }> }>;
+  const list = JSON.parse((await onVmHost(ctx.state, 'hv1', 'bridge -j vlan show')).stdout) as Array<{
+    ifname: string;
+    vlans: Array<{ vlan: number; vlanEnd?: number; flags?: string[] }>;
+  }>;
   return list
     .map((p) => {
       const ids = p.vlans.flatMap((v) =>
@@ -162,11 +172,15 @@ export async function assertLayout(ctx: RebootCtx): Promise<void> {
 export async function assertVlanTraffic(ctx: RebootCtx): Promise<number> {
   const addr = hostBondAddress(ctx.state.subnet, 1);
   const before = (await links(ctx))['bond0.10']!.stats64!.rx.packets;
-  return waitFor('3 echo requests in through bond0.10', async () => {
-    const p = await spawnCollect(['busybox', 'ping', '-c', '3', '-W', '2', addr], { timeoutMs: 30_000 });
-    const n = (await links(ctx))['bond0.10']!.stats64!.rx.packets - before;
-    return p.code === 0 && n >= 3 ? n : undefined;
-  }, 90_000);
+  return waitFor(
+    '3 echo requests in through bond0.10',
+    async () => {
+      const p = await spawnCollect(['busybox', 'ping', '-c', '3', '-W', '2', addr], { timeoutMs: 30_000 });
+      const n = (await links(ctx))['bond0.10']!.stats64!.rx.packets - before;
+      return p.code === 0 && n >= 3 ? n : undefined;
+    },
+    90_000,
+  );
 }
 
 /** `kvmnet run --check --detailed-exitcode` of the layout: exit 0 and nothing changed. */
@@ -195,7 +209,12 @@ export function describeReboot(manager: string, stem: string, opts: { vlanAware?
       ({ state: ctx.state, inventory: ctx.inventory } = lab);
       ctx.timings.up = lab.upMs;
       // mgmt0 and br10 share the lab subnet: only br10 may answer ARP for its address (kept across the reboot).
-      await onVmHost(ctx.state, 'hv1', 'echo net.ipv4.conf.all.arp_ignore=1 > /etc/sysctl.d/90-kvmnet-e2e.conf && sysctl -q -p /etc/sysctl.d/90-kvmnet-e2e.conf && systemctl is-system-running --wait', false);
+      await onVmHost(
+        ctx.state,
+        'hv1',
+        'echo net.ipv4.conf.all.arp_ignore=1 > /etc/sysctl.d/90-kvmnet-e2e.conf && sysctl -q -p /etc/sysctl.d/90-kvmnet-e2e.conf && systemctl is-system-running --wait',
+        false,
+      );
     }, 600_000);
 
     afterAll(() => vmLabDown(dir, ctx.tmp, `[e2e vm reboot ${manager}] timings (ms): ${JSON.stringify(ctx.timings)}`), 180_000);
@@ -208,12 +227,13 @@ export function describeReboot(manager: string, stem: string, opts: { vlanAware?
     }, 180_000);
 
     // Only the NetworkManager host has a manager that undoes runtime changes (no skipped test elsewhere).
-    if (manager === 'networkmanager') it('a runtime-only change of a device NetworkManager manages is refused with the reason, and nothing changes', async () => {
-      const r = await runLayout(ctx, 'runtime-only', 'none');
-      expect(r.code, show(r)).toBe(2);
-      expect(r.stdout + r.stderr).toContain('eth1 is managed by NetworkManager on hv1 (disconnected)');
-      expect((await links(ctx)).bond0).toBeUndefined();
-    }, 300_000);
+    if (manager === 'networkmanager')
+      it('a runtime-only change of a device NetworkManager manages is refused with the reason, and nothing changes', async () => {
+        const r = await runLayout(ctx, 'runtime-only', 'none');
+        expect(r.code, show(r)).toBe(2);
+        expect(r.stdout + r.stderr).toContain('eth1 is managed by NetworkManager on hv1 (disconnected)');
+        expect((await links(ctx)).bond0).toBeUndefined();
+      }, 300_000);
 
     it('converges the production layout, and a second run changes nothing', async () => {
       const r = await runLayout(ctx, 'converge', persist);
@@ -225,11 +245,15 @@ export function describeReboot(manager: string, stem: string, opts: { vlanAware?
       expect(recap(again)?.[1], show(again)).toBe(0);
     }, 900_000);
 
-    it('after a real reboot the manager brings back the same layout, VLAN traffic flows, and --check finds nothing to change', async () => {
-      await rebootHost(ctx);
-      await assertLayout(ctx);
-      expect(await assertVlanTraffic(ctx)).toBeGreaterThanOrEqual(3);
-      await assertNoChange(ctx, persist);
-    }, ctx.bootMs + 600_000);
+    it(
+      'after a real reboot the manager brings back the same layout, VLAN traffic flows, and --check finds nothing to change',
+      async () => {
+        await rebootHost(ctx);
+        await assertLayout(ctx);
+        expect(await assertVlanTraffic(ctx)).toBeGreaterThanOrEqual(3);
+        await assertNoChange(ctx, persist);
+      },
+      ctx.bootMs + 600_000,
+    );
   });
 }

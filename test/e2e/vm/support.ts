@@ -40,7 +40,12 @@ export function pickPrefix(stem: string): string {
  * `up` fails. DIR's parent gets the owner file global-setup.ts's removeStaleRuns() looks for, so a
  * killed run's VM lab is taken down by the next e2e run.
  */
-export async function vmLabUp(dir: string, stem: string, hosts = 1, extraArgs: string[] = []): Promise<{ prefix: string; state: LabState; inventory: string; upMs: number; stderr: string }> {
+export async function vmLabUp(
+  dir: string,
+  stem: string,
+  hosts = 1,
+  extraArgs: string[] = [],
+): Promise<{ prefix: string; state: LabState; inventory: string; upMs: number; stderr: string }> {
   const prefix = pickPrefix(stem);
   writeFileSync(join(dirname(dir), 'e2e-owner.json'), JSON.stringify({ pid: process.pid, prefix }) + '\n');
   const t0 = Date.now();

@@ -44,7 +44,9 @@ describe('BecomeWatch', () => {
     expect(commands[0]).toContain('getent ahosts');
     expect(commands[0]).not.toContain('sudo');
     expect(warnings).toHaveLength(1);
-    expect(warnings).toEqual([`sudo on hv1 took 5.0 s to start: sudo resolves the host's own name and "hv1" does not resolve (lookup failed after 4.0 s) (not in /etc/hosts?); add it to the host's /etc/hosts`]);
+    expect(warnings).toEqual([
+      `sudo on hv1 took 5.0 s to start: sudo resolves the host's own name and "hv1" does not resolve (lookup failed after 4.0 s) (not in /etc/hosts?); add it to the host's /etc/hosts`,
+    ]);
   });
 
   it('a lookup that times out is the answer too', async () => {
@@ -56,13 +58,17 @@ describe('BecomeWatch', () => {
   it('a name that resolves, slowly, is the cause too', async () => {
     const { w, warnings } = watch(() => ok('0 hv1 2600\n'));
     await w.observe(2700, '');
-    expect(warnings).toEqual([`sudo on hv1 took 2.7 s to start: sudo resolves the host's own name and "hv1" takes 2.6 s to look up (not in /etc/hosts?); add it to the host's /etc/hosts`]);
+    expect(warnings).toEqual([
+      `sudo on hv1 took 2.7 s to start: sudo resolves the host's own name and "hv1" takes 2.6 s to look up (not in /etc/hosts?); add it to the host's /etc/hosts`,
+    ]);
   });
 
   it('a name that resolves at once points elsewhere (PAM, sudoers sources)', async () => {
     const { w, warnings } = watch(() => ok('0 hv1 3\n'));
     await w.observe(2500, '');
-    expect(warnings).toEqual([`sudo on hv1 took 2.5 s to start, though the host resolves its own name "hv1" at once: look at sudo's PAM stack and sudoers sources (LDAP/sssd lookups, pam_faildelay, I/O logging)`]);
+    expect(warnings).toEqual([
+      `sudo on hv1 took 2.5 s to start, though the host resolves its own name "hv1" at once: look at sudo's PAM stack and sudoers sources (LDAP/sssd lookups, pam_faildelay, I/O logging)`,
+    ]);
   });
 
   it('says nothing when the unprivileged check is about as slow (a slow host, not a slow sudo)', async () => {

@@ -49,7 +49,9 @@ describe('CommandSession with become', () => {
     const session = new CommandSession('true', { become: true, isRoot: false });
     session.start(fakeProcess().input);
     session.onStderr('sudo: a password is required\n');
-    expect(session.becomeFailure()).toBe('sudo asks for a password and none was given: set become_password (ansible_become_password), or allow the user NOPASSWD in sudoers (sudo said: sudo: a password is required)');
+    expect(session.becomeFailure()).toBe(
+      'sudo asks for a password and none was given: set become_password (ansible_become_password), or allow the user NOPASSWD in sudoers (sudo said: sudo: a password is required)',
+    );
   });
 
   it('any other refusal says what sudo said; a command that ran and failed is not a become failure', () => {
@@ -119,11 +121,13 @@ describe('CommandSession with become', () => {
     session.onStderr(`Sorry, try again.\n${prompt}`);
     session.onStderr('sudo: no password was provided\nsudo: 1 incorrect password attempt\n');
     const failure = session.becomeFailure();
-    expect(failure).toBe('sudo rejected the become password (become_password / ansible_become_password) (sudo said: Sorry, try again. / sudo: no password was provided / sudo: 1 incorrect password attempt)');
+    expect(failure).toBe(
+      'sudo rejected the become password (become_password / ansible_become_password) (sudo said: Sorry, try again. / sudo: no password was provided / sudo: 1 incorrect password attempt)',
+    );
     expect(failure).not.toContain(PASSWORD);
   });
 
-  it('a question that is not sudo\'s password prompt ends stdin after a quiet second, instead of hanging', () => {
+  it("a question that is not sudo's password prompt ends stdin after a quiet second, instead of hanging", () => {
     vi.useFakeTimers();
     try {
       const session = new CommandSession('true', { become: true, becomePassword: PASSWORD, isRoot: false });
@@ -137,7 +141,9 @@ describe('CommandSession with become', () => {
       vi.advanceTimersByTime(200);
       expect(events).toEqual([`write ${JSON.stringify(`${PASSWORD}\n`)}`, 'end']);
       session.onStderr('\nsudo: PAM authentication error: Conversation error\n');
-      expect(session.becomeFailure()).toBe(`sudo asked "Verification code:", which kvmnet cannot answer (it only gives the become password at sudo's own prompt) (sudo said: sudo: PAM authentication error: Conversation error)`);
+      expect(session.becomeFailure()).toBe(
+        `sudo asked "Verification code:", which kvmnet cannot answer (it only gives the become password at sudo's own prompt) (sudo said: sudo: PAM authentication error: Conversation error)`,
+      );
     } finally {
       vi.useRealTimers();
     }

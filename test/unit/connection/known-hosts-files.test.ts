@@ -27,7 +27,15 @@ function files(first: string | undefined, second: string | undefined, global: st
 
 async function check(paths: string[], mode: HostKeyPolicy['mode'], key: string) {
   const warnings: string[] = [];
-  const c = await prepareHostKeyCheck({ label: 'hv1 (198.18.0.11)', host: '198.18.0.11', port: 22, knownHosts: paths[0]!, extraKnownHosts: paths.slice(1), mode, warn: (m) => warnings.push(m) });
+  const c = await prepareHostKeyCheck({
+    label: 'hv1 (198.18.0.11)',
+    host: '198.18.0.11',
+    port: 22,
+    knownHosts: paths[0]!,
+    extraKnownHosts: paths.slice(1),
+    mode,
+    warn: (m) => warnings.push(m),
+  });
   const accepted = await new Promise<boolean>((resolve) => c.verify(blob(key), resolve));
   return { accepted, refusal: c.refusal?.message, warnings };
 }
@@ -103,7 +111,10 @@ Host via
       knownHosts: `${home}/.ssh/known_hosts`,
       extraKnownHosts: [`${home}/.ssh/known_hosts2`, '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
     });
-    expect(resolveConnectionVars('listed', { ssh_config: config, known_hosts: '/inv/kh' }, where).settings).toMatchObject({ knownHosts: '/inv/kh', extraKnownHosts: ['/etc/kvmnet/global_known'] });
+    expect(resolveConnectionVars('listed', { ssh_config: config, known_hosts: '/inv/kh' }, where).settings).toMatchObject({
+      knownHosts: '/inv/kh',
+      extraKnownHosts: ['/etc/kvmnet/global_known'],
+    });
   });
 
   it('bastions: their own files, else the inventory known_hosts (with the global files)', () => {

@@ -17,8 +17,7 @@ const ED_A = 'AAAAC3NzaC1lZDI1NTE5AAAAIBHNqPIJ4JBU3CpnfBkIFi12SzO988l0nzLb4LvGjs
 const ED_A_FP = 'SHA256:ZsolAmK2lVvVksihCH1Nc/XSEfCw7q4a3islDYmcTyI';
 const ED_B = 'AAAAC3NzaC1lZDI1NTE5AAAAIEZnOkuNcY/L+3pNd5kLfUE2GAPhG6mGQun9BkPOMZQf';
 const ED_B_FP = 'SHA256:lZVSGqV6UStCuaw7SlKDJGaIm1hTFdNKvIhOIJ12eIY';
-const ECDSA =
-  'AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBDvrxET3Wf1RoTy8/Tu36XQj7cA8OOWH34QzemniGozzfBY9mGWfdAwnQUodzlqxdvWSAv38zSYzGRTyV/hdtNw=';
+const ECDSA = 'AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBDvrxET3Wf1RoTy8/Tu36XQj7cA8OOWH34QzemniGozzfBY9mGWfdAwnQUodzlqxdvWSAv38zSYzGRTyV/hdtNw=';
 const ECDSA_FP = 'SHA256:AXcMGgefsnQ5cn4Lh9DQQJgYSf7YlBiltaDQPg1ny8I';
 const blob = (b64: string) => Buffer.from(b64, 'base64');
 
@@ -206,7 +205,9 @@ describe('writing and negotiating', () => {
   });
 
   it('offers the host key algorithms of known types first', () => {
-    const entries = parseKnownHosts(`hv1 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDY0S61/421SYeo74n/ic/QZXByGta0WCEITS04WEW2M3yRaBX5GEuhZXNJZ3nGxCDa1yuMBzza8okeC8RZTtrDPq97Wao4pBG1rZWxK3g1IuhYxAeibw/Ecjb2eFZWfzf9cjgXlFJo9EJeTi485mc9Fo2S2LS52bT8ZKeDtz7f7w==`);
+    const entries = parseKnownHosts(
+      `hv1 ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDY0S61/421SYeo74n/ic/QZXByGta0WCEITS04WEW2M3yRaBX5GEuhZXNJZ3nGxCDa1yuMBzza8okeC8RZTtrDPq97Wao4pBG1rZWxK3g1IuhYxAeibw/Ecjb2eFZWfzf9cjgXlFJo9EJeTi485mc9Fo2S2LS52bT8ZKeDtz7f7w==`,
+    );
     expect(knownKeyTypes(entries, 'hv1')).toEqual(['ssh-rsa']);
     expect(hostKeyAlgorithms(['ssh-rsa'])).toEqual([
       'rsa-sha2-512',

@@ -133,9 +133,7 @@ describe('host key checking', () => {
     const path = knownHosts();
     const failure = connectSsh(settings({ knownHosts: path }));
     await expect(failure).rejects.toBeInstanceOf(HostKeyError);
-    await expect(failure).rejects.toThrow(
-      `host key for hv1 (127.0.0.1:${sshd.port}) is not in ${path}; its SHA256 fingerprint is ${sshd.fingerprint}`,
-    );
+    await expect(failure).rejects.toThrow(`host key for hv1 (127.0.0.1:${sshd.port}) is not in ${path}; its SHA256 fingerprint is ${sshd.fingerprint}`);
   });
 
   it('accept-new records the key (creating directories), then strict accepts it', async () => {
@@ -148,9 +146,7 @@ describe('host key checking', () => {
     expect(readFileSync(path, 'utf8')).toBe(`${sshd.knownHostsLine}\n`);
     expect(warnings).toEqual([`added host key ${sshd.fingerprint} for hv1 (127.0.0.1:${sshd.port}) to ${path}`]);
     // OpenSSH itself finds the line we wrote.
-    expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', path], { encoding: 'utf8' })).toContain(
-      sshd.knownHostsLine,
-    );
+    expect(execFileSync('ssh-keygen', ['-F', `[127.0.0.1]:${sshd.port}`, '-f', path], { encoding: 'utf8' })).toContain(sshd.knownHostsLine);
     const second = await connected(settings({ knownHosts: path, hostKeyChecking: 'strict' }));
     expect((await second.exec('echo again')).stdout).toBe('again\n');
   });
@@ -176,14 +172,9 @@ describe('host key checking', () => {
 
   it('off accepts anything and warns once', async () => {
     const warnings: string[] = [];
-    const conn = await connected(
-      settings({ knownHosts: knownHosts(sshd.otherHostKeyLine), hostKeyChecking: 'off' }),
-      { onWarning: (m) => warnings.push(m) },
-    );
+    const conn = await connected(settings({ knownHosts: knownHosts(sshd.otherHostKeyLine), hostKeyChecking: 'off' }), { onWarning: (m) => warnings.push(m) });
     await conn.exec('true');
-    expect(warnings).toEqual([
-      `host key checking is off: accepted hv1 (127.0.0.1:${sshd.port}) with key ${sshd.fingerprint} without verifying it`,
-    ]);
+    expect(warnings).toEqual([`host key checking is off: accepted hv1 (127.0.0.1:${sshd.port}) with key ${sshd.fingerprint} without verifying it`]);
   });
 
   it('every known_hosts file is read (UserKnownHostsFile lists, GlobalKnownHostsFile): a key in a later one connects strictly, the first is not written', async () => {
@@ -193,7 +184,9 @@ describe('host key checking', () => {
     expect(existsSync(first)).toBe(false);
     // A changed key in a later file is refused naming that file.
     const later = knownHosts(sshd.otherHostKeyLine);
-    await expect(connectSsh(settings({ knownHosts: first, extraKnownHosts: [later] }))).rejects.toThrow(new RegExp(`REMOTE HOST KEY CHANGED .*\\(${later}:1\\)`));
+    await expect(connectSsh(settings({ knownHosts: first, extraKnownHosts: [later] }))).rejects.toThrow(
+      new RegExp(`REMOTE HOST KEY CHANGED .*\\(${later}:1\\)`),
+    );
   });
 });
 
@@ -203,19 +196,14 @@ describe('authentication', () => {
     const failure = connectSsh(settings({ sshKey: sshd.wrongKey }));
     await expect(failure).rejects.toBeInstanceOf(UnreachableError);
     await expect(failure).rejects.not.toBeInstanceOf(HostKeyError);
-    await expect(failure).rejects.toThrow(
-      `hv1 (127.0.0.1:${sshd.port}): authentication failed for ${sshd.user} (tried: key ${sshd.wrongKey})`,
-    );
+    await expect(failure).rejects.toThrow(`hv1 (127.0.0.1:${sshd.port}): authentication failed for ${sshd.user} (tried: key ${sshd.wrongKey})`);
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('decrypts an encrypted key with the passphrase hook, asking once per key', async () => {
     const asked: string[] = [];
     const hooks = { passphrase: async (path: string) => (asked.push(path), sshd.passphrase) };
-    const [a, b] = await Promise.all([
-      connected(settings({ sshKey: sshd.encryptedKey }), hooks),
-      connected(settings({ sshKey: sshd.encryptedKey }), hooks),
-    ]);
+    const [a, b] = await Promise.all([connected(settings({ sshKey: sshd.encryptedKey }), hooks), connected(settings({ sshKey: sshd.encryptedKey }), hooks)]);
     expect((await a.exec('echo a')).stdout).toBe('a\n');
     expect((await b.exec('echo b')).stdout).toBe('b\n');
     expect(asked).toEqual([sshd.encryptedKey]);
@@ -279,7 +267,6 @@ describe('unreachable hosts', () => {
     }
   });
 
-
   it('retries a refused connection with backoff, then reports it', async () => {
     const closedPort = await freePort();
     const started = Date.now();
@@ -300,7 +287,15 @@ describe('jump host', () => {
   });
 
   it('goes through a chain of bastions (ssh config ProxyJump), each with its own key and known_hosts', async () => {
-    const hop = (name: string) => ({ name, host: '127.0.0.1', port: sshd.port, user: sshd.user, identityFiles: [sshd.clientKey], knownHosts: knownHosts(sshd.knownHostsLine), hostKeyChecking: 'strict' as const });
+    const hop = (name: string) => ({
+      name,
+      host: '127.0.0.1',
+      port: sshd.port,
+      user: sshd.user,
+      identityFiles: [sshd.clientKey],
+      knownHosts: knownHosts(sshd.knownHostsLine),
+      hostKeyChecking: 'strict' as const,
+    });
     const conn = await connected(settings({ jumps: [hop('gw'), hop('bastion')] }));
     expect((await conn.exec('echo two hops')).stdout).toBe('two hops\n');
     expect(conn.stats).toEqual({ connections: 3, execs: 1 });

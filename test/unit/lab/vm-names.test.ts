@@ -40,7 +40,15 @@ describe('VM lab names', () => {
   });
 
   it('QEMU gets NICs with a speed and full duplex (bonding needs them for LACP), in fixed PCI slots', () => {
-    const argv = qemuArgv({ dir: '/l/hosts/hv1', name: 'hv1', kernel: '/boot/k', initrd: '/l/vm/initrd.img', init: '/l/vm/guest-init.sh', memoryMb: 512, nics: hostNics(prefix, subnet, 1) });
+    const argv = qemuArgv({
+      dir: '/l/hosts/hv1',
+      name: 'hv1',
+      kernel: '/boot/k',
+      initrd: '/l/vm/initrd.img',
+      init: '/l/vm/guest-init.sh',
+      memoryMb: 512,
+      nics: hostNics(prefix, subnet, 1),
+    });
     const devices = argv.filter((_, k) => argv[k - 1] === '-device' && argv[k]!.startsWith('virtio-net-pci'));
     expect(devices).toHaveLength(4);
     devices.forEach((d, k) => expect(d).toContain(`addr=0x${(4 + k).toString(16)},speed=1000,duplex=full`));

@@ -52,7 +52,8 @@ export function runCli(args: readonly string[], opts: CliOptions = {}): Promise<
 }
 
 /** Everything a command said, for assertion messages. */
-export const show = (args: readonly string[], r: CliResult): string => `kvmnet ${JSON.stringify(args)} → ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+export const show = (args: readonly string[], r: CliResult): string =>
+  `kvmnet ${JSON.stringify(args)} → ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 /** Every code in the first column of the "Exit codes" table (docs/exit-codes.md). */
 export function readmeExitCodes(): number[] {
@@ -81,8 +82,13 @@ export async function connectionCounter(): Promise<{ port: number; count: () => 
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, count: () => n, close: () => new Promise((ok) => {
-      server.close(() => ok());
-      for (const socket of sockets) socket.destroy();
-    }) };
+  return {
+    port: address.port,
+    count: () => n,
+    close: () =>
+      new Promise((ok) => {
+        server.close(() => ok());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
 }

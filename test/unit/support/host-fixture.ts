@@ -32,4 +32,3 @@ export function hostFixture(state: 'fresh' | 'bridged' | 'nat' | 'no-libvirtd'):
     session: { clientAddress: client!, serverAddress: server!, serverPort: Number(port), dev: addrs.find((a) => a.address === server)?.dev },
   };
 }
-

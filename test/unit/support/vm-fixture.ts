@@ -23,7 +23,9 @@ export function vmFactsOutput(state: VmState, opts: VmFixtureOptions = {}): stri
   const dir = join(root, state);
   const read = (f: string) => readFileSync(join(dir, f), 'utf8');
   const bond = existsSync(join(dir, 'bond0.txt')) ? `@@kvmnet:bonding:bond0@@\n${read('bond0.txt')}` : '';
-  const routes = opts.routes ?? '[{"dst":"default","gateway":"198.18.138.1","dev":"mgmt0","flags":[]},{"dst":"198.18.138.0/24","dev":"mgmt0","protocol":"kernel","scope":"link","prefsrc":"198.18.138.11","flags":[]}]';
+  const routes =
+    opts.routes ??
+    '[{"dst":"default","gateway":"198.18.138.1","dev":"mgmt0","flags":[]},{"dst":"198.18.138.0/24","dev":"mgmt0","protocol":"kernel","scope":"link","prefsrc":"198.18.138.11","flags":[]}]';
   return [
     '@@kvmnet:hostname@@\nhv1\n',
     `@@kvmnet:link@@\n${read('ip-link.json')}`,

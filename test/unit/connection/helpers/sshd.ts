@@ -62,10 +62,7 @@ export async function startSshd(): Promise<LocalSshd> {
   keygen(join(dir, 'client'));
   keygen(join(dir, 'client_encrypted'), 'correct horse');
   keygen(join(dir, 'wrong'));
-  writeFileSync(
-    join(dir, 'authorized_keys'),
-    readFileSync(join(dir, 'client.pub'), 'utf8') + readFileSync(join(dir, 'client_encrypted.pub'), 'utf8'),
-  );
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub'), 'utf8') + readFileSync(join(dir, 'client_encrypted.pub'), 'utf8'));
   writeFileSync(
     join(dir, 'sshd_config'),
     [
@@ -108,7 +105,12 @@ export async function startSshd(): Promise<LocalSshd> {
     });
   });
 
-  const pub = (name: string) => readFileSync(join(dir, `${name}.pub`), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  const pub = (name: string) =>
+    readFileSync(join(dir, `${name}.pub`), 'utf8')
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
   return {
     port,
     user,
