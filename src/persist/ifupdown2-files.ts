@@ -11,12 +11,15 @@
 //   auto DEV / iface DEV, then: bond-slaves, bond-mode, bond-miimon, bond-lacp-rate,
 //   bond-xmit-hash-policy, bond-primary; vlan-raw-device, vlan-id; bridge-ports, bridge-stp,
 //   bridge-fd, bridge-vlan-aware yes|no; on a VLAN-aware bridge's port bridge-vids + bridge-pvid;
-//   link-type dummy; address CIDR (one line each); mtu.
+//   link-type dummy; address CIDR (one line each); mtu; the device's configured routes and its
+//   policy rules as `post-up` commands.
 import { RefusedError } from '../errors.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import { IFUPDOWN_DIR } from '../model/persist-kinds.js';
 import { shellJoin } from '../connection/quote.js';
 import type { FileWant } from './persistence.js';
+import { idempotentPostUpLines, postUpLines } from './ifupdown-hooks.js';
+import { persistableRoutes, persistableRules } from './routing-devices.js';
 
 const SUFFIX = '.ifupdown2';
 export const ifupdown2Path = (dev: string) => `${IFUPDOWN_DIR}/kvmnet-${dev}${SUFFIX}`;
@@ -112,6 +115,16 @@ export function ifupdown2File(facts: Facts, dev: string, host: string): string {
     lines.push(...[...new Set(sorted)].map((a) => `address ${a}`));
   }
   if (link.mtu !== 1500) lines.push(`mtu ${link.mtu}`);
+  // ifupdown2 has no keys for routes in other tables or policy rules: `post-up` lines of the
+  // operations' own commands, as in ifupdown's stanzas (ifupdown-hooks.ts). A rule is deleted before
+  // it is added (a second `ifup` would add a copy).
+  for (const family of [4, 6] as const) {
+    for (const r of persistableRoutes(facts, dev, family)) lines.push(...postUpLines([{ op: 'route.replace', route: { ...r, dev } }]));
+    for (const r of persistableRules(facts, dev, family)) {
+      const rule = { ...r, table: r.table! };
+      lines.push(...idempotentPostUpLines([{ op: 'rule.del', rule }], [{ op: 'rule.add', rule }]));
+    }
+  }
   return [HEADER, `auto ${dev}`, `iface ${dev}`, ...lines.map((l) => `    ${l}`), ''].join('\n');
 }
 

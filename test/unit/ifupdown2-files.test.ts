@@ -114,10 +114,31 @@ describe('persist: ifupdown2 in a plan', () => {
     expect(fileChanges([{ path: ifupdown2Path('bond0'), content: 'x' }], done)[0]!.ops[0]).toMatchObject({ op: 'file.write' });
   });
 
-  it('refuses task types whose state the stanzas do not carry (routes, rules, VXLAN forwarding)', () => {
-    expect(() => withIfupdown2Files(empty, { dev: 'bond0.20', to: '198.19.0.0/16' }, vlanBridge(), 'hv1', 'ensure_route')).toThrow(
-      /ifupdown2 stanzas of links and addresses only, not what ensure_route makes/,
+  it('refuses task types whose state the stanzas do not carry (VXLAN forwarding)', () => {
+    expect(() => withIfupdown2Files(empty, { name: 'vx1', vni: 1 }, vlanBridge(), 'hv1', 'ensure_vxlan')).toThrow(
+      /ifupdown2 stanzas of links, addresses, routes and rules only, not what ensure_vxlan makes/,
     );
+  });
+
+  it("a route and a rule are post-up lines of their device's stanza (facts captured on a lab host with a route in table 100)", () => {
+    const f = parseFacts(readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
+    const route = { dst: '10.70.0.0/16', gateway: '198.18.28.254', dev: 'br28', table: '100', metric: 5, family: 4 as const };
+    const rule = { family: 4 as const, priority: 1005, from: '198.18.28.0/24', table: '100' };
+    const runtime = {
+      changes: [
+        { summary: 'route', ops: [{ op: 'route.replace' as const, route }] },
+        { summary: 'rule', ops: [{ op: 'rule.add' as const, rule }] },
+      ],
+    };
+    const plan = withIfupdown2Files(runtime, { dst: route.dst }, f, 'hv1', 'ensure_route');
+    const written = plan.changes.flatMap((c) => c.ops).find((o) => o.op === 'file.write' && o.path === ifupdown2Path('br28'));
+    expect(written && 'content' in written ? written.content : '').toContain(
+      '    post-up ip route replace 10.70.0.0/16 via 198.18.28.254 dev br28 metric 5 table 100\n',
+    );
+    expect(written && 'content' in written ? written.content : '').toContain(
+      '    post-up ip rule del from 198.18.28.0/24 priority 1005 table 100 2>/dev/null || true\n    post-up ip rule add from 198.18.28.0/24 priority 1005 table 100\n',
+    );
+    expect(plan.changes.at(-1)!.ops[0]).toMatchObject({ op: 'ifupdown2.check' });
   });
 });
 

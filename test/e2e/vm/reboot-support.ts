@@ -37,8 +37,6 @@ export const WANTED_VLANS = ['eth3 30 99:PVID,untagged 200 201 202'];
 export interface RebootCtx {
   /** false: the layout without the VLAN-aware bridge brv (netplan 0.106 cannot configure VLAN filtering). */
   vlanAware: boolean;
-  /** false: the layout without the route and rule (kvmnet's ifupdown2 stanzas carry links and addresses only). */
-  routing: boolean;
   /** How long a reboot may take until systemd is up (the manager's unit included). */
   bootMs: number;
   state: LabState;
@@ -53,7 +51,7 @@ export const recap = (r: Result) => /hv1\s+: ok=(\d+)\s+changed=(\d+)\s+failed=(
 const bondGateway = (ctx: RebootCtx) => `${ctx.state.subnet.base}.254`;
 
 /** The layout less what the manager cannot persist (see RebootCtx). */
-const layoutTasks = (ctx: RebootCtx) => LAYOUT_TASKS.filter((t) => (ctx.vlanAware || !t.includes('brv')) && (ctx.routing || !/^ensure_(route|rule):/.test(t)));
+const layoutTasks = (ctx: RebootCtx) => LAYOUT_TASKS.filter((t) => ctx.vlanAware || !t.includes('brv'));
 
 /** Writes the layout playbook (play-level `persist`) and runs kvmnet on it. */
 export async function runLayout(ctx: RebootCtx, name: string, persist: string, extra: string[] = [], tasks = layoutTasks(ctx)): Promise<Result> {
@@ -161,7 +159,6 @@ export async function assertLayout(ctx: RebootCtx): Promise<void> {
   expect(proc).toContain('IEEE 802.3ad Dynamic link aggregation');
   const nets = (await sh('virsh -q net-list --all')).stdout;
   expect(nets).toMatch(/^\s*vlan10\s+active\s+yes\s+yes/m);
-  if (!ctx.routing) return;
   const table = JSON.parse((await sh('ip -j -4 route show table 210')).stdout) as Array<{ dst: string; gateway?: string; dev: string }>;
   expect(table.map((r) => [r.dst, r.gateway, r.dev])).toEqual([['10.210.0.0/16', bondGateway(ctx), 'br10']]);
   const rules = JSON.parse((await sh('ip -j -4 rule show priority 1210')).stdout) as Array<{ src?: string; table?: string }>;
@@ -195,11 +192,11 @@ export async function assertNoChange(ctx: RebootCtx, persist: string): Promise<v
  * `persist: PERSIST` (auto unless KVMNET_E2E_PERSIST says otherwise), a second run changes nothing,
  * reboot, everything is back and `--check --detailed-exitcode` finds nothing to change.
  */
-export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean; routing?: boolean; bootMs?: number } = {}): void {
+export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean; bootMs?: number } = {}): void {
   const enabled = process.env.KVMNET_E2E_VM !== '0';
   const persist = process.env.KVMNET_E2E_PERSIST ?? 'auto';
   let dir = '';
-  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true, routing: opts.routing ?? true, bootMs: opts.bootMs ?? 300_000 } as RebootCtx;
+  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true, bootMs: opts.bootMs ?? 300_000 } as RebootCtx;
 
   describe.skipIf(!enabled)(`persist: ${persist} on a ${manager} host survives a real reboot`, () => {
     beforeAll(async () => {
