@@ -6,13 +6,10 @@
 // not told about out of bridges (ifupdownmain.py _reload_default, bridge.py _add_ports). Pure.
 import { RefusedError } from '../errors.js';
 import type { Facts } from '../model/facts.js';
-import { changeOps, changeTouches, factsAfter, type Plan, type Touch } from '../model/plan.js';
+import { factsAfter, type Plan } from '../model/plan.js';
 import { fileChanges, withPersistence } from './plan.js';
 import { ifupdown2Device, ifupdown2Wants } from './ifupdown2-files.js';
-import { taskDevices } from './nm-profiles.js';
-import { routingDevices, ruleArgDevice } from './routing-devices.js';
-
-const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name : t.kind === 'addr' ? t.dev : undefined);
+import { renderedDevices } from './task-devices.js';
 
 // The stanzas say links, addresses, and (as `post-up` lines) routes and rules; not VXLANs yet.
 const LINK_TASKS = ['ensure_bond', 'ensure_vlan', 'ensure_bridge', 'ensure_port', 'ensure_ip', 'ensure_route', 'ensure_rule'];
@@ -24,13 +21,7 @@ export function withIfupdown2Files(runtime: Plan, args: Record<string, unknown>,
       `persist: ifupdown2 on ${host}: kvmnet writes ifupdown2 stanzas of links, addresses, routes and rules only, not what ${type} makes; use persist: none (and configure it in ifupdown2 yourself) or another format`,
     );
   const after = factsAfter(runtime.changes, facts);
-  // Routes and rules live in their device's stanza: that device's file is rendered again too.
-  const touched = [
-    ...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []),
-    ...routingDevices(changeOps(runtime.changes), facts, after),
-    ...[ruleArgDevice(args, after) ?? []].flat(),
-  ];
-  const wants = ifupdown2Wants(after, taskDevices(touched, args), host, facts);
+  const wants = ifupdown2Wants(after, renderedDevices(runtime, args, facts, after), host, facts);
   const plan = withPersistence(runtime, 'ifupdown2', wants, facts);
   if (fileChanges(wants, facts).length === 0) return plan;
   const devs = wants.filter((w) => w.content !== null).map((w) => ifupdown2Device(w.path));

@@ -3,23 +3,15 @@
 // load` of what changed, so NetworkManager knows the profiles now and activates them at boot,
 // and `nmcli connection up` of those it does not run yet (it then owns the device). Pure.
 import type { Facts } from '../model/facts.js';
-import { changeOps, changeTouches, factsAfter, type Plan, type Touch } from '../model/plan.js';
+import { changeOps, factsAfter, type Plan } from '../model/plan.js';
 import type { Op } from '../ops/types.js';
 import { fileChanges, withPersistence } from './plan.js';
-import { nmProfileWants, taskDevices } from './nm-profiles.js';
-import { routingDevices, ruleArgDevice } from './routing-devices.js';
-
-const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name : t.kind === 'addr' ? t.dev : undefined);
+import { nmProfileWants } from './nm-profiles.js';
+import { renderedDevices } from './task-devices.js';
 
 export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, facts: Facts): Plan {
   const after = factsAfter(runtime.changes, facts);
-  // Routes and rules live in their device's configuration: that device's file is rendered again too.
-  const touched = [
-    ...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []),
-    ...routingDevices(changeOps(runtime.changes), facts, after),
-    ...[ruleArgDevice(args, after) ?? []].flat(),
-  ];
-  const wants = nmProfileWants(after, taskDevices(touched, args));
+  const wants = nmProfileWants(after, renderedDevices(runtime, args, facts, after));
   const plan = withPersistence(runtime, 'networkmanager', wants, facts);
   const written = changeOps(fileChanges(wants, facts)).flatMap((o) => (o.op === 'file.write' || o.op === 'file.remove' ? [o.path] : []));
   if (written.length === 0) return plan;

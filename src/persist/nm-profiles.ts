@@ -180,10 +180,3 @@ export function nmProfileWants(after: Facts, devices: readonly string[]): FileWa
   }
   return wants;
 }
-
-/** The devices a task is about: what its changes touch, and what its arguments name. */
-export function taskDevices(touched: readonly string[], args: Record<string, unknown>): string[] {
-  const named: unknown[] = [args.name, args.interface, args.dev, ...(Array.isArray(args.members) ? (args.members as unknown[]) : [])];
-  if (args.name === undefined && typeof args.parent === 'string' && typeof args.id === 'number') named.push(`${args.parent}.${args.id}`);
-  return [...new Set([...touched, ...named.filter((n): n is string => typeof n === 'string')])];
-}

@@ -1,0 +1,28 @@
+// The devices whose configuration a task's plan renders again, for the formats that render a file per
+// device from the running state (NetworkManager profiles, netplan files, ifupdown2 stanzas). Pure.
+import type { Facts } from '../model/facts.js';
+import { changeOps, changeTouches, type Plan, type Touch } from '../model/plan.js';
+import { routingDevices, ruleArgDevice } from './routing-devices.js';
+
+const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name : t.kind === 'addr' ? t.dev : undefined);
+
+/** The devices a task is about: what its changes touch, and what its arguments name. */
+export function taskDevices(touched: readonly string[], args: Record<string, unknown>): string[] {
+  const named: unknown[] = [args.name, args.interface, args.dev, ...(Array.isArray(args.members) ? (args.members as unknown[]) : [])];
+  if (args.name === undefined && typeof args.parent === 'string' && typeof args.id === 'number') named.push(`${args.parent}.${args.id}`);
+  return [...new Set([...touched, ...named.filter((n): n is string => typeof n === 'string')])];
+}
+
+/**
+ * The devices whose file RUNTIME's changes (FACTS → AFTER) make out of date: the links and addresses
+ * they touch, the devices their routes and rules live with (those are in the device's file too), and
+ * what the task's arguments name.
+ */
+export function renderedDevices(runtime: Plan, args: Record<string, unknown>, facts: Facts, after: Facts): string[] {
+  const touched = [
+    ...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []),
+    ...routingDevices(changeOps(runtime.changes), facts, after),
+    ...[ruleArgDevice(args, after) ?? []].flat(),
+  ];
+  return taskDevices(touched, args);
+}
