@@ -6,8 +6,8 @@ _kvmnet_tasks='ensure_bond ensure_vlan ensure_bridge ensure_port ensure_ip ensur
 _kvmnet_level() {
   case "$1" in
     '') _kvmnet_subs='run validate inventory facts graph apply report merge schema doc lab'; _kvmnet_opts='-V --version -h --help'; _kvmnet_valued=''; _kvmnet_args=none ;;
-    'run') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -F --ssh-config -C --check --dry-run -D --diff -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output -v --verbose --recap --detailed-exitcode --connect-timeout --command-timeout --force-handlers --wait-lock --list-tasks --list-hosts --report --out --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -F --ssh-config -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output --recap --connect-timeout --command-timeout --wait-lock --report --out --shard --shard-by'; _kvmnet_args=files ;;
-    'validate') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -F --ssh-config -l --limit -e --extra-vars -h --help'; _kvmnet_valued='-i --inventory -F --ssh-config -l --limit -e --extra-vars'; _kvmnet_args=files ;;
+    'run') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -F --ssh-config -C --check --dry-run -D --diff -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output -v --verbose --recap --detailed-exitcode --connect-timeout --command-timeout --force-handlers --wait-lock --list-tasks --list-hosts --report --out --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -F --ssh-config -l --limit -f --forks -e --extra-vars -t --tags --skip-tags -o --output --recap --connect-timeout --command-timeout --wait-lock --report --out --shard --shard-by'; _kvmnet_args=playbooks ;;
+    'validate') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -F --ssh-config -l --limit -e --extra-vars -h --help'; _kvmnet_valued='-i --inventory -F --ssh-config -l --limit -e --extra-vars'; _kvmnet_args=playbooks ;;
     'inventory') _kvmnet_subs=''; _kvmnet_opts='-i --inventory --list --graph --host --export -h --help'; _kvmnet_valued='-i --inventory --host'; _kvmnet_args=none ;;
     'facts') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -f --forks -o --output --only -F --ssh-config --shard --shard-by -h --help'; _kvmnet_valued='-i --inventory -l --limit -f --forks -o --output --only -F --ssh-config --shard --shard-by'; _kvmnet_args=none ;;
     'graph') _kvmnet_subs=''; _kvmnet_opts='-i --inventory -l --limit -F --ssh-config -f --forks --from --format -o --output --no-group -h --help'; _kvmnet_valued='-i --inventory -l --limit -F --ssh-config -f --forks --from --format -o --output'; _kvmnet_args=none ;;
@@ -86,6 +86,8 @@ _kvmnet() {
   elif [[ -n $_kvmnet_subs ]]; then COMPREPLY=($(compgen -W "$_kvmnet_subs" -- "$cur"))
   elif [[ $_kvmnet_args == tasks ]]; then COMPREPLY=($(compgen -W "$_kvmnet_tasks" -- "$cur"))
   elif [[ $_kvmnet_args == files ]]; then COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null
+  elif [[ $_kvmnet_args == playbooks ]]; then
+    COMPREPLY=($(compgen -d -- "$cur"; compgen -f -X '!*.yaml' -- "$cur"; compgen -f -X '!*.yml' -- "$cur")); compopt -o filenames 2>/dev/null
   fi
   return 0
 }

@@ -11,8 +11,8 @@ interface Level {
   cmd: Command;
   subs: Command[];
   options: Option[];
-  /** What a positional argument completes to. */
-  args: 'files' | 'tasks' | 'none';
+  /** What a positional argument completes to: playbooks are YAML files (and the directories on the way). */
+  args: 'playbooks' | 'files' | 'tasks' | 'none';
 }
 
 const visibleSubs = (cmd: Command): Command[] => cmd.commands.filter((c) => c.name() !== 'help');
@@ -22,7 +22,8 @@ const flagsOf = (o: Option): string[] => [o.short, o.long].filter((f): f is stri
 function levels(program: Command): Level[] {
   const out: Level[] = [];
   const walk = (cmd: Command, path: string[]) => {
-    const args = cmd.name() === 'doc' ? 'tasks' : cmd.registeredArguments.length ? 'files' : 'none';
+    const first = cmd.registeredArguments[0]?.name();
+    const args = cmd.name() === 'doc' ? 'tasks' : first === 'playbook' ? 'playbooks' : first ? 'files' : 'none';
     out.push({ path: path.join(' '), cmd, subs: visibleSubs(cmd), options: [...cmd.options], args });
     for (const sub of visibleSubs(cmd)) walk(sub, [...path, sub.name()]);
   };
@@ -92,6 +93,9 @@ export function bashCompletion(program: Command): string {
     '  elif [[ -n $_kvmnet_subs ]]; then COMPREPLY=($(compgen -W "$_kvmnet_subs" -- "$cur"))',
     '  elif [[ $_kvmnet_args == tasks ]]; then COMPREPLY=($(compgen -W "$_kvmnet_tasks" -- "$cur"))',
     '  elif [[ $_kvmnet_args == files ]]; then COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null',
+    // Not a failed run's .retry file or a saved plan next to the playbook: YAML files and directories.
+    '  elif [[ $_kvmnet_args == playbooks ]]; then',
+    '    COMPREPLY=($(compgen -d -- "$cur"; compgen -f -X \'!*.yaml\' -- "$cur"; compgen -f -X \'!*.yml\' -- "$cur")); compopt -o filenames 2>/dev/null',
     '  fi',
     '  return 0',
     '}',
@@ -127,7 +131,14 @@ function zshFunction(l: Level): string[] {
     for (const s of l.subs) lines.push(`        ${s.name()}) ${fn}_${s.name()} ;;`);
     lines.push('      esac ;;', '  esac');
   } else {
-    const arg = l.args === 'tasks' ? `'1:task type:(${taskTypes.join(' ')})'` : l.args === 'files' ? "'*:file:_files'" : '';
+    const arg =
+      l.args === 'tasks'
+        ? `'1:task type:(${taskTypes.join(' ')})'`
+        : l.args === 'playbooks'
+          ? '\'1:playbook:_files -g "*.(yaml|yml)"\''
+          : l.args === 'files'
+            ? "'*:file:_files'"
+            : '';
     lines.push(`  _arguments ${[...specs, arg].filter(Boolean).join(' ')}`);
   }
   lines.push('}');

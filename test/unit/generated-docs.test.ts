@@ -2,7 +2,7 @@
 // schema/playbook.schema.json), complete (every field described, every example valid), and what
 // `kvmnet doc`, `man` and bash actually show.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,14 @@ describe('man ./kvmnet.1', () => {
   });
 });
 
+/** A directory with playbooks, a failed run's .retry file, a saved plan and a subdirectory. */
+function playbookDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kvmnet-complete-'));
+  for (const f of ['site.yaml', 'site.yml', 'site.retry', 'site.plan.json']) writeFileSync(join(dir, f), '');
+  mkdirSync(join(dir, 'sub'));
+  return dir;
+}
+
 describe('bash completion (completion/kvmnet.bash)', () => {
   /** COMPREPLY of the completion function for a command line whose last word is being completed. */
   const complete = (...words: string[]): string[] => {
@@ -142,6 +150,17 @@ _kvmnet; printf '%s\\n' "\${COMPREPLY[@]}"`;
   });
   it('completes file names for a playbook', () => {
     expect(complete('kvmnet', 'run', 'playbooks/bri')).toEqual(['playbooks/bridged.yaml']);
+  });
+  it("offers a playbook's YAML files and directories, not a failed run's .retry file or a saved plan", () => {
+    const dir = playbookDir();
+    try {
+      expect(complete('kvmnet', 'run', `${dir}/`).sort()).toEqual([`${dir}/site.yaml`, `${dir}/site.yml`, `${dir}/sub`]);
+      expect(complete('kvmnet', 'validate', `${dir}/si`).sort()).toEqual([`${dir}/site.yaml`, `${dir}/site.yml`]);
+      // Other file arguments take any file.
+      expect(complete('kvmnet', 'apply', `${dir}/site.`).sort()).toEqual([`${dir}/site.plan.json`, `${dir}/site.retry`, `${dir}/site.yaml`, `${dir}/site.yml`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -183,5 +202,11 @@ describe('zsh completion (completion/_kvmnet), in a real interactive zsh', () =>
     expect(complete('kvmnet doc ensure_b')).toEqual(['ensure_bond', 'ensure_bridge']);
     expect(complete('kvmnet run site.yaml -o ')).toEqual(['text', 'json']);
     expect(complete('kvmnet run --che')).toEqual(['--check']);
+    const dir = playbookDir();
+    try {
+      expect(complete(`kvmnet run ${dir}/`).sort()).toEqual(['site.yaml', 'site.yml', 'sub']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
