@@ -5,6 +5,7 @@ import { shellJoin, shellQuote } from '../connection/quote.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import type { Touch } from '../model/plan.js';
 import { linkDownEffect, linkUpEffect } from './link-updown.js';
+import { followingBridgeMtu } from './bridge-mtu.js';
 import type { BondSettings, BridgeSettings, LinkOp, Op, OpKind, VxlanSettings } from './types.js';
 import { shown } from '../text/shown.js';
 
@@ -167,6 +168,23 @@ export function intoBond(dev: string, bond: string): Op[] {
 export const vxlanText = (v: VxlanSettings): string =>
   `vni ${v.vni}${v.local ? ` local ${v.local}` : ''}${v.group ? ` group ${v.group}` : ''}${v.dev ? ` dev ${v.dev}` : ''} dstport ${v.dstport}${v.learning ? ' learning' : ' nolearning'}`;
 
+/** A link's new master (null: none), with what the kernel does to its VLANs and bond state. */
+function setMaster(f: Facts, l: LinkFact, master: string | null): void {
+  delete l.bondMember;
+  // A port's bridge VLANs go with it; a VLAN-aware bridge gives a new port its default PVID, untagged.
+  if (l.master !== master) {
+    const br = master === null ? undefined : f.links[master]?.bridge;
+    const pvid = br?.vlanFiltering ? (br.defaultPvid ?? 1) : 0;
+    if (pvid) l.vlans = [{ id: pvid, pvid: true, untagged: true }];
+    else delete l.vlans;
+  }
+  if (master === null) delete l.master;
+  else {
+    l.master = master;
+    if (f.links[master]?.kind === 'bond') l.bondMember = { state: 'BACKUP', mii: 'UP' };
+  }
+}
+
 const linkTouch = (name: string, op: Extract<Touch, { kind: 'link' }>['op']): Touch => ({ kind: 'link', name, op });
 const q = (argv: string[]) => [shellJoin(argv)];
 const differs = (what: string, want: unknown, got: unknown) =>
@@ -259,7 +277,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
         .filter((l) => l.master === op.name)
         .map((l) => linkTouch(l.name, 'nomaster')),
     ],
-    effect: (op, f) => removeLink(f, op.name),
+    effect: (op, f) => followingBridgeMtu(f, [f.links[op.name]?.master], () => removeLink(f, op.name)),
     inverse: (op, before) => recreateLink(before, op.name),
     check: (op, expected, actual) => (!expected.links[op.name] && actual.links[op.name] ? `${op.name} still exists` : undefined),
   },
@@ -295,19 +313,7 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     effect: (op, f) => {
       const l = f.links[op.name];
       if (!l) return;
-      delete l.bondMember;
-      // A port's bridge VLANs go with it; a VLAN-aware bridge gives a new port its default PVID, untagged.
-      if (l.master !== op.master) {
-        const br = op.master === null ? undefined : f.links[op.master]?.bridge;
-        const pvid = br?.vlanFiltering ? (br.defaultPvid ?? 1) : 0;
-        if (pvid) l.vlans = [{ id: pvid, pvid: true, untagged: true }];
-        else delete l.vlans;
-      }
-      if (op.master === null) delete l.master;
-      else {
-        l.master = op.master;
-        if (f.links[op.master]?.kind === 'bond') l.bondMember = { state: 'BACKUP', mii: 'UP' };
-      }
+      followingBridgeMtu(f, [l.master, op.master ?? undefined], () => setMaster(f, l, op.master));
     },
     inverse: (op, before) => {
       const was = before.links[op.name]?.master;
@@ -322,9 +328,11 @@ export const linkOps: { [K in LinkOp['op']]: OpKind<Of<K>> } = {
     effect: (op, f) => {
       const l = f.links[op.name];
       if (!l) return;
-      l.mtu = op.mtu;
-      // A bond's MTU is its members'.
-      if (l.kind === 'bond') for (const m of Object.values(f.links)) if (m.master === op.name) m.mtu = op.mtu;
+      followingBridgeMtu(f, [l.master], () => {
+        l.mtu = op.mtu;
+        // A bond's MTU is its members'.
+        if (l.kind === 'bond') for (const m of Object.values(f.links)) if (m.master === op.name) m.mtu = op.mtu;
+      });
     },
     inverse: (op, before) => (before.links[op.name] ? [{ op: 'link.mtu', name: op.name, mtu: before.links[op.name]!.mtu }] : []),
     check: (op, expected, actual) => checkLink(op.name, expected, actual, (l) => l.mtu, 'mtu'),

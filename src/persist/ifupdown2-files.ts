@@ -11,8 +11,11 @@
 //   auto DEV / iface DEV, then: bond-slaves, bond-mode, bond-miimon, bond-lacp-rate,
 //   bond-xmit-hash-policy, bond-primary; vlan-raw-device, vlan-id; bridge-ports, bridge-stp,
 //   bridge-fd, bridge-vlan-aware yes|no; on a VLAN-aware bridge's port bridge-vids + bridge-pvid;
-//   link-type dummy; address CIDR (one line each); mtu; the device's configured routes and its
-//   policy rules as `post-up` commands.
+//   link-type dummy; vxlan-id, vxlan-local-tunnelip, vxlan-remoteip (one line per flooding entry),
+//   vxlan-mcastgrp, vxlan-physdev, vxlan-port, vxlan-learning (addons/vxlan.py: IPv4 only); a VXLAN
+//   port of a VLAN-aware bridge is an access port (bridge-access); link-down yes; address CIDR (one
+//   line each); mtu; the device's configured routes and its policy rules as `post-up` commands.
+import { isIP } from 'node:net';
 import { RefusedError } from '../errors.js';
 import type { Facts, LinkFact } from '../model/facts.js';
 import { IFUPDOWN_DIR } from '../model/persist-kinds.js';
@@ -61,7 +64,33 @@ function portVlanLines(link: LinkFact, bridge: string, host: string): string[] {
   const otherUntagged = vlans.filter((v) => v.untagged && !v.pvid);
   if (otherUntagged.length) throw refuse(`sends VLAN ${otherUntagged.map((v) => v.id).join(', ')} untagged besides its PVID`);
   const tagged = vlans.filter((v) => !v.pvid).map((v) => v.id);
+  // A VXLAN port must be an access port: one VLAN, its PVID (bridge.py syntax_check_vxlan_in_vlan_aware_br).
+  if (link.kind === 'vxlan') {
+    if (tagged.length) throw refuse(`is a VXLAN carrying tagged VLANs ${vidList(tagged)} (ifupdown2 takes a VXLAN port with one untagged VLAN only)`);
+    return [`bridge-access ${pvid.id}`];
+  }
   return [...(tagged.length ? [`bridge-vids ${vidList(tagged)}`] : []), `bridge-pvid ${pvid.id}`];
+}
+
+/** The vxlan-* lines of a VXLAN. Throws RefusedError for IPv6 (ifupdown2 3.0 has no IPv6 local or remote key). */
+function vxlanLines(link: LinkFact, host: string): string[] {
+  const v = link.vxlan!;
+  const remotes = v.group ? [] : (link.fdbRemotes ?? []);
+  const v6 = [v.local, v.group, ...remotes].filter((a): a is string => a !== undefined && isIP(a) === 6);
+  if (v6.length)
+    throw new RefusedError(
+      `persist: ifupdown2 on ${host}: VXLAN ${link.name} uses IPv6 (${v6.join(', ')}), and ifupdown2 3.0's VXLAN keys take IPv4 only; use persist: networkd or ifupdown for it, or persist: none`,
+    );
+  return [
+    `vxlan-id ${v.vni}`,
+    ...(v.local ? [`vxlan-local-tunnelip ${v.local}`] : []),
+    ...(v.group ? [`vxlan-mcastgrp ${v.group}`] : []),
+    // ifupdown2 appends the missing entries and deletes the others (vxlan.py _up): the list as it runs.
+    ...remotes.map((r) => `vxlan-remoteip ${r}`),
+    ...(v.dev ? [`vxlan-physdev ${v.dev}`] : []),
+    `vxlan-port ${v.dstport}`,
+    `vxlan-learning ${v.learning ? 'yes' : 'no'}`,
+  ];
 }
 
 /** The members of a bond or the ports of a bridge (guests' taps left out: libvirt plugs those). */
@@ -101,6 +130,8 @@ export function ifupdown2File(facts: Facts, dev: string, host: string): string {
       const pvid = br.defaultPvid ?? 1;
       if (pvid !== 1) lines.push(`post-up ${shellJoin(['ip', 'link', 'set', 'dev', dev, 'type', 'bridge', 'vlan_default_pvid', String(pvid)])}`);
     }
+  } else if (link.kind === 'vxlan' && link.vxlan) {
+    lines.push(...vxlanLines(link, host));
   } else if (link.kind === 'dummy') {
     lines.push('link-type dummy');
   } else if (link.kind !== undefined) {
@@ -108,12 +139,16 @@ export function ifupdown2File(facts: Facts, dev: string, host: string): string {
   }
   const master = link.master ? facts.links[link.master] : undefined;
   if (master?.kind === 'bridge' && master.bridge?.vlanFiltering) lines.push(...portVlanLines(link, master.name, host));
+  // `auto` brings every stanza's link up: one kvmnet keeps down says so.
+  if (!link.up) lines.push('link-down yes');
   // A bond member or bridge port carries no address of its own.
   if (!master || (master.kind !== 'bond' && master.kind !== 'bridge')) {
     const addrs = facts.addrs.filter((a) => a.dev === dev && a.scope === 'global');
     const sorted = [...addrs.filter((a) => a.family === 4), ...addrs.filter((a) => a.family === 6)].map((a) => `${a.address}/${a.prefix}`);
     lines.push(...[...new Set(sorted)].map((a) => `address ${a}`));
   }
+  // Without `mtu` ifupdown2 sets 1500 on a bridge too (address.py _process_mtu_config_mtu_none), not
+  // its ports' smallest as the kernel does: a bridge on a VXLAN says its 1450 (ifupdown2.check).
   if (link.mtu !== 1500) lines.push(`mtu ${link.mtu}`);
   // ifupdown2 has no keys for routes in other tables or policy rules: `post-up` lines of the
   // operations' own commands, as in ifupdown's stanzas (ifupdown-hooks.ts). A rule is deleted before
@@ -128,6 +163,32 @@ export function ifupdown2File(facts: Facts, dev: string, host: string): string {
   return [HEADER, `auto ${dev}`, `iface ${dev}`, ...lines.map((l) => `    ${l}`), ''].join('\n');
 }
 
+/** The device DEV's stanza makes ifupdown2 bring up first, beyond its members: a VLAN's parent, a VXLAN's underlay. */
+const lowerOf = (link: LinkFact | undefined): string | undefined => (link?.kind === 'vlan' ? link.lower : link?.kind === 'vxlan' ? link.vxlan?.dev : undefined);
+
+/**
+ * Throws RefusedError when DEV's stanza would hand ifupdown2 a lower device it has no stanza for and
+ * that has something to lose: ifupdown2 brings such a dependency up with an empty configuration,
+ * which removes its global addresses and sets its MTU to 1500 on the next `ifup -a` or `ifreload
+ * -a` (ifupdownmain.py preprocess_dependency_list, address.py process_addresses; measured on the VM
+ * lab: the underlay of a VXLAN lost its address).
+ */
+function refuseBareLower(after: Facts, dev: string, written: ReadonlySet<string>, host: string): void {
+  const link = after.links[dev];
+  const lower = lowerOf(link);
+  if (!lower || written.has(lower) || after.managers?.ifupdownStanzas.includes(lower) || after.persisted?.[ifupdown2Path(lower)] !== undefined) return;
+  const addrs = after.addrs.filter((a) => a.dev === lower && a.scope === 'global').map((a) => `${a.address}/${a.prefix}`);
+  const mtu = after.links[lower]?.mtu ?? 1500;
+  if (!addrs.length && mtu === 1500) return;
+  const loses = [...(addrs.length ? [`remove its addresses (${addrs.join(', ')})`] : []), ...(mtu !== 1500 ? [`set its MTU ${mtu} to 1500`] : [])].join(
+    ' and ',
+  );
+  const what = link?.kind === 'vxlan' ? `VXLAN ${dev} sits on` : `VLAN ${dev} sits on`;
+  throw new RefusedError(
+    `persist: ifupdown2 on ${host}: ${what} ${lower}, which has no ifupdown2 stanza: ifupdown2 would bring ${lower} up with an empty configuration and ${loses} on the next ifup -a or ifreload -a; configure ${lower} in /etc/network/interfaces first${link?.kind === 'vxlan' ? ', or give the VXLAN a local address without dev' : ''}`,
+  );
+}
+
 /** The files for DEVICES and the bonds/bridges they are members of, as they run in AFTER (a device gone: its file goes). */
 export function ifupdown2Wants(after: Facts, devices: readonly string[], host: string, before: Facts = after): FileWant[] {
   const all = new Set<string>();
@@ -137,6 +198,7 @@ export function ifupdown2Wants(after: Facts, devices: readonly string[], host: s
     const master = after.links[d]?.master ?? before.links[d]?.master;
     if (master && ['bond', 'bridge'].includes((after.links[master] ?? before.links[master])?.kind ?? '')) all.add(master);
   }
+  for (const dev of all) refuseBareLower(after, dev, all, host);
   return [...all].flatMap((dev): FileWant[] => {
     if (after.links[dev]) return [{ path: ifupdown2Path(dev), content: ifupdown2File(after, dev, host) }];
     return before.persisted?.[ifupdown2Path(dev)] !== undefined ? [{ path: ifupdown2Path(dev), content: null }] : [];

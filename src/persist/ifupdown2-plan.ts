@@ -11,14 +11,14 @@ import { fileChanges, withPersistence } from './plan.js';
 import { ifupdown2Device, ifupdown2Wants } from './ifupdown2-files.js';
 import { renderedDevices } from './task-devices.js';
 
-// The stanzas say links, addresses, and (as `post-up` lines) routes and rules; not VXLANs yet.
-const LINK_TASKS = ['ensure_bond', 'ensure_vlan', 'ensure_bridge', 'ensure_port', 'ensure_ip', 'ensure_route', 'ensure_rule'];
+// The stanzas say links (VXLANs with their flooding entries too), addresses, and (as `post-up` lines) routes and rules.
+const LINK_TASKS = ['ensure_bond', 'ensure_vlan', 'ensure_vxlan', 'ensure_bridge', 'ensure_port', 'ensure_ip', 'ensure_route', 'ensure_rule'];
 
 /** Throws RefusedError for a task type whose state the stanzas do not carry. */
 export function withIfupdown2Files(runtime: Plan, args: Record<string, unknown>, facts: Facts, host: string, type: string): Plan {
   if (!LINK_TASKS.includes(type))
     throw new RefusedError(
-      `persist: ifupdown2 on ${host}: kvmnet writes ifupdown2 stanzas of links, addresses, routes and rules only, not what ${type} makes; use persist: none (and configure it in ifupdown2 yourself) or another format`,
+      `persist: ifupdown2 on ${host}: kvmnet writes ifupdown2 stanzas of links, VXLANs, addresses, routes and rules only, not what ${type} makes; use persist: none (and configure it in ifupdown2 yourself) or another format`,
     );
   const after = factsAfter(runtime.changes, facts);
   const wants = ifupdown2Wants(after, renderedDevices(runtime, args, facts, after), host, facts);

@@ -6,6 +6,17 @@ import { routingDevices, ruleArgDevice } from './routing-devices.js';
 
 const deviceOf = (t: Touch): string | undefined => (t.kind === 'link' ? t.name : t.kind === 'addr' ? t.dev : undefined);
 
+/**
+ * The arguments of a task of TYPE that name devices it is about. ensure_vxlan's `dev` is the underlay
+ * it sends through, not a device it configures: rendering the underlay's file (often the NIC of the
+ * SSH session) would have a manager take it over.
+ */
+export function deviceNamingArgs(type: string, args: Record<string, unknown>): Record<string, unknown> {
+  if (type !== 'ensure_vxlan') return args;
+  const { dev: _underlay, ...rest } = args;
+  return rest;
+}
+
 /** The devices a task is about: what its changes touch, and what its arguments name. */
 export function taskDevices(touched: readonly string[], args: Record<string, unknown>): string[] {
   const named: unknown[] = [args.name, args.interface, args.dev, ...(Array.isArray(args.members) ? (args.members as unknown[]) : [])];

@@ -10,6 +10,7 @@ import { refuseNmManaged } from '../persist/nm-guard.js';
 import { withNmProfiles } from '../persist/nm-plan.js';
 import { withNetplanFiles } from '../persist/netplan-plan.js';
 import { withIfupdown2Files } from '../persist/ifupdown2-plan.js';
+import { deviceNamingArgs } from '../persist/task-devices.js';
 import { withPersistence } from '../persist/plan.js';
 import { renderValue, renderXml } from '../render/template.js';
 import { assertGathered, plannedNeeds } from '../facts/needs.js';
@@ -56,9 +57,10 @@ export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts
   // The files last: planned against the same facts (runtime effects never touch them).
   const kind = resolvePersist(task.args.persist, facts, host);
   refuseNmManaged(runtime, facts, host, kind);
-  if (kind === 'networkmanager') return withNmProfiles(runtime, task.args as Record<string, unknown>, facts);
-  if (kind === 'netplan') return withNetplanFiles(runtime, task.args as Record<string, unknown>, facts, host);
-  if (kind === 'ifupdown2') return withIfupdown2Files(runtime, task.args as Record<string, unknown>, facts, host, task.module.type);
+  const deviceArgs = deviceNamingArgs(task.module.type, task.args as Record<string, unknown>);
+  if (kind === 'networkmanager') return withNmProfiles(runtime, deviceArgs, facts);
+  if (kind === 'netplan') return withNetplanFiles(runtime, deviceArgs, facts, host);
+  if (kind === 'ifupdown2') return withIfupdown2Files(runtime, deviceArgs, facts, host, task.module.type);
   const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);
   return withPersistence(runtime, kind ?? 'none', wants, facts);
 }

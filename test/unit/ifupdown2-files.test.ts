@@ -11,6 +11,7 @@ import { classifyPath } from '../../src/persist/paths.js';
 import { fileChanges } from '../../src/persist/plan.js';
 import { ifupdown2Device, ifupdown2File, ifupdown2Path, ifupdown2Wants, isIfupdown2Path, vidList } from '../../src/persist/ifupdown2-files.js';
 import { withIfupdown2Files } from '../../src/persist/ifupdown2-plan.js';
+import { deviceNamingArgs } from '../../src/persist/task-devices.js';
 import { managedDrift } from '../../src/persist/managed-drift.js';
 import { persistenceDrift } from '../../src/tasks/persistence-drift.js';
 import { vmFactsOutput } from './support/vm-fixture.js';
@@ -114,10 +115,77 @@ describe('persist: ifupdown2 in a plan', () => {
     expect(fileChanges([{ path: ifupdown2Path('bond0'), content: 'x' }], done)[0]!.ops[0]).toMatchObject({ op: 'file.write' });
   });
 
-  it('refuses task types whose state the stanzas do not carry (VXLAN forwarding)', () => {
-    expect(() => withIfupdown2Files(empty, { name: 'vx1', vni: 1 }, vlanBridge(), 'hv1', 'ensure_vxlan')).toThrow(
-      /ifupdown2 stanzas of links, addresses, routes and rules only, not what ensure_vxlan makes/,
+  it("a VXLAN: ifupdown2's own vxlan keys, one vxlan-remoteip per flooding entry; a port of its bridge; a multicast one kept down (facts captured on a lab host)", () => {
+    const f = parseFacts(readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
+    const remotes = f.links.vx28!.fdbRemotes!;
+    expect(remotes.length).toBeGreaterThan(0);
+    expect(ifupdown2File(f, 'vx28', 'hv1')).toBe(
+      `${HEADER}auto vx28\niface vx28\n    vxlan-id 28\n    vxlan-local-tunnelip 198.19.151.11\n${remotes.map((r) => `    vxlan-remoteip ${r}\n`).join('')}` +
+        '    vxlan-physdev mgmt0\n    vxlan-port 4789\n    vxlan-learning no\n    mtu 1450\n',
     );
+    // The bridge runs with its port's 1450: said, or ifupdown2 would set it to 1500 at boot.
+    expect(ifupdown2File(f, 'br28', 'hv1')).toMatch(/\n {4}bridge-ports vx28\n/);
+    expect(ifupdown2File(f, 'br28', 'hv1')).toMatch(/\n {4}mtu 1450\n/);
+    expect(ifupdown2File(f, 'vx29', 'hv1')).toBe(
+      `${HEADER}auto vx29\niface vx29\n    vxlan-id 29\n    vxlan-mcastgrp 239.1.1.29\n    vxlan-physdev mgmt0\n    vxlan-port 4790\n    vxlan-learning yes\n    link-down yes\n    mtu 1450\n`,
+    );
+    // ifupdown2 3.0's local and remote keys are IPv4 only.
+    const v6 = structuredClone(f);
+    v6.links.vx28!.fdbRemotes = ['2001:db8::2'];
+    v6.links.vx28!.vxlan!.local = '2001:db8::1';
+    expect(() => ifupdown2File(v6, 'vx28', 'hv1')).toThrow(/VXLAN vx28 uses IPv6 \(2001:db8::1, 2001:db8::2\), and ifupdown2 3.0's VXLAN keys take IPv4 only/);
+  });
+
+  it('a VXLAN port of a VLAN-aware bridge is an access port (ifupdown2 refuses anything else on a VXLAN)', () => {
+    const f = parseFacts(readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
+    f.links.br28!.bridge!.vlanFiltering = true;
+    f.links.vx28!.vlans = [{ id: 28, pvid: true, untagged: true }];
+    expect(ifupdown2File(f, 'vx28', 'hv1')).toMatch(/\n {4}vxlan-learning no\n {4}bridge-access 28\n/);
+    f.links.vx28!.vlans.push({ id: 30, pvid: false, untagged: false });
+    expect(() => ifupdown2File(f, 'vx28', 'hv1')).toThrow(/vx28 \(port of the VLAN-aware bridge br28\) is a VXLAN carrying tagged VLANs 30/);
+  });
+
+  it('ensure_vxlan renders the VXLAN and its bridge, never its underlay (dev: often the NIC of the SSH session)', () => {
+    const f = parseFacts(readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
+    // The host's own /etc/network/interfaces has mgmt0.
+    f.managers = {
+      systemd: true,
+      active: { networking: true },
+      ifupdown: 'ifupdown2',
+      netplan: [],
+      nmDevices: {},
+      networkdLinks: {},
+      ifupdownStanzas: ['lo', 'mgmt0'],
+    };
+    const args = deviceNamingArgs('ensure_vxlan', { name: 'vx28', vni: 28, dev: 'mgmt0', remotes: f.links.vx28!.fdbRemotes });
+    const runtime = { changes: [{ summary: 'mtu', ops: [{ op: 'link.mtu' as const, name: 'vx28', mtu: 1400 }] }] };
+    const plan = withIfupdown2Files(runtime, args, f, 'hv1', 'ensure_vxlan');
+    const paths = plan.changes.flatMap((c) => c.ops).flatMap((o) => (o.op === 'file.write' ? [o.path] : []));
+    expect(paths.sort()).toEqual([ifupdown2Path('br28'), ifupdown2Path('vx28')]);
+    expect(plan.changes.at(-1)!.ops[0]).toMatchObject({ op: 'ifupdown2.check', devs: ['vx28', 'br28'] });
+    expect(deviceNamingArgs('ensure_route', { dst: '10.0.0.0/8', dev: 'br28' })).toMatchObject({ dev: 'br28' });
+  });
+
+  it('refuses a VXLAN or VLAN whose lower device has no ifupdown2 stanza and something to lose (ifupdown2 would purge it: measured)', () => {
+    const f = parseFacts(readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
+    f.managers = { systemd: true, active: { networking: true }, ifupdown: 'ifupdown2', netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: ['lo'] };
+    const mgmt = f.addrs.filter((a) => a.dev === 'mgmt0' && a.scope === 'global').map((a) => `${a.address}/${a.prefix}`);
+    expect(mgmt.length).toBeGreaterThan(0);
+    expect(() => ifupdown2Wants(f, ['vx28'], 'hv1')).toThrow(
+      `persist: ifupdown2 on hv1: VXLAN vx28 sits on mgmt0, which has no ifupdown2 stanza: ifupdown2 would bring mgmt0 up with an empty configuration and remove its addresses (${mgmt.join(', ')}) on the next ifup -a or ifreload -a; configure mgmt0 in /etc/network/interfaces first, or give the VXLAN a local address without dev`,
+    );
+    // A VLAN on a NIC: nothing to lose, no refusal; with an MTU of 9000, refused.
+    const g = vlanBridge();
+    g.managers = f.managers;
+    expect(ifupdown2Wants(g, ['bond0.20'], 'hv1').map((w) => w.path)).toEqual([ifupdown2Path('bond0.20')]);
+    g.links.bond0!.mtu = 9000;
+    expect(() => ifupdown2Wants(g, ['bond0.20'], 'hv1')).toThrow(
+      /VLAN bond0.20 sits on bond0, which has no ifupdown2 stanza: .* set its MTU 9000 to 1500 on the next ifup -a/,
+    );
+    // Written in the same plan, or already kvmnet's: no refusal.
+    expect(ifupdown2Wants(g, ['bond0.20', 'bond0'], 'hv1').map((w) => w.path)).toContain(ifupdown2Path('bond0'));
+    g.persisted = { [ifupdown2Path('bond0')]: '' };
+    expect(ifupdown2Wants(g, ['bond0.20'], 'hv1')).toHaveLength(1);
   });
 
   it("a route and a rule are post-up lines of their device's stanza (facts captured on a lab host with a route in table 100)", () => {

@@ -289,6 +289,16 @@ const rows: Row[] = [
     problem: 'eth2 master is bond0, expected none',
   },
   {
+    kind: 'link.master',
+    what: "a VXLAN out of the bridge whose MTU followed it: the bridge's MTU goes back to 1500 (the kernel's auto-adjust)",
+    facts: overlay,
+    ops: [{ op: 'link.master', name: 'vx28', master: null }],
+    effect: (before, after) => expect([before.links.br28!.mtu, after.links.br28!.mtu]).toEqual([1450, 1500]),
+    aspect: (f) => [f.links.vx28!.master, f.links.br28!.mtu],
+    plant: (a) => (a.links.vx28!.master = 'br28'),
+    problem: 'vx28 master is br28, expected none',
+  },
+  {
     kind: 'link.mtu',
     what: "a bond's MTU (its members' follow)",
     facts: () => vmFixture('802.3ad'),
@@ -943,6 +953,41 @@ const rows: Row[] = [
  * Kinds that change only the network manager's own state (what it loaded, activated, generated):
  * no effect on the facts, no inverse, nothing to check. Tested on their own below.
  */
+/** Facts captured on a lab host: br28 (MTU 1450) with its one port vx28 (1450), eth1 (1500) not in a bridge. */
+function overlay(): Facts {
+  return parseFacts(readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
+}
+
+describe("a bridge's MTU follows its ports unless set by hand (br_mtu_auto_adjust; measured in a namespace)", () => {
+  it('a port joining with a smaller MTU lowers it, a port changing its MTU moves it, a port deleted raises it', () => {
+    const f = overlay();
+    applyOps(
+      [
+        { op: 'link.mtu', name: 'eth1', mtu: 1400 },
+        { op: 'link.master', name: 'eth1', master: 'br28' },
+      ],
+      f,
+    );
+    expect(f.links.br28!.mtu).toBe(1400);
+    applyOps([{ op: 'link.mtu', name: 'eth1', mtu: 9000 }], f);
+    expect(f.links.br28!.mtu).toBe(1450);
+    applyOps([{ op: 'link.del', name: 'vx28' }], f);
+    expect(f.links.br28!.mtu).toBe(9000);
+  });
+  it("a bridge whose MTU is not its ports' smallest was set by hand: the kernel leaves it, so do the facts", () => {
+    const f = overlay();
+    applyOps(
+      [
+        { op: 'link.mtu', name: 'br28', mtu: 1300 },
+        { op: 'link.master', name: 'eth1', master: 'br28' },
+        { op: 'link.master', name: 'vx28', master: null },
+      ],
+      f,
+    );
+    expect(f.links.br28!.mtu).toBe(1300);
+  });
+});
+
 const MANAGER_STATE_ONLY: OpName[] = ['nm.load', 'nm.up', 'netplan.generate', 'ifupdown2.check'];
 
 describe('every operation kind: effect, inverse, read-back check', () => {

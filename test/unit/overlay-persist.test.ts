@@ -253,6 +253,26 @@ describe('NetworkManager', () => {
       'routing-rule3=priority 1100 from 198.18.28.0/24 to 10.9.0.0/16 table 100\n',
     );
   });
+  it("ensure_vxlan writes the VXLAN's profile, never its underlay's (dev: here the NIC of the SSH session)", () => {
+    const f = facts();
+    f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: [] };
+    f.links.vx28!.fdbRemotes = ['198.19.151.12'];
+    const args = {
+      name: 'vx28',
+      vni: 28,
+      local: '198.19.151.11',
+      dev: 'mgmt0',
+      remotes: ['198.19.151.12'],
+      learning: false,
+      mtu: 1400,
+      persist: 'networkmanager',
+    };
+    const plan = planOf('ensure_vxlan', args, f);
+    const ops = changeOps(plan.changes);
+    const written = ops.flatMap((o) => (o.op === 'file.write' ? [o.path.replace(/^.*\/kvmnet-/, '')] : []));
+    expect(written).toEqual(['vx28.nmconnection']);
+    expect(ops.filter((o) => o.op === 'nm.up').map((o) => (o as { dev: string }).dev)).not.toContain('mgmt0');
+  });
   it('a device activated by one task is not activated again by the next (NetworkManager would add its rules a second time)', () => {
     const f = facts();
     f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: [] };
