@@ -5,4 +5,4 @@
 // 1 `--init systemd --manager networkmanager` host + the lab switch; KVMNET_E2E_VM=0 skips it.
 import { describeReboot } from './reboot-support.js';
 
-describeReboot('networkmanager', 'kvn');
+describeReboot('networkmanager', 'kvn', { vxlanRemotes: 1 });

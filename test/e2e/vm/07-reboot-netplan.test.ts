@@ -5,4 +5,4 @@
 // 1 `--init systemd --manager netplan` host + the lab switch; KVMNET_E2E_VM=0 skips it.
 import { describeReboot } from './reboot-support.js';
 
-describeReboot('netplan', 'kvp', { vlanAware: false });
+describeReboot('netplan', 'kvp', { vlanAware: false, vxlanRemotes: 1 });

@@ -2,7 +2,8 @@
 // lab host with network manager M converges the production layout with `persist: auto` — an
 // 802.3ad bond of eth1+eth2, VLANs 10 and 20 on it, a bridge br10 on bond0.10 holding the host's
 // second address, a VLAN-aware bridge brv with eth3 as a trunk port (VLANs 30, 200-202, PVID 99
-// untagged, no default PVID), a libvirt network on br10 —, then the VM really reboots (systemctl reboot: QEMU
+// untagged, no default PVID), a libvirt network on br10, a route and a rule, an overlay bridge brx
+// on a VXLAN (VXLAN_TASKS) —, then the VM really reboots (systemctl reboot: QEMU
 // restarts it; only /etc and /var on its disk survive). After the boot, what kvmnet wrote must be
 // what the manager brought back: asserted with `ip -j`, `bridge -j vlan`, /proc/net/bonding (the
 // lab switch as LACP partner), `virsh`, pings through VLAN 10, and `kvmnet run --check
@@ -34,16 +35,17 @@ export const LAYOUT_TASKS = [
 ];
 export const WANTED_VLANS = ['eth3 30 99:PVID,untagged 200 201 202'];
 
-// With `vxlan`: an overlay bridge brx with a VXLAN from mgmt0's address (the SSH session's) flooding
-// to two remotes of the lab subnet (nothing answers there); the bridge takes the VXLAN's MTU, 1450.
-const VXLAN = 'ensure_vxlan: { name: vx210, vni: 210, local: "{{ mgmt_address }}", remotes: "{{ vxlan_remotes }}", learning: false }';
+// The layout's overlay: a bridge brx on a VXLAN from mgmt0's address (the SSH session's) flooding to
+// one or two remotes of the lab subnet (nothing answers there), with the MTU an underlay of 1500 leaves
+// (1450: without dev the kernel gives it 1500); the bridge takes its port's MTU.
+const VXLAN = 'ensure_vxlan: { name: vx210, vni: 210, local: "{{ mgmt_address }}", remotes: "{{ vxlan_remotes }}", learning: false, mtu: 1450 }';
 export const VXLAN_TASKS = ['ensure_bridge: { name: brx }', VXLAN, 'ensure_port: { bridge: brx, interface: vx210 }'];
 
 export interface RebootCtx {
   /** false: the layout without the VLAN-aware bridge brv (netplan 0.106 cannot configure VLAN filtering). */
   vlanAware: boolean;
-  /** true: the layout with VXLAN_TASKS (a VXLAN with two flooding entries; NetworkManager and netplan take one). */
-  vxlan: boolean;
+  /** The flooding entries of the layout's VXLAN (VXLAN_TASKS): NetworkManager and netplan take one only. */
+  vxlanRemotes: 1 | 2;
   /** How long a reboot may take until systemd is up (the manager's unit included). */
   bootMs: number;
   state: LabState;
@@ -58,8 +60,8 @@ export const recap = (r: Result) => /hv1\s+: ok=(\d+)\s+changed=(\d+)\s+failed=(
 const bondGateway = (ctx: RebootCtx) => `${ctx.state.subnet.base}.254`;
 
 /** The layout less what the manager cannot persist (see RebootCtx). */
-const layoutTasks = (ctx: RebootCtx) => [...LAYOUT_TASKS.filter((t) => ctx.vlanAware || !t.includes('brv')), ...(ctx.vxlan ? VXLAN_TASKS : [])];
-const vxlanRemotes = (ctx: RebootCtx) => [`${ctx.state.subnet.base}.251`, `${ctx.state.subnet.base}.252`];
+const layoutTasks = (ctx: RebootCtx) => [...LAYOUT_TASKS.filter((t) => ctx.vlanAware || !t.includes('brv')), ...VXLAN_TASKS];
+const vxlanRemotes = (ctx: RebootCtx) => [`${ctx.state.subnet.base}.251`, `${ctx.state.subnet.base}.252`].slice(0, ctx.vxlanRemotes);
 
 /** Writes the layout playbook (play-level `persist`) and runs kvmnet on it. */
 export async function runLayout(ctx: RebootCtx, name: string, persist: string, extra: string[] = [], tasks = layoutTasks(ctx)): Promise<Result> {
@@ -95,7 +97,7 @@ export async function rebootHost(ctx: RebootCtx, name = 'hv1'): Promise<number> 
     `${name}'s manager to bring the layout's links up`,
     async () => {
       const r = await sh(
-        `for d in bond0 bond0.10 bond0.20 br10${ctx.vlanAware ? ' brv' : ''}${ctx.vxlan ? ' brx vx210' : ''}; do ip link show dev $d up | grep -q . || exit 1; done; ip -4 -o addr show dev br10 | grep -q inet`,
+        `for d in bond0 bond0.10 bond0.20 br10${ctx.vlanAware ? ' brv' : ''} brx vx210; do ip link show dev $d up | grep -q . || exit 1; done; ip -4 -o addr show dev br10 | grep -q inet`,
         false,
       );
       return r.code === 0 ? true : undefined;
@@ -173,16 +175,14 @@ export async function assertLayout(ctx: RebootCtx): Promise<void> {
   expect(table.map((r) => [r.dst, r.gateway, r.dev])).toEqual([['10.210.0.0/16', bondGateway(ctx), 'br10']]);
   const rules = JSON.parse((await sh('ip -j -4 rule show priority 1210')).stdout) as Array<{ src?: string; table?: string }>;
   expect(rules.map((r) => [r.src, r.table])).toEqual([[hostBondAddress(ctx.state.subnet, 1), '210']]);
-  if (ctx.vxlan) {
-    expect(l.vx210?.linkinfo?.info_kind).toBe('vxlan');
-    expect(l.vx210!.linkinfo!.info_data).toMatchObject({ id: 210, local: ctx.state.hosts[0]!.address, port: 4789, learning: false });
-    expect(l.vx210!.master).toBe('brx');
-    expect([l.vx210!.mtu, l.brx!.mtu]).toEqual([1450, 1450]);
-    for (const dev of ['brx', 'vx210']) expect(l[dev]!.flags, dev).toContain('UP');
-    const fdb = JSON.parse((await sh('bridge -j fdb show dev vx210')).stdout) as Array<{ mac: string; dst?: string }>;
-    const flooding = fdb.filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst);
-    expect(flooding.sort()).toEqual(vxlanRemotes(ctx));
-  }
+  expect(l.vx210?.linkinfo?.info_kind).toBe('vxlan');
+  expect(l.vx210!.linkinfo!.info_data).toMatchObject({ id: 210, local: ctx.state.hosts[0]!.address, port: 4789, learning: false });
+  expect(l.vx210!.master).toBe('brx');
+  expect([l.vx210!.mtu, l.brx!.mtu]).toEqual([1450, 1450]);
+  for (const dev of ['brx', 'vx210']) expect(l[dev]!.flags, dev).toContain('UP');
+  const fdb = JSON.parse((await sh('bridge -j fdb show dev vx210')).stdout) as Array<{ mac: string; dst?: string }>;
+  const flooding = fdb.filter((e) => e.mac === '00:00:00:00:00:00').map((e) => e.dst);
+  expect(flooding.sort()).toEqual(vxlanRemotes(ctx));
 }
 
 /** Pings br10's address from the machine until 3 echo requests came in tagged, through bond0.10. */
@@ -212,11 +212,11 @@ export async function assertNoChange(ctx: RebootCtx, persist: string): Promise<v
  * `persist: PERSIST` (auto unless KVMNET_E2E_PERSIST says otherwise), a second run changes nothing,
  * reboot, everything is back and `--check --detailed-exitcode` finds nothing to change.
  */
-export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean; vxlan?: boolean; bootMs?: number } = {}): void {
+export function describeReboot(manager: string, stem: string, opts: { vlanAware?: boolean; vxlanRemotes?: 1 | 2; bootMs?: number } = {}): void {
   const enabled = process.env.KVMNET_E2E_VM !== '0';
   const persist = process.env.KVMNET_E2E_PERSIST ?? 'auto';
   let dir = '';
-  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true, vxlan: opts.vxlan ?? false, bootMs: opts.bootMs ?? 300_000 } as RebootCtx;
+  const ctx = { timings: {}, vlanAware: opts.vlanAware ?? true, vxlanRemotes: opts.vxlanRemotes ?? 2, bootMs: opts.bootMs ?? 300_000 } as RebootCtx;
 
   describe.skipIf(!enabled)(`persist: ${persist} on a ${manager} host survives a real reboot`, () => {
     beforeAll(async () => {
@@ -253,7 +253,7 @@ export function describeReboot(manager: string, stem: string, opts: { vlanAware?
       }, 300_000);
 
     // ifupdown2 purges a lower device it has no stanza for: kvmnet refuses to hand it mgmt0.
-    if (manager === 'ifupdown2' && ctx.vxlan)
+    if (manager === 'ifupdown2')
       it('a VXLAN on mgmt0, which ifupdown2 has no stanza for, is refused with the reason, and nothing changes', async () => {
         const r = await runLayout(ctx, 'vxlan-on-mgmt0', persist, [], [VXLAN.replace('learning: false', 'learning: false, dev: mgmt0')]);
         expect(r.code, show(r)).toBe(2);
