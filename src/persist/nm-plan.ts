@@ -8,10 +8,24 @@ import type { Op } from '../ops/types.js';
 import { fileChanges, withPersistence } from './plan.js';
 import { nmProfileWants } from './nm-profiles.js';
 import { renderedDevices } from './task-devices.js';
+import { NM_UNMANAGED_CONF, unmanagedInConf } from './nm-unmanaged.js';
+import { RefusedError } from '../errors.js';
 
-export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, facts: Facts): Plan {
+const profileDevice = (path: string) => path.slice(path.lastIndexOf('/kvmnet-') + 8, -'.nmconnection'.length);
+
+/** Throws RefusedError when a device handed over to kvmnet (ensure_nm_unmanaged) would get a profile NetworkManager never brings up. */
+export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, facts: Facts, host: string): Plan {
   const after = factsAfter(runtime.changes, facts);
   const wants = nmProfileWants(after, renderedDevices(runtime, args, facts, after));
+  const handedOver = unmanagedInConf(after.persisted?.[NM_UNMANAGED_CONF]);
+  const refused = wants
+    .filter((w) => w.content !== null)
+    .map((w) => profileDevice(w.path))
+    .filter((d) => handedOver.includes(d));
+  if (refused.length)
+    throw new RefusedError(
+      `persist: networkmanager on ${host}: ${refused.join(', ')} ${refused.length > 1 ? 'were' : 'was'} handed to kvmnet (ensure_nm_unmanaged, ${NM_UNMANAGED_CONF}): NetworkManager does not manage ${refused.length > 1 ? 'them' : 'it'} and would never bring a profile of ${refused.length > 1 ? 'them' : 'it'} up; use persist: networkd or none for this task`,
+    );
   const plan = withPersistence(runtime, 'networkmanager', wants, facts);
   const written = changeOps(fileChanges(wants, facts)).flatMap((o) => (o.op === 'file.write' || o.op === 'file.remove' ? [o.path] : []));
   if (written.length === 0) return plan;
@@ -22,7 +36,7 @@ export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, fac
   // Measured: left alone, NetworkManager auto-activated a just-loaded VLAN profile later on its
   // own and took the VLAN out of the bridge a later task had put it in.
   for (const w of load) {
-    const dev = w.path.slice(w.path.lastIndexOf('/kvmnet-') + 8, -'.nmconnection'.length);
+    const dev = profileDevice(w.path);
     if (facts.managers?.nmDevices[dev]?.connection === `kvmnet-${dev}`) continue;
     ops.push({ op: 'nm.up', dev, profile: `kvmnet-${dev}` });
   }

@@ -58,7 +58,7 @@ export function planTask(task: Extract<PreparedTask, { kind: 'planned' }>, facts
   const kind = resolvePersist(task.args.persist, facts, host);
   refuseNmManaged(runtime, facts, host, kind);
   const deviceArgs = deviceNamingArgs(task.module.type, task.args as Record<string, unknown>);
-  if (kind === 'networkmanager') return withNmProfiles(runtime, deviceArgs, facts);
+  if (kind === 'networkmanager') return withNmProfiles(runtime, deviceArgs, facts, host);
   if (kind === 'netplan') return withNetplanFiles(runtime, deviceArgs, facts, host);
   if (kind === 'ifupdown2') return withIfupdown2Files(runtime, deviceArgs, facts, host, task.module.type);
   const wants = persistedFiles(persistence, { ...task.args, persist: kind } as never, facts, host);

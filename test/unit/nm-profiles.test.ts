@@ -67,7 +67,7 @@ describe('persist: networkmanager in a plan', () => {
       },
     };
     const empty = { changes: [], noop: 'bond bond0 exists as wanted' } as unknown as import('../../src/model/plan.js').Plan;
-    const plan = withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, f);
+    const plan = withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, f, 'hv1');
     expect(plan.changes.map((c) => c.summary)).toEqual([
       `write ${nmProfilePath('bond0')}`,
       `write ${nmProfilePath('eth1')}`,
@@ -82,7 +82,13 @@ describe('persist: networkmanager in a plan', () => {
     expect(changeTouches([plan.changes[2]!], f)).toEqual([{ kind: 'link', name: 'eth1', op: 'settings' }]);
     // Written and running: nothing to do.
     const done = { ...f, persisted: { [nmProfilePath('bond0')]: nmProfile(f, 'bond0'), [nmProfilePath('eth1')]: nmProfile(f, 'eth1') } };
-    expect(withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, done).changes).toEqual([]);
+    expect(withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, done, 'hv1').changes).toEqual([]);
+    // eth1 handed to kvmnet (ensure_nm_unmanaged): NetworkManager would never bring a profile of it up.
+    const { NM_UNMANAGED_CONF, unmanagedConf } = await import('../../src/persist/nm-unmanaged.js');
+    const handed = { ...f, persisted: { [NM_UNMANAGED_CONF]: unmanagedConf(['eth1', 'eth2'])! } };
+    expect(() => withNmProfiles(empty, { name: 'bond0', members: ['eth1'] }, handed, 'hv1')).toThrow(
+      `persist: networkmanager on hv1: eth1 was handed to kvmnet (ensure_nm_unmanaged, ${NM_UNMANAGED_CONF}): NetworkManager does not manage it and would never bring a profile of it up; use persist: networkd or none for this task`,
+    );
   });
 });
 
