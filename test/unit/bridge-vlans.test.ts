@@ -240,7 +240,9 @@ describe('persist: ifupdown of VLAN-aware bridges (Debian 12 bridge-utils: bridg
 
 // The fixture host also has a bond and a VLAN kvmnet did not persist: only the bridge's lines matter here.
 const persistenceDrift = (f: Facts) =>
-  taskModules.flatMap((m) => (m.kind === 'planned' && m.persistence ? m.persistence.drift(f, f.persisted ?? {}) : [])).filter((l) => !l.startsWith('bond0'));
+  taskModules
+    .flatMap((m) => (m.kind === 'planned' && m.persistence ? (m.persistence.drift?.(f, f.persisted ?? {}) ?? []) : []))
+    .filter((l) => !l.startsWith('bond0'));
 
 describe('the ifupdown lines read back as the kernel would apply them', () => {
   it.each([

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RefusedError } from '../../src/errors.js';
 import { buildTopology } from '../../src/graph/topology.js';
-import { factsSummary } from '../../src/report/facts-view.js';
+import { summaryOf } from './support/graph-facts.js';
 import { parseFacts } from '../../src/facts/parse.js';
 import type { Facts } from '../../src/model/facts.js';
 import { applyChanges, changeLines, changeOps, changeTouches } from '../../src/model/plan.js';
@@ -183,14 +183,14 @@ describe('the graph draws guest NICs with what ensure_guest_nic knows', () => {
     const f = facts();
     f.guestNics!['hv1-vm']!.live![0]!.portgroup = 'b';
     f.guestNics![GUEST]!.live![0]!.link = 'down';
-    const t = buildTopology('hv1', factsSummary(f));
+    const t = buildTopology('hv1', summaryOf(f));
     const vm = t.nodes.find((n) => n.id === 'guest:hv1-vm/vnet0');
     expect(vm).toMatchObject({ attachedTo: 'net:lan', detail: ['virtio', 'portgroup b'] });
     expect(t.edges).toContainEqual({ from: 'net:lan', to: 'guest:hv1-vm/vnet0', ssh: false, problem: false });
     expect(t.nodes.find((n) => n.id === `guest:${GUEST}/vnet2`)).toMatchObject({ attachedTo: 'net:default', detail: ['virtio', 'link down'] });
     // Without ensure_guest_nic's facts, domiflist's `bridge lan` names no link: the NIC hangs off nothing.
     delete f.guestNics;
-    expect(buildTopology('hv1', factsSummary(f)).nodes.find((n) => n.id === 'guest:hv1-vm/vnet0')?.attachedTo).toBeUndefined();
+    expect(buildTopology('hv1', summaryOf(f)).nodes.find((n) => n.id === 'guest:hv1-vm/vnet0')?.attachedTo).toBeUndefined();
   });
 });
 

@@ -5,8 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseFactsJson, type FactsEntry } from '../../src/graph/facts-json.js';
 import { formatFromFileName, hostGroups, limitNames, renderGraph } from '../../src/graph/render.js';
 import { groupByShape } from '../../src/graph/shape.js';
-import { factsSummary } from '../../src/report/facts-view.js';
-import { captured, edited, topo } from './support/graph-facts.js';
+import { captured, edited, summaryOf, topo } from './support/graph-facts.js';
 
 /** The same captured host under another name, address and guest list, as in a fleet of one role. */
 function twin(host: string, n: number, guests = 0): FactsEntry {
@@ -18,21 +17,22 @@ function twin(host: string, n: number, guests = 0): FactsEntry {
     const tap = x.links.vnet0!;
     delete x.links.vnet0;
     for (let i = 0; i < guests; i++) x.links[`vnet${i}`] = { ...tap, name: `vnet${i}` };
-    if (x.libvirt.available)
-      x.libvirt.guests = Array.from({ length: guests }, (_, i) => ({
-        ...x.libvirt.guests[0]!,
+    const lv = x.libvirt;
+    if (lv.available)
+      lv.guests = Array.from({ length: guests }, (_, i) => ({
+        ...lv.guests[0]!,
         guest: `vm${n}-${i}`,
         interface: `vnet${i}`,
         mac: `52:54:00:00:0${n}:0${i}`,
       }));
   });
-  return { host, facts: factsSummary(f) };
+  return { host, facts: summaryOf(f) };
 }
 
 describe('same-shape hosts are one picture', () => {
   it('hosts differing only by name, addresses and guests group; a host with a problem stands out', () => {
     const odd = edited('with-guest', (f) => void (f.links.eth2!.master = 'br10'));
-    const entries = [twin('hv1', 1, 1), twin('hv2', 2, 2), twin('hv3', 3, 0), { host: 'hv4', facts: factsSummary(odd) }];
+    const entries = [twin('hv1', 1, 1), twin('hv2', 2, 2), twin('hv3', 3, 0), { host: 'hv4', facts: summaryOf(odd) }];
     const groups = hostGroups(entries, true);
     expect(groups.map((g) => g.hosts)).toEqual([['hv1', 'hv2', 'hv3'], ['hv4']]);
     const fleet = groups[0]!.topology;
@@ -61,8 +61,8 @@ describe('same-shape hosts are one picture', () => {
 
 describe('formats', () => {
   const entries: FactsEntry[] = [
-    { host: 'hv1', facts: factsSummary(captured('with-guest')) },
-    { host: 'hv2', facts: factsSummary(edited('converged', (f) => void (f.links.eth2!.master = 'br10'))) },
+    { host: 'hv1', facts: summaryOf(captured('with-guest')) },
+    { host: 'hv2', facts: summaryOf(edited('converged', (f) => void (f.links.eth2!.master = 'br10'))) },
   ];
   const groups = () => hostGroups(entries, false);
 
@@ -120,7 +120,7 @@ describe('formats', () => {
 describe('facts JSON (kvmnet facts --output json) as input', () => {
   it('reads back what factsSummary wrote, one host per line, and unreachable hosts', () => {
     const text = [
-      JSON.stringify({ host: 'hv1', ...factsSummary(captured('converged')) }),
+      JSON.stringify({ host: 'hv1', ...summaryOf(captured('converged')) }),
       JSON.stringify({ host: 'hv2', error: 'timed out', unreachable: true }),
       '',
     ].join('\n');
@@ -133,7 +133,7 @@ describe('facts JSON (kvmnet facts --output json) as input', () => {
   });
 
   it('facts of an older kvmnet (no links): ports come from the bridges', () => {
-    const { links: _l, persisted_bridges: _p, ...old } = factsSummary(captured('converged'));
+    const { links: _l, persisted_bridges: _p, ...old } = summaryOf(captured('converged'));
     const [e] = parseFactsJson(JSON.stringify([{ host: 'hv1', ...old }]), 'old.json');
     const t = hostGroups([e!], false)[0]!.topology;
     expect(t.edges.map((x) => `${x.from} -> ${x.to}`)).toContain('link:eth1 -> link:br0');

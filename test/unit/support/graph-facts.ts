@@ -5,6 +5,10 @@ import { parseFacts } from '../../../src/facts/parse.js';
 import type { Facts } from '../../../src/model/facts.js';
 import { factsSummary } from '../../../src/report/facts-view.js';
 import { buildTopology, type HostTopology } from '../../../src/graph/topology.js';
+import type { FactsSummary } from '../../../src/graph/facts-json.js';
+
+/** `kvmnet facts --output json` of F as a picture reads it (factsSummary assembles it from the task types' views, typed as a record). */
+export const summaryOf = (f: Facts): FactsSummary => factsSummary(f) as unknown as FactsSummary;
 
 export function captured(name: string): Facts {
   const read = (ext: string) => {
@@ -24,4 +28,4 @@ export function edited(name: string, edit: (f: Facts) => void): Facts {
   return f;
 }
 
-export const topo = (f: Facts, host = 'hv1'): HostTopology => buildTopology(host, factsSummary(f));
+export const topo = (f: Facts, host = 'hv1'): HostTopology => buildTopology(host, summaryOf(f));
