@@ -38,6 +38,12 @@ export function withNmProfiles(runtime: Plan, args: Record<string, unknown>, fac
   for (const w of load) {
     const dev = profileDevice(w.path);
     if (facts.managers?.nmDevices[dev]?.connection === `kvmnet-${dev}`) continue;
+    // NetworkManager takes over an existing VXLAN only if its default destination is the profile's
+    // remote, and kvmnet floods through forwarding entries instead (measured: "Failed to find a
+    // compatible device for this connection"). It runs as kvmnet made it until the boot, when
+    // NetworkManager creates it from the profile, its remote then a default destination that reads
+    // back as the same flooding entry.
+    if (after.links[dev]?.kind === 'vxlan') continue;
     ops.push({ op: 'nm.up', dev, profile: `kvmnet-${dev}` });
   }
   return {

@@ -26,12 +26,14 @@ export function taskDevices(touched: readonly string[], args: Record<string, unk
 
 /**
  * The devices whose file RUNTIME's changes (FACTS → AFTER) make out of date: the links and addresses
- * they touch, the devices their routes and rules live with (those are in the device's file too), and
- * what the task's arguments name.
+ * they touch, the links whose MTU they move, the devices their routes and rules live with (those are
+ * in the device's file too), and what the task's arguments name.
  */
 export function renderedDevices(runtime: Plan, args: Record<string, unknown>, facts: Facts, after: Facts): string[] {
   const touched = [
     ...changeTouches(runtime.changes, facts).flatMap((t) => deviceOf(t) ?? []),
+    // A bridge's MTU moves with its ports' (ops/bridge-mtu.ts), and its file says its MTU.
+    ...Object.keys(after.links).filter((n) => facts.links[n] && facts.links[n].mtu !== after.links[n]!.mtu),
     ...routingDevices(changeOps(runtime.changes), facts, after),
     ...[ruleArgDevice(args, after) ?? []].flat(),
   ];

@@ -253,7 +253,7 @@ describe('NetworkManager', () => {
       'routing-rule3=priority 1100 from 198.18.28.0/24 to 10.9.0.0/16 table 100\n',
     );
   });
-  it("ensure_vxlan writes the VXLAN's profile, never its underlay's (dev: here the NIC of the SSH session)", () => {
+  it("ensure_vxlan writes and loads the VXLAN's profile, never its underlay's (dev: here the NIC of the SSH session)", () => {
     const f = facts();
     f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: [] };
     f.links.vx28!.fdbRemotes = ['198.19.151.12'];
@@ -270,8 +270,21 @@ describe('NetworkManager', () => {
     const plan = planOf('ensure_vxlan', args, f);
     const ops = changeOps(plan.changes);
     const written = ops.flatMap((o) => (o.op === 'file.write' ? [o.path.replace(/^.*\/kvmnet-/, '')] : []));
-    expect(written).toEqual(['vx28.nmconnection']);
-    expect(ops.filter((o) => o.op === 'nm.up').map((o) => (o as { dev: string }).dev)).not.toContain('mgmt0');
+    // br28 takes its port's new MTU: its profile says it.
+    expect(written.sort()).toEqual(['br28.nmconnection', 'vx28.nmconnection']);
+    // Loaded, not activated: NetworkManager cannot take over a VXLAN that floods through forwarding entries (measured); it creates it at boot.
+    expect(ops.filter((o) => o.op === 'nm.up')).toEqual([{ op: 'nm.up', dev: 'br28', profile: 'kvmnet-br28' }]);
+  });
+  it("a port that lowers its bridge's MTU re-renders the bridge's profile too (the second run found it stale on the VM lab)", () => {
+    const f = facts();
+    f.managers = { systemd: true, active: { networkmanager: true }, ifupdown: null, netplan: [], nmDevices: {}, networkdLinks: {}, ifupdownStanzas: [] };
+    delete f.links.vx28!.master;
+    f.links.vx28!.fdbRemotes = ['198.19.151.12'];
+    f.links.br28!.mtu = 1500;
+    const plan = planOf('ensure_port', { bridge: 'br28', interface: 'vx28', persist: 'networkmanager' }, f);
+    const writes = changeOps(plan.changes).flatMap((o) => (o.op === 'file.write' ? [o] : []));
+    expect(writes.map((w) => w.path.replace(/^.*\/kvmnet-/, '')).sort()).toEqual(['br28.nmconnection', 'vx28.nmconnection']);
+    expect(writes.find((w) => w.path.endsWith('kvmnet-br28.nmconnection'))!.content).toMatch(/^mtu=1450$/m);
   });
   it('a device activated by one task is not activated again by the next (NetworkManager would add its rules a second time)', () => {
     const f = facts();
