@@ -105,7 +105,7 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
       "`vni`, `local`, `group`, `dev`, `dstport` and `learning` are fixed at creation: a different one is a planned re-create of the link, which keeps its MAC (the kernel would give the new link a random one: the neighbours' ARP and forwarding entries, and the MAC of a bridge it is the lowest port of, would go stale), goes back into its bridge and gets its entries again in the same step.",
       "MTU: VXLAN adds 50 bytes (70 over IPv6); a VXLAN whose MTU plus that overhead is more than its underlay's (`dev`, else the device holding `local`) is reported in the plan (the summary and the diff) and marked in `kvmnet facts`.",
       'Make it a bridge port with `ensure_port` like any other link. `playbooks/vxlan-mesh.yaml` builds the full mesh of a group from the inventory alone.',
-      'Persisted in every format: networkd, a `.netdev` (`[VXLAN]`, `Independent=yes`), a `.network` unless kvmnet already wrote one (ensure_port does), and the entries as `[BridgeFDB]` sections of a drop-in; ifupdown, its stanza creates it in `pre-up`, sets `mtu`, appends each entry in `post-up` and deletes it in `post-down`; NetworkManager (a `vxlan` profile) and netplan (`tunnels:` with `mode: vxlan`) have one remote only, so a VXLAN with several remotes is refused there.',
+      'Persisted in every format: networkd, a `.netdev` (`[VXLAN]`, `Independent=yes`), a `.network` unless kvmnet already wrote one (ensure_port does), and the entries as `[BridgeFDB]` sections of a drop-in; ifupdown, its stanza creates it in `pre-up`, sets `mtu`, appends each entry in `post-up` and deletes it in `post-down`; NetworkManager (a `vxlan` profile, loaded but not activated: NetworkManager cannot take over a VXLAN that floods through forwarding entries, so it creates it at the next boot) and netplan (`tunnels:` with `mode: vxlan`) have one remote only, so a VXLAN with several remotes is refused there; ifupdown2, its own keys (`vxlan-id`, `vxlan-local-tunnelip`, one `vxlan-remoteip` per remote, `vxlan-physdev`, `vxlan-port`, `vxlan-learning`), IPv4 only. The underlay (`dev`) gets no file of its own from this task.',
     ],
     invalid: [
       'no `vni` with `state: present`',
@@ -116,6 +116,7 @@ export const taskNotes: { [K in TaskType]: TaskNotes } = {
     refused: [
       'a link of that name that is not a VXLAN',
       'an underlay `dev` that does not exist, a `local` that is not an address of the host',
+      'with `persist: ifupdown2`: IPv6, or a `dev` with addresses (or an MTU other than 1500) that has no ifupdown2 stanza: ifupdown2 would take it over with an empty configuration and remove them on the next `ifup -a` or `ifreload -a`',
       SSH_PATH_REFUSAL,
     ],
     example: 'ensure_vxlan: { name: vx100, vni: 100, local: 198.18.0.11, dev: eth0, remotes: [198.18.0.12, 198.18.0.13] }',
