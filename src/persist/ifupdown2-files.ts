@@ -75,7 +75,8 @@ function portVlanLines(link: LinkFact, bridge: string, host: string): string[] {
 /** The vxlan-* lines of a VXLAN. Throws RefusedError for IPv6 (ifupdown2 3.0 has no IPv6 local or remote key). */
 function vxlanLines(link: LinkFact, host: string): string[] {
   const v = link.vxlan!;
-  const remotes = v.group ? [] : (link.fdbRemotes ?? []);
+  // Sorted: ifupdown2 appends them in the order of a Python set, and `bridge fdb` lists them so.
+  const remotes = v.group ? [] : [...(link.fdbRemotes ?? [])].sort();
   const v6 = [v.local, v.group, ...remotes].filter((a): a is string => a !== undefined && isIP(a) === 6);
   if (v6.length)
     throw new RefusedError(

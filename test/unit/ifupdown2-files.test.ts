@@ -117,8 +117,8 @@ describe('persist: ifupdown2 in a plan', () => {
 
   it("a VXLAN: ifupdown2's own vxlan keys, one vxlan-remoteip per flooding entry; a port of its bridge; a multicast one kept down (facts captured on a lab host)", () => {
     const f = parseFacts(readFileSync(new URL('../fixtures/facts/overlay.stdout', import.meta.url), 'utf8'), '', ALL_FRAGMENTS).facts;
-    const remotes = f.links.vx28!.fdbRemotes!;
-    expect(remotes.length).toBeGreaterThan(0);
+    const remotes = [...f.links.vx28!.fdbRemotes!].sort();
+    expect(remotes.length).toBeGreaterThan(1);
     expect(ifupdown2File(f, 'vx28', 'hv1')).toBe(
       `${HEADER}auto vx28\niface vx28\n    vxlan-id 28\n    vxlan-local-tunnelip 198.19.151.11\n${remotes.map((r) => `    vxlan-remoteip ${r}\n`).join('')}` +
         '    vxlan-physdev mgmt0\n    vxlan-port 4789\n    vxlan-learning no\n    mtu 1450\n',
@@ -129,6 +129,10 @@ describe('persist: ifupdown2 in a plan', () => {
     expect(ifupdown2File(f, 'vx29', 'hv1')).toBe(
       `${HEADER}auto vx29\niface vx29\n    vxlan-id 29\n    vxlan-mcastgrp 239.1.1.29\n    vxlan-physdev mgmt0\n    vxlan-port 4790\n    vxlan-learning yes\n    link-down yes\n    mtu 1450\n`,
     );
+    // The entries in any order (ifupdown2 appends them in a Python set's order at boot): the same file.
+    const reordered = structuredClone(f);
+    reordered.links.vx28!.fdbRemotes = [...remotes].reverse();
+    expect(ifupdown2File(reordered, 'vx28', 'hv1')).toBe(ifupdown2File(f, 'vx28', 'hv1'));
     // ifupdown2 3.0's local and remote keys are IPv4 only.
     const v6 = structuredClone(f);
     v6.links.vx28!.fdbRemotes = ['2001:db8::2'];
